@@ -1,0 +1,67 @@
+# ws.h - build, test and fuzz.   make test  |  make examples  |  make fuzz  |  make clean
+CC      ?= cc
+CXX     ?= c++
+CFLAGS  ?= -std=c99 -g -O1 -Wall -Wextra -Wpedantic -Wshadow -Wundef -Wconversion \
+           -Wstrict-prototypes -Wmissing-prototypes -Werror
+SAN     ?= -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDLIBS  += $(if $(filter Windows_NT,$(OS)),-lws2_32 -lbcrypt,-lpthread)
+VALGRIND ?= $(shell command -v valgrind 2>/dev/null)
+MINGW   ?= $(shell command -v x86_64-w64-mingw32-gcc 2>/dev/null)
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 10
+FUZZERS := $(patsubst tests/fuzz/%.c,build/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
+TEST_SRC := ws.h tests/test.h $(wildcard tests/*.c)
+
+all: test examples
+
+# The README's test command: unit + loopback tests under ASan/UBSan, then the same under
+# valgrind, then the portability checks (C++, C89 codec, exported names, Windows cross-build).
+test: build/run_tests build/run_tests_vg test-cpp test-c89 check-symbols test-mingw
+	./build/run_tests
+ifneq ($(VALGRIND),)
+	$(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	    ./build/run_tests_vg
+else
+	@echo "SKIPPED: valgrind run (install: apt-get install valgrind)"; [ "$$CI" != true ]
+endif
+
+build/run_tests: $(TEST_SRC) | build
+	$(CC) $(CFLAGS) $(SAN) tests/run_tests.c -o $@ $(LDLIBS)
+
+build/run_tests_vg: $(TEST_SRC) | build
+	$(CC) $(CFLAGS) tests/run_tests.c -o $@ $(LDLIBS)
+
+test-cpp: | build                         # the header compiles as C++, warning-free
+	$(CXX) -x c++ -std=c++11 -Wall -Wextra -Werror -fsyntax-only tests/compile_cpp.cpp
+
+test-c89: | build                         # the pure layers stay C89-clean
+	$(CC) -std=c89 -pedantic -Wall -Werror -fsyntax-only -DWS_NO_NET -DWS_IMPLEMENTATION -x c ws.h
+
+check-symbols: | build                    # every exported name starts with ws_
+	$(CC) -std=c99 -c -x c -DWS_IMPLEMENTATION ws.h -o build/ws.o
+	@bad=$$(nm build/ws.o | awk '$$2 ~ /^[TDBRC]$$/ {print $$3}' | grep -v '^ws_'); \
+	if [ -n "$$bad" ]; then echo "exported names without ws_: $$bad"; exit 1; fi; \
+	echo "check-symbols: every exported symbol starts with ws_"
+
+test-mingw: | build                       # Windows: the header cross-compiles warning-free
+ifneq ($(MINGW),)
+	$(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Werror -c -x c -DWS_IMPLEMENTATION ws.h -o build/ws_win.o
+else
+	@echo "SKIPPED: Windows cross-build (install: apt-get install gcc-mingw-w64-x86-64)"; [ "$$CI" != true ]
+endif
+
+# libFuzzer targets in tests/fuzz/, each run for FUZZ_SECONDS (CI uses 60).
+fuzz: $(FUZZERS)
+	@for f in $(FUZZERS); do echo "== $$f ($(FUZZ_SECONDS) s)"; \
+	    mkdir -p build/corpus/$$(basename $$f); \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 build/corpus/$$(basename $$f) \
+	        2>build/$$(basename $$f).log || { tail -50 build/$$(basename $$f).log; exit 1; }; \
+	    grep -E '^(#[0-9]+ *DONE|Done)' build/$$(basename $$f).log | tail -1; done; \
+	echo "fuzz: $(words $(FUZZERS)) targets ran clean"
+
+build/fuzz_%: tests/fuzz/fuzz_%.c ws.h | build
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $< -o $@
+
+build: ; mkdir -p build
+clean: ; rm -rf build
+.PHONY: all test test-cpp test-c89 check-symbols test-mingw fuzz clean examples

@@ -1,0 +1,20 @@
+/* run_tests.c - unity build of every unit and loopback test: reaches ws.h's static helpers.
+ *   make test            (or: ./build/run_tests [name-filter])
+ * The last line printed is "N passed, N failed"; the exit status is 0 only if none failed. */
+#define WS_IMPLEMENTATION
+#include "../ws.h"
+#include "test.h"
+
+#include "test_sha1_base64.c"
+#include "test_utf8.c"
+#include "test_frame.c"
+#include "test_http.c"
+
+int main(int argc, char **argv) {
+    t_only = argc > 1 ? argv[1] : NULL;
+    suite_sha1_base64();
+    suite_utf8();
+    suite_frame();
+    suite_http();
+    return t_summary();
+}

@@ -1,0 +1,4 @@
+/* test_frame.c */
+
+static void suite_frame(void) {
+}

@@ -1,0 +1,4 @@
+/* test_http.c */
+
+static void suite_http(void) {
+}
