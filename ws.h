@@ -1,7 +1,7 @@
 /* ws.h - v0.1.0 - WebSocket (RFC 6455) client + server in one file - MIT or public domain
  *   In exactly one .c file:  #define WS_IMPLEMENTATION  then  #include "ws.h"
  *   CONTENTS (search ">>tag"): >>api >>config >>random >>sha1 >>base64 >>utf8 >>frame >>close
- *                              >>url >>http
+ *                              >>url >>http >>platform >>conn >>transport >>client >>server >>poll
  *   OPTIONS, QUICK START, LIMITS, LICENSE -> end of file */
 #if defined(WS_IMPLEMENTATION) && !defined(_WIN32) && !defined(__APPLE__) && \
     !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE) && !defined(WS_NO_FEATURE_MACROS)
@@ -222,6 +222,172 @@ WS_API ws_result ws_http_build_accept(char *out, size_t cap, const char *key, si
 WS_API ws_result ws_http_build_error(char *out, size_t cap, int status, const char *body,
                                      size_t *len);
 WS_API const char *ws_http_status_text(int status);   /* "Bad Request"...; "" if unknown */
+
+#ifndef WS_NO_NET
+/* ==== connections, contexts and the event loop (>>conn >>client >>server >>poll) ====
+ * One ws_ctx owns listeners, connections, buffers and timers; nothing here blocks (see
+ * ws_connect_blocking for the one exception). All calls happen on the loop's thread; only
+ * ws_ctx_wakeup may be called from another thread. */
+typedef struct ws_ctx      ws_ctx;       /* opaque */
+typedef struct ws_conn     ws_conn;      /* opaque, owned by its ws_ctx */
+typedef struct ws_listener ws_listener;  /* opaque, owned by its ws_ctx */
+
+typedef enum ws_event_type {
+    WS_EV_OPEN = 1,    /* handshake done (client and server) */
+    WS_EV_MESSAGE,     /* a whole message (or one fragment, in fragment mode); text is valid UTF-8 */
+    WS_EV_PING,        /* a ping arrived; already answered with a pong unless no_auto_pong */
+    WS_EV_PONG,        /* a pong arrived */
+    WS_EV_DRAINED,     /* the send queue, after having to wait, is empty again */
+    WS_EV_ERROR,       /* a local or protocol error; a WS_EV_CLOSE follows */
+    WS_EV_CLOSE        /* always the last event of a connection (attempt) */
+} ws_event_type;
+
+enum { WS_STATE_CONNECTING = 0, WS_STATE_OPEN = 1, WS_STATE_CLOSING = 2, WS_STATE_CLOSED = 3 };
+
+typedef struct ws_event {
+    ws_event_type  type;
+    int            opcode;      /* MESSAGE: WS_OP_TEXT or WS_OP_BINARY (of the whole message) */
+    const uint8_t *data;        /* MESSAGE, PING, PONG: borrowed until the callback returns */
+    size_t         len;
+    int            fin;         /* MESSAGE: 1 = last (or only) fragment; always 1 unless fragments */
+    uint16_t       close_code;  /* CLOSE: the peer's code, 1005 if it sent none, 1006 if the
+                                   connection ended without a close frame from the peer */
+    const char    *reason;      /* CLOSE: NUL-terminated, "" if none; borrowed until return */
+    int            clean;       /* CLOSE: 1 = close frames went both ways before TCP closed */
+    int            reconnect_ms;/* CLOSE: > 0 = a reconnect is scheduled and the conn stays valid */
+    ws_result      result;      /* ERROR; CLOSE: the local error that ended it, WS_OK if none */
+    const char    *msg;         /* ERROR, CLOSE: static text about result ("" if none) */
+    int            http_status; /* ERROR during a client handshake: the server's HTTP status */
+} ws_event;
+
+/* What an upgrade hook or HTTP handler answers. Strings and body are copied. */
+typedef struct ws_reply {
+    int         status;        /* on_upgrade: 0 = accept, else refuse with this HTTP status.
+                                  on_http: 0 = 404 */
+    const char *protocol;      /* on_upgrade: the subprotocol to accept; must be one offered */
+    const char *headers;       /* extra response header lines ("Name: value\r\n..."), or NULL */
+    const char *content_type;  /* on_http (and refusals): default "text/plain; charset=utf-8" */
+    const void *body;          /* on_http (and refusals): response body, or NULL */
+    size_t      body_len;
+} ws_reply;
+
+typedef struct ws_config {
+    /* required: every event of every connection. May call send, close, connect; not ws_poll,
+     * ws_dispatch or ws_ctx_destroy. */
+    void (*on_event)(ws_conn *c, const ws_event *ev, void *user);
+    /* server, optional: sees the upgrade request (method, path, query, headers, origin,
+     * Sec-WebSocket-Protocol offers) before the 101; may choose a subprotocol or refuse. */
+    void (*on_upgrade)(ws_conn *c, const ws_http_request *req, ws_reply *reply, void *user);
+    /* server, optional: answers plain HTTP requests (no Upgrade header) on the same port;
+     * without it they get 426 Upgrade Required. The connection closes after the response. */
+    void (*on_http)(ws_conn *c, const ws_http_request *req, ws_reply *reply, void *user);
+    /* optional diagnostics (level 0 error, 1 warning, 2 info). Never required for errors. */
+    void (*log)(int level, const char *msg, void *user);
+    void  *user;                 /* passed to every callback */
+    size_t max_message;          /* bytes of one received message; 0 = 16 MiB */
+    size_t max_frame;            /* bytes of one received frame; 0 = max_message */
+    size_t max_handshake;        /* bytes of an HTTP upgrade head; 0 = 8192 */
+    size_t max_send_queue;       /* bytes queued per connection; 0 = max_message + 64 KiB */
+    int    max_conns;            /* server connections at once; 0 = 1024 (more: HTTP 503) */
+    int    connect_timeout_ms;   /* DNS + TCP connect; 0 = 10000 */
+    int    handshake_timeout_ms; /* HTTP upgrade; 0 = 10000 */
+    int    close_timeout_ms;     /* wait for the close handshake / TCP close; 0 = 5000 */
+    int    ping_interval_ms;     /* 0 = 30000 for server connections, never for clients;
+                                    -1 = never */
+    int    pong_timeout_ms;      /* a ping unanswered this long drops the peer; 0 = 10000 */
+    int    idle_timeout_ms;      /* close after this long without receiving; 0 = never */
+    int    keepalive_ms;         /* clients: send an unsolicited pong this often; 0 = never */
+    int    fragments;            /* 1 = deliver each fragment as it arrives (per ctx) */
+    int    no_auto_pong;         /* 1 = do not answer pings (you see WS_EV_PING) */
+} ws_config;
+
+typedef struct ws_connect_opts {
+    const char *origin;          /* Origin header, or NULL */
+    const char *protocols;       /* offered subprotocols, "chat, superchat", or NULL */
+    const char *headers;         /* extra request header lines, or NULL */
+    int reconnect;               /* 1 = reconnect when the connection drops or fails */
+    int reconnect_delay_ms;      /* first delay; 0 = 1000; doubles up to reconnect_max_ms */
+    int reconnect_max_ms;        /* 0 = 30000 */
+} ws_connect_opts;
+
+/* Copies cfg (NULL on_event, or out of memory: NULL). */
+WS_API ws_ctx *ws_ctx_create(const ws_config *cfg);
+/* Closes listeners and connections (a 1001 close frame is attempted, not awaited); fires
+ * WS_EV_CLOSE for each connection that has not had it. Not from a callback. */
+WS_API void    ws_ctx_destroy(ws_ctx *ctx);
+/* Thread-safe: makes a ws_poll that is waiting return. WS_OK or WS_ERR_IO. */
+WS_API ws_result ws_ctx_wakeup(ws_ctx *ctx);
+
+/* Listen on host (numeric address, or a name resolved here with getaddrinfo; NULL =
+ * "0.0.0.0") and port (0 = a free one). *out (may be NULL) gets the listener.
+ * WS_OK, WS_ERR_ARG, WS_ERR_DNS, WS_ERR_IO (bind/listen failed), WS_ERR_NOMEM. */
+WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, uint16_t port, ws_listener **out);
+WS_API uint16_t    ws_listener_port(const ws_listener *l);
+WS_API const char *ws_listener_url(const ws_listener *l);   /* "ws://127.0.0.1:PORT/" */
+WS_API void        ws_listener_close(ws_listener *l);        /* stop accepting */
+
+/* Start connecting to a ws:// URL; events tell the rest (OPEN, or ERROR + CLOSE).
+ * opts may be NULL. WS_OK, WS_ERR_URL, WS_ERR_TLS (wss:// without TLS), WS_ERR_ARG,
+ * WS_ERR_NOMEM. May be called from a callback. */
+WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
+                            void *conn_user, ws_conn **out);
+/* BLOCKING, for small programs: ws_connect, then ws_poll until the connection is open or
+ * failed (or timeout_ms passes). Other connections keep being served meanwhile. WS_OK or the
+ * error. Not from a callback. */
+WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
+                                     void *conn_user, int timeout_ms, ws_conn **out);
+
+/* One loop pass: waits at most timeout_ms (0 = not at all, -1 = until something happens),
+ * then handles sockets and timers. Returns the number of events delivered, or WS_ERR_IO. */
+WS_API int ws_poll(ws_ctx *ctx, int timeout_ms);
+/* Foreign loops (GLib, Qt, Win32): ws_pollfds fills out[0..cap) with the sockets to watch
+ * and *timeout_ms with the longest the host may wait (-1: no deadline; 0: work is pending).
+ * Returns how many entries it needs: call again with more room when that exceeds cap. After
+ * the host waited, ws_dispatch(ctx, fds, n) with revents set (any subset, n = 0 for timers). */
+enum { WS_POLLIN = 1, WS_POLLOUT = 4, WS_POLLERR = 8, WS_POLLHUP = 16 };
+typedef struct ws_pollfd { intptr_t fd; short events, revents; } ws_pollfd;
+WS_API size_t ws_pollfds(ws_ctx *ctx, ws_pollfd *out, size_t cap, int *timeout_ms);
+WS_API void   ws_dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n);
+
+/* Sending copies data and writes at once when the socket takes it; the rest waits in a queue
+ * bounded by max_send_queue. opcode: WS_OP_TEXT (must be UTF-8), WS_OP_BINARY, WS_OP_PING,
+ * WS_OP_PONG (<= 125 bytes). WS_OK, WS_ERR_FULL (nothing queued), WS_ERR_STATE (not open),
+ * WS_ERR_CLOSED (closing), WS_ERR_ARG, WS_ERR_UTF8, WS_ERR_NOMEM. */
+WS_API ws_result ws_conn_send(ws_conn *c, int opcode, const void *data, size_t len);
+WS_API ws_result ws_conn_send_text(ws_conn *c, const char *text);
+/* A frame exactly as given (fin, rsv bits, any opcode incl. WS_OP_CONT for fragmented
+ * sends): no checks beyond what can be encoded. For tests and extensions. */
+WS_API ws_result ws_conn_send_frame(ws_conn *c, int fin, int rsv, int opcode,
+                                    const void *data, size_t len);
+/* Graceful close: sends a close frame (code 0 = none; reason <= 123 bytes UTF-8), waits
+ * for the peer's, then closes TCP (close_timeout_ms at most). No reconnect follows.
+ * WS_OK, WS_ERR_ARG (invalid code or reason), WS_ERR_CLOSED (already closing). */
+WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason);
+/* Forced close: drops TCP now; WS_EV_CLOSE (1006) follows in the loop. */
+WS_API void      ws_conn_drop(ws_conn *c);
+
+WS_API int         ws_conn_state(const ws_conn *c);        /* WS_STATE_... */
+WS_API void       *ws_conn_user(const ws_conn *c);
+WS_API void        ws_conn_set_user(ws_conn *c, void *user);
+WS_API uint64_t    ws_conn_id(const ws_conn *c);           /* unique in its ctx, from 1 */
+WS_API int         ws_conn_is_server(const ws_conn *c);    /* 1 = accepted by a listener */
+WS_API int64_t     ws_conn_age_ms(const ws_conn *c);       /* since accept / ws_connect */
+WS_API const char *ws_conn_protocol(const ws_conn *c);     /* chosen subprotocol, "" if none */
+WS_API size_t      ws_conn_queued(const ws_conn *c);       /* bytes waiting to be sent */
+WS_API void        ws_conn_set_fragments(ws_conn *c, int on);  /* per-connection override */
+/* Remote address as "1.2.3.4:5678" or "[::1]:5678" into out (NUL-terminated, 64 is always
+ * enough); *port_out (may be NULL). WS_OK, or WS_ERR_STATE before a socket is connected. */
+WS_API ws_result   ws_conn_remote(const ws_conn *c, char *out, size_t cap, uint16_t *port_out);
+
+WS_API size_t   ws_conn_count(const ws_ctx *ctx);                 /* open connections */
+WS_API ws_conn *ws_conn_next(const ws_ctx *ctx, const ws_conn *prev); /* iterate; NULL starts */
+/* Send to every open server connection except `except` (may be NULL). Returns WS_OK, or the
+ * first error (the others are still sent to); *sent (may be NULL) = how many took it. */
+WS_API ws_result ws_broadcast(ws_ctx *ctx, int opcode, const void *data, size_t len,
+                              const ws_conn *except, size_t *sent);
+/* Gracefully close every connection (e.g. to stop a server, with ws_listener_close). */
+WS_API void ws_close_all(ws_ctx *ctx, uint16_t code, const char *reason);
+#endif /* WS_NO_NET */
 
 #ifdef __cplusplus
 }
@@ -1026,6 +1192,12 @@ static ws_result ws__out_done(ws__out *o, size_t *len) {
     if (len) *len = o->len;
     return WS_OK;
 }
+static void ws__utoa(char out[8], unsigned v) {   /* a port number */
+    ws__out o;
+    o.p = out; o.cap = 8; o.len = 0; o.err = 0;
+    ws__putu(&o, v);
+    (void)ws__out_done(&o, NULL);
+}
 
 WS_API ws_result ws_http_build_request(char *out, size_t cap, const ws_url *u, const char *key,
                                        const char *origin, const char *protocols,
@@ -1092,30 +1264,1763 @@ WS_API const char *ws_http_status_text(int status) {
     return "";
 }
 
+/* Status line, Connection: close, Content-Type, Content-Length, extra headers, body. */
+static void ws__build_response(ws__out *o, int status, const char *ctype, const char *headers,
+                               const void *body, size_t body_len) {
+    const char *text = ws_http_status_text(status);
+    if (status < 100 || status > 999) o->err = 2;
+    ws__puts(o, "HTTP/1.1 ");
+    ws__putu(o, (unsigned long)(status < 0 ? 0 : status));
+    ws__puts(o, " ");
+    ws__puts(o, *text ? text : "Error");
+    ws__puts(o, "\r\nConnection: close\r\nContent-Type: ");
+    ws__put_value(o, ctype);
+    ws__puts(o, "\r\n");
+    if (status == 426) ws__puts(o, "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n");
+    ws__puts(o, "Content-Length: ");
+    ws__putu(o, (unsigned long)body_len);
+    ws__puts(o, "\r\n");
+    ws__put_extra(o, headers);
+    ws__puts(o, "\r\n");
+    if (body_len) ws__put(o, (const char *)body, body_len);
+}
+
 WS_API ws_result ws_http_build_error(char *out, size_t cap, int status, const char *body,
                                      size_t *len) {
     ws__out o;
+    char dflt[64];
     const char *text = ws_http_status_text(status);
-    o.p = out; o.cap = cap; o.len = 0; o.err = (!out || !cap || status < 100 || status > 999);
-    ws__puts(&o, "HTTP/1.1 ");
-    ws__putu(&o, (unsigned long)(status < 0 ? 0 : status));
-    ws__puts(&o, " ");
-    ws__puts(&o, *text ? text : "Error");
-    ws__puts(&o, "\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n");
-    if (status == 426) ws__puts(&o, "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n");
-    ws__puts(&o, "Content-Length: ");
-    if (!body) {
-        ws__putu(&o, (unsigned long)strlen(*text ? text : "Error") + 1);
-        ws__puts(&o, "\r\n\r\n");
-        ws__puts(&o, *text ? text : "Error");
-        ws__puts(&o, "\n");
-    } else {
-        ws__putu(&o, (unsigned long)strlen(body));
-        ws__puts(&o, "\r\n\r\n");
-        ws__puts(&o, body);
+    o.p = out; o.cap = cap; o.len = 0; o.err = (!out || !cap);
+    if (!body) {   /* default body: the status text and a newline */
+        size_t n = strlen(*text ? text : "Error");
+        memcpy(dflt, *text ? text : "Error", n);
+        dflt[n] = '\n'; dflt[n + 1] = '\0';
+        body = dflt;
     }
+    ws__build_response(&o, status, "text/plain; charset=utf-8", NULL, body, strlen(body));
     return ws__out_done(&o, len);
 }
+
+#ifndef WS_NO_NET
+/* ==== >>platform ==== sockets, poll, clock, threads: the only OS #ifdefs ==== */
+#if defined(_WIN32)
+#  include <winsock2.h>
+#  include <ws2tcpip.h>
+#  ifdef _MSC_VER
+#    pragma comment(lib, "ws2_32")
+#  endif
+typedef SOCKET ws__sock;
+#  define WS__INVALID_SOCK INVALID_SOCKET
+#  define WS__SOCKLEN(n) ((int)(n))
+typedef WSAPOLLFD ws__ospfd;
+typedef HANDLE ws__thread;
+typedef CRITICAL_SECTION ws__mutex;
+static int  ws__os_poll(ws__ospfd *p, size_t n, int t) { return WSAPoll(p, (ULONG)n, t); }
+static int  ws__sock_errno(void) { return WSAGetLastError(); }
+static int  ws__err_again(int e) { return e == WSAEWOULDBLOCK; }
+static int  ws__err_intr(int e) { return e == WSAEINTR; }
+static int  ws__err_inprogress(int e) { return e == WSAEWOULDBLOCK || e == WSAEINPROGRESS; }
+static void ws__sock_close(ws__sock s) { closesocket(s); }
+static int  ws__sock_nonblock(ws__sock s) { u_long on = 1; return ioctlsocket(s, (long)FIONBIO, &on); }
+static long ws__sock_send(ws__sock s, const void *b, size_t n) {
+    return send(s, (const char *)b, n > 0x40000000u ? 0x40000000 : (int)n, 0);
+}
+static long ws__sock_recv(ws__sock s, void *b, size_t n) {
+    return recv(s, (char *)b, n > 0x40000000u ? 0x40000000 : (int)n, 0);
+}
+static int64_t ws__now_ms(void) { return (int64_t)GetTickCount64(); }
+static int  ws__net_init(void) { WSADATA d; return WSAStartup(MAKEWORD(2, 2), &d) == 0 ? 0 : -1; }
+static void ws__net_done(void) { WSACleanup(); }
+static void ws__mutex_init(ws__mutex *m) { InitializeCriticalSection(m); }
+static void ws__mutex_free(ws__mutex *m) { DeleteCriticalSection(m); }
+static void ws__mutex_lock(ws__mutex *m) { EnterCriticalSection(m); }
+static void ws__mutex_unlock(ws__mutex *m) { LeaveCriticalSection(m); }
+static DWORD WINAPI ws__thread_main(LPVOID arg);
+static int ws__thread_start(void *arg) {   /* detached */
+    HANDLE h = CreateThread(NULL, 64 * 1024, ws__thread_main, arg, 0, NULL);
+    if (!h) return -1;
+    CloseHandle(h);
+    return 0;
+}
+#else
+#  include <sys/types.h>
+#  include <sys/socket.h>
+#  include <netinet/in.h>
+#  include <netinet/tcp.h>
+#  include <arpa/inet.h>
+#  include <netdb.h>
+#  include <poll.h>
+#  include <fcntl.h>
+#  include <unistd.h>
+#  include <errno.h>
+#  include <time.h>
+#  ifndef WS_NO_THREADS
+#    include <pthread.h>
+#  endif
+typedef int ws__sock;
+#  define WS__INVALID_SOCK (-1)
+#  define WS__SOCKLEN(n) ((socklen_t)(n))
+typedef struct pollfd ws__ospfd;
+static int  ws__os_poll(ws__ospfd *p, size_t n, int t) { return poll(p, (nfds_t)n, t); }
+static int  ws__sock_errno(void) { return errno; }
+static int  ws__err_again(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
+static int  ws__err_intr(int e) { return e == EINTR; }
+static int  ws__err_inprogress(int e) { return e == EINPROGRESS || e == EINTR; }
+static void ws__sock_close(ws__sock s) { close(s); }
+static int  ws__sock_nonblock(ws__sock s) {
+    int fl = fcntl(s, F_GETFL, 0);
+    if (fl < 0 || fcntl(s, F_SETFL, fl | O_NONBLOCK) < 0) return -1;
+    (void)fcntl(s, F_SETFD, FD_CLOEXEC);
+    return 0;
+}
+#  ifdef MSG_NOSIGNAL   /* no SIGPIPE from a peer that vanished; SO_NOSIGPIPE on Apple */
+#    define WS__SEND_FLAGS MSG_NOSIGNAL
+#  else
+#    define WS__SEND_FLAGS 0
+#  endif
+static long ws__sock_send(ws__sock s, const void *b, size_t n) { return (long)send(s, b, n, WS__SEND_FLAGS); }
+static long ws__sock_recv(ws__sock s, void *b, size_t n) { return (long)recv(s, b, n, 0); }
+static int64_t ws__now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+static int  ws__net_init(void) { return 0; }
+static void ws__net_done(void) {}
+#  ifndef WS_NO_THREADS
+typedef pthread_mutex_t ws__mutex;
+static void ws__mutex_init(ws__mutex *m) { pthread_mutex_init(m, NULL); }
+static void ws__mutex_free(ws__mutex *m) { pthread_mutex_destroy(m); }
+static void ws__mutex_lock(ws__mutex *m) { pthread_mutex_lock(m); }
+static void ws__mutex_unlock(ws__mutex *m) { pthread_mutex_unlock(m); }
+static void *ws__thread_main(void *arg);
+static int ws__thread_start(void *arg) {   /* detached */
+    pthread_t t;
+    pthread_attr_t a;
+    int rc;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&a, 128 * 1024);
+    rc = pthread_create(&t, &a, ws__thread_main, arg);
+    pthread_attr_destroy(&a);
+    return rc == 0 ? 0 : -1;
+}
+#  endif
+#endif
+
+/* Wakes a waiting poll: one byte into the wake-up pipe/socket. Thread-safe. 0 = done. */
+static int ws__wake_signal(ws__sock w) {
+#if defined(_WIN32)
+    return send(w, "w", 1, 0) == 1 ? 0 : -1;
+#else
+    ssize_t r;
+    do { r = write(w, "w", 1); } while (r < 0 && errno == EINTR);
+    return (r == 1 || (r < 0 && errno == EAGAIN)) ? 0 : -1;   /* a full pipe is woken already */
+#endif
+}
+
+static void ws__sock_setup(ws__sock s) {   /* every socket: non-blocking, no Nagle, no SIGPIPE */
+    int one = 1;
+    (void)ws__sock_nonblock(s);
+    (void)setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one);
+#if defined(SO_NOSIGPIPE)
+    (void)setsockopt(s, SOL_SOCKET, SO_NOSIGPIPE, (const char *)&one, sizeof one);
+#endif
+}
+#endif /* WS_NO_NET */
+
+#ifndef WS_NO_NET
+/* ==== >>conn ==== the protocol engine: bytes in -> events out, calls -> bytes queued ==== */
+/* Nothing in this section makes a syscall: input arrives in c->rx (ws__conn_feed in tests,
+ * the socket reader in >>poll), output goes to c->tx, and >>poll moves the bytes. */
+#ifndef WS_BUF_MIN
+#  define WS_BUF_MIN 16384          /* first size of a receive/send buffer */
+#endif
+#ifndef WS_POOL_MAX
+#  define WS_POOL_MAX 16            /* idle buffers a ctx keeps for reuse */
+#endif
+#ifndef WS_POOL_BUF_MAX
+#  define WS_POOL_BUF_MAX (256 * 1024)  /* larger buffers are freed, not pooled */
+#endif
+
+typedef struct ws__buf { size_t cap, off, len; } ws__buf;   /* bytes follow the header */
+#define WS__BDATA(b) ((uint8_t *)((b) + 1))
+
+enum {   /* ws_conn.state */
+    WS__RESOLVING, WS__CONNECTING, WS__TLS, WS__HANDSHAKE, WS__OPEN, WS__CLOSING,
+    WS__CLOSED, WS__WAITING      /* closed; a reconnect is due at c->deadline */
+};
+enum {   /* ws_conn.flags */
+    WS__F_SERVER = 1 << 0, WS__F_OPENED = 1 << 1, WS__F_SENT_CLOSE = 1 << 2,
+    WS__F_GOT_CLOSE = 1 << 3, WS__F_SHUT = 1 << 4,      /* shut TCP down once tx is sent */
+    WS__F_WSHUT = 1 << 5,                               /* ... and did */
+    WS__F_DEAD = 1 << 6, WS__F_FRAGS = 1 << 7, WS__F_FRAGS_SET = 1 << 8,
+    WS__F_HAVE_FRAME = 1 << 9, WS__F_DRAIN_WAIT = 1 << 10, WS__F_DRAINED = 1 << 11,
+    WS__F_USER_CLOSE = 1 << 12, WS__F_HTTP = 1 << 13,   /* plain HTTP: no events */
+    WS__F_CLOSE_FIRED = 1 << 14, WS__F_ERR_FIRED = 1 << 15, WS__F_FAILED = 1 << 16,
+    WS__F_BROKEN = 1 << 17,                             /* finish in the next dispatch */
+    WS__F_REFUSE = 1 << 18                              /* over max_conns: answer 503 */
+};
+
+typedef struct ws__client ws__client;
+typedef struct ws__transport ws__transport;
+
+struct ws_conn {
+    ws_conn  *next, *prev;
+    ws_ctx   *ctx;
+    const ws__transport *tp;
+    void     *tls;               /* transport state (mbedTLS), NULL for plain TCP */
+    ws__client *cl;              /* client side only */
+    void     *user;
+    uint64_t  id;
+    ws__buf  *rx, *tx, *msg;     /* NULL while idle: buffers come from the ctx pool */
+    char     *protocol;          /* chosen subprotocol, or NULL */
+    char     *close_reason;      /* from the peer's close frame, or NULL */
+    const char *err_msg;         /* static text for err */
+    int64_t   created, deadline, next_ping, pong_due, last_rx;
+    uint64_t  pdone;             /* payload bytes of fr already unmasked and checked */
+    uint64_t  msg_len;           /* bytes of the fragmented message received so far */
+    ws_frame  fr;                /* the frame being received (WS__F_HAVE_FRAME) */
+    ws__sock  fd;
+    ws_result err;               /* the local error that ends the connection */
+    uint32_t  flags;
+    uint16_t  close_code, rport;
+    uint8_t   state, msg_op, rfam, raddr[16];
+    ws_utf8   utf8;
+};
+
+typedef struct ws__dns ws__dns;
+struct ws__client {
+    char      *url;              /* owned copy; u's spans point into it */
+    ws_url     u;
+    char      *origin, *protocols, *headers;
+    char       key[25];
+    int        reconnect, delay_ms, max_ms, cur_ms, http_status;
+    struct addrinfo *ai, *ai_next;
+    ws__dns   *dns;
+};
+
+struct ws_listener {
+    ws_listener *next;
+    ws_ctx      *ctx;
+    ws__sock     fd;
+    uint16_t     port;
+    char         url[64];
+};
+
+struct ws_ctx {
+    ws_config    cfg;
+    ws_conn     *head, *tail;
+    ws_listener *listeners;
+    size_t       nopen, nserver;
+    uint64_t     next_id;
+    int64_t      now;
+    int          in_cb, nevents, work, destroying, net_ok;
+    ws__buf     *pool[WS_POOL_MAX];
+    int          npool;
+    ws_pollfd   *pfds;           /* ws_poll's own array */
+    size_t       pfd_cap;
+    void       **owners;         /* what each entry of the last ws_pollfds stands for */
+    intptr_t    *owner_fds;
+    size_t       owner_cap, owner_len;
+    ws__ospfd   *ospfds;
+    size_t       ospfd_cap;
+    ws__sock     wake_r, wake_w;
+    uint8_t      rnd[64];
+    size_t       rnd_left;
+};
+
+static void *ws__alloc(ws_ctx *ctx, size_t n) { (void)ctx; return WS_MALLOC(n, ctx->cfg.user); }
+static void *ws__realloc(ws_ctx *ctx, void *p, size_t n) { (void)ctx; return WS_REALLOC(p, n, ctx->cfg.user); }
+static void  ws__free(ws_ctx *ctx, void *p) { (void)ctx; if (p) WS_FREE(p, ctx->cfg.user); }
+static char *ws__strdup(ws_ctx *ctx, const char *s, size_t n) {
+    char *d = (char *)ws__alloc(ctx, n + 1);
+    if (d) { memcpy(d, s, n); d[n] = '\0'; }
+    return d;
+}
+
+/* Random bytes for masks, from a small cache refilled from ws_random (RFC 6455 10.3). */
+static void ws__rand(ws_ctx *ctx, uint8_t *out, size_t n) {
+    while (n) {
+        size_t k;
+        if (!ctx->rnd_left) {
+            if (ws_random(ctx->rnd, sizeof ctx->rnd) != WS_OK) {
+                /* no entropy: still vary the mask, never send a constant */
+                size_t i;
+                for (i = 0; i < sizeof ctx->rnd; i++)
+                    ctx->rnd[i] = (uint8_t)(ctx->rnd[i] * 131u + (unsigned)ctx->now + i + ctx->next_id);
+            }
+            ctx->rnd_left = sizeof ctx->rnd;
+        }
+        k = WS__MIN(n, ctx->rnd_left);
+        memcpy(out, ctx->rnd + sizeof ctx->rnd - ctx->rnd_left, k);
+        ctx->rnd_left -= k; out += k; n -= k;
+    }
+}
+
+/* ---- buffers: taken from the ctx pool when bytes arrive or wait, returned when empty ---- */
+static void ws__buf_put(ws_ctx *ctx, ws__buf **pb) {
+    ws__buf *b = *pb;
+    if (!b) return;
+    *pb = NULL;
+    if (ctx->npool < WS_POOL_MAX && b->cap <= WS_POOL_BUF_MAX && !ctx->destroying)
+        ctx->pool[ctx->npool++] = b;
+    else
+        ws__free(ctx, b);
+}
+
+/* Makes room for `extra` more bytes at the end of *pb. 0 = out of memory (or overflow). */
+static int ws__buf_reserve(ws_ctx *ctx, ws__buf **pb, size_t extra) {
+    ws__buf *b = *pb, *nb;
+    size_t used, want;
+    if (!b) {
+        if (ctx->npool) b = ctx->pool[--ctx->npool];
+        else {
+            size_t cap = WS__MAX((size_t)WS_BUF_MIN, extra);
+            if (cap > (size_t)-1 - sizeof(ws__buf)) return 0;
+            b = (ws__buf *)ws__alloc(ctx, sizeof(ws__buf) + cap);
+            if (!b) return 0;
+            b->cap = cap;
+        }
+        b->off = b->len = 0;
+        *pb = b;
+    }
+    if (b->cap - b->len >= extra) return 1;
+    used = b->len - b->off;
+    if (b->off && b->cap - used >= extra && used <= b->off) {  /* cheap compaction */
+        memcpy(WS__BDATA(b), WS__BDATA(b) + b->off, used);
+        b->off = 0; b->len = used;
+        return 1;
+    }
+    if (b->off) {
+        memmove(WS__BDATA(b), WS__BDATA(b) + b->off, used);
+        b->off = 0; b->len = used;
+        if (b->cap - used >= extra) return 1;
+    }
+    if (extra > (size_t)-1 / 2 - sizeof(ws__buf) - used) return 0;
+    want = WS__MAX(b->cap * 2, used + extra);
+    nb = (ws__buf *)ws__realloc(ctx, b, sizeof(ws__buf) + want);
+    if (!nb) return 0;
+    nb->cap = want;
+    *pb = nb;
+    return 1;
+}
+
+static size_t ws__buf_used(const ws__buf *b) { return b ? b->len - b->off : 0; }
+
+/* ---- events ---- */
+static void ws__ev_init(ws_event *ev, ws_event_type t) {
+    memset(ev, 0, sizeof *ev);
+    ev->type = t;
+    ev->fin = 1;
+    ev->reason = "";
+    ev->msg = "";
+}
+static void ws__emit(ws_conn *c, const ws_event *ev) {
+    ws_ctx *ctx = c->ctx;
+    ctx->in_cb++;
+    ctx->cfg.on_event(c, ev, ctx->cfg.user);
+    ctx->in_cb--;
+    ctx->nevents++;
+}
+static int ws__visible(const ws_conn *c) {   /* does the user know this connection? */
+    return !(c->flags & WS__F_SERVER) || (c->flags & WS__F_OPENED);
+}
+static void ws__log(ws_ctx *ctx, int level, const char *msg) {
+    if (ctx->cfg.log) ctx->cfg.log(level, msg, ctx->cfg.user);
+}
+
+/* ---- settings with their defaults (a zero in ws_config means "default") ---- */
+static size_t ws__max_message(const ws_ctx *x) { return x->cfg.max_message ? x->cfg.max_message : (size_t)16 << 20; }
+static size_t ws__max_frame(const ws_ctx *x) { return x->cfg.max_frame ? x->cfg.max_frame : ws__max_message(x); }
+static size_t ws__max_handshake(const ws_ctx *x) { return x->cfg.max_handshake ? x->cfg.max_handshake : 8192; }
+static size_t ws__max_queue(const ws_ctx *x) {
+    return x->cfg.max_send_queue ? x->cfg.max_send_queue : ws__max_message(x) + 65536;
+}
+static int ws__ms(int v, int def) { return v ? v : def; }
+static int ws__ping_ms(const ws_conn *c) {
+    int v = c->ctx->cfg.ping_interval_ms;
+    if (v < 0) return 0;
+    return v ? v : (c->flags & WS__F_SERVER) ? 30000 : 0;
+}
+
+/* ---- sending: frames are encoded (and masked by clients) straight into c->tx ---- */
+static ws_result ws__queue_frame(ws_conn *c, int fin, int rsv, int op, const void *data,
+                                 size_t len, int force) {
+    ws_ctx *ctx = c->ctx;
+    ws_frame f;
+    uint8_t *dst;
+    memset(&f, 0, sizeof f);
+    f.fin = (uint8_t)(fin != 0);
+    f.rsv = (uint8_t)rsv;
+    f.opcode = (uint8_t)op;
+    f.payload_len = len;
+    f.masked = (uint8_t)!(c->flags & WS__F_SERVER);   /* RFC 6455 5.3: clients mask */
+    if (rsv < 0 || rsv > 7 || op < 0 || op > 15 || len > ((size_t)-1 >> 1)) return WS_ERR_ARG;
+    if (!force && (len > ws__max_queue(ctx) || ws__buf_used(c->tx) + len > ws__max_queue(ctx)))
+        return WS_ERR_FULL;
+    if (f.masked) ws__rand(ctx, f.mask, 4);
+    if (!ws__buf_reserve(ctx, &c->tx, len + 14)) return WS_ERR_NOMEM;
+    dst = WS__BDATA(c->tx) + c->tx->len;
+    if (ws_frame_encode(&f, dst) != WS_OK) return WS_ERR_ARG;
+    if (len) memcpy(dst + f.header_len, data, len);
+    if (f.masked) ws_mask(dst + f.header_len, len, f.mask, 0);
+    c->tx->len += f.header_len + len;
+    return WS_OK;
+}
+
+static ws_result ws__queue_close(ws_conn *c, uint16_t code, const char *reason, size_t rlen) {
+    uint8_t p[125];
+    size_t n = 0;
+    if (code) {
+        p[0] = (uint8_t)(code >> 8); p[1] = (uint8_t)code;
+        rlen = WS__MIN(rlen, (size_t)123);
+        while (rlen && ws_utf8_validate(reason, rlen) != WS_OK) rlen--;  /* cut whole chars */
+        if (rlen) memcpy(p + 2, reason, rlen);
+        n = 2 + rlen;
+    }
+    c->flags |= WS__F_SENT_CLOSE;
+    return ws__queue_frame(c, 1, 0, WS_OP_CLOSE, p, n, 1);
+}
+
+static void ws__start_closing(ws_conn *c) {
+    c->state = WS__CLOSING;
+    c->deadline = c->ctx->now + ws__ms(c->ctx->cfg.close_timeout_ms, 5000);
+}
+
+/* RFC 6455 7.1.7 "Fail the WebSocket Connection": report, send a close with the matching
+ * code, process no more input, close TCP once the close frame is out. */
+static void ws__fail(ws_conn *c, ws_result rc, const char *why) {
+    ws_event ev;
+    if (c->flags & WS__F_FAILED) return;
+    c->flags |= WS__F_FAILED | WS__F_SHUT;
+    if (c->err == WS_OK) { c->err = rc; c->err_msg = why; }
+    if (ws__visible(c) && !(c->flags & WS__F_ERR_FIRED)) {
+        c->flags |= WS__F_ERR_FIRED;
+        ws__ev_init(&ev, WS_EV_ERROR);
+        ev.result = rc;
+        ev.msg = why;
+        ws__emit(c, &ev);
+    }
+    if (c->state == WS__OPEN || c->state == WS__CLOSING) {
+        if (!(c->flags & WS__F_SENT_CLOSE)) {
+            c->close_code = ws_result_close_code(rc);
+            (void)ws__queue_close(c, c->close_code, why, strlen(why));
+        }
+        ws__start_closing(c);
+    } else {
+        c->flags |= WS__F_BROKEN;   /* before the handshake: just close */
+        c->ctx->work = 1;
+    }
+}
+
+/* ---- receiving frames (RFC 6455 5.4-5.6) ---- */
+static ws_result ws__frame_check(ws_conn *c, const char **why) {
+    ws_ctx *ctx = c->ctx;
+    const ws_frame *f = &c->fr;
+    if (f->opcode & 8) return WS_OK;   /* control: ws_frame_parse checked fin and length */
+    if (f->opcode == WS_OP_CONT) {
+        if (!c->msg_op) { *why = "continuation frame without a message to continue"; return WS_ERR_PROTOCOL; }
+    } else {
+        if (c->msg_op) { *why = "new data frame while a fragmented message is open"; return WS_ERR_PROTOCOL; }
+        memset(&c->utf8, 0, sizeof c->utf8);
+        c->msg_len = 0;
+    }
+    if (f->payload_len > ws__max_frame(ctx)) { *why = "frame larger than max_frame"; return WS_ERR_TOO_BIG; }
+    if (!(c->flags & WS__F_FRAGS) && f->payload_len > ws__max_message(ctx) - c->msg_len) {
+        *why = "message larger than max_message"; return WS_ERR_TOO_BIG;
+    }
+    return WS_OK;
+}
+
+static void ws__deliver(ws_conn *c, int op, const uint8_t *p, size_t n, int fin) {
+    ws_event ev;
+    ws__ev_init(&ev, WS_EV_MESSAGE);
+    ev.opcode = op;
+    ev.data = p;
+    ev.len = n;
+    ev.fin = fin;
+    ws__emit(c, &ev);
+}
+
+static void ws__got_close(ws_conn *c, const uint8_t *p, size_t n) {
+    const char *reason;
+    size_t rlen;
+    uint16_t code;
+    ws_result rc = ws_close_parse(p, n, &code, &reason, &rlen);
+    if (rc != WS_OK) {
+        ws__fail(c, rc, rc == WS_ERR_UTF8 ? "invalid UTF-8 in the close reason"
+                                          : "invalid close code or payload");
+        return;
+    }
+    c->flags |= WS__F_GOT_CLOSE;
+    c->close_code = code;
+    if (rlen) c->close_reason = ws__strdup(c->ctx, reason, rlen);
+    if (!(c->flags & WS__F_SENT_CLOSE))   /* 5.5.1: reply, echoing the code */
+        (void)ws__queue_close(c, code == WS_CLOSE_NO_STATUS ? 0 : code, NULL, 0);
+    /* 7.1.1: the server closes TCP first; the client waits for it (close_timeout_ms) */
+    if (c->flags & WS__F_SERVER) c->flags |= WS__F_SHUT;
+    ws__start_closing(c);
+}
+
+static void ws__frame_done(ws_conn *c, uint8_t *p, size_t n) {
+    ws_ctx *ctx = c->ctx;
+    ws_event ev;
+    int op = c->fr.opcode, fin = c->fr.fin;
+    switch (op) {
+    case WS_OP_PING:
+        if (!ctx->cfg.no_auto_pong && !(c->flags & WS__F_SENT_CLOSE))
+            (void)ws__queue_frame(c, 1, 0, WS_OP_PONG, p, n, 1);
+        ws__ev_init(&ev, WS_EV_PING);
+        ev.data = p; ev.len = n;
+        ws__emit(c, &ev);
+        return;
+    case WS_OP_PONG:
+        c->pong_due = 0;
+        ws__ev_init(&ev, WS_EV_PONG);
+        ev.data = p; ev.len = n;
+        ws__emit(c, &ev);
+        return;
+    case WS_OP_CLOSE:
+        ws__got_close(c, p, n);
+        return;
+    default: break;
+    }
+    if (op == WS_OP_CONT) op = c->msg_op;
+    if (fin && op == WS_OP_TEXT && !ws_utf8_complete(&c->utf8)) {
+        ws__fail(c, WS_ERR_UTF8, "text message ends inside a UTF-8 sequence");
+        return;
+    }
+    if (c->flags & WS__F_FRAGS) {               /* fragment mode: as they come */
+        c->msg_op = (uint8_t)(fin ? 0 : op);
+        c->msg_len = fin ? 0 : c->msg_len + n;
+        ws__deliver(c, op, p, n, fin);
+    } else if (fin && !c->msg_len && !c->msg) { /* whole message in one frame: no copy */
+        c->msg_op = 0;
+        ws__deliver(c, op, p, n, 1);
+    } else {                                    /* assemble fragments */
+        if (n && !ws__buf_reserve(ctx, &c->msg, n)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); return; }
+        if (n) { memcpy(WS__BDATA(c->msg) + c->msg->len, p, n); c->msg->len += n; }
+        c->msg_len += n;
+        c->msg_op = (uint8_t)op;
+        if (fin) {
+            c->msg_op = 0;
+            c->msg_len = 0;
+            if (c->msg) ws__deliver(c, op, WS__BDATA(c->msg) + c->msg->off, ws__buf_used(c->msg), 1);
+            else ws__deliver(c, op, (const uint8_t *)"", 0, 1);
+            ws__buf_put(ctx, &c->msg);
+        }
+    }
+}
+
+static int ws__reading(const ws_conn *c) {
+    return (c->state == WS__OPEN || c->state == WS__CLOSING) &&
+           !(c->flags & (WS__F_GOT_CLOSE | WS__F_FAILED | WS__F_DEAD | WS__F_BROKEN));
+}
+
+/* Parses and handles every complete frame in c->rx; unmasks and UTF-8-checks partial
+ * payloads as they arrive, so bad text fails at once (Autobahn 6.4 "fail fast"). */
+static void ws__frames(ws_conn *c) {
+    unsigned pflags = (c->flags & WS__F_SERVER) ? WS_PARSE_MASKED : WS_PARSE_UNMASKED;
+    while (c->rx && ws__reading(c)) {
+        ws__buf *b = c->rx;
+        uint8_t *p = WS__BDATA(b) + b->off, *pl;
+        size_t avail = b->len - b->off, have;
+        int text;
+        if (!(c->flags & WS__F_HAVE_FRAME)) {
+            const char *why = "";
+            ws_result rc = ws_frame_parse(p, avail, pflags, &c->fr, NULL, &why);
+            if (rc == WS_AGAIN) break;
+            if (rc == WS_OK) rc = ws__frame_check(c, &why);
+            if (rc != WS_OK) { ws__fail(c, rc, why); break; }
+            c->flags |= WS__F_HAVE_FRAME;
+            c->pdone = 0;
+        }
+        pl = p + c->fr.header_len;
+        have = avail - c->fr.header_len;
+        if (have > c->fr.payload_len) have = (size_t)c->fr.payload_len;
+        text = c->fr.opcode == WS_OP_TEXT || (c->fr.opcode == WS_OP_CONT && c->msg_op == WS_OP_TEXT);
+        if (have > c->pdone) {
+            size_t from = (size_t)c->pdone;
+            if (c->fr.masked) ws_mask(pl + from, have - from, c->fr.mask, from);
+            if (text && ws_utf8_feed(&c->utf8, pl + from, have - from, NULL) != WS_OK) {
+                ws__fail(c, WS_ERR_UTF8, "invalid UTF-8 in a text message");
+                break;
+            }
+            c->pdone = have;
+        }
+        if (have < c->fr.payload_len) break;
+        c->flags &= ~(uint32_t)WS__F_HAVE_FRAME;
+        b->off += c->fr.header_len + have;
+        ws__frame_done(c, pl, have);
+    }
+    if (c->rx && (!ws__reading(c) || (c->rx->off == c->rx->len && !(c->flags & WS__F_HAVE_FRAME))))
+        ws__buf_put(c->ctx, &c->rx);   /* idle (or done reading): hold no buffer */
+}
+
+static void ws__opened(ws_conn *c) {
+    ws_ctx *ctx = c->ctx;
+    ws_event ev;
+    int ping = ws__ping_ms(c);
+    c->state = WS__OPEN;
+    c->flags |= WS__F_OPENED;
+    c->deadline = 0;
+    c->last_rx = ctx->now;
+    c->next_ping = ping ? ctx->now + ping
+                 : (!(c->flags & WS__F_SERVER) && ctx->cfg.keepalive_ms > 0) ? ctx->now + ctx->cfg.keepalive_ms : 0;
+    if (!(c->flags & WS__F_FRAGS_SET) && ctx->cfg.fragments) c->flags |= WS__F_FRAGS;
+    ctx->nopen++;
+    if (c->cl) c->cl->cur_ms = c->cl->delay_ms;   /* a success resets the backoff */
+    ws__ev_init(&ev, WS_EV_OPEN);
+    ws__emit(c, &ev);
+}
+
+/* ---- the server's side of the upgrade (RFC 6455 4.2) ---- */
+static void ws__build_response(ws__out *o, int status, const char *ctype, const char *headers,
+                               const void *body, size_t body_len);
+
+/* Queues an HTTP response and closes after it: no WebSocket events for this conn. */
+static void ws__respond(ws_conn *c, int status, const ws_reply *r, const char *why) {
+    ws_ctx *ctx = c->ctx;
+    const char *ctype = r && r->content_type ? r->content_type : "text/plain; charset=utf-8";
+    const char *hdrs = r ? r->headers : NULL;
+    const void *body = r && r->body ? r->body : why;
+    size_t blen = r && r->body ? r->body_len : strlen(why);
+    size_t need = 256 + strlen(ctype) + (hdrs ? strlen(hdrs) * 2 : 0) + blen;
+    ws__out o;
+    c->flags |= WS__F_HTTP | WS__F_SHUT;
+    ws__start_closing(c);
+    if (!ws__buf_reserve(ctx, &c->tx, need)) { c->flags |= WS__F_BROKEN; ctx->work = 1; return; }
+    o.p = (char *)WS__BDATA(c->tx) + c->tx->len;
+    o.cap = c->tx->cap - c->tx->len;
+    o.len = 0; o.err = 0;
+    ws__build_response(&o, status, ctype, hdrs, body, blen);
+    if (o.err && status != 500) {   /* the user's headers were invalid */
+        ws__log(ctx, 0, "ws.h: invalid headers in a ws_reply; answering 500");
+        o.len = 0; o.err = 0;
+        ws__build_response(&o, 500, "text/plain", NULL, "invalid reply headers\n", 22);
+    }
+    c->tx->len += o.len;
+}
+
+static void ws__server_handshake(ws_conn *c) {
+    ws_ctx *ctx = c->ctx;
+    ws_http_request req;
+    ws_reply reply;
+    ws_span key, v;
+    const char *why = "";
+    size_t used = 0, need;
+    int status = 400;
+    ws_result rc;
+    ws__out o;
+    if (!c->rx) return;
+    rc = ws_http_parse_request((const char *)WS__BDATA(c->rx) + c->rx->off, ws__buf_used(c->rx),
+                               ws__max_handshake(ctx), &req, &used, &why);
+    if (rc == WS_AGAIN) return;
+    if (rc == WS_ERR_TOO_BIG) { ws__respond(c, 431, NULL, "request header too large\n"); return; }
+    if (rc != WS_OK) { ws__respond(c, 400, NULL, why); return; }
+    if (c->flags & WS__F_REFUSE) { ws__respond(c, 503, NULL, "too many connections\n"); return; }
+    rc = ws_http_check_request(&req, &key, &status, &why);
+    memset(&reply, 0, sizeof reply);
+    if (rc != WS_OK) {
+        if (ctx->cfg.on_http && !ws_http_header(req.headers, req.num_headers, "Upgrade", NULL)) {
+            ctx->in_cb++;
+            ctx->cfg.on_http(c, &req, &reply, ctx->cfg.user);
+            ctx->in_cb--;
+            ws__respond(c, reply.status ? reply.status : 404, &reply,
+                        reply.status ? "" : "not found\n");
+        } else {
+            ws__respond(c, status, NULL, why);
+        }
+        return;
+    }
+    if (ctx->cfg.on_upgrade) {
+        ctx->in_cb++;
+        ctx->cfg.on_upgrade(c, &req, &reply, ctx->cfg.user);
+        ctx->in_cb--;
+        if (reply.status) { ws__respond(c, reply.status, &reply, "refused\n"); return; }
+        if (reply.protocol && *reply.protocol &&
+            !ws_http_has_token(req.headers, req.num_headers, "Sec-WebSocket-Protocol", reply.protocol)) {
+            ws__log(ctx, 0, "ws.h: on_upgrade chose a subprotocol the client did not offer");
+            ws__respond(c, 500, NULL, "server chose a subprotocol that was not offered\n");
+            return;
+        }
+    }
+    need = 256 + (reply.protocol ? strlen(reply.protocol) : 0) + (reply.headers ? 2 * strlen(reply.headers) : 0);
+    if (!ws__buf_reserve(ctx, &c->tx, need)) { c->flags |= WS__F_BROKEN; ctx->work = 1; return; }
+    o.p = (char *)WS__BDATA(c->tx) + c->tx->len;
+    rc = ws_http_build_accept(o.p, c->tx->cap - c->tx->len, key.ptr, key.len, reply.protocol,
+                              reply.headers, &o.len);
+    if (rc != WS_OK) { ws__respond(c, 500, NULL, "invalid response headers from on_upgrade\n"); return; }
+    c->tx->len += o.len;
+    if (reply.protocol && *reply.protocol) c->protocol = ws__strdup(ctx, reply.protocol, strlen(reply.protocol));
+    (void)v;
+    c->rx->off += used;   /* frames the client sent right after its request stay in rx */
+    ws__opened(c);
+}
+
+/* ---- the client's side of the upgrade ---- */
+static void ws__client_handshake(ws_conn *c) {
+    ws_http_response res;
+    ws_span proto;
+    const char *why = "";
+    size_t used = 0;
+    ws_result rc;
+    if (!c->rx) return;
+    rc = ws_http_parse_response((const char *)WS__BDATA(c->rx) + c->rx->off, ws__buf_used(c->rx),
+                                ws__max_handshake(c->ctx), &res, &used, &why);
+    if (rc == WS_AGAIN) return;
+    if (rc == WS_OK) {
+        c->cl->http_status = res.status;
+        rc = ws_http_check_response(&res, c->cl->key, c->cl->protocols, &proto, &why);
+    }
+    if (rc != WS_OK) { ws__fail(c, WS_ERR_HANDSHAKE, why); return; }
+    if (proto.ptr) c->protocol = ws__strdup(c->ctx, proto.ptr, proto.len);
+    c->rx->off += used;
+    ws__opened(c);
+}
+
+/* Everything that arrived in c->rx: the handshake, then frames. */
+static void ws__conn_process(ws_conn *c) {
+    if (c->state == WS__HANDSHAKE) {
+        if (c->flags & WS__F_SERVER) ws__server_handshake(c); else ws__client_handshake(c);
+        if (c->state == WS__HANDSHAKE || (c->flags & WS__F_HTTP)) return;
+    }
+    ws__frames(c);
+}
+
+/* For tests and custom transports: append bytes to c->rx and process them. */
+#if defined(__GNUC__)
+__attribute__((unused))
+#endif
+static ws_result ws__conn_feed(ws_conn *c, const void *data, size_t n) {
+    if (!ws__buf_reserve(c->ctx, &c->rx, n)) return WS_ERR_NOMEM;
+    if (n) memcpy(WS__BDATA(c->rx) + c->rx->len, data, n);
+    c->rx->len += n;
+    ws__conn_process(c);
+    return WS_OK;
+}
+#endif /* WS_NO_NET */
+
+#ifndef WS_NO_NET
+/* ==== >>transport ==== how a connection's bytes move: plain TCP here, TLS in >>tls ==== */
+struct ws__transport {
+    /* WS_OK (*got > 0), WS_AGAIN, WS_ERR_CLOSED (orderly EOF) or WS_ERR_IO / WS_ERR_TLS */
+    ws_result (*read)(ws_conn *c, uint8_t *buf, size_t cap, size_t *got);
+    ws_result (*write)(ws_conn *c, const uint8_t *buf, size_t len, size_t *put);
+    ws_result (*handshake)(ws_conn *c);  /* WS_OK when done, WS_AGAIN, or an error */
+    short     (*want)(const ws_conn *c); /* extra poll interest (TLS needs to write to read...) */
+    size_t    (*pending)(const ws_conn *c);   /* bytes readable without the socket */
+    void      (*shutdown)(ws_conn *c);   /* no more writes (TCP FIN / TLS close_notify) */
+    void      (*close)(ws_conn *c);
+};
+
+static ws_result ws__tcp_read(ws_conn *c, uint8_t *buf, size_t cap, size_t *got) {
+    for (;;) {
+        long n = ws__sock_recv(c->fd, buf, cap);
+        int e;
+        if (n > 0) { *got = (size_t)n; return WS_OK; }
+        if (n == 0) return WS_ERR_CLOSED;
+        e = ws__sock_errno();
+        if (ws__err_intr(e)) continue;
+        return ws__err_again(e) ? WS_AGAIN : WS_ERR_IO;
+    }
+}
+static ws_result ws__tcp_write(ws_conn *c, const uint8_t *buf, size_t len, size_t *put) {
+    for (;;) {
+        long n = ws__sock_send(c->fd, buf, len);
+        int e;
+        if (n >= 0) { *put = (size_t)n; return WS_OK; }
+        e = ws__sock_errno();
+        if (ws__err_intr(e)) continue;
+        return ws__err_again(e) ? WS_AGAIN : WS_ERR_IO;
+    }
+}
+static short  ws__tcp_want(const ws_conn *c) { (void)c; return 0; }
+static size_t ws__tcp_pending(const ws_conn *c) { (void)c; return 0; }
+static void ws__tcp_shutdown(ws_conn *c) {
+#if defined(_WIN32)
+    (void)shutdown(c->fd, SD_SEND);
+#else
+    (void)shutdown(c->fd, SHUT_WR);
+#endif
+}
+static void ws__tcp_close(ws_conn *c) {
+    if (c->fd != WS__INVALID_SOCK) ws__sock_close(c->fd);
+    c->fd = WS__INVALID_SOCK;
+}
+static const ws__transport ws__tcp = {
+    ws__tcp_read, ws__tcp_write, NULL, ws__tcp_want, ws__tcp_pending, ws__tcp_shutdown, ws__tcp_close
+};
+
+/* ==== >>client ==== DNS off the caller's thread, non-blocking connect, reconnect ==== */
+/* A host name is resolved by getaddrinfo on a short-lived detached thread, which wakes the
+ * loop when done (numeric addresses need no thread). With WS_NO_THREADS, getaddrinfo runs
+ * in ws_connect itself and may block for as long as the resolver takes. */
+struct ws__dns {
+#ifndef WS_NO_THREADS
+    ws__mutex mu;
+#endif
+    int refs, done, rc;
+    struct addrinfo *res;
+    ws__sock wake;               /* the ctx's wake-up socket, used only while refs == 2 */
+    char host[256], port[8];
+};
+
+static void ws__dns_free(ws__dns *d) {
+    if (d->res) freeaddrinfo(d->res);
+#ifndef WS_NO_THREADS
+    ws__mutex_free(&d->mu);
+#endif
+    WS_FREE(d, NULL);   /* may run on the resolver thread: allocator must be thread-safe */
+}
+
+static void ws__dns_run(ws__dns *d) {
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_ADDRCONFIG;
+    d->rc = getaddrinfo(d->host, d->port, &hints, &d->res);
+    if (d->rc != 0) d->res = NULL;
+}
+
+#ifndef WS_NO_THREADS
+#  if defined(_WIN32)
+static DWORD WINAPI ws__thread_main(LPVOID arg)
+#  else
+static void *ws__thread_main(void *arg)
+#  endif
+{
+    ws__dns *d = (ws__dns *)arg;
+    int last;
+    ws__dns_run(d);
+    ws__mutex_lock(&d->mu);
+    d->done = 1;
+    last = --d->refs == 0;
+    if (!last) (void)ws__wake_signal(d->wake);   /* under the lock: ctx is alive */
+    ws__mutex_unlock(&d->mu);
+    if (last) ws__dns_free(d);
+    return 0;
+}
+#endif
+
+static void ws__dns_release(ws_conn *c) {
+    ws__dns *d = c->cl ? c->cl->dns : NULL;
+    int last;
+    if (!d) return;
+    c->cl->dns = NULL;
+#ifndef WS_NO_THREADS
+    ws__mutex_lock(&d->mu);
+    last = --d->refs == 0;
+    ws__mutex_unlock(&d->mu);
+#else
+    last = 1;
+#endif
+    if (last) ws__dns_free(d);
+}
+
+static void ws__client_reset(ws_conn *c) {   /* forget one attempt's resources */
+    ws_ctx *ctx = c->ctx;
+    ws__dns_release(c);
+    if (c->cl && c->cl->ai) { freeaddrinfo(c->cl->ai); c->cl->ai = c->cl->ai_next = NULL; }
+    if (c->tp) c->tp->close(c);
+    ws__buf_put(ctx, &c->rx);
+    ws__buf_put(ctx, &c->tx);
+    ws__buf_put(ctx, &c->msg);
+    ws__free(ctx, c->protocol); c->protocol = NULL;
+    ws__free(ctx, c->close_reason); c->close_reason = NULL;
+}
+
+static void ws__remote_from(ws_conn *c, const struct sockaddr *sa) {
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
+        c->rfam = 4;
+        memcpy(c->raddr, &s4->sin_addr, 4);
+        c->rport = ntohs(s4->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
+        c->rfam = 6;
+        memcpy(c->raddr, &s6->sin6_addr, 16);
+        c->rport = ntohs(s6->sin6_port);
+    }
+}
+
+static void ws__client_connected(ws_conn *c) {
+    ws_ctx *ctx = c->ctx;
+    ws__client *cl = c->cl;
+    size_t need, len = 0;
+    uint8_t rnd[16];
+    if (cl->ai) { freeaddrinfo(cl->ai); cl->ai = cl->ai_next = NULL; }
+    ws__rand(ctx, rnd, 16);
+    ws_client_key(rnd, cl->key);
+    need = 512 + cl->u.path.len + cl->u.query.len + cl->u.host.len +
+           (cl->origin ? strlen(cl->origin) : 0) + (cl->protocols ? strlen(cl->protocols) : 0) +
+           (cl->headers ? 2 * strlen(cl->headers) : 0);
+    if (!ws__buf_reserve(ctx, &c->tx, need)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); return; }
+    if (ws_http_build_request((char *)WS__BDATA(c->tx) + c->tx->len, c->tx->cap - c->tx->len, &cl->u,
+                              cl->key, cl->origin, cl->protocols, cl->headers, &len) != WS_OK) {
+        ws__fail(c, WS_ERR_ARG, "invalid origin, protocols or extra headers");
+        return;
+    }
+    c->tx->len += len;
+    c->state = c->tp->handshake ? WS__TLS : WS__HANDSHAKE;
+    c->deadline = ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000);
+}
+
+/* Try the next resolved address; WS_ERR_CONNECT when none is left. */
+static void ws__client_try(ws_conn *c) {
+    ws__client *cl = c->cl;
+    while (cl->ai_next) {
+        struct addrinfo *a = cl->ai_next;
+        ws__sock s;
+        cl->ai_next = a->ai_next;
+        s = socket(a->ai_family, SOCK_STREAM, IPPROTO_TCP);
+        if (s == WS__INVALID_SOCK) continue;
+        ws__sock_setup(s);
+        c->fd = s;
+        ws__remote_from(c, a->ai_addr);
+        if (connect(s, a->ai_addr, WS__SOCKLEN(a->ai_addrlen)) == 0) { ws__client_connected(c); return; }
+        if (ws__err_inprogress(ws__sock_errno())) { c->state = WS__CONNECTING; return; }
+        c->tp->close(c);
+    }
+    ws__fail(c, WS_ERR_CONNECT, "could not connect to any address of the host");
+}
+
+static void ws__client_resolved(ws_conn *c, int rc, struct addrinfo *res) {
+    if (rc != 0 || !res) {
+        if (res) freeaddrinfo(res);
+        ws__fail(c, WS_ERR_DNS, "host name lookup failed");
+        return;
+    }
+    c->cl->ai = c->cl->ai_next = res;
+    ws__client_try(c);
+}
+
+static void ws__client_start(ws_conn *c) {
+    ws_ctx *ctx = c->ctx;
+    ws__client *cl = c->cl;
+    ws__dns *d;
+    struct addrinfo hints, *res = NULL;
+    char host[256], port[8];
+    int rc;
+    c->state = WS__RESOLVING;
+    c->flags &= (uint32_t)(WS__F_FRAGS | WS__F_FRAGS_SET);
+    c->err = WS_OK;
+    c->err_msg = "";
+    c->close_code = 0;
+    c->msg_op = 0;
+    c->msg_len = 0;
+    cl->http_status = 0;
+    c->created = ctx->now;
+    c->deadline = ctx->now + ws__ms(ctx->cfg.connect_timeout_ms, 10000);
+    c->tp = &ws__tcp;
+    memcpy(host, cl->u.host.ptr, cl->u.host.len);
+    host[cl->u.host.len] = '\0';
+    ws__utoa(port, cl->u.port);
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+    if (getaddrinfo(host, port, &hints, &res) == 0) { ws__client_resolved(c, 0, res); return; }
+    d = (ws__dns *)WS_MALLOC(sizeof *d, NULL);
+    if (!d) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); return; }
+    memset(d, 0, sizeof *d);
+    memcpy(d->host, host, sizeof host);
+    memcpy(d->port, port, sizeof port);
+    d->wake = ctx->wake_w;
+#ifndef WS_NO_THREADS
+    ws__mutex_init(&d->mu);
+    d->refs = 2;
+    cl->dns = d;
+    if (ws__thread_start(d) != 0) {
+        d->refs = 1;
+        ws__dns_release(c);
+        ws__fail(c, WS_ERR_DNS, "could not start the resolver thread");
+    }
+#else
+    ws__dns_run(d);   /* blocking: see WS_NO_THREADS */
+    rc = d->rc; res = d->res; d->res = NULL;
+    ws__dns_free(d);
+    ws__client_resolved(c, rc, res);
+#endif
+    (void)rc;
+}
+
+/* Called by the loop while RESOLVING: has the resolver thread finished? */
+static void ws__client_poll_dns(ws_conn *c) {
+    ws__dns *d = c->cl ? c->cl->dns : NULL;
+    int done = 0, rc = 0;
+    struct addrinfo *res = NULL;
+    if (!d) return;
+#ifndef WS_NO_THREADS
+    ws__mutex_lock(&d->mu);
+    if (d->done) { done = 1; rc = d->rc; res = d->res; d->res = NULL; }
+    ws__mutex_unlock(&d->mu);
+#endif
+    if (!done) return;
+    ws__dns_release(c);
+    ws__client_resolved(c, rc, res);
+}
+
+/* ==== >>server ==== listening sockets and accepted connections ==== */
+static ws_conn *ws__conn_new(ws_ctx *ctx, int server) {
+    ws_conn *c = (ws_conn *)ws__alloc(ctx, sizeof *c);
+    if (!c) return NULL;
+    memset(c, 0, sizeof *c);
+    c->ctx = ctx;
+    c->fd = WS__INVALID_SOCK;
+    c->tp = &ws__tcp;
+    c->id = ++ctx->next_id;
+    c->created = ctx->now;
+    c->err_msg = "";
+    if (server) { c->flags = WS__F_SERVER; ctx->nserver++; }
+    c->prev = ctx->tail;
+    if (ctx->tail) ctx->tail->next = c; else ctx->head = c;
+    ctx->tail = c;
+    return c;
+}
+
+static void ws__conn_free(ws_conn *c) {
+    ws_ctx *ctx = c->ctx;
+    ws__client_reset(c);
+    if (c->prev) c->prev->next = c->next; else ctx->head = c->next;
+    if (c->next) c->next->prev = c->prev; else ctx->tail = c->prev;
+    if (c->flags & WS__F_SERVER) ctx->nserver--;
+    if (c->cl) {
+        ws__free(ctx, c->cl->url);
+        ws__free(ctx, c->cl->origin);
+        ws__free(ctx, c->cl->protocols);
+        ws__free(ctx, c->cl->headers);
+        ws__free(ctx, c->cl);
+    }
+    ws__free(ctx, c);
+}
+
+static void ws__accept(ws_ctx *ctx, ws_listener *l) {
+    int i;
+    for (i = 0; i < 64; i++) {   /* a bounded batch per pass: fairness */
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        ws_conn *c;
+        ws__sock s = accept(l->fd, (struct sockaddr *)&ss, &sl);
+        if (s == WS__INVALID_SOCK) return;   /* EAGAIN, or a connection that went away */
+        if (ctx->nserver >= 2 * (size_t)(ctx->cfg.max_conns > 0 ? ctx->cfg.max_conns : 1024) + 16) {
+            ws__sock_close(s);                /* far over the limit: not even a 503 */
+            continue;
+        }
+        ws__sock_setup(s);
+        c = ws__conn_new(ctx, 1);
+        if (!c) { ws__sock_close(s); ws__log(ctx, 0, "ws.h: out of memory accepting"); continue; }
+        c->fd = s;
+        ws__remote_from(c, (struct sockaddr *)&ss);
+        c->state = WS__HANDSHAKE;
+        c->deadline = ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000);
+        if (ctx->nserver > (size_t)(ctx->cfg.max_conns > 0 ? ctx->cfg.max_conns : 1024))
+            c->flags |= WS__F_REFUSE;
+        if (c->tp->handshake) c->state = WS__TLS;
+    }
+}
+
+WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, uint16_t port, ws_listener **out) {
+    struct addrinfo hints, *res = NULL, *a;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    ws_listener *l;
+    char ps[8], addr[64];
+    ws__sock s = WS__INVALID_SOCK;
+    int one = 1;
+    if (out) *out = NULL;
+    if (!ctx) return WS_ERR_ARG;
+    if (!host || !*host) host = "0.0.0.0";
+    ws__utoa(ps, port);
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    if (getaddrinfo(host, ps, &hints, &res) != 0 || !res) return WS_ERR_DNS;
+    for (a = res; a; a = a->ai_next) {
+        s = socket(a->ai_family, SOCK_STREAM, IPPROTO_TCP);
+        if (s == WS__INVALID_SOCK) continue;
+#if !defined(_WIN32)   /* on Windows SO_REUSEADDR would allow port stealing */
+        (void)setsockopt(s, SOL_SOCKET, SO_REUSEADDR, (const char *)&one, sizeof one);
+#endif
+        if (bind(s, a->ai_addr, WS__SOCKLEN(a->ai_addrlen)) == 0 && listen(s, 128) == 0) break;
+        ws__sock_close(s);
+        s = WS__INVALID_SOCK;
+    }
+    freeaddrinfo(res);
+    (void)one;
+    if (s == WS__INVALID_SOCK) return WS_ERR_IO;
+    (void)ws__sock_nonblock(s);
+    l = (ws_listener *)ws__alloc(ctx, sizeof *l);
+    if (!l) { ws__sock_close(s); return WS_ERR_NOMEM; }
+    memset(l, 0, sizeof *l);
+    l->ctx = ctx;
+    l->fd = s;
+    if (getsockname(s, (struct sockaddr *)&ss, &sl) == 0) {
+        ws__out o;
+        int v6 = ss.ss_family == AF_INET6;
+        if (v6) {
+            struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)&ss;
+            static const uint8_t any6[16] = {0};
+            l->port = ntohs(s6->sin6_port);
+            if (!memcmp(&s6->sin6_addr, any6, 16)) strcpy(addr, "::1");
+            else if (!inet_ntop(AF_INET6, &s6->sin6_addr, addr, sizeof addr)) strcpy(addr, "::1");
+        } else {
+            struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)&ss;
+            l->port = ntohs(s4->sin_port);
+            if (s4->sin_addr.s_addr == htonl(INADDR_ANY)) strcpy(addr, "127.0.0.1");
+            else if (!inet_ntop(AF_INET, &s4->sin_addr, addr, sizeof addr)) strcpy(addr, "127.0.0.1");
+        }
+        o.p = l->url; o.cap = sizeof l->url; o.len = 0; o.err = 0;
+        ws__puts(&o, v6 ? "ws://[" : "ws://");
+        ws__puts(&o, addr);
+        ws__puts(&o, v6 ? "]:" : ":");
+        ws__putu(&o, l->port);
+        ws__puts(&o, "/");
+        (void)ws__out_done(&o, NULL);
+    }
+    l->next = ctx->listeners;
+    ctx->listeners = l;
+    if (out) *out = l;
+    return WS_OK;
+}
+
+WS_API uint16_t ws_listener_port(const ws_listener *l) { return l ? l->port : 0; }
+WS_API const char *ws_listener_url(const ws_listener *l) { return l ? l->url : ""; }
+WS_API void ws_listener_close(ws_listener *l) {
+    ws_listener **pp;
+    if (!l) return;
+    for (pp = &l->ctx->listeners; *pp; pp = &(*pp)->next)
+        if (*pp == l) { *pp = l->next; break; }
+    ws__sock_close(l->fd);
+    l->ctx->owner_len = 0;   /* the last ws_pollfds may name it */
+    ws__free(l->ctx, l);
+}
+
+/* ==== >>poll ==== the loop: poll(), timers, and the foreign-loop interface ==== */
+static void ws__finish(ws_conn *c) {   /* the connection is over: close, report, maybe retry */
+    ws_ctx *ctx = c->ctx;
+    ws_event ev;
+    int clean = (c->flags & WS__F_GOT_CLOSE) && (c->flags & WS__F_SENT_CLOSE) && c->err == WS_OK;
+    int visible = ws__visible(c) && !(c->flags & WS__F_HTTP);
+    char reason[128];
+    if (c->state == WS__CLOSED || c->state == WS__WAITING) return;
+    if (c->tp) c->tp->close(c);
+    if (c->flags & WS__F_OPENED) ctx->nopen--;
+    c->state = WS__CLOSED;
+    if (visible && c->err != WS_OK && !(c->flags & WS__F_ERR_FIRED)) {
+        c->flags |= WS__F_ERR_FIRED;
+        ws__ev_init(&ev, WS_EV_ERROR);
+        ev.result = c->err;
+        ev.msg = c->err_msg;
+        ev.http_status = c->cl ? c->cl->http_status : 0;
+        ws__emit(c, &ev);
+    }
+    if (visible && !(c->flags & WS__F_CLOSE_FIRED)) {
+        int retry = c->cl && c->cl->reconnect && !(c->flags & WS__F_USER_CLOSE) && !ctx->destroying;
+        c->flags |= WS__F_CLOSE_FIRED;
+        ws__ev_init(&ev, WS_EV_CLOSE);
+        ev.close_code = c->close_code ? c->close_code : (uint16_t)WS_CLOSE_ABNORMAL;
+        if (!(c->flags & WS__F_GOT_CLOSE) && !(c->flags & WS__F_FAILED)) ev.close_code = WS_CLOSE_ABNORMAL;
+        reason[0] = '\0';
+        if (c->close_reason) { strncpy(reason, c->close_reason, sizeof reason - 1); reason[sizeof reason - 1] = '\0'; }
+        ev.reason = reason;
+        ev.clean = clean;
+        ev.result = c->err;
+        ev.msg = c->err_msg ? c->err_msg : "";
+        ev.http_status = c->cl ? c->cl->http_status : 0;
+        if (retry) {
+            ev.reconnect_ms = c->cl->cur_ms;
+            c->state = WS__WAITING;
+            c->deadline = ctx->now + c->cl->cur_ms;
+            c->cl->cur_ms = (int)WS__MIN((int64_t)c->cl->cur_ms * 2, (int64_t)c->cl->max_ms);
+        }
+        ws__emit(c, &ev);
+        if (c->state == WS__WAITING && (c->flags & WS__F_USER_CLOSE)) c->state = WS__CLOSED;
+    }
+    ws__client_reset(c);
+    if (c->state != WS__WAITING) c->flags |= WS__F_DEAD;
+}
+
+static void ws__abort(ws_conn *c, ws_result rc, const char *why) {
+    if (c->err == WS_OK) { c->err = rc; c->err_msg = why; }
+    ws__finish(c);
+}
+
+static void ws__flush(ws_conn *c) {
+    ws__buf *b = c->tx;
+    while (b && b->off < b->len) {
+        size_t put = 0;
+        ws_result rc = c->tp->write(c, WS__BDATA(b) + b->off, b->len - b->off, &put);
+        if (rc == WS_AGAIN || (rc == WS_OK && put == 0)) { c->flags |= WS__F_DRAIN_WAIT; return; }
+        if (rc != WS_OK) {
+            if (c->err == WS_OK) { c->err = rc; c->err_msg = "send failed: connection lost"; }
+            c->flags |= WS__F_BROKEN;
+            c->ctx->work = 1;
+            ws__buf_put(c->ctx, &c->tx);
+            return;
+        }
+        b->off += put;
+    }
+    if (b) ws__buf_put(c->ctx, &c->tx);
+    if (c->flags & WS__F_DRAIN_WAIT) {
+        c->flags = (c->flags & ~(uint32_t)WS__F_DRAIN_WAIT) | WS__F_DRAINED;
+        c->ctx->work = 1;
+    }
+    if ((c->flags & WS__F_SHUT) && !(c->flags & WS__F_WSHUT) && c->fd != WS__INVALID_SOCK) {
+        c->flags |= WS__F_WSHUT;   /* our close frame (or HTTP response) is out: FIN */
+        c->tp->shutdown(c);
+    }
+}
+
+static void ws__on_eof(ws_conn *c) {
+    if ((c->flags & WS__F_GOT_CLOSE) && (c->flags & WS__F_SENT_CLOSE)) { ws__finish(c); return; }
+    if (c->flags & (WS__F_HTTP | WS__F_FAILED)) { ws__finish(c); return; }
+    ws__abort(c, WS_ERR_IO, c->state < WS__OPEN ? "connection closed during the handshake"
+                                                : "connection closed without a close frame");
+}
+
+static void ws__readable(ws_conn *c) {
+    ws_ctx *ctx = c->ctx;
+    int i;
+    for (i = 0; i < 16 && c->state != WS__CLOSED && !(c->flags & (WS__F_DEAD | WS__F_BROKEN)); i++) {
+        size_t got = 0, want = WS_BUF_MIN;
+        ws_result rc;
+        if (c->flags & WS__F_HAVE_FRAME) {   /* read the rest of a big frame in few calls */
+            uint64_t rest = c->fr.header_len + c->fr.payload_len - ws__buf_used(c->rx);
+            want = (size_t)WS__MIN(WS__MAX(rest, (uint64_t)WS_BUF_MIN), (uint64_t)1 << 20);
+        }
+        if (!ws__buf_reserve(ctx, &c->rx, want)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); ws__finish(c); return; }
+        rc = c->tp->read(c, WS__BDATA(c->rx) + c->rx->len, c->rx->cap - c->rx->len, &got);
+        if (rc == WS_AGAIN) break;
+        if (rc == WS_ERR_CLOSED) { ws__buf_put(ctx, &c->rx); ws__on_eof(c); return; }
+        if (rc != WS_OK) {
+            ws__buf_put(ctx, &c->rx);
+            ws__abort(c, rc, rc == WS_ERR_TLS ? "TLS error" : "receive failed: connection lost");
+            return;
+        }
+        c->last_rx = ctx->now;
+        c->rx->len += got;
+        if (c->state == WS__OPEN || c->state == WS__HANDSHAKE || ws__reading(c)) ws__conn_process(c);
+        else c->rx->off = c->rx->len;   /* closing: input is read and dropped */
+        if (c->rx && c->rx->off == c->rx->len && !(c->flags & WS__F_HAVE_FRAME)) ws__buf_put(ctx, &c->rx);
+        if (got < want / 2) break;        /* the socket is probably empty */
+    }
+    if (c->rx && c->rx->off == c->rx->len && !(c->flags & WS__F_HAVE_FRAME)) ws__buf_put(ctx, &c->rx);
+}
+
+static void ws__connect_ready(ws_conn *c) {   /* POLLOUT/ERR while CONNECTING */
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (char *)&err, &len) != 0) err = 1;
+    if (err == 0) { ws__client_connected(c); return; }
+    c->tp->close(c);
+    ws__client_try(c);
+}
+
+static void ws__tls_step(ws_conn *c) {
+    ws_result rc = c->tp->handshake(c);
+    if (rc == WS_AGAIN) return;
+    if (rc != WS_OK) { ws__abort(c, rc, "TLS handshake failed"); return; }
+    c->state = WS__HANDSHAKE;
+}
+
+/* Timers and pending work of one connection; returns its next deadline (0 = none). */
+static int64_t ws__conn_timers(ws_conn *c) {
+    ws_ctx *ctx = c->ctx;
+    int64_t now = ctx->now, next = 0;
+    if (c->flags & WS__F_DEAD) return 0;
+    if (c->state == WS__RESOLVING) ws__client_poll_dns(c);
+    if (c->flags & WS__F_BROKEN) { ws__finish(c); return 0; }
+    if (c->flags & WS__F_DRAINED) {
+        ws_event ev;
+        c->flags &= ~(uint32_t)WS__F_DRAINED;
+        if (c->state == WS__OPEN && ws__visible(c)) { ws__ev_init(&ev, WS_EV_DRAINED); ws__emit(c, &ev); }
+    }
+    if (c->state == WS__WAITING) {
+        if (now >= c->deadline) ws__client_start(c);
+        if (c->flags & WS__F_BROKEN) { ws__finish(c); return 0; }
+        return c->deadline;
+    }
+    if (c->state == WS__CLOSED) return 0;
+    if (c->deadline && now >= c->deadline) {
+        switch (c->state) {
+        case WS__RESOLVING: case WS__CONNECTING:
+            ws__abort(c, WS_ERR_TIMEOUT, "connect timed out"); return 0;
+        case WS__TLS: case WS__HANDSHAKE:
+            ws__abort(c, WS_ERR_TIMEOUT, "handshake timed out"); return 0;
+        default:   /* CLOSING: the peer never finished the close handshake */
+            if ((c->flags & WS__F_GOT_CLOSE) && (c->flags & WS__F_SENT_CLOSE)) ws__finish(c);
+            else ws__abort(c, c->err != WS_OK ? c->err : WS_ERR_TIMEOUT, "close handshake timed out");
+            return 0;
+        }
+    }
+    if (c->state == WS__OPEN) {
+        int idle = ctx->cfg.idle_timeout_ms;
+        if (c->pong_due && now >= c->pong_due) {
+            ws__abort(c, WS_ERR_TIMEOUT, "no pong within pong_timeout_ms: peer is gone");
+            return 0;
+        }
+        if (idle > 0 && now - c->last_rx >= idle) {
+            (void)ws_conn_close(c, WS_CLOSE_GOING_AWAY, "idle timeout");
+            c->flags &= ~(uint32_t)WS__F_USER_CLOSE;
+            return c->deadline;
+        }
+        if (c->next_ping && now >= c->next_ping) {
+            int ping = ws__ping_ms(c);
+            if (ping) {
+                (void)ws__queue_frame(c, 1, 0, WS_OP_PING, NULL, 0, 1);
+                if (!c->pong_due) c->pong_due = now + ws__ms(ctx->cfg.pong_timeout_ms, 10000);
+                c->next_ping = now + ping;
+            } else {   /* client keepalive: an unsolicited pong (RFC 6455 5.5.3) */
+                (void)ws__queue_frame(c, 1, 0, WS_OP_PONG, NULL, 0, 1);
+                c->next_ping = now + ctx->cfg.keepalive_ms;
+            }
+            ws__flush(c);
+        }
+        if (c->next_ping) next = c->next_ping;
+        if (c->pong_due && (!next || c->pong_due < next)) next = c->pong_due;
+        if (idle > 0 && (!next || c->last_rx + idle < next)) next = c->last_rx + idle;
+    }
+    if (c->deadline && (!next || c->deadline < next)) next = c->deadline;
+    return next;
+}
+
+static short ws__interest(const ws_conn *c) {
+    short ev = 0;
+    switch (c->state) {
+    case WS__CONNECTING: return WS_POLLOUT;
+    case WS__TLS: case WS__HANDSHAKE: case WS__OPEN: case WS__CLOSING:
+        if (c->fd == WS__INVALID_SOCK || (c->flags & WS__F_DEAD)) return 0;
+        ev = WS_POLLIN;
+        if (ws__buf_used(c->tx)) ev |= WS_POLLOUT;
+        return (short)(ev | c->tp->want(c));
+    default: return 0;
+    }
+}
+
+static int ws__grow(ws_ctx *ctx, void **p, size_t *cap, size_t need, size_t elem) {
+    size_t n = *cap ? *cap : 16;
+    void *np;
+    if (need <= *cap) return 1;
+    while (n < need) n *= 2;
+    np = ws__realloc(ctx, *p, n * elem);
+    if (!np) return 0;
+    *p = np;
+    *cap = n;
+    return 1;
+}
+
+WS_API size_t ws_pollfds(ws_ctx *ctx, ws_pollfd *out, size_t cap, int *timeout_ms) {
+    size_t n = 0, ocap;
+    ws_listener *l;
+    ws_conn *c;
+    int64_t next = 0, d;
+    ctx->now = ws__now_ms();
+    /* owners[i] is what entry i stands for: ctx (wake-up), a listener, or a conn */
+    ocap = 1 + ctx->nserver + 8;
+    for (l = ctx->listeners; l; l = l->next) ocap++;
+    for (c = ctx->head; c; c = c->next) ocap++;
+    if (!ws__grow(ctx, (void **)&ctx->owners, &ctx->owner_cap, ocap, sizeof(void *)) ||
+        !ws__grow(ctx, (void **)&ctx->owner_fds, &ctx->owner_len, 0, sizeof(intptr_t))) {
+        if (timeout_ms) *timeout_ms = 10;
+        return 0;
+    }
+    {
+        size_t fcap = ctx->owner_cap;   /* keep owner_fds as long as owners */
+        intptr_t *nf = (intptr_t *)ws__realloc(ctx, ctx->owner_fds, fcap * sizeof(intptr_t));
+        if (!nf) { if (timeout_ms) *timeout_ms = 10; return 0; }
+        ctx->owner_fds = nf;
+    }
+#define WS__ADD(owner, sock, evs) do { \
+        if (n < cap) { out[n].fd = (intptr_t)(sock); out[n].events = (short)(evs); out[n].revents = 0; } \
+        ctx->owners[n] = (owner); ctx->owner_fds[n] = (intptr_t)(sock); n++; } while (0)
+    WS__ADD((void *)ctx, ctx->wake_r, WS_POLLIN);
+    for (l = ctx->listeners; l; l = l->next) WS__ADD((void *)l, l->fd, WS_POLLIN);
+    for (c = ctx->head; c; c = c->next) {
+        short ev = ws__interest(c);
+        if (ev) WS__ADD((void *)c, c->fd, ev);
+        d = c->deadline;
+        if (c->state == WS__OPEN) {
+            if (c->next_ping && (!d || c->next_ping < d)) d = c->next_ping;
+            if (c->pong_due && (!d || c->pong_due < d)) d = c->pong_due;
+            if (ctx->cfg.idle_timeout_ms > 0 && (!d || c->last_rx + ctx->cfg.idle_timeout_ms < d))
+                d = c->last_rx + ctx->cfg.idle_timeout_ms;
+        }
+        if (c->state == WS__RESOLVING && !d) d = ctx->now + 50;
+        if (c->flags & (WS__F_BROKEN | WS__F_DRAINED | WS__F_DEAD)) d = ctx->now;
+        if (c->tp && c->tp->pending(c)) d = ctx->now;
+        if (d && (!next || d < next)) next = d;
+    }
+#undef WS__ADD
+    ctx->owner_len = n;
+    if (timeout_ms) {
+        if (ctx->work) *timeout_ms = 0;
+        else if (!next) *timeout_ms = -1;
+        else *timeout_ms = next <= ctx->now ? 0 : (int)WS__MIN(next - ctx->now, (int64_t)0x7FFFFFFF);
+    }
+    return n;
+}
+
+static void ws__wake_drain(ws_ctx *ctx) {
+    char buf[64];
+#if defined(_WIN32)
+    while (recv(ctx->wake_r, buf, sizeof buf, 0) > 0) {}
+#else
+    while (read(ctx->wake_r, buf, sizeof buf) > 0) {}
+#endif
+}
+
+static void *ws__owner_of(ws_ctx *ctx, const ws_pollfd *p, size_t i) {
+    size_t k;
+    ws_conn *c;
+    ws_listener *l;
+    if (i < ctx->owner_len && ctx->owner_fds[i] == p->fd) return ctx->owners[i];
+    for (k = 0; k < ctx->owner_len; k++) if (ctx->owner_fds[k] == p->fd) return ctx->owners[k];
+    if (p->fd == (intptr_t)ctx->wake_r) return ctx;   /* no fresh ws_pollfds: search */
+    for (l = ctx->listeners; l; l = l->next) if ((intptr_t)l->fd == p->fd) return l;
+    for (c = ctx->head; c; c = c->next) if ((intptr_t)c->fd == p->fd) return c;
+    return NULL;
+}
+
+static int ws__is_listener(ws_ctx *ctx, void *o) {
+    ws_listener *l;
+    for (l = ctx->listeners; l; l = l->next) if ((void *)l == o) return 1;
+    return 0;
+}
+
+static void ws__conn_io(ws_conn *c, short rev) {
+    if (c->flags & WS__F_DEAD) return;
+    if (c->state == WS__CONNECTING) {
+        if (rev & (WS_POLLOUT | WS_POLLERR | WS_POLLHUP)) ws__connect_ready(c);
+        return;
+    }
+    if (c->state == WS__TLS) { ws__tls_step(c); if (c->state == WS__TLS) { ws__flush(c); return; } }
+    if (rev & (WS_POLLIN | WS_POLLERR | WS_POLLHUP)) ws__readable(c);
+    if (c->state != WS__CLOSED && !(c->flags & WS__F_DEAD)) ws__flush(c);
+}
+
+WS_API void ws_dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n) {
+    size_t i;
+    ws_conn *c, *next;
+    WS_ASSERT(!ctx->in_cb && "ws_dispatch/ws_poll called from a callback");
+    ctx->now = ws__now_ms();
+    ctx->work = 0;
+    for (i = 0; i < n; i++) {
+        void *o;
+        if (!fds[i].revents) continue;
+        o = ws__owner_of(ctx, &fds[i], i);
+        if (!o) continue;
+        if (o == (void *)ctx) ws__wake_drain(ctx);
+        else if (ws__is_listener(ctx, o)) ws__accept(ctx, (ws_listener *)o);
+        else ws__conn_io((ws_conn *)o, fds[i].revents);
+    }
+    for (c = ctx->head; c; c = c->next) {
+        if (c->tp && c->tp->pending(c) && !(c->flags & WS__F_DEAD)) ws__readable(c);
+        (void)ws__conn_timers(c);
+        if (ws__buf_used(c->tx) && c->state != WS__CONNECTING && c->fd != WS__INVALID_SOCK &&
+            !(c->flags & WS__F_DEAD))
+            ws__flush(c);   /* what timers and callbacks queued */
+        if (c->flags & WS__F_BROKEN) ws__finish(c);
+    }
+    for (c = ctx->head; c; c = next) {   /* deferred free: never inside a callback */
+        next = c->next;
+        if (c->flags & WS__F_DEAD) ws__conn_free(c);
+    }
+    ctx->owner_len = 0;
+}
+
+WS_API int ws_poll(ws_ctx *ctx, int timeout_ms) {
+    size_t n, i;
+    int t = -1, rc, before;
+    if (!ctx) return WS_ERR_ARG;
+    WS_ASSERT(!ctx->in_cb && "ws_poll called from a callback");
+    for (;;) {
+        n = ws_pollfds(ctx, ctx->pfds, ctx->pfd_cap, &t);
+        if (n <= ctx->pfd_cap) break;
+        if (!ws__grow(ctx, (void **)&ctx->pfds, &ctx->pfd_cap, n, sizeof(ws_pollfd))) return WS_ERR_NOMEM;
+    }
+    if (timeout_ms >= 0 && (t < 0 || t > timeout_ms)) t = timeout_ms;
+    if (!ws__grow(ctx, (void **)&ctx->ospfds, &ctx->ospfd_cap, n, sizeof(ws__ospfd))) return WS_ERR_NOMEM;
+    for (i = 0; i < n; i++) {
+        ctx->ospfds[i].fd = (ws__sock)ctx->pfds[i].fd;
+        ctx->ospfds[i].events = (short)(((ctx->pfds[i].events & WS_POLLIN) ? POLLIN : 0) |
+                                        ((ctx->pfds[i].events & WS_POLLOUT) ? POLLOUT : 0));
+        ctx->ospfds[i].revents = 0;
+    }
+    rc = ws__os_poll(ctx->ospfds, n, t);
+    if (rc < 0 && !ws__err_intr(ws__sock_errno())) return WS_ERR_IO;
+    for (i = 0; i < n; i++) {
+        short r = ctx->ospfds[i].revents;
+        ctx->pfds[i].revents = (short)(((r & POLLIN) ? WS_POLLIN : 0) | ((r & POLLOUT) ? WS_POLLOUT : 0) |
+                                       ((r & POLLERR) ? WS_POLLERR : 0) | ((r & POLLHUP) ? WS_POLLHUP : 0));
+    }
+    before = ctx->nevents;
+    ws_dispatch(ctx, ctx->pfds, rc > 0 ? n : 0);
+    return ctx->nevents - before;
+}
+
+/* ---- the wake-up channel: a pipe (POSIX) or a loopback UDP socket (Windows) ---- */
+static int ws__wake_open(ws_ctx *ctx) {
+#if defined(_WIN32)
+    struct sockaddr_in a;
+    int al = sizeof a;
+    ws__sock s = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+    if (s == WS__INVALID_SOCK) return -1;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(s, (struct sockaddr *)&a, sizeof a) != 0 || getsockname(s, (struct sockaddr *)&a, &al) != 0 ||
+        connect(s, (struct sockaddr *)&a, sizeof a) != 0) { closesocket(s); return -1; }
+    (void)ws__sock_nonblock(s);
+    ctx->wake_r = ctx->wake_w = s;
+    return 0;
+#else
+    int p[2];
+    if (pipe(p) != 0) return -1;
+    (void)ws__sock_nonblock(p[0]);
+    (void)ws__sock_nonblock(p[1]);
+    ctx->wake_r = p[0];
+    ctx->wake_w = p[1];
+    return 0;
+#endif
+}
+
+WS_API ws_result ws_ctx_wakeup(ws_ctx *ctx) {
+    return ctx && ws__wake_signal(ctx->wake_w) == 0 ? WS_OK : WS_ERR_IO;
+}
+
+/* ==== >>api implementation: contexts and connections ==== */
+WS_API ws_ctx *ws_ctx_create(const ws_config *cfg) {
+    ws_ctx *ctx;
+    if (!cfg || !cfg->on_event) return NULL;
+    ctx = (ws_ctx *)WS_MALLOC(sizeof *ctx, cfg->user);
+    if (!ctx) return NULL;
+    memset(ctx, 0, sizeof *ctx);
+    ctx->cfg = *cfg;
+    ctx->now = ws__now_ms();
+    ctx->wake_r = ctx->wake_w = WS__INVALID_SOCK;
+    if (ws__net_init() != 0) { WS_FREE(ctx, cfg->user); return NULL; }
+    ctx->net_ok = 1;
+    if (ws__wake_open(ctx) != 0) { ws__net_done(); WS_FREE(ctx, cfg->user); return NULL; }
+    return ctx;
+}
+
+WS_API void ws_ctx_destroy(ws_ctx *ctx) {
+    ws_conn *c;
+    if (!ctx) return;
+    WS_ASSERT(!ctx->in_cb && "ws_ctx_destroy called from a callback");
+    ctx->destroying = 1;
+    ctx->now = ws__now_ms();
+    while (ctx->listeners) ws_listener_close(ctx->listeners);
+    for (c = ctx->head; c; c = c->next) {
+        if (c->state == WS__OPEN && !(c->flags & WS__F_SENT_CLOSE)) {   /* try, don't wait */
+            (void)ws__queue_close(c, WS_CLOSE_GOING_AWAY, "", 0);
+            ws__flush(c);
+        }
+        if (c->state != WS__CLOSED && c->state != WS__WAITING) {
+            if (c->err == WS_OK && !(c->flags & WS__F_GOT_CLOSE)) { c->err = WS_ERR_CLOSED; c->err_msg = "context destroyed"; }
+            c->flags |= WS__F_ERR_FIRED;   /* the close event says it all */
+            ws__finish(c);
+        }
+    }
+    while (ctx->head) ws__conn_free(ctx->head);
+    while (ctx->npool) ws__free(ctx, ctx->pool[--ctx->npool]);
+    ws__free(ctx, ctx->pfds);
+    ws__free(ctx, ctx->owners);
+    ws__free(ctx, ctx->owner_fds);
+    ws__free(ctx, ctx->ospfds);
+    if (ctx->wake_r != WS__INVALID_SOCK) ws__sock_close(ctx->wake_r);
+    if (ctx->wake_w != WS__INVALID_SOCK && ctx->wake_w != ctx->wake_r) ws__sock_close(ctx->wake_w);
+    if (ctx->net_ok) ws__net_done();
+    WS_FREE(ctx, ctx->cfg.user);
+}
+
+WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
+                            void *conn_user, ws_conn **out) {
+    ws_conn *c;
+    ws__client *cl;
+    size_t n;
+    if (out) *out = NULL;
+    if (!ctx || !url) return WS_ERR_ARG;
+    n = strlen(url);
+    c = ws__conn_new(ctx, 0);
+    if (!c) return WS_ERR_NOMEM;
+    cl = (ws__client *)ws__alloc(ctx, sizeof *cl);
+    if (!cl) { c->flags |= WS__F_DEAD; ws__conn_free(c); return WS_ERR_NOMEM; }
+    memset(cl, 0, sizeof *cl);
+    c->cl = cl;
+    c->user = conn_user;
+    cl->url = ws__strdup(ctx, url, n);
+    if (opts) {
+        if (opts->origin) cl->origin = ws__strdup(ctx, opts->origin, strlen(opts->origin));
+        if (opts->protocols) cl->protocols = ws__strdup(ctx, opts->protocols, strlen(opts->protocols));
+        if (opts->headers) cl->headers = ws__strdup(ctx, opts->headers, strlen(opts->headers));
+        cl->reconnect = opts->reconnect;
+        cl->delay_ms = opts->reconnect_delay_ms;
+        cl->max_ms = opts->reconnect_max_ms;
+    }
+    cl->delay_ms = cl->delay_ms > 0 ? cl->delay_ms : 1000;
+    cl->max_ms = cl->max_ms > 0 ? cl->max_ms : 30000;
+    cl->cur_ms = cl->delay_ms;
+    if (!cl->url || (opts && ((opts->origin && !cl->origin) || (opts->protocols && !cl->protocols) ||
+                              (opts->headers && !cl->headers)))) {
+        ws__conn_free(c);
+        return WS_ERR_NOMEM;
+    }
+    if (ws_url_parse(cl->url, n, &cl->u, NULL) != WS_OK) { ws__conn_free(c); return WS_ERR_URL; }
+#if !defined(WS_USE_MBEDTLS)
+    if (cl->u.secure) { ws__conn_free(c); return WS_ERR_TLS; }   /* built without TLS */
+#endif
+    if (cl->u.host.len >= 256) { ws__conn_free(c); return WS_ERR_URL; }
+    ctx->now = ws__now_ms();
+    ws__client_start(c);
+    if (out) *out = c;
+    return WS_OK;
+}
+
+WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
+                                     void *conn_user, int timeout_ms, ws_conn **out) {
+    ws_conn *c = NULL;
+    int64_t end;
+    ws_result rc = ws_connect(ctx, url, opts, conn_user, &c);
+    if (out) *out = NULL;
+    if (rc != WS_OK) return rc;
+    end = ws__now_ms() + (timeout_ms > 0 ? timeout_ms : 0x7FFFFFFF);
+    while (c->state < WS__OPEN && ws__now_ms() < end) {
+        if (ws_poll(ctx, (int)WS__MIN(end - ws__now_ms(), (int64_t)100)) < 0) break;
+    }
+    if (c->state == WS__OPEN) { if (out) *out = c; return WS_OK; }
+    rc = c->err != WS_OK ? c->err : WS_ERR_TIMEOUT;
+    if (c->state < WS__OPEN) { c->flags |= WS__F_USER_CLOSE; ws__abort(c, WS_ERR_TIMEOUT, "connect timed out"); }
+    return rc;
+}
+
+static ws_result ws__send(ws_conn *c, int fin, int rsv, int op, const void *data, size_t len) {
+    ws_result rc;
+    if (!c || (!data && len)) return WS_ERR_ARG;
+    if (c->state != WS__OPEN) return c->state < WS__OPEN ? WS_ERR_STATE : WS_ERR_CLOSED;
+    if (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD)) return WS_ERR_CLOSED;
+    rc = ws__queue_frame(c, fin, rsv, op, data, len, 0);
+    if (rc == WS_OK && c->fd != WS__INVALID_SOCK) ws__flush(c);
+    return rc;
+}
+
+WS_API ws_result ws_conn_send(ws_conn *c, int opcode, const void *data, size_t len) {
+    if (opcode == WS_OP_PING || opcode == WS_OP_PONG) { if (len > 125) return WS_ERR_ARG; }
+    else if (opcode == WS_OP_TEXT) { if (data && ws_utf8_validate(data, len) != WS_OK) return WS_ERR_UTF8; }
+    else if (opcode != WS_OP_BINARY) return WS_ERR_ARG;
+    return ws__send(c, 1, 0, opcode, data, len);
+}
+
+WS_API ws_result ws_conn_send_text(ws_conn *c, const char *text) {
+    return text ? ws_conn_send(c, WS_OP_TEXT, text, strlen(text)) : WS_ERR_ARG;
+}
+
+WS_API ws_result ws_conn_send_frame(ws_conn *c, int fin, int rsv, int opcode, const void *data, size_t len) {
+    return ws__send(c, fin, rsv, opcode, data, len);
+}
+
+WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
+    size_t rlen = reason ? strlen(reason) : 0;
+    if (!c) return WS_ERR_ARG;
+    if ((code && !ws_close_code_valid(code)) || rlen > 123 || (rlen && !code) ||
+        (rlen && ws_utf8_validate(reason, rlen) != WS_OK))
+        return WS_ERR_ARG;
+    if (c->state == WS__WAITING) { c->flags |= WS__F_USER_CLOSE | WS__F_DEAD; c->state = WS__CLOSED; return WS_OK; }
+    if (c->state >= WS__CLOSED || (c->flags & (WS__F_SENT_CLOSE | WS__F_DEAD))) return WS_ERR_CLOSED;
+    c->flags |= WS__F_USER_CLOSE;
+    if (c->state < WS__OPEN) {   /* still connecting: give up the attempt */
+        c->err = WS_ERR_CLOSED;
+        c->err_msg = "closed before the connection opened";
+        c->flags |= WS__F_BROKEN | WS__F_ERR_FIRED;
+        c->ctx->work = 1;
+        return WS_OK;
+    }
+    (void)ws__queue_close(c, code, reason, rlen);
+    ws__start_closing(c);
+    if (c->fd != WS__INVALID_SOCK) ws__flush(c);
+    return WS_OK;
+}
+
+WS_API void ws_conn_drop(ws_conn *c) {
+    if (!c || c->state >= WS__CLOSED) return;
+    c->flags |= WS__F_USER_CLOSE | WS__F_BROKEN;
+    c->ctx->work = 1;
+}
+
+WS_API int ws_conn_state(const ws_conn *c) {
+    if (!c) return WS_STATE_CLOSED;
+    switch (c->state) {
+    case WS__RESOLVING: case WS__CONNECTING: case WS__TLS: case WS__HANDSHAKE: return WS_STATE_CONNECTING;
+    case WS__OPEN: return (c->flags & WS__F_SENT_CLOSE) ? WS_STATE_CLOSING : WS_STATE_OPEN;
+    case WS__CLOSING: return WS_STATE_CLOSING;
+    default: return WS_STATE_CLOSED;
+    }
+}
+WS_API void *ws_conn_user(const ws_conn *c) { return c ? c->user : NULL; }
+WS_API void ws_conn_set_user(ws_conn *c, void *user) { if (c) c->user = user; }
+WS_API uint64_t ws_conn_id(const ws_conn *c) { return c ? c->id : 0; }
+WS_API int ws_conn_is_server(const ws_conn *c) { return c && (c->flags & WS__F_SERVER) ? 1 : 0; }
+WS_API int64_t ws_conn_age_ms(const ws_conn *c) { return c ? ws__now_ms() - c->created : 0; }
+WS_API const char *ws_conn_protocol(const ws_conn *c) { return c && c->protocol ? c->protocol : ""; }
+WS_API size_t ws_conn_queued(const ws_conn *c) { return c ? ws__buf_used(c->tx) : 0; }
+WS_API void ws_conn_set_fragments(ws_conn *c, int on) {
+    if (!c) return;
+    c->flags = (c->flags & ~(uint32_t)WS__F_FRAGS) | WS__F_FRAGS_SET | (on ? (uint32_t)WS__F_FRAGS : 0u);
+}
+
+WS_API ws_result ws_conn_remote(const ws_conn *c, char *out, size_t cap, uint16_t *port_out) {
+    char a[48], t[80];
+    ws__out o;
+    if (!c || !out || !cap) return WS_ERR_ARG;
+    if (!c->rfam) { out[0] = '\0'; return WS_ERR_STATE; }
+    if (!inet_ntop(c->rfam == 4 ? AF_INET : AF_INET6, (const void *)c->raddr, a, sizeof a)) strcpy(a, "?");
+    o.p = t; o.cap = sizeof t; o.len = 0; o.err = 0;
+    ws__puts(&o, c->rfam == 4 ? "" : "[");
+    ws__puts(&o, a);
+    ws__puts(&o, c->rfam == 4 ? ":" : "]:");
+    ws__putu(&o, c->rport);
+    (void)ws__out_done(&o, NULL);
+    strncpy(out, t, cap - 1);
+    out[cap - 1] = '\0';
+    if (port_out) *port_out = c->rport;
+    return WS_OK;
+}
+
+WS_API size_t ws_conn_count(const ws_ctx *ctx) { return ctx ? ctx->nopen : 0; }
+WS_API ws_conn *ws_conn_next(const ws_ctx *ctx, const ws_conn *prev) {
+    ws_conn *c = prev ? prev->next : ctx ? ctx->head : NULL;
+    while (c && (c->state != WS__OPEN || (c->flags & (WS__F_DEAD | WS__F_SENT_CLOSE)))) c = c->next;
+    return c;
+}
+
+WS_API ws_result ws_broadcast(ws_ctx *ctx, int opcode, const void *data, size_t len,
+                              const ws_conn *except, size_t *sent) {
+    ws_conn *c;
+    ws_result first = WS_OK, rc;
+    size_t k = 0;
+    if (!ctx) return WS_ERR_ARG;
+    if (opcode == WS_OP_TEXT && data && ws_utf8_validate(data, len) != WS_OK) return WS_ERR_UTF8;
+    for (c = ws_conn_next(ctx, NULL); c; c = ws_conn_next(ctx, c)) {
+        if (c == except || !(c->flags & WS__F_SERVER)) continue;
+        rc = ws__send(c, 1, 0, opcode, data, len);
+        if (rc == WS_OK) k++;
+        else if (first == WS_OK) first = rc;
+    }
+    if (sent) *sent = k;
+    return first;
+}
+
+WS_API void ws_close_all(ws_ctx *ctx, uint16_t code, const char *reason) {
+    ws_conn *c;
+    if (!ctx) return;
+    for (c = ctx->head; c; c = c->next)
+        if (c->state <= WS__OPEN || c->state == WS__WAITING) (void)ws_conn_close(c, code, reason);
+}
+#endif /* WS_NO_NET */
 
 #ifdef __cplusplus
 }
