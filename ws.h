@@ -577,6 +577,11 @@ WS_API ws_result ws_frame_parse(const uint8_t *buf, size_t len, unsigned flags, 
     if ((flags & WS_PARSE_MASKED) && !f->masked) { err = "client frame not masked"; goto bad; }
     if ((flags & WS_PARSE_UNMASKED) && f->masked) { err = "server frame masked"; goto bad; }
     hlen = (size_t)2 + (len7 == 126 ? 2u : len7 == 127 ? 8u : 0u) + (f->masked ? 4u : 0u);
+    /* 5.2: a bad 64-bit length shows in its leading bytes: report it before all 8 arrive */
+    if (len7 == 127 && len > 2 && (buf[2] >> 7)) { err = "64-bit length with the top bit set"; goto bad; }
+    if (len7 == 127 && len >= 8 && !(buf[2] | buf[3] | buf[4] | buf[5] | buf[6] | buf[7])) {
+        err = "non-minimal 64-bit length"; goto bad;   /* < 65536 whatever the last two are */
+    }
     if (len < hlen - (f->masked ? 4 : 0)) {
         if (need) *need = hlen - len;
         return WS_AGAIN;
@@ -588,9 +593,7 @@ WS_API ws_result ws_frame_parse(const uint8_t *buf, size_t len, unsigned flags, 
         if (plen < 126) { err = "non-minimal 16-bit length"; goto bad; }
     } else if (len7 == 127) {
         plen = 0;
-        for (i = 0; i < 8; i++) plen = (plen << 8) | buf[2 + i];
-        if (plen >> 63) { err = "64-bit length with the top bit set"; goto bad; }
-        if (plen < 65536) { err = "non-minimal 64-bit length"; goto bad; }
+        for (i = 0; i < 8; i++) plen = (plen << 8) | buf[2 + i];   /* checked above */
     }
     if (len < hlen) { if (need) *need = hlen - len; return WS_AGAIN; }
     if (f->masked) memcpy(f->mask, buf + hlen - 4, 4);
