@@ -194,8 +194,8 @@ WS_API int ws_http_has_token(const ws_header *h, size_t n, const char *name, con
 WS_API int ws_list_has_token(ws_span list, const char *token, size_t token_len);
 
 /* Server side: is req a valid WebSocket upgrade? WS_OK, or WS_ERR_HANDSHAKE with *status
- * (400 Bad Request; 426 Upgrade Required for a version other than 13, or a plain request
- * with no Upgrade header; 405 for a method other than GET) and *why. *key gets the
+ * (400 Bad Request, also for a method other than GET; 426 Upgrade Required for a version
+ * other than 13, or a plain request with no Upgrade header) and *why. *key gets the
  * Sec-WebSocket-Key (validated: base64 of 16 bytes). */
 WS_API ws_result ws_http_check_request(const ws_http_request *req, ws_span *key, int *status,
                                        const char **why);
@@ -818,6 +818,7 @@ static ws_result ws__parse_request(const char *buf, size_t len, ws_http_request 
     if (pos == 0 || buf[pos] != ' ') { *why = "malformed request method"; return WS_ERR_HANDSHAKE; }
     r->method = ws__span(buf, pos);
     ts = ++pos;
+    if (ts < len && buf[ts] != '/') { *why = "request target must start with '/'"; return WS_ERR_HANDSHAKE; }
     while (pos < len && (unsigned char)buf[pos] > 0x20 && buf[pos] != 0x7F) pos++;
     if (pos >= len) return WS_AGAIN;
     if (buf[pos] != ' ' || pos == ts) { *why = "malformed request target"; return WS_ERR_HANDSHAKE; }
@@ -835,6 +836,7 @@ static ws_result ws__parse_request(const char *buf, size_t len, ws_http_request 
     rc = ws__http_version(buf, len, pos, &r->version_minor);
     if (rc != WS_OK) { *why = "not an HTTP/1.x request"; return rc; }
     pos += 8;
+    if (pos < len && buf[pos] != '\r') { *why = "malformed request line"; return WS_ERR_HANDSHAKE; }
     if (pos + 1 >= len) return WS_AGAIN;
     if (buf[pos] != '\r' || buf[pos + 1] != '\n') { *why = "malformed request line"; return WS_ERR_HANDSHAKE; }
     return ws__http_headers(buf, len, pos + 2, r->headers, &r->num_headers, used, why);
@@ -922,7 +924,10 @@ WS_API ws_result ws_http_check_request(const ws_http_request *req, ws_span *key,
     const char *err;
     int st = 400;
     /* RFC 6455 4.2.1: GET, HTTP/1.1 or later, Host, Upgrade, Connection, Key, Version */
-    if (!ws__span_ieq(req->method, "GET", 3) || req->method.ptr[0] != 'G') { err = "method is not GET"; goto bad; }
+    /* RFC 9110 9.1: methods are case-sensitive */
+    if (req->method.len != 3 || memcmp(req->method.ptr, "GET", 3) != 0) {
+        err = "method is not GET"; goto bad;
+    }
     if (req->version_minor < 1) { err = "HTTP/1.1 or later is required"; goto bad; }
     if (ws_http_header(h, n, "Host", NULL) != 1) { err = "missing or repeated Host header"; goto bad; }
     if (!ws_http_header(h, n, "Upgrade", NULL)) { st = 426; err = "not a WebSocket upgrade request"; goto bad; }
@@ -960,9 +965,10 @@ WS_API ws_result ws_http_check_response(const ws_http_response *res, const char 
         memcmp(v.ptr, expect, 28) != 0) {
         err = "wrong or missing Sec-WebSocket-Accept"; goto bad;
     }
-    if (ws_http_header(h, n, "Sec-WebSocket-Extensions", &v) && v.len) {
-        err = "server chose an extension that was not offered"; goto bad;
-    }
+    for (np = 0; np < n; np++)   /* we offer none: any non-empty Extensions header fails */
+        if (ws__span_ieq(h[np].name, "Sec-WebSocket-Extensions", 24) && h[np].value.len) {
+            err = "server chose an extension that was not offered"; goto bad;
+        }
     np = ws_http_header(h, n, "Sec-WebSocket-Protocol", &p);
     if (np) {
         if (np > 1 || !p.len || memchr(p.ptr, ',', p.len)) { err = "server chose more than one subprotocol"; goto bad; }
