@@ -194,8 +194,8 @@ WS_API int ws_http_has_token(const ws_header *h, size_t n, const char *name, con
 WS_API int ws_list_has_token(ws_span list, const char *token, size_t token_len);
 
 /* Server side: is req a valid WebSocket upgrade? WS_OK, or WS_ERR_HANDSHAKE with *status
- * (400 Bad Request; 426 Upgrade Required for a version other than 13, or a plain request
- * with no Upgrade header; 405 for a method other than GET) and *why. *key gets the
+ * (400 Bad Request, also for a method other than GET; 426 Upgrade Required for a version
+ * other than 13, or a plain request with no Upgrade header) and *why. *key gets the
  * Sec-WebSocket-Key (validated: base64 of 16 bytes). */
 WS_API ws_result ws_http_check_request(const ws_http_request *req, ws_span *key, int *status,
                                        const char **why);
@@ -743,6 +743,11 @@ WS_API ws_result ws_frame_parse(const uint8_t *buf, size_t len, unsigned flags, 
     if ((flags & WS_PARSE_MASKED) && !f->masked) { err = "client frame not masked"; goto bad; }
     if ((flags & WS_PARSE_UNMASKED) && f->masked) { err = "server frame masked"; goto bad; }
     hlen = (size_t)2 + (len7 == 126 ? 2u : len7 == 127 ? 8u : 0u) + (f->masked ? 4u : 0u);
+    /* 5.2: a bad 64-bit length shows in its leading bytes: report it before all 8 arrive */
+    if (len7 == 127 && len > 2 && (buf[2] >> 7)) { err = "64-bit length with the top bit set"; goto bad; }
+    if (len7 == 127 && len >= 8 && !(buf[2] | buf[3] | buf[4] | buf[5] | buf[6] | buf[7])) {
+        err = "non-minimal 64-bit length"; goto bad;   /* < 65536 whatever the last two are */
+    }
     if (len < hlen - (f->masked ? 4 : 0)) {
         if (need) *need = hlen - len;
         return WS_AGAIN;
@@ -754,9 +759,7 @@ WS_API ws_result ws_frame_parse(const uint8_t *buf, size_t len, unsigned flags, 
         if (plen < 126) { err = "non-minimal 16-bit length"; goto bad; }
     } else if (len7 == 127) {
         plen = 0;
-        for (i = 0; i < 8; i++) plen = (plen << 8) | buf[2 + i];
-        if (plen >> 63) { err = "64-bit length with the top bit set"; goto bad; }
-        if (plen < 65536) { err = "non-minimal 64-bit length"; goto bad; }
+        for (i = 0; i < 8; i++) plen = (plen << 8) | buf[2 + i];   /* checked above */
     }
     if (len < hlen) { if (need) *need = hlen - len; return WS_AGAIN; }
     if (f->masked) memcpy(f->mask, buf + hlen - 4, 4);
@@ -981,6 +984,7 @@ static ws_result ws__parse_request(const char *buf, size_t len, ws_http_request 
     if (pos == 0 || buf[pos] != ' ') { *why = "malformed request method"; return WS_ERR_HANDSHAKE; }
     r->method = ws__span(buf, pos);
     ts = ++pos;
+    if (ts < len && buf[ts] != '/') { *why = "request target must start with '/'"; return WS_ERR_HANDSHAKE; }
     while (pos < len && (unsigned char)buf[pos] > 0x20 && buf[pos] != 0x7F) pos++;
     if (pos >= len) return WS_AGAIN;
     if (buf[pos] != ' ' || pos == ts) { *why = "malformed request target"; return WS_ERR_HANDSHAKE; }
@@ -998,6 +1002,7 @@ static ws_result ws__parse_request(const char *buf, size_t len, ws_http_request 
     rc = ws__http_version(buf, len, pos, &r->version_minor);
     if (rc != WS_OK) { *why = "not an HTTP/1.x request"; return rc; }
     pos += 8;
+    if (pos < len && buf[pos] != '\r') { *why = "malformed request line"; return WS_ERR_HANDSHAKE; }
     if (pos + 1 >= len) return WS_AGAIN;
     if (buf[pos] != '\r' || buf[pos + 1] != '\n') { *why = "malformed request line"; return WS_ERR_HANDSHAKE; }
     return ws__http_headers(buf, len, pos + 2, r->headers, &r->num_headers, used, why);
@@ -1085,7 +1090,10 @@ WS_API ws_result ws_http_check_request(const ws_http_request *req, ws_span *key,
     const char *err;
     int st = 400;
     /* RFC 6455 4.2.1: GET, HTTP/1.1 or later, Host, Upgrade, Connection, Key, Version */
-    if (!ws__span_ieq(req->method, "GET", 3) || req->method.ptr[0] != 'G') { err = "method is not GET"; goto bad; }
+    /* RFC 9110 9.1: methods are case-sensitive */
+    if (req->method.len != 3 || memcmp(req->method.ptr, "GET", 3) != 0) {
+        err = "method is not GET"; goto bad;
+    }
     if (req->version_minor < 1) { err = "HTTP/1.1 or later is required"; goto bad; }
     if (ws_http_header(h, n, "Host", NULL) != 1) { err = "missing or repeated Host header"; goto bad; }
     if (!ws_http_header(h, n, "Upgrade", NULL)) { st = 426; err = "not a WebSocket upgrade request"; goto bad; }
@@ -1123,9 +1131,10 @@ WS_API ws_result ws_http_check_response(const ws_http_response *res, const char 
         memcmp(v.ptr, expect, 28) != 0) {
         err = "wrong or missing Sec-WebSocket-Accept"; goto bad;
     }
-    if (ws_http_header(h, n, "Sec-WebSocket-Extensions", &v) && v.len) {
-        err = "server chose an extension that was not offered"; goto bad;
-    }
+    for (np = 0; np < n; np++)   /* we offer none: any non-empty Extensions header fails */
+        if (ws__span_ieq(h[np].name, "Sec-WebSocket-Extensions", 24) && h[np].value.len) {
+            err = "server chose an extension that was not offered"; goto bad;
+        }
     np = ws_http_header(h, n, "Sec-WebSocket-Protocol", &p);
     if (np) {
         if (np > 1 || !p.len || memchr(p.ptr, ',', p.len)) { err = "server chose more than one subprotocol"; goto bad; }
