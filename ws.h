@@ -1529,8 +1529,7 @@ struct ws_ctx {
     int          npool;
     ws_pollfd   *pfds;           /* ws_poll's own array */
     size_t       pfd_cap;
-    void       **owners;         /* what each entry of the last ws_pollfds stands for */
-    intptr_t    *owner_fds;
+    struct ws__owner { void *o; intptr_t fd; } *owners;   /* what the last ws_pollfds listed */
     size_t       owner_cap, owner_len;
     ws__ospfd   *ospfds;
     size_t       ospfd_cap;
@@ -1704,7 +1703,7 @@ static void ws__fail(ws_conn *c, ws_result rc, const char *why) {
     if (c->flags & WS__F_FAILED) return;
     c->flags |= WS__F_FAILED | WS__F_SHUT;
     if (c->err == WS_OK) { c->err = rc; c->err_msg = why; }
-    if (ws__visible(c) && !(c->flags & WS__F_ERR_FIRED)) {
+    if ((c->flags & WS__F_OPENED) && !(c->flags & WS__F_ERR_FIRED)) {   /* else: ws__finish */
         c->flags |= WS__F_ERR_FIRED;
         ws__ev_init(&ev, WS_EV_ERROR);
         ev.result = rc;
@@ -1824,7 +1823,7 @@ static void ws__frame_done(ws_conn *c, uint8_t *p, size_t n) {
 
 static int ws__reading(const ws_conn *c) {
     return (c->state == WS__OPEN || c->state == WS__CLOSING) &&
-           !(c->flags & (WS__F_GOT_CLOSE | WS__F_FAILED | WS__F_DEAD | WS__F_BROKEN));
+           !(c->flags & (WS__F_GOT_CLOSE | WS__F_FAILED | WS__F_DEAD | WS__F_BROKEN | WS__F_HTTP));
 }
 
 /* Parses and handles every complete frame in c->rx; unmasks and UTF-8-checks partial
@@ -2629,23 +2628,17 @@ WS_API size_t ws_pollfds(ws_ctx *ctx, ws_pollfd *out, size_t cap, int *timeout_m
     int64_t next = 0, d;
     ctx->now = ws__now_ms();
     /* owners[i] is what entry i stands for: ctx (wake-up), a listener, or a conn */
-    ocap = 1 + ctx->nserver + 8;
+    ocap = 1;
     for (l = ctx->listeners; l; l = l->next) ocap++;
     for (c = ctx->head; c; c = c->next) ocap++;
-    if (!ws__grow(ctx, (void **)&ctx->owners, &ctx->owner_cap, ocap, sizeof(void *)) ||
-        !ws__grow(ctx, (void **)&ctx->owner_fds, &ctx->owner_len, 0, sizeof(intptr_t))) {
-        if (timeout_ms) *timeout_ms = 10;
+    ctx->owner_len = 0;
+    if (!ws__grow(ctx, (void **)&ctx->owners, &ctx->owner_cap, ocap, sizeof *ctx->owners)) {
+        if (timeout_ms) *timeout_ms = 10;   /* out of memory: try again soon */
         return 0;
-    }
-    {
-        size_t fcap = ctx->owner_cap;   /* keep owner_fds as long as owners */
-        intptr_t *nf = (intptr_t *)ws__realloc(ctx, ctx->owner_fds, fcap * sizeof(intptr_t));
-        if (!nf) { if (timeout_ms) *timeout_ms = 10; return 0; }
-        ctx->owner_fds = nf;
     }
 #define WS__ADD(owner, sock, evs) do { \
         if (n < cap) { out[n].fd = (intptr_t)(sock); out[n].events = (short)(evs); out[n].revents = 0; } \
-        ctx->owners[n] = (owner); ctx->owner_fds[n] = (intptr_t)(sock); n++; } while (0)
+        ctx->owners[n].o = (owner); ctx->owners[n].fd = (intptr_t)(sock); n++; } while (0)
     WS__ADD((void *)ctx, ctx->wake_r, WS_POLLIN);
     for (l = ctx->listeners; l; l = l->next) WS__ADD((void *)l, l->fd, WS_POLLIN);
     for (c = ctx->head; c; c = c->next) {
@@ -2686,8 +2679,8 @@ static void *ws__owner_of(ws_ctx *ctx, const ws_pollfd *p, size_t i) {
     size_t k;
     ws_conn *c;
     ws_listener *l;
-    if (i < ctx->owner_len && ctx->owner_fds[i] == p->fd) return ctx->owners[i];
-    for (k = 0; k < ctx->owner_len; k++) if (ctx->owner_fds[k] == p->fd) return ctx->owners[k];
+    if (i < ctx->owner_len && ctx->owners[i].fd == p->fd) return ctx->owners[i].o;
+    for (k = 0; k < ctx->owner_len; k++) if (ctx->owners[k].fd == p->fd) return ctx->owners[k].o;
     if (p->fd == (intptr_t)ctx->wake_r) return ctx;   /* no fresh ws_pollfds: search */
     for (l = ctx->listeners; l; l = l->next) if ((intptr_t)l->fd == p->fd) return l;
     for (c = ctx->head; c; c = c->next) if ((intptr_t)c->fd == p->fd) return c;
@@ -2839,7 +2832,6 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
     while (ctx->npool) ws__free(ctx, ctx->pool[--ctx->npool]);
     ws__free(ctx, ctx->pfds);
     ws__free(ctx, ctx->owners);
-    ws__free(ctx, ctx->owner_fds);
     ws__free(ctx, ctx->ospfds);
     if (ctx->wake_r != WS__INVALID_SOCK) ws__sock_close(ctx->wake_r);
     if (ctx->wake_w != WS__INVALID_SOCK && ctx->wake_w != ctx->wake_r) ws__sock_close(ctx->wake_w);
