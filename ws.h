@@ -1063,22 +1063,34 @@ WS_API size_t ws_http_header(const ws_header *h, size_t n, const char *name, ws_
     return count;
 }
 
-WS_API int ws_list_has_token(ws_span list, const char *token, size_t token_len) {
+/* exact: subprotocol names compare case-sensitively (RFC 6455 4.1, 11.5); other tokens don't */
+static int ws__list_has(ws_span list, const char *token, size_t token_len, int exact) {
     size_t i = 0, s, e;
     while (i < list.len) {
         while (i < list.len && (list.ptr[i] == ' ' || list.ptr[i] == '\t' || list.ptr[i] == ',')) i++;
         for (s = i; i < list.len && list.ptr[i] != ','; i++) {}
         for (e = i; e > s && (list.ptr[e - 1] == ' ' || list.ptr[e - 1] == '\t'); e--) {}
-        if (e > s && ws__span_ieq(ws__span(list.ptr + s, e - s), token, token_len)) return 1;
+        if (e > s && (exact ? e - s == token_len && !memcmp(list.ptr + s, token, token_len)
+                            : ws__span_ieq(ws__span(list.ptr + s, e - s), token, token_len)))
+            return 1;
     }
     return 0;
 }
 
-WS_API int ws_http_has_token(const ws_header *h, size_t n, const char *name, const char *token) {
+WS_API int ws_list_has_token(ws_span list, const char *token, size_t token_len) {
+    return ws__list_has(list, token, token_len, 0);
+}
+
+static int ws__headers_have(const ws_header *h, size_t n, const char *name, const char *token,
+                            int exact) {
     size_t i, nl = strlen(name), tl = strlen(token);
     for (i = 0; i < n; i++)
-        if (ws__span_ieq(h[i].name, name, nl) && ws_list_has_token(h[i].value, token, tl)) return 1;
+        if (ws__span_ieq(h[i].name, name, nl) && ws__list_has(h[i].value, token, tl, exact)) return 1;
     return 0;
+}
+
+WS_API int ws_http_has_token(const ws_header *h, size_t n, const char *name, const char *token) {
+    return ws__headers_have(h, n, name, token, 0);
 }
 
 WS_API ws_result ws_http_check_request(const ws_http_request *req, ws_span *key, int *status,
@@ -1138,7 +1150,7 @@ WS_API ws_result ws_http_check_response(const ws_http_response *res, const char 
     np = ws_http_header(h, n, "Sec-WebSocket-Protocol", &p);
     if (np) {
         if (np > 1 || !p.len || memchr(p.ptr, ',', p.len)) { err = "server chose more than one subprotocol"; goto bad; }
-        if (!offered_protocols || !ws_list_has_token(ws__span(offered_protocols, strlen(offered_protocols)), p.ptr, p.len)) {
+        if (!offered_protocols || !ws__list_has(ws__span(offered_protocols, strlen(offered_protocols)), p.ptr, p.len, 1)) {
             err = "server chose a subprotocol that was not offered"; goto bad;
         }
         if (protocol) *protocol = p;
@@ -1948,7 +1960,7 @@ static void ws__server_handshake(ws_conn *c) {
         ctx->in_cb--;
         if (reply.status) { ws__respond(c, reply.status, &reply, "refused\n"); return; }
         if (reply.protocol && *reply.protocol &&
-            !ws_http_has_token(req.headers, req.num_headers, "Sec-WebSocket-Protocol", reply.protocol)) {
+            !ws__headers_have(req.headers, req.num_headers, "Sec-WebSocket-Protocol", reply.protocol, 1)) {
             ws__log(ctx, 0, "ws.h: on_upgrade chose a subprotocol the client did not offer");
             ws__respond(c, 500, NULL, "server chose a subprotocol that was not offered\n");
             return;
