@@ -9,6 +9,7 @@
 #include "test_utf8.c"
 #include "test_frame.c"
 #include "test_http.c"
+#include "test_loopback.c"
 
 int main(int argc, char **argv) {
     t_only = argc > 1 ? argv[1] : NULL;
@@ -16,5 +17,6 @@ int main(int argc, char **argv) {
     suite_utf8();
     suite_frame();
     suite_http();
+    suite_loopback();
     return t_summary();
 }

@@ -1,0 +1,650 @@
+/* test_loopback.c - real ws.h clients and servers over 127.0.0.1 sockets in one process:
+ * echo at every length boundary, size limits, many clients and broadcast, fragmentation,
+ * ping/pong, the close handshake, heartbeats, timeouts, refusals, subprotocols, the
+ * connection limit, backpressure, reconnect, connect errors, the wake-up call and the
+ * foreign-loop interface. Nothing sleeps: each wait polls until a condition holds, capped
+ * at LB_CAP_MS of wall-clock time (a timeout fails the test). Every test ends by destroying
+ * its contexts and checking that each connection got exactly one final WS_EV_CLOSE and no
+ * event after it. */
+#ifndef _WIN32
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <unistd.h>
+#include <errno.h>
+#include <time.h>
+#include <pthread.h>
+#endif
+
+#define LB_CAP_MS 5000   /* longest any single wait may take */
+#define LB_MAXC   160    /* connection ids tracked per context */
+
+/* ---- what one connection saw ---- */
+typedef struct lb_rec {
+    ws_conn  *c;
+    int       server, opens, msgs, pings, pongs, drained, errors, closes, final_closes;
+    int       after_close;          /* events after the final CLOSE: must stay 0 */
+    int       close_code, clean, reconnect_ms, close_http, err_http, close_state, open_state;
+    ws_result err_result, close_result;
+    char      reason[128];
+    uint8_t  *last;                 /* the last message (or fragment), copied */
+    size_t    last_len, bytes;
+    int       last_op, last_fin;
+    uint8_t   ping[126], pong[126];
+    size_t    ping_len, pong_len;
+    int       frag_fin[8];          /* fragment mode: fin of each piece */
+    size_t    frag_len[8];
+} lb_rec;
+
+typedef struct lb_state {
+    lb_rec      rec[LB_MAXC];
+    int         bad_id, events, upgrades, echo, echo_fail, refuse;
+    const char *pick;               /* on_upgrade: subprotocol to choose */
+    char        offered[64];        /* on_upgrade: Sec-WebSocket-Protocol as offered */
+    ws_conn    *last_server;        /* the server connection that opened last */
+} lb_state;
+
+static int64_t lb_ms(void) { return ws__now_ms(); }
+
+static lb_rec *lb_rec_of(lb_state *s, ws_conn *c) {
+    uint64_t id = ws_conn_id(c);
+    if (id == 0 || id >= LB_MAXC) { s->bad_id++; return NULL; }
+    return &s->rec[id];
+}
+
+static void lb_on_event(ws_conn *c, const ws_event *ev, void *user) {
+    lb_state *s = (lb_state *)user;
+    lb_rec *r = lb_rec_of(s, c);
+    size_t n;
+    s->events++;
+    if (!r) return;
+    if (r->final_closes) r->after_close++;
+    r->c = c;
+    r->server = ws_conn_is_server(c);
+    switch (ev->type) {
+    case WS_EV_OPEN:
+        r->opens++;
+        r->open_state = ws_conn_state(c);
+        if (r->server) s->last_server = c;
+        break;
+    case WS_EV_MESSAGE:
+        if (r->msgs < 8) { r->frag_fin[r->msgs] = ev->fin; r->frag_len[r->msgs] = ev->len; }
+        r->msgs++;
+        r->bytes += ev->len;
+        r->last_op = ev->opcode;
+        r->last_fin = ev->fin;
+        free(r->last);
+        r->last = (uint8_t *)malloc(ev->len + 1);
+        if (r->last && ev->len) memcpy(r->last, ev->data, ev->len);
+        r->last_len = ev->len;
+        if (s->echo && r->server && ev->fin && ws_conn_send(c, ev->opcode, ev->data, ev->len) != WS_OK)
+            s->echo_fail++;
+        break;
+    case WS_EV_PING:
+        r->pings++;
+        n = ev->len < sizeof r->ping ? ev->len : sizeof r->ping;
+        if (n) memcpy(r->ping, ev->data, n);
+        r->ping_len = n;
+        break;
+    case WS_EV_PONG:
+        r->pongs++;
+        n = ev->len < sizeof r->pong ? ev->len : sizeof r->pong;
+        if (n) memcpy(r->pong, ev->data, n);
+        r->pong_len = n;
+        break;
+    case WS_EV_DRAINED:
+        r->drained++;
+        break;
+    case WS_EV_ERROR:
+        r->errors++;
+        r->err_result = ev->result;
+        r->err_http = ev->http_status;
+        if (!ev->msg) s->bad_id++;
+        break;
+    case WS_EV_CLOSE:
+        r->closes++;
+        if (ev->reconnect_ms <= 0) r->final_closes++;
+        r->close_code = ev->close_code;
+        r->clean = ev->clean;
+        r->reconnect_ms = ev->reconnect_ms;
+        r->close_result = ev->result;
+        r->close_http = ev->http_status;
+        r->close_state = ws_conn_state(c);
+        if (!ev->reason || !ev->msg) s->bad_id++;
+        else { strncpy(r->reason, ev->reason, sizeof r->reason - 1); r->reason[sizeof r->reason - 1] = '\0'; }
+        break;
+    }
+}
+
+static void lb_on_upgrade(ws_conn *c, const ws_http_request *req, ws_reply *reply, void *user) {
+    lb_state *s = (lb_state *)user;
+    ws_span v;
+    (void)c;
+    s->upgrades++;
+    if (ws_http_header(req->headers, req->num_headers, "Sec-WebSocket-Protocol", &v) &&
+        v.len < sizeof s->offered) {
+        memcpy(s->offered, v.ptr, v.len);
+        s->offered[v.len] = '\0';
+    }
+    if (s->refuse) {
+        reply->status = s->refuse;
+        reply->body = "go away\n";
+        reply->body_len = 8;
+    }
+    if (s->pick) reply->protocol = s->pick;
+}
+
+static lb_state *lb_new(void) {
+    lb_state *s = (lb_state *)calloc(1, sizeof(lb_state));
+    CHECK(s != NULL);
+    return s;
+}
+
+/* Every connection that had any event: one final CLOSE, nothing after it. Then frees s. */
+static void lb_done(lb_state *s) {
+    int i;
+    if (!s) return;
+    CHECK_EQ(s->bad_id, 0);
+    CHECK_EQ(s->echo_fail, 0);
+    for (i = 0; i < LB_MAXC; i++) {
+        lb_rec *r = &s->rec[i];
+        if (r->opens || r->closes || r->errors || r->msgs) {
+            if (r->final_closes != 1 || r->after_close != 0)
+                printf("  conn #%d: %d final close events, %d events after it\n", i, r->final_closes,
+                       r->after_close);
+            CHECK_EQ(r->final_closes, 1);
+            CHECK_EQ(r->after_close, 0);
+            CHECK_EQ(r->close_state, WS_STATE_CLOSED);
+        }
+        free(r->last);
+    }
+    free(s);
+}
+
+static ws_ctx *lb_ctx(lb_state *s, ws_config *cfg) {
+    ws_config z;
+    ws_ctx *ctx;
+    if (!cfg) { memset(&z, 0, sizeof z); cfg = &z; }
+    cfg->on_event = lb_on_event;
+    cfg->on_upgrade = lb_on_upgrade;
+    cfg->user = s;
+    ctx = ws_ctx_create(cfg);
+    CHECK(ctx != NULL);
+    return ctx;
+}
+
+static ws_listener *lb_listen(ws_ctx *ctx, char *url) {
+    ws_listener *l = NULL;
+    ws_result rc = ws_listen(ctx, "127.0.0.1", 0, &l);
+    CHECK_EQ(rc, WS_OK);
+    CHECK(l != NULL);
+    url[0] = '\0';
+    if (l) {
+        strcpy(url, ws_listener_url(l));
+        CHECK(ws_listener_port(l) != 0);
+        CHECK(strncmp(url, "ws://127.0.0.1:", 15) == 0);
+    }
+    return l;
+}
+
+static ws_conn *lb_connect(ws_ctx *ctx, const char *url, const ws_connect_opts *o) {
+    ws_conn *c = NULL;
+    ws_result rc = ws_connect(ctx, url, o, NULL, &c);
+    CHECK_EQ(rc, WS_OK);
+    CHECK(c != NULL);
+    return c;
+}
+
+/* One loop pass over one or two contexts. */
+static void lb_poll(ws_ctx *a, ws_ctx *b) {
+    if (b) { CHECK(ws_poll(a, 2) >= 0); CHECK(ws_poll(b, 2) >= 0); }
+    else CHECK(ws_poll(a, 10) >= 0);
+}
+
+/* Polls a (and b) until cond holds; ok = 0 and the test fails after LB_CAP_MS. */
+#define LB_WAIT(ok, a, b, cond) do { int64_t lb_end_ = lb_ms() + LB_CAP_MS; (ok) = 1; \
+    while (!(cond)) { if (lb_ms() > lb_end_) { (ok) = 0; t_bad = 1; \
+        printf("  %s:%d: timed out waiting for %s\n", __FILE__, __LINE__, #cond); break; } \
+        lb_poll((a), (b)); } (void)(ok); } while (0)
+
+/* Polls a (and b) for ms milliseconds (to see that nothing happens). */
+static void lb_idle(ws_ctx *a, ws_ctx *b, int ms) {
+    int64_t end = lb_ms() + ms;
+    while (lb_ms() < end) lb_poll(a, b);
+}
+
+/* n bytes of valid UTF-8 (ASCII with a 3-byte character in the middle) or binary. */
+static void lb_fill(uint8_t *p, size_t n, int text, unsigned seed) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        p[i] = text ? (uint8_t)('a' + (i * 7 + seed) % 26) : (uint8_t)((i * 131 + seed * 17 + (i >> 8)) & 0xFF);
+    if (text && n >= 4) { p[n / 2] = 0xE2; p[n / 2 + 1] = 0x82; p[n / 2 + 2] = 0xAC; }   /* U+20AC */
+}
+
+/* ---- echo ---- */
+
+static void test_loopback_echo_sizes(void) {
+    static const size_t base[] = { 0, 1, 125, 126, 127, 65535, 65536, (size_t)1 << 20 };
+    const size_t maxm = ((size_t)1 << 20) + 4099;
+    lb_state *s = lb_new();
+    ws_config cfg;
+    ws_ctx *ctx;
+    ws_conn *c;
+    lb_rec *cr, *sr;
+    char url[64];
+    uint8_t *buf = (uint8_t *)malloc(maxm + 1);
+    size_t k, sizes[9];
+    int op, ok, want = 0;
+    if (!s || !buf) { free(buf); lb_done(s); return; }
+    memset(&cfg, 0, sizeof cfg);
+    cfg.max_message = maxm;
+    s->echo = 1;
+    ctx = lb_ctx(s, &cfg);
+    lb_listen(ctx, url);
+    c = lb_connect(ctx, url, NULL);
+    cr = &s->rec[ws_conn_id(c)];
+    CHECK_EQ(ws_conn_state(c), WS_STATE_CONNECTING);
+    LB_WAIT(ok, ctx, NULL, cr->opens == 1 && s->last_server);
+    if (!ok) goto out;
+    sr = &s->rec[ws_conn_id(s->last_server)];
+    memcpy(sizes, base, sizeof base);
+    sizes[8] = maxm;
+    for (k = 0; k < 9; k++) {
+        for (op = WS_OP_TEXT; op <= WS_OP_BINARY; op++) {
+            size_t n = sizes[k];
+            lb_fill(buf, n, op == WS_OP_TEXT, (unsigned)(k * 2 + (size_t)op));
+            CHECK_EQ(ws_conn_send(c, op, buf, n), WS_OK);
+            want++;
+            LB_WAIT(ok, ctx, NULL, cr->msgs == want);
+            if (!ok) { printf("  size %lu op %d\n", (unsigned long)n, op); goto out; }
+            CHECK_EQ(sr->msgs, want);
+            CHECK_EQ(sr->last_op, op);
+            CHECK_EQ(sr->last_len, n);
+            CHECK_EQ(cr->last_op, op);
+            CHECK_EQ(cr->last_len, n);
+            CHECK_EQ(cr->last_fin, 1);
+            if (cr->last_len == n && n) CHECK_MEM(cr->last, buf, n);
+            if (sr->last_len == n && n) CHECK_MEM(sr->last, buf, n);
+        }
+    }
+    CHECK_EQ(ws_conn_queued(c), 0);
+    /* one byte over max_message: the server fails the connection with 1009 */
+    lb_fill(buf, maxm + 1, 0, 99);
+    CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, buf, maxm + 1), WS_OK);
+    LB_WAIT(ok, ctx, NULL, cr->closes == 1 && sr->closes == 1);
+    CHECK_EQ(cr->msgs, want);
+    CHECK_EQ(sr->msgs, want);
+    CHECK_EQ(sr->errors, 1);
+    CHECK_EQ(sr->err_result, WS_ERR_TOO_BIG);
+    CHECK_EQ(sr->close_code, WS_CLOSE_TOO_BIG);
+    CHECK_EQ(sr->close_result, WS_ERR_TOO_BIG);
+    CHECK_EQ(cr->close_code, WS_CLOSE_TOO_BIG);
+    CHECK_EQ(cr->errors, 0);
+    CHECK_EQ(cr->clean, 1);
+    CHECK_EQ(ws_conn_count(ctx), 0);
+out:
+    ws_ctx_destroy(ctx);
+    free(buf);
+    lb_done(s);
+}
+
+/* ---- many clients ---- */
+
+static int lb_sum(const lb_state *s, const uint64_t *ids, int n, int what) {
+    int i, k = 0;
+    for (i = 0; i < n; i++) {
+        const lb_rec *r = &s->rec[ids[i] % LB_MAXC];
+        k += what == 0 ? r->msgs : what == 1 ? r->closes : r->opens;
+    }
+    return k;
+}
+
+static void test_loopback_many_clients(void) {
+    enum { N = 50 };
+    lb_state *ss = lb_new(), *cs = lb_new();
+    ws_ctx *sx = NULL, *cx = NULL;
+    ws_conn *cl[N], *srv[N], *c;
+    uint64_t cid[N], sid[N];
+    char url[64], addr[64], msg[32], want[64];
+    size_t sent = 0;
+    int i, j, ok, nsrv = 0;
+    int64_t age0;
+    uint16_t rport = 0;
+    ws_listener *l;
+    if (!ss || !cs) { free(ss); free(cs); return; }
+    ss->echo = 1;
+    sx = lb_ctx(ss, NULL);
+    cx = lb_ctx(cs, NULL);
+    l = lb_listen(sx, url);
+    for (i = 0; i < N; i++) { cl[i] = lb_connect(cx, url, NULL); cid[i] = ws_conn_id(cl[i]) % LB_MAXC; }
+    CHECK_EQ(ws_conn_count(cx), 0);   /* none open yet */
+    LB_WAIT(ok, sx, cx, ws_conn_count(cx) == N && ws_conn_count(sx) == N);
+    if (!ok) goto out;
+    CHECK_EQ(lb_sum(cs, cid, N, 2), N);
+    /* ids unique in each ctx; ws_conn_next visits each open conn once */
+    for (i = 0; i < N; i++) for (j = 0; j < i; j++) CHECK(ws_conn_id(cl[i]) != ws_conn_id(cl[j]));
+    for (c = ws_conn_next(sx, NULL); c; c = ws_conn_next(sx, c)) {
+        CHECK(nsrv < N);
+        if (nsrv >= N) break;
+        CHECK(ws_conn_is_server(c));
+        sid[nsrv] = ws_conn_id(c) % LB_MAXC;
+        srv[nsrv++] = c;
+    }
+    CHECK_EQ(nsrv, N);
+    for (i = 0; i < nsrv; i++) for (j = 0; j < i; j++) CHECK(ws_conn_id(srv[i]) != ws_conn_id(srv[j]));
+    /* remote addresses: the server sees 127.0.0.1:<ephemeral>, the client the listener */
+    for (i = 0; i < nsrv; i++) {
+        CHECK_EQ(ws_conn_remote(srv[i], addr, sizeof addr, &rport), WS_OK);
+        CHECK(strncmp(addr, "127.0.0.1:", 10) == 0);
+        CHECK(rport != 0 && rport != ws_listener_port(l));
+        sprintf(want, "127.0.0.1:%u", (unsigned)rport);
+        CHECK_STR(addr, want);
+    }
+    sprintf(want, "127.0.0.1:%u", (unsigned)ws_listener_port(l));
+    CHECK_EQ(ws_conn_remote(cl[0], addr, sizeof addr, &rport), WS_OK);
+    CHECK_STR(addr, want);
+    CHECK_EQ(rport, ws_listener_port(l));
+    CHECK_EQ(ws_conn_remote(cl[0], addr, 5, NULL), WS_OK);   /* truncated, terminated */
+    CHECK_EQ(strlen(addr), 4);
+    /* each client sends its own text and gets it back */
+    for (i = 0; i < N; i++) {
+        sprintf(msg, "hello from %d", i);
+        CHECK_EQ(ws_conn_send_text(cl[i], msg), WS_OK);
+    }
+    LB_WAIT(ok, sx, cx, lb_sum(cs, cid, N, 0) == N);
+    for (i = 0; i < N; i++) {
+        lb_rec *r = &cs->rec[cid[i]];
+        sprintf(msg, "hello from %d", i);
+        CHECK_EQ(r->msgs, 1);
+        CHECK_EQ(r->last_len, strlen(msg));
+        if (r->last_len == strlen(msg)) CHECK_MEM(r->last, msg, strlen(msg));
+    }
+    /* broadcast to all, then to all but one */
+    CHECK_EQ(ws_broadcast(sx, WS_OP_BINARY, "all", 3, NULL, &sent), WS_OK);
+    CHECK_EQ(sent, N);
+    LB_WAIT(ok, sx, cx, lb_sum(cs, cid, N, 0) == 2 * N);
+    CHECK_EQ(ws_broadcast(sx, WS_OP_TEXT, "most", 4, srv[7], &sent), WS_OK);
+    CHECK_EQ(sent, N - 1);
+    CHECK_EQ(ws_broadcast(sx, WS_OP_TEXT, "\xff", 1, NULL, &sent), WS_ERR_UTF8);
+    CHECK_EQ(ws_broadcast(cx, WS_OP_TEXT, "x", 1, NULL, &sent), WS_OK);   /* clients: none */
+    CHECK_EQ(sent, 0);
+    LB_WAIT(ok, sx, cx, lb_sum(cs, cid, N, 0) == 3 * N - 1);
+    lb_idle(sx, cx, 20);
+    CHECK_EQ(lb_sum(cs, cid, N, 0), 3 * N - 1);
+    for (i = 0, j = 0; i < N; i++) {
+        lb_rec *r = &cs->rec[cid[i]];
+        if (r->msgs == 2) { j++; CHECK_EQ(r->last_op, WS_OP_BINARY); CHECK_MEM(r->last, "all", 3); }
+        else { CHECK_EQ(r->msgs, 3); CHECK_EQ(r->last_op, WS_OP_TEXT); CHECK_MEM(r->last, "most", 4); }
+    }
+    CHECK_EQ(j, 1);
+    CHECK_EQ(ss->rec[sid[7]].msgs, 1);   /* server conns got only the hello */
+    /* ages grow */
+    age0 = ws_conn_age_ms(cl[0]);
+    CHECK(age0 >= 0);
+    CHECK(ws_conn_age_ms(srv[0]) >= 0);
+    LB_WAIT(ok, sx, cx, ws_conn_age_ms(cl[0]) > age0 + 5);
+    /* clients close: every conn on both sides gets one CLOSE */
+    ws_close_all(cx, WS_CLOSE_NORMAL, "done");
+    LB_WAIT(ok, sx, cx, lb_sum(cs, cid, N, 1) == N && ws_conn_count(sx) == 0);
+    for (i = 0; i < N; i++) {
+        lb_rec *r = &cs->rec[cid[i]];
+        CHECK_EQ(r->close_code, WS_CLOSE_NORMAL);
+        CHECK_EQ(r->clean, 1);
+    }
+    for (i = 0; i < nsrv; i++) {
+        lb_rec *r = &ss->rec[sid[i]];
+        CHECK_STR(r->reason, "done");
+    }
+out:
+    ws_ctx_destroy(sx);
+    ws_ctx_destroy(cx);
+    lb_done(ss);
+    lb_done(cs);
+}
+
+/* A client and a server in one ctx, both open. Returns the client; *srv the server side. */
+static ws_conn *lb_pair(ws_ctx *ctx, lb_state *s, const char *url, const ws_connect_opts *o,
+                        ws_conn **srv) {
+    ws_conn *c = lb_connect(ctx, url, o);
+    int ok;
+    *srv = NULL;
+    s->last_server = NULL;
+    if (!c) return NULL;
+    LB_WAIT(ok, ctx, NULL, s->rec[ws_conn_id(c) % LB_MAXC].opens == 1 && s->last_server);
+    if (!ok) return NULL;
+    *srv = s->last_server;
+    return c;
+}
+
+/* ---- fragmentation ---- */
+
+static void test_loopback_fragments(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_conn *c, *srv;
+    lb_rec *cr, *sr;
+    char url[64];
+    int ok;
+    static const char whole[] = "Hello, w\xc3\xb6rld";   /* the UTF-8 character is split */
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    lb_listen(ctx, url);
+    c = lb_pair(ctx, s, url, NULL, &srv);
+    if (!c) goto out;
+    cr = &s->rec[ws_conn_id(c)];
+    sr = &s->rec[ws_conn_id(srv)];
+    CHECK_EQ(ws_conn_send_frame(c, 0, 0, WS_OP_TEXT, "Hel", 3), WS_OK);
+    CHECK_EQ(ws_conn_send(c, WS_OP_PING, "p1", 2), WS_OK);
+    CHECK_EQ(ws_conn_send_frame(c, 0, 0, WS_OP_CONT, "lo, w\xc3", 6), WS_OK);
+    CHECK_EQ(ws_conn_send(c, WS_OP_PING, "p2", 2), WS_OK);
+    CHECK_EQ(ws_conn_send_frame(c, 0, 0, WS_OP_CONT, "", 0), WS_OK);
+    CHECK_EQ(ws_conn_send_frame(c, 1, 0, WS_OP_CONT, "\xb6rld", 4), WS_OK);
+    LB_WAIT(ok, ctx, NULL, sr->msgs == 1 && cr->pongs == 2);
+    CHECK_EQ(sr->pings, 2);
+    CHECK_EQ(sr->last_op, WS_OP_TEXT);
+    CHECK_EQ(sr->last_fin, 1);
+    CHECK_EQ(sr->last_len, sizeof whole - 1);
+    if (sr->last_len == sizeof whole - 1) CHECK_MEM(sr->last, whole, sizeof whole - 1);
+    CHECK_EQ(cr->pong_len, 2);
+    CHECK_MEM(cr->pong, "p2", 2);
+    /* binary, from the server, in single-byte pieces */
+    CHECK_EQ(ws_conn_send_frame(srv, 0, 0, WS_OP_BINARY, "\x00", 1), WS_OK);
+    CHECK_EQ(ws_conn_send_frame(srv, 0, 0, WS_OP_CONT, "\x01", 1), WS_OK);
+    CHECK_EQ(ws_conn_send_frame(srv, 1, 0, WS_OP_CONT, "\xff", 1), WS_OK);
+    LB_WAIT(ok, ctx, NULL, cr->msgs == 1);
+    CHECK_EQ(cr->last_op, WS_OP_BINARY);
+    CHECK_EQ(cr->last_len, 3);
+    if (cr->last_len == 3) CHECK_MEM(cr->last, "\x00\x01\xff", 3);
+    /* fragment mode on the client (per connection): pieces as they come */
+    ws_conn_set_fragments(c, 1);
+    CHECK_EQ(ws_conn_send_frame(srv, 0, 0, WS_OP_TEXT, "ab", 2), WS_OK);
+    CHECK_EQ(ws_conn_send_frame(srv, 1, 0, WS_OP_CONT, "cde", 3), WS_OK);
+    LB_WAIT(ok, ctx, NULL, cr->msgs == 3);
+    CHECK_EQ(cr->frag_fin[1], 0);
+    CHECK_EQ(cr->frag_len[1], 2);
+    CHECK_EQ(cr->frag_fin[2], 1);
+    CHECK_EQ(cr->frag_len[2], 3);
+    CHECK_EQ(cr->last_op, WS_OP_TEXT);
+    CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, NULL), WS_OK);
+    LB_WAIT(ok, ctx, NULL, cr->closes == 1 && sr->closes == 1);
+    CHECK_EQ(sr->errors, 0);
+    CHECK_EQ(cr->errors, 0);
+out:
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
+/* cfg.fragments: every fragment is an event, with the message's opcode and fin. */
+static void test_loopback_fragments_cfg(void) {
+    lb_state *ss = lb_new(), *cs = lb_new();
+    ws_ctx *sx = NULL, *cx = NULL;
+    ws_config cfg;
+    ws_conn *c;
+    lb_rec *cr, *sr = NULL;
+    char url[64];
+    int ok;
+    if (!ss || !cs) { free(ss); free(cs); return; }
+    memset(&cfg, 0, sizeof cfg);
+    cfg.fragments = 1;
+    cfg.max_message = 4;   /* fragment mode: the message limit does not apply */
+    sx = lb_ctx(ss, &cfg);
+    cx = lb_ctx(cs, NULL);
+    lb_listen(sx, url);
+    c = lb_connect(cx, url, NULL);
+    cr = &cs->rec[ws_conn_id(c)];
+    LB_WAIT(ok, sx, cx, cr->opens == 1 && ss->last_server);
+    if (!ok) goto out;
+    sr = &ss->rec[ws_conn_id(ss->last_server)];
+    CHECK_EQ(ws_conn_send_frame(c, 0, 0, WS_OP_TEXT, "one", 3), WS_OK);
+    CHECK_EQ(ws_conn_send(c, WS_OP_PING, "x", 1), WS_OK);
+    CHECK_EQ(ws_conn_send_frame(c, 0, 0, WS_OP_CONT, "two", 3), WS_OK);
+    CHECK_EQ(ws_conn_send_frame(c, 1, 0, WS_OP_CONT, "thr", 3), WS_OK);
+    LB_WAIT(ok, sx, cx, sr->msgs == 3 && cr->pongs == 1);
+    CHECK_EQ(sr->frag_fin[0], 0);
+    CHECK_EQ(sr->frag_fin[1], 0);
+    CHECK_EQ(sr->frag_fin[2], 1);
+    CHECK_EQ(sr->frag_len[0], 3);
+    CHECK_EQ(sr->frag_len[2], 3);
+    CHECK_EQ(sr->last_op, WS_OP_TEXT);
+    CHECK_MEM(sr->last, "thr", 3);
+    CHECK_EQ(sr->pings, 1);
+    /* an unfragmented message is one event with fin = 1 */
+    CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, "solo", 4), WS_OK);
+    LB_WAIT(ok, sx, cx, sr->msgs == 4);
+    CHECK_EQ(sr->last_fin, 1);
+    CHECK_EQ(sr->last_op, WS_OP_BINARY);
+    CHECK_EQ(sr->bytes, 13);
+out:
+    ws_ctx_destroy(cx);
+    if (sr) CHECK_EQ(sr->closes, 0);   /* destroying the client ctx closes, not yet seen */
+    ws_ctx_destroy(sx);
+    lb_done(ss);
+    lb_done(cs);
+}
+
+/* ---- ping / pong ---- */
+
+static void test_loopback_ping_pong(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_conn *c, *srv;
+    lb_rec *cr, *sr;
+    char url[64];
+    uint8_t big[125];
+    int ok;
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    lb_listen(ctx, url);
+    c = lb_pair(ctx, s, url, NULL, &srv);
+    if (!c) goto out;
+    cr = &s->rec[ws_conn_id(c)];
+    sr = &s->rec[ws_conn_id(srv)];
+    CHECK_EQ(ws_conn_send(c, WS_OP_PING, "are you there", 13), WS_OK);
+    LB_WAIT(ok, ctx, NULL, cr->pongs == 1);
+    CHECK_EQ(sr->pings, 1);
+    CHECK_EQ(sr->ping_len, 13);
+    CHECK_EQ(cr->pong_len, 13);
+    CHECK_MEM(cr->pong, "are you there", 13);
+    lb_fill(big, sizeof big, 0, 5);
+    CHECK_EQ(ws_conn_send(srv, WS_OP_PING, big, sizeof big), WS_OK);   /* the largest control frame */
+    CHECK_EQ(ws_conn_send(srv, WS_OP_PING, big, 126), WS_ERR_ARG);
+    LB_WAIT(ok, ctx, NULL, sr->pongs == 1);
+    CHECK_EQ(cr->pings, 1);
+    CHECK_EQ(sr->pong_len, sizeof big);
+    CHECK_MEM(sr->pong, big, sizeof big);
+    CHECK_EQ(ws_conn_send(c, WS_OP_PING, NULL, 0), WS_OK);             /* empty */
+    LB_WAIT(ok, ctx, NULL, cr->pongs == 2);
+    CHECK_EQ(cr->pong_len, 0);
+    CHECK_EQ(ws_conn_send(c, WS_OP_PONG, "u", 1), WS_OK);              /* unsolicited: no reply */
+    LB_WAIT(ok, ctx, NULL, sr->pongs == 2);
+    lb_idle(ctx, NULL, 20);
+    CHECK_EQ(cr->pongs, 2);
+    CHECK_EQ(cr->msgs + sr->msgs, 0);
+out:
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
+/* ---- the close handshake, both directions, and the states on the way ---- */
+
+static void test_loopback_close_both_ways(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_conn *c, *srv;
+    lb_rec *cr, *sr;
+    char url[64];
+    int ok, dir;
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    lb_listen(ctx, url);
+    for (dir = 0; dir < 2; dir++) {
+        ws_conn *closer, *peer;
+        lb_rec *kr, *pr;
+        c = lb_connect(ctx, url, NULL);
+        CHECK_EQ(ws_conn_state(c), WS_STATE_CONNECTING);
+        CHECK_EQ(ws_conn_send_text(c, "too early"), WS_ERR_STATE);
+        s->last_server = NULL;
+        cr = &s->rec[ws_conn_id(c) % LB_MAXC];
+        LB_WAIT(ok, ctx, NULL, cr->opens == 1 && s->last_server);
+        if (!ok) goto out;
+        srv = s->last_server;
+        sr = &s->rec[ws_conn_id(srv) % LB_MAXC];
+        CHECK_EQ(cr->open_state, WS_STATE_OPEN);
+        CHECK_EQ(sr->open_state, WS_STATE_OPEN);
+        CHECK_EQ(ws_conn_state(c), WS_STATE_OPEN);
+        CHECK_EQ(ws_conn_state(srv), WS_STATE_OPEN);
+        CHECK(!ws_conn_is_server(c));
+        CHECK(ws_conn_is_server(srv));
+        closer = dir ? srv : c;   peer = dir ? c : srv;
+        kr = dir ? sr : cr;       pr = dir ? cr : sr;
+        CHECK_EQ(ws_conn_close(closer, WS_CLOSE_INVALID_DATA, "bad"), WS_OK);
+        CHECK_EQ(ws_conn_state(closer), WS_STATE_CLOSING);
+        CHECK_EQ(ws_conn_close(closer, 4000, "again"), WS_ERR_CLOSED);
+        CHECK_EQ(ws_conn_send_text(closer, "late"), WS_ERR_CLOSED);
+        CHECK_EQ(ws_conn_count(ctx), 2);   /* still counted until closed */
+        LB_WAIT(ok, ctx, NULL, kr->closes == 1 && pr->closes == 1);
+        CHECK_EQ(kr->close_code, WS_CLOSE_INVALID_DATA);   /* the peer echoes the code */
+        CHECK_EQ(pr->close_code, WS_CLOSE_INVALID_DATA);
+        CHECK_STR(pr->reason, "bad");
+        CHECK_EQ(kr->clean, 1);
+        CHECK_EQ(pr->clean, 1);
+        CHECK_EQ(kr->close_result, WS_OK);
+        CHECK_EQ(pr->close_result, WS_OK);
+        CHECK_EQ(kr->errors + pr->errors, 0);
+        CHECK_EQ(kr->close_state, WS_STATE_CLOSED);
+        CHECK_EQ(ws_conn_count(ctx), 0);
+        (void)peer;
+    }
+    /* invalid arguments */
+    c = lb_pair(ctx, s, url, NULL, &srv);
+    if (!c) goto out;
+    cr = &s->rec[ws_conn_id(c) % LB_MAXC];
+    CHECK_EQ(ws_conn_close(c, 1005, NULL), WS_ERR_ARG);     /* not for the wire */
+    CHECK_EQ(ws_conn_close(c, 0, "reason without code"), WS_ERR_ARG);
+    CHECK_EQ(ws_conn_close(c, 1000, "\xff"), WS_ERR_ARG);
+    CHECK_EQ(ws_conn_send(c, WS_OP_TEXT, "\xc3", 1), WS_ERR_UTF8);
+    CHECK_EQ(ws_conn_send(c, WS_OP_CLOSE, "", 0), WS_ERR_ARG);
+    CHECK_EQ(ws_conn_state(c), WS_STATE_OPEN);
+    /* no code at all: both sides see 1005 */
+    CHECK_EQ(ws_conn_close(c, 0, NULL), WS_OK);
+    sr = &s->rec[ws_conn_id(srv) % LB_MAXC];
+    LB_WAIT(ok, ctx, NULL, cr->closes == 1 && sr->closes == 1);
+    CHECK_EQ(cr->close_code, WS_CLOSE_NO_STATUS);
+    CHECK_EQ(sr->close_code, WS_CLOSE_NO_STATUS);
+    CHECK_EQ(cr->clean, 1);
+    CHECK_EQ(sr->clean, 1);
+out:
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
+static void suite_loopback(void) {
+    RUN(test_loopback_echo_sizes);
+    RUN(test_loopback_many_clients);
+    RUN(test_loopback_fragments);
+    RUN(test_loopback_fragments_cfg);
+    RUN(test_loopback_ping_pong);
+    RUN(test_loopback_close_both_ways);
+}
