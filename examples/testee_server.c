@@ -1,0 +1,44 @@
+/* testee_server.c - a server for conformance suites (Autobahn's fuzzingclient and the like):
+ * echoes every text and binary message unchanged, on any path, up to 64 MiB.
+ *   make examples && ./build/testee_server 9001
+ *   then point the suite at ws://127.0.0.1:9001 */
+#define WS_IMPLEMENTATION
+#include "../ws.h"
+#include <stdio.h>
+#include <stdlib.h>
+
+static void on_event(ws_conn *c, const ws_event *ev, void *user) {
+    ws_result rc;
+    (void)user;
+    if (ev->type != WS_EV_MESSAGE) return;
+    rc = ws_conn_send(c, ev->opcode, ev->data, ev->len);
+    if (rc != WS_OK) {   /* e.g. WS_ERR_CLOSED: the peer is already closing; nothing to do */
+        fprintf(stderr, "echo to #%llu: %s\n", (unsigned long long)ws_conn_id(c), ws_result_str(rc));
+    }
+}
+
+int main(int argc, char **argv) {
+    ws_config cfg = {0};
+    ws_ctx *ctx;
+    ws_listener *l;
+    ws_result rc;
+    long port = argc > 1 ? strtol(argv[1], NULL, 10) : 9001;
+    if (port < 0 || port > 65535) { fprintf(stderr, "usage: %s [PORT]\n", argv[0]); return 2; }
+    cfg.on_event = on_event;
+    cfg.max_message = (size_t)64 << 20;   /* the suites send up to 16 MiB; leave room */
+    ctx = ws_ctx_create(&cfg);
+    if (!ctx) { fprintf(stderr, "ws_ctx_create failed\n"); return 1; }
+    rc = ws_listen(ctx, "127.0.0.1", (uint16_t)port, &l);
+    if (rc != WS_OK) {
+        fprintf(stderr, "listen on port %ld: %s\n", port, ws_result_str(rc));
+        ws_ctx_destroy(ctx);
+        return 1;
+    }
+    printf("testee server listening on %s\n", ws_listener_url(l));
+    fflush(stdout);
+    for (;;) {
+        if (ws_poll(ctx, -1) < 0) { fprintf(stderr, "ws_poll failed\n"); break; }
+    }
+    ws_ctx_destroy(ctx);
+    return 1;
+}

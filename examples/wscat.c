@@ -1,0 +1,150 @@
+/* wscat.c - a command-line client: prints what arrives, sends each line of stdin as a text
+ * message, and at end of input closes with 1000. Shows the split loop: ws_pollfds + your own
+ * poll() that also watches stdin + ws_dispatch, so a slow typist never blocks the socket.
+ * (Windows: a reader thread hands lines over and calls ws_ctx_wakeup, the one thread-safe call.)
+ *   make examples && ./build/testee_server 9001 &  ./build/wscat ws://127.0.0.1:9001/
+ *   printf 'hello\nworld\n' | ./build/wscat ws://127.0.0.1:9001/ */
+#define WS_IMPLEMENTATION
+#include "../ws.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifndef _WIN32
+#  include <poll.h>
+#  include <unistd.h>
+#endif
+
+static int done, failed;   /* done: WS_EV_CLOSE arrived; failed: exit status 1 */
+static ws_conn *conn;
+
+static void on_event(ws_conn *c, const ws_event *ev, void *user) {
+    (void)user;
+    switch (ev->type) {
+    case WS_EV_OPEN: fprintf(stderr, "connected (end input with Ctrl-D to close)\n"); break;
+    case WS_EV_MESSAGE:
+        if (ev->opcode == WS_OP_TEXT) printf("< %.*s\n", (int)ev->len, (const char *)ev->data);
+        else printf("< [binary %lu bytes]\n", (unsigned long)ev->len);
+        fflush(stdout);
+        break;
+    case WS_EV_ERROR:
+        if (ev->http_status)
+            fprintf(stderr, "error: %s: HTTP %d %s\n", ws_result_str(ev->result), ev->http_status,
+                    ws_http_status_text(ev->http_status));
+        else fprintf(stderr, "error: %s (%s)\n", ws_result_str(ev->result), ev->msg);
+        failed = 1;
+        break;
+    case WS_EV_CLOSE:
+        fprintf(stderr, "closed: code %u%s%s\n", ev->close_code, ev->reason[0] ? ", " : "", ev->reason);
+        done = 1;
+        (void)c;
+        break;
+    default: break;
+    }
+}
+
+static void send_line(char *line, size_t len) {   /* one line of input, without its newline */
+    ws_result rc;
+    if (len && line[len - 1] == '\r') len--;
+    rc = ws_conn_send(conn, WS_OP_TEXT, line, len);
+    if (rc != WS_OK) fprintf(stderr, "send: %s\n", ws_result_str(rc));
+}
+
+static void input_ended(void) {
+    ws_result rc = ws_conn_close(conn, WS_CLOSE_NORMAL, NULL);
+    if (rc != WS_OK) fprintf(stderr, "close: %s\n", ws_result_str(rc));
+}
+
+#ifdef _WIN32
+static char w_line[65536];
+static volatile LONG w_state;   /* 0 = empty, 1 = w_line holds a line, 2 = end of input */
+static HANDLE w_taken;          /* set by the loop when it has sent w_line */
+static DWORD WINAPI reader(LPVOID ctx) {
+    for (;;) {
+        int eof = !fgets(w_line, sizeof w_line, stdin);
+        InterlockedExchange(&w_state, eof ? 2 : 1);
+        (void)ws_ctx_wakeup((ws_ctx *)ctx);
+        if (eof) return 0;
+        WaitForSingleObject(w_taken, INFINITE);
+    }
+}
+static void loop(ws_ctx *ctx) {
+    int reading = 0;
+    w_taken = CreateEventA(NULL, FALSE, FALSE, NULL);
+    while (!done) {
+        if (ws_poll(ctx, -1) < 0) { fprintf(stderr, "ws_poll failed\n"); failed = 1; return; }
+        if (!reading && !done && ws_conn_state(conn) == WS_STATE_OPEN) {
+            if (!w_taken || !CreateThread(NULL, 0, reader, ctx, 0, NULL)) {
+                fprintf(stderr, "cannot start the stdin thread\n"); failed = 1; return;
+            }
+            reading = 1;
+        }
+        if (w_state == 1) {
+            send_line(w_line, strcspn(w_line, "\n"));
+            InterlockedExchange(&w_state, 0);
+            SetEvent(w_taken);
+        } else if (w_state == 2) { input_ended(); InterlockedExchange(&w_state, 3); }
+    }
+}
+#else
+static void loop(ws_ctx *ctx) {
+    static char line[65536];   /* a longer line goes out in pieces */
+    struct pollfd pfd[64];
+    ws_pollfd wfd[63];
+    size_t len = 0, n, i;
+    int stdin_open = 1, timeout;
+    while (!done) {
+        n = ws_pollfds(ctx, wfd, 63, &timeout);   /* one connection: never more than a few */
+        if (n > 63) { fprintf(stderr, "too many sockets\n"); failed = 1; return; }
+        for (i = 0; i < n; i++) {
+            pfd[i].fd = (int)wfd[i].fd;
+            pfd[i].events = (short)(((wfd[i].events & WS_POLLIN) ? POLLIN : 0) |
+                                    ((wfd[i].events & WS_POLLOUT) ? POLLOUT : 0));
+        }
+        pfd[n].fd = stdin_open && ws_conn_state(conn) == WS_STATE_OPEN ? 0 : -1;   /* -1: ignored */
+        pfd[n].events = POLLIN;
+        if (poll(pfd, (nfds_t)n + 1, timeout) < 0) { perror("poll"); failed = 1; return; }
+        for (i = 0; i < n; i++) {
+            short r = pfd[i].revents;
+            wfd[i].revents = (short)(((r & POLLIN) ? WS_POLLIN : 0) | ((r & POLLOUT) ? WS_POLLOUT : 0) |
+                                     ((r & POLLERR) ? WS_POLLERR : 0) | ((r & POLLHUP) ? WS_POLLHUP : 0));
+        }
+        ws_dispatch(ctx, wfd, n);   /* sockets and timers; events arrive in on_event */
+        if (pfd[n].fd == 0 && pfd[n].revents && !done) {
+            ssize_t got = read(0, line + len, sizeof line - len);
+            char *nl;
+            if (got <= 0) {   /* end of input: send what is left, then close */
+                if (len) send_line(line, len);
+                stdin_open = 0;
+                input_ended();
+                continue;
+            }
+            len += (size_t)got;
+            while ((nl = memchr(line, '\n', len)) != NULL) {
+                send_line(line, (size_t)(nl - line));
+                len -= (size_t)(nl - line) + 1;
+                memmove(line, nl + 1, len);
+            }
+            if (len == sizeof line) { send_line(line, len); len = 0; }
+        }
+    }
+}
+#endif
+
+int main(int argc, char **argv) {
+    ws_config cfg = {0};
+    ws_ctx *ctx;
+    ws_result rc;
+    if (argc != 2) { fprintf(stderr, "usage: %s ws://host:port/path\n", argv[0]); return 2; }
+    cfg.on_event = on_event;
+    ctx = ws_ctx_create(&cfg);
+    if (!ctx) { fprintf(stderr, "ws_ctx_create failed\n"); return 1; }
+    rc = ws_connect(ctx, argv[1], NULL, NULL, &conn);   /* the outcome comes as events */
+    if (rc != WS_OK) {
+        fprintf(stderr, "%s: %s\n", argv[1], ws_result_str(rc));
+        ws_ctx_destroy(ctx);
+        return 1;
+    }
+    loop(ctx);
+    ws_ctx_destroy(ctx);
+    return failed;
+}
