@@ -9,6 +9,7 @@
 #include "test_utf8.c"
 #include "test_frame.c"
 #include "test_http.c"
+#include "test_conn.c"
 #include "test_loopback.c"
 
 int main(int argc, char **argv) {
@@ -17,6 +18,7 @@ int main(int argc, char **argv) {
     suite_utf8();
     suite_frame();
     suite_http();
+    suite_conn();
     suite_loopback();
     return t_summary();
 }
