@@ -18,7 +18,7 @@ static int done, failed;   /* done: WS_EV_CLOSE arrived; failed: exit status 1 *
 static ws_conn *conn;
 
 static void on_event(ws_conn *c, const ws_event *ev, void *user) {
-    (void)user;
+    (void)c; (void)user;
     switch (ev->type) {
     case WS_EV_OPEN: fprintf(stderr, "connected (end input with Ctrl-D to close)\n"); break;
     case WS_EV_MESSAGE:
@@ -36,7 +36,6 @@ static void on_event(ws_conn *c, const ws_event *ev, void *user) {
     case WS_EV_CLOSE:
         fprintf(stderr, "closed: code %u%s%s\n", ev->close_code, ev->reason[0] ? ", " : "", ev->reason);
         done = 1;
-        (void)c;
         break;
     default: break;
     }
