@@ -17,6 +17,9 @@ typedef struct cn_ev {
 } cn_ev;
 static cn_ev cn_evs[CN_MAX_EV];
 static int cn_nev, cn_overflow;
+static int cn_echo;            /* 1: the callback sends each message back, then closes on "bye" */
+static ws_result cn_echo_rc[8];
+static int cn_necho;
 
 static uint32_t cn_fnv(const uint8_t *p, size_t n) {
     uint32_t h = 2166136261u;
@@ -45,6 +48,12 @@ static void cn_on_event(ws_conn *c, const ws_event *ev, void *user) {
     e->close_code = ev->close_code;
     strncpy(e->reason, ev->reason ? ev->reason : "(null)", sizeof e->reason - 1);
     e->result = ev->result;
+    if (cn_echo && ev->type == WS_EV_MESSAGE) {
+        ws_result rc = ws_conn_send(c, ev->opcode, ev->data, ev->len);
+        if (cn_necho < 8) cn_echo_rc[cn_necho++] = rc;
+        if (ev->len == 3 && memcmp(ev->data, "bye", 3) == 0)
+            CHECK_EQ(ws_conn_close(c, 4001, "done"), WS_OK);
+    }
 }
 
 static int cn_count(int type) {
@@ -69,6 +78,8 @@ static ws_ctx *cn_ctx(const ws_config *cfg) {
     c.on_event = cn_on_event;
     cn_nev = 0;
     cn_overflow = 0;
+    cn_echo = 0;
+    cn_necho = 0;
     ctx = ws_ctx_create(&c);
     if (ctx) ctx->now = CN_T0;   /* a fixed clock: timers are deterministic */
     return ctx;
@@ -232,6 +243,74 @@ static void test_conn_data_whole(void) {
             CHECK(c->rx == NULL);                  /* idle: the buffer went back */
             cn_end(ctx);
         }
+    }
+}
+
+/* A big text frame after a small one, arriving in chunks: the receive buffer is compacted and
+ * grown while the payload is half unmasked and half UTF-8-checked. */
+static void test_conn_big_text_chunks(void) {
+    static uint8_t text[40000], in[40100];
+    size_t i, n, chunk;
+    int server;
+    for (i = 0; i < sizeof text; i += 2) { text[i] = 0xc3; text[i + 1] = (uint8_t)(0xa0 + i % 32); }
+    for (server = 0; server <= 1; server++) {
+        for (chunk = 997; chunk <= 16385; chunk += 15388) {
+            ws_ctx *ctx = cn_ctx(NULL);
+            ws_conn *c = cn_open(ctx, server);
+            n = cn_pframe(c, in, 1, WS_OP_BINARY, "0123456789", 10);
+            n += cn_pframe(c, in + n, 1, WS_OP_TEXT, text, sizeof text);
+            n += cn_pframe(c, in + n, 1, WS_OP_TEXT, "end", 3);
+            for (i = 0; i < n; i += chunk) CHECK_EQ(ws__conn_feed(c, in + i, WS__MIN(chunk, n - i)), WS_OK);
+            CHECK_EQ(cn_count(WS_EV_MESSAGE), 3);
+            if (cn_nev == 4) {
+                CHECK_EQ(cn_evs[2].len, sizeof text);
+                CHECK_EQ(cn_evs[2].sum, cn_fnv(text, sizeof text));
+                CHECK_EQ(cn_evs[3].len, 3);
+                CHECK_MEM(cn_evs[3].data, "end", 3);
+            }
+            CHECK_EQ(cn_count(WS_EV_ERROR), 0);
+            CHECK(c->rx == NULL);
+            cn_end(ctx);
+        }
+    }
+}
+
+/* The callback answers from inside the event (data borrowed from the receive buffer). */
+static void test_conn_echo_from_callback(void) {
+    int server;
+    for (server = 0; server <= 1; server++) {
+        ws_ctx *ctx = cn_ctx(NULL);
+        ws_conn *c = cn_open(ctx, server);
+        uint8_t in[128], pl[16];
+        size_t n, len = 0;
+        ws_frame f;
+        cn_echo = 1;
+        n = cn_pframe(c, in, 1, WS_OP_TEXT, "one", 3);
+        n += cn_pframe(c, in + n, 0, WS_OP_BINARY, "t", 1);
+        n += cn_pframe(c, in + n, 1, WS_OP_CONT, "wo", 2);
+        n += cn_pframe(c, in + n, 1, WS_OP_TEXT, "bye", 3);
+        n += cn_pframe(c, in + n, 1, WS_OP_TEXT, "after", 5);  /* still delivered: no close yet */
+        cn_feed(c, in, n, 0);
+        CHECK_EQ(cn_count(WS_EV_MESSAGE), 4);
+        CHECK_EQ(cn_necho, 4);
+        CHECK_EQ(cn_echo_rc[0], WS_OK);
+        CHECK_EQ(cn_echo_rc[1], WS_OK);
+        CHECK_EQ(cn_echo_rc[2], WS_OK);
+        CHECK_EQ(cn_echo_rc[3], WS_ERR_CLOSED);     /* we sent our close */
+        CHECK(cn_pop(c, &f, pl, sizeof pl, &len) && f.opcode == WS_OP_TEXT && len == 3);
+        CHECK_MEM(pl, "one", 3);
+        CHECK(cn_pop(c, &f, pl, sizeof pl, &len) && f.opcode == WS_OP_BINARY && len == 3);
+        CHECK_MEM(pl, "two", 3);
+        CHECK(cn_pop(c, &f, pl, sizeof pl, &len) && f.opcode == WS_OP_TEXT && len == 3);
+        CHECK_MEM(pl, "bye", 3);
+        {
+            char reason[126];
+            CHECK_EQ(cn_pop_close(c, reason), 4001);
+            CHECK_STR(reason, "done");
+        }
+        CHECK_EQ(cn_tx_used(c), 0);                 /* "after": no echo once closing */
+        CHECK_EQ(c->state, WS__CLOSING);
+        cn_end(ctx);
     }
 }
 
@@ -1409,6 +1488,8 @@ static void test_conn_client_handshake(void) {
 
 static void suite_conn(void) {
     RUN(test_conn_data_whole);
+    RUN(test_conn_big_text_chunks);
+    RUN(test_conn_echo_from_callback);
     RUN(test_conn_zero_length);
     RUN(test_conn_fragmented);
     RUN(test_conn_fragment_mode);
