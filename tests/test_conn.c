@@ -708,7 +708,15 @@ static void test_conn_peer_close(void) {
         cn_feed_frame(c, 1, WS_OP_PING, "late", 4);
         CHECK_EQ(cn_tx_used(c), 0);
         CHECK_EQ(cn_nev, 1);
-        ws__finish(c);
+        if (server) {
+            ws__finish(c);                                  /* the TCP close */
+        } else {                                            /* the server never closes TCP */
+            ctx->now = c->deadline - 1;
+            CHECK_EQ(ws__conn_timers(c), c->deadline);
+            CHECK_EQ(cn_nev, 1);
+            ctx->now = c->deadline;
+            CHECK_EQ(ws__conn_timers(c), 0);
+        }
         e = cn_last();
         CHECK(e && e->type == WS_EV_CLOSE);
         if (e) {
