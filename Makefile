@@ -9,14 +9,15 @@ VALGRIND ?= $(shell command -v valgrind 2>/dev/null)
 MINGW   ?= $(shell command -v x86_64-w64-mingw32-gcc 2>/dev/null)
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 10
-FUZZERS := $(patsubst tests/fuzz/%.c,build/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZERS := $(patsubst tests/fuzz/%.c,build/%,$(wildcard tests/fuzz/fuzz_*.c))
 TEST_SRC := ws.h tests/test.h $(wildcard tests/*.c)
+EXAMPLES := $(patsubst examples/%.c,build/%,$(wildcard examples/*.c))
 
 all: test examples
 
 # The README's test command: unit + loopback tests under ASan/UBSan, then the same under
 # valgrind, then the portability checks (C++, C89 codec, exported names, Windows cross-build).
-test: build/run_tests build/run_tests_vg test-cpp test-c89 check-symbols test-mingw
+test: build/run_tests build/run_tests_vg test-cpp test-c89 check-symbols test-mingw examples
 	./build/run_tests
 ifneq ($(VALGRIND),)
 	$(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
@@ -46,22 +47,41 @@ check-symbols: | build                    # every exported name starts with ws_
 test-mingw: | build                       # Windows: the header cross-compiles warning-free
 ifneq ($(MINGW),)
 	$(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Werror -c -x c -DWS_IMPLEMENTATION ws.h -o build/ws_win.o
+	@for f in examples/*.c; do echo "$(MINGW) ... $$f"; $(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Wshadow \
+	    -Wconversion -Werror $$f -o build/$$(basename $$f .c).exe -lws2_32 -lbcrypt || exit 1; done
 else
 	@echo "SKIPPED: Windows cross-build (install: apt-get install gcc-mingw-w64-x86-64)"; [ "$$CI" != true ]
 endif
 
-# libFuzzer targets in tests/fuzz/, each run for FUZZ_SECONDS (CI uses 60).
+# libFuzzer targets in tests/fuzz/, each run for FUZZ_SECONDS (CI uses 60). New inputs go to
+# build/corpus/<target>; tests/fuzz/corpus/<target> (if present) is read-only seed input, and
+# tests/fuzz/<name>.dict a dictionary (fuzz_http_request: http_request.dict, else http.dict).
+# Crash inputs land in build/ (reproduce: build/fuzz_<target> build/crash-...).
+FUZZ_FLAGS ?= -timeout=10 -rss_limit_mb=2048
 fuzz: $(FUZZERS)
-	@for f in $(FUZZERS); do echo "== $$f ($(FUZZ_SECONDS) s)"; \
-	    mkdir -p build/corpus/$$(basename $$f); \
-	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 build/corpus/$$(basename $$f) \
-	        2>build/$$(basename $$f).log || { tail -50 build/$$(basename $$f).log; exit 1; }; \
-	    grep -E '^(#[0-9]+ *DONE|Done)' build/$$(basename $$f).log | tail -1; done; \
+	@for f in $(FUZZERS); do t=$$(basename $$f); echo "== $$t ($(FUZZ_SECONDS) s)"; \
+	    mkdir -p build/corpus/$$t; seeds=; dict=; d=$${t#fuzz_}; \
+	    [ -d tests/fuzz/corpus/$$t ] && seeds=tests/fuzz/corpus/$$t; \
+	    for c in $$d $${d%%_*}; do [ -f tests/fuzz/$$c.dict ] && dict=-dict=tests/fuzz/$$c.dict && break; done; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=build/ $(FUZZ_FLAGS) \
+	        $$dict build/corpus/$$t $$seeds 2>build/$$t.log || { tail -50 build/$$t.log; exit 1; }; \
+	    awk '/^#[0-9]/ { for (i = 1; i < NF; i++) { if ($$i == "cov:") c = $$(i+1); \
+	        if ($$i == "corp:") k = $$(i+1) } } /^Done/ { r = $$2; s = $$5 } \
+	        /average_exec_per_sec/ { e = $$2 } END { printf "   %s runs in %s s, %s exec/s, cov %s, corpus %s\n", \
+	        r, s, e, c, k }' build/$$t.log; done; \
 	echo "fuzz: $(words $(FUZZERS)) targets ran clean"
 
 build/fuzz_%: tests/fuzz/fuzz_%.c ws.h | build
-	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $< -o $@
+	$(FUZZ_CC) -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $< -o $@
+
+# examples/NAME.c -> build/NAME, each a whole program (it defines WS_IMPLEMENTATION itself)
+examples: $(EXAMPLES)
+build/%: examples/%.c ws.h | build
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+
+demo: build/chat_server                   # the README's demo: prints the URL to open
+	./build/chat_server 8080
 
 build: ; mkdir -p build
 clean: ; rm -rf build
-.PHONY: all test test-cpp test-c89 check-symbols test-mingw fuzz clean examples
+.PHONY: all test test-cpp test-c89 check-symbols test-mingw fuzz clean examples demo
