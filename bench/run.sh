@@ -1,0 +1,147 @@
+#!/bin/sh
+# run.sh - ws.h vs libwebsockets / websocketpp / civetweb echo servers. See README.md.
+#   bench/run.sh [throughput] [memory] [callgrind]      (default: all three)
+# Knobs (environment): REPS=3 DUR=3 CONNS=32 INFLIGHT=8 SIZES="32 1024 65536" IDLE=10000
+#   BUSY=100 SERVERS="ws lws wspp civet" OUT=build/results
+# Everything binds 127.0.0.1 only and every process is bounded by `timeout`.
+set -u
+cd "$(dirname "$0")"
+REPS=${REPS:-3}; DUR=${DUR:-3}; CONNS=${CONNS:-32}; INFLIGHT=${INFLIGHT:-8}
+SIZES=${SIZES:-"32 1024 65536"}; IDLE=${IDLE:-10000}; BUSY=${BUSY:-100}
+SERVERS=${SERVERS:-"ws lws wspp civet"}; OUT=${OUT:-build/results}
+WHAT=${*:-"throughput memory callgrind"}
+B=build
+make -s all >/dev/null || exit 1
+mkdir -p "$OUT"
+ulimit -n "$(ulimit -Hn)" 2>/dev/null; ulimit -n 30000 2>/dev/null
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    PIN_S="taskset -c 0"; PIN_L="taskset -c 1"; else PIN_S=""; PIN_L=""; fi
+HZ=$(getconf CLK_TCK)
+
+free_port() {   # a port nobody listens on (the machine is shared)
+    p=$(( 20000 + $$ % 20000 ))
+    while ss -ltn 2>/dev/null | grep -q ":$p "; do p=$((p + 1)); done
+    echo $p
+}
+have() { [ -x "$B/$1_echo" ]; }
+rss_kb() { awk '/^VmRSS/ {print $2}' /proc/$1/status; }
+cpu_ticks() { awk '{print $14 + $15}' /proc/$1/stat; }
+# start_server NAME PORT [CIVET_THREADS]: sets SPID, waits for "ready"
+start_server() {
+    log=$OUT/server_$1.log
+    case $1 in
+    civet) $PIN_S timeout 900 $B/civet_echo $2 "${3:-128}" >"$log" 2>&1 & ;;
+    *)     $PIN_S timeout 900 $B/$1_echo $2 >"$log" 2>&1 & ;;
+    esac
+    SPID=$!
+    # timeout's child is the server
+    for i in $(seq 1 100); do grep -q ready "$log" 2>/dev/null && break; sleep 0.1; done
+    SPID=$(pgrep -P $SPID | head -1)
+}
+stop_server() { kill -TERM $SPID 2>/dev/null; for i in $(seq 1 50); do kill -0 $SPID 2>/dev/null || break; sleep 0.1; done; kill -KILL $SPID 2>/dev/null; wait 2>/dev/null; }
+median() { sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "-"}'; }
+
+throughput() {
+    f=$OUT/throughput.txt; : >"$f"
+    for rep in $(seq 1 "$REPS"); do
+        for s in $SERVERS; do
+            have $s || continue
+            port=$(free_port); start_server $s $port
+            for size in $SIZES; do
+                t0=$(cpu_ticks $SPID); w0=$(date +%s.%N)
+                r=$($PIN_L timeout $((DUR + 30)) $B/load ws://127.0.0.1:$port/ $CONNS $INFLIGHT $size $DUR | grep RESULT)
+                t1=$(cpu_ticks $SPID); w1=$(date +%s.%N)
+                scpu=$(echo "$t0 $t1 $w0 $w1 $HZ" | awk '{printf "%.0f", 100 * ($2 - $1) / $5 / ($4 - $3)}')
+                echo "rep $rep server $s $r server_cpu $scpu%" | tee -a "$f"
+            done
+            stop_server
+        done
+    done
+    echo; echo "== throughput: median of $REPS, $CONNS conns x $INFLIGHT in flight, binary echo, ${DUR}s"
+    printf "%-6s %7s %10s %9s %8s %8s %11s  %s\n" server size msgs/s MB/s srv_cpu load_cpu msgs/srv-cpu-s "ws/x msgs/s | ws/x msgs per CPU-s (per-rep ratios, median)"
+    for size in $SIZES; do for s in $SERVERS; do
+        grep -q "server $s .* size $size " "$f" || continue
+        m=$(grep "server $s .* size $size " "$f" | awk '{for(i=1;i<NF;i++) if($i=="msgs/s") print $(i+1)}' | median)
+        mb=$(grep "server $s .* size $size " "$f" | awk '{for(i=1;i<NF;i++) if($i=="MB/s") print $(i+1)}' | median)
+        sc=$(grep "server $s .* size $size " "$f" | awk '{print $NF}' | tr -d % | median)
+        lc=$(grep "server $s .* size $size " "$f" | awk '{for(i=1;i<NF;i++) if($i=="load_cpu") print $(i+1)}' | tr -d % | median)
+        ratio=$(for rep in $(seq 1 "$REPS"); do
+            a=$(grep "rep $rep server ws .* size $size " "$f" | awk '{for(i=1;i<NF;i++) if($i=="msgs/s") print $(i+1)}')
+            b=$(grep "rep $rep server $s .* size $size " "$f" | awk '{for(i=1;i<NF;i++) if($i=="msgs/s") print $(i+1)}')
+            [ -n "$a" ] && [ -n "$b" ] && echo "$a $b" | awk '{printf "%.2f\n", $1 / $2}'; done | median)
+        eff=$(grep "server $s .* size $size " "$f" | awk '{for(i=1;i<NF;i++) if($i=="msgs/s") m=$(i+1); c=$NF; sub("%","",c); if (c > 0) printf "%.0f\n", m * 100 / c}' | median)
+        ratio2=$(for rep in $(seq 1 "$REPS"); do
+            a=$(grep "rep $rep server ws .* size $size " "$f" | awk '{for(i=1;i<NF;i++) if($i=="msgs/s") m=$(i+1); c=$NF; sub("%","",c); print m / (c + 0.001)}')
+            b=$(grep "rep $rep server $s .* size $size " "$f" | awk '{for(i=1;i<NF;i++) if($i=="msgs/s") m=$(i+1); c=$NF; sub("%","",c); print m / (c + 0.001)}')
+            [ -n "$a" ] && [ -n "$b" ] && echo "$a $b" | awk '{printf "%.2f\n", $1 / $2}'; done | median)
+        printf "%-6s %7s %10s %9s %7s%% %7s%% %11s    %s | %s\n" $s $size $m $mb $sc $lc $eff $ratio $ratio2
+    done; done
+}
+
+memory() {
+    f=$OUT/memory.txt; : >"$f"
+    for rep in $(seq 1 "$REPS"); do for s in $SERVERS; do
+        have $s || continue
+        # idle: IDLE connections that send nothing
+        port=$(free_port); start_server $s $port $((IDLE + 100)); sleep 1
+        r0=$(rss_kb $SPID); heap0=""
+        [ $s = ws ] && { kill -USR1 $SPID; sleep 0.3; heap0=$(grep heap "$OUT/server_ws.log" | tail -1 | awk '{print $2}'); }
+        $PIN_L timeout 180 $B/load ws://127.0.0.1:$port/ $IDLE 0 0 8 >"$OUT/idle.log" 2>&1 &
+        lp=$!
+        for i in $(seq 1 600); do grep -q OPEN "$OUT/idle.log" && break; sleep 0.2; done
+        sleep 2; r1=$(rss_kb $SPID); n=$(awk '/OPEN/ {print $2}' "$OUT/idle.log")
+        heap=""
+        [ $s = ws ] && { kill -USR1 $SPID; sleep 0.3; h1=$(grep heap "$OUT/server_ws.log" | tail -1 | awk '{print $2}'); heap=" heap_B_per_conn $(( (h1 - heap0) / n ))"; }
+        wait $lp; stop_server
+        echo "rep $rep server $s idle conns $n rss0_kB $r0 rss_kB $r1 rss_B_per_conn $(( (r1 - r0) * 1024 / n ))$heap" | tee -a "$f"
+        # busy: BUSY connections echoing 1 KiB / 64 KiB messages, RSS sampled mid-run
+        for size in 1024 65536; do
+            port=$(free_port); start_server $s $port $((BUSY + 100)); sleep 0.5
+            r0=$(rss_kb $SPID)
+            $PIN_L timeout 60 $B/load ws://127.0.0.1:$port/ $BUSY $INFLIGHT $size 4 >"$OUT/busy.log" 2>&1 &
+            lp=$!; sleep 3; r1=$(rss_kb $SPID); heap=""
+            [ $s = ws ] && { kill -USR1 $SPID; sleep 0.2; h1=$(grep heap "$OUT/server_ws.log" | tail -1 | awk '{print $2}'); heap=" heap_B_per_conn $(( h1 / BUSY ))"; }
+            wait $lp; stop_server
+            echo "rep $rep server $s busy size $size conns $BUSY rss0_kB $r0 rss_kB $r1 rss_B_per_conn $(( (r1 - r0) * 1024 / BUSY ))$heap" | tee -a "$f"
+        done
+    done; done
+    echo; echo "== memory: median of $REPS (server RSS delta / connections; ws: also its own heap)"
+    for kind in "idle" "busy size 1024" "busy size 65536"; do for s in $SERVERS; do
+        grep -q "server $s $kind " "$f" || continue
+        m=$(grep "server $s $kind " "$f" | awk '{for(i=1;i<NF;i++) if($i=="rss_B_per_conn") print $(i+1)}' | median)
+        h=$(grep "server $s $kind " "$f" | awk '{for(i=1;i<NF;i++) if($i=="heap_B_per_conn") print $(i+1)}' | median)
+        b=$(grep "server $s $kind " "$f" | awk '{for(i=1;i<NF;i++) if($i=="rss0_kB") print $(i+1)}' | median)
+        printf "%-16s %-6s RSS B/conn %8s   baseline RSS %7s kB   %s\n" "$kind" $s $m $b "${h:+heap B/conn $h}"
+    done; done
+}
+
+callgrind() {
+    command -v valgrind >/dev/null || { echo "callgrind: SKIPPED (no valgrind)"; return; }
+    f=$OUT/callgrind.txt; : >"$f"
+    valgrind --tool=callgrind --toggle-collect='phase_*' --callgrind-out-file=$OUT/cg.engine $B/engine >>"$f" 2>/dev/null
+    echo "== engine phases (Ir, inclusive)" | tee -a "$f"
+    callgrind_annotate --inclusive=yes $OUT/cg.engine 2>/dev/null | grep 'engine.c:phase_' | tee -a "$f"
+    echo "== engine, self cost per function (all phases)" | tee -a "$f"
+    callgrind_annotate $OUT/cg.engine 2>/dev/null | sed -n '/file:function/,/Auto-annotated/p' | grep -E '^ *[0-9,]+ ' | head -14 | tee -a "$f"
+    # whole servers under callgrind: user-space instructions per echoed message (32 B)
+    echo "== servers: user-space Ir per echoed 32 B message (incl. libraries; $CONNS conns x $INFLIGHT)" | tee -a "$f"
+    for s in $SERVERS; do
+        have $s || continue
+        [ $s = civet ] && continue   # thread per connection: not comparable under valgrind
+        port=$(free_port); log=$OUT/cg_server_$s.log
+        timeout 120 valgrind --tool=callgrind --callgrind-out-file=$OUT/cg.$s $B/${s}_echo $port >"$log" 2>&1 &
+        vp=$!
+        for i in $(seq 1 200); do grep -q ready "$log" && break; sleep 0.1; done
+        tot=$($PIN_L timeout 60 $B/load ws://127.0.0.1:$port/ $CONNS $INFLIGHT 32 3 | awk '/RESULT/ {print $NF}')
+        kill -TERM $(pgrep -P $vp) 2>/dev/null; wait $vp 2>/dev/null
+        ir=$(callgrind_annotate $OUT/cg.$s 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+        echo "$s total_Ir $ir msgs $tot Ir_per_msg $(( ir / tot ))" | tee -a "$f"
+    done
+}
+
+{ echo "date: $(date -u)"; echo "nproc: $(nproc)"; lscpu | head -15 | grep -E 'Model name|CPU\(s\)|Thread|MHz|Hypervisor'
+  echo "kernel: $(uname -r)"; echo "cc: $($CC --version 2>/dev/null | head -1 || cc --version | head -1)"
+  echo "ws.h: $(git log -1 --format='%h %cs' -- ../ws.h 2>/dev/null) sha1 $(sha1sum ../ws.h | cut -c1-12) $(git diff --quiet -- ../ws.h 2>/dev/null || echo '(+ uncommitted edits)')"
+  dpkg-query -W libwebsockets-dev libwebsocketpp-dev libboost-system-dev libasio-dev libcivetweb-dev valgrind 2>/dev/null
+  echo "pinning: server '${PIN_S:-none}', load '${PIN_L:-none}'"; } | tee "$OUT/machine.txt"
+for w in $WHAT; do $w; done 2>&1 | tee "$OUT/summary_$(echo $WHAT | tr ' ' _).txt"
