@@ -1,7 +1,8 @@
 /* ws.h - v0.1.0 - WebSocket (RFC 6455) client + server in one file - MIT or public domain
  *   In exactly one .c file:  #define WS_IMPLEMENTATION  then  #include "ws.h"
  *   CONTENTS (search ">>tag"): >>api >>config >>random >>sha1 >>base64 >>utf8 >>frame >>close
- *                              >>url >>http >>platform >>conn >>transport >>client >>server >>poll
+ *                              >>url >>http >>platform >>conn >>transport >>tls >>client >>server
+ *                              >>poll
  *   OPTIONS, QUICK START, LIMITS, LICENSE -> end of file */
 #if defined(WS_IMPLEMENTATION) && !defined(_WIN32) && !defined(__APPLE__) && \
     !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE) && !defined(WS_NO_FEATURE_MACROS)
@@ -10,6 +11,9 @@
  * or -D_DEFAULT_SOURCE). */
 #  define _DEFAULT_SOURCE 1
 #  define _POSIX_C_SOURCE 200809L
+#endif
+#if defined(WS_IMPLEMENTATION) && defined(_WIN32) && !defined(_WIN32_WINNT)
+#  define _WIN32_WINNT 0x0600   /* Vista+: WSAPoll, inet_ntop, GetTickCount64 */
 #endif
 #ifndef WS_H_INCLUDED /* ==== >>api ==== declared in the implementation's order ==== */
 #define WS_H_INCLUDED
@@ -263,7 +267,7 @@ typedef struct ws_event {
 /* What an upgrade hook or HTTP handler answers. Strings and body are copied. */
 typedef struct ws_reply {
     int         status;        /* on_upgrade: 0 = accept, else refuse with this HTTP status.
-                                  on_http: 0 = 404 */
+                                  on_http: 0 = 200 with a body, 404 without */
     const char *protocol;      /* on_upgrade: the subprotocol to accept; must be one offered */
     const char *headers;       /* extra response header lines ("Name: value\r\n..."), or NULL */
     const char *content_type;  /* on_http (and refusals): default "text/plain; charset=utf-8" */
@@ -301,6 +305,37 @@ typedef struct ws_config {
     int    no_auto_pong;         /* 1 = do not answer pings (you see WS_EV_PING) */
 } ws_config;
 
+/* ---- >>tls: wss:// through mbedTLS. #define WS_USE_MBEDTLS before including ws.h and link
+ * -lmbedtls -lmbedx509 -lmbedcrypto; without it wss:// and ws_listen_tls give WS_ERR_TLS.
+ * Certificates and keys are PEM (NUL-terminated or not) or DER, from a file or from memory
+ * (memory: len 0 = a NUL-terminated PEM string); they are parsed (copied) when the client
+ * connection or listener is created. Failures are named in WS_EV_ERROR's msg and the log hook
+ * in mbedTLS's own words: not trusted, expired, host-name mismatch, handshake failure, peer is
+ * not TLS. */
+enum {   /* ws_tls_opts.verify */
+    WS_TLS_VERIFY_DEFAULT = 0,   /* clients: REQUIRED; servers: NONE, or REQUIRED with a CA */
+    WS_TLS_VERIFY_NONE = 1,      /* no peer certificate check (servers: none is asked for) */
+    WS_TLS_VERIFY_OPTIONAL = 2,  /* checked; a failure is logged (level 1) but allowed */
+    WS_TLS_VERIFY_REQUIRED = 3   /* a missing or failing peer certificate ends the handshake */
+};
+enum { WS_TLS_1_2 = 0x0303, WS_TLS_1_3 = 0x0304 };   /* ws_tls_opts.min_version */
+typedef struct ws_tls_opts {
+    const char *ca_file;         /* trusted CA certificates (PEM bundle or DER), or NULL */
+    const void *ca_mem;          /* ... or from memory (ca_file wins), or NULL. Neither: a */
+    size_t      ca_len;          /* client loads the system bundle (/etc/ssl/certs/...) */
+    const char *cert_file;       /* our certificate chain, leaf first (servers: required) */
+    const void *cert_mem;
+    size_t      cert_len;
+    const char *key_file;        /* the private key of our certificate */
+    const void *key_mem;
+    size_t      key_len;
+    const char *key_password;    /* for an encrypted key, or NULL */
+    int         verify;          /* WS_TLS_VERIFY_...; 0 = default (see above) */
+    int         min_version;     /* WS_TLS_1_2 or WS_TLS_1_3; 0 = TLS 1.2 */
+    const char *alpn;            /* ALPN protocols to offer/accept, "http/1.1", or NULL */
+    const char *server_name;     /* client: SNI and certificate name check; NULL = URL host */
+} ws_tls_opts;
+
 typedef struct ws_connect_opts {
     const char *origin;          /* Origin header, or NULL */
     const char *protocols;       /* offered subprotocols, "chat, superchat", or NULL */
@@ -308,6 +343,7 @@ typedef struct ws_connect_opts {
     int reconnect;               /* 1 = reconnect when the connection drops or fails */
     int reconnect_delay_ms;      /* first delay; 0 = 1000; doubles up to reconnect_max_ms */
     int reconnect_max_ms;        /* 0 = 30000 */
+    const ws_tls_opts *tls;      /* wss:// settings (copied); NULL = verify against the system CAs */
 } ws_connect_opts;
 
 /* Copies cfg (NULL on_event, or out of memory: NULL). */
@@ -322,12 +358,18 @@ WS_API ws_result ws_ctx_wakeup(ws_ctx *ctx);
  * "0.0.0.0") and port (0 = a free one). *out (may be NULL) gets the listener.
  * WS_OK, WS_ERR_ARG, WS_ERR_DNS, WS_ERR_IO (bind/listen failed), WS_ERR_NOMEM. */
 WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, uint16_t port, ws_listener **out);
+/* The same for wss:// (TLS with tls's certificate and key; see ws_tls_opts). The handshake runs
+ * in the loop, within handshake_timeout_ms. WS_ERR_TLS: unreadable certificate or key, or
+ * built without WS_USE_MBEDTLS (the log hook says which); else as ws_listen. */
+WS_API ws_result ws_listen_tls(ws_ctx *ctx, const char *host, uint16_t port,
+                               const ws_tls_opts *tls, ws_listener **out);
 WS_API uint16_t    ws_listener_port(const ws_listener *l);
-WS_API const char *ws_listener_url(const ws_listener *l);   /* "ws://127.0.0.1:PORT/" */
+WS_API const char *ws_listener_url(const ws_listener *l);   /* "ws://127.0.0.1:PORT/", "wss://..." */
 WS_API void        ws_listener_close(ws_listener *l);        /* stop accepting */
 
-/* Start connecting to a ws:// URL; events tell the rest (OPEN, or ERROR + CLOSE).
- * opts may be NULL. WS_OK, WS_ERR_URL, WS_ERR_TLS (wss:// without TLS), WS_ERR_ARG,
+/* Start connecting to a ws:// or wss:// URL; events tell the rest (OPEN, or ERROR + CLOSE).
+ * opts may be NULL. WS_OK, WS_ERR_URL, WS_ERR_TLS (wss:// built without WS_USE_MBEDTLS, or
+ * unreadable opts->tls files: the log hook says which), WS_ERR_ARG,
  * WS_ERR_NOMEM. May be called from a callback. */
 WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
                             void *conn_user, ws_conn **out);
@@ -368,6 +410,7 @@ WS_API void      ws_conn_drop(ws_conn *c);
 
 WS_API int         ws_conn_state(const ws_conn *c);        /* WS_STATE_... */
 WS_API void       *ws_conn_user(const ws_conn *c);
+WS_API ws_ctx     *ws_conn_ctx(const ws_conn *c);          /* the context that owns c */
 WS_API void        ws_conn_set_user(ws_conn *c, void *user);
 WS_API uint64_t    ws_conn_id(const ws_conn *c);           /* unique in its ctx, from 1 */
 WS_API int         ws_conn_is_server(const ws_conn *c);    /* 1 = accepted by a listener */
@@ -1213,12 +1256,14 @@ static ws_result ws__out_done(ws__out *o, size_t *len) {
     if (len) *len = o->len;
     return WS_OK;
 }
+#ifndef WS_NO_NET   /* only >>client and >>server use it: unused (a warning) without them */
 static void ws__utoa(char out[8], unsigned v) {   /* a port number */
     ws__out o;
     o.p = out; o.cap = 8; o.len = 0; o.err = 0;
     ws__putu(&o, v);
     (void)ws__out_done(&o, NULL);
 }
+#endif
 
 WS_API ws_result ws_http_build_request(char *out, size_t cap, const ws_url *u, const char *key,
                                        const char *origin, const char *protocols,
@@ -1485,6 +1530,7 @@ enum {   /* ws_conn.flags */
 
 typedef struct ws__client ws__client;
 typedef struct ws__transport ws__transport;
+typedef struct ws__tls_cfg ws__tls_cfg;   /* >>tls: shared mbedTLS config, per listener/client */
 
 struct ws_conn {
     ws_conn  *next, *prev;
@@ -1497,7 +1543,8 @@ struct ws_conn {
     ws__buf  *rx, *tx, *msg;     /* NULL while idle: buffers come from the ctx pool */
     char     *protocol;          /* chosen subprotocol, or NULL */
     char     *close_reason;      /* from the peer's close frame, or NULL */
-    const char *err_msg;         /* static text for err */
+    const char *err_msg;         /* static text for err (or msg_own) */
+    char     *msg_own;           /* owned text behind err_msg (TLS errors), or NULL */
     int64_t   created, deadline, next_ping, pong_due, last_rx;
     uint64_t  pdone;             /* payload bytes of fr already unmasked and checked */
     uint64_t  msg_len;           /* bytes of the fragmented message received so far */
@@ -1519,6 +1566,7 @@ struct ws__client {
     int        reconnect, delay_ms, max_ms, cur_ms, http_status;
     struct addrinfo *ai, *ai_next;
     ws__dns   *dns;
+    ws__tls_cfg *tls;            /* wss:// only */
 };
 
 struct ws_listener {
@@ -1527,6 +1575,7 @@ struct ws_listener {
     ws__sock     fd;
     uint16_t     port;
     char         url[64];
+    ws__tls_cfg *tls;            /* ws_listen_tls only */
 };
 
 struct ws_ctx {
@@ -1537,6 +1586,7 @@ struct ws_ctx {
     uint64_t     next_id;
     int64_t      now;
     int          in_cb, nevents, work, destroying, net_ok;
+    ws_conn     *hold;           /* ws_connect_blocking's conn: not freed under it */
     ws__buf     *pool[WS_POOL_MAX];
     int          npool;
     ws_pollfd   *pfds;           /* ws_poll's own array */
@@ -1947,8 +1997,8 @@ static void ws__server_handshake(ws_conn *c) {
             ctx->in_cb++;
             ctx->cfg.on_http(c, &req, &reply, ctx->cfg.user);
             ctx->in_cb--;
-            ws__respond(c, reply.status ? reply.status : 404, &reply,
-                        reply.status ? "" : "not found\n");
+            if (!reply.status) reply.status = reply.body ? 200 : 404;
+            ws__respond(c, reply.status, &reply, reply.status == 404 ? "not found\n" : "");
         } else {
             ws__respond(c, status, NULL, why);
         }
@@ -2017,6 +2067,7 @@ static ws_result ws__conn_feed(ws_conn *c, const void *data, size_t n) {
     if (!ws__buf_reserve(c->ctx, &c->rx, n)) return WS_ERR_NOMEM;
     if (n) memcpy(WS__BDATA(c->rx) + c->rx->len, data, n);
     c->rx->len += n;
+    c->last_rx = c->ctx->now;   /* input counts against idle_timeout_ms, as in ws__readable */
     ws__conn_process(c);
     return WS_OK;
 }
@@ -2072,6 +2123,602 @@ static void ws__tcp_close(ws_conn *c) {
 static const ws__transport ws__tcp = {
     ws__tcp_read, ws__tcp_write, NULL, ws__tcp_want, ws__tcp_pending, ws__tcp_shutdown, ws__tcp_close
 };
+
+/* ==== >>tls ==== wss:// through mbedTLS (WS_USE_MBEDTLS): a second ws__transport ==== */
+/* One ws__tls_cfg (mbedtls_ssl_config, certificates, key, CTR-DRBG seeded from the platform's
+ * entropy) per listener or client connection, shared by reference count; each connection adds
+ * only its mbedtls_ssl_context (mbedTLS itself allocates its record buffers, ~2 x 16 KiB, with
+ * its own calloc). The BIO is the non-blocking socket: WANT_READ/WANT_WRITE become WS_AGAIN plus
+ * poll interest (want), and plaintext mbedTLS already holds is reported by pending(). Works
+ * with mbedTLS 2.28 and 3.x (3.6 LTS); the differences sit behind MBEDTLS_VERSION_NUMBER. */
+#if defined(WS_USE_MBEDTLS)
+#include <mbedtls/version.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/net_sockets.h>   /* MBEDTLS_ERR_NET_* codes only */
+#include <mbedtls/error.h>
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_PSA_CRYPTO_C)
+#  include <psa/crypto.h>          /* 3.x: TLS 1.3 (and USE_PSA) need psa_crypto_init() */
+#endif
+
+struct ws__tls_cfg {
+    ws_ctx *ctx;
+    int refs, server, verify, has_ca, has_cert;
+    char *server_name;           /* client override, or NULL */
+    char *alpn_buf;              /* the ALPN names, NUL-separated; alpn[] points into it */
+    const char *alpn[9];
+    mbedtls_ssl_config conf;
+    mbedtls_x509_crt ca, cert;
+    mbedtls_pk_context key;
+    mbedtls_entropy_context entropy;
+    mbedtls_ctr_drbg_context drbg;
+};
+
+typedef struct ws__tls_conn {
+    mbedtls_ssl_context ssl;
+    ws__tls_cfg *cfg;
+    size_t   wlen;               /* a write mbedTLS holds after WANT_WRITE: retry with this length */
+    ws_result rerr;              /* read error seen after some bytes were returned */
+    uint8_t  done;               /* handshake over */
+    uint8_t  want;               /* WS_POLLIN / WS_POLLOUT the handshake waits for */
+    uint8_t  more;               /* the last read stopped with its buffer full */
+    uint8_t  shut;               /* close_notify is still partly unsent */
+    uint8_t  got1, first;        /* the first byte the peer sent: is it TLS at all? */
+} ws__tls_conn;
+
+static void ws__tls_strerror(int r, char *buf, size_t cap) {
+#if defined(MBEDTLS_ERROR_C)
+    mbedtls_strerror(r, buf, cap);
+#else
+    ws__out o;
+    o.p = buf; o.cap = cap; o.len = 0; o.err = 0;
+    ws__puts(&o, "mbedTLS error -0x");
+    {   static const char hex[] = "0123456789ABCDEF";
+        unsigned v = (unsigned)-r;
+        char h[4];
+        h[0] = hex[(v >> 12) & 15]; h[1] = hex[(v >> 8) & 15]; h[2] = hex[(v >> 4) & 15]; h[3] = hex[v & 15];
+        ws__put(&o, h, 4); }
+    (void)ws__out_done(&o, NULL);
+#endif
+}
+
+/* Records a TLS failure: c->err and an owned copy of the text (WS_EV_ERROR's msg), and the log
+ * hook with the peer's address. */
+static void ws__tls_report(ws_conn *c, ws_result rc, int level, const char *text) {
+    ws_ctx *ctx = c->ctx;
+    char line[640], addr[64];
+    ws__out o;
+    if (level == 0 && c->err == WS_OK) {
+        ws__free(ctx, c->msg_own);
+        c->msg_own = ws__strdup(ctx, text, strlen(text));
+        c->err = rc;
+        c->err_msg = c->msg_own ? c->msg_own : "TLS error";
+    }
+    if (ws_conn_remote(c, addr, sizeof addr, NULL) != WS_OK) strcpy(addr, "?");
+    o.p = line; o.cap = sizeof line; o.len = 0; o.err = 0;
+    ws__puts(&o, (c->flags & WS__F_SERVER) ? "ws.h: TLS client " : "ws.h: TLS server ");
+    ws__puts(&o, addr);
+    ws__puts(&o, ": ");
+    ws__put(&o, text, WS__MIN(strlen(text), sizeof line - 128));
+    if (ws__out_done(&o, NULL) == WS_OK) ws__log(ctx, level, line);
+}
+
+/* BIO callbacks: ctx is the ws_conn (its fd changes with each client attempt). */
+static int ws__tls_send(void *p, const unsigned char *buf, size_t len) {
+    ws_conn *c = (ws_conn *)p;
+    size_t put = 0;
+    ws_result rc = ws__tcp_write(c, buf, WS__MIN(len, (size_t)0x40000000), &put);
+    if (rc == WS_AGAIN) return MBEDTLS_ERR_SSL_WANT_WRITE;
+    if (rc != WS_OK) return MBEDTLS_ERR_NET_SEND_FAILED;
+    return (int)put;
+}
+static int ws__tls_recv(void *p, unsigned char *buf, size_t len) {
+    ws_conn *c = (ws_conn *)p;
+    ws__tls_conn *t = (ws__tls_conn *)c->tls;
+    size_t got = 0;
+    ws_result rc = ws__tcp_read(c, buf, WS__MIN(len, (size_t)0x40000000), &got);
+    if (rc == WS_AGAIN) return MBEDTLS_ERR_SSL_WANT_READ;
+    if (rc == WS_ERR_CLOSED) return 0;   /* EOF */
+    if (rc != WS_OK) return MBEDTLS_ERR_NET_RECV_FAILED;
+    if (t && !t->got1) { t->got1 = 1; t->first = buf[0]; }
+    return (int)got;
+}
+
+static void ws__tls_cfg_release(ws_ctx *ctx, ws__tls_cfg *g) {
+    (void)ctx;
+    if (!g || --g->refs > 0) return;
+    mbedtls_ssl_config_free(&g->conf);
+    mbedtls_x509_crt_free(&g->ca);
+    mbedtls_x509_crt_free(&g->cert);
+    mbedtls_pk_free(&g->key);
+    mbedtls_ctr_drbg_free(&g->drbg);
+    mbedtls_entropy_free(&g->entropy);
+    ws__free(g->ctx, g->server_name);
+    ws__free(g->ctx, g->alpn_buf);
+    ws__free(g->ctx, g);
+}
+
+/* PEM in memory must end in a NUL that mbedTLS counts; DER (starts with 0x30, SEQUENCE) not. */
+static const unsigned char *ws__tls_mem(ws_ctx *ctx, const void *mem, size_t len, size_t *n,
+                                        unsigned char **copy) {
+    const unsigned char *p = (const unsigned char *)mem;
+    *copy = NULL;
+    if (!len) { *n = strlen((const char *)mem) + 1; return p; }
+    *n = len;
+    if (p[0] == 0x30 || p[len - 1] == '\0') return p;
+    *copy = (unsigned char *)ws__alloc(ctx, len + 1);
+    if (!*copy) return NULL;
+    memcpy(*copy, p, len);
+    (*copy)[len] = '\0';
+    *n = len + 1;
+    return *copy;
+}
+
+static int ws__tls_load_crt(ws_ctx *ctx, mbedtls_x509_crt *crt, const char *file,
+                            const void *mem, size_t len) {
+    unsigned char *copy;
+    const unsigned char *p;
+    size_t n;
+    int r;
+    if (file) {
+#if defined(MBEDTLS_FS_IO)
+        return mbedtls_x509_crt_parse_file(crt, file);
+#else
+        return MBEDTLS_ERR_X509_FEATURE_UNAVAILABLE;
+#endif
+    }
+    p = ws__tls_mem(ctx, mem, len, &n, &copy);
+    if (!p) return MBEDTLS_ERR_X509_ALLOC_FAILED;
+    r = mbedtls_x509_crt_parse(crt, p, n);
+    ws__free(ctx, copy);
+    return r;
+}
+
+static int ws__tls_load_key(ws__tls_cfg *g, const ws_tls_opts *o) {
+    const char *pw = o->key_password;
+    unsigned char *copy;
+    const unsigned char *p;
+    size_t n;
+    int r;
+    if (o->key_file) {
+#if !defined(MBEDTLS_FS_IO)
+        return MBEDTLS_ERR_PK_FEATURE_UNAVAILABLE;
+#elif MBEDTLS_VERSION_NUMBER >= 0x03000000
+        return mbedtls_pk_parse_keyfile(&g->key, o->key_file, pw, mbedtls_ctr_drbg_random, &g->drbg);
+#else
+        return mbedtls_pk_parse_keyfile(&g->key, o->key_file, pw);
+#endif
+    }
+    p = ws__tls_mem(g->ctx, o->key_mem, o->key_len, &n, &copy);
+    if (!p) return MBEDTLS_ERR_PK_ALLOC_FAILED;
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+    r = mbedtls_pk_parse_key(&g->key, p, n, (const unsigned char *)pw, pw ? strlen(pw) : 0,
+                             mbedtls_ctr_drbg_random, &g->drbg);
+#else
+    r = mbedtls_pk_parse_key(&g->key, p, n, (const unsigned char *)pw, pw ? strlen(pw) : 0);
+#endif
+    if (copy) { memset(copy, 0, n); ws__free(g->ctx, copy); }
+    return r;
+}
+
+/* "what: mbedTLS's words" into err; returns WS_ERR_TLS. */
+static ws_result ws__tls_cfg_err(char *err, size_t cap, const char *what, const char *name, int r) {
+    char e[200];
+    ws__out o;
+    o.p = err; o.cap = cap; o.len = 0; o.err = 0;
+    ws__puts(&o, "ws.h: TLS setup: ");
+    ws__puts(&o, what);
+    if (name) { ws__puts(&o, " "); ws__put(&o, name, WS__MIN(strlen(name), (size_t)120)); }
+    if (r) { ws__tls_strerror(r, e, sizeof e); ws__puts(&o, ": "); ws__puts(&o, e); }
+    if (ws__out_done(&o, NULL) != WS_OK && cap) err[cap - 1] = '\0';
+    return WS_ERR_TLS;
+}
+
+/* The system's CA bundle, for clients given no CA (the first file that parses). */
+static int ws__tls_system_ca(mbedtls_x509_crt *ca) {
+#if defined(MBEDTLS_FS_IO) && !defined(_WIN32)
+    static const char *const paths[] = {
+        "/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
+        "/etc/ssl/ca-bundle.pem", "/etc/ssl/cert.pem", "/usr/local/etc/ssl/cert.pem", NULL
+    };
+    int i;
+    for (i = 0; paths[i]; i++)
+        if (mbedtls_x509_crt_parse_file(ca, paths[i]) >= 0) return 1;
+#else
+    (void)ca;
+#endif
+    return 0;
+}
+
+static ws_result ws__tls_cfg_new(ws_ctx *ctx, const ws_tls_opts *o, int server, ws__tls_cfg **out,
+                                 char *err, size_t cap) {
+    ws_tls_opts none;
+    ws__tls_cfg *g;
+    ws_result rc = WS_ERR_TLS;
+    int r, mode;
+    *out = NULL;
+    memset(&none, 0, sizeof none);
+    if (!o) o = &none;
+    g = (ws__tls_cfg *)ws__alloc(ctx, sizeof *g);
+    if (!g) return WS_ERR_NOMEM;
+    memset(g, 0, sizeof *g);
+    g->ctx = ctx;
+    g->refs = 1;
+    g->server = server;
+    mbedtls_ssl_config_init(&g->conf);
+    mbedtls_x509_crt_init(&g->ca);
+    mbedtls_x509_crt_init(&g->cert);
+    mbedtls_pk_init(&g->key);
+    mbedtls_entropy_init(&g->entropy);
+    mbedtls_ctr_drbg_init(&g->drbg);
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_PSA_CRYPTO_C)
+    if (psa_crypto_init() != PSA_SUCCESS) { rc = ws__tls_cfg_err(err, cap, "psa_crypto_init failed", NULL, 0); goto fail; }
+#endif
+    r = mbedtls_ctr_drbg_seed(&g->drbg, mbedtls_entropy_func, &g->entropy, (const unsigned char *)"ws.h", 4);
+    if (r) { rc = ws__tls_cfg_err(err, cap, "seeding the random generator failed", NULL, r); goto fail; }
+    r = mbedtls_ssl_config_defaults(&g->conf, server ? MBEDTLS_SSL_IS_SERVER : MBEDTLS_SSL_IS_CLIENT,
+                                    MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
+    if (r) { rc = ws__tls_cfg_err(err, cap, "mbedtls_ssl_config_defaults failed", NULL, r); goto fail; }
+    mbedtls_ssl_conf_rng(&g->conf, mbedtls_ctr_drbg_random, &g->drbg);
+    /* trusted CAs */
+    if (o->ca_file || o->ca_mem) {
+        r = ws__tls_load_crt(ctx, &g->ca, o->ca_file, o->ca_mem, o->ca_len);
+        if (r < 0) { rc = ws__tls_cfg_err(err, cap, "cannot load the CA certificates", o->ca_file, r); goto fail; }
+        g->has_ca = 1;
+    } else if (!server) {
+        g->has_ca = ws__tls_system_ca(&g->ca);
+    }
+    if (g->has_ca) mbedtls_ssl_conf_ca_chain(&g->conf, &g->ca, NULL);
+    /* our certificate and key */
+    if ((o->cert_file || o->cert_mem) != (o->key_file || o->key_mem)) {
+        rc = ws__tls_cfg_err(err, cap, "give both a certificate (cert_file/cert_mem) and its key (key_file/key_mem)", NULL, 0);
+        goto fail;
+    }
+    if (o->cert_file || o->cert_mem) {
+        r = ws__tls_load_crt(ctx, &g->cert, o->cert_file, o->cert_mem, o->cert_len);
+        if (r < 0) { rc = ws__tls_cfg_err(err, cap, "cannot load the certificate", o->cert_file, r); goto fail; }
+        if (r > 0) { rc = ws__tls_cfg_err(err, cap, "some certificates in the chain do not parse:", o->cert_file, 0); goto fail; }
+        r = ws__tls_load_key(g, o);
+        if (r) { rc = ws__tls_cfg_err(err, cap, "cannot load the private key", o->key_file, r); goto fail; }
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+        r = mbedtls_pk_check_pair(&g->cert.pk, &g->key, mbedtls_ctr_drbg_random, &g->drbg);
+#else
+        r = mbedtls_pk_check_pair(&g->cert.pk, &g->key);
+#endif
+        if (!r) r = mbedtls_ssl_conf_own_cert(&g->conf, &g->cert, &g->key);
+        if (r) { rc = ws__tls_cfg_err(err, cap, "certificate and key do not go together", NULL, r); goto fail; }
+        g->has_cert = 1;
+    } else if (server) {
+        rc = ws__tls_cfg_err(err, cap, "a TLS server needs a certificate and key (cert_file, key_file)", NULL, 0);
+        goto fail;
+    }
+    /* verification */
+    g->verify = o->verify ? o->verify : (!server || g->has_ca) ? WS_TLS_VERIFY_REQUIRED : WS_TLS_VERIFY_NONE;
+    if (g->verify < WS_TLS_VERIFY_NONE || g->verify > WS_TLS_VERIFY_REQUIRED) {
+        rc = ws__tls_cfg_err(err, cap, "invalid verify mode", NULL, 0);
+        goto fail;
+    }
+    if (server && g->verify != WS_TLS_VERIFY_NONE && !g->has_ca) {
+        rc = ws__tls_cfg_err(err, cap, "checking client certificates needs a CA (ca_file or ca_mem)", NULL, 0);
+        goto fail;
+    }
+    mode = g->verify == WS_TLS_VERIFY_NONE ? MBEDTLS_SSL_VERIFY_NONE :
+           g->verify == WS_TLS_VERIFY_OPTIONAL ? MBEDTLS_SSL_VERIFY_OPTIONAL : MBEDTLS_SSL_VERIFY_REQUIRED;
+    mbedtls_ssl_conf_authmode(&g->conf, mode);
+    /* protocol versions */
+    if (o->min_version && o->min_version != WS_TLS_1_2 && o->min_version != WS_TLS_1_3) {
+        rc = ws__tls_cfg_err(err, cap, "invalid min_version (WS_TLS_1_2 or WS_TLS_1_3)", NULL, 0);
+        goto fail;
+    }
+#if MBEDTLS_VERSION_NUMBER >= 0x03020000
+    mbedtls_ssl_conf_min_tls_version(&g->conf, o->min_version == WS_TLS_1_3 ? MBEDTLS_SSL_VERSION_TLS1_3
+                                                                           : MBEDTLS_SSL_VERSION_TLS1_2);
+#  if !defined(MBEDTLS_SSL_PROTO_TLS1_3)
+    if (o->min_version == WS_TLS_1_3) { rc = ws__tls_cfg_err(err, cap, "this mbedTLS has no TLS 1.3", NULL, 0); goto fail; }
+#  endif
+#else
+    if (o->min_version == WS_TLS_1_3) { rc = ws__tls_cfg_err(err, cap, "this mbedTLS has no TLS 1.3", NULL, 0); goto fail; }
+    mbedtls_ssl_conf_min_version(&g->conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+#endif
+    /* ALPN: "a, b" -> {"a", "b", NULL} */
+    if (o->alpn && *o->alpn) {
+#if defined(MBEDTLS_SSL_ALPN)
+        size_t n = strlen(o->alpn), i, k = 0;
+        char *b = ws__strdup(ctx, o->alpn, n);
+        if (!b) { rc = WS_ERR_NOMEM; goto fail; }
+        g->alpn_buf = b;
+        for (i = 0; i <= n; i++) {
+            if (b[i] == ',' || b[i] == '\0') {
+                size_t e = i, s0 = i;
+                b[i] = '\0';
+                while (s0 > 0 && b[s0 - 1] != '\0') s0--;
+                while (b[s0] == ' ' || b[s0] == '\t') s0++;
+                while (e > s0 && (b[e - 1] == ' ' || b[e - 1] == '\t')) b[--e] = '\0';
+                if (e > s0) {
+                    if (k == 8 || e - s0 > 255) { rc = ws__tls_cfg_err(err, cap, "alpn: at most 8 names of 1-255 bytes", NULL, 0); goto fail; }
+                    g->alpn[k++] = b + s0;
+                }
+            }
+        }
+        g->alpn[k] = NULL;
+        if (k && (r = mbedtls_ssl_conf_alpn_protocols(&g->conf, g->alpn)) != 0) {
+            rc = ws__tls_cfg_err(err, cap, "alpn", NULL, r);
+            goto fail;
+        }
+#else
+        rc = ws__tls_cfg_err(err, cap, "alpn: this mbedTLS is built without MBEDTLS_SSL_ALPN", NULL, 0);
+        goto fail;
+#endif
+    }
+    if (!server && o->server_name && *o->server_name) {
+        g->server_name = ws__strdup(ctx, o->server_name, strlen(o->server_name));
+        if (!g->server_name) { rc = WS_ERR_NOMEM; goto fail; }
+    }
+    *out = g;
+    return WS_OK;
+fail:
+    if (rc == WS_ERR_NOMEM) (void)ws__tls_cfg_err(err, cap, "out of memory", NULL, 0);
+    ws__tls_cfg_release(ctx, g);
+    return rc;
+}
+
+/* Why a handshake failed, in mbedTLS's words, with what it most likely means. */
+static void ws__tls_explain(ws_conn *c, ws__tls_conn *t, int r, char *msg, size_t cap) {
+    char e[160], info[320];
+    uint32_t vf = mbedtls_ssl_get_verify_result(&t->ssl);
+    const char *peer = (c->flags & WS__F_SERVER) ? "client" : "server";
+    ws__out o;
+    o.p = msg; o.cap = cap; o.len = 0; o.err = 0;
+    ws__tls_strerror(r, e, sizeof e);
+    if (t->got1 && t->first != 0x16 && t->first != 0x15) {   /* handshake or alert record */
+        ws__puts(&o, "peer is not TLS: ");
+        if (t->first == 'H') ws__puts(&o, "the server answered in plain HTTP (a ws:// port? use ws://)");
+        else if (t->first >= 'A' && t->first <= 'Z') ws__puts(&o, "the client sent plain HTTP (use wss://)");
+        else ws__puts(&o, "its first bytes are no TLS record");
+    } else if (r == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED && vf && vf != (uint32_t)-1) {
+        ws__puts(&o, peer);
+        ws__puts(&o, (vf & MBEDTLS_X509_BADCERT_EXPIRED) ? " certificate expired" :
+                     (vf & MBEDTLS_X509_BADCERT_CN_MISMATCH) ? " certificate host-name mismatch" :
+                     (vf & MBEDTLS_X509_BADCERT_NOT_TRUSTED) ? " certificate not trusted" :
+                     (vf & MBEDTLS_X509_BADCERT_MISSING) ? " certificate missing" :
+                     " certificate rejected");
+        if ((vf & MBEDTLS_X509_BADCERT_CN_MISMATCH) && !(c->flags & WS__F_SERVER) && c->cl) {
+            ws__puts(&o, " (expected \"");
+            if (t->cfg->server_name) ws__puts(&o, t->cfg->server_name);
+            else ws__put(&o, c->cl->u.host.ptr, WS__MIN(c->cl->u.host.len, (size_t)100));
+            ws__puts(&o, "\")");
+        }
+#if !defined(MBEDTLS_X509_REMOVE_INFO)
+        if (mbedtls_x509_crt_verify_info(info, sizeof info, "", vf) > 0) {
+            char *s;
+            for (s = info; *s; s++) if (*s == '\n') *s = (s[1] ? ';' : '\0');
+            ws__puts(&o, ": ");
+            ws__puts(&o, info);
+        }
+#else
+        (void)info;
+#endif
+        if ((vf & MBEDTLS_X509_BADCERT_NOT_TRUSTED) && !t->cfg->has_ca)
+            ws__puts(&o, " (no CA certificates loaded: set ws_tls_opts.ca_file)");
+    } else if (r == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
+        ws__puts(&o, "handshake failure: the ");
+        ws__puts(&o, peer);
+        ws__puts(&o, (c->flags & WS__F_SERVER) ? " refused the handshake (does it trust our certificate?)"
+                                               : " refused the handshake (does it require a client certificate, or reject ours?)");
+    } else if (r == MBEDTLS_ERR_SSL_CONN_EOF || r == MBEDTLS_ERR_NET_RECV_FAILED ||
+               r == MBEDTLS_ERR_NET_SEND_FAILED || r == MBEDTLS_ERR_NET_CONN_RESET) {
+        ws__puts(&o, "handshake failure: the ");
+        ws__puts(&o, peer);
+        ws__puts(&o, " closed the connection");
+        if (!(c->flags & WS__F_SERVER)) ws__puts(&o, " (does it require a client certificate, or reject ours?)");
+    } else {
+        ws__puts(&o, "handshake failure");
+    }
+    ws__puts(&o, " [");
+    ws__puts(&o, e);
+    ws__puts(&o, "]");
+    if (ws__out_done(&o, NULL) != WS_OK && cap) msg[cap - 1] = '\0';
+}
+
+static void ws__tls_drop(ws_conn *c) {   /* frees the per-connection TLS state */
+    ws__tls_conn *t = (ws__tls_conn *)c->tls;
+    if (!t) return;
+    c->tls = NULL;
+    mbedtls_ssl_free(&t->ssl);
+    ws__tls_cfg_release(c->ctx, t->cfg);
+    ws__free(c->ctx, t);
+}
+
+static ws_result ws__tls_handshake(ws_conn *c) {
+    ws__tls_conn *t = (ws__tls_conn *)c->tls;
+    char msg[512];
+    int r;
+    if (!t) return WS_ERR_TLS;
+    for (;;) {
+        r = mbedtls_ssl_handshake(&t->ssl);
+        if (r == 0) break;
+        if (r == MBEDTLS_ERR_SSL_WANT_READ) { t->want = WS_POLLIN; return WS_AGAIN; }
+        if (r == MBEDTLS_ERR_SSL_WANT_WRITE) { t->want = WS_POLLOUT; return WS_AGAIN; }
+#if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+        if (r == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) continue;   /* 3.6 TLS 1.3 */
+#endif
+        ws__tls_explain(c, t, r, msg, sizeof msg);
+        if ((c->flags & WS__F_SERVER) && t->got1 && t->first >= 'A' && t->first <= 'Z') {
+            /* plain HTTP on a TLS port: answer in plain HTTP so the client learns why */
+            ws__tls_report(c, WS_ERR_TLS, 1, msg);
+            ws__tls_drop(c);
+            c->tp = &ws__tcp;
+            ws__respond(c, 400, NULL, "This port speaks TLS: use wss:// (or https://)\n");
+            return WS_AGAIN;   /* now CLOSING: the response goes out, then TCP closes */
+        }
+#if defined(MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE)
+        if (r == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE)   /* tell the client, don't just hang up */
+            (void)mbedtls_ssl_send_alert_message(&t->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
+                                                 MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE);
+#endif
+        ws__tls_report(c, WS_ERR_TLS, 0, msg);
+        return WS_ERR_TLS;
+    }
+    t->done = 1;
+    t->want = 0;
+    t->more = 1;   /* application data may have come with the last handshake record */
+    if (mbedtls_ssl_get_verify_result(&t->ssl) != 0 && t->cfg->verify == WS_TLS_VERIFY_OPTIONAL) {
+        uint32_t vf = mbedtls_ssl_get_verify_result(&t->ssl);
+        ws__out o;
+        o.p = msg; o.cap = sizeof msg; o.len = 0; o.err = 0;
+        ws__puts(&o, "peer certificate not verified (verify is OPTIONAL, continuing)");
+#if !defined(MBEDTLS_X509_REMOVE_INFO)
+        {   char info[320];
+            if (vf != (uint32_t)-1 && mbedtls_x509_crt_verify_info(info, sizeof info, " ", vf) > 0) {
+                char *s;
+                for (s = info; *s; s++) if (*s == '\n') *s = (s[1] ? ';' : '\0');
+                ws__puts(&o, ":");
+                ws__puts(&o, info);
+            } }
+#endif
+        (void)vf;
+        if (ws__out_done(&o, NULL) == WS_OK) ws__tls_report(c, WS_ERR_TLS, 1, msg);
+    }
+    return WS_OK;
+}
+
+/* A failure after the handshake: an error code for the loop and, for TLS errors, the words. */
+static ws_result ws__tls_io_error(ws_conn *c, int r, const char *op) {
+    char e[160], msg[256];
+    ws__out o;
+    if (r == MBEDTLS_ERR_NET_RECV_FAILED || r == MBEDTLS_ERR_NET_SEND_FAILED ||
+        r == MBEDTLS_ERR_NET_CONN_RESET)
+        return WS_ERR_IO;
+    ws__tls_strerror(r, e, sizeof e);
+    o.p = msg; o.cap = sizeof msg; o.len = 0; o.err = 0;
+    ws__puts(&o, op);
+    ws__puts(&o, e);
+    if (ws__out_done(&o, NULL) == WS_OK) ws__tls_report(c, WS_ERR_TLS, 0, msg);
+    return WS_ERR_TLS;
+}
+
+static ws_result ws__tls_read(ws_conn *c, uint8_t *buf, size_t cap, size_t *got) {
+    ws__tls_conn *t = (ws__tls_conn *)c->tls;
+    size_t n = 0;
+    int r;
+    if (!t || !t->done) return t ? WS_AGAIN : WS_ERR_CLOSED;
+    t->more = 0;
+    while (n < cap && t->rerr == WS_OK) {   /* drain what the socket has: poll won't say */
+        r = mbedtls_ssl_read(&t->ssl, buf + n, WS__MIN(cap - n, (size_t)0x40000000));
+        if (r > 0) { n += (size_t)r; continue; }
+        if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) break;
+#if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+        if (r == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) continue;
+#endif
+        if (r == 0 || r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) t->rerr = WS_ERR_CLOSED;
+        else t->rerr = ws__tls_io_error(c, r, "receive failed: ");
+    }
+    if (n == cap) t->more = 1;
+    if (n) { *got = n; return WS_OK; }
+    return t->rerr != WS_OK ? t->rerr : WS_AGAIN;
+}
+
+static ws_result ws__tls_write(ws_conn *c, const uint8_t *buf, size_t len, size_t *put) {
+    ws__tls_conn *t = (ws__tls_conn *)c->tls;
+    int r;
+    if (!t) return WS_ERR_CLOSED;
+    if (!t->done) return WS_AGAIN;   /* queued bytes wait for the handshake */
+    if (t->wlen && t->wlen <= len) len = t->wlen;   /* mbedTLS wants the same call again */
+    r = mbedtls_ssl_write(&t->ssl, buf, WS__MIN(len, (size_t)0x40000000));
+    if (r >= 0) { t->wlen = 0; *put = (size_t)r; return WS_OK; }
+    if (r == MBEDTLS_ERR_SSL_WANT_WRITE || r == MBEDTLS_ERR_SSL_WANT_READ) { t->wlen = len; return WS_AGAIN; }
+#if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
+    if (r == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) { t->wlen = len; return WS_AGAIN; }
+#endif
+    return ws__tls_io_error(c, r, "send failed: ");
+}
+
+static short ws__tls_want(const ws_conn *c) {
+    const ws__tls_conn *t = (const ws__tls_conn *)c->tls;
+    if (!t) return 0;
+    if (!t->done) return (short)t->want;
+    return (short)((t->wlen || t->shut) ? WS_POLLOUT : 0);
+}
+
+static size_t ws__tls_pending(const ws_conn *c) {
+    const ws__tls_conn *t = (const ws__tls_conn *)c->tls;
+    if (!t || !t->done || t->rerr != WS_OK) return 0;
+    return mbedtls_ssl_get_bytes_avail(&t->ssl) + t->more;
+}
+
+static void ws__tls_shutdown(ws_conn *c) {   /* close_notify, then FIN */
+    ws__tls_conn *t = (ws__tls_conn *)c->tls;
+    if (t && t->done) {
+        int r = mbedtls_ssl_close_notify(&t->ssl);
+        if (r == MBEDTLS_ERR_SSL_WANT_WRITE || r == MBEDTLS_ERR_SSL_WANT_READ) { t->shut = 1; return; }
+    }
+    ws__tcp_shutdown(c);
+}
+
+static void ws__tls_close(ws_conn *c) {
+    ws__tls_conn *t = (ws__tls_conn *)c->tls;
+    if (t && t->shut && c->fd != WS__INVALID_SOCK) (void)mbedtls_ssl_close_notify(&t->ssl);   /* best effort */
+    ws__tls_drop(c);
+    ws__tcp_close(c);
+}
+
+static const ws__transport ws__tls = {
+    ws__tls_read, ws__tls_write, ws__tls_handshake, ws__tls_want, ws__tls_pending,
+    ws__tls_shutdown, ws__tls_close
+};
+
+/* Puts a connected socket under TLS with config g: WS_OK, or WS_ERR_TLS/NOMEM (reported). */
+static ws_result ws__tls_attach(ws_conn *c, ws__tls_cfg *g) {
+    ws__tls_conn *t = (ws__tls_conn *)ws__alloc(c->ctx, sizeof *t);
+    char host[256], msg[256];
+    int r;
+    if (!t) return WS_ERR_NOMEM;
+    memset(t, 0, sizeof *t);
+    mbedtls_ssl_init(&t->ssl);
+    t->cfg = g;
+    g->refs++;
+    c->tls = t;
+    c->tp = &ws__tls;
+    t->want = (c->flags & WS__F_SERVER) ? WS_POLLIN : WS_POLLOUT;   /* clients speak first */
+    r = mbedtls_ssl_setup(&t->ssl, &g->conf);
+    if (r == 0 && !g->server) {   /* SNI and the name the certificate must carry */
+        if (g->server_name) r = mbedtls_ssl_set_hostname(&t->ssl, g->server_name);
+        else if (c->cl) {
+            size_t n = WS__MIN(c->cl->u.host.len, sizeof host - 1);
+            memcpy(host, c->cl->u.host.ptr, n);
+            host[n] = '\0';
+            r = mbedtls_ssl_set_hostname(&t->ssl, host);
+        }
+    }
+    if (r != 0) {
+        ws__out o;
+        char e[160];
+        ws__tls_strerror(r, e, sizeof e);
+        o.p = msg; o.cap = sizeof msg; o.len = 0; o.err = 0;
+        ws__puts(&o, "TLS setup failed: ");
+        ws__puts(&o, e);
+        if (ws__out_done(&o, NULL) == WS_OK) ws__tls_report(c, WS_ERR_TLS, 0, msg);
+        return WS_ERR_TLS;   /* c->tls is freed with the connection */
+    }
+    mbedtls_ssl_set_bio(&t->ssl, c, ws__tls_send, ws__tls_recv, NULL);
+    return WS_OK;
+}
+#else   /* !WS_USE_MBEDTLS: nothing of mbedTLS is referenced */
+static void ws__tls_cfg_release(ws_ctx *ctx, ws__tls_cfg *g) { (void)ctx; (void)g; }
+static ws_result ws__tls_cfg_new(ws_ctx *ctx, const void *o, int server, ws__tls_cfg **out,
+                                 char *err, size_t cap) {
+    static const char m[] = "ws.h: wss:// needs TLS, but ws.h was built without WS_USE_MBEDTLS "
+                            "(#define it and link -lmbedtls -lmbedx509 -lmbedcrypto)";
+    (void)ctx; (void)o; (void)server;
+    *out = NULL;
+    if (cap) { strncpy(err, m, cap - 1); err[cap - 1] = '\0'; }
+    return WS_ERR_TLS;
+}
+static ws_result ws__tls_attach(ws_conn *c, ws__tls_cfg *g) { (void)c; (void)g; return WS_ERR_TLS; }
+#endif /* WS_USE_MBEDTLS */
 
 /* ==== >>client ==== DNS off the caller's thread, non-blocking connect, reconnect ==== */
 /* A host name is resolved by getaddrinfo on a short-lived detached thread, which wakes the
@@ -2150,6 +2797,11 @@ static void ws__client_reset(ws_conn *c) {   /* forget one attempt's resources *
     ws__buf_put(ctx, &c->msg);
     ws__free(ctx, c->protocol); c->protocol = NULL;
     ws__free(ctx, c->close_reason); c->close_reason = NULL;
+    if (c->msg_own) {   /* after WS_EV_CLOSE: err_msg must not dangle */
+        if (c->err_msg == c->msg_own) c->err_msg = ws_result_str(c->err);
+        ws__free(ctx, c->msg_own);
+        c->msg_own = NULL;
+    }
 }
 
 static void ws__remote_from(ws_conn *c, const struct sockaddr *sa) {
@@ -2184,6 +2836,7 @@ static void ws__client_connected(ws_conn *c) {
         return;
     }
     c->tx->len += len;
+    if (cl->tls && ws__tls_attach(c, cl->tls) != WS_OK) { ws__fail(c, WS_ERR_TLS, "TLS setup failed"); return; }
     c->state = c->tp->handshake ? WS__TLS : WS__HANDSHAKE;
     c->deadline = ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000);
 }
@@ -2312,6 +2965,7 @@ static void ws__conn_free(ws_conn *c) {
         ws__free(ctx, c->cl->origin);
         ws__free(ctx, c->cl->protocols);
         ws__free(ctx, c->cl->headers);
+        ws__tls_cfg_release(ctx, c->cl->tls);
         ws__free(ctx, c->cl);
     }
     ws__free(ctx, c);
@@ -2338,6 +2992,7 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) {
         c->deadline = ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000);
         if (ctx->nserver > (size_t)(ctx->cfg.max_conns > 0 ? ctx->cfg.max_conns : 1024))
             c->flags |= WS__F_REFUSE;
+        if (l->tls && ws__tls_attach(c, l->tls) != WS_OK) { c->flags |= WS__F_BROKEN; ctx->work = 1; }
         if (c->tp->handshake) c->state = WS__TLS;
     }
 }
@@ -2407,6 +3062,26 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, uint16_t port, ws_list
     return WS_OK;
 }
 
+WS_API ws_result ws_listen_tls(ws_ctx *ctx, const char *host, uint16_t port,
+                               const ws_tls_opts *tls, ws_listener **out) {
+    ws__tls_cfg *g = NULL;
+    ws_listener *l = NULL;
+    char err[320];
+    ws_result rc;
+    size_t n;
+    if (out) *out = NULL;
+    if (!ctx || !tls) return WS_ERR_ARG;
+    rc = ws__tls_cfg_new(ctx, tls, 1, &g, err, sizeof err);
+    if (rc != WS_OK) { ws__log(ctx, 0, err); return rc; }
+    rc = ws_listen(ctx, host, port, &l);
+    if (rc != WS_OK) { ws__tls_cfg_release(ctx, g); return rc; }
+    l->tls = g;
+    n = strlen(l->url);
+    if (n + 1 < sizeof l->url && n > 2) { memmove(l->url + 3, l->url + 2, n - 1); l->url[2] = 's'; }
+    if (out) *out = l;
+    return WS_OK;
+}
+
 WS_API uint16_t ws_listener_port(const ws_listener *l) { return l ? l->port : 0; }
 WS_API const char *ws_listener_url(const ws_listener *l) { return l ? l->url : ""; }
 WS_API void ws_listener_close(ws_listener *l) {
@@ -2415,6 +3090,7 @@ WS_API void ws_listener_close(ws_listener *l) {
     for (pp = &l->ctx->listeners; *pp; pp = &(*pp)->next)
         if (*pp == l) { *pp = l->next; break; }
     ws__sock_close(l->fd);
+    ws__tls_cfg_release(l->ctx, l->tls);   /* its connections keep their own references */
     l->ctx->owner_len = 0;   /* the last ws_pollfds may name it */
     ws__free(l->ctx, l);
 }
@@ -2471,12 +3147,14 @@ static void ws__abort(ws_conn *c, ws_result rc, const char *why) {
 
 static void ws__flush(ws_conn *c) {
     ws__buf *b = c->tx;
+    if (c->fd == WS__INVALID_SOCK) return;   /* no socket (sans-I/O use): bytes stay in tx */
     while (b && b->off < b->len) {
         size_t put = 0;
         ws_result rc = c->tp->write(c, WS__BDATA(b) + b->off, b->len - b->off, &put);
         if (rc == WS_AGAIN || (rc == WS_OK && put == 0)) { c->flags |= WS__F_DRAIN_WAIT; return; }
         if (rc != WS_OK) {
-            if (c->err == WS_OK) { c->err = rc; c->err_msg = "send failed: connection lost"; }
+            if (c->err == WS_OK && !(c->flags & WS__F_GOT_CLOSE))   /* after the peer's close: no error */
+                { c->err = rc; c->err_msg = "send failed: connection lost"; }
             c->flags |= WS__F_BROKEN;
             c->ctx->work = 1;
             ws__buf_put(c->ctx, &c->tx);
@@ -2516,6 +3194,9 @@ static void ws__readable(ws_conn *c) {
         rc = c->tp->read(c, WS__BDATA(c->rx) + c->rx->len, c->rx->cap - c->rx->len, &got);
         if (rc == WS_AGAIN) break;
         if (rc == WS_ERR_CLOSED) { ws__buf_put(ctx, &c->rx); ws__on_eof(c); return; }
+        if (rc == WS_ERR_IO && (c->flags & WS__F_GOT_CLOSE)) {   /* peer sent close, then reset */
+            ws__buf_put(ctx, &c->rx); ws__finish(c); return;
+        }
         if (rc != WS_OK) {
             ws__buf_put(ctx, &c->rx);
             ws__abort(c, rc, rc == WS_ERR_TLS ? "TLS error" : "receive failed: connection lost");
@@ -2612,7 +3293,10 @@ static short ws__interest(const ws_conn *c) {
     short ev = 0;
     switch (c->state) {
     case WS__CONNECTING: return WS_POLLOUT;
-    case WS__TLS: case WS__HANDSHAKE: case WS__OPEN: case WS__CLOSING:
+    case WS__TLS:   /* only what the TLS handshake waits for: queued bytes wait for it */
+        if (c->fd == WS__INVALID_SOCK || (c->flags & WS__F_DEAD)) return 0;
+        return c->tp->want(c);
+    case WS__HANDSHAKE: case WS__OPEN: case WS__CLOSING:
         if (c->fd == WS__INVALID_SOCK || (c->flags & WS__F_DEAD)) return 0;
         ev = WS_POLLIN;
         if (ws__buf_used(c->tx)) ev |= WS_POLLOUT;
@@ -2741,7 +3425,7 @@ WS_API void ws_dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n) {
     }
     for (c = ctx->head; c; c = next) {   /* deferred free: never inside a callback */
         next = c->next;
-        if (c->flags & WS__F_DEAD) ws__conn_free(c);
+        if ((c->flags & WS__F_DEAD) && c != ctx->hold) ws__conn_free(c);
     }
     ctx->owner_len = 0;
 }
@@ -2884,10 +3568,12 @@ WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts 
         return WS_ERR_NOMEM;
     }
     if (ws_url_parse(cl->url, n, &cl->u, NULL) != WS_OK) { ws__conn_free(c); return WS_ERR_URL; }
-#if !defined(WS_USE_MBEDTLS)
-    if (cl->u.secure) { ws__conn_free(c); return WS_ERR_TLS; }   /* built without TLS */
-#endif
     if (cl->u.host.len >= 256) { ws__conn_free(c); return WS_ERR_URL; }
+    if (cl->u.secure) {   /* >>tls: one mbedTLS config per client connection, for all attempts */
+        char err[320];
+        ws_result trc = ws__tls_cfg_new(ctx, opts ? opts->tls : NULL, 0, &cl->tls, err, sizeof err);
+        if (trc != WS_OK) { ws__log(ctx, 0, err); ws__conn_free(c); return trc; }
+    }
     ctx->now = ws__now_ms();
     ws__client_start(c);
     if (out) *out = c;
@@ -2902,11 +3588,14 @@ WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_conn
     if (out) *out = NULL;
     if (rc != WS_OK) return rc;
     end = ws__now_ms() + (timeout_ms > 0 ? timeout_ms : 0x7FFFFFFF);
+    ctx->hold = c;   /* a failed attempt is freed inside ws_poll: keep it to read its error */
     while (c->state < WS__OPEN && ws__now_ms() < end) {
         if (ws_poll(ctx, (int)WS__MIN(end - ws__now_ms(), (int64_t)100)) < 0) break;
     }
+    ctx->hold = NULL;
     if (c->state == WS__OPEN) { if (out) *out = c; return WS_OK; }
     rc = c->err != WS_OK ? c->err : WS_ERR_TIMEOUT;
+    if (c->flags & WS__F_DEAD) { ws__conn_free(c); return rc; }
     if (c->state < WS__OPEN) { c->flags |= WS__F_USER_CLOSE; ws__abort(c, WS_ERR_TIMEOUT, "connect timed out"); }
     return rc;
 }
@@ -2976,6 +3665,7 @@ WS_API int ws_conn_state(const ws_conn *c) {
 WS_API void *ws_conn_user(const ws_conn *c) { return c ? c->user : NULL; }
 WS_API void ws_conn_set_user(ws_conn *c, void *user) { if (c) c->user = user; }
 WS_API uint64_t ws_conn_id(const ws_conn *c) { return c ? c->id : 0; }
+WS_API ws_ctx *ws_conn_ctx(const ws_conn *c) { return c ? c->ctx : NULL; }
 WS_API int ws_conn_is_server(const ws_conn *c) { return c && (c->flags & WS__F_SERVER) ? 1 : 0; }
 WS_API int64_t ws_conn_age_ms(const ws_conn *c) { return c ? ws__now_ms() - c->created : 0; }
 WS_API const char *ws_conn_protocol(const ws_conn *c) { return c && c->protocol ? c->protocol : ""; }
