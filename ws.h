@@ -3,7 +3,8 @@
  *   CONTENTS (search ">>tag"): >>api >>config >>random >>sha1 >>base64 >>utf8 >>frame >>close
  *                              >>url >>http >>platform >>conn >>transport >>tls >>client >>server
  *                              >>poll
- *   OPTIONS, QUICK START, LIMITS, LICENSE -> end of file */
+ *   The manual (>>doc: QUICK START, OPTIONS, EVENTS, OWNERSHIP, WHAT BLOCKS, LIMITS, GUI LOOPS,
+ *   MEMORY, PLATFORMS) and the LICENSE are at the end of this file. */
 #if defined(WS_IMPLEMENTATION) && !defined(_WIN32) && !defined(__APPLE__) && \
     !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE) && !defined(WS_NO_FEATURE_MACROS)
 /* getaddrinfo, poll, syscall ... under -std=c99: must precede the first system header, so
@@ -1764,6 +1765,8 @@ static void ws__fail(ws_conn *c, ws_result rc, const char *why) {
     ws_event ev;
     if (c->flags & WS__F_FAILED) return;
     c->flags |= WS__F_FAILED | WS__F_SHUT;
+    ws__buf_put(c->ctx, &c->msg);   /* no more input: a half-assembled message is moot */
+    c->msg_op = 0;
     if (c->err == WS_OK) { c->err = rc; c->err_msg = why; }
     if ((c->flags & WS__F_OPENED) && !(c->flags & WS__F_ERR_FIRED)) {   /* else: ws__finish */
         c->flags |= WS__F_ERR_FIRED;
@@ -2503,6 +2506,10 @@ static void ws__tls_explain(ws_conn *c, ws__tls_conn *t, int r, char *msg, size_
 #endif
         if ((vf & MBEDTLS_X509_BADCERT_NOT_TRUSTED) && !t->cfg->has_ca)
             ws__puts(&o, " (no CA certificates loaded: set ws_tls_opts.ca_file)");
+#if defined(MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE)
+    } else if (r == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE) {
+        ws__puts(&o, "client certificate missing (this server requires one)");
+#endif
     } else if (r == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
         ws__puts(&o, "handshake failure: the ");
         ws__puts(&o, peer);
@@ -3606,7 +3613,16 @@ static ws_result ws__send(ws_conn *c, int fin, int rsv, int op, const void *data
     if (c->state != WS__OPEN) return c->state < WS__OPEN ? WS_ERR_STATE : WS_ERR_CLOSED;
     if (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD)) return WS_ERR_CLOSED;
     rc = ws__queue_frame(c, fin, rsv, op, data, len, 0);
-    if (rc == WS_OK && c->fd != WS__INVALID_SOCK) ws__flush(c);
+    if (rc == WS_ERR_FULL && ws__buf_used(c->tx) && c->fd != WS__INVALID_SOCK) {
+        ws__flush(c);   /* bytes held back for batching (below) do not make the queue full */
+        if (!(c->flags & WS__F_BROKEN)) rc = ws__queue_frame(c, fin, rsv, op, data, len, 0);
+    }
+    /* Inside a callback the loop flushes when the callback returns (ws__conn_io, ws_dispatch),
+     * so the replies to one read go out in one send() instead of one per message; a batch
+     * is written at once when it reaches WS_BUF_MIN. */
+    if (rc == WS_OK && c->fd != WS__INVALID_SOCK &&
+        (!c->ctx->in_cb || ws__buf_used(c->tx) >= WS_BUF_MIN))
+        ws__flush(c);
     return rc;
 }
 
@@ -3729,6 +3745,96 @@ WS_API void ws_close_all(ws_ctx *ctx, uint16_t code, const char *reason) {
 }
 #endif
 #endif /* WS_IMPLEMENTATION */
+
+/* ==== >>doc ==== the manual ====
+
+QUICK START
+    #define WS_IMPLEMENTATION          (in one .c file, before any other #include there)
+    #include "ws.h"
+
+    static void on_event(ws_conn *c, const ws_event *ev, void *user) {
+        if (ev->type == WS_EV_MESSAGE) ws_conn_send(c, ev->opcode, ev->data, ev->len);
+    }
+    int main(void) {
+        ws_config cfg = {0};                    zero = every default
+        cfg.on_event = on_event;
+        ws_ctx *ctx = ws_ctx_create(&cfg);
+        if (!ctx || ws_listen(ctx, "127.0.0.1", 9001, NULL) != WS_OK) return 1;
+        for (;;) ws_poll(ctx, 1000);            or ws_poll(ctx, 0) from a GUI timer
+    }
+  A client: ws_connect(ctx, "ws://host:port/path", NULL, NULL, &conn), then the same loop; send
+  after WS_EV_OPEN. Small programs may use ws_connect_blocking.
+
+OPTIONS (#define before the implementation include; default in brackets)
+    WS_IMPLEMENTATION   compile the implementation into this file
+    WS_STATIC           make every function static (a private copy per file)
+    WS_API              storage class of the API [extern]
+    WS_MALLOC(sz,u) WS_REALLOC(p,sz,u) WS_FREE(p,u)   all three or none [malloc...]; u is
+                        ws_config.user (NULL in the resolver thread: must be thread-safe)
+    WS_ASSERT(x)        [assert]; asserts only catch API misuse, never peer data
+    WS_RANDOM(buf,len)  your CSPRNG, 0 on success [getrandom / arc4random / BCryptGenRandom]
+    WS_MAX_HEADERS      header lines the HTTP parsers keep [32]
+    WS_BUF_MIN          first size of a receive/send buffer [16384]
+    WS_POOL_MAX         idle buffers a ctx keeps for reuse [16]
+    WS_POOL_BUF_MAX     larger buffers are freed rather than pooled [262144]
+    WS_NO_NET           only the pure codec (sha1 ... http): no sockets, no ws_ctx
+    WS_NO_THREADS       resolve host names in ws_connect itself (blocks; see WHAT BLOCKS)
+    WS_USE_MBEDTLS      wss:// and ws_listen_tls through mbedTLS 2.28 or 3.x
+    WS_NO_FEATURE_MACROS  do not define _DEFAULT_SOURCE/_POSIX_C_SOURCE (POSIX, see top)
+
+EVENTS (one callback per ctx; ev fields say which events set them)
+    OPEN     handshake done. Server conns are invisible before it (no events for HTTP
+             requests or refused upgrades); client conns get events from ws_connect on.
+    MESSAGE  a whole message; text is valid UTF-8. With ws_config.fragments (or
+             ws_conn_set_fragments) each fragment as it arrives, fin = 1 on the last.
+    PING     already answered unless no_auto_pong.   PONG: a pong arrived.
+    DRAINED  the send queue, after having to wait, is empty again (backpressure).
+    ERROR    what went wrong (result, msg, http_status); a CLOSE follows.
+    CLOSE    exactly once per connection (attempt), always last: close_code (peer's, or the
+             one we failed with, 1005 none, 1006 abnormal), reason, clean, result.
+             reconnect_ms > 0: a reconnect is scheduled and the ws_conn stays valid.
+  Callbacks may send, close, drop and connect; not ws_poll, ws_dispatch, ws_ctx_destroy.
+
+OWNERSHIP
+  The user owns ws_ctx; it owns every ws_conn, ws_listener, buffer and TLS object. Data given
+  to ws_conn_send and strings in ws_config, ws_connect_opts, ws_reply are copied. ev->data,
+  ev->reason and request spans are borrowed until the callback returns. A ws_conn * is valid
+  until its WS_EV_CLOSE callback returns (unless reconnect_ms > 0); it is freed after the
+  callback, never during one.
+
+WHAT BLOCKS
+  Nothing but: ws_poll(ctx, t) waits up to t ms (t = 0 never waits); ws_connect_blocking;
+  ws_listen resolves a host *name* with getaddrinfo (use a numeric address); with
+  WS_NO_THREADS, ws_connect resolves host names in the caller's thread. Otherwise DNS runs on a
+  short-lived detached thread per connect (numeric hosts need none), connect, TLS, upgrade,
+  sends and closes all progress inside the loop. ws_ctx_wakeup is the one thread-safe call.
+
+LIMITS AND DEFAULTS (ws_config; 0 = default)
+    max_message 16 MiB   max_frame = max_message   max_handshake 8 KiB
+    max_send_queue max_message + 64 KiB (WS_ERR_FULL beyond; nothing is dropped silently)
+    max_conns 1024 (then HTTP 503)   connect 10 s   handshake 10 s   close 5 s
+    ping_interval 30 s for servers, off for clients   pong_timeout 10 s   idle off
+  A frame or message over its limit is refused from its header (close 1009) without
+  buffering it. Header too large: 431. Bad upgrade: 400; wrong version / not an upgrade: 426.
+
+GUI LOOPS
+  Simplest: call ws_poll(ctx, 0) from a timer or once per frame. To sleep in the host's own
+  loop: ws_pollfds(ctx, fds, cap, &timeout) lists the sockets (WS_POLLIN/WS_POLLOUT, the
+  values of Linux's POLLIN/POLLOUT) and the longest wait; watch them (GLib g_unix_fd_add,
+  Qt QSocketNotifier, Win32 WSAEventSelect + MsgWaitForMultipleObjects), then
+  ws_dispatch(ctx, fds, n) with revents set (n = 0 when only the timeout expired).
+  Another thread may call ws_ctx_wakeup to make a waiting ws_poll return.
+
+MEMORY
+  ws_conn is ~230 bytes; an idle connection holds no buffer (receive and send buffers come
+  from a per-ctx pool while bytes are in flight). A busy one holds its receive buffer (the
+  largest frame in flight, from 16 KiB), its send queue, and a fragmented message being
+  assembled. No allocation per message in the steady state.
+
+PLATFORMS
+  POSIX (Linux, macOS, BSD) and Windows (Winsock2, WSAPoll; link ws2_32 and bcrypt), IPv4
+  and IPv6. Firmware with BSD sockets and poll (lwIP): define WS_RANDOM.
+*/
 
 /*
 This software is available under 2 licenses -- choose whichever you prefer.
