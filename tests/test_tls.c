@@ -1,0 +1,503 @@
+/* test_tls.c - wss:// tests: ws.h's TLS client against ws.h's TLS server in one loop, and the
+ * failures (wrong CA, wrong host name, expired certificate, missing client certificate, plain
+ * client on a TLS port, TLS client on a plain port, a peer that never answers).
+ *   make tls     (builds with -DWS_USE_MBEDTLS, makes certificates with tests/tls/gen-certs.sh)
+ *   ./build/test_tls [name-filter]      certificates from $WS_TLS_DIR, default build/tls
+ * The last line printed is "N passed, N failed". */
+#define WS_IMPLEMENTATION
+#define WS_USE_MBEDTLS
+#include "../ws.h"
+#include "test.h"
+
+static char dir[512];
+static char p_ca[600], p_other_ca[600], p_srv_crt[600], p_srv_key[600], p_srv_enc[600],
+            p_wrong_crt[600], p_wrong_key[600], p_exp_crt[600], p_exp_key[600],
+            p_cli_crt[600], p_cli_key[600], p_srv_der[600], p_ca_der[600], p_chain[600];
+
+static void path(char *out, const char *name) { snprintf(out, 600, "%s/%s", dir, name); }
+
+/* ---- one client connection's view ---- */
+typedef struct tc {
+    int      open, closed, errors, clean, http_status, bad_data;
+    ws_result err, close_err;
+    char     msg[512];
+    size_t   nmsg, bytes;
+    int      last_op;
+    int64_t  t_end;
+} tc;
+
+static int srv_open, srv_msgs;
+static int slow;          /* $TLS_SLOW (valgrind): longer limits, 10 connections instead of 50 */
+#define FAST_MS (slow ? 30000 : 2000)   /* "fails fast" */
+static char logbuf[8192];
+
+static void t_log(int level, const char *msg, void *user) {
+    size_t n = strlen(logbuf);
+    (void)user;
+    if (n + strlen(msg) + 8 < sizeof logbuf) snprintf(logbuf + n, sizeof logbuf - n, "%d %s\n", level, msg);
+    if (getenv("TLS_VERBOSE")) printf("    log %d: %s\n", level, msg);
+}
+
+/* payload pattern: byte i of a message of length n */
+static uint8_t pat(size_t i, size_t n) { return (uint8_t)(i * 7 + n + (i >> 12)); }
+
+static void on_event(ws_conn *c, const ws_event *ev, void *user) {
+    tc *t = (tc *)ws_conn_user(c);
+    (void)user;
+    if (ws_conn_is_server(c)) {
+        if (ev->type == WS_EV_OPEN) srv_open++;
+        if (ev->type == WS_EV_MESSAGE) {
+            srv_msgs++;
+            (void)ws_conn_send(c, ev->opcode, ev->data, ev->len);   /* echo */
+        }
+        return;
+    }
+    if (!t) return;
+    switch (ev->type) {
+    case WS_EV_OPEN: t->open++; break;
+    case WS_EV_MESSAGE: {
+        size_t i;
+        t->nmsg++;
+        t->bytes += ev->len;
+        t->last_op = ev->opcode;
+        if (ev->opcode == WS_OP_BINARY)
+            for (i = 0; i < ev->len; i++) if (ev->data[i] != pat(i, ev->len)) { t->bad_data++; break; }
+        break;
+    }
+    case WS_EV_ERROR:
+        t->errors++;
+        t->err = ev->result;
+        snprintf(t->msg, sizeof t->msg, "%s", ev->msg ? ev->msg : "(null)");
+        t->http_status = ev->http_status;
+        break;
+    case WS_EV_CLOSE:
+        t->closed++;
+        t->clean = ev->clean;
+        t->close_err = ev->result;
+        t->t_end = ws__now_ms();
+        break;
+    default: break;
+    }
+}
+
+static ws_ctx *mk_ctx(void) {
+    ws_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_event = on_event;
+    cfg.log = t_log;
+    cfg.max_message = (size_t)32 << 20;
+    cfg.handshake_timeout_ms = slow ? 60000 : 3000;
+    srv_open = srv_msgs = 0;
+    logbuf[0] = '\0';
+    return ws_ctx_create(&cfg);
+}
+
+/* Polls until *flag >= want or ms pass; returns the elapsed time. */
+static int64_t run_until(ws_ctx *ctx, const int *flag, int want, int ms) {
+    int64_t start = ws__now_ms(), end = start + ms;
+    while (*flag < want && ws__now_ms() < end) ws_poll(ctx, 20);
+    return ws__now_ms() - start;
+}
+static void run_for(ws_ctx *ctx, int ms) {
+    int64_t end = ws__now_ms() + ms;
+    while (ws__now_ms() < end) ws_poll(ctx, 10);
+}
+
+static ws_tls_opts srv_opts(const char *crt, const char *key) {
+    ws_tls_opts o;
+    memset(&o, 0, sizeof o);
+    o.cert_file = crt;
+    o.key_file = key;
+    return o;
+}
+
+static ws_listener *listen_tls(ws_ctx *ctx, const ws_tls_opts *o) {
+    ws_listener *l = NULL;
+    ws_result rc = ws_listen_tls(ctx, "127.0.0.1", 0, o, &l);
+    CHECK_EQ(rc, WS_OK);
+    if (rc != WS_OK) printf("  log: %s", logbuf);
+    return l;
+}
+
+/* Connects to wss://HOST:port/ with opts; fills t; returns the conn. */
+static ws_conn *connect_to(ws_ctx *ctx, const char *scheme, const char *host, uint16_t port,
+                           const ws_tls_opts *tls, tc *t) {
+    char url[128];
+    ws_connect_opts co;
+    ws_conn *c = NULL;
+    ws_result rc;
+    memset(&co, 0, sizeof co);
+    co.tls = tls;
+    snprintf(url, sizeof url, "%s://%s:%u/echo", scheme, host, (unsigned)port);
+    rc = ws_connect(ctx, url, &co, t, &c);
+    CHECK_EQ(rc, WS_OK);
+    return c;
+}
+
+/* ---- the good paths ---- */
+static void test_tls_echo_text_binary(void) {
+    ws_ctx *ctx = mk_ctx();
+    ws_tls_opts so = srv_opts(p_srv_crt, p_srv_key), co;
+    ws_listener *l = listen_tls(ctx, &so);
+    tc t;
+    ws_conn *c;
+    uint8_t bin[300];
+    size_t i;
+    memset(&t, 0, sizeof t);
+    memset(&co, 0, sizeof co);
+    co.ca_file = p_ca;
+    CHECK(l && strncmp(ws_listener_url(l), "wss://127.0.0.1:", 16) == 0);
+    c = connect_to(ctx, "wss", "localhost", ws_listener_port(l), &co, &t);
+    run_until(ctx, &t.open, 1, 5000);
+    CHECK_EQ(t.open, 1);
+    if (t.errors) printf("  error: %s\n", t.msg);
+    CHECK_EQ(ws_conn_send_text(c, "hello over TLS"), WS_OK);
+    run_until(ctx, (const int *)&t.nmsg, 1, 3000);
+    CHECK_EQ(t.nmsg, 1);
+    CHECK_EQ(t.last_op, WS_OP_TEXT);
+    CHECK_EQ(t.bytes, 14);
+    for (i = 0; i < sizeof bin; i++) bin[i] = pat(i, sizeof bin);
+    CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, bin, sizeof bin), WS_OK);
+    run_until(ctx, (const int *)&t.nmsg, 2, 3000);
+    CHECK_EQ(t.nmsg, 2);
+    CHECK_EQ(t.last_op, WS_OP_BINARY);
+    CHECK_EQ(t.bad_data, 0);
+    /* close handshake over TLS, then close_notify */
+    CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, "bye"), WS_OK);
+    run_until(ctx, &t.closed, 1, 3000);
+    CHECK_EQ(t.closed, 1);
+    CHECK_EQ(t.clean, 1);
+    CHECK_EQ(t.close_err, WS_OK);
+    ws_ctx_destroy(ctx);
+}
+
+static void big(size_t n) {
+    ws_ctx *ctx = mk_ctx();
+    ws_tls_opts so = srv_opts(p_srv_crt, p_srv_key), co;
+    ws_listener *l = listen_tls(ctx, &so);
+    tc t;
+    ws_conn *c;
+    uint8_t *buf = (uint8_t *)malloc(n);
+    size_t i;
+    int64_t ms;
+    memset(&t, 0, sizeof t);
+    memset(&co, 0, sizeof co);
+    co.ca_file = p_ca;
+    for (i = 0; i < n; i++) buf[i] = pat(i, n);
+    c = connect_to(ctx, "wss", "localhost", ws_listener_port(l), &co, &t);
+    run_until(ctx, &t.open, 1, 5000);
+    CHECK_EQ(t.open, 1);
+    CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, buf, n), WS_OK);
+    CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, buf, n), WS_OK);   /* two back to back */
+    ms = run_until(ctx, (const int *)&t.nmsg, 2, 60000);
+    CHECK_EQ(t.nmsg, 2);
+    CHECK_EQ(t.bytes, 2 * n);
+    CHECK_EQ(t.bad_data, 0);
+    CHECK_EQ(t.errors, 0);
+    if (getenv("TLS_VERBOSE")) printf("    %zu bytes x2 echoed in %lld ms\n", n, (long long)ms);
+    free(buf);
+    ws_ctx_destroy(ctx);
+}
+static void test_tls_1mib(void) { big((size_t)1 << 20); }
+static void test_tls_16mib(void) { big((size_t)16 << 20); }
+
+static void test_tls_50_conns(void) {
+    ws_ctx *ctx = mk_ctx();
+    ws_tls_opts so = srv_opts(p_srv_crt, p_srv_key), co;
+    ws_listener *l = listen_tls(ctx, &so);
+    static tc t[50];
+    ws_conn *c[50];
+    int i, N = slow ? 10 : 50, opened = 0, got = 0, closed = 0;
+    int64_t end;
+    memset(t, 0, sizeof t);
+    memset(&co, 0, sizeof co);
+    co.ca_file = p_ca;
+    /* an IP-literal URL: the certificate has IP:127.0.0.1, but mbedTLS 2.28 matches names
+     * only, so it opens (3.x) or fails with a host-name mismatch (2.28); it must not hang */
+    connect_to(ctx, "wss", "127.0.0.1", ws_listener_port(l), &co, &t[0]);
+    end = ws__now_ms() + FAST_MS;
+    while (!t[0].open && !t[0].closed && ws__now_ms() < end) ws_poll(ctx, 20);
+    CHECK(t[0].open || strstr(t[0].msg, "host-name mismatch"));
+    ws_ctx_destroy(ctx);
+
+    /* with the name: all N open, echo, and close cleanly */
+    co.server_name = "localhost";
+    ctx = mk_ctx();
+    l = listen_tls(ctx, &so);
+    memset(t, 0, sizeof t);
+    for (i = 0; i < N; i++) c[i] = connect_to(ctx, "wss", "127.0.0.1", ws_listener_port(l), &co, &t[i]);
+    end = ws__now_ms() + (slow ? 120000 : 20000);
+    while (ws__now_ms() < end) {
+        ws_poll(ctx, 20);
+        for (opened = 0, i = 0; i < N; i++) opened += t[i].open;
+        if (opened >= N) break;
+    }
+    CHECK_EQ(opened, N);
+    CHECK_EQ(srv_open, N);
+    for (i = 0; i < N; i++) if (t[i].open) (void)ws_conn_send_text(c[i], "ping from one of fifty");
+    end = ws__now_ms() + 10000;
+    while (ws__now_ms() < end) {
+        ws_poll(ctx, 20);
+        for (got = 0, i = 0; i < N; i++) got += (int)t[i].nmsg;
+        if (got >= N) break;
+    }
+    CHECK_EQ(got, N);
+    ws_close_all(ctx, WS_CLOSE_NORMAL, NULL);
+    end = ws__now_ms() + 10000;
+    while (ws__now_ms() < end) {
+        ws_poll(ctx, 20);
+        for (closed = 0, i = 0; i < N; i++) closed += t[i].closed;
+        if (closed >= N) break;
+    }
+    CHECK_EQ(closed, N);
+    for (i = 0; i < N; i++) if (!t[i].clean) { CHECK(t[i].clean); break; }
+    ws_ctx_destroy(ctx);
+}
+
+static char *slurp(const char *p, size_t *n) {
+    FILE *f = fopen(p, "rb");
+    char *b;
+    long len;
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    b = (char *)malloc((size_t)len + 1);
+    if (fread(b, 1, (size_t)len, f) != (size_t)len) len = 0;
+    fclose(f);
+    b[len] = '\0';
+    *n = (size_t)len;
+    return b;
+}
+
+/* certificates from memory: DER CA, PEM chain without a NUL, encrypted key; server_name */
+static void test_tls_from_memory(void) {
+    ws_ctx *ctx = mk_ctx();
+    ws_tls_opts so, co;
+    ws_listener *l;
+    size_t n_ca, n_crt, n_key;
+    char *ca = slurp(p_ca_der, &n_ca), *crt = slurp(p_chain, &n_crt), *key = slurp(p_srv_enc, &n_key);
+    tc t;
+    CHECK(ca && crt && key);
+    memset(&so, 0, sizeof so);
+    so.cert_mem = crt; so.cert_len = n_crt;          /* PEM, length without the NUL */
+    so.key_mem = key; so.key_len = 0;                /* PEM string */
+    so.key_password = "wrong";
+    CHECK_EQ(ws_listen_tls(ctx, "127.0.0.1", 0, &so, &l), WS_ERR_TLS);   /* bad password */
+    CHECK(strstr(logbuf, "private key") != NULL);
+    so.key_password = "secret";
+    l = listen_tls(ctx, &so);
+    memset(&co, 0, sizeof co);
+    memset(&t, 0, sizeof t);
+    co.ca_mem = ca; co.ca_len = n_ca;               /* DER */
+    co.server_name = "localhost";
+    co.alpn = "http/1.1";
+    connect_to(ctx, "wss", "127.0.0.1", ws_listener_port(l), &co, &t);
+    run_until(ctx, &t.open, 1, 5000);
+    CHECK_EQ(t.open, 1);
+    if (t.errors) printf("  error: %s\n", t.msg);
+    ws_ctx_destroy(ctx);
+    free(ca); free(crt); free(key);
+}
+
+/* server requires client certificates: with one it works, without it fails fast */
+static void test_tls_client_cert(void) {
+    ws_ctx *ctx = mk_ctx();
+    ws_tls_opts so = srv_opts(p_srv_crt, p_srv_key), co;
+    ws_listener *l;
+    tc t1, t2;
+    int64_t ms;
+    so.ca_file = p_ca;   /* => verify REQUIRED */
+    l = listen_tls(ctx, &so);
+    memset(&co, 0, sizeof co);
+    memset(&t1, 0, sizeof t1);
+    memset(&t2, 0, sizeof t2);
+    co.ca_file = p_ca;
+    co.cert_file = p_cli_crt;
+    co.key_file = p_cli_key;
+    connect_to(ctx, "wss", "localhost", ws_listener_port(l), &co, &t1);
+    run_until(ctx, &t1.open, 1, 5000);
+    CHECK_EQ(t1.open, 1);
+    if (t1.errors) printf("  error: %s\n", t1.msg);
+    co.cert_file = co.key_file = NULL;
+    connect_to(ctx, "wss", "localhost", ws_listener_port(l), &co, &t2);
+    ms = run_until(ctx, &t2.closed, 1, 5000);
+    CHECK_EQ(t2.open, 0);
+    CHECK_EQ(t2.closed, 1);
+    CHECK_EQ(t2.err, WS_ERR_TLS);
+    CHECK(strstr(t2.msg, "handshake failure") != NULL);
+    CHECK(ms < FAST_MS);
+    run_for(ctx, 100);
+    CHECK(strstr(logbuf, "TLS client 127.0.0.1") != NULL);   /* the server says why */
+    if (getenv("TLS_VERBOSE")) printf("    client: %s\n", t2.msg);
+    ws_ctx_destroy(ctx);
+}
+
+/* ---- failures: each named, each fast ---- */
+static void expect_fail(const char *crt, const char *key, const char *ca, const char *host,
+                        const char *scheme, int plain_server, ws_result want, const char *words) {
+    ws_ctx *ctx = mk_ctx();
+    ws_tls_opts so = srv_opts(crt, key), co;
+    ws_listener *l = NULL;
+    tc t;
+    int64_t ms;
+    if (plain_server) CHECK_EQ(ws_listen(ctx, "127.0.0.1", 0, &l), WS_OK);
+    else l = listen_tls(ctx, &so);
+    memset(&co, 0, sizeof co);
+    memset(&t, 0, sizeof t);
+    co.ca_file = ca;
+    connect_to(ctx, scheme, host, l ? ws_listener_port(l) : 1, &co, &t);
+    ms = run_until(ctx, &t.closed, 1, 5000);
+    CHECK_EQ(t.open, 0);
+    CHECK_EQ(t.closed, 1);
+    CHECK_EQ(t.errors, 1);
+    CHECK_EQ(t.err, want);
+    CHECK_EQ(t.close_err, want);
+    if (!strstr(t.msg, words)) { printf("  msg \"%s\" lacks \"%s\"\n", t.msg, words); CHECK(0); }
+    CHECK(ms < FAST_MS);
+    if (getenv("TLS_VERBOSE")) printf("    %lld ms: %s\n", (long long)ms, t.msg);
+    if (want == WS_ERR_HANDSHAKE) CHECK_EQ(t.http_status, 400);
+    run_for(ctx, 50);
+    ws_ctx_destroy(ctx);
+}
+static void test_tls_wrong_ca(void) {
+    expect_fail(p_srv_crt, p_srv_key, p_other_ca, "localhost", "wss", 0, WS_ERR_TLS, "not trusted");
+}
+static void test_tls_wrong_host(void) {
+    expect_fail(p_wrong_crt, p_wrong_key, p_ca, "localhost", "wss", 0, WS_ERR_TLS, "host-name mismatch");
+}
+static void test_tls_expired(void) {
+    expect_fail(p_exp_crt, p_exp_key, p_ca, "localhost", "wss", 0, WS_ERR_TLS, "expired");
+}
+static void test_tls_plain_client_on_tls_port(void) {
+    expect_fail(p_srv_crt, p_srv_key, NULL, "localhost", "ws", 0, WS_ERR_HANDSHAKE, "101");
+    CHECK(strstr(logbuf, "peer is not TLS") != NULL);   /* the server's log */
+}
+static void test_tls_tls_client_on_plain_port(void) {
+    expect_fail(NULL, NULL, p_ca, "localhost", "wss", 1, WS_ERR_TLS, "not TLS");
+}
+
+/* a peer that accepts TCP and never says a word: handshake_timeout_ms ends it */
+static void test_tls_silent_peer_times_out(void) {
+    ws_ctx *ctx;
+    ws_config cfg;
+    ws_listener *l;
+    ws_tls_opts co;
+    tc t;
+    int64_t ms;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_event = on_event;
+    cfg.log = t_log;
+    cfg.handshake_timeout_ms = 300;
+    ctx = ws_ctx_create(&cfg);
+    CHECK_EQ(ws_listen(ctx, "127.0.0.1", 0, &l), WS_OK);
+    {   /* a second ctx owns the listener but is never polled: the kernel accepts for it */
+        ws_ctx *silent = mk_ctx();
+        ws_listener *sl;
+        CHECK_EQ(ws_listen(silent, "127.0.0.1", 0, &sl), WS_OK);
+        memset(&co, 0, sizeof co);
+        memset(&t, 0, sizeof t);
+        co.ca_file = p_ca;
+        connect_to(ctx, "wss", "localhost", ws_listener_port(sl), &co, &t);
+        ms = run_until(ctx, &t.closed, 1, 3000);
+        CHECK_EQ(t.closed, 1);
+        CHECK_EQ(t.err, WS_ERR_TIMEOUT);
+        CHECK(ms >= 250 && ms < (slow ? 5000 : 1500));
+        ws_ctx_destroy(silent);
+    }
+    ws_ctx_destroy(ctx);
+}
+
+/* verify NONE connects without any CA; OPTIONAL connects and logs why it did not verify */
+static void test_tls_verify_modes(void) {
+    ws_ctx *ctx = mk_ctx();
+    ws_tls_opts so = srv_opts(p_wrong_crt, p_wrong_key), co;
+    ws_listener *l = listen_tls(ctx, &so);
+    tc t1, t2;
+    memset(&co, 0, sizeof co);
+    memset(&t1, 0, sizeof t1);
+    memset(&t2, 0, sizeof t2);
+    co.verify = WS_TLS_VERIFY_NONE;
+    connect_to(ctx, "wss", "localhost", ws_listener_port(l), &co, &t1);
+    run_until(ctx, &t1.open, 1, 5000);
+    CHECK_EQ(t1.open, 1);
+    co.verify = WS_TLS_VERIFY_OPTIONAL;
+    co.ca_file = p_other_ca;
+    connect_to(ctx, "wss", "localhost", ws_listener_port(l), &co, &t2);
+    run_until(ctx, &t2.open, 1, 5000);
+    CHECK_EQ(t2.open, 1);
+    CHECK(strstr(logbuf, "1 ws.h: TLS server 127.0.0.1") != NULL && strstr(logbuf, "OPTIONAL") != NULL);
+    ws_ctx_destroy(ctx);
+}
+
+/* configuration errors are reported at once, named, with the file */
+static void test_tls_config_errors(void) {
+    ws_ctx *ctx = mk_ctx();
+    ws_tls_opts o;
+    ws_connect_opts co;
+    ws_conn *c = NULL;
+    memset(&o, 0, sizeof o);
+    CHECK_EQ(ws_listen_tls(ctx, "127.0.0.1", 0, NULL, NULL), WS_ERR_ARG);
+    CHECK_EQ(ws_listen_tls(ctx, "127.0.0.1", 0, &o, NULL), WS_ERR_TLS);   /* no certificate */
+    CHECK(strstr(logbuf, "needs a certificate") != NULL);
+    o.cert_file = "/nonexistent/cert.pem";
+    o.key_file = p_srv_key;
+    logbuf[0] = '\0';
+    CHECK_EQ(ws_listen_tls(ctx, "127.0.0.1", 0, &o, NULL), WS_ERR_TLS);
+    CHECK(strstr(logbuf, "/nonexistent/cert.pem") != NULL);
+    o.cert_file = p_srv_crt;
+    o.key_file = NULL;
+    CHECK_EQ(ws_listen_tls(ctx, "127.0.0.1", 0, &o, NULL), WS_ERR_TLS);   /* cert without key */
+    o.key_file = p_wrong_key;
+    logbuf[0] = '\0';
+    CHECK_EQ(ws_listen_tls(ctx, "127.0.0.1", 0, &o, NULL), WS_ERR_TLS);   /* key of another cert */
+    CHECK(strstr(logbuf, "do not go together") != NULL);
+    o.key_file = p_srv_key;
+    o.verify = WS_TLS_VERIFY_REQUIRED;   /* client certificates without a CA */
+    CHECK_EQ(ws_listen_tls(ctx, "127.0.0.1", 0, &o, NULL), WS_ERR_TLS);
+    memset(&o, 0, sizeof o);
+    memset(&co, 0, sizeof co);
+    o.ca_file = "/nonexistent/ca.pem";
+    co.tls = &o;
+    CHECK_EQ(ws_connect(ctx, "wss://localhost:1/", &co, NULL, &c), WS_ERR_TLS);
+    CHECK(c == NULL);
+    o.ca_file = p_ca;
+    o.min_version = WS_TLS_1_3;
+#if MBEDTLS_VERSION_NUMBER < 0x03000000
+    CHECK_EQ(ws_connect(ctx, "wss://localhost:1/", &co, NULL, &c), WS_ERR_TLS);
+    CHECK(strstr(logbuf, "TLS 1.3") != NULL);
+#endif
+    ws_ctx_destroy(ctx);
+}
+
+int main(int argc, char **argv) {
+    const char *d = getenv("WS_TLS_DIR");
+    t_only = argc > 1 ? argv[1] : NULL;
+    slow = getenv("TLS_SLOW") != NULL;
+    snprintf(dir, sizeof dir, "%s", d && *d ? d : "build/tls");
+    path(p_ca, "ca.crt"); path(p_other_ca, "other-ca.crt");
+    path(p_srv_crt, "server.crt"); path(p_srv_key, "server.key"); path(p_srv_enc, "server-enc.key");
+    path(p_wrong_crt, "wronghost.crt"); path(p_wrong_key, "wronghost.key");
+    path(p_exp_crt, "expired.crt"); path(p_exp_key, "expired.key");
+    path(p_cli_crt, "client.crt"); path(p_cli_key, "client.key");
+    path(p_srv_der, "server.der"); path(p_ca_der, "ca.der"); path(p_chain, "server-chain.crt");
+    {   FILE *f = fopen(p_exp_crt, "r");
+        if (!f) { printf("test_tls: no certificates in %s (run tests/tls/gen-certs.sh %s)\n", dir, dir); return 1; }
+        fclose(f); }
+    printf("test_tls: %s\n", MBEDTLS_VERSION_STRING_FULL);
+    RUN(test_tls_echo_text_binary);
+    RUN(test_tls_from_memory);
+    RUN(test_tls_client_cert);
+    RUN(test_tls_wrong_ca);
+    RUN(test_tls_wrong_host);
+    RUN(test_tls_expired);
+    RUN(test_tls_plain_client_on_tls_port);
+    RUN(test_tls_tls_client_on_plain_port);
+    RUN(test_tls_silent_peer_times_out);
+    RUN(test_tls_verify_modes);
+    RUN(test_tls_config_errors);
+    RUN(test_tls_1mib);
+    RUN(test_tls_16mib);
+    RUN(test_tls_50_conns);
+    return t_summary();
+}
