@@ -284,6 +284,19 @@ static void test_loopback_echo_sizes(void) {
     CHECK_EQ(cr->errors, 0);
     CHECK_EQ(cr->clean, 1);
     CHECK_EQ(ws_conn_count(ctx), 0);
+    /* over max_message in two fragments that are each small enough: 1009 as well */
+    c = lb_connect(ctx, url, NULL);
+    cr = &s->rec[ws_conn_id(c) % LB_MAXC];
+    s->last_server = NULL;
+    LB_WAIT(ok, ctx, NULL, cr->opens == 1 && s->last_server);
+    if (!ok) goto out;
+    sr = &s->rec[ws_conn_id(s->last_server) % LB_MAXC];
+    CHECK_EQ(ws_conn_send_frame(c, 0, 0, WS_OP_BINARY, buf, maxm / 2 + 1), WS_OK);
+    CHECK_EQ(ws_conn_send_frame(c, 1, 0, WS_OP_CONT, buf, maxm / 2 + 1), WS_OK);
+    LB_WAIT(ok, ctx, NULL, cr->closes == 1 && sr->closes == 1);
+    CHECK_EQ(sr->msgs, 0);
+    CHECK_EQ(sr->err_result, WS_ERR_TOO_BIG);
+    CHECK_EQ(cr->close_code, WS_CLOSE_TOO_BIG);
 out:
     ws_ctx_destroy(ctx);
     free(buf);
@@ -640,6 +653,599 @@ out:
     lb_done(s);
 }
 
+/* ---- heartbeat: a peer that never answers pings is dropped ---- */
+
+static void test_loopback_heartbeat_timeout(void) {
+    lb_state *ss = lb_new(), *cs = lb_new(), *ps = lb_new();
+    ws_ctx *sx = NULL, *cx = NULL, *px = NULL;
+    ws_config cfg;
+    ws_conn *mute, *good;
+    lb_rec *mr, *gr, *msr = NULL;
+    char url[64];
+    int ok;
+    int64_t t0;
+    if (!ss || !cs || !ps) { free(ss); free(cs); free(ps); return; }
+    memset(&cfg, 0, sizeof cfg);
+    cfg.ping_interval_ms = 50;
+    cfg.pong_timeout_ms = 100;
+    sx = lb_ctx(ss, &cfg);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.no_auto_pong = 1;
+    cx = lb_ctx(cs, &cfg);
+    px = lb_ctx(ps, NULL);              /* answers pings: must survive */
+    lb_listen(sx, url);
+    mute = lb_connect(cx, url, NULL);
+    mr = &cs->rec[ws_conn_id(mute) % LB_MAXC];
+    LB_WAIT(ok, sx, cx, mr->opens == 1 && ss->last_server);
+    if (!ok) goto out;
+    msr = &ss->rec[ws_conn_id(ss->last_server) % LB_MAXC];
+    good = lb_connect(px, url, NULL);
+    gr = &ps->rec[ws_conn_id(good) % LB_MAXC];
+    LB_WAIT(ok, sx, px, gr->opens == 1);
+    t0 = lb_ms();
+    {   /* poll all three until the mute client is gone on both sides */
+        int64_t end = lb_ms() + LB_CAP_MS;
+        while (!(msr->closes == 1 && mr->closes == 1) && lb_ms() < end) { lb_poll(sx, cx); lb_poll(px, NULL); }
+        CHECK(msr->closes == 1 && mr->closes == 1);
+    }
+    CHECK(lb_ms() - t0 >= 90);          /* not before pong_timeout_ms */
+    CHECK(mr->pings >= 1);
+    CHECK_EQ(mr->pongs, 0);
+    CHECK_EQ(msr->errors, 1);
+    CHECK_EQ(msr->err_result, WS_ERR_TIMEOUT);
+    CHECK_EQ(msr->close_result, WS_ERR_TIMEOUT);
+    CHECK_EQ(msr->clean, 0);
+    CHECK_EQ(mr->clean, 0);
+    CHECK_EQ(mr->close_code, WS_CLOSE_ABNORMAL);
+    /* the client that answers is still there and has answered a few pings */
+    LB_WAIT(ok, sx, px, gr->pings >= 3);
+    CHECK_EQ(gr->closes, 0);
+    if (gr->closes == 0) CHECK_EQ(ws_conn_state(good), WS_STATE_OPEN);
+    CHECK_EQ(ws_conn_count(sx), 1);
+out:
+    ws_ctx_destroy(sx);
+    ws_ctx_destroy(cx);
+    ws_ctx_destroy(px);
+    lb_done(ss);
+    lb_done(cs);
+    lb_done(ps);
+}
+
+#ifndef _WIN32
+/* ---- raw POSIX sockets standing in for a silent peer ---- */
+static int lb_raw_connect(uint16_t port) {
+    struct sockaddr_in a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) { close(fd); return -1; }
+    return fd;
+}
+
+static int lb_raw_listen(uint16_t *port) {
+    struct sockaddr_in a;
+    socklen_t al = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 8) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &al) != 0) { close(fd); return -1; }
+    *port = ntohs(a.sin_port);
+    (void)ws__sock_nonblock(fd);
+    return fd;
+}
+
+/* 1 once the peer has closed (EOF or reset); bytes that arrive are appended to buf. */
+static int lb_raw_closed(int fd, char *buf, size_t cap, size_t *len) {
+    char tmp[512];
+    for (;;) {
+        ssize_t n = recv(fd, tmp, sizeof tmp, MSG_DONTWAIT);
+        if (n == 0) return 1;
+        if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+        if (buf && *len + (size_t)n < cap) { memcpy(buf + *len, tmp, (size_t)n); *len += (size_t)n; buf[*len] = '\0'; }
+    }
+}
+
+static void test_loopback_handshake_timeout(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_config cfg;
+    ws_listener *l;
+    ws_conn *c;
+    lb_rec *cr;
+    char url[64], req[2048];
+    size_t rlen = 0;
+    int fd, lfd, afd = -1, ok;
+    uint16_t port = 0;
+    int64_t t0;
+    if (!s) return;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.handshake_timeout_ms = 100;
+    ctx = lb_ctx(s, &cfg);
+    /* a TCP client that never sends its request: the server hangs up after the timeout */
+    l = lb_listen(ctx, url);
+    fd = lb_raw_connect(ws_listener_port(l));
+    CHECK(fd >= 0);
+    if (fd < 0) goto out;
+    t0 = lb_ms();
+    LB_WAIT(ok, ctx, NULL, lb_raw_closed(fd, NULL, 0, NULL));
+    CHECK(lb_ms() - t0 >= 90);
+    CHECK_EQ(s->events, 0);             /* never opened: no events for it */
+    CHECK_EQ(s->upgrades, 0);
+    CHECK_EQ(ws_conn_count(ctx), 0);
+    close(fd);
+    /* a server that accepts and never answers: the client gives up after the timeout */
+    lfd = lb_raw_listen(&port);
+    CHECK(lfd >= 0);
+    if (lfd < 0) goto out;
+    sprintf(url, "ws://127.0.0.1:%u/silent", (unsigned)port);
+    t0 = lb_ms();
+    c = lb_connect(ctx, url, NULL);
+    cr = &s->rec[ws_conn_id(c) % LB_MAXC];
+    LB_WAIT(ok, ctx, NULL, (afd < 0 ? (afd = accept(lfd, NULL, NULL)) : afd) >= 0 &&
+                           (lb_raw_closed(afd, req, sizeof req, &rlen) || 1) && cr->closes == 1);
+    CHECK(lb_ms() - t0 >= 90);
+    CHECK_EQ(cr->opens, 0);
+    CHECK_EQ(cr->errors, 1);
+    CHECK_EQ(cr->err_result, WS_ERR_TIMEOUT);
+    CHECK_EQ(cr->close_result, WS_ERR_TIMEOUT);
+    CHECK_EQ(cr->close_code, WS_CLOSE_ABNORMAL);
+    CHECK_EQ(cr->clean, 0);
+    CHECK_EQ(cr->close_http, 0);
+    LB_WAIT(ok, ctx, NULL, lb_raw_closed(afd, req, sizeof req, &rlen));   /* the client hung up */
+    CHECK(strncmp(req, "GET /silent HTTP/1.1\r\n", 22) == 0);
+    if (afd >= 0) close(afd);
+    close(lfd);
+out:
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+#endif
+
+/* ---- the upgrade hook: refusal and subprotocols ---- */
+
+static void test_loopback_refuse_and_protocol(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_conn *c, *srv;
+    ws_connect_opts o;
+    lb_rec *cr;
+    char url[64];
+    int ok;
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    lb_listen(ctx, url);
+    s->refuse = 403;
+    c = lb_connect(ctx, url, NULL);
+    cr = &s->rec[ws_conn_id(c) % LB_MAXC];
+    LB_WAIT(ok, ctx, NULL, cr->closes == 1);
+    CHECK_EQ(s->upgrades, 1);
+    CHECK_EQ(cr->opens, 0);
+    CHECK_EQ(cr->errors, 1);
+    CHECK_EQ(cr->err_result, WS_ERR_HANDSHAKE);
+    CHECK_EQ(cr->err_http, 403);
+    CHECK_EQ(cr->close_http, 403);
+    CHECK_EQ(cr->close_result, WS_ERR_HANDSHAKE);
+    CHECK_EQ(cr->close_code, WS_CLOSE_ABNORMAL);
+    CHECK(s->last_server == NULL);      /* the refused server conn is never seen */
+    /* subprotocols: the client offers two, the hook picks the second */
+    s->refuse = 0;
+    s->pick = "b";
+    memset(&o, 0, sizeof o);
+    o.protocols = "a, b";
+    c = lb_pair(ctx, s, url, &o, &srv);
+    if (!c) goto out;
+    CHECK_STR(s->offered, "a, b");
+    CHECK_STR(ws_conn_protocol(c), "b");
+    CHECK_STR(ws_conn_protocol(srv), "b");
+    /* no pick: no protocol on either side */
+    s->pick = NULL;
+    c = lb_pair(ctx, s, url, &o, &srv);
+    if (!c) goto out;
+    CHECK_STR(ws_conn_protocol(c), "");
+    CHECK_STR(ws_conn_protocol(srv), "");
+    /* the hook picks one that was not offered: the server answers 500 */
+    s->pick = "c";
+    c = lb_connect(ctx, url, &o);
+    cr = &s->rec[ws_conn_id(c) % LB_MAXC];
+    LB_WAIT(ok, ctx, NULL, cr->closes == 1);
+    CHECK_EQ(cr->opens, 0);
+    CHECK_EQ(cr->close_http, 500);
+    CHECK_EQ(cr->close_result, WS_ERR_HANDSHAKE);
+out:
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
+/* ---- max_conns: the third client gets 503 ---- */
+
+static void test_loopback_conn_limit(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_config cfg;
+    ws_conn *a, *b, *c, *srv;
+    lb_rec *cr;
+    char url[64];
+    int ok;
+    if (!s) return;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.max_conns = 2;
+    ctx = lb_ctx(s, &cfg);
+    lb_listen(ctx, url);
+    a = lb_pair(ctx, s, url, NULL, &srv);
+    b = lb_pair(ctx, s, url, NULL, &srv);
+    if (!a || !b) goto out;
+    c = lb_connect(ctx, url, NULL);
+    cr = &s->rec[ws_conn_id(c) % LB_MAXC];
+    LB_WAIT(ok, ctx, NULL, cr->closes == 1);
+    CHECK_EQ(cr->opens, 0);
+    CHECK_EQ(cr->errors, 1);
+    CHECK_EQ(cr->err_http, 503);
+    CHECK_EQ(cr->close_http, 503);
+    CHECK_EQ(cr->close_result, WS_ERR_HANDSHAKE);
+    CHECK_EQ(ws_conn_count(ctx), 4);    /* two pairs */
+    CHECK_EQ(s->upgrades, 2);
+    /* one leaves: there is room again */
+    CHECK_EQ(ws_conn_close(a, WS_CLOSE_NORMAL, NULL), WS_OK);
+    LB_WAIT(ok, ctx, NULL, ws_conn_count(ctx) == 2);
+    c = lb_pair(ctx, s, url, NULL, &srv);
+    CHECK(c != NULL);
+out:
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
+/* ---- backpressure: WS_ERR_FULL while the reader stalls, WS_EV_DRAINED after ---- */
+
+static void test_loopback_backpressure(void) {
+    enum { CHUNK = 65536 };
+    lb_state *ss = lb_new(), *cs = lb_new();
+    ws_ctx *sx = NULL, *cx = NULL;
+    ws_config cfg;
+    ws_conn *c, *srv;
+    lb_rec *cr, *sr;
+    char url[64];
+    uint8_t *chunk = (uint8_t *)malloc(CHUNK);
+    size_t total = 0;
+    int ok, i, full = 0;
+    ws_result rc = WS_OK;
+    if (!ss || !cs || !chunk) { free(ss); free(cs); free(chunk); return; }
+    lb_fill(chunk, CHUNK, 0, 3);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.max_send_queue = 4 * CHUNK;
+    sx = lb_ctx(ss, &cfg);
+    cx = lb_ctx(cs, NULL);
+    lb_listen(sx, url);
+    c = lb_connect(cx, url, NULL);
+    cr = &cs->rec[ws_conn_id(c) % LB_MAXC];
+    LB_WAIT(ok, sx, cx, cr->opens == 1 && ss->last_server);
+    if (!ok) goto out;
+    srv = ss->last_server;
+    sr = &ss->rec[ws_conn_id(srv) % LB_MAXC];
+    CHECK_EQ(ws_conn_send(srv, WS_OP_BINARY, chunk, 4 * CHUNK + 1), WS_ERR_FULL);   /* never fits */
+    /* the client ctx is not polled: the kernel buffers fill, then the queue */
+    for (i = 0; i < 4000; i++) {
+        rc = ws_conn_send(srv, WS_OP_BINARY, chunk, CHUNK);
+        if (rc != WS_OK) break;
+        total += CHUNK;
+        CHECK(ws_poll(sx, 0) >= 0);
+    }
+    CHECK_EQ(rc, WS_ERR_FULL);
+    full = rc == WS_ERR_FULL;
+    CHECK(ws_conn_queued(srv) > 0);
+    CHECK(ws_conn_queued(srv) <= 4 * CHUNK);
+    CHECK_EQ(sr->drained, 0);
+    CHECK_EQ(cr->msgs, 0);
+    if (!full) goto out;
+    /* resume reading: everything arrives and the server hears it drained */
+    LB_WAIT(ok, sx, cx, sr->drained >= 1 && cr->bytes == total);
+    CHECK_EQ(ws_conn_queued(srv), 0);
+    CHECK_EQ((size_t)cr->msgs * CHUNK, total);
+    CHECK_MEM(cr->last, chunk, CHUNK);
+    CHECK_EQ(ws_conn_send(srv, WS_OP_BINARY, chunk, CHUNK), WS_OK);
+    LB_WAIT(ok, sx, cx, cr->bytes == total + CHUNK);
+out:
+    ws_ctx_destroy(sx);
+    ws_ctx_destroy(cx);
+    free(chunk);
+    lb_done(ss);
+    lb_done(cs);
+}
+
+/* ---- reconnect after a server restart ---- */
+
+static void test_loopback_reconnect(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_listener *l;
+    ws_conn *c, *srv;
+    ws_connect_opts o;
+    lb_rec *cr, *sr;
+    char url[64];
+    uint16_t port;
+    uint64_t sid1;
+    int ok;
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    l = lb_listen(ctx, url);
+    port = ws_listener_port(l);
+    memset(&o, 0, sizeof o);
+    o.reconnect = 1;
+    o.reconnect_delay_ms = 50;
+    c = lb_pair(ctx, s, url, &o, &srv);
+    if (!c) goto out;
+    cr = &s->rec[ws_conn_id(c) % LB_MAXC];
+    sid1 = ws_conn_id(srv);
+    /* the server goes away: listener closed, its connection dropped */
+    ws_listener_close(l);
+    ws_conn_drop(srv);
+    LB_WAIT(ok, ctx, NULL, cr->closes == 1);
+    if (!ok) goto out;
+    sr = &s->rec[sid1 % LB_MAXC];
+    CHECK_EQ(sr->closes, 1);
+    CHECK_EQ(sr->close_code, WS_CLOSE_ABNORMAL);
+    CHECK(cr->reconnect_ms > 0);
+    CHECK(cr->reconnect_ms <= 50);
+    CHECK_EQ(cr->final_closes, 0);
+    CHECK_EQ(cr->close_code, WS_CLOSE_ABNORMAL);
+    CHECK_EQ(cr->errors, 1);
+    CHECK_EQ(cr->err_result, WS_ERR_IO);
+    CHECK_EQ(ws_conn_count(ctx), 0);
+    if (cr->final_closes) goto out;     /* c is gone */
+    CHECK(ws_conn_send_text(c, "nobody") != WS_OK);   /* waiting to reconnect */
+    CHECK_EQ(ws_conn_state(c), WS_STATE_CLOSED);
+    /* it comes back on the same port; the same ws_conn opens again */
+    l = NULL;
+    CHECK_EQ(ws_listen(ctx, "127.0.0.1", port, &l), WS_OK);
+    s->last_server = NULL;
+    LB_WAIT(ok, ctx, NULL, cr->opens == 2 && s->last_server);
+    if (!ok) goto out;
+    CHECK(cr->c == c);
+    CHECK(ws_conn_id(s->last_server) != sid1);
+    CHECK_EQ(ws_conn_state(c), WS_STATE_OPEN);
+    CHECK_EQ(ws_conn_send_text(c, "back"), WS_OK);
+    sr = &s->rec[ws_conn_id(s->last_server) % LB_MAXC];
+    LB_WAIT(ok, ctx, NULL, sr->msgs == 1);
+    CHECK_MEM(sr->last, "back", 4);
+    /* a close by the user does not reconnect */
+    CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, "bye"), WS_OK);
+    LB_WAIT(ok, ctx, NULL, cr->closes == 2 && sr->closes == 1);
+    CHECK_EQ(cr->reconnect_ms, 0);
+    CHECK_EQ(cr->clean, 1);
+    lb_idle(ctx, NULL, 80);
+    CHECK_EQ(cr->opens, 2);
+out:
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
+/* ---- connect errors ---- */
+
+static void test_loopback_connect_errors(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_listener *l;
+    ws_conn *c = (ws_conn *)&c;
+    lb_rec *cr;
+    char url[64];
+    int ok;
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    /* refused: a port that was just closed */
+    l = lb_listen(ctx, url);
+    ws_listener_close(l);
+    c = lb_connect(ctx, url, NULL);
+    cr = &s->rec[ws_conn_id(c) % LB_MAXC];
+    CHECK_EQ(s->events, 0);             /* nothing inside ws_connect */
+    LB_WAIT(ok, ctx, NULL, cr->closes == 1);
+    if (!ok) goto out;
+    CHECK_EQ(cr->errors, 1);
+    CHECK_EQ(cr->err_result, WS_ERR_CONNECT);
+    CHECK_EQ(cr->close_result, WS_ERR_CONNECT);
+    CHECK_EQ(cr->close_code, WS_CLOSE_ABNORMAL);
+    CHECK_EQ(cr->opens, 0);
+    /* synchronous failures: no conn, no events */
+    s->events = 0;
+    c = (ws_conn *)&c;
+    CHECK_EQ(ws_connect(ctx, "http://127.0.0.1/", NULL, NULL, &c), WS_ERR_URL);
+    CHECK(c == NULL);
+    CHECK_EQ(ws_connect(ctx, "ws://", NULL, NULL, NULL), WS_ERR_URL);
+    CHECK_EQ(ws_connect(ctx, "ws://host:99999/", NULL, NULL, NULL), WS_ERR_URL);
+    CHECK_EQ(ws_connect(ctx, "ws://a b/", NULL, NULL, NULL), WS_ERR_URL);
+    c = (ws_conn *)&c;
+    CHECK_EQ(ws_connect(ctx, "wss://127.0.0.1:1/", NULL, NULL, &c), WS_ERR_TLS);
+    CHECK(c == NULL);
+    CHECK_EQ(ws_connect(ctx, NULL, NULL, NULL, NULL), WS_ERR_ARG);
+    CHECK_EQ(ws_connect_blocking(ctx, "ftp://x/", NULL, NULL, 100, NULL), WS_ERR_URL);
+    lb_idle(ctx, NULL, 10);
+    CHECK_EQ(s->events, 0);
+    /* a host name: resolved on the resolver thread */
+    l = lb_listen(ctx, url);
+    sprintf(url, "ws://localhost:%u/named", (unsigned)ws_listener_port(l));
+    c = lb_connect(ctx, url, NULL);
+    cr = &s->rec[ws_conn_id(c) % LB_MAXC];
+    LB_WAIT(ok, ctx, NULL, cr->opens == 1 || cr->closes == 1);
+    CHECK_EQ(cr->opens, 1);
+    CHECK_EQ(cr->errors, 0);
+    /* ws_connect_blocking: open, or the error */
+    c = NULL;
+    CHECK_EQ(ws_connect_blocking(ctx, ws_listener_url(l), NULL, NULL, LB_CAP_MS, &c), WS_OK);
+    CHECK(c != NULL);
+    if (c) CHECK_EQ(ws_conn_state(c), WS_STATE_OPEN);
+    ws_listener_close(l);
+    c = (ws_conn *)&c;
+    CHECK_EQ(ws_connect_blocking(ctx, url, NULL, NULL, LB_CAP_MS, &c), WS_ERR_CONNECT);
+    CHECK(c == NULL);
+out:
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
+#ifndef _WIN32
+/* ---- ws_ctx_wakeup from another thread ---- */
+
+static void *lb_wake_thread(void *arg) {
+    struct timespec ts;
+    ts.tv_sec = 0;
+    ts.tv_nsec = 60 * 1000000L;   /* so that the main thread is inside ws_poll */
+    nanosleep(&ts, NULL);
+    (void)ws_ctx_wakeup((ws_ctx *)arg);
+    return NULL;
+}
+
+static void test_loopback_wakeup(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    pthread_t th;
+    int64_t t0, dt;
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    t0 = lb_ms();
+    CHECK_EQ(pthread_create(&th, NULL, lb_wake_thread, ctx), 0);
+    CHECK_EQ(ws_poll(ctx, 5000), 0);
+    dt = lb_ms() - t0;
+    pthread_join(th, NULL);
+    CHECK(dt >= 50);                    /* it did wait ... */
+    CHECK(dt < 2500);                   /* ... and woke well before its timeout */
+    /* a wake-up before the poll: returns at once, and the byte is consumed */
+    CHECK_EQ(ws_ctx_wakeup(ctx), WS_OK);
+    CHECK_EQ(ws_ctx_wakeup(ctx), WS_OK);
+    t0 = lb_ms();
+    CHECK_EQ(ws_poll(ctx, 5000), 0);
+    CHECK(lb_ms() - t0 < 2500);
+    t0 = lb_ms();
+    CHECK_EQ(ws_poll(ctx, 40), 0);
+    CHECK(lb_ms() - t0 >= 35);
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
+/* ---- a foreign loop: ws_pollfds + poll() + ws_dispatch, never ws_poll ---- */
+
+static void lb_foreign_step(ws_ctx *ctx) {
+    ws_pollfd fds[16];
+    struct pollfd os[16];
+    int t = -1, rc;
+    size_t n, i, need;
+    need = ws_pollfds(ctx, fds, 1, &t);   /* too small: says how many it needs */
+    n = ws_pollfds(ctx, fds, 16, &t);
+    CHECK_EQ(need, n);
+    CHECK(n >= 1 && n <= 16);
+    if (n > 16) n = 16;
+    if (t < 0 || t > 10) t = 10;
+    for (i = 0; i < n; i++) {
+        os[i].fd = (int)fds[i].fd;
+        os[i].events = (short)(((fds[i].events & WS_POLLIN) ? POLLIN : 0) | ((fds[i].events & WS_POLLOUT) ? POLLOUT : 0));
+        os[i].revents = 0;
+    }
+    rc = poll(os, (nfds_t)n, t);
+    CHECK(rc >= 0);
+    for (i = 0; i < n; i++) {
+        short r = os[i].revents;
+        fds[i].revents = (short)(((r & POLLIN) ? WS_POLLIN : 0) | ((r & POLLOUT) ? WS_POLLOUT : 0) |
+                                 ((r & POLLERR) ? WS_POLLERR : 0) | ((r & POLLHUP) ? WS_POLLHUP : 0));
+    }
+    ws_dispatch(ctx, fds, rc > 0 ? n : 0);
+}
+
+#define LB_FWAIT(ok, ctx, cond) do { int64_t lb_end_ = lb_ms() + LB_CAP_MS; (ok) = 1; \
+    while (!(cond)) { if (lb_ms() > lb_end_) { (ok) = 0; t_bad = 1; \
+        printf("  %s:%d: timed out waiting for %s\n", __FILE__, __LINE__, #cond); break; } \
+        lb_foreign_step(ctx); } (void)(ok); } while (0)
+
+static void test_loopback_foreign_loop(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_config cfg;
+    ws_conn *c, *srv;
+    lb_rec *cr, *sr;
+    char url[64];
+    uint8_t *big = (uint8_t *)malloc(200000);
+    int ok, t = 0;
+    size_t n;
+    if (!s || !big) { free(s); free(big); return; }
+    memset(&cfg, 0, sizeof cfg);
+    cfg.ping_interval_ms = 30;          /* timers must fire without ws_poll too */
+    s->echo = 1;
+    ctx = lb_ctx(s, &cfg);
+    n = ws_pollfds(ctx, NULL, 0, &t);
+    CHECK_EQ(n, 1);                     /* the wake-up channel */
+    CHECK_EQ(t, -1);                    /* nothing to wait for */
+    lb_listen(ctx, url);
+    c = lb_connect(ctx, url, NULL);
+    cr = &s->rec[ws_conn_id(c) % LB_MAXC];
+    LB_FWAIT(ok, ctx, cr->opens == 1 && s->last_server);
+    if (!ok) goto out;
+    srv = s->last_server;
+    sr = &s->rec[ws_conn_id(srv) % LB_MAXC];
+    lb_fill(big, 200000, 1, 1);
+    CHECK_EQ(ws_conn_send(c, WS_OP_TEXT, big, 200000), WS_OK);
+    LB_FWAIT(ok, ctx, cr->msgs == 1);
+    CHECK_EQ(cr->last_len, 200000);
+    if (cr->last_len == 200000) CHECK_MEM(cr->last, big, 200000);
+    LB_FWAIT(ok, ctx, cr->pings >= 2 && sr->pongs >= 2);
+    /* a timer deadline is reported while pings are due */
+    n = ws_pollfds(ctx, NULL, 0, &t);
+    CHECK_EQ(n, 4);                     /* wake-up, listener, two conns */
+    CHECK(t >= 0 && t <= 30);
+    CHECK_EQ(ws_conn_close(srv, 4321, "foreign"), WS_OK);
+    LB_FWAIT(ok, ctx, cr->closes == 1 && sr->closes == 1);
+    CHECK_EQ(cr->close_code, 4321);
+    CHECK_STR(cr->reason, "foreign");
+    CHECK_EQ(cr->clean, 1);
+    CHECK_EQ(sr->clean, 1);
+    LB_FWAIT(ok, ctx, ws_pollfds(ctx, NULL, 0, &t) == 2);   /* both conns are gone */
+out:
+    ws_ctx_destroy(ctx);
+    free(big);
+    lb_done(s);
+}
+#endif
+
+/* ---- ws_ctx_destroy with connections open: one CLOSE each ---- */
+
+static void test_loopback_destroy_open(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_conn *c, *srv, *pending;
+    ws_connect_opts o;
+    char url[64];
+    uint64_t ids[7];
+    int i, ok, n = 0;
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    lb_listen(ctx, url);
+    memset(&o, 0, sizeof o);
+    o.reconnect = 1;
+    for (i = 0; i < 3; i++) {
+        c = lb_pair(ctx, s, url, i == 2 ? &o : NULL, &srv);
+        if (!c) goto out;
+        ids[n++] = ws_conn_id(c);
+        ids[n++] = ws_conn_id(srv);
+    }
+    CHECK_EQ(ws_conn_send_text(c, "in flight"), WS_OK);
+    pending = lb_connect(ctx, url, NULL);   /* still connecting */
+    ids[n++] = ws_conn_id(pending);
+    CHECK_EQ(ws_conn_count(ctx), 6);
+    ws_ctx_destroy(ctx);
+    ctx = NULL;
+    for (i = 0; i < n; i++) {
+        lb_rec *r = &s->rec[ids[i] % LB_MAXC];
+        CHECK_EQ(r->closes, 1);
+        CHECK_EQ(r->reconnect_ms, 0);
+        CHECK_EQ(r->close_state, WS_STATE_CLOSED);
+    }
+    (void)ok;
+out:
+    if (ctx) ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
 static void suite_loopback(void) {
     RUN(test_loopback_echo_sizes);
     RUN(test_loopback_many_clients);
@@ -647,4 +1253,18 @@ static void suite_loopback(void) {
     RUN(test_loopback_fragments_cfg);
     RUN(test_loopback_ping_pong);
     RUN(test_loopback_close_both_ways);
+    RUN(test_loopback_heartbeat_timeout);
+#ifndef _WIN32
+    RUN(test_loopback_handshake_timeout);
+#endif
+    RUN(test_loopback_refuse_and_protocol);
+    RUN(test_loopback_conn_limit);
+    RUN(test_loopback_backpressure);
+    RUN(test_loopback_reconnect);
+    RUN(test_loopback_connect_errors);
+#ifndef _WIN32
+    RUN(test_loopback_wakeup);
+    RUN(test_loopback_foreign_loop);
+#endif
+    RUN(test_loopback_destroy_open);
 }
