@@ -12,6 +12,11 @@ FUZZ_SECONDS ?= 10
 FUZZERS := $(patsubst tests/fuzz/%.c,build/%,$(wildcard tests/fuzz/fuzz_*.c))
 TEST_SRC := ws.h tests/test.h $(wildcard tests/*.c)
 EXAMPLES := $(patsubst examples/%.c,build/%,$(wildcard examples/*.c))
+# wss:// needs mbedTLS (WS_USE_MBEDTLS): found when <mbedtls/ssl.h> compiles
+MBEDTLS ?= $(shell printf '\043include <mbedtls/ssl.h>\n' | $(CC) -x c -fsyntax-only - 2>/dev/null && echo yes)
+TLS_LIBS ?= -lmbedtls -lmbedx509 -lmbedcrypto
+TLS_EXAMPLES := $(patsubst examples/%.c,build/%,$(wildcard examples/tls_*.c)) build/wscat_tls
+EXAMPLES := $(filter-out $(TLS_EXAMPLES),$(EXAMPLES))
 
 all: test examples
 
@@ -25,6 +30,7 @@ ifneq ($(VALGRIND),)
 else
 	@echo "SKIPPED: valgrind run (install: apt-get install valgrind)"; [ "$$CI" != true ]
 endif
+	$(MAKE) --no-print-directory tls
 
 build/run_tests: $(TEST_SRC) | build
 	$(CC) $(CFLAGS) $(SAN) tests/run_tests.c -o $@ $(LDLIBS)
@@ -74,14 +80,51 @@ fuzz: $(FUZZERS)
 build/fuzz_%: tests/fuzz/fuzz_%.c ws.h | build
 	$(FUZZ_CC) -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $< -o $@
 
-# examples/NAME.c -> build/NAME, each a whole program (it defines WS_IMPLEMENTATION itself)
-examples: $(EXAMPLES)
+# examples/NAME.c -> build/NAME, each a whole program (it defines WS_IMPLEMENTATION itself).
+# TLS variants (examples/tls_*.c, and wscat as build/wscat_tls) only when mbedTLS is installed.
+examples: $(EXAMPLES) $(if $(MBEDTLS),$(TLS_EXAMPLES))
+ifeq ($(MBEDTLS),)
+	@echo "SKIPPED: TLS examples ($(notdir $(TLS_EXAMPLES))): mbedTLS headers not found (apt-get install libmbedtls-dev)"
+endif
+build/tls_%: examples/tls_%.c ws.h | build
+	$(CC) $(CFLAGS) -DWS_USE_MBEDTLS $< -o $@ $(TLS_LIBS) $(LDLIBS)
+build/wscat_tls: examples/wscat.c ws.h | build
+	$(CC) $(CFLAGS) -DWS_USE_MBEDTLS $< -o $@ $(TLS_LIBS) $(LDLIBS)
 build/%: examples/%.c ws.h | build
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 
 demo: build/chat_server                   # the README's demo: prints the URL to open
 	./build/chat_server 8080
 
+# wss:// through mbedTLS: tests/test_tls.c (-DWS_USE_MBEDTLS) under ASan/UBSan, then under
+# valgrind (TLS_SLOW: longer limits, fewer connections); the header with TLS as C++; test
+# certificates from tests/tls/gen-certs.sh (openssl) in build/tls. No mbedTLS or openssl:
+# SKIPPED (a failure when CI=true).
+OPENSSL ?= $(shell command -v openssl 2>/dev/null)
+tls: | build
+ifneq ($(and $(MBEDTLS),$(OPENSSL)),)
+	$(MAKE) --no-print-directory build/test_tls build/test_tls_vg
+	tests/tls/gen-certs.sh build/tls
+	$(CXX) -x c++ -std=c++11 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror -fsyntax-only \
+	    -DWS_USE_MBEDTLS -DWS_IMPLEMENTATION ws.h
+	./build/test_tls
+  ifneq ($(VALGRIND),)
+	TLS_SLOW=1 $(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	    ./build/test_tls_vg
+  endif
+else
+	@echo "************************************************************************"
+	@echo "SKIPPED: TLS tests (wss://): need mbedTLS and openssl"
+	@echo "         (apt-get install libmbedtls-dev openssl)"
+	@echo "************************************************************************"
+	@[ "$$CI" != true ]
+endif
+
+build/test_tls: tests/test_tls.c tests/test.h ws.h | build
+	$(CC) $(CFLAGS) $(SAN) $< -o $@ $(TLS_LIBS) $(LDLIBS)
+build/test_tls_vg: tests/test_tls.c tests/test.h ws.h | build
+	$(CC) $(CFLAGS) $< -o $@ $(TLS_LIBS) $(LDLIBS)
+
 build: ; mkdir -p build
 clean: ; rm -rf build
-.PHONY: all test test-cpp test-c89 check-symbols test-mingw fuzz clean examples demo
+.PHONY: all test test-cpp test-c89 check-symbols test-mingw fuzz clean examples demo tls

@@ -1,0 +1,85 @@
+/* tls_echo_server.c - a wss:// echo server: ws.h over mbedTLS, one poll loop, no threads.
+ *   make examples      (builds build/tls_echo_server when mbedTLS is installed:
+ *                       apt-get install libmbedtls-dev; it is compiled with -DWS_USE_MBEDTLS
+ *                       and linked with -lmbedtls -lmbedx509 -lmbedcrypto)
+ *   ./build/tls_echo_server PORT CERT_PEM KEY_PEM [CA_PEM]
+ * Echoes every message. With CA_PEM, clients must present a certificate signed by that CA.
+ * Test certificates: tests/tls/gen-certs.sh build/tls, then
+ *   ./build/tls_echo_server 9443 build/tls/server.crt build/tls/server.key
+ *   and connect any WebSocket client that trusts build/tls/ca.crt to wss://localhost:9443/
+ * (KEY_PASSWORD in the environment decrypts an encrypted key.)
+ * Built without WS_USE_MBEDTLS it still compiles, and says so when it starts. */
+#define WS_IMPLEMENTATION
+#include "../ws.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void on_log(int level, const char *msg, void *user) {
+    (void)user;
+    fprintf(stderr, "%s %s\n", level == 0 ? "error:" : level == 1 ? "warning:" : "info:", msg);
+}
+
+static void on_event(ws_conn *c, const ws_event *ev, void *user) {
+    char addr[64];
+    (void)user;
+    switch (ev->type) {
+    case WS_EV_OPEN:
+        ws_conn_remote(c, addr, sizeof addr, NULL);
+        printf("open   #%llu from %s\n", (unsigned long long)ws_conn_id(c), addr);
+        break;
+    case WS_EV_MESSAGE:
+        if (ws_conn_send(c, ev->opcode, ev->data, ev->len) != WS_OK)
+            printf("echo to #%llu failed\n", (unsigned long long)ws_conn_id(c));
+        break;
+    case WS_EV_ERROR:
+        printf("error  #%llu: %s (%s)\n", (unsigned long long)ws_conn_id(c), ev->msg,
+               ws_result_str(ev->result));
+        break;
+    case WS_EV_CLOSE:
+        printf("close  #%llu: code %u%s%s\n", (unsigned long long)ws_conn_id(c), ev->close_code,
+               ev->reason[0] ? ", reason: " : "", ev->reason);
+        break;
+    default: break;
+    }
+}
+
+int main(int argc, char **argv) {
+    ws_config cfg;
+    ws_tls_opts tls;
+    ws_ctx *ctx;
+    ws_listener *l;
+    ws_result rc;
+    uint16_t port;
+    if (argc < 4) {
+        fprintf(stderr, "usage: %s PORT CERT_PEM KEY_PEM [CA_PEM]\n"
+                        "  CA_PEM: require client certificates signed by this CA\n", argv[0]);
+        return 2;
+    }
+    port = (uint16_t)atoi(argv[1]);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_event = on_event;
+    cfg.log = on_log;              /* TLS failures of clients that never opened land here */
+    memset(&tls, 0, sizeof tls);
+    tls.cert_file = argv[2];       /* the chain, leaf first */
+    tls.key_file = argv[3];
+    tls.key_password = getenv("KEY_PASSWORD");
+    if (argc > 4) tls.ca_file = argv[4];   /* a CA makes client certificates REQUIRED */
+    ctx = ws_ctx_create(&cfg);
+    if (!ctx) { fprintf(stderr, "ws_ctx_create failed\n"); return 1; }
+    rc = ws_listen_tls(ctx, "0.0.0.0", port, &tls, &l);
+    if (rc != WS_OK) {   /* the log hook has already said why (file, mbedTLS's words) */
+        fprintf(stderr, "listen on port %u: %s\n", port, ws_result_str(rc));
+        ws_ctx_destroy(ctx);
+        return 1;
+    }
+    printf("TLS echo server on %s%s\n", ws_listener_url(l),
+           argc > 4 ? " (client certificates required)" : "");
+    fflush(stdout);
+    for (;;) {
+        if (ws_poll(ctx, 1000) < 0) { fprintf(stderr, "ws_poll failed\n"); break; }
+        fflush(stdout);
+    }
+    ws_ctx_destroy(ctx);
+    return 0;
+}
