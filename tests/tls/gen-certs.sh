@@ -8,8 +8,12 @@
 # EC P-256 keys: fast to make, supported by every mbedTLS and browser.
 set -eu
 D="${1:-build/tls}"
+SELF="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 mkdir -p "$D"
 cd "$D"
+if command -v flock > /dev/null && [ -z "${GEN_CERTS_LOCKED:-}" ]; then   # one maker at a time
+    GEN_CERTS_LOCKED=1 exec flock .lock "$SELF" .
+fi
 [ -f .done ] && [ -f expired.crt ] && exit 0
 rm -rf ca-db && mkdir ca-db && : > ca-db/index.txt && echo 1000 > ca-db/serial
 
