@@ -3141,10 +3141,23 @@ static void ws__finish(ws_conn *c) {   /* the connection is over: close, report,
             c->cl->cur_ms = (int)WS__MIN((int64_t)c->cl->cur_ms * 2, (int64_t)c->cl->max_ms);
         }
         ws__emit(c, &ev);
-        if (c->state == WS__WAITING && (c->flags & WS__F_USER_CLOSE)) c->state = WS__CLOSED;
     }
     ws__client_reset(c);
     if (c->state != WS__WAITING) c->flags |= WS__F_DEAD;
+    else c->flags &= ~(uint32_t)WS__F_BROKEN;   /* else the timers never reach the retry */
+}
+
+/* A client waiting to reconnect was closed (ws_conn_close, ws_ctx_destroy): its last CLOSE
+ * said a retry would follow, so it gets a final one. */
+static void ws__cancel_retry(ws_conn *c) {
+    ws_event ev;
+    c->state = WS__CLOSED;
+    c->flags |= WS__F_DEAD;
+    ws__ev_init(&ev, WS_EV_CLOSE);
+    ev.close_code = WS_CLOSE_ABNORMAL;
+    ev.result = WS_ERR_CLOSED;
+    ev.msg = "reconnect cancelled";
+    ws__emit(c, &ev);
 }
 
 static void ws__abort(ws_conn *c, ws_result rc, const char *why) {
@@ -3248,6 +3261,7 @@ static int64_t ws__conn_timers(ws_conn *c) {
         if (c->state == WS__OPEN && ws__visible(c)) { ws__ev_init(&ev, WS_EV_DRAINED); ws__emit(c, &ev); }
     }
     if (c->state == WS__WAITING) {
+        if (c->flags & WS__F_USER_CLOSE) { ws__cancel_retry(c); return 0; }
         if (now >= c->deadline) ws__client_start(c);
         if (c->flags & WS__F_BROKEN) { ws__finish(c); return 0; }
         return c->deadline;
@@ -3525,7 +3539,8 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
             (void)ws__queue_close(c, WS_CLOSE_GOING_AWAY, "", 0);
             ws__flush(c);
         }
-        if (c->state != WS__CLOSED && c->state != WS__WAITING) {
+        if (c->state == WS__WAITING) ws__cancel_retry(c);
+        else if (c->state != WS__CLOSED) {
             if (c->err == WS_OK && !(c->flags & WS__F_GOT_CLOSE)) { c->err = WS_ERR_CLOSED; c->err_msg = "context destroyed"; }
             c->flags |= WS__F_ERR_FIRED;   /* the close event says it all */
             ws__finish(c);
@@ -3596,14 +3611,18 @@ WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_conn
     if (rc != WS_OK) return rc;
     end = ws__now_ms() + (timeout_ms > 0 ? timeout_ms : 0x7FFFFFFF);
     ctx->hold = c;   /* a failed attempt is freed inside ws_poll: keep it to read its error */
-    while (c->state < WS__OPEN && ws__now_ms() < end) {
+    while ((c->state < WS__OPEN || c->state == WS__WAITING) && ws__now_ms() < end) {
         if (ws_poll(ctx, (int)WS__MIN(end - ws__now_ms(), (int64_t)100)) < 0) break;
     }
     ctx->hold = NULL;
     if (c->state == WS__OPEN) { if (out) *out = c; return WS_OK; }
     rc = c->err != WS_OK ? c->err : WS_ERR_TIMEOUT;
-    if (c->flags & WS__F_DEAD) { ws__conn_free(c); return rc; }
-    if (c->state < WS__OPEN) { c->flags |= WS__F_USER_CLOSE; ws__abort(c, WS_ERR_TIMEOUT, "connect timed out"); }
+    if (!(c->flags & WS__F_DEAD)) {   /* still trying (or waiting to retry): give up */
+        c->flags |= WS__F_USER_CLOSE;
+        if (c->state == WS__WAITING) ws__cancel_retry(c);
+        else ws__abort(c, WS_ERR_TIMEOUT, "connect timed out");
+    }
+    ws__conn_free(c);
     return rc;
 }
 
@@ -3647,7 +3666,12 @@ WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
     if ((code && !ws_close_code_valid(code)) || rlen > 123 || (rlen && !code) ||
         (rlen && ws_utf8_validate(reason, rlen) != WS_OK))
         return WS_ERR_ARG;
-    if (c->state == WS__WAITING) { c->flags |= WS__F_USER_CLOSE | WS__F_DEAD; c->state = WS__CLOSED; return WS_OK; }
+    if (c->state == WS__WAITING) {   /* no more retries: the final CLOSE comes from the loop */
+        c->flags |= WS__F_USER_CLOSE;
+        c->deadline = c->ctx->now;
+        c->ctx->work = 1;
+        return WS_OK;
+    }
     if (c->state >= WS__CLOSED || (c->flags & (WS__F_SENT_CLOSE | WS__F_DEAD))) return WS_ERR_CLOSED;
     c->flags |= WS__F_USER_CLOSE;
     if (c->state < WS__OPEN) {   /* still connecting: give up the attempt */

@@ -3,7 +3,8 @@
  * poll() that also watches stdin + ws_dispatch, so a slow typist never blocks the socket.
  * (Windows: a reader thread hands lines over and calls ws_ctx_wakeup, the one thread-safe call.)
  *   make examples && ./build/testee_server 9001 &  ./build/wscat ws://127.0.0.1:9001/
- *   printf 'hello\nworld\n' | ./build/wscat ws://127.0.0.1:9001/ */
+ *   printf 'hello\nworld\n' | ./build/wscat ws://127.0.0.1:9001/
+ *   ./build/wscat_tls --ca ca.pem wss://localhost:9443/     (the mbedTLS build of this file) */
 #define WS_IMPLEMENTATION
 #include "../ws.h"
 #include <stdio.h>
@@ -131,15 +132,30 @@ static void loop(ws_ctx *ctx) {
 
 int main(int argc, char **argv) {
     ws_config cfg = {0};
+    ws_connect_opts opts = {0};
+    ws_tls_opts tls = {0};
     ws_ctx *ctx;
     ws_result rc;
-    if (argc != 2) { fprintf(stderr, "usage: %s ws://host:port/path\n", argv[0]); return 2; }
+    int i;
+    for (i = 1; i + 1 < argc && argv[i][0] == '-'; i += 2) {   /* options take one value */
+        if (!strcmp(argv[i], "--ca")) tls.ca_file = argv[i + 1];
+        else if (!strcmp(argv[i], "--verify")) tls.verify = !strcmp(argv[i + 1], "none") ? WS_TLS_VERIFY_NONE : WS_TLS_VERIFY_REQUIRED;
+        else if (!strcmp(argv[i], "--protocol")) opts.protocols = argv[i + 1];
+        else if (!strcmp(argv[i], "--header")) opts.headers = argv[i + 1];
+        else break;
+    }
+    if (i != argc - 1) {
+        fprintf(stderr, "usage: %s [--ca CA.pem] [--verify none|required] [--protocol LIST]\n"
+                        "       [--header 'Name: value'] ws://host:port/path | wss://...\n", argv[0]);
+        return 2;
+    }
+    opts.tls = &tls;   /* used by wss:// URLs (build with -DWS_USE_MBEDTLS: make examples) */
     cfg.on_event = on_event;
     ctx = ws_ctx_create(&cfg);
     if (!ctx) { fprintf(stderr, "ws_ctx_create failed\n"); return 1; }
-    rc = ws_connect(ctx, argv[1], NULL, NULL, &conn);   /* the outcome comes as events */
+    rc = ws_connect(ctx, argv[i], &opts, NULL, &conn);   /* the outcome comes as events */
     if (rc != WS_OK) {
-        fprintf(stderr, "%s: %s\n", argv[1], ws_result_str(rc));
+        fprintf(stderr, "%s: %s\n", argv[i], ws_result_str(rc));
         ws_ctx_destroy(ctx);
         return 1;
     }

@@ -1033,6 +1033,49 @@ out:
     lb_done(s);
 }
 
+/* A client waiting to reconnect that is closed (or whose ctx is destroyed) gets a final CLOSE
+ * (reconnect_ms 0, WS_ERR_CLOSED): its last CLOSE had promised a retry. */
+static void test_loopback_reconnect_cancel(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_listener *l;
+    ws_conn *c1, *c2;
+    ws_connect_opts o;
+    lb_rec *r1 = NULL, *r2 = NULL;
+    char url[64];
+    int ok;
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    l = lb_listen(ctx, url);
+    ws_listener_close(l);                 /* nobody listens on url now: refused */
+    memset(&o, 0, sizeof o);
+    o.reconnect = 1;
+    o.reconnect_delay_ms = 60000;          /* the retry would be far away */
+    c1 = lb_connect(ctx, url, &o);
+    c2 = lb_connect(ctx, url, &o);
+    if (!c1 || !c2) goto out;
+    r1 = &s->rec[ws_conn_id(c1) % LB_MAXC];
+    r2 = &s->rec[ws_conn_id(c2) % LB_MAXC];
+    LB_WAIT(ok, ctx, NULL, r1->closes == 1 && r2->closes == 1);
+    if (!ok || r1->final_closes || r2->final_closes) goto out;
+    CHECK_EQ(r1->reconnect_ms, 60000);
+    CHECK_EQ(ws_conn_close(c1, 0, NULL), WS_OK);
+    LB_WAIT(ok, ctx, NULL, r1->closes == 2);
+    CHECK_EQ(r1->final_closes, 1);
+    CHECK_EQ(r1->reconnect_ms, 0);
+    CHECK_EQ(r1->close_result, WS_ERR_CLOSED);
+    CHECK_EQ(r1->close_code, WS_CLOSE_ABNORMAL);
+    CHECK_EQ(r2->final_closes, 0);
+    /* a blocking connect with reconnect keeps trying until its timeout, then gives up */
+    c1 = NULL;
+    CHECK_EQ(ws_connect_blocking(ctx, url, &o, NULL, 200, &c1), WS_ERR_CONNECT);
+    CHECK(c1 == NULL);
+out:
+    ws_ctx_destroy(ctx);
+    if (r2 && r2->closes) { CHECK_EQ(r2->final_closes, 1); CHECK_EQ(r2->closes, 2); CHECK_EQ(r2->after_close, 0); }
+    lb_done(s);
+}
+
 /* ---- connect errors ---- */
 
 static void test_loopback_connect_errors(void) {
@@ -1281,6 +1324,7 @@ static void suite_loopback(void) {
     RUN(test_loopback_conn_limit);
     RUN(test_loopback_backpressure);
     RUN(test_loopback_reconnect);
+    RUN(test_loopback_reconnect_cancel);
     RUN(test_loopback_connect_errors);
 #ifndef _WIN32
     RUN(test_loopback_wakeup);
