@@ -30,6 +30,7 @@ ifneq ($(VALGRIND),)
 else
 	@echo "SKIPPED: valgrind run (install: apt-get install valgrind)"; [ "$$CI" != true ]
 endif
+	$(MAKE) --no-print-directory interop
 	$(MAKE) --no-print-directory tls
 
 build/run_tests: $(TEST_SRC) | build
@@ -96,6 +97,15 @@ build/%: examples/%.c ws.h | build
 demo: build/chat_server                   # the README's demo: prints the URL to open
 	./build/chat_server 8080
 
+# Real peers (tests/interop/run.sh): Python websockets and Node ws, each as client and server
+# of ws.h, and headless Chromium on the chat example. Needs python3-websockets, nodejs, npm,
+# chromium and `npm --prefix tests ci`; a missing peer is SKIPPED (a failure when CI=true).
+interop: build/ws_peer build/chat_server
+	tests/interop/run.sh
+
+build/ws_peer: tests/interop/ws_peer.c ws.h | build
+	$(CC) $(CFLAGS) $(SAN) $< -o $@ $(LDLIBS)
+
 # wss:// through mbedTLS: tests/test_tls.c (-DWS_USE_MBEDTLS) under ASan/UBSan, then under
 # valgrind (TLS_SLOW: longer limits, fewer connections); the header with TLS as C++; test
 # certificates from tests/tls/gen-certs.sh (openssl) in build/tls. No mbedTLS or openssl:
@@ -133,4 +143,4 @@ build/test_tls_vg: tests/test_tls.c tests/test.h ws.h | build
 
 build: ; mkdir -p build
 clean: ; rm -rf build
-.PHONY: all test test-cpp test-c89 check-symbols test-mingw fuzz clean examples demo tls tls-interop
+.PHONY: all test test-cpp test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop

@@ -1,0 +1,81 @@
+#!/usr/bin/node
+// browser.js - a real browser against ws.h: headless Chromium (the system's /usr/bin/chromium,
+// driven by npm playwright-core) opens the page of examples/chat_server in two pages, which
+// chat through the browser's own WebSocket; the server's log must show the messages too.
+//   node tests/interop/browser.js http://127.0.0.1:PORT/ SERVER_LOG SCREENSHOT.png
+// Prints "ok - ..." / "FAIL - ..." per check; exit 1 on a FAIL. run.sh runs it under timeout.
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { chromium } = require('playwright-core');
+
+let failures = 0;
+function check(cond, text) {
+  console.log(`${cond ? 'ok' : 'FAIL'} - chromium: ${text}`);
+  if (!cond) failures++;
+}
+
+// Polls fn (sync or async) until it returns something truthy, at most ms.
+async function until(fn, ms) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function main([url, serverLog, shot]) {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'ws-h-chromium-'));
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    timeout: 30000,
+  });
+  const log = () => fs.readFileSync(serverLog, 'utf8');
+  try {
+    const [a, b] = [await ctx.newPage(), await ctx.newPage()];
+    for (const p of [a, b]) {
+      p.setDefaultTimeout(10000);
+      p.on('pageerror', (e) => check(false, `page error: ${e.message}`));
+      await p.goto(url);
+      await p.waitForFunction(() => document.querySelector('#status').textContent !== 'connecting');
+    }
+    check(await a.textContent('#status') === 'open' && await b.textContent('#status') === 'open',
+      `both pages connected (${await a.textContent('#status')}, ${await b.textContent('#status')})`);
+    await until(() => (log().match(/joined/g) || []).length >= 2, 5000);
+    check((log().match(/joined/g) || []).length >= 2, 'the server logged both joins');
+
+    const hello = `hello from page A, h\u00e9llo w\u00f6rld \u20ac ${Date.now()}`;
+    await a.fill('#msg', hello);
+    await a.click('#send');
+    const gotB = await until(async () => (await b.textContent('#log')).includes(hello), 5000);
+    check(gotB, 'a message typed in page A appears in page B');
+    check(await until(() => log().includes(`says: ${hello}`), 5000), 'the server logged it (UTF-8 intact)');
+
+    const reply = `reply from page B ${Date.now()}`;
+    await b.fill('#msg', reply);
+    await b.press('#msg', 'Enter');
+    check(await until(async () => (await a.textContent('#log')).includes(reply), 5000),
+      'the reply typed in page B appears in page A');
+    check(!(await b.textContent('#log')).includes('[binary]') && !(await a.textContent('#log')).includes('closed'),
+      'no stray binary messages or closes');
+    await b.screenshot({ path: shot });
+    check(fs.statSync(shot).size > 1000, `screenshot saved to ${shot}`);
+
+    await a.close(); // the browser closes the WebSocket of a page it unloads
+    check(await until(() => /left: code 100[01]/.test(log()), 5000),
+      `closing page A closed its WebSocket (server: "${(log().match(/#\d+ left:.*/) || [''])[0]}")`);
+  } finally {
+    await ctx.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+setTimeout(() => { check(false, 'timed out'); process.exit(1); }, 90000).unref();
+main(process.argv.slice(2))
+  .catch((e) => check(false, `${e.name}: ${e.message.split('\n')[0]}`))
+  .then(() => process.exit(failures ? 1 : 0));
