@@ -69,6 +69,12 @@ async function main([url, serverLog, shot]) {
     await a.close(); // the browser closes the WebSocket of a page it unloads
     check(await until(() => /left: code 100[01]/.test(log()), 5000),
       `closing page A closed its WebSocket (server: "${(log().match(/#\d+ left:.*/) || [''])[0]}")`);
+
+    // over chat_server's max_message (64 KiB): ws.h closes with 1009 and the browser says so
+    await b.evaluate(() => ws.send('x'.repeat(70000))); // the page's own socket
+    const shown = await until(async () => /closed \(\d+\)/.test(await b.textContent('#log')) &&
+      (await b.textContent('#log')).match(/closed \((\d+)\)/)[1], 5000);
+    check(shown === '1009', `a 70000-byte message closed page B's socket with 1009 (page shows ${shown})`);
   } finally {
     await ctx.close();
     fs.rmSync(profile, { recursive: true, force: true });
