@@ -23,7 +23,7 @@ static int on_data(struct mg_connection *c, int flags, char *data, size_t len, v
 int main(int argc, char **argv) {
     char port[64], threads[16];
     const char *opts[] = { "listening_ports", port, "num_threads", threads,
-                           "enable_keep_alive", "yes", NULL };
+                           "enable_keep_alive", "yes", "tcp_nodelay", "1", NULL };
     struct mg_callbacks cbs = {0};
     struct mg_context *ctx;
     snprintf(port, sizeof port, "127.0.0.1:%s", argc > 1 ? argv[1] : "9001");

@@ -1,6 +1,6 @@
 #!/bin/sh
 # run.sh - ws.h vs libwebsockets / websocketpp / civetweb echo servers. See README.md.
-#   bench/run.sh [throughput] [memory] [callgrind]      (default: all three)
+#   bench/run.sh [throughput] [memory] [mixed] [callgrind]      (default: all four)
 # Knobs (environment): REPS=3 DUR=3 CONNS=32 INFLIGHT=8 SIZES="32 1024 65536" IDLE=10000
 #   BUSY=100 SERVERS="ws lws wspp civet" OUT=build/results
 # Everything binds 127.0.0.1 only and every process is bounded by `timeout`.
@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 REPS=${REPS:-3}; DUR=${DUR:-3}; CONNS=${CONNS:-32}; INFLIGHT=${INFLIGHT:-8}
 SIZES=${SIZES:-"32 1024 65536"}; IDLE=${IDLE:-10000}; BUSY=${BUSY:-100}
 SERVERS=${SERVERS:-"ws lws wspp civet"}; OUT=${OUT:-build/results}
-WHAT=${*:-"throughput memory callgrind"}
+WHAT=${*:-"throughput memory mixed callgrind"}
 B=build
 make -s all >/dev/null || exit 1
 mkdir -p "$OUT"
@@ -52,7 +52,7 @@ throughput() {
                 r=$($PIN_L timeout $((DUR + 30)) $B/load ws://127.0.0.1:$port/ $CONNS $INFLIGHT $size $DUR | grep RESULT)
                 t1=$(cpu_ticks $SPID); w1=$(date +%s.%N)
                 scpu=$(echo "$t0 $t1 $w0 $w1 $HZ" | awk '{printf "%.0f", 100 * ($2 - $1) / $5 / ($4 - $3)}')
-                echo "rep $rep server $s $r server_cpu $scpu%" | tee -a "$f"
+                [ -n "$r" ] && echo "rep $rep server $s $r server_cpu $scpu%" | tee -a "$f"
             done
             stop_server
         done
@@ -115,6 +115,24 @@ memory() {
     done; done
 }
 
+mixed() {   # throughput of CONNS busy connections while IDLE idle ones are open (loop scaling)
+    f=$OUT/mixed.txt; : >"$f"
+    for rep in $(seq 1 "$REPS"); do for s in $SERVERS; do
+        have $s || continue
+        [ $s = civet ] && continue   # a thread per connection: skipped here
+        port=$(free_port); start_server $s $port; sleep 0.5
+        $PIN_L timeout 120 $B/load ws://127.0.0.1:$port/ $IDLE 0 0 $((DUR + 6)) >"$OUT/idle.log" 2>&1 &
+        lp=$!
+        for i in $(seq 1 600); do grep -q OPEN "$OUT/idle.log" && break; sleep 0.2; done
+        r=$($PIN_L timeout $((DUR + 30)) $B/load ws://127.0.0.1:$port/ $CONNS $INFLIGHT 32 $DUR | grep RESULT)
+        echo "rep $rep server $s idle $IDLE $r" | tee -a "$f"
+        wait $lp; stop_server
+    done; done
+    echo; echo "== mixed: $CONNS busy conns x $INFLIGHT (32 B) beside $IDLE idle ones, median msgs/s"
+    for s in $SERVERS; do grep -q "server $s " "$f" || continue
+        printf "%-6s %10s\n" $s $(grep "server $s " "$f" | awk '{for(i=1;i<NF;i++) if($i=="msgs/s") print $(i+1)}' | median); done
+}
+
 callgrind() {
     command -v valgrind >/dev/null || { echo "callgrind: SKIPPED (no valgrind)"; return; }
     f=$OUT/callgrind.txt; : >"$f"
@@ -131,7 +149,7 @@ callgrind() {
         port=$(free_port); log=$OUT/cg_server_$s.log
         timeout 120 valgrind --tool=callgrind --callgrind-out-file=$OUT/cg.$s $B/${s}_echo $port >"$log" 2>&1 &
         vp=$!
-        for i in $(seq 1 200); do grep -q ready "$log" && break; sleep 0.1; done
+        for i in $(seq 1 200); do grep -q ready "$log" 2>/dev/null && break; sleep 0.1; done
         tot=$($PIN_L timeout 60 $B/load ws://127.0.0.1:$port/ $CONNS $INFLIGHT 32 3 | awk '/RESULT/ {print $NF}')
         kill -TERM $(pgrep -P $vp) 2>/dev/null; wait $vp 2>/dev/null
         ir=$(callgrind_annotate $OUT/cg.$s 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
@@ -140,7 +158,7 @@ callgrind() {
 }
 
 { echo "date: $(date -u)"; echo "nproc: $(nproc)"; lscpu | head -15 | grep -E 'Model name|CPU\(s\)|Thread|MHz|Hypervisor'
-  echo "kernel: $(uname -r)"; echo "cc: $($CC --version 2>/dev/null | head -1 || cc --version | head -1)"
+  echo "kernel: $(uname -r)"; echo "cc: $(${CC:-cc} --version | head -1)"
   echo "ws.h: $(git log -1 --format='%h %cs' -- ../ws.h 2>/dev/null) sha1 $(sha1sum ../ws.h | cut -c1-12) $(git diff --quiet -- ../ws.h 2>/dev/null || echo '(+ uncommitted edits)')"
   dpkg-query -W libwebsockets-dev libwebsocketpp-dev libboost-system-dev libasio-dev libcivetweb-dev valgrind 2>/dev/null
   echo "pinning: server '${PIN_S:-none}', load '${PIN_L:-none}'"; } | tee "$OUT/machine.txt"

@@ -18,6 +18,10 @@ int main(int argc, char **argv) {
     s.init_asio();
     s.set_reuse_addr(true);
     s.set_listen_backlog(1024);
+    s.set_tcp_post_init_handler([&s](websocketpp::connection_hdl h) {
+        asio::error_code ec;   // Nagle off, as in the other servers
+        s.get_con_from_hdl(h)->get_socket().set_option(asio::ip::tcp::no_delay(true), ec);
+    });
     s.set_message_handler([&s](websocketpp::connection_hdl h, server::message_ptr m) {
         websocketpp::lib::error_code ec;
         s.send(h, m->get_payload(), m->get_opcode(), ec);
