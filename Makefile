@@ -36,8 +36,9 @@ endif
 build/run_tests: $(TEST_SRC) | build
 	$(CC) $(CFLAGS) $(SAN) tests/run_tests.c -o $@ $(LDLIBS)
 
+# the valgrind build uses ws_poll's portable poll() path (the ASan build: epoll on Linux)
 build/run_tests_vg: $(TEST_SRC) | build
-	$(CC) $(CFLAGS) tests/run_tests.c -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) -DWS_NO_EPOLL tests/run_tests.c -o $@ $(LDLIBS)
 
 test-cpp: | build                         # the header compiles as C++, warning-free
 	$(CXX) -x c++ -std=c++11 -Wall -Wextra -Werror -fsyntax-only tests/compile_cpp.cpp

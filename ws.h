@@ -1526,15 +1526,22 @@ enum {   /* ws_conn.flags */
     WS__F_USER_CLOSE = 1 << 12, WS__F_HTTP = 1 << 13,   /* plain HTTP: no events */
     WS__F_CLOSE_FIRED = 1 << 14, WS__F_ERR_FIRED = 1 << 15, WS__F_FAILED = 1 << 16,
     WS__F_BROKEN = 1 << 17,                             /* finish in the next dispatch */
-    WS__F_REFUSE = 1 << 18                              /* over max_conns: answer 503 */
+    WS__F_REFUSE = 1 << 18,                             /* over max_conns: answer 503 */
+    WS__F_PEND = 1 << 19                                /* on the ctx's pending list */
 };
 
 typedef struct ws__client ws__client;
 typedef struct ws__transport ws__transport;
 typedef struct ws__tls_cfg ws__tls_cfg;   /* >>tls: shared mbedTLS config, per listener/client */
 
+enum { WS__K_CONN = 1, WS__K_LISTENER = 2 };   /* what an epoll data.ptr points to */
+
 struct ws_conn {
+    uint8_t   kind, state, msg_op, rfam;   /* kind first: see struct ws_listener */
+    uint8_t   ereg;              /* the events registered with epoll */
+    uint32_t  hidx;              /* 1 + position in the ctx's timer heap; 0 = not in it */
     ws_conn  *next, *prev;
+    ws_conn  *pnext;             /* the ctx's pending list (WS__F_PEND) */
     ws_ctx   *ctx;
     const ws__transport *tp;
     void     *tls;               /* transport state (mbedTLS), NULL for plain TCP */
@@ -1547,6 +1554,7 @@ struct ws_conn {
     const char *err_msg;         /* static text for err (or msg_own) */
     char     *msg_own;           /* owned text behind err_msg (TLS errors), or NULL */
     int64_t   created, deadline, next_ping, pong_due, last_rx;
+    int64_t   due;               /* the earliest of the above that applies: the heap's key */
     uint64_t  pdone;             /* payload bytes of fr already unmasked and checked */
     uint64_t  msg_len;           /* bytes of the fragmented message received so far */
     ws_frame  fr;                /* the frame being received (WS__F_HAVE_FRAME) */
@@ -1554,7 +1562,7 @@ struct ws_conn {
     ws_result err;               /* the local error that ends the connection */
     uint32_t  flags;
     uint16_t  close_code, rport;
-    uint8_t   state, msg_op, rfam, raddr[16];
+    uint8_t   raddr[16];
     ws_utf8   utf8;
 };
 
@@ -1571,6 +1579,8 @@ struct ws__client {
 };
 
 struct ws_listener {
+    uint8_t      kind;           /* WS__K_LISTENER, at the same offset as ws_conn.kind */
+    uint8_t      ereg;           /* registered with epoll */
     ws_listener *next;
     ws_ctx      *ctx;
     ws__sock     fd;
@@ -1586,7 +1596,12 @@ struct ws_ctx {
     size_t       nopen, nserver;
     uint64_t     next_id;
     int64_t      now;
-    int          in_cb, nevents, work, destroying, net_ok;
+    int          in_cb, nevents, work, destroying, net_ok, nresolving;
+    ws_conn     *pend;           /* conns with work for the end of this dispatch */
+    ws_conn    **heap;           /* timers: a binary min-heap of conns by due */
+    size_t       hlen, hcap, nconns;
+    ws_listener *dead_listeners; /* closed; freed after the dispatch that may name them */
+    int          epfd;           /* Linux: the epoll set ws_poll waits on; -1 = use poll() */
     ws_conn     *hold;           /* ws_connect_blocking's conn: not freed under it */
     ws__buf     *pool[WS_POOL_MAX];
     int          npool;
@@ -1609,6 +1624,30 @@ static char *ws__strdup(ws_ctx *ctx, const char *s, size_t n) {
     if (d) { memcpy(d, s, n); d[n] = '\0'; }
     return d;
 }
+
+/* Work for the end of the current (or next) dispatch: a broken conn to finish, a DRAINED to
+ * report, bytes queued from a callback, a dead conn to free. Costs nothing per idle conn. */
+static void ws__pend(ws_conn *c) {
+    if (c->flags & WS__F_PEND) return;
+    c->flags |= WS__F_PEND;
+    c->pnext = c->ctx->pend;
+    c->ctx->pend = c;
+}
+static void ws__unwatch(ws_conn *c);   /* >>poll: before its socket closes */
+static void ws__epoll_set(ws_ctx *x, ws__sock fd, void *ptr, uint8_t *reg, uint8_t want);
+
+static int ws__grow(ws_ctx *ctx, void **p, size_t *cap, size_t need, size_t elem) {
+    size_t n = *cap ? *cap : 16;
+    void *np;
+    if (need <= *cap) return 1;
+    while (n < need) n *= 2;
+    np = ws__realloc(ctx, *p, n * elem);
+    if (!np) return 0;
+    *p = np;
+    *cap = n;
+    return 1;
+}
+
 
 /* Random bytes for masks, from a small cache refilled from ws_random (RFC 6455 10.3). */
 static void ws__rand(ws_ctx *ctx, uint8_t *out, size_t n) {
@@ -1783,7 +1822,7 @@ static void ws__fail(ws_conn *c, ws_result rc, const char *why) {
         ws__start_closing(c);
     } else {
         c->flags |= WS__F_BROKEN;   /* before the handshake: just close */
-        c->ctx->work = 1;
+        ws__pend(c);
     }
 }
 
@@ -1963,7 +2002,7 @@ static void ws__respond(ws_conn *c, int status, const ws_reply *r, const char *w
     ws__out o;
     c->flags |= WS__F_HTTP | WS__F_SHUT;
     ws__start_closing(c);
-    if (!ws__buf_reserve(ctx, &c->tx, need)) { c->flags |= WS__F_BROKEN; ctx->work = 1; return; }
+    if (!ws__buf_reserve(ctx, &c->tx, need)) { c->flags |= WS__F_BROKEN; ws__pend(c); return; }
     o.p = (char *)WS__BDATA(c->tx) + c->tx->len;
     o.cap = c->tx->cap - c->tx->len;
     o.len = 0; o.err = 0;
@@ -2020,7 +2059,7 @@ static void ws__server_handshake(ws_conn *c) {
         }
     }
     need = 256 + (reply.protocol ? strlen(reply.protocol) : 0) + (reply.headers ? 2 * strlen(reply.headers) : 0);
-    if (!ws__buf_reserve(ctx, &c->tx, need)) { c->flags |= WS__F_BROKEN; ctx->work = 1; return; }
+    if (!ws__buf_reserve(ctx, &c->tx, need)) { c->flags |= WS__F_BROKEN; ws__pend(c); return; }
     o.p = (char *)WS__BDATA(c->tx) + c->tx->len;
     rc = ws_http_build_accept(o.p, c->tx->cap - c->tx->len, key.ptr, key.len, reply.protocol,
                               reply.headers, &o.len);
@@ -2120,6 +2159,7 @@ static void ws__tcp_shutdown(ws_conn *c) {
 #endif
 }
 static void ws__tcp_close(ws_conn *c) {
+    ws__unwatch(c);
     if (c->fd != WS__INVALID_SOCK) ws__sock_close(c->fd);
     c->fd = WS__INVALID_SOCK;
 }
@@ -2784,6 +2824,7 @@ static void ws__dns_release(ws_conn *c) {
     int last;
     if (!d) return;
     c->cl->dns = NULL;
+    c->ctx->nresolving--;
 #ifndef WS_NO_THREADS
     ws__mutex_lock(&d->mu);
     last = --d->refs == 0;
@@ -2913,6 +2954,7 @@ static void ws__client_start(ws_conn *c) {
     ws__mutex_init(&d->mu);
     d->refs = 2;
     cl->dns = d;
+    ctx->nresolving++;
     if (ws__thread_start(d) != 0) {
         d->refs = 1;
         ws__dns_release(c);
@@ -2945,9 +2987,14 @@ static void ws__client_poll_dns(ws_conn *c) {
 
 /* ==== >>server ==== listening sockets and accepted connections ==== */
 static ws_conn *ws__conn_new(ws_ctx *ctx, int server) {
-    ws_conn *c = (ws_conn *)ws__alloc(ctx, sizeof *c);
+    ws_conn *c;
+    /* room in the timer heap for every conn, so scheduling never fails */
+    if (!ws__grow(ctx, (void **)&ctx->heap, &ctx->hcap, ctx->nconns + 1, sizeof(ws_conn *))) return NULL;
+    c = (ws_conn *)ws__alloc(ctx, sizeof *c);
     if (!c) return NULL;
     memset(c, 0, sizeof *c);
+    c->kind = WS__K_CONN;
+    ctx->nconns++;
     c->ctx = ctx;
     c->fd = WS__INVALID_SOCK;
     c->tp = &ws__tcp;
@@ -2961,9 +3008,13 @@ static ws_conn *ws__conn_new(ws_ctx *ctx, int server) {
     return c;
 }
 
+static void ws__sched(ws_conn *c);
 static void ws__conn_free(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     ws__client_reset(c);
+    c->flags |= WS__F_DEAD;
+    ws__sched(c);   /* out of the timer heap */
+    ctx->nconns--;
     if (c->prev) c->prev->next = c->next; else ctx->head = c->next;
     if (c->next) c->next->prev = c->prev; else ctx->tail = c->prev;
     if (c->flags & WS__F_SERVER) ctx->nserver--;
@@ -2999,8 +3050,9 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) {
         c->deadline = ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000);
         if (ctx->nserver > (size_t)(ctx->cfg.max_conns > 0 ? ctx->cfg.max_conns : 1024))
             c->flags |= WS__F_REFUSE;
-        if (l->tls && ws__tls_attach(c, l->tls) != WS_OK) { c->flags |= WS__F_BROKEN; ctx->work = 1; }
+        if (l->tls && ws__tls_attach(c, l->tls) != WS_OK) c->flags |= WS__F_BROKEN;
         if (c->tp->handshake) c->state = WS__TLS;
+        ws__pend(c);   /* settles its poll interest and handshake timer */
     }
 }
 
@@ -3039,6 +3091,7 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, uint16_t port, ws_list
     if (!l) { ws__sock_close(s); return WS_ERR_NOMEM; }
     memset(l, 0, sizeof *l);
     l->ctx = ctx;
+    l->kind = WS__K_LISTENER;
     l->fd = s;
     if (getsockname(s, (struct sockaddr *)&ss, &sl) == 0) {
         ws__out o;
@@ -3063,6 +3116,7 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, uint16_t port, ws_list
         ws__puts(&o, "/");
         (void)ws__out_done(&o, NULL);
     }
+    ws__epoll_set(ctx, l->fd, l, &l->ereg, WS_POLLIN);
     l->next = ctx->listeners;
     ctx->listeners = l;
     if (out) *out = l;
@@ -3096,10 +3150,13 @@ WS_API void ws_listener_close(ws_listener *l) {
     if (!l) return;
     for (pp = &l->ctx->listeners; *pp; pp = &(*pp)->next)
         if (*pp == l) { *pp = l->next; break; }
+    ws__epoll_set(l->ctx, l->fd, l, &l->ereg, 0);
     ws__sock_close(l->fd);
+    l->fd = WS__INVALID_SOCK;
     ws__tls_cfg_release(l->ctx, l->tls);   /* its connections keep their own references */
-    l->ctx->owner_len = 0;   /* the last ws_pollfds may name it */
-    ws__free(l->ctx, l);
+    l->tls = NULL;
+    l->next = l->ctx->dead_listeners;      /* freed after the dispatch that may still name it */
+    l->ctx->dead_listeners = l;
 }
 
 /* ==== >>poll ==== the loop: poll(), timers, and the foreign-loop interface ==== */
@@ -3143,7 +3200,7 @@ static void ws__finish(ws_conn *c) {   /* the connection is over: close, report,
         ws__emit(c, &ev);
     }
     ws__client_reset(c);
-    if (c->state != WS__WAITING) c->flags |= WS__F_DEAD;
+    if (c->state != WS__WAITING) { c->flags |= WS__F_DEAD; ws__pend(c); }
     else c->flags &= ~(uint32_t)WS__F_BROKEN;   /* else the timers never reach the retry */
 }
 
@@ -3153,6 +3210,7 @@ static void ws__cancel_retry(ws_conn *c) {
     ws_event ev;
     c->state = WS__CLOSED;
     c->flags |= WS__F_DEAD;
+    ws__pend(c);
     ws__ev_init(&ev, WS_EV_CLOSE);
     ev.close_code = WS_CLOSE_ABNORMAL;
     ev.result = WS_ERR_CLOSED;
@@ -3176,7 +3234,7 @@ static void ws__flush(ws_conn *c) {
             if (c->err == WS_OK && !(c->flags & WS__F_GOT_CLOSE))   /* after the peer's close: no error */
                 { c->err = rc; c->err_msg = "send failed: connection lost"; }
             c->flags |= WS__F_BROKEN;
-            c->ctx->work = 1;
+            ws__pend(c);
             ws__buf_put(c->ctx, &c->tx);
             return;
         }
@@ -3185,7 +3243,7 @@ static void ws__flush(ws_conn *c) {
     if (b) ws__buf_put(c->ctx, &c->tx);
     if (c->flags & WS__F_DRAIN_WAIT) {
         c->flags = (c->flags & ~(uint32_t)WS__F_DRAIN_WAIT) | WS__F_DRAINED;
-        c->ctx->work = 1;
+        ws__pend(c);
     }
     if ((c->flags & WS__F_SHUT) && !(c->flags & WS__F_WSHUT) && c->fd != WS__INVALID_SOCK) {
         c->flags |= WS__F_WSHUT;   /* our close frame (or HTTP response) is out: FIN */
@@ -3230,6 +3288,7 @@ static void ws__readable(ws_conn *c) {
         if (got < want / 2) break;        /* the socket is probably empty */
     }
     if (c->rx && c->rx->off == c->rx->len && !(c->flags & WS__F_HAVE_FRAME)) ws__buf_put(ctx, &c->rx);
+    if (c->fd != WS__INVALID_SOCK && c->tp->pending(c)) ws__pend(c);   /* TLS holds more */
 }
 
 static void ws__connect_ready(ws_conn *c) {   /* POLLOUT/ERR while CONNECTING */
@@ -3248,18 +3307,13 @@ static void ws__tls_step(ws_conn *c) {
     c->state = WS__HANDSHAKE;
 }
 
-/* Timers and pending work of one connection; returns its next deadline (0 = none). */
+static int64_t ws__due(const ws_conn *c);
+/* The timers of one connection at ctx->now; returns its next due time (0 = none). */
 static int64_t ws__conn_timers(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
-    int64_t now = ctx->now, next = 0;
+    int64_t now = ctx->now;
     if (c->flags & WS__F_DEAD) return 0;
-    if (c->state == WS__RESOLVING) ws__client_poll_dns(c);
     if (c->flags & WS__F_BROKEN) { ws__finish(c); return 0; }
-    if (c->flags & WS__F_DRAINED) {
-        ws_event ev;
-        c->flags &= ~(uint32_t)WS__F_DRAINED;
-        if (c->state == WS__OPEN && ws__visible(c)) { ws__ev_init(&ev, WS_EV_DRAINED); ws__emit(c, &ev); }
-    }
     if (c->state == WS__WAITING) {
         if (c->flags & WS__F_USER_CLOSE) { ws__cancel_retry(c); return 0; }
         if (now >= c->deadline) ws__client_start(c);
@@ -3302,23 +3356,18 @@ static int64_t ws__conn_timers(ws_conn *c) {
             }
             ws__flush(c);
         }
-        if (c->next_ping) next = c->next_ping;
-        if (c->pong_due && (!next || c->pong_due < next)) next = c->pong_due;
-        if (idle > 0 && (!next || c->last_rx + idle < next)) next = c->last_rx + idle;
     }
-    if (c->deadline && (!next || c->deadline < next)) next = c->deadline;
-    return next;
+    return ws__due(c);
 }
 
 static short ws__interest(const ws_conn *c) {
     short ev = 0;
+    if (c->fd == WS__INVALID_SOCK || (c->flags & WS__F_DEAD)) return 0;
     switch (c->state) {
     case WS__CONNECTING: return WS_POLLOUT;
     case WS__TLS:   /* only what the TLS handshake waits for: queued bytes wait for it */
-        if (c->fd == WS__INVALID_SOCK || (c->flags & WS__F_DEAD)) return 0;
         return c->tp->want(c);
     case WS__HANDSHAKE: case WS__OPEN: case WS__CLOSING:
-        if (c->fd == WS__INVALID_SOCK || (c->flags & WS__F_DEAD)) return 0;
         ev = WS_POLLIN;
         if (ws__buf_used(c->tx)) ev |= WS_POLLOUT;
         return (short)(ev | c->tp->want(c));
@@ -3326,28 +3375,115 @@ static short ws__interest(const ws_conn *c) {
     }
 }
 
-static int ws__grow(ws_ctx *ctx, void **p, size_t *cap, size_t need, size_t elem) {
-    size_t n = *cap ? *cap : 16;
-    void *np;
-    if (need <= *cap) return 1;
-    while (n < need) n *= 2;
-    np = ws__realloc(ctx, *p, n * elem);
-    if (!np) return 0;
-    *p = np;
-    *cap = n;
-    return 1;
+/* ---- timers: a binary min-heap of connections keyed by their earliest due time. Only
+ * a conn's own events move its entry, so a loop pass costs O(active * log n), not O(n).
+ * Due times may be early (last_rx moved on): the conn is then just filed again. ---- */
+static int64_t ws__due(const ws_conn *c) {
+    int64_t d = c->deadline;
+    int idle = c->ctx->cfg.idle_timeout_ms;
+    if (c->flags & WS__F_DEAD) return 0;
+    switch (c->state) {
+    case WS__OPEN:
+        if (c->next_ping && (!d || c->next_ping < d)) d = c->next_ping;
+        if (c->pong_due && (!d || c->pong_due < d)) d = c->pong_due;
+        if (idle > 0 && (!d || c->last_rx + idle < d)) d = c->last_rx + idle;
+        return d;
+    case WS__CLOSED: return 0;
+    default: return d;
+    }
+}
+static void ws__heap_set(ws_ctx *x, size_t i, ws_conn *c) { x->heap[i] = c; c->hidx = (uint32_t)(i + 1); }
+static void ws__heap_up(ws_ctx *x, size_t i) {
+    ws_conn *c = x->heap[i];
+    while (i) {
+        size_t p = (i - 1) / 2;
+        if (x->heap[p]->due <= c->due) break;
+        ws__heap_set(x, i, x->heap[p]);
+        i = p;
+    }
+    ws__heap_set(x, i, c);
+}
+static void ws__heap_down(ws_ctx *x, size_t i) {
+    ws_conn *c = x->heap[i];
+    for (;;) {
+        size_t l = 2 * i + 1, m;
+        if (l >= x->hlen) break;
+        m = (l + 1 < x->hlen && x->heap[l + 1]->due < x->heap[l]->due) ? l + 1 : l;
+        if (x->heap[m]->due >= c->due) break;
+        ws__heap_set(x, i, x->heap[m]);
+        i = m;
+    }
+    ws__heap_set(x, i, c);
+}
+static void ws__heap_remove(ws_ctx *x, ws_conn *c) {
+    size_t i = c->hidx - 1;
+    ws_conn *last = x->heap[--x->hlen];
+    c->hidx = 0;
+    if (last != c) { ws__heap_set(x, i, last); ws__heap_up(x, i); ws__heap_down(x, last->hidx - 1); }
+}
+static void ws__sched(ws_conn *c) {   /* file c under its due time (or take it out) */
+    ws_ctx *x = c->ctx;
+    int64_t due = ws__due(c);
+    if (c->hidx) {
+        size_t i = c->hidx - 1;
+        if (due == c->due) return;
+        if (!due) { ws__heap_remove(x, c); return; }
+        c->due = due;
+        ws__heap_up(x, i);
+        ws__heap_down(x, c->hidx - 1);
+    } else if (due) {   /* capacity: ws__conn_new keeps one slot per conn */
+        c->due = due;
+        ws__heap_set(x, x->hlen++, c);
+        ws__heap_up(x, x->hlen - 1);
+    }
+}
+
+/* ---- epoll (Linux): the kernel keeps the watch list, so a pass costs O(ready) ---- */
+#if defined(__linux__) && !defined(WS_NO_EPOLL)
+#  include <sys/epoll.h>
+#  define WS__EPOLL 1
+static void ws__epoll_set(ws_ctx *x, ws__sock fd, void *ptr, uint8_t *reg, uint8_t want) {
+    struct epoll_event e;
+    if (x->epfd < 0 || want == *reg) return;
+    memset(&e, 0, sizeof e);
+    e.events = ((want & WS_POLLIN) ? (uint32_t)EPOLLIN : 0u) | ((want & WS_POLLOUT) ? (uint32_t)EPOLLOUT : 0u);
+    e.data.ptr = ptr;
+    if (epoll_ctl(x->epfd, !*reg ? EPOLL_CTL_ADD : want ? EPOLL_CTL_MOD : EPOLL_CTL_DEL, fd, &e) == 0 || !want)
+        *reg = want;
+}
+#else
+static void ws__epoll_set(ws_ctx *x, ws__sock fd, void *ptr, uint8_t *reg, uint8_t want) {
+    (void)x; (void)fd; (void)ptr; (void)reg; (void)want;
+}
+#endif
+static void ws__watch(ws_conn *c) { ws__epoll_set(c->ctx, c->fd, c, &c->ereg, (uint8_t)ws__interest(c)); }
+static void ws__unwatch(ws_conn *c) {
+    if (c->fd != WS__INVALID_SOCK) ws__epoll_set(c->ctx, c->fd, c, &c->ereg, 0);
+    c->ereg = 0;
+}
+/* After anything happened to c: its poll interest and its timer follow its new state. */
+static void ws__settle(ws_conn *c) {
+    ws__watch(c);
+    ws__sched(c);
+}
+
+/* ---- the foreign-loop interface (and ws_poll without epoll) ---- */
+static int ws__timeout(ws_ctx *ctx) {   /* how long the loop may sleep: -1 = no timer */
+    if (ctx->pend || ctx->work) return 0;
+    if (!ctx->hlen) return -1;
+    if (ctx->heap[0]->due <= ctx->now) return 0;
+    return (int)WS__MIN(ctx->heap[0]->due - ctx->now, (int64_t)0x7FFFFFFF);
 }
 
 WS_API size_t ws_pollfds(ws_ctx *ctx, ws_pollfd *out, size_t cap, int *timeout_ms) {
     size_t n = 0, ocap;
     ws_listener *l;
     ws_conn *c;
-    int64_t next = 0, d;
     ctx->now = ws__now_ms();
-    /* owners[i] is what entry i stands for: ctx (wake-up), a listener, or a conn */
+    /* owners[i] is what entry i stands for: NULL (wake-up), a listener, or a conn */
     ocap = 1;
     for (l = ctx->listeners; l; l = l->next) ocap++;
-    for (c = ctx->head; c; c = c->next) ocap++;
+    ocap += ctx->nconns;
     ctx->owner_len = 0;
     if (!ws__grow(ctx, (void **)&ctx->owners, &ctx->owner_cap, ocap, sizeof *ctx->owners)) {
         if (timeout_ms) *timeout_ms = 10;   /* out of memory: try again soon */
@@ -3356,106 +3492,157 @@ WS_API size_t ws_pollfds(ws_ctx *ctx, ws_pollfd *out, size_t cap, int *timeout_m
 #define WS__ADD(owner, sock, evs) do { \
         if (n < cap) { out[n].fd = (intptr_t)(sock); out[n].events = (short)(evs); out[n].revents = 0; } \
         ctx->owners[n].o = (owner); ctx->owners[n].fd = (intptr_t)(sock); n++; } while (0)
-    WS__ADD((void *)ctx, ctx->wake_r, WS_POLLIN);
+    WS__ADD(NULL, ctx->wake_r, WS_POLLIN);
     for (l = ctx->listeners; l; l = l->next) WS__ADD((void *)l, l->fd, WS_POLLIN);
     for (c = ctx->head; c; c = c->next) {
         short ev = ws__interest(c);
         if (ev) WS__ADD((void *)c, c->fd, ev);
-        d = c->deadline;
-        if (c->state == WS__OPEN) {
-            if (c->next_ping && (!d || c->next_ping < d)) d = c->next_ping;
-            if (c->pong_due && (!d || c->pong_due < d)) d = c->pong_due;
-            if (ctx->cfg.idle_timeout_ms > 0 && (!d || c->last_rx + ctx->cfg.idle_timeout_ms < d))
-                d = c->last_rx + ctx->cfg.idle_timeout_ms;
-        }
-        if (c->state == WS__RESOLVING && !d) d = ctx->now + 50;
-        if (c->flags & (WS__F_BROKEN | WS__F_DRAINED | WS__F_DEAD)) d = ctx->now;
-        if (c->tp && c->tp->pending(c)) d = ctx->now;
-        if (d && (!next || d < next)) next = d;
     }
 #undef WS__ADD
     ctx->owner_len = n;
-    if (timeout_ms) {
-        if (ctx->work) *timeout_ms = 0;
-        else if (!next) *timeout_ms = -1;
-        else *timeout_ms = next <= ctx->now ? 0 : (int)WS__MIN(next - ctx->now, (int64_t)0x7FFFFFFF);
-    }
+    if (timeout_ms) *timeout_ms = ws__timeout(ctx);
     return n;
 }
 
 static void ws__wake_drain(ws_ctx *ctx) {
     char buf[64];
+    ws_conn *c;
 #if defined(_WIN32)
     while (recv(ctx->wake_r, buf, sizeof buf, 0) > 0) {}
 #else
     while (read(ctx->wake_r, buf, sizeof buf) > 0) {}
 #endif
+    if (ctx->nresolving)   /* a resolver thread may be done */
+        for (c = ctx->head; c; c = c->next)
+            if (c->state == WS__RESOLVING && c->cl && c->cl->dns) ws__pend(c);
 }
 
-static void *ws__owner_of(ws_ctx *ctx, const ws_pollfd *p, size_t i) {
+/* What a ready fd stands for: the last ws_pollfds' list, else a search. */
+static void *ws__owner_of(ws_ctx *ctx, const ws_pollfd *p, size_t i, int *found) {
     size_t k;
     ws_conn *c;
     ws_listener *l;
+    *found = 1;
     if (i < ctx->owner_len && ctx->owners[i].fd == p->fd) return ctx->owners[i].o;
     for (k = 0; k < ctx->owner_len; k++) if (ctx->owners[k].fd == p->fd) return ctx->owners[k].o;
-    if (p->fd == (intptr_t)ctx->wake_r) return ctx;   /* no fresh ws_pollfds: search */
+    if (p->fd == (intptr_t)ctx->wake_r) return NULL;
     for (l = ctx->listeners; l; l = l->next) if ((intptr_t)l->fd == p->fd) return l;
     for (c = ctx->head; c; c = c->next) if ((intptr_t)c->fd == p->fd) return c;
+    *found = 0;
     return NULL;
-}
-
-static int ws__is_listener(ws_ctx *ctx, void *o) {
-    ws_listener *l;
-    for (l = ctx->listeners; l; l = l->next) if ((void *)l == o) return 1;
-    return 0;
 }
 
 static void ws__conn_io(ws_conn *c, short rev) {
     if (c->flags & WS__F_DEAD) return;
     if (c->state == WS__CONNECTING) {
         if (rev & (WS_POLLOUT | WS_POLLERR | WS_POLLHUP)) ws__connect_ready(c);
-        return;
+    } else if (c->state == WS__TLS && (ws__tls_step(c), c->state == WS__TLS)) {
+        ws__flush(c);
+    } else {
+        if (rev & (WS_POLLIN | WS_POLLERR | WS_POLLHUP)) ws__readable(c);
+        if (c->state != WS__CLOSED && !(c->flags & WS__F_DEAD)) ws__flush(c);
     }
-    if (c->state == WS__TLS) { ws__tls_step(c); if (c->state == WS__TLS) { ws__flush(c); return; } }
-    if (rev & (WS_POLLIN | WS_POLLERR | WS_POLLHUP)) ws__readable(c);
-    if (c->state != WS__CLOSED && !(c->flags & WS__F_DEAD)) ws__flush(c);
+    if (c->flags & WS__F_BROKEN) ws__finish(c);
+    ws__settle(c);
+}
+
+/* One ready fd: o is NULL (the wake-up channel), a listener or a conn. */
+static void ws__ready(ws_ctx *ctx, void *o, short rev) {
+    if (!o) ws__wake_drain(ctx);
+    else if (*(const uint8_t *)o == WS__K_LISTENER) {
+        ws_listener *l = (ws_listener *)o;
+        if (l->fd != WS__INVALID_SOCK) ws__accept(ctx, l);
+    } else ws__conn_io((ws_conn *)o, rev);
+}
+
+/* Pending work, then due timers, then frees: the end of every dispatch. */
+static void ws__service(ws_conn *c) {
+    if (c->state == WS__RESOLVING) ws__client_poll_dns(c);
+    if (c->state == WS__WAITING && (c->flags & WS__F_USER_CLOSE)) { ws__cancel_retry(c); return; }
+    if (c->flags & WS__F_BROKEN) { ws__finish(c); return; }
+    if (c->tp && c->fd != WS__INVALID_SOCK && c->tp->pending(c)) ws__readable(c);
+    if (c->flags & WS__F_DRAINED) {
+        ws_event ev;
+        c->flags &= ~(uint32_t)WS__F_DRAINED;
+        if (c->state == WS__OPEN && ws__visible(c)) { ws__ev_init(&ev, WS_EV_DRAINED); ws__emit(c, &ev); }
+    }
+    if (ws__buf_used(c->tx) && c->state != WS__CONNECTING && c->state != WS__TLS &&
+        c->fd != WS__INVALID_SOCK && !(c->flags & WS__F_DEAD))
+        ws__flush(c);   /* what callbacks and timers queued */
+    if (c->flags & WS__F_BROKEN) ws__finish(c);
+}
+
+static void ws__dispatch_end(ws_ctx *ctx) {
+    ws_conn *c, *dead = NULL;
+    size_t budget = ctx->hlen;
+    ws_listener *l;
+    /* due timers: each conn at most once per pass, so a timer can never spin */
+    while (budget-- && ctx->hlen && ctx->heap[0]->due <= ctx->now) {
+        c = ctx->heap[0];
+        ws__heap_remove(ctx, c);
+        (void)ws__conn_timers(c);
+        if (c->flags & WS__F_BROKEN) ws__finish(c);
+        ws__settle(c);
+    }
+    while ((c = ctx->pend) != NULL) {
+        ctx->pend = c->pnext;
+        if (c->flags & WS__F_DEAD) { c->pnext = dead; dead = c; continue; }   /* keeps F_PEND */
+        c->flags &= ~(uint32_t)WS__F_PEND;
+        ws__service(c);
+        ws__settle(c);
+    }
+    ctx->work = 0;
+    for (c = dead; c; c = dead) {   /* deferred free: never inside a callback */
+        dead = c->pnext;
+        if (c != ctx->hold) ws__conn_free(c);
+    }
+    while ((l = ctx->dead_listeners) != NULL) { ctx->dead_listeners = l->next; ws__free(ctx, l); }
+    ctx->owner_len = 0;
 }
 
 WS_API void ws_dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n) {
     size_t i;
-    ws_conn *c, *next;
     WS_ASSERT(!ctx->in_cb && "ws_dispatch/ws_poll called from a callback");
     ctx->now = ws__now_ms();
-    ctx->work = 0;
     for (i = 0; i < n; i++) {
+        int found;
         void *o;
         if (!fds[i].revents) continue;
-        o = ws__owner_of(ctx, &fds[i], i);
-        if (!o) continue;
-        if (o == (void *)ctx) ws__wake_drain(ctx);
-        else if (ws__is_listener(ctx, o)) ws__accept(ctx, (ws_listener *)o);
-        else ws__conn_io((ws_conn *)o, fds[i].revents);
+        o = ws__owner_of(ctx, &fds[i], i, &found);
+        if (found) ws__ready(ctx, o, fds[i].revents);
     }
-    for (c = ctx->head; c; c = c->next) {
-        if (c->tp && c->tp->pending(c) && !(c->flags & WS__F_DEAD)) ws__readable(c);
-        (void)ws__conn_timers(c);
-        if (ws__buf_used(c->tx) && c->state != WS__CONNECTING && c->fd != WS__INVALID_SOCK &&
-            !(c->flags & WS__F_DEAD))
-            ws__flush(c);   /* what timers and callbacks queued */
-        if (c->flags & WS__F_BROKEN) ws__finish(c);
-    }
-    for (c = ctx->head; c; c = next) {   /* deferred free: never inside a callback */
-        next = c->next;
-        if ((c->flags & WS__F_DEAD) && c != ctx->hold) ws__conn_free(c);
-    }
-    ctx->owner_len = 0;
+    ws__dispatch_end(ctx);
 }
+
+#ifdef WS__EPOLL
+static int ws__poll_epoll(ws_ctx *ctx, int timeout_ms) {
+    struct epoll_event ev[256];
+    int t, n, i, before = ctx->nevents;
+    ctx->now = ws__now_ms();
+    t = ws__timeout(ctx);
+    if (timeout_ms >= 0 && (t < 0 || t > timeout_ms)) t = timeout_ms;
+    n = epoll_wait(ctx->epfd, ev, (int)(sizeof ev / sizeof ev[0]), t);
+    if (n < 0 && errno != EINTR) return WS_ERR_IO;
+    ctx->now = ws__now_ms();
+    for (i = 0; i < n; i++) {
+        uint32_t e = ev[i].events;
+        ws__ready(ctx, ev[i].data.ptr, (short)(((e & EPOLLIN) ? WS_POLLIN : 0) |
+                  ((e & EPOLLOUT) ? WS_POLLOUT : 0) | ((e & EPOLLERR) ? WS_POLLERR : 0) |
+                  ((e & EPOLLHUP) ? WS_POLLHUP : 0)));
+    }
+    ws__dispatch_end(ctx);
+    return ctx->nevents - before;
+}
+#endif
 
 WS_API int ws_poll(ws_ctx *ctx, int timeout_ms) {
     size_t n, i;
     int t = -1, rc, before;
     if (!ctx) return WS_ERR_ARG;
     WS_ASSERT(!ctx->in_cb && "ws_poll called from a callback");
+#ifdef WS__EPOLL
+    if (ctx->epfd >= 0) return ws__poll_epoll(ctx, timeout_ms);
+#endif
     for (;;) {
         n = ws_pollfds(ctx, ctx->pfds, ctx->pfd_cap, &t);
         if (n <= ctx->pfd_cap) break;
@@ -3524,6 +3711,15 @@ WS_API ws_ctx *ws_ctx_create(const ws_config *cfg) {
     if (ws__net_init() != 0) { WS_FREE(ctx, cfg->user); return NULL; }
     ctx->net_ok = 1;
     if (ws__wake_open(ctx) != 0) { ws__net_done(); WS_FREE(ctx, cfg->user); return NULL; }
+    ctx->epfd = -1;
+#ifdef WS__EPOLL
+    ctx->epfd = epoll_create1(EPOLL_CLOEXEC);   /* failing that, ws_poll uses poll() */
+    if (ctx->epfd >= 0) {
+        uint8_t reg = 0;
+        ws__epoll_set(ctx, ctx->wake_r, NULL, &reg, WS_POLLIN);
+        if (!reg) { close(ctx->epfd); ctx->epfd = -1; }
+    }
+#endif
     return ctx;
 }
 
@@ -3547,7 +3743,16 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
         }
     }
     while (ctx->head) ws__conn_free(ctx->head);
+    while (ctx->dead_listeners) {
+        ws_listener *l = ctx->dead_listeners;
+        ctx->dead_listeners = l->next;
+        ws__free(ctx, l);
+    }
     while (ctx->npool) ws__free(ctx, ctx->pool[--ctx->npool]);
+    ws__free(ctx, ctx->heap);
+#ifdef WS__EPOLL
+    if (ctx->epfd >= 0) close(ctx->epfd);
+#endif
     ws__free(ctx, ctx->pfds);
     ws__free(ctx, ctx->owners);
     ws__free(ctx, ctx->ospfds);
@@ -3598,6 +3803,7 @@ WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts 
     }
     ctx->now = ws__now_ms();
     ws__client_start(c);
+    ws__pend(c);   /* its connect timer and poll interest; failures are reported from the loop */
     if (out) *out = c;
     return WS_OK;
 }
@@ -3642,6 +3848,7 @@ static ws_result ws__send(ws_conn *c, int fin, int rsv, int op, const void *data
     if (rc == WS_OK && c->fd != WS__INVALID_SOCK &&
         (!c->ctx->in_cb || ws__buf_used(c->tx) >= WS_BUF_MIN))
         ws__flush(c);
+    if (ws__buf_used(c->tx)) ws__pend(c);   /* the rest: at the end of the dispatch, or POLLOUT */
     return rc;
 }
 
@@ -3668,8 +3875,7 @@ WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
         return WS_ERR_ARG;
     if (c->state == WS__WAITING) {   /* no more retries: the final CLOSE comes from the loop */
         c->flags |= WS__F_USER_CLOSE;
-        c->deadline = c->ctx->now;
-        c->ctx->work = 1;
+        ws__pend(c);
         return WS_OK;
     }
     if (c->state >= WS__CLOSED || (c->flags & (WS__F_SENT_CLOSE | WS__F_DEAD))) return WS_ERR_CLOSED;
@@ -3678,19 +3884,20 @@ WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
         c->err = WS_ERR_CLOSED;
         c->err_msg = "closed before the connection opened";
         c->flags |= WS__F_BROKEN | WS__F_ERR_FIRED;
-        c->ctx->work = 1;
+        ws__pend(c);
         return WS_OK;
     }
     (void)ws__queue_close(c, code, reason, rlen);
     ws__start_closing(c);
-    if (c->fd != WS__INVALID_SOCK) ws__flush(c);
+    if (c->fd != WS__INVALID_SOCK && !c->ctx->in_cb) ws__flush(c);
+    ws__pend(c);   /* new timer (close_timeout_ms) and poll interest */
     return WS_OK;
 }
 
 WS_API void ws_conn_drop(ws_conn *c) {
     if (!c || c->state >= WS__CLOSED) return;
     c->flags |= WS__F_USER_CLOSE | WS__F_BROKEN;
-    c->ctx->work = 1;
+    ws__pend(c);
 }
 
 WS_API int ws_conn_state(const ws_conn *c) {
@@ -3803,6 +4010,7 @@ OPTIONS (#define before the implementation include; default in brackets)
     WS_POOL_BUF_MAX     larger buffers are freed rather than pooled [262144]
     WS_NO_NET           only the pure codec (sha1 ... http): no sockets, no ws_ctx
     WS_NO_THREADS       resolve host names in ws_connect itself (blocks; see WHAT BLOCKS)
+    WS_NO_EPOLL         Linux: ws_poll uses poll() instead of epoll (as on other systems)
     WS_USE_MBEDTLS      wss:// and ws_listen_tls through mbedTLS 2.28 or 3.x
     WS_NO_FEATURE_MACROS  do not define _DEFAULT_SOURCE/_POSIX_C_SOURCE (POSIX, see top)
 
