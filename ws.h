@@ -4058,10 +4058,12 @@ GUI LOOPS
   Another thread may call ws_ctx_wakeup to make a waiting ws_poll return.
 
 MEMORY
-  ws_conn is ~230 bytes; an idle connection holds no buffer (receive and send buffers come
-  from a per-ctx pool while bytes are in flight). A busy one holds its receive buffer (the
-  largest frame in flight, from 16 KiB), its send queue, and a fragmented message being
-  assembled. No allocation per message in the steady state.
+  ws_conn is 272 bytes (measured: 288 B of heap per idle server connection). An idle
+  connection holds no buffer: receive and send buffers come from a per-ctx pool while bytes
+  are in flight. A busy one holds its receive buffer (the largest frame in flight, from
+  16 KiB), its send queue, and a fragmented message being assembled. No allocation per
+  message in the steady state. Timers sit in a heap and Linux waits with epoll, so a loop
+  pass costs O(active connections), not O(open ones); ws_pollfds lists every socket.
 
 PLATFORMS
   POSIX (Linux, macOS, BSD) and Windows (Winsock2, WSAPoll; link ws2_32 and bcrypt), IPv4
