@@ -1598,6 +1598,8 @@ struct ws_ctx {
     int64_t      now;
     int          in_cb, nevents, work, destroying, net_ok, nresolving;
     ws_conn     *pend;           /* conns with work for the end of this dispatch */
+    const uint8_t *text_ok;      /* the text message being delivered: valid UTF-8 already */
+    size_t       text_ok_len;
     ws_conn    **heap;           /* timers: a binary min-heap of conns by due */
     size_t       hlen, hcap, nconns;
     ws_listener *dead_listeners; /* closed; freed after the dispatch that may name them */
@@ -1852,7 +1854,12 @@ static void ws__deliver(ws_conn *c, int op, const uint8_t *p, size_t n, int fin)
     ev.data = p;
     ev.len = n;
     ev.fin = fin;
+    if (op == WS_OP_TEXT && fin && !(c->flags & WS__F_FRAGS)) {   /* echoing it: checked already */
+        c->ctx->text_ok = p;
+        c->ctx->text_ok_len = n;
+    }
     ws__emit(c, &ev);
+    c->ctx->text_ok = NULL;
 }
 
 static void ws__got_close(ws_conn *c, const uint8_t *p, size_t n) {
@@ -3832,6 +3839,14 @@ WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_conn
     return rc;
 }
 
+/* Text we may send: valid UTF-8, which the message being delivered (an echo, a broadcast of
+ * it) already is: checking it again would be half the cost of a text echo. */
+static int ws__text_ok(const ws_ctx *ctx, const void *data, size_t len) {
+    if (!data) return 1;   /* ws__send refuses NULL with a length */
+    if ((const uint8_t *)data == ctx->text_ok && len == ctx->text_ok_len) return 1;
+    return ws_utf8_validate(data, len) == WS_OK;
+}
+
 static ws_result ws__send(ws_conn *c, int fin, int rsv, int op, const void *data, size_t len) {
     ws_result rc;
     if (!c || (!data && len)) return WS_ERR_ARG;
@@ -3854,7 +3869,7 @@ static ws_result ws__send(ws_conn *c, int fin, int rsv, int op, const void *data
 
 WS_API ws_result ws_conn_send(ws_conn *c, int opcode, const void *data, size_t len) {
     if (opcode == WS_OP_PING || opcode == WS_OP_PONG) { if (len > 125) return WS_ERR_ARG; }
-    else if (opcode == WS_OP_TEXT) { if (data && ws_utf8_validate(data, len) != WS_OK) return WS_ERR_UTF8; }
+    else if (opcode == WS_OP_TEXT) { if (c && !ws__text_ok(c->ctx, data, len)) return WS_ERR_UTF8; }
     else if (opcode != WS_OP_BINARY) return WS_ERR_ARG;
     return ws__send(c, 1, 0, opcode, data, len);
 }
@@ -3953,7 +3968,7 @@ WS_API ws_result ws_broadcast(ws_ctx *ctx, int opcode, const void *data, size_t 
     ws_result first = WS_OK, rc;
     size_t k = 0;
     if (!ctx) return WS_ERR_ARG;
-    if (opcode == WS_OP_TEXT && data && ws_utf8_validate(data, len) != WS_OK) return WS_ERR_UTF8;
+    if (opcode == WS_OP_TEXT && !ws__text_ok(ctx, data, len)) return WS_ERR_UTF8;
     for (c = ws_conn_next(ctx, NULL); c; c = ws_conn_next(ctx, c)) {
         if (c == except || !(c->flags & WS__F_SERVER)) continue;
         rc = ws__send(c, 1, 0, opcode, data, len);

@@ -1076,6 +1076,73 @@ out:
     lb_done(s);
 }
 
+/* IPv6: listen on ::1, connect to ws://[::1]:port/, echo, the remote address in brackets. */
+static void test_loopback_ipv6(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_listener *l = NULL;
+    ws_conn *c, *srv;
+    lb_rec *cr, *sr;
+    char url[80], addr[64];
+    int ok;
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    if (ws_listen(ctx, "::1", 0, &l) != WS_OK) {   /* a host without IPv6 loopback */
+        printf("  SKIPPED: test_loopback_ipv6: no ::1 on this machine\n");
+        CHECK(getenv("CI") == NULL || strcmp(getenv("CI"), "true") != 0);
+        goto out;
+    }
+    strcpy(url, ws_listener_url(l));
+    CHECK(strncmp(url, "ws://[::1]:", 11) == 0);
+    c = lb_pair(ctx, s, url, NULL, &srv);
+    if (!c) goto out;
+    cr = &s->rec[ws_conn_id(c) % LB_MAXC];
+    sr = &s->rec[ws_conn_id(srv) % LB_MAXC];
+    CHECK_EQ(ws_conn_remote(srv, addr, sizeof addr, NULL), WS_OK);
+    CHECK(strncmp(addr, "[::1]:", 6) == 0);
+    CHECK_EQ(ws_conn_remote(c, addr, sizeof addr, NULL), WS_OK);
+    CHECK(strncmp(addr, "[::1]:", 6) == 0);
+    CHECK_EQ(ws_conn_send_text(c, "over v6"), WS_OK);
+    LB_WAIT(ok, ctx, NULL, sr->msgs == 1);
+    CHECK_EQ(sr->last_len, 7);
+    CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, NULL), WS_OK);
+    LB_WAIT(ok, ctx, NULL, cr->closes == 1 && sr->closes == 1);
+    CHECK_EQ(cr->clean, 1);
+out:
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
+/* A 1 MiB message in 64-byte fragments (16,384 frames) arrives whole and intact. */
+static void test_loopback_small_fragments(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_conn *c, *srv;
+    lb_rec *sr;
+    char url[64];
+    uint8_t *msg;
+    size_t n = (size_t)1 << 20, off;
+    int ok;
+    if (!s) return;
+    msg = (uint8_t *)malloc(n);
+    ctx = lb_ctx(s, NULL);
+    lb_listen(ctx, url);
+    c = lb_pair(ctx, s, url, NULL, &srv);
+    if (!c || !msg) goto out;
+    sr = &s->rec[ws_conn_id(srv) % LB_MAXC];
+    lb_fill(msg, n, 0, 7);
+    for (off = 0; off < n; off += 64)
+        CHECK_EQ(ws_conn_send_frame(c, off + 64 >= n, 0, off ? WS_OP_CONT : WS_OP_BINARY, msg + off, 64), WS_OK);
+    LB_WAIT(ok, ctx, NULL, sr->msgs == 1);
+    CHECK_EQ(sr->last_len, n);
+    if (sr->last_len == n) CHECK_MEM(sr->last, msg, n);
+    CHECK_EQ(sr->errors, 0);
+out:
+    free(msg);
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
 /* ---- connect errors ---- */
 
 static void test_loopback_connect_errors(void) {
@@ -1325,6 +1392,8 @@ static void suite_loopback(void) {
     RUN(test_loopback_backpressure);
     RUN(test_loopback_reconnect);
     RUN(test_loopback_reconnect_cancel);
+    RUN(test_loopback_ipv6);
+    RUN(test_loopback_small_fragments);
     RUN(test_loopback_connect_errors);
 #ifndef _WIN32
     RUN(test_loopback_wakeup);
