@@ -22,7 +22,7 @@ all: test examples
 
 # The README's test command: unit + loopback tests under ASan/UBSan, then the same under
 # valgrind, then the portability checks (C++, C89 codec, exported names, Windows cross-build).
-test: build/run_tests build/run_tests_vg test-cpp test-c89 check-symbols test-mingw examples
+test: build/run_tests build/run_tests_vg test-cpp test-c89 test-clang check-symbols test-mingw examples
 	./build/run_tests
 ifneq ($(VALGRIND),)
 	$(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
@@ -42,6 +42,15 @@ build/run_tests_vg: $(TEST_SRC) | build
 
 test-cpp: | build                         # the header compiles as C++, warning-free
 	$(CXX) -x c++ -std=c++11 -Wall -Wextra -Werror -fsyntax-only tests/compile_cpp.cpp
+
+CLANG ?= $(shell command -v clang 2>/dev/null)
+test-clang: | build                       # clang too: the whole header, every warning an error
+ifneq ($(CLANG),)
+	$(CLANG) -std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror -fsyntax-only \
+	    -DWS_IMPLEMENTATION -x c ws.h
+else
+	@echo "SKIPPED: clang build (install: apt-get install clang)"; [ "$$CI" != true ]
+endif
 
 test-c89: | build                         # the pure layers stay C89-clean
 	$(CC) -std=c89 -pedantic -Wall -Werror -fsyntax-only -DWS_NO_NET -DWS_IMPLEMENTATION -x c ws.h
@@ -144,4 +153,4 @@ build/test_tls_vg: tests/test_tls.c tests/test.h ws.h | build
 
 build: ; mkdir -p build
 clean: ; rm -rf build
-.PHONY: all test test-cpp test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop
+.PHONY: all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop
