@@ -2022,6 +2022,17 @@ static void ws__respond(ws_conn *c, int status, const ws_reply *r, const char *w
     c->tx->len += o.len;
 }
 
+/* An HTTP head is parsed again from its start when more of it arrives; a peer sending one
+ * byte at a time would make that quadratic, so parse only the first bytes (garbage, such as a
+ * TLS hello on a plain port, fails at once) and then whenever a line ends. c->pdone counts
+ * the bytes already looked at (it is free until the frames start). */
+static int ws__head_worth_parsing(ws_conn *c) {
+    size_t have = ws__buf_used(c->rx), seen = (size_t)c->pdone;
+    c->pdone = have;
+    return seen == 0 || seen > have ||
+           memchr(WS__BDATA(c->rx) + c->rx->off + seen, '\n', have - seen) != NULL;
+}
+
 static void ws__server_handshake(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     ws_http_request req;
@@ -2032,7 +2043,7 @@ static void ws__server_handshake(ws_conn *c) {
     int status = 400;
     ws_result rc;
     ws__out o;
-    if (!c->rx) return;
+    if (!c->rx || !ws__head_worth_parsing(c)) return;
     rc = ws_http_parse_request((const char *)WS__BDATA(c->rx) + c->rx->off, ws__buf_used(c->rx),
                                ws__max_handshake(ctx), &req, &used, &why);
     if (rc == WS_AGAIN) return;
@@ -2085,7 +2096,7 @@ static void ws__client_handshake(ws_conn *c) {
     const char *why = "";
     size_t used = 0;
     ws_result rc;
-    if (!c->rx) return;
+    if (!c->rx || !ws__head_worth_parsing(c)) return;
     rc = ws_http_parse_response((const char *)WS__BDATA(c->rx) + c->rx->off, ws__buf_used(c->rx),
                                 ws__max_handshake(c->ctx), &res, &used, &why);
     if (rc == WS_AGAIN) return;
@@ -2939,6 +2950,7 @@ static void ws__client_start(ws_conn *c) {
     c->close_code = 0;
     c->msg_op = 0;
     c->msg_len = 0;
+    c->pdone = 0;
     cl->http_status = 0;
     c->created = ctx->now;
     c->deadline = ctx->now + ws__ms(ctx->cfg.connect_timeout_ms, 10000);
