@@ -1076,6 +1076,38 @@ out:
     lb_done(s);
 }
 
+/* ws_conn_drop on a client waiting to reconnect ends it like ws_conn_close does: a final
+ * CLOSE, no more attempts. */
+static void test_loopback_reconnect_drop(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_listener *l;
+    ws_conn *c;
+    ws_connect_opts o;
+    lb_rec *r = NULL;
+    char url[64];
+    int ok;
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    l = lb_listen(ctx, url);
+    ws_listener_close(l);                 /* refused */
+    memset(&o, 0, sizeof o);
+    o.reconnect = 1;
+    o.reconnect_delay_ms = 60000;
+    c = lb_connect(ctx, url, &o);
+    if (!c) goto out;
+    r = &s->rec[ws_conn_id(c) % LB_MAXC];
+    LB_WAIT(ok, ctx, NULL, r->closes == 1);
+    if (!ok || r->final_closes) goto out;
+    ws_conn_drop(c);
+    LB_WAIT(ok, ctx, NULL, r->closes == 2);
+    CHECK_EQ(r->final_closes, 1);
+    CHECK_EQ(r->reconnect_ms, 0);
+out:
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
 /* IPv6: listen on ::1, connect to ws://[::1]:port/, echo, the remote address in brackets. */
 static void test_loopback_ipv6(void) {
     lb_state *s = lb_new();
@@ -1337,6 +1369,40 @@ out:
 }
 #endif
 
+#ifndef _WIN32
+/* ws_connect_blocking that times out (a silent server: the TCP connect succeeds, no 101) frees
+ * its conn; the next ws_poll must not find it on the pending list. Same for a reconnecting
+ * client given up while it waits to retry. */
+static void test_loopback_blocking_timeout_then_poll(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_connect_opts o;
+    ws_conn *c = (ws_conn *)&c;
+    char url[64];
+    uint16_t port = 0;
+    int fd, i;
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    fd = lb_raw_listen(&port);
+    CHECK(fd >= 0);
+    if (fd < 0) goto out;
+    sprintf(url, "ws://127.0.0.1:%u/", (unsigned)port);
+    CHECK_EQ(ws_connect_blocking(ctx, url, NULL, NULL, 150, &c), WS_ERR_TIMEOUT);
+    CHECK(c == NULL);
+    for (i = 0; i < 3; i++) CHECK(ws_poll(ctx, 0) >= 0);
+    close(fd);
+    /* a refused port with reconnect: given up while WAITING */
+    memset(&o, 0, sizeof o);
+    o.reconnect = 1;
+    o.reconnect_delay_ms = 60000;
+    CHECK_EQ(ws_connect_blocking(ctx, url, &o, NULL, 150, &c), WS_ERR_CONNECT);
+    for (i = 0; i < 3; i++) CHECK(ws_poll(ctx, 0) >= 0);
+out:
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+#endif
+
 /* ---- ws_ctx_destroy with connections open: one CLOSE each ---- */
 
 static void test_loopback_destroy_open(void) {
@@ -1392,12 +1458,14 @@ static void suite_loopback(void) {
     RUN(test_loopback_backpressure);
     RUN(test_loopback_reconnect);
     RUN(test_loopback_reconnect_cancel);
+    RUN(test_loopback_reconnect_drop);
     RUN(test_loopback_ipv6);
     RUN(test_loopback_small_fragments);
     RUN(test_loopback_connect_errors);
 #ifndef _WIN32
     RUN(test_loopback_wakeup);
     RUN(test_loopback_foreign_loop);
+    RUN(test_loopback_blocking_timeout_then_poll);
 #endif
     RUN(test_loopback_destroy_open);
 }

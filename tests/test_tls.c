@@ -470,6 +470,57 @@ static void test_tls_config_errors(void) {
     ws_ctx_destroy(ctx);
 }
 
+/* A close_notify that only partly fits in the socket (WANT_WRITE) is finished once the socket
+ * takes it, then TCP is shut down: the conn must not keep asking for POLLOUT (a level-triggered
+ * loop would spin at 100% CPU until close_timeout_ms). White-box: the server's send buffer is
+ * filled with raw bytes and the client never reads them through ws.h. */
+static void test_tls_close_notify_want_write(void) {
+    ws_ctx *sx = mk_ctx(), *cx = mk_ctx();
+    ws_tls_opts so = srv_opts(p_srv_crt, p_srv_key), co;
+    ws_listener *l = listen_tls(sx, &so);
+    ws_conn *c, *srv = NULL;
+    ws__tls_conn *st;
+    tc t;
+    static char junk[65536];
+    char sink[65536];
+    int small = 4096, passes = 0, i;
+    int64_t end;
+    memset(&t, 0, sizeof t);
+    memset(&co, 0, sizeof co);
+    co.ca_file = p_ca;
+    c = connect_to(cx, "wss", "localhost", ws_listener_port(l), &co, &t);
+    end = ws__now_ms() + 5000;
+    while ((!t.open || !srv_open) && ws__now_ms() < end) { ws_poll(sx, 5); ws_poll(cx, 5); }
+    CHECK_EQ(t.open, 1);
+    srv = ws_conn_next(sx, NULL);
+    CHECK(srv != NULL);
+    if (!srv || !c || !t.open) goto out;
+    (void)setsockopt(srv->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    (void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    for (i = 0; i < 4096 && send(srv->fd, junk, sizeof junk, MSG_DONTWAIT) > 0; i++) {}
+    for (i = 0; i < 4096 && send(srv->fd, junk, 1, MSG_DONTWAIT) > 0; i++) {}
+    srv->flags |= WS__F_SHUT;            /* as after our close frame went out */
+    ws__flush(srv);
+    ws__settle(srv);                     /* as the loop does after a flush */
+    st = (ws__tls_conn *)srv->tls;
+    CHECK(st != NULL && st->shut == 1);  /* close_notify is waiting for room */
+    CHECK(ws__interest(srv) & WS_POLLOUT);
+    end = ws__now_ms() + 200;
+    while (ws__now_ms() < end) {         /* the client side drains its socket (raw) */
+        while (recv(c->fd, sink, sizeof sink, MSG_DONTWAIT) > 0) {}
+        ws_poll(sx, 50);
+        passes++;
+    }
+    if (getenv("TLS_VERBOSE") || passes >= 50) printf("  %d passes in 200 ms\n", passes);
+    CHECK(passes < 50);                  /* a spin makes thousands */
+    st = (ws__tls_conn *)srv->tls;
+    CHECK(st == NULL || st->shut == 0);
+    CHECK(!(ws__interest(srv) & WS_POLLOUT));
+out:
+    ws_ctx_destroy(cx);
+    ws_ctx_destroy(sx);
+}
+
 int main(int argc, char **argv) {
     const char *d = getenv("WS_TLS_DIR");
     t_only = argc > 1 ? argv[1] : NULL;
@@ -499,5 +550,6 @@ int main(int argc, char **argv) {
     RUN(test_tls_1mib);
     RUN(test_tls_16mib);
     RUN(test_tls_50_conns);
+    RUN(test_tls_close_notify_want_write);
     return t_summary();
 }
