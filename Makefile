@@ -110,8 +110,15 @@ demo: build/chat_server                   # the README's demo: prints the URL to
 # Real peers (tests/interop/run.sh): Python websockets and Node ws, each as client and server
 # of ws.h, and headless Chromium on the chat example. Needs python3-websockets, nodejs, npm,
 # chromium and `npm --prefix tests ci`; a missing peer is SKIPPED (a failure when CI=true).
-interop: build/ws_peer build/chat_server
+interop: build/ws_peer build/chat_server node-deps
 	tests/interop/run.sh
+
+# The npm packages the Node and browser tests use (tests/package-lock.json), installed into
+# tests/node_modules when npm is there and they are not; offline, those tests say SKIPPED.
+node-deps:
+	@if [ ! -d tests/node_modules ] && command -v npm >/dev/null 2>&1; then \
+	    echo "npm --prefix tests ci"; npm --prefix tests ci --no-audit --no-fund --loglevel=error || \
+	    echo "npm install failed: the Node and browser tests will be SKIPPED"; fi
 
 build/ws_peer: tests/interop/ws_peer.c ws.h | build
 	$(CC) $(CFLAGS) $(SAN) $< -o $@ $(LDLIBS)
@@ -143,7 +150,7 @@ endif
 
 # build/tls_echo_server against Python websockets over ssl, Node ws over TLS and headless
 # Chromium (tests/tls/interop.sh; a missing peer is SKIPPED, a failure under CI=true)
-tls-interop: build/tls_echo_server
+tls-interop: build/tls_echo_server node-deps
 	tests/tls/interop.sh
 
 build/test_tls: tests/test_tls.c tests/test.h ws.h | build
@@ -153,4 +160,4 @@ build/test_tls_vg: tests/test_tls.c tests/test.h ws.h | build
 
 build: ; mkdir -p build
 clean: ; rm -rf build
-.PHONY: all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop
+.PHONY: node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop

@@ -442,6 +442,13 @@ WS_API void ws_close_all(ws_ctx *ctx, uint16_t code, const char *reason);
 #define WS__IMPL_DONE
 /* ==== >>config ==== allocation, assertions, internal helpers ==== */
 #include <string.h>
+#if defined(__GLIBC__) && !defined(__USE_XOPEN2K) && !defined(WS_NO_NET)
+#  error "ws.h: getaddrinfo/poll are hidden: in the .c file that defines WS_IMPLEMENTATION, include ws.h before any other header (or compile with -D_DEFAULT_SOURCE or -std=gnu99)"
+#endif
+#if defined(WS_STATIC) && defined(__GNUC__)
+#  pragma GCC diagnostic push   /* a private copy need not use every function */
+#  pragma GCC diagnostic ignored "-Wunused-function"
+#endif
 #if defined(WS_MALLOC) != defined(WS_FREE) || defined(WS_MALLOC) != defined(WS_REALLOC)
 #  error "ws.h: define all of WS_MALLOC, WS_REALLOC, WS_FREE, or none"
 #endif
@@ -1398,6 +1405,7 @@ static long ws__sock_recv(ws__sock s, void *b, size_t n) {
 static int64_t ws__now_ms(void) { return (int64_t)GetTickCount64(); }
 static int  ws__net_init(void) { WSADATA d; return WSAStartup(MAKEWORD(2, 2), &d) == 0 ? 0 : -1; }
 static void ws__net_done(void) { WSACleanup(); }
+#  ifndef WS_NO_THREADS
 static void ws__mutex_init(ws__mutex *m) { InitializeCriticalSection(m); }
 static void ws__mutex_free(ws__mutex *m) { DeleteCriticalSection(m); }
 static void ws__mutex_lock(ws__mutex *m) { EnterCriticalSection(m); }
@@ -1409,6 +1417,7 @@ static int ws__thread_start(void *arg) {   /* detached */
     CloseHandle(h);
     return 0;
 }
+#  endif
 #else
 #  include <sys/types.h>
 #  include <sys/socket.h>
@@ -1484,6 +1493,28 @@ static int ws__wake_signal(ws__sock w) {
     do { r = write(w, "w", 1); } while (r < 0 && errno == EINTR);
     return (r == 1 || (r < 0 && errno == EAGAIN)) ? 0 : -1;   /* a full pipe is woken already */
 #endif
+}
+
+/* Why a connect or bind failed, in words (static strings: they end up in ws_event.msg). */
+static const char *ws__sock_why(int e, int binding) {
+#if defined(_WIN32)
+    if (e == WSAECONNREFUSED) return "connection refused (nothing listens on that port)";
+    if (e == WSAETIMEDOUT) return "connection timed out";
+    if (e == WSAEHOSTUNREACH) return "host unreachable";
+    if (e == WSAENETUNREACH) return "network unreachable";
+    if (e == WSAEADDRINUSE) return "address already in use";
+    if (e == WSAEACCES) return "permission denied";
+    if (e == WSAEADDRNOTAVAIL) return "address not available on this machine";
+#else
+    if (e == ECONNREFUSED) return "connection refused (nothing listens on that port)";
+    if (e == ETIMEDOUT) return "connection timed out";
+    if (e == EHOSTUNREACH) return "host unreachable";
+    if (e == ENETUNREACH) return "network unreachable";
+    if (e == EADDRINUSE) return "address already in use";
+    if (e == EACCES) return "permission denied (ports below 1024 need privileges)";
+    if (e == EADDRNOTAVAIL) return "address not available on this machine";
+#endif
+    return binding ? "bind or listen failed" : "could not connect to any address of the host";
 }
 
 static void ws__sock_setup(ws__sock s) {   /* every socket: non-blocking, no Nagle, no SIGPIPE */
@@ -1573,6 +1604,7 @@ struct ws__client {
     char      *origin, *protocols, *headers;
     char       key[25];
     int        reconnect, delay_ms, max_ms, cur_ms, http_status;
+    int        last_err;         /* the socket error of the last failed connect */
     struct addrinfo *ai, *ai_next;
     ws__dns   *dns;
     ws__tls_cfg *tls;            /* wss:// only */
@@ -2475,8 +2507,9 @@ static ws_result ws__tls_cfg_new(ws_ctx *ctx, const ws_tls_opts *o, int server, 
         goto fail;
     }
 #if MBEDTLS_VERSION_NUMBER >= 0x03020000
-    mbedtls_ssl_conf_min_tls_version(&g->conf, o->min_version == WS_TLS_1_3 ? MBEDTLS_SSL_VERSION_TLS1_3
-                                                                           : MBEDTLS_SSL_VERSION_TLS1_2);
+    /* 3.x has nothing below 1.2, so the defaults already start at 1.2; forcing 1.2 in a build
+     * without MBEDTLS_SSL_PROTO_TLS1_2 would make mbedtls_ssl_setup fail (BAD_CONFIG) */
+    if (o->min_version == WS_TLS_1_3) mbedtls_ssl_conf_min_tls_version(&g->conf, MBEDTLS_SSL_VERSION_TLS1_3);
 #  if !defined(MBEDTLS_SSL_PROTO_TLS1_3)
     if (o->min_version == WS_TLS_1_3) { rc = ws__tls_cfg_err(err, cap, "this mbedTLS has no TLS 1.3", NULL, 0); goto fail; }
 #  endif
@@ -2717,8 +2750,9 @@ static size_t ws__tls_pending(const ws_conn *c) {
 static void ws__tls_shutdown(ws_conn *c) {   /* close_notify, then FIN */
     ws__tls_conn *t = (ws__tls_conn *)c->tls;
     if (t && t->done) {
-        int r = mbedtls_ssl_close_notify(&t->ssl);
+        int r = mbedtls_ssl_close_notify(&t->ssl);   /* again: flushes the rest of it */
         if (r == MBEDTLS_ERR_SSL_WANT_WRITE || r == MBEDTLS_ERR_SSL_WANT_READ) { t->shut = 1; return; }
+        t->shut = 0;
     }
     ws__tcp_shutdown(c);
 }
@@ -2920,10 +2954,11 @@ static void ws__client_try(ws_conn *c) {
         c->fd = s;
         ws__remote_from(c, a->ai_addr);
         if (connect(s, a->ai_addr, WS__SOCKLEN(a->ai_addrlen)) == 0) { ws__client_connected(c); return; }
-        if (ws__err_inprogress(ws__sock_errno())) { c->state = WS__CONNECTING; return; }
+        cl->last_err = ws__sock_errno();
+        if (ws__err_inprogress(cl->last_err)) { c->state = WS__CONNECTING; return; }
         c->tp->close(c);
     }
-    ws__fail(c, WS_ERR_CONNECT, "could not connect to any address of the host");
+    ws__fail(c, WS_ERR_CONNECT, ws__sock_why(cl->last_err, 0));
 }
 
 static void ws__client_resolved(ws_conn *c, int rc, struct addrinfo *res) {
@@ -3082,7 +3117,7 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, uint16_t port, ws_list
     ws_listener *l;
     char ps[8], addr[64];
     ws__sock s = WS__INVALID_SOCK;
-    int one = 1;
+    int one = 1, e = 0;
     if (out) *out = NULL;
     if (!ctx) return WS_ERR_ARG;
     if (!host || !*host) host = "0.0.0.0";
@@ -3091,7 +3126,10 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, uint16_t port, ws_list
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    if (getaddrinfo(host, ps, &hints, &res) != 0 || !res) return WS_ERR_DNS;
+    if (getaddrinfo(host, ps, &hints, &res) != 0 || !res) {
+        ws__log(ctx, 0, "ws.h: ws_listen: the host does not resolve to an address");
+        return WS_ERR_DNS;
+    }
     for (a = res; a; a = a->ai_next) {
         s = socket(a->ai_family, SOCK_STREAM, IPPROTO_TCP);
         if (s == WS__INVALID_SOCK) continue;
@@ -3099,12 +3137,23 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, uint16_t port, ws_list
         (void)setsockopt(s, SOL_SOCKET, SO_REUSEADDR, (const char *)&one, sizeof one);
 #endif
         if (bind(s, a->ai_addr, WS__SOCKLEN(a->ai_addrlen)) == 0 && listen(s, 128) == 0) break;
+        e = ws__sock_errno();
         ws__sock_close(s);
         s = WS__INVALID_SOCK;
     }
     freeaddrinfo(res);
     (void)one;
-    if (s == WS__INVALID_SOCK) return WS_ERR_IO;
+    if (s == WS__INVALID_SOCK) {
+        char m[128];
+        ws__out o;
+        o.p = m; o.cap = sizeof m; o.len = 0; o.err = 0;
+        ws__puts(&o, "ws.h: ws_listen on port ");
+        ws__puts(&o, ps);
+        ws__puts(&o, ": ");
+        ws__puts(&o, ws__sock_why(e, 1));
+        if (ws__out_done(&o, NULL) == WS_OK) ws__log(ctx, 0, m);
+        return WS_ERR_IO;
+    }
     (void)ws__sock_nonblock(s);
     l = (ws_listener *)ws__alloc(ctx, sizeof *l);
     if (!l) { ws__sock_close(s); return WS_ERR_NOMEM; }
@@ -3264,7 +3313,8 @@ static void ws__flush(ws_conn *c) {
         c->flags = (c->flags & ~(uint32_t)WS__F_DRAIN_WAIT) | WS__F_DRAINED;
         ws__pend(c);
     }
-    if ((c->flags & WS__F_SHUT) && !(c->flags & WS__F_WSHUT) && c->fd != WS__INVALID_SOCK) {
+    if ((c->flags & WS__F_SHUT) && c->fd != WS__INVALID_SOCK &&   /* TLS: close_notify half out */
+        (!(c->flags & WS__F_WSHUT) || (c->tp->want(c) & WS_POLLOUT))) {
         c->flags |= WS__F_WSHUT;   /* our close frame (or HTTP response) is out: FIN */
         c->tp->shutdown(c);
     }
@@ -3315,6 +3365,7 @@ static void ws__connect_ready(ws_conn *c) {   /* POLLOUT/ERR while CONNECTING */
     socklen_t len = sizeof err;
     if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (char *)&err, &len) != 0) err = 1;
     if (err == 0) { ws__client_connected(c); return; }
+    c->cl->last_err = err;
     c->tp->close(c);
     ws__client_try(c);
 }
@@ -3813,7 +3864,19 @@ WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts 
         ws__conn_free(c);
         return WS_ERR_NOMEM;
     }
-    if (ws_url_parse(cl->url, n, &cl->u, NULL) != WS_OK) { ws__conn_free(c); return WS_ERR_URL; }
+    {
+        const char *why = "";
+        if (ws_url_parse(cl->url, n, &cl->u, &why) != WS_OK) {
+            char m[160];
+            ws__out o;
+            o.p = m; o.cap = sizeof m; o.len = 0; o.err = 0;
+            ws__puts(&o, "ws.h: ws_connect: ");
+            ws__puts(&o, why);
+            if (ws__out_done(&o, NULL) == WS_OK) ws__log(ctx, 0, m);
+            ws__conn_free(c);
+            return WS_ERR_URL;
+        }
+    }
     if (cl->u.host.len >= 256) { ws__conn_free(c); return WS_ERR_URL; }
     if (cl->u.secure) {   /* >>tls: one mbedTLS config per client connection, for all attempts */
         char err[320];
@@ -3846,8 +3909,9 @@ WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_conn
         c->flags |= WS__F_USER_CLOSE;
         if (c->state == WS__WAITING) ws__cancel_retry(c);
         else ws__abort(c, WS_ERR_TIMEOUT, "connect timed out");
+        return rc;   /* now DEAD on the pending list: the next pass (or ws_ctx_destroy) frees it */
     }
-    ws__conn_free(c);
+    ws__conn_free(c);   /* died inside ws_poll: off the pending list, kept by ctx->hold */
     return rc;
 }
 
@@ -3922,6 +3986,7 @@ WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
 }
 
 WS_API void ws_conn_drop(ws_conn *c) {
+    if (c && c->state == WS__WAITING) { (void)ws_conn_close(c, 0, NULL); return; }   /* no retry */
     if (!c || c->state >= WS__CLOSED) return;
     c->flags |= WS__F_USER_CLOSE | WS__F_BROKEN;
     ws__pend(c);
@@ -4001,6 +4066,9 @@ WS_API void ws_close_all(ws_ctx *ctx, uint16_t code, const char *reason) {
 
 #ifdef __cplusplus
 }
+#endif
+#if defined(WS_STATIC) && defined(__GNUC__)
+#  pragma GCC diagnostic pop
 #endif
 #endif /* WS_IMPLEMENTATION */
 

@@ -89,6 +89,7 @@ int main(int argc, char **argv) {
     int64_t start, next_frame, next_send;
     long seconds = argc > 2 ? strtol(argv[2], NULL, 10) : 5, sent = 0, last_frames = 0;
     int split = argc > 3 && strcmp(argv[3], "split") == 0, closing = 0;
+    if (argc > 3 && !split && strcmp(argv[3], "poll") != 0) seconds = 0;   /* unknown mode */
     if (argc < 2 || seconds <= 0) { fprintf(stderr, "usage: %s URL [SECONDS] [poll|split]\n", argv[0]); return 2; }
     cfg.on_event = on_event;
     ctx = ws_ctx_create(&cfg);

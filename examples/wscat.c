@@ -42,6 +42,11 @@ static void on_event(ws_conn *c, const ws_event *ev, void *user) {
     }
 }
 
+static void on_log(int level, const char *msg, void *user) {   /* the why behind an error */
+    (void)user;
+    fprintf(stderr, "%s: %s\n", level == 0 ? "error" : level == 1 ? "warning" : "info", msg);
+}
+
 static void send_line(char *line, size_t len) {   /* one line of input, without its newline */
     ws_result rc;
     if (len && line[len - 1] == '\r') len--;
@@ -139,18 +144,23 @@ int main(int argc, char **argv) {
     int i;
     for (i = 1; i + 1 < argc && argv[i][0] == '-'; i += 2) {   /* options take one value */
         if (!strcmp(argv[i], "--ca")) tls.ca_file = argv[i + 1];
-        else if (!strcmp(argv[i], "--verify")) tls.verify = !strcmp(argv[i + 1], "none") ? WS_TLS_VERIFY_NONE : WS_TLS_VERIFY_REQUIRED;
+        else if (!strcmp(argv[i], "--verify")) tls.verify = !strcmp(argv[i + 1], "none") ? WS_TLS_VERIFY_NONE
+                                             : !strcmp(argv[i + 1], "optional") ? WS_TLS_VERIFY_OPTIONAL
+                                             : !strcmp(argv[i + 1], "required") ? WS_TLS_VERIFY_REQUIRED : -1;
+        else if (!strcmp(argv[i], "--server-name")) tls.server_name = argv[i + 1];
         else if (!strcmp(argv[i], "--protocol")) opts.protocols = argv[i + 1];
         else if (!strcmp(argv[i], "--header")) opts.headers = argv[i + 1];
         else break;
     }
-    if (i != argc - 1) {
-        fprintf(stderr, "usage: %s [--ca CA.pem] [--verify none|required] [--protocol LIST]\n"
-                        "       [--header 'Name: value'] ws://host:port/path | wss://...\n", argv[0]);
+    if (i != argc - 1 || argv[i][0] == '-' || tls.verify < 0) {
+        fprintf(stderr, "usage: %s [--ca CA.pem] [--verify none|optional|required] [--server-name NAME]\n"
+                        "       [--protocol LIST] [--header 'Name: value'] ws://host:port/path | wss://...\n",
+                argv[0]);
         return 2;
     }
     opts.tls = &tls;   /* used by wss:// URLs (build with -DWS_USE_MBEDTLS: make examples) */
     cfg.on_event = on_event;
+    cfg.log = on_log;
     ctx = ws_ctx_create(&cfg);
     if (!ctx) { fprintf(stderr, "ws_ctx_create failed\n"); return 1; }
     rc = ws_connect(ctx, argv[i], &opts, NULL, &conn);   /* the outcome comes as events */
