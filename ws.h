@@ -1628,7 +1628,7 @@ struct ws_ctx {
     size_t       nopen, nserver;
     uint64_t     next_id;
     int64_t      now;
-    int          in_cb, nevents, work, destroying, net_ok, nresolving;
+    int          in_cb, nevents, destroying, net_ok, nresolving;
     ws_conn     *pend;           /* conns with work for the end of this dispatch */
     const uint8_t *text_ok;      /* the text message being delivered: valid UTF-8 already */
     size_t       text_ok_len;
@@ -3539,7 +3539,7 @@ static void ws__settle(ws_conn *c) {
 
 /* ---- the foreign-loop interface (and ws_poll without epoll) ---- */
 static int ws__timeout(ws_ctx *ctx) {   /* how long the loop may sleep: -1 = no timer */
-    if (ctx->pend || ctx->work) return 0;
+    if (ctx->pend) return 0;
     if (!ctx->hlen) return -1;
     if (ctx->heap[0]->due <= ctx->now) return 0;
     return (int)WS__MIN(ctx->heap[0]->due - ctx->now, (int64_t)0x7FFFFFFF);
@@ -3612,6 +3612,8 @@ static void ws__conn_io(ws_conn *c, short rev) {
         if (rev & (WS_POLLIN | WS_POLLERR | WS_POLLHUP)) ws__readable(c);
         if (c->state != WS__CLOSED && !(c->flags & WS__F_DEAD)) ws__flush(c);
     }
+    if (c->fd != WS__INVALID_SOCK && !(c->flags & WS__F_DEAD) && c->tp->pending(c))
+        ws__pend(c);   /* TLS: decrypted bytes wait without the socket being readable */
     if (c->flags & WS__F_BROKEN) ws__finish(c);
     ws__settle(c);
 }
@@ -3625,7 +3627,7 @@ static void ws__ready(ws_ctx *ctx, void *o, short rev) {
     } else ws__conn_io((ws_conn *)o, rev);
 }
 
-/* Pending work, then due timers, then frees: the end of every dispatch. */
+/* The end of every dispatch: due timers, then pending work, then frees. */
 static void ws__service(ws_conn *c) {
     if (c->state == WS__RESOLVING) ws__client_poll_dns(c);
     if (c->state == WS__WAITING && (c->flags & WS__F_USER_CLOSE)) { ws__cancel_retry(c); return; }
@@ -3643,7 +3645,8 @@ static void ws__service(ws_conn *c) {
 }
 
 static void ws__dispatch_end(ws_ctx *ctx) {
-    ws_conn *c, *dead = NULL;
+    ws_conn *c, *dead = NULL, **pp;
+    int round;
     size_t budget = ctx->hlen;
     ws_listener *l;
     /* due timers: each conn at most once per pass, so a timer can never spin */
@@ -3654,14 +3657,22 @@ static void ws__dispatch_end(ws_ctx *ctx) {
         if (c->flags & WS__F_BROKEN) ws__finish(c);
         ws__settle(c);
     }
-    while ((c = ctx->pend) != NULL) {
-        ctx->pend = c->pnext;
-        if (c->flags & WS__F_DEAD) { c->pnext = dead; dead = c; continue; }   /* keeps F_PEND */
-        c->flags &= ~(uint32_t)WS__F_PEND;
-        ws__service(c);
-        ws__settle(c);
+    /* pending work in rounds: what a round pends again (a TLS peer that keeps mbedTLS full)
+     * waits for a later round, and after a few for the next pass, so nothing starves */
+    for (round = 0; ctx->pend && round < 4; round++) {
+        ws_conn *list = ctx->pend;
+        ctx->pend = NULL;
+        while ((c = list) != NULL) {
+            list = c->pnext;
+            if (c->flags & WS__F_DEAD) { c->pnext = dead; dead = c; continue; }   /* keeps F_PEND */
+            c->flags &= ~(uint32_t)WS__F_PEND;
+            ws__service(c);
+            ws__settle(c);
+        }
     }
-    ctx->work = 0;
+    for (pp = &ctx->pend; (c = *pp) != NULL;)   /* the dead are freed now, whatever the round */
+        if (c->flags & WS__F_DEAD) { *pp = c->pnext; c->pnext = dead; dead = c; }
+        else pp = &c->pnext;
     for (c = dead; c; c = dead) {   /* deferred free: never inside a callback */
         dead = c->pnext;
         if (c != ctx->hold) ws__conn_free(c);
