@@ -723,11 +723,12 @@ WS_API void ws_client_key(const uint8_t random16[16], char out[25]) {
 WS_API ws_result ws_utf8_feed(ws_utf8 *s, const void *data, size_t n, size_t *bad_at) {
     const uint8_t *p = (const uint8_t *)data;
     size_t i = 0;
+    unsigned need = s->need, lo = s->lo, hi = s->hi;   /* locals: p may alias *s */
     while (i < n) {
-        uint8_t b = p[i];
-        if (s->need) {
-            if (b < s->lo || b > s->hi) goto bad;
-            s->need--; s->lo = 0x80; s->hi = 0xBF;
+        unsigned b = p[i];
+        if (need) {                /* inside a character that began in an earlier feed */
+            if (b < lo || b > hi) goto bad;
+            need--; lo = 0x80; hi = 0xBF;
             i++;
             continue;
         }
@@ -741,22 +742,31 @@ WS_API ws_result ws_utf8_feed(ws_utf8 *s, const void *data, size_t n, size_t *ba
             }
             continue;
         }
-        s->lo = 0x80; s->hi = 0xBF;
-        if (b >= 0xC2 && b <= 0xDF) s->need = 1;
+        lo = 0x80; hi = 0xBF;
+        if (b >= 0xC2 && b <= 0xDF) need = 1;
         else if (b >= 0xE0 && b <= 0xEF) {
-            s->need = 2;
-            if (b == 0xE0) s->lo = 0xA0;        /* overlong */
-            else if (b == 0xED) s->hi = 0x9F;   /* surrogates D800-DFFF */
+            need = 2;
+            if (b == 0xE0) lo = 0xA0;           /* overlong */
+            else if (b == 0xED) hi = 0x9F;      /* surrogates D800-DFFF */
         } else if (b >= 0xF0 && b <= 0xF4) {
-            s->need = 3;
-            if (b == 0xF0) s->lo = 0x90;        /* overlong */
-            else if (b == 0xF4) s->hi = 0x8F;   /* above U+10FFFF */
+            need = 3;
+            if (b == 0xF0) lo = 0x90;           /* overlong */
+            else if (b == 0xF4) hi = 0x8F;      /* above U+10FFFF */
         } else goto bad;                         /* 80-C1 (stray/overlong), F5-FF */
         i++;
+        if (n - i >= need) {       /* the whole character is here: check it in one go */
+            if (p[i] < lo || p[i] > hi) goto bad;
+            if (need > 1 && (p[i + 1] & 0xC0) != 0x80) { i += 1; goto bad; }
+            if (need > 2 && (p[i + 2] & 0xC0) != 0x80) { i += 2; goto bad; }
+            i += need;
+            need = 0;
+        }
     }
+    s->need = (uint8_t)need; s->lo = (uint8_t)lo; s->hi = (uint8_t)hi;
     return WS_OK;
 bad:
     if (bad_at) *bad_at = i;
+    s->need = (uint8_t)need; s->lo = (uint8_t)lo; s->hi = (uint8_t)hi;
     return WS_ERR_UTF8;
 }
 
