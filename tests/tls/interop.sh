@@ -176,6 +176,6 @@ else
     skipped "Chromium (apt-get install chromium; npm --prefix tests ci)"
 fi
 
-for p in $PIDS; do kill -0 "$p" 2>/dev/null && ok "[tls_echo_server] still up at the end" || bad "[tls_echo_server] died"; done
+for p in $PIDS; do kill -0 "$p" 2>/dev/null && ok "[tls_echo_server pid $p] still up at the end" || bad "[tls_echo_server pid $p] died"; done
 echo "$pass passed, $fail failed (logs in $LOGS)"
 [ "$fail" = 0 ]
