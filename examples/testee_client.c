@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 enum { COUNT, ECHO, REPORT };
 static int mode, closed, failed;
@@ -45,6 +46,7 @@ static void on_event(ws_conn *c, const ws_event *ev, void *user) {
 static int run(ws_ctx *ctx, const char *base, const char *rest, int m) {
     char url[1024];
     ws_result rc;
+    time_t start;
     if (snprintf(url, sizeof url, "%s%s", base, rest) >= (int)sizeof url) {
         fprintf(stderr, "URL too long\n");
         return -1;
@@ -53,8 +55,13 @@ static int run(ws_ctx *ctx, const char *base, const char *rest, int m) {
     closed = 0;
     rc = ws_connect(ctx, url, NULL, NULL, NULL);
     if (rc != WS_OK) { fprintf(stderr, "%s: %s\n", url, ws_result_str(rc)); return -1; }
+    start = time(NULL);
     while (!closed) {
-        if (ws_poll(ctx, -1) < 0) { fprintf(stderr, "ws_poll failed\n"); return -1; }
+        if (ws_poll(ctx, 1000) < 0) { fprintf(stderr, "ws_poll failed\n"); return -1; }
+        if (m == COUNT && case_count < 0 && time(NULL) - start > 10) {   /* not a suite server */
+            fprintf(stderr, "no case count within 10 s: does %s speak the fuzzingserver protocol?\n", base);
+            return -1;
+        }
     }
     return 0;
 }
