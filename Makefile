@@ -17,6 +17,9 @@ MBEDTLS ?= $(shell printf '\043include <mbedtls/ssl.h>\n' | $(CC) -x c -fsyntax-
 TLS_LIBS ?= -lmbedtls -lmbedx509 -lmbedcrypto
 TLS_EXAMPLES := $(patsubst examples/%.c,build/%,$(wildcard examples/tls_*.c)) build/wscat_tls
 EXAMPLES := $(filter-out $(TLS_EXAMPLES),$(EXAMPLES))
+# examples/glib_loop.c needs GLib (libglib2.0-dev): built when pkg-config finds glib-2.0
+GLIB ?= $(shell pkg-config --exists glib-2.0 2>/dev/null && echo yes)
+EXAMPLES := $(filter-out build/glib_loop,$(EXAMPLES))
 
 all: test examples
 
@@ -32,6 +35,7 @@ else
 endif
 	$(MAKE) --no-print-directory interop
 	$(MAKE) --no-print-directory tls
+	$(MAKE) --no-print-directory glib-run
 
 build/run_tests: $(TEST_SRC) | build
 	$(CC) $(CFLAGS) $(SAN) tests/run_tests.c -o $@ $(LDLIBS)
@@ -65,7 +69,7 @@ test-mingw: | build                       # Windows: the header cross-compiles w
 ifneq ($(MINGW),)
 	$(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Werror -c -x c -DWS_IMPLEMENTATION ws.h -o build/ws_win.o
 	$(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Werror -c -x c -DWS_IMPLEMENTATION -DWS_NO_THREADS ws.h -o build/ws_win_nt.o
-	@for f in examples/*.c; do echo "$(MINGW) ... $$f"; $(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Wshadow \
+	@for f in $(filter-out examples/glib_loop.c,$(wildcard examples/*.c)); do echo "$(MINGW) ... $$f"; $(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Wshadow \
 	    -Wconversion -Werror $$f -o build/$$(basename $$f .c).exe -lws2_32 -lbcrypt || exit 1; done
 else
 	@echo "SKIPPED: Windows cross-build (install: apt-get install gcc-mingw-w64-x86-64)"; [ "$$CI" != true ]
@@ -94,16 +98,36 @@ build/fuzz_%: tests/fuzz/fuzz_%.c ws.h | build
 
 # examples/NAME.c -> build/NAME, each a whole program (it defines WS_IMPLEMENTATION itself).
 # TLS variants (examples/tls_*.c, and wscat as build/wscat_tls) only when mbedTLS is installed.
-examples: $(EXAMPLES) $(if $(MBEDTLS),$(TLS_EXAMPLES))
+examples: $(EXAMPLES) $(if $(MBEDTLS),$(TLS_EXAMPLES)) $(if $(GLIB),build/glib_loop)
 ifeq ($(MBEDTLS),)
 	@echo "SKIPPED: TLS examples ($(notdir $(TLS_EXAMPLES))): mbedTLS headers not found (apt-get install libmbedtls-dev)"
+endif
+ifeq ($(GLIB),)
+	@echo "SKIPPED: glib_loop: glib-2.0 not found by pkg-config (apt-get install libglib2.0-dev)"
 endif
 build/tls_%: examples/tls_%.c ws.h | build
 	$(CC) $(CFLAGS) -DWS_USE_MBEDTLS $< -o $@ $(TLS_LIBS) $(LDLIBS)
 build/wscat_tls: examples/wscat.c ws.h | build
 	$(CC) $(CFLAGS) -DWS_USE_MBEDTLS $< -o $@ $(TLS_LIBS) $(LDLIBS)
+build/glib_loop: examples/glib_loop.c ws.h | build   # GLib's headers as system headers: no -W noise
+	$(CC) $(CFLAGS) $(patsubst -I%,-isystem %,$(shell pkg-config --cflags glib-2.0)) $< -o $@ \
+	    $(shell pkg-config --libs glib-2.0) $(LDLIBS)
 build/%: examples/%.c ws.h | build
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+
+# examples/glib_loop.c for real: a GLib main loop against build/testee_server on 127.0.0.1;
+# every message it sends must come back. No GLib: SKIPPED (a failure when CI=true).
+glib-run: build/testee_server $(if $(GLIB),build/glib_loop)
+ifneq ($(GLIB),)
+	@./build/testee_server 0 > build/glib-run.log & pid=$$!; url=; \
+	for i in 1 2 3 4 5 6 7 8 9 10; do url=$$(sed -n 's/.*listening on //p' build/glib-run.log); \
+	    [ -n "$$url" ] && break; sleep 0.2; done; \
+	./build/glib_loop "$$url" 3 > build/glib_loop.out; rc=$$?; kill $$pid; cat build/glib_loop.out; \
+	[ $$rc = 0 ] && awk '/^sent/ { s = $$2 + 0; r = $$4 + 0 } END { exit !(s > 0 && s == r) }' build/glib_loop.out \
+	    && echo "glib-run: every message came back through the GLib loop"
+else
+	@echo "SKIPPED: glib_loop run: glib-2.0 not found (apt-get install libglib2.0-dev)"; [ "$$CI" != true ]
+endif
 
 demo: build/chat_server                   # the README's demo: prints the URL to open
 	./build/chat_server 8080
@@ -161,4 +185,4 @@ build/test_tls_vg: tests/test_tls.c tests/test.h ws.h | build
 
 build: ; mkdir -p build
 clean: ; rm -rf build
-.PHONY: node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop
+.PHONY: glib-run node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop
