@@ -2949,6 +2949,9 @@ static void ws__client_connected(ws_conn *c) {
     if (cl->tls && ws__tls_attach(c, cl->tls) != WS_OK) { ws__fail(c, WS_ERR_TLS, "TLS setup failed"); return; }
     c->state = c->tp->handshake ? WS__TLS : WS__HANDSHAKE;
     c->deadline = ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000);
+    /* send the request (or TLS hello) in this pass: an edge-triggered host (WSAEventSelect)
+     * reports FD_CONNECT and FD_WRITE together and would not say "writable" again */
+    ws__pend(c);
 }
 
 /* Try the next resolved address; WS_ERR_CONNECT when none is left. */
@@ -3374,7 +3377,14 @@ static void ws__connect_ready(ws_conn *c) {   /* POLLOUT/ERR while CONNECTING */
     int err = 0;
     socklen_t len = sizeof err;
     if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (char *)&err, &len) != 0) err = 1;
-    if (err == 0) { ws__client_connected(c); return; }
+    if (err == 0) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        /* a host may hand over a POLLOUT too early: no peer yet means still connecting */
+        if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) != 0) return;
+        ws__client_connected(c);
+        return;
+    }
     c->cl->last_err = err;
     c->tp->close(c);
     ws__client_try(c);
@@ -3640,6 +3650,10 @@ static void ws__ready(ws_ctx *ctx, void *o, short rev) {
 /* The end of every dispatch: due timers, then pending work, then frees. */
 static void ws__service(ws_conn *c) {
     if (c->state == WS__RESOLVING) ws__client_poll_dns(c);
+    if (c->state == WS__TLS && c->fd != WS__INVALID_SOCK && !(c->flags & (WS__F_DEAD | WS__F_BROKEN))) {
+        ws__tls_step(c);   /* start (or go on with) the TLS handshake without waiting */
+        if (c->state == WS__TLS) ws__flush(c);
+    }
     if (c->state == WS__WAITING && (c->flags & WS__F_USER_CLOSE)) { ws__cancel_retry(c); return; }
     if (c->flags & WS__F_BROKEN) { ws__finish(c); return; }
     if (c->tp && c->fd != WS__INVALID_SOCK && c->tp->pending(c)) ws__readable(c);

@@ -751,6 +751,64 @@ static int lb_raw_closed(int fd, char *buf, size_t cap, size_t *len) {
     }
 }
 
+/* An edge-triggered host (WSAEventSelect) reports "writable" once, with the connect: the
+ * upgrade request must go out in that same ws_dispatch, not wait for another POLLOUT. */
+static void test_loopback_connect_edge(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_conn *c;
+    ws_pollfd fds[8];
+    char url[64], req[2048];
+    size_t rlen = 0, n, i;
+    int lfd, afd = -1, t, got_out = 0, rounds;
+    uint16_t port = 0;
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    lfd = lb_raw_listen(&port);
+    CHECK(lfd >= 0);
+    if (lfd < 0) goto out;
+    sprintf(url, "ws://127.0.0.1:%u/", (unsigned)port);
+    c = lb_connect(ctx, url, NULL);
+    if (!c) goto out;
+    ws_dispatch(ctx, NULL, 0);   /* what ws_connect left pending, done before the connect ends */
+    for (rounds = 0; rounds < 200 && !got_out; rounds++) {   /* until the connect completes */
+        n = ws_pollfds(ctx, fds, 8, &t);
+        CHECK(n <= 8);
+        if (n > 8) break;
+        for (i = 0; i < n; i++) {
+            struct pollfd p;
+            p.fd = (int)fds[i].fd;
+            p.events = (short)(fds[i].events & WS_POLLOUT ? POLLOUT : POLLIN);
+            p.revents = 0;
+            (void)poll(&p, 1, fds[i].events & WS_POLLOUT ? 20 : 0);
+            fds[i].revents = (short)((p.revents & POLLOUT) ? WS_POLLOUT : (p.revents & POLLIN) ? WS_POLLIN : 0);
+            if ((intptr_t)fds[i].fd == (intptr_t)c->fd && (fds[i].revents & WS_POLLOUT)) got_out = 1;
+        }
+        ws_dispatch(ctx, fds, n);
+    }
+    CHECK(got_out);
+    /* no further dispatch: the request must already be on the wire */
+    for (rounds = 0; rounds < 100 && afd < 0; rounds++) {
+        struct pollfd p;
+        p.fd = lfd; p.events = POLLIN; p.revents = 0;
+        (void)poll(&p, 1, 10);
+        afd = accept(lfd, NULL, NULL);
+    }
+    CHECK(afd >= 0);
+    for (rounds = 0; afd >= 0 && rounds < 100 && rlen < 4; rounds++) {
+        struct pollfd p;
+        p.fd = afd; p.events = POLLIN; p.revents = 0;
+        (void)poll(&p, 1, 10);
+        (void)lb_raw_closed(afd, req, sizeof req, &rlen);
+    }
+    CHECK(rlen >= 4 && memcmp(req, "GET ", 4) == 0);
+out:
+    if (afd >= 0) close(afd);
+    if (lfd >= 0) close(lfd);
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
 static void test_loopback_handshake_timeout(void) {
     lb_state *s = lb_new();
     ws_ctx *ctx;
@@ -1452,6 +1510,7 @@ static void suite_loopback(void) {
     RUN(test_loopback_heartbeat_timeout);
 #ifndef _WIN32
     RUN(test_loopback_handshake_timeout);
+    RUN(test_loopback_connect_edge);
 #endif
     RUN(test_loopback_refuse_and_protocol);
     RUN(test_loopback_conn_limit);
