@@ -4185,6 +4185,10 @@ GUI LOOPS
   values of Linux's POLLIN/POLLOUT) and the longest wait; watch them (GLib g_unix_fd_add,
   Qt QSocketNotifier, Win32 WSAEventSelect + MsgWaitForMultipleObjects), then
   ws_dispatch(ctx, fds, n) with revents set (n = 0 when only the timeout expired).
+  Call ws_pollfds again before every wait: interest changes (POLLOUT only while bytes wait).
+  Readiness is read as level-triggered (poll semantics): a socket still writable must be
+  reported again. Edge-triggered sources (WSAEventSelect's FD_WRITE) need a re-check; see
+  examples/win32_loop.c; examples/glib_loop.c is the GLib/GTK version (a GSource).
   Another thread may call ws_ctx_wakeup to make a waiting ws_poll return.
 
 MEMORY
