@@ -2071,7 +2071,7 @@ static void ws__respond(ws_conn *c, int status, const ws_reply *r, const char *w
 static int ws__head_worth_parsing(ws_conn *c) {
     size_t have = ws__buf_used(c->rx), seen = (size_t)c->pdone;
     c->pdone = have;
-    return seen == 0 || seen > have ||
+    return seen == 0 || seen > have || have >= ws__max_handshake(c->ctx) ||   /* 431 at once */
            memchr(WS__BDATA(c->rx) + c->rx->off + seen, '\n', have - seen) != NULL;
 }
 

@@ -1388,6 +1388,32 @@ static void cn_expect_status(const ws_config *cfg, const char *in, size_t n, int
     CHECK_EQ(cn_nev, 0);
 }
 
+/* A head that never ends a line, sent byte by byte, is cut off at max_handshake (431), not
+ * kept growing: heads are re-parsed only at line ends, but never past the limit. */
+static void test_conn_server_head_without_newline(void) {
+    static char big[600];
+    ws_config cfg;
+    ws_ctx *ctx;
+    ws_conn *c;
+    char out[256];
+    size_t i;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.max_handshake = 256;
+    memcpy(big, "GET /", 5);
+    memset(big + 5, 'a', sizeof big - 5);
+    ctx = cn_ctx(&cfg);
+    c = cn_server_hs(ctx);
+    for (i = 0; i < sizeof big && !(c->flags & WS__F_HTTP); i++) {
+        CHECK_EQ(ws__conn_feed(c, big + i, 1), WS_OK);
+        CHECK(ws__buf_used(c->rx) <= 256);
+    }
+    CHECK(c->flags & WS__F_HTTP);
+    CHECK(i <= 257);
+    cn_tx_str(c, out, sizeof out);
+    CHECK(strncmp(out, "HTTP/1.1 431 ", 13) == 0);
+    cn_end(ctx);
+}
+
 static void test_conn_server_bad_requests(void) {
     static char big[600];
     ws_config cfg;
@@ -1524,6 +1550,7 @@ static void suite_conn(void) {
     RUN(test_conn_server_on_upgrade);
     RUN(test_conn_server_plain_http);
     RUN(test_conn_server_bad_requests);
+    RUN(test_conn_server_head_without_newline);
     RUN(test_conn_server_handshake_timeout);
     RUN(test_conn_client_handshake);
 }
