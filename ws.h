@@ -375,13 +375,15 @@ WS_API void        ws_listener_close(ws_listener *l);        /* stop accepting *
 WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
                             void *conn_user, ws_conn **out);
 /* BLOCKING, for small programs: ws_connect, then ws_poll until the connection is open or
- * failed (or timeout_ms passes). Other connections keep being served meanwhile. WS_OK or the
- * error. Not from a callback. */
+ * failed (or timeout_ms passes; 0 = no limit). Other connections keep being served meanwhile.
+ * WS_OK (*out set), a ws_connect error, or why the attempt failed (WS_ERR_DNS, _CONNECT,
+ * _TLS, _HANDSHAKE, _IO, _TIMEOUT...). Not from a callback. */
 WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
                                      void *conn_user, int timeout_ms, ws_conn **out);
 
 /* One loop pass: waits at most timeout_ms (0 = not at all, -1 = until something happens),
- * then handles sockets and timers. Returns the number of events delivered, or WS_ERR_IO. */
+ * then handles sockets and timers. Returns the number of events delivered, or WS_ERR_IO
+ * (the wait failed), WS_ERR_NOMEM, WS_ERR_ARG (ctx NULL). Not from a callback. */
 WS_API int ws_poll(ws_ctx *ctx, int timeout_ms);
 /* Foreign loops (GLib, Qt, Win32): ws_pollfds fills out[0..cap) with the sockets to watch
  * and *timeout_ms with the longest the host may wait (-1: no deadline; 0: work is pending).
@@ -399,7 +401,8 @@ WS_API void   ws_dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n);
 WS_API ws_result ws_conn_send(ws_conn *c, int opcode, const void *data, size_t len);
 WS_API ws_result ws_conn_send_text(ws_conn *c, const char *text);
 /* A frame exactly as given (fin, rsv bits, any opcode incl. WS_OP_CONT for fragmented
- * sends): no checks beyond what can be encoded. For tests and extensions. */
+ * sends): no checks beyond what can be encoded. For tests and extensions. WS_OK, WS_ERR_ARG
+ * (rsv > 7, opcode > 15), WS_ERR_FULL, WS_ERR_STATE, WS_ERR_CLOSED, WS_ERR_NOMEM. */
 WS_API ws_result ws_conn_send_frame(ws_conn *c, int fin, int rsv, int opcode,
                                     const void *data, size_t len);
 /* Graceful close: sends a close frame (code 0 = none; reason <= 123 bytes UTF-8), waits
@@ -425,8 +428,9 @@ WS_API ws_result   ws_conn_remote(const ws_conn *c, char *out, size_t cap, uint1
 
 WS_API size_t   ws_conn_count(const ws_ctx *ctx);                 /* open connections */
 WS_API ws_conn *ws_conn_next(const ws_ctx *ctx, const ws_conn *prev); /* iterate; NULL starts */
-/* Send to every open server connection except `except` (may be NULL). Returns WS_OK, or the
- * first error (the others are still sent to); *sent (may be NULL) = how many took it. */
+/* Send to every open server connection except `except` (may be NULL). The opcodes and codes
+ * of ws_conn_send: WS_OK, WS_ERR_ARG or WS_ERR_UTF8 (nothing sent), or the first per-connection
+ * error (the others are still sent to); *sent (may be NULL) = how many took it. */
 WS_API ws_result ws_broadcast(ws_ctx *ctx, int opcode, const void *data, size_t len,
                               const ws_conn *except, size_t *sent);
 /* Gracefully close every connection (e.g. to stop a server, with ws_listener_close). */
@@ -1575,7 +1579,7 @@ typedef struct ws__client ws__client;
 typedef struct ws__transport ws__transport;
 typedef struct ws__tls_cfg ws__tls_cfg;   /* >>tls: shared mbedTLS config, per listener/client */
 
-enum { WS__K_CONN = 1, WS__K_LISTENER = 2 };   /* what an epoll data.ptr points to */
+enum { WS__K_CONN = 1, WS__K_LISTENER = 2 };   /* what an epoll data.ptr or owners[].o is */
 
 struct ws_conn {
     uint8_t   kind, state, msg_op, rfam;   /* kind first: see struct ws_listener */
@@ -1791,6 +1795,7 @@ static size_t ws__max_handshake(const ws_ctx *x) { return x->cfg.max_handshake ?
 static size_t ws__max_queue(const ws_ctx *x) {
     return x->cfg.max_send_queue ? x->cfg.max_send_queue : ws__max_message(x) + 65536;
 }
+static size_t ws__max_conns(const ws_ctx *x) { return x->cfg.max_conns > 0 ? (size_t)x->cfg.max_conns : 1024; }
 static int ws__ms(int v, int def) { return v ? v : def; }
 static int ws__ping_ms(const ws_conn *c) {
     int v = c->ctx->cfg.ping_interval_ms;
@@ -1929,8 +1934,9 @@ static void ws__frame_done(ws_conn *c, uint8_t *p, size_t n) {
     ws_event ev;
     int op = c->fr.opcode, fin = c->fr.fin;
     switch (op) {
-    case WS_OP_PING:
-        if (!ctx->cfg.no_auto_pong && !(c->flags & WS__F_SENT_CLOSE))
+    case WS_OP_PING:   /* 5.5.3: a peer that pings but never reads must not grow tx forever */
+        if (!ctx->cfg.no_auto_pong && !(c->flags & WS__F_SENT_CLOSE) &&
+            ws__buf_used(c->tx) <= ws__max_queue(ctx))
             (void)ws__queue_frame(c, 1, 0, WS_OP_PONG, p, n, 1);
         ws__ev_init(&ev, WS_EV_PING);
         ev.data = p; ev.len = n;
@@ -2079,7 +2085,7 @@ static void ws__server_handshake(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     ws_http_request req;
     ws_reply reply;
-    ws_span key, v;
+    ws_span key;
     const char *why = "";
     size_t used = 0, need;
     int status = 400;
@@ -2126,7 +2132,6 @@ static void ws__server_handshake(ws_conn *c) {
     if (rc != WS_OK) { ws__respond(c, 500, NULL, "invalid response headers from on_upgrade\n"); return; }
     c->tx->len += o.len;
     if (reply.protocol && *reply.protocol) c->protocol = ws__strdup(ctx, reply.protocol, strlen(reply.protocol));
-    (void)v;
     c->rx->off += used;   /* frames the client sent right after its request stay in rx */
     ws__opened(c);
 }
@@ -3104,7 +3109,7 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) {
         ws_conn *c;
         ws__sock s = accept(l->fd, (struct sockaddr *)&ss, &sl);
         if (s == WS__INVALID_SOCK) return;   /* EAGAIN, or a connection that went away */
-        if (ctx->nserver >= 2 * (size_t)(ctx->cfg.max_conns > 0 ? ctx->cfg.max_conns : 1024) + 16) {
+        if (ctx->nserver >= 2 * ws__max_conns(ctx) + 16) {
             ws__sock_close(s);                /* far over the limit: not even a 503 */
             continue;
         }
@@ -3115,7 +3120,7 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) {
         ws__remote_from(c, (struct sockaddr *)&ss);
         c->state = WS__HANDSHAKE;
         c->deadline = ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000);
-        if (ctx->nserver > (size_t)(ctx->cfg.max_conns > 0 ? ctx->cfg.max_conns : 1024))
+        if (ctx->nserver > ws__max_conns(ctx))
             c->flags |= WS__F_REFUSE;
         if (l->tls && ws__tls_attach(c, l->tls) != WS_OK) c->flags |= WS__F_BROKEN;
         if (c->tp->handshake) c->state = WS__TLS;
@@ -3123,12 +3128,40 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) {
     }
 }
 
-WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, uint16_t port, ws_listener **out) {
-    struct addrinfo hints, *res = NULL, *a;
+/* l->port and l->url from the bound address; a wildcard becomes loopback (a URL to dial). */
+static void ws__listener_name(ws_listener *l) {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
+    char addr[64];
+    ws__out o;
+    int v6;
+    if (getsockname(l->fd, (struct sockaddr *)&ss, &sl) != 0) return;
+    v6 = ss.ss_family == AF_INET6;
+    if (v6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)&ss;
+        static const uint8_t any6[16] = {0};
+        l->port = ntohs(s6->sin6_port);
+        if (!memcmp(&s6->sin6_addr, any6, 16)) strcpy(addr, "::1");
+        else if (!inet_ntop(AF_INET6, &s6->sin6_addr, addr, sizeof addr)) strcpy(addr, "::1");
+    } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)&ss;
+        l->port = ntohs(s4->sin_port);
+        if (s4->sin_addr.s_addr == htonl(INADDR_ANY)) strcpy(addr, "127.0.0.1");
+        else if (!inet_ntop(AF_INET, &s4->sin_addr, addr, sizeof addr)) strcpy(addr, "127.0.0.1");
+    }
+    o.p = l->url; o.cap = sizeof l->url; o.len = 0; o.err = 0;
+    ws__puts(&o, v6 ? "ws://[" : "ws://");
+    ws__puts(&o, addr);
+    ws__puts(&o, v6 ? "]:" : ":");
+    ws__putu(&o, l->port);
+    ws__puts(&o, "/");
+    (void)ws__out_done(&o, NULL);
+}
+
+WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, uint16_t port, ws_listener **out) {
+    struct addrinfo hints, *res = NULL, *a;
     ws_listener *l;
-    char ps[8], addr[64];
+    char ps[8];
     ws__sock s = WS__INVALID_SOCK;
     int one = 1, e = 0;
     if (out) *out = NULL;
@@ -3174,29 +3207,7 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, uint16_t port, ws_list
     l->ctx = ctx;
     l->kind = WS__K_LISTENER;
     l->fd = s;
-    if (getsockname(s, (struct sockaddr *)&ss, &sl) == 0) {
-        ws__out o;
-        int v6 = ss.ss_family == AF_INET6;
-        if (v6) {
-            struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)&ss;
-            static const uint8_t any6[16] = {0};
-            l->port = ntohs(s6->sin6_port);
-            if (!memcmp(&s6->sin6_addr, any6, 16)) strcpy(addr, "::1");
-            else if (!inet_ntop(AF_INET6, &s6->sin6_addr, addr, sizeof addr)) strcpy(addr, "::1");
-        } else {
-            struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)&ss;
-            l->port = ntohs(s4->sin_port);
-            if (s4->sin_addr.s_addr == htonl(INADDR_ANY)) strcpy(addr, "127.0.0.1");
-            else if (!inet_ntop(AF_INET, &s4->sin_addr, addr, sizeof addr)) strcpy(addr, "127.0.0.1");
-        }
-        o.p = l->url; o.cap = sizeof l->url; o.len = 0; o.err = 0;
-        ws__puts(&o, v6 ? "ws://[" : "ws://");
-        ws__puts(&o, addr);
-        ws__puts(&o, v6 ? "]:" : ":");
-        ws__putu(&o, l->port);
-        ws__puts(&o, "/");
-        (void)ws__out_done(&o, NULL);
-    }
+    ws__listener_name(l);
     ws__epoll_set(ctx, l->fd, l, &l->ereg, WS_POLLIN);
     l->next = ctx->listeners;
     ctx->listeners = l;
@@ -3240,7 +3251,7 @@ WS_API void ws_listener_close(ws_listener *l) {
     l->ctx->dead_listeners = l;
 }
 
-/* ==== >>poll ==== the loop: poll(), timers, and the foreign-loop interface ==== */
+/* ==== >>poll ==== the loop: epoll or poll(), the timer heap, pending work, foreign loops ==== */
 static void ws__finish(ws_conn *c) {   /* the connection is over: close, report, maybe retry */
     ws_ctx *ctx = c->ctx;
     ws_event ev;
@@ -3647,7 +3658,7 @@ static void ws__ready(ws_ctx *ctx, void *o, short rev) {
     } else ws__conn_io((ws_conn *)o, rev);
 }
 
-/* The end of every dispatch: due timers, then pending work, then frees. */
+/* One conn from the pending list: DNS done, TLS to go on, a finish, DRAINED, queued bytes. */
 static void ws__service(ws_conn *c) {
     if (c->state == WS__RESOLVING) ws__client_poll_dns(c);
     if (c->state == WS__TLS && c->fd != WS__INVALID_SOCK && !(c->flags & (WS__F_DEAD | WS__F_BROKEN))) {
@@ -3668,6 +3679,7 @@ static void ws__service(ws_conn *c) {
     if (c->flags & WS__F_BROKEN) ws__finish(c);
 }
 
+/* The end of every dispatch: due timers, then pending work, then frees. */
 static void ws__dispatch_end(ws_ctx *ctx) {
     ws_conn *c, *dead = NULL, **pp;
     int round;
@@ -3878,7 +3890,7 @@ WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts 
     c = ws__conn_new(ctx, 0);
     if (!c) return WS_ERR_NOMEM;
     cl = (ws__client *)ws__alloc(ctx, sizeof *cl);
-    if (!cl) { c->flags |= WS__F_DEAD; ws__conn_free(c); return WS_ERR_NOMEM; }
+    if (!cl) { ws__conn_free(c); return WS_ERR_NOMEM; }
     memset(cl, 0, sizeof *cl);
     c->cl = cl;
     c->user = conn_user;
@@ -3978,11 +3990,16 @@ static ws_result ws__send(ws_conn *c, int fin, int rsv, int op, const void *data
     return rc;
 }
 
+/* What ws_conn_send and ws_broadcast accept: a message or a ping/pong (RFC 6455 5.5). */
+static ws_result ws__send_check(const ws_ctx *ctx, int opcode, const void *data, size_t len) {
+    if (opcode == WS_OP_PING || opcode == WS_OP_PONG) return len > 125 ? WS_ERR_ARG : WS_OK;
+    if (opcode == WS_OP_TEXT) return !ctx || ws__text_ok(ctx, data, len) ? WS_OK : WS_ERR_UTF8;
+    return opcode == WS_OP_BINARY ? WS_OK : WS_ERR_ARG;
+}
+
 WS_API ws_result ws_conn_send(ws_conn *c, int opcode, const void *data, size_t len) {
-    if (opcode == WS_OP_PING || opcode == WS_OP_PONG) { if (len > 125) return WS_ERR_ARG; }
-    else if (opcode == WS_OP_TEXT) { if (c && !ws__text_ok(c->ctx, data, len)) return WS_ERR_UTF8; }
-    else if (opcode != WS_OP_BINARY) return WS_ERR_ARG;
-    return ws__send(c, 1, 0, opcode, data, len);
+    ws_result rc = ws__send_check(c ? c->ctx : NULL, opcode, data, len);
+    return rc != WS_OK ? rc : ws__send(c, 1, 0, opcode, data, len);
 }
 
 WS_API ws_result ws_conn_send_text(ws_conn *c, const char *text) {
@@ -4004,7 +4021,8 @@ WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
         ws__pend(c);
         return WS_OK;
     }
-    if (c->state >= WS__CLOSED || (c->flags & (WS__F_SENT_CLOSE | WS__F_DEAD))) return WS_ERR_CLOSED;
+    if (c->state >= WS__CLOSED || (c->flags & (WS__F_SENT_CLOSE | WS__F_DEAD | WS__F_HTTP)))
+        return WS_ERR_CLOSED;   /* HTTP: a close frame must not follow the response */
     c->flags |= WS__F_USER_CLOSE;
     if (c->state < WS__OPEN) {   /* still connecting: give up the attempt */
         c->err = WS_ERR_CLOSED;
@@ -4079,8 +4097,10 @@ WS_API ws_result ws_broadcast(ws_ctx *ctx, int opcode, const void *data, size_t 
     ws_conn *c;
     ws_result first = WS_OK, rc;
     size_t k = 0;
+    if (sent) *sent = 0;
     if (!ctx) return WS_ERR_ARG;
-    if (opcode == WS_OP_TEXT && !ws__text_ok(ctx, data, len)) return WS_ERR_UTF8;
+    rc = ws__send_check(ctx, opcode, data, len);   /* once: not a close frame, text is UTF-8 */
+    if (rc != WS_OK) return rc;
     for (c = ws_conn_next(ctx, NULL); c; c = ws_conn_next(ctx, c)) {
         if (c == except || !(c->flags & WS__F_SERVER)) continue;
         rc = ws__send(c, 1, 0, opcode, data, len);

@@ -1390,6 +1390,31 @@ static void cn_expect_status(const ws_config *cfg, const char *in, size_t n, int
 
 /* A head that never ends a line, sent byte by byte, is cut off at max_handshake (431), not
  * kept growing: heads are re-parsed only at line ends, but never past the limit. */
+/* A peer that pings and never reads cannot grow our send queue past max_send_queue with
+ * automatic pongs (RFC 6455 5.5.3 lets us answer only some); broadcast takes only data
+ * opcodes and pings/pongs within 125 bytes. */
+static void test_conn_ping_flood_bounded(void) {
+    ws_config cfg;
+    ws_ctx *ctx;
+    ws_conn *c;
+    uint8_t payload[125];
+    size_t sent = 99;
+    int i;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.max_send_queue = 300;
+    memset(payload, 'p', sizeof payload);
+    ctx = cn_ctx(&cfg);
+    c = cn_open(ctx, 1);
+    for (i = 0; i < 50; i++) cn_feed_frame(c, 1, WS_OP_PING, payload, sizeof payload);
+    CHECK(cn_tx_used(c) > 0);
+    CHECK(cn_tx_used(c) <= 300 + 125 + 14);
+    CHECK_EQ(ws_broadcast(ctx, WS_OP_CLOSE, "", 0, NULL, &sent), WS_ERR_ARG);
+    CHECK_EQ(sent, 0);
+    CHECK_EQ(ws_broadcast(ctx, WS_OP_CONT, "x", 1, NULL, NULL), WS_ERR_ARG);
+    CHECK_EQ(ws_broadcast(ctx, WS_OP_PING, payload, 126, NULL, NULL), WS_ERR_ARG);
+    cn_end(ctx);
+}
+
 static void test_conn_server_head_without_newline(void) {
     static char big[600];
     ws_config cfg;
@@ -1551,6 +1576,7 @@ static void suite_conn(void) {
     RUN(test_conn_server_plain_http);
     RUN(test_conn_server_bad_requests);
     RUN(test_conn_server_head_without_newline);
+    RUN(test_conn_ping_flood_bounded);
     RUN(test_conn_server_handshake_timeout);
     RUN(test_conn_client_handshake);
 }
