@@ -281,7 +281,8 @@ typedef struct ws_config {
      * ws_dispatch or ws_ctx_destroy. */
     void (*on_event)(ws_conn *c, const ws_event *ev, void *user);
     /* server, optional: sees the upgrade request (method, path, query, headers, origin,
-     * Sec-WebSocket-Protocol offers) before the 101; may choose a subprotocol or refuse. */
+     * Sec-WebSocket-Protocol offers) before the 101; may choose a subprotocol or refuse (through
+     * reply->status: ws_conn_close is not for the hooks). */
     void (*on_upgrade)(ws_conn *c, const ws_http_request *req, ws_reply *reply, void *user);
     /* server, optional: answers plain HTTP requests (no Upgrade header) on the same port;
      * without it they get 426 Upgrade Required. The connection closes after the response. */
