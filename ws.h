@@ -2663,6 +2663,7 @@ WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
         c->err_msg = "closed before the connection opened";
         c->flags |= WS__F_BROKEN | WS__F_ERR_FIRED;
         ws__pend(c);
+        ws__engine_run(c->ctx);   /* an engine: CLOSE fires before this returns */
         return WS_OK;
     }
     (void)ws__queue_close(c, code, reason, rlen);
@@ -2873,6 +2874,7 @@ WS_API ws_result ws_engine_feed(ws_conn *c, const void *data, size_t len, int64_
         p += n;
         len -= n;
     }
+    if (ws__buf_used(c->tx)) ws__pend(c);   /* what the input queued (101, pongs, close): a ws_io takes it */
     ws__engine_run(c->ctx);
     return rc;
 }

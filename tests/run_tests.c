@@ -10,7 +10,10 @@
 #include "test_frame.c"
 #include "test_http.c"
 #include "test_conn.c"
+#include "test_engine.c"
+#ifndef WS_NO_NET
 #include "test_loopback.c"
+#endif
 
 int main(int argc, char **argv) {
     t_only = argc > 1 ? argv[1] : NULL;
@@ -19,6 +22,9 @@ int main(int argc, char **argv) {
     suite_frame();
     suite_http();
     suite_conn();
+    suite_engine();
+#ifndef WS_NO_NET   /* make test-nonet: the codec and engine tests, built without sockets */
     suite_loopback();
+#endif
     return t_summary();
 }
