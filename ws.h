@@ -4629,7 +4629,8 @@ OPTIONS (#define before the implementation include; default in brackets)
     WS_BUF_MIN          first size of a receive/send buffer [16384]
     WS_POOL_MAX         idle buffers a ctx keeps for reuse [16]
     WS_POOL_BUF_MAX     larger buffers are freed rather than pooled [262144]
-    WS_NO_NET           only the pure codec (sha1 ... http): no sockets, no ws_ctx
+    WS_NO_NET           no sockets and no ws_ctx: the pure codec (sha1 ... http) and the
+                        protocol engine (ws_engine_*, ws_conn_send/close/state...)
     WS_NO_THREADS       resolve host names in ws_connect itself (blocks; see WHAT BLOCKS)
     WS_NO_EPOLL         Linux: ws_poll uses poll() instead of epoll (as on other systems)
     WS_USE_MBEDTLS      wss:// and ws_listen_tls through mbedTLS 2.28 or 3.x
@@ -4647,6 +4648,19 @@ EVENTS (one callback per ctx; ev fields say which events set them)
              one we failed with, 1005 none, 1006 abnormal), reason, clean, result.
              reconnect_ms > 0: a reconnect is scheduled and the ws_conn stays valid.
   Callbacks may send, close, drop and connect; not ws_poll, ws_dispatch, ws_ctx_destroy.
+
+ENGINE (sans-I/O: no ws_ctx, no sockets, your clock; also with WS_NO_NET)
+    ws_engine_create(&cfg, &opts, user, &c)   client (opts.url) or server (opts.server = 1)
+    ws_engine_feed(c, bytes, n, now_ms)       what arrived; events fire before it returns
+    ws_engine_output(c, &p) + ws_engine_consume(c, n)   what to send (or opts.io->write)
+    ws_engine_deadline(c) / ws_engine_tick(c, now_ms)   timeouts and heartbeat
+    ws_engine_wants_eof(c), ws_engine_eof(c, now_ms)    the end of the stream, both ways
+    ws_engine_destroy(c); ws_engine_pair + ws_engine_pump: a client and a server in memory
+  Work on engines and loop connections alike: ws_conn_send, _send_text, _send_frame, _close,
+  _drop, _state, _user, _set_user, _id, _is_server, _age_ms (engine: your clock), _protocol,
+  _queued, _set_fragments. Need a ws_ctx: everything else (ws_conn_ctx returns NULL for an
+  engine, ws_conn_remote WS_ERR_STATE). ws_conn_adopt hands a connected socket or a ws_io of
+  yours to a ws_ctx.
 
 OWNERSHIP
   The user owns ws_ctx; it owns every ws_conn, ws_listener, buffer and TLS object. Data given
