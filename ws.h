@@ -367,6 +367,14 @@ typedef struct ws_io {
     void      (*shutdown)(void *io);   /* optional: all output is sent; send EOF (TCP FIN) */
     void      (*close)(void *io);      /* optional: the connection is over; release the stream */
     void       *io;                    /* passed to each */
+    /* ws_ctx only, optional: what a TLS layer of yours needs (as ws.h's mbedTLS transport).
+     * handshake runs until WS_OK before the HTTP upgrade (WS_AGAIN: not done yet; an error
+     * ends the connection; write may be called meanwhile: WS_AGAIN then); want tells the
+     * poll interest it needs beyond the obvious (WS_POLLIN/WS_POLLOUT: e.g. to write in order
+     * to read); pending counts decrypted bytes it holds that read can return without the fd. */
+    ws_result (*handshake)(void *io);
+    int       (*want)(void *io);
+    size_t    (*pending)(void *io);
 } ws_io;
 
 typedef struct ws_engine_opts {
@@ -2471,8 +2479,15 @@ static ws_result ws__io_write(ws_conn *c, const uint8_t *buf, size_t len, size_t
     if (!c->io || !c->io->write) return WS_AGAIN;
     return c->io->write(c->io->io, buf, len, put);
 }
-static short  ws__io_want(const ws_conn *c) { (void)c; return 0; }
-static size_t ws__io_pending(const ws_conn *c) { (void)c; return 0; }
+static ws_result ws__io_handshake(ws_conn *c) {
+    return c->io && c->io->handshake ? c->io->handshake(c->io->io) : WS_OK;
+}
+static short ws__io_want(const ws_conn *c) {
+    return (short)(c->io && c->io->want ? c->io->want(c->io->io) & (WS_POLLIN | WS_POLLOUT) : 0);
+}
+static size_t ws__io_pending(const ws_conn *c) {
+    return c->io && c->io->pending ? c->io->pending(c->io->io) : 0;
+}
 static void ws__io_shutdown(ws_conn *c) { if (c->io && c->io->shutdown) c->io->shutdown(c->io->io); }
 static void ws__io_close(ws_conn *c) {
     ws_io *io = c->io;
@@ -2486,7 +2501,8 @@ static void ws__io_close(ws_conn *c) {
     ws__free(c->ctx, io);
 }
 static const ws__transport ws__io_tp = {
-    ws__io_read, ws__io_write, NULL, ws__io_want, ws__io_pending, ws__io_shutdown, ws__io_close
+    ws__io_read, ws__io_write, ws__io_handshake, ws__io_want, ws__io_pending, ws__io_shutdown,
+    ws__io_close
 };
 
 /* Forgets one attempt's buffers and strings (a client that reconnects starts afresh). */
@@ -2560,11 +2576,11 @@ static void ws__conn_free(ws_conn *c) {
  * opening of an upgraded stream, adopted bytes, a finish, DRAINED, what callbacks queued. */
 static void ws__service_core(ws_conn *c) {
     if (c->flags & WS__F_BROKEN) { ws__finish(c); return; }
-    if ((c->flags & WS__F_PREOPEN) && c->state == WS__HANDSHAKE) {
+    if ((c->flags & WS__F_PREOPEN) && c->state == WS__HANDSHAKE) {   /* (after a ws_io handshake) */
         c->flags &= ~(uint32_t)WS__F_PREOPEN;
         ws__opened(c);
     }
-    if (c->flags & WS__F_FEED) {   /* bytes handed over with the stream (ws_engine_opts.head) */
+    if ((c->flags & WS__F_FEED) && c->state != WS__TLS) {   /* bytes handed over (opts.head) */
         c->flags &= ~(uint32_t)WS__F_FEED;
         if (c->state == WS__HANDSHAKE || ws__reading(c)) ws__conn_process(c);
     }
@@ -2775,7 +2791,7 @@ static ws_result ws__conn_start(ws_conn *c, const ws_engine_opts *o, const char 
         if (rc != WS_OK) return rc;
         c->cl->reconnect = 0;   /* a stream that was handed over cannot be dialled again */
     }
-    c->state = WS__HANDSHAKE;
+    c->state = c->io && c->io->handshake && !ctx->engine ? WS__TLS : WS__HANDSHAKE;
     c->deadline = ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000);
     if (o->upgraded) {
         if (o->protocol && *o->protocol &&
@@ -4032,6 +4048,7 @@ static void ws__tls_step(ws_conn *c) {
     if (rc == WS_AGAIN) return;
     if (rc != WS_OK) { ws__abort(c, rc, "TLS handshake failed"); return; }
     c->state = WS__HANDSHAKE;
+    if (c->flags & (WS__F_PREOPEN | WS__F_FEED)) ws__pend(c);   /* adopted: open / read the head */
 }
 
 static short ws__interest(const ws_conn *c) {
@@ -4220,7 +4237,7 @@ static void ws__ready(ws_ctx *ctx, void *o, short rev) {
 /* One conn from the pending list: DNS done, TLS to go on, a finish, DRAINED, queued bytes. */
 static void ws__service(ws_conn *c) {
     if (c->state == WS__RESOLVING) ws__client_poll_dns(c);
-    if (c->state == WS__TLS && c->fd != WS__INVALID_SOCK && !(c->flags & (WS__F_DEAD | WS__F_BROKEN))) {
+    if (c->state == WS__TLS && ws__has_io(c) && !(c->flags & (WS__F_DEAD | WS__F_BROKEN))) {
         ws__tls_step(c);   /* start (or go on with) the TLS handshake without waiting */
         if (c->state == WS__TLS) ws__flush(c);
     }
