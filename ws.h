@@ -4020,7 +4020,13 @@ static void ws__readable(ws_conn *c) {
         if (c->state == WS__OPEN || c->state == WS__HANDSHAKE || ws__reading(c)) ws__conn_process(c);
         else c->rx->off = c->rx->len;   /* closing: input is read and dropped */
         if (c->rx && c->rx->off == c->rx->len && !(c->flags & WS__F_HAVE_FRAME)) ws__buf_put(ctx, &c->rx);
-        if (got < want / 2) break;        /* the socket is probably empty */
+        /* the socket is probably empty (poll says so again if not); a ws_io without an fd
+         * is woken once per ws_conn_io_ready, so it is read until it says WS_AGAIN */
+        if (got < want / 2 && c->fd != WS__INVALID_SOCK) break;
+    }
+    if (i == 16 && c->fd == WS__INVALID_SOCK && c->io) {   /* more to read: in the next round */
+        c->iorev = (uint8_t)(c->iorev | WS_POLLIN);
+        ws__pend(c);
     }
     if (c->rx && c->rx->off == c->rx->len && !(c->flags & WS__F_HAVE_FRAME)) ws__buf_put(ctx, &c->rx);
     if (c->fd != WS__INVALID_SOCK && c->tp->pending(c)) ws__pend(c);   /* TLS holds more */
