@@ -290,6 +290,15 @@ typedef struct ws_config {
     void (*on_http)(ws_conn *c, const ws_http_request *req, ws_reply *reply, void *user);
     /* optional diagnostics (level 0 error, 1 warning, 2 info). Never required for errors. */
     void (*log)(int level, const char *msg, void *user);
+    /* optional, both or neither: your event loop watches the sockets instead of ws_poll
+     * (libcurl's multi-socket style). on_watch: watch fd for events (WS_POLLIN | WS_POLLOUT),
+     * changed interest, or 0 = stop watching (always before fd is closed or reused). Pass token
+     * to ws_socket_ready when fd is ready; *host is your pointer for this socket (NULL on the
+     * first call; kept until the 0 call). on_timer: call ws_timer_fired in timeout_ms
+     * (0 = as soon as you can; -1 = no timer); each call replaces the last. Only changes are
+     * told: O(1) per event, however many connections. Called from ws.h calls on your thread. */
+    void (*on_watch)(ws_ctx *ctx, intptr_t fd, int events, void *token, void **host, void *user);
+    void (*on_timer)(ws_ctx *ctx, int timeout_ms, void *user);
     void  *user;                 /* passed to every callback */
     size_t max_message;          /* bytes of one received message; 0 = 16 MiB */
     size_t max_frame;            /* bytes of one received frame; 0 = max_message */
@@ -425,7 +434,7 @@ WS_API ws_result ws_engine_pair(const ws_config *client_cfg, const ws_config *se
 WS_API size_t    ws_engine_pump(ws_conn *a, ws_conn *b, int64_t now_ms);
 
 #ifndef WS_NO_NET
-/* Copies cfg (NULL on_event, or out of memory: NULL). */
+/* Copies cfg (NULL on_event, only one of on_watch/on_timer, or out of memory: NULL). */
 WS_API ws_ctx *ws_ctx_create(const ws_config *cfg);
 /* Closes listeners and connections (a 1001 close frame is attempted, not awaited); fires
  * WS_EV_CLOSE for each connection that has not had it. Not from a callback. */
@@ -470,6 +479,11 @@ WS_API int ws_poll(ws_ctx *ctx, int timeout_ms);
 typedef struct ws_pollfd { intptr_t fd; short events, revents; } ws_pollfd;
 WS_API size_t ws_pollfds(ws_ctx *ctx, ws_pollfd *out, size_t cap, int *timeout_ms);
 WS_API void   ws_dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n);
+/* With ws_config.on_watch/on_timer: a watched socket is ready (revents: WS_POLLIN, WS_POLLOUT,
+ * WS_POLLERR, WS_POLLHUP; token from on_watch, never one whose watch ended), or the timer
+ * fired. Each handles what is due and returns. Not from a callback. */
+WS_API void   ws_socket_ready(ws_ctx *ctx, void *token, int revents);
+WS_API void   ws_timer_fired(ws_ctx *ctx);
 
 /* A stream that is already connected, as a connection of ctx: fd, a connected socket (client
  * side: o->url names the request; server side: accepted, o->head = bytes of the request that
@@ -1690,7 +1704,7 @@ struct ws__transport {
 
 struct ws_conn {
     uint8_t   kind, state, msg_op, rfam;   /* kind first: see struct ws_listener */
-    uint8_t   ereg;              /* the events registered with epoll */
+    uint8_t   ereg;              /* the events registered with epoll (or on_watch) */
     uint8_t   iorev;             /* ws_conn_io_ready: WS_POLLIN/OUT to handle in the loop */
     uint32_t  hidx;              /* 1 + position in the ctx's timer heap; 0 = not in it */
     ws_conn  *next, *prev;
@@ -1698,6 +1712,7 @@ struct ws_conn {
     ws_ctx   *ctx;
     const ws__transport *tp;
     void     *tls;               /* transport state (mbedTLS), NULL for plain TCP */
+    void     *hsock;             /* on_watch: the host's pointer for this socket */
     ws_io    *io;                /* the user's transport (ws_io), or NULL */
     ws__client *cl;              /* client side only */
     void     *user;
@@ -1744,6 +1759,7 @@ struct ws_listener {
     uint16_t     port;
     char         url[64];
     ws__tls_cfg *tls;            /* ws_listen_tls only */
+    void        *hsock;          /* on_watch: the host's pointer for this socket */
 };
 
 struct ws_ctx {
@@ -1755,6 +1771,10 @@ struct ws_ctx {
     int64_t      now;
     int          in_cb, nevents, destroying, net_ok, nresolving;
     int          engine;         /* 1 = the private ctx of one ws_engine_create connection */
+    int          dispatching;    /* inside a pass: the host's timer is set at its end */
+    int64_t      timer_told;     /* on_timer: the due time last told (-1: none) */
+    uint8_t      wake_reg;       /* on_watch: the wake-up channel is watched */
+    void        *wake_host;
     ws_conn     *pend;           /* conns with work for the end of this dispatch */
     const uint8_t *text_ok;      /* the text message being delivered: valid UTF-8 already */
     size_t       text_ok_len;
@@ -1789,11 +1809,17 @@ static char *ws__strdup(ws_ctx *ctx, const char *s, size_t n) {
 
 /* Work for the end of the current (or next) dispatch: a broken conn to finish, a DRAINED to
  * report, bytes queued from a callback, a dead conn to free. Costs nothing per idle conn. */
+#ifndef WS_NO_NET
+static void ws__timer_sync(ws_ctx *ctx);   /* >>poll: tell the host's timer (on_timer) */
+#endif
 static void ws__pend(ws_conn *c) {
     if (c->flags & WS__F_PEND) return;
     c->flags |= WS__F_PEND;
     c->pnext = c->ctx->pend;
     c->ctx->pend = c;
+#ifndef WS_NO_NET
+    if (c->ctx->cfg.on_timer && !c->ctx->dispatching) ws__timer_sync(c->ctx);   /* run it soon */
+#endif
 }
 static void ws__conn_reset(ws_conn *c);
 #ifndef WS_NO_NET   /* what the engine calls in the layers above it, when they exist */
@@ -4121,13 +4147,40 @@ static void ws__sched(ws_conn *c) {   /* file c under its due time (or take it o
     }
 }
 
+/* ---- the host's own loop (ws_config.on_watch / on_timer): it is told what changes ---- */
+static void **ws__host_slot(ws_ctx *x, void *owner) {   /* where the host's pointer lives */
+    if (!owner) return &x->wake_host;
+    if (*(const uint8_t *)owner == WS__K_LISTENER) return &((ws_listener *)owner)->hsock;
+    return &((ws_conn *)owner)->hsock;
+}
+static void ws__host_watch(ws_ctx *x, ws__sock fd, void *owner, uint8_t *reg, uint8_t want) {
+    void **h = ws__host_slot(x, owner);
+    x->cfg.on_watch(x, (intptr_t)fd, want, owner ? owner : (void *)x, h, x->cfg.user);
+    *reg = want;
+    if (!want) *h = NULL;
+}
+static int ws__timeout(ws_ctx *ctx);
+/* Tells on_timer when the next pass is due, if that changed (0: pending work). */
+static void ws__timer_sync(ws_ctx *ctx) {
+    int64_t due;
+    int t;
+    if (!ctx->cfg.on_timer || ctx->engine || ctx->destroying) return;
+    t = ws__timeout(ctx);
+    due = t < 0 ? -1 : ctx->now + t;
+    if (due == ctx->timer_told) return;   /* the host's timer fires then already */
+    ctx->timer_told = due;
+    ctx->cfg.on_timer(ctx, t, ctx->cfg.user);
+}
+
 /* ---- epoll (Linux): the kernel keeps the watch list, so a pass costs O(ready) ---- */
 #if defined(__linux__) && !defined(WS_NO_EPOLL)
 #  include <sys/epoll.h>
 #  define WS__EPOLL 1
 static void ws__epoll_set(ws_ctx *x, ws__sock fd, void *ptr, uint8_t *reg, uint8_t want) {
     struct epoll_event e;
-    if (x->epfd < 0 || want == *reg) return;
+    if (want == *reg) return;
+    if (x->cfg.on_watch) { ws__host_watch(x, fd, ptr, reg, want); return; }
+    if (x->epfd < 0) return;
     memset(&e, 0, sizeof e);
     e.events = ((want & WS_POLLIN) ? (uint32_t)EPOLLIN : 0u) | ((want & WS_POLLOUT) ? (uint32_t)EPOLLOUT : 0u);
     e.data.ptr = ptr;
@@ -4136,7 +4189,7 @@ static void ws__epoll_set(ws_ctx *x, ws__sock fd, void *ptr, uint8_t *reg, uint8
 }
 #else
 static void ws__epoll_set(ws_ctx *x, ws__sock fd, void *ptr, uint8_t *reg, uint8_t want) {
-    (void)x; (void)fd; (void)ptr; (void)reg; (void)want;
+    if (want != *reg && x->cfg.on_watch) ws__host_watch(x, fd, ptr, reg, want);
 }
 #endif
 static void ws__watch(ws_conn *c) { ws__epoll_set(c->ctx, c->fd, c, &c->ereg, (uint8_t)ws__interest(c)); }
@@ -4300,6 +4353,7 @@ WS_API void ws_dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n) {
     size_t i;
     WS_ASSERT(!ctx->in_cb && "ws_dispatch/ws_poll called from a callback");
     ctx->now = ws__now_ms();
+    ctx->dispatching++;
     for (i = 0; i < n; i++) {
         int found;
         void *o;
@@ -4308,6 +4362,25 @@ WS_API void ws_dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n) {
         if (found) ws__ready(ctx, o, fds[i].revents);
     }
     ws__dispatch_end(ctx);
+    ctx->dispatching--;
+    ws__timer_sync(ctx);
+}
+
+/* on_watch / on_timer hosts: one ready socket, or the timer, then what is due. */
+WS_API void ws_socket_ready(ws_ctx *ctx, void *token, int revents) {
+    if (!ctx || !token) return;
+    WS_ASSERT(!ctx->in_cb && "ws_socket_ready called from a callback");
+    ctx->now = ws__now_ms();
+    ctx->dispatching++;
+    ws__ready(ctx, token == (void *)ctx ? NULL : token, (short)revents);
+    ws__dispatch_end(ctx);
+    ctx->dispatching--;
+    ws__timer_sync(ctx);
+}
+WS_API void ws_timer_fired(ws_ctx *ctx) {
+    if (!ctx) return;
+    ctx->timer_told = -2;   /* spent: the next sync tells it again */
+    ws_dispatch(ctx, NULL, 0);
 }
 
 #ifdef WS__EPOLL
@@ -4320,6 +4393,7 @@ static int ws__poll_epoll(ws_ctx *ctx, int timeout_ms) {
     n = epoll_wait(ctx->epfd, ev, (int)(sizeof ev / sizeof ev[0]), t);
     if (n < 0 && errno != EINTR) return WS_ERR_IO;
     ctx->now = ws__now_ms();
+    ctx->dispatching++;
     for (i = 0; i < n; i++) {
         uint32_t e = ev[i].events;
         ws__ready(ctx, ev[i].data.ptr, (short)(((e & EPOLLIN) ? WS_POLLIN : 0) |
@@ -4327,6 +4401,7 @@ static int ws__poll_epoll(ws_ctx *ctx, int timeout_ms) {
                   ((e & EPOLLHUP) ? WS_POLLHUP : 0)));
     }
     ws__dispatch_end(ctx);
+    ctx->dispatching--;
     return ctx->nevents - before;
 }
 #endif
@@ -4397,7 +4472,7 @@ WS_API ws_result ws_ctx_wakeup(ws_ctx *ctx) {
 /* ==== >>api implementation: contexts and connections ==== */
 WS_API ws_ctx *ws_ctx_create(const ws_config *cfg) {
     ws_ctx *ctx;
-    if (!cfg || !cfg->on_event) return NULL;
+    if (!cfg || !cfg->on_event || !cfg->on_watch != !cfg->on_timer) return NULL;
     ctx = (ws_ctx *)WS_MALLOC(sizeof *ctx, cfg->user);
     if (!ctx) return NULL;
     memset(ctx, 0, sizeof *ctx);
@@ -4408,6 +4483,11 @@ WS_API ws_ctx *ws_ctx_create(const ws_config *cfg) {
     ctx->net_ok = 1;
     if (ws__wake_open(ctx) != 0) { ws__net_done(); WS_FREE(ctx, cfg->user); return NULL; }
     ctx->epfd = -1;
+    ctx->timer_told = -2;
+    if (cfg->on_watch) {   /* the host's loop watches the wake-up channel too */
+        ws__epoll_set(ctx, ctx->wake_r, NULL, &ctx->wake_reg, WS_POLLIN);
+        return ctx;
+    }
 #ifdef WS__EPOLL
     ctx->epfd = epoll_create1(EPOLL_CLOEXEC);   /* failing that, ws_poll uses poll() */
     if (ctx->epfd >= 0) {
@@ -4452,6 +4532,7 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
     ws__free(ctx, ctx->pfds);
     ws__free(ctx, ctx->owners);
     ws__free(ctx, ctx->ospfds);
+    ws__epoll_set(ctx, ctx->wake_r, NULL, &ctx->wake_reg, 0);   /* on_watch: stop first */
     if (ctx->wake_r != WS__INVALID_SOCK) ws__sock_close(ctx->wake_r);
     if (ctx->wake_w != WS__INVALID_SOCK && ctx->wake_w != ctx->wake_r) ws__sock_close(ctx->wake_w);
     if (ctx->net_ok) ws__net_done();
@@ -4718,6 +4799,15 @@ GUI LOOPS
   reported again. Edge-triggered sources (WSAEventSelect's FD_WRITE) need a re-check; see
   examples/win32_loop.c; examples/glib_loop.c is the GLib/GTK version (a GSource).
   Another thread may call ws_ctx_wakeup to make a waiting ws_poll return.
+  Best for big hosts (libcurl's multi-socket style): set ws_config.on_watch and on_timer.
+  ws.h then tells your loop only what changes: on_watch(ctx, fd, events, token, &host, user)
+  to watch a socket, change its interest, or stop (events 0, always before the fd closes, so
+  a reused number is never confused); on_timer(ctx, ms, user) when the next deadline moves
+  (0: work is pending, e.g. after a send from your UI code). Your loop calls
+  ws_socket_ready(ctx, token, revents) and ws_timer_fired(ctx); each costs O(1) in the number
+  of connections. *host is yours per socket (a GSource tag, a QSocketNotifier *...). Never
+  pass a token after its watch ended (drop it from a batch you are iterating). The wake-up
+  channel is one of the watched sockets, so ws_ctx_wakeup works the same way.
 
 MEMORY
   ws_conn is 272 bytes (measured: 288 B of heap per idle server connection). An idle

@@ -12,6 +12,7 @@
 #include "test_conn.c"
 #include "test_loopback.c"
 #include "test_transport.c"
+#include "test_watch.c"
 
 int main(int argc, char **argv) {
     t_only = argc > 1 ? argv[1] : NULL;
@@ -22,5 +23,6 @@ int main(int argc, char **argv) {
     suite_conn();
     suite_loopback();
     suite_transport();
+    suite_watch();
     return t_summary();
 }
