@@ -13,6 +13,7 @@
 #include "test_loopback.c"
 #include "test_transport.c"
 #include "test_watch.c"
+#include "test_apploop.c"
 
 int main(int argc, char **argv) {
     t_only = argc > 1 ? argv[1] : NULL;
@@ -24,5 +25,6 @@ int main(int argc, char **argv) {
     suite_loopback();
     suite_transport();
     suite_watch();
+    suite_apploop();
     return t_summary();
 }
