@@ -13,6 +13,9 @@
 #include "test_engine.c"
 #ifndef WS_NO_NET
 #include "test_loopback.c"
+#include "test_transport.c"
+#include "test_watch.c"
+#include "test_apploop.c"
 #endif
 
 int main(int argc, char **argv) {
@@ -25,6 +28,9 @@ int main(int argc, char **argv) {
     suite_engine();
 #ifndef WS_NO_NET   /* make test-nonet: the codec and engine tests, built without sockets */
     suite_loopback();
+    suite_transport();
+    suite_watch();
+    suite_apploop();
 #endif
     return t_summary();
 }
