@@ -34,6 +34,7 @@ else
 	@echo "SKIPPED: valgrind run (install: apt-get install valgrind)"; [ "$$CI" != true ]
 endif
 	$(MAKE) --no-print-directory engine-run
+	$(MAKE) --no-print-directory threads-run
 	$(MAKE) --no-print-directory interop
 	$(MAKE) --no-print-directory tls
 	$(MAKE) --no-print-directory glib-run
@@ -70,7 +71,8 @@ test-mingw: | build                       # Windows: the header cross-compiles w
 ifneq ($(MINGW),)
 	$(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Werror -c -x c -DWS_IMPLEMENTATION ws.h -o build/ws_win.o
 	$(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Werror -c -x c -DWS_IMPLEMENTATION -DWS_NO_THREADS ws.h -o build/ws_win_nt.o
-	@for f in $(filter-out examples/glib_loop.c,$(wildcard examples/*.c)); do echo "$(MINGW) ... $$f"; $(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Wshadow \
+	@# (threaded_server.c: POSIX threads and SO_REUSEPORT; on Windows see README "Scaling out")
+	@for f in $(filter-out examples/glib_loop.c examples/threaded_server.c,$(wildcard examples/*.c)); do echo "$(MINGW) ... $$f"; $(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Wshadow \
 	    -Wconversion -Werror $$f -o build/$$(basename $$f .c).exe -lws2_32 -lbcrypt || exit 1; done
 else
 	@echo "SKIPPED: Windows cross-build (install: apt-get install gcc-mingw-w64-x86-64)"; [ "$$CI" != true ]
@@ -132,7 +134,16 @@ else
 	@echo "SKIPPED: glib_loop run: glib-2.0 not found (apt-get install libglib2.0-dev)"; [ "$$CI" != true ]
 endif
 
-.PHONY: engine-run
+.PHONY: engine-run threads-run
+# examples/threaded_server.c for real: 3 loops on one port (SO_REUSEPORT); 12 clients each send
+# 50 messages and every client must get all 600, in order per sender (bench/fanout.c checks)
+threads-run: build/threaded_server build/fanout
+	@./build/threaded_server 0 3 60 > build/threads-run.log & pid=$$!; url=; \
+	for i in $$(seq 1 100); do url=$$(sed -n 's/^listening on \([^ ]*\).*/\1/p' build/threads-run.log); \
+	    [ -n "$$url" ] && break; sleep 0.1; done; \
+	./build/fanout "$$url" 12 50; rc=$$?; kill $$pid; wait $$pid 2>/dev/null; exit $$rc
+build/fanout: bench/fanout.c ws.h | build
+	$(CC) $(CFLAGS) $(SAN) -Wno-missing-prototypes $< -o $@ $(LDLIBS)
 engine-run: build/loopback_memory         # the engine alone: client + server through memory
 	./build/loopback_memory && echo "1 passed, 0 failed"
 
