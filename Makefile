@@ -20,6 +20,9 @@ EXAMPLES := $(filter-out $(TLS_EXAMPLES),$(EXAMPLES))
 # examples/glib_loop.c needs GLib (libglib2.0-dev): built when pkg-config finds glib-2.0
 GLIB ?= $(shell pkg-config --exists glib-2.0 2>/dev/null && echo yes)
 EXAMPLES := $(filter-out build/glib_loop,$(EXAMPLES))
+# examples/cluster_chat.c needs hiredis (libhiredis-dev): built when its header is found
+HIREDIS ?= $(shell printf '\043include <hiredis/async.h>\n' | $(CC) -x c -fsyntax-only - 2>/dev/null && echo yes)
+EXAMPLES := $(filter-out build/cluster_chat,$(EXAMPLES))
 
 all: test examples
 
@@ -35,6 +38,7 @@ else
 endif
 	$(MAKE) --no-print-directory engine-run
 	$(MAKE) --no-print-directory threads-run
+	$(MAKE) --no-print-directory cluster-test
 	$(MAKE) --no-print-directory interop
 	$(MAKE) --no-print-directory tls
 	$(MAKE) --no-print-directory glib-run
@@ -72,7 +76,7 @@ ifneq ($(MINGW),)
 	$(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Werror -c -x c -DWS_IMPLEMENTATION ws.h -o build/ws_win.o
 	$(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Werror -c -x c -DWS_IMPLEMENTATION -DWS_NO_THREADS ws.h -o build/ws_win_nt.o
 	@# (threaded_server.c: POSIX threads and SO_REUSEPORT; on Windows see README "Scaling out")
-	@for f in $(filter-out examples/glib_loop.c examples/threaded_server.c,$(wildcard examples/*.c)); do echo "$(MINGW) ... $$f"; $(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Wshadow \
+	@for f in $(filter-out examples/glib_loop.c examples/threaded_server.c examples/cluster_chat.c,$(wildcard examples/*.c)); do echo "$(MINGW) ... $$f"; $(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Wshadow \
 	    -Wconversion -Werror $$f -o build/$$(basename $$f .c).exe -lws2_32 -lbcrypt || exit 1; done
 else
 	@echo "SKIPPED: Windows cross-build (install: apt-get install gcc-mingw-w64-x86-64)"; [ "$$CI" != true ]
@@ -101,7 +105,7 @@ build/fuzz_%: tests/fuzz/fuzz_%.c ws.h | build
 
 # examples/NAME.c -> build/NAME, each a whole program (it defines WS_IMPLEMENTATION itself).
 # TLS variants (examples/tls_*.c, and wscat as build/wscat_tls) only when mbedTLS is installed.
-examples: $(EXAMPLES) $(if $(MBEDTLS),$(TLS_EXAMPLES)) $(if $(GLIB),build/glib_loop)
+examples: $(EXAMPLES) $(if $(MBEDTLS),$(TLS_EXAMPLES)) $(if $(GLIB),build/glib_loop) $(if $(HIREDIS),build/cluster_chat)
 ifeq ($(MBEDTLS),)
 	@echo "SKIPPED: TLS examples ($(notdir $(TLS_EXAMPLES))): mbedTLS headers not found (apt-get install libmbedtls-dev)"
 endif
@@ -134,7 +138,14 @@ else
 	@echo "SKIPPED: glib_loop run: glib-2.0 not found (apt-get install libglib2.0-dev)"; [ "$$CI" != true ]
 endif
 
-.PHONY: engine-run threads-run
+.PHONY: engine-run threads-run cluster-test
+# Redis + three examples/cluster_chat.c instances + nginx, all on 127.0.0.1 (tests/cluster/run.sh)
+cluster-test: $(if $(HIREDIS),build/cluster_chat) build/cluster_driver
+	B=build tests/cluster/run.sh
+build/cluster_chat: examples/cluster_chat.c ws.h | build
+	$(CC) $(CFLAGS) -Wno-missing-prototypes $< -o $@ -lhiredis $(LDLIBS)
+build/cluster_driver: tests/cluster/driver.c ws.h | build
+	$(CC) $(CFLAGS) $(SAN) $< -o $@ $(LDLIBS)
 # examples/threaded_server.c for real: 3 loops on one port (SO_REUSEPORT); 12 clients each send
 # 50 messages and every client must get all 600, in order per sender (bench/fanout.c checks)
 threads-run: build/threaded_server build/fanout
