@@ -23,6 +23,10 @@ EXAMPLES := $(filter-out build/glib_loop,$(EXAMPLES))
 # examples/cluster_chat.c needs hiredis (libhiredis-dev): built when its header is found
 HIREDIS ?= $(shell printf '\043include <hiredis/async.h>\n' | $(CC) -x c -fsyntax-only - 2>/dev/null && echo yes)
 EXAMPLES := $(filter-out build/cluster_chat,$(EXAMPLES))
+# examples/gtk_chat.c (GTK 3, libgtk-3-dev) and examples/qt_chat.cpp (Qt 5, qtbase5-dev): real windows
+GTK3 ?= $(shell pkg-config --exists gtk+-3.0 2>/dev/null && echo yes)
+QT5 ?= $(shell pkg-config --exists Qt5Widgets 2>/dev/null && echo yes)
+EXAMPLES := $(filter-out build/gtk_chat,$(EXAMPLES))
 
 all: test examples
 
@@ -39,6 +43,7 @@ endif
 	$(MAKE) --no-print-directory engine-run
 	$(MAKE) --no-print-directory threads-run
 	$(MAKE) --no-print-directory cluster-test
+	$(MAKE) --no-print-directory gui-test
 	$(MAKE) --no-print-directory interop
 	$(MAKE) --no-print-directory tls
 	$(MAKE) --no-print-directory glib-run
@@ -76,7 +81,7 @@ ifneq ($(MINGW),)
 	$(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Werror -c -x c -DWS_IMPLEMENTATION ws.h -o build/ws_win.o
 	$(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Werror -c -x c -DWS_IMPLEMENTATION -DWS_NO_THREADS ws.h -o build/ws_win_nt.o
 	@# (threaded_server.c: POSIX threads and SO_REUSEPORT; on Windows see README "Scaling out")
-	@for f in $(filter-out examples/glib_loop.c examples/threaded_server.c examples/cluster_chat.c,$(wildcard examples/*.c)); do echo "$(MINGW) ... $$f"; $(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Wshadow \
+	@for f in $(filter-out examples/glib_loop.c examples/threaded_server.c examples/cluster_chat.c examples/gtk_chat.c,$(wildcard examples/*.c)); do echo "$(MINGW) ... $$f"; $(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Wshadow \
 	    -Wconversion -Werror $$f -o build/$$(basename $$f .c).exe -lws2_32 -lbcrypt || exit 1; done
 else
 	@echo "SKIPPED: Windows cross-build (install: apt-get install gcc-mingw-w64-x86-64)"; [ "$$CI" != true ]
@@ -105,7 +110,8 @@ build/fuzz_%: tests/fuzz/fuzz_%.c ws.h | build
 
 # examples/NAME.c -> build/NAME, each a whole program (it defines WS_IMPLEMENTATION itself).
 # TLS variants (examples/tls_*.c, and wscat as build/wscat_tls) only when mbedTLS is installed.
-examples: $(EXAMPLES) $(if $(MBEDTLS),$(TLS_EXAMPLES)) $(if $(GLIB),build/glib_loop) $(if $(HIREDIS),build/cluster_chat)
+examples: $(EXAMPLES) $(if $(MBEDTLS),$(TLS_EXAMPLES)) $(if $(GLIB),build/glib_loop) $(if $(HIREDIS),build/cluster_chat) \
+          $(if $(GTK3),build/gtk_chat) $(if $(QT5),build/qt_chat)
 ifeq ($(MBEDTLS),)
 	@echo "SKIPPED: TLS examples ($(notdir $(TLS_EXAMPLES))): mbedTLS headers not found (apt-get install libmbedtls-dev)"
 endif
@@ -138,7 +144,20 @@ else
 	@echo "SKIPPED: glib_loop run: glib-2.0 not found (apt-get install libglib2.0-dev)"; [ "$$CI" != true ]
 endif
 
-.PHONY: engine-run threads-run cluster-test
+.PHONY: engine-run threads-run cluster-test gui-test screenshots
+screenshots: gui-test                     # refresh the README's pictures (docs/*.png)
+	mkdir -p docs && cp build/gtk_chat.png build/qt_chat.png docs/
+# the GUI examples in real windows under Xvfb (tests/gui/run.sh); screenshots in build/*.png
+gui-test: build/threaded_server build/gui_peer $(if $(GTK3),build/gtk_chat) $(if $(QT5),build/qt_chat)
+	B=build tests/gui/run.sh
+build/gui_peer: tests/gui/peer.c ws.h | build
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+build/gtk_chat: examples/gtk_chat.c ws.h | build   # GTK's headers as system headers: no -W noise
+	$(CC) $(CFLAGS) -Wno-missing-prototypes $(patsubst -I%,-isystem %,$(shell pkg-config --cflags gtk+-3.0)) $< -o $@ \
+	    $(shell pkg-config --libs gtk+-3.0) $(LDLIBS)
+build/qt_chat: examples/qt_chat.cpp ws.h | build   # ws.h compiled as C++
+	$(CXX) -std=c++11 -g -O1 -Wall -Wextra -Werror -fPIC $(patsubst -I%,-isystem %,$(shell pkg-config --cflags Qt5Widgets)) $< -o $@ \
+	    $(shell pkg-config --libs Qt5Widgets) $(LDLIBS)
 # Redis + three examples/cluster_chat.c instances + nginx, all on 127.0.0.1 (tests/cluster/run.sh)
 cluster-test: $(if $(HIREDIS),build/cluster_chat) build/cluster_driver
 	B=build tests/cluster/run.sh
