@@ -82,7 +82,7 @@ ifneq ($(MINGW),)
 	$(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Werror -c -x c -DWS_IMPLEMENTATION -DWS_NO_THREADS ws.h -o build/ws_win_nt.o
 	@# (threaded_server.c: POSIX threads and SO_REUSEPORT; on Windows see README "Scaling out")
 	@for f in $(filter-out examples/glib_loop.c examples/threaded_server.c examples/cluster_chat.c examples/gtk_chat.c,$(wildcard examples/*.c)); do echo "$(MINGW) ... $$f"; $(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Wshadow \
-	    -Wconversion -Werror $$f -o build/$$(basename $$f .c).exe -lws2_32 -lbcrypt || exit 1; done
+	    -Wconversion -Werror $$f -o build/$$(basename $$f .c).exe -lws2_32 -lbcrypt -lgdi32 || exit 1; done
 else
 	@echo "SKIPPED: Windows cross-build (install: apt-get install gcc-mingw-w64-x86-64)"; [ "$$CI" != true ]
 endif
@@ -146,10 +146,13 @@ endif
 
 .PHONY: engine-run threads-run cluster-test gui-test screenshots
 screenshots: gui-test                     # refresh the README's pictures (docs/*.png)
-	mkdir -p docs && cp build/gtk_chat.png build/qt_chat.png docs/
+	mkdir -p docs && cp build/gtk_chat.png build/qt_chat.png docs/ && { [ ! -f build/win32_chat.png ] || cp build/win32_chat.png docs/; }
 # the GUI examples in real windows under Xvfb (tests/gui/run.sh); screenshots in build/*.png
-gui-test: build/threaded_server build/gui_peer $(if $(GTK3),build/gtk_chat) $(if $(QT5),build/qt_chat)
+gui-test: build/threaded_server build/gui_peer $(if $(GTK3),build/gtk_chat) $(if $(QT5),build/qt_chat) \
+          $(if $(MINGW),build/win32_chat.exe)
 	B=build tests/gui/run.sh
+build/win32_chat.exe: examples/win32_chat.c ws.h | build
+	$(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Werror $< -o $@ -lws2_32 -lbcrypt -lgdi32
 build/gui_peer: tests/gui/peer.c ws.h | build
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 build/gtk_chat: examples/gtk_chat.c ws.h | build   # GTK's headers as system headers: no -W noise
