@@ -372,7 +372,8 @@ enum { WS_POLLIN = 1, WS_POLLOUT = 4, WS_POLLERR = 8, WS_POLLHUP = 16 };   /* re
 typedef struct ws_io {
     /* Take up to len bytes: *put = how many (fewer is fine). WS_OK; WS_AGAIN = nothing now
      * (for an engine: the rest waits in ws_engine_output; in a ws_ctx: call ws_conn_io_ready
-     * when writable, or give an fd that polls writable); WS_ERR_IO = the stream is broken. */
+     * when writable, or give an fd that polls writable); WS_ERR_IO = the stream is broken.
+     * It may feed another engine that answers into this one at once; data is valid until then. */
     ws_result (*write)(void *io, const uint8_t *data, size_t len, size_t *put);
     /* ws_ctx only (an engine is fed instead): read up to cap bytes. WS_OK (*got > 0),
      * WS_AGAIN (nothing yet), WS_ERR_CLOSED (the peer's EOF) or WS_ERR_IO. */
@@ -1713,7 +1714,8 @@ enum {   /* ws_conn.flags */
     WS__F_REFUSE = 1 << 18,                             /* over max_conns: answer 503 */
     WS__F_PEND = 1 << 19,                               /* on the ctx's pending list */
     WS__F_FEED = 1 << 20,                               /* rx holds bytes not processed yet */
-    WS__F_PREOPEN = 1 << 21                             /* upgraded elsewhere: open it */
+    WS__F_PREOPEN = 1 << 21,                            /* upgraded elsewhere: open it */
+    WS__F_FLUSHING = 1 << 22                            /* inside ws__flush (re-entry guard) */
 };
 
 typedef struct ws__client ws__client;
@@ -2463,23 +2465,32 @@ static void ws__tx_done(ws_conn *c) {
     }
 }
 
+/* A write may re-enter (a ws_io that feeds an engine which answers at once, back into c):
+ * the inner flush leaves the sending to this one, which re-reads tx after each write (it may
+ * have grown, moved, or gone with the connection). */
 static void ws__flush(ws_conn *c) {
-    ws__buf *b = c->tx;
-    if (!ws__has_io(c)) return;   /* sans-I/O: bytes stay in tx (ws_engine_output) */
-    while (b && b->off < b->len) {
+    ws__buf *b;
+    if (!ws__has_io(c) || (c->flags & WS__F_FLUSHING)) return;   /* sans-I/O: bytes stay in tx */
+    c->flags |= WS__F_FLUSHING;
+    while ((b = c->tx) != NULL && b->off < b->len) {
         size_t put = 0;
         ws_result rc = c->tp->write(c, WS__BDATA(b) + b->off, b->len - b->off, &put);
-        if (rc == WS_AGAIN || (rc == WS_OK && put == 0)) { c->flags |= WS__F_DRAIN_WAIT; return; }
+        if (rc == WS_AGAIN || (rc == WS_OK && put == 0)) {
+            c->flags = (c->flags & ~(uint32_t)WS__F_FLUSHING) | WS__F_DRAIN_WAIT;
+            return;
+        }
         if (rc != WS_OK) {
             if (c->err == WS_OK && !(c->flags & WS__F_GOT_CLOSE))   /* after the peer's close: no error */
                 { c->err = rc; c->err_msg = "send failed: connection lost"; }
-            c->flags |= WS__F_BROKEN;
+            c->flags = (c->flags & ~(uint32_t)WS__F_FLUSHING) | WS__F_BROKEN;
             ws__pend(c);
             ws__buf_put(c->ctx, &c->tx);
             return;
         }
-        b->off += put;
+        if (!c->tx) { c->flags &= ~(uint32_t)WS__F_FLUSHING; return; }   /* ended inside the write */
+        c->tx->off += put;
     }
+    c->flags &= ~(uint32_t)WS__F_FLUSHING;
     ws__tx_done(c);
 }
 

@@ -448,6 +448,63 @@ static void test_engine_push_mode(void) {
     CHECK_EQ(ss.closes, 1);
 }
 
+/* Two push engines wired directly (each ws_io.write feeds the other engine), the server's
+ * callback answering at once: writes re-enter the engine that is writing (regression: the
+ * inner flush sent the same bytes again, without end). */
+static ws_conn *en_wired[2];
+static ws_result en_wire_write(void *p, const uint8_t *data, size_t len, size_t *put) {
+    ws_conn *to = en_wired[*(const int *)p];
+    *put = len;
+    if (to) CHECK_EQ(ws_engine_feed(to, data, len, 0), WS_OK);
+    return WS_OK;
+}
+static void en_on_wired(ws_conn *c, const ws_event *ev, void *user) {
+    en_on_event(c, ev, user);
+    if (ev->type == WS_EV_MESSAGE && ws_conn_is_server(c))
+        CHECK_EQ(ws_conn_send(c, WS_OP_PING, "re", 2), WS_OK);
+}
+static void test_engine_push_reentry(void) {
+    static const int to_server = 1, to_client = 0;
+    static uint8_t big[16384 - 14];   /* fills the client's first send buffer */
+    ws_config ccfg, scfg;
+    en_side cs, ss;
+    ws_engine_opts o;
+    ws_io w;
+    int i;
+    for (i = 0; i < (int)sizeof big; i++) big[i] = (uint8_t)i;
+    en_cfg(&ccfg, &cs);
+    en_cfg(&scfg, &ss);
+    ccfg.on_event = scfg.on_event = en_on_wired;
+    memset(&w, 0, sizeof w);
+    w.write = en_wire_write;
+    memset(&o, 0, sizeof o);
+    o.upgraded = 1;
+    o.io = &w;
+    o.server = 1;
+    w.io = (void *)&to_client;
+    CHECK_EQ(ws_engine_create(&scfg, &o, NULL, &en_wired[1]), WS_OK);
+    o.server = 0;
+    w.io = (void *)&to_server;
+    CHECK_EQ(ws_engine_create(&ccfg, &o, NULL, &en_wired[0]), WS_OK);
+    if (!en_wired[0] || !en_wired[1]) return;
+    for (i = 0; i < 3; i++) CHECK_EQ(ws_conn_send(en_wired[0], WS_OP_BINARY, big, sizeof big), WS_OK);
+    CHECK_EQ(ss.msgs, 3);                         /* each once */
+    CHECK(ss.msgs == 3 && ss.len[2] == sizeof big && ss.sum[2] == cn_fnv(big, sizeof big));
+    CHECK_EQ(cs.pings, 3);
+    CHECK_EQ(ss.pongs, 3);
+    CHECK_EQ(ws_engine_output(en_wired[0], NULL), 0);
+    CHECK_EQ(ws_engine_output(en_wired[1], NULL), 0);
+    CHECK_EQ(ws_conn_close(en_wired[0], 1000, "wired"), WS_OK);   /* the close handshake too */
+    CHECK_EQ(ws_engine_wants_eof(en_wired[1]), 1);
+    ws_engine_eof(en_wired[0], 0);
+    ws_engine_eof(en_wired[1], 0);
+    CHECK(cs.closes == 1 && ss.closes == 1 && cs.clean && ss.clean);
+    CHECK_STR(ss.reason, "wired");
+    ws_engine_destroy(en_wired[0]);
+    ws_engine_destroy(en_wired[1]);
+    en_wired[0] = en_wired[1] = NULL;
+}
+
 /* WS_EV_DRAINED: after a send was refused with WS_ERR_FULL, once the output is consumed. */
 static void test_engine_drained(void) {
     ws_config cfg;
@@ -1046,6 +1103,7 @@ static void suite_engine(void) {
     RUN(test_engine_pair_server_close);
     RUN(test_engine_wants_eof);
     RUN(test_engine_push_mode);
+    RUN(test_engine_push_reentry);
     RUN(test_engine_drained);
     RUN(test_engine_timers);
     RUN(test_engine_head);
