@@ -857,6 +857,112 @@ WS_API void ws_client_key(const uint8_t random16[16], char out[25]) {
 }
 
 /* ==== >>utf8 ==== RFC 3629 validation, incremental, a word at a time over ASCII ==== */
+/* ---- the vector path: whole 16-byte blocks checked at once (SSE2 on x86-64, NEON on ARM),
+ * ASCII 64 bytes at a time. Each block's bytes are classified with compares only (no tables):
+ * a byte must be a continuation exactly where the lead bytes of the last three require one,
+ * C0/C1/F5-FF never appear, and the second byte after E0, ED, F0, F4 is narrowed as in the
+ * scalar code. A block with any error is left to the scalar code, which finds the exact offset;
+ * so is the tail, from the last character boundary. WS_NO_SIMD keeps the portable path. ---- */
+#if !defined(WS_NO_SIMD) && (defined(__cplusplus) || (defined(__STDC_VERSION__) && __STDC_VERSION__ >= 199901L)) && \
+    (defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2))
+#  include <emmintrin.h>
+#  define WS__UTF8_SIMD 1
+typedef __m128i ws__v16;
+#  define WS__V_LOAD(p)      _mm_loadu_si128((const __m128i *)(const void *)(p))
+#  define WS__V_SET1(x)      _mm_set1_epi8((char)(x))
+#  define WS__V_ZERO()       _mm_setzero_si128()
+#  define WS__V_GT(a, b)     _mm_cmpgt_epi8(a, b)      /* signed bytes */
+#  define WS__V_EQ(a, b)     _mm_cmpeq_epi8(a, b)
+#  define WS__V_AND(a, b)    _mm_and_si128(a, b)
+#  define WS__V_OR(a, b)     _mm_or_si128(a, b)
+#  define WS__V_XOR(a, b)    _mm_xor_si128(a, b)
+#  define WS__V_ANY(a)       (_mm_movemask_epi8(a) != 0)
+/* the bytes of cur moved k places up, the top k of prev coming in below */
+#  define WS__V_PREV(cur, prev, k) _mm_or_si128(_mm_slli_si128(cur, k), _mm_srli_si128(prev, 16 - (k)))
+#elif !defined(WS_NO_SIMD) && (defined(__ARM_NEON) || defined(__ARM_NEON__)) && \
+    (defined(__cplusplus) || (defined(__STDC_VERSION__) && __STDC_VERSION__ >= 199901L))
+#  include <arm_neon.h>
+#  define WS__UTF8_SIMD 1
+typedef int8x16_t ws__v16;
+#  define WS__V_LOAD(p)      vreinterpretq_s8_u8(vld1q_u8((const uint8_t *)(p)))
+#  define WS__V_SET1(x)      vdupq_n_s8((int8_t)(x))
+#  define WS__V_ZERO()       vdupq_n_s8(0)
+#  define WS__V_GT(a, b)     vreinterpretq_s8_u8(vcgtq_s8(a, b))
+#  define WS__V_EQ(a, b)     vreinterpretq_s8_u8(vceqq_s8(a, b))
+#  define WS__V_AND(a, b)    vandq_s8(a, b)
+#  define WS__V_OR(a, b)     vorrq_s8(a, b)
+#  define WS__V_XOR(a, b)    veorq_s8(a, b)
+#  define WS__V_ANY(a)       (vmaxvq_u8(vreinterpretq_u8_s8(a)) != 0)
+#  define WS__V_PREV(cur, prev, k) vextq_s8(prev, cur, 16 - (k))
+#endif
+
+#ifdef WS__UTF8_SIMD
+/* Validates whole blocks of p[0..n), which starts at a character boundary. Returns how many
+ * bytes are valid and end at a character boundary: the scalar code goes on from there (an
+ * error, if any, lies after it, within the next 16 + 3 bytes). */
+static size_t ws__utf8_simd(const uint8_t *p, size_t n) {
+    const ws__v16 c_m65 = WS__V_SET1(-65), c_m64 = WS__V_SET1(-64), c_m63 = WS__V_SET1(-63);
+    const ws__v16 c_m62 = WS__V_SET1(-62);
+    const ws__v16 c_m33 = WS__V_SET1(-33), c_m17 = WS__V_SET1(-17), c_m12 = WS__V_SET1(-12);
+    const ws__v16 c_e0 = WS__V_SET1(0xE0), c_ed = WS__V_SET1(0xED), c_f0 = WS__V_SET1(0xF0);
+    const ws__v16 c_f4 = WS__V_SET1(0xF4), c_a0 = WS__V_SET1(-96), c_9f = WS__V_SET1(-97);
+    const ws__v16 c_90 = WS__V_SET1(-112), c_8f = WS__V_SET1(-113), zero = WS__V_ZERO();
+    ws__v16 pv = zero, pm1 = zero, pm2 = zero, pm3 = zero;   /* the previous block's bytes, leads */
+    size_t i = 0, j;
+    while (n - i >= 16) {
+        ws__v16 v, m1, m2, m3, req, cont, err, p1, neg, hi, e0, ed;
+        if (n - i >= 64 && !WS__V_ANY(pm1)) {   /* no character open: 64 bytes of ASCII? */
+            ws__v16 a = WS__V_OR(WS__V_OR(WS__V_LOAD(p + i), WS__V_LOAD(p + i + 16)),
+                                 WS__V_OR(WS__V_LOAD(p + i + 32), WS__V_LOAD(p + i + 48)));
+            if (!WS__V_ANY(WS__V_GT(zero, a))) {
+                i += 64;
+                pv = zero;
+                continue;
+            }
+        }
+        v = WS__V_LOAD(p + i);
+        neg = WS__V_GT(zero, v);                 /* 80-FF as signed bytes: -128..-1 */
+        cont = WS__V_GT(c_m64, v);               /* 80-BF */
+        m1 = WS__V_AND(WS__V_GT(v, c_m63), neg); /* C2-FF: one more byte at least */
+        err = WS__V_AND(WS__V_GT(v, c_m65), WS__V_GT(c_m62, v));                  /* C0, C1 */
+        hi = WS__V_AND(WS__V_GT(v, c_m33), neg); /* E0-FF */
+        if (WS__V_ANY(WS__V_OR(hi, pm2))) {      /* 3- and 4-byte characters (else: skipped) */
+            m2 = hi;                             /* E0-FF: two more bytes at least */
+            req = WS__V_OR(WS__V_PREV(m1, pm1, 1), WS__V_PREV(m2, pm2, 2));
+            p1 = WS__V_PREV(v, pv, 1);           /* the byte before each */
+            e0 = WS__V_EQ(p1, c_e0);
+            ed = WS__V_EQ(p1, c_ed);
+            if (WS__V_ANY(WS__V_OR(e0, ed))) {  /* after E0 at least A0, after ED at most 9F */
+                err = WS__V_OR(err, WS__V_AND(e0, WS__V_GT(c_a0, v)));
+                err = WS__V_OR(err, WS__V_AND(ed, WS__V_GT(v, c_9f)));
+            }
+            m3 = WS__V_AND(WS__V_GT(v, c_m17), neg);   /* F0-FF: three */
+            if (WS__V_ANY(WS__V_OR(m3, pm3))) {  /* 4-byte characters (and F5-FF) */
+                req = WS__V_OR(req, WS__V_PREV(m3, pm3, 3));
+                err = WS__V_OR(err, WS__V_AND(WS__V_GT(v, c_m12), neg));          /* F5-FF */
+                err = WS__V_OR(err, WS__V_AND(WS__V_EQ(p1, c_f0), WS__V_GT(c_90, v)));   /* F0 80-8F */
+                err = WS__V_OR(err, WS__V_AND(WS__V_EQ(p1, c_f4), WS__V_GT(v, c_8f)));   /* F4 90-BF */
+            }
+        } else {
+            m2 = m3 = zero;
+            req = WS__V_PREV(m1, pm1, 1);
+        }
+        err = WS__V_OR(err, WS__V_XOR(req, cont));   /* a continuation exactly where one is due */
+        if (WS__V_ANY(err)) break;               /* the scalar code says where */
+        pv = v; pm1 = m1; pm2 = m2; pm3 = m3;
+        i += 16;
+    }
+    /* p[0..i) is checked, but a character may run on past i: back to where it starts */
+    for (j = 1; j <= 3 && j <= i; j++) {
+        uint8_t b = p[i - j];
+        if ((b & 0xC0) == 0x80) continue;        /* a continuation: look further back */
+        if (b >= 0xC0 && (size_t)(b >= 0xF0 ? 3 : b >= 0xE0 ? 2 : 1) >= j) return i - j;
+        break;
+    }
+    return i;
+}
+#endif
+
 /* State: need = continuation bytes still expected; the next one must lie in [lo, hi]. The
  * narrowed first-continuation ranges (E0: A0-BF, ED: 80-9F, F0: 90-BF, F4: 80-8F) are what
  * rule out overlongs, surrogates and code points above U+10FFFF at the earliest byte. */
@@ -872,6 +978,12 @@ WS_API ws_result ws_utf8_feed(ws_utf8 *s, const void *data, size_t n, size_t *ba
             i++;
             continue;
         }
+#ifdef WS__UTF8_SIMD
+        if (n - i >= 64) {         /* at a character boundary, with room for vectors */
+            size_t k = ws__utf8_simd(p + i, n - i);
+            if (k) { i += k; continue; }
+        }
+#endif
         if (b < 0x80) {            /* ASCII run: skip 8 bytes at a time */
             i++;
             while (n - i >= 8) {
