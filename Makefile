@@ -25,7 +25,8 @@ all: test examples
 
 # The README's test command: unit + loopback tests under ASan/UBSan, then the same under
 # valgrind, then the portability checks (C++, C89 codec, exported names, Windows cross-build).
-test: build/run_tests build/run_tests_vg test-cpp test-c89 test-clang check-symbols test-mingw examples
+test: build/run_tests build/run_tests_vg test-cpp test-c89 test-clang check-symbols test-mingw examples \
+      test-readme
 	./build/run_tests
 ifneq ($(VALGRIND),)
 	$(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
@@ -55,6 +56,11 @@ ifneq ($(CLANG),)
 else
 	@echo "SKIPPED: clang build (install: apt-get install clang)"; [ "$$CI" != true ]
 endif
+
+# every ```c block of README.md compiles warning-free: C99 with gcc and clang, C++ with g++
+# (programs are linked, fragments compiled in a wrapper; see tests/readme_code.sh)
+test-readme: | build
+	CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" tests/readme_code.sh
 
 test-c89: | build                         # the pure layers stay C89-clean
 	$(CC) -std=c89 -pedantic -Wall -Werror -fsyntax-only -DWS_NO_NET -DWS_IMPLEMENTATION -x c ws.h
@@ -185,4 +191,4 @@ build/test_tls_vg: tests/test_tls.c tests/test.h ws.h | build
 
 build: ; mkdir -p build
 clean: ; rm -rf build
-.PHONY: glib-run node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop
+.PHONY: test-readme glib-run node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop
