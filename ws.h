@@ -42,7 +42,8 @@ typedef enum ws_result {
     WS_ERR_NOMEM = -3,      /* allocation failed */
     WS_ERR_PROTOCOL = -4,   /* peer broke RFC 6455: close 1002 */
     WS_ERR_UTF8 = -5,       /* invalid UTF-8 in text or close reason: close 1007 */
-    WS_ERR_TOO_BIG = -6,    /* frame/message/header over a limit: close 1009, HTTP 431 */
+    WS_ERR_TOO_BIG = -6,    /* frame/message/header over a limit: close 1009, HTTP 431;
+                               a send larger than max_send_queue (it can never fit) */
     WS_ERR_HANDSHAKE = -7,  /* HTTP upgrade failed or was refused */
     WS_ERR_IO = -8,         /* socket error or peer vanished */
     WS_ERR_TLS = -9,        /* TLS failure, or TLS not compiled in */
@@ -51,7 +52,8 @@ typedef enum ws_result {
     WS_ERR_DNS = -12,       /* host name did not resolve */
     WS_ERR_CONNECT = -13,   /* TCP connect failed (refused, unreachable) */
     WS_ERR_TIMEOUT = -14,   /* connect, handshake, pong or close timed out */
-    WS_ERR_FULL = -15,      /* send queue would exceed its limit; nothing was queued */
+    WS_ERR_FULL = -15,      /* send queue would exceed its limit; nothing was queued;
+                               retry after WS_EV_DRAINED */
     WS_ERR_LIMIT = -16,     /* connection limit reached */
     WS_ERR_STATE = -17      /* call not valid in the connection's current state */
 } ws_result;
@@ -397,13 +399,15 @@ WS_API void   ws_dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n);
 
 /* Sending copies data and writes at once when the socket takes it; the rest waits in a queue
  * bounded by max_send_queue. opcode: WS_OP_TEXT (must be UTF-8), WS_OP_BINARY, WS_OP_PING,
- * WS_OP_PONG (<= 125 bytes). WS_OK, WS_ERR_FULL (nothing queued), WS_ERR_STATE (not open),
+ * WS_OP_PONG (<= 125 bytes). WS_OK, WS_ERR_FULL (nothing queued: try again after
+ * WS_EV_DRAINED), WS_ERR_TOO_BIG (len > max_send_queue: never fits), WS_ERR_STATE (not open),
  * WS_ERR_CLOSED (closing), WS_ERR_ARG, WS_ERR_UTF8, WS_ERR_NOMEM. */
 WS_API ws_result ws_conn_send(ws_conn *c, int opcode, const void *data, size_t len);
 WS_API ws_result ws_conn_send_text(ws_conn *c, const char *text);
 /* A frame exactly as given (fin, rsv bits, any opcode incl. WS_OP_CONT for fragmented
  * sends): no checks beyond what can be encoded. For tests and extensions. WS_OK, WS_ERR_ARG
- * (rsv > 7, opcode > 15), WS_ERR_FULL, WS_ERR_STATE, WS_ERR_CLOSED, WS_ERR_NOMEM. */
+ * (rsv > 7, opcode > 15), WS_ERR_FULL, WS_ERR_TOO_BIG, WS_ERR_STATE, WS_ERR_CLOSED,
+ * WS_ERR_NOMEM. */
 WS_API ws_result ws_conn_send_frame(ws_conn *c, int fin, int rsv, int opcode,
                                     const void *data, size_t len);
 /* Graceful close: sends a close frame (code 0 = none; reason <= 123 bytes UTF-8), waits
@@ -1817,8 +1821,8 @@ static ws_result ws__queue_frame(ws_conn *c, int fin, int rsv, int op, const voi
     f.payload_len = len;
     f.masked = (uint8_t)!(c->flags & WS__F_SERVER);   /* RFC 6455 5.3: clients mask */
     if (rsv < 0 || rsv > 7 || op < 0 || op > 15 || len > ((size_t)-1 >> 1)) return WS_ERR_ARG;
-    if (!force && (len > ws__max_queue(ctx) || ws__buf_used(c->tx) + len > ws__max_queue(ctx)))
-        return WS_ERR_FULL;
+    if (!force && len > ws__max_queue(ctx)) return WS_ERR_TOO_BIG;   /* would never fit */
+    if (!force && ws__buf_used(c->tx) + len > ws__max_queue(ctx)) return WS_ERR_FULL;
     if (f.masked) ws__rand(ctx, f.mask, 4);
     if (!ws__buf_reserve(ctx, &c->tx, len + 14)) return WS_ERR_NOMEM;
     dst = WS__BDATA(c->tx) + c->tx->len;
@@ -4194,7 +4198,8 @@ WHAT BLOCKS
 
 LIMITS AND DEFAULTS (ws_config; 0 = default)
     max_message 16 MiB   max_frame = max_message   max_handshake 8 KiB
-    max_send_queue max_message + 64 KiB (WS_ERR_FULL beyond; nothing is dropped silently)
+    max_send_queue max_message + 64 KiB (WS_ERR_FULL beyond: retry after WS_EV_DRAINED;
+                   a single send larger than it: WS_ERR_TOO_BIG; nothing is dropped silently)
     max_conns 1024 (then HTTP 503)   connect 10 s   handshake 10 s   close 5 s
     ping_interval 30 s for servers, off for clients   pong_timeout 10 s   idle off
   A frame or message over its limit is refused from its header (close 1009) without
