@@ -26,7 +26,7 @@ all: test examples
 # The README's test command: unit + loopback tests under ASan/UBSan, then the same under
 # valgrind, then the portability checks (C++, C89 codec, exported names, Windows cross-build).
 test: build/run_tests build/run_tests_vg test-cpp test-c89 test-clang check-symbols test-mingw examples \
-      test-readme
+      test-readme test-examples
 	./build/run_tests
 ifneq ($(VALGRIND),)
 	$(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
@@ -61,6 +61,10 @@ endif
 # (programs are linked, fragments compiled in a wrapper; see tests/readme_code.sh)
 test-readme: | build
 	CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" tests/readme_code.sh
+
+# the example servers' command lines: bad ports refused, "address already in use", make demo PORT=N
+test-examples: examples
+	tests/examples_cli.sh
 
 test-c89: | build                         # the pure layers stay C89-clean
 	$(CC) -std=c89 -pedantic -Wall -Werror -fsyntax-only -DWS_NO_NET -DWS_IMPLEMENTATION -x c ws.h
@@ -135,8 +139,9 @@ else
 	@echo "SKIPPED: glib_loop run: glib-2.0 not found (apt-get install libglib2.0-dev)"; [ "$$CI" != true ]
 endif
 
-demo: build/chat_server                   # the README's demo: prints the URL to open
-	./build/chat_server 8080
+PORT ?= 8080
+demo: build/chat_server                   # the README's demo: prints the URL to open (PORT=N)
+	./build/chat_server $(PORT)
 
 # Real peers (tests/interop/run.sh): Python websockets and Node ws, each as client and server
 # of ws.h, and headless Chromium on the chat example. Needs python3-websockets, nodejs, npm,
@@ -191,4 +196,4 @@ build/test_tls_vg: tests/test_tls.c tests/test.h ws.h | build
 
 build: ; mkdir -p build
 clean: ; rm -rf build
-.PHONY: test-readme glib-run node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop
+.PHONY: test-readme test-examples glib-run node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop

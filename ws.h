@@ -55,7 +55,8 @@ typedef enum ws_result {
     WS_ERR_FULL = -15,      /* send queue would exceed its limit; nothing was queued;
                                retry after WS_EV_DRAINED */
     WS_ERR_LIMIT = -16,     /* connection limit reached */
-    WS_ERR_STATE = -17      /* call not valid in the connection's current state */
+    WS_ERR_STATE = -17,     /* call not valid in the connection's current state */
+    WS_ERR_ADDR_IN_USE = -18 /* ws_listen: the address and port are taken (another server) */
 } ws_result;
 WS_API const char *ws_result_str(ws_result r);   /* static string, never NULL */
 
@@ -357,30 +358,44 @@ WS_API ws_ctx *ws_ctx_create(const ws_config *cfg);
 WS_API void    ws_ctx_destroy(ws_ctx *ctx);
 /* Thread-safe: makes a ws_poll that is waiting return. WS_OK or WS_ERR_IO. */
 WS_API ws_result ws_ctx_wakeup(ws_ctx *ctx);
+/* Why the last ws_listen, ws_listen_tls, ws_connect or ws_connect_blocking on ctx that returned
+ * an error failed, in words: "ws_connect: invalid URL: the port is out of range (1-65535)",
+ * "ws_listen on 127.0.0.1:8080: address already in use". "" before any. Also given to the log
+ * hook. Valid until the next of those calls. */
+WS_API const char *ws_ctx_error(const ws_ctx *ctx);
 
 /* Listen on host (numeric address, or a name resolved here with getaddrinfo; NULL =
- * "0.0.0.0") and port (0 = a free one). *out (may be NULL) gets the listener.
- * WS_OK, WS_ERR_ARG, WS_ERR_DNS, WS_ERR_IO (bind/listen failed), WS_ERR_NOMEM. */
-WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, uint16_t port, ws_listener **out);
+ * "0.0.0.0", all IPv4 interfaces; "::" all IPv6 ones) and port (0 = a free one; outside
+ * 0..65535: WS_ERR_ARG). *out (may be NULL) gets the listener. WS_OK, WS_ERR_ARG, WS_ERR_DNS,
+ * WS_ERR_ADDR_IN_USE (another socket has that port), WS_ERR_IO (bind/listen failed otherwise),
+ * WS_ERR_NOMEM; ws_ctx_error says more. */
+WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, int port, ws_listener **out);
 /* The same for wss:// (TLS with tls's certificate and key; see ws_tls_opts). The handshake runs
  * in the loop, within handshake_timeout_ms. WS_ERR_TLS: unreadable certificate or key, or
- * built without WS_USE_MBEDTLS (the log hook says which); else as ws_listen. */
-WS_API ws_result ws_listen_tls(ws_ctx *ctx, const char *host, uint16_t port,
+ * built without WS_USE_MBEDTLS (ws_ctx_error says which); else as ws_listen. */
+WS_API ws_result ws_listen_tls(ws_ctx *ctx, const char *host, int port,
                                const ws_tls_opts *tls, ws_listener **out);
 WS_API uint16_t    ws_listener_port(const ws_listener *l);
-WS_API const char *ws_listener_url(const ws_listener *l);   /* "ws://127.0.0.1:PORT/", "wss://..." */
+/* A URL to dial from this machine: "ws://127.0.0.1:PORT/", "wss://...". A listener on all
+ * interfaces gives the loopback address here (other machines dial one of this machine's). */
+WS_API const char *ws_listener_url(const ws_listener *l);
+/* The address it is bound to: "127.0.0.1:8080", "[::1]:8080", or for all interfaces
+ * "0.0.0.0:8080" / "[::]:8080" */
+WS_API const char *ws_listener_addr(const ws_listener *l);
+WS_API int         ws_listener_any(const ws_listener *l);    /* 1: on all interfaces */
 WS_API void        ws_listener_close(ws_listener *l);        /* stop accepting */
 
 /* Start connecting to a ws:// or wss:// URL; events tell the rest (OPEN, or ERROR + CLOSE).
- * opts may be NULL. WS_OK, WS_ERR_URL, WS_ERR_TLS (wss:// built without WS_USE_MBEDTLS, or
- * unreadable opts->tls files: the log hook says which), WS_ERR_ARG,
- * WS_ERR_NOMEM. May be called from a callback. */
+ * opts may be NULL. WS_OK, WS_ERR_URL (ws_ctx_error names the wrong part), WS_ERR_TLS (wss://
+ * built without WS_USE_MBEDTLS, or unreadable opts->tls files: ws_ctx_error says which),
+ * WS_ERR_ARG, WS_ERR_NOMEM. May be called from a callback. */
 WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
                             void *conn_user, ws_conn **out);
 /* BLOCKING, for small programs: ws_connect, then ws_poll until the connection is open or
  * failed (or timeout_ms passes; 0 = no limit). Other connections keep being served meanwhile.
  * WS_OK (*out set), a ws_connect error, or why the attempt failed (WS_ERR_DNS, _CONNECT,
- * _TLS, _HANDSHAKE, _IO, _TIMEOUT...). Not from a callback. */
+ * _TLS, _HANDSHAKE, _IO, _TIMEOUT...), with ws_ctx_error saying which step: "connect timed
+ * out", "handshake timed out", "connection refused ...". Not from a callback. */
 WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
                                      void *conn_user, int timeout_ms, ws_conn **out);
 
@@ -498,6 +513,7 @@ WS_API const char *ws_result_str(ws_result r) {
     case WS_ERR_FULL:      return "send queue full";
     case WS_ERR_LIMIT:     return "connection limit reached";
     case WS_ERR_STATE:     return "not valid in the connection's state";
+    case WS_ERR_ADDR_IN_USE: return "address already in use";
     }
     return "unknown ws_result";
 }
@@ -1536,6 +1552,14 @@ static const char *ws__sock_why(int e, int binding) {
     return binding ? "bind or listen failed" : "could not connect to any address of the host";
 }
 
+static int ws__err_addrinuse(int e) {   /* bind: another socket has that address and port */
+#if defined(_WIN32)
+    return e == WSAEADDRINUSE;
+#else
+    return e == EADDRINUSE;
+#endif
+}
+
 static void ws__sock_setup(ws__sock s) {   /* every socket: non-blocking, no Nagle, no SIGPIPE */
     int one = 1;
     (void)ws__sock_nonblock(s);
@@ -1636,7 +1660,9 @@ struct ws_listener {
     ws_ctx      *ctx;
     ws__sock     fd;
     uint16_t     port;
+    uint8_t      any;            /* bound to 0.0.0.0 or :: (all interfaces) */
     char         url[64];
+    char         addr[56];       /* the bound address, "0.0.0.0:8080" */
     ws__tls_cfg *tls;            /* ws_listen_tls only */
 };
 
@@ -1667,6 +1693,7 @@ struct ws_ctx {
     ws__sock     wake_r, wake_w;
     uint8_t      rnd[64];
     size_t       rnd_left;
+    char         err[200];       /* ws_ctx_error */
 };
 
 static void *ws__alloc(ws_ctx *ctx, size_t n) { (void)ctx; return WS_MALLOC(n, ctx->cfg.user); }
@@ -1792,6 +1819,25 @@ static int ws__visible(const ws_conn *c) {   /* does the user know this connecti
 static void ws__log(ws_ctx *ctx, int level, const char *msg) {
     if (ctx->cfg.log) ctx->cfg.log(level, msg, ctx->cfg.user);
 }
+/* A call that fails at once says why: a + b + c (NULLs skipped, a leading "ws.h: " dropped,
+ * cut to fit) is kept for ws_ctx_error and given to the log hook as an error. */
+static void ws__ctx_err(ws_ctx *ctx, const char *a, const char *b, const char *c) {
+    const char *part[3];
+    char line[sizeof ctx->err + 8];
+    size_t n = 0, i, k;
+    part[0] = a; part[1] = b; part[2] = c;
+    if (a && strncmp(a, "ws.h: ", 6) == 0) part[0] = a + 6;
+    for (i = 0; i < 3; i++) {
+        if (!part[i]) continue;
+        k = WS__MIN(strlen(part[i]), sizeof ctx->err - 1 - n);
+        memcpy(ctx->err + n, part[i], k);
+        n += k;
+    }
+    ctx->err[n] = '\0';
+    memcpy(line, "ws.h: ", 6);
+    memcpy(line + 6, ctx->err, n + 1);
+    ws__log(ctx, 0, line);
+}
 
 /* ---- settings with their defaults (a zero in ws_config means "default") ---- */
 static size_t ws__max_message(const ws_ctx *x) { return x->cfg.max_message ? x->cfg.max_message : (size_t)16 << 20; }
@@ -1892,9 +1938,13 @@ static ws_result ws__frame_check(ws_conn *c, const char **why) {
         memset(&c->utf8, 0, sizeof c->utf8);
         c->msg_len = 0;
     }
-    if (f->payload_len > ws__max_frame(ctx)) { *why = "frame larger than max_frame"; return WS_ERR_TOO_BIG; }
+    /* name the limit the user set: the message one first (max_frame defaults to it) */
     if (!(c->flags & WS__F_FRAGS) && f->payload_len > ws__max_message(ctx) - c->msg_len) {
         *why = "message larger than max_message"; return WS_ERR_TOO_BIG;
+    }
+    if (f->payload_len > ws__max_frame(ctx)) {
+        *why = ctx->cfg.max_frame ? "frame larger than max_frame" : "frame larger than max_message";
+        return WS_ERR_TOO_BIG;
     }
     return WS_OK;
 }
@@ -3133,11 +3183,12 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) {
     }
 }
 
-/* l->port and l->url from the bound address; a wildcard becomes loopback (a URL to dial). */
+/* l->port, l->addr, l->any and l->url from the bound address; for a wildcard the URL names
+ * loopback (a URL to dial from this machine). */
 static void ws__listener_name(ws_listener *l) {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
-    char addr[64];
+    char addr[64], bound[64];
     ws__out o;
     int v6;
     if (getsockname(l->fd, (struct sockaddr *)&ss, &sl) != 0) return;
@@ -3146,13 +3197,15 @@ static void ws__listener_name(ws_listener *l) {
         struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)&ss;
         static const uint8_t any6[16] = {0};
         l->port = ntohs(s6->sin6_port);
-        if (!memcmp(&s6->sin6_addr, any6, 16)) strcpy(addr, "::1");
-        else if (!inet_ntop(AF_INET6, &s6->sin6_addr, addr, sizeof addr)) strcpy(addr, "::1");
+        l->any = !memcmp(&s6->sin6_addr, any6, 16);
+        if (!inet_ntop(AF_INET6, &s6->sin6_addr, bound, sizeof bound)) strcpy(bound, "::");
+        strcpy(addr, l->any ? "::1" : bound);
     } else {
         struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)&ss;
         l->port = ntohs(s4->sin_port);
-        if (s4->sin_addr.s_addr == htonl(INADDR_ANY)) strcpy(addr, "127.0.0.1");
-        else if (!inet_ntop(AF_INET, &s4->sin_addr, addr, sizeof addr)) strcpy(addr, "127.0.0.1");
+        l->any = s4->sin_addr.s_addr == htonl(INADDR_ANY);
+        if (!inet_ntop(AF_INET, &s4->sin_addr, bound, sizeof bound)) strcpy(bound, "0.0.0.0");
+        strcpy(addr, l->any ? "127.0.0.1" : bound);
     }
     o.p = l->url; o.cap = sizeof l->url; o.len = 0; o.err = 0;
     ws__puts(&o, v6 ? "ws://[" : "ws://");
@@ -3161,24 +3214,54 @@ static void ws__listener_name(ws_listener *l) {
     ws__putu(&o, l->port);
     ws__puts(&o, "/");
     (void)ws__out_done(&o, NULL);
+    o.p = l->addr; o.cap = sizeof l->addr; o.len = 0; o.err = 0;
+    ws__puts(&o, v6 ? "[" : "");
+    ws__puts(&o, bound);
+    ws__puts(&o, v6 ? "]:" : ":");
+    ws__putu(&o, l->port);
+    (void)ws__out_done(&o, NULL);
+    if (l->any) {   /* the URL says loopback: tell that other machines can dial in too */
+        char m[160];
+        o.p = m; o.cap = sizeof m; o.len = 0; o.err = 0;
+        ws__puts(&o, "ws.h: listening on ");
+        ws__puts(&o, l->addr);
+        ws__puts(&o, v6 ? ", all IPv6 interfaces" : ", all IPv4 interfaces");
+        ws__puts(&o, " (from this machine: ");
+        ws__put(&o, l->url + 5, strlen(l->url + 5) - 1);   /* "127.0.0.1:PORT" */
+        ws__puts(&o, ")");
+        if (ws__out_done(&o, NULL) == WS_OK) ws__log(l->ctx, 2, m);
+    }
 }
 
-WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, uint16_t port, ws_listener **out) {
+WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, int port, ws_listener **out) {
     struct addrinfo hints, *res = NULL, *a;
     ws_listener *l;
-    char ps[8];
+    char ps[8], where[300];
+    ws__out o;
     ws__sock s = WS__INVALID_SOCK;
     int one = 1, e = 0;
     if (out) *out = NULL;
     if (!ctx) return WS_ERR_ARG;
+    if (port < 0 || port > 65535) {   /* not silently modulo 65536 */
+        ws__ctx_err(ctx, "ws_listen: port out of range (0-65535; 0 = any free port)", NULL, NULL);
+        return WS_ERR_ARG;
+    }
     if (!host || !*host) host = "0.0.0.0";
-    ws__utoa(ps, port);
+    ws__utoa(ps, (unsigned)port);
+    o.p = where; o.cap = sizeof where; o.len = 0; o.err = 0;   /* "ws_listen on HOST:PORT: " */
+    ws__puts(&o, "ws_listen on ");
+    ws__puts(&o, strchr(host, ':') ? "[" : "");
+    ws__put(&o, host, WS__MIN(strlen(host), (size_t)200));
+    ws__puts(&o, strchr(host, ':') ? "]:" : ":");
+    ws__puts(&o, ps);
+    ws__puts(&o, ": ");
+    if (ws__out_done(&o, NULL) != WS_OK) strcpy(where, "ws_listen: ");
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     if (getaddrinfo(host, ps, &hints, &res) != 0 || !res) {
-        ws__log(ctx, 0, "ws.h: ws_listen: the host does not resolve to an address");
+        ws__ctx_err(ctx, where, "the host does not resolve to an address", NULL);
         return WS_ERR_DNS;
     }
     for (a = res; a; a = a->ai_next) {
@@ -3195,15 +3278,8 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, uint16_t port, ws_list
     freeaddrinfo(res);
     (void)one;
     if (s == WS__INVALID_SOCK) {
-        char m[128];
-        ws__out o;
-        o.p = m; o.cap = sizeof m; o.len = 0; o.err = 0;
-        ws__puts(&o, "ws.h: ws_listen on port ");
-        ws__puts(&o, ps);
-        ws__puts(&o, ": ");
-        ws__puts(&o, ws__sock_why(e, 1));
-        if (ws__out_done(&o, NULL) == WS_OK) ws__log(ctx, 0, m);
-        return WS_ERR_IO;
+        ws__ctx_err(ctx, where, ws__sock_why(e, 1), NULL);
+        return ws__err_addrinuse(e) ? WS_ERR_ADDR_IN_USE : WS_ERR_IO;
     }
     (void)ws__sock_nonblock(s);
     l = (ws_listener *)ws__alloc(ctx, sizeof *l);
@@ -3220,7 +3296,7 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, uint16_t port, ws_list
     return WS_OK;
 }
 
-WS_API ws_result ws_listen_tls(ws_ctx *ctx, const char *host, uint16_t port,
+WS_API ws_result ws_listen_tls(ws_ctx *ctx, const char *host, int port,
                                const ws_tls_opts *tls, ws_listener **out) {
     ws__tls_cfg *g = NULL;
     ws_listener *l = NULL;
@@ -3229,8 +3305,9 @@ WS_API ws_result ws_listen_tls(ws_ctx *ctx, const char *host, uint16_t port,
     size_t n;
     if (out) *out = NULL;
     if (!ctx || !tls) return WS_ERR_ARG;
+    if (port < 0 || port > 65535) return ws_listen(ctx, host, port, out);   /* WS_ERR_ARG */
     rc = ws__tls_cfg_new(ctx, tls, 1, &g, err, sizeof err);
-    if (rc != WS_OK) { ws__log(ctx, 0, err); return rc; }
+    if (rc != WS_OK) { ws__ctx_err(ctx, err, NULL, NULL); return rc; }
     rc = ws_listen(ctx, host, port, &l);
     if (rc != WS_OK) { ws__tls_cfg_release(ctx, g); return rc; }
     l->tls = g;
@@ -3242,6 +3319,8 @@ WS_API ws_result ws_listen_tls(ws_ctx *ctx, const char *host, uint16_t port,
 
 WS_API uint16_t ws_listener_port(const ws_listener *l) { return l ? l->port : 0; }
 WS_API const char *ws_listener_url(const ws_listener *l) { return l ? l->url : ""; }
+WS_API const char *ws_listener_addr(const ws_listener *l) { return l ? l->addr : ""; }
+WS_API int ws_listener_any(const ws_listener *l) { return l ? l->any : 0; }
 WS_API void ws_listener_close(ws_listener *l) {
     ws_listener **pp;
     if (!l) return;
@@ -3819,6 +3898,7 @@ static int ws__wake_open(ws_ctx *ctx) {
 WS_API ws_result ws_ctx_wakeup(ws_ctx *ctx) {
     return ctx && ws__wake_signal(ctx->wake_w) == 0 ? WS_OK : WS_ERR_IO;
 }
+WS_API const char *ws_ctx_error(const ws_ctx *ctx) { return ctx ? ctx->err : ""; }
 
 /* ==== >>api implementation: contexts and connections ==== */
 WS_API ws_ctx *ws_ctx_create(const ws_config *cfg) {
@@ -3890,7 +3970,8 @@ WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts 
     ws__client *cl;
     size_t n;
     if (out) *out = NULL;
-    if (!ctx || !url) return WS_ERR_ARG;
+    if (!ctx) return WS_ERR_ARG;
+    if (!url) { ws__ctx_err(ctx, "ws_connect: no URL (NULL)", NULL, NULL); return WS_ERR_ARG; }
     n = strlen(url);
     c = ws__conn_new(ctx, 0);
     if (!c) return WS_ERR_NOMEM;
@@ -3919,21 +4000,20 @@ WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts 
     {
         const char *why = "";
         if (ws_url_parse(cl->url, n, &cl->u, &why) != WS_OK) {
-            char m[160];
-            ws__out o;
-            o.p = m; o.cap = sizeof m; o.len = 0; o.err = 0;
-            ws__puts(&o, "ws.h: ws_connect: ");
-            ws__puts(&o, why);
-            if (ws__out_done(&o, NULL) == WS_OK) ws__log(ctx, 0, m);
+            ws__ctx_err(ctx, "ws_connect: invalid URL: ", why, NULL);
             ws__conn_free(c);
             return WS_ERR_URL;
         }
     }
-    if (cl->u.host.len >= 256) { ws__conn_free(c); return WS_ERR_URL; }
+    if (cl->u.host.len >= 256) {
+        ws__ctx_err(ctx, "ws_connect: invalid URL: the host is longer than 255 bytes", NULL, NULL);
+        ws__conn_free(c);
+        return WS_ERR_URL;
+    }
     if (cl->u.secure) {   /* >>tls: one mbedTLS config per client connection, for all attempts */
         char err[320];
         ws_result trc = ws__tls_cfg_new(ctx, opts ? opts->tls : NULL, 0, &cl->tls, err, sizeof err);
-        if (trc != WS_OK) { ws__log(ctx, 0, err); ws__conn_free(c); return trc; }
+        if (trc != WS_OK) { ws__ctx_err(ctx, err, NULL, NULL); ws__conn_free(c); return trc; }
     }
     ctx->now = ws__now_ms();
     ws__client_start(c);
@@ -3948,7 +4028,7 @@ WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_conn
     int64_t end;
     ws_result rc = ws_connect(ctx, url, opts, conn_user, &c);
     if (out) *out = NULL;
-    if (rc != WS_OK) return rc;
+    if (rc != WS_OK) return rc;   /* ws_ctx_error: "ws_connect: ..." */
     end = ws__now_ms() + (timeout_ms > 0 ? timeout_ms : 0x7FFFFFFF);
     ctx->hold = c;   /* a failed attempt is freed inside ws_poll: keep it to read its error */
     while ((c->state < WS__OPEN || c->state == WS__WAITING) && ws__now_ms() < end) {
@@ -3958,11 +4038,16 @@ WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_conn
     if (c->state == WS__OPEN) { if (out) *out = c; return WS_OK; }
     rc = c->err != WS_OK ? c->err : WS_ERR_TIMEOUT;
     if (!(c->flags & WS__F_DEAD)) {   /* still trying (or waiting to retry): give up */
+        /* which step ran out of time: DNS and TCP connect, or the TLS/HTTP handshake */
+        const char *why = c->state == WS__TLS || c->state == WS__HANDSHAKE ? "handshake timed out"
+                          : "connect timed out";
         c->flags |= WS__F_USER_CLOSE;
         if (c->state == WS__WAITING) ws__cancel_retry(c);
-        else ws__abort(c, WS_ERR_TIMEOUT, "connect timed out");
+        else ws__abort(c, WS_ERR_TIMEOUT, why);
+        ws__ctx_err(ctx, "ws_connect_blocking: ", c->err_msg && *c->err_msg ? c->err_msg : why, NULL);
         return rc;   /* now DEAD on the pending list: the next pass (or ws_ctx_destroy) frees it */
     }
+    ws__ctx_err(ctx, "ws_connect_blocking: ", c->err_msg && *c->err_msg ? c->err_msg : ws_result_str(rc), NULL);
     ws__conn_free(c);   /* died inside ws_poll: off the pending list, kept by ctx->hold */
     return rc;
 }
