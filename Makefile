@@ -26,7 +26,7 @@ all: test examples
 # The README's test command: unit + loopback tests under ASan/UBSan, then the same under
 # valgrind, then the portability checks (C++, C89 codec, exported names, Windows cross-build).
 test: build/run_tests build/run_tests_vg test-cpp test-c89 test-clang check-symbols test-mingw examples \
-      test-readme test-examples
+      test-readme test-examples test-tcc
 	./build/run_tests
 ifneq ($(VALGRIND),)
 	$(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
@@ -65,6 +65,20 @@ test-readme: | build
 # the example servers' command lines: bad ports refused, "address already in use", make demo PORT=N
 test-examples: examples
 	tests/examples_cli.sh
+
+# Tiny C Compiler (Debian: tcc 0.9.27): a loopback echo built with it; ws.h must notice that
+# tcc lays out glibc's packed struct epoll_event wrongly and use poll() instead.
+TCC ?= $(shell command -v tcc 2>/dev/null)
+test-tcc: | build
+ifneq ($(TCC),)
+	$(TCC) tests/tcc_echo.c -o build/tcc_echo $(LDLIBS)
+	./build/tcc_echo
+else
+	@echo "************************************************************************"
+	@echo "SKIPPED: tcc build and loopback echo: tcc not found (apt-get install tcc)"
+	@echo "************************************************************************"
+	@[ "$$CI" != true ]
+endif
 
 test-c89: | build                         # the pure layers stay C89-clean
 	$(CC) -std=c89 -pedantic -Wall -Werror -fsyntax-only -DWS_NO_NET -DWS_IMPLEMENTATION -x c ws.h
@@ -196,4 +210,4 @@ build/test_tls_vg: tests/test_tls.c tests/test.h ws.h | build
 
 build: ; mkdir -p build
 clean: ; rm -rf build
-.PHONY: test-readme test-examples glib-run node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop
+.PHONY: test-readme test-examples test-tcc glib-run node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop

@@ -3627,6 +3627,16 @@ static void ws__sched(ws_conn *c) {   /* file c under its due time (or take it o
 #if defined(__linux__) && !defined(WS_NO_EPOLL)
 #  include <sys/epoll.h>
 #  define WS__EPOLL 1
+/* The kernel's struct epoll_event is packed on x86-64 (12 bytes, data at offset 4); glibc says
+ * so with __attribute__((packed)), which some compilers ignore (tcc 0.9.27: 16 bytes). With the
+ * wrong layout every event would carry a garbage pointer, so such builds use poll(). */
+static int ws__epoll_usable(void) {
+#if defined(__x86_64__)
+    return sizeof(struct epoll_event) == 12;
+#else
+    return 1;
+#endif
+}
 static void ws__epoll_set(ws_ctx *x, ws__sock fd, void *ptr, uint8_t *reg, uint8_t want) {
     struct epoll_event e;
     if (x->epfd < 0 || want == *reg) return;
@@ -3915,7 +3925,8 @@ WS_API ws_ctx *ws_ctx_create(const ws_config *cfg) {
     if (ws__wake_open(ctx) != 0) { ws__net_done(); WS_FREE(ctx, cfg->user); return NULL; }
     ctx->epfd = -1;
 #ifdef WS__EPOLL
-    ctx->epfd = epoll_create1(EPOLL_CLOEXEC);   /* failing that, ws_poll uses poll() */
+    /* failing that, or where the compiler lays out epoll_event wrongly, ws_poll uses poll() */
+    ctx->epfd = ws__epoll_usable() ? epoll_create1(EPOLL_CLOEXEC) : -1;
     if (ctx->epfd >= 0) {
         uint8_t reg = 0;
         ws__epoll_set(ctx, ctx->wake_r, NULL, &reg, WS_POLLIN);
@@ -4250,7 +4261,8 @@ OPTIONS (#define before the implementation include; default in brackets)
     WS_POOL_BUF_MAX     larger buffers are freed rather than pooled [262144]
     WS_NO_NET           only the pure codec (sha1 ... http): no sockets, no ws_ctx
     WS_NO_THREADS       resolve host names in ws_connect itself (blocks; see WHAT BLOCKS)
-    WS_NO_EPOLL         Linux: ws_poll uses poll() instead of epoll (as on other systems)
+    WS_NO_EPOLL         Linux: ws_poll uses poll() instead of epoll (as on other systems;
+                        automatic where the compiler mislays glibc's packed epoll_event: tcc)
     WS_USE_MBEDTLS      wss:// and ws_listen_tls through mbedTLS 2.28 or 3.x
     WS_NO_FEATURE_MACROS  do not define _DEFAULT_SOURCE/_POSIX_C_SOURCE (POSIX, see top)
 

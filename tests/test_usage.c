@@ -229,6 +229,22 @@ static void test_usage_blocking_handshake_timeout(void) {
     close(fd);
 }
 
+/* ---- epoll only where this compiler lays out struct epoll_event as the kernel does ---- */
+
+static void test_usage_epoll_choice(void) {
+    ws_config cfg;
+    ws_ctx *ctx;
+    memset(&cfg, 0, sizeof cfg);
+    ctx = cn_ctx(&cfg);
+#if defined(WS__EPOLL)
+    CHECK_EQ(ws__epoll_usable(), 1);     /* gcc and clang honour glibc's packed attribute */
+    CHECK(ctx->epfd >= 0);
+#else
+    CHECK(ctx->epfd < 0);                /* WS_NO_EPOLL, or not Linux: poll() */
+#endif
+    cn_end(ctx);
+}
+
 static void suite_usage(void) {
     RUN(test_usage_send_too_big);
     RUN(test_usage_limit_texts);
@@ -236,4 +252,5 @@ static void suite_usage(void) {
     RUN(test_usage_wildcard_listener);
     RUN(test_usage_url_errors);
     RUN(test_usage_blocking_handshake_timeout);
+    RUN(test_usage_epoll_choice);
 }
