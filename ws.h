@@ -4238,14 +4238,16 @@ QUICK START
         if (ev->type == WS_EV_MESSAGE) ws_conn_send(c, ev->opcode, ev->data, ev->len);
     }
     int main(void) {
-        ws_config cfg = {0};                    zero = every default
+        ws_config cfg;
+        memset(&cfg, 0, sizeof cfg);            zero = every default (C++ warns on = {0})
         cfg.on_event = on_event;
         ws_ctx *ctx = ws_ctx_create(&cfg);
         if (!ctx || ws_listen(ctx, "127.0.0.1", 9001, NULL) != WS_OK) return 1;
         for (;;) ws_poll(ctx, 1000);            or ws_poll(ctx, 0) from a GUI timer
     }
   A client: ws_connect(ctx, "ws://host:port/path", NULL, NULL, &conn), then the same loop; send
-  after WS_EV_OPEN. Small programs may use ws_connect_blocking.
+  after WS_EV_OPEN. Small programs may use ws_connect_blocking. A call that fails at once
+  (ws_listen, ws_connect...) returns the kind; ws_ctx_error(ctx) has the words.
 
 OPTIONS (#define before the implementation include; default in brackets)
     WS_IMPLEMENTATION   compile the implementation into this file
