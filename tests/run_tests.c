@@ -11,6 +11,8 @@
 #include "test_http.c"
 #include "test_conn.c"
 #include "test_loopback.c"
+#include "test_transport.c"
+#include "test_watch.c"
 #include "test_usage.c"
 
 int main(int argc, char **argv) {
@@ -21,6 +23,8 @@ int main(int argc, char **argv) {
     suite_http();
     suite_conn();
     suite_loopback();
+    suite_transport();
+    suite_watch();
     suite_usage();
     return t_summary();
 }
