@@ -7,8 +7,11 @@
 #   <string.h>: at file scope when it defines something there (a line at column 0 that starts
 #   with static, typedef, # or is a function head), else as the body of a function that has
 #   these in scope: ws_ctx *ctx; ws_conn *c, *conn; const ws_event *ev; ws_listener *listener.
-# #line directives point compiler messages at README.md's own lines. Prints one line per block
-# and compiler, then "N passed, N failed"; a missing clang is SKIPPED (a failure under CI=true).
+# #line directives point compiler messages at README.md's own lines. Each program (the last
+# build) then runs for up to 3 s with no input: a failure exit must come with a message on
+# stderr (the client without a server says why); one still running (a server) is stopped.
+# Prints one line per check, then "N passed, N failed"; a missing clang is SKIPPED (a failure
+# under CI=true).
 set -u
 cd "$(dirname "$0")/.."
 OUT=${BUILD:-build}/readme
@@ -68,6 +71,16 @@ for f in $(ls "$OUT"/block_*.txt 2>/dev/null | sort -t_ -k2 -n); do
         compile "README.md:$line $kind: clang -std=c99" "$CLANG" -std=c99 $FLAGS -I. "$src" "${link[@]}"
     fi
     compile "README.md:$line $kind: $CXX (C++)" $CXX -x c++ $FLAGS -I. "$src" "${link[@]}"
+    if [ "$kind" = program ] && [ -x "$OUT/block_$line" ]; then   # the last build of it
+        timeout 3 "$OUT/block_$line" < /dev/null > "$OUT/block_$line.out" 2> "$OUT/block_$line.err"
+        rc=$?
+        if [ $rc = 124 ] || [ $rc = 0 ] || [ -s "$OUT/block_$line.err" ]; then
+            pass=$((pass + 1))
+            echo "ok - README.md:$line program ran: status $rc $(head -c 100 "$OUT/block_$line.err")"
+        else
+            fail=$((fail + 1)); echo "FAIL - README.md:$line program exited $rc without saying why"
+        fi
+    fi
 done
 if [ "$n" = 0 ]; then fail=$((fail + 1)); echo "FAIL - no \`\`\`c blocks found in README.md"; fi
 if [ -z "$CLANG" ]; then
