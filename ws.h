@@ -4846,7 +4846,8 @@ EVENTS (one callback per ctx; ev fields say which events set them)
     MESSAGE  a whole message; text is valid UTF-8. With ws_config.fragments (or
              ws_conn_set_fragments) each fragment as it arrives, fin = 1 on the last.
     PING     already answered unless no_auto_pong.   PONG: a pong arrived.
-    DRAINED  the send queue, after having to wait, is empty again (backpressure).
+    DRAINED  the send queue, after having to wait, is empty again (backpressure: retry what
+             got WS_ERR_FULL; WS_ERR_TOO_BIG, larger than max_send_queue, never fits).
     ERROR    what went wrong (result, msg, http_status); a CLOSE follows.
     CLOSE    exactly once per connection (attempt), always last: close_code (peer's, or the
              one we failed with, 1005 none, 1006 abnormal), reason, clean, result.
