@@ -13,6 +13,7 @@
 #include "test_loopback.c"
 #include "test_transport.c"
 #include "test_watch.c"
+#include "test_apploop.c"
 #include "test_usage.c"
 
 int main(int argc, char **argv) {
@@ -25,6 +26,7 @@ int main(int argc, char **argv) {
     suite_loopback();
     suite_transport();
     suite_watch();
+    suite_apploop();
     suite_usage();
     return t_summary();
 }
