@@ -25,6 +25,7 @@ for p in 99999 65536 -1 abc 80x; do
     expect 2 "0-65535" "chat_server $p: refused" "$B/chat_server" "$p"
     expect 2 "0-65535" "testee_server $p: refused" "$B/testee_server" "$p"
 done
+expect 2 "0-65535" "threaded_server 99999: refused" "$B/threaded_server" 99999
 if [ -x "$B/tls_echo_server" ]; then
     expect 2 "0-65535" "tls_echo_server 99999: refused" "$B/tls_echo_server" 99999 a.crt a.key
 fi
@@ -44,6 +45,7 @@ else
     expect 1 "127.0.0.1:$port: address already in use" "echo_server on a port in use" "$B/echo_server" "$port"
     expect 1 "address already in use" "testee_server on a port in use" "$B/testee_server" "$port"
     expect 1 "address already in use" "chat_server on a port in use" "$B/chat_server" "$port"
+    expect 1 "address already in use" "threaded_server on a port in use" "$B/threaded_server" "$port" 1 1
     expect 2 "127.0.0.1:$port: address already in use" "make demo PORT=$port" \
         make --no-print-directory demo PORT="$port"
     expect 2 "make demo PORT=$((port + 1))" "chat_server suggests another port" \
