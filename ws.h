@@ -4,7 +4,131 @@
  *                              >>url >>http >>platform >>conn >>transport >>tls >>client >>server
  *                              >>poll
  *   The manual (>>doc: QUICK START, OPTIONS, EVENTS, OWNERSHIP, WHAT BLOCKS, LIMITS, GUI LOOPS,
- *   MEMORY, PLATFORMS) and the LICENSE are at the end of this file. */
+ *   MEMORY, PLATFORMS) follows this comment; the LICENSE is at the end of this file. */
+/* ==== >>doc ==== the manual ====
+
+QUICK START
+    #define WS_IMPLEMENTATION          (in one .c file, before any other #include there)
+    #include "ws.h"
+
+    static void on_event(ws_conn *c, const ws_event *ev, void *user) {
+        if (ev->type == WS_EV_MESSAGE) ws_conn_send(c, ev->opcode, ev->data, ev->len);
+    }
+    int main(void) {
+        ws_config cfg;
+        memset(&cfg, 0, sizeof cfg);            zero = every default (C++ warns on = {0})
+        cfg.on_event = on_event;
+        ws_ctx *ctx = ws_ctx_create(&cfg);
+        if (!ctx || ws_listen(ctx, "127.0.0.1", 9001, NULL) != WS_OK) return 1;
+        for (;;) ws_poll(ctx, 1000);            or ws_poll(ctx, 0) from a GUI timer
+    }
+  A client: ws_connect(ctx, "ws://host:port/path", NULL, NULL, &conn), then the same loop; send
+  after WS_EV_OPEN. Small programs may use ws_connect_blocking. A call that fails at once
+  (ws_listen, ws_connect...) returns the kind; ws_ctx_error(ctx) has the words.
+
+OPTIONS (#define before the implementation include; default in brackets)
+    WS_IMPLEMENTATION   compile the implementation into this file
+    WS_STATIC           make every function static (a private copy per file)
+    WS_API              storage class of the API [extern]
+    WS_MALLOC(sz,u) WS_REALLOC(p,sz,u) WS_FREE(p,u)   all three or none [malloc...]; u is
+                        ws_config.user (NULL in the resolver thread: must be thread-safe)
+    WS_ASSERT(x)        [assert]; asserts only catch API misuse, never peer data
+    WS_RANDOM(buf,len)  your CSPRNG, 0 on success [getrandom / arc4random / BCryptGenRandom]
+    WS_MAX_HEADERS      header lines the HTTP parsers keep [32]
+    WS_BUF_MIN          first size of a receive/send buffer [16384]
+    WS_POOL_MAX         idle buffers a ctx keeps for reuse [16]
+    WS_POOL_BUF_MAX     larger buffers are freed rather than pooled [262144]
+    WS_NO_NET           no sockets and no ws_ctx: the pure codec (sha1 ... http) and the
+                        protocol engine (ws_engine_*, ws_conn_send/close/state...)
+    WS_NO_THREADS       resolve host names in ws_connect itself (blocks; see WHAT BLOCKS)
+    WS_NO_EPOLL         Linux: ws_poll uses poll() instead of epoll (as on other systems;
+                        automatic where the compiler mislays glibc's packed epoll_event: tcc)
+    WS_USE_MBEDTLS      wss:// and ws_listen_tls through mbedTLS 2.28 or 3.x
+    WS_NO_FEATURE_MACROS  do not define _DEFAULT_SOURCE/_POSIX_C_SOURCE (POSIX, see top)
+
+EVENTS (one callback per ctx; ev fields say which events set them)
+    OPEN     handshake done. Server conns are invisible before it (no events for HTTP
+             requests or refused upgrades); client conns get events from ws_connect on.
+    MESSAGE  a whole message; text is valid UTF-8. With ws_config.fragments (or
+             ws_conn_set_fragments) each fragment as it arrives, fin = 1 on the last.
+    PING     already answered unless no_auto_pong.   PONG: a pong arrived.
+    DRAINED  the send queue, after having to wait, is empty again (backpressure: retry what
+             got WS_ERR_FULL; WS_ERR_TOO_BIG, larger than max_send_queue, never fits).
+    ERROR    what went wrong (result, msg, http_status); a CLOSE follows.
+    CLOSE    exactly once per connection (attempt), always last: close_code (peer's, or the
+             one we failed with, 1005 none, 1006 abnormal), reason, clean, result.
+             reconnect_ms > 0: a reconnect is scheduled and the ws_conn stays valid.
+  Callbacks may send, close, drop and connect; not ws_poll, ws_dispatch, ws_ctx_destroy.
+
+ENGINE (sans-I/O: no ws_ctx, no sockets, your clock; also with WS_NO_NET)
+    ws_engine_create(&cfg, &opts, user, &c)   client (opts.url) or server (opts.server = 1)
+    ws_engine_feed(c, bytes, n, now_ms)       what arrived; events fire before it returns
+    ws_engine_output(c, &p) + ws_engine_consume(c, n)   what to send (or opts.io->write)
+    ws_engine_deadline(c) / ws_engine_tick(c, now_ms)   timeouts and heartbeat
+    ws_engine_wants_eof(c), ws_engine_eof(c, now_ms)    the end of the stream, both ways
+    ws_engine_destroy(c); ws_engine_pair + ws_engine_pump: a client and a server in memory
+  Work on engines and loop connections alike: ws_conn_send, _send_text, _send_frame, _close,
+  _drop, _state, _user, _set_user, _id, _is_server, _age_ms (engine: your clock), _protocol,
+  _queued, _set_fragments. Need a ws_ctx: everything else (ws_conn_ctx returns NULL for an
+  engine, ws_conn_remote WS_ERR_STATE). ws_conn_adopt hands a connected socket or a ws_io of
+  yours to a ws_ctx.
+
+OWNERSHIP
+  The user owns ws_ctx; it owns every ws_conn, ws_listener, buffer and TLS object. Data given
+  to ws_conn_send and strings in ws_config, ws_connect_opts, ws_reply are copied. ev->data,
+  ev->reason and request spans are borrowed until the callback returns. A ws_conn * is valid
+  until its WS_EV_CLOSE callback returns (unless reconnect_ms > 0); it is freed after the
+  callback, never during one.
+
+WHAT BLOCKS
+  Nothing but: ws_poll(ctx, t) waits up to t ms (t = 0 never waits); ws_connect_blocking;
+  ws_listen resolves a host *name* with getaddrinfo (use a numeric address); with
+  WS_NO_THREADS, ws_connect resolves host names in the caller's thread. Otherwise DNS runs on a
+  short-lived detached thread per connect (numeric hosts need none), connect, TLS, upgrade,
+  sends and closes all progress inside the loop. ws_ctx_wakeup is the one thread-safe call.
+
+LIMITS AND DEFAULTS (ws_config; 0 = default)
+    max_message 16 MiB   max_frame = max_message   max_handshake 8 KiB
+    max_send_queue max_message + 64 KiB (WS_ERR_FULL beyond: retry after WS_EV_DRAINED;
+                   a single send larger than it: WS_ERR_TOO_BIG; nothing is dropped silently)
+    max_conns 1024 (then HTTP 503)   connect 10 s   handshake 10 s   close 5 s
+    ping_interval 30 s for servers, off for clients   pong_timeout 10 s   idle off
+  A frame or message over its limit is refused from its header (close 1009) without
+  buffering it. Header too large: 431. Bad upgrade: 400; wrong version / not an upgrade: 426.
+
+GUI LOOPS
+  Simplest: call ws_poll(ctx, 0) from a timer or once per frame. To sleep in the host's own
+  loop: ws_pollfds(ctx, fds, cap, &timeout) lists the sockets (WS_POLLIN/WS_POLLOUT, the
+  values of Linux's POLLIN/POLLOUT) and the longest wait; watch them (GLib g_unix_fd_add,
+  Qt QSocketNotifier, Win32 WSAEventSelect + MsgWaitForMultipleObjects), then
+  ws_dispatch(ctx, fds, n) with revents set (n = 0 when only the timeout expired).
+  Call ws_pollfds again before every wait: interest changes (POLLOUT only while bytes wait).
+  Readiness is read as level-triggered (poll semantics): a socket still writable must be
+  reported again. Edge-triggered sources (WSAEventSelect's FD_WRITE) need a re-check; see
+  examples/win32_loop.c; examples/glib_loop.c is the GLib/GTK version (a GSource).
+  Another thread may call ws_ctx_wakeup to make a waiting ws_poll return.
+  Best for big hosts (libcurl's multi-socket style): set ws_config.on_watch and on_timer.
+  ws.h then tells your loop only what changes: on_watch(ctx, fd, events, token, &host, user)
+  to watch a socket, change its interest, or stop (events 0, always before the fd closes, so
+  a reused number is never confused); on_timer(ctx, ms, user) when the next deadline moves
+  (0: work is pending, e.g. after a send from your UI code). Your loop calls
+  ws_socket_ready(ctx, token, revents) and ws_timer_fired(ctx); each costs O(1) in the number
+  of connections. *host is yours per socket (a GSource tag, a QSocketNotifier *...). Never
+  pass a token after its watch ended (drop it from a batch you are iterating). The wake-up
+  channel is one of the watched sockets, so ws_ctx_wakeup works the same way.
+
+MEMORY
+  ws_conn is 272 bytes (measured: 288 B of heap per idle server connection). An idle
+  connection holds no buffer: receive and send buffers come from a per-ctx pool while bytes
+  are in flight. A busy one holds its receive buffer (the largest frame in flight, from
+  16 KiB), its send queue, and a fragmented message being assembled. No allocation per
+  message in the steady state. Timers sit in a heap and Linux waits with epoll, so a loop
+  pass costs O(active connections), not O(open ones); ws_pollfds lists every socket.
+
+PLATFORMS
+  POSIX (Linux, macOS, BSD) and Windows (Winsock2, WSAPoll; link ws2_32 and bcrypt), IPv4
+  and IPv6. Firmware with BSD sockets and poll (lwIP): define WS_RANDOM.
+*/
 #if defined(WS_IMPLEMENTATION) && !defined(_WIN32) && !defined(__APPLE__) && \
     !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE) && !defined(WS_NO_FEATURE_MACROS)
 /* getaddrinfo, poll, syscall ... under -std=c99: must precede the first system header, so
@@ -5090,131 +5214,6 @@ WS_API void ws_close_all(ws_ctx *ctx, uint16_t code, const char *reason) {
 #  pragma GCC diagnostic pop
 #endif
 #endif /* WS_IMPLEMENTATION */
-
-/* ==== >>doc ==== the manual ====
-
-QUICK START
-    #define WS_IMPLEMENTATION          (in one .c file, before any other #include there)
-    #include "ws.h"
-
-    static void on_event(ws_conn *c, const ws_event *ev, void *user) {
-        if (ev->type == WS_EV_MESSAGE) ws_conn_send(c, ev->opcode, ev->data, ev->len);
-    }
-    int main(void) {
-        ws_config cfg;
-        memset(&cfg, 0, sizeof cfg);            zero = every default (C++ warns on = {0})
-        cfg.on_event = on_event;
-        ws_ctx *ctx = ws_ctx_create(&cfg);
-        if (!ctx || ws_listen(ctx, "127.0.0.1", 9001, NULL) != WS_OK) return 1;
-        for (;;) ws_poll(ctx, 1000);            or ws_poll(ctx, 0) from a GUI timer
-    }
-  A client: ws_connect(ctx, "ws://host:port/path", NULL, NULL, &conn), then the same loop; send
-  after WS_EV_OPEN. Small programs may use ws_connect_blocking. A call that fails at once
-  (ws_listen, ws_connect...) returns the kind; ws_ctx_error(ctx) has the words.
-
-OPTIONS (#define before the implementation include; default in brackets)
-    WS_IMPLEMENTATION   compile the implementation into this file
-    WS_STATIC           make every function static (a private copy per file)
-    WS_API              storage class of the API [extern]
-    WS_MALLOC(sz,u) WS_REALLOC(p,sz,u) WS_FREE(p,u)   all three or none [malloc...]; u is
-                        ws_config.user (NULL in the resolver thread: must be thread-safe)
-    WS_ASSERT(x)        [assert]; asserts only catch API misuse, never peer data
-    WS_RANDOM(buf,len)  your CSPRNG, 0 on success [getrandom / arc4random / BCryptGenRandom]
-    WS_MAX_HEADERS      header lines the HTTP parsers keep [32]
-    WS_BUF_MIN          first size of a receive/send buffer [16384]
-    WS_POOL_MAX         idle buffers a ctx keeps for reuse [16]
-    WS_POOL_BUF_MAX     larger buffers are freed rather than pooled [262144]
-    WS_NO_NET           no sockets and no ws_ctx: the pure codec (sha1 ... http) and the
-                        protocol engine (ws_engine_*, ws_conn_send/close/state...)
-    WS_NO_THREADS       resolve host names in ws_connect itself (blocks; see WHAT BLOCKS)
-    WS_NO_EPOLL         Linux: ws_poll uses poll() instead of epoll (as on other systems;
-                        automatic where the compiler mislays glibc's packed epoll_event: tcc)
-    WS_USE_MBEDTLS      wss:// and ws_listen_tls through mbedTLS 2.28 or 3.x
-    WS_NO_FEATURE_MACROS  do not define _DEFAULT_SOURCE/_POSIX_C_SOURCE (POSIX, see top)
-
-EVENTS (one callback per ctx; ev fields say which events set them)
-    OPEN     handshake done. Server conns are invisible before it (no events for HTTP
-             requests or refused upgrades); client conns get events from ws_connect on.
-    MESSAGE  a whole message; text is valid UTF-8. With ws_config.fragments (or
-             ws_conn_set_fragments) each fragment as it arrives, fin = 1 on the last.
-    PING     already answered unless no_auto_pong.   PONG: a pong arrived.
-    DRAINED  the send queue, after having to wait, is empty again (backpressure: retry what
-             got WS_ERR_FULL; WS_ERR_TOO_BIG, larger than max_send_queue, never fits).
-    ERROR    what went wrong (result, msg, http_status); a CLOSE follows.
-    CLOSE    exactly once per connection (attempt), always last: close_code (peer's, or the
-             one we failed with, 1005 none, 1006 abnormal), reason, clean, result.
-             reconnect_ms > 0: a reconnect is scheduled and the ws_conn stays valid.
-  Callbacks may send, close, drop and connect; not ws_poll, ws_dispatch, ws_ctx_destroy.
-
-ENGINE (sans-I/O: no ws_ctx, no sockets, your clock; also with WS_NO_NET)
-    ws_engine_create(&cfg, &opts, user, &c)   client (opts.url) or server (opts.server = 1)
-    ws_engine_feed(c, bytes, n, now_ms)       what arrived; events fire before it returns
-    ws_engine_output(c, &p) + ws_engine_consume(c, n)   what to send (or opts.io->write)
-    ws_engine_deadline(c) / ws_engine_tick(c, now_ms)   timeouts and heartbeat
-    ws_engine_wants_eof(c), ws_engine_eof(c, now_ms)    the end of the stream, both ways
-    ws_engine_destroy(c); ws_engine_pair + ws_engine_pump: a client and a server in memory
-  Work on engines and loop connections alike: ws_conn_send, _send_text, _send_frame, _close,
-  _drop, _state, _user, _set_user, _id, _is_server, _age_ms (engine: your clock), _protocol,
-  _queued, _set_fragments. Need a ws_ctx: everything else (ws_conn_ctx returns NULL for an
-  engine, ws_conn_remote WS_ERR_STATE). ws_conn_adopt hands a connected socket or a ws_io of
-  yours to a ws_ctx.
-
-OWNERSHIP
-  The user owns ws_ctx; it owns every ws_conn, ws_listener, buffer and TLS object. Data given
-  to ws_conn_send and strings in ws_config, ws_connect_opts, ws_reply are copied. ev->data,
-  ev->reason and request spans are borrowed until the callback returns. A ws_conn * is valid
-  until its WS_EV_CLOSE callback returns (unless reconnect_ms > 0); it is freed after the
-  callback, never during one.
-
-WHAT BLOCKS
-  Nothing but: ws_poll(ctx, t) waits up to t ms (t = 0 never waits); ws_connect_blocking;
-  ws_listen resolves a host *name* with getaddrinfo (use a numeric address); with
-  WS_NO_THREADS, ws_connect resolves host names in the caller's thread. Otherwise DNS runs on a
-  short-lived detached thread per connect (numeric hosts need none), connect, TLS, upgrade,
-  sends and closes all progress inside the loop. ws_ctx_wakeup is the one thread-safe call.
-
-LIMITS AND DEFAULTS (ws_config; 0 = default)
-    max_message 16 MiB   max_frame = max_message   max_handshake 8 KiB
-    max_send_queue max_message + 64 KiB (WS_ERR_FULL beyond: retry after WS_EV_DRAINED;
-                   a single send larger than it: WS_ERR_TOO_BIG; nothing is dropped silently)
-    max_conns 1024 (then HTTP 503)   connect 10 s   handshake 10 s   close 5 s
-    ping_interval 30 s for servers, off for clients   pong_timeout 10 s   idle off
-  A frame or message over its limit is refused from its header (close 1009) without
-  buffering it. Header too large: 431. Bad upgrade: 400; wrong version / not an upgrade: 426.
-
-GUI LOOPS
-  Simplest: call ws_poll(ctx, 0) from a timer or once per frame. To sleep in the host's own
-  loop: ws_pollfds(ctx, fds, cap, &timeout) lists the sockets (WS_POLLIN/WS_POLLOUT, the
-  values of Linux's POLLIN/POLLOUT) and the longest wait; watch them (GLib g_unix_fd_add,
-  Qt QSocketNotifier, Win32 WSAEventSelect + MsgWaitForMultipleObjects), then
-  ws_dispatch(ctx, fds, n) with revents set (n = 0 when only the timeout expired).
-  Call ws_pollfds again before every wait: interest changes (POLLOUT only while bytes wait).
-  Readiness is read as level-triggered (poll semantics): a socket still writable must be
-  reported again. Edge-triggered sources (WSAEventSelect's FD_WRITE) need a re-check; see
-  examples/win32_loop.c; examples/glib_loop.c is the GLib/GTK version (a GSource).
-  Another thread may call ws_ctx_wakeup to make a waiting ws_poll return.
-  Best for big hosts (libcurl's multi-socket style): set ws_config.on_watch and on_timer.
-  ws.h then tells your loop only what changes: on_watch(ctx, fd, events, token, &host, user)
-  to watch a socket, change its interest, or stop (events 0, always before the fd closes, so
-  a reused number is never confused); on_timer(ctx, ms, user) when the next deadline moves
-  (0: work is pending, e.g. after a send from your UI code). Your loop calls
-  ws_socket_ready(ctx, token, revents) and ws_timer_fired(ctx); each costs O(1) in the number
-  of connections. *host is yours per socket (a GSource tag, a QSocketNotifier *...). Never
-  pass a token after its watch ended (drop it from a batch you are iterating). The wake-up
-  channel is one of the watched sockets, so ws_ctx_wakeup works the same way.
-
-MEMORY
-  ws_conn is 272 bytes (measured: 288 B of heap per idle server connection). An idle
-  connection holds no buffer: receive and send buffers come from a per-ctx pool while bytes
-  are in flight. A busy one holds its receive buffer (the largest frame in flight, from
-  16 KiB), its send queue, and a fragmented message being assembled. No allocation per
-  message in the steady state. Timers sit in a heap and Linux waits with epoll, so a loop
-  pass costs O(active connections), not O(open ones); ws_pollfds lists every socket.
-
-PLATFORMS
-  POSIX (Linux, macOS, BSD) and Windows (Winsock2, WSAPoll; link ws2_32 and bcrypt), IPv4
-  and IPv6. Firmware with BSD sockets and poll (lwIP): define WS_RANDOM.
-*/
 
 /*
 This software is available under 2 licenses -- choose whichever you prefer.
