@@ -32,7 +32,8 @@ all: test examples
 
 # The README's test command: unit + loopback tests under ASan/UBSan, then the same under
 # valgrind, then the portability checks (C++, C89 codec, exported names, Windows cross-build).
-test: build/run_tests build/run_tests_vg test-cpp test-c89 test-clang check-symbols test-mingw examples
+test: build/run_tests build/run_tests_vg test-cpp test-c89 test-clang check-symbols test-mingw examples \
+      test-readme test-examples test-tcc
 	./build/run_tests
 ifneq ($(VALGRIND),)
 	$(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
@@ -65,6 +66,29 @@ ifneq ($(CLANG),)
 	    -DWS_IMPLEMENTATION -x c ws.h
 else
 	@echo "SKIPPED: clang build (install: apt-get install clang)"; [ "$$CI" != true ]
+endif
+
+# every ```c block of README.md compiles warning-free: C99 with gcc and clang, C++ with g++
+# (programs are linked, fragments compiled in a wrapper; see tests/readme_code.sh)
+test-readme: | build
+	CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" tests/readme_code.sh
+
+# the example servers' command lines: bad ports refused, "address already in use", make demo PORT=N
+test-examples: examples
+	tests/examples_cli.sh
+
+# Tiny C Compiler (Debian: tcc 0.9.27): a loopback echo built with it; ws.h must notice that
+# tcc lays out glibc's packed struct epoll_event wrongly and use poll() instead.
+TCC ?= $(shell command -v tcc 2>/dev/null)
+test-tcc: | build
+ifneq ($(TCC),)
+	$(TCC) tests/tcc_echo.c -o build/tcc_echo $(LDLIBS)
+	./build/tcc_echo
+else
+	@echo "************************************************************************"
+	@echo "SKIPPED: tcc build and loopback echo: tcc not found (apt-get install tcc)"
+	@echo "************************************************************************"
+	@[ "$$CI" != true ]
 endif
 
 test-c89: | build                         # the pure layers stay C89-clean
@@ -180,8 +204,9 @@ build/fanout: bench/fanout.c ws.h | build
 engine-run: build/loopback_memory         # the engine alone: client + server through memory
 	./build/loopback_memory && echo "1 passed, 0 failed"
 
-demo: build/chat_server                   # the README's demo: prints the URL to open
-	./build/chat_server 8080
+PORT ?= 8080
+demo: build/chat_server                   # the README's demo: prints the URL to open (PORT=N)
+	./build/chat_server $(PORT)
 
 # Real peers (tests/interop/run.sh): Python websockets and Node ws, each as client and server
 # of ws.h, and headless Chromium on the chat example. Needs python3-websockets, nodejs, npm,
@@ -236,4 +261,4 @@ build/test_tls_vg: tests/test_tls.c tests/test.h ws.h | build
 
 build: ; mkdir -p build
 clean: ; rm -rf build
-.PHONY: glib-run node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop
+.PHONY: test-readme test-examples test-tcc glib-run node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop
