@@ -246,6 +246,7 @@ ifneq ($(and $(MBEDTLS),$(OPENSSL)),)
 	$(CXX) -x c++ -std=c++11 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror -fsyntax-only \
 	    -DWS_USE_MBEDTLS -DWS_IMPLEMENTATION ws.h
 	./build/test_tls
+	$(MAKE) --no-print-directory build/test_tls_watch && ./build/test_tls_watch build/tls
   ifneq ($(VALGRIND),)
 	TLS_SLOW=1 $(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	    ./build/test_tls_vg
@@ -265,6 +266,8 @@ tls-interop: build/tls_echo_server node-deps
 	tests/tls/interop.sh
 
 build/test_tls: tests/test_tls.c tests/test.h ws.h | build
+	$(CC) $(CFLAGS) $(SAN) $< -o $@ $(TLS_LIBS) $(LDLIBS)
+build/test_tls_watch: tests/tls/watch.c tests/test_watch.c tests/test.h ws.h | build   # wss:// via on_watch
 	$(CC) $(CFLAGS) $(SAN) $< -o $@ $(TLS_LIBS) $(LDLIBS)
 build/test_tls_vg: tests/test_tls.c tests/test.h ws.h | build
 	$(CC) $(CFLAGS) $< -o $@ $(TLS_LIBS) $(LDLIBS)
