@@ -16,6 +16,7 @@
 #include "test_transport.c"
 #include "test_watch.c"
 #include "test_apploop.c"
+#include "test_usage.c"
 #endif
 
 int main(int argc, char **argv) {
@@ -31,6 +32,7 @@ int main(int argc, char **argv) {
     suite_transport();
     suite_watch();
     suite_apploop();
+    suite_usage();
 #endif
     return t_summary();
 }
