@@ -12,9 +12,15 @@ FUZZ_SECONDS ?= 10
 FUZZERS := $(patsubst tests/fuzz/%.c,build/%,$(wildcard tests/fuzz/fuzz_*.c))
 TEST_SRC := ws.h tests/test.h $(wildcard tests/*.c)
 EXAMPLES := $(patsubst examples/%.c,build/%,$(wildcard examples/*.c))
-# wss:// needs mbedTLS (WS_USE_MBEDTLS): found when <mbedtls/ssl.h> compiles
-MBEDTLS ?= $(shell printf '\043include <mbedtls/ssl.h>\n' | $(CC) -x c -fsyntax-only - 2>/dev/null && echo yes)
-TLS_LIBS ?= -lmbedtls -lmbedx509 -lmbedcrypto
+# wss:// needs mbedTLS (WS_USE_MBEDTLS): found when <mbedtls/ssl.h> compiles. The system's by
+# default; MBEDTLS_DIR=/path (its include/ and lib/, e.g. a cmake --install prefix) picks another,
+# e.g. `make tls MBEDTLS_DIR=/opt/mbedtls-3.6` (2.28, 3.x and 4.x all link the same three libraries)
+MBEDTLS_DIR ?=
+TLS_CFLAGS ?= $(if $(MBEDTLS_DIR),-isystem $(MBEDTLS_DIR)/include)
+TLS_LIBS ?= $(if $(MBEDTLS_DIR),-L$(MBEDTLS_DIR)/lib -Wl$(comma)-rpath$(comma)$(MBEDTLS_DIR)/lib) \
+            -lmbedtls -lmbedx509 -lmbedcrypto
+comma := ,
+MBEDTLS ?= $(shell printf '\043include <mbedtls/ssl.h>\n' | $(CC) $(TLS_CFLAGS) -x c -fsyntax-only - 2>/dev/null && echo yes)
 TLS_EXAMPLES := $(patsubst examples/%.c,build/%,$(wildcard examples/tls_*.c)) build/wscat_tls
 EXAMPLES := $(filter-out $(TLS_EXAMPLES),$(EXAMPLES))
 # examples/glib_loop.c needs GLib (libglib2.0-dev): built when pkg-config finds glib-2.0
@@ -106,10 +112,10 @@ endif
 ifeq ($(GLIB),)
 	@echo "SKIPPED: glib_loop: glib-2.0 not found by pkg-config (apt-get install libglib2.0-dev)"
 endif
-build/tls_%: examples/tls_%.c ws.h | build
-	$(CC) $(CFLAGS) -DWS_USE_MBEDTLS $< -o $@ $(TLS_LIBS) $(LDLIBS)
-build/wscat_tls: examples/wscat.c ws.h | build
-	$(CC) $(CFLAGS) -DWS_USE_MBEDTLS $< -o $@ $(TLS_LIBS) $(LDLIBS)
+build/tls_%: examples/tls_%.c ws.h build/tls.flags | build
+	$(CC) $(CFLAGS) -DWS_USE_MBEDTLS $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS) $(LDLIBS)
+build/wscat_tls: examples/wscat.c ws.h build/tls.flags | build
+	$(CC) $(CFLAGS) -DWS_USE_MBEDTLS $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS) $(LDLIBS)
 build/glib_loop: examples/glib_loop.c ws.h | build   # GLib's headers as system headers: no -W noise
 	$(CC) $(CFLAGS) $(patsubst -I%,-isystem %,$(shell pkg-config --cflags glib-2.0)) $< -o $@ \
 	    $(shell pkg-config --libs glib-2.0) $(LDLIBS)
@@ -165,7 +171,7 @@ ifneq ($(and $(MBEDTLS),$(OPENSSL)),)
 	$(MAKE) --no-print-directory build/test_tls build/test_tls_vg
 	tests/tls/gen-certs.sh build/tls
 	$(CXX) -x c++ -std=c++11 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror -fsyntax-only \
-	    -DWS_USE_MBEDTLS -DWS_IMPLEMENTATION ws.h
+	    -DWS_USE_MBEDTLS $(TLS_CFLAGS) -DWS_IMPLEMENTATION ws.h
 	./build/test_tls
   ifneq ($(VALGRIND),)
 	TLS_SLOW=1 $(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
@@ -185,11 +191,15 @@ endif
 tls-interop: build/tls_echo_server node-deps
 	tests/tls/interop.sh
 
-build/test_tls: tests/test_tls.c tests/test.h ws.h | build
-	$(CC) $(CFLAGS) $(SAN) $< -o $@ $(TLS_LIBS) $(LDLIBS)
-build/test_tls_vg: tests/test_tls.c tests/test.h ws.h | build
-	$(CC) $(CFLAGS) $< -o $@ $(TLS_LIBS) $(LDLIBS)
+build/test_tls: tests/test_tls.c tests/test.h ws.h build/tls.flags | build
+	$(CC) $(CFLAGS) $(SAN) $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS) $(LDLIBS)
+build/test_tls_vg: tests/test_tls.c tests/test.h ws.h build/tls.flags | build
+	$(CC) $(CFLAGS) $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS) $(LDLIBS)
+# the TLS programs are rebuilt when MBEDTLS_DIR / TLS_CFLAGS / TLS_LIBS change
+build/tls.flags: FORCE | build
+	@echo '$(TLS_CFLAGS) $(TLS_LIBS)' | cmp -s - $@ || echo '$(TLS_CFLAGS) $(TLS_LIBS)' > $@
+FORCE:
 
 build: ; mkdir -p build
 clean: ; rm -rf build
-.PHONY: glib-run node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop
+.PHONY: FORCE glib-run node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop
