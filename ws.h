@@ -3235,9 +3235,21 @@ static ws_result ws__tls_cfg_err(char *err, size_t cap, const char *what, const 
     return WS_ERR_TLS;
 }
 
-/* The system's CA bundle, for clients given no CA (the first file that parses). */
+/* The system's CA certificates, for clients given no CA: on Windows the ROOT store (the
+ * user's, which includes the machine's; certificates mbedTLS cannot parse are skipped), else
+ * the first bundle file that parses. 1 = some loaded. */
 static int ws__tls_system_ca(mbedtls_x509_crt *ca) {
-#if defined(MBEDTLS_FS_IO) && !defined(_WIN32)
+#if defined(_WIN32)
+    HCERTSTORE st = CertOpenSystemStoreA((HCRYPTPROV_LEGACY)0, "ROOT");
+    PCCERT_CONTEXT x = NULL;
+    int n = 0;
+    if (!st) return 0;
+    while ((x = CertEnumCertificatesInStore(st, x)) != NULL)   /* frees the previous x */
+        if ((x->dwCertEncodingType & X509_ASN_ENCODING) &&
+            mbedtls_x509_crt_parse_der(ca, x->pbCertEncoded, x->cbCertEncoded) == 0) n++;
+    (void)CertCloseStore(st, 0);
+    return n > 0;
+#elif defined(MBEDTLS_FS_IO)
     static const char *const paths[] = {
         "/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
         "/etc/ssl/ca-bundle.pem", "/etc/ssl/cert.pem", "/usr/local/etc/ssl/cert.pem", NULL
