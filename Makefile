@@ -29,12 +29,20 @@ EXAMPLES := $(filter-out $(TLS_EXAMPLES),$(EXAMPLES))
 # examples/glib_loop.c needs GLib (libglib2.0-dev): built when pkg-config finds glib-2.0
 GLIB ?= $(shell pkg-config --exists glib-2.0 2>/dev/null && echo yes)
 EXAMPLES := $(filter-out build/glib_loop,$(EXAMPLES))
+# examples/cluster_chat.c needs hiredis (libhiredis-dev): built when its header is found
+HIREDIS ?= $(shell printf '\043include <hiredis/async.h>\n' | $(CC) -x c -fsyntax-only - 2>/dev/null && echo yes)
+EXAMPLES := $(filter-out build/cluster_chat,$(EXAMPLES))
+# examples/gtk_chat.c (GTK 3, libgtk-3-dev) and examples/qt_chat.cpp (Qt 5, qtbase5-dev): real windows
+GTK3 ?= $(shell pkg-config --exists gtk+-3.0 2>/dev/null && echo yes)
+QT5 ?= $(shell pkg-config --exists Qt5Widgets 2>/dev/null && echo yes)
+EXAMPLES := $(filter-out build/gtk_chat,$(EXAMPLES))
 
 all: test examples
 
 # The README's test command: unit + loopback tests under ASan/UBSan, then the same under
 # valgrind, then the portability checks (C++, C89 codec, exported names, Windows cross-build).
-test: build/run_tests build/run_tests_vg test-cpp test-c89 test-clang check-symbols test-mingw examples
+test: build/run_tests build/run_tests_vg test-cpp test-c89 test-clang check-symbols test-mingw test-neon examples \
+      test-readme test-examples test-tcc
 	./build/run_tests
 ifneq ($(VALGRIND),)
 	$(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
@@ -43,6 +51,9 @@ else
 	@echo "SKIPPED: valgrind run (install: apt-get install valgrind)"; [ "$$CI" != true ]
 endif
 	$(MAKE) --no-print-directory engine-run
+	$(MAKE) --no-print-directory threads-run
+	$(MAKE) --no-print-directory cluster-test
+	$(MAKE) --no-print-directory gui-test
 	$(MAKE) --no-print-directory interop
 	$(MAKE) --no-print-directory tls
 	$(MAKE) --no-print-directory glib-run
@@ -66,6 +77,29 @@ else
 	@echo "SKIPPED: clang build (install: apt-get install clang)"; [ "$$CI" != true ]
 endif
 
+# every ```c block of README.md compiles warning-free: C99 with gcc and clang, C++ with g++
+# (programs are linked, fragments compiled in a wrapper; see tests/readme_code.sh)
+test-readme: | build
+	CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" tests/readme_code.sh
+
+# the example servers' command lines: bad ports refused, "address already in use", make demo PORT=N
+test-examples: examples
+	tests/examples_cli.sh
+
+# Tiny C Compiler (Debian: tcc 0.9.27): a loopback echo built with it; ws.h must notice that
+# tcc lays out glibc's packed struct epoll_event wrongly and use poll() instead.
+TCC ?= $(shell command -v tcc 2>/dev/null)
+test-tcc: | build
+ifneq ($(TCC),)
+	$(TCC) tests/tcc_echo.c -o build/tcc_echo $(LDLIBS)
+	./build/tcc_echo
+else
+	@echo "************************************************************************"
+	@echo "SKIPPED: tcc build and loopback echo: tcc not found (apt-get install tcc)"
+	@echo "************************************************************************"
+	@[ "$$CI" != true ]
+endif
+
 test-c89: | build                         # the pure layers stay C89-clean
 	$(CC) -std=c89 -pedantic -Wall -Werror -fsyntax-only -DWS_NO_NET -DWS_IMPLEMENTATION -x c ws.h
 
@@ -85,8 +119,9 @@ ifneq ($(MINGW),)
 	    $(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror -c -x c -DWS_IMPLEMENTATION \
 	        -DWS_USE_MBEDTLS -isystem build/win-inc ws.h -o build/ws_win_tls.o || exit 1; \
 	else echo "SKIPPED: Windows TLS cross-build: mbedTLS headers not found (apt-get install libmbedtls-dev)"; fi
-	@for f in $(filter-out examples/glib_loop.c,$(wildcard examples/*.c)); do echo "$(MINGW) ... $$f"; $(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Wshadow \
-	    -Wconversion -Werror $$f -o build/$$(basename $$f .c).exe -lws2_32 -lbcrypt || exit 1; done
+	@# (threaded_server.c: POSIX threads and SO_REUSEPORT; on Windows see README "Scaling out")
+	@for f in $(filter-out examples/glib_loop.c examples/threaded_server.c examples/cluster_chat.c examples/gtk_chat.c,$(wildcard examples/*.c)); do echo "$(MINGW) ... $$f"; $(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Wshadow \
+	    -Wconversion -Werror $$f -o build/$$(basename $$f .c).exe -lws2_32 -lbcrypt -lgdi32 || exit 1; done
 else
 	@echo "SKIPPED: Windows cross-build (install: apt-get install gcc-mingw-w64-x86-64)"; [ "$$CI" != true ]
 endif
@@ -114,7 +149,8 @@ build/fuzz_%: tests/fuzz/fuzz_%.c ws.h | build
 
 # examples/NAME.c -> build/NAME, each a whole program (it defines WS_IMPLEMENTATION itself).
 # TLS variants (examples/tls_*.c, and wscat as build/wscat_tls) only when mbedTLS is installed.
-examples: $(EXAMPLES) $(if $(MBEDTLS),$(TLS_EXAMPLES)) $(if $(GLIB),build/glib_loop)
+examples: $(EXAMPLES) $(if $(MBEDTLS),$(TLS_EXAMPLES)) $(if $(GLIB),build/glib_loop) $(if $(HIREDIS),build/cluster_chat) \
+          $(if $(GTK3),build/gtk_chat) $(if $(QT5),build/qt_chat)
 ifeq ($(MBEDTLS),)
 	@echo "SKIPPED: TLS examples ($(notdir $(TLS_EXAMPLES))): mbedTLS headers not found (apt-get install libmbedtls-dev)"
 endif
@@ -147,12 +183,55 @@ else
 	@echo "SKIPPED: glib_loop run: glib-2.0 not found (apt-get install libglib2.0-dev)"; [ "$$CI" != true ]
 endif
 
-.PHONY: engine-run
+.PHONY: engine-run threads-run cluster-test gui-test screenshots test-neon
+# the UTF-8 suite on AArch64 (ws.h's NEON path) under qemu-user
+AARCH64_CC ?= $(shell command -v aarch64-linux-gnu-gcc 2>/dev/null)
+QEMU_AARCH64 ?= $(shell command -v qemu-aarch64 2>/dev/null)
+test-neon: | build
+ifeq ($(and $(AARCH64_CC),$(QEMU_AARCH64)),)
+	@echo "SKIPPED: NEON UTF-8 path: needs aarch64-linux-gnu-gcc and qemu-aarch64 (apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)"; [ "$$CI" != true ]
+else
+	$(AARCH64_CC) -std=c99 -O2 -Wall -Wextra -Wconversion -Werror -static tests/simd/utf8_neon.c -o build/utf8_neon
+	$(QEMU_AARCH64) build/utf8_neon
+endif
+screenshots: gui-test                     # refresh the README's pictures (docs/*.png)
+	mkdir -p docs && cp build/gtk_chat.png build/qt_chat.png docs/ && { [ ! -f build/win32_chat.png ] || cp build/win32_chat.png docs/; }
+# the GUI examples in real windows under Xvfb (tests/gui/run.sh); screenshots in build/*.png
+gui-test: build/threaded_server build/gui_peer $(if $(GTK3),build/gtk_chat) $(if $(QT5),build/qt_chat) \
+          $(if $(MINGW),build/win32_chat.exe)
+	B=build tests/gui/run.sh
+build/win32_chat.exe: examples/win32_chat.c ws.h | build
+	$(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Werror $< -o $@ -lws2_32 -lbcrypt -lgdi32
+build/gui_peer: tests/gui/peer.c ws.h | build
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+build/gtk_chat: examples/gtk_chat.c ws.h | build   # GTK's headers as system headers: no -W noise
+	$(CC) $(CFLAGS) -Wno-missing-prototypes $(patsubst -I%,-isystem %,$(shell pkg-config --cflags gtk+-3.0)) $< -o $@ \
+	    $(shell pkg-config --libs gtk+-3.0) $(LDLIBS)
+build/qt_chat: examples/qt_chat.cpp ws.h | build   # ws.h compiled as C++
+	$(CXX) -std=c++11 -g -O1 -Wall -Wextra -Werror -fPIC $(patsubst -I%,-isystem %,$(shell pkg-config --cflags Qt5Widgets)) $< -o $@ \
+	    $(shell pkg-config --libs Qt5Widgets) $(LDLIBS)
+# Redis + three examples/cluster_chat.c instances + nginx, all on 127.0.0.1 (tests/cluster/run.sh)
+cluster-test: $(if $(HIREDIS),build/cluster_chat) build/cluster_driver
+	B=build tests/cluster/run.sh
+build/cluster_chat: examples/cluster_chat.c ws.h | build
+	$(CC) $(CFLAGS) -Wno-missing-prototypes $< -o $@ -lhiredis $(LDLIBS)
+build/cluster_driver: tests/cluster/driver.c ws.h | build
+	$(CC) $(CFLAGS) $(SAN) $< -o $@ $(LDLIBS)
+# examples/threaded_server.c for real: 3 loops on one port (SO_REUSEPORT); 12 clients each send
+# 50 messages and every client must get all 600, in order per sender (bench/fanout.c checks)
+threads-run: build/threaded_server build/fanout
+	@./build/threaded_server 0 3 60 > build/threads-run.log & pid=$$!; url=; \
+	for i in $$(seq 1 100); do url=$$(sed -n 's/^listening on \([^ ]*\).*/\1/p' build/threads-run.log); \
+	    [ -n "$$url" ] && break; sleep 0.1; done; \
+	./build/fanout "$$url" 12 50; rc=$$?; kill $$pid; wait $$pid 2>/dev/null; exit $$rc
+build/fanout: bench/fanout.c ws.h | build
+	$(CC) $(CFLAGS) $(SAN) -Wno-missing-prototypes $< -o $@ $(LDLIBS)
 engine-run: build/loopback_memory         # the engine alone: client + server through memory
 	./build/loopback_memory && echo "1 passed, 0 failed"
 
-demo: build/chat_server                   # the README's demo: prints the URL to open
-	./build/chat_server 8080
+PORT ?= 8080
+demo: build/chat_server                   # the README's demo: prints the URL to open (PORT=N)
+	./build/chat_server $(PORT)
 
 # Real peers (tests/interop/run.sh): Python websockets and Node ws, each as client and server
 # of ws.h, and headless Chromium on the chat example. Needs python3-websockets, nodejs, npm,
@@ -182,6 +261,7 @@ ifneq ($(and $(MBEDTLS),$(OPENSSL)),)
 	$(CXX) -x c++ -std=c++11 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror -fsyntax-only \
 	    -DWS_USE_MBEDTLS $(TLS_CFLAGS) -DWS_IMPLEMENTATION ws.h
 	./build/test_tls
+	$(MAKE) --no-print-directory build/test_tls_watch && ./build/test_tls_watch build/tls
   ifneq ($(VALGRIND),)
 	TLS_SLOW=1 $(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	    ./build/test_tls_vg
@@ -216,6 +296,8 @@ tls-win: | build
 
 build/test_tls: tests/test_tls.c tests/test.h ws.h build/tls.flags | build
 	$(CC) $(CFLAGS) $(SAN) $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS) $(LDLIBS)
+build/test_tls_watch: tests/tls/watch.c tests/test_watch.c tests/test.h ws.h build/tls.flags | build   # wss:// via on_watch
+	$(CC) $(CFLAGS) $(SAN) $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS) $(LDLIBS)
 build/test_tls_vg: tests/test_tls.c tests/test.h ws.h build/tls.flags | build
 	$(CC) $(CFLAGS) $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS) $(LDLIBS)
 # the TLS programs are rebuilt when MBEDTLS_DIR / TLS_CFLAGS / TLS_LIBS change
@@ -225,4 +307,4 @@ FORCE:
 
 build: ; mkdir -p build
 clean: ; rm -rf build
-.PHONY: FORCE tls-win glib-run node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop
+.PHONY: FORCE tls-win test-readme test-examples test-tcc glib-run node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop
