@@ -3406,23 +3406,42 @@ static const ws__transport ws__tcp = {
 };
 
 /* ==== >>tls ==== wss:// through mbedTLS (WS_USE_MBEDTLS): a second ws__transport ==== */
-/* One ws__tls_cfg (mbedtls_ssl_config, certificates, key, CTR-DRBG seeded from the platform's
- * entropy) per listener or client connection, shared by reference count; each connection adds
- * only its mbedtls_ssl_context (mbedTLS itself allocates its record buffers, ~2 x 16 KiB, with
- * its own calloc). The BIO is the non-blocking socket: WANT_READ/WANT_WRITE become WS_AGAIN plus
- * poll interest (want), and plaintext mbedTLS already holds is reported by pending(). Works
- * with mbedTLS 2.28 and 3.x (3.6 LTS); the differences sit behind MBEDTLS_VERSION_NUMBER. */
+/* One ws__tls_cfg (mbedtls_ssl_config, certificates, key, and before 4.x a CTR-DRBG seeded from
+ * the platform's entropy) per listener or client connection, shared by reference count; each
+ * connection adds only its mbedtls_ssl_context (mbedTLS itself allocates its record buffers,
+ * ~2 x 16 KiB, with its own calloc). The BIO is the non-blocking socket: WANT_READ/WANT_WRITE
+ * become WS_AGAIN plus poll interest (want), and plaintext mbedTLS already holds is reported by
+ * pending(). Works with mbedTLS 2.28, 3.x (3.6 LTS) and 4.x; the differences sit behind
+ * MBEDTLS_VERSION_NUMBER here: 3.x wants an RNG for key parsing and psa_crypto_init() for
+ * TLS 1.3; 4.x is PSA only (psa_crypto_init() is its RNG: no entropy, CTR-DRBG or conf_rng). */
 #if defined(WS_USE_MBEDTLS)
 #include <mbedtls/version.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 #include <mbedtls/pk.h>
-#include <mbedtls/entropy.h>
-#include <mbedtls/ctr_drbg.h>
 #include <mbedtls/net_sockets.h>   /* MBEDTLS_ERR_NET_* codes only */
 #include <mbedtls/error.h>
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_PSA_CRYPTO_C)
-#  include <psa/crypto.h>          /* 3.x: TLS 1.3 (and USE_PSA) need psa_crypto_init() */
+#if MBEDTLS_VERSION_NUMBER < 0x04000000
+#  include <mbedtls/entropy.h>
+#  include <mbedtls/ctr_drbg.h>
+#  define WS__TLS_DRBG 1           /* our own CTR-DRBG: ws__tls_cfg.entropy and .drbg */
+#endif
+#if MBEDTLS_VERSION_NUMBER >= 0x04000000 || \
+    (MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_PSA_CRYPTO_C))
+#  include <psa/crypto.h>          /* 3.x: TLS 1.3 (and USE_PSA) need psa_crypto_init(); 4.x: all */
+#  define WS__TLS_PSA 1
+#endif
+/* 3.x's key parsing and pair check take an RNG (for blinding); 2.28's and 4.x's do not */
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && MBEDTLS_VERSION_NUMBER < 0x04000000
+#  define WS__TLS_RNG(g) , mbedtls_ctr_drbg_random, &(g)->drbg
+#else
+#  define WS__TLS_RNG(g)
+#endif
+#if defined(_WIN32)
+#  include <wincrypt.h>            /* the system ROOT store, for clients given no CA */
+#  if defined(_MSC_VER)
+#    pragma comment(lib, "crypt32")
+#  endif
 #endif
 
 struct ws__tls_cfg {
@@ -3434,8 +3453,10 @@ struct ws__tls_cfg {
     mbedtls_ssl_config conf;
     mbedtls_x509_crt ca, cert;
     mbedtls_pk_context key;
+#if defined(WS__TLS_DRBG)
     mbedtls_entropy_context entropy;
     mbedtls_ctr_drbg_context drbg;
+#endif
 };
 
 typedef struct ws__tls_conn {
@@ -3448,6 +3469,7 @@ typedef struct ws__tls_conn {
     uint8_t  more;               /* the last read stopped with its buffer full */
     uint8_t  shut;               /* close_notify is still partly unsent */
     uint8_t  got1, first;        /* the first byte the peer sent: is it TLS at all? */
+    uint8_t  rx;                 /* application data has come since the handshake */
 } ws__tls_conn;
 
 static void ws__tls_strerror(int r, char *buf, size_t cap) {
@@ -3515,8 +3537,10 @@ static void ws__tls_cfg_release(ws_ctx *ctx, ws__tls_cfg *g) {
     mbedtls_x509_crt_free(&g->ca);
     mbedtls_x509_crt_free(&g->cert);
     mbedtls_pk_free(&g->key);
+#if defined(WS__TLS_DRBG)
     mbedtls_ctr_drbg_free(&g->drbg);
     mbedtls_entropy_free(&g->entropy);
+#endif
     ws__free(g->ctx, g->server_name);
     ws__free(g->ctx, g->alpn_buf);
     ws__free(g->ctx, g);
@@ -3567,20 +3591,14 @@ static int ws__tls_load_key(ws__tls_cfg *g, const ws_tls_opts *o) {
     if (o->key_file) {
 #if !defined(MBEDTLS_FS_IO)
         return MBEDTLS_ERR_PK_FEATURE_UNAVAILABLE;
-#elif MBEDTLS_VERSION_NUMBER >= 0x03000000
-        return mbedtls_pk_parse_keyfile(&g->key, o->key_file, pw, mbedtls_ctr_drbg_random, &g->drbg);
 #else
-        return mbedtls_pk_parse_keyfile(&g->key, o->key_file, pw);
+        return mbedtls_pk_parse_keyfile(&g->key, o->key_file, pw WS__TLS_RNG(g));
 #endif
     }
     p = ws__tls_mem(g->ctx, o->key_mem, o->key_len, &n, &copy);
     if (!p) return MBEDTLS_ERR_PK_ALLOC_FAILED;
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-    r = mbedtls_pk_parse_key(&g->key, p, n, (const unsigned char *)pw, pw ? strlen(pw) : 0,
-                             mbedtls_ctr_drbg_random, &g->drbg);
-#else
-    r = mbedtls_pk_parse_key(&g->key, p, n, (const unsigned char *)pw, pw ? strlen(pw) : 0);
-#endif
+    r = mbedtls_pk_parse_key(&g->key, p, n, (const unsigned char *)pw, pw ? strlen(pw) : 0
+                             WS__TLS_RNG(g));
     if (copy) { memset(copy, 0, n); ws__free(g->ctx, copy); }
     return r;
 }
@@ -3598,9 +3616,21 @@ static ws_result ws__tls_cfg_err(char *err, size_t cap, const char *what, const 
     return WS_ERR_TLS;
 }
 
-/* The system's CA bundle, for clients given no CA (the first file that parses). */
+/* The system's CA certificates, for clients given no CA: on Windows the ROOT store (the
+ * user's, which includes the machine's; certificates mbedTLS cannot parse are skipped), else
+ * the first bundle file that parses. 1 = some loaded. */
 static int ws__tls_system_ca(mbedtls_x509_crt *ca) {
-#if defined(MBEDTLS_FS_IO) && !defined(_WIN32)
+#if defined(_WIN32)
+    HCERTSTORE st = CertOpenSystemStoreA((HCRYPTPROV_LEGACY)0, "ROOT");
+    PCCERT_CONTEXT x = NULL;
+    int n = 0;
+    if (!st) return 0;
+    while ((x = CertEnumCertificatesInStore(st, x)) != NULL)   /* frees the previous x */
+        if ((x->dwCertEncodingType & X509_ASN_ENCODING) &&
+            mbedtls_x509_crt_parse_der(ca, x->pbCertEncoded, x->cbCertEncoded) == 0) n++;
+    (void)CertCloseStore(st, 0);
+    return n > 0;
+#elif defined(MBEDTLS_FS_IO)
     static const char *const paths[] = {
         "/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
         "/etc/ssl/ca-bundle.pem", "/etc/ssl/cert.pem", "/usr/local/etc/ssl/cert.pem", NULL
@@ -3633,17 +3663,23 @@ static ws_result ws__tls_cfg_new(ws_ctx *ctx, const ws_tls_opts *o, int server, 
     mbedtls_x509_crt_init(&g->ca);
     mbedtls_x509_crt_init(&g->cert);
     mbedtls_pk_init(&g->key);
+#if defined(WS__TLS_DRBG)
     mbedtls_entropy_init(&g->entropy);
     mbedtls_ctr_drbg_init(&g->drbg);
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_PSA_CRYPTO_C)
+#endif
+#if defined(WS__TLS_PSA)   /* once per process is enough; later calls return at once */
     if (psa_crypto_init() != PSA_SUCCESS) { rc = ws__tls_cfg_err(err, cap, "psa_crypto_init failed", NULL, 0); goto fail; }
 #endif
+#if defined(WS__TLS_DRBG)
     r = mbedtls_ctr_drbg_seed(&g->drbg, mbedtls_entropy_func, &g->entropy, (const unsigned char *)"ws.h", 4);
     if (r) { rc = ws__tls_cfg_err(err, cap, "seeding the random generator failed", NULL, r); goto fail; }
+#endif
     r = mbedtls_ssl_config_defaults(&g->conf, server ? MBEDTLS_SSL_IS_SERVER : MBEDTLS_SSL_IS_CLIENT,
                                     MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
     if (r) { rc = ws__tls_cfg_err(err, cap, "mbedtls_ssl_config_defaults failed", NULL, r); goto fail; }
+#if defined(WS__TLS_DRBG)
     mbedtls_ssl_conf_rng(&g->conf, mbedtls_ctr_drbg_random, &g->drbg);
+#endif
     /* trusted CAs */
     if (o->ca_file || o->ca_mem) {
         r = ws__tls_load_crt(ctx, &g->ca, o->ca_file, o->ca_mem, o->ca_len);
@@ -3664,11 +3700,7 @@ static ws_result ws__tls_cfg_new(ws_ctx *ctx, const ws_tls_opts *o, int server, 
         if (r > 0) { rc = ws__tls_cfg_err(err, cap, "some certificates in the chain do not parse:", o->cert_file, 0); goto fail; }
         r = ws__tls_load_key(g, o);
         if (r) { rc = ws__tls_cfg_err(err, cap, "cannot load the private key", o->key_file, r); goto fail; }
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-        r = mbedtls_pk_check_pair(&g->cert.pk, &g->key, mbedtls_ctr_drbg_random, &g->drbg);
-#else
-        r = mbedtls_pk_check_pair(&g->cert.pk, &g->key);
-#endif
+        r = mbedtls_pk_check_pair(&g->cert.pk, &g->key WS__TLS_RNG(g));
         if (!r) r = mbedtls_ssl_conf_own_cert(&g->conf, &g->cert, &g->key);
         if (r) { rc = ws__tls_cfg_err(err, cap, "certificate and key do not go together", NULL, r); goto fail; }
         g->has_cert = 1;
@@ -3873,15 +3905,29 @@ static ws_result ws__tls_handshake(ws_conn *c) {
 
 /* A failure after the handshake: an error code for the loop and, for TLS errors, the words. */
 static ws_result ws__tls_io_error(ws_conn *c, int r, const char *op) {
-    char e[160], msg[256];
+    const ws__tls_conn *t = (const ws__tls_conn *)c->tls;
+    char e[160], msg[384];
+    int refused = 0;
     ws__out o;
     if (r == MBEDTLS_ERR_NET_RECV_FAILED || r == MBEDTLS_ERR_NET_SEND_FAILED ||
         r == MBEDTLS_ERR_NET_CONN_RESET)
         return WS_ERR_IO;
     ws__tls_strerror(r, e, sizeof e);
+#if MBEDTLS_VERSION_NUMBER >= 0x03020000 && defined(MBEDTLS_SSL_PROTO_TLS1_3)
+    /* TLS 1.3: a client's handshake is over before the server has checked its certificate, so
+     * a refusal arrives as the first record after it (mbedTLS 3.6 and 4.0 report the server's
+     * alert as a MAC failure) */
+    refused = t && !t->rx && !(c->flags & WS__F_SERVER) &&
+              mbedtls_ssl_get_version_number(&t->ssl) == MBEDTLS_SSL_VERSION_TLS1_3;
+#else
+    (void)t;
+#endif
     o.p = msg; o.cap = sizeof msg; o.len = 0; o.err = 0;
-    ws__puts(&o, op);
+    ws__puts(&o, refused ? "handshake failure: the server refused the connection right after the "
+                           "TLS 1.3 handshake (does it require a client certificate, or reject ours?) ["
+                         : op);
     ws__puts(&o, e);
+    if (refused) ws__puts(&o, "]");
     if (ws__out_done(&o, NULL) == WS_OK) ws__tls_report(c, WS_ERR_TLS, 0, msg);
     return WS_ERR_TLS;
 }
@@ -3894,7 +3940,7 @@ static ws_result ws__tls_read(ws_conn *c, uint8_t *buf, size_t cap, size_t *got)
     t->more = 0;
     while (n < cap && t->rerr == WS_OK) {   /* drain what the socket has: poll won't say */
         r = mbedtls_ssl_read(&t->ssl, buf + n, WS__MIN(cap - n, (size_t)0x40000000));
-        if (r > 0) { n += (size_t)r; continue; }
+        if (r > 0) { n += (size_t)r; t->rx = 1; continue; }
         if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) break;
 #if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
         if (r == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) continue;
