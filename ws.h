@@ -3160,7 +3160,7 @@ static void ws__proxy_io(ws_conn *c, short rev) {
         if (rc == WS_AGAIN) return;
         if (rc != WS_OK) {
             ws__fail(c, WS_ERR_PROXY, rc == WS_ERR_CLOSED ? "the proxy closed the connection without answering"
-                                                          : "the connection to the proxy was lost");
+                                                          : "the proxy closed (reset) the connection");
             return;
         }
         c->rx->len += got;
