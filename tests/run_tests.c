@@ -11,6 +11,9 @@
 #include "test_http.c"
 #include "test_conn.c"
 #include "test_loopback.c"
+#include "test_transport.c"
+#include "test_watch.c"
+#include "test_apploop.c"
 #include "test_proxy.c"
 
 int main(int argc, char **argv) {
@@ -21,6 +24,9 @@ int main(int argc, char **argv) {
     suite_http();
     suite_conn();
     suite_loopback();
+    suite_transport();
+    suite_watch();
+    suite_apploop();
     suite_proxy();
     return t_summary();
 }
