@@ -500,13 +500,8 @@ static void suite_proxy(void) {
     RUN(test_proxy_fake_endless_head);
     RUN(test_proxy_fake_talks_first);
     RUN(test_proxy_fake_502);
-#ifndef _WIN32
-    RUN(test_proxy_tinyproxy_ws);
-    RUN(test_proxy_tinyproxy_auth);
-    RUN(test_proxy_tinyproxy_refusals);
-    RUN(test_proxy_tinyproxy_reconnect);
-#else
-    if (!t_only || strstr("test_proxy_tinyproxy", t_only))
-        printf("  SKIPPED on Windows: test_proxy_tinyproxy_* (they start tinyproxy: POSIX; the Linux run has them)\n");
-#endif
+    RUN_POSIX(test_proxy_tinyproxy_ws, "starts tinyproxy with posix_spawn");
+    RUN_POSIX(test_proxy_tinyproxy_auth, "starts tinyproxy with posix_spawn");
+    RUN_POSIX(test_proxy_tinyproxy_refusals, "starts tinyproxy with posix_spawn");
+    RUN_POSIX(test_proxy_tinyproxy_reconnect, "starts tinyproxy with posix_spawn");
 }
