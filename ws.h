@@ -264,7 +264,8 @@ typedef struct ws_event {
     int            reconnect_ms;/* CLOSE: > 0 = a reconnect is scheduled and the conn stays valid */
     ws_result      result;      /* ERROR; CLOSE: the local error that ended it, WS_OK if none */
     const char    *msg;         /* ERROR, CLOSE: static text about result ("" if none) */
-    int            http_status; /* ERROR during a client handshake: the server's HTTP status */
+    int            http_status; /* ERROR during a client handshake: the server's HTTP status
+                                   (WS_ERR_PROXY: the proxy's) */
 } ws_event;
 
 /* What an upgrade hook or HTTP handler answers. Strings and body are copied. */
@@ -5305,7 +5306,8 @@ EVENTS (one callback per ctx; ev fields say which events set them)
              ws_conn_set_fragments) each fragment as it arrives, fin = 1 on the last.
     PING     already answered unless no_auto_pong.   PONG: a pong arrived.
     DRAINED  the send queue, after having to wait, is empty again (backpressure).
-    ERROR    what went wrong (result, msg, http_status); a CLOSE follows.
+    ERROR    what went wrong (result, msg, http_status: the server's, or with WS_ERR_PROXY the
+             HTTP proxy's); a CLOSE follows.
     CLOSE    exactly once per connection (attempt), always last: close_code (peer's, or the
              one we failed with, 1005 none, 1006 abnormal), reason, clean, result.
              reconnect_ms > 0: a reconnect is scheduled and the ws_conn stays valid.
