@@ -94,7 +94,8 @@ endif
 # against build/testee_server. No wine or mingw-w64: SKIPPED (a failure when CI=true).
 WINE ?= $(shell command -v wine64 2>/dev/null || command -v wine 2>/dev/null || ls /usr/lib/wine/wine64 2>/dev/null)
 WIN_CFLAGS ?= -std=c99 -g -O1 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror
-wine: test-mingw build/ws_peer build/testee_server $(if $(and $(MINGW),$(WINE)),build/win/run_tests.exe build/win/ws_peer.exe)
+wine: build/ws_peer build/testee_server \
+      $(if $(and $(MINGW),$(WINE)),build/win/run_tests.exe build/win/ws_peer.exe build/win/win32_loop.exe)
 	WINE="$(WINE)" tests/wine/run.sh
 build/win/run_tests.exe: $(TEST_SRC) | build
 	@mkdir -p build/win
@@ -102,6 +103,9 @@ build/win/run_tests.exe: $(TEST_SRC) | build
 build/win/ws_peer.exe: tests/interop/ws_peer.c ws.h | build   # clock_gettime: winpthreads, static
 	@mkdir -p build/win
 	$(MINGW) $(WIN_CFLAGS) $< -o $@ -static -lws2_32 -lbcrypt -lpthread
+build/win/%.exe: examples/%.c ws.h | build
+	@mkdir -p build/win
+	$(MINGW) $(WIN_CFLAGS) $< -o $@ -lws2_32 -lbcrypt
 
 # libFuzzer targets in tests/fuzz/, each run for FUZZ_SECONDS (CI uses 60). New inputs go to
 # build/corpus/<target>; tests/fuzz/corpus/<target> (if present) is read-only seed input, and

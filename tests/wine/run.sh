@@ -146,9 +146,9 @@ if server linux-server "$BUILD/ws_peer" server; then
 else
     bad "[Linux server] build/ws_peer server did not start"; tail -20 "$LOGS/linux-server.log"
 fi
-if [ -f "$BUILD/win32_loop.exe" ] && [ -x "$BUILD/testee_server" ] && server testee "$BUILD/testee_server" 0; then
+if [ -f "$BUILD/win/win32_loop.exe" ] && [ -x "$BUILD/testee_server" ] && server testee "$BUILD/testee_server" 0; then
     echo "== examples/win32_loop.exe (a Win32 message loop) -> Linux testee_server at $SRV_URL"
-    timeout -k 5 120 "$WINE" "$BUILD/win32_loop.exe" "$SRV_URL" 2 < /dev/null > "$LOGS/win32_loop.log" 2>&1
+    timeout -k 5 120 "$WINE" "$BUILD/win/win32_loop.exe" "$SRV_URL" 2 < /dev/null > "$LOGS/win32_loop.log" 2>&1
     rc=$?
     got=$(tr -d '\r' < "$LOGS/win32_loop.log" | grep -c '^< tick ')
     if [ $rc = 0 ] && [ "$got" -ge 2 ] && tr -d '\r' < "$LOGS/win32_loop.log" | grep -q '^closed, code 1000$'; then
@@ -158,7 +158,7 @@ if [ -f "$BUILD/win32_loop.exe" ] && [ -x "$BUILD/testee_server" ] && server tes
     fi
     kill -TERM "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null; SRV_PID=
 else
-    bad "[win32_loop.exe] $BUILD/win32_loop.exe or $BUILD/testee_server missing, or the server did not start"
+    bad "[win32_loop.exe] $BUILD/win/win32_loop.exe or $BUILD/testee_server missing, or the server did not start"
 fi
 
 echo "Not on Windows here: the TLS tests (no mbedTLS for mingw-w64 in Debian), the fuzzers, the Node/Python/browser peers."
