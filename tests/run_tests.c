@@ -14,6 +14,7 @@
 #include "test_transport.c"
 #include "test_watch.c"
 #include "test_apploop.c"
+#include "test_usage.c"
 #include "test_proxy.c"
 
 int main(int argc, char **argv) {
@@ -27,6 +28,7 @@ int main(int argc, char **argv) {
     suite_transport();
     suite_watch();
     suite_apploop();
+    suite_usage();
     suite_proxy();
     return t_summary();
 }
