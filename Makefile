@@ -58,6 +58,7 @@ endif
 	$(MAKE) --no-print-directory interop
 	$(MAKE) --no-print-directory tls
 	$(MAKE) --no-print-directory glib-run
+	$(MAKE) --no-print-directory wine
 
 build/run_tests: $(TEST_SRC) | build
 	$(CC) $(CFLAGS) $(SAN) tests/run_tests.c -o $@ $(LDLIBS)
@@ -133,6 +134,25 @@ ifneq ($(MINGW),)
 else
 	@echo "SKIPPED: Windows cross-build (install: apt-get install gcc-mingw-w64-x86-64)"; [ "$$CI" != true ]
 endif
+
+# Windows for real (tests/wine/run.sh): the test suite built with mingw-w64 and run under Wine
+# (wine64, WINEDEBUG=-all, its own prefix in build/wine), tests/interop/ws_peer.c as a Windows
+# server for Linux clients and as a Windows client of a Linux server, examples/win32_loop.exe
+# against build/testee_server. No wine or mingw-w64: SKIPPED (a failure when CI=true).
+WINE ?= $(shell command -v wine64 2>/dev/null || command -v wine 2>/dev/null || ls /usr/lib/wine/wine64 2>/dev/null)
+WIN_CFLAGS ?= -std=c99 -g -O1 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror
+wine: build/ws_peer build/testee_server \
+      $(if $(and $(MINGW),$(WINE)),build/win/run_tests.exe build/win/ws_peer.exe build/win/win32_loop.exe)
+	WINE="$(WINE)" tests/wine/run.sh
+build/win/run_tests.exe: $(TEST_SRC) | build
+	@mkdir -p build/win
+	$(MINGW) $(WIN_CFLAGS) tests/run_tests.c -o $@ -lws2_32 -lbcrypt
+build/win/ws_peer.exe: tests/interop/ws_peer.c ws.h | build   # clock_gettime: winpthreads, static
+	@mkdir -p build/win
+	$(MINGW) $(WIN_CFLAGS) $< -o $@ -static -lws2_32 -lbcrypt -lpthread
+build/win/%.exe: examples/%.c ws.h | build
+	@mkdir -p build/win
+	$(MINGW) $(WIN_CFLAGS) $< -o $@ -lws2_32 -lbcrypt
 
 # libFuzzer targets in tests/fuzz/, each run for FUZZ_SECONDS (CI uses 60). New inputs go to
 # build/corpus/<target>; tests/fuzz/corpus/<target> (if present) is read-only seed input, and
@@ -315,4 +335,4 @@ FORCE:
 
 build: ; mkdir -p build
 clean: ; rm -rf build
-.PHONY: FORCE tls-win test-readme test-examples test-tcc glib-run node-deps all test test-nonet test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop
+.PHONY: FORCE tls-win wine test-readme test-examples test-tcc glib-run node-deps all test test-nonet test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop

@@ -54,7 +54,8 @@ EVENTS (one callback per ctx; ev fields say which events set them)
     PING     already answered unless no_auto_pong.   PONG: a pong arrived.
     DRAINED  the send queue, after having to wait, is empty again (backpressure: retry what
              got WS_ERR_FULL; WS_ERR_TOO_BIG, larger than max_send_queue, never fits).
-    ERROR    what went wrong (result, msg, http_status); a CLOSE follows.
+    ERROR    what went wrong (result, msg, http_status: the server's, or with WS_ERR_PROXY the
+             HTTP proxy's); a CLOSE follows.
     CLOSE    exactly once per connection (attempt), always last: close_code (peer's, or the
              one we failed with, 1005 none, 1006 abnormal), reason, clean, result.
              reconnect_ms > 0: a reconnect is scheduled and the ws_conn stays valid.
@@ -180,7 +181,8 @@ typedef enum ws_result {
                                retry after WS_EV_DRAINED */
     WS_ERR_LIMIT = -16,     /* connection limit reached */
     WS_ERR_STATE = -17,     /* call not valid in the connection's current state */
-    WS_ERR_ADDR_IN_USE = -18 /* ws_listen: the address and port are taken (another server) */
+    WS_ERR_ADDR_IN_USE = -18,/* ws_listen: the address and port are taken (another server) */
+    WS_ERR_PROXY = -19      /* the HTTP proxy refused the tunnel, closed or sent garbage */
 } ws_result;
 WS_API const char *ws_result_str(ws_result r);   /* static string, never NULL */
 
@@ -390,7 +392,8 @@ typedef struct ws_event {
     int            reconnect_ms;/* CLOSE: > 0 = a reconnect is scheduled and the conn stays valid */
     ws_result      result;      /* ERROR; CLOSE: the local error that ended it, WS_OK if none */
     const char    *msg;         /* ERROR, CLOSE: static text about result ("" if none) */
-    int            http_status; /* ERROR during a client handshake: the server's HTTP status */
+    int            http_status; /* ERROR during a client handshake: the server's HTTP status
+                                   (WS_ERR_PROXY: the proxy's) */
 } ws_event;
 
 /* What an upgrade hook or HTTP handler answers. Strings and body are copied. */
@@ -487,6 +490,11 @@ typedef struct ws_connect_opts {
     int reconnect_delay_ms;      /* first delay; 0 = 1000; doubles up to reconnect_max_ms */
     int reconnect_max_ms;        /* 0 = 30000 */
     const ws_tls_opts *tls;      /* wss:// settings (copied); NULL = verify against the system CAs */
+    /* HTTP CONNECT proxy for ws:// and wss:// (TLS runs inside the tunnel, checked against the
+     * URL's host): "http://[user:password@]host[:port]" (port 80 if none; user and password
+     * may be %-encoded; Basic auth), or NULL. Failures: WS_ERR_PROXY with the proxy's status
+     * in ev->http_status; a silent proxy: WS_ERR_TIMEOUT within connect_timeout_ms. */
+    const char *proxy;
 } ws_connect_opts;
 
 /* ---- >>engine: one connection's protocol without sockets, clock or ws_ctx (sans-I/O) ----
@@ -774,6 +782,7 @@ WS_API const char *ws_result_str(ws_result r) {
     case WS_ERR_LIMIT:     return "connection limit reached";
     case WS_ERR_STATE:     return "not valid in the connection's state";
     case WS_ERR_ADDR_IN_USE: return "address already in use";
+    case WS_ERR_PROXY:     return "HTTP proxy refused or failed the tunnel";
     }
     return "unknown ws_result";
 }
@@ -1963,7 +1972,7 @@ typedef struct ws__buf { size_t cap, off, len; } ws__buf;   /* bytes follow the 
 #define WS__BDATA(b) ((uint8_t *)((b) + 1))
 
 enum {   /* ws_conn.state */
-    WS__RESOLVING, WS__CONNECTING, WS__TLS, WS__HANDSHAKE, WS__OPEN, WS__CLOSING,
+    WS__RESOLVING, WS__CONNECTING, WS__PROXY, WS__TLS, WS__HANDSHAKE, WS__OPEN, WS__CLOSING,
     WS__CLOSED, WS__WAITING      /* closed; a reconnect is due at c->deadline */
 };
 enum {   /* ws_conn.flags */
@@ -2052,6 +2061,9 @@ struct ws__client {
     ws__dns   *dns;
 #endif
     ws__tls_cfg *tls;            /* wss:// only */
+    char      *proxy, *proxy_auth;   /* opts->proxy (owned; proxy_host points into it), Basic */
+    ws_span    proxy_host;           /* ptr NULL = no proxy */
+    uint16_t   proxy_port;
 };
 
 struct ws_listener {
@@ -2812,6 +2824,8 @@ static int64_t ws__conn_timers(ws_conn *c) {
         switch (c->state) {
         case WS__RESOLVING: case WS__CONNECTING:
             ws__abort(c, WS_ERR_TIMEOUT, "connect timed out"); return 0;
+        case WS__PROXY:
+            ws__abort(c, WS_ERR_TIMEOUT, "the proxy did not answer within connect_timeout_ms"); return 0;
         case WS__TLS: case WS__HANDSHAKE:
             ws__abort(c, WS_ERR_TIMEOUT, "handshake timed out"); return 0;
         default:   /* CLOSING: the peer never finished the close handshake */
@@ -2942,6 +2956,8 @@ static void ws__conn_free(ws_conn *c) {
         ws__free(ctx, c->cl->origin);
         ws__free(ctx, c->cl->protocols);
         ws__free(ctx, c->cl->headers);
+        ws__free(ctx, c->cl->proxy);
+        ws__free(ctx, c->cl->proxy_auth);
 #ifndef WS_NO_NET
         ws__tls_cfg_release(ctx, c->cl->tls);
 #endif
@@ -3080,7 +3096,8 @@ WS_API void ws_conn_drop(ws_conn *c) {
 WS_API int ws_conn_state(const ws_conn *c) {
     if (!c) return WS_STATE_CLOSED;
     switch (c->state) {
-    case WS__RESOLVING: case WS__CONNECTING: case WS__TLS: case WS__HANDSHAKE: return WS_STATE_CONNECTING;
+    case WS__RESOLVING: case WS__CONNECTING: case WS__PROXY: case WS__TLS: case WS__HANDSHAKE:
+        return WS_STATE_CONNECTING;
     case WS__OPEN: return (c->flags & WS__F_SENT_CLOSE) ? WS_STATE_CLOSING : WS_STATE_OPEN;
     case WS__CLOSING: return WS_STATE_CLOSING;
     default: return WS_STATE_CLOSED;
@@ -4142,10 +4159,179 @@ static void ws__remote_from(ws_conn *c, const struct sockaddr *sa) {
     }
 }
 
+/* ---- HTTP CONNECT proxies (RFC 9110 9.3.6; Basic auth, RFC 7617): the pure parts ---- */
+typedef struct ws__proxy_url {
+    ws_span  user, pass;         /* still %-encoded; ptr NULL = no credentials */
+    ws_span  host;               /* without the brackets of an IPv6 literal */
+    uint16_t port;               /* given, or 80 */
+} ws__proxy_url;
+
+/* "http://[user[:password]@]host[:port][/]". WS_OK, or WS_ERR_URL with *why. */
+static ws_result ws__proxy_parse(const char *s, size_t n, ws__proxy_url *p, const char **why) {
+    ws_span scheme;
+    size_t i, a = 7, e, at, h, he, colon;
+    unsigned long port = 80;
+    memset(p, 0, sizeof *p);
+    *why = "";
+    scheme.ptr = s; scheme.len = n < 7 ? n : 7;
+    if (!ws__span_ieq(scheme, "http://", 7)) { *why = "a proxy URL starts with http://"; return WS_ERR_URL; }
+    for (i = 0; i < n; i++)
+        if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7F) { *why = "space or control character in the proxy URL"; return WS_ERR_URL; }
+    for (e = a; e < n && s[e] != '/' && s[e] != '?' && s[e] != '#'; e++) {}
+    if (e < n && !(s[e] == '/' && e + 1 == n)) { *why = "a proxy URL has no path, query or fragment"; return WS_ERR_URL; }
+    for (at = e; at > a && s[at - 1] != '@'; at--) {}
+    h = a;
+    if (at > a) {   /* user info: user[:password]@ */
+        for (colon = a; colon < at - 1 && s[colon] != ':'; colon++) {}
+        p->user.ptr = s + a; p->user.len = colon - a;
+        p->pass.ptr = s + colon; p->pass.len = 0;
+        if (colon < at - 1) { p->pass.ptr = s + colon + 1; p->pass.len = at - 1 - colon - 1; }
+        h = at;
+    }
+    if (h < e && s[h] == '[') {
+        for (he = h + 1; he < e && s[he] != ']'; he++) {}
+        if (he == e) { *why = "unclosed [ in the proxy host"; return WS_ERR_URL; }
+        p->host.ptr = s + h + 1; p->host.len = he - h - 1;
+        he++;
+    } else {
+        for (he = h; he < e && s[he] != ':'; he++) {}
+        p->host.ptr = s + h; p->host.len = he - h;
+    }
+    if (!p->host.len || p->host.len > 255) { *why = "no proxy host, or one over 255 bytes"; return WS_ERR_URL; }
+    for (i = 0; i < p->host.len; i++) {
+        int c = (unsigned char)p->host.ptr[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '.' || c == '_' || c == ':'))
+            { *why = "invalid character in the proxy host"; return WS_ERR_URL; }
+        if (c == ':' && s[h] != '[') { *why = "invalid character in the proxy host"; return WS_ERR_URL; }
+    }
+    if (he < e) {
+        if (s[he] != ':' || he + 1 == e || e - he - 1 > 5) { *why = "bad proxy port"; return WS_ERR_URL; }
+        for (port = 0, i = he + 1; i < e; i++) {
+            if (s[i] < '0' || s[i] > '9') { *why = "bad proxy port"; return WS_ERR_URL; }
+            port = port * 10 + (unsigned long)(s[i] - '0');
+        }
+        if (port == 0 || port > 65535) { *why = "bad proxy port"; return WS_ERR_URL; }
+    }
+    p->port = (uint16_t)port;
+    return WS_OK;
+}
+
+static int ws__hexdig(int c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+           c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+/* Appends the %-decoded span to o; o->err = 2 for a bad %XX escape. */
+static void ws__put_pct(ws__out *o, ws_span s) {
+    size_t i;
+    for (i = 0; i < s.len; i++) {
+        char ch = s.ptr[i];
+        if (ch == '%') {
+            int hi = i + 2 < s.len ? ws__hexdig((unsigned char)s.ptr[i + 1]) : -1;
+            int lo = i + 2 < s.len ? ws__hexdig((unsigned char)s.ptr[i + 2]) : -1;
+            if (hi < 0 || lo < 0) { o->err = 2; return; }
+            ch = (char)(hi * 16 + lo);
+            i += 2;
+        }
+        ws__put(o, &ch, 1);
+    }
+}
+
+/* Basic credentials (RFC 7617) of a proxy URL with user info: base64 of the %-decoded
+ * "user:password" into out[0..cap) (4 * (p->user.len + p->pass.len + 3) / 3 + 1 is enough);
+ * tmp[0..tcap) (user.len + pass.len + 2) holds the decoded pair. WS_OK or WS_ERR_URL (*why). */
+static ws_result ws__proxy_basic(const ws__proxy_url *p, char *tmp, size_t tcap, char *out,
+                                 size_t cap, const char **why) {
+    ws__out o;
+    size_t n = 0;
+    o.p = tmp; o.cap = tcap; o.len = 0; o.err = 0;
+    ws__put_pct(&o, p->user);
+    if (!o.err && memchr(tmp, ':', o.len)) o.err = 3;   /* RFC 7617 2: no colon in a user-id */
+    ws__puts(&o, ":");
+    ws__put_pct(&o, p->pass);
+    if (o.err || ws__out_done(&o, &n) != WS_OK) {
+        *why = o.err == 3 ? "a ':' in the proxy user name" : "bad %-escape in the proxy user or password";
+        return WS_ERR_URL;
+    }
+    if (ws_base64_encode(tmp, n, out, cap, NULL) != WS_OK) { *why = "proxy credentials too long"; return WS_ERR_URL; }
+    return WS_OK;
+}
+
+static void ws__put_authority(ws__out *o, const ws_url *u) {   /* host:port, [v6]:port */
+    if (u->ipv6) ws__puts(o, "[");
+    ws__put(o, u->host.ptr, u->host.len);
+    ws__puts(o, u->ipv6 ? "]:" : ":");
+    ws__putu(o, u->port);
+}
+/* The CONNECT request for u's host and port (always named: RFC 9110 9.3.6), with
+ * Proxy-Authorization when basic (base64 credentials) is not NULL. WS_OK or WS_ERR_ARG. */
+static ws_result ws__proxy_request(char *out, size_t cap, const ws_url *u, const char *basic,
+                                   size_t *len) {
+    ws__out o;
+    o.p = out; o.cap = cap; o.len = 0; o.err = (!out || !cap) ? 1 : 0;
+    ws__puts(&o, "CONNECT ");
+    ws__put_authority(&o, u);
+    ws__puts(&o, " HTTP/1.1\r\nHost: ");
+    ws__put_authority(&o, u);
+    ws__puts(&o, "\r\n");
+    if (basic) { ws__puts(&o, "Proxy-Authorization: Basic "); ws__put_value(&o, basic); ws__puts(&o, "\r\n"); }
+    ws__puts(&o, "\r\n");
+    return ws__out_done(&o, len);
+}
+
+/* The proxy's answer to CONNECT in buf[0..len), at most max bytes of head: WS_OK for a 2xx
+ * (the tunnel is up; *used = the bytes of its head and of any 1xx before it), WS_AGAIN, or
+ * WS_ERR_PROXY with *why and *status (the proxy's HTTP status; 0 if it sent none). The body
+ * of a refusal is not read. authed: we sent credentials (a 407 then means wrong ones). */
+static ws_result ws__proxy_response(const char *buf, size_t len, size_t max, int authed,
+                                    int *status, size_t *used, const char **why) {
+    ws_http_response res;
+    size_t off = 0, n = 0;
+    ws_result rc;
+    *status = 0;
+    *used = 0;
+    for (;;) {
+        rc = ws_http_parse_response(buf + off, len - off, max - off, &res, &n, why);
+        if (rc == WS_AGAIN) return WS_AGAIN;
+        if (rc == WS_ERR_TOO_BIG) { *why = "the proxy's response head is over max_handshake"; return WS_ERR_PROXY; }
+        if (rc != WS_OK) { *why = "malformed response from the proxy"; return WS_ERR_PROXY; }
+        off += n;
+        if (res.status >= 200 || off >= max) break;   /* 1xx: interim, the answer follows */
+    }
+    *status = res.status;
+    if (res.status >= 200 && res.status < 300) { *used = off; return WS_OK; }
+    if (res.status == 407 || res.status == 401)   /* tinyproxy answers wrong credentials with 401 */
+        *why = authed ? "the proxy rejected the credentials"
+                      : "the proxy requires authentication: give http://user:password@host:port";
+    else if (res.status == 403) *why = "the proxy does not allow this host or port";
+    else if (res.status >= 500) *why = "the proxy could not connect to the server";
+    else *why = "the proxy refused the CONNECT request";
+    return WS_ERR_PROXY;
+}
+
+/* ---- the tunnel: once TCP to the proxy is up, CONNECT goes out (state WS__PROXY) and its
+ * answer is read into c->rx; a 2xx hands the socket to ws__client_connected, which starts TLS
+ * (SNI and certificate check against the URL's host) or the upgrade as without a proxy. All
+ * of it within connect_timeout_ms, and the answer's head within max_handshake. ---- */
+static void ws__proxy_start(ws_conn *c) {
+    ws__client *cl = c->cl;
+    size_t len = 0, need = 128 + 2 * cl->u.host.len + (cl->proxy_auth ? strlen(cl->proxy_auth) : 0);
+    c->state = WS__PROXY;
+    if (!ws__buf_reserve(c->ctx, &c->tx, need)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); return; }
+    if (ws__proxy_request((char *)WS__BDATA(c->tx) + c->tx->len, c->tx->cap - c->tx->len, &cl->u,
+                          cl->proxy_auth, &len) != WS_OK) {
+        ws__fail(c, WS_ERR_ARG, "could not build the CONNECT request");
+        return;
+    }
+    c->tx->len += len;
+    ws__pend(c);   /* sent in this pass, as in ws__client_connected */
+}
+
 static void ws__client_connected(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     ws__client *cl = c->cl;
     if (cl->ai) { freeaddrinfo(cl->ai); cl->ai = cl->ai_next = NULL; }
+    if (cl->proxy_host.ptr && c->state != WS__PROXY) { ws__proxy_start(c); return; }
     if (ws__client_request(c) != WS_OK) return;
     if (cl->tls && ws__tls_attach(c, cl->tls) != WS_OK) { ws__fail(c, WS_ERR_TLS, "TLS setup failed"); return; }
     c->state = c->tp->handshake ? WS__TLS : WS__HANDSHAKE;
@@ -4153,6 +4339,45 @@ static void ws__client_connected(ws_conn *c) {
     /* send the request (or TLS hello) in this pass: an edge-triggered host (WSAEventSelect)
      * reports FD_CONNECT and FD_WRITE together and would not say "writable" again */
     ws__pend(c);
+}
+
+static void ws__flush(ws_conn *c);   /* >>poll */
+/* >>poll calls this while WS__PROXY: send the rest of CONNECT, read and judge the answer. */
+static void ws__proxy_io(ws_conn *c, short rev) {
+    ws_ctx *ctx = c->ctx;
+    size_t got, used = 0;
+    const char *why = "";
+    int status = 0;
+    ws_result rc;
+    ws__flush(c);
+    if ((c->flags & WS__F_BROKEN) && c->err == WS_ERR_IO) {
+        c->err = WS_ERR_PROXY;
+        c->err_msg = "the proxy closed the connection";
+    }
+    if ((c->flags & WS__F_BROKEN) || !(rev & (WS_POLLIN | WS_POLLERR | WS_POLLHUP))) return;
+    for (;;) {   /* until the socket is empty: ends within max_handshake bytes */
+        got = 0;
+        if (!ws__buf_reserve(ctx, &c->rx, 1024)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); return; }
+        rc = c->tp->read(c, WS__BDATA(c->rx) + c->rx->len, c->rx->cap - c->rx->len, &got);
+        if (rc == WS_AGAIN) return;
+        if (rc != WS_OK) {
+            ws__fail(c, WS_ERR_PROXY, rc == WS_ERR_CLOSED ? "the proxy closed the connection without answering"
+                                                          : "the proxy closed (reset) the connection");
+            return;
+        }
+        c->rx->len += got;
+        rc = ws__proxy_response((const char *)WS__BDATA(c->rx) + c->rx->off, ws__buf_used(c->rx),
+                                ws__max_handshake(ctx), c->cl->proxy_auth != NULL, &status, &used, &why);
+        if (rc == WS_AGAIN) continue;
+        if (rc != WS_OK) { c->cl->http_status = status; ws__fail(c, WS_ERR_PROXY, why); return; }
+        if (used != ws__buf_used(c->rx)) {   /* neither TLS nor the upgrade lets the server speak first */
+            ws__fail(c, WS_ERR_PROXY, "the proxy sent bytes before the tunnel was used");
+            return;
+        }
+        ws__buf_put(ctx, &c->rx);
+        ws__client_connected(c);   /* the tunnel is up */
+        return;
+    }
 }
 
 /* Try the next resolved address; WS_ERR_CONNECT when none is left. */
@@ -4185,6 +4410,41 @@ static void ws__client_resolved(ws_conn *c, int rc, struct addrinfo *res) {
     ws__client_try(c);
 }
 
+/* ws_connect's opts->proxy: copied, parsed, and its credentials encoded once for all attempts.
+ * WS_OK, WS_ERR_URL (the log hook says why) or WS_ERR_NOMEM. */
+static ws_result ws__client_proxy(ws_conn *c, const char *url) {
+    ws_ctx *ctx = c->ctx;
+    ws__client *cl = c->cl;
+    ws__proxy_url p;
+    const char *why = "";
+    size_t n = strlen(url), tn, bn;
+    char *tmp;
+    ws_result rc;
+    cl->proxy = ws__strdup(ctx, url, n);
+    if (!cl->proxy) return WS_ERR_NOMEM;
+    rc = ws__proxy_parse(cl->proxy, n, &p, &why);
+    if (rc == WS_OK && p.user.ptr) {
+        tn = p.user.len + p.pass.len + 2;
+        bn = 4 * (tn / 3 + 1) + 1;
+        tmp = (char *)ws__alloc(ctx, tn);
+        cl->proxy_auth = (char *)ws__alloc(ctx, bn);
+        rc = (tmp && cl->proxy_auth) ? ws__proxy_basic(&p, tmp, tn, cl->proxy_auth, bn, &why) : WS_ERR_NOMEM;
+        if (tmp) { memset(tmp, 0, tn); ws__free(ctx, tmp); }   /* the plain password */
+    }
+    if (rc == WS_ERR_URL) {
+        char m[160];
+        ws__out o;
+        o.p = m; o.cap = sizeof m; o.len = 0; o.err = 0;
+        ws__puts(&o, "ws.h: ws_connect: proxy: ");
+        ws__puts(&o, why);
+        if (ws__out_done(&o, NULL) == WS_OK) ws__log(ctx, 0, m);
+    }
+    if (rc != WS_OK) return rc;
+    cl->proxy_host = p.host;
+    cl->proxy_port = p.port;
+    return WS_OK;
+}
+
 static void ws__client_start(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     ws__client *cl = c->cl;
@@ -4204,9 +4464,11 @@ static void ws__client_start(ws_conn *c) {
     c->created = ctx->now;
     c->deadline = ctx->now + ws__ms(ctx->cfg.connect_timeout_ms, 10000);
     c->tp = &ws__tcp;
-    memcpy(host, cl->u.host.ptr, cl->u.host.len);
-    host[cl->u.host.len] = '\0';
-    ws__utoa(port, cl->u.port);
+    {   ws_span h = cl->proxy_host.ptr ? cl->proxy_host : cl->u.host;   /* a proxy: resolve it */
+        memcpy(host, h.ptr, h.len);
+        host[h.len] = '\0';
+        ws__utoa(port, cl->proxy_host.ptr ? cl->proxy_port : cl->u.port);
+    }
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -4549,6 +4811,7 @@ static short ws__interest(const ws_conn *c) {
     if (c->fd == WS__INVALID_SOCK || (c->flags & WS__F_DEAD)) return 0;
     switch (c->state) {
     case WS__CONNECTING: return WS_POLLOUT;
+    case WS__PROXY: return (short)(WS_POLLIN | (ws__buf_used(c->tx) ? WS_POLLOUT : 0));
     case WS__TLS:   /* only what the TLS handshake waits for: queued bytes wait for it */
         return c->tp->want(c);
     case WS__HANDSHAKE: case WS__OPEN: case WS__CLOSING:
@@ -4752,6 +5015,8 @@ static void ws__conn_io(ws_conn *c, short rev) {
     if (c->flags & WS__F_DEAD) return;
     if (c->state == WS__CONNECTING) {
         if (rev & (WS_POLLOUT | WS_POLLERR | WS_POLLHUP)) ws__connect_ready(c);
+    } else if (c->state == WS__PROXY) {
+        ws__proxy_io(c, rev);
     } else if (c->state == WS__TLS && (ws__tls_step(c), c->state == WS__TLS)) {
         ws__flush(c);
     } else {
@@ -5243,6 +5508,10 @@ WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts 
         return rc;
     }
     cl = c->cl;
+    if (opts && opts->proxy) {
+        ws_result prc = ws__client_proxy(c, opts->proxy);
+        if (prc != WS_OK) { ws__conn_free(c); return prc; }
+    }
     if (cl->u.secure) {   /* >>tls: one mbedTLS config per client connection, for all attempts */
         char err[320];
         ws_result trc = ws__tls_cfg_new(ctx, opts ? opts->tls : NULL, 0, &cl->tls, err, sizeof err);

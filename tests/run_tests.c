@@ -17,6 +17,7 @@
 #include "test_watch.c"
 #include "test_apploop.c"
 #include "test_usage.c"
+#include "test_proxy.c"
 #endif
 
 int main(int argc, char **argv) {
@@ -33,6 +34,7 @@ int main(int argc, char **argv) {
     suite_watch();
     suite_apploop();
     suite_usage();
+    suite_proxy();
 #endif
     return t_summary();
 }
