@@ -200,7 +200,8 @@ WS_API int ws_list_has_token(ws_span list, const char *token, size_t token_len);
 
 /* Server side: is req a valid WebSocket upgrade? WS_OK, or WS_ERR_HANDSHAKE with *status
  * (400 Bad Request, also for a method other than GET; 426 Upgrade Required for a version
- * other than 13, or a plain request with no Upgrade header) and *why. *key gets the
+ * other than 13, or a plain request with no Upgrade header) and *why. An upgrade with
+ * Content-Length or Transfer-Encoding is refused with 400 (no body: smuggling). *key gets the
  * Sec-WebSocket-Key (validated: base64 of 16 bytes). */
 WS_API ws_result ws_http_check_request(const ws_http_request *req, ws_span *key, int *status,
                                        const char **why);
@@ -214,7 +215,11 @@ WS_API ws_result ws_http_check_response(const ws_http_response *res, const char 
 
 /* Builders write into out[0..cap) with a NUL, set *len (without NUL) and return WS_OK, or
  * WS_ERR_ARG when cap is too small or an argument is invalid (CR/LF in a value, a malformed
- * extra header). extra_headers: NULL or "Name: value" lines separated by "\r\n" or "\n". */
+ * extra header). extra_headers: NULL or "Name: value" lines separated by "\r\n" or "\n"; they
+ * may not repeat a header the builder writes (Host, Upgrade, Connection, Sec-WebSocket-Key,
+ * -Version, -Accept, -Extensions, Content-Length, Transfer-Encoding; Origin and
+ * Sec-WebSocket-Protocol when given as arguments). Request targets: bytes >= 0x80, controls
+ * and spaces in the path and query are sent percent-encoded. */
 WS_API ws_result ws_http_build_request(char *out, size_t cap, const ws_url *u, const char *key,
                                        const char *origin, const char *protocols,
                                        const char *extra_headers, size_t *len);
@@ -371,7 +376,8 @@ WS_API void        ws_listener_close(ws_listener *l);        /* stop accepting *
 
 /* Start connecting to a ws:// or wss:// URL; events tell the rest (OPEN, or ERROR + CLOSE).
  * opts may be NULL. WS_OK, WS_ERR_URL, WS_ERR_TLS (wss:// built without WS_USE_MBEDTLS, or
- * unreadable opts->tls files: the log hook says which), WS_ERR_ARG,
+ * unreadable opts->tls files: the log hook says which), WS_ERR_ARG (also: opts->headers
+ * repeats a header ws.h writes, see ws_http_build_request; the log hook says so),
  * WS_ERR_NOMEM. May be called from a callback. */
 WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
                             void *conn_user, ws_conn **out);
@@ -1175,6 +1181,11 @@ WS_API ws_result ws_http_check_request(const ws_http_request *req, ws_span *key,
     if (req->version_minor < 1) { err = "HTTP/1.1 or later is required"; goto bad; }
     if (ws_http_header(h, n, "Host", NULL) != 1) { err = "missing or repeated Host header"; goto bad; }
     if (!ws_http_header(h, n, "Upgrade", NULL)) { st = 426; err = "not a WebSocket upgrade request"; goto bad; }
+    /* RFC 9112 6.3: a body on an upgrade would be read as frames (request smuggling behind a
+     * proxy that sees the body): refuse any Content-Length or Transfer-Encoding */
+    if (ws_http_header(h, n, "Content-Length", NULL) || ws_http_header(h, n, "Transfer-Encoding", NULL)) {
+        err = "upgrade request with a body (Content-Length or Transfer-Encoding)"; goto bad;
+    }
     if (!ws_http_has_token(h, n, "Upgrade", "websocket")) { err = "Upgrade header lacks 'websocket'"; goto bad; }
     if (!ws_http_has_token(h, n, "Connection", "upgrade")) { err = "Connection header lacks 'Upgrade'"; goto bad; }
     if (ws_http_header(h, n, "Sec-WebSocket-Version", &v) != 1 || !ws__span_ieq(v, "13", 2)) {
@@ -1255,6 +1266,59 @@ static void ws__put_header(ws__out *o, const char *name, const char *value) {
     ws__put_value(o, value);
     ws__puts(o, "\r\n");
 }
+/* Header names that ws.h writes itself: an extra header line may not add a second one (a
+ * duplicate Host or Sec-WebSocket-Key is header injection). Index 0..6 on both sides; the
+ * request also owns Origin and Sec-WebSocket-Protocol when it was given them. */
+static const char *const ws__reserved_names[] = {
+    "Upgrade", "Connection", "Content-Length", "Transfer-Encoding", "Sec-WebSocket-Accept",
+    "Sec-WebSocket-Extensions", "Sec-WebSocket-Protocol",   /* 6: accept: when one is chosen */
+    "Host", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Origin"
+};
+/* 0, or why the extra header lines name[0..n) may not be used. request: 1 for the client's
+ * request (origin, protocols: whether those headers are written anyway), 0 for a 101. */
+static const char *ws__extra_reserved(const char *name, size_t n, int request, int origin,
+                                      int protocols) {
+    size_t i;
+    for (i = 0; i < sizeof ws__reserved_names / sizeof ws__reserved_names[0]; i++) {
+        const char *r = ws__reserved_names[i];
+        if (!ws__span_ieq(ws__span(name, n), r, strlen(r))) continue;
+        if (i == 6 && !protocols) return NULL;
+        if (i == 10 && !origin) return NULL;
+        if (i >= 7 && !request) return NULL;
+        return "an extra header repeats one that ws.h writes (Host, Upgrade, Connection, "
+               "Sec-WebSocket-*, Origin, Content-Length, Transfer-Encoding)";
+    }
+    return NULL;
+}
+/* The same over "Name: value" lines: the first reason found, or NULL. */
+static const char *ws__extra_check(const char *extra, int request, int origin, int protocols) {
+    const char *line = extra, *e, *c, *why;
+    if (!extra) return NULL;
+    while (*line) {
+        for (e = line; *e && *e != '\n'; e++) {}
+        for (c = line; c < e && ws__is_tchar((unsigned char)*c); c++) {}
+        if (c > line && c < e && *c == ':' &&
+            (why = ws__extra_reserved(line, (size_t)(c - line), request, origin, protocols)) != NULL)
+            return why;
+        line = *e ? e + 1 : e;
+    }
+    return NULL;
+}
+/* Bytes a request target may not carry raw (>= 0x80, controls, space): %XX (RFC 3986 2.1). */
+static void ws__put_target(ws__out *o, const char *s, size_t n) {
+    static const char hex[] = "0123456789ABCDEF";
+    size_t i;
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch <= 0x20 || ch >= 0x7F) {
+            char t[3];
+            t[0] = '%'; t[1] = hex[ch >> 4]; t[2] = hex[ch & 15];
+            ws__put(o, t, 3);
+        } else {
+            ws__put(o, s + i, 1);
+        }
+    }
+}
 /* "Name: value" lines separated by \r\n or \n, each checked, re-emitted with CRLF. */
 static void ws__put_extra(ws__out *o, const char *extra) {
     const char *line = extra, *e, *c;
@@ -1294,8 +1358,8 @@ WS_API ws_result ws_http_build_request(char *out, size_t cap, const ws_url *u, c
     ws__out o;
     o.p = out; o.cap = cap; o.len = 0; o.err = (!out || !cap || !u || !key) ? 1 : 0;
     ws__puts(&o, "GET ");
-    if (u && u->path.len) ws__put(&o, u->path.ptr, u->path.len); else ws__puts(&o, "/");
-    if (u && u->query.ptr) { ws__puts(&o, "?"); ws__put(&o, u->query.ptr, u->query.len); }
+    if (u && u->path.len) ws__put_target(&o, u->path.ptr, u->path.len); else ws__puts(&o, "/");
+    if (u && u->query.ptr) { ws__puts(&o, "?"); ws__put_target(&o, u->query.ptr, u->query.len); }
     ws__puts(&o, " HTTP/1.1\r\nHost: ");
     if (u && u->ipv6) ws__puts(&o, "[");
     if (u) ws__put(&o, u->host.ptr, u->host.len);
@@ -1306,6 +1370,7 @@ WS_API ws_result ws_http_build_request(char *out, size_t cap, const ws_url *u, c
     ws__puts(&o, "Sec-WebSocket-Version: 13\r\n");
     if (origin && *origin) ws__put_header(&o, "Origin", origin);
     if (protocols && *protocols) ws__put_header(&o, "Sec-WebSocket-Protocol", protocols);
+    if (ws__extra_check(extra_headers, 1, origin && *origin, protocols && *protocols)) o.err = 2;
     ws__put_extra(&o, extra_headers);
     ws__puts(&o, "\r\n");
     return ws__out_done(&o, len);
@@ -1323,6 +1388,7 @@ WS_API ws_result ws_http_build_accept(char *out, size_t cap, const char *key, si
     if (key) ws__put(&o, accept, 28);
     ws__puts(&o, "\r\n");
     if (protocol && *protocol) ws__put_header(&o, "Sec-WebSocket-Protocol", protocol);
+    if (ws__extra_check(extra_headers, 0, 0, protocol && *protocol)) o.err = 2;
     ws__put_extra(&o, extra_headers);
     ws__puts(&o, "\r\n");
     return ws__out_done(&o, len);
@@ -3926,6 +3992,20 @@ WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts 
         }
     }
     if (cl->u.host.len >= 256) { ws__conn_free(c); return WS_ERR_URL; }
+    {   /* extra headers that would duplicate ours: refused here, with the reason */
+        const char *why = ws__extra_check(cl->headers, 1, cl->origin && *cl->origin,
+                                          cl->protocols && *cl->protocols);
+        if (why) {
+            char m[200];
+            ws__out o;
+            o.p = m; o.cap = sizeof m; o.len = 0; o.err = 0;
+            ws__puts(&o, "ws.h: ws_connect: ");
+            ws__puts(&o, why);
+            if (ws__out_done(&o, NULL) == WS_OK) ws__log(ctx, 0, m);
+            ws__conn_free(c);
+            return WS_ERR_ARG;
+        }
+    }
     if (cl->u.secure) {   /* >>tls: one mbedTLS config per client connection, for all attempts */
         char err[320];
         ws_result trc = ws__tls_cfg_new(ctx, opts ? opts->tls : NULL, 0, &cl->tls, err, sizeof err);
