@@ -51,7 +51,8 @@ typedef enum ws_result {
     WS_ERR_DNS = -12,       /* host name did not resolve */
     WS_ERR_CONNECT = -13,   /* TCP connect failed (refused, unreachable) */
     WS_ERR_TIMEOUT = -14,   /* connect, handshake, pong or close timed out */
-    WS_ERR_FULL = -15,      /* send queue would exceed its limit; nothing was queued */
+    WS_ERR_FULL = -15,      /* send queue or ctx memory budget would be exceeded; nothing was
+                               queued (a received message over the budget: close 1013) */
     WS_ERR_LIMIT = -16,     /* connection limit reached */
     WS_ERR_STATE = -17      /* call not valid in the connection's current state */
 } ws_result;
@@ -146,7 +147,7 @@ WS_API int ws_close_code_valid(unsigned code);
 WS_API ws_result ws_close_parse(const uint8_t *p, size_t n, uint16_t *code,
                                 const char **reason, size_t *reason_len);
 /* The close code that tells the peer about a local error: PROTOCOL 1002, UTF8 1007,
- * TOO_BIG 1009, anything else 1011 (WS_OK: 1000). */
+ * TOO_BIG 1009, FULL (memory budget) 1013, anything else 1011 (WS_OK: 1000). */
 WS_API uint16_t ws_result_close_code(ws_result r);
 
 /* ---- >>url: ws:// and wss:// (RFC 6455 3) ---- */
@@ -310,7 +311,14 @@ typedef struct ws_config {
     int    keepalive_ms;         /* clients: send an unsolicited pong this often; 0 = never */
     int    fragments;            /* 1 = deliver each fragment as it arrives (per ctx) */
     int    no_auto_pong;         /* 1 = do not answer pings (you see WS_EV_PING) */
+    /* ctx-wide budget for receive buffers, message assembly and send queues, in bytes;
+     * 0 = 256 MiB, WS_MEM_UNLIMITED = none. When reached: new upgrades get 503, a message that
+     * cannot be buffered closes its connection with 1013, sends fail with WS_ERR_FULL. */
+    size_t max_memory;
+    int    max_pending;          /* server handshakes in progress at once; 0 = 256 */
+    int    max_pending_per_addr; /* ... from one remote address; 0 = 64 */
 } ws_config;
+#define WS_MEM_UNLIMITED ((size_t)-1)   /* ws_config.max_memory: no budget */
 
 /* ---- >>tls: wss:// through mbedTLS. #define WS_USE_MBEDTLS before including ws.h and link
  * -lmbedtls -lmbedx509 -lmbedcrypto; without it wss:// and ws_listen_tls give WS_ERR_TLS.
@@ -497,7 +505,7 @@ WS_API const char *ws_result_str(ws_result r) {
     case WS_ERR_DNS:       return "host name lookup failed";
     case WS_ERR_CONNECT:   return "TCP connect failed";
     case WS_ERR_TIMEOUT:   return "timed out";
-    case WS_ERR_FULL:      return "send queue full";
+    case WS_ERR_FULL:      return "send queue or memory budget full";
     case WS_ERR_LIMIT:     return "connection limit reached";
     case WS_ERR_STATE:     return "not valid in the connection's state";
     }
@@ -909,6 +917,7 @@ WS_API uint16_t ws_result_close_code(ws_result r) {
     case WS_ERR_PROTOCOL: return WS_CLOSE_PROTOCOL;
     case WS_ERR_UTF8:     return WS_CLOSE_INVALID_DATA;
     case WS_ERR_TOO_BIG:  return WS_CLOSE_TOO_BIG;
+    case WS_ERR_FULL:     return WS_CLOSE_TRY_AGAIN;
     default:              return WS_CLOSE_INTERNAL;
     }
 }
@@ -1729,6 +1738,8 @@ struct ws_ctx {
     ws__sock     wake_r, wake_w;
     uint8_t      rnd[64];
     size_t       rnd_left;
+    size_t       mem_used;       /* bytes of buffers (pooled ones too): max_memory's count */
+    int          mem_full;       /* the last failed reservation hit max_memory */
 };
 
 static void *ws__alloc(ws_ctx *ctx, size_t n) { (void)ctx; return WS_MALLOC(n, ctx->cfg.user); }
@@ -1783,7 +1794,16 @@ static void ws__rand(ws_ctx *ctx, uint8_t *out, size_t n) {
     }
 }
 
-/* ---- buffers: taken from the ctx pool when bytes arrive or wait, returned when empty ---- */
+/* ---- buffers: taken from the ctx pool when bytes arrive or wait, returned when empty ----
+ * Every buffer byte (pooled ones too) counts in ctx->mem_used against the ctx-wide budget,
+ * ws_config.max_memory: a reservation that would pass it fails with ctx->mem_full set. */
+static size_t ws__max_memory(const ws_ctx *x) {
+    return x->cfg.max_memory ? x->cfg.max_memory : (size_t)256 << 20;
+}
+static void ws__buf_free(ws_ctx *ctx, ws__buf *b) {
+    ctx->mem_used -= sizeof(ws__buf) + b->cap;
+    ws__free(ctx, b);
+}
 static void ws__buf_put(ws_ctx *ctx, ws__buf **pb) {
     ws__buf *b = *pb;
     if (!b) return;
@@ -1791,21 +1811,48 @@ static void ws__buf_put(ws_ctx *ctx, ws__buf **pb) {
     if (ctx->npool < WS_POOL_MAX && b->cap <= WS_POOL_BUF_MAX && !ctx->destroying)
         ctx->pool[ctx->npool++] = b;
     else
-        ws__free(ctx, b);
+        ws__buf_free(ctx, b);
 }
+/* May ctx's buffers grow from `old` to `now` bytes (headers included)? Idle pooled buffers
+ * are given back first when that makes the difference. */
+static int ws__mem_room(ws_ctx *ctx, size_t old, size_t now, int force) {
+    size_t lim = ws__max_memory(ctx), base = ctx->mem_used - old;
+    while (!force && now > lim - WS__MIN(base, lim) && ctx->npool) {
+        ws__buf_free(ctx, ctx->pool[--ctx->npool]);
+        base = ctx->mem_used - old;
+    }
+    if (force || (base <= lim && now <= lim - base)) return 1;
+    ctx->mem_full = 1;
+    return 0;
+}
+static int ws__mem_full(const ws_ctx *ctx) {   /* no room left for another receive buffer */
+    size_t lim = ws__max_memory(ctx);
+    return ctx->mem_used >= lim || lim - ctx->mem_used < (size_t)WS_BUF_MIN;
+}
+/* The largest a single buffer needs to become: growth by doubling stops here (and at the
+ * budget), so a buffer overshoots its limit by one reservation at most, never by 2x. */
+static size_t ws__buf_lim(const ws_ctx *ctx);
 
-/* Makes room for `extra` more bytes at the end of *pb. 0 = out of memory (or overflow). */
-static int ws__buf_reserve(ws_ctx *ctx, ws__buf **pb, size_t extra) {
+enum { WS__B_SMALL = 1,   /* a fresh buffer of just `extra` bytes (handshakes), not WS_BUF_MIN */
+       WS__B_FORCE = 2 }; /* counted but never refused: close frames, pongs, HTTP answers */
+
+/* Makes room for `extra` more bytes at the end of *pb. 0 = out of memory, overflow, or the
+ * ctx's max_memory budget (then ctx->mem_full = 1). lim: what this buffer may need at most
+ * (its own limit), where growth by doubling stops; 0 = the largest of the ctx's limits. */
+static int ws__buf_reserve_f(ws_ctx *ctx, ws__buf **pb, size_t extra, int flags, size_t lim) {
     ws__buf *b = *pb, *nb;
-    size_t used, want;
+    size_t used, want, room;
+    ctx->mem_full = 0;
     if (!b) {
         if (ctx->npool) b = ctx->pool[--ctx->npool];
         else {
-            size_t cap = WS__MAX((size_t)WS_BUF_MIN, extra);
+            size_t cap = (flags & WS__B_SMALL) ? WS__MAX((size_t)256, extra) : WS__MAX((size_t)WS_BUF_MIN, extra);
             if (cap > (size_t)-1 - sizeof(ws__buf)) return 0;
+            if (!ws__mem_room(ctx, 0, sizeof(ws__buf) + cap, flags & WS__B_FORCE)) return 0;
             b = (ws__buf *)ws__alloc(ctx, sizeof(ws__buf) + cap);
             if (!b) return 0;
             b->cap = cap;
+            ctx->mem_used += sizeof(ws__buf) + cap;
         }
         b->off = b->len = 0;
         *pb = b;
@@ -1823,13 +1870,25 @@ static int ws__buf_reserve(ws_ctx *ctx, ws__buf **pb, size_t extra) {
         if (b->cap - used >= extra) return 1;
     }
     if (extra > (size_t)-1 / 2 - sizeof(ws__buf) - used) return 0;
-    want = WS__MAX(b->cap * 2, used + extra);
+    want = b->cap * 2;                  /* doubling, but not past the limits */
+    if (!lim) lim = ws__buf_lim(ctx);
+    if (want > lim) want = lim;
+    room = ws__max_memory(ctx) - WS__MIN(ws__max_memory(ctx), ctx->mem_used - b->cap);
+    if (want > room) want = room;
+    if (want < used + extra) want = used + extra;
+    if (!ws__mem_room(ctx, b->cap, want, flags & WS__B_FORCE)) return 0;
     nb = (ws__buf *)ws__realloc(ctx, b, sizeof(ws__buf) + want);
     if (!nb) return 0;
+    ctx->mem_used = ctx->mem_used - nb->cap + want;
     nb->cap = want;
     *pb = nb;
     return 1;
 }
+static int ws__buf_reserve(ws_ctx *ctx, ws__buf **pb, size_t extra) {
+    return ws__buf_reserve_f(ctx, pb, extra, 0, 0);
+}
+/* What a failed reservation means: the budget (WS_ERR_FULL) or the allocator (NOMEM). */
+static ws_result ws__nomem(const ws_ctx *ctx) { return ctx->mem_full ? WS_ERR_FULL : WS_ERR_NOMEM; }
 
 static size_t ws__buf_used(const ws__buf *b) { return b ? b->len - b->off : 0; }
 
@@ -1862,6 +1921,10 @@ static size_t ws__max_handshake(const ws_ctx *x) { return x->cfg.max_handshake ?
 static size_t ws__max_queue(const ws_ctx *x) {
     return x->cfg.max_send_queue ? x->cfg.max_send_queue : ws__max_message(x) + 65536;
 }
+static size_t ws__buf_lim(const ws_ctx *x) {
+    size_t m = WS__MAX(ws__max_queue(x), WS__MAX(ws__max_message(x), ws__max_frame(x)));
+    return m > (size_t)-1 / 2 ? m : m + 2 * (size_t)WS_BUF_MIN;
+}
 static size_t ws__max_conns(const ws_ctx *x) { return x->cfg.max_conns > 0 ? (size_t)x->cfg.max_conns : 1024; }
 static int ws__ms(int v, int def) { return v ? v : def; }
 static int ws__ping_ms(const ws_conn *c) {
@@ -1886,7 +1949,8 @@ static ws_result ws__queue_frame(ws_conn *c, int fin, int rsv, int op, const voi
     if (!force && (len > ws__max_queue(ctx) || ws__buf_used(c->tx) + len > ws__max_queue(ctx)))
         return WS_ERR_FULL;
     if (f.masked) ws__rand(ctx, f.mask, 4);
-    if (!ws__buf_reserve(ctx, &c->tx, len + 14)) return WS_ERR_NOMEM;
+    if (!ws__buf_reserve_f(ctx, &c->tx, len + 14, force ? WS__B_FORCE : 0,
+                           ws__max_queue(ctx) + 14)) return ws__nomem(ctx);
     dst = WS__BDATA(c->tx) + c->tx->len;
     if (ws_frame_encode(&f, dst) != WS_OK) return WS_ERR_ARG;
     if (len) memcpy(dst + f.header_len, data, len);
@@ -1940,6 +2004,13 @@ static void ws__fail(ws_conn *c, ws_result rc, const char *why) {
         c->flags |= WS__F_BROKEN;   /* before the handshake: just close */
         ws__pend(c);
     }
+}
+
+/* A buffer could not grow: over the ctx's max_memory, close 1013 "try again later"
+ * (WS_ERR_FULL); the allocator failed: 1011. Input stops either way. */
+static void ws__fail_nomem(ws_conn *c) {
+    if (c->ctx->mem_full) ws__fail(c, WS_ERR_FULL, "memory budget (max_memory) reached");
+    else ws__fail(c, WS_ERR_NOMEM, "out of memory");
 }
 
 /* ---- receiving frames (RFC 6455 5.4-5.6) ---- */
@@ -2033,7 +2104,7 @@ static void ws__frame_done(ws_conn *c, uint8_t *p, size_t n) {
         c->msg_op = 0;
         ws__deliver(c, op, p, n, 1);
     } else {                                    /* assemble fragments */
-        if (n && !ws__buf_reserve(ctx, &c->msg, n)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); return; }
+        if (n && !ws__buf_reserve_f(ctx, &c->msg, n, 0, ws__max_message(ctx))) { ws__fail_nomem(c); return; }
         if (n) { memcpy(WS__BDATA(c->msg) + c->msg->len, p, n); c->msg->len += n; }
         c->msg_len += n;
         c->msg_op = (uint8_t)op;
@@ -2124,7 +2195,7 @@ static void ws__respond(ws_conn *c, int status, const ws_reply *r, const char *w
     ws__out o;
     c->flags |= WS__F_HTTP | WS__F_SHUT;
     ws__start_closing(c);
-    if (!ws__buf_reserve(ctx, &c->tx, need)) { c->flags |= WS__F_BROKEN; ws__pend(c); return; }
+    if (!ws__buf_reserve_f(ctx, &c->tx, need, WS__B_SMALL | WS__B_FORCE, 0)) { c->flags |= WS__F_BROKEN; ws__pend(c); return; }
     o.p = (char *)WS__BDATA(c->tx) + c->tx->len;
     o.cap = c->tx->cap - c->tx->len;
     o.len = 0; o.err = 0;
@@ -2165,6 +2236,11 @@ static void ws__server_handshake(ws_conn *c) {
     if (rc == WS_ERR_TOO_BIG) { ws__respond(c, 431, NULL, "request header too large\n"); return; }
     if (rc != WS_OK) { ws__respond(c, 400, NULL, why); return; }
     if (c->flags & WS__F_REFUSE) { ws__respond(c, 503, NULL, "too many connections\n"); return; }
+    if (ws__mem_full(ctx)) {   /* the ctx's max_memory is spent: no new connections for now */
+        ws__log(ctx, 1, "ws.h: max_memory reached: refusing an upgrade with 503");
+        ws__respond(c, 503, NULL, "server busy (memory budget)\n");
+        return;
+    }
     rc = ws_http_check_request(&req, &key, &status, &why);
     memset(&reply, 0, sizeof reply);
     if (rc != WS_OK) {
@@ -2192,7 +2268,7 @@ static void ws__server_handshake(ws_conn *c) {
         }
     }
     need = 256 + (reply.protocol ? strlen(reply.protocol) : 0) + (reply.headers ? 2 * strlen(reply.headers) : 0);
-    if (!ws__buf_reserve(ctx, &c->tx, need)) { c->flags |= WS__F_BROKEN; ws__pend(c); return; }
+    if (!ws__buf_reserve_f(ctx, &c->tx, need, WS__B_SMALL | WS__B_FORCE, 0)) { c->flags |= WS__F_BROKEN; ws__pend(c); return; }
     o.p = (char *)WS__BDATA(c->tx) + c->tx->len;
     rc = ws_http_build_accept(o.p, c->tx->cap - c->tx->len, key.ptr, key.len, reply.protocol,
                               reply.headers, &o.len);
@@ -3424,12 +3500,36 @@ static void ws__readable(ws_conn *c) {
     for (i = 0; i < 16 && c->state != WS__CLOSED && !(c->flags & (WS__F_DEAD | WS__F_BROKEN)); i++) {
         size_t got = 0, want = WS_BUF_MIN;
         ws_result rc;
-        if (c->flags & WS__F_HAVE_FRAME) {   /* read the rest of a big frame in few calls */
-            uint64_t rest = c->fr.header_len + c->fr.payload_len - ws__buf_used(c->rx);
-            want = (size_t)WS__MIN(WS__MAX(rest, (uint64_t)WS_BUF_MIN), (uint64_t)1 << 20);
+        uint8_t junk[2048];
+        if (!(c->state == WS__OPEN || c->state == WS__HANDSHAKE || ws__reading(c))) {
+            /* closing: input is read and dropped, without taking a buffer */
+            rc = c->tp->read(c, junk, sizeof junk, &got);
+            want = sizeof junk;
+            if (rc == WS_OK) { c->last_rx = ctx->now; if (got < want / 2) break; continue; }
+        } else {
+            if (c->flags & WS__F_HAVE_FRAME) {   /* read the rest of a big frame in few calls */
+                uint64_t rest = c->fr.header_len + c->fr.payload_len - ws__buf_used(c->rx);
+                want = (size_t)WS__MIN(WS__MAX(rest, (uint64_t)WS_BUF_MIN), (uint64_t)1 << 20);
+            }
+            if (c->state == WS__HANDSHAKE) {
+                /* a head: small buffers, bounded by max_pending x max_handshake, not refused
+                 * (a 503 must still be answerable when the budget is spent) */
+                want = WS__MIN((size_t)1024, ws__max_handshake(ctx));
+                if (!ws__buf_reserve_f(ctx, &c->rx, want, WS__B_SMALL | WS__B_FORCE,
+                                       ws__max_handshake(ctx) + want)) {
+                    ws__fail(c, WS_ERR_NOMEM, "out of memory"); ws__finish(c); return;
+                }
+            } else if (!ws__buf_reserve_f(ctx, &c->rx, want, 0,
+                                          ws__max_frame(ctx) / 2 < (size_t)-1 / 2 - 2 * WS_BUF_MIN ?
+                                          ws__max_frame(ctx) + 2 * WS_BUF_MIN : 0)) {
+                int budget = ctx->mem_full;
+                ws__buf_put(ctx, &c->rx);
+                ws__fail_nomem(c);     /* the budget: close 1013, the others go on */
+                if (!budget) ws__finish(c);
+                return;
+            }
+            rc = c->tp->read(c, WS__BDATA(c->rx) + c->rx->len, c->rx->cap - c->rx->len, &got);
         }
-        if (!ws__buf_reserve(ctx, &c->rx, want)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); ws__finish(c); return; }
-        rc = c->tp->read(c, WS__BDATA(c->rx) + c->rx->len, c->rx->cap - c->rx->len, &got);
         if (rc == WS_AGAIN) break;
         if (rc == WS_ERR_CLOSED) { ws__buf_put(ctx, &c->rx); ws__on_eof(c); return; }
         if (rc == WS_ERR_IO && (c->flags & WS__F_GOT_CLOSE)) {   /* peer sent close, then reset */

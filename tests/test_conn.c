@@ -1495,6 +1495,67 @@ static ws_conn *cn_client_hs(ws_ctx *ctx, const char *protocols) {
     return c;
 }
 
+/* The ctx-wide memory budget (max_memory): sends over it fail with WS_ERR_FULL and queue
+ * nothing, a message that cannot be assembled closes its conn with 1013, the other conns go
+ * on, buffers never grow past their own limit by doubling, and the count returns to what the
+ * pool holds when the conns are gone. */
+static void test_conn_memory_budget(void) {
+    static uint8_t big[300 * 1024], fr[70 * 1024];
+    ws_config cfg;
+    ws_ctx *ctx;
+    ws_conn *a, *b;
+    size_t i, n;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.max_memory = 256 * 1024;
+    cfg.max_send_queue = 100 * 1024;
+    ctx = cn_ctx(&cfg);
+    a = cn_open(ctx, 1);
+    b = cn_open(ctx, 1);
+    CHECK_EQ(ctx->mem_used, 0);                                  /* idle conns hold nothing */
+    CHECK_EQ(ws_conn_send(a, WS_OP_BINARY, big, 60 * 1024), WS_OK);
+    CHECK_EQ(ws_conn_send(a, WS_OP_BINARY, big, 39 * 1024), WS_OK);
+    CHECK(a->tx->cap <= 100 * 1024 + 14);                        /* no doubling to 120 KiB+ */
+    CHECK_EQ(ws_conn_send(a, WS_OP_BINARY, big, 2 * 1024), WS_ERR_FULL);   /* max_send_queue */
+    CHECK_EQ(ws_conn_send(b, WS_OP_BINARY, big, 99 * 1024), WS_OK);
+    n = cn_tx_used(b);
+    CHECK_EQ(ws_conn_send(b, WS_OP_BINARY, big, 90 * 1024), WS_ERR_FULL); /* the budget */
+    CHECK_EQ(cn_tx_used(b), n);                                  /* nothing was queued */
+    CHECK(ctx->mem_used <= cfg.max_memory);
+    ws__buf_put(ctx, &a->tx);                                    /* as if a's queue went out */
+    ws__buf_put(ctx, &b->tx);
+    CHECK(ctx->mem_used <= cfg.max_memory);                      /* pooled, still counted */
+    CHECK_EQ(ws_conn_send(b, WS_OP_BINARY, big, 90 * 1024), WS_OK);       /* from the pool */
+    cn_tx_drain(b);
+    /* a fragmented message on a grows past what is left: 1013, an ERROR, input stops */
+    for (i = 0; i < 4 && a->state == WS__OPEN; i++) {
+        n = cn_frame(fr, 0, 0, i ? WS_OP_CONT : WS_OP_BINARY, 1, big, 64 * 1024);
+        CHECK_EQ(ws__conn_feed(a, fr, n), WS_OK);
+    }
+    CHECK_EQ(a->state, WS__CLOSING);
+    CHECK(cn_find(WS_EV_ERROR, 0) && cn_find(WS_EV_ERROR, 0)->result == WS_ERR_FULL);
+    CHECK_EQ(cn_pop_close(a, NULL), 1013);
+    CHECK(a->msg == NULL);                                       /* the half message is freed */
+    CHECK(ctx->mem_used <= cfg.max_memory + 256);                /* + the forced close frame */
+    /* b still works: a message in, an echo out */
+    cn_echo = 1;
+    cn_feed_frame(b, 1, WS_OP_TEXT, "still here", 10);
+    CHECK_EQ(cn_count(WS_EV_MESSAGE), 1);
+    CHECK_EQ(cn_echo_rc[0], WS_OK);
+    cn_end(ctx);
+    /* unlimited: no budget at all */
+    cfg.max_memory = WS_MEM_UNLIMITED;
+    ctx = cn_ctx(&cfg);
+    a = cn_open(ctx, 1);
+    CHECK_EQ(ws_conn_send(a, WS_OP_BINARY, big, 99 * 1024), WS_OK);
+    CHECK_EQ(ws__max_memory(ctx), WS_MEM_UNLIMITED);
+    cn_end(ctx);
+    /* the default is 256 MiB */
+    memset(&cfg, 0, sizeof cfg);
+    ctx = cn_ctx(&cfg);
+    CHECK_EQ(ws__max_memory(ctx), (size_t)256 << 20);
+    cn_end(ctx);
+}
+
 static void test_conn_client_handshake(void) {
     static const char ok[] =
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -1579,4 +1640,5 @@ static void suite_conn(void) {
     RUN(test_conn_ping_flood_bounded);
     RUN(test_conn_server_handshake_timeout);
     RUN(test_conn_client_handshake);
+    RUN(test_conn_memory_budget);
 }
