@@ -1483,6 +1483,7 @@ static int  ws__os_poll(ws__ospfd *p, size_t n, int t) { return WSAPoll(p, (ULON
 static int  ws__sock_errno(void) { return WSAGetLastError(); }
 static int  ws__err_again(int e) { return e == WSAEWOULDBLOCK; }
 static int  ws__err_intr(int e) { return e == WSAEINTR; }
+static int  ws__err_nofd(int e) { return e == WSAEMFILE || e == WSAENOBUFS; }
 static int  ws__err_inprogress(int e) { return e == WSAEWOULDBLOCK || e == WSAEINPROGRESS; }
 static void ws__sock_close(ws__sock s) { closesocket(s); }
 static int  ws__sock_nonblock(ws__sock s) { u_long on = 1; return ioctlsocket(s, (long)FIONBIO, &on); }
@@ -1531,6 +1532,7 @@ static int  ws__os_poll(ws__ospfd *p, size_t n, int t) { return poll(p, (nfds_t)
 static int  ws__sock_errno(void) { return errno; }
 static int  ws__err_again(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
 static int  ws__err_intr(int e) { return e == EINTR; }
+static int  ws__err_nofd(int e) { return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM; }
 static int  ws__err_inprogress(int e) { return e == EINPROGRESS || e == EINTR; }
 static void ws__sock_close(ws__sock s) { close(s); }
 static int  ws__sock_nonblock(ws__sock s) {
@@ -1648,7 +1650,8 @@ enum {   /* ws_conn.flags */
     WS__F_CLOSE_FIRED = 1 << 14, WS__F_ERR_FIRED = 1 << 15, WS__F_FAILED = 1 << 16,
     WS__F_BROKEN = 1 << 17,                             /* finish in the next dispatch */
     WS__F_REFUSE = 1 << 18,                             /* over max_conns: answer 503 */
-    WS__F_PEND = 1 << 19                                /* on the ctx's pending list */
+    WS__F_PEND = 1 << 19,                               /* on the ctx's pending list */
+    WS__F_HS = 1 << 20                                  /* on the ctx's handshake list */
 };
 
 typedef struct ws__client ws__client;
@@ -1685,6 +1688,7 @@ struct ws_conn {
     uint16_t  close_code, rport;
     uint8_t   raddr[16];
     ws_utf8   utf8;
+    ws_conn  *hsnext, *hsprev;   /* the ctx's list of server handshakes, oldest first (WS__F_HS) */
 };
 
 typedef struct ws__dns ws__dns;
@@ -1740,6 +1744,10 @@ struct ws_ctx {
     size_t       rnd_left;
     size_t       mem_used;       /* bytes of buffers (pooled ones too): max_memory's count */
     int          mem_full;       /* the last failed reservation hit max_memory */
+    ws_conn     *hs_head, *hs_tail;   /* accepted conns not open yet (or answering HTTP) */
+    size_t       npending;
+    int64_t      accept_resume;  /* listeners paused (EMFILE...) until then; 0 = none */
+    int          accept_backoff; /* ms of the last pause: doubles while it lasts */
 };
 
 static void *ws__alloc(ws_ctx *ctx, size_t n) { (void)ctx; return WS_MALLOC(n, ctx->cfg.user); }
@@ -1758,6 +1766,26 @@ static void ws__pend(ws_conn *c) {
     c->flags |= WS__F_PEND;
     c->pnext = c->ctx->pend;
     c->ctx->pend = c;
+}
+/* The handshake list: server conns from accept until open or gone, oldest first, so the
+ * oldest can make room (max_pending, max_pending_per_addr). */
+static void ws__hs_add(ws_conn *c) {
+    ws_ctx *x = c->ctx;
+    c->flags |= WS__F_HS;
+    c->hsnext = NULL;
+    c->hsprev = x->hs_tail;
+    if (x->hs_tail) x->hs_tail->hsnext = c; else x->hs_head = c;
+    x->hs_tail = c;
+    x->npending++;
+}
+static void ws__hs_del(ws_conn *c) {
+    ws_ctx *x = c->ctx;
+    if (!(c->flags & WS__F_HS)) return;
+    c->flags &= ~(uint32_t)WS__F_HS;
+    if (c->hsprev) c->hsprev->hsnext = c->hsnext; else x->hs_head = c->hsnext;
+    if (c->hsnext) c->hsnext->hsprev = c->hsprev; else x->hs_tail = c->hsprev;
+    c->hsnext = c->hsprev = NULL;
+    x->npending--;
 }
 static void ws__unwatch(ws_conn *c);   /* >>poll: before its socket closes */
 static void ws__epoll_set(ws_ctx *x, ws__sock fd, void *ptr, uint8_t *reg, uint8_t want);
@@ -1926,6 +1954,14 @@ static size_t ws__buf_lim(const ws_ctx *x) {
     return m > (size_t)-1 / 2 ? m : m + 2 * (size_t)WS_BUF_MIN;
 }
 static size_t ws__max_conns(const ws_ctx *x) { return x->cfg.max_conns > 0 ? (size_t)x->cfg.max_conns : 1024; }
+static size_t ws__max_pending(const ws_ctx *x) {   /* never more than half of max_conns */
+    size_t n = x->cfg.max_pending > 0 ? (size_t)x->cfg.max_pending : 256, half = ws__max_conns(x) / 2;
+    return WS__MAX((size_t)1, x->cfg.max_pending > 0 ? n : WS__MIN(n, half));
+}
+static size_t ws__max_pending_addr(const ws_ctx *x) {
+    size_t n = x->cfg.max_pending_per_addr > 0 ? (size_t)x->cfg.max_pending_per_addr : 64;
+    return WS__MIN(n, ws__max_pending(x));
+}
 static int ws__ms(int v, int def) { return v ? v : def; }
 static int ws__ping_ms(const ws_conn *c) {
     int v = c->ctx->cfg.ping_interval_ms;
@@ -2169,6 +2205,7 @@ static void ws__opened(ws_conn *c) {
     int ping = ws__ping_ms(c);
     c->state = WS__OPEN;
     c->flags |= WS__F_OPENED;
+    ws__hs_del(c);
     c->deadline = 0;
     c->last_rx = ctx->now;
     c->next_ping = ping ? ctx->now + ping
@@ -3227,6 +3264,7 @@ static void ws__sched(ws_conn *c);
 static void ws__conn_free(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     ws__client_reset(c);
+    ws__hs_del(c);
     c->flags |= WS__F_DEAD;
     ws__sched(c);   /* out of the timer heap */
     ctx->nconns--;
@@ -3244,14 +3282,54 @@ static void ws__conn_free(ws_conn *c) {
     ws__free(ctx, c);
 }
 
+static void ws__readable(ws_conn *c);   /* >>poll */
+static void ws__abort(ws_conn *c, ws_result rc, const char *why);
+/* Room for one more handshake from c's address: when its address (max_pending_per_addr) or
+ * all of them (max_pending) are at the limit, the oldest pending one is dropped. Silent or
+ * slow peers (slowloris) thus hold a bounded share, and a newcomer always gets in. */
+static void ws__hs_make_room(ws_ctx *ctx, const ws_conn *c) {
+    ws_conn *p, *oldest = NULL;
+    size_t same = 0;
+    for (p = ctx->hs_head; p; p = p->hsnext)
+        if (p->rfam == c->rfam && !memcmp(p->raddr, c->raddr, sizeof p->raddr)) {
+            if (!oldest) oldest = p;
+            same++;
+        }
+    if (same < ws__max_pending_addr(ctx)) oldest = ctx->npending >= ws__max_pending(ctx) ? ctx->hs_head : NULL;
+    if (oldest) {
+        ws__log(ctx, 2, "ws.h: too many pending handshakes: dropping the oldest");
+        ws__abort(oldest, WS_ERR_LIMIT, "dropped: too many pending handshakes");
+    }
+}
+
+/* accept() failed for want of descriptors or buffers: stop watching the listeners for a
+ * while (doubling, 50 ms .. 2 s) instead of spinning on a listener that stays readable. */
+static void ws__accept_pause(ws_ctx *ctx) {
+    ws_listener *l;
+    ctx->accept_backoff = ctx->accept_backoff ? WS__MIN(ctx->accept_backoff * 2, 2000) : 50;
+    ctx->accept_resume = ctx->now + ctx->accept_backoff;
+    for (l = ctx->listeners; l; l = l->next) ws__epoll_set(ctx, l->fd, l, &l->ereg, 0);
+    ws__log(ctx, 1, "ws.h: accept: out of file descriptors or buffers; pausing the listeners");
+}
+static void ws__accept_resume(ws_ctx *ctx) {
+    ws_listener *l;
+    ctx->accept_resume = 0;
+    for (l = ctx->listeners; l; l = l->next) ws__epoll_set(ctx, l->fd, l, &l->ereg, WS_POLLIN);
+}
+
 static void ws__accept(ws_ctx *ctx, ws_listener *l) {
     int i;
+    if (ctx->accept_resume) return;   /* paused (a poll list from before the pause) */
     for (i = 0; i < 64; i++) {   /* a bounded batch per pass: fairness */
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
         ws_conn *c;
         ws__sock s = accept(l->fd, (struct sockaddr *)&ss, &sl);
-        if (s == WS__INVALID_SOCK) return;   /* EAGAIN, or a connection that went away */
+        if (s == WS__INVALID_SOCK) {   /* EAGAIN, or a connection that went away */
+            if (ws__err_nofd(ws__sock_errno())) ws__accept_pause(ctx);
+            return;
+        }
+        if (i == 0 && ctx->accept_backoff) ctx->accept_backoff = 0;   /* recovered */
         if (ctx->nserver >= 2 * ws__max_conns(ctx) + 16) {
             ws__sock_close(s);                /* far over the limit: not even a 503 */
             continue;
@@ -3261,6 +3339,8 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) {
         if (!c) { ws__sock_close(s); ws__log(ctx, 0, "ws.h: out of memory accepting"); continue; }
         c->fd = s;
         ws__remote_from(c, (struct sockaddr *)&ss);
+        ws__hs_make_room(ctx, c);
+        ws__hs_add(c);
         c->state = WS__HANDSHAKE;
         c->deadline = ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000);
         if (ctx->nserver > ws__max_conns(ctx))
@@ -3268,6 +3348,9 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) {
         if (l->tls && ws__tls_attach(c, l->tls) != WS_OK) c->flags |= WS__F_BROKEN;
         if (c->tp->handshake) c->state = WS__TLS;
         ws__pend(c);   /* settles its poll interest and handshake timer */
+        /* the request is often there already: read it now, so a flood of newer accepts
+         * cannot push an honest client out of the handshake list before it is read */
+        if (c->state == WS__HANDSHAKE && !(c->flags & WS__F_BROKEN)) ws__readable(c);
     }
 }
 
@@ -3351,7 +3434,7 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, uint16_t port, ws_list
     l->kind = WS__K_LISTENER;
     l->fd = s;
     ws__listener_name(l);
-    ws__epoll_set(ctx, l->fd, l, &l->ereg, WS_POLLIN);
+    if (!ctx->accept_resume) ws__epoll_set(ctx, l->fd, l, &l->ereg, WS_POLLIN);
     l->next = ctx->listeners;
     ctx->listeners = l;
     if (out) *out = l;
@@ -3404,6 +3487,7 @@ static void ws__finish(ws_conn *c) {   /* the connection is over: close, report,
     if (c->state == WS__CLOSED || c->state == WS__WAITING) return;
     if (c->tp) c->tp->close(c);
     if (c->flags & WS__F_OPENED) ctx->nopen--;
+    ws__hs_del(c);
     c->state = WS__CLOSED;
     if (visible && c->err != WS_OK && !(c->flags & WS__F_ERR_FIRED)) {
         c->flags |= WS__F_ERR_FIRED;
@@ -3737,10 +3821,13 @@ static void ws__settle(ws_conn *c) {
 
 /* ---- the foreign-loop interface (and ws_poll without epoll) ---- */
 static int ws__timeout(ws_ctx *ctx) {   /* how long the loop may sleep: -1 = no timer */
+    int64_t due;
     if (ctx->pend) return 0;
-    if (!ctx->hlen) return -1;
-    if (ctx->heap[0]->due <= ctx->now) return 0;
-    return (int)WS__MIN(ctx->heap[0]->due - ctx->now, (int64_t)0x7FFFFFFF);
+    if (!ctx->hlen && !ctx->accept_resume) return -1;
+    due = ctx->hlen ? ctx->heap[0]->due : ctx->accept_resume;
+    if (ctx->accept_resume && ctx->accept_resume < due) due = ctx->accept_resume;
+    if (due <= ctx->now) return 0;
+    return (int)WS__MIN(due - ctx->now, (int64_t)0x7FFFFFFF);
 }
 
 WS_API size_t ws_pollfds(ws_ctx *ctx, ws_pollfd *out, size_t cap, int *timeout_ms) {
@@ -3761,7 +3848,8 @@ WS_API size_t ws_pollfds(ws_ctx *ctx, ws_pollfd *out, size_t cap, int *timeout_m
         if (n < cap) { out[n].fd = (intptr_t)(sock); out[n].events = (short)(evs); out[n].revents = 0; } \
         ctx->owners[n].o = (owner); ctx->owners[n].fd = (intptr_t)(sock); n++; } while (0)
     WS__ADD(NULL, ctx->wake_r, WS_POLLIN);
-    for (l = ctx->listeners; l; l = l->next) WS__ADD((void *)l, l->fd, WS_POLLIN);
+    if (!ctx->accept_resume)   /* paused listeners (out of descriptors) are not watched */
+        for (l = ctx->listeners; l; l = l->next) WS__ADD((void *)l, l->fd, WS_POLLIN);
     for (c = ctx->head; c; c = c->next) {
         short ev = ws__interest(c);
         if (ev) WS__ADD((void *)c, c->fd, ev);
@@ -3852,6 +3940,10 @@ static void ws__dispatch_end(ws_ctx *ctx) {
     int round;
     size_t budget = ctx->hlen;
     ws_listener *l;
+    if (ctx->accept_resume && ctx->now >= ctx->accept_resume) {   /* try accepting again */
+        ws__accept_resume(ctx);
+        for (l = ctx->listeners; l && !ctx->accept_resume; l = l->next) ws__accept(ctx, l);
+    }
     /* due timers: each conn at most once per pass, so a timer can never spin */
     while (budget-- && ctx->hlen && ctx->heap[0]->due <= ctx->now) {
         c = ctx->heap[0];
