@@ -445,9 +445,27 @@ WS_API size_t   ws_conn_count(const ws_ctx *ctx);                 /* open connec
 WS_API ws_conn *ws_conn_next(const ws_ctx *ctx, const ws_conn *prev); /* iterate; NULL starts */
 /* Send to every open server connection except `except` (may be NULL). The opcodes and codes
  * of ws_conn_send: WS_OK, WS_ERR_ARG or WS_ERR_UTF8 (nothing sent), or the first per-connection
- * error (the others are still sent to); *sent (may be NULL) = how many took it. */
+ * error (the others are still sent to); *sent (may be NULL) = how many took it. A peer whose
+ * queue is full (WS_ERR_FULL: max_send_queue or max_memory) misses this message. */
 WS_API ws_result ws_broadcast(ws_ctx *ctx, int opcode, const void *data, size_t len,
                               const ws_conn *except, size_t *sent);
+/* The same, choosing what happens to slow peers: *full (may be NULL) = how many missed the
+ * message because their queue was full; with WS_BROADCAST_CLOSE_SLOW those are closed
+ * (1013 "send queue full", then dropped after close_timeout_ms if they do not read). */
+enum { WS_BROADCAST_CLOSE_SLOW = 1 };
+WS_API ws_result ws_broadcast_ex(ws_ctx *ctx, int opcode, const void *data, size_t len,
+                                 const ws_conn *except, int flags, size_t *sent, size_t *full);
+
+/* ---- safe handles, for code that keeps a connection beyond a callback (a GUI's "current
+ * connection"): keep ws_conn_id(c), not c. Lifetimes: a ws_conn * is valid from ws_connect
+ * (clients) or WS_EV_OPEN (servers; on_upgrade/on_http see it earlier) until its WS_EV_CLOSE
+ * callback returns (longer when reconnect_ms > 0); ids are never reused in a ctx. Build with
+ * -DWS_DEBUG to make a use of a freed ws_conn * in the API an assertion failure (freed conns
+ * are poisoned and kept aside until ws_ctx_destroy). */
+/* The connection with this id, or NULL once it is closed (its WS_EV_CLOSE fired) or freed. */
+WS_API ws_conn  *ws_conn_find(ws_ctx *ctx, uint64_t id);
+/* ws_conn_send by id: WS_ERR_CLOSED when no open connection has that id; else as ws_conn_send. */
+WS_API ws_result ws_send_id(ws_ctx *ctx, uint64_t id, int opcode, const void *data, size_t len);
 /* Gracefully close every connection (e.g. to stop a server, with ws_listener_close). */
 WS_API void ws_close_all(ws_ctx *ctx, uint16_t code, const char *reason);
 #endif /* WS_NO_NET */
@@ -1689,7 +1707,18 @@ struct ws_conn {
     uint8_t   raddr[16];
     ws_utf8   utf8;
     ws_conn  *hsnext, *hsprev;   /* the ctx's list of server handshakes, oldest first (WS__F_HS) */
+    uint32_t  magic;             /* WS__LIVE while allocated; WS_DEBUG checks it in the API */
 };
+#define WS__LIVE  0x57534331u   /* "WSC1" */
+#define WS__FREED 0xDDDDDDDDu
+#ifndef WS_DEBUG_QUARANTINE
+#  define WS_DEBUG_QUARANTINE 1024  /* WS_DEBUG: freed conns kept (poisoned) to catch late uses */
+#endif
+#ifdef WS_DEBUG   /* a freed ws_conn * passed to the API: an assertion, not silent corruption */
+#  define WS__CHECK(c) WS_ASSERT(!(c) || ((c)->magic == WS__LIVE && "ws_conn used after it was freed (after its WS_EV_CLOSE)"))
+#else
+#  define WS__CHECK(c) ((void)0)
+#endif
 
 typedef struct ws__dns ws__dns;
 struct ws__client {
@@ -1744,6 +1773,12 @@ struct ws_ctx {
     size_t       rnd_left;
     size_t       mem_used;       /* bytes of buffers (pooled ones too): max_memory's count */
     int          mem_full;       /* the last failed reservation hit max_memory */
+    ws_conn    **ids;            /* id -> conn: open addressing, linear probing (ws_conn_find) */
+    size_t       ids_cap, ids_len;
+#ifdef WS_DEBUG
+    ws_conn     *quar[WS_DEBUG_QUARANTINE];   /* freed, poisoned conns: a ring */
+    size_t       nquar;
+#endif
     ws_conn     *hs_head, *hs_tail;   /* accepted conns not open yet (or answering HTTP) */
     size_t       npending;
     int64_t      accept_resume;  /* listeners paused (EMFILE...) until then; 0 = none */
@@ -3238,19 +3273,69 @@ static void ws__client_poll_dns(ws_conn *c) {
 }
 
 /* ==== >>server ==== listening sockets and accepted connections ==== */
+/* ---- ids -> conns (ws_conn_find, ws_send_id): a table at most half full ---- */
+static size_t ws__id_slot(const ws_ctx *ctx, uint64_t id) {
+    return (size_t)((id * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & (ctx->ids_cap - 1);
+}
+static void ws__id_put(ws_ctx *ctx, ws_conn *c) {   /* room is made by ws__id_room */
+    size_t i = ws__id_slot(ctx, c->id);
+    while (ctx->ids[i]) i = (i + 1) & (ctx->ids_cap - 1);
+    ctx->ids[i] = c;
+    ctx->ids_len++;
+}
+static int ws__id_room(ws_ctx *ctx) {   /* 0 = out of memory */
+    ws_conn **old = ctx->ids;
+    size_t i, ocap = ctx->ids_cap, ncap = ocap ? ocap * 2 : 64;
+    if ((ctx->ids_len + 1) * 2 <= ocap) return 1;
+    ctx->ids = (ws_conn **)ws__alloc(ctx, ncap * sizeof *ctx->ids);
+    if (!ctx->ids) { ctx->ids = old; return 0; }
+    memset(ctx->ids, 0, ncap * sizeof *ctx->ids);
+    ctx->ids_cap = ncap;
+    ctx->ids_len = 0;
+    for (i = 0; i < ocap; i++) if (old[i]) ws__id_put(ctx, old[i]);
+    ws__free(ctx, old);
+    return 1;
+}
+static ws_conn **ws__id_find(const ws_ctx *ctx, uint64_t id) {
+    size_t i;
+    if (!ctx->ids_cap) return NULL;
+    for (i = ws__id_slot(ctx, id); ctx->ids[i]; i = (i + 1) & (ctx->ids_cap - 1))
+        if (ctx->ids[i]->id == id) return &ctx->ids[i];
+    return NULL;
+}
+static void ws__id_del(ws_ctx *ctx, uint64_t id) {   /* backward-shift deletion */
+    ws_conn **p = ws__id_find(ctx, id);
+    size_t i, j, m = ctx->ids_cap - 1;
+    if (!p) return;
+    i = (size_t)(p - ctx->ids);
+    ctx->ids[i] = NULL;
+    ctx->ids_len--;
+    for (j = (i + 1) & m; ctx->ids[j]; j = (j + 1) & m) {
+        size_t h = ws__id_slot(ctx, ctx->ids[j]->id);
+        if (((j - h) & m) >= ((j - i) & m)) {   /* its home is at or before the hole */
+            ctx->ids[i] = ctx->ids[j];
+            ctx->ids[j] = NULL;
+            i = j;
+        }
+    }
+}
+
 static ws_conn *ws__conn_new(ws_ctx *ctx, int server) {
     ws_conn *c;
     /* room in the timer heap for every conn, so scheduling never fails */
     if (!ws__grow(ctx, (void **)&ctx->heap, &ctx->hcap, ctx->nconns + 1, sizeof(ws_conn *))) return NULL;
+    if (!ws__id_room(ctx)) return NULL;
     c = (ws_conn *)ws__alloc(ctx, sizeof *c);
     if (!c) return NULL;
     memset(c, 0, sizeof *c);
+    c->magic = WS__LIVE;
     c->kind = WS__K_CONN;
     ctx->nconns++;
     c->ctx = ctx;
     c->fd = WS__INVALID_SOCK;
     c->tp = &ws__tcp;
     c->id = ++ctx->next_id;
+    ws__id_put(ctx, c);
     c->created = ctx->now;
     c->err_msg = "";
     if (server) { c->flags = WS__F_SERVER; ctx->nserver++; }
@@ -3279,7 +3364,16 @@ static void ws__conn_free(ws_conn *c) {
         ws__tls_cfg_release(ctx, c->cl->tls);
         ws__free(ctx, c->cl);
     }
+    ws__id_del(ctx, c->id);
+#ifdef WS_DEBUG   /* poisoned and kept aside: a late use trips WS__CHECK (or reads garbage) */
+    memset(c, 0xDD, sizeof *c);
+    c->magic = WS__FREED;
+    if (ctx->nquar >= WS_DEBUG_QUARANTINE) ws__free(ctx, ctx->quar[ctx->nquar % WS_DEBUG_QUARANTINE]);
+    ctx->quar[ctx->nquar++ % WS_DEBUG_QUARANTINE] = c;
+#else
+    c->magic = WS__FREED;
     ws__free(ctx, c);
+#endif
 }
 
 static void ws__readable(ws_conn *c);   /* >>poll */
@@ -4126,6 +4220,13 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
     }
     while (ctx->npool) ws__free(ctx, ctx->pool[--ctx->npool]);
     ws__free(ctx, ctx->heap);
+    ws__free(ctx, ctx->ids);
+#ifdef WS_DEBUG
+    {
+        size_t i;
+        for (i = 0; i < WS__MIN(ctx->nquar, (size_t)WS_DEBUG_QUARANTINE); i++) ws__free(ctx, ctx->quar[i]);
+    }
+#endif
 #ifdef WS__EPOLL
     if (ctx->epfd >= 0) close(ctx->epfd);
 #endif
@@ -4245,6 +4346,7 @@ static int ws__text_ok(const ws_ctx *ctx, const void *data, size_t len) {
 
 static ws_result ws__send(ws_conn *c, int fin, int rsv, int op, const void *data, size_t len) {
     ws_result rc;
+    WS__CHECK(c);
     if (!c || (!data && len)) return WS_ERR_ARG;
     if (c->state != WS__OPEN) return c->state < WS__OPEN ? WS_ERR_STATE : WS_ERR_CLOSED;
     if (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD)) return WS_ERR_CLOSED;
@@ -4271,7 +4373,9 @@ static ws_result ws__send_check(const ws_ctx *ctx, int opcode, const void *data,
 }
 
 WS_API ws_result ws_conn_send(ws_conn *c, int opcode, const void *data, size_t len) {
-    ws_result rc = ws__send_check(c ? c->ctx : NULL, opcode, data, len);
+    ws_result rc;
+    WS__CHECK(c);
+    rc = ws__send_check(c ? c->ctx : NULL, opcode, data, len);
     return rc != WS_OK ? rc : ws__send(c, 1, 0, opcode, data, len);
 }
 
@@ -4280,11 +4384,13 @@ WS_API ws_result ws_conn_send_text(ws_conn *c, const char *text) {
 }
 
 WS_API ws_result ws_conn_send_frame(ws_conn *c, int fin, int rsv, int opcode, const void *data, size_t len) {
+    WS__CHECK(c);
     return ws__send(c, fin, rsv, opcode, data, len);
 }
 
 WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
     size_t rlen = reason ? strlen(reason) : 0;
+    WS__CHECK(c);
     if (!c) return WS_ERR_ARG;
     if ((code && !ws_close_code_valid(code)) || rlen > 123 || (rlen && !code) ||
         (rlen && ws_utf8_validate(reason, rlen) != WS_OK))
@@ -4312,6 +4418,7 @@ WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
 }
 
 WS_API void ws_conn_drop(ws_conn *c) {
+    WS__CHECK(c);
     if (c && c->state == WS__WAITING) { (void)ws_conn_close(c, 0, NULL); return; }   /* no retry */
     if (!c || c->state >= WS__CLOSED) return;
     c->flags |= WS__F_USER_CLOSE | WS__F_BROKEN;
@@ -4319,6 +4426,7 @@ WS_API void ws_conn_drop(ws_conn *c) {
 }
 
 WS_API int ws_conn_state(const ws_conn *c) {
+    WS__CHECK(c);
     if (!c) return WS_STATE_CLOSED;
     switch (c->state) {
     case WS__RESOLVING: case WS__CONNECTING: case WS__TLS: case WS__HANDSHAKE: return WS_STATE_CONNECTING;
@@ -4327,15 +4435,16 @@ WS_API int ws_conn_state(const ws_conn *c) {
     default: return WS_STATE_CLOSED;
     }
 }
-WS_API void *ws_conn_user(const ws_conn *c) { return c ? c->user : NULL; }
-WS_API void ws_conn_set_user(ws_conn *c, void *user) { if (c) c->user = user; }
-WS_API uint64_t ws_conn_id(const ws_conn *c) { return c ? c->id : 0; }
-WS_API ws_ctx *ws_conn_ctx(const ws_conn *c) { return c ? c->ctx : NULL; }
-WS_API int ws_conn_is_server(const ws_conn *c) { return c && (c->flags & WS__F_SERVER) ? 1 : 0; }
-WS_API int64_t ws_conn_age_ms(const ws_conn *c) { return c ? ws__now_ms() - c->created : 0; }
-WS_API const char *ws_conn_protocol(const ws_conn *c) { return c && c->protocol ? c->protocol : ""; }
-WS_API size_t ws_conn_queued(const ws_conn *c) { return c ? ws__buf_used(c->tx) : 0; }
+WS_API void *ws_conn_user(const ws_conn *c) { WS__CHECK(c); return c ? c->user : NULL; }
+WS_API void ws_conn_set_user(ws_conn *c, void *user) { WS__CHECK(c); if (c) c->user = user; }
+WS_API uint64_t ws_conn_id(const ws_conn *c) { WS__CHECK(c); return c ? c->id : 0; }
+WS_API ws_ctx *ws_conn_ctx(const ws_conn *c) { WS__CHECK(c); return c ? c->ctx : NULL; }
+WS_API int ws_conn_is_server(const ws_conn *c) { WS__CHECK(c); return c && (c->flags & WS__F_SERVER) ? 1 : 0; }
+WS_API int64_t ws_conn_age_ms(const ws_conn *c) { WS__CHECK(c); return c ? ws__now_ms() - c->created : 0; }
+WS_API const char *ws_conn_protocol(const ws_conn *c) { WS__CHECK(c); return c && c->protocol ? c->protocol : ""; }
+WS_API size_t ws_conn_queued(const ws_conn *c) { WS__CHECK(c); return c ? ws__buf_used(c->tx) : 0; }
 WS_API void ws_conn_set_fragments(ws_conn *c, int on) {
+    WS__CHECK(c);
     if (!c) return;
     c->flags = (c->flags & ~(uint32_t)WS__F_FRAGS) | WS__F_FRAGS_SET | (on ? (uint32_t)WS__F_FRAGS : 0u);
 }
@@ -4343,6 +4452,7 @@ WS_API void ws_conn_set_fragments(ws_conn *c, int on) {
 WS_API ws_result ws_conn_remote(const ws_conn *c, char *out, size_t cap, uint16_t *port_out) {
     char a[48], t[80];
     ws__out o;
+    WS__CHECK(c);
     if (!c || !out || !cap) return WS_ERR_ARG;
     if (!c->rfam) { out[0] = '\0'; return WS_ERR_STATE; }
     if (!inet_ntop(c->rfam == 4 ? AF_INET : AF_INET6, (const void *)c->raddr, a, sizeof a)) strcpy(a, "?");
@@ -4365,23 +4475,47 @@ WS_API ws_conn *ws_conn_next(const ws_ctx *ctx, const ws_conn *prev) {
     return c;
 }
 
-WS_API ws_result ws_broadcast(ws_ctx *ctx, int opcode, const void *data, size_t len,
-                              const ws_conn *except, size_t *sent) {
-    ws_conn *c;
+WS_API ws_result ws_broadcast_ex(ws_ctx *ctx, int opcode, const void *data, size_t len,
+                                 const ws_conn *except, int flags, size_t *sent, size_t *full) {
+    ws_conn *c, *next;
     ws_result first = WS_OK, rc;
-    size_t k = 0;
+    size_t k = 0, nfull = 0;
     if (sent) *sent = 0;
+    if (full) *full = 0;
     if (!ctx) return WS_ERR_ARG;
     rc = ws__send_check(ctx, opcode, data, len);   /* once: not a close frame, text is UTF-8 */
     if (rc != WS_OK) return rc;
-    for (c = ws_conn_next(ctx, NULL); c; c = ws_conn_next(ctx, c)) {
+    for (c = ws_conn_next(ctx, NULL); c; c = next) {
+        next = ws_conn_next(ctx, c);   /* closing c takes it out of the iteration */
         if (c == except || !(c->flags & WS__F_SERVER)) continue;
         rc = ws__send(c, 1, 0, opcode, data, len);
         if (rc == WS_OK) k++;
         else if (first == WS_OK) first = rc;
+        if (rc == WS_ERR_FULL) {
+            nfull++;
+            if (flags & WS_BROADCAST_CLOSE_SLOW) (void)ws_conn_close(c, WS_CLOSE_TRY_AGAIN, "send queue full");
+        }
     }
     if (sent) *sent = k;
+    if (full) *full = nfull;
     return first;
+}
+
+WS_API ws_result ws_broadcast(ws_ctx *ctx, int opcode, const void *data, size_t len,
+                              const ws_conn *except, size_t *sent) {
+    return ws_broadcast_ex(ctx, opcode, data, len, except, 0, sent, NULL);
+}
+
+WS_API ws_conn *ws_conn_find(ws_ctx *ctx, uint64_t id) {
+    ws_conn **p = ctx ? ws__id_find(ctx, id) : NULL;
+    if (!p || ((*p)->flags & WS__F_DEAD) || (*p)->state == WS__CLOSED) return NULL;
+    return *p;
+}
+
+WS_API ws_result ws_send_id(ws_ctx *ctx, uint64_t id, int opcode, const void *data, size_t len) {
+    ws_conn *c = ws_conn_find(ctx, id);
+    if (!ctx) return WS_ERR_ARG;
+    return c ? ws_conn_send(c, opcode, data, len) : WS_ERR_CLOSED;
 }
 
 WS_API void ws_close_all(ws_ctx *ctx, uint16_t code, const char *reason) {

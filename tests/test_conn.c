@@ -1556,6 +1556,73 @@ static void test_conn_memory_budget(void) {
     cn_end(ctx);
 }
 
+/* Safe handles: ws_conn_find / ws_send_id work while the conn lives and fail cleanly once
+ * it is closed and freed; ids are not reused. */
+static void test_conn_handles(void) {
+    ws_ctx *ctx = cn_ctx(NULL);
+    ws_conn *a = cn_open(ctx, 1), *b = cn_open(ctx, 1), *c;
+    uint64_t ia = ws_conn_id(a), ib = ws_conn_id(b);
+    int i;
+    CHECK(ia != ib && ia && ib);
+    CHECK(ws_conn_find(ctx, ia) == a);
+    CHECK(ws_conn_find(ctx, ib) == b);
+    CHECK(ws_conn_find(ctx, 0) == NULL);
+    CHECK(ws_conn_find(ctx, ib + 1000) == NULL);
+    CHECK(ws_conn_find(NULL, ia) == NULL);
+    CHECK_EQ(ws_send_id(ctx, ia, WS_OP_TEXT, "hi", 2), WS_OK);
+    CHECK(cn_tx_used(a) > 0);
+    CHECK_EQ(ws_send_id(ctx, ia, WS_OP_TEXT, "\xff", 1), WS_ERR_UTF8);
+    CHECK_EQ(ws_send_id(NULL, ia, WS_OP_TEXT, "hi", 2), WS_ERR_ARG);
+    ws__finish(a);                                  /* its CLOSE fired: no longer found */
+    CHECK(ws_conn_find(ctx, ia) == NULL);
+    CHECK_EQ(ws_send_id(ctx, ia, WS_OP_TEXT, "hi", 2), WS_ERR_CLOSED);
+    ws_dispatch(ctx, NULL, 0);                      /* a is freed here */
+    CHECK(ws_conn_find(ctx, ia) == NULL);
+    CHECK_EQ(ws_send_id(ctx, ia, WS_OP_TEXT, "hi", 2), WS_ERR_CLOSED);
+    CHECK(ws_conn_find(ctx, ib) == b);
+    for (i = 0; i < 300; i++) {                     /* the table grows and shrinks intact */
+        c = ws__conn_new(ctx, 1);
+        CHECK(c && c->id > ib && ws_conn_find(ctx, c->id) == c);   /* connecting: found */
+        c->state = WS__OPEN;
+        if (i % 3) ws__conn_free(c);
+    }
+    CHECK(ws_conn_find(ctx, ib) == b);
+    for (c = ctx->head; c; c = c->next) CHECK(ws_conn_find(ctx, c->id) == c);
+    CHECK_EQ(ctx->ids_len, ctx->nconns);
+    for (c = ctx->head; c; c = c->next) if (c != b) c->state = WS__CLOSED;
+    cn_end(ctx);
+}
+
+/* ws_broadcast_ex: how many took it, how many had a full queue, and closing those. */
+static void test_conn_broadcast_slow(void) {
+    static uint8_t big[8192];
+    ws_config cfg;
+    ws_ctx *ctx;
+    ws_conn *a, *b, *c;
+    size_t sent = 99, full = 99;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.max_send_queue = 10000;
+    ctx = cn_ctx(&cfg);
+    a = cn_open(ctx, 1); b = cn_open(ctx, 1); c = cn_open(ctx, 1);
+    CHECK_EQ(ws_conn_send(b, WS_OP_BINARY, big, sizeof big), WS_OK);   /* b does not read */
+    CHECK_EQ(ws_broadcast_ex(ctx, WS_OP_BINARY, big, 4000, NULL, 0, &sent, &full), WS_ERR_FULL);
+    CHECK_EQ(sent, 2);
+    CHECK_EQ(full, 1);
+    CHECK_EQ(ws_conn_state(b), WS_STATE_OPEN);      /* no flag: b just missed it */
+    CHECK_EQ(ws_broadcast(ctx, WS_OP_BINARY, big, 10, c, &sent), WS_OK);
+    CHECK_EQ(sent, 2);
+    cn_tx_drain(a); cn_tx_drain(c);
+    CHECK_EQ(ws_broadcast_ex(ctx, WS_OP_BINARY, big, 4000, NULL, WS_BROADCAST_CLOSE_SLOW, &sent, &full), WS_ERR_FULL);
+    CHECK_EQ(sent, 2);
+    CHECK_EQ(full, 1);
+    CHECK_EQ(ws_conn_state(b), WS_STATE_CLOSING);   /* 1013 queued behind its backlog */
+    CHECK_EQ(ws_conn_state(a), WS_STATE_OPEN);
+    CHECK_EQ(ws_broadcast_ex(ctx, WS_OP_BINARY, "x", 1, NULL, WS_BROADCAST_CLOSE_SLOW, &sent, &full), WS_OK);
+    CHECK_EQ(sent, 2);                              /* b is closing: not counted */
+    CHECK_EQ(full, 0);
+    cn_end(ctx);
+}
+
 static void test_conn_client_handshake(void) {
     static const char ok[] =
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -1641,4 +1708,6 @@ static void suite_conn(void) {
     RUN(test_conn_server_handshake_timeout);
     RUN(test_conn_client_handshake);
     RUN(test_conn_memory_budget);
+    RUN(test_conn_handles);
+    RUN(test_conn_broadcast_slow);
 }
