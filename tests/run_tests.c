@@ -11,6 +11,7 @@
 #include "test_http.c"
 #include "test_conn.c"
 #include "test_loopback.c"
+#include "test_transport.c"
 
 int main(int argc, char **argv) {
     t_only = argc > 1 ? argv[1] : NULL;
@@ -20,5 +21,6 @@ int main(int argc, char **argv) {
     suite_http();
     suite_conn();
     suite_loopback();
+    suite_transport();
     return t_summary();
 }
