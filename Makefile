@@ -25,8 +25,9 @@ all: test examples
 
 # The README's test command: unit + loopback tests under ASan/UBSan, then the same under
 # valgrind, then the portability checks (C++, C89 codec, exported names, Windows cross-build).
-test: build/run_tests build/run_tests_vg test-cpp test-c89 test-clang check-symbols test-mingw examples
+test: build/run_tests build/run_tests_vg build/attack test-cpp test-c89 test-clang check-symbols test-mingw examples
 	./build/run_tests
+	./build/attack
 ifneq ($(VALGRIND),)
 	$(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	    ./build/run_tests_vg
@@ -44,6 +45,20 @@ build/run_tests: $(TEST_SRC) | build
 # the valgrind build uses ws_poll's portable poll() path (the ASan build: epoll on Linux)
 build/run_tests_vg: $(TEST_SRC) | build
 	$(CC) $(CFLAGS) -DWS_NO_EPOLL tests/run_tests.c -o $@ $(LDLIBS)
+
+# tests/attack.c: the server under attack (slowloris, silent sockets, fd exhaustion, memory
+# pressure, malformed heads, use after close) in child processes; no sanitizers (they would
+# distort the RSS and CPU it asserts), WS_DEBUG on. POSIX only.
+build/attack: tests/attack.c tests/test.h ws.h | build
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+
+# Not in CI: clients churning with random sizes and abrupt resets for SOAK_SECONDS (60),
+# every echoed byte checked, RSS and descriptors reported at the start and the end.
+SOAK_SECONDS ?= 60
+soak: build/soak
+	SOAK_SECONDS=$(SOAK_SECONDS) ./build/soak
+build/soak: tests/soak.c ws.h | build
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 
 test-cpp: | build                         # the header compiles as C++, warning-free
 	$(CXX) -x c++ -std=c++11 -Wall -Wextra -Werror -fsyntax-only tests/compile_cpp.cpp
@@ -192,4 +207,4 @@ build/test_tls_vg: tests/test_tls.c tests/test.h ws.h | build
 
 build: ; mkdir -p build
 clean: ; rm -rf build
-.PHONY: glib-run node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop
+.PHONY: soak glib-run node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop
