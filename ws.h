@@ -5057,6 +5057,8 @@ OPTIONS (#define before the implementation include; default in brackets)
     WS_NO_EPOLL         Linux: ws_poll uses poll() instead of epoll (as on other systems)
     WS_USE_MBEDTLS      wss:// and ws_listen_tls through mbedTLS 2.28 or 3.x
     WS_NO_FEATURE_MACROS  do not define _DEFAULT_SOURCE/_POSIX_C_SOURCE (POSIX, see top)
+    WS_DEBUG            freed conns are poisoned and kept aside (WS_DEBUG_QUARANTINE [1024]);
+                        a freed ws_conn * given to the API fails an assertion
 
 EVENTS (one callback per ctx; ev fields say which events set them)
     OPEN     handshake done. Server conns are invisible before it (no events for HTTP
@@ -5089,7 +5091,10 @@ OWNERSHIP
   to ws_conn_send and strings in ws_config, ws_connect_opts, ws_reply are copied. ev->data,
   ev->reason and request spans are borrowed until the callback returns. A ws_conn * is valid
   until its WS_EV_CLOSE callback returns (unless reconnect_ms > 0); it is freed after the
-  callback, never during one.
+  callback, never during one. To keep a connection longer (a GUI's current one), keep
+  ws_conn_id(c): ws_conn_find(ctx, id) is NULL and ws_send_id fails with WS_ERR_CLOSED once
+  it is closed; ids are never reused within a ctx. A ws_listener * lives until
+  ws_listener_close, a ws_ctx * until ws_ctx_destroy.
 
 WHAT BLOCKS
   Nothing but: ws_poll(ctx, t) waits up to t ms (t = 0 never waits); ws_connect_blocking;
@@ -5103,8 +5108,14 @@ LIMITS AND DEFAULTS (ws_config; 0 = default)
     max_send_queue max_message + 64 KiB (WS_ERR_FULL beyond; nothing is dropped silently)
     max_conns 1024 (then HTTP 503)   connect 10 s   handshake 10 s   close 5 s
     ping_interval 30 s for servers, off for clients   pong_timeout 10 s   idle off
+    max_pending 256 (<= max_conns / 2)   max_pending_per_addr 64   max_memory 256 MiB
   A frame or message over its limit is refused from its header (close 1009) without
-  buffering it. Header too large: 431. Bad upgrade: 400; wrong version / not an upgrade: 426.
+  buffering it. Header too large: 431. Bad upgrade: 400 (also with Content-Length or
+  Transfer-Encoding); wrong version / not an upgrade: 426. Handshakes in progress beyond
+  max_pending (or max_pending_per_addr from one address): the oldest is dropped. max_memory
+  (all buffers of the ctx; WS_MEM_UNLIMITED = none) reached: upgrades get 503, a message that
+  cannot be buffered closes with 1013, sends return WS_ERR_FULL. accept() out of descriptors:
+  the listeners rest 50 ms .. 2 s (doubling) instead of spinning.
 
 GUI LOOPS
   Simplest: call ws_poll(ctx, 0) from a timer or once per frame. To sleep in the host's own
@@ -5122,7 +5133,9 @@ MEMORY
   ws_conn is 272 bytes (measured: 288 B of heap per idle server connection). An idle
   connection holds no buffer: receive and send buffers come from a per-ctx pool while bytes
   are in flight. A busy one holds its receive buffer (the largest frame in flight, from
-  16 KiB), its send queue, and a fragmented message being assembled. No allocation per
+  16 KiB), its send queue, and a fragmented message being assembled; an upgrade head is read
+  into a small buffer (from 1 KiB). Growth doubles, but never past the buffer's own limit or
+  max_memory, which counts every buffer (pooled ones too). No allocation per
   message in the steady state. Timers sit in a heap and Linux waits with epoll, so a loop
   pass costs O(active connections), not O(open ones); ws_pollfds lists every socket.
 
