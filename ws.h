@@ -2774,12 +2774,23 @@ static void ws__id_del(ws_ctx *ctx, uint64_t id) {   /* backward-shift deletion 
     }
 }
 
+static void ws__ids_free(ws_ctx *ctx) {   /* the id table and (WS_DEBUG) the freed conns */
+#ifdef WS_DEBUG
+    size_t i;
+    for (i = 0; i < WS__MIN(ctx->nquar, (size_t)WS_DEBUG_QUARANTINE); i++) ws__free(ctx, ctx->quar[i]);
+    ctx->nquar = 0;
+#endif
+    ws__free(ctx, ctx->ids);
+    ctx->ids = NULL;
+    ctx->ids_cap = ctx->ids_len = 0;
+}
+
 static ws_conn *ws__conn_new(ws_ctx *ctx, int server) {
     ws_conn *c;
     /* room in the timer heap for every conn, so scheduling never fails */
     if (!ctx->engine &&
         !ws__grow(ctx, (void **)&ctx->heap, &ctx->hcap, ctx->nconns + 1, sizeof(ws_conn *))) return NULL;
-    if (!ws__id_room(ctx)) return NULL;
+    if (!ctx->engine && !ws__id_room(ctx)) return NULL;   /* an engine's ctx has one conn */
     c = (ws_conn *)ws__alloc(ctx, sizeof *c);
     if (!c) return NULL;
     memset(c, 0, sizeof *c);
@@ -2790,7 +2801,7 @@ static ws_conn *ws__conn_new(ws_ctx *ctx, int server) {
     c->fd = WS__INVALID_SOCK;
     c->tp = &ws__io_tp;   /* the loop sets its own (TCP, TLS) */
     c->id = ++ctx->next_id;
-    ws__id_put(ctx, c);
+    if (!ctx->engine) ws__id_put(ctx, c);
     c->created = ctx->now;
     c->err_msg = "";
     if (server) { c->flags = WS__F_SERVER; ctx->nserver++; }
@@ -3095,6 +3106,7 @@ static void ws__engine_free(ws_ctx *ctx) {
     while (ctx->head) ws__conn_free(ctx->head);
     while (ctx->npool) ws__free(ctx, ctx->pool[--ctx->npool]);
     ws__free(ctx, ctx->heap);
+    ws__ids_free(ctx);
     WS_FREE(ctx, ctx->cfg.user);
 }
 
@@ -4812,13 +4824,7 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
     }
     while (ctx->npool) ws__free(ctx, ctx->pool[--ctx->npool]);
     ws__free(ctx, ctx->heap);
-    ws__free(ctx, ctx->ids);
-#ifdef WS_DEBUG
-    {
-        size_t i;
-        for (i = 0; i < WS__MIN(ctx->nquar, (size_t)WS_DEBUG_QUARANTINE); i++) ws__free(ctx, ctx->quar[i]);
-    }
-#endif
+    ws__ids_free(ctx);
 #ifdef WS__EPOLL
     if (ctx->epfd >= 0) close(ctx->epfd);
 #endif
