@@ -2261,8 +2261,8 @@ static void ws__frame_done(ws_conn *c, uint8_t *p, size_t n) {
     switch (op) {
     case WS_OP_PING:   /* 5.5.3: a peer that pings but never reads must not grow tx forever */
         if (!ctx->cfg.no_auto_pong && !(c->flags & WS__F_SENT_CLOSE) &&
-            ws__buf_used(c->tx) <= ws__max_queue(ctx))
-            (void)ws__queue_frame(c, 1, 0, WS_OP_PONG, p, n, 1);
+            ws__buf_used(c->tx) <= ws__max_queue(ctx))   /* not forced: max_memory holds too */
+            (void)ws__queue_frame(c, 1, 0, WS_OP_PONG, p, n, 0);
         ws__ev_init(&ev, WS_EV_PING);
         ev.data = p; ev.len = n;
         ws__emit(c, &ev);

@@ -340,18 +340,23 @@ static void a_flood(int slow, int spread) {
     pid_t atk;
     int n = a_attack_size(), i, served = 0, served_same = 0, tries = 100, tries_same = 20;
     double t0;
+    int64_t t1, worst = 0;
     memset(&cfg, 0, sizeof cfg);
     if (!a_start(&s, &cfg, 0, 0)) { CHECK(0); return; }
     atk = a_attack(s.port, spread ? NULL : "127.0.0.2", n, slow);
     t0 = (double)a_now();
-    for (i = 0; i < tries; i++) served += a_honest(s.port, "127.0.0.1", NULL);
+    for (i = 0; i < tries; i++) {   /* the slowest one is reported, not asserted */
+        t1 = a_now();
+        served += a_honest(s.port, "127.0.0.1", NULL);
+        if (a_now() - t1 > worst) worst = a_now() - t1;
+    }
     for (i = 0; i < tries_same; i++) served_same += a_honest(s.port, spread ? "127.0.1.1" : "127.0.0.2", NULL);
     a_kill(atk);
     CHECK(a_stop(&s, &st));
     printf("  %s%s: %d attacker sockets; honest served %d/%d (other address), %d/%d (attacker's "
-           "address) in %.1f s; peak pending %lu, evictions %ld, server CPU %.2f s, peak buffers %lu B\n",
+           "address) in %.1f s (slowest %ld ms); peak pending %lu, evictions %ld, server CPU %.2f s, peak buffers %lu B\n",
            slow ? "slowloris" : "silent", spread ? " (from 16 addresses)" : "", n, served, tries, served_same, tries_same,
-           ((double)a_now() - t0) / 1000.0, (unsigned long)st.peak_pending, st.evictions, st.cpu,
+           ((double)a_now() - t0) / 1000.0, (long)worst, (unsigned long)st.peak_pending, st.evictions, st.cpu,
            (unsigned long)st.peak_mem);
     CHECK(served * 100 >= tries * 95);
     CHECK(served_same * 100 >= tries_same * 95);
@@ -468,6 +473,7 @@ static void a_memory(int echo) {
     CHECK(busy || http_mid == 101);
     CHECK(served_after);
     CHECK(st.end_mem <= (size_t)WS_POOL_MAX * WS_POOL_BUF_MAX);  /* only the pool is left */
+    CHECK(st.end_rss_kb - st.base_rss_kb <= 6 * 1024);           /* RSS back near its start */
 }
 static void test_attack_memory_big_frames(void) { a_memory(0); }
 static void test_attack_memory_unread_echoes(void) { a_memory(1); }
