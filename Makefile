@@ -41,10 +41,11 @@ all: test examples
 
 # The README's test command: unit + loopback tests under ASan/UBSan, then the same under
 # valgrind, then the portability checks (C++, C89 codec, exported names, Windows cross-build).
-test: build/run_tests build/run_tests_vg test-cpp test-c89 test-clang check-symbols test-mingw test-neon examples \
+test: build/run_tests build/run_tests_vg build/attack test-cpp test-c89 test-clang check-symbols test-mingw test-neon examples \
       test-readme test-examples test-tcc
 	./build/run_tests
 	$(MAKE) --no-print-directory test-nonet
+	./build/attack
 ifneq ($(VALGRIND),)
 	$(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	    ./build/run_tests_vg
@@ -73,6 +74,19 @@ build/run_tests_nonet: $(TEST_SRC) | build
 	$(CC) $(CFLAGS) $(SAN) -DWS_NO_NET tests/run_tests.c -o $@
 test-nonet: build/run_tests_nonet
 	./build/run_tests_nonet
+# tests/attack.c: the server under attack (slowloris, silent sockets, fd exhaustion, memory
+# pressure, malformed heads, use after close) in child processes; no sanitizers (they would
+# distort the RSS and CPU it asserts), WS_DEBUG on. POSIX only.
+build/attack: tests/attack.c tests/test.h ws.h | build
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+
+# Not in CI: clients churning with random sizes and abrupt resets for SOAK_SECONDS (60),
+# every echoed byte checked, RSS and descriptors reported at the start and the end.
+SOAK_SECONDS ?= 60
+soak: build/soak
+	SOAK_SECONDS=$(SOAK_SECONDS) ./build/soak
+build/soak: tests/soak.c ws.h | build
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 
 test-cpp: | build                         # the header compiles as C++, warning-free
 	$(CXX) -x c++ -std=c++11 -Wall -Wextra -Werror -fsyntax-only tests/compile_cpp.cpp
@@ -335,4 +349,4 @@ FORCE:
 
 build: ; mkdir -p build
 clean: ; rm -rf build
-.PHONY: FORCE tls-win wine test-readme test-examples test-tcc glib-run node-deps all test test-nonet test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop
+.PHONY: FORCE tls-win wine test-readme test-examples test-tcc glib-run node-deps all test test-nonet test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop soak

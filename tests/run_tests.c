@@ -18,6 +18,7 @@
 #include "test_apploop.c"
 #include "test_usage.c"
 #include "test_proxy.c"
+#include "test_budget.c"
 #endif
 
 int main(int argc, char **argv) {
@@ -35,6 +36,7 @@ int main(int argc, char **argv) {
     suite_apploop();
     suite_usage();
     suite_proxy();
+    suite_budget();
 #endif
     return t_summary();
 }
