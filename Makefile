@@ -19,6 +19,11 @@ TLS_EXAMPLES := $(patsubst examples/%.c,build/%,$(wildcard examples/tls_*.c)) bu
 EXAMPLES := $(filter-out $(TLS_EXAMPLES),$(EXAMPLES))
 # examples/glib_loop.c needs GLib (libglib2.0-dev): built when pkg-config finds glib-2.0
 GLIB ?= $(shell pkg-config --exists glib-2.0 2>/dev/null && echo yes)
+# permessage-deflate needs zlib (zlib1g-dev): found when <zlib.h> compiles; then the examples
+# are built with -DWS_USE_ZLIB -lz and make test runs the deflate tests (test-zlib)
+ZLIB ?= $(shell printf '\043include <zlib.h>\n' | $(CC) -x c -fsyntax-only - 2>/dev/null && echo yes)
+ZLIB_FLAGS := $(if $(ZLIB),-DWS_USE_ZLIB)
+ZLIB_LIBS := $(if $(ZLIB),-lz)
 EXAMPLES := $(filter-out build/glib_loop,$(EXAMPLES))
 
 all: test examples
@@ -33,6 +38,7 @@ ifneq ($(VALGRIND),)
 else
 	@echo "SKIPPED: valgrind run (install: apt-get install valgrind)"; [ "$$CI" != true ]
 endif
+	$(MAKE) --no-print-directory test-zlib
 	$(MAKE) --no-print-directory interop
 	$(MAKE) --no-print-directory tls
 	$(MAKE) --no-print-directory glib-run
@@ -43,6 +49,25 @@ build/run_tests: $(TEST_SRC) | build
 # the valgrind build uses ws_poll's portable poll() path (the ASan build: epoll on Linux)
 build/run_tests_vg: $(TEST_SRC) | build
 	$(CC) $(CFLAGS) -DWS_NO_EPOLL tests/run_tests.c -o $@ $(LDLIBS)
+
+# permessage-deflate (tests/test_deflate.c): the whole suite again with -DWS_USE_ZLIB -lz under
+# ASan/UBSan, the header with zlib as C++ and with clang. No zlib: SKIPPED (a failure when CI=true).
+test-zlib: | build
+ifneq ($(ZLIB),)
+	$(MAKE) --no-print-directory build/run_tests_zlib
+	$(CXX) -x c++ -std=c++11 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror -fsyntax-only \
+	    -DWS_USE_ZLIB -DWS_IMPLEMENTATION ws.h
+	./build/run_tests_zlib
+else
+	@echo "************************************************************************"
+	@echo "SKIPPED: permessage-deflate tests: zlib headers not found"
+	@echo "         (apt-get install zlib1g-dev)"
+	@echo "************************************************************************"
+	@[ "$$CI" != true ]
+endif
+
+build/run_tests_zlib: $(TEST_SRC) | build
+	$(CC) $(CFLAGS) $(SAN) -DWS_USE_ZLIB tests/run_tests.c -o $@ -lz $(LDLIBS)
 
 test-cpp: | build                         # the header compiles as C++, warning-free
 	$(CXX) -x c++ -std=c++11 -Wall -Wextra -Werror -fsyntax-only tests/compile_cpp.cpp
@@ -94,7 +119,8 @@ fuzz: $(FUZZERS)
 	echo "fuzz: $(words $(FUZZERS)) targets ran clean"
 
 build/fuzz_%: tests/fuzz/fuzz_%.c ws.h | build
-	$(FUZZ_CC) -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $< -o $@
+	$(FUZZ_CC) -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    $(ZLIB_FLAGS) $< -o $@ $(ZLIB_LIBS)
 
 # examples/NAME.c -> build/NAME, each a whole program (it defines WS_IMPLEMENTATION itself).
 # TLS variants (examples/tls_*.c, and wscat as build/wscat_tls) only when mbedTLS is installed.
@@ -105,15 +131,18 @@ endif
 ifeq ($(GLIB),)
 	@echo "SKIPPED: glib_loop: glib-2.0 not found by pkg-config (apt-get install libglib2.0-dev)"
 endif
+ifeq ($(ZLIB),)
+	@echo "NOTE: examples built without permessage-deflate: zlib headers not found (apt-get install zlib1g-dev)"
+endif
 build/tls_%: examples/tls_%.c ws.h | build
-	$(CC) $(CFLAGS) -DWS_USE_MBEDTLS $< -o $@ $(TLS_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) -DWS_USE_MBEDTLS $(ZLIB_FLAGS) $< -o $@ $(TLS_LIBS) $(ZLIB_LIBS) $(LDLIBS)
 build/wscat_tls: examples/wscat.c ws.h | build
-	$(CC) $(CFLAGS) -DWS_USE_MBEDTLS $< -o $@ $(TLS_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) -DWS_USE_MBEDTLS $(ZLIB_FLAGS) $< -o $@ $(TLS_LIBS) $(ZLIB_LIBS) $(LDLIBS)
 build/glib_loop: examples/glib_loop.c ws.h | build   # GLib's headers as system headers: no -W noise
-	$(CC) $(CFLAGS) $(patsubst -I%,-isystem %,$(shell pkg-config --cflags glib-2.0)) $< -o $@ \
-	    $(shell pkg-config --libs glib-2.0) $(LDLIBS)
+	$(CC) $(CFLAGS) $(ZLIB_FLAGS) $(patsubst -I%,-isystem %,$(shell pkg-config --cflags glib-2.0)) $< -o $@ \
+	    $(shell pkg-config --libs glib-2.0) $(ZLIB_LIBS) $(LDLIBS)
 build/%: examples/%.c ws.h | build
-	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $(ZLIB_FLAGS) $< -o $@ $(ZLIB_LIBS) $(LDLIBS)
 
 # examples/glib_loop.c for real: a GLib main loop against build/testee_server on 127.0.0.1;
 # every message it sends must come back. No GLib: SKIPPED (a failure when CI=true).
@@ -146,7 +175,7 @@ node-deps:
 	    echo "npm install failed: the Node and browser tests will be SKIPPED"; fi
 
 build/ws_peer: tests/interop/ws_peer.c ws.h | build
-	$(CC) $(CFLAGS) $(SAN) $< -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $(SAN) $(ZLIB_FLAGS) $< -o $@ $(ZLIB_LIBS) $(LDLIBS)
 
 # wss:// through mbedTLS: tests/test_tls.c (-DWS_USE_MBEDTLS) under ASan/UBSan, then under
 # valgrind (TLS_SLOW: longer limits, fewer connections); the header with TLS as C++; test
@@ -185,4 +214,4 @@ build/test_tls_vg: tests/test_tls.c tests/test.h ws.h | build
 
 build: ; mkdir -p build
 clean: ; rm -rf build
-.PHONY: glib-run node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop
+.PHONY: test-zlib glib-run node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop

@@ -11,6 +11,9 @@
 #include "test_http.c"
 #include "test_conn.c"
 #include "test_loopback.c"
+#ifdef WS_USE_ZLIB   /* make test-zlib: permessage-deflate */
+#include "test_deflate.c"
+#endif
 
 int main(int argc, char **argv) {
     t_only = argc > 1 ? argv[1] : NULL;
@@ -20,5 +23,8 @@ int main(int argc, char **argv) {
     suite_http();
     suite_conn();
     suite_loopback();
+#ifdef WS_USE_ZLIB
+    suite_deflate();
+#endif
     return t_summary();
 }

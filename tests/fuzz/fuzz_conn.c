@@ -4,8 +4,11 @@
  *   make fuzz   (or: build/fuzz_conn [corpus dir])
  * Input: byte 0 picks the role and settings (bit 0: client, bit 1: fragment mode, bit 2:
  * small limits, bit 3: no auto pong, bit 4: echo every message, bit 5: close from the
- * callback); byte 1 seeds the chunk sizes; the rest is what the peer sends. A server starts
- * in the HTTP handshake; a client starts open (its handshake is fuzz_http_response's). */
+ * callback, bit 6: permessage-deflate, bit 7: ... without context takeover); byte 1 seeds the
+ * chunk sizes (and the client's inflater window); the rest is what the peer sends. A server
+ * starts in the HTTP handshake (its request may offer permessage-deflate); a client starts
+ * open (its handshake is fuzz_http_response's), with permessage-deflate already agreed when
+ * bit 6 is set. Built with -DWS_USE_ZLIB -lz when zlib is there: then inflate is fuzzed. */
 #define WS_IMPLEMENTATION
 #include "../../ws.h"
 #include <stdlib.h>
@@ -52,6 +55,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     cfg.fragments = st.frags = (data[0] >> 1) & 1;
     if (data[0] & 4) { cfg.max_message = 300; cfg.max_handshake = 200; }
     cfg.no_auto_pong = (data[0] >> 3) & 1;
+    cfg.deflate.enable = (data[0] >> 6) & 1;
+    cfg.deflate.threshold = -1;
+    cfg.deflate.no_context_takeover = cfg.deflate.peer_no_context_takeover = (data[0] >> 7) & 1;
     st.echo = (data[0] >> 4) & 1;
     st.close_in_cb = (data[0] >> 5) & 1;
     seed = data[1];
@@ -61,6 +67,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     REQUIRE(c != NULL);
     if (data[0] & 1) ws__opened(c);        /* a client past its handshake */
     else c->state = WS__HANDSHAKE;         /* a server waiting for the request */
+#ifdef WS_USE_ZLIB
+    if ((data[0] & 1) && cfg.deflate.enable)   /* ... that agreed on permessage-deflate */
+        REQUIRE(ws__pmd_new(c, &cfg.deflate, 15, 8 + (data[1] & 7), data[0] >> 7, data[0] >> 7) != NULL);
+#endif
     while (off < size && c->state != WS__CLOSED && !(c->flags & WS__F_DEAD)) {
         size_t n = 1 + (seed % 97);
         seed = seed * 1103515245u + 12345u;
@@ -69,7 +79,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         off += n;
         if (c->tx) c->tx->off = c->tx->len;   /* the peer "reads" our replies */
         /* small limits: nothing beyond one frame header + max_frame (+ a chunk) is kept */
-        if (cfg.max_message) REQUIRE(ws__buf_used(c->rx) <= 300 + 14 + 97);
+        if (cfg.max_message) REQUIRE(ws__buf_used(c->rx) <= 300 + 14 + 97 + 64);   /* + deflate's */
+        if (cfg.max_message) REQUIRE(ws__buf_used(c->msg) <= 300 + 1);   /* inflated: checked as it grows */
     }
     if (c->flags & WS__F_BROKEN) ws__finish(c);
     ws_ctx_destroy(ctx);                   /* fires the CLOSE that is still due */
