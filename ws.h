@@ -1,8 +1,8 @@
 /* ws.h - v0.1.0 - WebSocket (RFC 6455) client + server in one file - MIT or public domain
  *   In exactly one .c file:  #define WS_IMPLEMENTATION  then  #include "ws.h"
  *   CONTENTS (search ">>tag"): >>api >>config >>random >>sha1 >>base64 >>utf8 >>frame >>close
- *                              >>url >>http >>platform >>conn >>transport >>tls >>client >>server
- *                              >>poll >>deflate
+ *                              >>url >>http >>platform >>conn >>engine >>deflate >>transport >>tls
+ *                              >>client >>server >>poll
  *   The manual (>>doc: QUICK START, OPTIONS, EVENTS, OWNERSHIP, WHAT BLOCKS, LIMITS, GUI LOOPS,
  *   MEMORY, PLATFORMS) and the LICENSE are at the end of this file. */
 #if defined(WS_IMPLEMENTATION) && !defined(_WIN32) && !defined(__APPLE__) && \
@@ -228,13 +228,14 @@ WS_API ws_result ws_http_build_error(char *out, size_t cap, int status, const ch
                                      size_t *len);
 WS_API const char *ws_http_status_text(int status);   /* "Bad Request"...; "" if unknown */
 
-#ifndef WS_NO_NET
-/* ==== connections, contexts and the event loop (>>conn >>client >>server >>poll) ====
- * One ws_ctx owns listeners, connections, buffers and timers; nothing here blocks (see
- * ws_connect_blocking for the one exception). All calls happen on the loop's thread; only
- * ws_ctx_wakeup may be called from another thread. */
+/* ==== connections: events, settings, sending (>>conn >>engine), with or without sockets ====
+ * A ws_conn is one WebSocket connection. It is owned either by a ws_ctx (the event loop below,
+ * which moves its bytes over TCP, TLS or a ws_io of yours) or by you, as a sans-I/O engine
+ * (ws_engine_create): you feed it received bytes and send what it outputs. The types, events
+ * and ws_conn_* calls are the same for both; only the ws_ctx part needs sockets (WS_NO_NET
+ * leaves it out). All calls on a connection happen on one thread. */
 typedef struct ws_ctx      ws_ctx;       /* opaque */
-typedef struct ws_conn     ws_conn;      /* opaque, owned by its ws_ctx */
+typedef struct ws_conn     ws_conn;      /* opaque, owned by its ws_ctx (or yours: an engine) */
 typedef struct ws_listener ws_listener;  /* opaque, owned by its ws_ctx */
 
 typedef enum ws_event_type {
@@ -310,6 +311,15 @@ typedef struct ws_config {
     void (*on_http)(ws_conn *c, const ws_http_request *req, ws_reply *reply, void *user);
     /* optional diagnostics (level 0 error, 1 warning, 2 info). Never required for errors. */
     void (*log)(int level, const char *msg, void *user);
+    /* optional, both or neither: your event loop watches the sockets instead of ws_poll
+     * (libcurl's multi-socket style). on_watch: watch fd for events (WS_POLLIN | WS_POLLOUT),
+     * changed interest, or 0 = stop watching (always before fd is closed or reused). Pass token
+     * to ws_socket_ready when fd is ready; *host is your pointer for this socket (NULL on the
+     * first call; kept until the 0 call). on_timer: call ws_timer_fired in timeout_ms
+     * (0 = as soon as you can; -1 = no timer); each call replaces the last. Only changes are
+     * told: O(1) per event, however many connections. Called from ws.h calls on your thread. */
+    void (*on_watch)(ws_ctx *ctx, intptr_t fd, int events, void *token, void **host, void *user);
+    void (*on_timer)(ws_ctx *ctx, int timeout_ms, void *user);
     void  *user;                 /* passed to every callback */
     size_t max_message;          /* bytes of one received message; 0 = 16 MiB */
     size_t max_frame;            /* bytes of one received frame; 0 = max_message */
@@ -372,7 +382,83 @@ typedef struct ws_connect_opts {
     const ws_deflate_opts *deflate; /* permessage-deflate (copied); NULL = the ctx's cfg.deflate */
 } ws_connect_opts;
 
-/* Copies cfg (NULL on_event, or out of memory: NULL). */
+/* ---- >>engine: one connection's protocol without sockets, clock or ws_ctx (sans-I/O) ----
+ * You move the bytes: feed what arrives with ws_engine_feed, send what ws_engine_output gives
+ * (or let ws_io.write take it), pass your clock in, and use the ws_conn_* calls below (send,
+ * close, state...) as on a loop connection: the same engine, events, limits and close codes.
+ * Builds with WS_NO_NET. Events go to cfg->on_event; a callback may send and close, but must
+ * not destroy the engine. Nothing here blocks or allocates beyond the connection's buffers. */
+enum { WS_POLLIN = 1, WS_POLLOUT = 4, WS_POLLERR = 8, WS_POLLHUP = 16 };   /* readiness */
+typedef struct ws_io {
+    /* Take up to len bytes: *put = how many (fewer is fine). WS_OK; WS_AGAIN = nothing now
+     * (for an engine: the rest waits in ws_engine_output; in a ws_ctx: call ws_conn_io_ready
+     * when writable, or give an fd that polls writable); WS_ERR_IO = the stream is broken. */
+    ws_result (*write)(void *io, const uint8_t *data, size_t len, size_t *put);
+    /* ws_ctx only (an engine is fed instead): read up to cap bytes. WS_OK (*got > 0),
+     * WS_AGAIN (nothing yet), WS_ERR_CLOSED (the peer's EOF) or WS_ERR_IO. */
+    ws_result (*read)(void *io, uint8_t *buf, size_t cap, size_t *got);
+    void      (*shutdown)(void *io);   /* optional: all output is sent; send EOF (TCP FIN) */
+    void      (*close)(void *io);      /* optional: the connection is over; release the stream */
+    void       *io;                    /* passed to each */
+    /* ws_ctx only, optional: what a TLS layer of yours needs (as ws.h's mbedTLS transport).
+     * handshake runs until WS_OK before the HTTP upgrade (WS_AGAIN: not done yet; an error
+     * ends the connection; write may be called meanwhile: WS_AGAIN then); want tells the
+     * poll interest it needs beyond the obvious (WS_POLLIN/WS_POLLOUT: e.g. to write in order
+     * to read); pending counts decrypted bytes it holds that read can return without the fd. */
+    ws_result (*handshake)(void *io);
+    int       (*want)(void *io);
+    size_t    (*pending)(void *io);
+} ws_io;
+
+typedef struct ws_engine_opts {
+    int         server;     /* 1 = server role: reads the upgrade request, frames must be masked */
+    int         upgraded;   /* 1 = the HTTP upgrade was done elsewhere: starts OPEN */
+    const char *url;        /* client: Host and path of the upgrade request; NULL = ws://localhost/ */
+    const ws_connect_opts *connect;   /* client: origin, protocols, headers (the rest is ignored) */
+    const char *protocol;   /* upgraded: the subprotocol that was agreed, or NULL */
+    const void *head;       /* bytes already read from the stream (a request someone else */
+    size_t      head_len;   /* read; frames after a 101), processed first; or NULL */
+    const ws_io *io;        /* engine: NULL = output waits for ws_engine_output. ws_conn_adopt:
+                               NULL = fd is a connected socket (plain TCP); else the transport */
+    int64_t     now_ms;     /* engine: your clock now (any origin, milliseconds) */
+} ws_engine_opts;
+
+/* A connection that you own. cfg is copied (on_event required; ping_interval_ms,
+ * pong_timeout_ms... apply on your clock). A client queues its upgrade request at once.
+ * WS_OK (*out set), WS_ERR_ARG (no cfg, on_event or out), WS_ERR_URL, WS_ERR_NOMEM. */
+WS_API ws_result ws_engine_create(const ws_config *cfg, const ws_engine_opts *o, void *conn_user,
+                                  ws_conn **out);
+/* Fires WS_EV_CLOSE if it has not fired (1006, or the close already agreed), frees c. Not from
+ * one of c's callbacks. */
+WS_API void      ws_engine_destroy(ws_conn *c);
+/* Bytes received from the peer, any amount, split anywhere: events fire before it returns.
+ * Input after a close or failure is dropped. WS_OK, WS_ERR_NOMEM, WS_ERR_CLOSED (c is CLOSED),
+ * WS_ERR_ARG. (A protocol error is not a result: ERROR and CLOSE events say it.) */
+WS_API ws_result ws_engine_feed(ws_conn *c, const void *data, size_t len, int64_t now_ms);
+/* The peer closed its side of the stream (TCP EOF, the link went down): WS_EV_CLOSE fires,
+ * clean if both close frames had been exchanged, else 1006. */
+WS_API void      ws_engine_eof(ws_conn *c, int64_t now_ms);
+/* The bytes waiting to be sent: *data (may be NULL; borrowed until the next call on c) and
+ * how many. Send them, then ws_engine_consume the number the stream took. */
+WS_API size_t    ws_engine_output(const ws_conn *c, const uint8_t **data);
+WS_API void      ws_engine_consume(ws_conn *c, size_t n);
+/* 1 once all output is consumed and the engine is done writing (after the close handshake -
+ * a server closes the TCP connection first, RFC 6455 7.1.1 - an HTTP answer or a failure):
+ * shut the stream's sending side (or close it) and report its end with ws_engine_eof. */
+WS_API int       ws_engine_wants_eof(const ws_conn *c);
+/* The earliest time ws_engine_tick must run (handshake/close timeouts, heartbeat), on your
+ * clock; 0 = no timer. ws_engine_tick runs the timers that are due at now_ms. */
+WS_API int64_t   ws_engine_deadline(const ws_conn *c);
+WS_API void      ws_engine_tick(ws_conn *c, int64_t now_ms);
+/* An in-memory pair for tests: a client and a server engine (their own configs; user is each
+ * cfg's user), the client's upgrade request already queued. ws_engine_pump moves output both
+ * ways (and EOFs) until nothing moves; returns the bytes moved. */
+WS_API ws_result ws_engine_pair(const ws_config *client_cfg, const ws_config *server_cfg,
+                                ws_conn **client, ws_conn **server);
+WS_API size_t    ws_engine_pump(ws_conn *a, ws_conn *b, int64_t now_ms);
+
+#ifndef WS_NO_NET
+/* Copies cfg (NULL on_event, only one of on_watch/on_timer, or out of memory: NULL). */
 WS_API ws_ctx *ws_ctx_create(const ws_config *cfg);
 /* Closes listeners and connections (a 1001 close frame is attempted, not awaited); fires
  * WS_EV_CLOSE for each connection that has not had it. Not from a callback. */
@@ -414,10 +500,26 @@ WS_API int ws_poll(ws_ctx *ctx, int timeout_ms);
  * and *timeout_ms with the longest the host may wait (-1: no deadline; 0: work is pending).
  * Returns how many entries it needs: call again with more room when that exceeds cap. After
  * the host waited, ws_dispatch(ctx, fds, n) with revents set (any subset, n = 0 for timers). */
-enum { WS_POLLIN = 1, WS_POLLOUT = 4, WS_POLLERR = 8, WS_POLLHUP = 16 };
 typedef struct ws_pollfd { intptr_t fd; short events, revents; } ws_pollfd;
 WS_API size_t ws_pollfds(ws_ctx *ctx, ws_pollfd *out, size_t cap, int *timeout_ms);
 WS_API void   ws_dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n);
+/* With ws_config.on_watch/on_timer: a watched socket is ready (revents: WS_POLLIN, WS_POLLOUT,
+ * WS_POLLERR, WS_POLLHUP; token from on_watch, never one whose watch ended), or the timer
+ * fired. Each handles what is due and returns. Not from a callback. */
+WS_API void   ws_socket_ready(ws_ctx *ctx, void *token, int revents);
+WS_API void   ws_timer_fired(ws_ctx *ctx);
+
+/* A stream that is already connected, as a connection of ctx: fd, a connected socket (client
+ * side: o->url names the request; server side: accepted, o->head = bytes of the request that
+ * were read already, o->upgraded = the 101 was sent already), or o->io, your transport (fd
+ * then is a descriptor to poll for it, or -1: call ws_conn_io_ready when it can move bytes).
+ * ctx owns it from then on (and closes fd). WS_OK, WS_ERR_ARG, WS_ERR_URL, WS_ERR_NOMEM. */
+WS_API ws_result ws_conn_adopt(ws_ctx *ctx, intptr_t fd, const ws_engine_opts *o,
+                               void *conn_user, ws_conn **out);
+/* A ws_io without a pollable fd became readable (WS_POLLIN) and/or writable (WS_POLLOUT):
+ * the loop reads/writes it in its next pass (ws_poll returns at once). */
+WS_API void ws_conn_io_ready(ws_conn *c, int events);
+#endif /* WS_NO_NET */
 
 /* Sending copies data and writes at once when the socket takes it; the rest waits in a queue
  * bounded by max_send_queue. opcode: WS_OP_TEXT (must be UTF-8), WS_OP_BINARY, WS_OP_PING,
@@ -442,11 +544,11 @@ WS_API void      ws_conn_drop(ws_conn *c);
 
 WS_API int         ws_conn_state(const ws_conn *c);        /* WS_STATE_... */
 WS_API void       *ws_conn_user(const ws_conn *c);
-WS_API ws_ctx     *ws_conn_ctx(const ws_conn *c);          /* the context that owns c */
+WS_API ws_ctx     *ws_conn_ctx(const ws_conn *c);          /* its context; NULL: an engine */
 WS_API void        ws_conn_set_user(ws_conn *c, void *user);
 WS_API uint64_t    ws_conn_id(const ws_conn *c);           /* unique in its ctx, from 1 */
 WS_API int         ws_conn_is_server(const ws_conn *c);    /* 1 = accepted by a listener */
-WS_API int64_t     ws_conn_age_ms(const ws_conn *c);       /* since accept / ws_connect */
+WS_API int64_t     ws_conn_age_ms(const ws_conn *c);       /* since accept / ws_connect / create */
 WS_API const char *ws_conn_protocol(const ws_conn *c);     /* chosen subprotocol, "" if none */
 /* The agreed Sec-WebSocket-Extensions value ("permessage-deflate; ..."), "" if none */
 WS_API const char *ws_conn_extensions(const ws_conn *c);
@@ -456,6 +558,7 @@ WS_API void        ws_conn_set_fragments(ws_conn *c, int on);  /* per-connection
  * enough); *port_out (may be NULL). WS_OK, or WS_ERR_STATE before a socket is connected. */
 WS_API ws_result   ws_conn_remote(const ws_conn *c, char *out, size_t cap, uint16_t *port_out);
 
+#ifndef WS_NO_NET
 WS_API size_t   ws_conn_count(const ws_ctx *ctx);                 /* open connections */
 WS_API ws_conn *ws_conn_next(const ws_ctx *ctx, const ws_conn *prev); /* iterate; NULL starts */
 /* Send to every open server connection except `except` (may be NULL). The opcodes and codes
@@ -1569,12 +1672,15 @@ static void ws__sock_setup(ws__sock s) {   /* every socket: non-blocking, no Nag
     (void)setsockopt(s, SOL_SOCKET, SO_NOSIGPIPE, (const char *)&one, sizeof one);
 #endif
 }
+#else   /* WS_NO_NET: the engine keeps an (always invalid) descriptor field */
+typedef int ws__sock;
+#  define WS__INVALID_SOCK (-1)
 #endif /* WS_NO_NET */
 
-#ifndef WS_NO_NET
 /* ==== >>conn ==== the protocol engine: bytes in -> events out, calls -> bytes queued ==== */
-/* Nothing in this section makes a syscall: input arrives in c->rx (ws__conn_feed in tests,
- * the socket reader in >>poll), output goes to c->tx, and >>poll moves the bytes. */
+/* Nothing in this section makes a syscall: input arrives in c->rx (ws_engine_feed, or the
+ * reader in >>poll), output goes to c->tx, and a transport (>>transport, >>tls, a ws_io) or the
+ * engine's user (ws_engine_output) moves the bytes. Time is ctx->now, set by the caller. */
 #ifndef WS_BUF_MIN
 #  define WS_BUF_MIN 16384          /* first size of a receive/send buffer */
 #endif
@@ -1602,7 +1708,9 @@ enum {   /* ws_conn.flags */
     WS__F_CLOSE_FIRED = 1 << 14, WS__F_ERR_FIRED = 1 << 15, WS__F_FAILED = 1 << 16,
     WS__F_BROKEN = 1 << 17,                             /* finish in the next dispatch */
     WS__F_REFUSE = 1 << 18,                             /* over max_conns: answer 503 */
-    WS__F_PEND = 1 << 19                                /* on the ctx's pending list */
+    WS__F_PEND = 1 << 19,                               /* on the ctx's pending list */
+    WS__F_FEED = 1 << 20,                               /* rx holds bytes not processed yet */
+    WS__F_PREOPEN = 1 << 21                             /* upgraded elsewhere: open it */
 };
 
 typedef struct ws__client ws__client;
@@ -1611,15 +1719,30 @@ typedef struct ws__tls_cfg ws__tls_cfg;   /* >>tls: shared mbedTLS config, per l
 
 enum { WS__K_CONN = 1, WS__K_LISTENER = 2 };   /* what an epoll data.ptr or owners[].o is */
 
+/* How a connection's bytes move: plain TCP (>>transport), mbedTLS (>>tls), or a ws_io. */
+struct ws__transport {
+    /* WS_OK (*got > 0), WS_AGAIN, WS_ERR_CLOSED (orderly EOF) or WS_ERR_IO / WS_ERR_TLS */
+    ws_result (*read)(ws_conn *c, uint8_t *buf, size_t cap, size_t *got);
+    ws_result (*write)(ws_conn *c, const uint8_t *buf, size_t len, size_t *put);
+    ws_result (*handshake)(ws_conn *c);  /* WS_OK when done, WS_AGAIN, or an error */
+    short     (*want)(const ws_conn *c); /* extra poll interest (TLS needs to write to read...) */
+    size_t    (*pending)(const ws_conn *c);   /* bytes readable without the socket */
+    void      (*shutdown)(ws_conn *c);   /* no more writes (TCP FIN / TLS close_notify) */
+    void      (*close)(ws_conn *c);
+};
+
 struct ws_conn {
     uint8_t   kind, state, msg_op, rfam;   /* kind first: see struct ws_listener */
-    uint8_t   ereg;              /* the events registered with epoll */
+    uint8_t   ereg;              /* the events registered with epoll (or on_watch) */
+    uint8_t   iorev;             /* ws_conn_io_ready: WS_POLLIN/OUT to handle in the loop */
     uint32_t  hidx;              /* 1 + position in the ctx's timer heap; 0 = not in it */
     ws_conn  *next, *prev;
     ws_conn  *pnext;             /* the ctx's pending list (WS__F_PEND) */
     ws_ctx   *ctx;
     const ws__transport *tp;
     void     *tls;               /* transport state (mbedTLS), NULL for plain TCP */
+    void     *hsock;             /* on_watch: the host's pointer for this socket */
+    ws_io    *io;                /* the user's transport (ws_io), or NULL */
     ws__client *cl;              /* client side only */
     void     *user;
     uint64_t  id;
@@ -1650,8 +1773,10 @@ struct ws__client {
     char       key[25];
     int        reconnect, delay_ms, max_ms, cur_ms, http_status;
     int        last_err;         /* the socket error of the last failed connect */
+#ifndef WS_NO_NET
     struct addrinfo *ai, *ai_next;
     ws__dns   *dns;
+#endif
     ws__tls_cfg *tls;            /* wss:// only */
     ws_deflate_opts deflate;     /* >>deflate: what to offer (from opts or the ctx) */
 };
@@ -1665,6 +1790,7 @@ struct ws_listener {
     uint16_t     port;
     char         url[64];
     ws__tls_cfg *tls;            /* ws_listen_tls only */
+    void        *hsock;          /* on_watch: the host's pointer for this socket */
 };
 
 struct ws_ctx {
@@ -1675,6 +1801,11 @@ struct ws_ctx {
     uint64_t     next_id;
     int64_t      now;
     int          in_cb, nevents, destroying, net_ok, nresolving;
+    int          engine;         /* 1 = the private ctx of one ws_engine_create connection */
+    int          dispatching;    /* inside a pass: the host's timer is set at its end */
+    int64_t      timer_told;     /* on_timer: the due time last told (-1: none) */
+    uint8_t      wake_reg;       /* on_watch: the wake-up channel is watched */
+    void        *wake_host;
     ws_conn     *pend;           /* conns with work for the end of this dispatch */
     const uint8_t *text_ok;      /* the text message being delivered: valid UTF-8 already */
     size_t       text_ok_len;
@@ -1685,12 +1816,14 @@ struct ws_ctx {
     ws_conn     *hold;           /* ws_connect_blocking's conn: not freed under it */
     ws__buf     *pool[WS_POOL_MAX];
     int          npool;
+#ifndef WS_NO_NET
     ws_pollfd   *pfds;           /* ws_poll's own array */
     size_t       pfd_cap;
     struct ws__owner { void *o; intptr_t fd; } *owners;   /* what the last ws_pollfds listed */
     size_t       owner_cap, owner_len;
     ws__ospfd   *ospfds;
     size_t       ospfd_cap;
+#endif
     ws__sock     wake_r, wake_w;
     uint8_t      rnd[64];
     size_t       rnd_left;
@@ -1708,14 +1841,20 @@ static char *ws__strdup(ws_ctx *ctx, const char *s, size_t n) {
 
 /* Work for the end of the current (or next) dispatch: a broken conn to finish, a DRAINED to
  * report, bytes queued from a callback, a dead conn to free. Costs nothing per idle conn. */
+#ifndef WS_NO_NET
+static void ws__timer_sync(ws_ctx *ctx);   /* >>poll: tell the host's timer (on_timer) */
+#endif
 static void ws__pend(ws_conn *c) {
     if (c->flags & WS__F_PEND) return;
     c->flags |= WS__F_PEND;
     c->pnext = c->ctx->pend;
     c->ctx->pend = c;
+#ifndef WS_NO_NET
+    if (c->ctx->cfg.on_timer && !c->ctx->dispatching) ws__timer_sync(c->ctx);   /* run it soon */
+#endif
 }
-static void ws__unwatch(ws_conn *c);   /* >>poll: before its socket closes */
-/* >>deflate (RFC 7692), at the end of this section; without WS_USE_ZLIB stubs that do nothing */
+static void ws__conn_reset(ws_conn *c);
+/* >>deflate (RFC 7692), after >>engine; without WS_USE_ZLIB stubs that do nothing */
 static unsigned  ws__pmd_rsv(const ws_conn *c);          /* RSV bits the peer may set */
 static int       ws__pmd_rx(const ws_conn *c);           /* 1 = receiving a compressed message */
 static ws_result ws__pmd_frame_check(ws_conn *c, const char **why);
@@ -1728,7 +1867,17 @@ static size_t    ws__pmd_accept(ws_conn *c, const ws_http_request *req, char *ou
 static void      ws__pmd_free(ws_conn *c);
 static void      ws__pmd_ctx_free(ws_ctx *ctx);
 static ws_result ws__send(ws_conn *c, int fin, int rsv, int op, const void *data, size_t len);
+#ifndef WS_NO_NET   /* what the engine calls in the layers above it, when they exist */
+static void ws__unwatch(ws_conn *c);   /* >>poll: before its socket closes */
 static void ws__epoll_set(ws_ctx *x, ws__sock fd, void *ptr, uint8_t *reg, uint8_t want);
+static void ws__sched(ws_conn *c);
+static void ws__cancel_retry(ws_conn *c);
+static void ws__client_start(ws_conn *c);
+static void ws__client_reset(ws_conn *c);   /* + the attempt's DNS and socket */
+static void ws__tls_cfg_release(ws_ctx *ctx, ws__tls_cfg *g);
+#else
+#  define ws__client_reset ws__conn_reset
+#endif
 
 static int ws__grow(ws_ctx *ctx, void **p, size_t *cap, size_t need, size_t elem) {
     size_t n = *cap ? *cap : 16;
@@ -1841,7 +1990,9 @@ static size_t ws__max_handshake(const ws_ctx *x) { return x->cfg.max_handshake ?
 static size_t ws__max_queue(const ws_ctx *x) {
     return x->cfg.max_send_queue ? x->cfg.max_send_queue : ws__max_message(x) + 65536;
 }
+#ifndef WS_NO_NET
 static size_t ws__max_conns(const ws_ctx *x) { return x->cfg.max_conns > 0 ? (size_t)x->cfg.max_conns : 1024; }
+#endif
 static int ws__ms(int v, int def) { return v ? v : def; }
 static int ws__ping_ms(const ws_conn *c) {
     int v = c->ctx->cfg.ping_interval_ms;
@@ -2234,20 +2385,1229 @@ static ws_result ws__conn_feed(ws_conn *c, const void *data, size_t n) {
     ws__conn_process(c);
     return WS_OK;
 }
-#endif /* WS_NO_NET */
+
+/* ---- the end of a connection, sending what is queued, timers ---- */
+static int64_t ws__due(const ws_conn *c) {
+    int64_t d = c->deadline;
+    int idle = c->ctx->cfg.idle_timeout_ms;
+    if (c->flags & WS__F_DEAD) return 0;
+    switch (c->state) {
+    case WS__OPEN:
+        if (c->next_ping && (!d || c->next_ping < d)) d = c->next_ping;
+        if (c->pong_due && (!d || c->pong_due < d)) d = c->pong_due;
+        if (idle > 0 && (!d || c->last_rx + idle < d)) d = c->last_rx + idle;
+        return d;
+    case WS__CLOSED: return 0;
+    default: return d;
+    }
+}
+static void ws__finish(ws_conn *c) {   /* the connection is over: close, report, maybe retry */
+    ws_ctx *ctx = c->ctx;
+    ws_event ev;
+    int clean = (c->flags & WS__F_GOT_CLOSE) && (c->flags & WS__F_SENT_CLOSE) && c->err == WS_OK;
+    int visible = ws__visible(c) && !(c->flags & WS__F_HTTP);
+    char reason[128];
+    if (c->state == WS__CLOSED || c->state == WS__WAITING) return;
+    if (c->tp) c->tp->close(c);
+    if (c->flags & WS__F_OPENED) ctx->nopen--;
+    c->state = WS__CLOSED;
+    if (visible && c->err != WS_OK && !(c->flags & WS__F_ERR_FIRED)) {
+        c->flags |= WS__F_ERR_FIRED;
+        ws__ev_init(&ev, WS_EV_ERROR);
+        ev.result = c->err;
+        ev.msg = c->err_msg;
+        ev.http_status = c->cl ? c->cl->http_status : 0;
+        ws__emit(c, &ev);
+    }
+    if (visible && !(c->flags & WS__F_CLOSE_FIRED)) {
+        int retry = c->cl && c->cl->reconnect && !(c->flags & WS__F_USER_CLOSE) && !ctx->destroying;
+        c->flags |= WS__F_CLOSE_FIRED;
+        ws__ev_init(&ev, WS_EV_CLOSE);
+        ev.close_code = c->close_code ? c->close_code : (uint16_t)WS_CLOSE_ABNORMAL;
+        if (!(c->flags & WS__F_GOT_CLOSE) && !(c->flags & WS__F_FAILED)) ev.close_code = WS_CLOSE_ABNORMAL;
+        reason[0] = '\0';
+        if (c->close_reason) { strncpy(reason, c->close_reason, sizeof reason - 1); reason[sizeof reason - 1] = '\0'; }
+        ev.reason = reason;
+        ev.clean = clean;
+        ev.result = c->err;
+        ev.msg = c->err_msg ? c->err_msg : "";
+        ev.http_status = c->cl ? c->cl->http_status : 0;
+        if (retry) {
+            ev.reconnect_ms = c->cl->cur_ms;
+            c->state = WS__WAITING;
+            c->deadline = ctx->now + c->cl->cur_ms;
+            c->cl->cur_ms = (int)WS__MIN((int64_t)c->cl->cur_ms * 2, (int64_t)c->cl->max_ms);
+        }
+        ws__emit(c, &ev);
+    }
+    ws__client_reset(c);
+    if (c->state != WS__WAITING) { c->flags |= WS__F_DEAD; ws__pend(c); }
+    else c->flags &= ~(uint32_t)WS__F_BROKEN;   /* else the timers never reach the retry */
+}
+
+static void ws__abort(ws_conn *c, ws_result rc, const char *why) {
+    if (c->err == WS_OK) { c->err = rc; c->err_msg = why; }
+    ws__finish(c);
+}
+
+/* Can c write by itself (a socket or a ws_io)? An engine without a ws_io cannot: its bytes
+ * wait in tx for ws_engine_output. */
+static int ws__has_io(const ws_conn *c) { return c->fd != WS__INVALID_SOCK || c->io != NULL; }
+
+/* All of tx is sent: its buffer goes back, DRAINED is due if a send had to wait, and a
+ * connection that is done writing shuts its sending side. */
+static void ws__tx_done(ws_conn *c) {
+    ws__buf_put(c->ctx, &c->tx);
+    if (c->flags & WS__F_DRAIN_WAIT) {
+        c->flags = (c->flags & ~(uint32_t)WS__F_DRAIN_WAIT) | WS__F_DRAINED;
+        ws__pend(c);
+    }
+    if ((c->flags & WS__F_SHUT) && ws__has_io(c) &&   /* TLS: close_notify half out */
+        (!(c->flags & WS__F_WSHUT) || (c->tp->want(c) & WS_POLLOUT))) {
+        c->flags |= WS__F_WSHUT;   /* our close frame (or HTTP response) is out: FIN */
+        c->tp->shutdown(c);
+    }
+}
+
+static void ws__flush(ws_conn *c) {
+    ws__buf *b = c->tx;
+    if (!ws__has_io(c)) return;   /* sans-I/O: bytes stay in tx (ws_engine_output) */
+    while (b && b->off < b->len) {
+        size_t put = 0;
+        ws_result rc = c->tp->write(c, WS__BDATA(b) + b->off, b->len - b->off, &put);
+        if (rc == WS_AGAIN || (rc == WS_OK && put == 0)) { c->flags |= WS__F_DRAIN_WAIT; return; }
+        if (rc != WS_OK) {
+            if (c->err == WS_OK && !(c->flags & WS__F_GOT_CLOSE))   /* after the peer's close: no error */
+                { c->err = rc; c->err_msg = "send failed: connection lost"; }
+            c->flags |= WS__F_BROKEN;
+            ws__pend(c);
+            ws__buf_put(c->ctx, &c->tx);
+            return;
+        }
+        b->off += put;
+    }
+    ws__tx_done(c);
+}
+
+static void ws__on_eof(ws_conn *c) {
+    if ((c->flags & WS__F_GOT_CLOSE) && (c->flags & WS__F_SENT_CLOSE)) { ws__finish(c); return; }
+    if (c->flags & (WS__F_HTTP | WS__F_FAILED)) { ws__finish(c); return; }
+    ws__abort(c, WS_ERR_IO, c->state < WS__OPEN ? "connection closed during the handshake"
+                                                : "connection closed without a close frame");
+}
+
+/* The timers of one connection at ctx->now; returns its next due time (0 = none). */
+static int64_t ws__conn_timers(ws_conn *c) {
+    ws_ctx *ctx = c->ctx;
+    int64_t now = ctx->now;
+    if (c->flags & WS__F_DEAD) return 0;
+    if (c->flags & WS__F_BROKEN) { ws__finish(c); return 0; }
+#ifndef WS_NO_NET
+    if (c->state == WS__WAITING) {
+        if (c->flags & WS__F_USER_CLOSE) { ws__cancel_retry(c); return 0; }
+        if (now >= c->deadline) ws__client_start(c);
+        if (c->flags & WS__F_BROKEN) { ws__finish(c); return 0; }
+        return c->deadline;
+    }
+#endif
+    if (c->state == WS__CLOSED) return 0;
+    if (c->deadline && now >= c->deadline) {
+        switch (c->state) {
+        case WS__RESOLVING: case WS__CONNECTING:
+            ws__abort(c, WS_ERR_TIMEOUT, "connect timed out"); return 0;
+        case WS__TLS: case WS__HANDSHAKE:
+            ws__abort(c, WS_ERR_TIMEOUT, "handshake timed out"); return 0;
+        default:   /* CLOSING: the peer never finished the close handshake */
+            if ((c->flags & WS__F_GOT_CLOSE) && (c->flags & WS__F_SENT_CLOSE)) ws__finish(c);
+            else ws__abort(c, c->err != WS_OK ? c->err : WS_ERR_TIMEOUT, "close handshake timed out");
+            return 0;
+        }
+    }
+    if (c->state == WS__OPEN) {
+        int idle = ctx->cfg.idle_timeout_ms;
+        if (c->pong_due && now >= c->pong_due) {
+            ws__abort(c, WS_ERR_TIMEOUT, "no pong within pong_timeout_ms: peer is gone");
+            return 0;
+        }
+        if (idle > 0 && now - c->last_rx >= idle) {
+            (void)ws_conn_close(c, WS_CLOSE_GOING_AWAY, "idle timeout");
+            c->flags &= ~(uint32_t)WS__F_USER_CLOSE;
+            return c->deadline;
+        }
+        if (c->next_ping && now >= c->next_ping) {
+            int ping = ws__ping_ms(c);
+            if (ping) {
+                (void)ws__queue_frame(c, 1, 0, WS_OP_PING, NULL, 0, 1);
+                if (!c->pong_due) c->pong_due = now + ws__ms(ctx->cfg.pong_timeout_ms, 10000);
+                c->next_ping = now + ping;
+            } else {   /* client keepalive: an unsolicited pong (RFC 6455 5.5.3) */
+                (void)ws__queue_frame(c, 1, 0, WS_OP_PONG, NULL, 0, 1);
+                c->next_ping = now + ctx->cfg.keepalive_ms;
+            }
+            ws__flush(c);
+        }
+    }
+    return ws__due(c);
+}
+
+/* ---- a ws_io as a transport: the engine's own (io NULL: bytes wait for ws_engine_output),
+ * and the loop's for ws_conn_adopt with a ws_io ---- */
+static ws_result ws__io_read(ws_conn *c, uint8_t *buf, size_t cap, size_t *got) {
+    if (!c->io || !c->io->read) return WS_AGAIN;
+    return c->io->read(c->io->io, buf, cap, got);
+}
+static ws_result ws__io_write(ws_conn *c, const uint8_t *buf, size_t len, size_t *put) {
+    if (!c->io || !c->io->write) return WS_AGAIN;
+    return c->io->write(c->io->io, buf, len, put);
+}
+static ws_result ws__io_handshake(ws_conn *c) {
+    return c->io && c->io->handshake ? c->io->handshake(c->io->io) : WS_OK;
+}
+static short ws__io_want(const ws_conn *c) {
+    return (short)(c->io && c->io->want ? c->io->want(c->io->io) & (WS_POLLIN | WS_POLLOUT) : 0);
+}
+static size_t ws__io_pending(const ws_conn *c) {
+    return c->io && c->io->pending ? c->io->pending(c->io->io) : 0;
+}
+static void ws__io_shutdown(ws_conn *c) { if (c->io && c->io->shutdown) c->io->shutdown(c->io->io); }
+static void ws__io_close(ws_conn *c) {
+    ws_io *io = c->io;
+#ifndef WS_NO_NET
+    if (!c->ctx->engine) ws__unwatch(c);
+#endif
+    c->fd = WS__INVALID_SOCK;   /* a ws_io's descriptor is closed by its close callback */
+    c->io = NULL;
+    if (!io) return;
+    if (io->close) io->close(io->io);
+    ws__free(c->ctx, io);
+}
+static const ws__transport ws__io_tp = {
+    ws__io_read, ws__io_write, ws__io_handshake, ws__io_want, ws__io_pending, ws__io_shutdown,
+    ws__io_close
+};
+
+/* Forgets one attempt's buffers and strings (a client that reconnects starts afresh). */
+static void ws__conn_reset(ws_conn *c) {
+    ws_ctx *ctx = c->ctx;
+    ws__buf_put(ctx, &c->rx);
+    ws__buf_put(ctx, &c->tx);
+    ws__buf_put(ctx, &c->msg);
+    ws__free(ctx, c->protocol); c->protocol = NULL;
+    ws__free(ctx, c->close_reason); c->close_reason = NULL;
+    ws__pmd_free(c);   /* >>deflate: a new attempt negotiates afresh */
+    if (c->msg_own) {   /* after WS_EV_CLOSE: err_msg must not dangle */
+        if (c->err_msg == c->msg_own) c->err_msg = ws_result_str(c->err);
+        ws__free(ctx, c->msg_own);
+        c->msg_own = NULL;
+    }
+}
+
+/* ---- connections: made and freed ---- */
+static ws_conn *ws__conn_new(ws_ctx *ctx, int server) {
+    ws_conn *c;
+    /* room in the timer heap for every conn, so scheduling never fails */
+    if (!ctx->engine &&
+        !ws__grow(ctx, (void **)&ctx->heap, &ctx->hcap, ctx->nconns + 1, sizeof(ws_conn *))) return NULL;
+    c = (ws_conn *)ws__alloc(ctx, sizeof *c);
+    if (!c) return NULL;
+    memset(c, 0, sizeof *c);
+    c->kind = WS__K_CONN;
+    ctx->nconns++;
+    c->ctx = ctx;
+    c->fd = WS__INVALID_SOCK;
+    c->tp = &ws__io_tp;   /* the loop sets its own (TCP, TLS) */
+    c->id = ++ctx->next_id;
+    c->created = ctx->now;
+    c->err_msg = "";
+    if (server) { c->flags = WS__F_SERVER; ctx->nserver++; }
+    c->prev = ctx->tail;
+    if (ctx->tail) ctx->tail->next = c; else ctx->head = c;
+    ctx->tail = c;
+    return c;
+}
+
+static void ws__conn_free(ws_conn *c) {
+    ws_ctx *ctx = c->ctx;
+    ws__client_reset(c);
+#ifdef WS_NO_NET
+    if (c->tp) c->tp->close(c);   /* (ws__client_reset closes it with sockets) */
+#endif
+    c->flags |= WS__F_DEAD;
+#ifndef WS_NO_NET
+    ws__sched(c);   /* out of the timer heap */
+#endif
+    ctx->nconns--;
+    if (c->prev) c->prev->next = c->next; else ctx->head = c->next;
+    if (c->next) c->next->prev = c->prev; else ctx->tail = c->prev;
+    if (c->flags & WS__F_SERVER) ctx->nserver--;
+    if (c->cl) {
+        ws__free(ctx, c->cl->url);
+        ws__free(ctx, c->cl->origin);
+        ws__free(ctx, c->cl->protocols);
+        ws__free(ctx, c->cl->headers);
+#ifndef WS_NO_NET
+        ws__tls_cfg_release(ctx, c->cl->tls);
+#endif
+        ws__free(ctx, c->cl);
+    }
+    ws__free(ctx, c);
+}
+
+/* ==== >>engine ==== sending and closing (loop and engine alike), the sans-I/O API ==== */
+/* Work a connection left for the end of the pass (loop) or of the API call (engine): the
+ * opening of an upgraded stream, adopted bytes, a finish, DRAINED, what callbacks queued. */
+static void ws__service_core(ws_conn *c) {
+    if (c->flags & WS__F_BROKEN) { ws__finish(c); return; }
+    if ((c->flags & WS__F_PREOPEN) && c->state == WS__HANDSHAKE) {   /* (after a ws_io handshake) */
+        c->flags &= ~(uint32_t)WS__F_PREOPEN;
+        ws__opened(c);
+    }
+    if ((c->flags & WS__F_FEED) && c->state != WS__TLS) {   /* bytes handed over (opts.head) */
+        c->flags &= ~(uint32_t)WS__F_FEED;
+        if (c->state == WS__HANDSHAKE || ws__reading(c)) ws__conn_process(c);
+    }
+    if (c->flags & WS__F_DRAINED) {
+        ws_event ev;
+        c->flags &= ~(uint32_t)WS__F_DRAINED;
+        if (c->state == WS__OPEN && ws__visible(c)) { ws__ev_init(&ev, WS_EV_DRAINED); ws__emit(c, &ev); }
+    }
+    if (ws__buf_used(c->tx) && c->state != WS__CONNECTING && c->state != WS__TLS &&
+        ws__has_io(c) && !(c->flags & WS__F_DEAD))
+        ws__flush(c);
+    if (c->flags & WS__F_BROKEN) ws__finish(c);
+}
+
+/* An engine's "end of pass": after each of its API calls, unless inside its callback. */
+static void ws__engine_run(ws_ctx *ctx) {
+    int round;
+    if (!ctx->engine || ctx->in_cb) return;
+    for (round = 0; ctx->pend && round < 8; round++) {
+        ws_conn *c, *list = ctx->pend;
+        ctx->pend = NULL;
+        while ((c = list) != NULL) {
+            list = c->pnext;
+            c->flags &= ~(uint32_t)WS__F_PEND;
+            if (!(c->flags & WS__F_DEAD)) ws__service_core(c);
+        }
+    }
+}
+
+/* Text we may send: valid UTF-8, which the message being delivered (an echo, a broadcast of
+ * it) already is: checking it again would be half the cost of a text echo. */
+static int ws__text_ok(const ws_ctx *ctx, const void *data, size_t len) {
+    if (!data) return 1;   /* ws__send refuses NULL with a length */
+    if ((const uint8_t *)data == ctx->text_ok && len == ctx->text_ok_len) return 1;
+    return ws_utf8_validate(data, len) == WS_OK;
+}
+
+static ws_result ws__send(ws_conn *c, int fin, int rsv, int op, const void *data, size_t len) {
+    ws_result rc;
+    if (!c || (!data && len)) return WS_ERR_ARG;
+    if (c->state != WS__OPEN) return c->state < WS__OPEN ? WS_ERR_STATE : WS_ERR_CLOSED;
+    if (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD)) return WS_ERR_CLOSED;
+    rc = ws__queue_frame(c, fin, rsv, op, data, len, 0);
+    if (rc == WS_ERR_FULL && ws__buf_used(c->tx) && ws__has_io(c)) {
+        ws__flush(c);   /* bytes held back for batching (below) do not make the queue full */
+        if (!(c->flags & WS__F_BROKEN)) rc = ws__queue_frame(c, fin, rsv, op, data, len, 0);
+    }
+    /* Inside a callback the loop flushes when the callback returns (ws__conn_io, ws_dispatch),
+     * so the replies to one read go out in one send() instead of one per message; a batch
+     * is written at once when it reaches WS_BUF_MIN. */
+    if (rc == WS_OK && ws__has_io(c) &&
+        (!c->ctx->in_cb || ws__buf_used(c->tx) >= WS_BUF_MIN))
+        ws__flush(c);
+    if (rc == WS_ERR_FULL) c->flags |= WS__F_DRAIN_WAIT;   /* DRAINED: try again then */
+    if (ws__buf_used(c->tx)) ws__pend(c);   /* the rest: at the end of the dispatch, or POLLOUT */
+    ws__engine_run(c->ctx);
+    return rc;
+}
+
+/* What ws_conn_send and ws_broadcast accept: a message or a ping/pong (RFC 6455 5.5). */
+static ws_result ws__send_check(const ws_ctx *ctx, int opcode, const void *data, size_t len) {
+    if (opcode == WS_OP_PING || opcode == WS_OP_PONG) return len > 125 ? WS_ERR_ARG : WS_OK;
+    if (opcode == WS_OP_TEXT) return !ctx || ws__text_ok(ctx, data, len) ? WS_OK : WS_ERR_UTF8;
+    return opcode == WS_OP_BINARY ? WS_OK : WS_ERR_ARG;
+}
+
+/* A whole message: compressed when permessage-deflate was agreed (>>deflate decides). */
+static ws_result ws__send_msg(ws_conn *c, int opcode, const void *data, size_t len) {
+    int op = opcode & ~WS_SEND_UNCOMPRESSED;
+    if (c && c->pmd && op == opcode && (op == WS_OP_TEXT || op == WS_OP_BINARY))
+        return ws__pmd_send(c, op, data, len);
+    return ws__send(c, 1, 0, op, data, len);
+}
+
+WS_API ws_result ws_conn_send(ws_conn *c, int opcode, const void *data, size_t len) {
+    ws_result rc = ws__send_check(c ? c->ctx : NULL, opcode & ~WS_SEND_UNCOMPRESSED, data, len);
+    return rc != WS_OK ? rc : ws__send_msg(c, opcode, data, len);
+}
+
+WS_API ws_result ws_conn_send_text(ws_conn *c, const char *text) {
+    return text ? ws_conn_send(c, WS_OP_TEXT, text, strlen(text)) : WS_ERR_ARG;
+}
+
+WS_API ws_result ws_conn_send_frame(ws_conn *c, int fin, int rsv, int opcode, const void *data, size_t len) {
+    return ws__send(c, fin, rsv, opcode, data, len);
+}
+
+WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
+    size_t rlen = reason ? strlen(reason) : 0;
+    if (!c) return WS_ERR_ARG;
+    if ((code && !ws_close_code_valid(code)) || rlen > 123 || (rlen && !code) ||
+        (rlen && ws_utf8_validate(reason, rlen) != WS_OK))
+        return WS_ERR_ARG;
+    if (c->state == WS__WAITING) {   /* no more retries: the final CLOSE comes from the loop */
+        c->flags |= WS__F_USER_CLOSE;
+        ws__pend(c);
+        return WS_OK;
+    }
+    if (c->state >= WS__CLOSED || (c->flags & (WS__F_SENT_CLOSE | WS__F_DEAD | WS__F_HTTP)))
+        return WS_ERR_CLOSED;   /* HTTP: a close frame must not follow the response */
+    c->flags |= WS__F_USER_CLOSE;
+    if (c->state < WS__OPEN) {   /* still connecting: give up the attempt */
+        c->err = WS_ERR_CLOSED;
+        c->err_msg = "closed before the connection opened";
+        c->flags |= WS__F_BROKEN | WS__F_ERR_FIRED;
+        ws__pend(c);
+        return WS_OK;
+    }
+    (void)ws__queue_close(c, code, reason, rlen);
+    ws__start_closing(c);
+    if (ws__has_io(c) && !c->ctx->in_cb) ws__flush(c);
+    ws__pend(c);   /* new timer (close_timeout_ms) and poll interest */
+    ws__engine_run(c->ctx);
+    return WS_OK;
+}
+
+WS_API void ws_conn_drop(ws_conn *c) {
+    if (c && c->state == WS__WAITING) { (void)ws_conn_close(c, 0, NULL); return; }   /* no retry */
+    if (!c || c->state >= WS__CLOSED) return;
+    c->flags |= WS__F_USER_CLOSE | WS__F_BROKEN;
+    ws__pend(c);
+    ws__engine_run(c->ctx);
+}
+
+WS_API int ws_conn_state(const ws_conn *c) {
+    if (!c) return WS_STATE_CLOSED;
+    switch (c->state) {
+    case WS__RESOLVING: case WS__CONNECTING: case WS__TLS: case WS__HANDSHAKE: return WS_STATE_CONNECTING;
+    case WS__OPEN: return (c->flags & WS__F_SENT_CLOSE) ? WS_STATE_CLOSING : WS_STATE_OPEN;
+    case WS__CLOSING: return WS_STATE_CLOSING;
+    default: return WS_STATE_CLOSED;
+    }
+}
+WS_API void *ws_conn_user(const ws_conn *c) { return c ? c->user : NULL; }
+WS_API void ws_conn_set_user(ws_conn *c, void *user) { if (c) c->user = user; }
+WS_API uint64_t ws_conn_id(const ws_conn *c) { return c ? c->id : 0; }
+WS_API ws_ctx *ws_conn_ctx(const ws_conn *c) { return c && !c->ctx->engine ? c->ctx : NULL; }
+WS_API int ws_conn_is_server(const ws_conn *c) { return c && (c->flags & WS__F_SERVER) ? 1 : 0; }
+WS_API int64_t ws_conn_age_ms(const ws_conn *c) {
+    if (!c) return 0;
+#ifndef WS_NO_NET
+    if (!c->ctx->engine) return ws__now_ms() - c->created;
+#endif
+    return c->ctx->now - c->created;   /* an engine: on its user's clock */
+}
+WS_API const char *ws_conn_protocol(const ws_conn *c) { return c && c->protocol ? c->protocol : ""; }
+WS_API size_t ws_conn_queued(const ws_conn *c) { return c ? ws__buf_used(c->tx) : 0; }
+WS_API void ws_conn_set_fragments(ws_conn *c, int on) {
+    if (!c) return;
+    c->flags = (c->flags & ~(uint32_t)WS__F_FRAGS) | WS__F_FRAGS_SET | (on ? (uint32_t)WS__F_FRAGS : 0u);
+}
+
+/* ---- clients: the URL and options, and the upgrade request (loop, adopt and engine) ---- */
+static ws_result ws__client_new(ws_conn *c, const char *url, const ws_connect_opts *opts,
+                                const char **why) {
+    ws_ctx *ctx = c->ctx;
+    ws__client *cl = (ws__client *)ws__alloc(ctx, sizeof *cl);
+    size_t n = strlen(url);
+    if (!cl) return WS_ERR_NOMEM;
+    memset(cl, 0, sizeof *cl);
+    c->cl = cl;   /* freed with c, whatever fails below */
+    cl->url = ws__strdup(ctx, url, n);
+    cl->deflate = opts && opts->deflate ? *opts->deflate : ctx->cfg.deflate;
+    if (opts) {
+        if (opts->origin) cl->origin = ws__strdup(ctx, opts->origin, strlen(opts->origin));
+        if (opts->protocols) cl->protocols = ws__strdup(ctx, opts->protocols, strlen(opts->protocols));
+        if (opts->headers) cl->headers = ws__strdup(ctx, opts->headers, strlen(opts->headers));
+        cl->reconnect = opts->reconnect;
+        cl->delay_ms = opts->reconnect_delay_ms;
+        cl->max_ms = opts->reconnect_max_ms;
+    }
+    cl->delay_ms = cl->delay_ms > 0 ? cl->delay_ms : 1000;
+    cl->max_ms = cl->max_ms > 0 ? cl->max_ms : 30000;
+    cl->cur_ms = cl->delay_ms;
+    if (!cl->url || (opts && ((opts->origin && !cl->origin) || (opts->protocols && !cl->protocols) ||
+                              (opts->headers && !cl->headers))))
+        return WS_ERR_NOMEM;
+    if (ws_url_parse(cl->url, n, &cl->u, why) != WS_OK) return WS_ERR_URL;
+    if (cl->u.host.len >= 256) { *why = "host name longer than 255 bytes"; return WS_ERR_URL; }
+    return WS_OK;
+}
+
+/* Queues the upgrade request with a fresh key (RFC 6455 4.1). Fails c when it cannot. */
+static ws_result ws__client_request(ws_conn *c) {
+    ws_ctx *ctx = c->ctx;
+    ws__client *cl = c->cl;
+    size_t need, len = 0;
+    uint8_t rnd[16];
+    ws__rand(ctx, rnd, 16);
+    ws_client_key(rnd, cl->key);
+    need = 768 + cl->u.path.len + cl->u.query.len + cl->u.host.len +
+           (cl->origin ? strlen(cl->origin) : 0) + (cl->protocols ? strlen(cl->protocols) : 0) +
+           (cl->headers ? 2 * strlen(cl->headers) : 0);
+    if (!ws__buf_reserve(ctx, &c->tx, need)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); return WS_ERR_NOMEM; }
+    if (ws_http_build_request((char *)WS__BDATA(c->tx) + c->tx->len, c->tx->cap - c->tx->len, &cl->u,
+                              cl->key, cl->origin, cl->protocols, cl->headers, &len) != WS_OK) {
+        ws__fail(c, WS_ERR_ARG, "invalid origin, protocols or extra headers");
+        return WS_ERR_ARG;
+    }
+    len -= 2;   /* >>deflate: an offer goes before the final empty line */
+    len += ws__pmd_offer(c, (char *)WS__BDATA(c->tx) + c->tx->len + len, c->tx->cap - c->tx->len - len - 2);
+    memcpy(WS__BDATA(c->tx) + c->tx->len + len, "\r\n", 2);
+    c->tx->len += len + 2;
+    return WS_OK;
+}
+
+/* A stream handed over (an engine, ws_conn_adopt): its transport, role and starting state.
+ * The opening of an upgraded stream and the head bytes wait for the end of the pass/call. */
+static ws_result ws__conn_start(ws_conn *c, const ws_engine_opts *o, const char **why) {
+    ws_ctx *ctx = c->ctx;
+    ws_result rc;
+    if (o->io) {
+        c->io = (ws_io *)ws__alloc(ctx, sizeof *c->io);
+        if (!c->io) return WS_ERR_NOMEM;
+        *c->io = *o->io;
+        c->tp = &ws__io_tp;
+    }
+    if (!(c->flags & WS__F_SERVER)) {
+        rc = ws__client_new(c, o->url ? o->url : "ws://localhost/", o->connect, why);
+        if (rc != WS_OK) return rc;
+        c->cl->reconnect = 0;   /* a stream that was handed over cannot be dialled again */
+    }
+    c->state = c->io && c->io->handshake && !ctx->engine ? WS__TLS : WS__HANDSHAKE;
+    c->deadline = ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000);
+    if (o->upgraded) {
+        if (o->protocol && *o->protocol &&
+            !(c->protocol = ws__strdup(ctx, o->protocol, strlen(o->protocol)))) return WS_ERR_NOMEM;
+        c->flags |= WS__F_PREOPEN;
+    } else if (!(c->flags & WS__F_SERVER) && (rc = ws__client_request(c)) != WS_OK) {
+        return rc;
+    }
+    if (o->head && o->head_len) {
+        if (!ws__buf_reserve(ctx, &c->rx, o->head_len)) return WS_ERR_NOMEM;
+        memcpy(WS__BDATA(c->rx) + c->rx->len, o->head, o->head_len);
+        c->rx->len += o->head_len;
+        c->flags |= WS__F_FEED;
+    }
+    ws__pend(c);
+    return WS_OK;
+}
+
+/* ---- the engine API: a connection in a private ctx that has no sockets ---- */
+static void ws__engine_free(ws_ctx *ctx) {
+    ctx->destroying = 1;
+    while (ctx->head) ws__conn_free(ctx->head);
+    ws__pmd_ctx_free(ctx);
+    while (ctx->npool) ws__free(ctx, ctx->pool[--ctx->npool]);
+    ws__free(ctx, ctx->heap);
+    WS_FREE(ctx, ctx->cfg.user);
+}
+
+WS_API ws_result ws_engine_create(const ws_config *cfg, const ws_engine_opts *o, void *conn_user,
+                                  ws_conn **out) {
+    ws_engine_opts none;
+    ws_ctx *ctx;
+    ws_conn *c;
+    ws_result rc;
+    const char *why = "";
+    if (out) *out = NULL;
+    if (!cfg || !cfg->on_event || !out) return WS_ERR_ARG;
+    if (!o) { memset(&none, 0, sizeof none); o = &none; }
+    ctx = (ws_ctx *)WS_MALLOC(sizeof *ctx, cfg->user);
+    if (!ctx) return WS_ERR_NOMEM;
+    memset(ctx, 0, sizeof *ctx);
+    ctx->cfg = *cfg;
+    ctx->engine = 1;
+    ctx->now = o->now_ms;
+#ifndef WS_NO_NET
+    ctx->wake_r = ctx->wake_w = WS__INVALID_SOCK;
+    ctx->epfd = -1;
+#endif
+    c = ws__conn_new(ctx, o->server);
+    if (!c) { WS_FREE(ctx, cfg->user); return WS_ERR_NOMEM; }
+    c->user = conn_user;
+    rc = ws__conn_start(c, o, &why);
+    if (rc != WS_OK) {
+        if (rc == WS_ERR_URL) ws__log(ctx, 0, why);
+        ws__engine_free(ctx);
+        return rc;
+    }
+    *out = c;
+    ws__engine_run(ctx);   /* an upgraded stream opens; the head is processed; io takes output */
+    return WS_OK;
+}
+
+WS_API void ws_engine_destroy(ws_conn *c) {
+    ws_ctx *ctx;
+    if (!c || !c->ctx->engine) return;
+    ctx = c->ctx;
+    WS_ASSERT(!ctx->in_cb && "ws_engine_destroy called from a callback");
+    if (c->state != WS__CLOSED) {
+        if (c->state == WS__OPEN && !(c->flags & WS__F_SENT_CLOSE)) {   /* try, don't wait */
+            (void)ws__queue_close(c, WS_CLOSE_GOING_AWAY, "", 0);
+            ws__flush(c);
+        }
+        if (c->err == WS_OK && !(c->flags & WS__F_GOT_CLOSE)) { c->err = WS_ERR_CLOSED; c->err_msg = "engine destroyed"; }
+        c->flags |= WS__F_ERR_FIRED;   /* the close event says it all */
+        ws__finish(c);
+    }
+    ws__engine_free(ctx);
+}
+
+WS_API ws_result ws_engine_feed(ws_conn *c, const void *data, size_t len, int64_t now_ms) {
+    const uint8_t *p = (const uint8_t *)data;
+    ws_result rc = WS_OK;
+    if (!c || !c->ctx->engine || (!data && len)) return WS_ERR_ARG;
+    c->ctx->now = now_ms;
+    if (c->state == WS__CLOSED) return WS_ERR_CLOSED;
+    while (len && rc == WS_OK) {   /* in steps, so no buffer outgrows the frame being read */
+        size_t n = WS_BUF_MIN;
+        if (c->state != WS__HANDSHAKE && !ws__reading(c)) break;   /* closing: input is dropped */
+        if (c->flags & WS__F_HAVE_FRAME) {   /* the rest of a big frame in one step */
+            uint64_t rest = c->fr.header_len + c->fr.payload_len - ws__buf_used(c->rx);
+            n = (size_t)WS__MIN(WS__MAX(rest, (uint64_t)WS_BUF_MIN), (uint64_t)1 << 20);
+        }
+        n = WS__MIN(n, len);
+        rc = ws__conn_feed(c, p, n);
+        if (rc != WS_OK) ws__fail(c, rc, "out of memory");
+        p += n;
+        len -= n;
+    }
+    ws__engine_run(c->ctx);
+    return rc;
+}
+
+WS_API void ws_engine_eof(ws_conn *c, int64_t now_ms) {
+    if (!c || !c->ctx->engine) return;
+    c->ctx->now = now_ms;
+    if (c->state != WS__CLOSED) { ws__buf_put(c->ctx, &c->rx); ws__on_eof(c); }
+    ws__engine_run(c->ctx);
+}
+
+WS_API size_t ws_engine_output(const ws_conn *c, const uint8_t **data) {
+    size_t n = c ? ws__buf_used(c->tx) : 0;
+    if (data) *data = n ? WS__BDATA(c->tx) + c->tx->off : NULL;
+    return n;
+}
+
+WS_API void ws_engine_consume(ws_conn *c, size_t n) {
+    if (!c || !c->ctx->engine || !c->tx) return;
+    c->tx->off += WS__MIN(n, ws__buf_used(c->tx));
+    if (c->tx->off == c->tx->len) ws__tx_done(c);
+    ws__engine_run(c->ctx);
+}
+
+WS_API int ws_engine_wants_eof(const ws_conn *c) {
+    return c && (c->state == WS__CLOSED || ((c->flags & WS__F_SHUT) && !ws__buf_used(c->tx)));
+}
+
+WS_API int64_t ws_engine_deadline(const ws_conn *c) {
+    return c && c->state != WS__CLOSED ? ws__due(c) : 0;
+}
+
+WS_API void ws_engine_tick(ws_conn *c, int64_t now_ms) {
+    if (!c || !c->ctx->engine) return;
+    c->ctx->now = now_ms;
+    (void)ws__conn_timers(c);
+    ws__engine_run(c->ctx);
+}
+
+WS_API ws_result ws_engine_pair(const ws_config *client_cfg, const ws_config *server_cfg,
+                                ws_conn **client, ws_conn **server) {
+    ws_engine_opts o;
+    ws_result rc;
+    if (client) *client = NULL;
+    if (server) *server = NULL;
+    if (!client || !server) return WS_ERR_ARG;
+    memset(&o, 0, sizeof o);
+    o.server = 1;
+    rc = ws_engine_create(server_cfg, &o, NULL, server);
+    if (rc != WS_OK) return rc;
+    o.server = 0;
+    rc = ws_engine_create(client_cfg, &o, NULL, client);
+    if (rc != WS_OK) { ws_engine_destroy(*server); *server = NULL; }
+    return rc;
+}
+
+/* One direction of ws_engine_pump: a copy first, so callbacks may send on either side. */
+static size_t ws__pump1(ws_conn *from, ws_conn *to, int64_t now) {
+    uint8_t chunk[4096];
+    const uint8_t *p;
+    size_t n = ws_engine_output(from, &p), moved = 0;
+    if (n) {
+        n = WS__MIN(n, sizeof chunk);
+        memcpy(chunk, p, n);
+        ws_engine_consume(from, n);
+        if (to->state != WS__CLOSED) (void)ws_engine_feed(to, chunk, n, now);
+        moved = n;
+    }
+    if (to->state != WS__CLOSED && ws_engine_wants_eof(from) && !ws_engine_output(from, NULL)) {
+        ws_engine_eof(to, now);   /* from's side of the stream ends */
+        moved++;
+    }
+    return moved;
+}
+
+WS_API size_t ws_engine_pump(ws_conn *a, ws_conn *b, int64_t now_ms) {
+    size_t total = 0, moved;
+    if (!a || !b || !a->ctx->engine || !b->ctx->engine) return 0;
+    do {
+        moved = ws__pump1(a, b, now_ms);
+        moved += ws__pump1(b, a, now_ms);
+        total += moved;
+    } while (moved);
+    return total;
+}
+
+#ifdef WS_NO_NET   /* an engine has no address; with sockets, see >>api */
+WS_API ws_result ws_conn_remote(const ws_conn *c, char *out, size_t cap, uint16_t *port_out) {
+    if (out && cap) out[0] = '\0';
+    if (port_out) *port_out = 0;
+    return c && out && cap ? WS_ERR_STATE : WS_ERR_ARG;
+}
+#endif
+/* ==== >>deflate ==== permessage-deflate, RFC 7692: negotiation, deflate, inflate ==== */
+/* Negotiation (7.1): a client offers one configuration; a server takes the first acceptable
+ * offer and declines (skips) offers with unknown, repeated or invalid parameters (5.1). Our
+ * compressor (d) uses at most the agreed window (zlib cannot deflate raw with a 256-byte window:
+ * when 8 is agreed we just send uncompressed, which 7692 allows); our inflater (i) is sized
+ * by the peer's agreed window (at least 9 bits: zlib peers use 9 when 8 was agreed). Streams
+ * are created on first use; with no context takeover a conn keeps none between messages: it
+ * borrows the ctx's shared compressor, and a one-frame message the shared inflater. */
+#if defined(WS_USE_ZLIB)
+#ifndef ZLIB_CONST
+#  define ZLIB_CONST
+#endif
+#include <zlib.h>
+
+typedef struct ws__pmd {
+    z_stream d, i;               /* our compressor, our inflater: own streams (d_on, i_on) */
+    uint8_t  d_on, i_on;
+    uint8_t  d_bits;             /* our window, 9..15; 0 = the peer allows only 8: no compressing */
+    uint8_t  i_bits;             /* the inflater's window, 9..15 */
+    uint8_t  d_reset, i_reset;   /* no context takeover: each message starts afresh */
+    uint8_t  rx;                 /* the message being received is compressed (RSV1) */
+    uint8_t  i_shared;           /* ... and uses the ctx's shared inflater (one frame) */
+    uint8_t  i_end;              /* the peer ended the DEFLATE stream (BFINAL): reset at the end */
+    int      mem_level;
+    size_t   threshold;          /* messages shorter than this go uncompressed */
+    uint64_t rx_out;             /* inflated bytes of the message being received */
+    char     ext[160];           /* the agreed Sec-WebSocket-Extensions value */
+} ws__pmd;
+
+typedef struct ws__pmd_shared {
+    z_stream d, i;
+    uint8_t  d_on, i_on;
+    int      d_bits, d_mem;      /* the compressor's settings (re-made when another is asked) */
+} ws__pmd_shared;
+
+/* A Sec-WebSocket-Extensions element's permessage-deflate parameters (7.1). */
+typedef struct ws__pmd_params {
+    int snct, cnct;              /* server_/client_no_context_takeover: 1 = present */
+    int smwb, cmwb;              /* server_/client_max_window_bits: 0 absent, -1 no value, 8..15 */
+} ws__pmd_params;
+
+static voidpf ws__zalloc(voidpf opaque, uInt items, uInt size) {   /* zlib -> WS_MALLOC */
+    if (size && items > (size_t)-1 / size) return Z_NULL;
+    return ws__alloc((ws_ctx *)opaque, (size_t)items * size);
+}
+static void ws__zfree(voidpf opaque, voidpf p) { ws__free((ws_ctx *)opaque, p); }
+static void ws__zinit(ws_ctx *ctx, z_stream *s) {
+    memset(s, 0, sizeof *s);
+    s->zalloc = ws__zalloc;
+    s->zfree = ws__zfree;
+    s->opaque = (voidpf)ctx;
+}
+
+/* The next element of an extension list: *name and *params (after the name, ";..." or
+ * empty). Quoted strings may hold commas. 0 = no more elements. */
+static int ws__ext_next(ws_span *rest, ws_span *name, ws_span *params) {
+    const char *p = rest->ptr, *e = rest->ptr + rest->len, *q;
+    int quoted = 0;
+    while (p < e && (*p == ' ' || *p == '\t' || *p == ',')) p++;
+    if (p == e) return 0;
+    for (q = p; q < e && ws__is_tchar((unsigned char)*q); q++) {}
+    *name = ws__span(p, (size_t)(q - p));
+    for (p = q; q < e && (quoted || *q != ','); q++) {
+        if (*q == '"') quoted = !quoted;
+        else if (*q == '\\' && quoted && q + 1 < e) q++;
+    }
+    *params = ws__span(p, (size_t)(q - p));
+    rest->ptr = q;
+    rest->len = (size_t)(e - q);
+    return 1;
+}
+
+/* "8".."15" exactly (no sign, no leading zero): the window-bits value, else 0. */
+static int ws__pmd_bits(const char *v, size_t n) {
+    if (n == 1 && v[0] == '8') return 8;
+    if (n == 1 && v[0] == '9') return 9;
+    if (n == 2 && v[0] == '1' && v[1] >= '0' && v[1] <= '5') return 10 + (v[1] - '0');
+    return 0;
+}
+
+/* Parses ";" param ["=" (token | quoted-string)] ... (RFC 6455 9.1, RFC 7692 7.1). 0 for
+ * anything 7692 says to decline or fail on: an unknown or repeated parameter, a value where
+ * none belongs, a window size that is not 8..15 (or missing in an answer), bad syntax. */
+static int ws__pmd_parse(ws_span params, int answer, ws__pmd_params *o) {
+    const char *p = params.ptr, *e = params.ptr + params.len;
+    memset(o, 0, sizeof *o);
+    for (;;) {
+        const char *n0, *n1, *v0 = NULL;
+        char val[8];
+        size_t vl = 0;
+        int *slot, bits;
+        while (p < e && (*p == ' ' || *p == '\t')) p++;
+        if (p == e) return 1;
+        if (*p++ != ';') return 0;
+        while (p < e && (*p == ' ' || *p == '\t')) p++;
+        for (n0 = p; p < e && ws__is_tchar((unsigned char)*p); p++) {}
+        n1 = p;
+        if (n0 == n1) return 0;
+        while (p < e && (*p == ' ' || *p == '\t')) p++;
+        if (p < e && *p == '=') {
+            p++;
+            while (p < e && (*p == ' ' || *p == '\t')) p++;
+            v0 = p;
+            if (p < e && *p == '"') {   /* quoted: the unquoted text must be a token (7.1) */
+                for (p++; p < e && *p != '"'; p++) {
+                    if (*p == '\\' && p + 1 < e) p++;
+                    if (vl >= sizeof val || !ws__is_tchar((unsigned char)*p)) return 0;
+                    val[vl++] = *p;
+                }
+                if (p == e) return 0;
+                p++;
+            } else {
+                for (; p < e && ws__is_tchar((unsigned char)*p); p++) {
+                    if (vl >= sizeof val) return 0;
+                    val[vl++] = *p;
+                }
+            }
+            if (!vl) return 0;
+            while (p < e && (*p == ' ' || *p == '\t')) p++;
+        }
+        if (ws__span_ieq(ws__span(n0, (size_t)(n1 - n0)), "server_no_context_takeover", 26)) slot = &o->snct;
+        else if (ws__span_ieq(ws__span(n0, (size_t)(n1 - n0)), "client_no_context_takeover", 26)) slot = &o->cnct;
+        else if (ws__span_ieq(ws__span(n0, (size_t)(n1 - n0)), "server_max_window_bits", 22)) slot = &o->smwb;
+        else if (ws__span_ieq(ws__span(n0, (size_t)(n1 - n0)), "client_max_window_bits", 22)) slot = &o->cmwb;
+        else return 0;
+        if (*slot) return 0;   /* repeated */
+        if (slot == &o->snct || slot == &o->cnct) {
+            if (v0) return 0;
+            *slot = 1;
+            continue;
+        }
+        bits = v0 ? ws__pmd_bits(val, vl) : -1;
+        if (!bits) return 0;
+        /* a value is required, except in an offer's client_max_window_bits (7.1.2.2) */
+        if (bits < 0 && (answer || slot == &o->smwb)) return 0;
+        *slot = bits;
+    }
+}
+
+/* ws_deflate_opts with the defaults filled in and the ranges enforced. */
+static void ws__pmd_opts(const ws_deflate_opts *o, int *wb, int *pwb, int *mem, size_t *thr) {
+    *wb = o->window_bits ? WS__MIN(WS__MAX(o->window_bits, 9), 15) : 15;
+    *pwb = o->peer_window_bits ? WS__MIN(WS__MAX(o->peer_window_bits, 8), 15) : 15;
+    *mem = o->mem_level ? WS__MIN(WS__MAX(o->mem_level, 1), 9) : 8;
+    *thr = o->threshold < 0 ? 0 : o->threshold ? (size_t)o->threshold : 64;
+}
+
+static ws__pmd *ws__pmd_new(ws_conn *c, const ws_deflate_opts *o, int d_bits, int i_bits,
+                            int d_reset, int i_reset) {
+    int wb, pwb;
+    ws__pmd *z = (ws__pmd *)ws__alloc(c->ctx, sizeof *z);
+    if (!z) return NULL;
+    memset(z, 0, sizeof *z);
+    ws__pmd_opts(o, &wb, &pwb, &z->mem_level, &z->threshold);
+    z->d_bits = (uint8_t)(d_bits == 8 ? 0 : d_bits);
+    z->i_bits = (uint8_t)WS__MAX(i_bits, 9);
+    z->d_reset = (uint8_t)d_reset;
+    z->i_reset = (uint8_t)i_reset;
+    ws__pmd_free(c);
+    c->pmd = z;
+    return z;
+}
+
+static void ws__pmd_free(ws_conn *c) {
+    ws__pmd *z = c->pmd;
+    if (!z) return;
+    if (z->d_on) deflateEnd(&z->d);
+    if (z->i_on) inflateEnd(&z->i);
+    ws__free(c->ctx, z);
+    c->pmd = NULL;
+}
+
+static void ws__pmd_ctx_free(ws_ctx *ctx) {
+    ws__pmd_shared *sh = ctx->pmds;
+    if (!sh) return;
+    if (sh->d_on) deflateEnd(&sh->d);
+    if (sh->i_on) inflateEnd(&sh->i);
+    ws__free(ctx, sh);
+    ctx->pmds = NULL;
+}
+
+static ws__pmd_shared *ws__pmd_shared_get(ws_ctx *ctx) {
+    if (!ctx->pmds) {
+        ctx->pmds = (ws__pmd_shared *)ws__alloc(ctx, sizeof *ctx->pmds);
+        if (ctx->pmds) memset(ctx->pmds, 0, sizeof *ctx->pmds);
+    }
+    return ctx->pmds;
+}
+
+/* ---- negotiation ---- */
+/* Client: the offer, as a header line (0 = none). */
+static size_t ws__pmd_offer(ws_conn *c, char *out, size_t cap) {
+    const ws_deflate_opts *o = &c->cl->deflate;
+    int wb, pwb, mem;
+    size_t thr, len = 0;
+    ws__out w;
+    if (!o->enable) return 0;
+    ws__pmd_opts(o, &wb, &pwb, &mem, &thr);
+    w.p = out; w.cap = cap; w.len = 0; w.err = 0;
+    ws__puts(&w, "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits");
+    if (wb < 15) { ws__puts(&w, "="); ws__putu(&w, (unsigned long)wb); }
+    if (pwb < 15) { ws__puts(&w, "; server_max_window_bits="); ws__putu(&w, (unsigned long)pwb); }
+    if (o->no_context_takeover) ws__puts(&w, "; client_no_context_takeover");
+    if (o->peer_no_context_takeover) ws__puts(&w, "; server_no_context_takeover");
+    ws__puts(&w, "\r\n");
+    return ws__out_done(&w, &len) == WS_OK ? len : 0;
+}
+
+/* Client: checks the server's Sec-WebSocket-Extensions against our offer (7.1: anything we
+ * did not offer fails the connection) and takes those headers out of res, so that
+ * ws_http_check_response sees none. Without an offer, res is left alone. */
+static ws_result ws__pmd_answer(ws_conn *c, ws_http_response *res, const char **why) {
+    const ws_deflate_opts *o = &c->cl->deflate;
+    ws__pmd_params a;
+    ws_span rest, name, params, got = ws__span(NULL, 0);
+    size_t i, k = 0, n = 0;
+    int wb, pwb, mem, d_bits, i_bits;
+    size_t thr;
+    ws__pmd *z;
+    if (!o->enable || res->status != 101) return WS_OK;
+    for (i = 0; i < res->num_headers; i++) {
+        if (!ws__span_ieq(res->headers[i].name, "Sec-WebSocket-Extensions", 24)) {
+            res->headers[k++] = res->headers[i];
+            continue;
+        }
+        rest = res->headers[i].value;
+        while (ws__ext_next(&rest, &name, &params)) {
+            if (!ws__span_ieq(name, "permessage-deflate", 18)) {
+                *why = "server chose an extension that was not offered"; return WS_ERR_HANDSHAKE;
+            }
+            if (n++) { *why = "server chose permessage-deflate twice"; return WS_ERR_HANDSHAKE; }
+            got = params;
+        }
+    }
+    res->num_headers = k;
+    if (!n) return WS_OK;   /* declined: no compression */
+    ws__pmd_opts(o, &wb, &pwb, &mem, &thr);
+    if (!ws__pmd_parse(got, 1, &a)) {
+        *why = "invalid permessage-deflate parameters in the answer"; return WS_ERR_HANDSHAKE;
+    }
+    if (pwb < 15 && (a.smwb <= 0 || a.smwb > pwb)) {   /* 7.1.2.1: must honour our limit */
+        *why = "server_max_window_bits missing or above our offer"; return WS_ERR_HANDSHAKE;
+    }
+    if (o->peer_no_context_takeover && !a.snct) {     /* 7.1.1.1 */
+        *why = "server_no_context_takeover not in the answer"; return WS_ERR_HANDSHAKE;
+    }
+    d_bits = a.cmwb > 0 ? WS__MIN(wb, a.cmwb) : wb;
+    i_bits = a.smwb > 0 ? a.smwb : 15;
+    z = ws__pmd_new(c, o, d_bits, i_bits, a.cnct || o->no_context_takeover, a.snct);
+    if (!z) { *why = "out of memory"; return WS_ERR_NOMEM; }
+    n = WS__MIN(got.len, sizeof z->ext - 19);
+    memcpy(z->ext, "permessage-deflate", 18);
+    memcpy(z->ext + 18, got.ptr, n);
+    z->ext[18 + n] = '\0';
+    return WS_OK;
+}
+
+/* Server: the answer to the first acceptable offer, as a header line (0 = none accepted). */
+static size_t ws__pmd_accept(ws_conn *c, const ws_http_request *req, char *out, size_t cap) {
+    const ws_deflate_opts *o = &c->ctx->cfg.deflate;
+    ws__pmd_params a;
+    ws_span rest, name, params;
+    size_t i, len = 0, thr;
+    int wb, pwb, mem;
+    if (!o->enable) return 0;
+    ws__pmd_opts(o, &wb, &pwb, &mem, &thr);
+    for (i = 0; i < req->num_headers; i++) {
+        if (!ws__span_ieq(req->headers[i].name, "Sec-WebSocket-Extensions", 24)) continue;
+        rest = req->headers[i].value;
+        while (ws__ext_next(&rest, &name, &params)) {
+            int d_bits, i_bits, d_reset, i_reset;
+            ws__pmd *z;
+            ws__out w;
+            if (!ws__span_ieq(name, "permessage-deflate", 18) || !ws__pmd_parse(params, 0, &a)) continue;
+            if (pwb < 15 && !a.cmwb) continue;   /* cannot bound the client's window: decline */
+            d_bits = a.smwb > 0 ? WS__MIN(wb, a.smwb) : wb;
+            i_bits = a.cmwb > 0 ? WS__MIN(pwb, a.cmwb) : pwb;
+            d_reset = a.snct || o->no_context_takeover;
+            i_reset = a.cnct || o->peer_no_context_takeover;
+            z = ws__pmd_new(c, o, d_bits, i_bits, d_reset, i_reset);
+            if (!z) return 0;   /* out of memory: no compression */
+            w.p = z->ext; w.cap = sizeof z->ext; w.len = 0; w.err = 0;
+            ws__puts(&w, "permessage-deflate");
+            if (d_reset) ws__puts(&w, "; server_no_context_takeover");
+            if (i_reset) ws__puts(&w, "; client_no_context_takeover");
+            if (a.smwb || d_bits < 15) { ws__puts(&w, "; server_max_window_bits="); ws__putu(&w, (unsigned long)d_bits); }
+            if (a.cmwb && i_bits < 15) { ws__puts(&w, "; client_max_window_bits="); ws__putu(&w, (unsigned long)i_bits); }
+            (void)ws__out_done(&w, NULL);
+            w.p = out; w.cap = cap; w.len = 0; w.err = 0;
+            ws__puts(&w, "Sec-WebSocket-Extensions: ");
+            ws__puts(&w, z->ext);
+            ws__puts(&w, "\r\n");
+            if (ws__out_done(&w, &len) != WS_OK) { ws__pmd_free(c); return 0; }
+            return len;
+        }
+    }
+    return 0;
+}
+
+WS_API const char *ws_conn_extensions(const ws_conn *c) { return c && c->pmd ? c->pmd->ext : ""; }
+
+/* ---- receiving (7.2.2) ---- */
+static unsigned ws__pmd_rsv(const ws_conn *c) { return c->pmd ? WS_RSV1 : 0; }
+static int ws__pmd_rx(const ws_conn *c) { return c->pmd && c->pmd->rx; }
+static uint64_t ws__pmd_slack(const ws_conn *c, size_t limit) {
+    /* stored blocks: 5 bytes per 64 KiB; the limit on inflated bytes is checked while inflating */
+    return ws__pmd_rx(c) && limit < (size_t)-1 / 2 ? limit / 1024 + 64 : 0;
+}
+
+/* RFC 7692 6.1: RSV1 only on the first frame of a message, never on a control frame. */
+static ws_result ws__pmd_frame_check(ws_conn *c, const char **why) {
+    const ws_frame *f = &c->fr;
+    ws__pmd *z = c->pmd;
+    if (!z) return WS_OK;   /* no extension: ws_frame_parse refused RSV bits */
+    if (!(f->rsv & WS_RSV1)) {
+        if (f->opcode == WS_OP_TEXT || f->opcode == WS_OP_BINARY) z->rx = 0;
+        return WS_OK;
+    }
+    if (f->opcode & 8) { *why = "RSV1 set on a control frame"; return WS_ERR_PROTOCOL; }
+    if (f->opcode == WS_OP_CONT) { *why = "RSV1 set on a continuation frame"; return WS_ERR_PROTOCOL; }
+    if (c->msg_op) return WS_OK;   /* ws__frame_check refuses the new message */
+    z->rx = 1;
+    z->rx_out = 0;
+    z->i_shared = (uint8_t)(f->fin && z->i_reset);   /* one frame, no takeover: borrow */
+    return WS_OK;
+}
+
+static z_stream *ws__pmd_inflater(ws_conn *c) {
+    ws__pmd *z = c->pmd;
+    if (z->i_shared) {
+        ws__pmd_shared *sh = ws__pmd_shared_get(c->ctx);
+        if (!sh) return NULL;
+        if (!sh->i_on) {
+            ws__zinit(c->ctx, &sh->i);
+            if (inflateInit2(&sh->i, -15) != Z_OK) return NULL;
+            sh->i_on = 1;
+        }
+        return &sh->i;
+    }
+    if (!z->i_on) {
+        ws__zinit(c->ctx, &z->i);
+        if (inflateInit2(&z->i, -(int)z->i_bits) != Z_OK) return NULL;
+        z->i_on = 1;
+    }
+    return &z->i;
+}
+
+/* Hands the inflated bytes to the user: the whole message at fin, or (fragment mode) a
+ * piece. 0 = the connection failed or stopped reading meanwhile. */
+static int ws__pmd_deliver(ws_conn *c, int op, int fin) {
+    const uint8_t *p = c->msg ? WS__BDATA(c->msg) + c->msg->off : (const uint8_t *)"";
+    if (fin && op == WS_OP_TEXT && !ws_utf8_complete(&c->utf8)) {
+        ws__fail(c, WS_ERR_UTF8, "text message ends inside a UTF-8 sequence");
+        return 0;
+    }
+    ws__deliver(c, op, p, ws__buf_used(c->msg), fin);
+    if (c->msg) c->msg->off = c->msg->len = 0;
+    return !(c->flags & (WS__F_FAILED | WS__F_DEAD | WS__F_BROKEN));
+}
+
+/* A complete frame of a compressed message: inflate it (and at fin the 00 00 ff ff tail,
+ * 7.2.2) into c->msg, checking UTF-8 and max_message on every chunk as it comes out, so a
+ * "zip bomb" costs at most max_message bytes of output before it is refused (1009). */
+static void ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fin) {
+    static const uint8_t tail[4] = { 0, 0, 0xff, 0xff };
+    ws_ctx *ctx = c->ctx;
+    ws__pmd *z = c->pmd;
+    size_t lim = ws__max_message(ctx), piece = ws__max_frame(ctx);
+    int frags = (c->flags & WS__F_FRAGS) != 0, pass;
+    z_stream *s = ws__pmd_inflater(c);
+    if (!s) { ws__fail(c, WS_ERR_NOMEM, "out of memory (inflate)"); return; }
+    c->msg_op = (uint8_t)(fin ? 0 : op);
+    c->msg_len = fin ? 0 : c->msg_len + n;   /* wire bytes: ws__frame_check bounds them */
+    for (pass = 0; pass < 1 + fin && !z->i_end; pass++) {
+        const uint8_t *in = pass ? tail : p;
+        size_t left = pass ? 4 : n;
+        for (;;) {
+            size_t room, got, want;
+            uInt feed = (uInt)WS__MIN(left, (size_t)1 << 24);
+            size_t rem = lim - (size_t)z->rx_out;   /* one byte more shows the limit is passed */
+            int zr;
+            rem = WS__MIN(rem, (size_t)1 << 30) + 1;
+            want = WS__MIN(WS__MAX((size_t)feed * 4, (size_t)4096), rem);
+            if (!ws__buf_reserve(ctx, &c->msg, want)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); return; }
+            room = WS__MIN(c->msg->cap - c->msg->len, rem);
+            if (frags) room = WS__MIN(room, piece - ws__buf_used(c->msg));   /* pieces <= max_frame */
+            s->next_in = in;
+            s->avail_in = feed;
+            s->next_out = WS__BDATA(c->msg) + c->msg->len;
+            s->avail_out = (uInt)room;
+            zr = inflate(s, Z_SYNC_FLUSH);
+            got = room - s->avail_out;
+            in += feed - s->avail_in;
+            left -= feed - s->avail_in;
+            if (zr == Z_MEM_ERROR) { ws__fail(c, WS_ERR_NOMEM, "out of memory (inflate)"); return; }
+            if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
+                ws__fail(c, WS_ERR_PROTOCOL, "invalid compressed data (permessage-deflate)");
+                return;
+            }
+            if (op == WS_OP_TEXT && got &&
+                ws_utf8_feed(&c->utf8, WS__BDATA(c->msg) + c->msg->len, got, NULL) != WS_OK) {
+                ws__fail(c, WS_ERR_UTF8, "invalid UTF-8 in a text message");
+                return;
+            }
+            c->msg->len += got;
+            z->rx_out += got;
+            if (z->rx_out > lim) { ws__fail(c, WS_ERR_TOO_BIG, "inflated message larger than max_message"); return; }
+            if (zr == Z_STREAM_END) { z->i_end = 1; break; }   /* the rest of the message is moot */
+            if (frags && ws__buf_used(c->msg) >= piece && !ws__pmd_deliver(c, op, 0)) return;
+            if (!left && s->avail_out) break;   /* all in, all out */
+            if (zr == Z_BUF_ERROR && s->avail_out) break;   /* no progress possible */
+        }
+    }
+    if (fin || (frags && ws__buf_used(c->msg))) {
+        if (!ws__pmd_deliver(c, op, fin)) return;
+    }
+    if (!fin) return;
+    ws__buf_put(ctx, &c->msg);
+    if (z->i_reset || z->i_end) {   /* no context takeover: hold no inflater between messages */
+        if (z->i_shared) (void)inflateReset(s);
+        else if (z->i_reset) { inflateEnd(s); z->i_on = 0; }
+        else (void)inflateReset(s);
+    }
+    z->rx = z->i_shared = z->i_end = 0;
+    z->rx_out = 0;
+}
+
+/* ---- sending (7.2.1) ---- */
+static z_stream *ws__pmd_deflater(ws_conn *c) {
+    ws__pmd *z = c->pmd;
+    if (z->d_reset) {   /* no context takeover: the ctx's compressor, reset after each use */
+        ws__pmd_shared *sh = ws__pmd_shared_get(c->ctx);
+        if (!sh) return NULL;
+        if (sh->d_on && (sh->d_bits != z->d_bits || sh->d_mem != z->mem_level)) {
+            deflateEnd(&sh->d);
+            sh->d_on = 0;
+        }
+        if (!sh->d_on) {
+            ws__zinit(c->ctx, &sh->d);
+            if (deflateInit2(&sh->d, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -(int)z->d_bits,
+                             z->mem_level, Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
+            sh->d_on = 1;
+            sh->d_bits = z->d_bits;
+            sh->d_mem = z->mem_level;
+        }
+        return &sh->d;
+    }
+    if (!z->d_on) {
+        ws__zinit(c->ctx, &z->d);
+        if (deflateInit2(&z->d, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -(int)z->d_bits, z->mem_level,
+                         Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
+        z->d_on = 1;
+    }
+    return &z->d;
+}
+
+/* A whole message, compressed into a pooled scratch buffer (the 00 00 ff ff tail of the sync
+ * flush taken off) and queued with RSV1. The queue limit is checked with the message's own
+ * length first: once the compressor has seen a message, the peer must see it too, so one that
+ * deflate made longer is queued even a little past max_send_queue. */
+static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len) {
+    static const uint8_t empty[1] = { 0 };   /* 7.2.3.6: an empty message, compressed */
+    ws_ctx *ctx = c->ctx;
+    ws__pmd *z = c->pmd;
+    ws__buf *b = NULL;
+    z_stream *s;
+    size_t cap, max = ws__max_queue(ctx);
+    ws_result rc;
+    if (!z->d_bits || len < z->threshold || len > ((size_t)1 << 30) || (!data && len) ||
+        c->state != WS__OPEN || (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD)))
+        return ws__send(c, 1, 0, op, data, len);   /* uncompressed, or the error it gives */
+    if (len > max || ws__buf_used(c->tx) + len > max) {
+        if (ws__buf_used(c->tx) && ws__has_io(c)) ws__flush(c);
+        if (len > max || ws__buf_used(c->tx) + len > max) return WS_ERR_FULL;
+    }
+    if (!len) return ws__send(c, 1, WS_RSV1, op, empty, 1);
+    s = ws__pmd_deflater(c);
+    if (!s) return WS_ERR_NOMEM;
+    cap = (size_t)deflateBound(s, (uLong)len) + 16;
+    if (!ws__buf_reserve(ctx, &b, cap)) return WS_ERR_NOMEM;
+    cap = WS__MIN(b->cap, (size_t)1 << 31);
+    s->next_in = (const Bytef *)data;
+    s->avail_in = (uInt)len;
+    s->next_out = WS__BDATA(b);
+    s->avail_out = (uInt)cap;
+    if (deflate(s, Z_SYNC_FLUSH) != Z_OK || s->avail_in || !s->avail_out) {
+        ws__buf_put(ctx, &b);
+        if (!z->d_reset) { ws__fail(c, WS_ERR_NOMEM, "deflate failed"); return WS_ERR_CLOSED; }
+        (void)deflateReset(s);
+        return WS_ERR_NOMEM;
+    }
+    b->len = cap - s->avail_out;
+    if (b->len >= 4 && memcmp(WS__BDATA(b) + b->len - 4, "\0\0\xff\xff", 4) == 0) b->len -= 4;
+    if (z->d_reset) (void)deflateReset(s);
+    rc = ws__send(c, 1, WS_RSV1, op, WS__BDATA(b), b->len);
+    if (rc == WS_ERR_FULL) {   /* deflate's overhead took it past the limit: it must still go */
+        rc = ws__queue_frame(c, 1, WS_RSV1, op, WS__BDATA(b), b->len, 1);
+        ws__pend(c);
+        ws__engine_run(ctx);
+    }
+    ws__buf_put(ctx, &b);
+    if (rc != WS_OK && !z->d_reset)   /* the peer would inflate the next one without this one */
+        ws__fail(c, rc, "a compressed message could not be queued");
+    return rc;
+}
+
+#else   /* !WS_USE_ZLIB: no offer is made or accepted, RSV1 stays a protocol error */
+static unsigned  ws__pmd_rsv(const ws_conn *c) { (void)c; return 0; }
+static int       ws__pmd_rx(const ws_conn *c) { (void)c; return 0; }
+static ws_result ws__pmd_frame_check(ws_conn *c, const char **why) { (void)c; (void)why; return WS_OK; }
+static uint64_t  ws__pmd_slack(const ws_conn *c, size_t limit) { (void)c; (void)limit; return 0; }
+static void      ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fin) {
+    (void)c; (void)op; (void)p; (void)n; (void)fin;
+}
+static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len) {
+    (void)c; (void)op; (void)data; (void)len; return WS_ERR_ARG;   /* never: c->pmd is NULL */
+}
+static size_t    ws__pmd_offer(ws_conn *c, char *out, size_t cap) { (void)c; (void)out; (void)cap; return 0; }
+static ws_result ws__pmd_answer(ws_conn *c, ws_http_response *res, const char **why) {
+    (void)c; (void)res; (void)why; return WS_OK;
+}
+static size_t    ws__pmd_accept(ws_conn *c, const ws_http_request *req, char *out, size_t cap) {
+    (void)c; (void)req; (void)out; (void)cap; return 0;
+}
+static void      ws__pmd_free(ws_conn *c) { (void)c; }
+static void      ws__pmd_ctx_free(ws_ctx *ctx) { (void)ctx; }
+WS_API const char *ws_conn_extensions(const ws_conn *c) { (void)c; return ""; }
+#endif /* WS_USE_ZLIB */
 
 #ifndef WS_NO_NET
 /* ==== >>transport ==== how a connection's bytes move: plain TCP here, TLS in >>tls ==== */
-struct ws__transport {
-    /* WS_OK (*got > 0), WS_AGAIN, WS_ERR_CLOSED (orderly EOF) or WS_ERR_IO / WS_ERR_TLS */
-    ws_result (*read)(ws_conn *c, uint8_t *buf, size_t cap, size_t *got);
-    ws_result (*write)(ws_conn *c, const uint8_t *buf, size_t len, size_t *put);
-    ws_result (*handshake)(ws_conn *c);  /* WS_OK when done, WS_AGAIN, or an error */
-    short     (*want)(const ws_conn *c); /* extra poll interest (TLS needs to write to read...) */
-    size_t    (*pending)(const ws_conn *c);   /* bytes readable without the socket */
-    void      (*shutdown)(ws_conn *c);   /* no more writes (TCP FIN / TLS close_notify) */
-    void      (*close)(ws_conn *c);
-};
 
 static ws_result ws__tcp_read(ws_conn *c, uint8_t *buf, size_t cap, size_t *got) {
     for (;;) {
@@ -2959,21 +4319,10 @@ static void ws__dns_release(ws_conn *c) {
 }
 
 static void ws__client_reset(ws_conn *c) {   /* forget one attempt's resources */
-    ws_ctx *ctx = c->ctx;
     ws__dns_release(c);
     if (c->cl && c->cl->ai) { freeaddrinfo(c->cl->ai); c->cl->ai = c->cl->ai_next = NULL; }
     if (c->tp) c->tp->close(c);
-    ws__buf_put(ctx, &c->rx);
-    ws__buf_put(ctx, &c->tx);
-    ws__buf_put(ctx, &c->msg);
-    ws__free(ctx, c->protocol); c->protocol = NULL;
-    ws__free(ctx, c->close_reason); c->close_reason = NULL;
-    ws__pmd_free(c);
-    if (c->msg_own) {   /* after WS_EV_CLOSE: err_msg must not dangle */
-        if (c->err_msg == c->msg_own) c->err_msg = ws_result_str(c->err);
-        ws__free(ctx, c->msg_own);
-        c->msg_own = NULL;
-    }
+    ws__conn_reset(c);
 }
 
 static void ws__remote_from(ws_conn *c, const struct sockaddr *sa) {
@@ -2993,24 +4342,8 @@ static void ws__remote_from(ws_conn *c, const struct sockaddr *sa) {
 static void ws__client_connected(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     ws__client *cl = c->cl;
-    size_t need, len = 0;
-    uint8_t rnd[16];
     if (cl->ai) { freeaddrinfo(cl->ai); cl->ai = cl->ai_next = NULL; }
-    ws__rand(ctx, rnd, 16);
-    ws_client_key(rnd, cl->key);
-    need = 768 + cl->u.path.len + cl->u.query.len + cl->u.host.len +
-           (cl->origin ? strlen(cl->origin) : 0) + (cl->protocols ? strlen(cl->protocols) : 0) +
-           (cl->headers ? 2 * strlen(cl->headers) : 0);
-    if (!ws__buf_reserve(ctx, &c->tx, need)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); return; }
-    if (ws_http_build_request((char *)WS__BDATA(c->tx) + c->tx->len, c->tx->cap - c->tx->len, &cl->u,
-                              cl->key, cl->origin, cl->protocols, cl->headers, &len) != WS_OK) {
-        ws__fail(c, WS_ERR_ARG, "invalid origin, protocols or extra headers");
-        return;
-    }
-    len -= 2;   /* >>deflate: an offer goes before the final empty line */
-    len += ws__pmd_offer(c, (char *)WS__BDATA(c->tx) + c->tx->len + len, c->tx->cap - c->tx->len - len - 2);
-    memcpy(WS__BDATA(c->tx) + c->tx->len + len, "\r\n", 2);
-    c->tx->len += len + 2;
+    if (ws__client_request(c) != WS_OK) return;
     if (cl->tls && ws__tls_attach(c, cl->tls) != WS_OK) { ws__fail(c, WS_ERR_TLS, "TLS setup failed"); return; }
     c->state = c->tp->handshake ? WS__TLS : WS__HANDSHAKE;
     c->deadline = ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000);
@@ -3118,49 +4451,6 @@ static void ws__client_poll_dns(ws_conn *c) {
 }
 
 /* ==== >>server ==== listening sockets and accepted connections ==== */
-static ws_conn *ws__conn_new(ws_ctx *ctx, int server) {
-    ws_conn *c;
-    /* room in the timer heap for every conn, so scheduling never fails */
-    if (!ws__grow(ctx, (void **)&ctx->heap, &ctx->hcap, ctx->nconns + 1, sizeof(ws_conn *))) return NULL;
-    c = (ws_conn *)ws__alloc(ctx, sizeof *c);
-    if (!c) return NULL;
-    memset(c, 0, sizeof *c);
-    c->kind = WS__K_CONN;
-    ctx->nconns++;
-    c->ctx = ctx;
-    c->fd = WS__INVALID_SOCK;
-    c->tp = &ws__tcp;
-    c->id = ++ctx->next_id;
-    c->created = ctx->now;
-    c->err_msg = "";
-    if (server) { c->flags = WS__F_SERVER; ctx->nserver++; }
-    c->prev = ctx->tail;
-    if (ctx->tail) ctx->tail->next = c; else ctx->head = c;
-    ctx->tail = c;
-    return c;
-}
-
-static void ws__sched(ws_conn *c);
-static void ws__conn_free(ws_conn *c) {
-    ws_ctx *ctx = c->ctx;
-    ws__client_reset(c);
-    c->flags |= WS__F_DEAD;
-    ws__sched(c);   /* out of the timer heap */
-    ctx->nconns--;
-    if (c->prev) c->prev->next = c->next; else ctx->head = c->next;
-    if (c->next) c->next->prev = c->prev; else ctx->tail = c->prev;
-    if (c->flags & WS__F_SERVER) ctx->nserver--;
-    if (c->cl) {
-        ws__free(ctx, c->cl->url);
-        ws__free(ctx, c->cl->origin);
-        ws__free(ctx, c->cl->protocols);
-        ws__free(ctx, c->cl->headers);
-        ws__tls_cfg_release(ctx, c->cl->tls);
-        ws__free(ctx, c->cl);
-    }
-    ws__free(ctx, c);
-}
-
 static void ws__accept(ws_ctx *ctx, ws_listener *l) {
     int i;
     for (i = 0; i < 64; i++) {   /* a bounded batch per pass: fairness */
@@ -3177,6 +4467,7 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) {
         c = ws__conn_new(ctx, 1);
         if (!c) { ws__sock_close(s); ws__log(ctx, 0, "ws.h: out of memory accepting"); continue; }
         c->fd = s;
+        c->tp = &ws__tcp;
         ws__remote_from(c, (struct sockaddr *)&ss);
         c->state = WS__HANDSHAKE;
         c->deadline = ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000);
@@ -3312,50 +4603,6 @@ WS_API void ws_listener_close(ws_listener *l) {
 }
 
 /* ==== >>poll ==== the loop: epoll or poll(), the timer heap, pending work, foreign loops ==== */
-static void ws__finish(ws_conn *c) {   /* the connection is over: close, report, maybe retry */
-    ws_ctx *ctx = c->ctx;
-    ws_event ev;
-    int clean = (c->flags & WS__F_GOT_CLOSE) && (c->flags & WS__F_SENT_CLOSE) && c->err == WS_OK;
-    int visible = ws__visible(c) && !(c->flags & WS__F_HTTP);
-    char reason[128];
-    if (c->state == WS__CLOSED || c->state == WS__WAITING) return;
-    if (c->tp) c->tp->close(c);
-    if (c->flags & WS__F_OPENED) ctx->nopen--;
-    c->state = WS__CLOSED;
-    if (visible && c->err != WS_OK && !(c->flags & WS__F_ERR_FIRED)) {
-        c->flags |= WS__F_ERR_FIRED;
-        ws__ev_init(&ev, WS_EV_ERROR);
-        ev.result = c->err;
-        ev.msg = c->err_msg;
-        ev.http_status = c->cl ? c->cl->http_status : 0;
-        ws__emit(c, &ev);
-    }
-    if (visible && !(c->flags & WS__F_CLOSE_FIRED)) {
-        int retry = c->cl && c->cl->reconnect && !(c->flags & WS__F_USER_CLOSE) && !ctx->destroying;
-        c->flags |= WS__F_CLOSE_FIRED;
-        ws__ev_init(&ev, WS_EV_CLOSE);
-        ev.close_code = c->close_code ? c->close_code : (uint16_t)WS_CLOSE_ABNORMAL;
-        if (!(c->flags & WS__F_GOT_CLOSE) && !(c->flags & WS__F_FAILED)) ev.close_code = WS_CLOSE_ABNORMAL;
-        reason[0] = '\0';
-        if (c->close_reason) { strncpy(reason, c->close_reason, sizeof reason - 1); reason[sizeof reason - 1] = '\0'; }
-        ev.reason = reason;
-        ev.clean = clean;
-        ev.result = c->err;
-        ev.msg = c->err_msg ? c->err_msg : "";
-        ev.http_status = c->cl ? c->cl->http_status : 0;
-        if (retry) {
-            ev.reconnect_ms = c->cl->cur_ms;
-            c->state = WS__WAITING;
-            c->deadline = ctx->now + c->cl->cur_ms;
-            c->cl->cur_ms = (int)WS__MIN((int64_t)c->cl->cur_ms * 2, (int64_t)c->cl->max_ms);
-        }
-        ws__emit(c, &ev);
-    }
-    ws__client_reset(c);
-    if (c->state != WS__WAITING) { c->flags |= WS__F_DEAD; ws__pend(c); }
-    else c->flags &= ~(uint32_t)WS__F_BROKEN;   /* else the timers never reach the retry */
-}
-
 /* A client waiting to reconnect was closed (ws_conn_close, ws_ctx_destroy): its last CLOSE
  * said a retry would follow, so it gets a final one. */
 static void ws__cancel_retry(ws_conn *c) {
@@ -3368,47 +4615,6 @@ static void ws__cancel_retry(ws_conn *c) {
     ev.result = WS_ERR_CLOSED;
     ev.msg = "reconnect cancelled";
     ws__emit(c, &ev);
-}
-
-static void ws__abort(ws_conn *c, ws_result rc, const char *why) {
-    if (c->err == WS_OK) { c->err = rc; c->err_msg = why; }
-    ws__finish(c);
-}
-
-static void ws__flush(ws_conn *c) {
-    ws__buf *b = c->tx;
-    if (c->fd == WS__INVALID_SOCK) return;   /* no socket (sans-I/O use): bytes stay in tx */
-    while (b && b->off < b->len) {
-        size_t put = 0;
-        ws_result rc = c->tp->write(c, WS__BDATA(b) + b->off, b->len - b->off, &put);
-        if (rc == WS_AGAIN || (rc == WS_OK && put == 0)) { c->flags |= WS__F_DRAIN_WAIT; return; }
-        if (rc != WS_OK) {
-            if (c->err == WS_OK && !(c->flags & WS__F_GOT_CLOSE))   /* after the peer's close: no error */
-                { c->err = rc; c->err_msg = "send failed: connection lost"; }
-            c->flags |= WS__F_BROKEN;
-            ws__pend(c);
-            ws__buf_put(c->ctx, &c->tx);
-            return;
-        }
-        b->off += put;
-    }
-    if (b) ws__buf_put(c->ctx, &c->tx);
-    if (c->flags & WS__F_DRAIN_WAIT) {
-        c->flags = (c->flags & ~(uint32_t)WS__F_DRAIN_WAIT) | WS__F_DRAINED;
-        ws__pend(c);
-    }
-    if ((c->flags & WS__F_SHUT) && c->fd != WS__INVALID_SOCK &&   /* TLS: close_notify half out */
-        (!(c->flags & WS__F_WSHUT) || (c->tp->want(c) & WS_POLLOUT))) {
-        c->flags |= WS__F_WSHUT;   /* our close frame (or HTTP response) is out: FIN */
-        c->tp->shutdown(c);
-    }
-}
-
-static void ws__on_eof(ws_conn *c) {
-    if ((c->flags & WS__F_GOT_CLOSE) && (c->flags & WS__F_SENT_CLOSE)) { ws__finish(c); return; }
-    if (c->flags & (WS__F_HTTP | WS__F_FAILED)) { ws__finish(c); return; }
-    ws__abort(c, WS_ERR_IO, c->state < WS__OPEN ? "connection closed during the handshake"
-                                                : "connection closed without a close frame");
 }
 
 static void ws__readable(ws_conn *c) {
@@ -3438,7 +4644,13 @@ static void ws__readable(ws_conn *c) {
         if (c->state == WS__OPEN || c->state == WS__HANDSHAKE || ws__reading(c)) ws__conn_process(c);
         else c->rx->off = c->rx->len;   /* closing: input is read and dropped */
         if (c->rx && c->rx->off == c->rx->len && !(c->flags & WS__F_HAVE_FRAME)) ws__buf_put(ctx, &c->rx);
-        if (got < want / 2) break;        /* the socket is probably empty */
+        /* the socket is probably empty (poll says so again if not); a ws_io without an fd
+         * is woken once per ws_conn_io_ready, so it is read until it says WS_AGAIN */
+        if (got < want / 2 && c->fd != WS__INVALID_SOCK) break;
+    }
+    if (i == 16 && c->fd == WS__INVALID_SOCK && c->io) {   /* more to read: in the next round */
+        c->iorev = (uint8_t)(c->iorev | WS_POLLIN);
+        ws__pend(c);
     }
     if (c->rx && c->rx->off == c->rx->len && !(c->flags & WS__F_HAVE_FRAME)) ws__buf_put(ctx, &c->rx);
     if (c->fd != WS__INVALID_SOCK && c->tp->pending(c)) ws__pend(c);   /* TLS holds more */
@@ -3466,59 +4678,7 @@ static void ws__tls_step(ws_conn *c) {
     if (rc == WS_AGAIN) return;
     if (rc != WS_OK) { ws__abort(c, rc, "TLS handshake failed"); return; }
     c->state = WS__HANDSHAKE;
-}
-
-static int64_t ws__due(const ws_conn *c);
-/* The timers of one connection at ctx->now; returns its next due time (0 = none). */
-static int64_t ws__conn_timers(ws_conn *c) {
-    ws_ctx *ctx = c->ctx;
-    int64_t now = ctx->now;
-    if (c->flags & WS__F_DEAD) return 0;
-    if (c->flags & WS__F_BROKEN) { ws__finish(c); return 0; }
-    if (c->state == WS__WAITING) {
-        if (c->flags & WS__F_USER_CLOSE) { ws__cancel_retry(c); return 0; }
-        if (now >= c->deadline) ws__client_start(c);
-        if (c->flags & WS__F_BROKEN) { ws__finish(c); return 0; }
-        return c->deadline;
-    }
-    if (c->state == WS__CLOSED) return 0;
-    if (c->deadline && now >= c->deadline) {
-        switch (c->state) {
-        case WS__RESOLVING: case WS__CONNECTING:
-            ws__abort(c, WS_ERR_TIMEOUT, "connect timed out"); return 0;
-        case WS__TLS: case WS__HANDSHAKE:
-            ws__abort(c, WS_ERR_TIMEOUT, "handshake timed out"); return 0;
-        default:   /* CLOSING: the peer never finished the close handshake */
-            if ((c->flags & WS__F_GOT_CLOSE) && (c->flags & WS__F_SENT_CLOSE)) ws__finish(c);
-            else ws__abort(c, c->err != WS_OK ? c->err : WS_ERR_TIMEOUT, "close handshake timed out");
-            return 0;
-        }
-    }
-    if (c->state == WS__OPEN) {
-        int idle = ctx->cfg.idle_timeout_ms;
-        if (c->pong_due && now >= c->pong_due) {
-            ws__abort(c, WS_ERR_TIMEOUT, "no pong within pong_timeout_ms: peer is gone");
-            return 0;
-        }
-        if (idle > 0 && now - c->last_rx >= idle) {
-            (void)ws_conn_close(c, WS_CLOSE_GOING_AWAY, "idle timeout");
-            c->flags &= ~(uint32_t)WS__F_USER_CLOSE;
-            return c->deadline;
-        }
-        if (c->next_ping && now >= c->next_ping) {
-            int ping = ws__ping_ms(c);
-            if (ping) {
-                (void)ws__queue_frame(c, 1, 0, WS_OP_PING, NULL, 0, 1);
-                if (!c->pong_due) c->pong_due = now + ws__ms(ctx->cfg.pong_timeout_ms, 10000);
-                c->next_ping = now + ping;
-            } else {   /* client keepalive: an unsolicited pong (RFC 6455 5.5.3) */
-                (void)ws__queue_frame(c, 1, 0, WS_OP_PONG, NULL, 0, 1);
-                c->next_ping = now + ctx->cfg.keepalive_ms;
-            }
-            ws__flush(c);
-        }
-    }
-    return ws__due(c);
+    if (c->flags & (WS__F_PREOPEN | WS__F_FEED)) ws__pend(c);   /* adopted: open / read the head */
 }
 
 static short ws__interest(const ws_conn *c) {
@@ -3539,20 +4699,6 @@ static short ws__interest(const ws_conn *c) {
 /* ---- timers: a binary min-heap of connections keyed by their earliest due time. Only
  * a conn's own events move its entry, so a loop pass costs O(active * log n), not O(n).
  * Due times may be early (last_rx moved on): the conn is then just filed again. ---- */
-static int64_t ws__due(const ws_conn *c) {
-    int64_t d = c->deadline;
-    int idle = c->ctx->cfg.idle_timeout_ms;
-    if (c->flags & WS__F_DEAD) return 0;
-    switch (c->state) {
-    case WS__OPEN:
-        if (c->next_ping && (!d || c->next_ping < d)) d = c->next_ping;
-        if (c->pong_due && (!d || c->pong_due < d)) d = c->pong_due;
-        if (idle > 0 && (!d || c->last_rx + idle < d)) d = c->last_rx + idle;
-        return d;
-    case WS__CLOSED: return 0;
-    default: return d;
-    }
-}
 static void ws__heap_set(ws_ctx *x, size_t i, ws_conn *c) { x->heap[i] = c; c->hidx = (uint32_t)(i + 1); }
 static void ws__heap_up(ws_ctx *x, size_t i) {
     ws_conn *c = x->heap[i];
@@ -3599,13 +4745,40 @@ static void ws__sched(ws_conn *c) {   /* file c under its due time (or take it o
     }
 }
 
+/* ---- the host's own loop (ws_config.on_watch / on_timer): it is told what changes ---- */
+static void **ws__host_slot(ws_ctx *x, void *owner) {   /* where the host's pointer lives */
+    if (!owner) return &x->wake_host;
+    if (*(const uint8_t *)owner == WS__K_LISTENER) return &((ws_listener *)owner)->hsock;
+    return &((ws_conn *)owner)->hsock;
+}
+static void ws__host_watch(ws_ctx *x, ws__sock fd, void *owner, uint8_t *reg, uint8_t want) {
+    void **h = ws__host_slot(x, owner);
+    x->cfg.on_watch(x, (intptr_t)fd, want, owner ? owner : (void *)x, h, x->cfg.user);
+    *reg = want;
+    if (!want) *h = NULL;
+}
+static int ws__timeout(ws_ctx *ctx);
+/* Tells on_timer when the next pass is due, if that changed (0: pending work). */
+static void ws__timer_sync(ws_ctx *ctx) {
+    int64_t due;
+    int t;
+    if (!ctx->cfg.on_timer || ctx->engine || ctx->destroying) return;
+    t = ws__timeout(ctx);
+    due = t < 0 ? -1 : ctx->now + t;
+    if (due == ctx->timer_told) return;   /* the host's timer fires then already */
+    ctx->timer_told = due;
+    ctx->cfg.on_timer(ctx, t, ctx->cfg.user);
+}
+
 /* ---- epoll (Linux): the kernel keeps the watch list, so a pass costs O(ready) ---- */
 #if defined(__linux__) && !defined(WS_NO_EPOLL)
 #  include <sys/epoll.h>
 #  define WS__EPOLL 1
 static void ws__epoll_set(ws_ctx *x, ws__sock fd, void *ptr, uint8_t *reg, uint8_t want) {
     struct epoll_event e;
-    if (x->epfd < 0 || want == *reg) return;
+    if (want == *reg) return;
+    if (x->cfg.on_watch) { ws__host_watch(x, fd, ptr, reg, want); return; }
+    if (x->epfd < 0) return;
     memset(&e, 0, sizeof e);
     e.events = ((want & WS_POLLIN) ? (uint32_t)EPOLLIN : 0u) | ((want & WS_POLLOUT) ? (uint32_t)EPOLLOUT : 0u);
     e.data.ptr = ptr;
@@ -3614,7 +4787,7 @@ static void ws__epoll_set(ws_ctx *x, ws__sock fd, void *ptr, uint8_t *reg, uint8
 }
 #else
 static void ws__epoll_set(ws_ctx *x, ws__sock fd, void *ptr, uint8_t *reg, uint8_t want) {
-    (void)x; (void)fd; (void)ptr; (void)reg; (void)want;
+    if (want != *reg && x->cfg.on_watch) ws__host_watch(x, fd, ptr, reg, want);
 }
 #endif
 static void ws__watch(ws_conn *c) { ws__epoll_set(c->ctx, c->fd, c, &c->ereg, (uint8_t)ws__interest(c)); }
@@ -3721,22 +4894,19 @@ static void ws__ready(ws_ctx *ctx, void *o, short rev) {
 /* One conn from the pending list: DNS done, TLS to go on, a finish, DRAINED, queued bytes. */
 static void ws__service(ws_conn *c) {
     if (c->state == WS__RESOLVING) ws__client_poll_dns(c);
-    if (c->state == WS__TLS && c->fd != WS__INVALID_SOCK && !(c->flags & (WS__F_DEAD | WS__F_BROKEN))) {
+    if (c->state == WS__TLS && ws__has_io(c) && !(c->flags & (WS__F_DEAD | WS__F_BROKEN))) {
         ws__tls_step(c);   /* start (or go on with) the TLS handshake without waiting */
         if (c->state == WS__TLS) ws__flush(c);
     }
     if (c->state == WS__WAITING && (c->flags & WS__F_USER_CLOSE)) { ws__cancel_retry(c); return; }
     if (c->flags & WS__F_BROKEN) { ws__finish(c); return; }
-    if (c->tp && c->fd != WS__INVALID_SOCK && c->tp->pending(c)) ws__readable(c);
-    if (c->flags & WS__F_DRAINED) {
-        ws_event ev;
-        c->flags &= ~(uint32_t)WS__F_DRAINED;
-        if (c->state == WS__OPEN && ws__visible(c)) { ws__ev_init(&ev, WS_EV_DRAINED); ws__emit(c, &ev); }
+    if (c->iorev) {   /* ws_conn_io_ready: a ws_io without an fd can move bytes */
+        short rev = (short)c->iorev;
+        c->iorev = 0;
+        ws__conn_io(c, rev);
     }
-    if (ws__buf_used(c->tx) && c->state != WS__CONNECTING && c->state != WS__TLS &&
-        c->fd != WS__INVALID_SOCK && !(c->flags & WS__F_DEAD))
-        ws__flush(c);   /* what callbacks and timers queued */
-    if (c->flags & WS__F_BROKEN) ws__finish(c);
+    if (c->tp && c->fd != WS__INVALID_SOCK && c->tp->pending(c)) ws__readable(c);
+    ws__service_core(c);   /* DRAINED, what callbacks and timers queued, a finish */
 }
 
 /* The end of every dispatch: due timers, then pending work, then frees. */
@@ -3781,6 +4951,7 @@ WS_API void ws_dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n) {
     size_t i;
     WS_ASSERT(!ctx->in_cb && "ws_dispatch/ws_poll called from a callback");
     ctx->now = ws__now_ms();
+    ctx->dispatching++;
     for (i = 0; i < n; i++) {
         int found;
         void *o;
@@ -3789,6 +4960,25 @@ WS_API void ws_dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n) {
         if (found) ws__ready(ctx, o, fds[i].revents);
     }
     ws__dispatch_end(ctx);
+    ctx->dispatching--;
+    ws__timer_sync(ctx);
+}
+
+/* on_watch / on_timer hosts: one ready socket, or the timer, then what is due. */
+WS_API void ws_socket_ready(ws_ctx *ctx, void *token, int revents) {
+    if (!ctx || !token) return;
+    WS_ASSERT(!ctx->in_cb && "ws_socket_ready called from a callback");
+    ctx->now = ws__now_ms();
+    ctx->dispatching++;
+    ws__ready(ctx, token == (void *)ctx ? NULL : token, (short)revents);
+    ws__dispatch_end(ctx);
+    ctx->dispatching--;
+    ws__timer_sync(ctx);
+}
+WS_API void ws_timer_fired(ws_ctx *ctx) {
+    if (!ctx) return;
+    ctx->timer_told = -2;   /* spent: the next sync tells it again */
+    ws_dispatch(ctx, NULL, 0);
 }
 
 #ifdef WS__EPOLL
@@ -3801,6 +4991,7 @@ static int ws__poll_epoll(ws_ctx *ctx, int timeout_ms) {
     n = epoll_wait(ctx->epfd, ev, (int)(sizeof ev / sizeof ev[0]), t);
     if (n < 0 && errno != EINTR) return WS_ERR_IO;
     ctx->now = ws__now_ms();
+    ctx->dispatching++;
     for (i = 0; i < n; i++) {
         uint32_t e = ev[i].events;
         ws__ready(ctx, ev[i].data.ptr, (short)(((e & EPOLLIN) ? WS_POLLIN : 0) |
@@ -3808,6 +4999,7 @@ static int ws__poll_epoll(ws_ctx *ctx, int timeout_ms) {
                   ((e & EPOLLHUP) ? WS_POLLHUP : 0)));
     }
     ws__dispatch_end(ctx);
+    ctx->dispatching--;
     return ctx->nevents - before;
 }
 #endif
@@ -3875,538 +5067,10 @@ WS_API ws_result ws_ctx_wakeup(ws_ctx *ctx) {
     return ctx && ws__wake_signal(ctx->wake_w) == 0 ? WS_OK : WS_ERR_IO;
 }
 
-/* ==== >>deflate ==== permessage-deflate, RFC 7692: negotiation, deflate, inflate ==== */
-/* Negotiation (7.1): a client offers one configuration; a server takes the first acceptable
- * offer and declines (skips) offers with unknown, repeated or invalid parameters (5.1). Our
- * compressor (d) uses at most the agreed window (zlib cannot deflate raw with a 256-byte window:
- * when 8 is agreed we just send uncompressed, which 7692 allows); our inflater (i) is sized
- * by the peer's agreed window (at least 9 bits: zlib peers use 9 when 8 was agreed). Streams
- * are created on first use; with no context takeover a conn keeps none between messages: it
- * borrows the ctx's shared compressor, and a one-frame message the shared inflater. */
-#if defined(WS_USE_ZLIB)
-#ifndef ZLIB_CONST
-#  define ZLIB_CONST
-#endif
-#include <zlib.h>
-
-typedef struct ws__pmd {
-    z_stream d, i;               /* our compressor, our inflater: own streams (d_on, i_on) */
-    uint8_t  d_on, i_on;
-    uint8_t  d_bits;             /* our window, 9..15; 0 = the peer allows only 8: no compressing */
-    uint8_t  i_bits;             /* the inflater's window, 9..15 */
-    uint8_t  d_reset, i_reset;   /* no context takeover: each message starts afresh */
-    uint8_t  rx;                 /* the message being received is compressed (RSV1) */
-    uint8_t  i_shared;           /* ... and uses the ctx's shared inflater (one frame) */
-    uint8_t  i_end;              /* the peer ended the DEFLATE stream (BFINAL): reset at the end */
-    int      mem_level;
-    size_t   threshold;          /* messages shorter than this go uncompressed */
-    uint64_t rx_out;             /* inflated bytes of the message being received */
-    char     ext[160];           /* the agreed Sec-WebSocket-Extensions value */
-} ws__pmd;
-
-typedef struct ws__pmd_shared {
-    z_stream d, i;
-    uint8_t  d_on, i_on;
-    int      d_bits, d_mem;      /* the compressor's settings (re-made when another is asked) */
-} ws__pmd_shared;
-
-/* A Sec-WebSocket-Extensions element's permessage-deflate parameters (7.1). */
-typedef struct ws__pmd_params {
-    int snct, cnct;              /* server_/client_no_context_takeover: 1 = present */
-    int smwb, cmwb;              /* server_/client_max_window_bits: 0 absent, -1 no value, 8..15 */
-} ws__pmd_params;
-
-static voidpf ws__zalloc(voidpf opaque, uInt items, uInt size) {   /* zlib -> WS_MALLOC */
-    if (size && items > (size_t)-1 / size) return Z_NULL;
-    return ws__alloc((ws_ctx *)opaque, (size_t)items * size);
-}
-static void ws__zfree(voidpf opaque, voidpf p) { ws__free((ws_ctx *)opaque, p); }
-static void ws__zinit(ws_ctx *ctx, z_stream *s) {
-    memset(s, 0, sizeof *s);
-    s->zalloc = ws__zalloc;
-    s->zfree = ws__zfree;
-    s->opaque = (voidpf)ctx;
-}
-
-/* The next element of an extension list: *name and *params (after the name, ";..." or
- * empty). Quoted strings may hold commas. 0 = no more elements. */
-static int ws__ext_next(ws_span *rest, ws_span *name, ws_span *params) {
-    const char *p = rest->ptr, *e = rest->ptr + rest->len, *q;
-    int quoted = 0;
-    while (p < e && (*p == ' ' || *p == '\t' || *p == ',')) p++;
-    if (p == e) return 0;
-    for (q = p; q < e && ws__is_tchar((unsigned char)*q); q++) {}
-    *name = ws__span(p, (size_t)(q - p));
-    for (p = q; q < e && (quoted || *q != ','); q++) {
-        if (*q == '"') quoted = !quoted;
-        else if (*q == '\\' && quoted && q + 1 < e) q++;
-    }
-    *params = ws__span(p, (size_t)(q - p));
-    rest->ptr = q;
-    rest->len = (size_t)(e - q);
-    return 1;
-}
-
-/* "8".."15" exactly (no sign, no leading zero): the window-bits value, else 0. */
-static int ws__pmd_bits(const char *v, size_t n) {
-    if (n == 1 && v[0] == '8') return 8;
-    if (n == 1 && v[0] == '9') return 9;
-    if (n == 2 && v[0] == '1' && v[1] >= '0' && v[1] <= '5') return 10 + (v[1] - '0');
-    return 0;
-}
-
-/* Parses ";" param ["=" (token | quoted-string)] ... (RFC 6455 9.1, RFC 7692 7.1). 0 for
- * anything 7692 says to decline or fail on: an unknown or repeated parameter, a value where
- * none belongs, a window size that is not 8..15 (or missing in an answer), bad syntax. */
-static int ws__pmd_parse(ws_span params, int answer, ws__pmd_params *o) {
-    const char *p = params.ptr, *e = params.ptr + params.len;
-    memset(o, 0, sizeof *o);
-    for (;;) {
-        const char *n0, *n1, *v0 = NULL;
-        char val[8];
-        size_t vl = 0;
-        int *slot, bits;
-        while (p < e && (*p == ' ' || *p == '\t')) p++;
-        if (p == e) return 1;
-        if (*p++ != ';') return 0;
-        while (p < e && (*p == ' ' || *p == '\t')) p++;
-        for (n0 = p; p < e && ws__is_tchar((unsigned char)*p); p++) {}
-        n1 = p;
-        if (n0 == n1) return 0;
-        while (p < e && (*p == ' ' || *p == '\t')) p++;
-        if (p < e && *p == '=') {
-            p++;
-            while (p < e && (*p == ' ' || *p == '\t')) p++;
-            v0 = p;
-            if (p < e && *p == '"') {   /* quoted: the unquoted text must be a token (7.1) */
-                for (p++; p < e && *p != '"'; p++) {
-                    if (*p == '\\' && p + 1 < e) p++;
-                    if (vl >= sizeof val || !ws__is_tchar((unsigned char)*p)) return 0;
-                    val[vl++] = *p;
-                }
-                if (p == e) return 0;
-                p++;
-            } else {
-                for (; p < e && ws__is_tchar((unsigned char)*p); p++) {
-                    if (vl >= sizeof val) return 0;
-                    val[vl++] = *p;
-                }
-            }
-            if (!vl) return 0;
-            while (p < e && (*p == ' ' || *p == '\t')) p++;
-        }
-        if (ws__span_ieq(ws__span(n0, (size_t)(n1 - n0)), "server_no_context_takeover", 26)) slot = &o->snct;
-        else if (ws__span_ieq(ws__span(n0, (size_t)(n1 - n0)), "client_no_context_takeover", 26)) slot = &o->cnct;
-        else if (ws__span_ieq(ws__span(n0, (size_t)(n1 - n0)), "server_max_window_bits", 22)) slot = &o->smwb;
-        else if (ws__span_ieq(ws__span(n0, (size_t)(n1 - n0)), "client_max_window_bits", 22)) slot = &o->cmwb;
-        else return 0;
-        if (*slot) return 0;   /* repeated */
-        if (slot == &o->snct || slot == &o->cnct) {
-            if (v0) return 0;
-            *slot = 1;
-            continue;
-        }
-        bits = v0 ? ws__pmd_bits(val, vl) : -1;
-        if (!bits) return 0;
-        /* a value is required, except in an offer's client_max_window_bits (7.1.2.2) */
-        if (bits < 0 && (answer || slot == &o->smwb)) return 0;
-        *slot = bits;
-    }
-}
-
-/* ws_deflate_opts with the defaults filled in and the ranges enforced. */
-static void ws__pmd_opts(const ws_deflate_opts *o, int *wb, int *pwb, int *mem, size_t *thr) {
-    *wb = o->window_bits ? WS__MIN(WS__MAX(o->window_bits, 9), 15) : 15;
-    *pwb = o->peer_window_bits ? WS__MIN(WS__MAX(o->peer_window_bits, 8), 15) : 15;
-    *mem = o->mem_level ? WS__MIN(WS__MAX(o->mem_level, 1), 9) : 8;
-    *thr = o->threshold < 0 ? 0 : o->threshold ? (size_t)o->threshold : 64;
-}
-
-static ws__pmd *ws__pmd_new(ws_conn *c, const ws_deflate_opts *o, int d_bits, int i_bits,
-                            int d_reset, int i_reset) {
-    int wb, pwb;
-    ws__pmd *z = (ws__pmd *)ws__alloc(c->ctx, sizeof *z);
-    if (!z) return NULL;
-    memset(z, 0, sizeof *z);
-    ws__pmd_opts(o, &wb, &pwb, &z->mem_level, &z->threshold);
-    z->d_bits = (uint8_t)(d_bits == 8 ? 0 : d_bits);
-    z->i_bits = (uint8_t)WS__MAX(i_bits, 9);
-    z->d_reset = (uint8_t)d_reset;
-    z->i_reset = (uint8_t)i_reset;
-    ws__pmd_free(c);
-    c->pmd = z;
-    return z;
-}
-
-static void ws__pmd_free(ws_conn *c) {
-    ws__pmd *z = c->pmd;
-    if (!z) return;
-    if (z->d_on) deflateEnd(&z->d);
-    if (z->i_on) inflateEnd(&z->i);
-    ws__free(c->ctx, z);
-    c->pmd = NULL;
-}
-
-static void ws__pmd_ctx_free(ws_ctx *ctx) {
-    ws__pmd_shared *sh = ctx->pmds;
-    if (!sh) return;
-    if (sh->d_on) deflateEnd(&sh->d);
-    if (sh->i_on) inflateEnd(&sh->i);
-    ws__free(ctx, sh);
-    ctx->pmds = NULL;
-}
-
-static ws__pmd_shared *ws__pmd_shared_get(ws_ctx *ctx) {
-    if (!ctx->pmds) {
-        ctx->pmds = (ws__pmd_shared *)ws__alloc(ctx, sizeof *ctx->pmds);
-        if (ctx->pmds) memset(ctx->pmds, 0, sizeof *ctx->pmds);
-    }
-    return ctx->pmds;
-}
-
-/* ---- negotiation ---- */
-/* Client: the offer, as a header line (0 = none). */
-static size_t ws__pmd_offer(ws_conn *c, char *out, size_t cap) {
-    const ws_deflate_opts *o = &c->cl->deflate;
-    int wb, pwb, mem;
-    size_t thr, len = 0;
-    ws__out w;
-    if (!o->enable) return 0;
-    ws__pmd_opts(o, &wb, &pwb, &mem, &thr);
-    w.p = out; w.cap = cap; w.len = 0; w.err = 0;
-    ws__puts(&w, "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits");
-    if (wb < 15) { ws__puts(&w, "="); ws__putu(&w, (unsigned long)wb); }
-    if (pwb < 15) { ws__puts(&w, "; server_max_window_bits="); ws__putu(&w, (unsigned long)pwb); }
-    if (o->no_context_takeover) ws__puts(&w, "; client_no_context_takeover");
-    if (o->peer_no_context_takeover) ws__puts(&w, "; server_no_context_takeover");
-    ws__puts(&w, "\r\n");
-    return ws__out_done(&w, &len) == WS_OK ? len : 0;
-}
-
-/* Client: checks the server's Sec-WebSocket-Extensions against our offer (7.1: anything we
- * did not offer fails the connection) and takes those headers out of res, so that
- * ws_http_check_response sees none. Without an offer, res is left alone. */
-static ws_result ws__pmd_answer(ws_conn *c, ws_http_response *res, const char **why) {
-    const ws_deflate_opts *o = &c->cl->deflate;
-    ws__pmd_params a;
-    ws_span rest, name, params, got = ws__span(NULL, 0);
-    size_t i, k = 0, n = 0;
-    int wb, pwb, mem, d_bits, i_bits;
-    size_t thr;
-    ws__pmd *z;
-    if (!o->enable || res->status != 101) return WS_OK;
-    for (i = 0; i < res->num_headers; i++) {
-        if (!ws__span_ieq(res->headers[i].name, "Sec-WebSocket-Extensions", 24)) {
-            res->headers[k++] = res->headers[i];
-            continue;
-        }
-        rest = res->headers[i].value;
-        while (ws__ext_next(&rest, &name, &params)) {
-            if (!ws__span_ieq(name, "permessage-deflate", 18)) {
-                *why = "server chose an extension that was not offered"; return WS_ERR_HANDSHAKE;
-            }
-            if (n++) { *why = "server chose permessage-deflate twice"; return WS_ERR_HANDSHAKE; }
-            got = params;
-        }
-    }
-    res->num_headers = k;
-    if (!n) return WS_OK;   /* declined: no compression */
-    ws__pmd_opts(o, &wb, &pwb, &mem, &thr);
-    if (!ws__pmd_parse(got, 1, &a)) {
-        *why = "invalid permessage-deflate parameters in the answer"; return WS_ERR_HANDSHAKE;
-    }
-    if (pwb < 15 && (a.smwb <= 0 || a.smwb > pwb)) {   /* 7.1.2.1: must honour our limit */
-        *why = "server_max_window_bits missing or above our offer"; return WS_ERR_HANDSHAKE;
-    }
-    if (o->peer_no_context_takeover && !a.snct) {     /* 7.1.1.1 */
-        *why = "server_no_context_takeover not in the answer"; return WS_ERR_HANDSHAKE;
-    }
-    d_bits = a.cmwb > 0 ? WS__MIN(wb, a.cmwb) : wb;
-    i_bits = a.smwb > 0 ? a.smwb : 15;
-    z = ws__pmd_new(c, o, d_bits, i_bits, a.cnct || o->no_context_takeover, a.snct);
-    if (!z) { *why = "out of memory"; return WS_ERR_NOMEM; }
-    n = WS__MIN(got.len, sizeof z->ext - 19);
-    memcpy(z->ext, "permessage-deflate", 18);
-    memcpy(z->ext + 18, got.ptr, n);
-    z->ext[18 + n] = '\0';
-    return WS_OK;
-}
-
-/* Server: the answer to the first acceptable offer, as a header line (0 = none accepted). */
-static size_t ws__pmd_accept(ws_conn *c, const ws_http_request *req, char *out, size_t cap) {
-    const ws_deflate_opts *o = &c->ctx->cfg.deflate;
-    ws__pmd_params a;
-    ws_span rest, name, params;
-    size_t i, len = 0, thr;
-    int wb, pwb, mem;
-    if (!o->enable) return 0;
-    ws__pmd_opts(o, &wb, &pwb, &mem, &thr);
-    for (i = 0; i < req->num_headers; i++) {
-        if (!ws__span_ieq(req->headers[i].name, "Sec-WebSocket-Extensions", 24)) continue;
-        rest = req->headers[i].value;
-        while (ws__ext_next(&rest, &name, &params)) {
-            int d_bits, i_bits, d_reset, i_reset;
-            ws__pmd *z;
-            ws__out w;
-            if (!ws__span_ieq(name, "permessage-deflate", 18) || !ws__pmd_parse(params, 0, &a)) continue;
-            if (pwb < 15 && !a.cmwb) continue;   /* cannot bound the client's window: decline */
-            d_bits = a.smwb > 0 ? WS__MIN(wb, a.smwb) : wb;
-            i_bits = a.cmwb > 0 ? WS__MIN(pwb, a.cmwb) : pwb;
-            d_reset = a.snct || o->no_context_takeover;
-            i_reset = a.cnct || o->peer_no_context_takeover;
-            z = ws__pmd_new(c, o, d_bits, i_bits, d_reset, i_reset);
-            if (!z) return 0;   /* out of memory: no compression */
-            w.p = z->ext; w.cap = sizeof z->ext; w.len = 0; w.err = 0;
-            ws__puts(&w, "permessage-deflate");
-            if (d_reset) ws__puts(&w, "; server_no_context_takeover");
-            if (i_reset) ws__puts(&w, "; client_no_context_takeover");
-            if (a.smwb || d_bits < 15) { ws__puts(&w, "; server_max_window_bits="); ws__putu(&w, (unsigned long)d_bits); }
-            if (a.cmwb && i_bits < 15) { ws__puts(&w, "; client_max_window_bits="); ws__putu(&w, (unsigned long)i_bits); }
-            (void)ws__out_done(&w, NULL);
-            w.p = out; w.cap = cap; w.len = 0; w.err = 0;
-            ws__puts(&w, "Sec-WebSocket-Extensions: ");
-            ws__puts(&w, z->ext);
-            ws__puts(&w, "\r\n");
-            if (ws__out_done(&w, &len) != WS_OK) { ws__pmd_free(c); return 0; }
-            return len;
-        }
-    }
-    return 0;
-}
-
-WS_API const char *ws_conn_extensions(const ws_conn *c) { return c && c->pmd ? c->pmd->ext : ""; }
-
-/* ---- receiving (7.2.2) ---- */
-static unsigned ws__pmd_rsv(const ws_conn *c) { return c->pmd ? WS_RSV1 : 0; }
-static int ws__pmd_rx(const ws_conn *c) { return c->pmd && c->pmd->rx; }
-static uint64_t ws__pmd_slack(const ws_conn *c, size_t limit) {
-    /* stored blocks: 5 bytes per 64 KiB; the limit on inflated bytes is checked while inflating */
-    return ws__pmd_rx(c) && limit < (size_t)-1 / 2 ? limit / 1024 + 64 : 0;
-}
-
-/* RFC 7692 6.1: RSV1 only on the first frame of a message, never on a control frame. */
-static ws_result ws__pmd_frame_check(ws_conn *c, const char **why) {
-    const ws_frame *f = &c->fr;
-    ws__pmd *z = c->pmd;
-    if (!z) return WS_OK;   /* no extension: ws_frame_parse refused RSV bits */
-    if (!(f->rsv & WS_RSV1)) {
-        if (f->opcode == WS_OP_TEXT || f->opcode == WS_OP_BINARY) z->rx = 0;
-        return WS_OK;
-    }
-    if (f->opcode & 8) { *why = "RSV1 set on a control frame"; return WS_ERR_PROTOCOL; }
-    if (f->opcode == WS_OP_CONT) { *why = "RSV1 set on a continuation frame"; return WS_ERR_PROTOCOL; }
-    if (c->msg_op) return WS_OK;   /* ws__frame_check refuses the new message */
-    z->rx = 1;
-    z->rx_out = 0;
-    z->i_shared = (uint8_t)(f->fin && z->i_reset);   /* one frame, no takeover: borrow */
-    return WS_OK;
-}
-
-static z_stream *ws__pmd_inflater(ws_conn *c) {
-    ws__pmd *z = c->pmd;
-    if (z->i_shared) {
-        ws__pmd_shared *sh = ws__pmd_shared_get(c->ctx);
-        if (!sh) return NULL;
-        if (!sh->i_on) {
-            ws__zinit(c->ctx, &sh->i);
-            if (inflateInit2(&sh->i, -15) != Z_OK) return NULL;
-            sh->i_on = 1;
-        }
-        return &sh->i;
-    }
-    if (!z->i_on) {
-        ws__zinit(c->ctx, &z->i);
-        if (inflateInit2(&z->i, -(int)z->i_bits) != Z_OK) return NULL;
-        z->i_on = 1;
-    }
-    return &z->i;
-}
-
-/* Hands the inflated bytes to the user: the whole message at fin, or (fragment mode) a
- * piece. 0 = the connection failed or stopped reading meanwhile. */
-static int ws__pmd_deliver(ws_conn *c, int op, int fin) {
-    const uint8_t *p = c->msg ? WS__BDATA(c->msg) + c->msg->off : (const uint8_t *)"";
-    if (fin && op == WS_OP_TEXT && !ws_utf8_complete(&c->utf8)) {
-        ws__fail(c, WS_ERR_UTF8, "text message ends inside a UTF-8 sequence");
-        return 0;
-    }
-    ws__deliver(c, op, p, ws__buf_used(c->msg), fin);
-    if (c->msg) c->msg->off = c->msg->len = 0;
-    return !(c->flags & (WS__F_FAILED | WS__F_DEAD | WS__F_BROKEN));
-}
-
-/* A complete frame of a compressed message: inflate it (and at fin the 00 00 ff ff tail,
- * 7.2.2) into c->msg, checking UTF-8 and max_message on every chunk as it comes out, so a
- * "zip bomb" costs at most max_message bytes of output before it is refused (1009). */
-static void ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fin) {
-    static const uint8_t tail[4] = { 0, 0, 0xff, 0xff };
-    ws_ctx *ctx = c->ctx;
-    ws__pmd *z = c->pmd;
-    size_t lim = ws__max_message(ctx), piece = ws__max_frame(ctx);
-    int frags = (c->flags & WS__F_FRAGS) != 0, pass;
-    z_stream *s = ws__pmd_inflater(c);
-    if (!s) { ws__fail(c, WS_ERR_NOMEM, "out of memory (inflate)"); return; }
-    c->msg_op = (uint8_t)(fin ? 0 : op);
-    c->msg_len = fin ? 0 : c->msg_len + n;   /* wire bytes: ws__frame_check bounds them */
-    for (pass = 0; pass < 1 + fin && !z->i_end; pass++) {
-        const uint8_t *in = pass ? tail : p;
-        size_t left = pass ? 4 : n;
-        for (;;) {
-            size_t room, got, want;
-            uInt feed = (uInt)WS__MIN(left, (size_t)1 << 24);
-            size_t rem = lim - (size_t)z->rx_out;   /* one byte more shows the limit is passed */
-            int zr;
-            rem = WS__MIN(rem, (size_t)1 << 30) + 1;
-            want = WS__MIN(WS__MAX((size_t)feed * 4, (size_t)4096), rem);
-            if (!ws__buf_reserve(ctx, &c->msg, want)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); return; }
-            room = WS__MIN(c->msg->cap - c->msg->len, rem);
-            if (frags) room = WS__MIN(room, piece - ws__buf_used(c->msg));   /* pieces <= max_frame */
-            s->next_in = in;
-            s->avail_in = feed;
-            s->next_out = WS__BDATA(c->msg) + c->msg->len;
-            s->avail_out = (uInt)room;
-            zr = inflate(s, Z_SYNC_FLUSH);
-            got = room - s->avail_out;
-            in += feed - s->avail_in;
-            left -= feed - s->avail_in;
-            if (zr == Z_MEM_ERROR) { ws__fail(c, WS_ERR_NOMEM, "out of memory (inflate)"); return; }
-            if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
-                ws__fail(c, WS_ERR_PROTOCOL, "invalid compressed data (permessage-deflate)");
-                return;
-            }
-            if (op == WS_OP_TEXT && got &&
-                ws_utf8_feed(&c->utf8, WS__BDATA(c->msg) + c->msg->len, got, NULL) != WS_OK) {
-                ws__fail(c, WS_ERR_UTF8, "invalid UTF-8 in a text message");
-                return;
-            }
-            c->msg->len += got;
-            z->rx_out += got;
-            if (z->rx_out > lim) { ws__fail(c, WS_ERR_TOO_BIG, "inflated message larger than max_message"); return; }
-            if (zr == Z_STREAM_END) { z->i_end = 1; break; }   /* the rest of the message is moot */
-            if (frags && ws__buf_used(c->msg) >= piece && !ws__pmd_deliver(c, op, 0)) return;
-            if (!left && s->avail_out) break;   /* all in, all out */
-            if (zr == Z_BUF_ERROR && s->avail_out) break;   /* no progress possible */
-        }
-    }
-    if (fin || (frags && ws__buf_used(c->msg))) {
-        if (!ws__pmd_deliver(c, op, fin)) return;
-    }
-    if (!fin) return;
-    ws__buf_put(ctx, &c->msg);
-    if (z->i_reset || z->i_end) {   /* no context takeover: hold no inflater between messages */
-        if (z->i_shared) (void)inflateReset(s);
-        else if (z->i_reset) { inflateEnd(s); z->i_on = 0; }
-        else (void)inflateReset(s);
-    }
-    z->rx = z->i_shared = z->i_end = 0;
-    z->rx_out = 0;
-}
-
-/* ---- sending (7.2.1) ---- */
-static z_stream *ws__pmd_deflater(ws_conn *c) {
-    ws__pmd *z = c->pmd;
-    if (z->d_reset) {   /* no context takeover: the ctx's compressor, reset after each use */
-        ws__pmd_shared *sh = ws__pmd_shared_get(c->ctx);
-        if (!sh) return NULL;
-        if (sh->d_on && (sh->d_bits != z->d_bits || sh->d_mem != z->mem_level)) {
-            deflateEnd(&sh->d);
-            sh->d_on = 0;
-        }
-        if (!sh->d_on) {
-            ws__zinit(c->ctx, &sh->d);
-            if (deflateInit2(&sh->d, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -(int)z->d_bits,
-                             z->mem_level, Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
-            sh->d_on = 1;
-            sh->d_bits = z->d_bits;
-            sh->d_mem = z->mem_level;
-        }
-        return &sh->d;
-    }
-    if (!z->d_on) {
-        ws__zinit(c->ctx, &z->d);
-        if (deflateInit2(&z->d, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -(int)z->d_bits, z->mem_level,
-                         Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
-        z->d_on = 1;
-    }
-    return &z->d;
-}
-
-/* A whole message, compressed into a pooled scratch buffer (the 00 00 ff ff tail of the sync
- * flush taken off) and queued with RSV1. The queue limit is checked with the message's own
- * length first: once the compressor has seen a message, the peer must see it too, so one that
- * deflate made longer is queued even a little past max_send_queue. */
-static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len) {
-    static const uint8_t empty[1] = { 0 };   /* 7.2.3.6: an empty message, compressed */
-    ws_ctx *ctx = c->ctx;
-    ws__pmd *z = c->pmd;
-    ws__buf *b = NULL;
-    z_stream *s;
-    size_t cap, max = ws__max_queue(ctx);
-    ws_result rc;
-    if (!z->d_bits || len < z->threshold || len > ((size_t)1 << 30) || (!data && len) ||
-        c->state != WS__OPEN || (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD)))
-        return ws__send(c, 1, 0, op, data, len);   /* uncompressed, or the error it gives */
-    if (len > max || ws__buf_used(c->tx) + len > max) {
-        if (ws__buf_used(c->tx) && c->fd != WS__INVALID_SOCK) ws__flush(c);
-        if (len > max || ws__buf_used(c->tx) + len > max) return WS_ERR_FULL;
-    }
-    if (!len) return ws__send(c, 1, WS_RSV1, op, empty, 1);
-    s = ws__pmd_deflater(c);
-    if (!s) return WS_ERR_NOMEM;
-    cap = (size_t)deflateBound(s, (uLong)len) + 16;
-    if (!ws__buf_reserve(ctx, &b, cap)) return WS_ERR_NOMEM;
-    cap = WS__MIN(b->cap, (size_t)1 << 31);
-    s->next_in = (const Bytef *)data;
-    s->avail_in = (uInt)len;
-    s->next_out = WS__BDATA(b);
-    s->avail_out = (uInt)cap;
-    if (deflate(s, Z_SYNC_FLUSH) != Z_OK || s->avail_in || !s->avail_out) {
-        ws__buf_put(ctx, &b);
-        if (!z->d_reset) { ws__fail(c, WS_ERR_NOMEM, "deflate failed"); return WS_ERR_CLOSED; }
-        (void)deflateReset(s);
-        return WS_ERR_NOMEM;
-    }
-    b->len = cap - s->avail_out;
-    if (b->len >= 4 && memcmp(WS__BDATA(b) + b->len - 4, "\0\0\xff\xff", 4) == 0) b->len -= 4;
-    if (z->d_reset) (void)deflateReset(s);
-    rc = ws__send(c, 1, WS_RSV1, op, WS__BDATA(b), b->len);
-    if (rc == WS_ERR_FULL) {   /* deflate's overhead took it past the limit: it must still go */
-        rc = ws__queue_frame(c, 1, WS_RSV1, op, WS__BDATA(b), b->len, 1);
-        ws__pend(c);
-    }
-    ws__buf_put(ctx, &b);
-    if (rc != WS_OK && !z->d_reset)   /* the peer would inflate the next one without this one */
-        ws__fail(c, rc, "a compressed message could not be queued");
-    return rc;
-}
-
-#else   /* !WS_USE_ZLIB: no offer is made or accepted, RSV1 stays a protocol error */
-static unsigned  ws__pmd_rsv(const ws_conn *c) { (void)c; return 0; }
-static int       ws__pmd_rx(const ws_conn *c) { (void)c; return 0; }
-static ws_result ws__pmd_frame_check(ws_conn *c, const char **why) { (void)c; (void)why; return WS_OK; }
-static uint64_t  ws__pmd_slack(const ws_conn *c, size_t limit) { (void)c; (void)limit; return 0; }
-static void      ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fin) {
-    (void)c; (void)op; (void)p; (void)n; (void)fin;
-}
-static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len) {
-    (void)c; (void)op; (void)data; (void)len; return WS_ERR_ARG;   /* never: c->pmd is NULL */
-}
-static size_t    ws__pmd_offer(ws_conn *c, char *out, size_t cap) { (void)c; (void)out; (void)cap; return 0; }
-static ws_result ws__pmd_answer(ws_conn *c, ws_http_response *res, const char **why) {
-    (void)c; (void)res; (void)why; return WS_OK;
-}
-static size_t    ws__pmd_accept(ws_conn *c, const ws_http_request *req, char *out, size_t cap) {
-    (void)c; (void)req; (void)out; (void)cap; return 0;
-}
-static void      ws__pmd_free(ws_conn *c) { (void)c; }
-static void      ws__pmd_ctx_free(ws_ctx *ctx) { (void)ctx; }
-WS_API const char *ws_conn_extensions(const ws_conn *c) { (void)c; return ""; }
-#endif /* WS_USE_ZLIB */
-
 /* ==== >>api implementation: contexts and connections ==== */
 WS_API ws_ctx *ws_ctx_create(const ws_config *cfg) {
     ws_ctx *ctx;
-    if (!cfg || !cfg->on_event) return NULL;
+    if (!cfg || !cfg->on_event || !cfg->on_watch != !cfg->on_timer) return NULL;
     ctx = (ws_ctx *)WS_MALLOC(sizeof *ctx, cfg->user);
     if (!ctx) return NULL;
     memset(ctx, 0, sizeof *ctx);
@@ -4417,6 +5081,11 @@ WS_API ws_ctx *ws_ctx_create(const ws_config *cfg) {
     ctx->net_ok = 1;
     if (ws__wake_open(ctx) != 0) { ws__net_done(); WS_FREE(ctx, cfg->user); return NULL; }
     ctx->epfd = -1;
+    ctx->timer_told = -2;
+    if (cfg->on_watch) {   /* the host's loop watches the wake-up channel too */
+        ws__epoll_set(ctx, ctx->wake_r, NULL, &ctx->wake_reg, WS_POLLIN);
+        return ctx;
+    }
 #ifdef WS__EPOLL
     ctx->epfd = epoll_create1(EPOLL_CLOEXEC);   /* failing that, ws_poll uses poll() */
     if (ctx->epfd >= 0) {
@@ -4462,6 +5131,7 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
     ws__free(ctx, ctx->pfds);
     ws__free(ctx, ctx->owners);
     ws__free(ctx, ctx->ospfds);
+    ws__epoll_set(ctx, ctx->wake_r, NULL, &ctx->wake_reg, 0);   /* on_watch: stop first */
     if (ctx->wake_r != WS__INVALID_SOCK) ws__sock_close(ctx->wake_r);
     if (ctx->wake_w != WS__INVALID_SOCK && ctx->wake_w != ctx->wake_r) ws__sock_close(ctx->wake_w);
     if (ctx->net_ok) ws__net_done();
@@ -4472,50 +5142,27 @@ WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts 
                             void *conn_user, ws_conn **out) {
     ws_conn *c;
     ws__client *cl;
-    size_t n;
+    ws_result rc;
+    const char *why = "";
     if (out) *out = NULL;
     if (!ctx || !url) return WS_ERR_ARG;
-    n = strlen(url);
     c = ws__conn_new(ctx, 0);
     if (!c) return WS_ERR_NOMEM;
-    cl = (ws__client *)ws__alloc(ctx, sizeof *cl);
-    if (!cl) { ws__conn_free(c); return WS_ERR_NOMEM; }
-    memset(cl, 0, sizeof *cl);
-    c->cl = cl;
     c->user = conn_user;
-    cl->url = ws__strdup(ctx, url, n);
-    cl->deflate = ctx->cfg.deflate;
-    if (opts) {
-        if (opts->origin) cl->origin = ws__strdup(ctx, opts->origin, strlen(opts->origin));
-        if (opts->protocols) cl->protocols = ws__strdup(ctx, opts->protocols, strlen(opts->protocols));
-        if (opts->headers) cl->headers = ws__strdup(ctx, opts->headers, strlen(opts->headers));
-        cl->reconnect = opts->reconnect;
-        if (opts->deflate) cl->deflate = *opts->deflate;
-        cl->delay_ms = opts->reconnect_delay_ms;
-        cl->max_ms = opts->reconnect_max_ms;
-    }
-    cl->delay_ms = cl->delay_ms > 0 ? cl->delay_ms : 1000;
-    cl->max_ms = cl->max_ms > 0 ? cl->max_ms : 30000;
-    cl->cur_ms = cl->delay_ms;
-    if (!cl->url || (opts && ((opts->origin && !cl->origin) || (opts->protocols && !cl->protocols) ||
-                              (opts->headers && !cl->headers)))) {
-        ws__conn_free(c);
-        return WS_ERR_NOMEM;
-    }
-    {
-        const char *why = "";
-        if (ws_url_parse(cl->url, n, &cl->u, &why) != WS_OK) {
+    rc = ws__client_new(c, url, opts, &why);
+    if (rc != WS_OK) {
+        if (rc == WS_ERR_URL) {
             char m[160];
             ws__out o;
             o.p = m; o.cap = sizeof m; o.len = 0; o.err = 0;
             ws__puts(&o, "ws.h: ws_connect: ");
             ws__puts(&o, why);
             if (ws__out_done(&o, NULL) == WS_OK) ws__log(ctx, 0, m);
-            ws__conn_free(c);
-            return WS_ERR_URL;
         }
+        ws__conn_free(c);
+        return rc;
     }
-    if (cl->u.host.len >= 256) { ws__conn_free(c); return WS_ERR_URL; }
+    cl = c->cl;
     if (cl->u.secure) {   /* >>tls: one mbedTLS config per client connection, for all attempts */
         char err[320];
         ws_result trc = ws__tls_cfg_new(ctx, opts ? opts->tls : NULL, 0, &cl->tls, err, sizeof err);
@@ -4553,117 +5200,45 @@ WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_conn
     return rc;
 }
 
-/* Text we may send: valid UTF-8, which the message being delivered (an echo, a broadcast of
- * it) already is: checking it again would be half the cost of a text echo. */
-static int ws__text_ok(const ws_ctx *ctx, const void *data, size_t len) {
-    if (!data) return 1;   /* ws__send refuses NULL with a length */
-    if ((const uint8_t *)data == ctx->text_ok && len == ctx->text_ok_len) return 1;
-    return ws_utf8_validate(data, len) == WS_OK;
-}
-
-static ws_result ws__send(ws_conn *c, int fin, int rsv, int op, const void *data, size_t len) {
+WS_API ws_result ws_conn_adopt(ws_ctx *ctx, intptr_t fd, const ws_engine_opts *o,
+                               void *conn_user, ws_conn **out) {
+    ws_engine_opts none;
+    ws_conn *c;
     ws_result rc;
-    if (!c || (!data && len)) return WS_ERR_ARG;
-    if (c->state != WS__OPEN) return c->state < WS__OPEN ? WS_ERR_STATE : WS_ERR_CLOSED;
-    if (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD)) return WS_ERR_CLOSED;
-    rc = ws__queue_frame(c, fin, rsv, op, data, len, 0);
-    if (rc == WS_ERR_FULL && ws__buf_used(c->tx) && c->fd != WS__INVALID_SOCK) {
-        ws__flush(c);   /* bytes held back for batching (below) do not make the queue full */
-        if (!(c->flags & WS__F_BROKEN)) rc = ws__queue_frame(c, fin, rsv, op, data, len, 0);
+    const char *why = "";
+    if (out) *out = NULL;
+    if (!o) { memset(&none, 0, sizeof none); o = &none; }
+    if (!ctx || (!o->io && fd < 0)) return WS_ERR_ARG;
+    ctx->now = ws__now_ms();
+    c = ws__conn_new(ctx, o->server);
+    if (!c) return WS_ERR_NOMEM;
+    c->user = conn_user;
+    if (!o->io) {   /* a connected socket: the loop's own TCP transport */
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        c->fd = (ws__sock)fd;
+        c->tp = &ws__tcp;
+        if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0) ws__remote_from(c, (struct sockaddr *)&ss);
     }
-    /* Inside a callback the loop flushes when the callback returns (ws__conn_io, ws_dispatch),
-     * so the replies to one read go out in one send() instead of one per message; a batch
-     * is written at once when it reaches WS_BUF_MIN. */
-    if (rc == WS_OK && c->fd != WS__INVALID_SOCK &&
-        (!c->ctx->in_cb || ws__buf_used(c->tx) >= WS_BUF_MIN))
-        ws__flush(c);
-    if (ws__buf_used(c->tx)) ws__pend(c);   /* the rest: at the end of the dispatch, or POLLOUT */
-    return rc;
-}
-
-/* What ws_conn_send and ws_broadcast accept: a message or a ping/pong (RFC 6455 5.5). */
-static ws_result ws__send_check(const ws_ctx *ctx, int opcode, const void *data, size_t len) {
-    if (opcode == WS_OP_PING || opcode == WS_OP_PONG) return len > 125 ? WS_ERR_ARG : WS_OK;
-    if (opcode == WS_OP_TEXT) return !ctx || ws__text_ok(ctx, data, len) ? WS_OK : WS_ERR_UTF8;
-    return opcode == WS_OP_BINARY ? WS_OK : WS_ERR_ARG;
-}
-
-/* A whole message: compressed when permessage-deflate was agreed (>>deflate decides). */
-static ws_result ws__send_msg(ws_conn *c, int opcode, const void *data, size_t len) {
-    int op = opcode & ~WS_SEND_UNCOMPRESSED;
-    if (c && c->pmd && op == opcode && (op == WS_OP_TEXT || op == WS_OP_BINARY))
-        return ws__pmd_send(c, op, data, len);
-    return ws__send(c, 1, 0, op, data, len);
-}
-
-WS_API ws_result ws_conn_send(ws_conn *c, int opcode, const void *data, size_t len) {
-    ws_result rc = ws__send_check(c ? c->ctx : NULL, opcode & ~WS_SEND_UNCOMPRESSED, data, len);
-    return rc != WS_OK ? rc : ws__send_msg(c, opcode, data, len);
-}
-
-WS_API ws_result ws_conn_send_text(ws_conn *c, const char *text) {
-    return text ? ws_conn_send(c, WS_OP_TEXT, text, strlen(text)) : WS_ERR_ARG;
-}
-
-WS_API ws_result ws_conn_send_frame(ws_conn *c, int fin, int rsv, int opcode, const void *data, size_t len) {
-    return ws__send(c, fin, rsv, opcode, data, len);
-}
-
-WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
-    size_t rlen = reason ? strlen(reason) : 0;
-    if (!c) return WS_ERR_ARG;
-    if ((code && !ws_close_code_valid(code)) || rlen > 123 || (rlen && !code) ||
-        (rlen && ws_utf8_validate(reason, rlen) != WS_OK))
-        return WS_ERR_ARG;
-    if (c->state == WS__WAITING) {   /* no more retries: the final CLOSE comes from the loop */
-        c->flags |= WS__F_USER_CLOSE;
-        ws__pend(c);
-        return WS_OK;
+    rc = ws__conn_start(c, o, &why);
+    if (rc != WS_OK) {   /* the caller keeps its stream */
+        if (rc == WS_ERR_URL) ws__log(ctx, 0, why);
+        c->fd = WS__INVALID_SOCK;
+        if (c->io) { ws__free(ctx, c->io); c->io = NULL; }
+        ws__conn_free(c);
+        return rc;
     }
-    if (c->state >= WS__CLOSED || (c->flags & (WS__F_SENT_CLOSE | WS__F_DEAD | WS__F_HTTP)))
-        return WS_ERR_CLOSED;   /* HTTP: a close frame must not follow the response */
-    c->flags |= WS__F_USER_CLOSE;
-    if (c->state < WS__OPEN) {   /* still connecting: give up the attempt */
-        c->err = WS_ERR_CLOSED;
-        c->err_msg = "closed before the connection opened";
-        c->flags |= WS__F_BROKEN | WS__F_ERR_FIRED;
-        ws__pend(c);
-        return WS_OK;
-    }
-    (void)ws__queue_close(c, code, reason, rlen);
-    ws__start_closing(c);
-    if (c->fd != WS__INVALID_SOCK && !c->ctx->in_cb) ws__flush(c);
-    ws__pend(c);   /* new timer (close_timeout_ms) and poll interest */
+    if (!o->io) ws__sock_setup(c->fd);
+    else if (fd >= 0) c->fd = (ws__sock)fd;   /* polled for the ws_io; closed by its close */
+    if ((c->flags & WS__F_SERVER) && ctx->nserver > ws__max_conns(ctx)) c->flags |= WS__F_REFUSE;
+    if (out) *out = c;
     return WS_OK;
 }
 
-WS_API void ws_conn_drop(ws_conn *c) {
-    if (c && c->state == WS__WAITING) { (void)ws_conn_close(c, 0, NULL); return; }   /* no retry */
-    if (!c || c->state >= WS__CLOSED) return;
-    c->flags |= WS__F_USER_CLOSE | WS__F_BROKEN;
+WS_API void ws_conn_io_ready(ws_conn *c, int events) {
+    if (!c || c->ctx->engine || c->state >= WS__CLOSED) return;
+    c->iorev = (uint8_t)(c->iorev | (events & (WS_POLLIN | WS_POLLOUT)));
     ws__pend(c);
-}
-
-WS_API int ws_conn_state(const ws_conn *c) {
-    if (!c) return WS_STATE_CLOSED;
-    switch (c->state) {
-    case WS__RESOLVING: case WS__CONNECTING: case WS__TLS: case WS__HANDSHAKE: return WS_STATE_CONNECTING;
-    case WS__OPEN: return (c->flags & WS__F_SENT_CLOSE) ? WS_STATE_CLOSING : WS_STATE_OPEN;
-    case WS__CLOSING: return WS_STATE_CLOSING;
-    default: return WS_STATE_CLOSED;
-    }
-}
-WS_API void *ws_conn_user(const ws_conn *c) { return c ? c->user : NULL; }
-WS_API void ws_conn_set_user(ws_conn *c, void *user) { if (c) c->user = user; }
-WS_API uint64_t ws_conn_id(const ws_conn *c) { return c ? c->id : 0; }
-WS_API ws_ctx *ws_conn_ctx(const ws_conn *c) { return c ? c->ctx : NULL; }
-WS_API int ws_conn_is_server(const ws_conn *c) { return c && (c->flags & WS__F_SERVER) ? 1 : 0; }
-WS_API int64_t ws_conn_age_ms(const ws_conn *c) { return c ? ws__now_ms() - c->created : 0; }
-WS_API const char *ws_conn_protocol(const ws_conn *c) { return c && c->protocol ? c->protocol : ""; }
-WS_API size_t ws_conn_queued(const ws_conn *c) { return c ? ws__buf_used(c->tx) : 0; }
-WS_API void ws_conn_set_fragments(ws_conn *c, int on) {
-    if (!c) return;
-    c->flags = (c->flags & ~(uint32_t)WS__F_FRAGS) | WS__F_FRAGS_SET | (on ? (uint32_t)WS__F_FRAGS : 0u);
 }
 
 WS_API ws_result ws_conn_remote(const ws_conn *c, char *out, size_t cap, uint16_t *port_out) {
@@ -4757,7 +5332,8 @@ OPTIONS (#define before the implementation include; default in brackets)
     WS_BUF_MIN          first size of a receive/send buffer [16384]
     WS_POOL_MAX         idle buffers a ctx keeps for reuse [16]
     WS_POOL_BUF_MAX     larger buffers are freed rather than pooled [262144]
-    WS_NO_NET           only the pure codec (sha1 ... http): no sockets, no ws_ctx
+    WS_NO_NET           no sockets and no ws_ctx: the pure codec (sha1 ... http) and the
+                        protocol engine (ws_engine_*, ws_conn_send/close/state...)
     WS_NO_THREADS       resolve host names in ws_connect itself (blocks; see WHAT BLOCKS)
     WS_NO_EPOLL         Linux: ws_poll uses poll() instead of epoll (as on other systems)
     WS_USE_MBEDTLS      wss:// and ws_listen_tls through mbedTLS 2.28 or 3.x
@@ -4775,6 +5351,19 @@ EVENTS (one callback per ctx; ev fields say which events set them)
              one we failed with, 1005 none, 1006 abnormal), reason, clean, result.
              reconnect_ms > 0: a reconnect is scheduled and the ws_conn stays valid.
   Callbacks may send, close, drop and connect; not ws_poll, ws_dispatch, ws_ctx_destroy.
+
+ENGINE (sans-I/O: no ws_ctx, no sockets, your clock; also with WS_NO_NET)
+    ws_engine_create(&cfg, &opts, user, &c)   client (opts.url) or server (opts.server = 1)
+    ws_engine_feed(c, bytes, n, now_ms)       what arrived; events fire before it returns
+    ws_engine_output(c, &p) + ws_engine_consume(c, n)   what to send (or opts.io->write)
+    ws_engine_deadline(c) / ws_engine_tick(c, now_ms)   timeouts and heartbeat
+    ws_engine_wants_eof(c), ws_engine_eof(c, now_ms)    the end of the stream, both ways
+    ws_engine_destroy(c); ws_engine_pair + ws_engine_pump: a client and a server in memory
+  Work on engines and loop connections alike: ws_conn_send, _send_text, _send_frame, _close,
+  _drop, _state, _user, _set_user, _id, _is_server, _age_ms (engine: your clock), _protocol,
+  _queued, _set_fragments. Need a ws_ctx: everything else (ws_conn_ctx returns NULL for an
+  engine, ws_conn_remote WS_ERR_STATE). ws_conn_adopt hands a connected socket or a ws_io of
+  yours to a ws_ctx.
 
 OWNERSHIP
   The user owns ws_ctx; it owns every ws_conn, ws_listener, buffer and TLS object. Data given
@@ -4809,6 +5398,15 @@ GUI LOOPS
   reported again. Edge-triggered sources (WSAEventSelect's FD_WRITE) need a re-check; see
   examples/win32_loop.c; examples/glib_loop.c is the GLib/GTK version (a GSource).
   Another thread may call ws_ctx_wakeup to make a waiting ws_poll return.
+  Best for big hosts (libcurl's multi-socket style): set ws_config.on_watch and on_timer.
+  ws.h then tells your loop only what changes: on_watch(ctx, fd, events, token, &host, user)
+  to watch a socket, change its interest, or stop (events 0, always before the fd closes, so
+  a reused number is never confused); on_timer(ctx, ms, user) when the next deadline moves
+  (0: work is pending, e.g. after a send from your UI code). Your loop calls
+  ws_socket_ready(ctx, token, revents) and ws_timer_fired(ctx); each costs O(1) in the number
+  of connections. *host is yours per socket (a GSource tag, a QSocketNotifier *...). Never
+  pass a token after its watch ended (drop it from a batch you are iterating). The wake-up
+  channel is one of the watched sockets, so ws_ctx_wakeup works the same way.
 
 MEMORY
   ws_conn is 272 bytes (measured: 288 B of heap per idle server connection). An idle

@@ -11,6 +11,8 @@
 #include "test_http.c"
 #include "test_conn.c"
 #include "test_loopback.c"
+#include "test_transport.c"
+#include "test_watch.c"
 #ifdef WS_USE_ZLIB   /* make test-zlib: permessage-deflate */
 #include "test_deflate.c"
 #endif
@@ -23,6 +25,8 @@ int main(int argc, char **argv) {
     suite_http();
     suite_conn();
     suite_loopback();
+    suite_transport();
+    suite_watch();
 #ifdef WS_USE_ZLIB
     suite_deflate();
 #endif

@@ -751,6 +751,45 @@ static void test_deflate_loopback(void) {
     CHECK_EQ(st.closes, 2);
 }
 
+/* ---- the public sans-I/O engine: a pair negotiates and compresses through memory ---- */
+typedef struct df_eng { int msgs; size_t len; uint32_t sum; } df_eng;
+static void df_eng_event(ws_conn *c, const ws_event *ev, void *user) {
+    df_eng *e = (df_eng *)user;
+    (void)c;
+    if (ev->type == WS_EV_MESSAGE) { e->msgs++; e->len = ev->len; e->sum = cn_fnv(ev->data, ev->len); }
+}
+static void test_deflate_engine_pair(void) {
+    static uint8_t msg[100000];
+    ws_config cc, sc;
+    df_eng ce, se;
+    ws_conn *cl = NULL, *sv = NULL;
+    size_t i, moved;
+    int on;
+    for (i = 0; i < sizeof msg; i++) msg[i] = (uint8_t)("{\"id\": 1, \"name\": \"x\"}, "[i % 24]);
+    for (on = 0; on <= 1; on++) {
+        memset(&cc, 0, sizeof cc); memset(&sc, 0, sizeof sc);
+        memset(&ce, 0, sizeof ce); memset(&se, 0, sizeof se);
+        cc.on_event = sc.on_event = df_eng_event;
+        cc.user = &ce; sc.user = &se;
+        cc.deflate.enable = on;
+        sc.deflate.enable = 1;
+        CHECK_EQ(ws_engine_pair(&cc, &sc, &cl, &sv), WS_OK);
+        if (!cl || !sv) return;
+        (void)ws_engine_pump(cl, sv, 0);
+        CHECK_STR(ws_conn_extensions(cl), on ? "permessage-deflate" : "");
+        CHECK_STR(ws_conn_extensions(sv), on ? "permessage-deflate" : "");
+        CHECK_EQ(ws_conn_send(cl, WS_OP_TEXT, msg, sizeof msg), WS_OK);
+        moved = ws_engine_pump(cl, sv, 0);
+        CHECK(on ? moved < sizeof msg / 20 : moved > sizeof msg);
+        CHECK(se.msgs == 1 && se.len == sizeof msg && se.sum == cn_fnv(msg, sizeof msg));
+        CHECK_EQ(ws_conn_send(sv, WS_OP_BINARY, msg, sizeof msg), WS_OK);
+        (void)ws_engine_pump(cl, sv, 0);
+        CHECK(ce.msgs == 1 && ce.len == sizeof msg && ce.sum == cn_fnv(msg, sizeof msg));
+        ws_engine_destroy(cl);
+        ws_engine_destroy(sv);
+    }
+}
+
 static void suite_deflate(void) {
     RUN(test_deflate_parse);
     RUN(test_deflate_server_negotiation);
@@ -766,4 +805,5 @@ static void suite_deflate(void) {
     RUN(test_deflate_fragmented_tx);
     RUN(test_deflate_send_queue);
     RUN(test_deflate_loopback);
+    RUN(test_deflate_engine_pair);
 }
