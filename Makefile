@@ -171,8 +171,9 @@ demo: build/chat_server                   # the README's demo: prints the URL to
 # Real peers (tests/interop/run.sh): Python websockets and Node ws, each as client and server
 # of ws.h, and headless Chromium on the chat example. Needs python3-websockets, nodejs, npm,
 # chromium and `npm --prefix tests ci`; a missing peer is SKIPPED (a failure when CI=true).
+# With zlib, ws_peer and chat_server speak permessage-deflate and run.sh adds those checks.
 interop: build/ws_peer build/chat_server node-deps
-	tests/interop/run.sh
+	ZLIB=$(ZLIB) tests/interop/run.sh
 
 # The npm packages the Node and browser tests use (tests/package-lock.json), installed into
 # tests/node_modules when npm is there and they are not; offline, those tests say SKIPPED.

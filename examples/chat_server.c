@@ -66,7 +66,8 @@ static void on_event(ws_conn *c, const ws_event *ev, void *user) {
     switch (ev->type) {
     case WS_EV_OPEN:
         if (ws_conn_remote(c, addr, sizeof addr, NULL) != WS_OK) strcpy(addr, "?");
-        printf("#%llu joined from %s (%lu online)\n", id, addr, (unsigned long)ws_conn_count(ctx));
+        printf("#%llu joined from %s (%lu online)%s%s\n", id, addr, (unsigned long)ws_conn_count(ctx),
+               *ws_conn_extensions(c) ? ", extensions: " : "", ws_conn_extensions(c));
         break;
     case WS_EV_MESSAGE:
         if (ev->opcode == WS_OP_TEXT) printf("#%llu says: %.*s\n", id, (int)ev->len, (const char *)ev->data);
@@ -94,7 +95,8 @@ int main(int argc, char **argv) {
     cfg.on_event = on_event;
     cfg.on_http = on_http;
     cfg.on_upgrade = on_upgrade;
-    cfg.max_message = 64 * 1024;   /* a chat line, not a file */
+    cfg.max_message = 64 * 1024;   /* a chat line, not a file (inflated, when compressed) */
+    cfg.deflate.enable = 1;        /* permessage-deflate when built with WS_USE_ZLIB -lz */
     ctx = ws_ctx_create(&cfg);
     if (!ctx) { fprintf(stderr, "ws_ctx_create failed\n"); return 1; }
     rc = ws_listen(ctx, "127.0.0.1", (uint16_t)port, &l);

@@ -48,6 +48,13 @@ async function main([url, serverLog, shot]) {
       `both pages connected (${await a.textContent('#status')}, ${await b.textContent('#status')})`);
     await until(() => (log().match(/joined/g) || []).length >= 2, 5000);
     check((log().match(/joined/g) || []).length >= 2, 'the server logged both joins');
+    // chat_server built with WS_USE_ZLIB accepts permessage-deflate, which Chromium offers
+    const ext = await a.evaluate(() => ws.extensions);
+    const logged = (log().match(/joined.*extensions: (.*)/) || [])[1] || '';
+    check(ext === logged.trim(), `the page's ws.extensions ("${ext}") is what the server agreed ("${logged.trim()}")`);
+    if (/-DWS_USE_ZLIB/.test(process.env.CHAT_SERVER_FLAGS || '')) {
+      check(/^permessage-deflate/.test(ext), 'permessage-deflate was negotiated with Chromium');
+    }
 
     const hello = `hello from page A, h\u00e9llo w\u00f6rld \u20ac ${Date.now()}`;
     await a.fill('#msg', hello);
