@@ -1756,7 +1756,9 @@ struct ws_conn {
     uint64_t  pdone;             /* payload bytes of fr already unmasked and checked */
     uint64_t  msg_len;           /* bytes of the fragmented message received so far */
     ws_frame  fr;                /* the frame being received (WS__F_HAVE_FRAME) */
+#ifdef WS_USE_ZLIB
     struct ws__pmd *pmd;         /* >>deflate: permessage-deflate once agreed, else NULL */
+#endif
     ws__sock  fd;
     ws_result err;               /* the local error that ends the connection */
     uint32_t  flags;
@@ -1778,7 +1780,9 @@ struct ws__client {
     ws__dns   *dns;
 #endif
     ws__tls_cfg *tls;            /* wss:// only */
+#ifdef WS_USE_ZLIB
     ws_deflate_opts deflate;     /* >>deflate: what to offer (from opts or the ctx) */
+#endif
 };
 
 struct ws_listener {
@@ -1827,7 +1831,9 @@ struct ws_ctx {
     ws__sock     wake_r, wake_w;
     uint8_t      rnd[64];
     size_t       rnd_left;
+#ifdef WS_USE_ZLIB
     struct ws__pmd_shared *pmds; /* >>deflate: streams shared by no-context-takeover conns */
+#endif
 };
 
 static void *ws__alloc(ws_ctx *ctx, size_t n) { (void)ctx; return WS_MALLOC(n, ctx->cfg.user); }
@@ -1860,7 +1866,9 @@ static int       ws__pmd_rx(const ws_conn *c);           /* 1 = receiving a comp
 static ws_result ws__pmd_frame_check(ws_conn *c, const char **why);
 static uint64_t  ws__pmd_slack(const ws_conn *c, size_t limit);
 static void      ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fin);
+#ifdef WS_USE_ZLIB
 static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len);
+#endif
 static size_t    ws__pmd_offer(ws_conn *c, char *out, size_t cap);
 static ws_result ws__pmd_answer(ws_conn *c, ws_http_response *res, const char **why);
 static size_t    ws__pmd_accept(ws_conn *c, const ws_http_request *req, char *out, size_t cap);
@@ -2732,8 +2740,10 @@ static ws_result ws__send_check(const ws_ctx *ctx, int opcode, const void *data,
 /* A whole message: compressed when permessage-deflate was agreed (>>deflate decides). */
 static ws_result ws__send_msg(ws_conn *c, int opcode, const void *data, size_t len) {
     int op = opcode & ~WS_SEND_UNCOMPRESSED;
+#ifdef WS_USE_ZLIB
     if (c && c->pmd && op == opcode && (op == WS_OP_TEXT || op == WS_OP_BINARY))
         return ws__pmd_send(c, op, data, len);
+#endif
     return ws__send(c, 1, 0, op, data, len);
 }
 
@@ -2825,7 +2835,9 @@ static ws_result ws__client_new(ws_conn *c, const char *url, const ws_connect_op
     memset(cl, 0, sizeof *cl);
     c->cl = cl;   /* freed with c, whatever fails below */
     cl->url = ws__strdup(ctx, url, n);
+#ifdef WS_USE_ZLIB
     cl->deflate = opts && opts->deflate ? *opts->deflate : ctx->cfg.deflate;
+#endif
     if (opts) {
         if (opts->origin) cl->origin = ws__strdup(ctx, opts->origin, strlen(opts->origin));
         if (opts->protocols) cl->protocols = ws__strdup(ctx, opts->protocols, strlen(opts->protocols));
@@ -3592,9 +3604,6 @@ static ws_result ws__pmd_frame_check(ws_conn *c, const char **why) { (void)c; (v
 static uint64_t  ws__pmd_slack(const ws_conn *c, size_t limit) { (void)c; (void)limit; return 0; }
 static void      ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fin) {
     (void)c; (void)op; (void)p; (void)n; (void)fin;
-}
-static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len) {
-    (void)c; (void)op; (void)data; (void)len; return WS_ERR_ARG;   /* never: c->pmd is NULL */
 }
 static size_t    ws__pmd_offer(ws_conn *c, char *out, size_t cap) { (void)c; (void)out; (void)cap; return 0; }
 static ws_result ws__pmd_answer(ws_conn *c, ws_http_response *res, const char **why) {
@@ -5339,6 +5348,7 @@ OPTIONS (#define before the implementation include; default in brackets)
     WS_NO_THREADS       resolve host names in ws_connect itself (blocks; see WHAT BLOCKS)
     WS_NO_EPOLL         Linux: ws_poll uses poll() instead of epoll (as on other systems)
     WS_USE_MBEDTLS      wss:// and ws_listen_tls through mbedTLS 2.28 or 3.x
+    WS_USE_ZLIB         permessage-deflate (RFC 7692) through zlib (-lz): see ws_deflate_opts
     WS_NO_FEATURE_MACROS  do not define _DEFAULT_SOURCE/_POSIX_C_SOURCE (POSIX, see top)
 
 EVENTS (one callback per ctx; ev fields say which events set them)
