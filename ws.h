@@ -338,6 +338,10 @@ typedef struct ws_config {
     int    no_auto_pong;         /* 1 = do not answer pings (you see WS_EV_PING) */
     ws_deflate_opts deflate;     /* permessage-deflate for server conns and clients without
                                     their own (ws_connect_opts.deflate); off by default */
+    int    reuse_port;           /* 1 = listeners share their port with other ctxs (threads,
+                                    processes): SO_REUSEPORT, Linux and BSDs; the kernel
+                                    spreads connections. Elsewhere ws_listen: WS_ERR_ARG */
+    int    max_posts;            /* ws_ctx_post queue; 0 = 4096 (more: WS_ERR_FULL) */
 } ws_config;
 
 /* ---- >>tls: wss:// through mbedTLS. #define WS_USE_MBEDTLS before including ws.h and link
@@ -508,6 +512,34 @@ WS_API void   ws_dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n);
  * fired. Each handles what is due and returns. Not from a callback. */
 WS_API void   ws_socket_ready(ws_ctx *ctx, void *token, int revents);
 WS_API void   ws_timer_fired(ws_ctx *ctx);
+
+/* ---- the loop as the application's only loop: your descriptors, your timers, and work
+ * handed over from other threads. All run on the loop's thread, inside ws_poll / ws_dispatch /
+ * ws_socket_ready, and may call anything a WS_EV_ callback may. ---- */
+typedef struct ws_watch ws_watch;   /* opaque, owned by its ws_ctx */
+typedef struct ws_timer ws_timer;   /* opaque, owned by its ws_ctx */
+/* Watch a descriptor of yours (a serial port, a database client's or broker's socket, a pipe):
+ * fn(ctx, fd, revents, arg) when it is ready for events (WS_POLLIN | WS_POLLOUT; 0 = paused).
+ * Level-triggered, like poll(). WS_OK, WS_ERR_ARG, WS_ERR_NOMEM. */
+WS_API ws_result ws_watch_fd(ws_ctx *ctx, intptr_t fd, int events,
+                             void (*fn)(ws_ctx *ctx, intptr_t fd, int revents, void *arg),
+                             void *arg, ws_watch **out);
+WS_API void      ws_watch_set(ws_watch *w, int events);   /* a new interest (0 = pause) */
+WS_API void      ws_watch_remove(ws_watch *w);   /* before you close the fd; also from fn */
+/* fn(ctx, arg) once after ms (0 = in the next pass), then every repeat_ms if > 0. With out,
+ * the timer lives until ws_timer_cancel (a fired one-shot can be started again with
+ * ws_timer_again); with out NULL, a one-shot is freed once it ran. WS_OK, WS_ERR_ARG,
+ * WS_ERR_NOMEM. Timers share the connections' heap: O(log n) each. */
+WS_API ws_result ws_timer_start(ws_ctx *ctx, int ms, int repeat_ms,
+                                void (*fn)(ws_ctx *ctx, void *arg), void *arg, ws_timer **out);
+WS_API void      ws_timer_again(ws_timer *t, int ms);   /* (re)arm: fires after ms */
+WS_API void      ws_timer_cancel(ws_timer *t);          /* frees it; also from its fn */
+/* Thread-safe, from any thread: fn(ctx, arg) runs on the loop's thread in its next pass,
+ * in the order posted, and is never lost (posts still queued run in ws_ctx_destroy). A
+ * bounded queue (ws_config.max_posts): WS_ERR_FULL when it is full (try again later),
+ * WS_ERR_CLOSED once ws_ctx_destroy began, WS_ERR_ARG, WS_ERR_NOMEM (the allocator must then
+ * be thread-safe). With WS_NO_THREADS: from the loop's thread only. */
+WS_API ws_result ws_ctx_post(ws_ctx *ctx, void (*fn)(ws_ctx *ctx, void *arg), void *arg);
 
 /* A stream that is already connected, as a connection of ctx: fd, a connected socket (client
  * side: o->url names the request; server side: accepted, o->head = bytes of the request that
@@ -1717,7 +1749,14 @@ typedef struct ws__client ws__client;
 typedef struct ws__transport ws__transport;
 typedef struct ws__tls_cfg ws__tls_cfg;   /* >>tls: shared mbedTLS config, per listener/client */
 
-enum { WS__K_CONN = 1, WS__K_LISTENER = 2 };   /* what an epoll data.ptr or owners[].o is */
+enum { WS__K_CONN = 1, WS__K_LISTENER = 2, WS__K_WATCH = 3 };   /* an epoll data.ptr, owners[].o */
+
+/* An entry of the ctx's timer heap: a connection's timers (ws_conn.hn) or a ws_timer. */
+typedef struct ws__hnode {
+    int64_t  due;                /* the heap's key (0 = not scheduled) */
+    uint32_t hidx;               /* 1 + position in the heap; 0 = not in it */
+    uint8_t  is_timer;           /* 1 = a ws_timer (first member of it), else a ws_conn's */
+} ws__hnode;
 
 /* How a connection's bytes move: plain TCP (>>transport), mbedTLS (>>tls), or a ws_io. */
 struct ws__transport {
@@ -1735,7 +1774,6 @@ struct ws_conn {
     uint8_t   kind, state, msg_op, rfam;   /* kind first: see struct ws_listener */
     uint8_t   ereg;              /* the events registered with epoll (or on_watch) */
     uint8_t   iorev;             /* ws_conn_io_ready: WS_POLLIN/OUT to handle in the loop */
-    uint32_t  hidx;              /* 1 + position in the ctx's timer heap; 0 = not in it */
     ws_conn  *next, *prev;
     ws_conn  *pnext;             /* the ctx's pending list (WS__F_PEND) */
     ws_ctx   *ctx;
@@ -1752,7 +1790,7 @@ struct ws_conn {
     const char *err_msg;         /* static text for err (or msg_own) */
     char     *msg_own;           /* owned text behind err_msg (TLS errors), or NULL */
     int64_t   created, deadline, next_ping, pong_due, last_rx;
-    int64_t   due;               /* the earliest of the above that applies: the heap's key */
+    ws__hnode hn;                /* the ctx's timer heap: due = the earliest of the above */
     uint64_t  pdone;             /* payload bytes of fr already unmasked and checked */
     uint64_t  msg_len;           /* bytes of the fragmented message received so far */
     ws_frame  fr;                /* the frame being received (WS__F_HAVE_FRAME) */
@@ -1797,6 +1835,7 @@ struct ws_listener {
     void        *hsock;          /* on_watch: the host's pointer for this socket */
 };
 
+typedef struct ws__post { void (*fn)(ws_ctx *ctx, void *arg); void *arg; } ws__post;
 struct ws_ctx {
     ws_config    cfg;
     ws_conn     *head, *tail;
@@ -1813,8 +1852,8 @@ struct ws_ctx {
     ws_conn     *pend;           /* conns with work for the end of this dispatch */
     const uint8_t *text_ok;      /* the text message being delivered: valid UTF-8 already */
     size_t       text_ok_len;
-    ws_conn    **heap;           /* timers: a binary min-heap of conns by due */
-    size_t       hlen, hcap, nconns;
+    ws__hnode  **heap;           /* timers: a binary min-heap of conns and ws_timers by due */
+    size_t       hlen, hcap, nconns, ntimers;
     ws_listener *dead_listeners; /* closed; freed after the dispatch that may name them */
     int          epfd;           /* Linux: the epoll set ws_poll waits on; -1 = use poll() */
     ws_conn     *hold;           /* ws_connect_blocking's conn: not freed under it */
@@ -1833,6 +1872,16 @@ struct ws_ctx {
     size_t       rnd_left;
 #ifdef WS_USE_ZLIB
     struct ws__pmd_shared *pmds; /* >>deflate: streams shared by no-context-takeover conns */
+#endif
+#ifndef WS_NO_NET
+    ws_watch    *watches, *dead_watches;   /* ws_watch_fd; removed ones freed after the pass */
+    ws_timer    *timers;         /* every ws_timer, for ws_ctx_destroy */
+    ws__post    *posts;          /* ws_ctx_post's ring */
+    size_t       post_cap, post_head, post_len;
+    int          post_closed;
+#  ifndef WS_NO_THREADS
+    ws__mutex    post_mu;
+#  endif
 #endif
 };
 
@@ -2615,7 +2664,8 @@ static ws_conn *ws__conn_new(ws_ctx *ctx, int server) {
     ws_conn *c;
     /* room in the timer heap for every conn, so scheduling never fails */
     if (!ctx->engine &&
-        !ws__grow(ctx, (void **)&ctx->heap, &ctx->hcap, ctx->nconns + 1, sizeof(ws_conn *))) return NULL;
+        !ws__grow(ctx, (void **)&ctx->heap, &ctx->hcap, ctx->nconns + ctx->ntimers + 1,
+                  sizeof(ws__hnode *))) return NULL;
     c = (ws_conn *)ws__alloc(ctx, sizeof *c);
     if (!c) return NULL;
     memset(c, 0, sizeof *c);
@@ -4528,6 +4578,13 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, uint16_t port, ws_list
     int one = 1, e = 0;
     if (out) *out = NULL;
     if (!ctx) return WS_ERR_ARG;
+#if !defined(SO_REUSEPORT) || defined(_WIN32)
+    if (ctx->cfg.reuse_port) {
+        ws__log(ctx, 0, "ws.h: ws_listen: reuse_port needs SO_REUSEPORT, which this system lacks: "
+                        "accept in one ctx and hand sockets to the others (ws_ctx_post + ws_conn_adopt)");
+        return WS_ERR_ARG;
+    }
+#endif
     if (!host || !*host) host = "0.0.0.0";
     ws__utoa(ps, port);
     memset(&hints, 0, sizeof hints);
@@ -4543,6 +4600,10 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, uint16_t port, ws_list
         if (s == WS__INVALID_SOCK) continue;
 #if !defined(_WIN32)   /* on Windows SO_REUSEADDR would allow port stealing */
         (void)setsockopt(s, SOL_SOCKET, SO_REUSEADDR, (const char *)&one, sizeof one);
+#endif
+#if defined(SO_REUSEPORT) && !defined(_WIN32)
+        if (ctx->cfg.reuse_port)   /* one listener per ctx (thread), the kernel spreads */
+            (void)setsockopt(s, SOL_SOCKET, SO_REUSEPORT, (const char *)&one, sizeof one);
 #endif
         if (bind(s, a->ai_addr, WS__SOCKLEN(a->ai_addrlen)) == 0 && listen(s, 128) == 0) break;
         e = ws__sock_errno();
@@ -4614,6 +4675,25 @@ WS_API void ws_listener_close(ws_listener *l) {
 }
 
 /* ==== >>poll ==== the loop: epoll or poll(), the timer heap, pending work, foreign loops ==== */
+struct ws_watch {                /* ws_watch_fd: a descriptor of the application's */
+    uint8_t   kind;              /* WS__K_WATCH, at the same offset as ws_conn.kind */
+    uint8_t   ereg, want, dead;
+    ws_watch *next;
+    ws_ctx   *ctx;
+    ws__sock  fd;
+    void    (*fn)(ws_ctx *ctx, intptr_t fd, int revents, void *arg);
+    void     *arg;
+    void     *hsock;             /* on_watch: the host's pointer for it */
+};
+struct ws_timer {                /* ws_timer_start: an application timer in the conns' heap */
+    ws__hnode hn;                /* first: the heap's entry (hn.is_timer = 1) */
+    ws_timer *next, *prev;       /* ctx->timers */
+    ws_ctx   *ctx;
+    void    (*fn)(ws_ctx *ctx, void *arg);
+    void     *arg;
+    int       repeat_ms;
+    uint8_t   autofree, running, cancelled;
+};
 /* A client waiting to reconnect was closed (ws_conn_close, ws_ctx_destroy): its last CLOSE
  * said a retry would follow, so it gets a final one. */
 static void ws__cancel_retry(ws_conn *c) {
@@ -4710,56 +4790,58 @@ static short ws__interest(const ws_conn *c) {
 /* ---- timers: a binary min-heap of connections keyed by their earliest due time. Only
  * a conn's own events move its entry, so a loop pass costs O(active * log n), not O(n).
  * Due times may be early (last_rx moved on): the conn is then just filed again. ---- */
-static void ws__heap_set(ws_ctx *x, size_t i, ws_conn *c) { x->heap[i] = c; c->hidx = (uint32_t)(i + 1); }
+#define WS__CONN_OF(n) ((ws_conn *)(void *)((char *)(n) - offsetof(ws_conn, hn)))
+static void ws__heap_set(ws_ctx *x, size_t i, ws__hnode *n) { x->heap[i] = n; n->hidx = (uint32_t)(i + 1); }
 static void ws__heap_up(ws_ctx *x, size_t i) {
-    ws_conn *c = x->heap[i];
+    ws__hnode *n = x->heap[i];
     while (i) {
         size_t p = (i - 1) / 2;
-        if (x->heap[p]->due <= c->due) break;
+        if (x->heap[p]->due <= n->due) break;
         ws__heap_set(x, i, x->heap[p]);
         i = p;
     }
-    ws__heap_set(x, i, c);
+    ws__heap_set(x, i, n);
 }
 static void ws__heap_down(ws_ctx *x, size_t i) {
-    ws_conn *c = x->heap[i];
+    ws__hnode *n = x->heap[i];
     for (;;) {
         size_t l = 2 * i + 1, m;
         if (l >= x->hlen) break;
         m = (l + 1 < x->hlen && x->heap[l + 1]->due < x->heap[l]->due) ? l + 1 : l;
-        if (x->heap[m]->due >= c->due) break;
+        if (x->heap[m]->due >= n->due) break;
         ws__heap_set(x, i, x->heap[m]);
         i = m;
     }
-    ws__heap_set(x, i, c);
+    ws__heap_set(x, i, n);
 }
-static void ws__heap_remove(ws_ctx *x, ws_conn *c) {
-    size_t i = c->hidx - 1;
-    ws_conn *last = x->heap[--x->hlen];
-    c->hidx = 0;
-    if (last != c) { ws__heap_set(x, i, last); ws__heap_up(x, i); ws__heap_down(x, last->hidx - 1); }
+static void ws__heap_remove(ws_ctx *x, ws__hnode *n) {
+    size_t i = n->hidx - 1;
+    ws__hnode *last = x->heap[--x->hlen];
+    n->hidx = 0;
+    if (last != n) { ws__heap_set(x, i, last); ws__heap_up(x, i); ws__heap_down(x, last->hidx - 1); }
 }
-static void ws__sched(ws_conn *c) {   /* file c under its due time (or take it out) */
-    ws_ctx *x = c->ctx;
-    int64_t due = ws__due(c);
-    if (c->hidx) {
-        size_t i = c->hidx - 1;
-        if (due == c->due) return;
-        if (!due) { ws__heap_remove(x, c); return; }
-        c->due = due;
+/* Files n under due (0: takes it out). The heap has room: one slot per conn and ws_timer. */
+static void ws__heap_file(ws_ctx *x, ws__hnode *n, int64_t due) {
+    if (n->hidx) {
+        size_t i = n->hidx - 1;
+        if (due == n->due) return;
+        if (!due) { ws__heap_remove(x, n); return; }
+        n->due = due;
         ws__heap_up(x, i);
-        ws__heap_down(x, c->hidx - 1);
-    } else if (due) {   /* capacity: ws__conn_new keeps one slot per conn */
-        c->due = due;
-        ws__heap_set(x, x->hlen++, c);
+        ws__heap_down(x, n->hidx - 1);
+    } else if (due) {
+        n->due = due;
+        ws__heap_set(x, x->hlen++, n);
         ws__heap_up(x, x->hlen - 1);
     }
 }
+static void ws__sched(ws_conn *c) { ws__heap_file(c->ctx, &c->hn, ws__due(c)); }   /* c's timers */
 
 /* ---- the host's own loop (ws_config.on_watch / on_timer): it is told what changes ---- */
 static void **ws__host_slot(ws_ctx *x, void *owner) {   /* where the host's pointer lives */
     if (!owner) return &x->wake_host;
     if (*(const uint8_t *)owner == WS__K_LISTENER) return &((ws_listener *)owner)->hsock;
+    if (*(const uint8_t *)owner == WS__K_WATCH) return &((ws_watch *)owner)->hsock;
     return &((ws_conn *)owner)->hsock;
 }
 static void ws__host_watch(ws_ctx *x, ws__sock fd, void *owner, uint8_t *reg, uint8_t want) {
@@ -4823,11 +4905,13 @@ static int ws__timeout(ws_ctx *ctx) {   /* how long the loop may sleep: -1 = no 
 WS_API size_t ws_pollfds(ws_ctx *ctx, ws_pollfd *out, size_t cap, int *timeout_ms) {
     size_t n = 0, ocap;
     ws_listener *l;
+    ws_watch *w;
     ws_conn *c;
     ctx->now = ws__now_ms();
     /* owners[i] is what entry i stands for: NULL (wake-up), a listener, or a conn */
     ocap = 1;
     for (l = ctx->listeners; l; l = l->next) ocap++;
+    for (w = ctx->watches; w; w = w->next) ocap++;
     ocap += ctx->nconns;
     ctx->owner_len = 0;
     if (!ws__grow(ctx, (void **)&ctx->owners, &ctx->owner_cap, ocap, sizeof *ctx->owners)) {
@@ -4839,6 +4923,7 @@ WS_API size_t ws_pollfds(ws_ctx *ctx, ws_pollfd *out, size_t cap, int *timeout_m
         ctx->owners[n].o = (owner); ctx->owners[n].fd = (intptr_t)(sock); n++; } while (0)
     WS__ADD(NULL, ctx->wake_r, WS_POLLIN);
     for (l = ctx->listeners; l; l = l->next) WS__ADD((void *)l, l->fd, WS_POLLIN);
+    for (w = ctx->watches; w; w = w->next) if (w->want) WS__ADD((void *)w, w->fd, w->want);
     for (c = ctx->head; c; c = c->next) {
         short ev = ws__interest(c);
         if (ev) WS__ADD((void *)c, c->fd, ev);
@@ -4849,6 +4934,7 @@ WS_API size_t ws_pollfds(ws_ctx *ctx, ws_pollfd *out, size_t cap, int *timeout_m
     return n;
 }
 
+static void ws__run_posts(ws_ctx *ctx);
 static void ws__wake_drain(ws_ctx *ctx) {
     char buf[64];
     ws_conn *c;
@@ -4860,6 +4946,7 @@ static void ws__wake_drain(ws_ctx *ctx) {
     if (ctx->nresolving)   /* a resolver thread may be done */
         for (c = ctx->head; c; c = c->next)
             if (c->state == WS__RESOLVING && c->cl && c->cl->dns) ws__pend(c);
+    ws__run_posts(ctx);
 }
 
 /* What a ready fd stands for: the last ws_pollfds' list, else a search. */
@@ -4867,11 +4954,13 @@ static void *ws__owner_of(ws_ctx *ctx, const ws_pollfd *p, size_t i, int *found)
     size_t k;
     ws_conn *c;
     ws_listener *l;
+    ws_watch *w;
     *found = 1;
     if (i < ctx->owner_len && ctx->owners[i].fd == p->fd) return ctx->owners[i].o;
     for (k = 0; k < ctx->owner_len; k++) if (ctx->owners[k].fd == p->fd) return ctx->owners[k].o;
     if (p->fd == (intptr_t)ctx->wake_r) return NULL;
     for (l = ctx->listeners; l; l = l->next) if ((intptr_t)l->fd == p->fd) return l;
+    for (w = ctx->watches; w; w = w->next) if ((intptr_t)w->fd == p->fd) return w;
     for (c = ctx->head; c; c = c->next) if ((intptr_t)c->fd == p->fd) return c;
     *found = 0;
     return NULL;
@@ -4899,6 +4988,14 @@ static void ws__ready(ws_ctx *ctx, void *o, short rev) {
     else if (*(const uint8_t *)o == WS__K_LISTENER) {
         ws_listener *l = (ws_listener *)o;
         if (l->fd != WS__INVALID_SOCK) ws__accept(ctx, l);
+    } else if (*(const uint8_t *)o == WS__K_WATCH) {
+        ws_watch *w = (ws_watch *)o;
+        if (!w->dead && (rev & (w->want | WS_POLLERR | WS_POLLHUP))) {
+            ctx->in_cb++;
+            w->fn(ctx, (intptr_t)w->fd, rev, w->arg);
+            ctx->in_cb--;
+            ctx->nevents++;
+        }
     } else ws__conn_io((ws_conn *)o, rev);
 }
 
@@ -4920,16 +5017,188 @@ static void ws__service(ws_conn *c) {
     ws__service_core(c);   /* DRAINED, what callbacks and timers queued, a finish */
 }
 
+/* ---- application timers and descriptors (ws_timer_start, ws_watch_fd) ---- */
+static void ws__timer_free(ws_timer *t) {
+    ws_ctx *ctx = t->ctx;
+    if (t->hn.hidx) ws__heap_remove(ctx, &t->hn);
+    if (t->prev) t->prev->next = t->next; else ctx->timers = t->next;
+    if (t->next) t->next->prev = t->prev;
+    ctx->ntimers--;
+    ws__free(ctx, t);
+}
+static void ws__timer_run(ws_ctx *ctx, ws_timer *t) {   /* t is due and out of the heap */
+    t->hn.due = 0;
+    if (t->repeat_ms > 0) ws__heap_file(ctx, &t->hn, ctx->now + t->repeat_ms);
+    t->running = 1;
+    ctx->in_cb++;
+    t->fn(ctx, t->arg);
+    ctx->in_cb--;
+    ctx->nevents++;
+    t->running = 0;
+    if (t->cancelled || (t->autofree && !t->hn.hidx)) ws__timer_free(t);
+}
+
+WS_API ws_result ws_timer_start(ws_ctx *ctx, int ms, int repeat_ms,
+                                void (*fn)(ws_ctx *ctx, void *arg), void *arg, ws_timer **out) {
+    ws_timer *t;
+    if (out) *out = NULL;
+    if (!ctx || !fn || ms < 0) return WS_ERR_ARG;
+    /* one heap slot per conn and timer: filing never fails */
+    if (!ws__grow(ctx, (void **)&ctx->heap, &ctx->hcap, ctx->nconns + ctx->ntimers + 1, sizeof(ws__hnode *)))
+        return WS_ERR_NOMEM;
+    t = (ws_timer *)ws__alloc(ctx, sizeof *t);
+    if (!t) return WS_ERR_NOMEM;
+    memset(t, 0, sizeof *t);
+    t->hn.is_timer = 1;
+    t->ctx = ctx;
+    t->fn = fn;
+    t->arg = arg;
+    t->repeat_ms = repeat_ms > 0 ? repeat_ms : 0;
+    t->autofree = out == NULL;
+    t->next = ctx->timers;
+    if (ctx->timers) ctx->timers->prev = t;
+    ctx->timers = t;
+    ctx->ntimers++;
+    if (!ctx->dispatching) ctx->now = ws__now_ms();
+    ws__heap_file(ctx, &t->hn, ctx->now + ms > 0 ? ctx->now + ms : 1);
+    ws__timer_sync(ctx);
+    if (out) *out = t;
+    return WS_OK;
+}
+WS_API void ws_timer_again(ws_timer *t, int ms) {
+    ws_ctx *ctx;
+    if (!t || t->cancelled || ms < 0) return;
+    ctx = t->ctx;
+    if (!ctx->dispatching) ctx->now = ws__now_ms();
+    ws__heap_file(ctx, &t->hn, ctx->now + ms > 0 ? ctx->now + ms : 1);
+    ws__timer_sync(ctx);
+}
+WS_API void ws_timer_cancel(ws_timer *t) {
+    if (!t || t->cancelled) return;
+    if (t->running) {   /* from its own fn: freed when fn returns */
+        t->cancelled = 1;
+        if (t->hn.hidx) ws__heap_remove(t->ctx, &t->hn);
+        return;
+    }
+    ws__timer_free(t);
+}
+
+WS_API ws_result ws_watch_fd(ws_ctx *ctx, intptr_t fd, int events,
+                             void (*fn)(ws_ctx *ctx, intptr_t fd, int revents, void *arg),
+                             void *arg, ws_watch **out) {
+    ws_watch *w;
+    if (out) *out = NULL;
+    if (!ctx || !fn || fd < 0) return WS_ERR_ARG;
+    w = (ws_watch *)ws__alloc(ctx, sizeof *w);
+    if (!w) return WS_ERR_NOMEM;
+    memset(w, 0, sizeof *w);
+    w->kind = WS__K_WATCH;
+    w->ctx = ctx;
+    w->fd = (ws__sock)fd;
+    w->fn = fn;
+    w->arg = arg;
+    w->next = ctx->watches;
+    ctx->watches = w;
+    ws_watch_set(w, events);
+    if (out) *out = w;
+    return WS_OK;
+}
+WS_API void ws_watch_set(ws_watch *w, int events) {
+    if (!w || w->dead) return;
+    w->want = (uint8_t)(events & (WS_POLLIN | WS_POLLOUT));
+    ws__epoll_set(w->ctx, w->fd, w, &w->ereg, w->want);
+}
+WS_API void ws_watch_remove(ws_watch *w) {
+    ws_watch **pp;
+    ws_ctx *ctx;
+    if (!w || w->dead) return;
+    ctx = w->ctx;
+    w->dead = 1;
+    ws__epoll_set(ctx, w->fd, w, &w->ereg, 0);
+    for (pp = &ctx->watches; *pp; pp = &(*pp)->next)
+        if (*pp == w) { *pp = w->next; break; }
+    w->next = ctx->dead_watches;   /* freed after the pass that may still name it */
+    ctx->dead_watches = w;
+}
+
+/* ---- work handed over from other threads (ws_ctx_post): a bounded ring under a mutex ---- */
+#ifndef WS_NO_THREADS
+#  define WS__POST_LOCK(x) ws__mutex_lock(&(x)->post_mu)
+#  define WS__POST_UNLOCK(x) ws__mutex_unlock(&(x)->post_mu)
+#else
+#  define WS__POST_LOCK(x) ((void)0)
+#  define WS__POST_UNLOCK(x) ((void)0)
+#endif
+WS_API ws_result ws_ctx_post(ws_ctx *ctx, void (*fn)(ws_ctx *ctx, void *arg), void *arg) {
+    ws_result rc = WS_OK;
+    size_t max;
+    int wake = 0;
+    if (!ctx || !fn) return WS_ERR_ARG;
+    max = ctx->cfg.max_posts > 0 ? (size_t)ctx->cfg.max_posts : 4096;
+    WS__POST_LOCK(ctx);
+    if (ctx->post_closed) rc = WS_ERR_CLOSED;
+    else if (ctx->post_len >= max) rc = WS_ERR_FULL;
+    else if (ctx->post_len == ctx->post_cap) {   /* grow: the ring is unrolled into the new one */
+        size_t ncap = WS__MIN(WS__MAX(ctx->post_cap * 2, (size_t)64), max), i;
+        ws__post *np = (ws__post *)WS_MALLOC(ncap * sizeof *np, ctx->cfg.user);
+        if (!np) rc = WS_ERR_NOMEM;
+        else {
+            for (i = 0; i < ctx->post_len; i++) np[i] = ctx->posts[(ctx->post_head + i) % ctx->post_cap];
+            if (ctx->posts) WS_FREE(ctx->posts, ctx->cfg.user);
+            ctx->posts = np;
+            ctx->post_cap = ncap;
+            ctx->post_head = 0;
+        }
+    }
+    if (rc == WS_OK) {
+        ws__post *e = &ctx->posts[(ctx->post_head + ctx->post_len) % ctx->post_cap];
+        e->fn = fn;
+        e->arg = arg;
+        wake = ctx->post_len++ == 0;   /* the first one wakes the loop; it runs them all */
+    }
+    WS__POST_UNLOCK(ctx);
+    if (wake) (void)ws__wake_signal(ctx->wake_w);
+    return rc;
+}
+/* Runs the posts queued now, in order (later ones: the next pass, woken again). */
+static void ws__run_posts(ws_ctx *ctx) {
+    size_t n, i;
+    WS__POST_LOCK(ctx);
+    n = ctx->post_len;
+    WS__POST_UNLOCK(ctx);
+    for (i = 0; i < n; i++) {
+        ws__post e;
+        WS__POST_LOCK(ctx);
+        e = ctx->posts[ctx->post_head];
+        ctx->post_head = (ctx->post_head + 1) % ctx->post_cap;
+        ctx->post_len--;
+        WS__POST_UNLOCK(ctx);
+        ctx->in_cb++;
+        e.fn(ctx, e.arg);
+        ctx->in_cb--;
+        ctx->nevents++;
+    }
+    if (n) {
+        WS__POST_LOCK(ctx);
+        n = ctx->post_len;   /* posted while these ran, and nobody woke us for them */
+        WS__POST_UNLOCK(ctx);
+        if (n) (void)ws__wake_signal(ctx->wake_w);
+    }
+}
+
 /* The end of every dispatch: due timers, then pending work, then frees. */
 static void ws__dispatch_end(ws_ctx *ctx) {
     ws_conn *c, *dead = NULL, **pp;
     int round;
     size_t budget = ctx->hlen;
     ws_listener *l;
-    /* due timers: each conn at most once per pass, so a timer can never spin */
+    ws_watch *w;
+    /* due timers: each conn and ws_timer at most once per pass, so a timer can never spin */
     while (budget-- && ctx->hlen && ctx->heap[0]->due <= ctx->now) {
-        c = ctx->heap[0];
-        ws__heap_remove(ctx, c);
+        ws__hnode *n = ctx->heap[0];
+        ws__heap_remove(ctx, n);
+        if (n->is_timer) { ws__timer_run(ctx, (ws_timer *)(void *)n); continue; }
+        c = WS__CONN_OF(n);
         (void)ws__conn_timers(c);
         if (c->flags & WS__F_BROKEN) ws__finish(c);
         ws__settle(c);
@@ -4955,6 +5224,7 @@ static void ws__dispatch_end(ws_ctx *ctx) {
         if (c != ctx->hold) ws__conn_free(c);
     }
     while ((l = ctx->dead_listeners) != NULL) { ctx->dead_listeners = l->next; ws__free(ctx, l); }
+    while ((w = ctx->dead_watches) != NULL) { ctx->dead_watches = w->next; ws__free(ctx, w); }
     ctx->owner_len = 0;
 }
 
@@ -5090,7 +5360,17 @@ WS_API ws_ctx *ws_ctx_create(const ws_config *cfg) {
     ctx->wake_r = ctx->wake_w = WS__INVALID_SOCK;
     if (ws__net_init() != 0) { WS_FREE(ctx, cfg->user); return NULL; }
     ctx->net_ok = 1;
-    if (ws__wake_open(ctx) != 0) { ws__net_done(); WS_FREE(ctx, cfg->user); return NULL; }
+#ifndef WS_NO_THREADS
+    ws__mutex_init(&ctx->post_mu);
+#endif
+    if (ws__wake_open(ctx) != 0) {
+#ifndef WS_NO_THREADS
+        ws__mutex_free(&ctx->post_mu);
+#endif
+        ws__net_done();
+        WS_FREE(ctx, cfg->user);
+        return NULL;
+    }
     ctx->epfd = -1;
     ctx->timer_told = -2;
     if (cfg->on_watch) {   /* the host's loop watches the wake-up channel too */
@@ -5112,6 +5392,10 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
     ws_conn *c;
     if (!ctx) return;
     WS_ASSERT(!ctx->in_cb && "ws_ctx_destroy called from a callback");
+    WS__POST_LOCK(ctx);
+    ctx->post_closed = 1;   /* no more posts; those queued still run: none is lost */
+    WS__POST_UNLOCK(ctx);
+    ws__run_posts(ctx);
     ctx->destroying = 1;
     ctx->now = ws__now_ms();
     while (ctx->listeners) ws_listener_close(ctx->listeners);
@@ -5134,6 +5418,13 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
         ws__free(ctx, l);
     }
     ws__pmd_ctx_free(ctx);
+    while (ctx->timers) ws__timer_free(ctx->timers);
+    while (ctx->watches) ws_watch_remove(ctx->watches);
+    while (ctx->dead_watches) { ws_watch *w = ctx->dead_watches; ctx->dead_watches = w->next; ws__free(ctx, w); }
+    if (ctx->posts) WS_FREE(ctx->posts, ctx->cfg.user);
+#ifndef WS_NO_THREADS
+    ws__mutex_free(&ctx->post_mu);
+#endif
     while (ctx->npool) ws__free(ctx, ctx->pool[--ctx->npool]);
     ws__free(ctx, ctx->heap);
 #ifdef WS__EPOLL

@@ -13,6 +13,7 @@
 #include "test_loopback.c"
 #include "test_transport.c"
 #include "test_watch.c"
+#include "test_apploop.c"
 #ifdef WS_USE_ZLIB   /* make test-zlib: permessage-deflate */
 #include "test_deflate.c"
 #endif
@@ -27,6 +28,7 @@ int main(int argc, char **argv) {
     suite_loopback();
     suite_transport();
     suite_watch();
+    suite_apploop();
 #ifdef WS_USE_ZLIB
     suite_deflate();
 #endif
