@@ -185,16 +185,16 @@ build/win32_chat.exe: examples/win32_chat.c ws.h | build
 build/gui_peer: tests/gui/peer.c ws.h | build
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 build/gtk_chat: examples/gtk_chat.c ws.h | build   # GTK's headers as system headers: no -W noise
-	$(CC) $(CFLAGS) -Wno-missing-prototypes $(patsubst -I%,-isystem %,$(shell pkg-config --cflags gtk+-3.0)) $< -o $@ \
-	    $(shell pkg-config --libs gtk+-3.0) $(LDLIBS)
+	$(CC) $(CFLAGS) $(ZLIB_FLAGS) -Wno-missing-prototypes $(patsubst -I%,-isystem %,$(shell pkg-config --cflags gtk+-3.0)) $< -o $@ \
+	    $(shell pkg-config --libs gtk+-3.0) $(ZLIB_LIBS) $(LDLIBS)
 build/qt_chat: examples/qt_chat.cpp ws.h | build   # ws.h compiled as C++
-	$(CXX) -std=c++11 -g -O1 -Wall -Wextra -Werror -fPIC $(patsubst -I%,-isystem %,$(shell pkg-config --cflags Qt5Widgets)) $< -o $@ \
-	    $(shell pkg-config --libs Qt5Widgets) $(LDLIBS)
+	$(CXX) -std=c++11 -g -O1 -Wall -Wextra -Werror -fPIC $(ZLIB_FLAGS) $(patsubst -I%,-isystem %,$(shell pkg-config --cflags Qt5Widgets)) $< -o $@ \
+	    $(shell pkg-config --libs Qt5Widgets) $(ZLIB_LIBS) $(LDLIBS)
 # Redis + three examples/cluster_chat.c instances + nginx, all on 127.0.0.1 (tests/cluster/run.sh)
 cluster-test: $(if $(HIREDIS),build/cluster_chat) build/cluster_driver
 	B=build tests/cluster/run.sh
 build/cluster_chat: examples/cluster_chat.c ws.h | build
-	$(CC) $(CFLAGS) -Wno-missing-prototypes $< -o $@ -lhiredis $(LDLIBS)
+	$(CC) $(CFLAGS) $(ZLIB_FLAGS) -Wno-missing-prototypes $< -o $@ -lhiredis $(ZLIB_LIBS) $(LDLIBS)
 build/cluster_driver: tests/cluster/driver.c ws.h | build
 	$(CC) $(CFLAGS) $(SAN) $< -o $@ $(LDLIBS)
 # examples/threaded_server.c for real: 3 loops on one port (SO_REUSEPORT); 12 clients each send

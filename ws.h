@@ -5688,7 +5688,9 @@ LIMITS AND DEFAULTS (ws_config; 0 = default)
     max_conns 1024 (then HTTP 503)   connect 10 s   handshake 10 s   close 5 s
     ping_interval 30 s for servers, off for clients   pong_timeout 10 s   idle off
   A frame or message over its limit is refused from its header (close 1009) without
-  buffering it. Header too large: 431. Bad upgrade: 400; wrong version / not an upgrade: 426.
+  buffering it; a compressed one (WS_USE_ZLIB) is bounded by its inflated size, checked as it
+  inflates (its wire size may exceed max_message by 1/16). Header too large: 431. Bad
+  upgrade: 400; wrong version / not an upgrade: 426.
 
 GUI LOOPS
   Simplest: call ws_poll(ctx, 0) from a timer or once per frame. To sleep in the host's own
@@ -5716,7 +5718,10 @@ MEMORY
   connection holds no buffer: receive and send buffers come from a per-ctx pool while bytes
   are in flight. A busy one holds its receive buffer (the largest frame in flight, from
   16 KiB), its send queue, and a fragmented message being assembled. No allocation per
-  message in the steady state. Timers sit in a heap and Linux waits with epoll, so a loop
+  message in the steady state. permessage-deflate adds zlib's streams, made at the first
+  compressed message: a compressor 2^(window_bits+2) + 2^(mem_level+9) bytes + ~6 KiB (262 KiB
+  at 15/8), an inflater 2^peer_window_bits + ~7 KiB; none kept between messages with
+  no_context_takeover / peer_no_context_takeover (one per ctx is shared). Timers sit in a heap and Linux waits with epoll, so a loop
   pass costs O(active connections), not O(open ones); ws_pollfds lists every socket.
 
 PLATFORMS
