@@ -14,6 +14,7 @@
 #include "test_transport.c"
 #include "test_watch.c"
 #include "test_apploop.c"
+#include "test_usage.c"
 #ifdef WS_USE_ZLIB   /* make test-zlib: permessage-deflate */
 #include "test_deflate.c"
 #endif
@@ -29,6 +30,7 @@ int main(int argc, char **argv) {
     suite_transport();
     suite_watch();
     suite_apploop();
+    suite_usage();
 #ifdef WS_USE_ZLIB
     suite_deflate();
 #endif
