@@ -28,6 +28,11 @@ TLS_EXAMPLES := $(patsubst examples/%.c,build/%,$(wildcard examples/tls_*.c)) bu
 EXAMPLES := $(filter-out $(TLS_EXAMPLES),$(EXAMPLES))
 # examples/glib_loop.c needs GLib (libglib2.0-dev): built when pkg-config finds glib-2.0
 GLIB ?= $(shell pkg-config --exists glib-2.0 2>/dev/null && echo yes)
+# permessage-deflate needs zlib (zlib1g-dev): found when <zlib.h> compiles; then the examples
+# are built with -DWS_USE_ZLIB -lz and make test runs the deflate tests (test-zlib)
+ZLIB ?= $(shell printf '\043include <zlib.h>\n' | $(CC) -x c -fsyntax-only - 2>/dev/null && echo yes)
+ZLIB_FLAGS := $(if $(ZLIB),-DWS_USE_ZLIB)
+ZLIB_LIBS := $(if $(ZLIB),-lz)
 EXAMPLES := $(filter-out build/glib_loop,$(EXAMPLES))
 # examples/cluster_chat.c needs hiredis (libhiredis-dev): built when its header is found
 HIREDIS ?= $(shell printf '\043include <hiredis/async.h>\n' | $(CC) -x c -fsyntax-only - 2>/dev/null && echo yes)
@@ -52,6 +57,7 @@ ifneq ($(VALGRIND),)
 else
 	@echo "SKIPPED: valgrind run (install: apt-get install valgrind)"; [ "$$CI" != true ]
 endif
+	$(MAKE) --no-print-directory test-zlib
 	$(MAKE) --no-print-directory engine-run
 	$(MAKE) --no-print-directory threads-run
 	$(MAKE) --no-print-directory cluster-test
@@ -87,6 +93,24 @@ soak: build/soak
 	SOAK_SECONDS=$(SOAK_SECONDS) ./build/soak
 build/soak: tests/soak.c ws.h | build
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+# permessage-deflate (tests/test_deflate.c): the whole suite again with -DWS_USE_ZLIB -lz under
+# ASan/UBSan, the header with zlib as C++ and with clang. No zlib: SKIPPED (a failure when CI=true).
+test-zlib: | build
+ifneq ($(ZLIB),)
+	$(MAKE) --no-print-directory build/run_tests_zlib
+	$(CXX) -x c++ -std=c++11 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror -fsyntax-only \
+	    -DWS_USE_ZLIB -DWS_IMPLEMENTATION ws.h
+	./build/run_tests_zlib
+else
+	@echo "************************************************************************"
+	@echo "SKIPPED: permessage-deflate tests: zlib headers not found"
+	@echo "         (apt-get install zlib1g-dev)"
+	@echo "************************************************************************"
+	@[ "$$CI" != true ]
+endif
+
+build/run_tests_zlib: $(TEST_SRC) | build
+	$(CC) $(CFLAGS) $(SAN) -DWS_USE_ZLIB tests/run_tests.c -o $@ -lz $(LDLIBS)
 
 test-cpp: | build                         # the header compiles as C++, warning-free
 	$(CXX) -x c++ -std=c++11 -Wall -Wextra -Werror -fsyntax-only tests/compile_cpp.cpp
@@ -187,7 +211,8 @@ fuzz: $(FUZZERS)
 	echo "fuzz: $(words $(FUZZERS)) targets ran clean"
 
 build/fuzz_%: tests/fuzz/fuzz_%.c ws.h | build
-	$(FUZZ_CC) -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $< -o $@
+	$(FUZZ_CC) -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    $(ZLIB_FLAGS) $< -o $@ $(ZLIB_LIBS)
 
 # examples/NAME.c -> build/NAME, each a whole program (it defines WS_IMPLEMENTATION itself).
 # TLS variants (examples/tls_*.c, and wscat as build/wscat_tls) only when mbedTLS is installed.
@@ -199,17 +224,20 @@ endif
 ifeq ($(GLIB),)
 	@echo "SKIPPED: glib_loop: glib-2.0 not found by pkg-config (apt-get install libglib2.0-dev)"
 endif
+ifeq ($(ZLIB),)
+	@echo "NOTE: examples built without permessage-deflate: zlib headers not found (apt-get install zlib1g-dev)"
+endif
 build/tls_%: examples/tls_%.c ws.h build/tls.flags | build
-	$(CC) $(CFLAGS) -DWS_USE_MBEDTLS $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) -DWS_USE_MBEDTLS $(TLS_CFLAGS) $(ZLIB_FLAGS) $< -o $@ $(TLS_LIBS) $(ZLIB_LIBS) $(LDLIBS)
 build/wscat_tls: examples/wscat.c ws.h build/tls.flags | build
-	$(CC) $(CFLAGS) -DWS_USE_MBEDTLS $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) -DWS_USE_MBEDTLS $(TLS_CFLAGS) $(ZLIB_FLAGS) $< -o $@ $(TLS_LIBS) $(ZLIB_LIBS) $(LDLIBS)
 build/glib_loop: examples/glib_loop.c ws.h | build   # GLib's headers as system headers: no -W noise
-	$(CC) $(CFLAGS) $(patsubst -I%,-isystem %,$(shell pkg-config --cflags glib-2.0)) $< -o $@ \
-	    $(shell pkg-config --libs glib-2.0) $(LDLIBS)
+	$(CC) $(CFLAGS) $(ZLIB_FLAGS) $(patsubst -I%,-isystem %,$(shell pkg-config --cflags glib-2.0)) $< -o $@ \
+	    $(shell pkg-config --libs glib-2.0) $(ZLIB_LIBS) $(LDLIBS)
 build/loopback_memory: examples/loopback_memory.c ws.h | build   # WS_NO_NET: no sockets at all
 	$(CC) $(CFLAGS) $(SAN) $< -o $@
 build/%: examples/%.c ws.h | build
-	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $(ZLIB_FLAGS) $< -o $@ $(ZLIB_LIBS) $(LDLIBS)
 
 # examples/glib_loop.c for real: a GLib main loop against build/testee_server on 127.0.0.1;
 # every message it sends must come back. No GLib: SKIPPED (a failure when CI=true).
@@ -247,16 +275,16 @@ build/win32_chat.exe: examples/win32_chat.c ws.h | build
 build/gui_peer: tests/gui/peer.c ws.h | build
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 build/gtk_chat: examples/gtk_chat.c ws.h | build   # GTK's headers as system headers: no -W noise
-	$(CC) $(CFLAGS) -Wno-missing-prototypes $(patsubst -I%,-isystem %,$(shell pkg-config --cflags gtk+-3.0)) $< -o $@ \
-	    $(shell pkg-config --libs gtk+-3.0) $(LDLIBS)
+	$(CC) $(CFLAGS) $(ZLIB_FLAGS) -Wno-missing-prototypes $(patsubst -I%,-isystem %,$(shell pkg-config --cflags gtk+-3.0)) $< -o $@ \
+	    $(shell pkg-config --libs gtk+-3.0) $(ZLIB_LIBS) $(LDLIBS)
 build/qt_chat: examples/qt_chat.cpp ws.h | build   # ws.h compiled as C++
-	$(CXX) -std=c++11 -g -O1 -Wall -Wextra -Werror -fPIC $(patsubst -I%,-isystem %,$(shell pkg-config --cflags Qt5Widgets)) $< -o $@ \
-	    $(shell pkg-config --libs Qt5Widgets) $(LDLIBS)
+	$(CXX) -std=c++11 -g -O1 -Wall -Wextra -Werror -fPIC $(ZLIB_FLAGS) $(patsubst -I%,-isystem %,$(shell pkg-config --cflags Qt5Widgets)) $< -o $@ \
+	    $(shell pkg-config --libs Qt5Widgets) $(ZLIB_LIBS) $(LDLIBS)
 # Redis + three examples/cluster_chat.c instances + nginx, all on 127.0.0.1 (tests/cluster/run.sh)
 cluster-test: $(if $(HIREDIS),build/cluster_chat) build/cluster_driver
 	B=build tests/cluster/run.sh
 build/cluster_chat: examples/cluster_chat.c ws.h | build
-	$(CC) $(CFLAGS) -Wno-missing-prototypes $< -o $@ -lhiredis $(LDLIBS)
+	$(CC) $(CFLAGS) $(ZLIB_FLAGS) -Wno-missing-prototypes $< -o $@ -lhiredis $(ZLIB_LIBS) $(LDLIBS)
 build/cluster_driver: tests/cluster/driver.c ws.h | build
 	$(CC) $(CFLAGS) $(SAN) $< -o $@ $(LDLIBS)
 # examples/threaded_server.c for real: 3 loops on one port (SO_REUSEPORT); 12 clients each send
@@ -278,8 +306,9 @@ demo: build/chat_server                   # the README's demo: prints the URL to
 # Real peers (tests/interop/run.sh): Python websockets and Node ws, each as client and server
 # of ws.h, and headless Chromium on the chat example. Needs python3-websockets, nodejs, npm,
 # chromium and `npm --prefix tests ci`; a missing peer is SKIPPED (a failure when CI=true).
+# With zlib, ws_peer and chat_server speak permessage-deflate and run.sh adds those checks.
 interop: build/ws_peer build/chat_server node-deps
-	tests/interop/run.sh
+	ZLIB=$(ZLIB) tests/interop/run.sh
 
 # The npm packages the Node and browser tests use (tests/package-lock.json), installed into
 # tests/node_modules when npm is there and they are not; offline, those tests say SKIPPED.
@@ -289,7 +318,7 @@ node-deps:
 	    echo "npm install failed: the Node and browser tests will be SKIPPED"; fi
 
 build/ws_peer: tests/interop/ws_peer.c ws.h | build
-	$(CC) $(CFLAGS) $(SAN) $< -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $(SAN) $(ZLIB_FLAGS) $< -o $@ $(ZLIB_LIBS) $(LDLIBS)
 
 # wss:// through mbedTLS: tests/test_tls.c (-DWS_USE_MBEDTLS) under ASan/UBSan, then under
 # valgrind (TLS_SLOW: longer limits, fewer connections); the header with TLS as C++; test
@@ -349,4 +378,4 @@ FORCE:
 
 build: ; mkdir -p build
 clean: ; rm -rf build
-.PHONY: FORCE tls-win wine test-readme test-examples test-tcc glib-run node-deps all test test-nonet test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop soak
+.PHONY: FORCE tls-win wine test-readme test-examples test-tcc glib-run node-deps all test test-nonet test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop soak test-zlib

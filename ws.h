@@ -1,8 +1,8 @@
 /* ws.h - v0.1.0 - WebSocket (RFC 6455) client + server in one file - MIT or public domain
  *   In exactly one .c file:  #define WS_IMPLEMENTATION  then  #include "ws.h"
  *   CONTENTS (search ">>tag"): >>api >>config >>random >>sha1 >>base64 >>utf8 >>frame >>close
- *                              >>url >>http >>platform >>conn >>transport >>tls >>client >>server
- *                              >>poll
+ *                              >>url >>http >>platform >>conn >>engine >>deflate >>transport >>tls
+ *                              >>client >>server >>poll
  *   The manual (>>doc: QUICK START, OPTIONS, EVENTS, OWNERSHIP, WHAT BLOCKS, LIMITS, GUI LOOPS,
  *   MEMORY, PLATFORMS) follows this comment; the LICENSE is at the end of this file. */
 /* ==== >>doc ==== the manual ====
@@ -44,6 +44,7 @@ OPTIONS (#define before the implementation include; default in brackets)
     WS_NO_EPOLL         Linux: ws_poll uses poll() instead of epoll (as on other systems;
                         automatic where the compiler mislays glibc's packed epoll_event: tcc)
     WS_USE_MBEDTLS      wss:// and ws_listen_tls through mbedTLS 2.28 or 3.x
+    WS_USE_ZLIB         permessage-deflate (RFC 7692) through zlib (-lz): see ws_deflate_opts
     WS_NO_FEATURE_MACROS  do not define _DEFAULT_SOURCE/_POSIX_C_SOURCE (POSIX, see top)
     WS_DEBUG            freed conns are poisoned and kept aside (WS_DEBUG_QUARANTINE [1024]);
                         a freed ws_conn * given to the API fails an assertion
@@ -101,12 +102,14 @@ LIMITS AND DEFAULTS (ws_config; 0 = default)
     ping_interval 30 s for servers, off for clients   pong_timeout 10 s   idle off
     max_pending 256 (<= max_conns / 2)   max_pending_per_addr 64   max_memory 256 MiB
   A frame or message over its limit is refused from its header (close 1009) without
-  buffering it. Header too large: 431. Bad upgrade: 400 (also with Content-Length or
-  Transfer-Encoding); wrong version / not an upgrade: 426. Handshakes in progress beyond
-  max_pending (or max_pending_per_addr from one address): the oldest is dropped. max_memory
-  (all buffers of the ctx; WS_MEM_UNLIMITED = none) reached: upgrades get 503, a message that
-  cannot be buffered closes with 1013, sends return WS_ERR_FULL. accept() out of descriptors:
-  the listeners rest 50 ms .. 2 s (doubling) instead of spinning.
+  buffering it; a compressed one (WS_USE_ZLIB) is bounded by its inflated size, checked as it
+  inflates (its wire size may exceed max_message by 1/16). Header too large: 431. Bad upgrade:
+  400 (also with Content-Length or Transfer-Encoding); wrong version / not an upgrade: 426.
+  Handshakes in progress beyond max_pending (or max_pending_per_addr from one address): the
+  oldest is dropped. max_memory (all buffers of the ctx; WS_MEM_UNLIMITED = none) reached:
+  upgrades get 503, a message that cannot be buffered closes with 1013, sends return
+  WS_ERR_FULL. accept() out of descriptors: the listeners rest 50 ms .. 2 s (doubling) instead
+  of spinning.
 
 GUI LOOPS
   Simplest: call ws_poll(ctx, 0) from a timer or once per frame. To sleep in the host's own
@@ -135,9 +138,13 @@ MEMORY
   are in flight. A busy one holds its receive buffer (the largest frame in flight, from
   16 KiB), its send queue, and a fragmented message being assembled; an upgrade head is read
   into a small buffer (from 1 KiB). Growth doubles, but never past the buffer's own limit or
-  max_memory, which counts every buffer (pooled ones too). No allocation per
-  message in the steady state. Timers sit in a heap and Linux waits with epoll, so a loop
-  pass costs O(active connections), not O(open ones); ws_pollfds lists every socket.
+  max_memory, which counts every buffer (pooled ones too). No allocation per message in the
+  steady state. permessage-deflate adds zlib's streams, made at the first compressed message:
+  a compressor 2^(window_bits+2) + 2^(mem_level+9) bytes + ~6 KiB (262 KiB at 15/8), an
+  inflater 2^peer_window_bits + ~7 KiB; none kept between messages with no_context_takeover /
+  peer_no_context_takeover (one per ctx is shared). Timers sit in a heap and Linux waits with
+  epoll, so a loop pass costs O(active connections), not O(open ones); ws_pollfds lists every
+  socket.
 
 PLATFORMS
   POSIX (Linux, macOS, BSD) and Windows (Winsock2, WSAPoll; link ws2_32 and bcrypt), IPv4
@@ -426,6 +433,27 @@ typedef struct ws_reply {
     size_t      body_len;
 } ws_reply;
 
+/* ---- permessage-deflate (RFC 7692): #define WS_USE_ZLIB before including ws.h and link -lz;
+ * without it these settings are ignored (no offer is made or accepted). A client offers it, a
+ * server accepts the first acceptable offer; then messages of at least `threshold` bytes are
+ * sent compressed (RSV1 on their first frame), compressed messages received are inflated, and
+ * max_message bounds the *inflated* size. Memory per compressing connection: see MEMORY. */
+typedef struct ws_deflate_opts {
+    int enable;                  /* 1 = offer (client) / accept (server) permessage-deflate */
+    int window_bits;             /* 9..15: our compressor's LZ77 window (2^n bytes); 0 = 15 */
+    int peer_window_bits;        /* 8..15: the largest window the peer may use (our inflater's
+                                    memory); 0 = 15. A server declines offers that cannot
+                                    limit it (no client_max_window_bits in the offer) */
+    int no_context_takeover;     /* 1 = our compressor starts afresh with every message: worse
+                                    ratio, but no compressor is kept between messages */
+    int peer_no_context_takeover;/* 1 = require the peer to do that (our inflater is not kept) */
+    int mem_level;               /* 1..9: zlib memLevel of our compressor; 0 = 8 */
+    int threshold;               /* messages shorter than this go uncompressed; 0 = 64,
+                                    -1 = compress every message */
+} ws_deflate_opts;
+/* OR into ws_conn_send's / ws_broadcast's opcode: send this message uncompressed */
+enum { WS_SEND_UNCOMPRESSED = 0x100 };
+
 typedef struct ws_config {
     /* required: every event of every connection. May call send, close, connect; not ws_poll,
      * ws_dispatch or ws_ctx_destroy. */
@@ -464,6 +492,8 @@ typedef struct ws_config {
     int    keepalive_ms;         /* clients: send an unsolicited pong this often; 0 = never */
     int    fragments;            /* 1 = deliver each fragment as it arrives (per ctx) */
     int    no_auto_pong;         /* 1 = do not answer pings (you see WS_EV_PING) */
+    ws_deflate_opts deflate;     /* permessage-deflate for server conns and clients without
+                                    their own (ws_connect_opts.deflate); off by default */
     int    reuse_port;           /* 1 = listeners share their port with other ctxs (threads,
                                     processes): SO_REUSEPORT, Linux and BSDs; the kernel
                                     spreads connections. Elsewhere ws_listen: WS_ERR_ARG */
@@ -522,6 +552,7 @@ typedef struct ws_connect_opts {
      * may be %-encoded; Basic auth), or NULL. Failures: WS_ERR_PROXY with the proxy's status
      * in ev->http_status; a silent proxy: WS_ERR_TIMEOUT within connect_timeout_ms. */
     const char *proxy;
+    const ws_deflate_opts *deflate; /* permessage-deflate (copied); NULL = the ctx's cfg.deflate */
 } ws_connect_opts;
 
 /* ---- >>engine: one connection's protocol without sockets, clock or ws_ctx (sans-I/O) ----
@@ -709,13 +740,15 @@ WS_API void ws_conn_io_ready(ws_conn *c, int events);
 
 /* Sending copies data and writes at once when the socket takes it; the rest waits in a queue
  * bounded by max_send_queue. opcode: WS_OP_TEXT (must be UTF-8), WS_OP_BINARY, WS_OP_PING,
- * WS_OP_PONG (<= 125 bytes). WS_OK, WS_ERR_FULL (nothing queued: try again after
+ * WS_OP_PONG (<= 125 bytes). With permessage-deflate a message is compressed unless the opcode
+ * has WS_SEND_UNCOMPRESSED ORed in (or it is under the threshold). WS_OK, WS_ERR_FULL (nothing queued: try again after
  * WS_EV_DRAINED), WS_ERR_TOO_BIG (len > max_send_queue: never fits), WS_ERR_STATE (not open),
  * WS_ERR_CLOSED (closing), WS_ERR_ARG, WS_ERR_UTF8, WS_ERR_NOMEM. */
 WS_API ws_result ws_conn_send(ws_conn *c, int opcode, const void *data, size_t len);
 WS_API ws_result ws_conn_send_text(ws_conn *c, const char *text);
 /* A frame exactly as given (fin, rsv bits, any opcode incl. WS_OP_CONT for fragmented
- * sends): no checks beyond what can be encoded. For tests and extensions. WS_OK, WS_ERR_ARG
+ * sends): no checks beyond what can be encoded, never compressed (with permessage-deflate,
+ * rsv 0 sends a message uncompressed). For tests and extensions. WS_OK, WS_ERR_ARG
  * (rsv > 7, opcode > 15), WS_ERR_FULL, WS_ERR_TOO_BIG, WS_ERR_STATE, WS_ERR_CLOSED,
  * WS_ERR_NOMEM. */
 WS_API ws_result ws_conn_send_frame(ws_conn *c, int fin, int rsv, int opcode,
@@ -735,6 +768,8 @@ WS_API uint64_t    ws_conn_id(const ws_conn *c);           /* unique in its ctx,
 WS_API int         ws_conn_is_server(const ws_conn *c);    /* 1 = accepted by a listener */
 WS_API int64_t     ws_conn_age_ms(const ws_conn *c);       /* since accept / ws_connect / create */
 WS_API const char *ws_conn_protocol(const ws_conn *c);     /* chosen subprotocol, "" if none */
+/* The agreed Sec-WebSocket-Extensions value ("permessage-deflate; ..."), "" if none */
+WS_API const char *ws_conn_extensions(const ws_conn *c);
 WS_API size_t      ws_conn_queued(const ws_conn *c);       /* bytes waiting to be sent */
 WS_API void        ws_conn_set_fragments(ws_conn *c, int on);  /* per-connection override */
 /* Remote address as "1.2.3.4:5678" or "[::1]:5678" into out (NUL-terminated, 64 is always
@@ -2150,6 +2185,9 @@ struct ws_conn {
     uint64_t  pdone;             /* payload bytes of fr already unmasked and checked */
     uint64_t  msg_len;           /* bytes of the fragmented message received so far */
     ws_frame  fr;                /* the frame being received (WS__F_HAVE_FRAME) */
+#ifdef WS_USE_ZLIB
+    struct ws__pmd *pmd;         /* >>deflate: permessage-deflate once agreed, else NULL */
+#endif
     ws__sock  fd;
     ws_result err;               /* the local error that ends the connection */
     uint32_t  flags;
@@ -2186,6 +2224,9 @@ struct ws__client {
     char      *proxy, *proxy_auth;   /* opts->proxy (owned; proxy_host points into it), Basic */
     ws_span    proxy_host;           /* ptr NULL = no proxy */
     uint16_t   proxy_port;
+#ifdef WS_USE_ZLIB
+    ws_deflate_opts deflate;     /* >>deflate: what to offer (from opts or the ctx) */
+#endif
 };
 
 struct ws_listener {
@@ -2238,6 +2279,9 @@ struct ws_ctx {
     uint8_t      rnd[64];
     size_t       rnd_left;
     char         err[200];       /* ws_ctx_error */
+#ifdef WS_USE_ZLIB
+    struct ws__pmd_shared *pmds; /* >>deflate: streams shared by no-context-takeover conns */
+#endif
 #ifndef WS_NO_NET
     ws_watch    *watches, *dead_watches;   /* ws_watch_fd; removed ones freed after the pass */
     ws_timer    *timers;         /* every ws_timer, for ws_ctx_destroy */
@@ -2297,6 +2341,21 @@ static void ws__hs_del(ws_conn *c) {
     x->npending--;
 }
 static void ws__conn_reset(ws_conn *c);
+/* >>deflate (RFC 7692), after >>engine; without WS_USE_ZLIB stubs that do nothing */
+static unsigned  ws__pmd_rsv(const ws_conn *c);          /* RSV bits the peer may set */
+static int       ws__pmd_rx(const ws_conn *c);           /* 1 = receiving a compressed message */
+static ws_result ws__pmd_frame_check(ws_conn *c, const char **why);
+static uint64_t  ws__pmd_slack(const ws_conn *c, size_t limit);
+static void      ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fin);
+#ifdef WS_USE_ZLIB
+static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len);
+#endif
+static size_t    ws__pmd_offer(ws_conn *c, char *out, size_t cap);
+static ws_result ws__pmd_answer(ws_conn *c, ws_http_response *res, const char **why);
+static size_t    ws__pmd_accept(ws_conn *c, const ws_http_request *req, char *out, size_t cap);
+static void      ws__pmd_free(ws_conn *c);
+static void      ws__pmd_ctx_free(ws_ctx *ctx);
+static ws_result ws__send(ws_conn *c, int fin, int rsv, int op, const void *data, size_t len);
 #ifndef WS_NO_NET   /* what the engine calls in the layers above it, when they exist */
 static void ws__unwatch(ws_conn *c);   /* >>poll: before its socket closes */
 static void ws__epoll_set(ws_ctx *x, ws__sock fd, void *ptr, uint8_t *reg, uint8_t want);
@@ -2595,6 +2654,9 @@ static void ws__fail_nomem(ws_conn *c) {
 static ws_result ws__frame_check(ws_conn *c, const char **why) {
     ws_ctx *ctx = c->ctx;
     const ws_frame *f = &c->fr;
+    uint64_t slack;
+    ws_result rc = ws__pmd_frame_check(c, why);   /* RSV1: a compressed message (RFC 7692 6) */
+    if (rc != WS_OK) return rc;
     if (f->opcode & 8) return WS_OK;   /* control: ws_frame_parse checked fin and length */
     if (f->opcode == WS_OP_CONT) {
         if (!c->msg_op) { *why = "continuation frame without a message to continue"; return WS_ERR_PROTOCOL; }
@@ -2603,11 +2665,12 @@ static ws_result ws__frame_check(ws_conn *c, const char **why) {
         memset(&c->utf8, 0, sizeof c->utf8);
         c->msg_len = 0;
     }
+    slack = ws__pmd_slack(c, ws__max_message(ctx));   /* deflate may grow incompressible data */
     /* name the limit the user set: the message one first (max_frame defaults to it) */
-    if (!(c->flags & WS__F_FRAGS) && f->payload_len > ws__max_message(ctx) - c->msg_len) {
+    if (!(c->flags & WS__F_FRAGS) && f->payload_len > ws__max_message(ctx) + slack - c->msg_len) {
         *why = "message larger than max_message"; return WS_ERR_TOO_BIG;
     }
-    if (f->payload_len > ws__max_frame(ctx)) {
+    if (f->payload_len > ws__max_frame(ctx) + slack) {
         *why = ctx->cfg.max_frame ? "frame larger than max_frame" : "frame larger than max_message";
         return WS_ERR_TOO_BIG;
     }
@@ -2674,6 +2737,7 @@ static void ws__frame_done(ws_conn *c, uint8_t *p, size_t n) {
     default: break;
     }
     if (op == WS_OP_CONT) op = c->msg_op;
+    if (ws__pmd_rx(c)) { ws__pmd_frame(c, op, p, n, fin); return; }   /* >>deflate */
     if (fin && op == WS_OP_TEXT && !ws_utf8_complete(&c->utf8)) {
         ws__fail(c, WS_ERR_UTF8, "text message ends inside a UTF-8 sequence");
         return;
@@ -2708,7 +2772,7 @@ static int ws__reading(const ws_conn *c) {
 /* Parses and handles every complete frame in c->rx; unmasks and UTF-8-checks partial
  * payloads as they arrive, so bad text fails at once (Autobahn 6.4 "fail fast"). */
 static void ws__frames(ws_conn *c) {
-    unsigned pflags = (c->flags & WS__F_SERVER) ? WS_PARSE_MASKED : WS_PARSE_UNMASKED;
+    unsigned pflags = ((c->flags & WS__F_SERVER) ? WS_PARSE_MASKED : WS_PARSE_UNMASKED) | ws__pmd_rsv(c);
     while (c->rx && ws__reading(c)) {
         ws__buf *b = c->rx;
         uint8_t *p = WS__BDATA(b) + b->off, *pl;
@@ -2726,7 +2790,8 @@ static void ws__frames(ws_conn *c) {
         pl = p + c->fr.header_len;
         have = avail - c->fr.header_len;
         if (have > c->fr.payload_len) have = (size_t)c->fr.payload_len;
-        text = c->fr.opcode == WS_OP_TEXT || (c->fr.opcode == WS_OP_CONT && c->msg_op == WS_OP_TEXT);
+        text = !ws__pmd_rx(c) &&   /* compressed text is checked once inflated */
+               (c->fr.opcode == WS_OP_TEXT || (c->fr.opcode == WS_OP_CONT && c->msg_op == WS_OP_TEXT));
         if (have > c->pdone) {
             size_t from = (size_t)c->pdone;
             if (c->fr.masked) ws_mask(pl + from, have - from, c->fr.mask, from);
@@ -2850,13 +2915,16 @@ static void ws__server_handshake(ws_conn *c) {
             return;
         }
     }
-    need = 256 + (reply.protocol ? strlen(reply.protocol) : 0) + (reply.headers ? 2 * strlen(reply.headers) : 0);
+    need = 512 + (reply.protocol ? strlen(reply.protocol) : 0) + (reply.headers ? 2 * strlen(reply.headers) : 0);
     if (!ws__buf_reserve_f(ctx, &c->tx, need, WS__B_SMALL | WS__B_FORCE, 0)) { c->flags |= WS__F_BROKEN; ws__pend(c); return; }
     o.p = (char *)WS__BDATA(c->tx) + c->tx->len;
     rc = ws_http_build_accept(o.p, c->tx->cap - c->tx->len, key.ptr, key.len, reply.protocol,
                               reply.headers, &o.len);
     if (rc != WS_OK) { ws__respond(c, 500, NULL, "invalid response headers from on_upgrade\n"); return; }
-    c->tx->len += o.len;
+    o.len -= 2;   /* >>deflate: an extension answer goes before the final empty line */
+    o.len += ws__pmd_accept(c, &req, o.p + o.len, c->tx->cap - c->tx->len - o.len - 2);
+    memcpy(o.p + o.len, "\r\n", 2);
+    c->tx->len += o.len + 2;
     if (reply.protocol && *reply.protocol) c->protocol = ws__strdup(ctx, reply.protocol, strlen(reply.protocol));
     c->rx->off += used;   /* frames the client sent right after its request stay in rx */
     ws__opened(c);
@@ -2875,7 +2943,8 @@ static void ws__client_handshake(ws_conn *c) {
     if (rc == WS_AGAIN) return;
     if (rc == WS_OK) {
         c->cl->http_status = res.status;
-        rc = ws_http_check_response(&res, c->cl->key, c->cl->protocols, &proto, &why);
+        rc = ws__pmd_answer(c, &res, &why);   /* >>deflate: checks and takes out our extension */
+        if (rc == WS_OK) rc = ws_http_check_response(&res, c->cl->key, c->cl->protocols, &proto, &why);
     }
     if (rc != WS_OK) { ws__fail(c, WS_ERR_HANDSHAKE, why); return; }
     if (proto.ptr) c->protocol = ws__strdup(c->ctx, proto.ptr, proto.len);
@@ -3125,6 +3194,7 @@ static void ws__conn_reset(ws_conn *c) {
     ws__buf_put(ctx, &c->msg);
     ws__free(ctx, c->protocol); c->protocol = NULL;
     ws__free(ctx, c->close_reason); c->close_reason = NULL;
+    ws__pmd_free(c);   /* >>deflate: a new attempt negotiates afresh */
     if (c->msg_own) {   /* after WS_EV_CLOSE: err_msg must not dangle */
         if (c->err_msg == c->msg_own) c->err_msg = ws_result_str(c->err);
         ws__free(ctx, c->msg_own);
@@ -3334,11 +3404,21 @@ static ws_result ws__send_check(const ws_ctx *ctx, int opcode, const void *data,
     return opcode == WS_OP_BINARY ? WS_OK : WS_ERR_ARG;
 }
 
+/* A whole message: compressed when permessage-deflate was agreed (>>deflate decides). */
+static ws_result ws__send_msg(ws_conn *c, int opcode, const void *data, size_t len) {
+    int op = opcode & ~WS_SEND_UNCOMPRESSED;
+#ifdef WS_USE_ZLIB
+    if (c && c->pmd && op == opcode && (op == WS_OP_TEXT || op == WS_OP_BINARY))
+        return ws__pmd_send(c, op, data, len);
+#endif
+    return ws__send(c, 1, 0, op, data, len);
+}
+
 WS_API ws_result ws_conn_send(ws_conn *c, int opcode, const void *data, size_t len) {
     ws_result rc;
     WS__CHECK(c);   /* before c->ctx is read */
-    rc = ws__send_check(c ? c->ctx : NULL, opcode, data, len);
-    return rc != WS_OK ? rc : ws__send(c, 1, 0, opcode, data, len);
+    rc = ws__send_check(c ? c->ctx : NULL, opcode & ~WS_SEND_UNCOMPRESSED, data, len);
+    return rc != WS_OK ? rc : ws__send_msg(c, opcode, data, len);
 }
 
 WS_API ws_result ws_conn_send_text(ws_conn *c, const char *text) {
@@ -3432,6 +3512,9 @@ static ws_result ws__client_new(ws_conn *c, const char *url, const ws_connect_op
     memset(cl, 0, sizeof *cl);
     c->cl = cl;   /* freed with c, whatever fails below */
     cl->url = ws__strdup(ctx, url, n);
+#ifdef WS_USE_ZLIB
+    cl->deflate = opts && opts->deflate ? *opts->deflate : ctx->cfg.deflate;
+#endif
     if (opts) {
         if (opts->origin) cl->origin = ws__strdup(ctx, opts->origin, strlen(opts->origin));
         if (opts->protocols) cl->protocols = ws__strdup(ctx, opts->protocols, strlen(opts->protocols));
@@ -3463,7 +3546,7 @@ static ws_result ws__client_request(ws_conn *c) {
     uint8_t rnd[16];
     ws__rand(ctx, rnd, 16);
     ws_client_key(rnd, cl->key);
-    need = 512 + cl->u.path.len + cl->u.query.len + cl->u.host.len +
+    need = 768 + cl->u.path.len + cl->u.query.len + cl->u.host.len +
            (cl->origin ? strlen(cl->origin) : 0) + (cl->protocols ? strlen(cl->protocols) : 0) +
            (cl->headers ? 2 * strlen(cl->headers) : 0);
     if (!ws__buf_reserve(ctx, &c->tx, need)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); return WS_ERR_NOMEM; }
@@ -3472,7 +3555,10 @@ static ws_result ws__client_request(ws_conn *c) {
         ws__fail(c, WS_ERR_ARG, "invalid origin, protocols or extra headers");
         return WS_ERR_ARG;
     }
-    c->tx->len += len;
+    len -= 2;   /* >>deflate: an offer goes before the final empty line */
+    len += ws__pmd_offer(c, (char *)WS__BDATA(c->tx) + c->tx->len + len, c->tx->cap - c->tx->len - len - 2);
+    memcpy(WS__BDATA(c->tx) + c->tx->len + len, "\r\n", 2);
+    c->tx->len += len + 2;
     return WS_OK;
 }
 
@@ -3515,6 +3601,7 @@ static ws_result ws__conn_start(ws_conn *c, const ws_engine_opts *o, const char 
 static void ws__engine_free(ws_ctx *ctx) {
     ctx->destroying = 1;
     while (ctx->head) ws__conn_free(ctx->head);
+    ws__pmd_ctx_free(ctx);
     while (ctx->npool) ws__free(ctx, ctx->pool[--ctx->npool]);
     ws__free(ctx, ctx->heap);
     ws__ids_free(ctx);
@@ -3685,6 +3772,534 @@ WS_API ws_result ws_conn_remote(const ws_conn *c, char *out, size_t cap, uint16_
     return c && out && cap ? WS_ERR_STATE : WS_ERR_ARG;
 }
 #endif
+/* ==== >>deflate ==== permessage-deflate, RFC 7692: negotiation, deflate, inflate ==== */
+/* Negotiation (7.1): a client offers one configuration; a server takes the first acceptable
+ * offer and declines (skips) offers with unknown, repeated or invalid parameters (5.1). Our
+ * compressor (d) uses at most the agreed window (zlib cannot deflate raw with a 256-byte window:
+ * when 8 is agreed we just send uncompressed, which 7692 allows); our inflater (i) is sized
+ * by the peer's agreed window (at least 9 bits: zlib peers use 9 when 8 was agreed). Streams
+ * are created on first use; with no context takeover a conn keeps none between messages: it
+ * borrows the ctx's shared compressor, and a one-frame message the shared inflater. */
+#if defined(WS_USE_ZLIB)
+#ifndef ZLIB_CONST
+#  define ZLIB_CONST
+#endif
+#include <zlib.h>
+
+typedef struct ws__pmd {
+    z_stream d, i;               /* our compressor, our inflater: own streams (d_on, i_on) */
+    uint8_t  d_on, i_on;
+    uint8_t  d_bits;             /* our window, 9..15; 0 = the peer allows only 8: no compressing */
+    uint8_t  i_bits;             /* the inflater's window, 9..15 */
+    uint8_t  d_reset, i_reset;   /* no context takeover: each message starts afresh */
+    uint8_t  rx;                 /* the message being received is compressed (RSV1) */
+    uint8_t  i_shared;           /* ... and uses the ctx's shared inflater (one frame) */
+    uint8_t  i_end;              /* the peer ended the DEFLATE stream (BFINAL): reset at the end */
+    int      mem_level;
+    size_t   threshold;          /* messages shorter than this go uncompressed */
+    uint64_t rx_out;             /* inflated bytes of the message being received */
+    char     ext[160];           /* the agreed Sec-WebSocket-Extensions value */
+} ws__pmd;
+
+typedef struct ws__pmd_shared {
+    z_stream d, i;
+    uint8_t  d_on, i_on;
+    int      d_bits, d_mem;      /* the compressor's settings (re-made when another is asked) */
+} ws__pmd_shared;
+
+/* A Sec-WebSocket-Extensions element's permessage-deflate parameters (7.1). */
+typedef struct ws__pmd_params {
+    int snct, cnct;              /* server_/client_no_context_takeover: 1 = present */
+    int smwb, cmwb;              /* server_/client_max_window_bits: 0 absent, -1 no value, 8..15 */
+} ws__pmd_params;
+
+static voidpf ws__zalloc(voidpf opaque, uInt items, uInt size) {   /* zlib -> WS_MALLOC */
+    if (size && items > (size_t)-1 / size) return Z_NULL;
+    return ws__alloc((ws_ctx *)opaque, (size_t)items * size);
+}
+static void ws__zfree(voidpf opaque, voidpf p) { ws__free((ws_ctx *)opaque, p); }
+static void ws__zinit(ws_ctx *ctx, z_stream *s) {
+    memset(s, 0, sizeof *s);
+    s->zalloc = ws__zalloc;
+    s->zfree = ws__zfree;
+    s->opaque = (voidpf)ctx;
+}
+
+/* The next element of an extension list: *name and *params (after the name, ";..." or
+ * empty). Quoted strings may hold commas. 0 = no more elements. */
+static int ws__ext_next(ws_span *rest, ws_span *name, ws_span *params) {
+    const char *p = rest->ptr, *e = rest->ptr + rest->len, *q;
+    int quoted = 0;
+    while (p < e && (*p == ' ' || *p == '\t' || *p == ',')) p++;
+    if (p == e) return 0;
+    for (q = p; q < e && ws__is_tchar((unsigned char)*q); q++) {}
+    *name = ws__span(p, (size_t)(q - p));
+    for (p = q; q < e && (quoted || *q != ','); q++) {
+        if (*q == '"') quoted = !quoted;
+        else if (*q == '\\' && quoted && q + 1 < e) q++;
+    }
+    *params = ws__span(p, (size_t)(q - p));
+    rest->ptr = q;
+    rest->len = (size_t)(e - q);
+    return 1;
+}
+
+/* "8".."15" exactly (no sign, no leading zero): the window-bits value, else 0. */
+static int ws__pmd_bits(const char *v, size_t n) {
+    if (n == 1 && v[0] == '8') return 8;
+    if (n == 1 && v[0] == '9') return 9;
+    if (n == 2 && v[0] == '1' && v[1] >= '0' && v[1] <= '5') return 10 + (v[1] - '0');
+    return 0;
+}
+
+/* Parses ";" param ["=" (token | quoted-string)] ... (RFC 6455 9.1, RFC 7692 7.1). 0 for
+ * anything 7692 says to decline or fail on: an unknown or repeated parameter, a value where
+ * none belongs, a window size that is not 8..15 (or missing in an answer), bad syntax. */
+static int ws__pmd_parse(ws_span params, int answer, ws__pmd_params *o) {
+    const char *p = params.ptr, *e = params.ptr + params.len;
+    memset(o, 0, sizeof *o);
+    for (;;) {
+        const char *n0, *n1, *v0 = NULL;
+        char val[8];
+        size_t vl = 0;
+        int *slot, bits;
+        while (p < e && (*p == ' ' || *p == '\t')) p++;
+        if (p == e) return 1;
+        if (*p++ != ';') return 0;
+        while (p < e && (*p == ' ' || *p == '\t')) p++;
+        for (n0 = p; p < e && ws__is_tchar((unsigned char)*p); p++) {}
+        n1 = p;
+        if (n0 == n1) return 0;
+        while (p < e && (*p == ' ' || *p == '\t')) p++;
+        if (p < e && *p == '=') {
+            p++;
+            while (p < e && (*p == ' ' || *p == '\t')) p++;
+            v0 = p;
+            if (p < e && *p == '"') {   /* quoted: the unquoted text must be a token (7.1) */
+                for (p++; p < e && *p != '"'; p++) {
+                    if (*p == '\\' && p + 1 < e) p++;
+                    if (vl >= sizeof val || !ws__is_tchar((unsigned char)*p)) return 0;
+                    val[vl++] = *p;
+                }
+                if (p == e) return 0;
+                p++;
+            } else {
+                for (; p < e && ws__is_tchar((unsigned char)*p); p++) {
+                    if (vl >= sizeof val) return 0;
+                    val[vl++] = *p;
+                }
+            }
+            if (!vl) return 0;
+            while (p < e && (*p == ' ' || *p == '\t')) p++;
+        }
+        if (ws__span_ieq(ws__span(n0, (size_t)(n1 - n0)), "server_no_context_takeover", 26)) slot = &o->snct;
+        else if (ws__span_ieq(ws__span(n0, (size_t)(n1 - n0)), "client_no_context_takeover", 26)) slot = &o->cnct;
+        else if (ws__span_ieq(ws__span(n0, (size_t)(n1 - n0)), "server_max_window_bits", 22)) slot = &o->smwb;
+        else if (ws__span_ieq(ws__span(n0, (size_t)(n1 - n0)), "client_max_window_bits", 22)) slot = &o->cmwb;
+        else return 0;
+        if (*slot) return 0;   /* repeated */
+        if (slot == &o->snct || slot == &o->cnct) {
+            if (v0) return 0;
+            *slot = 1;
+            continue;
+        }
+        bits = v0 ? ws__pmd_bits(val, vl) : -1;
+        if (!bits) return 0;
+        /* a value is required, except in an offer's client_max_window_bits (7.1.2.2) */
+        if (bits < 0 && (answer || slot == &o->smwb)) return 0;
+        *slot = bits;
+    }
+}
+
+/* ws_deflate_opts with the defaults filled in and the ranges enforced. */
+static void ws__pmd_opts(const ws_deflate_opts *o, int *wb, int *pwb, int *mem, size_t *thr) {
+    *wb = o->window_bits ? WS__MIN(WS__MAX(o->window_bits, 9), 15) : 15;
+    *pwb = o->peer_window_bits ? WS__MIN(WS__MAX(o->peer_window_bits, 8), 15) : 15;
+    *mem = o->mem_level ? WS__MIN(WS__MAX(o->mem_level, 1), 9) : 8;
+    *thr = o->threshold < 0 ? 0 : o->threshold ? (size_t)o->threshold : 64;
+}
+
+static ws__pmd *ws__pmd_new(ws_conn *c, const ws_deflate_opts *o, int d_bits, int i_bits,
+                            int d_reset, int i_reset) {
+    int wb, pwb;
+    ws__pmd *z = (ws__pmd *)ws__alloc(c->ctx, sizeof *z);
+    if (!z) return NULL;
+    memset(z, 0, sizeof *z);
+    ws__pmd_opts(o, &wb, &pwb, &z->mem_level, &z->threshold);
+    z->d_bits = (uint8_t)(d_bits == 8 ? 0 : d_bits);
+    z->i_bits = (uint8_t)WS__MAX(i_bits, 9);
+    z->d_reset = (uint8_t)d_reset;
+    z->i_reset = (uint8_t)i_reset;
+    ws__pmd_free(c);
+    c->pmd = z;
+    return z;
+}
+
+static void ws__pmd_free(ws_conn *c) {
+    ws__pmd *z = c->pmd;
+    if (!z) return;
+    if (z->d_on) deflateEnd(&z->d);
+    if (z->i_on) inflateEnd(&z->i);
+    ws__free(c->ctx, z);
+    c->pmd = NULL;
+}
+
+static void ws__pmd_ctx_free(ws_ctx *ctx) {
+    ws__pmd_shared *sh = ctx->pmds;
+    if (!sh) return;
+    if (sh->d_on) deflateEnd(&sh->d);
+    if (sh->i_on) inflateEnd(&sh->i);
+    ws__free(ctx, sh);
+    ctx->pmds = NULL;
+}
+
+static ws__pmd_shared *ws__pmd_shared_get(ws_ctx *ctx) {
+    if (!ctx->pmds) {
+        ctx->pmds = (ws__pmd_shared *)ws__alloc(ctx, sizeof *ctx->pmds);
+        if (ctx->pmds) memset(ctx->pmds, 0, sizeof *ctx->pmds);
+    }
+    return ctx->pmds;
+}
+
+/* ---- negotiation ---- */
+/* Client: the offer, as a header line (0 = none). */
+static size_t ws__pmd_offer(ws_conn *c, char *out, size_t cap) {
+    const ws_deflate_opts *o = &c->cl->deflate;
+    int wb, pwb, mem;
+    size_t thr, len = 0;
+    ws__out w;
+    if (!o->enable) return 0;
+    ws__pmd_opts(o, &wb, &pwb, &mem, &thr);
+    w.p = out; w.cap = cap; w.len = 0; w.err = 0;
+    ws__puts(&w, "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits");
+    if (wb < 15) { ws__puts(&w, "="); ws__putu(&w, (unsigned long)wb); }
+    if (pwb < 15) { ws__puts(&w, "; server_max_window_bits="); ws__putu(&w, (unsigned long)pwb); }
+    if (o->no_context_takeover) ws__puts(&w, "; client_no_context_takeover");
+    if (o->peer_no_context_takeover) ws__puts(&w, "; server_no_context_takeover");
+    ws__puts(&w, "\r\n");
+    return ws__out_done(&w, &len) == WS_OK ? len : 0;
+}
+
+/* Client: checks the server's Sec-WebSocket-Extensions against our offer (7.1: anything we
+ * did not offer fails the connection) and takes those headers out of res, so that
+ * ws_http_check_response sees none. Without an offer, res is left alone. */
+static ws_result ws__pmd_answer(ws_conn *c, ws_http_response *res, const char **why) {
+    const ws_deflate_opts *o = &c->cl->deflate;
+    ws__pmd_params a;
+    ws_span rest, name, params, got = ws__span(NULL, 0);
+    size_t i, k = 0, n = 0;
+    int wb, pwb, mem, d_bits, i_bits;
+    size_t thr;
+    ws__pmd *z;
+    if (!o->enable || res->status != 101) return WS_OK;
+    for (i = 0; i < res->num_headers; i++) {
+        if (!ws__span_ieq(res->headers[i].name, "Sec-WebSocket-Extensions", 24)) {
+            res->headers[k++] = res->headers[i];
+            continue;
+        }
+        rest = res->headers[i].value;
+        while (ws__ext_next(&rest, &name, &params)) {
+            if (!ws__span_ieq(name, "permessage-deflate", 18)) {
+                *why = "server chose an extension that was not offered"; return WS_ERR_HANDSHAKE;
+            }
+            if (n++) { *why = "server chose permessage-deflate twice"; return WS_ERR_HANDSHAKE; }
+            got = params;
+        }
+    }
+    res->num_headers = k;
+    if (!n) return WS_OK;   /* declined: no compression */
+    ws__pmd_opts(o, &wb, &pwb, &mem, &thr);
+    if (!ws__pmd_parse(got, 1, &a)) {
+        *why = "invalid permessage-deflate parameters in the answer"; return WS_ERR_HANDSHAKE;
+    }
+    if (pwb < 15 && (a.smwb <= 0 || a.smwb > pwb)) {   /* 7.1.2.1: must honour our limit */
+        *why = "server_max_window_bits missing or above our offer"; return WS_ERR_HANDSHAKE;
+    }
+    if (o->peer_no_context_takeover && !a.snct) {     /* 7.1.1.1 */
+        *why = "server_no_context_takeover not in the answer"; return WS_ERR_HANDSHAKE;
+    }
+    d_bits = a.cmwb > 0 ? WS__MIN(wb, a.cmwb) : wb;
+    i_bits = a.smwb > 0 ? a.smwb : 15;
+    z = ws__pmd_new(c, o, d_bits, i_bits, a.cnct || o->no_context_takeover, a.snct);
+    if (!z) { *why = "out of memory"; return WS_ERR_NOMEM; }
+    n = WS__MIN(got.len, sizeof z->ext - 19);
+    memcpy(z->ext, "permessage-deflate", 18);
+    memcpy(z->ext + 18, got.ptr, n);
+    z->ext[18 + n] = '\0';
+    return WS_OK;
+}
+
+/* Server: the answer to the first acceptable offer, as a header line (0 = none accepted). */
+static size_t ws__pmd_accept(ws_conn *c, const ws_http_request *req, char *out, size_t cap) {
+    const ws_deflate_opts *o = &c->ctx->cfg.deflate;
+    ws__pmd_params a;
+    ws_span rest, name, params;
+    size_t i, len = 0, thr;
+    int wb, pwb, mem;
+    if (!o->enable) return 0;
+    ws__pmd_opts(o, &wb, &pwb, &mem, &thr);
+    for (i = 0; i < req->num_headers; i++) {
+        if (!ws__span_ieq(req->headers[i].name, "Sec-WebSocket-Extensions", 24)) continue;
+        rest = req->headers[i].value;
+        while (ws__ext_next(&rest, &name, &params)) {
+            int d_bits, i_bits, d_reset, i_reset;
+            ws__pmd *z;
+            ws__out w;
+            if (!ws__span_ieq(name, "permessage-deflate", 18) || !ws__pmd_parse(params, 0, &a)) continue;
+            if (pwb < 15 && !a.cmwb) continue;   /* cannot bound the client's window: decline */
+            d_bits = a.smwb > 0 ? WS__MIN(wb, a.smwb) : wb;
+            i_bits = a.cmwb > 0 ? WS__MIN(pwb, a.cmwb) : pwb;
+            d_reset = a.snct || o->no_context_takeover;
+            i_reset = a.cnct || o->peer_no_context_takeover;
+            z = ws__pmd_new(c, o, d_bits, i_bits, d_reset, i_reset);
+            if (!z) return 0;   /* out of memory: no compression */
+            w.p = z->ext; w.cap = sizeof z->ext; w.len = 0; w.err = 0;
+            ws__puts(&w, "permessage-deflate");
+            if (d_reset) ws__puts(&w, "; server_no_context_takeover");
+            if (i_reset) ws__puts(&w, "; client_no_context_takeover");
+            if (a.smwb || d_bits < 15) { ws__puts(&w, "; server_max_window_bits="); ws__putu(&w, (unsigned long)d_bits); }
+            if (a.cmwb && i_bits < 15) { ws__puts(&w, "; client_max_window_bits="); ws__putu(&w, (unsigned long)i_bits); }
+            (void)ws__out_done(&w, NULL);
+            w.p = out; w.cap = cap; w.len = 0; w.err = 0;
+            ws__puts(&w, "Sec-WebSocket-Extensions: ");
+            ws__puts(&w, z->ext);
+            ws__puts(&w, "\r\n");
+            if (ws__out_done(&w, &len) != WS_OK) { ws__pmd_free(c); return 0; }
+            return len;
+        }
+    }
+    return 0;
+}
+
+WS_API const char *ws_conn_extensions(const ws_conn *c) { return c && c->pmd ? c->pmd->ext : ""; }
+
+/* ---- receiving (7.2.2) ---- */
+static unsigned ws__pmd_rsv(const ws_conn *c) { return c->pmd ? WS_RSV1 : 0; }
+static int ws__pmd_rx(const ws_conn *c) { return c->pmd && c->pmd->rx; }
+static uint64_t ws__pmd_slack(const ws_conn *c, size_t limit) {
+    /* incompressible data grows by 5 bytes per stored block, and a zlib compressor with a small
+     * memLevel stores blocks of only a few hundred bytes: allow 1/16 more on the wire. The
+     * inflated size is what max_message bounds, checked while inflating. */
+    return ws__pmd_rx(c) && limit < (size_t)-1 / 2 ? limit / 16 + 64 : 0;
+}
+
+/* RFC 7692 6.1: RSV1 only on the first frame of a message, never on a control frame. */
+static ws_result ws__pmd_frame_check(ws_conn *c, const char **why) {
+    const ws_frame *f = &c->fr;
+    ws__pmd *z = c->pmd;
+    if (!z) return WS_OK;   /* no extension: ws_frame_parse refused RSV bits */
+    if (!(f->rsv & WS_RSV1)) {
+        if (f->opcode == WS_OP_TEXT || f->opcode == WS_OP_BINARY) z->rx = 0;
+        return WS_OK;
+    }
+    if (f->opcode & 8) { *why = "RSV1 set on a control frame"; return WS_ERR_PROTOCOL; }
+    if (f->opcode == WS_OP_CONT) { *why = "RSV1 set on a continuation frame"; return WS_ERR_PROTOCOL; }
+    if (c->msg_op) return WS_OK;   /* ws__frame_check refuses the new message */
+    z->rx = 1;
+    z->rx_out = 0;
+    z->i_shared = (uint8_t)(f->fin && z->i_reset);   /* one frame, no takeover: borrow */
+    return WS_OK;
+}
+
+static z_stream *ws__pmd_inflater(ws_conn *c) {
+    ws__pmd *z = c->pmd;
+    if (z->i_shared) {
+        ws__pmd_shared *sh = ws__pmd_shared_get(c->ctx);
+        if (!sh) return NULL;
+        if (!sh->i_on) {
+            ws__zinit(c->ctx, &sh->i);
+            if (inflateInit2(&sh->i, -15) != Z_OK) return NULL;
+            sh->i_on = 1;
+        }
+        return &sh->i;
+    }
+    if (!z->i_on) {
+        ws__zinit(c->ctx, &z->i);
+        if (inflateInit2(&z->i, -(int)z->i_bits) != Z_OK) return NULL;
+        z->i_on = 1;
+    }
+    return &z->i;
+}
+
+/* Hands the inflated bytes to the user: the whole message at fin, or (fragment mode) a
+ * piece. 0 = the connection failed or stopped reading meanwhile. */
+static int ws__pmd_deliver(ws_conn *c, int op, int fin) {
+    const uint8_t *p = c->msg ? WS__BDATA(c->msg) + c->msg->off : (const uint8_t *)"";
+    if (fin && op == WS_OP_TEXT && !ws_utf8_complete(&c->utf8)) {
+        ws__fail(c, WS_ERR_UTF8, "text message ends inside a UTF-8 sequence");
+        return 0;
+    }
+    ws__deliver(c, op, p, ws__buf_used(c->msg), fin);
+    if (c->msg) c->msg->off = c->msg->len = 0;
+    return !(c->flags & (WS__F_FAILED | WS__F_DEAD | WS__F_BROKEN));
+}
+
+/* A complete frame of a compressed message: inflate it (and at fin the 00 00 ff ff tail,
+ * 7.2.2) into c->msg, checking UTF-8 and max_message on every chunk as it comes out, so a
+ * "zip bomb" costs at most max_message bytes of output before it is refused (1009). */
+static void ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fin) {
+    static const uint8_t tail[4] = { 0, 0, 0xff, 0xff };
+    ws_ctx *ctx = c->ctx;
+    ws__pmd *z = c->pmd;
+    size_t lim = ws__max_message(ctx), piece = ws__max_frame(ctx);
+    int frags = (c->flags & WS__F_FRAGS) != 0, pass;
+    z_stream *s = ws__pmd_inflater(c);
+    if (!s) { ws__fail(c, WS_ERR_NOMEM, "out of memory (inflate)"); return; }
+    c->msg_op = (uint8_t)(fin ? 0 : op);
+    c->msg_len = fin ? 0 : c->msg_len + n;   /* wire bytes: ws__frame_check bounds them */
+    for (pass = 0; pass < 1 + fin && !z->i_end; pass++) {
+        const uint8_t *in = pass ? tail : p;
+        size_t left = pass ? 4 : n;
+        for (;;) {
+            size_t room, got, want;
+            uInt feed = (uInt)WS__MIN(left, (size_t)1 << 24);
+            size_t rem = lim - (size_t)z->rx_out;   /* one byte more shows the limit is passed */
+            int zr;
+            rem = WS__MIN(rem, (size_t)1 << 30) + 1;
+            want = WS__MIN(WS__MAX((size_t)feed * 4, (size_t)4096), rem);
+            if (!ws__buf_reserve(ctx, &c->msg, want)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); return; }
+            room = WS__MIN(c->msg->cap - c->msg->len, rem);
+            if (frags) room = WS__MIN(room, piece - ws__buf_used(c->msg));   /* pieces <= max_frame */
+            s->next_in = in;
+            s->avail_in = feed;
+            s->next_out = WS__BDATA(c->msg) + c->msg->len;
+            s->avail_out = (uInt)room;
+            zr = inflate(s, Z_SYNC_FLUSH);
+            got = room - s->avail_out;
+            in += feed - s->avail_in;
+            left -= feed - s->avail_in;
+            if (zr == Z_MEM_ERROR) { ws__fail(c, WS_ERR_NOMEM, "out of memory (inflate)"); return; }
+            if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
+                ws__fail(c, WS_ERR_PROTOCOL, "invalid compressed data (permessage-deflate)");
+                return;
+            }
+            if (op == WS_OP_TEXT && got &&
+                ws_utf8_feed(&c->utf8, WS__BDATA(c->msg) + c->msg->len, got, NULL) != WS_OK) {
+                ws__fail(c, WS_ERR_UTF8, "invalid UTF-8 in a text message");
+                return;
+            }
+            c->msg->len += got;
+            z->rx_out += got;
+            if (z->rx_out > lim) { ws__fail(c, WS_ERR_TOO_BIG, "inflated message larger than max_message"); return; }
+            if (zr == Z_STREAM_END) { z->i_end = 1; break; }   /* the rest of the message is moot */
+            if (frags && ws__buf_used(c->msg) >= piece && !ws__pmd_deliver(c, op, 0)) return;
+            if (!left && s->avail_out) break;   /* all in, all out */
+            if (zr == Z_BUF_ERROR && s->avail_out) break;   /* no progress possible */
+        }
+    }
+    if (fin || (frags && ws__buf_used(c->msg))) {
+        if (!ws__pmd_deliver(c, op, fin)) return;
+    }
+    if (!fin) return;
+    ws__buf_put(ctx, &c->msg);
+    if (z->i_reset || z->i_end) {   /* no context takeover: hold no inflater between messages */
+        if (z->i_shared) (void)inflateReset(s);
+        else if (z->i_reset) { inflateEnd(s); z->i_on = 0; }
+        else (void)inflateReset(s);
+    }
+    z->rx = z->i_shared = z->i_end = 0;
+    z->rx_out = 0;
+}
+
+/* ---- sending (7.2.1) ---- */
+static z_stream *ws__pmd_deflater(ws_conn *c) {
+    ws__pmd *z = c->pmd;
+    if (z->d_reset) {   /* no context takeover: the ctx's compressor, reset after each use */
+        ws__pmd_shared *sh = ws__pmd_shared_get(c->ctx);
+        if (!sh) return NULL;
+        if (sh->d_on && (sh->d_bits != z->d_bits || sh->d_mem != z->mem_level)) {
+            deflateEnd(&sh->d);
+            sh->d_on = 0;
+        }
+        if (!sh->d_on) {
+            ws__zinit(c->ctx, &sh->d);
+            if (deflateInit2(&sh->d, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -(int)z->d_bits,
+                             z->mem_level, Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
+            sh->d_on = 1;
+            sh->d_bits = z->d_bits;
+            sh->d_mem = z->mem_level;
+        }
+        return &sh->d;
+    }
+    if (!z->d_on) {
+        ws__zinit(c->ctx, &z->d);
+        if (deflateInit2(&z->d, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -(int)z->d_bits, z->mem_level,
+                         Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
+        z->d_on = 1;
+    }
+    return &z->d;
+}
+
+/* A whole message, compressed into a pooled scratch buffer (the 00 00 ff ff tail of the sync
+ * flush taken off) and queued with RSV1. The queue limit is checked with the message's own
+ * length first: once the compressor has seen a message, the peer must see it too, so one that
+ * deflate made longer is queued even a little past max_send_queue. */
+static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len) {
+    static const uint8_t empty[1] = { 0 };   /* 7.2.3.6: an empty message, compressed */
+    ws_ctx *ctx = c->ctx;
+    ws__pmd *z = c->pmd;
+    ws__buf *b = NULL;
+    z_stream *s;
+    size_t cap, max = ws__max_queue(ctx);
+    ws_result rc;
+    if (!z->d_bits || len < z->threshold || len > ((size_t)1 << 30) || (!data && len) ||
+        c->state != WS__OPEN || (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD)))
+        return ws__send(c, 1, 0, op, data, len);   /* uncompressed, or the error it gives */
+    if (len > max || ws__buf_used(c->tx) + len > max) {
+        if (ws__buf_used(c->tx) && ws__has_io(c)) ws__flush(c);
+        if (len > max || ws__buf_used(c->tx) + len > max) return WS_ERR_FULL;
+    }
+    if (!len) return ws__send(c, 1, WS_RSV1, op, empty, 1);
+    s = ws__pmd_deflater(c);
+    if (!s) return WS_ERR_NOMEM;
+    cap = (size_t)deflateBound(s, (uLong)len) + 16;
+    if (!ws__buf_reserve(ctx, &b, cap)) return WS_ERR_NOMEM;
+    cap = WS__MIN(b->cap, (size_t)1 << 31);
+    s->next_in = (const Bytef *)data;
+    s->avail_in = (uInt)len;
+    s->next_out = WS__BDATA(b);
+    s->avail_out = (uInt)cap;
+    if (deflate(s, Z_SYNC_FLUSH) != Z_OK || s->avail_in || !s->avail_out) {
+        ws__buf_put(ctx, &b);
+        if (!z->d_reset) { ws__fail(c, WS_ERR_NOMEM, "deflate failed"); return WS_ERR_CLOSED; }
+        (void)deflateReset(s);
+        return WS_ERR_NOMEM;
+    }
+    b->len = cap - s->avail_out;
+    if (b->len >= 4 && memcmp(WS__BDATA(b) + b->len - 4, "\0\0\xff\xff", 4) == 0) b->len -= 4;
+    if (z->d_reset) (void)deflateReset(s);
+    rc = ws__send(c, 1, WS_RSV1, op, WS__BDATA(b), b->len);
+    if (rc == WS_ERR_FULL) {   /* deflate's overhead took it past the limit: it must still go */
+        rc = ws__queue_frame(c, 1, WS_RSV1, op, WS__BDATA(b), b->len, 1);
+        ws__pend(c);
+        ws__engine_run(ctx);
+    }
+    ws__buf_put(ctx, &b);
+    if (rc != WS_OK && !z->d_reset)   /* the peer would inflate the next one without this one */
+        ws__fail(c, rc, "a compressed message could not be queued");
+    return rc;
+}
+
+#else   /* !WS_USE_ZLIB: no offer is made or accepted, RSV1 stays a protocol error */
+static unsigned  ws__pmd_rsv(const ws_conn *c) { (void)c; return 0; }
+static int       ws__pmd_rx(const ws_conn *c) { (void)c; return 0; }
+static ws_result ws__pmd_frame_check(ws_conn *c, const char **why) { (void)c; (void)why; return WS_OK; }
+static uint64_t  ws__pmd_slack(const ws_conn *c, size_t limit) { (void)c; (void)limit; return 0; }
+static void      ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fin) {
+    (void)c; (void)op; (void)p; (void)n; (void)fin;
+}
+static size_t    ws__pmd_offer(ws_conn *c, char *out, size_t cap) { (void)c; (void)out; (void)cap; return 0; }
+static ws_result ws__pmd_answer(ws_conn *c, ws_http_response *res, const char **why) {
+    (void)c; (void)res; (void)why; return WS_OK;
+}
+static size_t    ws__pmd_accept(ws_conn *c, const ws_http_request *req, char *out, size_t cap) {
+    (void)c; (void)req; (void)out; (void)cap; return 0;
+}
+static void      ws__pmd_free(ws_conn *c) { (void)c; }
+static void      ws__pmd_ctx_free(ws_ctx *ctx) { (void)ctx; }
+WS_API const char *ws_conn_extensions(const ws_conn *c) { (void)c; return ""; }
+#endif /* WS_USE_ZLIB */
+
 #ifndef WS_NO_NET
 /* ==== >>transport ==== how a connection's bytes move: plain TCP here, TLS in >>tls ==== */
 
@@ -5858,6 +6473,7 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
         ctx->dead_listeners = l->next;
         ws__free(ctx, l);
     }
+    ws__pmd_ctx_free(ctx);
     while (ctx->timers) ws__timer_free(ctx->timers);
     while (ctx->watches) ws_watch_remove(ctx->watches);
     while (ctx->dead_watches) { ws_watch *w = ctx->dead_watches; ctx->dead_watches = w->next; ws__free(ctx, w); }
@@ -6024,12 +6640,12 @@ WS_API ws_result ws_broadcast_ex(ws_ctx *ctx, int opcode, const void *data, size
     if (sent) *sent = 0;
     if (full) *full = 0;
     if (!ctx) return WS_ERR_ARG;
-    rc = ws__send_check(ctx, opcode, data, len);   /* once: not a close frame, text is UTF-8 */
+    rc = ws__send_check(ctx, opcode & ~WS_SEND_UNCOMPRESSED, data, len);   /* once: not a close frame, text is UTF-8 */
     if (rc != WS_OK) return rc;
     for (c = ws_conn_next(ctx, NULL); c; c = next) {
         next = ws_conn_next(ctx, c);   /* closing c takes it out of the iteration */
         if (c == except || !(c->flags & WS__F_SERVER)) continue;
-        rc = ws__send(c, 1, 0, opcode, data, len);
+        rc = ws__send_msg(c, opcode, data, len);
         if (rc == WS_OK) k++;
         else if (first == WS_OK) first = rc;
         if (rc == WS_ERR_FULL) {

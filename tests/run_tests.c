@@ -19,6 +19,9 @@
 #include "test_usage.c"
 #include "test_proxy.c"
 #include "test_budget.c"
+#ifdef WS_USE_ZLIB   /* make test-zlib: permessage-deflate */
+#include "test_deflate.c"
+#endif
 #endif
 
 int main(int argc, char **argv) {
@@ -37,6 +40,9 @@ int main(int argc, char **argv) {
     suite_usage();
     suite_proxy();
     suite_budget();
+#ifdef WS_USE_ZLIB
+    suite_deflate();
+#endif
 #endif
     return t_summary();
 }

@@ -48,6 +48,14 @@ async function main([url, serverLog, shot]) {
       `both pages connected (${await a.textContent('#status')}, ${await b.textContent('#status')})`);
     await until(() => (log().match(/joined/g) || []).length >= 2, 5000);
     check((log().match(/joined/g) || []).length >= 2, 'the server logged both joins');
+    // chat_server built with WS_USE_ZLIB accepts permessage-deflate, which Chromium offers;
+    // the page's ws.extensions is what the server agreed to
+    const ext = await a.evaluate(() => ws.extensions);
+    if (/-DWS_USE_ZLIB/.test(process.env.CHAT_SERVER_FLAGS || '')) {
+      check(/^permessage-deflate/.test(ext), `permessage-deflate was negotiated with Chromium ("${ext}")`);
+    } else {
+      check(ext === '', `no extension without zlib ("${ext}")`);
+    }
 
     const hello = `hello from page A, h\u00e9llo w\u00f6rld \u20ac ${Date.now()}`;
     await a.fill('#msg', hello);
