@@ -17,6 +17,8 @@
 #include "test_watch.c"
 #include "test_apploop.c"
 #include "test_usage.c"
+#include "test_proxy.c"
+#include "test_budget.c"
 #endif
 
 int main(int argc, char **argv) {
@@ -33,6 +35,8 @@ int main(int argc, char **argv) {
     suite_watch();
     suite_apploop();
     suite_usage();
+    suite_proxy();
+    suite_budget();
 #endif
     return t_summary();
 }
