@@ -104,6 +104,7 @@ static void test_usage_listen_ports(void) {
 
 /* ---- a wildcard listener: a URL to dial, and the words "all interfaces" ---- */
 
+#ifndef _WIN32   /* raw POSIX sockets (RUN_POSIX) */
 static char us_log[256];
 static void us_on_log(int level, const char *msg, void *user) {
     (void)user;
@@ -161,6 +162,7 @@ static void test_usage_wildcard_listener(void) {
     us_wildcard_case(AF_INET);
     us_wildcard_case(AF_INET6);
 }
+#endif
 
 /* ---- URL errors name the part that is wrong, without a log hook ---- */
 
@@ -195,6 +197,7 @@ static void test_usage_url_errors(void) {
 
 /* ---- ws_connect_blocking names the step that timed out ---- */
 
+#ifndef _WIN32   /* lb_raw_listen: raw POSIX sockets (RUN_POSIX) */
 static char us_close_msg[64];
 static ws_result us_close_rc;
 static void us_on_event(ws_conn *c, const ws_event *ev, void *user) {
@@ -228,6 +231,7 @@ static void test_usage_blocking_handshake_timeout(void) {
     CHECK_EQ(us_close_rc, WS_ERR_TIMEOUT);
     close(fd);
 }
+#endif
 
 /* ---- epoll only where this compiler lays out struct epoll_event as the kernel does ---- */
 
@@ -249,8 +253,8 @@ static void suite_usage(void) {
     RUN(test_usage_send_too_big);
     RUN(test_usage_limit_texts);
     RUN(test_usage_listen_ports);
-    RUN(test_usage_wildcard_listener);
+    RUN_POSIX(test_usage_wildcard_listener, "raw POSIX sockets");
     RUN(test_usage_url_errors);
-    RUN(test_usage_blocking_handshake_timeout);
+    RUN_POSIX(test_usage_blocking_handshake_timeout, "raw POSIX sockets as a silent peer");
     RUN(test_usage_epoll_choice);
 }
