@@ -100,6 +100,7 @@ static ws_ctx *hw_ctx(hw_host *h) {
     cfg.on_event = hw_event;
     cfg.on_watch = hw_watch;
     cfg.on_timer = hw_timer;
+    cfg.max_pending = cfg.max_pending_per_addr = 2000;   /* 1001 handshakes at once from one address */
     cfg.user = h;
     return ws_ctx_create(&cfg);
 }
