@@ -32,6 +32,7 @@ static void test_usage_send_too_big(void) {
     CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, big, 1), WS_ERR_FULL);         /* later, after DRAINED */
     CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, big, 101), WS_ERR_TOO_BIG);    /* never */
     CHECK_EQ(ws_conn_send_frame(c, 1, 0, WS_OP_TEXT, big, 101), WS_ERR_TOO_BIG);
+#ifndef _WIN32   /* socketpair: POSIX (the Windows build checks the rest) */
     {   /* ws_broadcast needs an open server conn of a ctx: one end of a socketpair, adopted */
         ws_engine_opts o;
         int fds[2];
@@ -46,6 +47,9 @@ static void test_usage_send_too_big(void) {
         CHECK_EQ(sent, 0);
         close(fds[1]);
     }
+#else
+    (void)sent;
+#endif
     CHECK(cn_pop(c, &f, pl, sizeof pl, &len));
     CHECK_EQ(len, 100);
     CHECK_EQ(cn_tx_used(c), 0);
