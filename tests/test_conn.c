@@ -262,12 +262,11 @@ static void test_conn_big_text_chunks(void) {
             n += cn_pframe(c, in + n, 1, WS_OP_TEXT, "end", 3);
             for (i = 0; i < n; i += chunk) CHECK_EQ(ws__conn_feed(c, in + i, WS__MIN(chunk, n - i)), WS_OK);
             CHECK_EQ(cn_count(WS_EV_MESSAGE), 3);
-            if (cn_nev == 4) {
-                CHECK_EQ(cn_evs[2].len, sizeof text);
-                CHECK_EQ(cn_evs[2].sum, cn_fnv(text, sizeof text));
-                CHECK_EQ(cn_evs[3].len, 3);
-                CHECK_MEM(cn_evs[3].data, "end", 3);
-            }
+            CHECK_EQ(cn_nev, 4);                   /* OPEN and the three messages, nothing else */
+            CHECK(cn_find(WS_EV_MESSAGE, 1) && cn_find(WS_EV_MESSAGE, 1)->len == sizeof text &&
+                  cn_find(WS_EV_MESSAGE, 1)->sum == cn_fnv(text, sizeof text));
+            CHECK(cn_find(WS_EV_MESSAGE, 2) && cn_find(WS_EV_MESSAGE, 2)->len == 3 &&
+                  memcmp(cn_find(WS_EV_MESSAGE, 2)->data, "end", 3) == 0);
             CHECK_EQ(cn_count(WS_EV_ERROR), 0);
             CHECK(c->rx == NULL);
             cn_end(ctx);
@@ -1408,6 +1407,32 @@ static void test_conn_ping_flood_bounded(void) {
     for (i = 0; i < 50; i++) cn_feed_frame(c, 1, WS_OP_PING, payload, sizeof payload);
     CHECK(cn_tx_used(c) > 0);
     CHECK(cn_tx_used(c) <= 300 + 125 + 14);
+    CHECK_EQ(cn_count(WS_EV_PING), 50);        /* every ping is still reported ... */
+    CHECK_EQ(cn_count(WS_EV_ERROR) + cn_count(WS_EV_CLOSE), 0);
+    CHECK_EQ(c->state, WS__OPEN);              /* ... and the connection stays open */
+    {   /* what is queued is whole pongs echoing the pings' payload */
+        ws_frame f;
+        uint8_t pl[125];
+        size_t len = 0, pongs = 0;
+        while (cn_tx_used(c) && cn_pop(c, &f, pl, sizeof pl, &len)) {
+            CHECK_EQ(f.opcode, WS_OP_PONG);
+            CHECK_EQ(len, sizeof payload);
+            CHECK_MEM(pl, payload, sizeof payload);
+            pongs++;
+        }
+        CHECK(pongs >= 1 && pongs <= 3);
+        CHECK_EQ(cn_tx_used(c), 0);
+    }
+    /* with room again (the queue was sent), the next ping is answered */
+    cn_feed_frame(c, 1, WS_OP_PING, "again", 5);
+    {
+        ws_frame f;
+        uint8_t pl[16];
+        size_t len = 0;
+        CHECK(cn_pop(c, &f, pl, sizeof pl, &len) && f.opcode == WS_OP_PONG && len == 5 &&
+              memcmp(pl, "again", 5) == 0);
+    }
+    CHECK_EQ(c->state, WS__OPEN);
     CHECK_EQ(ws_broadcast(ctx, WS_OP_CLOSE, "", 0, NULL, &sent), WS_ERR_ARG);
     CHECK_EQ(sent, 0);
     CHECK_EQ(ws_broadcast(ctx, WS_OP_CONT, "x", 1, NULL, NULL), WS_ERR_ARG);
