@@ -386,12 +386,22 @@ static void test_loopback_many_clients(void) {
     LB_WAIT(ok, sx, cx, lb_sum(cs, cid, N, 0) == 3 * N - 1);
     lb_idle(sx, cx, 20);
     CHECK_EQ(lb_sum(cs, cid, N, 0), 3 * N - 1);
-    for (i = 0, j = 0; i < N; i++) {
-        lb_rec *r = &cs->rec[cid[i]];
-        if (r->msgs == 2) { j++; CHECK_EQ(r->last_op, WS_OP_BINARY); CHECK_MEM(r->last, "all", 3); }
-        else { CHECK_EQ(r->msgs, 3); CHECK_EQ(r->last_op, WS_OP_TEXT); CHECK_MEM(r->last, "most", 4); }
+    {   /* the one that missed it is the client behind srv[7] (whose hello names it) */
+        const lb_rec *r7 = &ss->rec[sid[7]];
+        int k = -1;
+        char hello[32];
+        if (r7->last && r7->last_len < sizeof hello) {
+            memcpy(hello, r7->last, r7->last_len);
+            hello[r7->last_len] = '\0';
+            if (sscanf(hello, "hello from %d", &k) != 1) k = -1;
+        }
+        CHECK(k >= 0 && k < N);
+        for (i = 0; i < N; i++) {
+            lb_rec *r = &cs->rec[cid[i]];
+            if (i == k) { CHECK_EQ(r->msgs, 2); CHECK_EQ(r->last_op, WS_OP_BINARY); CHECK_MEM(r->last, "all", 3); }
+            else { CHECK_EQ(r->msgs, 3); CHECK_EQ(r->last_op, WS_OP_TEXT); CHECK_MEM(r->last, "most", 4); }
+        }
     }
-    CHECK_EQ(j, 1);
     CHECK_EQ(ss->rec[sid[7]].msgs, 1);   /* server conns got only the hello */
     /* ages grow */
     age0 = ws_conn_age_ms(cl[0]);
@@ -660,35 +670,38 @@ static void test_loopback_heartbeat_timeout(void) {
     ws_ctx *sx = NULL, *cx = NULL, *px = NULL;
     ws_config cfg;
     ws_conn *mute, *good;
-    lb_rec *mr, *gr, *msr = NULL;
+    lb_rec *mr, *gr, *msr = NULL, *gsr;
     char url[64];
     int ok;
     int64_t t0;
     if (!ss || !cs || !ps) { free(ss); free(cs); free(ps); return; }
     memset(&cfg, 0, sizeof cfg);
     cfg.ping_interval_ms = 50;
-    cfg.pong_timeout_ms = 100;
+    cfg.pong_timeout_ms = 1000;         /* the answering client has 1 s per pong, even loaded */
     sx = lb_ctx(ss, &cfg);
     memset(&cfg, 0, sizeof cfg);
     cfg.no_auto_pong = 1;
     cx = lb_ctx(cs, &cfg);
     px = lb_ctx(ps, NULL);              /* answers pings: must survive */
     lb_listen(sx, url);
+    t0 = lb_ms();                       /* before the connect: the drop is >= 1050 ms later */
     mute = lb_connect(cx, url, NULL);
     mr = &cs->rec[ws_conn_id(mute) % LB_MAXC];
     LB_WAIT(ok, sx, cx, mr->opens == 1 && ss->last_server);
     if (!ok) goto out;
     msr = &ss->rec[ws_conn_id(ss->last_server) % LB_MAXC];
+    ss->last_server = NULL;
     good = lb_connect(px, url, NULL);
     gr = &ps->rec[ws_conn_id(good) % LB_MAXC];
-    LB_WAIT(ok, sx, px, gr->opens == 1);
-    t0 = lb_ms();
+    LB_WAIT(ok, sx, px, gr->opens == 1 && ss->last_server);
+    if (!ok) goto out;
+    gsr = &ss->rec[ws_conn_id(ss->last_server) % LB_MAXC];
     {   /* poll all three until the mute client is gone on both sides */
         int64_t end = lb_ms() + LB_CAP_MS;
         while (!(msr->closes == 1 && mr->closes == 1) && lb_ms() < end) { lb_poll(sx, cx); lb_poll(px, NULL); }
         CHECK(msr->closes == 1 && mr->closes == 1);
     }
-    CHECK(lb_ms() - t0 >= 90);          /* not before pong_timeout_ms */
+    CHECK(lb_ms() - t0 >= 1050);        /* not before ping_interval_ms + pong_timeout_ms */
     CHECK(mr->pings >= 1);
     CHECK_EQ(mr->pongs, 0);
     CHECK_EQ(msr->errors, 1);
@@ -697,8 +710,11 @@ static void test_loopback_heartbeat_timeout(void) {
     CHECK_EQ(msr->clean, 0);
     CHECK_EQ(mr->clean, 0);
     CHECK_EQ(mr->close_code, WS_CLOSE_ABNORMAL);
-    /* the client that answers is still there and has answered a few pings */
-    LB_WAIT(ok, sx, px, gr->pings >= 3);
+    /* the client that answers is still there after more than pong_timeout_ms of pings
+     * (25 pings 50 ms apart: its pongs, not luck, kept it) */
+    LB_WAIT(ok, sx, px, gr->pings >= 25 || gr->closes);
+    CHECK(gr->pings >= 25);
+    CHECK(gsr->pongs >= 24);            /* the server saw the answers */
     CHECK_EQ(gr->closes, 0);
     if (gr->closes == 0) CHECK_EQ(ws_conn_state(good), WS_STATE_OPEN);
     CHECK_EQ(ws_conn_count(sx), 1);
@@ -1178,8 +1194,7 @@ static void test_loopback_ipv6(void) {
     if (!s) return;
     ctx = lb_ctx(s, NULL);
     if (ws_listen(ctx, "::1", 0, &l) != WS_OK) {   /* a host without IPv6 loopback */
-        printf("  SKIPPED: test_loopback_ipv6: no ::1 on this machine\n");
-        CHECK(getenv("CI") == NULL || strcmp(getenv("CI"), "true") != 0);
+        SKIP("no ::1 on this machine (IPv6 loopback disabled)");
         goto out;
     }
     strcpy(url, ws_listener_url(l));
