@@ -254,8 +254,9 @@ const scenarios = {
   },
   async 'vanish-send'(base, nonce) {
     const ws = await open(base, `/vanish-send/${nonce}`);
-    await new Promise((res) => ws._socket.write(rawFrameStart(true), res));
-    check(true, 'half of a 16 MiB message sent; vanishing (SIGKILL)');
+    const err = await new Promise((res) => ws._socket.write(rawFrameStart(true), res));
+    const left = ws._socket.writableLength;
+    check(!err && left === 0, `half of a 16 MiB message handed to the kernel (${left} bytes left${err ? ', ' + err.message : ''}); vanishing (SIGKILL)`);
     process.kill(process.pid, 'SIGKILL');
   },
   async 'vanish-check'(base, nonce) {
