@@ -1314,10 +1314,13 @@ static void test_conn_server_on_upgrade(void) {
     cn_end(ctx);
 }
 
+static ws_result cn_http_close_rc;
 static void cn_on_http(ws_conn *c, const ws_http_request *req, ws_reply *reply, void *user) {
-    (void)c; (void)user;
+    (void)user;
     cn_hook_calls++;
     snprintf(cn_hook_path, sizeof cn_hook_path, "%.*s", (int)req->path.len, req->path.ptr);
+    /* a close frame must never follow (or precede) an HTTP response */
+    cn_http_close_rc = ws_conn_close(c, WS_CLOSE_NORMAL, "not a websocket");
     if (strcmp(cn_hook_path, "/hello") == 0) {
         reply->status = 200;
         reply->content_type = "text/html";
@@ -1346,6 +1349,12 @@ static void test_conn_server_plain_http(void) {
     CHECK(strlen(out) > 13 && strcmp(out + strlen(out) - 13, "\r\n\r\n<p>hi</p>") == 0);
     CHECK_EQ(cn_hook_calls, 1);
     CHECK(c->flags & WS__F_HTTP);
+    CHECK_EQ(cn_http_close_rc, WS_ERR_CLOSED);  /* ws_conn_close inside on_http: refused ... */
+    CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, NULL), WS_ERR_CLOSED);   /* ... and after it */
+    {
+        char again[1024];
+        CHECK_STR(cn_tx_str(c, again, sizeof again), out);   /* nothing was queued after the body */
+    }
     CHECK_EQ(cn_nev, 0);
     cn_end(ctx);
     CHECK_EQ(cn_nev, 0);
