@@ -337,7 +337,7 @@ static void test_tls_client_cert(void) {
     ws_tls_opts so = srv_opts(p_srv_crt, p_srv_key), co;
     ws_listener *l;
     tc t1, t2;
-    int64_t ms;
+    int64_t end;
     so.ca_file = p_ca;   /* => verify REQUIRED */
     l = listen_tls(ctx, &so);
     memset(&co, 0, sizeof co);
@@ -352,14 +352,14 @@ static void test_tls_client_cert(void) {
     if (t1.errors) printf("  error: %s\n", t1.msg);
     co.cert_file = co.key_file = NULL;
     connect_to(ctx, "wss", "localhost", ws_listener_port(l), &co, &t2);
-    ms = run_until(ctx, &t2.closed, 1, 5000);
+    run_until(ctx, &t2.closed, 1, 5000);
     CHECK_EQ(t2.open, 0);
     CHECK_EQ(t2.closed, 1);
     CHECK_EQ(t2.err, WS_ERR_TLS);
-    CHECK(strstr(t2.msg, "handshake failure") != NULL);
-    CHECK(ms < FAST_MS);
-    run_for(ctx, 100);
-    CHECK(strstr(logbuf, "TLS client 127.0.0.1") != NULL);   /* the server says why */
+    CHECK(strstr(t2.msg, "handshake failure") != NULL);   /* refused, not timed out */
+    end = ws__now_ms() + 30000;             /* the server says why (a hang guard only) */
+    while (!strstr(logbuf, "TLS client 127.0.0.1") && ws__now_ms() < end) ws_poll(ctx, 10);
+    CHECK(strstr(logbuf, "TLS client 127.0.0.1") != NULL);
     if (getenv("TLS_VERBOSE")) printf("    client: %s\n", t2.msg);
     ws_ctx_destroy(ctx);
 }
@@ -385,7 +385,7 @@ static void expect_fail(const char *crt, const char *key, const char *ca, const 
     CHECK_EQ(t.err, want);
     CHECK_EQ(t.close_err, want);
     if (!strstr(t.msg, words)) { printf("  msg \"%s\" lacks \"%s\"\n", t.msg, words); CHECK(0); }
-    CHECK(ms < FAST_MS);
+    /* fast: failed for its own reason (t.err above), not by handshake_timeout_ms */
     if (getenv("TLS_VERBOSE")) printf("    %lld ms: %s\n", (long long)ms, t.msg);
     if (want == WS_ERR_HANDSHAKE) CHECK_EQ(t.http_status, 400);
     run_for(ctx, 50);
