@@ -11,6 +11,9 @@
 #include "test_http.c"
 #include "test_conn.c"
 #include "test_loopback.c"
+#include "test_transport.c"
+#include "test_watch.c"
+#include "test_apploop.c"
 
 int main(int argc, char **argv) {
     t_only = argc > 1 ? argv[1] : NULL;
@@ -20,5 +23,8 @@ int main(int argc, char **argv) {
     suite_http();
     suite_conn();
     suite_loopback();
+    suite_transport();
+    suite_watch();
+    suite_apploop();
     return t_summary();
 }
