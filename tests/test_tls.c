@@ -199,9 +199,9 @@ static void big(size_t n) {
     ms = run_until(ctx, (const int *)&t.nmsg, 2, 60000);
     CHECK_EQ(t.nmsg, 2);
     CHECK_EQ(t.bytes, 2 * n);
+    CHECK_EQ(srv_msgs, 2);
     CHECK_EQ(t.bad_data, 0);
     CHECK_EQ(t.errors, 0);
-    CHECK_EQ(srv_msgs, 2);
     if (getenv("TLS_VERBOSE")) printf("    %zu bytes x2 echoed in %lld ms\n", n, (long long)ms);
     free(buf);
     ws_ctx_destroy(ctx);
@@ -292,7 +292,6 @@ static void test_tls_from_memory(void) {
     size_t n_ca, n_crt, n_key;
     char *ca = slurp(p_ca_der, &n_ca), *crt = slurp(p_chain, &n_crt), *key = slurp(p_srv_enc, &n_key);
     tc t;
-    ws_conn *c;
     CHECK(ca && crt && key);
     memset(&so, 0, sizeof so);
     so.cert_mem = crt; so.cert_len = n_crt;          /* PEM, length without the NUL */
@@ -301,32 +300,16 @@ static void test_tls_from_memory(void) {
     CHECK_EQ(ws_listen_tls(ctx, "127.0.0.1", 0, &so, &l), WS_ERR_TLS);   /* bad password */
     CHECK(strstr(logbuf, "private key") != NULL);
     so.key_password = "secret";
-    so.alpn = "http/1.1";
     l = listen_tls(ctx, &so);
     memset(&co, 0, sizeof co);
     memset(&t, 0, sizeof t);
     co.ca_mem = ca; co.ca_len = n_ca;               /* DER */
     co.server_name = "localhost";
-    co.alpn = "x-other, http/1.1";
-    c = connect_to(ctx, "wss", "127.0.0.1", ws_listener_port(l), &co, &t);
+    co.alpn = "http/1.1";
+    connect_to(ctx, "wss", "127.0.0.1", ws_listener_port(l), &co, &t);
     run_until(ctx, &t.open, 1, 5000);
     CHECK_EQ(t.open, 1);
     if (t.errors) printf("  error: %s\n", t.msg);
-    if (t.open && c && c->tls) {   /* the protocol both offered was chosen */
-        const char *p = mbedtls_ssl_get_alpn_protocol(&((ws__tls_conn *)c->tls)->ssl);
-        CHECK_STR(p, "http/1.1");
-    }
-    /* the server certificate as a DER file (its chain: the CA, also DER, trusts it) */
-    memset(&so, 0, sizeof so);
-    so.cert_file = p_srv_der;
-    so.key_file = p_srv_key;
-    l = listen_tls(ctx, &so);
-    memset(&t, 0, sizeof t);
-    co.alpn = NULL;
-    connect_to(ctx, "wss", "127.0.0.1", l ? ws_listener_port(l) : 1, &co, &t);
-    run_until(ctx, &t.open, 1, 5000);
-    CHECK_EQ(t.open, 1);
-    if (t.errors) printf("  DER certificate: %s\n", t.msg);
     ws_ctx_destroy(ctx);
     free(ca); free(crt); free(key);
 }
@@ -337,7 +320,7 @@ static void test_tls_client_cert(void) {
     ws_tls_opts so = srv_opts(p_srv_crt, p_srv_key), co;
     ws_listener *l;
     tc t1, t2;
-    int64_t end;
+    int64_t ms;
     so.ca_file = p_ca;   /* => verify REQUIRED */
     l = listen_tls(ctx, &so);
     memset(&co, 0, sizeof co);
@@ -352,14 +335,14 @@ static void test_tls_client_cert(void) {
     if (t1.errors) printf("  error: %s\n", t1.msg);
     co.cert_file = co.key_file = NULL;
     connect_to(ctx, "wss", "localhost", ws_listener_port(l), &co, &t2);
-    run_until(ctx, &t2.closed, 1, 5000);
+    ms = run_until(ctx, &t2.closed, 1, 5000);
     CHECK_EQ(t2.open, 0);
     CHECK_EQ(t2.closed, 1);
     CHECK_EQ(t2.err, WS_ERR_TLS);
-    CHECK(strstr(t2.msg, "handshake failure") != NULL);   /* refused, not timed out */
-    end = ws__now_ms() + 30000;             /* the server says why (a hang guard only) */
-    while (!strstr(logbuf, "TLS client 127.0.0.1") && ws__now_ms() < end) ws_poll(ctx, 10);
-    CHECK(strstr(logbuf, "TLS client 127.0.0.1") != NULL);
+    CHECK(strstr(t2.msg, "handshake failure") != NULL);
+    CHECK(ms < FAST_MS);
+    run_for(ctx, 100);
+    CHECK(strstr(logbuf, "TLS client 127.0.0.1") != NULL);   /* the server says why */
     if (getenv("TLS_VERBOSE")) printf("    client: %s\n", t2.msg);
     ws_ctx_destroy(ctx);
 }
@@ -385,7 +368,7 @@ static void expect_fail(const char *crt, const char *key, const char *ca, const 
     CHECK_EQ(t.err, want);
     CHECK_EQ(t.close_err, want);
     if (!strstr(t.msg, words)) { printf("  msg \"%s\" lacks \"%s\"\n", t.msg, words); CHECK(0); }
-    /* fast: failed for its own reason (t.err above), not by handshake_timeout_ms */
+    CHECK(ms < FAST_MS);
     if (getenv("TLS_VERBOSE")) printf("    %lld ms: %s\n", (long long)ms, t.msg);
     if (want == WS_ERR_HANDSHAKE) CHECK_EQ(t.http_status, 400);
     run_for(ctx, 50);
@@ -429,15 +412,11 @@ static void test_tls_silent_peer_times_out(void) {
         memset(&co, 0, sizeof co);
         memset(&t, 0, sizeof t);
         co.ca_file = p_ca;
-        ms = ws__now_ms();
         connect_to(ctx, "wss", "localhost", ws_listener_port(sl), &co, &t);
-        (void)run_until(ctx, &t.closed, 1, 60000);   /* only a hang guard */
-        ms = ws__now_ms() - ms;
+        ms = run_until(ctx, &t.closed, 1, 3000);
         CHECK_EQ(t.closed, 1);
-        CHECK_EQ(t.open, 0);
-        CHECK_EQ(t.err, WS_ERR_TIMEOUT);             /* the cause: the handshake timer */
-        CHECK(strstr(t.msg, "handshake timed out") != NULL);
-        CHECK(ms >= 300);                             /* not before handshake_timeout_ms */
+        CHECK_EQ(t.err, WS_ERR_TIMEOUT);
+        CHECK(ms >= 250 && ms < (slow ? 5000 : 1500));
         ws_ctx_destroy(silent);
     }
     ws_ctx_destroy(ctx);
@@ -498,18 +477,10 @@ static void test_tls_config_errors(void) {
     CHECK(c == NULL);
     o.ca_file = p_ca;
     o.min_version = WS_TLS_1_3;
-#if MBEDTLS_VERSION_NUMBER >= 0x03020000 && defined(MBEDTLS_SSL_PROTO_TLS1_3)
-    CHECK_EQ(ws_connect(ctx, "wss://localhost:1/", &co, NULL, &c), WS_OK);   /* 1.3 is there */
-    if (c) ws_conn_drop(c);
-#else
-    logbuf[0] = '\0';
+#if MBEDTLS_VERSION_NUMBER < 0x03000000
     CHECK_EQ(ws_connect(ctx, "wss://localhost:1/", &co, NULL, &c), WS_ERR_TLS);
     CHECK(strstr(logbuf, "TLS 1.3") != NULL);
 #endif
-    o.min_version = 0x0302;   /* TLS 1.1: not offered */
-    logbuf[0] = '\0';
-    CHECK_EQ(ws_connect(ctx, "wss://localhost:1/", &co, NULL, &c), WS_ERR_TLS);
-    CHECK(strstr(logbuf, "min_version") != NULL);
     ws_ctx_destroy(ctx);
 }
 
@@ -577,6 +548,7 @@ static void test_tls_min_version_13(void) {
     memset(&t, 0, sizeof t);
     co.ca_file = p_ca;
     co.min_version = WS_TLS_1_3;
+    logbuf[0] = '\0';
     rc = ws_listen_tls(ctx, "127.0.0.1", 0, &so, &l);
 #if MBEDTLS_VERSION_NUMBER >= 0x03020000 && defined(MBEDTLS_SSL_PROTO_TLS1_3)
     CHECK_EQ(rc, WS_OK);
@@ -592,6 +564,35 @@ static void test_tls_min_version_13(void) {
     CHECK(strstr(logbuf, "TLS 1.3") != NULL);
     (void)t;
 #endif
+    so.min_version = 0x0302;   /* TLS 1.1: never offered */
+    logbuf[0] = '\0';
+    CHECK_EQ(ws_listen_tls(ctx, "127.0.0.1", 0, &so, NULL), WS_ERR_TLS);
+    CHECK(strstr(logbuf, "min_version") != NULL);
+    ws_ctx_destroy(ctx);
+}
+
+/* ALPN offered by both: the protocol both name is negotiated; the server certificate as a
+ * DER file works like PEM. */
+static void test_tls_alpn_and_der(void) {
+    ws_ctx *ctx = mk_ctx();
+    ws_tls_opts so = srv_opts(p_srv_der, p_srv_key), co;   /* DER certificate */
+    ws_listener *l;
+    ws_conn *c;
+    tc t;
+    so.alpn = "http/1.1";
+    l = listen_tls(ctx, &so);
+    memset(&co, 0, sizeof co);
+    memset(&t, 0, sizeof t);
+    co.ca_file = p_ca;
+    co.alpn = "x-other, http/1.1";
+    c = connect_to(ctx, "wss", "localhost", l ? ws_listener_port(l) : 1, &co, &t);
+    run_until(ctx, &t.open, 1, 30000);
+    CHECK_EQ(t.open, 1);
+    if (t.errors) printf("  error: %s\n", t.msg);
+    if (t.open && c && c->tls) {
+        const char *p = mbedtls_ssl_get_alpn_protocol(&((ws__tls_conn *)c->tls)->ssl);
+        CHECK_STR(p, "http/1.1");
+    }
     ws_ctx_destroy(ctx);
 }
 
@@ -662,6 +663,7 @@ int main(int argc, char **argv) {
     RUN(test_tls_50_conns);
     RUN(test_tls_close_notify_want_write);
     RUN(test_tls_min_version_13);
+    RUN(test_tls_alpn_and_der);
     RUN(test_tls_default_verify_system_cas);
     return t_summary();
 }
