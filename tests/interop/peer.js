@@ -180,6 +180,12 @@ const scenarios = {
     const ws = await open(base, '/ping');
     ws.ping('cli-ping');
     const m = await next(ws);
+    // our pong may come after the peer's message (it answers our pong to its own ping, which
+    // can cross our ping on the wire): wait for it, whatever the order
+    await timeout(new Promise((res) => {
+      const f = () => { if (ws.pongs.length || ws.isClosed) { ws.waiter = null; res(); } };
+      ws.waiter = f; f();
+    }), 'pong');
     check(ws.pongs.length === 1 && ws.pongs[0] === 'cli-ping', `pong with our payload (${ws.pongs})`);
     check(ws.pings.length === 1 && ws.pings[0] === 'srv-ping', `the peer's ping arrived (${ws.pings})`);
     check(m.d.toString() === 'got-pong:srv-ping', `the peer got our automatic pong (${m.d})`);
