@@ -76,7 +76,7 @@ server() {   # log-name cmd...
     # --foreground: SIGTERM goes to the server once (not again to a process group)
     timeout --foreground -k 5 600 "$@" > "$log" 2>&1 &
     SRV_PID=$! SRV_URL=
-    for i in $(seq 100); do
+    for i in $(seq 600); do   # up to 60 s (a hang guard): it breaks as soon as the URL is there
         SRV_URL=$(grep -Eo '(ws|http)://127\.0\.0\.1:[0-9]+' "$log" 2>/dev/null | head -1)
         port=$(sed -n 's/^PORT \([0-9][0-9]*\)$/\1/p' "$log" 2>/dev/null | head -1)
         [ -n "$port" ] && SRV_URL=ws://127.0.0.1:$port

@@ -54,10 +54,12 @@ tests/tls/gen-certs.sh "$CERTS" > /dev/null || { echo "gen-certs.sh failed"; exi
 start() {   # start NAME [CA]: a server on a free port; sets PORT
     local log=$LOGS/$1.log i
     "$SRV" 0 "$CERTS/server.crt" "$CERTS/server.key" ${2:+"$2"} > "$log" 2>&1 &
-    PIDS="$PIDS $!"
-    for i in $(seq 50); do
+    local pid=$!
+    PIDS="$PIDS $pid"
+    for i in $(seq 600); do   # up to 60 s (a hang guard)
         PORT=$(sed -n 's|.*wss://127.0.0.1:\([0-9]*\)/.*|\1|p' "$log")
         [ -n "$PORT" ] && return 0
+        kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
     bad "$1: tls_echo_server did not start"; cat "$log"; return 1
