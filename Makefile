@@ -191,8 +191,8 @@ build/cluster_driver: tests/cluster/driver.c ws.h | build
 # 50 messages and every client must get all 600, in order per sender (bench/fanout.c checks)
 threads-run: build/threaded_server build/fanout
 	@./build/threaded_server 0 3 60 > build/threads-run.log & pid=$$!; url=; \
-	for i in $$(seq 1 100); do url=$$(sed -n 's/^listening on \([^ ]*\).*/\1/p' build/threads-run.log); \
-	    [ -n "$$url" ] && break; sleep 0.1; done; \
+	for i in $$(seq 1 600); do url=$$(sed -n 's/^listening on \([^ ]*\).*/\1/p' build/threads-run.log); \
+	    [ -n "$$url" ] && break; kill -0 $$pid 2>/dev/null || break; sleep 0.1; done; \
 	./build/fanout "$$url" 12 50; rc=$$?; kill $$pid; wait $$pid 2>/dev/null; exit $$rc
 build/fanout: bench/fanout.c ws.h | build
 	$(CC) $(CFLAGS) $(SAN) -Wno-missing-prototypes $< -o $@ $(LDLIBS)
