@@ -14,6 +14,7 @@
 #include "test_transport.c"
 #include "test_watch.c"
 #include "test_apploop.c"
+#include "test_usage.c"
 
 int main(int argc, char **argv) {
     t_only = argc > 1 ? argv[1] : NULL;
@@ -26,5 +27,6 @@ int main(int argc, char **argv) {
     suite_transport();
     suite_watch();
     suite_apploop();
+    suite_usage();
     return t_summary();
 }
