@@ -1662,10 +1662,10 @@ static void test_loopback_listen_hosts(void) {
         c = lb_pair(ctx, s, url, NULL, &srv);
         CHECK(c != NULL);
         /* the same port again: in use */
-        CHECK_EQ(ws_listen(ctx, NULL, port, &l2), WS_ERR_IO);
+        CHECK_EQ(ws_listen(ctx, NULL, port, &l2), WS_ERR_ADDR_IN_USE);
         CHECK(l2 == NULL);
         l2 = (ws_listener *)&l2;
-        CHECK_EQ(ws_listen(ctx, "127.0.0.1", port, &l2), WS_ERR_IO);
+        CHECK_EQ(ws_listen(ctx, "127.0.0.1", port, &l2), WS_ERR_ADDR_IN_USE);
         CHECK(l2 == NULL);
     }
     l = NULL;
