@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int t_pass, t_fail, t_bad, t_skip, t_skipped;
+static int t_pass, t_fail, t_bad, t_skip, t_skipped;   /* t_skip: this test was SKIPPED */
 static const char *t_only;   /* argv[1]: run only tests whose name contains it */
 static const char *t_name;   /* the test running now */
 
@@ -21,7 +21,7 @@ static const char *t_name;   /* the test running now */
 #define CHECK_MEM(a, b, n) do { if (memcmp((a), (b), (n)) != 0) { t_bad = 1; \
     printf("  %s:%d: memory %s != %s\n", __FILE__, __LINE__, #a, #b); } } while (0)
 /* A test that cannot run here says why and returns: it counts as neither passed nor failed
- * (under CI=true as failed: CI must run everything). */
+ * (under CI=true as failed: CI must run everything). Setting t_skip = 1 does the same. */
 #define SKIP(why) do { t_skip = 1; printf("SKIPPED: %s: %s\n", t_name, (why)); } while (0)
 static int t_ci(void) { const char *ci = getenv("CI"); return ci && strcmp(ci, "true") == 0; }
 #define RUN(fn) do { if (t_only && !strstr(#fn, t_only)) break; t_bad = t_skip = 0; t_name = #fn; \
@@ -31,8 +31,19 @@ static int t_ci(void) { const char *ci = getenv("CI"); return ci && strcmp(ci, "
     else if (t_skip) t_skipped++; \
     else t_pass++; } while (0)
 
+/* A test that needs POSIX (raw sockets, pthreads, pipes, fork): on Windows it is not built,
+ * and says so instead of running (not a failure, not a pass). */
+static int t_notwin;
+#ifdef _WIN32
+#  define RUN_POSIX(fn, why) do { if (t_only && !strstr(#fn, t_only)) break; t_notwin++; \
+    printf("  not on Windows: %s (%s)\n", #fn, why); } while (0)
+#else
+#  define RUN_POSIX(fn, why) RUN(fn)
+#endif
+
 static int t_summary(void) {
-    if (t_skipped) printf("SKIPPED: %d test(s) did not run (see SKIPPED lines above)\n", t_skipped);
+    if (t_notwin) printf("%d tests not built for Windows (POSIX only; listed above)\n", t_notwin);
+    if (t_skipped) printf("SKIPPED: %d test(s) did not run (not counted as passed; see above)\n", t_skipped);
     printf("%d passed, %d failed\n", t_pass, t_fail);
     return t_fail != 0;
 }
