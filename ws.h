@@ -2893,6 +2893,7 @@ static void ws__server_handshake(ws_conn *c) {
     memset(&reply, 0, sizeof reply);
     if (rc != WS_OK) {
         if (ctx->cfg.on_http && !ws_http_header(req.headers, req.num_headers, "Upgrade", NULL)) {
+            c->flags |= WS__F_HTTP;   /* already: ws_conn_close from on_http must not cut the response */
             ctx->in_cb++;
             ctx->cfg.on_http(c, &req, &reply, ctx->cfg.user);
             ctx->in_cb--;

@@ -227,7 +227,7 @@ async def sc_ping(base, nonce):
     async with connect(base, "/ping") as ws:
         waiter = await ws.ping(b"cli-ping")
         await asyncio.wait_for(waiter, T)
-        check(True, "pong with our payload arrived")
+        check(waiter.done() and not waiter.cancelled(), "pong with our payload arrived")
         m = await recv(ws)
         check(m == "got-pong:srv-ping", "the peer got our pong for its ping (%r)" % m)
     check(ws.close_code == 1000, "closed with 1000 (got %s)" % ws.close_code)
@@ -321,7 +321,8 @@ async def sc_vanish_send(base, nonce):
     ws.transport.write(raw_frame_start(True))
 
     def die():
-        check(True, "half of a 16 MiB message sent; vanishing (SIGKILL)")
+        left = ws.transport.get_write_buffer_size()
+        check(left == 0, "half of a 16 MiB message handed to the kernel (%d bytes left); vanishing (SIGKILL)" % left)
         os.kill(os.getpid(), signal.SIGKILL)
     await flush_then(ws, die)
 
