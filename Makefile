@@ -41,9 +41,11 @@ all: test examples
 
 # The README's test command: unit + loopback tests under ASan/UBSan, then the same under
 # valgrind, then the portability checks (C++, C89 codec, exported names, Windows cross-build).
-test: build/run_tests build/run_tests_vg test-cpp test-c89 test-clang check-symbols test-mingw test-neon examples \
+test: build/run_tests build/run_tests_vg build/attack test-cpp test-c89 test-clang check-symbols test-mingw test-neon examples \
       test-readme test-examples test-tcc
 	./build/run_tests
+	$(MAKE) --no-print-directory test-nonet
+	./build/attack
 ifneq ($(VALGRIND),)
 	$(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	    ./build/run_tests_vg
@@ -57,6 +59,7 @@ endif
 	$(MAKE) --no-print-directory interop
 	$(MAKE) --no-print-directory tls
 	$(MAKE) --no-print-directory glib-run
+	$(MAKE) --no-print-directory wine
 
 build/run_tests: $(TEST_SRC) | build
 	$(CC) $(CFLAGS) $(SAN) tests/run_tests.c -o $@ $(LDLIBS)
@@ -64,6 +67,26 @@ build/run_tests: $(TEST_SRC) | build
 # the valgrind build uses ws_poll's portable poll() path (the ASan build: epoll on Linux)
 build/run_tests_vg: $(TEST_SRC) | build
 	$(CC) $(CFLAGS) -DWS_NO_EPOLL tests/run_tests.c -o $@ $(LDLIBS)
+
+# The codec and engine tests again, built with WS_NO_NET (no socket headers at all, as firmware
+# without BSD sockets builds it); the loopback and ws_conn_adopt tests need sockets and drop out.
+build/run_tests_nonet: $(TEST_SRC) | build
+	$(CC) $(CFLAGS) $(SAN) -DWS_NO_NET tests/run_tests.c -o $@
+test-nonet: build/run_tests_nonet
+	./build/run_tests_nonet
+# tests/attack.c: the server under attack (slowloris, silent sockets, fd exhaustion, memory
+# pressure, malformed heads, use after close) in child processes; no sanitizers (they would
+# distort the RSS and CPU it asserts), WS_DEBUG on. POSIX only.
+build/attack: tests/attack.c tests/test.h ws.h | build
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+
+# Not in CI: clients churning with random sizes and abrupt resets for SOAK_SECONDS (60),
+# every echoed byte checked, RSS and descriptors reported at the start and the end.
+SOAK_SECONDS ?= 60
+soak: build/soak
+	SOAK_SECONDS=$(SOAK_SECONDS) ./build/soak
+build/soak: tests/soak.c ws.h | build
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 
 test-cpp: | build                         # the header compiles as C++, warning-free
 	$(CXX) -x c++ -std=c++11 -Wall -Wextra -Werror -fsyntax-only tests/compile_cpp.cpp
@@ -125,6 +148,25 @@ ifneq ($(MINGW),)
 else
 	@echo "SKIPPED: Windows cross-build (install: apt-get install gcc-mingw-w64-x86-64)"; [ "$$CI" != true ]
 endif
+
+# Windows for real (tests/wine/run.sh): the test suite built with mingw-w64 and run under Wine
+# (wine64, WINEDEBUG=-all, its own prefix in build/wine), tests/interop/ws_peer.c as a Windows
+# server for Linux clients and as a Windows client of a Linux server, examples/win32_loop.exe
+# against build/testee_server. No wine or mingw-w64: SKIPPED (a failure when CI=true).
+WINE ?= $(shell command -v wine64 2>/dev/null || command -v wine 2>/dev/null || ls /usr/lib/wine/wine64 2>/dev/null)
+WIN_CFLAGS ?= -std=c99 -g -O1 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror
+wine: build/ws_peer build/testee_server \
+      $(if $(and $(MINGW),$(WINE)),build/win/run_tests.exe build/win/ws_peer.exe build/win/win32_loop.exe)
+	WINE="$(WINE)" tests/wine/run.sh
+build/win/run_tests.exe: $(TEST_SRC) | build
+	@mkdir -p build/win
+	$(MINGW) $(WIN_CFLAGS) tests/run_tests.c -o $@ -lws2_32 -lbcrypt
+build/win/ws_peer.exe: tests/interop/ws_peer.c ws.h | build   # clock_gettime: winpthreads, static
+	@mkdir -p build/win
+	$(MINGW) $(WIN_CFLAGS) $< -o $@ -static -lws2_32 -lbcrypt -lpthread
+build/win/%.exe: examples/%.c ws.h | build
+	@mkdir -p build/win
+	$(MINGW) $(WIN_CFLAGS) $< -o $@ -lws2_32 -lbcrypt
 
 # libFuzzer targets in tests/fuzz/, each run for FUZZ_SECONDS (CI uses 60). New inputs go to
 # build/corpus/<target>; tests/fuzz/corpus/<target> (if present) is read-only seed input, and
@@ -307,4 +349,4 @@ FORCE:
 
 build: ; mkdir -p build
 clean: ; rm -rf build
-.PHONY: FORCE tls-win test-readme test-examples test-tcc glib-run node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop
+.PHONY: FORCE tls-win wine test-readme test-examples test-tcc glib-run node-deps all test test-nonet test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop soak

@@ -8,6 +8,7 @@
 #define WS_USE_MBEDTLS
 #include "../ws.h"
 #include "test.h"
+#include "tinyproxy.h"
 
 static char dir[512];
 static char p_ca[600], p_other_ca[600], p_srv_crt[600], p_srv_key[600], p_srv_enc[600],
@@ -540,6 +541,60 @@ out:
     ws_ctx_destroy(sx);
 }
 
+/* wss:// through a real HTTP CONNECT proxy (tinyproxy, Basic auth): TLS runs inside the
+ * tunnel, with SNI and the certificate check against the URL's host, not the proxy's */
+static void test_tls_through_proxy(void) {
+#ifndef _WIN32
+    tproxy p;
+    ws_ctx *ctx;
+    ws_tls_opts so = srv_opts(p_srv_crt, p_srv_key), wo = srv_opts(p_wrong_crt, p_wrong_key), co;
+    ws_listener *l, *lw;
+    ws_connect_opts o;
+    char url[128], proxy[64], addr[64];
+    tc t, tw;
+    ws_conn *c = NULL;
+    uint16_t rport = 0;
+    int wait = slow ? 60000 : 5000;
+    if (!tproxy_start(&p, "test_tls_through_proxy", "alice", "s3cret", 0)) return;
+    ctx = mk_ctx();
+    l = listen_tls(ctx, &so);
+    lw = listen_tls(ctx, &wo);
+    memset(&co, 0, sizeof co);
+    co.ca_file = p_ca;
+    memset(&o, 0, sizeof o);
+    o.tls = &co;
+    o.proxy = proxy;
+    snprintf(proxy, sizeof proxy, "http://alice:s3cret@127.0.0.1:%u", (unsigned)p.port);
+    snprintf(url, sizeof url, "wss://localhost:%u/echo", l ? (unsigned)ws_listener_port(l) : 1u);
+    memset(&t, 0, sizeof t);
+    CHECK_EQ(ws_connect(ctx, url, &o, &t, &c), WS_OK);
+    run_until(ctx, &t.open, 1, wait);
+    CHECK_EQ(t.open, 1);
+    if (t.errors) printf("  error: %s (HTTP %d)\n", t.msg, t.http_status);
+    if (t.open) {
+        CHECK_EQ(ws_conn_remote(c, addr, sizeof addr, &rport), WS_OK);
+        CHECK_EQ(rport, p.port);   /* the socket is the proxy's */
+        CHECK_EQ(ws_conn_send_text(c, "hello through the proxy"), WS_OK);
+        run_until(ctx, (const int *)&t.nmsg, 1, wait);
+        CHECK_EQ(t.nmsg, 1);
+        CHECK_EQ(t.bytes, 23);
+        CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, "bye"), WS_OK);
+        run_until(ctx, &t.closed, 1, wait);
+        CHECK_EQ(t.clean, 1);
+    }
+    /* a certificate for another name, behind the same proxy: the host check still holds */
+    snprintf(url, sizeof url, "wss://localhost:%u/echo", lw ? (unsigned)ws_listener_port(lw) : 1u);
+    memset(&tw, 0, sizeof tw);
+    CHECK_EQ(ws_connect(ctx, url, &o, &tw, NULL), WS_OK);
+    run_until(ctx, &tw.closed, 1, wait);
+    CHECK_EQ(tw.open, 0);
+    CHECK_EQ(tw.err, WS_ERR_TLS);
+    CHECK(strstr(tw.msg, "host") != NULL);
+    ws_ctx_destroy(ctx);
+    tproxy_stop(&p);
+#endif
+}
+
 int main(int argc, char **argv) {
     const char *d = getenv("WS_TLS_DIR");
     t_only = argc > 1 ? argv[1] : NULL;
@@ -570,5 +625,6 @@ int main(int argc, char **argv) {
     RUN(test_tls_16mib);
     RUN(test_tls_50_conns);
     RUN(test_tls_close_notify_want_write);
+    RUN(test_tls_through_proxy);
     return t_summary();
 }
