@@ -373,8 +373,8 @@ tls-interop: build/tls_echo_server node-deps
 # Windows: a client given no CA verifies against the system ROOT store (tests/tls/win_system_ca.c),
 # cross-built with mingw-w64 against an mbedTLS built for Windows (MBEDTLS_WIN_DIR: its include/
 # and lib/; Debian has none, so this is not part of `make test`) and run under Wine in a
-# throwaway WINEPREFIX (build/wine-tls), e.g. `make tls-win MBEDTLS_WIN_DIR=/opt/mbedtls-win`.
-WINE ?= $(or $(shell command -v wine 2>/dev/null),$(wildcard /usr/lib/wine/wine64))
+# throwaway WINEPREFIX (build/wine-tls; WINE as for `make wine`), e.g.
+# `make tls-win MBEDTLS_WIN_DIR=/opt/mbedtls-win`.
 tls-win: | build
 	@[ -n "$(MBEDTLS_WIN_DIR)" ] || { echo "tls-win: set MBEDTLS_WIN_DIR to an mbedTLS built for mingw-w64"; exit 1; }
 	@[ -n "$(MINGW)" ] && [ -n "$(WINE)" ] || { echo "tls-win: needs mingw-w64 and wine (apt-get install gcc-mingw-w64-x86-64 wine64)"; exit 1; }

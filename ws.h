@@ -43,7 +43,7 @@ OPTIONS (#define before the implementation include; default in brackets)
     WS_NO_THREADS       resolve host names in ws_connect itself (blocks; see WHAT BLOCKS)
     WS_NO_EPOLL         Linux: ws_poll uses poll() instead of epoll (as on other systems;
                         automatic where the compiler mislays glibc's packed epoll_event: tcc)
-    WS_USE_MBEDTLS      wss:// and ws_listen_tls through mbedTLS 2.28 or 3.x
+    WS_USE_MBEDTLS      wss:// and ws_listen_tls through mbedTLS 2.28, 3.x or 4.x
     WS_USE_ZLIB         permessage-deflate (RFC 7692) through zlib (-lz): see ws_deflate_opts
     WS_NO_FEATURE_MACROS  do not define _DEFAULT_SOURCE/_POSIX_C_SOURCE (POSIX, see top)
     WS_DEBUG            freed conns are poisoned and kept aside (WS_DEBUG_QUARANTINE [1024]);
@@ -525,7 +525,7 @@ enum { WS_TLS_1_2 = 0x0303, WS_TLS_1_3 = 0x0304 };   /* ws_tls_opts.min_version 
 typedef struct ws_tls_opts {
     const char *ca_file;         /* trusted CA certificates (PEM bundle or DER), or NULL */
     const void *ca_mem;          /* ... or from memory (ca_file wins), or NULL. Neither: a */
-    size_t      ca_len;          /* client loads the system bundle (/etc/ssl/certs/...) */
+    size_t      ca_len;          /* client loads the system's (/etc/ssl/certs/..., Windows: ROOT) */
     const char *cert_file;       /* our certificate chain, leaf first (servers: required) */
     const void *cert_mem;
     size_t      cert_len;
