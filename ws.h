@@ -569,6 +569,8 @@ WS_API ws_result ws_random(void *buf, size_t len) {
     close(fd);
     return WS_OK;
 }
+#elif defined(WS_NO_NET)   /* the codec never needs random bytes: ws_random just fails */
+WS_API ws_result ws_random(void *buf, size_t len) { (void)buf; (void)len; return WS_ERR_IO; }
 #else
 #  error "ws.h: no known random source on this platform; #define WS_RANDOM(buf, len)"
 #endif

@@ -1,0 +1,20 @@
+/* fw_tests.c - the codec test suites of tests/run_tests.c on a Cortex-M under QEMU (newlib,
+ * semihosting; see startup.c and `make firmware`). WS_NO_NET: no sockets. T_NO_MMAP: no guard
+ * pages (the inputs sit at the end of a static buffer instead). Ends "N passed, N failed". */
+#define WS_IMPLEMENTATION
+#include "../../ws.h"
+#include "../test.h"
+
+#include "../test_sha1_base64.c"
+#include "../test_utf8.c"
+#include "../test_frame.c"
+#include "../test_http.c"
+
+int main(void) {
+    printf("ws.h tests on %s\n", WS_FW_CPU);
+    suite_sha1_base64();
+    suite_utf8();
+    suite_frame();
+    suite_http();
+    return t_summary();
+}
