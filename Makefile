@@ -33,6 +33,7 @@ ifneq ($(VALGRIND),)
 else
 	@echo "SKIPPED: valgrind run (install: apt-get install valgrind)"; [ "$$CI" != true ]
 endif
+	$(MAKE) --no-print-directory engine-run
 	$(MAKE) --no-print-directory interop
 	$(MAKE) --no-print-directory tls
 	$(MAKE) --no-print-directory glib-run
@@ -112,6 +113,8 @@ build/wscat_tls: examples/wscat.c ws.h | build
 build/glib_loop: examples/glib_loop.c ws.h | build   # GLib's headers as system headers: no -W noise
 	$(CC) $(CFLAGS) $(patsubst -I%,-isystem %,$(shell pkg-config --cflags glib-2.0)) $< -o $@ \
 	    $(shell pkg-config --libs glib-2.0) $(LDLIBS)
+build/loopback_memory: examples/loopback_memory.c ws.h | build   # WS_NO_NET: no sockets at all
+	$(CC) $(CFLAGS) $(SAN) $< -o $@
 build/%: examples/%.c ws.h | build
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 
@@ -128,6 +131,10 @@ ifneq ($(GLIB),)
 else
 	@echo "SKIPPED: glib_loop run: glib-2.0 not found (apt-get install libglib2.0-dev)"; [ "$$CI" != true ]
 endif
+
+.PHONY: engine-run
+engine-run: build/loopback_memory         # the engine alone: client + server through memory
+	./build/loopback_memory && echo "1 passed, 0 failed"
 
 demo: build/chat_server                   # the README's demo: prints the URL to open
 	./build/chat_server 8080

@@ -228,13 +228,14 @@ WS_API ws_result ws_http_build_error(char *out, size_t cap, int status, const ch
                                      size_t *len);
 WS_API const char *ws_http_status_text(int status);   /* "Bad Request"...; "" if unknown */
 
-#ifndef WS_NO_NET
-/* ==== connections, contexts and the event loop (>>conn >>client >>server >>poll) ====
- * One ws_ctx owns listeners, connections, buffers and timers; nothing here blocks (see
- * ws_connect_blocking for the one exception). All calls happen on the loop's thread; only
- * ws_ctx_wakeup may be called from another thread. */
+/* ==== connections: events, settings, sending (>>conn >>engine), with or without sockets ====
+ * A ws_conn is one WebSocket connection. It is owned either by a ws_ctx (the event loop below,
+ * which moves its bytes over TCP, TLS or a ws_io of yours) or by you, as a sans-I/O engine
+ * (ws_engine_create): you feed it received bytes and send what it outputs. The types, events
+ * and ws_conn_* calls are the same for both; only the ws_ctx part needs sockets (WS_NO_NET
+ * leaves it out). All calls on a connection happen on one thread. */
 typedef struct ws_ctx      ws_ctx;       /* opaque */
-typedef struct ws_conn     ws_conn;      /* opaque, owned by its ws_ctx */
+typedef struct ws_conn     ws_conn;      /* opaque, owned by its ws_ctx (or yours: an engine) */
 typedef struct ws_listener ws_listener;  /* opaque, owned by its ws_ctx */
 
 typedef enum ws_event_type {
@@ -348,6 +349,74 @@ typedef struct ws_connect_opts {
     const ws_tls_opts *tls;      /* wss:// settings (copied); NULL = verify against the system CAs */
 } ws_connect_opts;
 
+/* ---- >>engine: one connection's protocol without sockets, clock or ws_ctx (sans-I/O) ----
+ * You move the bytes: feed what arrives with ws_engine_feed, send what ws_engine_output gives
+ * (or let ws_io.write take it), pass your clock in, and use the ws_conn_* calls below (send,
+ * close, state...) as on a loop connection: the same engine, events, limits and close codes.
+ * Builds with WS_NO_NET. Events go to cfg->on_event; a callback may send and close, but must
+ * not destroy the engine. Nothing here blocks or allocates beyond the connection's buffers. */
+enum { WS_POLLIN = 1, WS_POLLOUT = 4, WS_POLLERR = 8, WS_POLLHUP = 16 };   /* readiness */
+typedef struct ws_io {
+    /* Take up to len bytes: *put = how many (fewer is fine). WS_OK; WS_AGAIN = nothing now
+     * (for an engine: the rest waits in ws_engine_output; in a ws_ctx: call ws_conn_io_ready
+     * when writable, or give an fd that polls writable); WS_ERR_IO = the stream is broken. */
+    ws_result (*write)(void *io, const uint8_t *data, size_t len, size_t *put);
+    /* ws_ctx only (an engine is fed instead): read up to cap bytes. WS_OK (*got > 0),
+     * WS_AGAIN (nothing yet), WS_ERR_CLOSED (the peer's EOF) or WS_ERR_IO. */
+    ws_result (*read)(void *io, uint8_t *buf, size_t cap, size_t *got);
+    void      (*shutdown)(void *io);   /* optional: all output is sent; send EOF (TCP FIN) */
+    void      (*close)(void *io);      /* optional: the connection is over; release the stream */
+    void       *io;                    /* passed to each */
+} ws_io;
+
+typedef struct ws_engine_opts {
+    int         server;     /* 1 = server role: reads the upgrade request, frames must be masked */
+    int         upgraded;   /* 1 = the HTTP upgrade was done elsewhere: starts OPEN */
+    const char *url;        /* client: Host and path of the upgrade request; NULL = ws://localhost/ */
+    const ws_connect_opts *connect;   /* client: origin, protocols, headers (the rest is ignored) */
+    const char *protocol;   /* upgraded: the subprotocol that was agreed, or NULL */
+    const void *head;       /* bytes already read from the stream (a request someone else */
+    size_t      head_len;   /* read; frames after a 101), processed first; or NULL */
+    const ws_io *io;        /* engine: NULL = output waits for ws_engine_output. ws_conn_adopt:
+                               NULL = fd is a connected socket (plain TCP); else the transport */
+    int64_t     now_ms;     /* engine: your clock now (any origin, milliseconds) */
+} ws_engine_opts;
+
+/* A connection that you own. cfg is copied (on_event required; ping_interval_ms,
+ * pong_timeout_ms... apply on your clock). A client queues its upgrade request at once.
+ * WS_OK (*out set), WS_ERR_ARG (no cfg, on_event or out), WS_ERR_URL, WS_ERR_NOMEM. */
+WS_API ws_result ws_engine_create(const ws_config *cfg, const ws_engine_opts *o, void *conn_user,
+                                  ws_conn **out);
+/* Fires WS_EV_CLOSE if it has not fired (1006, or the close already agreed), frees c. Not from
+ * one of c's callbacks. */
+WS_API void      ws_engine_destroy(ws_conn *c);
+/* Bytes received from the peer, any amount, split anywhere: events fire before it returns.
+ * Input after a close or failure is dropped. WS_OK, WS_ERR_NOMEM, WS_ERR_CLOSED (c is CLOSED),
+ * WS_ERR_ARG. (A protocol error is not a result: ERROR and CLOSE events say it.) */
+WS_API ws_result ws_engine_feed(ws_conn *c, const void *data, size_t len, int64_t now_ms);
+/* The peer closed its side of the stream (TCP EOF, the link went down): WS_EV_CLOSE fires,
+ * clean if both close frames had been exchanged, else 1006. */
+WS_API void      ws_engine_eof(ws_conn *c, int64_t now_ms);
+/* The bytes waiting to be sent: *data (may be NULL; borrowed until the next call on c) and
+ * how many. Send them, then ws_engine_consume the number the stream took. */
+WS_API size_t    ws_engine_output(const ws_conn *c, const uint8_t **data);
+WS_API void      ws_engine_consume(ws_conn *c, size_t n);
+/* 1 once all output is consumed and the engine is done writing (after the close handshake -
+ * a server closes the TCP connection first, RFC 6455 7.1.1 - an HTTP answer or a failure):
+ * shut the stream's sending side (or close it) and report its end with ws_engine_eof. */
+WS_API int       ws_engine_wants_eof(const ws_conn *c);
+/* The earliest time ws_engine_tick must run (handshake/close timeouts, heartbeat), on your
+ * clock; 0 = no timer. ws_engine_tick runs the timers that are due at now_ms. */
+WS_API int64_t   ws_engine_deadline(const ws_conn *c);
+WS_API void      ws_engine_tick(ws_conn *c, int64_t now_ms);
+/* An in-memory pair for tests: a client and a server engine (their own configs; user is each
+ * cfg's user), the client's upgrade request already queued. ws_engine_pump moves output both
+ * ways (and EOFs) until nothing moves; returns the bytes moved. */
+WS_API ws_result ws_engine_pair(const ws_config *client_cfg, const ws_config *server_cfg,
+                                ws_conn **client, ws_conn **server);
+WS_API size_t    ws_engine_pump(ws_conn *a, ws_conn *b, int64_t now_ms);
+
+#ifndef WS_NO_NET
 /* Copies cfg (NULL on_event, or out of memory: NULL). */
 WS_API ws_ctx *ws_ctx_create(const ws_config *cfg);
 /* Closes listeners and connections (a 1001 close frame is attempted, not awaited); fires
@@ -390,10 +459,21 @@ WS_API int ws_poll(ws_ctx *ctx, int timeout_ms);
  * and *timeout_ms with the longest the host may wait (-1: no deadline; 0: work is pending).
  * Returns how many entries it needs: call again with more room when that exceeds cap. After
  * the host waited, ws_dispatch(ctx, fds, n) with revents set (any subset, n = 0 for timers). */
-enum { WS_POLLIN = 1, WS_POLLOUT = 4, WS_POLLERR = 8, WS_POLLHUP = 16 };
 typedef struct ws_pollfd { intptr_t fd; short events, revents; } ws_pollfd;
 WS_API size_t ws_pollfds(ws_ctx *ctx, ws_pollfd *out, size_t cap, int *timeout_ms);
 WS_API void   ws_dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n);
+
+/* A stream that is already connected, as a connection of ctx: fd, a connected socket (client
+ * side: o->url names the request; server side: accepted, o->head = bytes of the request that
+ * were read already, o->upgraded = the 101 was sent already), or o->io, your transport (fd
+ * then is a descriptor to poll for it, or -1: call ws_conn_io_ready when it can move bytes).
+ * ctx owns it from then on (and closes fd). WS_OK, WS_ERR_ARG, WS_ERR_URL, WS_ERR_NOMEM. */
+WS_API ws_result ws_conn_adopt(ws_ctx *ctx, intptr_t fd, const ws_engine_opts *o,
+                               void *conn_user, ws_conn **out);
+/* A ws_io without a pollable fd became readable (WS_POLLIN) and/or writable (WS_POLLOUT):
+ * the loop reads/writes it in its next pass (ws_poll returns at once). */
+WS_API void ws_conn_io_ready(ws_conn *c, int events);
+#endif /* WS_NO_NET */
 
 /* Sending copies data and writes at once when the socket takes it; the rest waits in a queue
  * bounded by max_send_queue. opcode: WS_OP_TEXT (must be UTF-8), WS_OP_BINARY, WS_OP_PING,
@@ -415,11 +495,11 @@ WS_API void      ws_conn_drop(ws_conn *c);
 
 WS_API int         ws_conn_state(const ws_conn *c);        /* WS_STATE_... */
 WS_API void       *ws_conn_user(const ws_conn *c);
-WS_API ws_ctx     *ws_conn_ctx(const ws_conn *c);          /* the context that owns c */
+WS_API ws_ctx     *ws_conn_ctx(const ws_conn *c);          /* its context; NULL: an engine */
 WS_API void        ws_conn_set_user(ws_conn *c, void *user);
 WS_API uint64_t    ws_conn_id(const ws_conn *c);           /* unique in its ctx, from 1 */
 WS_API int         ws_conn_is_server(const ws_conn *c);    /* 1 = accepted by a listener */
-WS_API int64_t     ws_conn_age_ms(const ws_conn *c);       /* since accept / ws_connect */
+WS_API int64_t     ws_conn_age_ms(const ws_conn *c);       /* since accept / ws_connect / create */
 WS_API const char *ws_conn_protocol(const ws_conn *c);     /* chosen subprotocol, "" if none */
 WS_API size_t      ws_conn_queued(const ws_conn *c);       /* bytes waiting to be sent */
 WS_API void        ws_conn_set_fragments(ws_conn *c, int on);  /* per-connection override */
@@ -427,6 +507,7 @@ WS_API void        ws_conn_set_fragments(ws_conn *c, int on);  /* per-connection
  * enough); *port_out (may be NULL). WS_OK, or WS_ERR_STATE before a socket is connected. */
 WS_API ws_result   ws_conn_remote(const ws_conn *c, char *out, size_t cap, uint16_t *port_out);
 
+#ifndef WS_NO_NET
 WS_API size_t   ws_conn_count(const ws_ctx *ctx);                 /* open connections */
 WS_API ws_conn *ws_conn_next(const ws_ctx *ctx, const ws_conn *prev); /* iterate; NULL starts */
 /* Send to every open server connection except `except` (may be NULL). The opcodes and codes
@@ -1742,12 +1823,15 @@ static void ws__sock_setup(ws__sock s) {   /* every socket: non-blocking, no Nag
     (void)ws__setsockopt(s, SOL_SOCKET, SO_NOSIGPIPE, (const char *)&one, sizeof one);
 #endif
 }
+#else   /* WS_NO_NET: the engine keeps an (always invalid) descriptor field */
+typedef int ws__sock;
+#  define WS__INVALID_SOCK (-1)
 #endif /* WS_NO_NET */
 
-#ifndef WS_NO_NET
 /* ==== >>conn ==== the protocol engine: bytes in -> events out, calls -> bytes queued ==== */
-/* Nothing in this section makes a syscall: input arrives in c->rx (ws__conn_feed in tests,
- * the socket reader in >>poll), output goes to c->tx, and >>poll moves the bytes. */
+/* Nothing in this section makes a syscall: input arrives in c->rx (ws_engine_feed, or the
+ * reader in >>poll), output goes to c->tx, and a transport (>>transport, >>tls, a ws_io) or the
+ * engine's user (ws_engine_output) moves the bytes. Time is ctx->now, set by the caller. */
 #ifndef WS_BUF_MIN
 #  define WS_BUF_MIN 16384          /* first size of a receive/send buffer */
 #endif
@@ -1775,7 +1859,9 @@ enum {   /* ws_conn.flags */
     WS__F_CLOSE_FIRED = 1 << 14, WS__F_ERR_FIRED = 1 << 15, WS__F_FAILED = 1 << 16,
     WS__F_BROKEN = 1 << 17,                             /* finish in the next dispatch */
     WS__F_REFUSE = 1 << 18,                             /* over max_conns: answer 503 */
-    WS__F_PEND = 1 << 19                                /* on the ctx's pending list */
+    WS__F_PEND = 1 << 19,                               /* on the ctx's pending list */
+    WS__F_FEED = 1 << 20,                               /* rx holds bytes not processed yet */
+    WS__F_PREOPEN = 1 << 21                             /* upgraded elsewhere: open it */
 };
 
 typedef struct ws__client ws__client;
@@ -1784,15 +1870,31 @@ typedef struct ws__tls_cfg ws__tls_cfg;   /* >>tls: shared mbedTLS config, per l
 
 enum { WS__K_CONN = 1, WS__K_LISTENER = 2 };   /* what an epoll data.ptr or owners[].o is */
 
+/* How a connection's bytes move: plain TCP (>>transport), mbedTLS (>>tls), or a ws_io. */
+/* Called as (c->tp->read)(...): lwIP's compatibility macros read/write/close/shutdown must
+ * not expand there. */
+struct ws__transport {
+    /* WS_OK (*got > 0), WS_AGAIN, WS_ERR_CLOSED (orderly EOF) or WS_ERR_IO / WS_ERR_TLS */
+    ws_result (*read)(ws_conn *c, uint8_t *buf, size_t cap, size_t *got);
+    ws_result (*write)(ws_conn *c, const uint8_t *buf, size_t len, size_t *put);
+    ws_result (*handshake)(ws_conn *c);  /* WS_OK when done, WS_AGAIN, or an error */
+    short     (*want)(const ws_conn *c); /* extra poll interest (TLS needs to write to read...) */
+    size_t    (*pending)(const ws_conn *c);   /* bytes readable without the socket */
+    void      (*shutdown)(ws_conn *c);   /* no more writes (TCP FIN / TLS close_notify) */
+    void      (*close)(ws_conn *c);
+};
+
 struct ws_conn {
     uint8_t   kind, state, msg_op, rfam;   /* kind first: see struct ws_listener */
     uint8_t   ereg;              /* the events registered with epoll */
+    uint8_t   iorev;             /* ws_conn_io_ready: WS_POLLIN/OUT to handle in the loop */
     uint32_t  hidx;              /* 1 + position in the ctx's timer heap; 0 = not in it */
     ws_conn  *next, *prev;
     ws_conn  *pnext;             /* the ctx's pending list (WS__F_PEND) */
     ws_ctx   *ctx;
     const ws__transport *tp;
     void     *tls;               /* transport state (mbedTLS), NULL for plain TCP */
+    ws_io    *io;                /* the user's transport (ws_io), or NULL */
     ws__client *cl;              /* client side only */
     void     *user;
     uint64_t  id;
@@ -1822,8 +1924,10 @@ struct ws__client {
     char       key[25];
     int        reconnect, delay_ms, max_ms, cur_ms, http_status;
     int        last_err;         /* the socket error of the last failed connect */
+#ifndef WS_NO_NET
     ws__addrinfo *ai, *ai_next;
     ws__dns   *dns;
+#endif
     ws__tls_cfg *tls;            /* wss:// only */
 };
 
@@ -1846,6 +1950,7 @@ struct ws_ctx {
     uint64_t     next_id;
     int64_t      now;
     int          in_cb, nevents, destroying, net_ok, nresolving;
+    int          engine;         /* 1 = the private ctx of one ws_engine_create connection */
     ws_conn     *pend;           /* conns with work for the end of this dispatch */
     const uint8_t *text_ok;      /* the text message being delivered: valid UTF-8 already */
     size_t       text_ok_len;
@@ -1856,12 +1961,14 @@ struct ws_ctx {
     ws_conn     *hold;           /* ws_connect_blocking's conn: not freed under it */
     ws__buf     *pool[WS_POOL_MAX];
     int          npool;
+#ifndef WS_NO_NET
     ws_pollfd   *pfds;           /* ws_poll's own array */
     size_t       pfd_cap;
     struct ws__owner { void *o; intptr_t fd; } *owners;   /* what the last ws_pollfds listed */
     size_t       owner_cap, owner_len;
     ws__ospfd   *ospfds;
     size_t       ospfd_cap;
+#endif
     ws__sock     wake_r, wake_w;
     uint8_t      rnd[64];
     size_t       rnd_left;
@@ -1884,8 +1991,18 @@ static void ws__pend(ws_conn *c) {
     c->pnext = c->ctx->pend;
     c->ctx->pend = c;
 }
+static void ws__conn_reset(ws_conn *c);
+#ifndef WS_NO_NET   /* what the engine calls in the layers above it, when they exist */
 static void ws__unwatch(ws_conn *c);   /* >>poll: before its socket closes */
 static void ws__epoll_set(ws_ctx *x, ws__sock fd, void *ptr, uint8_t *reg, uint8_t want);
+static void ws__sched(ws_conn *c);
+static void ws__cancel_retry(ws_conn *c);
+static void ws__client_start(ws_conn *c);
+static void ws__client_reset(ws_conn *c);   /* + the attempt's DNS and socket */
+static void ws__tls_cfg_release(ws_ctx *ctx, ws__tls_cfg *g);
+#else
+#  define ws__client_reset ws__conn_reset
+#endif
 
 static int ws__grow(ws_ctx *ctx, void **p, size_t *cap, size_t need, size_t elem) {
     size_t n = *cap ? *cap : 16;
@@ -1998,7 +2115,9 @@ static size_t ws__max_handshake(const ws_ctx *x) { return x->cfg.max_handshake ?
 static size_t ws__max_queue(const ws_ctx *x) {
     return x->cfg.max_send_queue ? x->cfg.max_send_queue : ws__max_message(x) + 65536;
 }
+#ifndef WS_NO_NET
 static size_t ws__max_conns(const ws_ctx *x) { return x->cfg.max_conns > 0 ? (size_t)x->cfg.max_conns : 1024; }
+#endif
 static int ws__ms(int v, int def) { return v ? v : def; }
 static int ws__ping_ms(const ws_conn *c) {
     int v = c->ctx->cfg.ping_interval_ms;
@@ -2381,22 +2500,678 @@ static ws_result ws__conn_feed(ws_conn *c, const void *data, size_t n) {
     ws__conn_process(c);
     return WS_OK;
 }
-#endif /* WS_NO_NET */
 
+/* ---- the end of a connection, sending what is queued, timers ---- */
+static int64_t ws__due(const ws_conn *c) {
+    int64_t d = c->deadline;
+    int idle = c->ctx->cfg.idle_timeout_ms;
+    if (c->flags & WS__F_DEAD) return 0;
+    switch (c->state) {
+    case WS__OPEN:
+        if (c->next_ping && (!d || c->next_ping < d)) d = c->next_ping;
+        if (c->pong_due && (!d || c->pong_due < d)) d = c->pong_due;
+        if (idle > 0 && (!d || c->last_rx + idle < d)) d = c->last_rx + idle;
+        return d;
+    case WS__CLOSED: return 0;
+    default: return d;
+    }
+}
+static void ws__finish(ws_conn *c) {   /* the connection is over: close, report, maybe retry */
+    ws_ctx *ctx = c->ctx;
+    ws_event ev;
+    int clean = (c->flags & WS__F_GOT_CLOSE) && (c->flags & WS__F_SENT_CLOSE) && c->err == WS_OK;
+    int visible = ws__visible(c) && !(c->flags & WS__F_HTTP);
+    char reason[128];
+    if (c->state == WS__CLOSED || c->state == WS__WAITING) return;
+    if (c->tp) (c->tp->close)(c);
+    if (c->flags & WS__F_OPENED) ctx->nopen--;
+    c->state = WS__CLOSED;
+    if (visible && c->err != WS_OK && !(c->flags & WS__F_ERR_FIRED)) {
+        c->flags |= WS__F_ERR_FIRED;
+        ws__ev_init(&ev, WS_EV_ERROR);
+        ev.result = c->err;
+        ev.msg = c->err_msg;
+        ev.http_status = c->cl ? c->cl->http_status : 0;
+        ws__emit(c, &ev);
+    }
+    if (visible && !(c->flags & WS__F_CLOSE_FIRED)) {
+        int retry = c->cl && c->cl->reconnect && !(c->flags & WS__F_USER_CLOSE) && !ctx->destroying;
+        c->flags |= WS__F_CLOSE_FIRED;
+        ws__ev_init(&ev, WS_EV_CLOSE);
+        ev.close_code = c->close_code ? c->close_code : (uint16_t)WS_CLOSE_ABNORMAL;
+        if (!(c->flags & WS__F_GOT_CLOSE) && !(c->flags & WS__F_FAILED)) ev.close_code = WS_CLOSE_ABNORMAL;
+        reason[0] = '\0';
+        if (c->close_reason) { strncpy(reason, c->close_reason, sizeof reason - 1); reason[sizeof reason - 1] = '\0'; }
+        ev.reason = reason;
+        ev.clean = clean;
+        ev.result = c->err;
+        ev.msg = c->err_msg ? c->err_msg : "";
+        ev.http_status = c->cl ? c->cl->http_status : 0;
+        if (retry) {
+            ev.reconnect_ms = c->cl->cur_ms;
+            c->state = WS__WAITING;
+            c->deadline = ctx->now + c->cl->cur_ms;
+            c->cl->cur_ms = (int)WS__MIN((int64_t)c->cl->cur_ms * 2, (int64_t)c->cl->max_ms);
+        }
+        ws__emit(c, &ev);
+    }
+    ws__client_reset(c);
+    if (c->state != WS__WAITING) { c->flags |= WS__F_DEAD; ws__pend(c); }
+    else c->flags &= ~(uint32_t)WS__F_BROKEN;   /* else the timers never reach the retry */
+}
+
+static void ws__abort(ws_conn *c, ws_result rc, const char *why) {
+    if (c->err == WS_OK) { c->err = rc; c->err_msg = why; }
+    ws__finish(c);
+}
+
+/* Can c write by itself (a socket or a ws_io)? An engine without a ws_io cannot: its bytes
+ * wait in tx for ws_engine_output. */
+static int ws__has_io(const ws_conn *c) { return c->fd != WS__INVALID_SOCK || c->io != NULL; }
+
+/* All of tx is sent: its buffer goes back, DRAINED is due if a send had to wait, and a
+ * connection that is done writing shuts its sending side. */
+static void ws__tx_done(ws_conn *c) {
+    ws__buf_put(c->ctx, &c->tx);
+    if (c->flags & WS__F_DRAIN_WAIT) {
+        c->flags = (c->flags & ~(uint32_t)WS__F_DRAIN_WAIT) | WS__F_DRAINED;
+        ws__pend(c);
+    }
+    if ((c->flags & WS__F_SHUT) && ws__has_io(c) &&   /* TLS: close_notify half out */
+        (!(c->flags & WS__F_WSHUT) || (c->tp->want(c) & WS_POLLOUT))) {
+        c->flags |= WS__F_WSHUT;   /* our close frame (or HTTP response) is out: FIN */
+        (c->tp->shutdown)(c);
+    }
+}
+
+static void ws__flush(ws_conn *c) {
+    ws__buf *b = c->tx;
+    if (!ws__has_io(c)) return;   /* sans-I/O: bytes stay in tx (ws_engine_output) */
+    while (b && b->off < b->len) {
+        size_t put = 0;
+        ws_result rc = (c->tp->write)(c, WS__BDATA(b) + b->off, b->len - b->off, &put);
+        if (rc == WS_AGAIN || (rc == WS_OK && put == 0)) { c->flags |= WS__F_DRAIN_WAIT; return; }
+        if (rc != WS_OK) {
+            if (c->err == WS_OK && !(c->flags & WS__F_GOT_CLOSE))   /* after the peer's close: no error */
+                { c->err = rc; c->err_msg = "send failed: connection lost"; }
+            c->flags |= WS__F_BROKEN;
+            ws__pend(c);
+            ws__buf_put(c->ctx, &c->tx);
+            return;
+        }
+        b->off += put;
+    }
+    ws__tx_done(c);
+}
+
+static void ws__on_eof(ws_conn *c) {
+    if ((c->flags & WS__F_GOT_CLOSE) && (c->flags & WS__F_SENT_CLOSE)) { ws__finish(c); return; }
+    if (c->flags & (WS__F_HTTP | WS__F_FAILED)) { ws__finish(c); return; }
+    ws__abort(c, WS_ERR_IO, c->state < WS__OPEN ? "connection closed during the handshake"
+                                                : "connection closed without a close frame");
+}
+
+/* The timers of one connection at ctx->now; returns its next due time (0 = none). */
+static int64_t ws__conn_timers(ws_conn *c) {
+    ws_ctx *ctx = c->ctx;
+    int64_t now = ctx->now;
+    if (c->flags & WS__F_DEAD) return 0;
+    if (c->flags & WS__F_BROKEN) { ws__finish(c); return 0; }
+#ifndef WS_NO_NET
+    if (c->state == WS__WAITING) {
+        if (c->flags & WS__F_USER_CLOSE) { ws__cancel_retry(c); return 0; }
+        if (now >= c->deadline) ws__client_start(c);
+        if (c->flags & WS__F_BROKEN) { ws__finish(c); return 0; }
+        return c->deadline;
+    }
+#endif
+    if (c->state == WS__CLOSED) return 0;
+    if (c->deadline && now >= c->deadline) {
+        switch (c->state) {
+        case WS__RESOLVING: case WS__CONNECTING:
+            ws__abort(c, WS_ERR_TIMEOUT, "connect timed out"); return 0;
+        case WS__TLS: case WS__HANDSHAKE:
+            ws__abort(c, WS_ERR_TIMEOUT, "handshake timed out"); return 0;
+        default:   /* CLOSING: the peer never finished the close handshake */
+            if ((c->flags & WS__F_GOT_CLOSE) && (c->flags & WS__F_SENT_CLOSE)) ws__finish(c);
+            else ws__abort(c, c->err != WS_OK ? c->err : WS_ERR_TIMEOUT, "close handshake timed out");
+            return 0;
+        }
+    }
+    if (c->state == WS__OPEN) {
+        int idle = ctx->cfg.idle_timeout_ms;
+        if (c->pong_due && now >= c->pong_due) {
+            ws__abort(c, WS_ERR_TIMEOUT, "no pong within pong_timeout_ms: peer is gone");
+            return 0;
+        }
+        if (idle > 0 && now - c->last_rx >= idle) {
+            (void)ws_conn_close(c, WS_CLOSE_GOING_AWAY, "idle timeout");
+            c->flags &= ~(uint32_t)WS__F_USER_CLOSE;
+            return c->deadline;
+        }
+        if (c->next_ping && now >= c->next_ping) {
+            int ping = ws__ping_ms(c);
+            if (ping) {
+                (void)ws__queue_frame(c, 1, 0, WS_OP_PING, NULL, 0, 1);
+                if (!c->pong_due) c->pong_due = now + ws__ms(ctx->cfg.pong_timeout_ms, 10000);
+                c->next_ping = now + ping;
+            } else {   /* client keepalive: an unsolicited pong (RFC 6455 5.5.3) */
+                (void)ws__queue_frame(c, 1, 0, WS_OP_PONG, NULL, 0, 1);
+                c->next_ping = now + ctx->cfg.keepalive_ms;
+            }
+            ws__flush(c);
+        }
+    }
+    return ws__due(c);
+}
+
+/* ---- a ws_io as a transport: the engine's own (io NULL: bytes wait for ws_engine_output),
+ * and the loop's for ws_conn_adopt with a ws_io ---- */
+static ws_result ws__io_read(ws_conn *c, uint8_t *buf, size_t cap, size_t *got) {
+    if (!c->io || !c->io->read) return WS_AGAIN;
+    return (c->io->read)(c->io->io, buf, cap, got);
+}
+static ws_result ws__io_write(ws_conn *c, const uint8_t *buf, size_t len, size_t *put) {
+    if (!c->io || !c->io->write) return WS_AGAIN;
+    return (c->io->write)(c->io->io, buf, len, put);
+}
+static short  ws__io_want(const ws_conn *c) { (void)c; return 0; }
+static size_t ws__io_pending(const ws_conn *c) { (void)c; return 0; }
+static void ws__io_shutdown(ws_conn *c) { if (c->io && c->io->shutdown) (c->io->shutdown)(c->io->io); }
+static void ws__io_close(ws_conn *c) {
+    ws_io *io = c->io;
+#ifndef WS_NO_NET
+    if (!c->ctx->engine) ws__unwatch(c);
+#endif
+    c->fd = WS__INVALID_SOCK;   /* a ws_io's descriptor is closed by its close callback */
+    c->io = NULL;
+    if (!io) return;
+    if (io->close) (io->close)(io->io);
+    ws__free(c->ctx, io);
+}
+static const ws__transport ws__io_tp = {
+    ws__io_read, ws__io_write, NULL, ws__io_want, ws__io_pending, ws__io_shutdown, ws__io_close
+};
+
+/* Forgets one attempt's buffers and strings (a client that reconnects starts afresh). */
+static void ws__conn_reset(ws_conn *c) {
+    ws_ctx *ctx = c->ctx;
+    ws__buf_put(ctx, &c->rx);
+    ws__buf_put(ctx, &c->tx);
+    ws__buf_put(ctx, &c->msg);
+    ws__free(ctx, c->protocol); c->protocol = NULL;
+    ws__free(ctx, c->close_reason); c->close_reason = NULL;
+    if (c->msg_own) {   /* after WS_EV_CLOSE: err_msg must not dangle */
+        if (c->err_msg == c->msg_own) c->err_msg = ws_result_str(c->err);
+        ws__free(ctx, c->msg_own);
+        c->msg_own = NULL;
+    }
+}
+
+/* ---- connections: made and freed ---- */
+static ws_conn *ws__conn_new(ws_ctx *ctx, int server) {
+    ws_conn *c;
+    /* room in the timer heap for every conn, so scheduling never fails */
+    if (!ctx->engine &&
+        !ws__grow(ctx, (void **)&ctx->heap, &ctx->hcap, ctx->nconns + 1, sizeof(ws_conn *))) return NULL;
+    c = (ws_conn *)ws__alloc(ctx, sizeof *c);
+    if (!c) return NULL;
+    memset(c, 0, sizeof *c);
+    c->kind = WS__K_CONN;
+    ctx->nconns++;
+    c->ctx = ctx;
+    c->fd = WS__INVALID_SOCK;
+    c->tp = &ws__io_tp;   /* the loop sets its own (TCP, TLS) */
+    c->id = ++ctx->next_id;
+    c->created = ctx->now;
+    c->err_msg = "";
+    if (server) { c->flags = WS__F_SERVER; ctx->nserver++; }
+    c->prev = ctx->tail;
+    if (ctx->tail) ctx->tail->next = c; else ctx->head = c;
+    ctx->tail = c;
+    return c;
+}
+
+static void ws__conn_free(ws_conn *c) {
+    ws_ctx *ctx = c->ctx;
+    ws__client_reset(c);
+#ifdef WS_NO_NET
+    if (c->tp) (c->tp->close)(c);   /* (ws__client_reset closes it with sockets) */
+#endif
+    c->flags |= WS__F_DEAD;
+#ifndef WS_NO_NET
+    ws__sched(c);   /* out of the timer heap */
+#endif
+    ctx->nconns--;
+    if (c->prev) c->prev->next = c->next; else ctx->head = c->next;
+    if (c->next) c->next->prev = c->prev; else ctx->tail = c->prev;
+    if (c->flags & WS__F_SERVER) ctx->nserver--;
+    if (c->cl) {
+        ws__free(ctx, c->cl->url);
+        ws__free(ctx, c->cl->origin);
+        ws__free(ctx, c->cl->protocols);
+        ws__free(ctx, c->cl->headers);
+#ifndef WS_NO_NET
+        ws__tls_cfg_release(ctx, c->cl->tls);
+#endif
+        ws__free(ctx, c->cl);
+    }
+    ws__free(ctx, c);
+}
+
+/* ==== >>engine ==== sending and closing (loop and engine alike), the sans-I/O API ==== */
+/* Work a connection left for the end of the pass (loop) or of the API call (engine): the
+ * opening of an upgraded stream, adopted bytes, a finish, DRAINED, what callbacks queued. */
+static void ws__service_core(ws_conn *c) {
+    if (c->flags & WS__F_BROKEN) { ws__finish(c); return; }
+    if ((c->flags & WS__F_PREOPEN) && c->state == WS__HANDSHAKE) {
+        c->flags &= ~(uint32_t)WS__F_PREOPEN;
+        ws__opened(c);
+    }
+    if (c->flags & WS__F_FEED) {   /* bytes handed over with the stream (ws_engine_opts.head) */
+        c->flags &= ~(uint32_t)WS__F_FEED;
+        if (c->state == WS__HANDSHAKE || ws__reading(c)) ws__conn_process(c);
+    }
+    if (c->flags & WS__F_DRAINED) {
+        ws_event ev;
+        c->flags &= ~(uint32_t)WS__F_DRAINED;
+        if (c->state == WS__OPEN && ws__visible(c)) { ws__ev_init(&ev, WS_EV_DRAINED); ws__emit(c, &ev); }
+    }
+    if (ws__buf_used(c->tx) && c->state != WS__CONNECTING && c->state != WS__TLS &&
+        ws__has_io(c) && !(c->flags & WS__F_DEAD))
+        ws__flush(c);
+    if (c->flags & WS__F_BROKEN) ws__finish(c);
+}
+
+/* An engine's "end of pass": after each of its API calls, unless inside its callback. */
+static void ws__engine_run(ws_ctx *ctx) {
+    int round;
+    if (!ctx->engine || ctx->in_cb) return;
+    for (round = 0; ctx->pend && round < 8; round++) {
+        ws_conn *c, *list = ctx->pend;
+        ctx->pend = NULL;
+        while ((c = list) != NULL) {
+            list = c->pnext;
+            c->flags &= ~(uint32_t)WS__F_PEND;
+            if (!(c->flags & WS__F_DEAD)) ws__service_core(c);
+        }
+    }
+}
+
+/* Text we may send: valid UTF-8, which the message being delivered (an echo, a broadcast of
+ * it) already is: checking it again would be half the cost of a text echo. */
+static int ws__text_ok(const ws_ctx *ctx, const void *data, size_t len) {
+    if (!data) return 1;   /* ws__send refuses NULL with a length */
+    if ((const uint8_t *)data == ctx->text_ok && len == ctx->text_ok_len) return 1;
+    return ws_utf8_validate(data, len) == WS_OK;
+}
+
+static ws_result ws__send(ws_conn *c, int fin, int rsv, int op, const void *data, size_t len) {
+    ws_result rc;
+    if (!c || (!data && len)) return WS_ERR_ARG;
+    if (c->state != WS__OPEN) return c->state < WS__OPEN ? WS_ERR_STATE : WS_ERR_CLOSED;
+    if (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD)) return WS_ERR_CLOSED;
+    rc = ws__queue_frame(c, fin, rsv, op, data, len, 0);
+    if (rc == WS_ERR_FULL && ws__buf_used(c->tx) && ws__has_io(c)) {
+        ws__flush(c);   /* bytes held back for batching (below) do not make the queue full */
+        if (!(c->flags & WS__F_BROKEN)) rc = ws__queue_frame(c, fin, rsv, op, data, len, 0);
+    }
+    /* Inside a callback the loop flushes when the callback returns (ws__conn_io, ws_dispatch),
+     * so the replies to one read go out in one send() instead of one per message; a batch
+     * is written at once when it reaches WS_BUF_MIN. */
+    if (rc == WS_OK && ws__has_io(c) &&
+        (!c->ctx->in_cb || ws__buf_used(c->tx) >= WS_BUF_MIN))
+        ws__flush(c);
+    if (rc == WS_ERR_FULL) c->flags |= WS__F_DRAIN_WAIT;   /* DRAINED: try again then */
+    if (ws__buf_used(c->tx)) ws__pend(c);   /* the rest: at the end of the dispatch, or POLLOUT */
+    ws__engine_run(c->ctx);
+    return rc;
+}
+
+/* What ws_conn_send and ws_broadcast accept: a message or a ping/pong (RFC 6455 5.5). */
+static ws_result ws__send_check(const ws_ctx *ctx, int opcode, const void *data, size_t len) {
+    if (opcode == WS_OP_PING || opcode == WS_OP_PONG) return len > 125 ? WS_ERR_ARG : WS_OK;
+    if (opcode == WS_OP_TEXT) return !ctx || ws__text_ok(ctx, data, len) ? WS_OK : WS_ERR_UTF8;
+    return opcode == WS_OP_BINARY ? WS_OK : WS_ERR_ARG;
+}
+
+WS_API ws_result ws_conn_send(ws_conn *c, int opcode, const void *data, size_t len) {
+    ws_result rc = ws__send_check(c ? c->ctx : NULL, opcode, data, len);
+    return rc != WS_OK ? rc : ws__send(c, 1, 0, opcode, data, len);
+}
+
+WS_API ws_result ws_conn_send_text(ws_conn *c, const char *text) {
+    return text ? ws_conn_send(c, WS_OP_TEXT, text, strlen(text)) : WS_ERR_ARG;
+}
+
+WS_API ws_result ws_conn_send_frame(ws_conn *c, int fin, int rsv, int opcode, const void *data, size_t len) {
+    return ws__send(c, fin, rsv, opcode, data, len);
+}
+
+WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
+    size_t rlen = reason ? strlen(reason) : 0;
+    if (!c) return WS_ERR_ARG;
+    if ((code && !ws_close_code_valid(code)) || rlen > 123 || (rlen && !code) ||
+        (rlen && ws_utf8_validate(reason, rlen) != WS_OK))
+        return WS_ERR_ARG;
+    if (c->state == WS__WAITING) {   /* no more retries: the final CLOSE comes from the loop */
+        c->flags |= WS__F_USER_CLOSE;
+        ws__pend(c);
+        return WS_OK;
+    }
+    if (c->state >= WS__CLOSED || (c->flags & (WS__F_SENT_CLOSE | WS__F_DEAD | WS__F_HTTP)))
+        return WS_ERR_CLOSED;   /* HTTP: a close frame must not follow the response */
+    c->flags |= WS__F_USER_CLOSE;
+    if (c->state < WS__OPEN) {   /* still connecting: give up the attempt */
+        c->err = WS_ERR_CLOSED;
+        c->err_msg = "closed before the connection opened";
+        c->flags |= WS__F_BROKEN | WS__F_ERR_FIRED;
+        ws__pend(c);
+        return WS_OK;
+    }
+    (void)ws__queue_close(c, code, reason, rlen);
+    ws__start_closing(c);
+    if (ws__has_io(c) && !c->ctx->in_cb) ws__flush(c);
+    ws__pend(c);   /* new timer (close_timeout_ms) and poll interest */
+    ws__engine_run(c->ctx);
+    return WS_OK;
+}
+
+WS_API void ws_conn_drop(ws_conn *c) {
+    if (c && c->state == WS__WAITING) { (void)ws_conn_close(c, 0, NULL); return; }   /* no retry */
+    if (!c || c->state >= WS__CLOSED) return;
+    c->flags |= WS__F_USER_CLOSE | WS__F_BROKEN;
+    ws__pend(c);
+    ws__engine_run(c->ctx);
+}
+
+WS_API int ws_conn_state(const ws_conn *c) {
+    if (!c) return WS_STATE_CLOSED;
+    switch (c->state) {
+    case WS__RESOLVING: case WS__CONNECTING: case WS__TLS: case WS__HANDSHAKE: return WS_STATE_CONNECTING;
+    case WS__OPEN: return (c->flags & WS__F_SENT_CLOSE) ? WS_STATE_CLOSING : WS_STATE_OPEN;
+    case WS__CLOSING: return WS_STATE_CLOSING;
+    default: return WS_STATE_CLOSED;
+    }
+}
+WS_API void *ws_conn_user(const ws_conn *c) { return c ? c->user : NULL; }
+WS_API void ws_conn_set_user(ws_conn *c, void *user) { if (c) c->user = user; }
+WS_API uint64_t ws_conn_id(const ws_conn *c) { return c ? c->id : 0; }
+WS_API ws_ctx *ws_conn_ctx(const ws_conn *c) { return c && !c->ctx->engine ? c->ctx : NULL; }
+WS_API int ws_conn_is_server(const ws_conn *c) { return c && (c->flags & WS__F_SERVER) ? 1 : 0; }
+WS_API int64_t ws_conn_age_ms(const ws_conn *c) {
+    if (!c) return 0;
+#ifndef WS_NO_NET
+    if (!c->ctx->engine) return ws__now_ms() - c->created;
+#endif
+    return c->ctx->now - c->created;   /* an engine: on its user's clock */
+}
+WS_API const char *ws_conn_protocol(const ws_conn *c) { return c && c->protocol ? c->protocol : ""; }
+WS_API size_t ws_conn_queued(const ws_conn *c) { return c ? ws__buf_used(c->tx) : 0; }
+WS_API void ws_conn_set_fragments(ws_conn *c, int on) {
+    if (!c) return;
+    c->flags = (c->flags & ~(uint32_t)WS__F_FRAGS) | WS__F_FRAGS_SET | (on ? (uint32_t)WS__F_FRAGS : 0u);
+}
+
+/* ---- clients: the URL and options, and the upgrade request (loop, adopt and engine) ---- */
+static ws_result ws__client_new(ws_conn *c, const char *url, const ws_connect_opts *opts,
+                                const char **why) {
+    ws_ctx *ctx = c->ctx;
+    ws__client *cl = (ws__client *)ws__alloc(ctx, sizeof *cl);
+    size_t n = strlen(url);
+    if (!cl) return WS_ERR_NOMEM;
+    memset(cl, 0, sizeof *cl);
+    c->cl = cl;   /* freed with c, whatever fails below */
+    cl->url = ws__strdup(ctx, url, n);
+    if (opts) {
+        if (opts->origin) cl->origin = ws__strdup(ctx, opts->origin, strlen(opts->origin));
+        if (opts->protocols) cl->protocols = ws__strdup(ctx, opts->protocols, strlen(opts->protocols));
+        if (opts->headers) cl->headers = ws__strdup(ctx, opts->headers, strlen(opts->headers));
+        cl->reconnect = opts->reconnect;
+        cl->delay_ms = opts->reconnect_delay_ms;
+        cl->max_ms = opts->reconnect_max_ms;
+    }
+    cl->delay_ms = cl->delay_ms > 0 ? cl->delay_ms : 1000;
+    cl->max_ms = cl->max_ms > 0 ? cl->max_ms : 30000;
+    cl->cur_ms = cl->delay_ms;
+    if (!cl->url || (opts && ((opts->origin && !cl->origin) || (opts->protocols && !cl->protocols) ||
+                              (opts->headers && !cl->headers))))
+        return WS_ERR_NOMEM;
+    if (ws_url_parse(cl->url, n, &cl->u, why) != WS_OK) return WS_ERR_URL;
+    if (cl->u.host.len >= 256) { *why = "host name longer than 255 bytes"; return WS_ERR_URL; }
+    return WS_OK;
+}
+
+/* Queues the upgrade request with a fresh key (RFC 6455 4.1). Fails c when it cannot. */
+static ws_result ws__client_request(ws_conn *c) {
+    ws_ctx *ctx = c->ctx;
+    ws__client *cl = c->cl;
+    size_t need, len = 0;
+    uint8_t rnd[16];
+    ws__rand(ctx, rnd, 16);
+    ws_client_key(rnd, cl->key);
+    need = 512 + cl->u.path.len + cl->u.query.len + cl->u.host.len +
+           (cl->origin ? strlen(cl->origin) : 0) + (cl->protocols ? strlen(cl->protocols) : 0) +
+           (cl->headers ? 2 * strlen(cl->headers) : 0);
+    if (!ws__buf_reserve(ctx, &c->tx, need)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); return WS_ERR_NOMEM; }
+    if (ws_http_build_request((char *)WS__BDATA(c->tx) + c->tx->len, c->tx->cap - c->tx->len, &cl->u,
+                              cl->key, cl->origin, cl->protocols, cl->headers, &len) != WS_OK) {
+        ws__fail(c, WS_ERR_ARG, "invalid origin, protocols or extra headers");
+        return WS_ERR_ARG;
+    }
+    c->tx->len += len;
+    return WS_OK;
+}
+
+/* A stream handed over (an engine, ws_conn_adopt): its transport, role and starting state.
+ * The opening of an upgraded stream and the head bytes wait for the end of the pass/call. */
+static ws_result ws__conn_start(ws_conn *c, const ws_engine_opts *o, const char **why) {
+    ws_ctx *ctx = c->ctx;
+    ws_result rc;
+    if (o->io) {
+        c->io = (ws_io *)ws__alloc(ctx, sizeof *c->io);
+        if (!c->io) return WS_ERR_NOMEM;
+        *c->io = *o->io;
+        c->tp = &ws__io_tp;
+    }
+    if (!(c->flags & WS__F_SERVER)) {
+        rc = ws__client_new(c, o->url ? o->url : "ws://localhost/", o->connect, why);
+        if (rc != WS_OK) return rc;
+        c->cl->reconnect = 0;   /* a stream that was handed over cannot be dialled again */
+    }
+    c->state = WS__HANDSHAKE;
+    c->deadline = ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000);
+    if (o->upgraded) {
+        if (o->protocol && *o->protocol &&
+            !(c->protocol = ws__strdup(ctx, o->protocol, strlen(o->protocol)))) return WS_ERR_NOMEM;
+        c->flags |= WS__F_PREOPEN;
+    } else if (!(c->flags & WS__F_SERVER) && (rc = ws__client_request(c)) != WS_OK) {
+        return rc;
+    }
+    if (o->head && o->head_len) {
+        if (!ws__buf_reserve(ctx, &c->rx, o->head_len)) return WS_ERR_NOMEM;
+        memcpy(WS__BDATA(c->rx) + c->rx->len, o->head, o->head_len);
+        c->rx->len += o->head_len;
+        c->flags |= WS__F_FEED;
+    }
+    ws__pend(c);
+    return WS_OK;
+}
+
+/* ---- the engine API: a connection in a private ctx that has no sockets ---- */
+static void ws__engine_free(ws_ctx *ctx) {
+    ctx->destroying = 1;
+    while (ctx->head) ws__conn_free(ctx->head);
+    while (ctx->npool) ws__free(ctx, ctx->pool[--ctx->npool]);
+    ws__free(ctx, ctx->heap);
+    WS_FREE(ctx, ctx->cfg.user);
+}
+
+WS_API ws_result ws_engine_create(const ws_config *cfg, const ws_engine_opts *o, void *conn_user,
+                                  ws_conn **out) {
+    ws_engine_opts none;
+    ws_ctx *ctx;
+    ws_conn *c;
+    ws_result rc;
+    const char *why = "";
+    if (out) *out = NULL;
+    if (!cfg || !cfg->on_event || !out) return WS_ERR_ARG;
+    if (!o) { memset(&none, 0, sizeof none); o = &none; }
+    ctx = (ws_ctx *)WS_MALLOC(sizeof *ctx, cfg->user);
+    if (!ctx) return WS_ERR_NOMEM;
+    memset(ctx, 0, sizeof *ctx);
+    ctx->cfg = *cfg;
+    ctx->engine = 1;
+    ctx->now = o->now_ms;
+#ifndef WS_NO_NET
+    ctx->wake_r = ctx->wake_w = WS__INVALID_SOCK;
+    ctx->epfd = -1;
+#endif
+    c = ws__conn_new(ctx, o->server);
+    if (!c) { WS_FREE(ctx, cfg->user); return WS_ERR_NOMEM; }
+    c->user = conn_user;
+    rc = ws__conn_start(c, o, &why);
+    if (rc != WS_OK) {
+        if (rc == WS_ERR_URL) ws__log(ctx, 0, why);
+        ws__engine_free(ctx);
+        return rc;
+    }
+    *out = c;
+    ws__engine_run(ctx);   /* an upgraded stream opens; the head is processed; io takes output */
+    return WS_OK;
+}
+
+WS_API void ws_engine_destroy(ws_conn *c) {
+    ws_ctx *ctx;
+    if (!c || !c->ctx->engine) return;
+    ctx = c->ctx;
+    WS_ASSERT(!ctx->in_cb && "ws_engine_destroy called from a callback");
+    if (c->state != WS__CLOSED) {
+        if (c->state == WS__OPEN && !(c->flags & WS__F_SENT_CLOSE)) {   /* try, don't wait */
+            (void)ws__queue_close(c, WS_CLOSE_GOING_AWAY, "", 0);
+            ws__flush(c);
+        }
+        if (c->err == WS_OK && !(c->flags & WS__F_GOT_CLOSE)) { c->err = WS_ERR_CLOSED; c->err_msg = "engine destroyed"; }
+        c->flags |= WS__F_ERR_FIRED;   /* the close event says it all */
+        ws__finish(c);
+    }
+    ws__engine_free(ctx);
+}
+
+WS_API ws_result ws_engine_feed(ws_conn *c, const void *data, size_t len, int64_t now_ms) {
+    const uint8_t *p = (const uint8_t *)data;
+    ws_result rc = WS_OK;
+    if (!c || !c->ctx->engine || (!data && len)) return WS_ERR_ARG;
+    c->ctx->now = now_ms;
+    if (c->state == WS__CLOSED) return WS_ERR_CLOSED;
+    while (len && rc == WS_OK) {   /* in steps, so no buffer outgrows the frame being read */
+        size_t n = WS_BUF_MIN;
+        if (c->state != WS__HANDSHAKE && !ws__reading(c)) break;   /* closing: input is dropped */
+        if (c->flags & WS__F_HAVE_FRAME) {   /* the rest of a big frame in one step */
+            uint64_t rest = c->fr.header_len + c->fr.payload_len - ws__buf_used(c->rx);
+            n = (size_t)WS__MIN(WS__MAX(rest, (uint64_t)WS_BUF_MIN), (uint64_t)1 << 20);
+        }
+        n = WS__MIN(n, len);
+        rc = ws__conn_feed(c, p, n);
+        if (rc != WS_OK) ws__fail(c, rc, "out of memory");
+        p += n;
+        len -= n;
+    }
+    ws__engine_run(c->ctx);
+    return rc;
+}
+
+WS_API void ws_engine_eof(ws_conn *c, int64_t now_ms) {
+    if (!c || !c->ctx->engine) return;
+    c->ctx->now = now_ms;
+    if (c->state != WS__CLOSED) { ws__buf_put(c->ctx, &c->rx); ws__on_eof(c); }
+    ws__engine_run(c->ctx);
+}
+
+WS_API size_t ws_engine_output(const ws_conn *c, const uint8_t **data) {
+    size_t n = c ? ws__buf_used(c->tx) : 0;
+    if (data) *data = n ? WS__BDATA(c->tx) + c->tx->off : NULL;
+    return n;
+}
+
+WS_API void ws_engine_consume(ws_conn *c, size_t n) {
+    if (!c || !c->ctx->engine || !c->tx) return;
+    c->tx->off += WS__MIN(n, ws__buf_used(c->tx));
+    if (c->tx->off == c->tx->len) ws__tx_done(c);
+    ws__engine_run(c->ctx);
+}
+
+WS_API int ws_engine_wants_eof(const ws_conn *c) {
+    return c && (c->state == WS__CLOSED || ((c->flags & WS__F_SHUT) && !ws__buf_used(c->tx)));
+}
+
+WS_API int64_t ws_engine_deadline(const ws_conn *c) {
+    return c && c->state != WS__CLOSED ? ws__due(c) : 0;
+}
+
+WS_API void ws_engine_tick(ws_conn *c, int64_t now_ms) {
+    if (!c || !c->ctx->engine) return;
+    c->ctx->now = now_ms;
+    (void)ws__conn_timers(c);
+    ws__engine_run(c->ctx);
+}
+
+WS_API ws_result ws_engine_pair(const ws_config *client_cfg, const ws_config *server_cfg,
+                                ws_conn **client, ws_conn **server) {
+    ws_engine_opts o;
+    ws_result rc;
+    if (client) *client = NULL;
+    if (server) *server = NULL;
+    if (!client || !server) return WS_ERR_ARG;
+    memset(&o, 0, sizeof o);
+    o.server = 1;
+    rc = ws_engine_create(server_cfg, &o, NULL, server);
+    if (rc != WS_OK) return rc;
+    o.server = 0;
+    rc = ws_engine_create(client_cfg, &o, NULL, client);
+    if (rc != WS_OK) { ws_engine_destroy(*server); *server = NULL; }
+    return rc;
+}
+
+/* One direction of ws_engine_pump: a copy first, so callbacks may send on either side. */
+static size_t ws__pump1(ws_conn *from, ws_conn *to, int64_t now) {
+    uint8_t chunk[4096];
+    const uint8_t *p;
+    size_t n = ws_engine_output(from, &p), moved = 0;
+    if (n) {
+        n = WS__MIN(n, sizeof chunk);
+        memcpy(chunk, p, n);
+        ws_engine_consume(from, n);
+        if (to->state != WS__CLOSED) (void)ws_engine_feed(to, chunk, n, now);
+        moved = n;
+    }
+    if (to->state != WS__CLOSED && ws_engine_wants_eof(from) && !ws_engine_output(from, NULL)) {
+        ws_engine_eof(to, now);   /* from's side of the stream ends */
+        moved++;
+    }
+    return moved;
+}
+
+WS_API size_t ws_engine_pump(ws_conn *a, ws_conn *b, int64_t now_ms) {
+    size_t total = 0, moved;
+    if (!a || !b || !a->ctx->engine || !b->ctx->engine) return 0;
+    do {
+        moved = ws__pump1(a, b, now_ms);
+        moved += ws__pump1(b, a, now_ms);
+        total += moved;
+    } while (moved);
+    return total;
+}
+
+#ifdef WS_NO_NET   /* an engine has no address; with sockets, see >>api */
+WS_API ws_result ws_conn_remote(const ws_conn *c, char *out, size_t cap, uint16_t *port_out) {
+    if (out && cap) out[0] = '\0';
+    if (port_out) *port_out = 0;
+    return c && out && cap ? WS_ERR_STATE : WS_ERR_ARG;
+}
+#endif
 #ifndef WS_NO_NET
 /* ==== >>transport ==== how a connection's bytes move: plain TCP here, TLS in >>tls ==== */
-/* Called as (c->tp->read)(...): lwIP's compatibility macros read/write/close/shutdown must
- * not expand there. */
-struct ws__transport {
-    /* WS_OK (*got > 0), WS_AGAIN, WS_ERR_CLOSED (orderly EOF) or WS_ERR_IO / WS_ERR_TLS */
-    ws_result (*read)(ws_conn *c, uint8_t *buf, size_t cap, size_t *got);
-    ws_result (*write)(ws_conn *c, const uint8_t *buf, size_t len, size_t *put);
-    ws_result (*handshake)(ws_conn *c);  /* WS_OK when done, WS_AGAIN, or an error */
-    short     (*want)(const ws_conn *c); /* extra poll interest (TLS needs to write to read...) */
-    size_t    (*pending)(const ws_conn *c);   /* bytes readable without the socket */
-    void      (*shutdown)(ws_conn *c);   /* no more writes (TCP FIN / TLS close_notify) */
-    void      (*close)(ws_conn *c);
-};
 
 static ws_result ws__tcp_read(ws_conn *c, uint8_t *buf, size_t cap, size_t *got) {
     for (;;) {
@@ -3096,20 +3871,10 @@ static void ws__dns_release(ws_conn *c) {
 }
 
 static void ws__client_reset(ws_conn *c) {   /* forget one attempt's resources */
-    ws_ctx *ctx = c->ctx;
     ws__dns_release(c);
     if (c->cl && c->cl->ai) { ws__resolve_free(c->cl->ai); c->cl->ai = c->cl->ai_next = NULL; }
     if (c->tp) (c->tp->close)(c);
-    ws__buf_put(ctx, &c->rx);
-    ws__buf_put(ctx, &c->tx);
-    ws__buf_put(ctx, &c->msg);
-    ws__free(ctx, c->protocol); c->protocol = NULL;
-    ws__free(ctx, c->close_reason); c->close_reason = NULL;
-    if (c->msg_own) {   /* after WS_EV_CLOSE: err_msg must not dangle */
-        if (c->err_msg == c->msg_own) c->err_msg = ws_result_str(c->err);
-        ws__free(ctx, c->msg_own);
-        c->msg_own = NULL;
-    }
+    ws__conn_reset(c);
 }
 
 static void ws__remote_from(ws_conn *c, const struct sockaddr *sa) {
@@ -3129,21 +3894,8 @@ static void ws__remote_from(ws_conn *c, const struct sockaddr *sa) {
 static void ws__client_connected(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     ws__client *cl = c->cl;
-    size_t need, len = 0;
-    uint8_t rnd[16];
     if (cl->ai) { ws__resolve_free(cl->ai); cl->ai = cl->ai_next = NULL; }
-    ws__rand(ctx, rnd, 16);
-    ws_client_key(rnd, cl->key);
-    need = 512 + cl->u.path.len + cl->u.query.len + cl->u.host.len +
-           (cl->origin ? strlen(cl->origin) : 0) + (cl->protocols ? strlen(cl->protocols) : 0) +
-           (cl->headers ? 2 * strlen(cl->headers) : 0);
-    if (!ws__buf_reserve(ctx, &c->tx, need)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); return; }
-    if (ws_http_build_request((char *)WS__BDATA(c->tx) + c->tx->len, c->tx->cap - c->tx->len, &cl->u,
-                              cl->key, cl->origin, cl->protocols, cl->headers, &len) != WS_OK) {
-        ws__fail(c, WS_ERR_ARG, "invalid origin, protocols or extra headers");
-        return;
-    }
-    c->tx->len += len;
+    if (ws__client_request(c) != WS_OK) return;
     if (cl->tls && ws__tls_attach(c, cl->tls) != WS_OK) { ws__fail(c, WS_ERR_TLS, "TLS setup failed"); return; }
     c->state = c->tp->handshake ? WS__TLS : WS__HANDSHAKE;
     c->deadline = ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000);
@@ -3247,49 +3999,6 @@ static void ws__client_poll_dns(ws_conn *c) {
 }
 
 /* ==== >>server ==== listening sockets and accepted connections ==== */
-static ws_conn *ws__conn_new(ws_ctx *ctx, int server) {
-    ws_conn *c;
-    /* room in the timer heap for every conn, so scheduling never fails */
-    if (!ws__grow(ctx, (void **)&ctx->heap, &ctx->hcap, ctx->nconns + 1, sizeof(ws_conn *))) return NULL;
-    c = (ws_conn *)ws__alloc(ctx, sizeof *c);
-    if (!c) return NULL;
-    memset(c, 0, sizeof *c);
-    c->kind = WS__K_CONN;
-    ctx->nconns++;
-    c->ctx = ctx;
-    c->fd = WS__INVALID_SOCK;
-    c->tp = &ws__tcp;
-    c->id = ++ctx->next_id;
-    c->created = ctx->now;
-    c->err_msg = "";
-    if (server) { c->flags = WS__F_SERVER; ctx->nserver++; }
-    c->prev = ctx->tail;
-    if (ctx->tail) ctx->tail->next = c; else ctx->head = c;
-    ctx->tail = c;
-    return c;
-}
-
-static void ws__sched(ws_conn *c);
-static void ws__conn_free(ws_conn *c) {
-    ws_ctx *ctx = c->ctx;
-    ws__client_reset(c);
-    c->flags |= WS__F_DEAD;
-    ws__sched(c);   /* out of the timer heap */
-    ctx->nconns--;
-    if (c->prev) c->prev->next = c->next; else ctx->head = c->next;
-    if (c->next) c->next->prev = c->prev; else ctx->tail = c->prev;
-    if (c->flags & WS__F_SERVER) ctx->nserver--;
-    if (c->cl) {
-        ws__free(ctx, c->cl->url);
-        ws__free(ctx, c->cl->origin);
-        ws__free(ctx, c->cl->protocols);
-        ws__free(ctx, c->cl->headers);
-        ws__tls_cfg_release(ctx, c->cl->tls);
-        ws__free(ctx, c->cl);
-    }
-    ws__free(ctx, c);
-}
-
 static void ws__accept(ws_ctx *ctx, ws_listener *l) {
     int i;
     for (i = 0; i < 64; i++) {   /* a bounded batch per pass: fairness */
@@ -3306,6 +4015,7 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) {
         c = ws__conn_new(ctx, 1);
         if (!c) { ws__sock_close(s); ws__log(ctx, 0, "ws.h: out of memory accepting"); continue; }
         c->fd = s;
+        c->tp = &ws__tcp;
         ws__remote_from(c, (struct sockaddr *)&ss);
         c->state = WS__HANDSHAKE;
         c->deadline = ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000);
@@ -3437,50 +4147,6 @@ WS_API void ws_listener_close(ws_listener *l) {
 }
 
 /* ==== >>poll ==== the loop: epoll or poll(), the timer heap, pending work, foreign loops ==== */
-static void ws__finish(ws_conn *c) {   /* the connection is over: close, report, maybe retry */
-    ws_ctx *ctx = c->ctx;
-    ws_event ev;
-    int clean = (c->flags & WS__F_GOT_CLOSE) && (c->flags & WS__F_SENT_CLOSE) && c->err == WS_OK;
-    int visible = ws__visible(c) && !(c->flags & WS__F_HTTP);
-    char reason[128];
-    if (c->state == WS__CLOSED || c->state == WS__WAITING) return;
-    if (c->tp) (c->tp->close)(c);
-    if (c->flags & WS__F_OPENED) ctx->nopen--;
-    c->state = WS__CLOSED;
-    if (visible && c->err != WS_OK && !(c->flags & WS__F_ERR_FIRED)) {
-        c->flags |= WS__F_ERR_FIRED;
-        ws__ev_init(&ev, WS_EV_ERROR);
-        ev.result = c->err;
-        ev.msg = c->err_msg;
-        ev.http_status = c->cl ? c->cl->http_status : 0;
-        ws__emit(c, &ev);
-    }
-    if (visible && !(c->flags & WS__F_CLOSE_FIRED)) {
-        int retry = c->cl && c->cl->reconnect && !(c->flags & WS__F_USER_CLOSE) && !ctx->destroying;
-        c->flags |= WS__F_CLOSE_FIRED;
-        ws__ev_init(&ev, WS_EV_CLOSE);
-        ev.close_code = c->close_code ? c->close_code : (uint16_t)WS_CLOSE_ABNORMAL;
-        if (!(c->flags & WS__F_GOT_CLOSE) && !(c->flags & WS__F_FAILED)) ev.close_code = WS_CLOSE_ABNORMAL;
-        reason[0] = '\0';
-        if (c->close_reason) { strncpy(reason, c->close_reason, sizeof reason - 1); reason[sizeof reason - 1] = '\0'; }
-        ev.reason = reason;
-        ev.clean = clean;
-        ev.result = c->err;
-        ev.msg = c->err_msg ? c->err_msg : "";
-        ev.http_status = c->cl ? c->cl->http_status : 0;
-        if (retry) {
-            ev.reconnect_ms = c->cl->cur_ms;
-            c->state = WS__WAITING;
-            c->deadline = ctx->now + c->cl->cur_ms;
-            c->cl->cur_ms = (int)WS__MIN((int64_t)c->cl->cur_ms * 2, (int64_t)c->cl->max_ms);
-        }
-        ws__emit(c, &ev);
-    }
-    ws__client_reset(c);
-    if (c->state != WS__WAITING) { c->flags |= WS__F_DEAD; ws__pend(c); }
-    else c->flags &= ~(uint32_t)WS__F_BROKEN;   /* else the timers never reach the retry */
-}
-
 /* A client waiting to reconnect was closed (ws_conn_close, ws_ctx_destroy): its last CLOSE
  * said a retry would follow, so it gets a final one. */
 static void ws__cancel_retry(ws_conn *c) {
@@ -3493,47 +4159,6 @@ static void ws__cancel_retry(ws_conn *c) {
     ev.result = WS_ERR_CLOSED;
     ev.msg = "reconnect cancelled";
     ws__emit(c, &ev);
-}
-
-static void ws__abort(ws_conn *c, ws_result rc, const char *why) {
-    if (c->err == WS_OK) { c->err = rc; c->err_msg = why; }
-    ws__finish(c);
-}
-
-static void ws__flush(ws_conn *c) {
-    ws__buf *b = c->tx;
-    if (c->fd == WS__INVALID_SOCK) return;   /* no socket (sans-I/O use): bytes stay in tx */
-    while (b && b->off < b->len) {
-        size_t put = 0;
-        ws_result rc = (c->tp->write)(c, WS__BDATA(b) + b->off, b->len - b->off, &put);
-        if (rc == WS_AGAIN || (rc == WS_OK && put == 0)) { c->flags |= WS__F_DRAIN_WAIT; return; }
-        if (rc != WS_OK) {
-            if (c->err == WS_OK && !(c->flags & WS__F_GOT_CLOSE))   /* after the peer's close: no error */
-                { c->err = rc; c->err_msg = "send failed: connection lost"; }
-            c->flags |= WS__F_BROKEN;
-            ws__pend(c);
-            ws__buf_put(c->ctx, &c->tx);
-            return;
-        }
-        b->off += put;
-    }
-    if (b) ws__buf_put(c->ctx, &c->tx);
-    if (c->flags & WS__F_DRAIN_WAIT) {
-        c->flags = (c->flags & ~(uint32_t)WS__F_DRAIN_WAIT) | WS__F_DRAINED;
-        ws__pend(c);
-    }
-    if ((c->flags & WS__F_SHUT) && c->fd != WS__INVALID_SOCK &&   /* TLS: close_notify half out */
-        (!(c->flags & WS__F_WSHUT) || (c->tp->want(c) & WS_POLLOUT))) {
-        c->flags |= WS__F_WSHUT;   /* our close frame (or HTTP response) is out: FIN */
-        (c->tp->shutdown)(c);
-    }
-}
-
-static void ws__on_eof(ws_conn *c) {
-    if ((c->flags & WS__F_GOT_CLOSE) && (c->flags & WS__F_SENT_CLOSE)) { ws__finish(c); return; }
-    if (c->flags & (WS__F_HTTP | WS__F_FAILED)) { ws__finish(c); return; }
-    ws__abort(c, WS_ERR_IO, c->state < WS__OPEN ? "connection closed during the handshake"
-                                                : "connection closed without a close frame");
 }
 
 static void ws__readable(ws_conn *c) {
@@ -3593,59 +4218,6 @@ static void ws__tls_step(ws_conn *c) {
     c->state = WS__HANDSHAKE;
 }
 
-static int64_t ws__due(const ws_conn *c);
-/* The timers of one connection at ctx->now; returns its next due time (0 = none). */
-static int64_t ws__conn_timers(ws_conn *c) {
-    ws_ctx *ctx = c->ctx;
-    int64_t now = ctx->now;
-    if (c->flags & WS__F_DEAD) return 0;
-    if (c->flags & WS__F_BROKEN) { ws__finish(c); return 0; }
-    if (c->state == WS__WAITING) {
-        if (c->flags & WS__F_USER_CLOSE) { ws__cancel_retry(c); return 0; }
-        if (now >= c->deadline) ws__client_start(c);
-        if (c->flags & WS__F_BROKEN) { ws__finish(c); return 0; }
-        return c->deadline;
-    }
-    if (c->state == WS__CLOSED) return 0;
-    if (c->deadline && now >= c->deadline) {
-        switch (c->state) {
-        case WS__RESOLVING: case WS__CONNECTING:
-            ws__abort(c, WS_ERR_TIMEOUT, "connect timed out"); return 0;
-        case WS__TLS: case WS__HANDSHAKE:
-            ws__abort(c, WS_ERR_TIMEOUT, "handshake timed out"); return 0;
-        default:   /* CLOSING: the peer never finished the close handshake */
-            if ((c->flags & WS__F_GOT_CLOSE) && (c->flags & WS__F_SENT_CLOSE)) ws__finish(c);
-            else ws__abort(c, c->err != WS_OK ? c->err : WS_ERR_TIMEOUT, "close handshake timed out");
-            return 0;
-        }
-    }
-    if (c->state == WS__OPEN) {
-        int idle = ctx->cfg.idle_timeout_ms;
-        if (c->pong_due && now >= c->pong_due) {
-            ws__abort(c, WS_ERR_TIMEOUT, "no pong within pong_timeout_ms: peer is gone");
-            return 0;
-        }
-        if (idle > 0 && now - c->last_rx >= idle) {
-            (void)ws_conn_close(c, WS_CLOSE_GOING_AWAY, "idle timeout");
-            c->flags &= ~(uint32_t)WS__F_USER_CLOSE;
-            return c->deadline;
-        }
-        if (c->next_ping && now >= c->next_ping) {
-            int ping = ws__ping_ms(c);
-            if (ping) {
-                (void)ws__queue_frame(c, 1, 0, WS_OP_PING, NULL, 0, 1);
-                if (!c->pong_due) c->pong_due = now + ws__ms(ctx->cfg.pong_timeout_ms, 10000);
-                c->next_ping = now + ping;
-            } else {   /* client keepalive: an unsolicited pong (RFC 6455 5.5.3) */
-                (void)ws__queue_frame(c, 1, 0, WS_OP_PONG, NULL, 0, 1);
-                c->next_ping = now + ctx->cfg.keepalive_ms;
-            }
-            ws__flush(c);
-        }
-    }
-    return ws__due(c);
-}
-
 static short ws__interest(const ws_conn *c) {
     short ev = 0;
     if (c->fd == WS__INVALID_SOCK || (c->flags & WS__F_DEAD)) return 0;
@@ -3664,20 +4236,6 @@ static short ws__interest(const ws_conn *c) {
 /* ---- timers: a binary min-heap of connections keyed by their earliest due time. Only
  * a conn's own events move its entry, so a loop pass costs O(active * log n), not O(n).
  * Due times may be early (last_rx moved on): the conn is then just filed again. ---- */
-static int64_t ws__due(const ws_conn *c) {
-    int64_t d = c->deadline;
-    int idle = c->ctx->cfg.idle_timeout_ms;
-    if (c->flags & WS__F_DEAD) return 0;
-    switch (c->state) {
-    case WS__OPEN:
-        if (c->next_ping && (!d || c->next_ping < d)) d = c->next_ping;
-        if (c->pong_due && (!d || c->pong_due < d)) d = c->pong_due;
-        if (idle > 0 && (!d || c->last_rx + idle < d)) d = c->last_rx + idle;
-        return d;
-    case WS__CLOSED: return 0;
-    default: return d;
-    }
-}
 static void ws__heap_set(ws_ctx *x, size_t i, ws_conn *c) { x->heap[i] = c; c->hidx = (uint32_t)(i + 1); }
 static void ws__heap_up(ws_ctx *x, size_t i) {
     ws_conn *c = x->heap[i];
@@ -3852,16 +4410,13 @@ static void ws__service(ws_conn *c) {
     }
     if (c->state == WS__WAITING && (c->flags & WS__F_USER_CLOSE)) { ws__cancel_retry(c); return; }
     if (c->flags & WS__F_BROKEN) { ws__finish(c); return; }
-    if (c->tp && c->fd != WS__INVALID_SOCK && c->tp->pending(c)) ws__readable(c);
-    if (c->flags & WS__F_DRAINED) {
-        ws_event ev;
-        c->flags &= ~(uint32_t)WS__F_DRAINED;
-        if (c->state == WS__OPEN && ws__visible(c)) { ws__ev_init(&ev, WS_EV_DRAINED); ws__emit(c, &ev); }
+    if (c->iorev) {   /* ws_conn_io_ready: a ws_io without an fd can move bytes */
+        short rev = (short)c->iorev;
+        c->iorev = 0;
+        ws__conn_io(c, rev);
     }
-    if (ws__buf_used(c->tx) && c->state != WS__CONNECTING && c->state != WS__TLS &&
-        c->fd != WS__INVALID_SOCK && !(c->flags & WS__F_DEAD))
-        ws__flush(c);   /* what callbacks and timers queued */
-    if (c->flags & WS__F_BROKEN) ws__finish(c);
+    if (c->tp && c->fd != WS__INVALID_SOCK && c->tp->pending(c)) ws__readable(c);
+    ws__service_core(c);   /* DRAINED, what callbacks and timers queued, a finish */
 }
 
 /* The end of every dispatch: due timers, then pending work, then frees. */
@@ -4078,48 +4633,27 @@ WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts 
                             void *conn_user, ws_conn **out) {
     ws_conn *c;
     ws__client *cl;
-    size_t n;
+    ws_result rc;
+    const char *why = "";
     if (out) *out = NULL;
     if (!ctx || !url) return WS_ERR_ARG;
-    n = strlen(url);
     c = ws__conn_new(ctx, 0);
     if (!c) return WS_ERR_NOMEM;
-    cl = (ws__client *)ws__alloc(ctx, sizeof *cl);
-    if (!cl) { ws__conn_free(c); return WS_ERR_NOMEM; }
-    memset(cl, 0, sizeof *cl);
-    c->cl = cl;
     c->user = conn_user;
-    cl->url = ws__strdup(ctx, url, n);
-    if (opts) {
-        if (opts->origin) cl->origin = ws__strdup(ctx, opts->origin, strlen(opts->origin));
-        if (opts->protocols) cl->protocols = ws__strdup(ctx, opts->protocols, strlen(opts->protocols));
-        if (opts->headers) cl->headers = ws__strdup(ctx, opts->headers, strlen(opts->headers));
-        cl->reconnect = opts->reconnect;
-        cl->delay_ms = opts->reconnect_delay_ms;
-        cl->max_ms = opts->reconnect_max_ms;
-    }
-    cl->delay_ms = cl->delay_ms > 0 ? cl->delay_ms : 1000;
-    cl->max_ms = cl->max_ms > 0 ? cl->max_ms : 30000;
-    cl->cur_ms = cl->delay_ms;
-    if (!cl->url || (opts && ((opts->origin && !cl->origin) || (opts->protocols && !cl->protocols) ||
-                              (opts->headers && !cl->headers)))) {
-        ws__conn_free(c);
-        return WS_ERR_NOMEM;
-    }
-    {
-        const char *why = "";
-        if (ws_url_parse(cl->url, n, &cl->u, &why) != WS_OK) {
+    rc = ws__client_new(c, url, opts, &why);
+    if (rc != WS_OK) {
+        if (rc == WS_ERR_URL) {
             char m[160];
             ws__out o;
             o.p = m; o.cap = sizeof m; o.len = 0; o.err = 0;
             ws__puts(&o, "ws.h: ws_connect: ");
             ws__puts(&o, why);
             if (ws__out_done(&o, NULL) == WS_OK) ws__log(ctx, 0, m);
-            ws__conn_free(c);
-            return WS_ERR_URL;
         }
+        ws__conn_free(c);
+        return rc;
     }
-    if (cl->u.host.len >= 256) { ws__conn_free(c); return WS_ERR_URL; }
+    cl = c->cl;
     if (cl->u.secure) {   /* >>tls: one mbedTLS config per client connection, for all attempts */
         char err[320];
         ws_result trc = ws__tls_cfg_new(ctx, opts ? opts->tls : NULL, 0, &cl->tls, err, sizeof err);
@@ -4157,109 +4691,45 @@ WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_conn
     return rc;
 }
 
-/* Text we may send: valid UTF-8, which the message being delivered (an echo, a broadcast of
- * it) already is: checking it again would be half the cost of a text echo. */
-static int ws__text_ok(const ws_ctx *ctx, const void *data, size_t len) {
-    if (!data) return 1;   /* ws__send refuses NULL with a length */
-    if ((const uint8_t *)data == ctx->text_ok && len == ctx->text_ok_len) return 1;
-    return ws_utf8_validate(data, len) == WS_OK;
-}
-
-static ws_result ws__send(ws_conn *c, int fin, int rsv, int op, const void *data, size_t len) {
+WS_API ws_result ws_conn_adopt(ws_ctx *ctx, intptr_t fd, const ws_engine_opts *o,
+                               void *conn_user, ws_conn **out) {
+    ws_engine_opts none;
+    ws_conn *c;
     ws_result rc;
-    if (!c || (!data && len)) return WS_ERR_ARG;
-    if (c->state != WS__OPEN) return c->state < WS__OPEN ? WS_ERR_STATE : WS_ERR_CLOSED;
-    if (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD)) return WS_ERR_CLOSED;
-    rc = ws__queue_frame(c, fin, rsv, op, data, len, 0);
-    if (rc == WS_ERR_FULL && ws__buf_used(c->tx) && c->fd != WS__INVALID_SOCK) {
-        ws__flush(c);   /* bytes held back for batching (below) do not make the queue full */
-        if (!(c->flags & WS__F_BROKEN)) rc = ws__queue_frame(c, fin, rsv, op, data, len, 0);
+    const char *why = "";
+    if (out) *out = NULL;
+    if (!o) { memset(&none, 0, sizeof none); o = &none; }
+    if (!ctx || (!o->io && fd < 0)) return WS_ERR_ARG;
+    ctx->now = ws__now_ms();
+    c = ws__conn_new(ctx, o->server);
+    if (!c) return WS_ERR_NOMEM;
+    c->user = conn_user;
+    if (!o->io) {   /* a connected socket: the loop's own TCP transport */
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        c->fd = (ws__sock)fd;
+        c->tp = &ws__tcp;
+        if (ws__getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0) ws__remote_from(c, (struct sockaddr *)&ss);
     }
-    /* Inside a callback the loop flushes when the callback returns (ws__conn_io, ws_dispatch),
-     * so the replies to one read go out in one send() instead of one per message; a batch
-     * is written at once when it reaches WS_BUF_MIN. */
-    if (rc == WS_OK && c->fd != WS__INVALID_SOCK &&
-        (!c->ctx->in_cb || ws__buf_used(c->tx) >= WS_BUF_MIN))
-        ws__flush(c);
-    if (ws__buf_used(c->tx)) ws__pend(c);   /* the rest: at the end of the dispatch, or POLLOUT */
-    return rc;
-}
-
-/* What ws_conn_send and ws_broadcast accept: a message or a ping/pong (RFC 6455 5.5). */
-static ws_result ws__send_check(const ws_ctx *ctx, int opcode, const void *data, size_t len) {
-    if (opcode == WS_OP_PING || opcode == WS_OP_PONG) return len > 125 ? WS_ERR_ARG : WS_OK;
-    if (opcode == WS_OP_TEXT) return !ctx || ws__text_ok(ctx, data, len) ? WS_OK : WS_ERR_UTF8;
-    return opcode == WS_OP_BINARY ? WS_OK : WS_ERR_ARG;
-}
-
-WS_API ws_result ws_conn_send(ws_conn *c, int opcode, const void *data, size_t len) {
-    ws_result rc = ws__send_check(c ? c->ctx : NULL, opcode, data, len);
-    return rc != WS_OK ? rc : ws__send(c, 1, 0, opcode, data, len);
-}
-
-WS_API ws_result ws_conn_send_text(ws_conn *c, const char *text) {
-    return text ? ws_conn_send(c, WS_OP_TEXT, text, strlen(text)) : WS_ERR_ARG;
-}
-
-WS_API ws_result ws_conn_send_frame(ws_conn *c, int fin, int rsv, int opcode, const void *data, size_t len) {
-    return ws__send(c, fin, rsv, opcode, data, len);
-}
-
-WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
-    size_t rlen = reason ? strlen(reason) : 0;
-    if (!c) return WS_ERR_ARG;
-    if ((code && !ws_close_code_valid(code)) || rlen > 123 || (rlen && !code) ||
-        (rlen && ws_utf8_validate(reason, rlen) != WS_OK))
-        return WS_ERR_ARG;
-    if (c->state == WS__WAITING) {   /* no more retries: the final CLOSE comes from the loop */
-        c->flags |= WS__F_USER_CLOSE;
-        ws__pend(c);
-        return WS_OK;
+    rc = ws__conn_start(c, o, &why);
+    if (rc != WS_OK) {   /* the caller keeps its stream */
+        if (rc == WS_ERR_URL) ws__log(ctx, 0, why);
+        c->fd = WS__INVALID_SOCK;
+        if (c->io) { ws__free(ctx, c->io); c->io = NULL; }
+        ws__conn_free(c);
+        return rc;
     }
-    if (c->state >= WS__CLOSED || (c->flags & (WS__F_SENT_CLOSE | WS__F_DEAD | WS__F_HTTP)))
-        return WS_ERR_CLOSED;   /* HTTP: a close frame must not follow the response */
-    c->flags |= WS__F_USER_CLOSE;
-    if (c->state < WS__OPEN) {   /* still connecting: give up the attempt */
-        c->err = WS_ERR_CLOSED;
-        c->err_msg = "closed before the connection opened";
-        c->flags |= WS__F_BROKEN | WS__F_ERR_FIRED;
-        ws__pend(c);
-        return WS_OK;
-    }
-    (void)ws__queue_close(c, code, reason, rlen);
-    ws__start_closing(c);
-    if (c->fd != WS__INVALID_SOCK && !c->ctx->in_cb) ws__flush(c);
-    ws__pend(c);   /* new timer (close_timeout_ms) and poll interest */
+    if (!o->io) ws__sock_setup(c->fd);
+    else if (fd >= 0) c->fd = (ws__sock)fd;   /* polled for the ws_io; closed by its close */
+    if ((c->flags & WS__F_SERVER) && ctx->nserver > ws__max_conns(ctx)) c->flags |= WS__F_REFUSE;
+    if (out) *out = c;
     return WS_OK;
 }
 
-WS_API void ws_conn_drop(ws_conn *c) {
-    if (c && c->state == WS__WAITING) { (void)ws_conn_close(c, 0, NULL); return; }   /* no retry */
-    if (!c || c->state >= WS__CLOSED) return;
-    c->flags |= WS__F_USER_CLOSE | WS__F_BROKEN;
+WS_API void ws_conn_io_ready(ws_conn *c, int events) {
+    if (!c || c->ctx->engine || c->state >= WS__CLOSED) return;
+    c->iorev = (uint8_t)(c->iorev | (events & (WS_POLLIN | WS_POLLOUT)));
     ws__pend(c);
-}
-
-WS_API int ws_conn_state(const ws_conn *c) {
-    if (!c) return WS_STATE_CLOSED;
-    switch (c->state) {
-    case WS__RESOLVING: case WS__CONNECTING: case WS__TLS: case WS__HANDSHAKE: return WS_STATE_CONNECTING;
-    case WS__OPEN: return (c->flags & WS__F_SENT_CLOSE) ? WS_STATE_CLOSING : WS_STATE_OPEN;
-    case WS__CLOSING: return WS_STATE_CLOSING;
-    default: return WS_STATE_CLOSED;
-    }
-}
-WS_API void *ws_conn_user(const ws_conn *c) { return c ? c->user : NULL; }
-WS_API void ws_conn_set_user(ws_conn *c, void *user) { if (c) c->user = user; }
-WS_API uint64_t ws_conn_id(const ws_conn *c) { return c ? c->id : 0; }
-WS_API ws_ctx *ws_conn_ctx(const ws_conn *c) { return c ? c->ctx : NULL; }
-WS_API int ws_conn_is_server(const ws_conn *c) { return c && (c->flags & WS__F_SERVER) ? 1 : 0; }
-WS_API int64_t ws_conn_age_ms(const ws_conn *c) { return c ? ws__now_ms() - c->created : 0; }
-WS_API const char *ws_conn_protocol(const ws_conn *c) { return c && c->protocol ? c->protocol : ""; }
-WS_API size_t ws_conn_queued(const ws_conn *c) { return c ? ws__buf_used(c->tx) : 0; }
-WS_API void ws_conn_set_fragments(ws_conn *c, int on) {
-    if (!c) return;
-    c->flags = (c->flags & ~(uint32_t)WS__F_FRAGS) | WS__F_FRAGS_SET | (on ? (uint32_t)WS__F_FRAGS : 0u);
 }
 
 WS_API ws_result ws_conn_remote(const ws_conn *c, char *out, size_t cap, uint16_t *port_out) {
@@ -4353,7 +4823,8 @@ OPTIONS (#define before the implementation include; default in brackets)
     WS_BUF_MIN          first size of a receive/send buffer [16384]
     WS_POOL_MAX         idle buffers a ctx keeps for reuse [16]
     WS_POOL_BUF_MAX     larger buffers are freed rather than pooled [262144]
-    WS_NO_NET           only the pure codec (sha1 ... http): no sockets, no ws_ctx
+    WS_NO_NET           no sockets and no ws_ctx: the pure codec (sha1 ... http) and the
+                        protocol engine (ws_engine_*, ws_conn_send/close/state...)
     WS_NO_THREADS       resolve host names in ws_connect itself (blocks; see WHAT BLOCKS)
     WS_NO_EPOLL         Linux: ws_poll uses poll() instead of epoll (as on other systems)
     WS_USE_MBEDTLS      wss:// and ws_listen_tls through mbedTLS 2.28 or 3.x
@@ -4371,6 +4842,19 @@ EVENTS (one callback per ctx; ev fields say which events set them)
              one we failed with, 1005 none, 1006 abnormal), reason, clean, result.
              reconnect_ms > 0: a reconnect is scheduled and the ws_conn stays valid.
   Callbacks may send, close, drop and connect; not ws_poll, ws_dispatch, ws_ctx_destroy.
+
+ENGINE (sans-I/O: no ws_ctx, no sockets, your clock; also with WS_NO_NET)
+    ws_engine_create(&cfg, &opts, user, &c)   client (opts.url) or server (opts.server = 1)
+    ws_engine_feed(c, bytes, n, now_ms)       what arrived; events fire before it returns
+    ws_engine_output(c, &p) + ws_engine_consume(c, n)   what to send (or opts.io->write)
+    ws_engine_deadline(c) / ws_engine_tick(c, now_ms)   timeouts and heartbeat
+    ws_engine_wants_eof(c), ws_engine_eof(c, now_ms)    the end of the stream, both ways
+    ws_engine_destroy(c); ws_engine_pair + ws_engine_pump: a client and a server in memory
+  Work on engines and loop connections alike: ws_conn_send, _send_text, _send_frame, _close,
+  _drop, _state, _user, _set_user, _id, _is_server, _age_ms (engine: your clock), _protocol,
+  _queued, _set_fragments. Need a ws_ctx: everything else (ws_conn_ctx returns NULL for an
+  engine, ws_conn_remote WS_ERR_STATE). ws_conn_adopt hands a connected socket or a ws_io of
+  yours to a ws_ctx.
 
 OWNERSHIP
   The user owns ws_ctx; it owns every ws_conn, ws_listener, buffer and TLS object. Data given
