@@ -10,6 +10,7 @@
 #include "test_frame.c"
 #include "test_http.c"
 #include "test_conn.c"
+#include "test_engine.c"
 #include "test_loopback.c"
 
 int main(int argc, char **argv) {
@@ -19,6 +20,7 @@ int main(int argc, char **argv) {
     suite_frame();
     suite_http();
     suite_conn();
+    suite_engine();
     suite_loopback();
     return t_summary();
 }
