@@ -190,6 +190,47 @@ build/test_tls: tests/test_tls.c tests/test.h ws.h | build
 build/test_tls_vg: tests/test_tls.c tests/test.h ws.h | build
 	$(CC) $(CFLAGS) $< -o $@ $(TLS_LIBS) $(LDLIBS)
 
+# Firmware (tests/firmware, README "Firmware"): the codec and engine suites cross-built with
+# arm-none-eabi-gcc + newlib for a Cortex-M4 (QEMU mps2-an386) and a Cortex-M3 (mps2-an385) and
+# run under qemu-system-arm with semihosting; ws.h with WS_LWIP compiled for the M4 against
+# lwIP's own socket headers in every LWIP_COMPAT_SOCKETS x LWIP_POSIX_SOCKETS_IO_NAMES setting,
+# alone and with each part switch; then the size table (tests/firmware/size.sh; FW_STRICT=1
+# fails over budget). Without the tools: SKIPPED (a failure when CI=true).
+ARM_CC   ?= $(shell command -v arm-none-eabi-gcc 2>/dev/null)
+QEMU_ARM ?= $(shell command -v qemu-system-arm 2>/dev/null)
+LWIP_INC ?= $(shell pkg-config --variable=includedir lwip 2>/dev/null)
+FW_FLAGS := -std=c99 -mthumb -Os -g -Wall -Wextra -Wpedantic -Wshadow -Wundef -Wconversion -Werror
+FW_LWIP_FLAGS := $(FW_FLAGS) -mcpu=cortex-m4 -ffunction-sections -fdata-sections -Itests/firmware/lwip -I$(LWIP_INC)
+FW_SWITCHES := "" -DWS_NO_CLIENT -DWS_NO_SERVER -DWS_NO_WAKEUP -DWS_NO_ERROR_TEXT \
+    "-DWS_NO_CLIENT -DWS_NO_WAKEUP -DWS_NO_ERROR_TEXT" "-DWS_NO_SERVER -DWS_NO_WAKEUP -DWS_NO_ERROR_TEXT"
+firmware: | build
+ifneq ($(and $(ARM_CC),$(QEMU_ARM),$(LWIP_INC)),)
+	@mkdir -p build/firmware
+	@set -e; for t in cortex-m4:mps2-an386 cortex-m3:mps2-an385; do cpu=$${t%%:*}; board=$${t#*:}; \
+	    echo "== codec + engine tests on $$cpu ($$board, QEMU)"; rc=0; \
+	    $(ARM_CC) $(FW_FLAGS) -mcpu=$$cpu -DWS_NO_NET -DT_NO_MMAP -DWS_FW_CPU='"'$$cpu'"' -nostartfiles \
+	        -T tests/firmware/mps2.ld --specs=rdimon.specs tests/firmware/startup.c tests/firmware/fw_tests.c \
+	        -o build/firmware/tests_$$cpu.elf; \
+	    timeout 600 $(QEMU_ARM) -M $$board -nographic -monitor none -serial none \
+	        -semihosting-config enable=on,target=native -kernel build/firmware/tests_$$cpu.elf \
+	        > build/firmware/tests_$$cpu.log || rc=$$?; tail -1 build/firmware/tests_$$cpu.log; \
+	    if [ $$rc != 0 ]; then cat build/firmware/tests_$$cpu.log; echo "firmware tests failed on $$cpu (exit $$rc)"; exit 1; fi; done
+	@echo "== ws.h with WS_LWIP for cortex-m4: LWIP_COMPAT_SOCKETS x LWIP_POSIX_SOCKETS_IO_NAMES x switches"
+	@printf 'static int fw_random(void *b, unsigned long n) { (void)b; (void)n; return 0; }\n#define WS_RANDOM(b, n) fw_random(b, n)\n#define WS_IMPLEMENTATION\n#include "../../ws.h"\n' > build/firmware/lwip_ws.c
+	@set -e; n=0; for c in 0 1 2; do for io in 0 1; do for sw in $(FW_SWITCHES); do n=$$((n + 1)); \
+	    $(ARM_CC) $(FW_LWIP_FLAGS) -DWS_LWIP -DT_COMPAT=$$c -DT_IO_NAMES=$$io $$sw -c build/firmware/lwip_ws.c \
+	        -o build/firmware/lwip_ws.o || { echo "failed: COMPAT=$$c IO_NAMES=$$io $$sw"; exit 1; }; \
+	    done; done; done; echo "   $$n builds (6 lwIP settings x each switch set): warning-free"
+	@LWIP_INC=$(LWIP_INC) ARM_CC=$(ARM_CC) SIZE_FLAGS=-DWS_NO_ERROR_TEXT tests/firmware/size.sh build/firmware
+else
+	@echo "************************************************************************"
+	@echo "SKIPPED: firmware (Cortex-M under QEMU, lwIP, sizes): need arm-none-eabi-gcc,"
+	@echo "         qemu-system-arm and lwIP's headers (apt-get install gcc-arm-none-eabi"
+	@echo "         libnewlib-arm-none-eabi qemu-system-arm liblwip-dev)"
+	@echo "************************************************************************"
+	@[ "$$CI" != true ]
+endif
+
 build: ; mkdir -p build
 clean: ; rm -rf build
-.PHONY: glib-run node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop
+.PHONY: firmware glib-run node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop
