@@ -428,16 +428,19 @@ WS_API ws_result ws_ctx_wakeup(ws_ctx *ctx);
 /* Listen on host (numeric address, or a name resolved here with getaddrinfo; NULL =
  * "0.0.0.0") and port (0 = a free one). *out (may be NULL) gets the listener.
  * WS_OK, WS_ERR_ARG, WS_ERR_DNS, WS_ERR_IO (bind/listen failed), WS_ERR_NOMEM. */
+#ifndef WS_NO_SERVER
 WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, uint16_t port, ws_listener **out);
 /* The same for wss:// (TLS with tls's certificate and key; see ws_tls_opts). The handshake runs
  * in the loop, within handshake_timeout_ms. WS_ERR_TLS: unreadable certificate or key, or
  * built without WS_USE_MBEDTLS (the log hook says which); else as ws_listen. */
 WS_API ws_result ws_listen_tls(ws_ctx *ctx, const char *host, uint16_t port,
                                const ws_tls_opts *tls, ws_listener **out);
+#endif
 WS_API uint16_t    ws_listener_port(const ws_listener *l);
 WS_API const char *ws_listener_url(const ws_listener *l);   /* "ws://127.0.0.1:PORT/", "wss://..." */
 WS_API void        ws_listener_close(ws_listener *l);        /* stop accepting */
 
+#ifndef WS_NO_CLIENT
 /* Start connecting to a ws:// or wss:// URL; events tell the rest (OPEN, or ERROR + CLOSE).
  * opts may be NULL. WS_OK, WS_ERR_URL, WS_ERR_TLS (wss:// built without WS_USE_MBEDTLS, or
  * unreadable opts->tls files: the log hook says which), WS_ERR_ARG,
@@ -450,6 +453,7 @@ WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts 
  * _TLS, _HANDSHAKE, _IO, _TIMEOUT...). Not from a callback. */
 WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
                                      void *conn_user, int timeout_ms, ws_conn **out);
+#endif
 
 /* One loop pass: waits at most timeout_ms (0 = not at all, -1 = until something happens),
  * then handles sockets and timers. Returns the number of events delivered, or WS_ERR_IO
@@ -552,6 +556,11 @@ WS_API void ws_close_all(ws_ctx *ctx, uint16_t code, const char *reason);
 #  define WS__T(s) ""
 #else
 #  define WS__T(s) s
+#endif
+#if defined(__GNUC__)   /* helpers that a part switch (WS_NO_CLIENT...) may leave unused */
+#  define WS__UNUSED __attribute__((unused))
+#else
+#  define WS__UNUSED
 #endif
 #define WS__MIN(a, b) ((a) < (b) ? (a) : (b))
 #define WS__MAX(a, b) ((a) > (b) ? (a) : (b))
@@ -1368,7 +1377,7 @@ static ws_result ws__out_done(ws__out *o, size_t *len) {
     return WS_OK;
 }
 #ifndef WS_NO_NET   /* only >>client and >>server use it: unused (a warning) without them */
-static void ws__utoa(char out[8], unsigned v) {   /* a port number */
+WS__UNUSED static void ws__utoa(char out[8], unsigned v) {   /* a port number */
     ws__out o;
     o.p = out; o.cap = 8; o.len = 0; o.err = 0;
     ws__putu(&o, v);
@@ -1480,8 +1489,8 @@ WS_API ws_result ws_http_build_error(char *out, size_t cap, int status, const ch
 
 #ifndef WS_NO_NET
 /* ==== >>platform ==== sockets, poll, clock, threads: the only OS #ifdefs ==== */
-#if defined(WS_NO_WAKEUP) && !defined(WS_NO_THREADS)
-#  define WS_NO_THREADS   /* the resolver thread reports through the wake-up */
+#if (defined(WS_NO_WAKEUP) || defined(WS_NO_CLIENT)) && !defined(WS_NO_THREADS)
+#  define WS_NO_THREADS   /* threads only resolve for clients, and report through the wake-up */
 #endif
 #if defined(_WIN32)
 #  include <winsock2.h>
@@ -1499,7 +1508,7 @@ static int  ws__os_poll(ws__ospfd *p, size_t n, int t) { return WSAPoll(p, (ULON
 static int  ws__sock_errno(void) { return WSAGetLastError(); }
 static int  ws__err_again(int e) { return e == WSAEWOULDBLOCK; }
 static int  ws__err_intr(int e) { return e == WSAEINTR; }
-static int  ws__err_inprogress(int e) { return e == WSAEWOULDBLOCK || e == WSAEINPROGRESS; }
+WS__UNUSED static int  ws__err_inprogress(int e) { return e == WSAEWOULDBLOCK || e == WSAEINPROGRESS; }
 static void ws__sock_close(ws__sock s) { closesocket(s); }
 static int  ws__sock_nonblock(ws__sock s) { u_long on = 1; return ioctlsocket(s, (long)FIONBIO, &on); }
 static long ws__sock_send(ws__sock s, const void *b, size_t n) {
@@ -1556,7 +1565,7 @@ static int  ws__os_poll(ws__ospfd *p, size_t n, int t) { return lwip_poll(p, (nf
 static int  ws__sock_errno(void) { return errno; }
 static int  ws__err_again(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
 static int  ws__err_intr(int e) { return e == EINTR; }
-static int  ws__err_inprogress(int e) { return e == EINPROGRESS || e == EINTR; }
+WS__UNUSED static int  ws__err_inprogress(int e) { return e == EINPROGRESS || e == EINTR; }
 static void ws__sock_close(ws__sock s) { (void)lwip_close(s); }
 static int  ws__sock_nonblock(ws__sock s) {
     int fl = lwip_fcntl(s, F_GETFL, 0);
@@ -1693,7 +1702,7 @@ static int  ws__os_poll(ws__ospfd *p, size_t n, int t) { return poll(p, (nfds_t)
 static int  ws__sock_errno(void) { return errno; }
 static int  ws__err_again(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
 static int  ws__err_intr(int e) { return e == EINTR; }
-static int  ws__err_inprogress(int e) { return e == EINPROGRESS || e == EINTR; }
+WS__UNUSED static int  ws__err_inprogress(int e) { return e == EINPROGRESS || e == EINTR; }
 static void ws__sock_close(ws__sock s) { close(s); }
 static int  ws__sock_nonblock(ws__sock s) {
     int fl = fcntl(s, F_GETFL, 0);
@@ -1794,7 +1803,7 @@ static int ws__wake_signal(ws__sock w) {
 #endif
 
 /* Why a connect or bind failed, in words (static strings: they end up in ws_event.msg). */
-static const char *ws__sock_why(int e, int binding) {
+WS__UNUSED static const char *ws__sock_why(int e, int binding) {
 #if defined(_WIN32)
     if (e == WSAECONNREFUSED) return "connection refused (nothing listens on that port)";
     if (e == WSAETIMEDOUT) return "connection timed out";
@@ -2365,11 +2374,12 @@ static void ws__opened(ws_conn *c) {
 }
 
 /* ---- the server's side of the upgrade (RFC 6455 4.2) ---- */
+#ifndef WS_NO_SERVER
 static void ws__build_response(ws__out *o, int status, const char *ctype, const char *headers,
                                const void *body, size_t body_len);
 
 /* Queues an HTTP response and closes after it: no WebSocket events for this conn. */
-static void ws__respond(ws_conn *c, int status, const ws_reply *r, const char *why) {
+WS__UNUSED static void ws__respond(ws_conn *c, int status, const ws_reply *r, const char *why) {
     ws_ctx *ctx = c->ctx;
     const char *ctype = r && r->content_type ? r->content_type : "text/plain; charset=utf-8";
     const char *hdrs = r ? r->headers : NULL;
@@ -2392,17 +2402,20 @@ static void ws__respond(ws_conn *c, int status, const ws_reply *r, const char *w
     c->tx->len += o.len;
 }
 
+#endif
+
 /* An HTTP head is parsed again from its start when more of it arrives; a peer sending one
  * byte at a time would make that quadratic, so parse only the first bytes (garbage, such as a
  * TLS hello on a plain port, fails at once) and then whenever a line ends. c->pdone counts
  * the bytes already looked at (it is free until the frames start). */
-static int ws__head_worth_parsing(ws_conn *c) {
+WS__UNUSED static int ws__head_worth_parsing(ws_conn *c) {
     size_t have = ws__buf_used(c->rx), seen = (size_t)c->pdone;
     c->pdone = have;
     return seen == 0 || seen > have || have >= ws__max_handshake(c->ctx) ||   /* 431 at once */
            memchr(WS__BDATA(c->rx) + c->rx->off + seen, '\n', have - seen) != NULL;
 }
 
+#ifndef WS_NO_SERVER
 static void ws__server_handshake(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     ws_http_request req;
@@ -2458,7 +2471,16 @@ static void ws__server_handshake(ws_conn *c) {
     ws__opened(c);
 }
 
+#else   /* WS_NO_SERVER: no server role (ws_engine_create and ws_conn_adopt refuse it) */
+static void ws__server_handshake(ws_conn *c) { ws__fail(c, WS_ERR_ARG, "built with WS_NO_SERVER"); }
+WS__UNUSED static void ws__respond(ws_conn *c, int status, const ws_reply *r, const char *why) {
+    (void)status; (void)r;
+    ws__fail(c, WS_ERR_ARG, why);
+}
+#endif
+
 /* ---- the client's side of the upgrade ---- */
+#ifndef WS_NO_CLIENT
 static void ws__client_handshake(ws_conn *c) {
     ws_http_response res;
     ws_span proto;
@@ -2478,6 +2500,10 @@ static void ws__client_handshake(ws_conn *c) {
     c->rx->off += used;
     ws__opened(c);
 }
+
+#else   /* WS_NO_CLIENT: no client role (ws_engine_create and ws_conn_adopt refuse it) */
+static void ws__client_handshake(ws_conn *c) { (void)c; }
+#endif
 
 /* Everything that arrived in c->rx: the handshake, then frames. */
 static void ws__conn_process(ws_conn *c) {
@@ -2914,6 +2940,7 @@ WS_API void ws_conn_set_fragments(ws_conn *c, int on) {
 }
 
 /* ---- clients: the URL and options, and the upgrade request (loop, adopt and engine) ---- */
+#ifndef WS_NO_CLIENT
 static ws_result ws__client_new(ws_conn *c, const char *url, const ws_connect_opts *opts,
                                 const char **why) {
     ws_ctx *ctx = c->ctx;
@@ -2962,6 +2989,16 @@ static ws_result ws__client_request(ws_conn *c) {
     c->tx->len += len;
     return WS_OK;
 }
+
+#else
+static ws_result ws__client_new(ws_conn *c, const char *url, const ws_connect_opts *opts,
+                                const char **why) {
+    (void)c; (void)url; (void)opts;
+    *why = "built with WS_NO_CLIENT";
+    return WS_ERR_ARG;
+}
+static ws_result ws__client_request(ws_conn *c) { (void)c; return WS_ERR_ARG; }
+#endif
 
 /* A stream handed over (an engine, ws_conn_adopt): its transport, role and starting state.
  * The opening of an upgraded stream and the head bytes wait for the end of the pass/call. */
@@ -3796,7 +3833,7 @@ static ws_result ws__tls_attach(ws_conn *c, ws__tls_cfg *g) {
 }
 #else   /* !WS_USE_MBEDTLS: nothing of mbedTLS is referenced */
 static void ws__tls_cfg_release(ws_ctx *ctx, ws__tls_cfg *g) { (void)ctx; (void)g; }
-static ws_result ws__tls_cfg_new(ws_ctx *ctx, const void *o, int server, ws__tls_cfg **out,
+WS__UNUSED static ws_result ws__tls_cfg_new(ws_ctx *ctx, const void *o, int server, ws__tls_cfg **out,
                                  char *err, size_t cap) {
     static const char m[] = "ws.h: wss:// needs TLS, but ws.h was built without WS_USE_MBEDTLS "
                             "(#define it and link -lmbedtls -lmbedx509 -lmbedcrypto)";
@@ -3805,7 +3842,7 @@ static ws_result ws__tls_cfg_new(ws_ctx *ctx, const void *o, int server, ws__tls
     if (cap) { strncpy(err, m, cap - 1); err[cap - 1] = '\0'; }
     return WS_ERR_TLS;
 }
-static ws_result ws__tls_attach(ws_conn *c, ws__tls_cfg *g) { (void)c; (void)g; return WS_ERR_TLS; }
+WS__UNUSED static ws_result ws__tls_attach(ws_conn *c, ws__tls_cfg *g) { (void)c; (void)g; return WS_ERR_TLS; }
 #endif /* WS_USE_MBEDTLS */
 
 /* ==== >>client ==== DNS off the caller's thread, non-blocking connect, reconnect ==== */
@@ -3830,10 +3867,11 @@ static void ws__dns_free(ws__dns *d) {
     WS_FREE(d, NULL);   /* may run on the resolver thread: allocator must be thread-safe */
 }
 
-static void ws__dns_run(ws__dns *d) {
+WS__UNUSED static void ws__dns_run(ws__dns *d) {
     d->rc = ws__resolve(d->host, d->port, 0, &d->res);
 }
 
+#ifndef WS_NO_CLIENT
 #ifndef WS_NO_THREADS
 #  if defined(_WIN32)
 static DWORD WINAPI ws__thread_main(LPVOID arg)
@@ -3852,6 +3890,8 @@ static void *ws__thread_main(void *arg)
     if (last) ws__dns_free(d);
     return 0;
 }
+#endif
+
 #endif
 
 static void ws__dns_release(ws_conn *c) {
@@ -3891,6 +3931,7 @@ static void ws__remote_from(ws_conn *c, const struct sockaddr *sa) {
     }
 }
 
+#ifndef WS_NO_CLIENT
 static void ws__client_connected(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     ws__client *cl = c->cl;
@@ -3998,7 +4039,13 @@ static void ws__client_poll_dns(ws_conn *c) {
     ws__client_resolved(c, rc, res);
 }
 
+#else   /* WS_NO_CLIENT: nothing dials out; what the loop calls is empty */
+static void ws__client_start(ws_conn *c) { (void)c; }
+static void ws__client_poll_dns(ws_conn *c) { (void)c; }
+#endif
+
 /* ==== >>server ==== listening sockets and accepted connections ==== */
+#ifndef WS_NO_SERVER
 static void ws__accept(ws_ctx *ctx, ws_listener *l) {
     int i;
     for (i = 0; i < 64; i++) {   /* a bounded batch per pass: fairness */
@@ -4130,6 +4177,10 @@ WS_API ws_result ws_listen_tls(ws_ctx *ctx, const char *host, uint16_t port,
     return WS_OK;
 }
 
+#else   /* WS_NO_SERVER: no listeners, nothing to accept */
+static void ws__accept(ws_ctx *ctx, ws_listener *l) { (void)ctx; (void)l; }
+#endif
+
 WS_API uint16_t ws_listener_port(const ws_listener *l) { return l ? l->port : 0; }
 WS_API const char *ws_listener_url(const ws_listener *l) { return l ? l->url : ""; }
 WS_API void ws_listener_close(ws_listener *l) {
@@ -4194,6 +4245,7 @@ static void ws__readable(ws_conn *c) {
     if (c->fd != WS__INVALID_SOCK && c->tp->pending(c)) ws__pend(c);   /* TLS holds more */
 }
 
+#ifndef WS_NO_CLIENT
 static void ws__connect_ready(ws_conn *c) {   /* POLLOUT/ERR while CONNECTING */
     int err = 0;
     socklen_t len = sizeof err;
@@ -4210,6 +4262,10 @@ static void ws__connect_ready(ws_conn *c) {   /* POLLOUT/ERR while CONNECTING */
     (c->tp->close)(c);
     ws__client_try(c);
 }
+
+#else
+static void ws__connect_ready(ws_conn *c) { (void)c; }
+#endif
 
 static void ws__tls_step(ws_conn *c) {
     ws_result rc = c->tp->handshake(c);
@@ -4629,6 +4685,7 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
     WS_FREE(ctx, ctx->cfg.user);
 }
 
+#ifndef WS_NO_CLIENT
 WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
                             void *conn_user, ws_conn **out) {
     ws_conn *c;
@@ -4690,6 +4747,8 @@ WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_conn
     ws__conn_free(c);   /* died inside ws_poll: off the pending list, kept by ctx->hold */
     return rc;
 }
+
+#endif
 
 WS_API ws_result ws_conn_adopt(ws_ctx *ctx, intptr_t fd, const ws_engine_opts *o,
                                void *conn_user, ws_conn **out) {
