@@ -37,6 +37,9 @@ endif
 	$(MAKE) --no-print-directory interop
 	$(MAKE) --no-print-directory tls
 	$(MAKE) --no-print-directory glib-run
+	$(MAKE) --no-print-directory test-switches
+	$(MAKE) --no-print-directory lwip
+	$(MAKE) --no-print-directory firmware
 
 build/run_tests: $(TEST_SRC) | build
 	$(CC) $(CFLAGS) $(SAN) tests/run_tests.c -o $@ $(LDLIBS)
@@ -231,6 +234,36 @@ else
 	@[ "$$CI" != true ]
 endif
 
+# ws.h over a real lwIP stack (tests/lwip): Debian's liblwip-dev (lwIP's Unix port). The header
+# with WS_LWIP compiles warning-free (gcc and clang) with every LWIP_COMPAT_SOCKETS x
+# LWIP_POSIX_SOCKETS_IO_NAMES setting (tests/lwip/opts/lwipopts.h) and each part switch; then
+# tests/lwip/test_lwip.c runs a ws.h server and client over lwIP's own sockets on 127.0.0.1.
+# The part switches also compile alone and together on this host's sockets. No liblwip-dev:
+# SKIPPED (a failure when CI=true).
+SWITCHES := "" -DWS_NO_CLIENT -DWS_NO_SERVER -DWS_NO_WAKEUP -DWS_NO_THREADS -DWS_NO_ERROR_TEXT -DWS_NO_NET \
+    "-DWS_NO_CLIENT -DWS_NO_SERVER" "-DWS_NO_CLIENT -DWS_NO_WAKEUP -DWS_NO_ERROR_TEXT" \
+    "-DWS_NO_SERVER -DWS_NO_THREADS -DWS_NO_ERROR_TEXT" "-DWS_NO_NET -DWS_NO_CLIENT -DWS_NO_ERROR_TEXT" \
+    "-DWS_NO_NET -DWS_NO_SERVER"
+LWIP_SWITCHES := "" "-DWS_NO_CLIENT -DWS_NO_WAKEUP -DWS_NO_ERROR_TEXT" "-DWS_NO_SERVER -DWS_NO_THREADS"
+SW_FLAGS := -std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wundef -Wconversion -Werror -fsyntax-only -DWS_IMPLEMENTATION
+test-switches:                            # each part switch, alone and combined: warning-free
+	@set -e; n=0; for sw in $(SWITCHES); do for cc in $(CC) $(CLANG); do n=$$((n + 1)); \
+	    $$cc $(SW_FLAGS) $$sw -x c ws.h || { echo "failed: $$cc $$sw"; exit 1; }; done; \
+	    $(CXX) -x c++ -std=c++11 -Wall -Wextra -Werror -fsyntax-only -DWS_IMPLEMENTATION $$sw ws.h; done; \
+	echo "test-switches: $$n builds (gcc, clang) and C++, warning-free"
+lwip: | build
+ifneq ($(LWIP_INC),)
+	@set -e; n=0; for c in 0 1 2; do for io in 0 1; do for sw in $(LWIP_SWITCHES); do \
+	    for cc in $(CC) $(CLANG); do n=$$((n + 1)); $$cc $(SW_FLAGS) -DWS_LWIP -DT_COMPAT=$$c -DT_IO_NAMES=$$io \
+	        -DT_SYSTEM_LWIPOPTS='"$(LWIP_INC)/lwipopts.h"' -Itests/lwip/opts -I$(LWIP_INC) $$sw -x c ws.h \
+	        || { echo "failed: $$cc COMPAT=$$c IO_NAMES=$$io $$sw"; exit 1; }; done; done; done; done; \
+	echo "lwip: $$n builds against $(LWIP_INC) (COMPAT 0/1/2 x IO_NAMES 0/1 x 3 switch sets): warning-free"
+	$(CC) $(CFLAGS) $(SAN) -I$(LWIP_INC) tests/lwip/test_lwip.c -o build/test_lwip -llwip $(LDLIBS)
+	timeout 300 ./build/test_lwip
+else
+	@echo "SKIPPED: ws.h over lwIP: lwIP's headers not found (apt-get install liblwip-dev)"; [ "$$CI" != true ]
+endif
+
 build: ; mkdir -p build
 clean: ; rm -rf build
-.PHONY: firmware glib-run node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop
+.PHONY: firmware lwip test-switches glib-run node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop
