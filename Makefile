@@ -20,6 +20,8 @@ EXAMPLES := $(filter-out $(TLS_EXAMPLES),$(EXAMPLES))
 # examples/glib_loop.c needs GLib (libglib2.0-dev): built when pkg-config finds glib-2.0
 GLIB ?= $(shell pkg-config --exists glib-2.0 2>/dev/null && echo yes)
 EXAMPLES := $(filter-out build/glib_loop,$(EXAMPLES))
+# examples/firmware_client.c is for lwIP (WS_LWIP): make firmware and make lwip build and run it
+EXAMPLES := $(filter-out build/firmware_client,$(EXAMPLES))
 
 all: test examples
 
@@ -73,7 +75,7 @@ test-mingw: | build                       # Windows: the header cross-compiles w
 ifneq ($(MINGW),)
 	$(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Werror -c -x c -DWS_IMPLEMENTATION ws.h -o build/ws_win.o
 	$(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Werror -c -x c -DWS_IMPLEMENTATION -DWS_NO_THREADS ws.h -o build/ws_win_nt.o
-	@for f in $(filter-out examples/glib_loop.c,$(wildcard examples/*.c)); do echo "$(MINGW) ... $$f"; $(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Wshadow \
+	@for f in $(filter-out examples/glib_loop.c examples/firmware_client.c,$(wildcard examples/*.c)); do echo "$(MINGW) ... $$f"; $(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Wshadow \
 	    -Wconversion -Werror $$f -o build/$$(basename $$f .c).exe -lws2_32 -lbcrypt || exit 1; done
 else
 	@echo "SKIPPED: Windows cross-build (install: apt-get install gcc-mingw-w64-x86-64)"; [ "$$CI" != true ]
@@ -224,6 +226,7 @@ ifneq ($(and $(ARM_CC),$(QEMU_ARM),$(LWIP_INC)),)
 	    $(ARM_CC) $(FW_LWIP_FLAGS) -DWS_LWIP -DT_COMPAT=$$c -DT_IO_NAMES=$$io $$sw -c build/firmware/lwip_ws.c \
 	        -o build/firmware/lwip_ws.o || { echo "failed: COMPAT=$$c IO_NAMES=$$io $$sw"; exit 1; }; \
 	    done; done; done; echo "   $$n builds (6 lwIP settings x each switch set): warning-free"
+	$(ARM_CC) $(FW_LWIP_FLAGS) -DWS_LWIP -c examples/firmware_client.c -o build/firmware/firmware_client.o
 	@LWIP_INC=$(LWIP_INC) ARM_CC=$(ARM_CC) SIZE_FLAGS=-DWS_NO_ERROR_TEXT tests/firmware/size.sh build/firmware
 else
 	@echo "************************************************************************"
@@ -260,10 +263,18 @@ ifneq ($(LWIP_INC),)
 	echo "lwip: $$n builds against $(LWIP_INC) (COMPAT 0/1/2 x IO_NAMES 0/1 x 3 switch sets): warning-free"
 	$(CC) $(CFLAGS) $(SAN) -I$(LWIP_INC) tests/lwip/test_lwip.c -o build/test_lwip -llwip $(LDLIBS)
 	timeout 300 ./build/test_lwip
+	$(MAKE) --no-print-directory firmware-client-run
 else
 	@echo "SKIPPED: ws.h over lwIP: lwIP's headers not found (apt-get install liblwip-dev)"; [ "$$CI" != true ]
 endif
 
+# examples/firmware_client.c on this machine over Debian's lwIP, against testee_server's echo
+# (tests/lwip/firmware_client_host.c): connect, server gone, reconnect with backoff.
+firmware-client-run: | build
+	$(CC) $(CFLAGS) $(SAN) -DWS_LWIP -I$(LWIP_INC) tests/lwip/firmware_client_host.c \
+	    -o build/firmware_client_host -llwip $(LDLIBS)
+	timeout 300 ./build/firmware_client_host
+
 build: ; mkdir -p build
 clean: ; rm -rf build
-.PHONY: firmware lwip test-switches glib-run node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop
+.PHONY: firmware firmware-client-run lwip test-switches glib-run node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop
