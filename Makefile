@@ -20,6 +20,13 @@ EXAMPLES := $(filter-out $(TLS_EXAMPLES),$(EXAMPLES))
 # examples/glib_loop.c needs GLib (libglib2.0-dev): built when pkg-config finds glib-2.0
 GLIB ?= $(shell pkg-config --exists glib-2.0 2>/dev/null && echo yes)
 EXAMPLES := $(filter-out build/glib_loop,$(EXAMPLES))
+# examples/cluster_chat.c needs hiredis (libhiredis-dev): built when its header is found
+HIREDIS ?= $(shell printf '\043include <hiredis/async.h>\n' | $(CC) -x c -fsyntax-only - 2>/dev/null && echo yes)
+EXAMPLES := $(filter-out build/cluster_chat,$(EXAMPLES))
+# examples/gtk_chat.c (GTK 3, libgtk-3-dev) and examples/qt_chat.cpp (Qt 5, qtbase5-dev): real windows
+GTK3 ?= $(shell pkg-config --exists gtk+-3.0 2>/dev/null && echo yes)
+QT5 ?= $(shell pkg-config --exists Qt5Widgets 2>/dev/null && echo yes)
+EXAMPLES := $(filter-out build/gtk_chat,$(EXAMPLES))
 # examples/firmware_client.c is for lwIP (WS_LWIP): make firmware and make lwip build and run it
 EXAMPLES := $(filter-out build/firmware_client,$(EXAMPLES))
 
@@ -36,6 +43,9 @@ else
 	@echo "SKIPPED: valgrind run (install: apt-get install valgrind)"; [ "$$CI" != true ]
 endif
 	$(MAKE) --no-print-directory engine-run
+	$(MAKE) --no-print-directory threads-run
+	$(MAKE) --no-print-directory cluster-test
+	$(MAKE) --no-print-directory gui-test
 	$(MAKE) --no-print-directory interop
 	$(MAKE) --no-print-directory tls
 	$(MAKE) --no-print-directory glib-run
@@ -75,8 +85,9 @@ test-mingw: | build                       # Windows: the header cross-compiles w
 ifneq ($(MINGW),)
 	$(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Werror -c -x c -DWS_IMPLEMENTATION ws.h -o build/ws_win.o
 	$(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Werror -c -x c -DWS_IMPLEMENTATION -DWS_NO_THREADS ws.h -o build/ws_win_nt.o
-	@for f in $(filter-out examples/glib_loop.c examples/firmware_client.c,$(wildcard examples/*.c)); do echo "$(MINGW) ... $$f"; $(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Wshadow \
-	    -Wconversion -Werror $$f -o build/$$(basename $$f .c).exe -lws2_32 -lbcrypt || exit 1; done
+	@# (threaded_server.c: POSIX threads and SO_REUSEPORT; on Windows see README "Scaling out")
+	@for f in $(filter-out examples/glib_loop.c examples/threaded_server.c examples/cluster_chat.c examples/gtk_chat.c examples/firmware_client.c,$(wildcard examples/*.c)); do echo "$(MINGW) ... $$f"; $(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Wshadow \
+	    -Wconversion -Werror $$f -o build/$$(basename $$f .c).exe -lws2_32 -lbcrypt -lgdi32 || exit 1; done
 else
 	@echo "SKIPPED: Windows cross-build (install: apt-get install gcc-mingw-w64-x86-64)"; [ "$$CI" != true ]
 endif
@@ -104,7 +115,8 @@ build/fuzz_%: tests/fuzz/fuzz_%.c ws.h | build
 
 # examples/NAME.c -> build/NAME, each a whole program (it defines WS_IMPLEMENTATION itself).
 # TLS variants (examples/tls_*.c, and wscat as build/wscat_tls) only when mbedTLS is installed.
-examples: $(EXAMPLES) $(if $(MBEDTLS),$(TLS_EXAMPLES)) $(if $(GLIB),build/glib_loop)
+examples: $(EXAMPLES) $(if $(MBEDTLS),$(TLS_EXAMPLES)) $(if $(GLIB),build/glib_loop) $(if $(HIREDIS),build/cluster_chat) \
+          $(if $(GTK3),build/gtk_chat) $(if $(QT5),build/qt_chat)
 ifeq ($(MBEDTLS),)
 	@echo "SKIPPED: TLS examples ($(notdir $(TLS_EXAMPLES))): mbedTLS headers not found (apt-get install libmbedtls-dev)"
 endif
@@ -137,7 +149,39 @@ else
 	@echo "SKIPPED: glib_loop run: glib-2.0 not found (apt-get install libglib2.0-dev)"; [ "$$CI" != true ]
 endif
 
-.PHONY: engine-run
+.PHONY: engine-run threads-run cluster-test gui-test screenshots
+screenshots: gui-test                     # refresh the README's pictures (docs/*.png)
+	mkdir -p docs && cp build/gtk_chat.png build/qt_chat.png docs/ && { [ ! -f build/win32_chat.png ] || cp build/win32_chat.png docs/; }
+# the GUI examples in real windows under Xvfb (tests/gui/run.sh); screenshots in build/*.png
+gui-test: build/threaded_server build/gui_peer $(if $(GTK3),build/gtk_chat) $(if $(QT5),build/qt_chat) \
+          $(if $(MINGW),build/win32_chat.exe)
+	B=build tests/gui/run.sh
+build/win32_chat.exe: examples/win32_chat.c ws.h | build
+	$(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Werror $< -o $@ -lws2_32 -lbcrypt -lgdi32
+build/gui_peer: tests/gui/peer.c ws.h | build
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+build/gtk_chat: examples/gtk_chat.c ws.h | build   # GTK's headers as system headers: no -W noise
+	$(CC) $(CFLAGS) -Wno-missing-prototypes $(patsubst -I%,-isystem %,$(shell pkg-config --cflags gtk+-3.0)) $< -o $@ \
+	    $(shell pkg-config --libs gtk+-3.0) $(LDLIBS)
+build/qt_chat: examples/qt_chat.cpp ws.h | build   # ws.h compiled as C++
+	$(CXX) -std=c++11 -g -O1 -Wall -Wextra -Werror -fPIC $(patsubst -I%,-isystem %,$(shell pkg-config --cflags Qt5Widgets)) $< -o $@ \
+	    $(shell pkg-config --libs Qt5Widgets) $(LDLIBS)
+# Redis + three examples/cluster_chat.c instances + nginx, all on 127.0.0.1 (tests/cluster/run.sh)
+cluster-test: $(if $(HIREDIS),build/cluster_chat) build/cluster_driver
+	B=build tests/cluster/run.sh
+build/cluster_chat: examples/cluster_chat.c ws.h | build
+	$(CC) $(CFLAGS) -Wno-missing-prototypes $< -o $@ -lhiredis $(LDLIBS)
+build/cluster_driver: tests/cluster/driver.c ws.h | build
+	$(CC) $(CFLAGS) $(SAN) $< -o $@ $(LDLIBS)
+# examples/threaded_server.c for real: 3 loops on one port (SO_REUSEPORT); 12 clients each send
+# 50 messages and every client must get all 600, in order per sender (bench/fanout.c checks)
+threads-run: build/threaded_server build/fanout
+	@./build/threaded_server 0 3 60 > build/threads-run.log & pid=$$!; url=; \
+	for i in $$(seq 1 100); do url=$$(sed -n 's/^listening on \([^ ]*\).*/\1/p' build/threads-run.log); \
+	    [ -n "$$url" ] && break; sleep 0.1; done; \
+	./build/fanout "$$url" 12 50; rc=$$?; kill $$pid; wait $$pid 2>/dev/null; exit $$rc
+build/fanout: bench/fanout.c ws.h | build
+	$(CC) $(CFLAGS) $(SAN) -Wno-missing-prototypes $< -o $@ $(LDLIBS)
 engine-run: build/loopback_memory         # the engine alone: client + server through memory
 	./build/loopback_memory && echo "1 passed, 0 failed"
 

@@ -290,6 +290,15 @@ typedef struct ws_config {
     void (*on_http)(ws_conn *c, const ws_http_request *req, ws_reply *reply, void *user);
     /* optional diagnostics (level 0 error, 1 warning, 2 info). Never required for errors. */
     void (*log)(int level, const char *msg, void *user);
+    /* optional, both or neither: your event loop watches the sockets instead of ws_poll
+     * (libcurl's multi-socket style). on_watch: watch fd for events (WS_POLLIN | WS_POLLOUT),
+     * changed interest, or 0 = stop watching (always before fd is closed or reused). Pass token
+     * to ws_socket_ready when fd is ready; *host is your pointer for this socket (NULL on the
+     * first call; kept until the 0 call). on_timer: call ws_timer_fired in timeout_ms
+     * (0 = as soon as you can; -1 = no timer); each call replaces the last. Only changes are
+     * told: O(1) per event, however many connections. Called from ws.h calls on your thread. */
+    void (*on_watch)(ws_ctx *ctx, intptr_t fd, int events, void *token, void **host, void *user);
+    void (*on_timer)(ws_ctx *ctx, int timeout_ms, void *user);
     void  *user;                 /* passed to every callback */
     size_t max_message;          /* bytes of one received message; 0 = 16 MiB */
     size_t max_frame;            /* bytes of one received frame; 0 = max_message */
@@ -306,6 +315,10 @@ typedef struct ws_config {
     int    keepalive_ms;         /* clients: send an unsolicited pong this often; 0 = never */
     int    fragments;            /* 1 = deliver each fragment as it arrives (per ctx) */
     int    no_auto_pong;         /* 1 = do not answer pings (you see WS_EV_PING) */
+    int    reuse_port;           /* 1 = listeners share their port with other ctxs (threads,
+                                    processes): SO_REUSEPORT, Linux and BSDs; the kernel
+                                    spreads connections. Elsewhere ws_listen: WS_ERR_ARG */
+    int    max_posts;            /* ws_ctx_post queue; 0 = 4096 (more: WS_ERR_FULL) */
 } ws_config;
 
 /* ---- >>tls: wss:// through mbedTLS. #define WS_USE_MBEDTLS before including ws.h and link
@@ -367,6 +380,14 @@ typedef struct ws_io {
     void      (*shutdown)(void *io);   /* optional: all output is sent; send EOF (TCP FIN) */
     void      (*close)(void *io);      /* optional: the connection is over; release the stream */
     void       *io;                    /* passed to each */
+    /* ws_ctx only, optional: what a TLS layer of yours needs (as ws.h's mbedTLS transport).
+     * handshake runs until WS_OK before the HTTP upgrade (WS_AGAIN: not done yet; an error
+     * ends the connection; write may be called meanwhile: WS_AGAIN then); want tells the
+     * poll interest it needs beyond the obvious (WS_POLLIN/WS_POLLOUT: e.g. to write in order
+     * to read); pending counts decrypted bytes it holds that read can return without the fd. */
+    ws_result (*handshake)(void *io);
+    int       (*want)(void *io);
+    size_t    (*pending)(void *io);
 } ws_io;
 
 typedef struct ws_engine_opts {
@@ -417,7 +438,7 @@ WS_API ws_result ws_engine_pair(const ws_config *client_cfg, const ws_config *se
 WS_API size_t    ws_engine_pump(ws_conn *a, ws_conn *b, int64_t now_ms);
 
 #ifndef WS_NO_NET
-/* Copies cfg (NULL on_event, or out of memory: NULL). */
+/* Copies cfg (NULL on_event, only one of on_watch/on_timer, or out of memory: NULL). */
 WS_API ws_ctx *ws_ctx_create(const ws_config *cfg);
 /* Closes listeners and connections (a 1001 close frame is attempted, not awaited); fires
  * WS_EV_CLOSE for each connection that has not had it. Not from a callback. */
@@ -466,6 +487,39 @@ WS_API int ws_poll(ws_ctx *ctx, int timeout_ms);
 typedef struct ws_pollfd { intptr_t fd; short events, revents; } ws_pollfd;
 WS_API size_t ws_pollfds(ws_ctx *ctx, ws_pollfd *out, size_t cap, int *timeout_ms);
 WS_API void   ws_dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n);
+/* With ws_config.on_watch/on_timer: a watched socket is ready (revents: WS_POLLIN, WS_POLLOUT,
+ * WS_POLLERR, WS_POLLHUP; token from on_watch, never one whose watch ended), or the timer
+ * fired. Each handles what is due and returns. Not from a callback. */
+WS_API void   ws_socket_ready(ws_ctx *ctx, void *token, int revents);
+WS_API void   ws_timer_fired(ws_ctx *ctx);
+
+/* ---- the loop as the application's only loop: your descriptors, your timers, and work
+ * handed over from other threads. All run on the loop's thread, inside ws_poll / ws_dispatch /
+ * ws_socket_ready, and may call anything a WS_EV_ callback may. ---- */
+typedef struct ws_watch ws_watch;   /* opaque, owned by its ws_ctx */
+typedef struct ws_timer ws_timer;   /* opaque, owned by its ws_ctx */
+/* Watch a descriptor of yours (a serial port, a database client's or broker's socket, a pipe):
+ * fn(ctx, fd, revents, arg) when it is ready for events (WS_POLLIN | WS_POLLOUT; 0 = paused).
+ * Level-triggered, like poll(). WS_OK, WS_ERR_ARG, WS_ERR_NOMEM. */
+WS_API ws_result ws_watch_fd(ws_ctx *ctx, intptr_t fd, int events,
+                             void (*fn)(ws_ctx *ctx, intptr_t fd, int revents, void *arg),
+                             void *arg, ws_watch **out);
+WS_API void      ws_watch_set(ws_watch *w, int events);   /* a new interest (0 = pause) */
+WS_API void      ws_watch_remove(ws_watch *w);   /* before you close the fd; also from fn */
+/* fn(ctx, arg) once after ms (0 = in the next pass), then every repeat_ms if > 0. With out,
+ * the timer lives until ws_timer_cancel (a fired one-shot can be started again with
+ * ws_timer_again); with out NULL, a one-shot is freed once it ran. WS_OK, WS_ERR_ARG,
+ * WS_ERR_NOMEM. Timers share the connections' heap: O(log n) each. */
+WS_API ws_result ws_timer_start(ws_ctx *ctx, int ms, int repeat_ms,
+                                void (*fn)(ws_ctx *ctx, void *arg), void *arg, ws_timer **out);
+WS_API void      ws_timer_again(ws_timer *t, int ms);   /* (re)arm: fires after ms */
+WS_API void      ws_timer_cancel(ws_timer *t);          /* frees it; also from its fn */
+/* Thread-safe, from any thread: fn(ctx, arg) runs on the loop's thread in its next pass,
+ * in the order posted, and is never lost (posts still queued run in ws_ctx_destroy). A
+ * bounded queue (ws_config.max_posts): WS_ERR_FULL when it is full (try again later),
+ * WS_ERR_CLOSED once ws_ctx_destroy began, WS_ERR_ARG, WS_ERR_NOMEM (the allocator must then
+ * be thread-safe). With WS_NO_THREADS: from the loop's thread only. */
+WS_API ws_result ws_ctx_post(ws_ctx *ctx, void (*fn)(ws_ctx *ctx, void *arg), void *arg);
 
 /* A stream that is already connected, as a connection of ctx: fd, a connected socket (client
  * side: o->url names the request; server side: accepted, o->head = bytes of the request that
@@ -1800,6 +1854,8 @@ static int ws__wake_signal(ws__sock w) {
     return (r == 1 || (r < 0 && errno == EAGAIN)) ? 0 : -1;   /* a full pipe is woken already */
 #endif
 }
+#else   /* WS_NO_WAKEUP: nothing can wake a waiting ws_poll; posts run at the end of a pass */
+static int ws__wake_signal(ws__sock w) { (void)w; return -1; }
 #endif
 
 /* Why a connect or bind failed, in words (static strings: they end up in ws_event.msg). */
@@ -1877,7 +1933,14 @@ typedef struct ws__client ws__client;
 typedef struct ws__transport ws__transport;
 typedef struct ws__tls_cfg ws__tls_cfg;   /* >>tls: shared mbedTLS config, per listener/client */
 
-enum { WS__K_CONN = 1, WS__K_LISTENER = 2 };   /* what an epoll data.ptr or owners[].o is */
+enum { WS__K_CONN = 1, WS__K_LISTENER = 2, WS__K_WATCH = 3 };   /* an epoll data.ptr, owners[].o */
+
+/* An entry of the ctx's timer heap: a connection's timers (ws_conn.hn) or a ws_timer. */
+typedef struct ws__hnode {
+    int64_t  due;                /* the heap's key (0 = not scheduled) */
+    uint32_t hidx;               /* 1 + position in the heap; 0 = not in it */
+    uint8_t  is_timer;           /* 1 = a ws_timer (first member of it), else a ws_conn's */
+} ws__hnode;
 
 /* How a connection's bytes move: plain TCP (>>transport), mbedTLS (>>tls), or a ws_io. */
 /* Called as (c->tp->read)(...): lwIP's compatibility macros read/write/close/shutdown must
@@ -1895,14 +1958,14 @@ struct ws__transport {
 
 struct ws_conn {
     uint8_t   kind, state, msg_op, rfam;   /* kind first: see struct ws_listener */
-    uint8_t   ereg;              /* the events registered with epoll */
+    uint8_t   ereg;              /* the events registered with epoll (or on_watch) */
     uint8_t   iorev;             /* ws_conn_io_ready: WS_POLLIN/OUT to handle in the loop */
-    uint32_t  hidx;              /* 1 + position in the ctx's timer heap; 0 = not in it */
     ws_conn  *next, *prev;
     ws_conn  *pnext;             /* the ctx's pending list (WS__F_PEND) */
     ws_ctx   *ctx;
     const ws__transport *tp;
     void     *tls;               /* transport state (mbedTLS), NULL for plain TCP */
+    void     *hsock;             /* on_watch: the host's pointer for this socket */
     ws_io    *io;                /* the user's transport (ws_io), or NULL */
     ws__client *cl;              /* client side only */
     void     *user;
@@ -1913,7 +1976,7 @@ struct ws_conn {
     const char *err_msg;         /* static text for err (or msg_own) */
     char     *msg_own;           /* owned text behind err_msg (TLS errors), or NULL */
     int64_t   created, deadline, next_ping, pong_due, last_rx;
-    int64_t   due;               /* the earliest of the above that applies: the heap's key */
+    ws__hnode hn;                /* the ctx's timer heap: due = the earliest of the above */
     uint64_t  pdone;             /* payload bytes of fr already unmasked and checked */
     uint64_t  msg_len;           /* bytes of the fragmented message received so far */
     ws_frame  fr;                /* the frame being received (WS__F_HAVE_FRAME) */
@@ -1949,8 +2012,10 @@ struct ws_listener {
     uint16_t     port;
     char         url[64];
     ws__tls_cfg *tls;            /* ws_listen_tls only */
+    void        *hsock;          /* on_watch: the host's pointer for this socket */
 };
 
+typedef struct ws__post { void (*fn)(ws_ctx *ctx, void *arg); void *arg; } ws__post;
 struct ws_ctx {
     ws_config    cfg;
     ws_conn     *head, *tail;
@@ -1960,11 +2025,15 @@ struct ws_ctx {
     int64_t      now;
     int          in_cb, nevents, destroying, net_ok, nresolving;
     int          engine;         /* 1 = the private ctx of one ws_engine_create connection */
+    int          dispatching;    /* inside a pass: the host's timer is set at its end */
+    int64_t      timer_told;     /* on_timer: the due time last told (-1: none) */
+    uint8_t      wake_reg;       /* on_watch: the wake-up channel is watched */
+    void        *wake_host;
     ws_conn     *pend;           /* conns with work for the end of this dispatch */
     const uint8_t *text_ok;      /* the text message being delivered: valid UTF-8 already */
     size_t       text_ok_len;
-    ws_conn    **heap;           /* timers: a binary min-heap of conns by due */
-    size_t       hlen, hcap, nconns;
+    ws__hnode  **heap;           /* timers: a binary min-heap of conns and ws_timers by due */
+    size_t       hlen, hcap, nconns, ntimers;
     ws_listener *dead_listeners; /* closed; freed after the dispatch that may name them */
     int          epfd;           /* Linux: the epoll set ws_poll waits on; -1 = use poll() */
     ws_conn     *hold;           /* ws_connect_blocking's conn: not freed under it */
@@ -1981,6 +2050,16 @@ struct ws_ctx {
     ws__sock     wake_r, wake_w;
     uint8_t      rnd[64];
     size_t       rnd_left;
+#ifndef WS_NO_NET
+    ws_watch    *watches, *dead_watches;   /* ws_watch_fd; removed ones freed after the pass */
+    ws_timer    *timers;         /* every ws_timer, for ws_ctx_destroy */
+    ws__post    *posts;          /* ws_ctx_post's ring */
+    size_t       post_cap, post_head, post_len;
+    int          post_closed;
+#  ifndef WS_NO_THREADS
+    ws__mutex    post_mu;
+#  endif
+#endif
 };
 
 static void *ws__alloc(ws_ctx *ctx, size_t n) { (void)ctx; return WS_MALLOC(n, ctx->cfg.user); }
@@ -1994,11 +2073,17 @@ static char *ws__strdup(ws_ctx *ctx, const char *s, size_t n) {
 
 /* Work for the end of the current (or next) dispatch: a broken conn to finish, a DRAINED to
  * report, bytes queued from a callback, a dead conn to free. Costs nothing per idle conn. */
+#ifndef WS_NO_NET
+static void ws__timer_sync(ws_ctx *ctx);   /* >>poll: tell the host's timer (on_timer) */
+#endif
 static void ws__pend(ws_conn *c) {
     if (c->flags & WS__F_PEND) return;
     c->flags |= WS__F_PEND;
     c->pnext = c->ctx->pend;
     c->ctx->pend = c;
+#ifndef WS_NO_NET
+    if (c->ctx->cfg.on_timer && !c->ctx->dispatching) ws__timer_sync(c->ctx);   /* run it soon */
+#endif
 }
 static void ws__conn_reset(ws_conn *c);
 #ifndef WS_NO_NET   /* what the engine calls in the layers above it, when they exist */
@@ -2701,8 +2786,15 @@ static ws_result ws__io_write(ws_conn *c, const uint8_t *buf, size_t len, size_t
     if (!c->io || !c->io->write) return WS_AGAIN;
     return (c->io->write)(c->io->io, buf, len, put);
 }
-static short  ws__io_want(const ws_conn *c) { (void)c; return 0; }
-static size_t ws__io_pending(const ws_conn *c) { (void)c; return 0; }
+static ws_result ws__io_handshake(ws_conn *c) {
+    return c->io && c->io->handshake ? c->io->handshake(c->io->io) : WS_OK;
+}
+static short ws__io_want(const ws_conn *c) {
+    return (short)(c->io && c->io->want ? c->io->want(c->io->io) & (WS_POLLIN | WS_POLLOUT) : 0);
+}
+static size_t ws__io_pending(const ws_conn *c) {
+    return c->io && c->io->pending ? c->io->pending(c->io->io) : 0;
+}
 static void ws__io_shutdown(ws_conn *c) { if (c->io && c->io->shutdown) (c->io->shutdown)(c->io->io); }
 static void ws__io_close(ws_conn *c) {
     ws_io *io = c->io;
@@ -2716,7 +2808,8 @@ static void ws__io_close(ws_conn *c) {
     ws__free(c->ctx, io);
 }
 static const ws__transport ws__io_tp = {
-    ws__io_read, ws__io_write, NULL, ws__io_want, ws__io_pending, ws__io_shutdown, ws__io_close
+    ws__io_read, ws__io_write, ws__io_handshake, ws__io_want, ws__io_pending, ws__io_shutdown,
+    ws__io_close
 };
 
 /* Forgets one attempt's buffers and strings (a client that reconnects starts afresh). */
@@ -2739,7 +2832,8 @@ static ws_conn *ws__conn_new(ws_ctx *ctx, int server) {
     ws_conn *c;
     /* room in the timer heap for every conn, so scheduling never fails */
     if (!ctx->engine &&
-        !ws__grow(ctx, (void **)&ctx->heap, &ctx->hcap, ctx->nconns + 1, sizeof(ws_conn *))) return NULL;
+        !ws__grow(ctx, (void **)&ctx->heap, &ctx->hcap, ctx->nconns + ctx->ntimers + 1,
+                  sizeof(ws__hnode *))) return NULL;
     c = (ws_conn *)ws__alloc(ctx, sizeof *c);
     if (!c) return NULL;
     memset(c, 0, sizeof *c);
@@ -2790,11 +2884,11 @@ static void ws__conn_free(ws_conn *c) {
  * opening of an upgraded stream, adopted bytes, a finish, DRAINED, what callbacks queued. */
 static void ws__service_core(ws_conn *c) {
     if (c->flags & WS__F_BROKEN) { ws__finish(c); return; }
-    if ((c->flags & WS__F_PREOPEN) && c->state == WS__HANDSHAKE) {
+    if ((c->flags & WS__F_PREOPEN) && c->state == WS__HANDSHAKE) {   /* (after a ws_io handshake) */
         c->flags &= ~(uint32_t)WS__F_PREOPEN;
         ws__opened(c);
     }
-    if (c->flags & WS__F_FEED) {   /* bytes handed over with the stream (ws_engine_opts.head) */
+    if ((c->flags & WS__F_FEED) && c->state != WS__TLS) {   /* bytes handed over (opts.head) */
         c->flags &= ~(uint32_t)WS__F_FEED;
         if (c->state == WS__HANDSHAKE || ws__reading(c)) ws__conn_process(c);
     }
@@ -3016,7 +3110,7 @@ static ws_result ws__conn_start(ws_conn *c, const ws_engine_opts *o, const char 
         if (rc != WS_OK) return rc;
         c->cl->reconnect = 0;   /* a stream that was handed over cannot be dialled again */
     }
-    c->state = WS__HANDSHAKE;
+    c->state = c->io && c->io->handshake && !ctx->engine ? WS__TLS : WS__HANDSHAKE;
     c->deadline = ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000);
     if (o->upgraded) {
         if (o->protocol && *o->protocol &&
@@ -4112,6 +4206,13 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, uint16_t port, ws_list
     int one = 1, e = 0;
     if (out) *out = NULL;
     if (!ctx) return WS_ERR_ARG;
+#if !defined(SO_REUSEPORT) || defined(_WIN32)
+    if (ctx->cfg.reuse_port) {
+        ws__log(ctx, 0, "ws.h: ws_listen: reuse_port needs SO_REUSEPORT, which this system lacks: "
+                        "accept in one ctx and hand sockets to the others (ws_ctx_post + ws_conn_adopt)");
+        return WS_ERR_ARG;
+    }
+#endif
     if (!host || !*host) host = "0.0.0.0";
     ws__utoa(ps, port);
     if (ws__resolve(host, ps, WS__RES_PASSIVE, &res) != 0) {
@@ -4123,6 +4224,10 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, uint16_t port, ws_list
         if (s == WS__INVALID_SOCK) continue;
 #if !defined(_WIN32)   /* on Windows SO_REUSEADDR would allow port stealing */
         (void)ws__setsockopt(s, SOL_SOCKET, SO_REUSEADDR, (const char *)&one, sizeof one);
+#endif
+#if defined(SO_REUSEPORT) && !defined(_WIN32)
+        if (ctx->cfg.reuse_port)   /* one listener per ctx (thread), the kernel spreads */
+            (void)ws__setsockopt(s, SOL_SOCKET, SO_REUSEPORT, (const char *)&one, sizeof one);
 #endif
         if (ws__bind(s, a->ai_addr, WS__SOCKLEN(a->ai_addrlen)) == 0 && ws__listen(s, 128) == 0) break;
         e = ws__sock_errno();
@@ -4198,6 +4303,25 @@ WS_API void ws_listener_close(ws_listener *l) {
 }
 
 /* ==== >>poll ==== the loop: epoll or poll(), the timer heap, pending work, foreign loops ==== */
+struct ws_watch {                /* ws_watch_fd: a descriptor of the application's */
+    uint8_t   kind;              /* WS__K_WATCH, at the same offset as ws_conn.kind */
+    uint8_t   ereg, want, dead;
+    ws_watch *next;
+    ws_ctx   *ctx;
+    ws__sock  fd;
+    void    (*fn)(ws_ctx *ctx, intptr_t fd, int revents, void *arg);
+    void     *arg;
+    void     *hsock;             /* on_watch: the host's pointer for it */
+};
+struct ws_timer {                /* ws_timer_start: an application timer in the conns' heap */
+    ws__hnode hn;                /* first: the heap's entry (hn.is_timer = 1) */
+    ws_timer *next, *prev;       /* ctx->timers */
+    ws_ctx   *ctx;
+    void    (*fn)(ws_ctx *ctx, void *arg);
+    void     *arg;
+    int       repeat_ms;
+    uint8_t   autofree, running, cancelled;
+};
 /* A client waiting to reconnect was closed (ws_conn_close, ws_ctx_destroy): its last CLOSE
  * said a retry would follow, so it gets a final one. */
 static void ws__cancel_retry(ws_conn *c) {
@@ -4239,7 +4363,13 @@ static void ws__readable(ws_conn *c) {
         if (c->state == WS__OPEN || c->state == WS__HANDSHAKE || ws__reading(c)) ws__conn_process(c);
         else c->rx->off = c->rx->len;   /* closing: input is read and dropped */
         if (c->rx && c->rx->off == c->rx->len && !(c->flags & WS__F_HAVE_FRAME)) ws__buf_put(ctx, &c->rx);
-        if (got < want / 2) break;        /* the socket is probably empty */
+        /* the socket is probably empty (poll says so again if not); a ws_io without an fd
+         * is woken once per ws_conn_io_ready, so it is read until it says WS_AGAIN */
+        if (got < want / 2 && c->fd != WS__INVALID_SOCK) break;
+    }
+    if (i == 16 && c->fd == WS__INVALID_SOCK && c->io) {   /* more to read: in the next round */
+        c->iorev = (uint8_t)(c->iorev | WS_POLLIN);
+        ws__pend(c);
     }
     if (c->rx && c->rx->off == c->rx->len && !(c->flags & WS__F_HAVE_FRAME)) ws__buf_put(ctx, &c->rx);
     if (c->fd != WS__INVALID_SOCK && c->tp->pending(c)) ws__pend(c);   /* TLS holds more */
@@ -4272,6 +4402,7 @@ static void ws__tls_step(ws_conn *c) {
     if (rc == WS_AGAIN) return;
     if (rc != WS_OK) { ws__abort(c, rc, "TLS handshake failed"); return; }
     c->state = WS__HANDSHAKE;
+    if (c->flags & (WS__F_PREOPEN | WS__F_FEED)) ws__pend(c);   /* adopted: open / read the head */
 }
 
 static short ws__interest(const ws_conn *c) {
@@ -4292,50 +4423,77 @@ static short ws__interest(const ws_conn *c) {
 /* ---- timers: a binary min-heap of connections keyed by their earliest due time. Only
  * a conn's own events move its entry, so a loop pass costs O(active * log n), not O(n).
  * Due times may be early (last_rx moved on): the conn is then just filed again. ---- */
-static void ws__heap_set(ws_ctx *x, size_t i, ws_conn *c) { x->heap[i] = c; c->hidx = (uint32_t)(i + 1); }
+#define WS__CONN_OF(n) ((ws_conn *)(void *)((char *)(n) - offsetof(ws_conn, hn)))
+static void ws__heap_set(ws_ctx *x, size_t i, ws__hnode *n) { x->heap[i] = n; n->hidx = (uint32_t)(i + 1); }
 static void ws__heap_up(ws_ctx *x, size_t i) {
-    ws_conn *c = x->heap[i];
+    ws__hnode *n = x->heap[i];
     while (i) {
         size_t p = (i - 1) / 2;
-        if (x->heap[p]->due <= c->due) break;
+        if (x->heap[p]->due <= n->due) break;
         ws__heap_set(x, i, x->heap[p]);
         i = p;
     }
-    ws__heap_set(x, i, c);
+    ws__heap_set(x, i, n);
 }
 static void ws__heap_down(ws_ctx *x, size_t i) {
-    ws_conn *c = x->heap[i];
+    ws__hnode *n = x->heap[i];
     for (;;) {
         size_t l = 2 * i + 1, m;
         if (l >= x->hlen) break;
         m = (l + 1 < x->hlen && x->heap[l + 1]->due < x->heap[l]->due) ? l + 1 : l;
-        if (x->heap[m]->due >= c->due) break;
+        if (x->heap[m]->due >= n->due) break;
         ws__heap_set(x, i, x->heap[m]);
         i = m;
     }
-    ws__heap_set(x, i, c);
+    ws__heap_set(x, i, n);
 }
-static void ws__heap_remove(ws_ctx *x, ws_conn *c) {
-    size_t i = c->hidx - 1;
-    ws_conn *last = x->heap[--x->hlen];
-    c->hidx = 0;
-    if (last != c) { ws__heap_set(x, i, last); ws__heap_up(x, i); ws__heap_down(x, last->hidx - 1); }
+static void ws__heap_remove(ws_ctx *x, ws__hnode *n) {
+    size_t i = n->hidx - 1;
+    ws__hnode *last = x->heap[--x->hlen];
+    n->hidx = 0;
+    if (last != n) { ws__heap_set(x, i, last); ws__heap_up(x, i); ws__heap_down(x, last->hidx - 1); }
 }
-static void ws__sched(ws_conn *c) {   /* file c under its due time (or take it out) */
-    ws_ctx *x = c->ctx;
-    int64_t due = ws__due(c);
-    if (c->hidx) {
-        size_t i = c->hidx - 1;
-        if (due == c->due) return;
-        if (!due) { ws__heap_remove(x, c); return; }
-        c->due = due;
+/* Files n under due (0: takes it out). The heap has room: one slot per conn and ws_timer. */
+static void ws__heap_file(ws_ctx *x, ws__hnode *n, int64_t due) {
+    if (n->hidx) {
+        size_t i = n->hidx - 1;
+        if (due == n->due) return;
+        if (!due) { ws__heap_remove(x, n); return; }
+        n->due = due;
         ws__heap_up(x, i);
-        ws__heap_down(x, c->hidx - 1);
-    } else if (due) {   /* capacity: ws__conn_new keeps one slot per conn */
-        c->due = due;
-        ws__heap_set(x, x->hlen++, c);
+        ws__heap_down(x, n->hidx - 1);
+    } else if (due) {
+        n->due = due;
+        ws__heap_set(x, x->hlen++, n);
         ws__heap_up(x, x->hlen - 1);
     }
+}
+static void ws__sched(ws_conn *c) { ws__heap_file(c->ctx, &c->hn, ws__due(c)); }   /* c's timers */
+
+/* ---- the host's own loop (ws_config.on_watch / on_timer): it is told what changes ---- */
+static void **ws__host_slot(ws_ctx *x, void *owner) {   /* where the host's pointer lives */
+    if (!owner) return &x->wake_host;
+    if (*(const uint8_t *)owner == WS__K_LISTENER) return &((ws_listener *)owner)->hsock;
+    if (*(const uint8_t *)owner == WS__K_WATCH) return &((ws_watch *)owner)->hsock;
+    return &((ws_conn *)owner)->hsock;
+}
+static void ws__host_watch(ws_ctx *x, ws__sock fd, void *owner, uint8_t *reg, uint8_t want) {
+    void **h = ws__host_slot(x, owner);
+    x->cfg.on_watch(x, (intptr_t)fd, want, owner ? owner : (void *)x, h, x->cfg.user);
+    *reg = want;
+    if (!want) *h = NULL;
+}
+static int ws__timeout(ws_ctx *ctx);
+/* Tells on_timer when the next pass is due, if that changed (0: pending work). */
+static void ws__timer_sync(ws_ctx *ctx) {
+    int64_t due;
+    int t;
+    if (!ctx->cfg.on_timer || ctx->engine || ctx->destroying) return;
+    t = ws__timeout(ctx);
+    due = t < 0 ? -1 : ctx->now + t;
+    if (due == ctx->timer_told) return;   /* the host's timer fires then already */
+    ctx->timer_told = due;
+    ctx->cfg.on_timer(ctx, t, ctx->cfg.user);
 }
 
 /* ---- epoll (Linux): the kernel keeps the watch list, so a pass costs O(ready) ---- */
@@ -4344,7 +4502,9 @@ static void ws__sched(ws_conn *c) {   /* file c under its due time (or take it o
 #  define WS__EPOLL 1
 static void ws__epoll_set(ws_ctx *x, ws__sock fd, void *ptr, uint8_t *reg, uint8_t want) {
     struct epoll_event e;
-    if (x->epfd < 0 || want == *reg) return;
+    if (want == *reg) return;
+    if (x->cfg.on_watch) { ws__host_watch(x, fd, ptr, reg, want); return; }
+    if (x->epfd < 0) return;
     memset(&e, 0, sizeof e);
     e.events = ((want & WS_POLLIN) ? (uint32_t)EPOLLIN : 0u) | ((want & WS_POLLOUT) ? (uint32_t)EPOLLOUT : 0u);
     e.data.ptr = ptr;
@@ -4353,7 +4513,7 @@ static void ws__epoll_set(ws_ctx *x, ws__sock fd, void *ptr, uint8_t *reg, uint8
 }
 #else
 static void ws__epoll_set(ws_ctx *x, ws__sock fd, void *ptr, uint8_t *reg, uint8_t want) {
-    (void)x; (void)fd; (void)ptr; (void)reg; (void)want;
+    if (want != *reg && x->cfg.on_watch) ws__host_watch(x, fd, ptr, reg, want);
 }
 #endif
 static void ws__watch(ws_conn *c) { ws__epoll_set(c->ctx, c->fd, c, &c->ereg, (uint8_t)ws__interest(c)); }
@@ -4378,11 +4538,13 @@ static int ws__timeout(ws_ctx *ctx) {   /* how long the loop may sleep: -1 = no 
 WS_API size_t ws_pollfds(ws_ctx *ctx, ws_pollfd *out, size_t cap, int *timeout_ms) {
     size_t n = 0, ocap;
     ws_listener *l;
+    ws_watch *w;
     ws_conn *c;
     ctx->now = ws__now_ms();
     /* owners[i] is what entry i stands for: NULL (wake-up), a listener, or a conn */
     ocap = 1;
     for (l = ctx->listeners; l; l = l->next) ocap++;
+    for (w = ctx->watches; w; w = w->next) ocap++;
     ocap += ctx->nconns;
     ctx->owner_len = 0;
     if (!ws__grow(ctx, (void **)&ctx->owners, &ctx->owner_cap, ocap, sizeof *ctx->owners)) {
@@ -4394,6 +4556,7 @@ WS_API size_t ws_pollfds(ws_ctx *ctx, ws_pollfd *out, size_t cap, int *timeout_m
         ctx->owners[n].o = (owner); ctx->owners[n].fd = (intptr_t)(sock); n++; } while (0)
     if (ctx->wake_r != WS__INVALID_SOCK) WS__ADD(NULL, ctx->wake_r, WS_POLLIN);
     for (l = ctx->listeners; l; l = l->next) WS__ADD((void *)l, l->fd, WS_POLLIN);
+    for (w = ctx->watches; w; w = w->next) if (w->want) WS__ADD((void *)w, w->fd, w->want);
     for (c = ctx->head; c; c = c->next) {
         short ev = ws__interest(c);
         if (ev) WS__ADD((void *)c, c->fd, ev);
@@ -4404,6 +4567,7 @@ WS_API size_t ws_pollfds(ws_ctx *ctx, ws_pollfd *out, size_t cap, int *timeout_m
     return n;
 }
 
+static void ws__run_posts(ws_ctx *ctx);
 static void ws__wake_drain(ws_ctx *ctx) {
     char buf[64];
     ws_conn *c;
@@ -4415,6 +4579,7 @@ static void ws__wake_drain(ws_ctx *ctx) {
     if (ctx->nresolving)   /* a resolver thread may be done */
         for (c = ctx->head; c; c = c->next)
             if (c->state == WS__RESOLVING && c->cl && c->cl->dns) ws__pend(c);
+    ws__run_posts(ctx);
 }
 
 /* What a ready fd stands for: the last ws_pollfds' list, else a search. */
@@ -4422,11 +4587,13 @@ static void *ws__owner_of(ws_ctx *ctx, const ws_pollfd *p, size_t i, int *found)
     size_t k;
     ws_conn *c;
     ws_listener *l;
+    ws_watch *w;
     *found = 1;
     if (i < ctx->owner_len && ctx->owners[i].fd == p->fd) return ctx->owners[i].o;
     for (k = 0; k < ctx->owner_len; k++) if (ctx->owners[k].fd == p->fd) return ctx->owners[k].o;
     if (p->fd == (intptr_t)ctx->wake_r) return NULL;
     for (l = ctx->listeners; l; l = l->next) if ((intptr_t)l->fd == p->fd) return l;
+    for (w = ctx->watches; w; w = w->next) if ((intptr_t)w->fd == p->fd) return w;
     for (c = ctx->head; c; c = c->next) if ((intptr_t)c->fd == p->fd) return c;
     *found = 0;
     return NULL;
@@ -4454,13 +4621,21 @@ static void ws__ready(ws_ctx *ctx, void *o, short rev) {
     else if (*(const uint8_t *)o == WS__K_LISTENER) {
         ws_listener *l = (ws_listener *)o;
         if (l->fd != WS__INVALID_SOCK) ws__accept(ctx, l);
+    } else if (*(const uint8_t *)o == WS__K_WATCH) {
+        ws_watch *w = (ws_watch *)o;
+        if (!w->dead && (rev & (w->want | WS_POLLERR | WS_POLLHUP))) {
+            ctx->in_cb++;
+            w->fn(ctx, (intptr_t)w->fd, rev, w->arg);
+            ctx->in_cb--;
+            ctx->nevents++;
+        }
     } else ws__conn_io((ws_conn *)o, rev);
 }
 
 /* One conn from the pending list: DNS done, TLS to go on, a finish, DRAINED, queued bytes. */
 static void ws__service(ws_conn *c) {
     if (c->state == WS__RESOLVING) ws__client_poll_dns(c);
-    if (c->state == WS__TLS && c->fd != WS__INVALID_SOCK && !(c->flags & (WS__F_DEAD | WS__F_BROKEN))) {
+    if (c->state == WS__TLS && ws__has_io(c) && !(c->flags & (WS__F_DEAD | WS__F_BROKEN))) {
         ws__tls_step(c);   /* start (or go on with) the TLS handshake without waiting */
         if (c->state == WS__TLS) ws__flush(c);
     }
@@ -4475,16 +4650,191 @@ static void ws__service(ws_conn *c) {
     ws__service_core(c);   /* DRAINED, what callbacks and timers queued, a finish */
 }
 
+/* ---- application timers and descriptors (ws_timer_start, ws_watch_fd) ---- */
+static void ws__timer_free(ws_timer *t) {
+    ws_ctx *ctx = t->ctx;
+    if (t->hn.hidx) ws__heap_remove(ctx, &t->hn);
+    if (t->prev) t->prev->next = t->next; else ctx->timers = t->next;
+    if (t->next) t->next->prev = t->prev;
+    ctx->ntimers--;
+    ws__free(ctx, t);
+}
+static void ws__timer_run(ws_ctx *ctx, ws_timer *t) {   /* t is due and out of the heap */
+    t->hn.due = 0;
+    if (t->repeat_ms > 0) ws__heap_file(ctx, &t->hn, ctx->now + t->repeat_ms);
+    t->running = 1;
+    ctx->in_cb++;
+    t->fn(ctx, t->arg);
+    ctx->in_cb--;
+    ctx->nevents++;
+    t->running = 0;
+    if (t->cancelled || (t->autofree && !t->hn.hidx)) ws__timer_free(t);
+}
+
+WS_API ws_result ws_timer_start(ws_ctx *ctx, int ms, int repeat_ms,
+                                void (*fn)(ws_ctx *ctx, void *arg), void *arg, ws_timer **out) {
+    ws_timer *t;
+    if (out) *out = NULL;
+    if (!ctx || !fn || ms < 0) return WS_ERR_ARG;
+    /* one heap slot per conn and timer: filing never fails */
+    if (!ws__grow(ctx, (void **)&ctx->heap, &ctx->hcap, ctx->nconns + ctx->ntimers + 1, sizeof(ws__hnode *)))
+        return WS_ERR_NOMEM;
+    t = (ws_timer *)ws__alloc(ctx, sizeof *t);
+    if (!t) return WS_ERR_NOMEM;
+    memset(t, 0, sizeof *t);
+    t->hn.is_timer = 1;
+    t->ctx = ctx;
+    t->fn = fn;
+    t->arg = arg;
+    t->repeat_ms = repeat_ms > 0 ? repeat_ms : 0;
+    t->autofree = out == NULL;
+    t->next = ctx->timers;
+    if (ctx->timers) ctx->timers->prev = t;
+    ctx->timers = t;
+    ctx->ntimers++;
+    if (!ctx->dispatching) ctx->now = ws__now_ms();
+    ws__heap_file(ctx, &t->hn, ctx->now + ms > 0 ? ctx->now + ms : 1);
+    ws__timer_sync(ctx);
+    if (out) *out = t;
+    return WS_OK;
+}
+WS_API void ws_timer_again(ws_timer *t, int ms) {
+    ws_ctx *ctx;
+    if (!t || t->cancelled || ms < 0) return;
+    ctx = t->ctx;
+    if (!ctx->dispatching) ctx->now = ws__now_ms();
+    ws__heap_file(ctx, &t->hn, ctx->now + ms > 0 ? ctx->now + ms : 1);
+    ws__timer_sync(ctx);
+}
+WS_API void ws_timer_cancel(ws_timer *t) {
+    if (!t || t->cancelled) return;
+    if (t->running) {   /* from its own fn: freed when fn returns */
+        t->cancelled = 1;
+        if (t->hn.hidx) ws__heap_remove(t->ctx, &t->hn);
+        return;
+    }
+    ws__timer_free(t);
+}
+
+WS_API ws_result ws_watch_fd(ws_ctx *ctx, intptr_t fd, int events,
+                             void (*fn)(ws_ctx *ctx, intptr_t fd, int revents, void *arg),
+                             void *arg, ws_watch **out) {
+    ws_watch *w;
+    if (out) *out = NULL;
+    if (!ctx || !fn || fd < 0) return WS_ERR_ARG;
+    w = (ws_watch *)ws__alloc(ctx, sizeof *w);
+    if (!w) return WS_ERR_NOMEM;
+    memset(w, 0, sizeof *w);
+    w->kind = WS__K_WATCH;
+    w->ctx = ctx;
+    w->fd = (ws__sock)fd;
+    w->fn = fn;
+    w->arg = arg;
+    w->next = ctx->watches;
+    ctx->watches = w;
+    ws_watch_set(w, events);
+    if (out) *out = w;
+    return WS_OK;
+}
+WS_API void ws_watch_set(ws_watch *w, int events) {
+    if (!w || w->dead) return;
+    w->want = (uint8_t)(events & (WS_POLLIN | WS_POLLOUT));
+    ws__epoll_set(w->ctx, w->fd, w, &w->ereg, w->want);
+}
+WS_API void ws_watch_remove(ws_watch *w) {
+    ws_watch **pp;
+    ws_ctx *ctx;
+    if (!w || w->dead) return;
+    ctx = w->ctx;
+    w->dead = 1;
+    ws__epoll_set(ctx, w->fd, w, &w->ereg, 0);
+    for (pp = &ctx->watches; *pp; pp = &(*pp)->next)
+        if (*pp == w) { *pp = w->next; break; }
+    w->next = ctx->dead_watches;   /* freed after the pass that may still name it */
+    ctx->dead_watches = w;
+}
+
+/* ---- work handed over from other threads (ws_ctx_post): a bounded ring under a mutex ---- */
+#ifndef WS_NO_THREADS
+#  define WS__POST_LOCK(x) ws__mutex_lock(&(x)->post_mu)
+#  define WS__POST_UNLOCK(x) ws__mutex_unlock(&(x)->post_mu)
+#else
+#  define WS__POST_LOCK(x) ((void)0)
+#  define WS__POST_UNLOCK(x) ((void)0)
+#endif
+WS_API ws_result ws_ctx_post(ws_ctx *ctx, void (*fn)(ws_ctx *ctx, void *arg), void *arg) {
+    ws_result rc = WS_OK;
+    size_t max;
+    int wake = 0;
+    if (!ctx || !fn) return WS_ERR_ARG;
+    max = ctx->cfg.max_posts > 0 ? (size_t)ctx->cfg.max_posts : 4096;
+    WS__POST_LOCK(ctx);
+    if (ctx->post_closed) rc = WS_ERR_CLOSED;
+    else if (ctx->post_len >= max) rc = WS_ERR_FULL;
+    else if (ctx->post_len == ctx->post_cap) {   /* grow: the ring is unrolled into the new one */
+        size_t ncap = WS__MIN(WS__MAX(ctx->post_cap * 2, (size_t)64), max), i;
+        ws__post *np = (ws__post *)WS_MALLOC(ncap * sizeof *np, ctx->cfg.user);
+        if (!np) rc = WS_ERR_NOMEM;
+        else {
+            for (i = 0; i < ctx->post_len; i++) np[i] = ctx->posts[(ctx->post_head + i) % ctx->post_cap];
+            if (ctx->posts) WS_FREE(ctx->posts, ctx->cfg.user);
+            ctx->posts = np;
+            ctx->post_cap = ncap;
+            ctx->post_head = 0;
+        }
+    }
+    if (rc == WS_OK) {
+        ws__post *e = &ctx->posts[(ctx->post_head + ctx->post_len) % ctx->post_cap];
+        e->fn = fn;
+        e->arg = arg;
+        wake = ctx->post_len++ == 0;   /* the first one wakes the loop; it runs them all */
+    }
+    WS__POST_UNLOCK(ctx);
+    if (wake) (void)ws__wake_signal(ctx->wake_w);
+    return rc;
+}
+/* Runs the posts queued now, in order (later ones: the next pass, woken again). */
+static void ws__run_posts(ws_ctx *ctx) {
+    size_t n, i;
+    WS__POST_LOCK(ctx);
+    n = ctx->post_len;
+    WS__POST_UNLOCK(ctx);
+    for (i = 0; i < n; i++) {
+        ws__post e;
+        WS__POST_LOCK(ctx);
+        e = ctx->posts[ctx->post_head];
+        ctx->post_head = (ctx->post_head + 1) % ctx->post_cap;
+        ctx->post_len--;
+        WS__POST_UNLOCK(ctx);
+        ctx->in_cb++;
+        e.fn(ctx, e.arg);
+        ctx->in_cb--;
+        ctx->nevents++;
+    }
+    if (n) {
+        WS__POST_LOCK(ctx);
+        n = ctx->post_len;   /* posted while these ran, and nobody woke us for them */
+        WS__POST_UNLOCK(ctx);
+        if (n) (void)ws__wake_signal(ctx->wake_w);
+    }
+}
+
 /* The end of every dispatch: due timers, then pending work, then frees. */
 static void ws__dispatch_end(ws_ctx *ctx) {
     ws_conn *c, *dead = NULL, **pp;
     int round;
     size_t budget = ctx->hlen;
     ws_listener *l;
-    /* due timers: each conn at most once per pass, so a timer can never spin */
+    ws_watch *w;
+#ifdef WS_NO_WAKEUP
+    ws__run_posts(ctx);   /* no wake-up channel to run them from */
+#endif
+    /* due timers: each conn and ws_timer at most once per pass, so a timer can never spin */
     while (budget-- && ctx->hlen && ctx->heap[0]->due <= ctx->now) {
-        c = ctx->heap[0];
-        ws__heap_remove(ctx, c);
+        ws__hnode *n = ctx->heap[0];
+        ws__heap_remove(ctx, n);
+        if (n->is_timer) { ws__timer_run(ctx, (ws_timer *)(void *)n); continue; }
+        c = WS__CONN_OF(n);
         (void)ws__conn_timers(c);
         if (c->flags & WS__F_BROKEN) ws__finish(c);
         ws__settle(c);
@@ -4510,6 +4860,7 @@ static void ws__dispatch_end(ws_ctx *ctx) {
         if (c != ctx->hold) ws__conn_free(c);
     }
     while ((l = ctx->dead_listeners) != NULL) { ctx->dead_listeners = l->next; ws__free(ctx, l); }
+    while ((w = ctx->dead_watches) != NULL) { ctx->dead_watches = w->next; ws__free(ctx, w); }
     ctx->owner_len = 0;
 }
 
@@ -4517,6 +4868,7 @@ WS_API void ws_dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n) {
     size_t i;
     WS_ASSERT(!ctx->in_cb && "ws_dispatch/ws_poll called from a callback");
     ctx->now = ws__now_ms();
+    ctx->dispatching++;
     for (i = 0; i < n; i++) {
         int found;
         void *o;
@@ -4525,6 +4877,25 @@ WS_API void ws_dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n) {
         if (found) ws__ready(ctx, o, fds[i].revents);
     }
     ws__dispatch_end(ctx);
+    ctx->dispatching--;
+    ws__timer_sync(ctx);
+}
+
+/* on_watch / on_timer hosts: one ready socket, or the timer, then what is due. */
+WS_API void ws_socket_ready(ws_ctx *ctx, void *token, int revents) {
+    if (!ctx || !token) return;
+    WS_ASSERT(!ctx->in_cb && "ws_socket_ready called from a callback");
+    ctx->now = ws__now_ms();
+    ctx->dispatching++;
+    ws__ready(ctx, token == (void *)ctx ? NULL : token, (short)revents);
+    ws__dispatch_end(ctx);
+    ctx->dispatching--;
+    ws__timer_sync(ctx);
+}
+WS_API void ws_timer_fired(ws_ctx *ctx) {
+    if (!ctx) return;
+    ctx->timer_told = -2;   /* spent: the next sync tells it again */
+    ws_dispatch(ctx, NULL, 0);
 }
 
 #ifdef WS__EPOLL
@@ -4537,6 +4908,7 @@ static int ws__poll_epoll(ws_ctx *ctx, int timeout_ms) {
     n = epoll_wait(ctx->epfd, ev, (int)(sizeof ev / sizeof ev[0]), t);
     if (n < 0 && errno != EINTR) return WS_ERR_IO;
     ctx->now = ws__now_ms();
+    ctx->dispatching++;
     for (i = 0; i < n; i++) {
         uint32_t e = ev[i].events;
         ws__ready(ctx, ev[i].data.ptr, (short)(((e & EPOLLIN) ? WS_POLLIN : 0) |
@@ -4544,6 +4916,7 @@ static int ws__poll_epoll(ws_ctx *ctx, int timeout_ms) {
                   ((e & EPOLLHUP) ? WS_POLLHUP : 0)));
     }
     ws__dispatch_end(ctx);
+    ctx->dispatching--;
     return ctx->nevents - before;
 }
 #endif
@@ -4613,18 +4986,13 @@ static int ws__wake_open(ws_ctx *ctx) {
 }
 
 WS_API ws_result ws_ctx_wakeup(ws_ctx *ctx) {
-#ifdef WS_NO_WAKEUP
-    (void)ctx;
-    return WS_ERR_IO;
-#else
     return ctx && ws__wake_signal(ctx->wake_w) == 0 ? WS_OK : WS_ERR_IO;
-#endif
 }
 
 /* ==== >>api implementation: contexts and connections ==== */
 WS_API ws_ctx *ws_ctx_create(const ws_config *cfg) {
     ws_ctx *ctx;
-    if (!cfg || !cfg->on_event) return NULL;
+    if (!cfg || !cfg->on_event || !cfg->on_watch != !cfg->on_timer) return NULL;
     ctx = (ws_ctx *)WS_MALLOC(sizeof *ctx, cfg->user);
     if (!ctx) return NULL;
     memset(ctx, 0, sizeof *ctx);
@@ -4633,8 +5001,23 @@ WS_API ws_ctx *ws_ctx_create(const ws_config *cfg) {
     ctx->wake_r = ctx->wake_w = WS__INVALID_SOCK;
     if (ws__net_init() != 0) { WS_FREE(ctx, cfg->user); return NULL; }
     ctx->net_ok = 1;
-    if (ws__wake_open(ctx) != 0) { ws__net_done(); WS_FREE(ctx, cfg->user); return NULL; }
+#ifndef WS_NO_THREADS
+    ws__mutex_init(&ctx->post_mu);
+#endif
+    if (ws__wake_open(ctx) != 0) {
+#ifndef WS_NO_THREADS
+        ws__mutex_free(&ctx->post_mu);
+#endif
+        ws__net_done();
+        WS_FREE(ctx, cfg->user);
+        return NULL;
+    }
     ctx->epfd = -1;
+    ctx->timer_told = -2;
+    if (cfg->on_watch) {   /* the host's loop watches the wake-up channel too */
+        ws__epoll_set(ctx, ctx->wake_r, NULL, &ctx->wake_reg, WS_POLLIN);
+        return ctx;
+    }
 #ifdef WS__EPOLL
     ctx->epfd = epoll_create1(EPOLL_CLOEXEC);   /* failing that, ws_poll uses poll() */
     if (ctx->epfd >= 0) {
@@ -4650,6 +5033,10 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
     ws_conn *c;
     if (!ctx) return;
     WS_ASSERT(!ctx->in_cb && "ws_ctx_destroy called from a callback");
+    WS__POST_LOCK(ctx);
+    ctx->post_closed = 1;   /* no more posts; those queued still run: none is lost */
+    WS__POST_UNLOCK(ctx);
+    ws__run_posts(ctx);
     ctx->destroying = 1;
     ctx->now = ws__now_ms();
     while (ctx->listeners) ws_listener_close(ctx->listeners);
@@ -4671,6 +5058,13 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
         ctx->dead_listeners = l->next;
         ws__free(ctx, l);
     }
+    while (ctx->timers) ws__timer_free(ctx->timers);
+    while (ctx->watches) ws_watch_remove(ctx->watches);
+    while (ctx->dead_watches) { ws_watch *w = ctx->dead_watches; ctx->dead_watches = w->next; ws__free(ctx, w); }
+    if (ctx->posts) WS_FREE(ctx->posts, ctx->cfg.user);
+#ifndef WS_NO_THREADS
+    ws__mutex_free(&ctx->post_mu);
+#endif
     while (ctx->npool) ws__free(ctx, ctx->pool[--ctx->npool]);
     ws__free(ctx, ctx->heap);
 #ifdef WS__EPOLL
@@ -4679,6 +5073,7 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
     ws__free(ctx, ctx->pfds);
     ws__free(ctx, ctx->owners);
     ws__free(ctx, ctx->ospfds);
+    ws__epoll_set(ctx, ctx->wake_r, NULL, &ctx->wake_reg, 0);   /* on_watch: stop first */
     if (ctx->wake_r != WS__INVALID_SOCK) ws__sock_close(ctx->wake_r);
     if (ctx->wake_w != WS__INVALID_SOCK && ctx->wake_w != ctx->wake_r) ws__sock_close(ctx->wake_w);
     if (ctx->net_ok) ws__net_done();
@@ -4948,6 +5343,15 @@ GUI LOOPS
   reported again. Edge-triggered sources (WSAEventSelect's FD_WRITE) need a re-check; see
   examples/win32_loop.c; examples/glib_loop.c is the GLib/GTK version (a GSource).
   Another thread may call ws_ctx_wakeup to make a waiting ws_poll return.
+  Best for big hosts (libcurl's multi-socket style): set ws_config.on_watch and on_timer.
+  ws.h then tells your loop only what changes: on_watch(ctx, fd, events, token, &host, user)
+  to watch a socket, change its interest, or stop (events 0, always before the fd closes, so
+  a reused number is never confused); on_timer(ctx, ms, user) when the next deadline moves
+  (0: work is pending, e.g. after a send from your UI code). Your loop calls
+  ws_socket_ready(ctx, token, revents) and ws_timer_fired(ctx); each costs O(1) in the number
+  of connections. *host is yours per socket (a GSource tag, a QSocketNotifier *...). Never
+  pass a token after its watch ended (drop it from a batch you are iterating). The wake-up
+  channel is one of the watched sockets, so ws_ctx_wakeup works the same way.
 
 MEMORY
   ws_conn is 272 bytes (measured: 288 B of heap per idle server connection). An idle

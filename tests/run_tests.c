@@ -12,6 +12,9 @@
 #include "test_conn.c"
 #include "test_engine.c"
 #include "test_loopback.c"
+#include "test_transport.c"
+#include "test_watch.c"
+#include "test_apploop.c"
 
 int main(int argc, char **argv) {
     t_only = argc > 1 ? argv[1] : NULL;
@@ -22,5 +25,8 @@ int main(int argc, char **argv) {
     suite_conn();
     suite_engine();
     suite_loopback();
+    suite_transport();
+    suite_watch();
+    suite_apploop();
     return t_summary();
 }
