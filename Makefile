@@ -50,6 +50,7 @@ endif
 	$(MAKE) --no-print-directory tls
 	$(MAKE) --no-print-directory glib-run
 	$(MAKE) --no-print-directory test-switches
+	$(MAKE) --no-print-directory test-pool
 	$(MAKE) --no-print-directory lwip
 	$(MAKE) --no-print-directory firmware
 
@@ -312,6 +313,12 @@ else
 	@echo "SKIPPED: ws.h over lwIP: lwIP's headers not found (apt-get install liblwip-dev)"; [ "$$CI" != true ]
 endif
 
+# Fixed memory (tests/test_pool.c): the server's allocator capped like a static pool; RAM per
+# connection printed; out of memory = a named send error, close 1011, HTTP 503 - never a silent drop.
+test-pool: | build
+	$(CC) $(CFLAGS) $(SAN) tests/test_pool.c -o build/test_pool $(LDLIBS)
+	./build/test_pool
+
 # examples/firmware_client.c on this machine over Debian's lwIP, against testee_server's echo
 # (tests/lwip/firmware_client_host.c): connect, server gone, reconnect with backoff.
 firmware-client-run: | build
@@ -321,4 +328,4 @@ firmware-client-run: | build
 
 build: ; mkdir -p build
 clean: ; rm -rf build
-.PHONY: firmware firmware-client-run lwip test-switches glib-run node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop
+.PHONY: firmware firmware-client-run lwip test-pool test-switches glib-run node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop

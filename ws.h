@@ -4140,6 +4140,19 @@ static void ws__client_poll_dns(ws_conn *c) { (void)c; }
 
 /* ==== >>server ==== listening sockets and accepted connections ==== */
 #ifndef WS_NO_SERVER
+/* No memory for a connection: refuse it in HTTP without allocating (503), never drop TCP
+ * silently. The request that already came is read first, so the close sends FIN, not RST. */
+static void ws__refuse_nomem(ws__sock s) {
+    static const char r[] = "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
+                            "Content-Length: 0\r\n\r\n";
+    char junk[512];
+    int i;
+    for (i = 0; i < 16 && ws__sock_recv(s, junk, sizeof junk) > 0; i++) {}
+    (void)ws__sock_send(s, r, sizeof r - 1);
+    ws__sock_shutdown_wr(s);
+    ws__sock_close(s);
+}
+
 static void ws__accept(ws_ctx *ctx, ws_listener *l) {
     int i;
     for (i = 0; i < 64; i++) {   /* a bounded batch per pass: fairness */
@@ -4154,7 +4167,7 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) {
         }
         ws__sock_setup(s);
         c = ws__conn_new(ctx, 1);
-        if (!c) { ws__sock_close(s); ws__log(ctx, 0, "ws.h: out of memory accepting"); continue; }
+        if (!c) { ws__refuse_nomem(s); ws__log(ctx, 0, "ws.h: out of memory accepting: 503"); continue; }
         c->fd = s;
         c->tp = &ws__tcp;
         ws__remote_from(c, (struct sockaddr *)&ss);
@@ -4346,7 +4359,11 @@ static void ws__readable(ws_conn *c) {
             uint64_t rest = c->fr.header_len + c->fr.payload_len - ws__buf_used(c->rx);
             want = (size_t)WS__MIN(WS__MAX(rest, (uint64_t)WS_BUF_MIN), (uint64_t)1 << 20);
         }
-        if (!ws__buf_reserve(ctx, &c->rx, want)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); ws__finish(c); return; }
+        if (!ws__buf_reserve(ctx, &c->rx, want)) {   /* the input goes: its memory carries the 1011 */
+            ws__buf_put(ctx, &c->rx);
+            ws__fail(c, WS_ERR_NOMEM, "out of memory");
+            return;
+        }
         rc = (c->tp->read)(c, WS__BDATA(c->rx) + c->rx->len, c->rx->cap - c->rx->len, &got);
         if (rc == WS_AGAIN) break;
         if (rc == WS_ERR_CLOSED) { ws__buf_put(ctx, &c->rx); ws__on_eof(c); return; }
