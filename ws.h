@@ -5296,6 +5296,11 @@ OPTIONS (#define before the implementation include; default in brackets)
     WS_POOL_BUF_MAX     larger buffers are freed rather than pooled [262144]
     WS_NO_NET           no sockets and no ws_ctx: the pure codec (sha1 ... http) and the
                         protocol engine (ws_engine_*, ws_conn_send/close/state...)
+    WS_LWIP             lwIP's sockets (lwip_*, lwip_poll), no threads/pipes; see PLATFORMS
+    WS_NO_CLIENT, WS_NO_SERVER   leave out the client or the server (loop and engine)
+    WS_NO_WAKEUP        no wake-up channel (ws_ctx_wakeup fails; posts run each pass)
+    WS_NO_ERROR_TEXT    every reason and message string is "" (smaller firmware)
+    WS_NOW_MS()         monotonic milliseconds [clock_gettime / GetTickCount64 / sys_now]
     WS_NO_THREADS       resolve host names in ws_connect itself (blocks; see WHAT BLOCKS)
     WS_NO_EPOLL         Linux: ws_poll uses poll() instead of epoll (as on other systems)
     WS_USE_MBEDTLS      wss:// and ws_listen_tls through mbedTLS 2.28 or 3.x
@@ -5380,7 +5385,9 @@ MEMORY
 
 PLATFORMS
   POSIX (Linux, macOS, BSD) and Windows (Winsock2, WSAPoll; link ws2_32 and bcrypt), IPv4
-  and IPv6. Firmware with BSD sockets and poll (lwIP): define WS_RANDOM.
+  and IPv6. Firmware: WS_LWIP (an RTOS with lwIP sockets, NO_SYS=0; define WS_RANDOM; host
+  names resolve through lwip_getaddrinfo in ws_connect when LWIP_DNS), or WS_NO_NET and the
+  engine over any TCP stack (lwIP's raw API in a NO_SYS superloop). README: "Firmware".
 */
 
 /*
