@@ -34,7 +34,8 @@ all: test examples
 
 # The README's test command: unit + loopback tests under ASan/UBSan, then the same under
 # valgrind, then the portability checks (C++, C89 codec, exported names, Windows cross-build).
-test: build/run_tests build/run_tests_vg test-cpp test-c89 test-clang check-symbols test-mingw examples
+test: build/run_tests build/run_tests_vg test-cpp test-c89 test-clang check-symbols test-mingw test-neon examples \
+      test-readme test-examples test-tcc
 	./build/run_tests
 ifneq ($(VALGRIND),)
 	$(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
@@ -71,6 +72,29 @@ ifneq ($(CLANG),)
 	    -DWS_IMPLEMENTATION -x c ws.h
 else
 	@echo "SKIPPED: clang build (install: apt-get install clang)"; [ "$$CI" != true ]
+endif
+
+# every ```c block of README.md compiles warning-free: C99 with gcc and clang, C++ with g++
+# (programs are linked, fragments compiled in a wrapper; see tests/readme_code.sh)
+test-readme: | build
+	CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" tests/readme_code.sh
+
+# the example servers' command lines: bad ports refused, "address already in use", make demo PORT=N
+test-examples: examples
+	tests/examples_cli.sh
+
+# Tiny C Compiler (Debian: tcc 0.9.27): a loopback echo built with it; ws.h must notice that
+# tcc lays out glibc's packed struct epoll_event wrongly and use poll() instead.
+TCC ?= $(shell command -v tcc 2>/dev/null)
+test-tcc: | build
+ifneq ($(TCC),)
+	$(TCC) tests/tcc_echo.c -o build/tcc_echo $(LDLIBS)
+	./build/tcc_echo
+else
+	@echo "************************************************************************"
+	@echo "SKIPPED: tcc build and loopback echo: tcc not found (apt-get install tcc)"
+	@echo "************************************************************************"
+	@[ "$$CI" != true ]
 endif
 
 test-c89: | build                         # the pure layers stay C89-clean
@@ -150,7 +174,17 @@ else
 	@echo "SKIPPED: glib_loop run: glib-2.0 not found (apt-get install libglib2.0-dev)"; [ "$$CI" != true ]
 endif
 
-.PHONY: engine-run threads-run cluster-test gui-test screenshots
+.PHONY: engine-run threads-run cluster-test gui-test screenshots test-neon
+# the UTF-8 suite on AArch64 (ws.h's NEON path) under qemu-user
+AARCH64_CC ?= $(shell command -v aarch64-linux-gnu-gcc 2>/dev/null)
+QEMU_AARCH64 ?= $(shell command -v qemu-aarch64 2>/dev/null)
+test-neon: | build
+ifeq ($(and $(AARCH64_CC),$(QEMU_AARCH64)),)
+	@echo "SKIPPED: NEON UTF-8 path: needs aarch64-linux-gnu-gcc and qemu-aarch64 (apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)"; [ "$$CI" != true ]
+else
+	$(AARCH64_CC) -std=c99 -O2 -Wall -Wextra -Wconversion -Werror -static tests/simd/utf8_neon.c -o build/utf8_neon
+	$(QEMU_AARCH64) build/utf8_neon
+endif
 screenshots: gui-test                     # refresh the README's pictures (docs/*.png)
 	mkdir -p docs && cp build/gtk_chat.png build/qt_chat.png docs/ && { [ ! -f build/win32_chat.png ] || cp build/win32_chat.png docs/; }
 # the GUI examples in real windows under Xvfb (tests/gui/run.sh); screenshots in build/*.png
@@ -186,8 +220,9 @@ build/fanout: bench/fanout.c ws.h | build
 engine-run: build/loopback_memory         # the engine alone: client + server through memory
 	./build/loopback_memory && echo "1 passed, 0 failed"
 
-demo: build/chat_server                   # the README's demo: prints the URL to open
-	./build/chat_server 8080
+PORT ?= 8080
+demo: build/chat_server                   # the README's demo: prints the URL to open (PORT=N)
+	./build/chat_server $(PORT)
 
 # Real peers (tests/interop/run.sh): Python websockets and Node ws, each as client and server
 # of ws.h, and headless Chromium on the chat example. Needs python3-websockets, nodejs, npm,
@@ -217,6 +252,7 @@ ifneq ($(and $(MBEDTLS),$(OPENSSL)),)
 	$(CXX) -x c++ -std=c++11 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror -fsyntax-only \
 	    -DWS_USE_MBEDTLS -DWS_IMPLEMENTATION ws.h
 	./build/test_tls
+	$(MAKE) --no-print-directory build/test_tls_watch && ./build/test_tls_watch build/tls
   ifneq ($(VALGRIND),)
 	TLS_SLOW=1 $(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	    ./build/test_tls_vg
@@ -236,6 +272,8 @@ tls-interop: build/tls_echo_server node-deps
 	tests/tls/interop.sh
 
 build/test_tls: tests/test_tls.c tests/test.h ws.h | build
+	$(CC) $(CFLAGS) $(SAN) $< -o $@ $(TLS_LIBS) $(LDLIBS)
+build/test_tls_watch: tests/tls/watch.c tests/test_watch.c tests/test.h ws.h | build   # wss:// via on_watch
 	$(CC) $(CFLAGS) $(SAN) $< -o $@ $(TLS_LIBS) $(LDLIBS)
 build/test_tls_vg: tests/test_tls.c tests/test.h ws.h | build
 	$(CC) $(CFLAGS) $< -o $@ $(TLS_LIBS) $(LDLIBS)
@@ -328,4 +366,4 @@ firmware-client-run: | build
 
 build: ; mkdir -p build
 clean: ; rm -rf build
-.PHONY: firmware firmware-client-run lwip test-pool test-switches glib-run node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop
+.PHONY: firmware firmware-client-run lwip test-pool test-switches test-readme test-examples test-tcc glib-run node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop

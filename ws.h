@@ -4,7 +4,138 @@
  *                              >>url >>http >>platform >>conn >>transport >>tls >>client >>server
  *                              >>poll
  *   The manual (>>doc: QUICK START, OPTIONS, EVENTS, OWNERSHIP, WHAT BLOCKS, LIMITS, GUI LOOPS,
- *   MEMORY, PLATFORMS) and the LICENSE are at the end of this file. */
+ *   MEMORY, PLATFORMS) follows this comment; the LICENSE is at the end of this file. */
+/* ==== >>doc ==== the manual ====
+
+QUICK START
+    #define WS_IMPLEMENTATION          (in one .c file, before any other #include there)
+    #include "ws.h"
+
+    static void on_event(ws_conn *c, const ws_event *ev, void *user) {
+        if (ev->type == WS_EV_MESSAGE) ws_conn_send(c, ev->opcode, ev->data, ev->len);
+    }
+    int main(void) {
+        ws_config cfg;
+        memset(&cfg, 0, sizeof cfg);            zero = every default (C++ warns on = {0})
+        cfg.on_event = on_event;
+        ws_ctx *ctx = ws_ctx_create(&cfg);
+        if (!ctx || ws_listen(ctx, "127.0.0.1", 9001, NULL) != WS_OK) return 1;
+        for (;;) ws_poll(ctx, 1000);            or ws_poll(ctx, 0) from a GUI timer
+    }
+  A client: ws_connect(ctx, "ws://host:port/path", NULL, NULL, &conn), then the same loop; send
+  after WS_EV_OPEN. Small programs may use ws_connect_blocking. A call that fails at once
+  (ws_listen, ws_connect...) returns the kind; ws_ctx_error(ctx) has the words.
+
+OPTIONS (#define before the implementation include; default in brackets)
+    WS_IMPLEMENTATION   compile the implementation into this file
+    WS_STATIC           make every function static (a private copy per file)
+    WS_API              storage class of the API [extern]
+    WS_MALLOC(sz,u) WS_REALLOC(p,sz,u) WS_FREE(p,u)   all three or none [malloc...]; u is
+                        ws_config.user (NULL in the resolver thread: must be thread-safe)
+    WS_ASSERT(x)        [assert]; asserts only catch API misuse, never peer data
+    WS_RANDOM(buf,len)  your CSPRNG, 0 on success [getrandom / arc4random / BCryptGenRandom]
+    WS_MAX_HEADERS      header lines the HTTP parsers keep [32]
+    WS_BUF_MIN          first size of a receive/send buffer [16384]
+    WS_POOL_MAX         idle buffers a ctx keeps for reuse [16]
+    WS_POOL_BUF_MAX     larger buffers are freed rather than pooled [262144]
+    WS_NO_NET           no sockets and no ws_ctx: the pure codec (sha1 ... http) and the
+                        protocol engine (ws_engine_*, ws_conn_send/close/state...)
+    WS_LWIP             lwIP's sockets (lwip_*, lwip_poll), no threads/pipes; see PLATFORMS
+    WS_NO_CLIENT, WS_NO_SERVER   leave out the client or the server (loop and engine)
+    WS_NO_WAKEUP        no wake-up channel (ws_ctx_wakeup fails; posts run each pass)
+    WS_NO_ERROR_TEXT    every reason and message string is "" (smaller firmware)
+    WS_NOW_MS()         monotonic milliseconds [clock_gettime / GetTickCount64 / sys_now]
+    WS_NO_THREADS       resolve host names in ws_connect itself (blocks; see WHAT BLOCKS)
+    WS_NO_EPOLL         Linux: ws_poll uses poll() instead of epoll (as on other systems;
+                        automatic where the compiler mislays glibc's packed epoll_event: tcc)
+    WS_USE_MBEDTLS      wss:// and ws_listen_tls through mbedTLS 2.28 or 3.x
+    WS_NO_FEATURE_MACROS  do not define _DEFAULT_SOURCE/_POSIX_C_SOURCE (POSIX, see top)
+
+EVENTS (one callback per ctx; ev fields say which events set them)
+    OPEN     handshake done. Server conns are invisible before it (no events for HTTP
+             requests or refused upgrades); client conns get events from ws_connect on.
+    MESSAGE  a whole message; text is valid UTF-8. With ws_config.fragments (or
+             ws_conn_set_fragments) each fragment as it arrives, fin = 1 on the last.
+    PING     already answered unless no_auto_pong.   PONG: a pong arrived.
+    DRAINED  the send queue, after having to wait, is empty again (backpressure: retry what
+             got WS_ERR_FULL; WS_ERR_TOO_BIG, larger than max_send_queue, never fits).
+    ERROR    what went wrong (result, msg, http_status); a CLOSE follows.
+    CLOSE    exactly once per connection (attempt), always last: close_code (peer's, or the
+             one we failed with, 1005 none, 1006 abnormal), reason, clean, result.
+             reconnect_ms > 0: a reconnect is scheduled and the ws_conn stays valid.
+  Callbacks may send, close, drop and connect; not ws_poll, ws_dispatch, ws_ctx_destroy.
+
+ENGINE (sans-I/O: no ws_ctx, no sockets, your clock; also with WS_NO_NET)
+    ws_engine_create(&cfg, &opts, user, &c)   client (opts.url) or server (opts.server = 1)
+    ws_engine_feed(c, bytes, n, now_ms)       what arrived; events fire before it returns
+    ws_engine_output(c, &p) + ws_engine_consume(c, n)   what to send (or opts.io->write)
+    ws_engine_deadline(c) / ws_engine_tick(c, now_ms)   timeouts and heartbeat
+    ws_engine_wants_eof(c), ws_engine_eof(c, now_ms)    the end of the stream, both ways
+    ws_engine_destroy(c); ws_engine_pair + ws_engine_pump: a client and a server in memory
+  Work on engines and loop connections alike: ws_conn_send, _send_text, _send_frame, _close,
+  _drop, _state, _user, _set_user, _id, _is_server, _age_ms (engine: your clock), _protocol,
+  _queued, _set_fragments. Need a ws_ctx: everything else (ws_conn_ctx returns NULL for an
+  engine, ws_conn_remote WS_ERR_STATE). ws_conn_adopt hands a connected socket or a ws_io of
+  yours to a ws_ctx.
+
+OWNERSHIP
+  The user owns ws_ctx; it owns every ws_conn, ws_listener, buffer and TLS object. Data given
+  to ws_conn_send and strings in ws_config, ws_connect_opts, ws_reply are copied. ev->data,
+  ev->reason and request spans are borrowed until the callback returns. A ws_conn * is valid
+  until its WS_EV_CLOSE callback returns (unless reconnect_ms > 0); it is freed after the
+  callback, never during one.
+
+WHAT BLOCKS
+  Nothing but: ws_poll(ctx, t) waits up to t ms (t = 0 never waits); ws_connect_blocking;
+  ws_listen resolves a host *name* with getaddrinfo (use a numeric address); with
+  WS_NO_THREADS, ws_connect resolves host names in the caller's thread. Otherwise DNS runs on a
+  short-lived detached thread per connect (numeric hosts need none), connect, TLS, upgrade,
+  sends and closes all progress inside the loop. ws_ctx_wakeup is the one thread-safe call.
+
+LIMITS AND DEFAULTS (ws_config; 0 = default)
+    max_message 16 MiB   max_frame = max_message   max_handshake 8 KiB
+    max_send_queue max_message + 64 KiB (WS_ERR_FULL beyond: retry after WS_EV_DRAINED;
+                   a single send larger than it: WS_ERR_TOO_BIG; nothing is dropped silently)
+    max_conns 1024 (then HTTP 503)   connect 10 s   handshake 10 s   close 5 s
+    ping_interval 30 s for servers, off for clients   pong_timeout 10 s   idle off
+  A frame or message over its limit is refused from its header (close 1009) without
+  buffering it. Header too large: 431. Bad upgrade: 400; wrong version / not an upgrade: 426.
+
+GUI LOOPS
+  Simplest: call ws_poll(ctx, 0) from a timer or once per frame. To sleep in the host's own
+  loop: ws_pollfds(ctx, fds, cap, &timeout) lists the sockets (WS_POLLIN/WS_POLLOUT, the
+  values of Linux's POLLIN/POLLOUT) and the longest wait; watch them (GLib g_unix_fd_add,
+  Qt QSocketNotifier, Win32 WSAEventSelect + MsgWaitForMultipleObjects), then
+  ws_dispatch(ctx, fds, n) with revents set (n = 0 when only the timeout expired).
+  Call ws_pollfds again before every wait: interest changes (POLLOUT only while bytes wait).
+  Readiness is read as level-triggered (poll semantics): a socket still writable must be
+  reported again. Edge-triggered sources (WSAEventSelect's FD_WRITE) need a re-check; see
+  examples/win32_loop.c; examples/glib_loop.c is the GLib/GTK version (a GSource).
+  Another thread may call ws_ctx_wakeup to make a waiting ws_poll return.
+  Best for big hosts (libcurl's multi-socket style): set ws_config.on_watch and on_timer.
+  ws.h then tells your loop only what changes: on_watch(ctx, fd, events, token, &host, user)
+  to watch a socket, change its interest, or stop (events 0, always before the fd closes, so
+  a reused number is never confused); on_timer(ctx, ms, user) when the next deadline moves
+  (0: work is pending, e.g. after a send from your UI code). Your loop calls
+  ws_socket_ready(ctx, token, revents) and ws_timer_fired(ctx); each costs O(1) in the number
+  of connections. *host is yours per socket (a GSource tag, a QSocketNotifier *...). Never
+  pass a token after its watch ended (drop it from a batch you are iterating). The wake-up
+  channel is one of the watched sockets, so ws_ctx_wakeup works the same way.
+
+MEMORY
+  ws_conn is 272 bytes (measured: 288 B of heap per idle server connection). An idle
+  connection holds no buffer: receive and send buffers come from a per-ctx pool while bytes
+  are in flight. A busy one holds its receive buffer (the largest frame in flight, from
+  16 KiB), its send queue, and a fragmented message being assembled. No allocation per
+  message in the steady state. Timers sit in a heap and Linux waits with epoll, so a loop
+  pass costs O(active connections), not O(open ones); ws_pollfds lists every socket.
+
+PLATFORMS
+  POSIX (Linux, macOS, BSD) and Windows (Winsock2, WSAPoll; link ws2_32 and bcrypt), IPv4
+  and IPv6. Firmware: WS_LWIP (an RTOS with lwIP sockets, NO_SYS=0; define WS_RANDOM; host
+  names resolve through lwip_getaddrinfo in ws_connect when LWIP_DNS), or WS_NO_NET and the
+  engine over any TCP stack (lwIP's raw API in a NO_SYS superloop). README: "Firmware".
+*/
 #if defined(WS_IMPLEMENTATION) && !defined(_WIN32) && !defined(__APPLE__) && \
     !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE) && !defined(WS_NO_FEATURE_MACROS)
 /* getaddrinfo, poll, syscall ... under -std=c99: must precede the first system header, so
@@ -42,7 +173,8 @@ typedef enum ws_result {
     WS_ERR_NOMEM = -3,      /* allocation failed */
     WS_ERR_PROTOCOL = -4,   /* peer broke RFC 6455: close 1002 */
     WS_ERR_UTF8 = -5,       /* invalid UTF-8 in text or close reason: close 1007 */
-    WS_ERR_TOO_BIG = -6,    /* frame/message/header over a limit: close 1009, HTTP 431 */
+    WS_ERR_TOO_BIG = -6,    /* frame/message/header over a limit: close 1009, HTTP 431;
+                               a send larger than max_send_queue (it can never fit) */
     WS_ERR_HANDSHAKE = -7,  /* HTTP upgrade failed or was refused */
     WS_ERR_IO = -8,         /* socket error or peer vanished */
     WS_ERR_TLS = -9,        /* TLS failure, or TLS not compiled in */
@@ -51,9 +183,11 @@ typedef enum ws_result {
     WS_ERR_DNS = -12,       /* host name did not resolve */
     WS_ERR_CONNECT = -13,   /* TCP connect failed (refused, unreachable) */
     WS_ERR_TIMEOUT = -14,   /* connect, handshake, pong or close timed out */
-    WS_ERR_FULL = -15,      /* send queue would exceed its limit; nothing was queued */
+    WS_ERR_FULL = -15,      /* send queue would exceed its limit; nothing was queued;
+                               retry after WS_EV_DRAINED */
     WS_ERR_LIMIT = -16,     /* connection limit reached */
-    WS_ERR_STATE = -17      /* call not valid in the connection's current state */
+    WS_ERR_STATE = -17,     /* call not valid in the connection's current state */
+    WS_ERR_ADDR_IN_USE = -18 /* ws_listen: the address and port are taken (another server) */
 } ws_result;
 WS_API const char *ws_result_str(ws_result r);   /* static string, never NULL */
 
@@ -445,33 +579,47 @@ WS_API ws_ctx *ws_ctx_create(const ws_config *cfg);
 WS_API void    ws_ctx_destroy(ws_ctx *ctx);
 /* Thread-safe: makes a ws_poll that is waiting return. WS_OK or WS_ERR_IO. */
 WS_API ws_result ws_ctx_wakeup(ws_ctx *ctx);
+/* Why the last ws_listen, ws_listen_tls, ws_connect or ws_connect_blocking on ctx that returned
+ * an error failed, in words: "ws_connect: invalid URL: the port is out of range (1-65535)",
+ * "ws_listen on 127.0.0.1:8080: address already in use". "" before any. Also given to the log
+ * hook. Valid until the next of those calls. */
+WS_API const char *ws_ctx_error(const ws_ctx *ctx);
 
 /* Listen on host (numeric address, or a name resolved here with getaddrinfo; NULL =
- * "0.0.0.0") and port (0 = a free one). *out (may be NULL) gets the listener.
- * WS_OK, WS_ERR_ARG, WS_ERR_DNS, WS_ERR_IO (bind/listen failed), WS_ERR_NOMEM. */
+ * "0.0.0.0", all IPv4 interfaces; "::" all IPv6 ones) and port (0 = a free one; outside
+ * 0..65535: WS_ERR_ARG). *out (may be NULL) gets the listener. WS_OK, WS_ERR_ARG, WS_ERR_DNS,
+ * WS_ERR_ADDR_IN_USE (another socket has that port), WS_ERR_IO (bind/listen failed otherwise),
+ * WS_ERR_NOMEM; ws_ctx_error says more. */
 #ifndef WS_NO_SERVER
-WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, uint16_t port, ws_listener **out);
+WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, int port, ws_listener **out);
 /* The same for wss:// (TLS with tls's certificate and key; see ws_tls_opts). The handshake runs
  * in the loop, within handshake_timeout_ms. WS_ERR_TLS: unreadable certificate or key, or
- * built without WS_USE_MBEDTLS (the log hook says which); else as ws_listen. */
-WS_API ws_result ws_listen_tls(ws_ctx *ctx, const char *host, uint16_t port,
+ * built without WS_USE_MBEDTLS (ws_ctx_error says which); else as ws_listen. */
+WS_API ws_result ws_listen_tls(ws_ctx *ctx, const char *host, int port,
                                const ws_tls_opts *tls, ws_listener **out);
 #endif
 WS_API uint16_t    ws_listener_port(const ws_listener *l);
-WS_API const char *ws_listener_url(const ws_listener *l);   /* "ws://127.0.0.1:PORT/", "wss://..." */
+/* A URL to dial from this machine: "ws://127.0.0.1:PORT/", "wss://...". A listener on all
+ * interfaces gives the loopback address here (other machines dial one of this machine's). */
+WS_API const char *ws_listener_url(const ws_listener *l);
+/* The address it is bound to: "127.0.0.1:8080", "[::1]:8080", or for all interfaces
+ * "0.0.0.0:8080" / "[::]:8080" */
+WS_API const char *ws_listener_addr(const ws_listener *l);
+WS_API int         ws_listener_any(const ws_listener *l);    /* 1: on all interfaces */
 WS_API void        ws_listener_close(ws_listener *l);        /* stop accepting */
 
 #ifndef WS_NO_CLIENT
 /* Start connecting to a ws:// or wss:// URL; events tell the rest (OPEN, or ERROR + CLOSE).
- * opts may be NULL. WS_OK, WS_ERR_URL, WS_ERR_TLS (wss:// built without WS_USE_MBEDTLS, or
- * unreadable opts->tls files: the log hook says which), WS_ERR_ARG,
- * WS_ERR_NOMEM. May be called from a callback. */
+ * opts may be NULL. WS_OK, WS_ERR_URL (ws_ctx_error names the wrong part), WS_ERR_TLS (wss://
+ * built without WS_USE_MBEDTLS, or unreadable opts->tls files: ws_ctx_error says which),
+ * WS_ERR_ARG, WS_ERR_NOMEM. May be called from a callback. */
 WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
                             void *conn_user, ws_conn **out);
 /* BLOCKING, for small programs: ws_connect, then ws_poll until the connection is open or
  * failed (or timeout_ms passes; 0 = no limit). Other connections keep being served meanwhile.
  * WS_OK (*out set), a ws_connect error, or why the attempt failed (WS_ERR_DNS, _CONNECT,
- * _TLS, _HANDSHAKE, _IO, _TIMEOUT...). Not from a callback. */
+ * _TLS, _HANDSHAKE, _IO, _TIMEOUT...), with ws_ctx_error saying which step: "connect timed
+ * out", "handshake timed out", "connection refused ...". Not from a callback. */
 WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
                                      void *conn_user, int timeout_ms, ws_conn **out);
 #endif
@@ -535,13 +683,15 @@ WS_API void ws_conn_io_ready(ws_conn *c, int events);
 
 /* Sending copies data and writes at once when the socket takes it; the rest waits in a queue
  * bounded by max_send_queue. opcode: WS_OP_TEXT (must be UTF-8), WS_OP_BINARY, WS_OP_PING,
- * WS_OP_PONG (<= 125 bytes). WS_OK, WS_ERR_FULL (nothing queued), WS_ERR_STATE (not open),
+ * WS_OP_PONG (<= 125 bytes). WS_OK, WS_ERR_FULL (nothing queued: try again after
+ * WS_EV_DRAINED), WS_ERR_TOO_BIG (len > max_send_queue: never fits), WS_ERR_STATE (not open),
  * WS_ERR_CLOSED (closing), WS_ERR_ARG, WS_ERR_UTF8, WS_ERR_NOMEM. */
 WS_API ws_result ws_conn_send(ws_conn *c, int opcode, const void *data, size_t len);
 WS_API ws_result ws_conn_send_text(ws_conn *c, const char *text);
 /* A frame exactly as given (fin, rsv bits, any opcode incl. WS_OP_CONT for fragmented
  * sends): no checks beyond what can be encoded. For tests and extensions. WS_OK, WS_ERR_ARG
- * (rsv > 7, opcode > 15), WS_ERR_FULL, WS_ERR_STATE, WS_ERR_CLOSED, WS_ERR_NOMEM. */
+ * (rsv > 7, opcode > 15), WS_ERR_FULL, WS_ERR_TOO_BIG, WS_ERR_STATE, WS_ERR_CLOSED,
+ * WS_ERR_NOMEM. */
 WS_API ws_result ws_conn_send_frame(ws_conn *c, int fin, int rsv, int opcode,
                                     const void *data, size_t len);
 /* Graceful close: sends a close frame (code 0 = none; reason <= 123 bytes UTF-8), waits
@@ -643,6 +793,7 @@ WS_API const char *ws_result_str(ws_result r) {
     case WS_ERR_FULL:      return WS__T("send queue full");
     case WS_ERR_LIMIT:     return WS__T("connection limit reached");
     case WS_ERR_STATE:     return WS__T("not valid in the connection's state");
+    case WS_ERR_ADDR_IN_USE: return WS__T("address already in use");
     }
     return WS__T("unknown ws_result");
 }
@@ -873,6 +1024,112 @@ WS_API void ws_client_key(const uint8_t random16[16], char out[25]) {
 }
 
 /* ==== >>utf8 ==== RFC 3629 validation, incremental, a word at a time over ASCII ==== */
+/* ---- the vector path: whole 16-byte blocks checked at once (SSE2 on x86, NEON on AArch64),
+ * ASCII 64 bytes at a time. Each block's bytes are classified with compares only (no tables):
+ * a byte must be a continuation exactly where the lead bytes of the last three require one,
+ * C0/C1/F5-FF never appear, and the second byte after E0, ED, F0, F4 is narrowed as in the
+ * scalar code. A block with any error is left to the scalar code, which finds the exact offset;
+ * so is the tail, from the last character boundary. WS_NO_SIMD keeps the portable path. ---- */
+#if !defined(WS_NO_SIMD) && (defined(__cplusplus) || (defined(__STDC_VERSION__) && __STDC_VERSION__ >= 199901L)) && \
+    (defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2))
+#  include <emmintrin.h>
+#  define WS__UTF8_SIMD 1
+typedef __m128i ws__v16;
+#  define WS__V_LOAD(p)      _mm_loadu_si128((const __m128i *)(const void *)(p))
+#  define WS__V_SET1(x)      _mm_set1_epi8((char)(x))
+#  define WS__V_ZERO()       _mm_setzero_si128()
+#  define WS__V_GT(a, b)     _mm_cmpgt_epi8(a, b)      /* signed bytes */
+#  define WS__V_EQ(a, b)     _mm_cmpeq_epi8(a, b)
+#  define WS__V_AND(a, b)    _mm_and_si128(a, b)
+#  define WS__V_OR(a, b)     _mm_or_si128(a, b)
+#  define WS__V_XOR(a, b)    _mm_xor_si128(a, b)
+#  define WS__V_ANY(a)       (_mm_movemask_epi8(a) != 0)
+/* the bytes of cur moved k places up, the top k of prev coming in below */
+#  define WS__V_PREV(cur, prev, k) _mm_or_si128(_mm_slli_si128(cur, k), _mm_srli_si128(prev, 16 - (k)))
+#elif !defined(WS_NO_SIMD) && (defined(__aarch64__) || defined(_M_ARM64)) && \
+    (defined(__cplusplus) || (defined(__STDC_VERSION__) && __STDC_VERSION__ >= 199901L))
+#  include <arm_neon.h>
+#  define WS__UTF8_SIMD 1
+typedef int8x16_t ws__v16;
+#  define WS__V_LOAD(p)      vreinterpretq_s8_u8(vld1q_u8((const uint8_t *)(p)))
+#  define WS__V_SET1(x)      vdupq_n_s8((int8_t)(x))
+#  define WS__V_ZERO()       vdupq_n_s8(0)
+#  define WS__V_GT(a, b)     vreinterpretq_s8_u8(vcgtq_s8(a, b))
+#  define WS__V_EQ(a, b)     vreinterpretq_s8_u8(vceqq_s8(a, b))
+#  define WS__V_AND(a, b)    vandq_s8(a, b)
+#  define WS__V_OR(a, b)     vorrq_s8(a, b)
+#  define WS__V_XOR(a, b)    veorq_s8(a, b)
+#  define WS__V_ANY(a)       (vmaxvq_u8(vreinterpretq_u8_s8(a)) != 0)
+#  define WS__V_PREV(cur, prev, k) vextq_s8(prev, cur, 16 - (k))
+#endif
+
+#ifdef WS__UTF8_SIMD
+/* Validates whole blocks of p[0..n), which starts at a character boundary. Returns how many
+ * bytes are valid and end at a character boundary: the scalar code goes on from there (an
+ * error, if any, lies after it, within the next 16 + 3 bytes). */
+static size_t ws__utf8_simd(const uint8_t *p, size_t n) {
+    const ws__v16 c_m65 = WS__V_SET1(-65), c_m64 = WS__V_SET1(-64), c_m63 = WS__V_SET1(-63);
+    const ws__v16 c_m62 = WS__V_SET1(-62);
+    const ws__v16 c_m33 = WS__V_SET1(-33), c_m17 = WS__V_SET1(-17), c_m12 = WS__V_SET1(-12);
+    const ws__v16 c_e0 = WS__V_SET1(0xE0), c_ed = WS__V_SET1(0xED), c_f0 = WS__V_SET1(0xF0);
+    const ws__v16 c_f4 = WS__V_SET1(0xF4), c_a0 = WS__V_SET1(-96), c_9f = WS__V_SET1(-97);
+    const ws__v16 c_90 = WS__V_SET1(-112), c_8f = WS__V_SET1(-113), zero = WS__V_ZERO();
+    ws__v16 pv = zero, pm1 = zero, pm2 = zero, pm3 = zero;   /* the previous block's bytes, leads */
+    size_t i = 0, j;
+    while (n - i >= 16) {
+        ws__v16 v, m1, m2, m3, req, cont, err, p1, neg, hi, e0, ed;
+        if (n - i >= 64 && !WS__V_ANY(pm1)) {   /* no character open: 64 bytes of ASCII? */
+            ws__v16 a = WS__V_OR(WS__V_OR(WS__V_LOAD(p + i), WS__V_LOAD(p + i + 16)),
+                                 WS__V_OR(WS__V_LOAD(p + i + 32), WS__V_LOAD(p + i + 48)));
+            if (!WS__V_ANY(WS__V_GT(zero, a))) {
+                i += 64;
+                pv = zero;
+                continue;
+            }
+        }
+        v = WS__V_LOAD(p + i);
+        neg = WS__V_GT(zero, v);                 /* 80-FF as signed bytes: -128..-1 */
+        cont = WS__V_GT(c_m64, v);               /* 80-BF */
+        m1 = WS__V_AND(WS__V_GT(v, c_m63), neg); /* C2-FF: one more byte at least */
+        err = WS__V_AND(WS__V_GT(v, c_m65), WS__V_GT(c_m62, v));                  /* C0, C1 */
+        hi = WS__V_AND(WS__V_GT(v, c_m33), neg); /* E0-FF */
+        if (WS__V_ANY(WS__V_OR(hi, pm2))) {      /* 3- and 4-byte characters (else: skipped) */
+            m2 = hi;                             /* E0-FF: two more bytes at least */
+            req = WS__V_OR(WS__V_PREV(m1, pm1, 1), WS__V_PREV(m2, pm2, 2));
+            p1 = WS__V_PREV(v, pv, 1);           /* the byte before each */
+            e0 = WS__V_EQ(p1, c_e0);
+            ed = WS__V_EQ(p1, c_ed);
+            if (WS__V_ANY(WS__V_OR(e0, ed))) {  /* after E0 at least A0, after ED at most 9F */
+                err = WS__V_OR(err, WS__V_AND(e0, WS__V_GT(c_a0, v)));
+                err = WS__V_OR(err, WS__V_AND(ed, WS__V_GT(v, c_9f)));
+            }
+            m3 = WS__V_AND(WS__V_GT(v, c_m17), neg);   /* F0-FF: three */
+            if (WS__V_ANY(WS__V_OR(m3, pm3))) {  /* 4-byte characters (and F5-FF) */
+                req = WS__V_OR(req, WS__V_PREV(m3, pm3, 3));
+                err = WS__V_OR(err, WS__V_AND(WS__V_GT(v, c_m12), neg));          /* F5-FF */
+                err = WS__V_OR(err, WS__V_AND(WS__V_EQ(p1, c_f0), WS__V_GT(c_90, v)));   /* F0 80-8F */
+                err = WS__V_OR(err, WS__V_AND(WS__V_EQ(p1, c_f4), WS__V_GT(v, c_8f)));   /* F4 90-BF */
+            }
+        } else {
+            m2 = m3 = zero;
+            req = WS__V_PREV(m1, pm1, 1);
+        }
+        err = WS__V_OR(err, WS__V_XOR(req, cont));   /* a continuation exactly where one is due */
+        if (WS__V_ANY(err)) break;               /* the scalar code says where */
+        pv = v; pm1 = m1; pm2 = m2; pm3 = m3;
+        i += 16;
+    }
+    /* p[0..i) is checked, but a character may run on past i: back to where it starts */
+    for (j = 1; j <= 3 && j <= i; j++) {
+        uint8_t b = p[i - j];
+        if ((b & 0xC0) == 0x80) continue;        /* a continuation: look further back */
+        if (b >= 0xC0 && (size_t)(b >= 0xF0 ? 3 : b >= 0xE0 ? 2 : 1) >= j) return i - j;
+        break;
+    }
+    return i;
+}
+#endif
+
 /* State: need = continuation bytes still expected; the next one must lie in [lo, hi]. The
  * narrowed first-continuation ranges (E0: A0-BF, ED: 80-9F, F0: 90-BF, F4: 80-8F) are what
  * rule out overlongs, surrogates and code points above U+10FFFF at the earliest byte. */
@@ -888,6 +1145,12 @@ WS_API ws_result ws_utf8_feed(ws_utf8 *s, const void *data, size_t n, size_t *ba
             i++;
             continue;
         }
+#ifdef WS__UTF8_SIMD
+        if (n - i >= 64) {         /* at a character boundary, with room for vectors */
+            size_t k = ws__utf8_simd(p + i, n - i);
+            if (k) { i += k; continue; }
+        }
+#endif
         if (b < 0x80) {            /* ASCII run: skip 8 bytes at a time */
             i++;
             while (n - i >= 8) {
@@ -1880,6 +2143,14 @@ WS__UNUSED static const char *ws__sock_why(int e, int binding) {
     return binding ? "bind or listen failed" : "could not connect to any address of the host";
 }
 
+WS__UNUSED static int ws__err_addrinuse(int e) {   /* bind: another socket has that address and port */
+#if defined(_WIN32)
+    return e == WSAEADDRINUSE;
+#else
+    return e == EADDRINUSE;
+#endif
+}
+
 static void ws__sock_setup(ws__sock s) {   /* every socket: non-blocking, no Nagle, no SIGPIPE */
     int one = 1;
     (void)ws__sock_nonblock(s);
@@ -2010,7 +2281,9 @@ struct ws_listener {
     ws_ctx      *ctx;
     ws__sock     fd;
     uint16_t     port;
+    uint8_t      any;            /* bound to 0.0.0.0 or :: (all interfaces) */
     char         url[64];
+    char         addr[56];       /* the bound address, "0.0.0.0:8080" */
     ws__tls_cfg *tls;            /* ws_listen_tls only */
     void        *hsock;          /* on_watch: the host's pointer for this socket */
 };
@@ -2050,6 +2323,7 @@ struct ws_ctx {
     ws__sock     wake_r, wake_w;
     uint8_t      rnd[64];
     size_t       rnd_left;
+    char         err[200];       /* ws_ctx_error */
 #ifndef WS_NO_NET
     ws_watch    *watches, *dead_watches;   /* ws_watch_fd; removed ones freed after the pass */
     ws_timer    *timers;         /* every ws_timer, for ws_ctx_destroy */
@@ -2201,6 +2475,27 @@ static int ws__visible(const ws_conn *c) {   /* does the user know this connecti
 static void ws__log(ws_ctx *ctx, int level, const char *msg) {
     if (ctx->cfg.log) ctx->cfg.log(level, msg, ctx->cfg.user);
 }
+#ifndef WS_NO_NET   /* for ws_listen and ws_connect */
+/* A call that fails at once says why: a + b + c (NULLs skipped, a leading "ws.h: " dropped,
+ * cut to fit) is kept for ws_ctx_error and given to the log hook as an error. */
+WS__UNUSED static void ws__ctx_err(ws_ctx *ctx, const char *a, const char *b, const char *c) {
+    const char *part[3];
+    char line[sizeof ctx->err + 8];
+    size_t n = 0, i, k;
+    part[0] = a; part[1] = b; part[2] = c;
+    if (a && strncmp(a, "ws.h: ", 6) == 0) part[0] = a + 6;
+    for (i = 0; i < 3; i++) {
+        if (!part[i]) continue;
+        k = WS__MIN(strlen(part[i]), sizeof ctx->err - 1 - n);
+        memcpy(ctx->err + n, part[i], k);
+        n += k;
+    }
+    ctx->err[n] = '\0';
+    memcpy(line, "ws.h: ", 6);
+    memcpy(line + 6, ctx->err, n + 1);
+    ws__log(ctx, 0, line);
+}
+#endif
 
 /* ---- settings with their defaults (a zero in ws_config means "default") ---- */
 static size_t ws__max_message(const ws_ctx *x) { return x->cfg.max_message ? x->cfg.max_message : (size_t)16 << 20; }
@@ -2232,8 +2527,8 @@ static ws_result ws__queue_frame(ws_conn *c, int fin, int rsv, int op, const voi
     f.payload_len = len;
     f.masked = (uint8_t)!(c->flags & WS__F_SERVER);   /* RFC 6455 5.3: clients mask */
     if (rsv < 0 || rsv > 7 || op < 0 || op > 15 || len > ((size_t)-1 >> 1)) return WS_ERR_ARG;
-    if (!force && (len > ws__max_queue(ctx) || ws__buf_used(c->tx) + len > ws__max_queue(ctx)))
-        return WS_ERR_FULL;
+    if (!force && len > ws__max_queue(ctx)) return WS_ERR_TOO_BIG;   /* would never fit */
+    if (!force && ws__buf_used(c->tx) + len > ws__max_queue(ctx)) return WS_ERR_FULL;
     if (f.masked) ws__rand(ctx, f.mask, 4);
     if (!ws__buf_reserve(ctx, &c->tx, len + 14)) return WS_ERR_NOMEM;
     dst = WS__BDATA(c->tx) + c->tx->len;
@@ -2303,9 +2598,13 @@ static ws_result ws__frame_check(ws_conn *c, const char **why) {
         memset(&c->utf8, 0, sizeof c->utf8);
         c->msg_len = 0;
     }
-    if (f->payload_len > ws__max_frame(ctx)) { *why = "frame larger than max_frame"; return WS_ERR_TOO_BIG; }
+    /* name the limit the user set: the message one first (max_frame defaults to it) */
     if (!(c->flags & WS__F_FRAGS) && f->payload_len > ws__max_message(ctx) - c->msg_len) {
         *why = "message larger than max_message"; return WS_ERR_TOO_BIG;
+    }
+    if (f->payload_len > ws__max_frame(ctx)) {
+        *why = ctx->cfg.max_frame ? "frame larger than max_frame" : "frame larger than max_message";
+        return WS_ERR_TOO_BIG;
     }
     return WS_OK;
 }
@@ -4181,11 +4480,12 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) {
     }
 }
 
-/* l->port and l->url from the bound address; a wildcard becomes loopback (a URL to dial). */
+/* l->port, l->addr, l->any and l->url from the bound address; for a wildcard the URL names
+ * loopback (a URL to dial from this machine). */
 static void ws__listener_name(ws_listener *l) {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
-    char addr[64];
+    char addr[64], bound[64];
     ws__out o;
     int v6;
     if (ws__getsockname(l->fd, (struct sockaddr *)&ss, &sl) != 0) return;
@@ -4194,13 +4494,15 @@ static void ws__listener_name(ws_listener *l) {
         struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)&ss;
         static const uint8_t any6[16] = {0};
         l->port = ntohs(s6->sin6_port);
-        if (!memcmp(&s6->sin6_addr, any6, 16)) strcpy(addr, "::1");
-        else if (!ws__inet_ntop(AF_INET6, &s6->sin6_addr, addr, sizeof addr)) strcpy(addr, "::1");
+        l->any = !memcmp(&s6->sin6_addr, any6, 16);
+        if (!ws__inet_ntop(AF_INET6, &s6->sin6_addr, bound, sizeof bound)) strcpy(bound, "::");
+        strcpy(addr, l->any ? "::1" : bound);
     } else {
         struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)&ss;
         l->port = ntohs(s4->sin_port);
-        if (s4->sin_addr.s_addr == htonl(INADDR_ANY)) strcpy(addr, "127.0.0.1");
-        else if (!ws__inet_ntop(AF_INET, &s4->sin_addr, addr, sizeof addr)) strcpy(addr, "127.0.0.1");
+        l->any = s4->sin_addr.s_addr == htonl(INADDR_ANY);
+        if (!ws__inet_ntop(AF_INET, &s4->sin_addr, bound, sizeof bound)) strcpy(bound, "0.0.0.0");
+        strcpy(addr, l->any ? "127.0.0.1" : bound);
     }
     o.p = l->url; o.cap = sizeof l->url; o.len = 0; o.err = 0;
     ws__puts(&o, v6 ? "ws://[" : "ws://");
@@ -4209,27 +4511,58 @@ static void ws__listener_name(ws_listener *l) {
     ws__putu(&o, l->port);
     ws__puts(&o, "/");
     (void)ws__out_done(&o, NULL);
+    o.p = l->addr; o.cap = sizeof l->addr; o.len = 0; o.err = 0;
+    ws__puts(&o, v6 ? "[" : "");
+    ws__puts(&o, bound);
+    ws__puts(&o, v6 ? "]:" : ":");
+    ws__putu(&o, l->port);
+    (void)ws__out_done(&o, NULL);
+    if (l->any) {   /* the URL says loopback: tell that other machines can dial in too */
+        char m[160];
+        o.p = m; o.cap = sizeof m; o.len = 0; o.err = 0;
+        ws__puts(&o, "ws.h: listening on ");
+        ws__puts(&o, l->addr);
+        ws__puts(&o, v6 ? ", all IPv6 interfaces" : ", all IPv4 interfaces");
+        ws__puts(&o, " (from this machine: ");
+        ws__put(&o, l->url + 5, strlen(l->url + 5) - 1);   /* "127.0.0.1:PORT" */
+        ws__puts(&o, ")");
+        if (ws__out_done(&o, NULL) == WS_OK) ws__log(l->ctx, 2, m);
+    }
 }
 
-WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, uint16_t port, ws_listener **out) {
+WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, int port, ws_listener **out) {
     ws__addrinfo *res = NULL, *a;
     ws_listener *l;
-    char ps[8];
+    char ps[8], where[300];
+    ws__out o;
     ws__sock s = WS__INVALID_SOCK;
     int one = 1, e = 0;
     if (out) *out = NULL;
     if (!ctx) return WS_ERR_ARG;
+    if (port < 0 || port > 65535) {   /* not silently modulo 65536 */
+        ws__ctx_err(ctx, "ws_listen: port out of range (0-65535; 0 = any free port)", NULL, NULL);
+        return WS_ERR_ARG;
+    }
 #if !defined(SO_REUSEPORT) || defined(_WIN32)
     if (ctx->cfg.reuse_port) {
-        ws__log(ctx, 0, "ws.h: ws_listen: reuse_port needs SO_REUSEPORT, which this system lacks: "
-                        "accept in one ctx and hand sockets to the others (ws_ctx_post + ws_conn_adopt)");
+        ws__ctx_err(ctx, "ws_listen: reuse_port needs SO_REUSEPORT, which this system lacks: "
+                         "accept in one ctx and hand sockets to the others (ws_ctx_post + ws_conn_adopt)",
+                    NULL, NULL);
         return WS_ERR_ARG;
     }
 #endif
     if (!host || !*host) host = "0.0.0.0";
-    ws__utoa(ps, port);
+    ws__utoa(ps, (unsigned)port);
+    o.p = where; o.cap = sizeof where; o.len = 0; o.err = 0;   /* "ws_listen on HOST:PORT: " */
+    ws__puts(&o, "ws_listen on ");
+    ws__puts(&o, strchr(host, ':') ? "[" : "");
+    ws__put(&o, host, WS__MIN(strlen(host), (size_t)200));
+    ws__puts(&o, strchr(host, ':') ? "]:" : ":");
+    ws__puts(&o, ps);
+    ws__puts(&o, ": ");
+    if (ws__out_done(&o, NULL) != WS_OK) strcpy(where, "ws_listen: ");
     if (ws__resolve(host, ps, WS__RES_PASSIVE, &res) != 0) {
-        ws__log(ctx, 0, "ws.h: ws_listen: the host does not resolve to an address");
+        ws__ctx_err(ctx, where, "the host does not resolve to an address", NULL);
         return WS_ERR_DNS;
     }
     for (a = res; a; a = a->ai_next) {
@@ -4250,15 +4583,8 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, uint16_t port, ws_list
     ws__resolve_free(res);
     (void)one;
     if (s == WS__INVALID_SOCK) {
-        char m[128];
-        ws__out o;
-        o.p = m; o.cap = sizeof m; o.len = 0; o.err = 0;
-        ws__puts(&o, "ws.h: ws_listen on port ");
-        ws__puts(&o, ps);
-        ws__puts(&o, ": ");
-        ws__puts(&o, ws__sock_why(e, 1));
-        if (ws__out_done(&o, NULL) == WS_OK) ws__log(ctx, 0, m);
-        return WS_ERR_IO;
+        ws__ctx_err(ctx, where, ws__sock_why(e, 1), NULL);
+        return ws__err_addrinuse(e) ? WS_ERR_ADDR_IN_USE : WS_ERR_IO;
     }
     (void)ws__sock_nonblock(s);
     l = (ws_listener *)ws__alloc(ctx, sizeof *l);
@@ -4275,7 +4601,7 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, uint16_t port, ws_list
     return WS_OK;
 }
 
-WS_API ws_result ws_listen_tls(ws_ctx *ctx, const char *host, uint16_t port,
+WS_API ws_result ws_listen_tls(ws_ctx *ctx, const char *host, int port,
                                const ws_tls_opts *tls, ws_listener **out) {
     ws__tls_cfg *g = NULL;
     ws_listener *l = NULL;
@@ -4284,8 +4610,9 @@ WS_API ws_result ws_listen_tls(ws_ctx *ctx, const char *host, uint16_t port,
     size_t n;
     if (out) *out = NULL;
     if (!ctx || !tls) return WS_ERR_ARG;
+    if (port < 0 || port > 65535) return ws_listen(ctx, host, port, out);   /* WS_ERR_ARG */
     rc = ws__tls_cfg_new(ctx, tls, 1, &g, err, sizeof err);
-    if (rc != WS_OK) { ws__log(ctx, 0, err); return rc; }
+    if (rc != WS_OK) { ws__ctx_err(ctx, err, NULL, NULL); return rc; }
     rc = ws_listen(ctx, host, port, &l);
     if (rc != WS_OK) { ws__tls_cfg_release(ctx, g); return rc; }
     l->tls = g;
@@ -4301,6 +4628,8 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) { (void)ctx; (void)l; }
 
 WS_API uint16_t ws_listener_port(const ws_listener *l) { return l ? l->port : 0; }
 WS_API const char *ws_listener_url(const ws_listener *l) { return l ? l->url : ""; }
+WS_API const char *ws_listener_addr(const ws_listener *l) { return l ? l->addr : ""; }
+WS_API int ws_listener_any(const ws_listener *l) { return l ? l->any : 0; }
 WS_API void ws_listener_close(ws_listener *l) {
     ws_listener **pp;
     if (!l) return;
@@ -4517,6 +4846,16 @@ static void ws__timer_sync(ws_ctx *ctx) {
 #if defined(__linux__) && !defined(WS_NO_EPOLL)
 #  include <sys/epoll.h>
 #  define WS__EPOLL 1
+/* The kernel's struct epoll_event is packed on x86-64 (12 bytes, data at offset 4); glibc says
+ * so with __attribute__((packed)), which some compilers ignore (tcc 0.9.27: 16 bytes). With the
+ * wrong layout every event would carry a garbage pointer, so such builds use poll(). */
+static int ws__epoll_usable(void) {
+#if defined(__x86_64__)
+    return sizeof(struct epoll_event) == 12;
+#else
+    return 1;
+#endif
+}
 static void ws__epoll_set(ws_ctx *x, ws__sock fd, void *ptr, uint8_t *reg, uint8_t want) {
     struct epoll_event e;
     if (want == *reg) return;
@@ -5005,6 +5344,7 @@ static int ws__wake_open(ws_ctx *ctx) {
 WS_API ws_result ws_ctx_wakeup(ws_ctx *ctx) {
     return ctx && ws__wake_signal(ctx->wake_w) == 0 ? WS_OK : WS_ERR_IO;
 }
+WS_API const char *ws_ctx_error(const ws_ctx *ctx) { return ctx ? ctx->err : ""; }
 
 /* ==== >>api implementation: contexts and connections ==== */
 WS_API ws_ctx *ws_ctx_create(const ws_config *cfg) {
@@ -5036,7 +5376,8 @@ WS_API ws_ctx *ws_ctx_create(const ws_config *cfg) {
         return ctx;
     }
 #ifdef WS__EPOLL
-    ctx->epfd = epoll_create1(EPOLL_CLOEXEC);   /* failing that, ws_poll uses poll() */
+    /* failing that, or where the compiler lays out epoll_event wrongly, ws_poll uses poll() */
+    ctx->epfd = ws__epoll_usable() ? epoll_create1(EPOLL_CLOEXEC) : -1;
     if (ctx->epfd >= 0) {
         uint8_t reg = 0;
         ws__epoll_set(ctx, ctx->wake_r, NULL, &reg, WS_POLLIN);
@@ -5105,20 +5446,15 @@ WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts 
     ws_result rc;
     const char *why = "";
     if (out) *out = NULL;
-    if (!ctx || !url) return WS_ERR_ARG;
+    if (!ctx) return WS_ERR_ARG;
+    if (!url) { ws__ctx_err(ctx, "ws_connect: no URL (NULL)", NULL, NULL); return WS_ERR_ARG; }
     c = ws__conn_new(ctx, 0);
     if (!c) return WS_ERR_NOMEM;
     c->user = conn_user;
     rc = ws__client_new(c, url, opts, &why);
-    if (rc != WS_OK) {
-        if (rc == WS_ERR_URL) {
-            char m[160];
-            ws__out o;
-            o.p = m; o.cap = sizeof m; o.len = 0; o.err = 0;
-            ws__puts(&o, "ws.h: ws_connect: ");
-            ws__puts(&o, why);
-            if (ws__out_done(&o, NULL) == WS_OK) ws__log(ctx, 0, m);
-        }
+    if (rc != WS_OK) {   /* ws_ctx_error names the part of the URL that is wrong */
+        if (rc == WS_ERR_URL) ws__ctx_err(ctx, "ws_connect: invalid URL: ", why, NULL);
+        else ws__ctx_err(ctx, "ws_connect: ", ws_result_str(rc), NULL);
         ws__conn_free(c);
         return rc;
     }
@@ -5126,7 +5462,7 @@ WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts 
     if (cl->u.secure) {   /* >>tls: one mbedTLS config per client connection, for all attempts */
         char err[320];
         ws_result trc = ws__tls_cfg_new(ctx, opts ? opts->tls : NULL, 0, &cl->tls, err, sizeof err);
-        if (trc != WS_OK) { ws__log(ctx, 0, err); ws__conn_free(c); return trc; }
+        if (trc != WS_OK) { ws__ctx_err(ctx, err, NULL, NULL); ws__conn_free(c); return trc; }
     }
     ctx->now = ws__now_ms();
     ws__client_start(c);
@@ -5141,7 +5477,7 @@ WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_conn
     int64_t end;
     ws_result rc = ws_connect(ctx, url, opts, conn_user, &c);
     if (out) *out = NULL;
-    if (rc != WS_OK) return rc;
+    if (rc != WS_OK) return rc;   /* ws_ctx_error: "ws_connect: ..." */
     end = ws__now_ms() + (timeout_ms > 0 ? timeout_ms : 0x7FFFFFFF);
     ctx->hold = c;   /* a failed attempt is freed inside ws_poll: keep it to read its error */
     while ((c->state < WS__OPEN || c->state == WS__WAITING) && ws__now_ms() < end) {
@@ -5151,11 +5487,16 @@ WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_conn
     if (c->state == WS__OPEN) { if (out) *out = c; return WS_OK; }
     rc = c->err != WS_OK ? c->err : WS_ERR_TIMEOUT;
     if (!(c->flags & WS__F_DEAD)) {   /* still trying (or waiting to retry): give up */
+        /* which step ran out of time: DNS and TCP connect, or the TLS/HTTP handshake */
+        const char *why = c->state == WS__TLS || c->state == WS__HANDSHAKE ? "handshake timed out"
+                          : "connect timed out";
         c->flags |= WS__F_USER_CLOSE;
         if (c->state == WS__WAITING) ws__cancel_retry(c);
-        else ws__abort(c, WS_ERR_TIMEOUT, "connect timed out");
+        else ws__abort(c, WS_ERR_TIMEOUT, why);
+        ws__ctx_err(ctx, "ws_connect_blocking: ", c->err_msg && *c->err_msg ? c->err_msg : why, NULL);
         return rc;   /* now DEAD on the pending list: the next pass (or ws_ctx_destroy) frees it */
     }
+    ws__ctx_err(ctx, "ws_connect_blocking: ", c->err_msg && *c->err_msg ? c->err_msg : ws_result_str(rc), NULL);
     ws__conn_free(c);   /* died inside ws_poll: off the pending list, kept by ctx->hold */
     return rc;
 }
@@ -5262,133 +5603,6 @@ WS_API void ws_close_all(ws_ctx *ctx, uint16_t code, const char *reason) {
 #  pragma GCC diagnostic pop
 #endif
 #endif /* WS_IMPLEMENTATION */
-
-/* ==== >>doc ==== the manual ====
-
-QUICK START
-    #define WS_IMPLEMENTATION          (in one .c file, before any other #include there)
-    #include "ws.h"
-
-    static void on_event(ws_conn *c, const ws_event *ev, void *user) {
-        if (ev->type == WS_EV_MESSAGE) ws_conn_send(c, ev->opcode, ev->data, ev->len);
-    }
-    int main(void) {
-        ws_config cfg = {0};                    zero = every default
-        cfg.on_event = on_event;
-        ws_ctx *ctx = ws_ctx_create(&cfg);
-        if (!ctx || ws_listen(ctx, "127.0.0.1", 9001, NULL) != WS_OK) return 1;
-        for (;;) ws_poll(ctx, 1000);            or ws_poll(ctx, 0) from a GUI timer
-    }
-  A client: ws_connect(ctx, "ws://host:port/path", NULL, NULL, &conn), then the same loop; send
-  after WS_EV_OPEN. Small programs may use ws_connect_blocking.
-
-OPTIONS (#define before the implementation include; default in brackets)
-    WS_IMPLEMENTATION   compile the implementation into this file
-    WS_STATIC           make every function static (a private copy per file)
-    WS_API              storage class of the API [extern]
-    WS_MALLOC(sz,u) WS_REALLOC(p,sz,u) WS_FREE(p,u)   all three or none [malloc...]; u is
-                        ws_config.user (NULL in the resolver thread: must be thread-safe)
-    WS_ASSERT(x)        [assert]; asserts only catch API misuse, never peer data
-    WS_RANDOM(buf,len)  your CSPRNG, 0 on success [getrandom / arc4random / BCryptGenRandom]
-    WS_MAX_HEADERS      header lines the HTTP parsers keep [32]
-    WS_BUF_MIN          first size of a receive/send buffer [16384]
-    WS_POOL_MAX         idle buffers a ctx keeps for reuse [16]
-    WS_POOL_BUF_MAX     larger buffers are freed rather than pooled [262144]
-    WS_NO_NET           no sockets and no ws_ctx: the pure codec (sha1 ... http) and the
-                        protocol engine (ws_engine_*, ws_conn_send/close/state...)
-    WS_LWIP             lwIP's sockets (lwip_*, lwip_poll), no threads/pipes; see PLATFORMS
-    WS_NO_CLIENT, WS_NO_SERVER   leave out the client or the server (loop and engine)
-    WS_NO_WAKEUP        no wake-up channel (ws_ctx_wakeup fails; posts run each pass)
-    WS_NO_ERROR_TEXT    every reason and message string is "" (smaller firmware)
-    WS_NOW_MS()         monotonic milliseconds [clock_gettime / GetTickCount64 / sys_now]
-    WS_NO_THREADS       resolve host names in ws_connect itself (blocks; see WHAT BLOCKS)
-    WS_NO_EPOLL         Linux: ws_poll uses poll() instead of epoll (as on other systems)
-    WS_USE_MBEDTLS      wss:// and ws_listen_tls through mbedTLS 2.28 or 3.x
-    WS_NO_FEATURE_MACROS  do not define _DEFAULT_SOURCE/_POSIX_C_SOURCE (POSIX, see top)
-
-EVENTS (one callback per ctx; ev fields say which events set them)
-    OPEN     handshake done. Server conns are invisible before it (no events for HTTP
-             requests or refused upgrades); client conns get events from ws_connect on.
-    MESSAGE  a whole message; text is valid UTF-8. With ws_config.fragments (or
-             ws_conn_set_fragments) each fragment as it arrives, fin = 1 on the last.
-    PING     already answered unless no_auto_pong.   PONG: a pong arrived.
-    DRAINED  the send queue, after having to wait, is empty again (backpressure).
-    ERROR    what went wrong (result, msg, http_status); a CLOSE follows.
-    CLOSE    exactly once per connection (attempt), always last: close_code (peer's, or the
-             one we failed with, 1005 none, 1006 abnormal), reason, clean, result.
-             reconnect_ms > 0: a reconnect is scheduled and the ws_conn stays valid.
-  Callbacks may send, close, drop and connect; not ws_poll, ws_dispatch, ws_ctx_destroy.
-
-ENGINE (sans-I/O: no ws_ctx, no sockets, your clock; also with WS_NO_NET)
-    ws_engine_create(&cfg, &opts, user, &c)   client (opts.url) or server (opts.server = 1)
-    ws_engine_feed(c, bytes, n, now_ms)       what arrived; events fire before it returns
-    ws_engine_output(c, &p) + ws_engine_consume(c, n)   what to send (or opts.io->write)
-    ws_engine_deadline(c) / ws_engine_tick(c, now_ms)   timeouts and heartbeat
-    ws_engine_wants_eof(c), ws_engine_eof(c, now_ms)    the end of the stream, both ways
-    ws_engine_destroy(c); ws_engine_pair + ws_engine_pump: a client and a server in memory
-  Work on engines and loop connections alike: ws_conn_send, _send_text, _send_frame, _close,
-  _drop, _state, _user, _set_user, _id, _is_server, _age_ms (engine: your clock), _protocol,
-  _queued, _set_fragments. Need a ws_ctx: everything else (ws_conn_ctx returns NULL for an
-  engine, ws_conn_remote WS_ERR_STATE). ws_conn_adopt hands a connected socket or a ws_io of
-  yours to a ws_ctx.
-
-OWNERSHIP
-  The user owns ws_ctx; it owns every ws_conn, ws_listener, buffer and TLS object. Data given
-  to ws_conn_send and strings in ws_config, ws_connect_opts, ws_reply are copied. ev->data,
-  ev->reason and request spans are borrowed until the callback returns. A ws_conn * is valid
-  until its WS_EV_CLOSE callback returns (unless reconnect_ms > 0); it is freed after the
-  callback, never during one.
-
-WHAT BLOCKS
-  Nothing but: ws_poll(ctx, t) waits up to t ms (t = 0 never waits); ws_connect_blocking;
-  ws_listen resolves a host *name* with getaddrinfo (use a numeric address); with
-  WS_NO_THREADS, ws_connect resolves host names in the caller's thread. Otherwise DNS runs on a
-  short-lived detached thread per connect (numeric hosts need none), connect, TLS, upgrade,
-  sends and closes all progress inside the loop. ws_ctx_wakeup is the one thread-safe call.
-
-LIMITS AND DEFAULTS (ws_config; 0 = default)
-    max_message 16 MiB   max_frame = max_message   max_handshake 8 KiB
-    max_send_queue max_message + 64 KiB (WS_ERR_FULL beyond; nothing is dropped silently)
-    max_conns 1024 (then HTTP 503)   connect 10 s   handshake 10 s   close 5 s
-    ping_interval 30 s for servers, off for clients   pong_timeout 10 s   idle off
-  A frame or message over its limit is refused from its header (close 1009) without
-  buffering it. Header too large: 431. Bad upgrade: 400; wrong version / not an upgrade: 426.
-
-GUI LOOPS
-  Simplest: call ws_poll(ctx, 0) from a timer or once per frame. To sleep in the host's own
-  loop: ws_pollfds(ctx, fds, cap, &timeout) lists the sockets (WS_POLLIN/WS_POLLOUT, the
-  values of Linux's POLLIN/POLLOUT) and the longest wait; watch them (GLib g_unix_fd_add,
-  Qt QSocketNotifier, Win32 WSAEventSelect + MsgWaitForMultipleObjects), then
-  ws_dispatch(ctx, fds, n) with revents set (n = 0 when only the timeout expired).
-  Call ws_pollfds again before every wait: interest changes (POLLOUT only while bytes wait).
-  Readiness is read as level-triggered (poll semantics): a socket still writable must be
-  reported again. Edge-triggered sources (WSAEventSelect's FD_WRITE) need a re-check; see
-  examples/win32_loop.c; examples/glib_loop.c is the GLib/GTK version (a GSource).
-  Another thread may call ws_ctx_wakeup to make a waiting ws_poll return.
-  Best for big hosts (libcurl's multi-socket style): set ws_config.on_watch and on_timer.
-  ws.h then tells your loop only what changes: on_watch(ctx, fd, events, token, &host, user)
-  to watch a socket, change its interest, or stop (events 0, always before the fd closes, so
-  a reused number is never confused); on_timer(ctx, ms, user) when the next deadline moves
-  (0: work is pending, e.g. after a send from your UI code). Your loop calls
-  ws_socket_ready(ctx, token, revents) and ws_timer_fired(ctx); each costs O(1) in the number
-  of connections. *host is yours per socket (a GSource tag, a QSocketNotifier *...). Never
-  pass a token after its watch ended (drop it from a batch you are iterating). The wake-up
-  channel is one of the watched sockets, so ws_ctx_wakeup works the same way.
-
-MEMORY
-  ws_conn is 272 bytes (measured: 288 B of heap per idle server connection). An idle
-  connection holds no buffer: receive and send buffers come from a per-ctx pool while bytes
-  are in flight. A busy one holds its receive buffer (the largest frame in flight, from
-  16 KiB), its send queue, and a fragmented message being assembled. No allocation per
-  message in the steady state. Timers sit in a heap and Linux waits with epoll, so a loop
-  pass costs O(active connections), not O(open ones); ws_pollfds lists every socket.
-
-PLATFORMS
-  POSIX (Linux, macOS, BSD) and Windows (Winsock2, WSAPoll; link ws2_32 and bcrypt), IPv4
-  and IPv6. Firmware: WS_LWIP (an RTOS with lwIP sockets, NO_SYS=0; define WS_RANDOM; host
-  names resolve through lwip_getaddrinfo in ws_connect when LWIP_DNS), or WS_NO_NET and the
-  engine over any TCP stack (lwIP's raw API in a NO_SYS superloop). README: "Firmware".
-*/
 
 /*
 This software is available under 2 licenses -- choose whichever you prefer.

@@ -1,7 +1,8 @@
 /* chat_server.c - a browser chat on one port: GET / serves the page (cfg.on_http), WebSocket
  * upgrades are taken on /chat only (cfg.on_upgrade refuses other paths with 404), and every
- * message goes to all the other clients (ws_broadcast).
- *   make demo        (or: make examples && ./build/chat_server 8080)
+ * line goes to everyone with its sender's name (ws_broadcast; per-connection data through
+ * ws_conn_set_user): "#3" until the user picks one with "/nick NAME".
+ *   make demo        (or: make examples && ./build/chat_server 8080; make demo PORT=8081)
  *   then open http://127.0.0.1:8080/ in two browser tabs and type in either. */
 #define WS_IMPLEMENTATION
 #include "../ws.h"
@@ -19,8 +20,7 @@ static const char page[] =
     "<form id=\"form\"><input id=\"msg\" autocomplete=\"off\" autofocus>"
     " <button id=\"send\" type=\"submit\">Send</button></form>\n"
     "<script>\n"
-    "const statusEl = document.getElementById('status'), logEl = document.getElementById('log');\n"
-    "const msg = document.getElementById('msg');\n"
+    "const [statusEl, logEl, msg] = ['status', 'log', 'msg'].map((id) => document.getElementById(id));\n"
     "function show(text) {\n"
     "  const line = document.createElement('div'); line.textContent = text;\n"
     "  logEl.appendChild(line); logEl.scrollTop = logEl.scrollHeight;\n"
@@ -30,14 +30,27 @@ static const char page[] =
     "ws.onclose = (e) => { statusEl.textContent = 'closed'; show('* closed (' + e.code + ')'); };\n"
     "ws.onerror = () => { statusEl.textContent = 'error'; };\n"
     "ws.onmessage = (e) => show(typeof e.data === 'string' ? e.data : '[binary]');\n"
-    "document.getElementById('form').onsubmit = (e) => {\n"
+    "document.getElementById('form').onsubmit = (e) => {   // the server sends it back, named\n"
     "  e.preventDefault();\n"
-    "  if (!msg.value || ws.readyState !== WebSocket.OPEN) return;\n"
-    "  ws.send(msg.value); show('me: ' + msg.value); msg.value = '';\n"
+    "  if (msg.value && ws.readyState === WebSocket.OPEN) { ws.send(msg.value); msg.value = ''; }\n"
     "};\n"
     "</script></body></html>\n";
 
 static ws_ctx *ctx;   /* on_event needs it for ws_broadcast */
+typedef struct chatter { char name[32]; } chatter;   /* per connection: ws_conn_user(c) */
+
+/* Sends "text" (or "who: text" when who is not NULL) to every connection but `except`. */
+static void tell_all(const char *who, const char *text, size_t len, const ws_conn *except) {
+    size_t n = who ? strlen(who) + 2 : 0, sent = 0;
+    char *line = (char *)malloc(n + len + 1);
+    ws_result rc;
+    if (!line) return;
+    if (who) { strcpy(line, who); strcat(line, ": "); }
+    memcpy(line + n, text, len);   /* a slow reader's full queue: it misses this line */
+    rc = ws_broadcast(ctx, WS_OP_TEXT, line, n + len, except, &sent);
+    if (rc != WS_OK) printf("  broadcast: %s (%lu got it)\n", ws_result_str(rc), (unsigned long)sent);
+    free(line);
+}
 
 static int span_is(ws_span s, const char *text) {
     return s.len == strlen(text) && memcmp(s.ptr, text, s.len) == 0;
@@ -59,26 +72,47 @@ static void on_upgrade(ws_conn *c, const ws_http_request *req, ws_reply *reply, 
 
 static void on_event(ws_conn *c, const ws_event *ev, void *user) {
     unsigned long long id = (unsigned long long)ws_conn_id(c);
-    char addr[64];
-    size_t sent = 0;
-    ws_result rc;
+    chatter *u = (chatter *)ws_conn_user(c);
+    char addr[64], note[128];
     (void)user;
     switch (ev->type) {
     case WS_EV_OPEN:
         if (ws_conn_remote(c, addr, sizeof addr, NULL) != WS_OK) strcpy(addr, "?");
         printf("#%llu joined from %s (%lu online)\n", id, addr, (unsigned long)ws_conn_count(ctx));
+        u = (chatter *)calloc(1, sizeof *u);
+        if (!u) { ws_conn_close(c, WS_CLOSE_TRY_AGAIN, "out of memory"); break; }
+        sprintf(u->name, "#%llu", id);
+        ws_conn_set_user(c, u);
+        sprintf(note, "* you are %s (%lu online); /nick NAME picks a name", u->name,
+                (unsigned long)ws_conn_count(ctx));
+        ws_conn_send_text(c, note);
+        sprintf(note, "* %s joined", u->name);
+        tell_all(NULL, note, strlen(note), c);
         break;
     case WS_EV_MESSAGE:
-        if (ev->opcode == WS_OP_TEXT) printf("#%llu says: %.*s\n", id, (int)ev->len, (const char *)ev->data);
-        else printf("#%llu sent %lu bytes of binary\n", id, (unsigned long)ev->len);
-        rc = ws_broadcast(ctx, ev->opcode, ev->data, ev->len, c, &sent);
-        if (rc != WS_OK) printf("  broadcast: %s (%lu got it)\n", ws_result_str(rc), (unsigned long)sent);
+        if (!u) break;
+        if (ev->opcode != WS_OP_TEXT) {
+            printf("%s sent %lu bytes of binary\n", u->name, (unsigned long)ev->len);
+            ws_broadcast(ctx, ev->opcode, ev->data, ev->len, c, NULL);
+        } else if (ev->len > 6 && ev->len < 6 + sizeof u->name && !memcmp(ev->data, "/nick ", 6)) {
+            sprintf(note, "* %s is now %.*s", u->name, (int)ev->len - 6, (const char *)ev->data + 6);
+            memcpy(u->name, ev->data + 6, ev->len - 6);   /* text: valid UTF-8 already */
+            u->name[ev->len - 6] = '\0';
+            printf("#%llu is now %s\n", id, u->name);
+            tell_all(NULL, note, strlen(note), NULL);
+        } else {
+            printf("#%llu says: %.*s\n", id, (int)ev->len, (const char *)ev->data);
+            tell_all(u->name, (const char *)ev->data, ev->len, NULL);   /* to the sender too */
+        }
         break;
-    case WS_EV_ERROR:
-        printf("#%llu error: %s (%s)\n", id, ws_result_str(ev->result), ev->msg);
-        break;
+    case WS_EV_ERROR: printf("#%llu error: %s (%s)\n", id, ws_result_str(ev->result), ev->msg); break;
     case WS_EV_CLOSE:
         printf("#%llu left: code %u%s%s\n", id, ev->close_code, ev->reason[0] ? ", " : "", ev->reason);
+        if (u) {   /* server conns get events only once open: u was made at OPEN */
+            sprintf(note, "* %s left", u->name);
+            free(u);
+            tell_all(NULL, note, strlen(note), c);
+        }
         break;
     default: break;
     }
@@ -87,19 +121,22 @@ static void on_event(ws_conn *c, const ws_event *ev, void *user) {
 
 int main(int argc, char **argv) {
     ws_config cfg = {0};
-    ws_listener *l;
+    ws_listener *l = NULL;  char *end = NULL;
     ws_result rc;
-    long port = argc > 1 ? strtol(argv[1], NULL, 10) : 8080;
-    if (port < 0 || port > 65535) { fprintf(stderr, "usage: %s [PORT]\n", argv[0]); return 2; }
+    long port = argc > 1 ? strtol(argv[1], &end, 10) : 8080;
+    if (argc > 1 && (end == argv[1] || *end || port < 0 || port > 65535))
+        return fprintf(stderr, "usage: %s [PORT]: 0-65535 (0: any free port), not %s\n", argv[0], argv[1]), 2;
     cfg.on_event = on_event;
     cfg.on_http = on_http;
     cfg.on_upgrade = on_upgrade;
     cfg.max_message = 64 * 1024;   /* a chat line, not a file */
     ctx = ws_ctx_create(&cfg);
     if (!ctx) { fprintf(stderr, "ws_ctx_create failed\n"); return 1; }
-    rc = ws_listen(ctx, "127.0.0.1", (uint16_t)port, &l);
-    if (rc != WS_OK) {
-        fprintf(stderr, "listen on port %ld: %s\n", port, ws_result_str(rc));
+    rc = ws_listen(ctx, "127.0.0.1", (int)port, &l);
+    if (rc != WS_OK) {   /* e.g. "ws_listen on 127.0.0.1:8080: address already in use" */
+        fprintf(stderr, "chat server: %s\n", ws_ctx_error(ctx));
+        if (rc == WS_ERR_ADDR_IN_USE)
+            fprintf(stderr, "another program uses port %ld: try make demo PORT=%ld\n", port, port + 1);
         ws_ctx_destroy(ctx);
         return 1;
     }

@@ -159,8 +159,8 @@ int main(int argc, char **argv) {
     cfg.on_http = on_http;
     cfg.max_message = 64 * 1024;
     ctx = ws_ctx_create(&cfg);
-    if (!ctx || ws_listen(ctx, "127.0.0.1", (uint16_t)port, &l) != WS_OK) {
-        fprintf(stderr, "%s: cannot listen on port %ld\n", name, port);
+    if (!ctx || ws_listen(ctx, "127.0.0.1", (int)port, &l) != WS_OK) {
+        fprintf(stderr, "%s: %s\n", name, ctx ? ws_ctx_error(ctx) : "out of memory");
         return 1;
     }
     redis_up(ctx, NULL);

@@ -1,6 +1,7 @@
 /* echo_server.c - the smallest useful ws.h server: echoes every message back.
  *   make examples && ./build/echo_server 9001
- *   then connect any WebSocket client to ws://127.0.0.1:9001/ */
+ *   then connect any WebSocket client to ws://127.0.0.1:9001/
+ *   ./build/echo_server 9001 0.0.0.0     (all IPv4 interfaces; "::" for IPv6) */
 #define WS_IMPLEMENTATION
 #include "../ws.h"
 #include <stdio.h>
@@ -34,14 +35,24 @@ int main(int argc, char **argv) {
     ws_config cfg = {0};
     ws_ctx *ctx;
     ws_listener *l;
-    ws_result rc;
-    uint16_t port = (uint16_t)(argc > 1 ? atoi(argv[1]) : 9001);
+    char *end = NULL;
+    long port = argc > 1 ? strtol(argv[1], &end, 10) : 9001;   /* not atoi: "99999" is no port */
+    if (argc > 1 && (end == argv[1] || *end || port < 0 || port > 65535)) {
+        fprintf(stderr, "usage: %s [PORT [HOST]]: PORT 0-65535 (0: any free one), not %s\n",
+                argv[0], argv[1]);
+        return 2;
+    }
     cfg.on_event = on_event;
     ctx = ws_ctx_create(&cfg);
     if (!ctx) { fprintf(stderr, "ws_ctx_create failed\n"); return 1; }
-    rc = ws_listen(ctx, "127.0.0.1", port, &l);
-    if (rc != WS_OK) { fprintf(stderr, "listen on port %u: %s\n", port, ws_result_str(rc)); return 1; }
-    printf("echo server on %s\n", ws_listener_url(l));
+    if (ws_listen(ctx, argc > 2 ? argv[2] : "127.0.0.1", (int)port, &l) != WS_OK) {
+        fprintf(stderr, "%s\n", ws_ctx_error(ctx));   /* what failed, e.g. "address already in use" */
+        return 1;
+    }
+    if (ws_listener_any(l))   /* the URL is for this machine; others use one of its addresses */
+        printf("echo server on all interfaces (%s); from here: %s\n", ws_listener_addr(l), ws_listener_url(l));
+    else
+        printf("echo server on %s\n", ws_listener_url(l));
     fflush(stdout);
     for (;;) {
         if (ws_poll(ctx, 1000) < 0) { fprintf(stderr, "ws_poll failed\n"); break; }

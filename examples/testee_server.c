@@ -22,15 +22,19 @@ int main(int argc, char **argv) {
     ws_ctx *ctx;
     ws_listener *l;
     ws_result rc;
-    long port = argc > 1 ? strtol(argv[1], NULL, 10) : 9001;
-    if (port < 0 || port > 65535) { fprintf(stderr, "usage: %s [PORT]\n", argv[0]); return 2; }
+    char *end = NULL;
+    long port = argc > 1 ? strtol(argv[1], &end, 10) : 9001;
+    if (argc > 1 && (end == argv[1] || *end || port < 0 || port > 65535)) {
+        fprintf(stderr, "usage: %s [PORT]: PORT 0-65535 (0: any free one), not %s\n", argv[0], argv[1]);
+        return 2;
+    }
     cfg.on_event = on_event;
     cfg.max_message = (size_t)64 << 20;   /* the suites send up to 16 MiB; leave room */
     ctx = ws_ctx_create(&cfg);
     if (!ctx) { fprintf(stderr, "ws_ctx_create failed\n"); return 1; }
-    rc = ws_listen(ctx, "127.0.0.1", (uint16_t)port, &l);
+    rc = ws_listen(ctx, "127.0.0.1", (int)port, &l);
     if (rc != WS_OK) {
-        fprintf(stderr, "listen on port %ld: %s\n", port, ws_result_str(rc));
+        fprintf(stderr, "%s (%s)\n", ws_ctx_error(ctx), ws_result_str(rc));
         ws_ctx_destroy(ctx);
         return 1;
     }

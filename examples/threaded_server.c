@@ -84,8 +84,8 @@ int main(int argc, char **argv) {
         workers[i].ctx = ws_ctx_create(&cfg);
         if (!workers[i].ctx) { fprintf(stderr, "out of memory\n"); return 1; }
         /* the first picks the port (port 0: a free one), the others join it */
-        rc = ws_listen(workers[i].ctx, "127.0.0.1", (uint16_t)(i ? ws_listener_port(l) : port), i ? NULL : &l);
-        if (rc != WS_OK) { fprintf(stderr, "listen: %s\n", ws_result_str(rc)); return 1; }
+        rc = ws_listen(workers[i].ctx, "127.0.0.1", (int)(i ? ws_listener_port(l) : port), i ? NULL : &l);
+        if (rc != WS_OK) { fprintf(stderr, "%s\n", ws_ctx_error(workers[i].ctx)); return 1; }
     }
     printf("listening on %s with %d threads\n", ws_listener_url(l), nworkers);
     fflush(stdout);

@@ -50,13 +50,18 @@ int main(int argc, char **argv) {
     ws_ctx *ctx;
     ws_listener *l;
     ws_result rc;
-    uint16_t port;
+    char *end = NULL;
+    long port;
     if (argc < 4) {
         fprintf(stderr, "usage: %s PORT CERT_PEM KEY_PEM [CA_PEM]\n"
                         "  CA_PEM: require client certificates signed by this CA\n", argv[0]);
         return 2;
     }
-    port = (uint16_t)atoi(argv[1]);
+    port = strtol(argv[1], &end, 10);   /* not atoi: "99999" is no port */
+    if (end == argv[1] || *end || port < 0 || port > 65535) {
+        fprintf(stderr, "%s: PORT is 0-65535 (0: any free one), not %s\n", argv[0], argv[1]);
+        return 2;
+    }
     memset(&cfg, 0, sizeof cfg);
     cfg.on_event = on_event;
     cfg.log = on_log;              /* TLS failures of clients that never opened land here */
@@ -67,9 +72,9 @@ int main(int argc, char **argv) {
     if (argc > 4) tls.ca_file = argv[4];   /* a CA makes client certificates REQUIRED */
     ctx = ws_ctx_create(&cfg);
     if (!ctx) { fprintf(stderr, "ws_ctx_create failed\n"); return 1; }
-    rc = ws_listen_tls(ctx, "127.0.0.1", port, &tls, &l);
-    if (rc != WS_OK) {   /* the log hook has already said why (file, mbedTLS's words) */
-        fprintf(stderr, "listen on port %u: %s\n", port, ws_result_str(rc));
+    rc = ws_listen_tls(ctx, "127.0.0.1", (int)port, &tls, &l);
+    if (rc != WS_OK) {   /* why: the file, mbedTLS's words, "address already in use" */
+        fprintf(stderr, "%s (%s)\n", ws_ctx_error(ctx), ws_result_str(rc));
         ws_ctx_destroy(ctx);
         return 1;
     }

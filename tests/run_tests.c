@@ -15,6 +15,7 @@
 #include "test_transport.c"
 #include "test_watch.c"
 #include "test_apploop.c"
+#include "test_usage.c"
 
 int main(int argc, char **argv) {
     t_only = argc > 1 ? argv[1] : NULL;
@@ -28,5 +29,6 @@ int main(int argc, char **argv) {
     suite_transport();
     suite_watch();
     suite_apploop();
+    suite_usage();
     return t_summary();
 }

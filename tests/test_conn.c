@@ -1065,7 +1065,7 @@ static void test_conn_send_checks(void) {
     CHECK_EQ(cn_tx_used(c), 62);
     CHECK_EQ(ws_conn_queued(c), 62);
     CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, big, 60), WS_ERR_FULL);   /* 122 > 100 */
-    CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, big, 101), WS_ERR_FULL);
+    CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, big, 101), WS_ERR_TOO_BIG);   /* never fits */
     CHECK_EQ(cn_tx_used(c), 62);                                      /* nothing added */
     CHECK_EQ(ws_conn_send(c, WS_OP_TEXT, "x", 1), WS_OK);             /* what fits, fits */
     CHECK(cn_pop(c, &f, pl, sizeof pl, &len));

@@ -985,7 +985,7 @@ static void test_loopback_backpressure(void) {
     if (!ok) goto out;
     srv = ss->last_server;
     sr = &ss->rec[ws_conn_id(srv) % LB_MAXC];
-    CHECK_EQ(ws_conn_send(srv, WS_OP_BINARY, chunk, 4 * CHUNK + 1), WS_ERR_FULL);   /* never fits */
+    CHECK_EQ(ws_conn_send(srv, WS_OP_BINARY, chunk, 4 * CHUNK + 1), WS_ERR_TOO_BIG);   /* never fits */
     /* the client ctx is not polled: the kernel buffers fill, then the queue */
     for (i = 0; i < 4000; i++) {
         rc = ws_conn_send(srv, WS_OP_BINARY, chunk, CHUNK);

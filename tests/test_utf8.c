@@ -505,6 +505,62 @@ static void test_utf8_random_vs_reference(void) {
     }
 }
 
+/* Long texts (64 B - 4 KiB), so the vector path (ws__utf8_simd, 16-byte blocks, 64-byte ASCII
+ * steps) and its hand-over to the scalar code run: every kind of character, long ASCII runs,
+ * each class of damage at any offset; whole and in pieces, against the reference. */
+static size_t u8_long_text(uint8_t *b, size_t cap) {
+    size_t n = 0, want = 64 + t_rand() % (cap - 64 - 8);
+    int mode = (int)(t_rand() % 4);   /* mostly ASCII, 2-byte, 3-byte, mixed */
+    while (n < want) {
+        unsigned long cp;
+        unsigned r = t_rand() % 16;
+        if (r < 2 && mode != 1 && mode != 2) {   /* an ASCII run, often long */
+            size_t run = 1 + t_rand() % 100, j;
+            for (j = 0; j < run && n < want; j++) b[n++] = (uint8_t)(0x20 + t_rand() % 0x5F);
+            continue;
+        }
+        cp = mode == 1 ? 0x80 + t_rand() % 0x780 : mode == 2 ? 0x800 + t_rand() % 0xF800
+           : (r % 4 == 0 ? t_rand() % 0x80 : r % 4 == 1 ? t_rand() % 0x800 : r % 4 == 2 ? t_rand() % 0x10000
+                         : 0x10000 + t_rand() % 0x100000);
+        if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD;
+        n += u8enc(cp, u8enc_len(cp), b + n);
+    }
+    return n;
+}
+static void test_utf8_long_vs_reference(void) {
+    static uint8_t b[4096 + 8];
+    size_t n, at, cuts[3];
+    long rb;
+    int rc, iter, d;
+    ws_utf8 s;
+    ws_result r;
+    t_rng_state = 0x5EED0002u;
+    for (iter = 0; iter < 3000 && !t_bad; iter++) {
+        n = u8_long_text(b, 4096);
+        for (d = (int)(t_rand() % 3); d > 0; d--) {   /* 0-2 damages */
+            size_t where = t_rand() % n;
+            switch (t_rand() % 4) {
+            case 0: b[where] = u8_rand_byte(); break;
+            case 1: b[where] = (uint8_t)(0x80 | (t_rand() & 0x3F)); break;   /* a stray continuation */
+            case 2: b[where] = (uint8_t)"\xC0\xC1\xF5\xFF\xE0\xED\xF0\xF4"[t_rand() % 8]; break;
+            default: n = where; break;                    /* cut inside a character */
+            }
+        }
+        u8ref(b, n, &rb, &rc);
+        CHECK_EQ(ws_utf8_validate(b, n), rb < 0 && rc ? WS_OK : WS_ERR_UTF8);
+        memset(&s, 0, sizeof s);
+        at = (size_t)-1;
+        r = ws_utf8_feed(&s, b, n, &at);
+        CHECK_EQ(r, rb < 0 ? WS_OK : WS_ERR_UTF8);
+        if (rb >= 0) CHECK_EQ(at, rb);
+        else CHECK_EQ(ws_utf8_complete(&s), rc);
+        cuts[0] = t_rand() % (n + 1);
+        cuts[1] = cuts[0] + t_rand() % (n - cuts[0] + 1);
+        cuts[2] = cuts[1] + t_rand() % (n - cuts[1] + 1);
+        u8_pieces(b, n, cuts, 3, rb);
+    }
+}
+
 static void suite_utf8(void) {
     RUN(test_utf8_kuhn_greek);
     RUN(test_utf8_first_of_each_length);
@@ -532,4 +588,5 @@ static void suite_utf8(void) {
     RUN(test_utf8_ascii_fast_path);
     RUN(test_utf8_ascii_truncated_end);
     RUN(test_utf8_random_vs_reference);
+    RUN(test_utf8_long_vs_reference);
 }

@@ -54,6 +54,12 @@ async function main([url, serverLog, shot]) {
     await a.click('#send');
     const gotB = await until(async () => (await b.textContent('#log')).includes(hello), 5000);
     check(gotB, 'a message typed in page A appears in page B');
+    const lineOf = async (p, text) => (await p.$$eval('#log div', (ds) => ds.map((d) => d.textContent)))
+      .find((l) => l.includes(text)) || '';
+    await until(async () => (await lineOf(a, hello)) !== '', 5000);   // its own line comes back too
+    const idA = ((await lineOf(a, 'you are #')).match(/you are (#\d+)/) || [])[1];
+    check(idA && (await lineOf(b, hello)) === `${idA}: ${hello}` && (await lineOf(a, hello)) === `${idA}: ${hello}`,
+      `both pages show who said it: "${await lineOf(b, hello)}" (page A is ${idA})`);
     check(await until(() => log().includes(`says: ${hello}`), 5000), 'the server logged it (UTF-8 intact)');
 
     const reply = `reply from page B ${Date.now()}`;
@@ -61,6 +67,13 @@ async function main([url, serverLog, shot]) {
     await b.press('#msg', 'Enter');
     check(await until(async () => (await a.textContent('#log')).includes(reply), 5000),
       'the reply typed in page B appears in page A');
+    await b.fill('#msg', '/nick Bob \u00e9');
+    await b.press('#msg', 'Enter');
+    const named = `named line ${Date.now()}`;
+    await b.fill('#msg', named);
+    await b.press('#msg', 'Enter');
+    check(await until(async () => (await lineOf(a, named)) === `Bob \u00e9: ${named}`, 5000),
+      `a chosen name (/nick) labels the lines: "${await lineOf(a, named)}"`);
     check(!(await b.textContent('#log')).includes('[binary]') && !(await a.textContent('#log')).includes('closed'),
       'no stray binary messages or closes');
     await b.screenshot({ path: shot });

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# readme_code.sh - every ```c block of README.md must compile warning-free, as C99 with gcc and
+# clang and as C++ with g++ (-Wall -Wextra -Wpedantic -Werror). `make test-readme` runs it.
+#   A block with main() is a whole program: compiled and linked as it stands (it includes
+#   "ws.h" and defines WS_IMPLEMENTATION itself).
+#   Any other block is a fragment, compiled inside a wrapper that includes ws.h, <stdio.h> and
+#   <string.h>: at file scope when it defines something there (a line at column 0 that starts
+#   with static, typedef, # or is a function head), else as the body of a function that has
+#   these in scope: ws_ctx *ctx; ws_conn *c, *conn; const ws_event *ev; ws_listener *listener.
+# #line directives point compiler messages at README.md's own lines. Each program (the last
+# build) then runs for up to 3 s with no input: a failure exit must come with a message on
+# stderr (the client without a server says why); one still running (a server) is stopped.
+# Prints one line per check, then "N passed, N failed"; a missing clang is SKIPPED (a failure
+# under CI=true).
+set -u
+cd "$(dirname "$0")/.."
+OUT=${BUILD:-build}/readme
+CC=${CC:-cc}
+CXX=${CXX:-c++}
+CLANG=${CLANG-$(command -v clang || true)}
+FLAGS="-Wall -Wextra -Wpedantic -Werror"
+pass=0 fail=0
+mkdir -p "$OUT"
+rm -f "$OUT"/block_*
+
+# Split README.md into $OUT/block_<first line>.txt, one per ```c block.
+awk -v out="$OUT" '
+    /^```c[ \t]*$/ { inb = 1; first = NR + 1; f = out "/block_" first ".txt"; printf "" > f; next }
+    inb && /^```/  { inb = 0; close(f); next }
+    inb            { print >> f }
+' README.md
+
+compile() {   # label, then the command
+    local label=$1 log
+    shift
+    if log=$("$@" 2>&1); then
+        pass=$((pass + 1)); echo "ok - $label"
+    else
+        fail=$((fail + 1)); echo "FAIL - $label"; echo "$log" | head -30
+    fi
+}
+
+n=0
+for f in $(ls "$OUT"/block_*.txt 2>/dev/null | sort -t_ -k2 -n); do
+    n=$((n + 1))
+    line=${f##*block_}; line=${line%.txt}
+    src=$OUT/block_$line.c
+    if grep -q 'main *(' "$f"; then
+        kind=program
+        { echo "#line $line \"README.md\""; cat "$f"; } > "$src"
+    elif grep -Eq '^(static |typedef |#|[A-Za-z_][A-Za-z0-9_ *]*\(.*\) *\{? *$)' "$f"; then
+        kind="fragment (file scope)"
+        { echo '#include "ws.h"'; echo '#include <stdio.h>'; echo '#include <string.h>'
+          echo "#line $line \"README.md\""; cat "$f"
+          echo 'int main(void) { return 0; }'; } > "$src"
+    else
+        kind="fragment (function body)"
+        { echo '#include "ws.h"'; echo '#include <stdio.h>'; echo '#include <string.h>'
+          echo 'void readme_block(ws_ctx *ctx, ws_conn *c, const ws_event *ev);'
+          echo 'void readme_block(ws_ctx *ctx, ws_conn *c, const ws_event *ev) {'
+          echo '    ws_conn *conn = NULL; ws_listener *listener = NULL;'
+          echo "#line $line \"README.md\""; cat "$f"
+          echo '    (void)ctx; (void)c; (void)ev; (void)conn; (void)listener;'
+          echo '}'
+          echo 'int main(void) { readme_block(NULL, NULL, NULL); return 0; }'; } > "$src"
+    fi
+    # programs are linked (-lpthread: the resolver thread); fragments only compiled
+    if [ "$kind" = program ]; then link=(-o "$OUT/block_$line" -lpthread); else link=(-c -o /dev/null); fi
+    compile "README.md:$line $kind: $CC -std=c99" $CC -std=c99 $FLAGS -I. "$src" "${link[@]}"
+    if [ -n "$CLANG" ]; then
+        compile "README.md:$line $kind: clang -std=c99" "$CLANG" -std=c99 $FLAGS -I. "$src" "${link[@]}"
+    fi
+    compile "README.md:$line $kind: $CXX (C++)" $CXX -x c++ $FLAGS -I. "$src" "${link[@]}"
+    if [ "$kind" = program ] && [ -x "$OUT/block_$line" ]; then   # the last build of it
+        timeout 3 "$OUT/block_$line" < /dev/null > "$OUT/block_$line.out" 2> "$OUT/block_$line.err"
+        rc=$?
+        if [ $rc = 124 ] || [ $rc = 0 ] || [ -s "$OUT/block_$line.err" ]; then
+            pass=$((pass + 1))
+            echo "ok - README.md:$line program ran: status $rc $(head -c 100 "$OUT/block_$line.err")"
+        else
+            fail=$((fail + 1)); echo "FAIL - README.md:$line program exited $rc without saying why"
+        fi
+    fi
+done
+if [ "$n" = 0 ]; then fail=$((fail + 1)); echo "FAIL - no \`\`\`c blocks found in README.md"; fi
+if [ -z "$CLANG" ]; then
+    echo "SKIPPED: README blocks with clang (install: apt-get install clang)"
+    if [ "${CI:-}" = true ]; then fail=$((fail + 1)); fi
+fi
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

@@ -1,0 +1,256 @@
+/* test_usage.c - what a newcomer meets first: error codes and texts that say what happened
+ * (a send that can never fit, a port out of range or in use, an oversized message, a timed-out
+ * handshake, a malformed URL, a wildcard listener) and the poll() fallback where epoll cannot
+ * be used. Uses the helpers of test_conn.c (cn_) and test_loopback.c (lb_). */
+
+/* ---- a send larger than max_send_queue can never fit: WS_ERR_TOO_BIG, not WS_ERR_FULL ---- */
+
+static void test_usage_send_too_big(void) {
+    ws_config cfg;
+    ws_ctx *ctx;
+    ws_conn *c;
+    uint8_t big[128], pl[128];
+    size_t len = 0, sent = 99;
+    ws_frame f;
+    memset(big, 'b', sizeof big);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.max_send_queue = 100;
+    ctx = cn_ctx(&cfg);
+    c = cn_open(ctx, 1);
+    /* an empty queue takes up to max_send_queue payload bytes */
+    CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, big, 100), WS_OK);
+    CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, big, 1), WS_ERR_FULL);         /* later, after DRAINED */
+    CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, big, 101), WS_ERR_TOO_BIG);    /* never */
+    CHECK_EQ(ws_conn_send_frame(c, 1, 0, WS_OP_TEXT, big, 101), WS_ERR_TOO_BIG);
+    CHECK_EQ(ws_broadcast(ctx, WS_OP_BINARY, big, 101, NULL, &sent), WS_ERR_TOO_BIG);
+    CHECK_EQ(sent, 0);
+    CHECK(cn_pop(c, &f, pl, sizeof pl, &len));
+    CHECK_EQ(len, 100);
+    CHECK_EQ(cn_tx_used(c), 0);
+    CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, big, 101), WS_ERR_TOO_BIG);    /* empty: still never */
+    CHECK_EQ(cn_tx_used(c), 0);                                           /* nothing queued */
+    CHECK_EQ(ws_conn_send(c, WS_OP_TEXT, big, 100), WS_OK);
+    CHECK_STR(ws_result_str(WS_ERR_TOO_BIG), "over a size limit");
+    cn_end(ctx);
+}
+
+/* ---- an oversized message names the limit that was set ---- */
+
+static void us_limit_case(int max_message, int max_frame, int frags, int first, int second,
+                          const char *want) {
+    ws_config cfg;
+    ws_ctx *ctx;
+    ws_conn *c;
+    uint8_t b[300], pay[200];
+    char reason[126];
+    size_t n;
+    memset(pay, 'z', sizeof pay);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.max_message = (size_t)max_message;
+    cfg.max_frame = (size_t)max_frame;
+    cfg.fragments = frags;
+    ctx = cn_ctx(&cfg);
+    c = cn_open(ctx, 1);
+    if (first) cn_feed_frame(c, 0, WS_OP_BINARY, pay, (size_t)first);
+    n = cn_pframe(c, b, 1, first ? WS_OP_CONT : WS_OP_BINARY, pay, (size_t)second);
+    CHECK_EQ(ws__conn_feed(c, b, n), WS_OK);
+    reason[0] = '\0';
+    CHECK_EQ(cn_pop_close(c, reason), 1009);
+    CHECK_STR(reason, want);
+    CHECK_EQ(cn_count(WS_EV_ERROR), 1);
+    cn_end(ctx);
+}
+
+static void test_usage_limit_texts(void) {
+    us_limit_case(100, 0, 0, 0, 101, "message larger than max_message");   /* max_frame unset */
+    us_limit_case(100, 0, 0, 60, 60, "message larger than max_message");   /* in fragments */
+    us_limit_case(0, 100, 0, 0, 101, "frame larger than max_frame");
+    us_limit_case(100, 50, 0, 0, 60, "frame larger than max_frame");
+    us_limit_case(100, 0, 1, 0, 101, "frame larger than max_message");     /* fragment mode */
+}
+
+/* ---- ports: 0..65535 or WS_ERR_ARG, never modulo 65536; a port in use says so ---- */
+
+static void test_usage_listen_ports(void) {
+    ws_config cfg;
+    ws_ctx *ctx;
+    ws_listener *l = NULL, *l2 = (ws_listener *)&l;
+    ws_tls_opts tls;
+    char host_port[80], want[120];
+    memset(&cfg, 0, sizeof cfg);
+    memset(&tls, 0, sizeof tls);
+    ctx = cn_ctx(&cfg);
+    CHECK_STR(ws_ctx_error(ctx), "");
+    CHECK_EQ(ws_listen(ctx, "127.0.0.1", 99999, &l2), WS_ERR_ARG);   /* was 34463 */
+    CHECK(l2 == NULL);
+    CHECK(strstr(ws_ctx_error(ctx), "port out of range (0-65535") != NULL);
+    CHECK_EQ(ws_listen(ctx, "127.0.0.1", 65536, NULL), WS_ERR_ARG);
+    CHECK_EQ(ws_listen(ctx, "127.0.0.1", -1, NULL), WS_ERR_ARG);
+    CHECK_EQ(ws_listen_tls(ctx, "127.0.0.1", 70000, &tls, NULL), WS_ERR_ARG);
+    CHECK(strstr(ws_ctx_error(ctx), "port out of range") != NULL);
+    CHECK_EQ(ws_listen(ctx, "127.0.0.1", 0, &l), WS_OK);
+    if (!l) { cn_end(ctx); return; }
+    CHECK_EQ(ws_listen(ctx, "127.0.0.1", (int)ws_listener_port(l), &l2), WS_ERR_ADDR_IN_USE);
+    CHECK(l2 == NULL);
+    sprintf(host_port, "127.0.0.1:%u", (unsigned)ws_listener_port(l));
+    sprintf(want, "ws_listen on %s: address already in use", host_port);
+    CHECK_STR(ws_ctx_error(ctx), want);
+    CHECK_STR(ws_result_str(WS_ERR_ADDR_IN_USE), "address already in use");
+    CHECK_EQ(ws_result_close_code(WS_ERR_ADDR_IN_USE), 1011);
+    CHECK_STR(ws_listener_addr(l), host_port);   /* a specific address: itself */
+    CHECK_EQ(ws_listener_any(l), 0);
+    cn_end(ctx);
+}
+
+/* ---- a wildcard listener: a URL to dial, and the words "all interfaces" ---- */
+
+static char us_log[256];
+static void us_on_log(int level, const char *msg, void *user) {
+    (void)user;
+    if (level == 2 && strstr(msg, "listening")) { strncpy(us_log, msg, sizeof us_log - 1); }
+}
+
+static void us_wildcard_case(int family) {
+    ws_config cfg;
+    ws_ctx *ctx;
+    ws_listener l;
+    struct sockaddr_storage ss;
+    char want[160];
+    int fd = socket(family, SOCK_STREAM, 0);
+    socklen_t sl = family == AF_INET ? (socklen_t)sizeof(struct sockaddr_in)
+                                     : (socklen_t)sizeof(struct sockaddr_in6);
+    memset(&ss, 0, sizeof ss);
+    ss.ss_family = (sa_family_t)family;   /* the wildcard address, port 0: any free one */
+    if (fd < 0 || bind(fd, (struct sockaddr *)&ss, sl) != 0) {   /* bound, never listening */
+        printf("  SKIPPED: us_wildcard_case: no %s on this machine\n", family == AF_INET ? "IPv4" : "IPv6");
+        CHECK(family != AF_INET);
+        if (fd >= 0) close(fd);
+        return;
+    }
+    memset(&cfg, 0, sizeof cfg);
+    cfg.log = us_on_log;
+    ctx = cn_ctx(&cfg);
+    memset(&l, 0, sizeof l);
+    l.ctx = ctx;
+    l.fd = fd;
+    us_log[0] = '\0';
+    ws__listener_name(&l);
+    CHECK(l.port != 0);
+    CHECK_EQ(ws_listener_any(&l), 1);
+    if (family == AF_INET) {
+        sprintf(want, "0.0.0.0:%u", (unsigned)l.port);
+        CHECK_STR(ws_listener_addr(&l), want);
+        sprintf(want, "ws://127.0.0.1:%u/", (unsigned)l.port);
+        CHECK_STR(ws_listener_url(&l), want);
+        sprintf(want, "ws.h: listening on 0.0.0.0:%u, all IPv4 interfaces (from this machine: "
+                "127.0.0.1:%u)", (unsigned)l.port, (unsigned)l.port);
+    } else {
+        sprintf(want, "[::]:%u", (unsigned)l.port);
+        CHECK_STR(ws_listener_addr(&l), want);
+        sprintf(want, "ws://[::1]:%u/", (unsigned)l.port);
+        CHECK_STR(ws_listener_url(&l), want);
+        sprintf(want, "ws.h: listening on [::]:%u, all IPv6 interfaces (from this machine: "
+                "[::1]:%u)", (unsigned)l.port, (unsigned)l.port);
+    }
+    CHECK_STR(us_log, want);
+    close(fd);
+    cn_end(ctx);
+}
+
+static void test_usage_wildcard_listener(void) {
+    us_wildcard_case(AF_INET);
+    us_wildcard_case(AF_INET6);
+}
+
+/* ---- URL errors name the part that is wrong, without a log hook ---- */
+
+static void test_usage_url_errors(void) {
+    static const struct { const char *url, *why; } bad[] = {
+        {"http://127.0.0.1/", "scheme is not ws:// or wss://"},
+        {"ws://", "empty host"},
+        {"ws://host:99999/", "port out of range"},
+        {"ws://host:x/", "port is not a number"},
+        {"ws://a b/", "space or control character in URL"},
+        {"ws://h/#frag", "fragment (#...) in a WebSocket URL"},
+        {"ws://u@h/", "user info (user@host) is not supported"},
+    };
+    ws_config cfg;
+    ws_ctx *ctx;
+    char want[160];
+    size_t i;
+    memset(&cfg, 0, sizeof cfg);
+    ctx = cn_ctx(&cfg);
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sprintf(want, "ws_connect: invalid URL: %s", bad[i].why);
+        CHECK_EQ(ws_connect(ctx, bad[i].url, NULL, NULL, NULL), WS_ERR_URL);
+        CHECK_STR(ws_ctx_error(ctx), want);
+        CHECK_EQ(ws_connect_blocking(ctx, bad[i].url, NULL, NULL, 100, NULL), WS_ERR_URL);
+        CHECK_STR(ws_ctx_error(ctx), want);
+    }
+    CHECK_EQ(ws_connect(ctx, NULL, NULL, NULL, NULL), WS_ERR_ARG);
+    CHECK_STR(ws_ctx_error(ctx), "ws_connect: no URL (NULL)");
+    CHECK_EQ(cn_nev, 0);   /* failed at once: no events */
+    cn_end(ctx);
+}
+
+/* ---- ws_connect_blocking names the step that timed out ---- */
+
+static char us_close_msg[64];
+static ws_result us_close_rc;
+static void us_on_event(ws_conn *c, const ws_event *ev, void *user) {
+    (void)c; (void)user;
+    if (ev->type == WS_EV_CLOSE) {
+        strncpy(us_close_msg, ev->msg, sizeof us_close_msg - 1);
+        us_close_rc = ev->result;
+    }
+}
+
+static void test_usage_blocking_handshake_timeout(void) {
+    ws_config cfg;
+    ws_ctx *ctx;
+    ws_conn *c = (ws_conn *)&c;
+    char url[64];
+    uint16_t port = 0;
+    int fd = lb_raw_listen(&port);   /* takes the TCP connection, never answers the upgrade */
+    CHECK(fd >= 0);
+    if (fd < 0) return;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_event = us_on_event;
+    ctx = ws_ctx_create(&cfg);
+    sprintf(url, "ws://127.0.0.1:%u/", (unsigned)port);
+    us_close_msg[0] = '\0';
+    /* a loopback TCP connect takes far less than the limit: it is the upgrade that times out */
+    CHECK_EQ(ws_connect_blocking(ctx, url, NULL, NULL, 2000, &c), WS_ERR_TIMEOUT);
+    CHECK(c == NULL);
+    CHECK_STR(ws_ctx_error(ctx), "ws_connect_blocking: handshake timed out");
+    ws_ctx_destroy(ctx);
+    CHECK_STR(us_close_msg, "handshake timed out");
+    CHECK_EQ(us_close_rc, WS_ERR_TIMEOUT);
+    close(fd);
+}
+
+/* ---- epoll only where this compiler lays out struct epoll_event as the kernel does ---- */
+
+static void test_usage_epoll_choice(void) {
+    ws_config cfg;
+    ws_ctx *ctx;
+    memset(&cfg, 0, sizeof cfg);
+    ctx = cn_ctx(&cfg);
+#if defined(WS__EPOLL)
+    CHECK_EQ(ws__epoll_usable(), 1);     /* gcc and clang honour glibc's packed attribute */
+    CHECK(ctx->epfd >= 0);
+#else
+    CHECK(ctx->epfd < 0);                /* WS_NO_EPOLL, or not Linux: poll() */
+#endif
+    cn_end(ctx);
+}
+
+static void suite_usage(void) {
+    RUN(test_usage_send_too_big);
+    RUN(test_usage_limit_texts);
+    RUN(test_usage_listen_ports);
+    RUN(test_usage_wildcard_listener);
+    RUN(test_usage_url_errors);
+    RUN(test_usage_blocking_handshake_timeout);
+    RUN(test_usage_epoll_choice);
+}
