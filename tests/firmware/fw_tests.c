@@ -10,7 +10,7 @@
 #include "../test_utf8.c"
 #include "../test_frame.c"
 #include "../test_http.c"
-#include "../test_engine.c"
+#include "../test_fw_engine.c"
 
 int main(void) {
     printf("ws.h tests on %s\n", WS_FW_CPU);
@@ -18,6 +18,6 @@ int main(void) {
     suite_utf8();
     suite_frame();
     suite_http();
-    suite_engine();
+    suite_fw_engine();
     return t_summary();
 }

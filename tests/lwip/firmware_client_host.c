@@ -55,7 +55,7 @@ int main(void) {
     static app a;
     ws_ctx *srv;
     unsigned echoed;
-    (void)t_only;
+    (void)t_only; (void)t_skip;
     if (sys_sem_new(&h_ready, 0) != ERR_OK) return 1;
     tcpip_init(h_up, NULL);
     sys_arch_sem_wait(&h_ready, 0);
