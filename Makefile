@@ -41,6 +41,8 @@ EXAMPLES := $(filter-out build/cluster_chat,$(EXAMPLES))
 GTK3 ?= $(shell pkg-config --exists gtk+-3.0 2>/dev/null && echo yes)
 QT5 ?= $(shell pkg-config --exists Qt5Widgets 2>/dev/null && echo yes)
 EXAMPLES := $(filter-out build/gtk_chat,$(EXAMPLES))
+# examples/firmware_client.c is for lwIP (WS_LWIP): make firmware and make lwip build and run it
+EXAMPLES := $(filter-out build/firmware_client,$(EXAMPLES))
 
 all: test examples
 
@@ -69,6 +71,10 @@ endif
 	$(MAKE) --no-print-directory tls
 	$(MAKE) --no-print-directory glib-run
 	$(MAKE) --no-print-directory wine
+	$(MAKE) --no-print-directory test-switches
+	$(MAKE) --no-print-directory test-pool
+	$(MAKE) --no-print-directory lwip
+	$(MAKE) --no-print-directory firmware
 
 build/run_tests: $(TEST_SRC) | build
 	$(CC) $(CFLAGS) $(SAN) tests/run_tests.c -o $@ $(LDLIBS)
@@ -182,7 +188,7 @@ ifneq ($(MINGW),)
 	        -DWS_USE_MBEDTLS -isystem build/win-inc ws.h -o build/ws_win_tls.o || exit 1; \
 	else echo "SKIPPED: Windows TLS cross-build: mbedTLS headers not found (apt-get install libmbedtls-dev)"; fi
 	@# (threaded_server.c: POSIX threads and SO_REUSEPORT; on Windows see README "Scaling out")
-	@for f in $(filter-out examples/glib_loop.c examples/threaded_server.c examples/cluster_chat.c examples/gtk_chat.c,$(wildcard examples/*.c)); do echo "$(MINGW) ... $$f"; $(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Wshadow \
+	@for f in $(filter-out examples/glib_loop.c examples/threaded_server.c examples/cluster_chat.c examples/gtk_chat.c examples/firmware_client.c,$(wildcard examples/*.c)); do echo "$(MINGW) ... $$f"; $(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Wshadow \
 	    -Wconversion -Werror $$f -o build/$$(basename $$f .c).exe -lws2_32 -lbcrypt -lgdi32 || exit 1; done
 else
 	@echo "SKIPPED: Windows cross-build (install: apt-get install gcc-mingw-w64-x86-64)"; [ "$$CI" != true ]
@@ -395,6 +401,92 @@ build/tls.flags: FORCE | build
 	@echo '$(TLS_CFLAGS) $(TLS_LIBS)' | cmp -s - $@ || echo '$(TLS_CFLAGS) $(TLS_LIBS)' > $@
 FORCE:
 
+# Firmware (tests/firmware, README "Firmware"): the codec and engine suites cross-built with
+# arm-none-eabi-gcc + newlib for a Cortex-M4 (QEMU mps2-an386) and a Cortex-M3 (mps2-an385) and
+# run under qemu-system-arm with semihosting; ws.h with WS_LWIP compiled for the M4 against
+# lwIP's own socket headers in every LWIP_COMPAT_SOCKETS x LWIP_POSIX_SOCKETS_IO_NAMES setting,
+# alone and with each part switch; then the size table (tests/firmware/size.sh; FW_STRICT=1
+# fails over budget). Without the tools: SKIPPED (a failure when CI=true).
+ARM_CC   ?= $(shell command -v arm-none-eabi-gcc 2>/dev/null)
+QEMU_ARM ?= $(shell command -v qemu-system-arm 2>/dev/null)
+LWIP_INC ?= $(shell pkg-config --variable=includedir lwip 2>/dev/null)
+FW_FLAGS := -std=c99 -mthumb -Os -g -Wall -Wextra -Wpedantic -Wshadow -Wundef -Wconversion -Werror
+FW_LWIP_FLAGS := $(FW_FLAGS) -mcpu=cortex-m4 -ffunction-sections -fdata-sections -Itests/firmware/lwip -I$(LWIP_INC)
+FW_SWITCHES := "" -DWS_NO_CLIENT -DWS_NO_SERVER -DWS_NO_WAKEUP -DWS_NO_ERROR_TEXT \
+    "-DWS_NO_CLIENT -DWS_NO_WAKEUP -DWS_NO_ERROR_TEXT" "-DWS_NO_SERVER -DWS_NO_WAKEUP -DWS_NO_ERROR_TEXT"
+firmware: | build
+ifneq ($(and $(ARM_CC),$(QEMU_ARM),$(LWIP_INC)),)
+	@mkdir -p build/firmware
+	@set -e; for t in cortex-m4:mps2-an386 cortex-m3:mps2-an385; do cpu=$${t%%:*}; board=$${t#*:}; \
+	    echo "== codec + engine tests on $$cpu ($$board, QEMU)"; rc=0; \
+	    $(ARM_CC) $(FW_FLAGS) -mcpu=$$cpu -DWS_NO_NET -DT_NO_MMAP -DWS_FW_CPU='"'$$cpu'"' -nostartfiles \
+	        -T tests/firmware/mps2.ld --specs=rdimon.specs tests/firmware/startup.c tests/firmware/fw_tests.c \
+	        -o build/firmware/tests_$$cpu.elf; \
+	    timeout 600 $(QEMU_ARM) -M $$board -nographic -monitor none -serial none \
+	        -semihosting-config enable=on,target=native -kernel build/firmware/tests_$$cpu.elf \
+	        > build/firmware/tests_$$cpu.log || rc=$$?; tail -1 build/firmware/tests_$$cpu.log; \
+	    if [ $$rc != 0 ]; then cat build/firmware/tests_$$cpu.log; echo "firmware tests failed on $$cpu (exit $$rc)"; exit 1; fi; done
+	@echo "== ws.h with WS_LWIP for cortex-m4: LWIP_COMPAT_SOCKETS x LWIP_POSIX_SOCKETS_IO_NAMES x switches"
+	@printf 'static int fw_random(void *b, unsigned long n) { (void)b; (void)n; return 0; }\n#define WS_RANDOM(b, n) fw_random(b, n)\n#define WS_IMPLEMENTATION\n#include "../../ws.h"\n' > build/firmware/lwip_ws.c
+	@set -e; n=0; for c in 0 1 2; do for io in 0 1; do for sw in $(FW_SWITCHES); do n=$$((n + 1)); \
+	    $(ARM_CC) $(FW_LWIP_FLAGS) -DWS_LWIP -DT_COMPAT=$$c -DT_IO_NAMES=$$io $$sw -c build/firmware/lwip_ws.c \
+	        -o build/firmware/lwip_ws.o || { echo "failed: COMPAT=$$c IO_NAMES=$$io $$sw"; exit 1; }; \
+	    done; done; done; echo "   $$n builds (6 lwIP settings x each switch set): warning-free"
+	$(ARM_CC) $(FW_LWIP_FLAGS) -DWS_LWIP -c examples/firmware_client.c -o build/firmware/firmware_client.o
+	@LWIP_INC=$(LWIP_INC) ARM_CC=$(ARM_CC) SIZE_FLAGS=-DWS_NO_ERROR_TEXT tests/firmware/size.sh build/firmware
+else
+	@echo "************************************************************************"
+	@echo "SKIPPED: firmware (Cortex-M under QEMU, lwIP, sizes): need arm-none-eabi-gcc,"
+	@echo "         qemu-system-arm and lwIP's headers (apt-get install gcc-arm-none-eabi"
+	@echo "         libnewlib-arm-none-eabi qemu-system-arm liblwip-dev)"
+	@echo "************************************************************************"
+	@[ "$$CI" != true ]
+endif
+
+# ws.h over a real lwIP stack (tests/lwip): Debian's liblwip-dev (lwIP's Unix port). The header
+# with WS_LWIP compiles warning-free (gcc and clang) with every LWIP_COMPAT_SOCKETS x
+# LWIP_POSIX_SOCKETS_IO_NAMES setting (tests/lwip/opts/lwipopts.h) and each part switch; then
+# tests/lwip/test_lwip.c runs a ws.h server and client over lwIP's own sockets on 127.0.0.1.
+# The part switches also compile alone and together on this host's sockets. No liblwip-dev:
+# SKIPPED (a failure when CI=true).
+SWITCHES := "" -DWS_NO_CLIENT -DWS_NO_SERVER -DWS_NO_WAKEUP -DWS_NO_THREADS -DWS_NO_ERROR_TEXT -DWS_NO_NET \
+    "-DWS_NO_CLIENT -DWS_NO_SERVER" "-DWS_NO_CLIENT -DWS_NO_WAKEUP -DWS_NO_ERROR_TEXT" \
+    "-DWS_NO_SERVER -DWS_NO_THREADS -DWS_NO_ERROR_TEXT" "-DWS_NO_NET -DWS_NO_CLIENT -DWS_NO_ERROR_TEXT" \
+    "-DWS_NO_NET -DWS_NO_SERVER"
+LWIP_SWITCHES := "" "-DWS_NO_CLIENT -DWS_NO_WAKEUP -DWS_NO_ERROR_TEXT" "-DWS_NO_SERVER -DWS_NO_THREADS"
+SW_FLAGS := -std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wundef -Wconversion -Werror -fsyntax-only -DWS_IMPLEMENTATION
+test-switches:                            # each part switch, alone and combined: warning-free
+	@set -e; n=0; for sw in $(SWITCHES); do for cc in $(CC) $(CLANG); do n=$$((n + 1)); \
+	    $$cc $(SW_FLAGS) $$sw -x c ws.h || { echo "failed: $$cc $$sw"; exit 1; }; done; \
+	    $(CXX) -x c++ -std=c++11 -Wall -Wextra -Werror -fsyntax-only -DWS_IMPLEMENTATION $$sw ws.h; done; \
+	echo "test-switches: $$n builds (gcc, clang) and C++, warning-free"
+lwip: | build
+ifneq ($(LWIP_INC),)
+	@set -e; n=0; for c in 0 1 2; do for io in 0 1; do for sw in $(LWIP_SWITCHES); do \
+	    for cc in $(CC) $(CLANG); do n=$$((n + 1)); $$cc $(SW_FLAGS) -DWS_LWIP -DT_COMPAT=$$c -DT_IO_NAMES=$$io \
+	        -DT_SYSTEM_LWIPOPTS='"$(LWIP_INC)/lwipopts.h"' -Itests/lwip/opts -I$(LWIP_INC) $$sw -x c ws.h \
+	        || { echo "failed: $$cc COMPAT=$$c IO_NAMES=$$io $$sw"; exit 1; }; done; done; done; done; \
+	echo "lwip: $$n builds against $(LWIP_INC) (COMPAT 0/1/2 x IO_NAMES 0/1 x 3 switch sets): warning-free"
+	$(CC) $(CFLAGS) $(SAN) -I$(LWIP_INC) tests/lwip/test_lwip.c -o build/test_lwip -llwip $(LDLIBS)
+	timeout 300 ./build/test_lwip
+	$(MAKE) --no-print-directory firmware-client-run
+else
+	@echo "SKIPPED: ws.h over lwIP: lwIP's headers not found (apt-get install liblwip-dev)"; [ "$$CI" != true ]
+endif
+
+# Fixed memory (tests/test_pool.c): the server's allocator capped like a static pool; RAM per
+# connection printed; out of memory = a named send error, close 1011, HTTP 503 - never a silent drop.
+test-pool: | build
+	$(CC) $(CFLAGS) $(SAN) tests/test_pool.c -o build/test_pool $(LDLIBS)
+	./build/test_pool
+
+# examples/firmware_client.c on this machine over Debian's lwIP, against testee_server's echo
+# (tests/lwip/firmware_client_host.c): connect, server gone, reconnect with backoff.
+firmware-client-run: | build
+	$(CC) $(CFLAGS) $(SAN) -DWS_LWIP -I$(LWIP_INC) tests/lwip/firmware_client_host.c \
+	    -o build/firmware_client_host -llwip $(LDLIBS)
+	timeout 300 ./build/firmware_client_host
+
 build: ; mkdir -p build
 clean: ; rm -rf build
-.PHONY: FORCE tls-win wine test-readme test-examples test-tcc glib-run node-deps all test test-nonet test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop soak test-zlib test-options
+.PHONY: FORCE tls-win wine test-readme test-examples test-tcc glib-run node-deps all test test-nonet test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop soak test-zlib test-options firmware firmware-client-run lwip test-pool test-switches

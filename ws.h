@@ -40,6 +40,11 @@ OPTIONS (#define before the implementation include; default in brackets)
     WS_POOL_BUF_MAX     larger buffers are freed rather than pooled [262144]
     WS_NO_NET           no sockets and no ws_ctx: the pure codec (sha1 ... http) and the
                         protocol engine (ws_engine_*, ws_conn_send/close/state...)
+    WS_LWIP             lwIP's sockets (lwip_*, lwip_poll), no threads/pipes; see PLATFORMS
+    WS_NO_CLIENT, WS_NO_SERVER   leave out the client or the server (loop and engine)
+    WS_NO_WAKEUP        no wake-up channel (ws_ctx_wakeup fails; posts run each pass)
+    WS_NO_ERROR_TEXT    every reason and message string is "" (smaller firmware)
+    WS_NOW_MS()         monotonic milliseconds [clock_gettime / GetTickCount64 / sys_now]
     WS_NO_THREADS       resolve host names in ws_connect itself (blocks; see WHAT BLOCKS)
     WS_NO_EPOLL         Linux: ws_poll uses poll() instead of epoll (as on other systems;
                         automatic where the compiler mislays glibc's packed epoll_event: tcc)
@@ -148,7 +153,9 @@ MEMORY
 
 PLATFORMS
   POSIX (Linux, macOS, BSD) and Windows (Winsock2, WSAPoll; link ws2_32 and bcrypt), IPv4
-  and IPv6. Firmware with BSD sockets and poll (lwIP): define WS_RANDOM.
+  and IPv6. Firmware: WS_LWIP (an RTOS with lwIP sockets, NO_SYS=0; define WS_RANDOM; host
+  names resolve through lwip_getaddrinfo in ws_connect when LWIP_DNS), or WS_NO_NET and the
+  engine over any TCP stack (lwIP's raw API in a NO_SYS superloop). README: "Firmware".
 */
 #if defined(WS_IMPLEMENTATION) && !defined(_WIN32) && !defined(__APPLE__) && \
     !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE) && !defined(WS_NO_FEATURE_MACROS)
@@ -650,12 +657,14 @@ WS_API const char *ws_ctx_error(const ws_ctx *ctx);
  * 0..65535: WS_ERR_ARG). *out (may be NULL) gets the listener. WS_OK, WS_ERR_ARG, WS_ERR_DNS,
  * WS_ERR_ADDR_IN_USE (another socket has that port), WS_ERR_IO (bind/listen failed otherwise),
  * WS_ERR_NOMEM; ws_ctx_error says more. */
+#ifndef WS_NO_SERVER
 WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, int port, ws_listener **out);
 /* The same for wss:// (TLS with tls's certificate and key; see ws_tls_opts). The handshake runs
  * in the loop, within handshake_timeout_ms. WS_ERR_TLS: unreadable certificate or key, or
  * built without WS_USE_MBEDTLS (ws_ctx_error says which); else as ws_listen. */
 WS_API ws_result ws_listen_tls(ws_ctx *ctx, const char *host, int port,
                                const ws_tls_opts *tls, ws_listener **out);
+#endif
 WS_API uint16_t    ws_listener_port(const ws_listener *l);
 /* A URL to dial from this machine: "ws://127.0.0.1:PORT/", "wss://...". A listener on all
  * interfaces gives the loopback address here (other machines dial one of this machine's). */
@@ -666,6 +675,7 @@ WS_API const char *ws_listener_addr(const ws_listener *l);
 WS_API int         ws_listener_any(const ws_listener *l);    /* 1: on all interfaces */
 WS_API void        ws_listener_close(ws_listener *l);        /* stop accepting */
 
+#ifndef WS_NO_CLIENT
 /* Start connecting to a ws:// or wss:// URL; events tell the rest (OPEN, or ERROR + CLOSE).
  * opts may be NULL. WS_OK, WS_ERR_URL (ws_ctx_error names the wrong part), WS_ERR_TLS (wss://
  * built without WS_USE_MBEDTLS, or unreadable opts->tls files: ws_ctx_error says which),
@@ -680,6 +690,7 @@ WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts 
  * out", "handshake timed out", "connection refused ...". Not from a callback. */
 WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
                                      void *conn_user, int timeout_ms, ws_conn **out);
+#endif
 
 /* One loop pass: waits at most timeout_ms (0 = not at all, -1 = until something happens),
  * then handles sockets and timers. Returns the number of events delivered, or WS_ERR_IO
@@ -835,6 +846,16 @@ WS_API void ws_close_all(ws_ctx *ctx, uint16_t code, const char *reason);
 #  include <assert.h>
 #  define WS_ASSERT(x) assert(x)
 #endif
+#ifdef WS_NO_ERROR_TEXT   /* firmware: reasons and messages become "" (a few KB less) */
+#  define WS__T(s) ""
+#else
+#  define WS__T(s) s
+#endif
+#if defined(__GNUC__)   /* helpers that a part switch (WS_NO_CLIENT...) may leave unused */
+#  define WS__UNUSED __attribute__((unused))
+#else
+#  define WS__UNUSED
+#endif
 #define WS__MIN(a, b) ((a) < (b) ? (a) : (b))
 #define WS__MAX(a, b) ((a) > (b) ? (a) : (b))
 
@@ -844,28 +865,28 @@ extern "C" {
 
 WS_API const char *ws_result_str(ws_result r) {
     switch (r) {
-    case WS_OK:            return "ok";
-    case WS_AGAIN:         return "in progress (would block or needs more input)";
-    case WS_ERR_ARG:       return "invalid argument";
-    case WS_ERR_NOMEM:     return "out of memory";
-    case WS_ERR_PROTOCOL:  return "WebSocket protocol error";
-    case WS_ERR_UTF8:      return "invalid UTF-8 in text";
-    case WS_ERR_TOO_BIG:   return "over a size limit";
-    case WS_ERR_HANDSHAKE: return "WebSocket handshake failed";
-    case WS_ERR_IO:        return "I/O error";
-    case WS_ERR_TLS:       return "TLS error";
-    case WS_ERR_CLOSED:    return "connection closed";
-    case WS_ERR_URL:       return "invalid ws:// or wss:// URL";
-    case WS_ERR_DNS:       return "host name lookup failed";
-    case WS_ERR_CONNECT:   return "TCP connect failed";
-    case WS_ERR_TIMEOUT:   return "timed out";
-    case WS_ERR_FULL:      return "send queue or memory budget full";
-    case WS_ERR_LIMIT:     return "connection limit reached";
-    case WS_ERR_STATE:     return "not valid in the connection's state";
-    case WS_ERR_ADDR_IN_USE: return "address already in use";
-    case WS_ERR_PROXY:     return "HTTP proxy refused or failed the tunnel";
+    case WS_OK:            return WS__T("ok");
+    case WS_AGAIN:         return WS__T("in progress (would block or needs more input)");
+    case WS_ERR_ARG:       return WS__T("invalid argument");
+    case WS_ERR_NOMEM:     return WS__T("out of memory");
+    case WS_ERR_PROTOCOL:  return WS__T("WebSocket protocol error");
+    case WS_ERR_UTF8:      return WS__T("invalid UTF-8 in text");
+    case WS_ERR_TOO_BIG:   return WS__T("over a size limit");
+    case WS_ERR_HANDSHAKE: return WS__T("WebSocket handshake failed");
+    case WS_ERR_IO:        return WS__T("I/O error");
+    case WS_ERR_TLS:       return WS__T("TLS error");
+    case WS_ERR_CLOSED:    return WS__T("connection closed");
+    case WS_ERR_URL:       return WS__T("invalid ws:// or wss:// URL");
+    case WS_ERR_DNS:       return WS__T("host name lookup failed");
+    case WS_ERR_CONNECT:   return WS__T("TCP connect failed");
+    case WS_ERR_TIMEOUT:   return WS__T("timed out");
+    case WS_ERR_FULL:      return WS__T("send queue or memory budget full");
+    case WS_ERR_LIMIT:     return WS__T("connection limit reached");
+    case WS_ERR_STATE:     return WS__T("not valid in the connection's state");
+    case WS_ERR_ADDR_IN_USE: return WS__T("address already in use");
+    case WS_ERR_PROXY:     return WS__T("HTTP proxy refused or failed the tunnel");
     }
-    return "unknown ws_result";
+    return WS__T("unknown ws_result");
 }
 
 static int ws__lower(int c) { return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c; }
@@ -939,6 +960,8 @@ WS_API ws_result ws_random(void *buf, size_t len) {
     close(fd);
     return WS_OK;
 }
+#elif defined(WS_NO_NET)   /* the codec never needs random bytes: ws_random just fails */
+WS_API ws_result ws_random(void *buf, size_t len) { (void)buf; (void)len; return WS_ERR_IO; }
 #else
 #  error "ws.h: no known random source on this platform; #define WS_RANDOM(buf, len)"
 #endif
@@ -1277,24 +1300,24 @@ WS_API ws_result ws_frame_parse(const uint8_t *buf, size_t len, unsigned flags, 
     f->rsv = (uint8_t)((buf[0] >> 4) & 7);
     f->opcode = (uint8_t)(buf[0] & 15);
     /* RFC 6455 5.2: opcodes 3-7 and B-F are reserved; the connection MUST be failed */
-    if ((f->opcode >= 3 && f->opcode <= 7) || f->opcode >= 0xB) { err = "reserved opcode"; goto bad; }
+    if ((f->opcode >= 3 && f->opcode <= 7) || f->opcode >= 0xB) { err = WS__T("reserved opcode"); goto bad; }
     /* 5.2: RSV bits MUST be 0 unless an extension defines them */
-    if (f->rsv & ~(flags & WS_PARSE_RSV_MASK)) { err = "RSV bit set without an extension"; goto bad; }
+    if (f->rsv & ~(flags & WS_PARSE_RSV_MASK)) { err = WS__T("RSV bit set without an extension"); goto bad; }
     /* 5.5: control frames MUST NOT be fragmented */
-    if ((f->opcode & 8) && !f->fin) { err = "fragmented control frame"; goto bad; }
+    if ((f->opcode & 8) && !f->fin) { err = WS__T("fragmented control frame"); goto bad; }
     if (len < 2) { if (need) *need = 1; return WS_AGAIN; }
     f->masked = (uint8_t)(buf[1] >> 7);
     len7 = buf[1] & 127u;
     /* 5.5: control frames MUST have a payload of 125 bytes or less */
-    if ((f->opcode & 8) && len7 > 125) { err = "control frame payload over 125 bytes"; goto bad; }
+    if ((f->opcode & 8) && len7 > 125) { err = WS__T("control frame payload over 125 bytes"); goto bad; }
     /* 5.1: a server MUST fail on unmasked frames, a client on masked ones */
-    if ((flags & WS_PARSE_MASKED) && !f->masked) { err = "client frame not masked"; goto bad; }
-    if ((flags & WS_PARSE_UNMASKED) && f->masked) { err = "server frame masked"; goto bad; }
+    if ((flags & WS_PARSE_MASKED) && !f->masked) { err = WS__T("client frame not masked"); goto bad; }
+    if ((flags & WS_PARSE_UNMASKED) && f->masked) { err = WS__T("server frame masked"); goto bad; }
     hlen = (size_t)2 + (len7 == 126 ? 2u : len7 == 127 ? 8u : 0u) + (f->masked ? 4u : 0u);
     /* 5.2: a bad 64-bit length shows in its leading bytes: report it before all 8 arrive */
-    if (len7 == 127 && len > 2 && (buf[2] >> 7)) { err = "64-bit length with the top bit set"; goto bad; }
+    if (len7 == 127 && len > 2 && (buf[2] >> 7)) { err = WS__T("64-bit length with the top bit set"); goto bad; }
     if (len7 == 127 && len >= 8 && !(buf[2] | buf[3] | buf[4] | buf[5] | buf[6] | buf[7])) {
-        err = "non-minimal 64-bit length"; goto bad;   /* < 65536 whatever the last two are */
+        err = WS__T("non-minimal 64-bit length"); goto bad;   /* < 65536 whatever the last two are */
     }
     if (len < hlen - (f->masked ? 4 : 0)) {
         if (need) *need = hlen - len;
@@ -1304,7 +1327,7 @@ WS_API ws_result ws_frame_parse(const uint8_t *buf, size_t len, unsigned flags, 
     if (len7 == 126) {
         plen = ((uint64_t)buf[2] << 8) | buf[3];
         /* 5.2: "the minimal number of bytes MUST be used to encode the length" */
-        if (plen < 126) { err = "non-minimal 16-bit length"; goto bad; }
+        if (plen < 126) { err = WS__T("non-minimal 16-bit length"); goto bad; }
     } else if (len7 == 127) {
         plen = 0;
         for (i = 0; i < 8; i++) plen = (plen << 8) | buf[2 + i];   /* checked above */
@@ -1404,49 +1427,49 @@ WS_API ws_result ws_url_parse(const char *url, size_t len, ws_url *u, const char
     unsigned long port = 0;
     size_t i;
     memset(u, 0, sizeof *u);
-    if (!url) { err = "no URL"; goto bad; }
+    if (!url) { err = WS__T("no URL"); goto bad; }
     p = url; end = url + len;
     for (i = 0; i < len; i++)
         if ((unsigned char)url[i] <= 0x20 || url[i] == 0x7F) {
-            err = "space or control character in URL"; goto bad;
+            err = WS__T("space or control character in URL"); goto bad;
         }
     if (len >= 5 && ws__span_ieq(ws__span(p, 5), "ws://", 5)) p += 5;
     else if (len >= 6 && ws__span_ieq(ws__span(p, 6), "wss://", 6)) { u->secure = 1; p += 6; }
-    else { err = "scheme is not ws:// or wss://"; goto bad; }
+    else { err = WS__T("scheme is not ws:// or wss://"); goto bad; }
     for (auth_end = p; auth_end < end && !strchr("/?#", *auth_end); auth_end++)
-        if (*auth_end == '@') { err = "user info (user@host) is not supported"; goto bad; }
+        if (*auth_end == '@') { err = WS__T("user info (user@host) is not supported"); goto bad; }
     q = p;
     if (q < auth_end && *q == '[') {                /* RFC 3986 3.2.2 IP-literal */
         hs = ++q;
         while (q < auth_end && *q != ']') {
-            if (!ws__is_hex(*q) && *q != ':' && *q != '.') { err = "invalid IPv6 literal"; goto bad; }
+            if (!ws__is_hex(*q) && *q != ':' && *q != '.') { err = WS__T("invalid IPv6 literal"); goto bad; }
             q++;
         }
-        if (q == auth_end) { err = "IPv6 literal without ']'"; goto bad; }
+        if (q == auth_end) { err = WS__T("IPv6 literal without ']'"); goto bad; }
         he = q++;
-        if (he == hs || !memchr(hs, ':', (size_t)(he - hs))) { err = "invalid IPv6 literal"; goto bad; }
+        if (he == hs || !memchr(hs, ':', (size_t)(he - hs))) { err = WS__T("invalid IPv6 literal"); goto bad; }
         u->ipv6 = 1;
     } else {
         hs = q;
         while (q < auth_end && *q != ':') {
             if (!ws__is_alnum(*q) && !strchr("-._~!$&'()*+,;=", *q)) {
-                err = "invalid character in host"; goto bad;
+                err = WS__T("invalid character in host"); goto bad;
             }
             q++;
         }
         he = q;
     }
-    if (he == hs) { err = "empty host"; goto bad; }
+    if (he == hs) { err = WS__T("empty host"); goto bad; }
     u->host = ws__span(hs, (size_t)(he - hs));
     if (q < auth_end) {
-        if (*q != ':') { err = "junk after the host"; goto bad; }
-        if (++q == auth_end) { err = "empty port"; goto bad; }
+        if (*q != ':') { err = WS__T("junk after the host"); goto bad; }
+        if (++q == auth_end) { err = WS__T("empty port"); goto bad; }
         for (; q < auth_end; q++) {
-            if (*q < '0' || *q > '9') { err = "port is not a number"; goto bad; }
+            if (*q < '0' || *q > '9') { err = WS__T("port is not a number"); goto bad; }
             port = port * 10 + (unsigned long)(*q - '0');
-            if (port > 65535) { err = "port out of range"; goto bad; }
+            if (port > 65535) { err = WS__T("port out of range"); goto bad; }
         }
-        if (port == 0) { err = "port 0"; goto bad; }
+        if (port == 0) { err = WS__T("port 0"); goto bad; }
         u->port_given = 1;
     } else {
         port = u->secure ? 443 : 80;
@@ -1461,7 +1484,7 @@ WS_API ws_result ws_url_parse(const char *url, size_t len, ws_url *u, const char
         u->query = ws__span(p, (size_t)(q - p));
     }
     /* RFC 6455 3: "Fragment identifiers are meaningless ... MUST NOT be used" */
-    if (q < end) { err = "fragment (#...) in a WebSocket URL"; goto bad; }
+    if (q < end) { err = WS__T("fragment (#...) in a WebSocket URL"); goto bad; }
     return WS_OK;
 bad:
     if (why) *why = err;
@@ -1481,29 +1504,29 @@ static ws_result ws__http_headers(const char *buf, size_t len, size_t pos, ws_he
         if (pos >= len) return WS_AGAIN;
         if (buf[pos] == '\r') {
             if (pos + 1 >= len) return WS_AGAIN;
-            if (buf[pos + 1] != '\n') { *why = "CR without LF"; return WS_ERR_HANDSHAKE; }
+            if (buf[pos + 1] != '\n') { *why = WS__T("CR without LF"); return WS_ERR_HANDSHAKE; }
             *nh = n;
             *used = pos + 2;
             return WS_OK;
         }
         if (buf[pos] == ' ' || buf[pos] == '\t') {   /* RFC 9112 5.2: reject obs-fold */
-            *why = "folded header line"; return WS_ERR_HANDSHAKE;
+            *why = WS__T("folded header line"); return WS_ERR_HANDSHAKE;
         }
         for (ns = pos; pos < len && ws__is_tchar((unsigned char)buf[pos]); pos++) {}
         if (pos >= len) return WS_AGAIN;
-        if (buf[pos] != ':' || pos == ns) { *why = "malformed header name"; return WS_ERR_HANDSHAKE; }
+        if (buf[pos] != ':' || pos == ns) { *why = WS__T("malformed header name"); return WS_ERR_HANDSHAKE; }
         ne = pos++;
         while (pos < len && (buf[pos] == ' ' || buf[pos] == '\t')) pos++;
         for (vs = pos; pos < len && buf[pos] != '\r'; pos++) {
             unsigned char c = (unsigned char)buf[pos];
             if ((c < 0x20 && c != '\t') || c == 0x7F) {
-                *why = "control character in a header value"; return WS_ERR_HANDSHAKE;
+                *why = WS__T("control character in a header value"); return WS_ERR_HANDSHAKE;
             }
         }
         if (pos + 1 >= len) return WS_AGAIN;
-        if (buf[pos + 1] != '\n') { *why = "CR without LF"; return WS_ERR_HANDSHAKE; }
+        if (buf[pos + 1] != '\n') { *why = WS__T("CR without LF"); return WS_ERR_HANDSHAKE; }
         for (ve = pos; ve > vs && (buf[ve - 1] == ' ' || buf[ve - 1] == '\t'); ve--) {}
-        if (n == WS_MAX_HEADERS) { *why = "too many header lines"; return WS_ERR_TOO_BIG; }
+        if (n == WS_MAX_HEADERS) { *why = WS__T("too many header lines"); return WS_ERR_TOO_BIG; }
         h[n].name = ws__span(buf + ns, ne - ns);
         h[n].value = ws__span(buf + vs, ve - vs);
         n++;
@@ -1530,14 +1553,14 @@ static ws_result ws__parse_request(const char *buf, size_t len, ws_http_request 
     ws_result rc;
     while (pos < len && ws__is_tchar((unsigned char)buf[pos])) pos++;
     if (pos >= len) return WS_AGAIN;
-    if (pos == 0 || buf[pos] != ' ') { *why = "malformed request method"; return WS_ERR_HANDSHAKE; }
+    if (pos == 0 || buf[pos] != ' ') { *why = WS__T("malformed request method"); return WS_ERR_HANDSHAKE; }
     r->method = ws__span(buf, pos);
     ts = ++pos;
-    if (ts < len && buf[ts] != '/') { *why = "request target must start with '/'"; return WS_ERR_HANDSHAKE; }
+    if (ts < len && buf[ts] != '/') { *why = WS__T("request target must start with '/'"); return WS_ERR_HANDSHAKE; }
     while (pos < len && (unsigned char)buf[pos] > 0x20 && buf[pos] != 0x7F) pos++;
     if (pos >= len) return WS_AGAIN;
-    if (buf[pos] != ' ' || pos == ts) { *why = "malformed request target"; return WS_ERR_HANDSHAKE; }
-    if (buf[ts] != '/') { *why = "request target must start with '/'"; return WS_ERR_HANDSHAKE; }
+    if (buf[pos] != ' ' || pos == ts) { *why = WS__T("malformed request target"); return WS_ERR_HANDSHAKE; }
+    if (buf[ts] != '/') { *why = WS__T("request target must start with '/'"); return WS_ERR_HANDSHAKE; }
     r->target = ws__span(buf + ts, pos - ts);
     r->path = r->target;
     r->query = ws__span(NULL, 0);
@@ -1549,11 +1572,11 @@ static ws_result ws__parse_request(const char *buf, size_t len, ws_http_request 
         }
     pos++;
     rc = ws__http_version(buf, len, pos, &r->version_minor);
-    if (rc != WS_OK) { *why = "not an HTTP/1.x request"; return rc; }
+    if (rc != WS_OK) { *why = WS__T("not an HTTP/1.x request"); return rc; }
     pos += 8;
-    if (pos < len && buf[pos] != '\r') { *why = "malformed request line"; return WS_ERR_HANDSHAKE; }
+    if (pos < len && buf[pos] != '\r') { *why = WS__T("malformed request line"); return WS_ERR_HANDSHAKE; }
     if (pos + 1 >= len) return WS_AGAIN;
-    if (buf[pos] != '\r' || buf[pos + 1] != '\n') { *why = "malformed request line"; return WS_ERR_HANDSHAKE; }
+    if (buf[pos] != '\r' || buf[pos + 1] != '\n') { *why = WS__T("malformed request line"); return WS_ERR_HANDSHAKE; }
     return ws__http_headers(buf, len, pos + 2, r->headers, &r->num_headers, used, why);
 }
 
@@ -1561,22 +1584,22 @@ static ws_result ws__parse_response(const char *buf, size_t len, ws_http_respons
                                     size_t *used, const char **why) {
     size_t pos = 8, rs, i;
     ws_result rc = ws__http_version(buf, len, 0, &r->version_minor);
-    if (rc != WS_OK) { *why = "not an HTTP/1.x response"; return rc; }
+    if (rc != WS_OK) { *why = WS__T("not an HTTP/1.x response"); return rc; }
     for (i = 0; i < 5; i++, pos++) {   /* SP 3DIGIT SP */
         if (pos >= len) return WS_AGAIN;
         if (i == 0 || i == 4 ? buf[pos] != ' ' && !(i == 4 && buf[pos] == '\r')
                              : (buf[pos] < '0' || buf[pos] > '9')) {
-            *why = "malformed status line"; return WS_ERR_HANDSHAKE;
+            *why = WS__T("malformed status line"); return WS_ERR_HANDSHAKE;
         }
     }
     r->status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
     if (buf[12] == '\r') pos = 12;     /* tolerate a missing reason phrase and its space */
     for (rs = pos; pos < len && buf[pos] != '\r'; pos++) {
         unsigned char c = (unsigned char)buf[pos];
-        if ((c < 0x20 && c != '\t') || c == 0x7F) { *why = "control character in status line"; return WS_ERR_HANDSHAKE; }
+        if ((c < 0x20 && c != '\t') || c == 0x7F) { *why = WS__T("control character in status line"); return WS_ERR_HANDSHAKE; }
     }
     if (pos + 1 >= len) return WS_AGAIN;
-    if (buf[pos + 1] != '\n') { *why = "CR without LF"; return WS_ERR_HANDSHAKE; }
+    if (buf[pos + 1] != '\n') { *why = WS__T("CR without LF"); return WS_ERR_HANDSHAKE; }
     r->reason = ws__span(buf + rs, pos - rs);
     return ws__http_headers(buf, len, pos + 2, r->headers, &r->num_headers, used, why);
 }
@@ -1586,7 +1609,7 @@ WS_API ws_result ws_http_parse_request(const char *buf, size_t len, size_t max_b
     const char *w = "";
     size_t u = 0;
     ws_result rc = ws__parse_request(buf, WS__MIN(len, max_bytes), req, &u, &w);
-    if (rc == WS_AGAIN && len >= max_bytes) { rc = WS_ERR_TOO_BIG; w = "request head too large"; }
+    if (rc == WS_AGAIN && len >= max_bytes) { rc = WS_ERR_TOO_BIG; w = WS__T("request head too large"); }
     if (rc == WS_OK && used) *used = u;
     if (rc < WS_AGAIN && why) *why = w;
     return rc;
@@ -1597,7 +1620,7 @@ WS_API ws_result ws_http_parse_response(const char *buf, size_t len, size_t max_
     const char *w = "";
     size_t u = 0;
     ws_result rc = ws__parse_response(buf, WS__MIN(len, max_bytes), res, &u, &w);
-    if (rc == WS_AGAIN && len >= max_bytes) { rc = WS_ERR_TOO_BIG; w = "response head too large"; }
+    if (rc == WS_AGAIN && len >= max_bytes) { rc = WS_ERR_TOO_BIG; w = WS__T("response head too large"); }
     if (rc == WS_OK && used) *used = u;
     if (rc < WS_AGAIN && why) *why = w;
     return rc;
@@ -1653,24 +1676,24 @@ WS_API ws_result ws_http_check_request(const ws_http_request *req, ws_span *key,
     /* RFC 6455 4.2.1: GET, HTTP/1.1 or later, Host, Upgrade, Connection, Key, Version */
     /* RFC 9110 9.1: methods are case-sensitive */
     if (req->method.len != 3 || memcmp(req->method.ptr, "GET", 3) != 0) {
-        err = "method is not GET"; goto bad;
+        err = WS__T("method is not GET"); goto bad;
     }
-    if (req->version_minor < 1) { err = "HTTP/1.1 or later is required"; goto bad; }
-    if (ws_http_header(h, n, "Host", NULL) != 1) { err = "missing or repeated Host header"; goto bad; }
-    if (!ws_http_header(h, n, "Upgrade", NULL)) { st = 426; err = "not a WebSocket upgrade request"; goto bad; }
+    if (req->version_minor < 1) { err = WS__T("HTTP/1.1 or later is required"); goto bad; }
+    if (ws_http_header(h, n, "Host", NULL) != 1) { err = WS__T("missing or repeated Host header"); goto bad; }
+    if (!ws_http_header(h, n, "Upgrade", NULL)) { st = 426; err = WS__T("not a WebSocket upgrade request"); goto bad; }
     /* RFC 9112 6.3: a body on an upgrade would be read as frames (request smuggling behind a
      * proxy that sees the body): refuse any Content-Length or Transfer-Encoding */
     if (ws_http_header(h, n, "Content-Length", NULL) || ws_http_header(h, n, "Transfer-Encoding", NULL)) {
-        err = "upgrade request with a body (Content-Length or Transfer-Encoding)"; goto bad;
+        err = WS__T("upgrade request with a body (Content-Length or Transfer-Encoding)"); goto bad;
     }
-    if (!ws_http_has_token(h, n, "Upgrade", "websocket")) { err = "Upgrade header lacks 'websocket'"; goto bad; }
-    if (!ws_http_has_token(h, n, "Connection", "upgrade")) { err = "Connection header lacks 'Upgrade'"; goto bad; }
+    if (!ws_http_has_token(h, n, "Upgrade", "websocket")) { err = WS__T("Upgrade header lacks 'websocket'"); goto bad; }
+    if (!ws_http_has_token(h, n, "Connection", "upgrade")) { err = WS__T("Connection header lacks 'Upgrade'"); goto bad; }
     if (ws_http_header(h, n, "Sec-WebSocket-Version", &v) != 1 || !ws__span_ieq(v, "13", 2)) {
-        st = 426; err = "Sec-WebSocket-Version is not 13"; goto bad;
+        st = 426; err = WS__T("Sec-WebSocket-Version is not 13"); goto bad;
     }
-    if (ws_http_header(h, n, "Sec-WebSocket-Key", &v) != 1) { err = "missing or repeated Sec-WebSocket-Key"; goto bad; }
+    if (ws_http_header(h, n, "Sec-WebSocket-Key", &v) != 1) { err = WS__T("missing or repeated Sec-WebSocket-Key"); goto bad; }
     if (v.len != 24 || ws_base64_decode(v.ptr, v.len, raw, sizeof raw, &klen) != WS_OK || klen != 16) {
-        err = "Sec-WebSocket-Key is not base64 of 16 bytes"; goto bad;
+        err = WS__T("Sec-WebSocket-Key is not base64 of 16 bytes"); goto bad;
     }
     if (key) *key = v;
     return WS_OK;
@@ -1689,23 +1712,23 @@ WS_API ws_result ws_http_check_response(const ws_http_response *res, const char 
     ws_span v, p;
     const char *err;
     if (protocol) *protocol = ws__span(NULL, 0);
-    if (res->status != 101) { err = "server did not answer 101 Switching Protocols"; goto bad; }
-    if (!ws_http_has_token(h, n, "Upgrade", "websocket")) { err = "response lacks Upgrade: websocket"; goto bad; }
-    if (!ws_http_has_token(h, n, "Connection", "upgrade")) { err = "response lacks Connection: Upgrade"; goto bad; }
+    if (res->status != 101) { err = WS__T("server did not answer 101 Switching Protocols"); goto bad; }
+    if (!ws_http_has_token(h, n, "Upgrade", "websocket")) { err = WS__T("response lacks Upgrade: websocket"); goto bad; }
+    if (!ws_http_has_token(h, n, "Connection", "upgrade")) { err = WS__T("response lacks Connection: Upgrade"); goto bad; }
     ws_accept_key(key, strlen(key), expect);
     if (ws_http_header(h, n, "Sec-WebSocket-Accept", &v) != 1 || !ws__span_ieq(v, expect, 28) ||
         memcmp(v.ptr, expect, 28) != 0) {
-        err = "wrong or missing Sec-WebSocket-Accept"; goto bad;
+        err = WS__T("wrong or missing Sec-WebSocket-Accept"); goto bad;
     }
     for (np = 0; np < n; np++)   /* we offer none: any non-empty Extensions header fails */
         if (ws__span_ieq(h[np].name, "Sec-WebSocket-Extensions", 24) && h[np].value.len) {
-            err = "server chose an extension that was not offered"; goto bad;
+            err = WS__T("server chose an extension that was not offered"); goto bad;
         }
     np = ws_http_header(h, n, "Sec-WebSocket-Protocol", &p);
     if (np) {
-        if (np > 1 || !p.len || memchr(p.ptr, ',', p.len)) { err = "server chose more than one subprotocol"; goto bad; }
+        if (np > 1 || !p.len || memchr(p.ptr, ',', p.len)) { err = WS__T("server chose more than one subprotocol"); goto bad; }
         if (!offered_protocols || !ws__list_has(ws__span(offered_protocols, strlen(offered_protocols)), p.ptr, p.len, 1)) {
-            err = "server chose a subprotocol that was not offered"; goto bad;
+            err = WS__T("server chose a subprotocol that was not offered"); goto bad;
         }
         if (protocol) *protocol = p;
     }
@@ -1821,7 +1844,7 @@ static ws_result ws__out_done(ws__out *o, size_t *len) {
     return WS_OK;
 }
 #ifndef WS_NO_NET   /* only >>client and >>server use it: unused (a warning) without them */
-static void ws__utoa(char out[8], unsigned v) {   /* a port number */
+WS__UNUSED static void ws__utoa(char out[8], unsigned v) {   /* a port number */
     ws__out o;
     o.p = out; o.cap = 8; o.len = 0; o.err = 0;
     ws__putu(&o, v);
@@ -1935,6 +1958,9 @@ WS_API ws_result ws_http_build_error(char *out, size_t cap, int status, const ch
 
 #ifndef WS_NO_NET
 /* ==== >>platform ==== sockets, poll, clock, threads: the only OS #ifdefs ==== */
+#if (defined(WS_NO_WAKEUP) || defined(WS_NO_CLIENT)) && !defined(WS_NO_THREADS)
+#  define WS_NO_THREADS   /* threads only resolve for clients, and report through the wake-up */
+#endif
 #if defined(_WIN32)
 #  include <winsock2.h>
 #  include <ws2tcpip.h>
@@ -1951,8 +1977,8 @@ static int  ws__os_poll(ws__ospfd *p, size_t n, int t) { return WSAPoll(p, (ULON
 static int  ws__sock_errno(void) { return WSAGetLastError(); }
 static int  ws__err_again(int e) { return e == WSAEWOULDBLOCK; }
 static int  ws__err_intr(int e) { return e == WSAEINTR; }
-static int  ws__err_nofd(int e) { return e == WSAEMFILE || e == WSAENOBUFS; }
-static int  ws__err_inprogress(int e) { return e == WSAEWOULDBLOCK || e == WSAEINPROGRESS; }
+WS__UNUSED static int  ws__err_nofd(int e) { return e == WSAEMFILE || e == WSAENOBUFS; }
+WS__UNUSED static int  ws__err_inprogress(int e) { return e == WSAEWOULDBLOCK || e == WSAEINPROGRESS; }
 static void ws__sock_close(ws__sock s) { closesocket(s); }
 static int  ws__sock_nonblock(ws__sock s) { u_long on = 1; return ioctlsocket(s, (long)FIONBIO, &on); }
 static long ws__sock_send(ws__sock s, const void *b, size_t n) {
@@ -1961,7 +1987,9 @@ static long ws__sock_send(ws__sock s, const void *b, size_t n) {
 static long ws__sock_recv(ws__sock s, void *b, size_t n) {
     return recv(s, (char *)b, n > 0x40000000u ? 0x40000000 : (int)n, 0);
 }
-static int64_t ws__now_ms(void) { return (int64_t)GetTickCount64(); }
+#  ifndef WS_NOW_MS
+#    define WS_NOW_MS() ((int64_t)GetTickCount64())
+#  endif
 static int  ws__net_init(void) { WSADATA d; return WSAStartup(MAKEWORD(2, 2), &d) == 0 ? 0 : -1; }
 static void ws__net_done(void) { WSACleanup(); }
 #  ifndef WS_NO_THREADS
@@ -1974,6 +2002,151 @@ static int ws__thread_start(void *arg) {   /* detached */
     HANDLE h = CreateThread(NULL, 64 * 1024, ws__thread_main, arg, 0, NULL);
     if (!h) return -1;
     CloseHandle(h);
+    return 0;
+}
+#  endif
+#elif defined(WS_LWIP)
+/* lwIP's BSD-style sockets (NO_SYS=0: an RTOS, or lwIP's Unix port), called by their lwip_*
+ * names, so any LWIP_COMPAT_SOCKETS / LWIP_POSIX_SOCKETS_IO_NAMES setting works. Needs
+ * LWIP_SOCKET and LWIP_SOCKET_POLL (the defaults). No threads (host names resolve in
+ * ws_connect through lwip_getaddrinfo when LWIP_DNS, else only numeric addresses), no pipes
+ * (the wake-up is a UDP socket pair, or nothing with WS_NO_WAKEUP), no epoll. */
+#  include "lwip/opt.h"
+#  include "lwip/sockets.h"
+#  include "lwip/errno.h"
+#  include "lwip/sys.h"
+#  if LWIP_DNS
+#    include "lwip/netdb.h"
+#  endif
+#  if !LWIP_SOCKET || !LWIP_SOCKET_POLL
+#    error "ws.h: WS_LWIP needs LWIP_SOCKET and LWIP_SOCKET_POLL in lwipopts.h"
+#  endif
+#  ifndef WS_NO_THREADS
+#    define WS_NO_THREADS
+#  endif
+#  ifndef WS_NO_EPOLL
+#    define WS_NO_EPOLL
+#  endif
+typedef int ws__sock;
+#  define WS__INVALID_SOCK (-1)
+#  define WS__SOCKLEN(n) ((socklen_t)(n))
+typedef struct pollfd ws__ospfd;
+static int  ws__os_poll(ws__ospfd *p, size_t n, int t) { return lwip_poll(p, (nfds_t)n, t); }
+static int  ws__sock_errno(void) { return errno; }
+static int  ws__err_again(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
+static int  ws__err_intr(int e) { return e == EINTR; }
+WS__UNUSED static int  ws__err_nofd(int e) { return e == ENFILE || e == ENOBUFS || e == ENOMEM; }
+WS__UNUSED static int  ws__err_inprogress(int e) { return e == EINPROGRESS || e == EINTR; }
+static void ws__sock_close(ws__sock s) { (void)lwip_close(s); }
+static int  ws__sock_nonblock(ws__sock s) {
+    int fl = lwip_fcntl(s, F_GETFL, 0);
+    return fl < 0 || lwip_fcntl(s, F_SETFL, fl | O_NONBLOCK) < 0 ? -1 : 0;
+}
+static long ws__sock_send(ws__sock s, const void *b, size_t n) { return (long)lwip_send(s, b, n, 0); }
+static long ws__sock_recv(ws__sock s, void *b, size_t n) { return (long)lwip_recv(s, b, n, 0); }
+#  define WS__LWIP 1
+#  ifndef WS_NOW_MS   /* lwIP's clock: u32_t milliseconds, wraps after 49.7 days */
+#    define WS_NOW_MS() ((int64_t)sys_now())
+#  endif
+static int  ws__net_init(void) { return 0; }
+static void ws__net_done(void) {}
+#  define ws__socket      lwip_socket
+#  define ws__bind        lwip_bind
+#  define ws__listen      lwip_listen
+#  define ws__accept_sock lwip_accept
+#  define ws__connect     lwip_connect
+#  define ws__getsockname lwip_getsockname
+#  define ws__getpeername lwip_getpeername
+#  define ws__getsockopt  lwip_getsockopt
+#  define ws__setsockopt  lwip_setsockopt
+#  define ws__inet_ntop   lwip_inet_ntop
+static void ws__sock_shutdown_wr(ws__sock s) { (void)lwip_shutdown(s, SHUT_WR); }
+/* Addresses: numeric ones through lwip_inet_pton, names through lwip_getaddrinfo (LWIP_DNS). */
+typedef struct ws__addrinfo {
+    int ai_family;
+    socklen_t ai_addrlen;
+    struct sockaddr *ai_addr;
+    struct ws__addrinfo *ai_next;
+    struct sockaddr_storage ss;
+} ws__addrinfo;
+enum { WS__RES_NUMERIC = 1, WS__RES_PASSIVE = 2 };
+static int ws__resolve(const char *host, const char *port, int flags, ws__addrinfo **res) {
+    ws__addrinfo *a = (ws__addrinfo *)WS_MALLOC(sizeof *a, NULL);
+    struct sockaddr_in *s4;
+    unsigned p = 0;
+    *res = NULL;
+    if (!a) return -1;
+    memset(a, 0, sizeof *a);
+    while (*port >= '0' && *port <= '9') p = p * 10 + (unsigned)(*port++ - '0');
+    a->ai_addr = (struct sockaddr *)(void *)&a->ss;
+    s4 = (struct sockaddr_in *)(void *)&a->ss;
+    if (lwip_inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)p);
+        a->ai_family = AF_INET;
+        a->ai_addrlen = (socklen_t)sizeof *s4;
+        *res = a;
+        return 0;
+    }
+#  if LWIP_IPV6
+    {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)&a->ss;
+        if (lwip_inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+            s6->sin6_family = AF_INET6;
+            s6->sin6_port = htons((uint16_t)p);
+            a->ai_family = AF_INET6;
+            a->ai_addrlen = (socklen_t)sizeof *s6;
+            *res = a;
+            return 0;
+        }
+    }
+#  endif
+#  if LWIP_DNS   /* blocks this thread until lwIP's resolver answers (see WHAT BLOCKS) */
+    if (!(flags & WS__RES_NUMERIC)) {
+        struct addrinfo hints, *r = NULL;
+        memset(&hints, 0, sizeof hints);
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        if (lwip_getaddrinfo(host, NULL, &hints, &r) == 0 && r && r->ai_addrlen <= sizeof a->ss) {
+            memcpy(&a->ss, r->ai_addr, r->ai_addrlen);
+            a->ai_family = r->ai_family;
+            a->ai_addrlen = (socklen_t)r->ai_addrlen;
+            if (a->ai_family == AF_INET) s4->sin_port = htons((uint16_t)p);
+#    if LWIP_IPV6
+            else ((struct sockaddr_in6 *)(void *)&a->ss)->sin6_port = htons((uint16_t)p);
+#    endif
+            lwip_freeaddrinfo(r);
+            *res = a;
+            return 0;
+        }
+        if (r) lwip_freeaddrinfo(r);
+    }
+#  endif
+    (void)flags;
+    WS_FREE(a, NULL);
+    return -1;
+}
+static void ws__resolve_free(ws__addrinfo *a) { WS_FREE(a, NULL); }
+#  ifndef WS_NO_WAKEUP
+/* The wake-up: a UDP socket on 127.0.0.1 (read by the loop) and one connected to it (written
+ * by ws_ctx_wakeup): two sockets, so another thread never touches the loop's socket. */
+static int ws__wake_pair(ws__sock *r, ws__sock *w) {
+    struct sockaddr_in a;
+    socklen_t al = (socklen_t)sizeof a;
+    ws__sock rs = lwip_socket(AF_INET, SOCK_DGRAM, 0), ws = lwip_socket(AF_INET, SOCK_DGRAM, 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (rs < 0 || ws < 0 || lwip_bind(rs, (struct sockaddr *)&a, al) != 0 ||
+        lwip_getsockname(rs, (struct sockaddr *)&a, &al) != 0 ||
+        lwip_connect(ws, (struct sockaddr *)&a, al) != 0 ||
+        ws__sock_nonblock(rs) != 0 || ws__sock_nonblock(ws) != 0) {
+        if (rs >= 0) ws__sock_close(rs);
+        if (ws >= 0) ws__sock_close(ws);
+        return -1;
+    }
+    *r = rs;
+    *w = ws;
     return 0;
 }
 #  endif
@@ -2000,8 +2173,8 @@ static int  ws__os_poll(ws__ospfd *p, size_t n, int t) { return poll(p, (nfds_t)
 static int  ws__sock_errno(void) { return errno; }
 static int  ws__err_again(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
 static int  ws__err_intr(int e) { return e == EINTR; }
-static int  ws__err_nofd(int e) { return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM; }
-static int  ws__err_inprogress(int e) { return e == EINPROGRESS || e == EINTR; }
+WS__UNUSED static int  ws__err_nofd(int e) { return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM; }
+WS__UNUSED static int  ws__err_inprogress(int e) { return e == EINPROGRESS || e == EINTR; }
 static void ws__sock_close(ws__sock s) { close(s); }
 static int  ws__sock_nonblock(ws__sock s) {
     int fl = fcntl(s, F_GETFL, 0);
@@ -2016,11 +2189,14 @@ static int  ws__sock_nonblock(ws__sock s) {
 #  endif
 static long ws__sock_send(ws__sock s, const void *b, size_t n) { return (long)send(s, b, n, WS__SEND_FLAGS); }
 static long ws__sock_recv(ws__sock s, void *b, size_t n) { return (long)recv(s, b, n, 0); }
-static int64_t ws__now_ms(void) {
+#  ifndef WS_NOW_MS
+static int64_t ws__clock_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+#    define WS_NOW_MS() ws__clock_ms()
+#  endif
 static int  ws__net_init(void) { return 0; }
 static void ws__net_done(void) {}
 #  ifndef WS_NO_THREADS
@@ -2044,19 +2220,64 @@ static int ws__thread_start(void *arg) {   /* detached */
 #  endif
 #endif
 
+/* WS_NOW_MS(): a monotonic clock in milliseconds (a hook: define it for your platform) */
+static int64_t ws__now_ms(void) { return (int64_t)(WS_NOW_MS()); }
+
+#ifndef WS__LWIP   /* the BSD socket calls, by the names this platform gives them */
+#  define ws__socket      socket
+#  define ws__bind        bind
+#  define ws__listen      listen
+#  define ws__accept_sock accept
+#  define ws__connect     connect
+#  define ws__getsockname getsockname
+#  define ws__getpeername getpeername
+#  define ws__getsockopt  getsockopt
+#  define ws__setsockopt  setsockopt
+#  define ws__inet_ntop   inet_ntop
+static void ws__sock_shutdown_wr(ws__sock s) {
+#  if defined(_WIN32)
+    (void)shutdown(s, SD_SEND);
+#  else
+    (void)shutdown(s, SHUT_WR);
+#  endif
+}
+typedef struct addrinfo ws__addrinfo;
+enum { WS__RES_NUMERIC = 1, WS__RES_PASSIVE = 2 };
+/* host:port to addresses; NUMERIC: no DNS; PASSIVE: for bind. 0 = done (free *res). */
+static int ws__resolve(const char *host, const char *port, int flags, ws__addrinfo **res) {
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = (flags & WS__RES_NUMERIC) ? AI_NUMERICHOST | AI_NUMERICSERV :
+                     (flags & WS__RES_PASSIVE) ? AI_PASSIVE | AI_NUMERICSERV : AI_ADDRCONFIG;
+    *res = NULL;
+    if (getaddrinfo(host, port, &hints, res) == 0 && *res) return 0;
+    *res = NULL;
+    return -1;
+}
+static void ws__resolve_free(ws__addrinfo *a) { freeaddrinfo(a); }
+#endif
+
+#ifndef WS_NO_WAKEUP
 /* Wakes a waiting poll: one byte into the wake-up pipe/socket. Thread-safe. 0 = done. */
 static int ws__wake_signal(ws__sock w) {
 #if defined(_WIN32)
     return send(w, "w", 1, 0) == 1 ? 0 : -1;
+#elif defined(WS__LWIP)
+    return lwip_send(w, "w", 1, 0) == 1 || errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
 #else
     ssize_t r;
     do { r = write(w, "w", 1); } while (r < 0 && errno == EINTR);
     return (r == 1 || (r < 0 && errno == EAGAIN)) ? 0 : -1;   /* a full pipe is woken already */
 #endif
 }
+#else   /* WS_NO_WAKEUP: nothing can wake a waiting ws_poll; posts run at the end of a pass */
+static int ws__wake_signal(ws__sock w) { (void)w; return -1; }
+#endif
 
 /* Why a connect or bind failed, in words (static strings: they end up in ws_event.msg). */
-static const char *ws__sock_why(int e, int binding) {
+WS__UNUSED static const char *ws__sock_why(int e, int binding) {
 #if defined(_WIN32)
     if (e == WSAECONNREFUSED) return "connection refused (nothing listens on that port)";
     if (e == WSAETIMEDOUT) return "connection timed out";
@@ -2077,7 +2298,7 @@ static const char *ws__sock_why(int e, int binding) {
     return binding ? "bind or listen failed" : "could not connect to any address of the host";
 }
 
-static int ws__err_addrinuse(int e) {   /* bind: another socket has that address and port */
+WS__UNUSED static int ws__err_addrinuse(int e) {   /* bind: another socket has that address and port */
 #if defined(_WIN32)
     return e == WSAEADDRINUSE;
 #else
@@ -2088,9 +2309,9 @@ static int ws__err_addrinuse(int e) {   /* bind: another socket has that address
 static void ws__sock_setup(ws__sock s) {   /* every socket: non-blocking, no Nagle, no SIGPIPE */
     int one = 1;
     (void)ws__sock_nonblock(s);
-    (void)setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one);
+    (void)ws__setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one);
 #if defined(SO_NOSIGPIPE)
-    (void)setsockopt(s, SOL_SOCKET, SO_NOSIGPIPE, (const char *)&one, sizeof one);
+    (void)ws__setsockopt(s, SOL_SOCKET, SO_NOSIGPIPE, (const char *)&one, sizeof one);
 #endif
 }
 #else   /* WS_NO_NET: the engine keeps an (always invalid) descriptor field */
@@ -2150,6 +2371,8 @@ typedef struct ws__hnode {
 } ws__hnode;
 
 /* How a connection's bytes move: plain TCP (>>transport), mbedTLS (>>tls), or a ws_io. */
+/* Called as (c->tp->read)(...): lwIP's compatibility macros read/write/close/shutdown must
+ * not expand there. */
 struct ws__transport {
     /* WS_OK (*got > 0), WS_AGAIN, WS_ERR_CLOSED (orderly EOF) or WS_ERR_IO / WS_ERR_TLS */
     ws_result (*read)(ws_conn *c, uint8_t *buf, size_t cap, size_t *got);
@@ -2217,7 +2440,7 @@ struct ws__client {
     int        reconnect, delay_ms, max_ms, cur_ms, http_status;
     int        last_err;         /* the socket error of the last failed connect */
 #ifndef WS_NO_NET
-    struct addrinfo *ai, *ai_next;
+    ws__addrinfo *ai, *ai_next;
     ws__dns   *dns;
 #endif
     ws__tls_cfg *tls;            /* wss:// only */
@@ -2431,7 +2654,7 @@ static int ws__mem_room(ws_ctx *ctx, size_t old, size_t now, int force) {
     ctx->mem_full = 1;
     return 0;
 }
-static int ws__mem_full(const ws_ctx *ctx) {   /* no room left for another receive buffer */
+WS__UNUSED static int ws__mem_full(const ws_ctx *ctx) {   /* no room left for another receive buffer */
     size_t lim = ws__max_memory(ctx);
     return ctx->mem_used >= lim || lim - ctx->mem_used < (size_t)WS_BUF_MIN;
 }
@@ -2522,7 +2745,7 @@ static void ws__log(ws_ctx *ctx, int level, const char *msg) {
 #ifndef WS_NO_NET   /* for ws_listen and ws_connect */
 /* A call that fails at once says why: a + b + c (NULLs skipped, a leading "ws.h: " dropped,
  * cut to fit) is kept for ws_ctx_error and given to the log hook as an error. */
-static void ws__ctx_err(ws_ctx *ctx, const char *a, const char *b, const char *c) {
+WS__UNUSED static void ws__ctx_err(ws_ctx *ctx, const char *a, const char *b, const char *c) {
     const char *part[3];
     char line[sizeof ctx->err + 8];
     size_t n = 0, i, k;
@@ -2829,11 +3052,12 @@ static void ws__opened(ws_conn *c) {
 }
 
 /* ---- the server's side of the upgrade (RFC 6455 4.2) ---- */
+#ifndef WS_NO_SERVER
 static void ws__build_response(ws__out *o, int status, const char *ctype, const char *headers,
                                const void *body, size_t body_len);
 
 /* Queues an HTTP response and closes after it: no WebSocket events for this conn. */
-static void ws__respond(ws_conn *c, int status, const ws_reply *r, const char *why) {
+WS__UNUSED static void ws__respond(ws_conn *c, int status, const ws_reply *r, const char *why) {
     ws_ctx *ctx = c->ctx;
     const char *ctype = r && r->content_type ? r->content_type : "text/plain; charset=utf-8";
     const char *hdrs = r ? r->headers : NULL;
@@ -2856,17 +3080,20 @@ static void ws__respond(ws_conn *c, int status, const ws_reply *r, const char *w
     c->tx->len += o.len;
 }
 
+#endif
+
 /* An HTTP head is parsed again from its start when more of it arrives; a peer sending one
  * byte at a time would make that quadratic, so parse only the first bytes (garbage, such as a
  * TLS hello on a plain port, fails at once) and then whenever a line ends. c->pdone counts
  * the bytes already looked at (it is free until the frames start). */
-static int ws__head_worth_parsing(ws_conn *c) {
+WS__UNUSED static int ws__head_worth_parsing(ws_conn *c) {
     size_t have = ws__buf_used(c->rx), seen = (size_t)c->pdone;
     c->pdone = have;
     return seen == 0 || seen > have || have >= ws__max_handshake(c->ctx) ||   /* 431 at once */
            memchr(WS__BDATA(c->rx) + c->rx->off + seen, '\n', have - seen) != NULL;
 }
 
+#ifndef WS_NO_SERVER
 static void ws__server_handshake(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     ws_http_request req;
@@ -2931,7 +3158,16 @@ static void ws__server_handshake(ws_conn *c) {
     ws__opened(c);
 }
 
+#else   /* WS_NO_SERVER: no server role (ws_engine_create and ws_conn_adopt refuse it) */
+static void ws__server_handshake(ws_conn *c) { ws__fail(c, WS_ERR_ARG, "built with WS_NO_SERVER"); }
+WS__UNUSED static void ws__respond(ws_conn *c, int status, const ws_reply *r, const char *why) {
+    (void)status; (void)r;
+    ws__fail(c, WS_ERR_ARG, why);
+}
+#endif
+
 /* ---- the client's side of the upgrade ---- */
+#ifndef WS_NO_CLIENT
 static void ws__client_handshake(ws_conn *c) {
     ws_http_response res;
     ws_span proto;
@@ -2952,6 +3188,10 @@ static void ws__client_handshake(ws_conn *c) {
     c->rx->off += used;
     ws__opened(c);
 }
+
+#else   /* WS_NO_CLIENT: no client role (ws_engine_create and ws_conn_adopt refuse it) */
+static void ws__client_handshake(ws_conn *c) { (void)c; }
+#endif
 
 /* Everything that arrived in c->rx: the handshake, then frames. */
 static void ws__conn_process(ws_conn *c) {
@@ -2997,7 +3237,7 @@ static void ws__finish(ws_conn *c) {   /* the connection is over: close, report,
     int visible = ws__visible(c) && !(c->flags & WS__F_HTTP);
     char reason[128];
     if (c->state == WS__CLOSED || c->state == WS__WAITING) return;
-    if (c->tp) c->tp->close(c);
+    if (c->tp) (c->tp->close)(c);
     if (c->flags & WS__F_OPENED) ctx->nopen--;
     ws__hs_del(c);
     c->state = WS__CLOSED;
@@ -3055,7 +3295,7 @@ static void ws__tx_done(ws_conn *c) {
     if ((c->flags & WS__F_SHUT) && ws__has_io(c) &&   /* TLS: close_notify half out */
         (!(c->flags & WS__F_WSHUT) || (c->tp->want(c) & WS_POLLOUT))) {
         c->flags |= WS__F_WSHUT;   /* our close frame (or HTTP response) is out: FIN */
-        c->tp->shutdown(c);
+        (c->tp->shutdown)(c);
     }
 }
 
@@ -3068,7 +3308,7 @@ static void ws__flush(ws_conn *c) {
     c->flags |= WS__F_FLUSHING;
     while ((b = c->tx) != NULL && b->off < b->len) {
         size_t put = 0;
-        ws_result rc = c->tp->write(c, WS__BDATA(b) + b->off, b->len - b->off, &put);
+        ws_result rc = (c->tp->write)(c, WS__BDATA(b) + b->off, b->len - b->off, &put);
         if (rc == WS_AGAIN || (rc == WS_OK && put == 0)) {
             c->flags = (c->flags & ~(uint32_t)WS__F_FLUSHING) | WS__F_DRAIN_WAIT;
             return;
@@ -3155,11 +3395,11 @@ static int64_t ws__conn_timers(ws_conn *c) {
  * and the loop's for ws_conn_adopt with a ws_io ---- */
 static ws_result ws__io_read(ws_conn *c, uint8_t *buf, size_t cap, size_t *got) {
     if (!c->io || !c->io->read) return WS_AGAIN;
-    return c->io->read(c->io->io, buf, cap, got);
+    return (c->io->read)(c->io->io, buf, cap, got);
 }
 static ws_result ws__io_write(ws_conn *c, const uint8_t *buf, size_t len, size_t *put) {
     if (!c->io || !c->io->write) return WS_AGAIN;
-    return c->io->write(c->io->io, buf, len, put);
+    return (c->io->write)(c->io->io, buf, len, put);
 }
 static ws_result ws__io_handshake(ws_conn *c) {
     return c->io && c->io->handshake ? c->io->handshake(c->io->io) : WS_OK;
@@ -3170,7 +3410,7 @@ static short ws__io_want(const ws_conn *c) {
 static size_t ws__io_pending(const ws_conn *c) {
     return c->io && c->io->pending ? c->io->pending(c->io->io) : 0;
 }
-static void ws__io_shutdown(ws_conn *c) { if (c->io && c->io->shutdown) c->io->shutdown(c->io->io); }
+static void ws__io_shutdown(ws_conn *c) { if (c->io && c->io->shutdown) (c->io->shutdown)(c->io->io); }
 static void ws__io_close(ws_conn *c) {
     ws_io *io = c->io;
 #ifndef WS_NO_NET
@@ -3179,7 +3419,7 @@ static void ws__io_close(ws_conn *c) {
     c->fd = WS__INVALID_SOCK;   /* a ws_io's descriptor is closed by its close callback */
     c->io = NULL;
     if (!io) return;
-    if (io->close) io->close(io->io);
+    if (io->close) (io->close)(io->io);
     ws__free(c->ctx, io);
 }
 static const ws__transport ws__io_tp = {
@@ -3293,7 +3533,7 @@ static void ws__conn_free(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     ws__client_reset(c);
 #ifdef WS_NO_NET
-    if (c->tp) c->tp->close(c);   /* (ws__client_reset closes it with sockets) */
+    if (c->tp) (c->tp->close)(c);   /* (ws__client_reset closes it with sockets) */
 #endif
     ws__hs_del(c);
     c->flags |= WS__F_DEAD;
@@ -3504,6 +3744,7 @@ WS_API void ws_conn_set_fragments(ws_conn *c, int on) {
 }
 
 /* ---- clients: the URL and options, and the upgrade request (loop, adopt and engine) ---- */
+#ifndef WS_NO_CLIENT
 static ws_result ws__client_new(ws_conn *c, const char *url, const ws_connect_opts *opts,
                                 const char **why) {
     ws_ctx *ctx = c->ctx;
@@ -3562,6 +3803,16 @@ static ws_result ws__client_request(ws_conn *c) {
     c->tx->len += len + 2;
     return WS_OK;
 }
+
+#else
+static ws_result ws__client_new(ws_conn *c, const char *url, const ws_connect_opts *opts,
+                                const char **why) {
+    (void)c; (void)url; (void)opts;
+    *why = "built with WS_NO_CLIENT";
+    return WS_ERR_ARG;
+}
+static ws_result ws__client_request(ws_conn *c) { (void)c; return WS_ERR_ARG; }
+#endif
 
 /* A stream handed over (an engine, ws_conn_adopt): its transport, role and starting state.
  * The opening of an upgraded stream and the head bytes wait for the end of the pass/call. */
@@ -4327,13 +4578,7 @@ static ws_result ws__tcp_write(ws_conn *c, const uint8_t *buf, size_t len, size_
 }
 static short  ws__tcp_want(const ws_conn *c) { (void)c; return 0; }
 static size_t ws__tcp_pending(const ws_conn *c) { (void)c; return 0; }
-static void ws__tcp_shutdown(ws_conn *c) {
-#if defined(_WIN32)
-    (void)shutdown(c->fd, SD_SEND);
-#else
-    (void)shutdown(c->fd, SHUT_WR);
-#endif
-}
+static void ws__tcp_shutdown(ws_conn *c) { ws__sock_shutdown_wr(c->fd); }
 static void ws__tcp_close(ws_conn *c) {
     ws__unwatch(c);
     if (c->fd != WS__INVALID_SOCK) ws__sock_close(c->fd);
@@ -4979,7 +5224,7 @@ static ws_result ws__tls_attach(ws_conn *c, ws__tls_cfg *g) {
 }
 #else   /* !WS_USE_MBEDTLS: nothing of mbedTLS is referenced */
 static void ws__tls_cfg_release(ws_ctx *ctx, ws__tls_cfg *g) { (void)ctx; (void)g; }
-static ws_result ws__tls_cfg_new(ws_ctx *ctx, const void *o, int server, ws__tls_cfg **out,
+WS__UNUSED static ws_result ws__tls_cfg_new(ws_ctx *ctx, const void *o, int server, ws__tls_cfg **out,
                                  char *err, size_t cap) {
     static const char m[] = "ws.h: wss:// needs TLS, but ws.h was built without WS_USE_MBEDTLS "
                             "(#define it and link -lmbedtls -lmbedx509 -lmbedcrypto)";
@@ -4988,7 +5233,7 @@ static ws_result ws__tls_cfg_new(ws_ctx *ctx, const void *o, int server, ws__tls
     if (cap) { strncpy(err, m, cap - 1); err[cap - 1] = '\0'; }
     return WS_ERR_TLS;
 }
-static ws_result ws__tls_attach(ws_conn *c, ws__tls_cfg *g) { (void)c; (void)g; return WS_ERR_TLS; }
+WS__UNUSED static ws_result ws__tls_attach(ws_conn *c, ws__tls_cfg *g) { (void)c; (void)g; return WS_ERR_TLS; }
 #endif /* WS_USE_MBEDTLS */
 
 /* ==== >>client ==== DNS off the caller's thread, non-blocking connect, reconnect ==== */
@@ -5000,29 +5245,24 @@ struct ws__dns {
     ws__mutex mu;
 #endif
     int refs, done, rc;
-    struct addrinfo *res;
+    ws__addrinfo *res;
     ws__sock wake;               /* the ctx's wake-up socket, used only while refs == 2 */
     char host[256], port[8];
 };
 
 static void ws__dns_free(ws__dns *d) {
-    if (d->res) freeaddrinfo(d->res);
+    if (d->res) ws__resolve_free(d->res);
 #ifndef WS_NO_THREADS
     ws__mutex_free(&d->mu);
 #endif
     WS_FREE(d, NULL);   /* may run on the resolver thread: allocator must be thread-safe */
 }
 
-static void ws__dns_run(ws__dns *d) {
-    struct addrinfo hints;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_ADDRCONFIG;
-    d->rc = getaddrinfo(d->host, d->port, &hints, &d->res);
-    if (d->rc != 0) d->res = NULL;
+WS__UNUSED static void ws__dns_run(ws__dns *d) {
+    d->rc = ws__resolve(d->host, d->port, 0, &d->res);
 }
 
+#ifndef WS_NO_CLIENT
 #ifndef WS_NO_THREADS
 #  if defined(_WIN32)
 static DWORD WINAPI ws__thread_main(LPVOID arg)
@@ -5043,6 +5283,8 @@ static void *ws__thread_main(void *arg)
 }
 #endif
 
+#endif
+
 static void ws__dns_release(ws_conn *c) {
     ws__dns *d = c->cl ? c->cl->dns : NULL;
     int last;
@@ -5061,8 +5303,8 @@ static void ws__dns_release(ws_conn *c) {
 
 static void ws__client_reset(ws_conn *c) {   /* forget one attempt's resources */
     ws__dns_release(c);
-    if (c->cl && c->cl->ai) { freeaddrinfo(c->cl->ai); c->cl->ai = c->cl->ai_next = NULL; }
-    if (c->tp) c->tp->close(c);
+    if (c->cl && c->cl->ai) { ws__resolve_free(c->cl->ai); c->cl->ai = c->cl->ai_next = NULL; }
+    if (c->tp) (c->tp->close)(c);
     ws__conn_reset(c);
 }
 
@@ -5080,6 +5322,7 @@ static void ws__remote_from(ws_conn *c, const struct sockaddr *sa) {
     }
 }
 
+#ifndef WS_NO_CLIENT
 /* ---- HTTP CONNECT proxies (RFC 9110 9.3.6; Basic auth, RFC 7617): the pure parts ---- */
 typedef struct ws__proxy_url {
     ws_span  user, pass;         /* still %-encoded; ptr NULL = no credentials */
@@ -5251,7 +5494,7 @@ static void ws__proxy_start(ws_conn *c) {
 static void ws__client_connected(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     ws__client *cl = c->cl;
-    if (cl->ai) { freeaddrinfo(cl->ai); cl->ai = cl->ai_next = NULL; }
+    if (cl->ai) { ws__resolve_free(cl->ai); cl->ai = cl->ai_next = NULL; }
     if (cl->proxy_host.ptr && c->state != WS__PROXY) { ws__proxy_start(c); return; }
     if (ws__client_request(c) != WS_OK) return;
     if (cl->tls && ws__tls_attach(c, cl->tls) != WS_OK) { ws__fail(c, WS_ERR_TLS, "TLS setup failed"); return; }
@@ -5279,7 +5522,7 @@ static void ws__proxy_io(ws_conn *c, short rev) {
     for (;;) {   /* until the socket is empty: ends within max_handshake bytes */
         got = 0;
         if (!ws__buf_reserve(ctx, &c->rx, 1024)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); return; }
-        rc = c->tp->read(c, WS__BDATA(c->rx) + c->rx->len, c->rx->cap - c->rx->len, &got);
+        rc = (c->tp->read)(c, WS__BDATA(c->rx) + c->rx->len, c->rx->cap - c->rx->len, &got);
         if (rc == WS_AGAIN) return;
         if (rc != WS_OK) {
             ws__fail(c, WS_ERR_PROXY, rc == WS_ERR_CLOSED ? "the proxy closed the connection without answering"
@@ -5305,25 +5548,25 @@ static void ws__proxy_io(ws_conn *c, short rev) {
 static void ws__client_try(ws_conn *c) {
     ws__client *cl = c->cl;
     while (cl->ai_next) {
-        struct addrinfo *a = cl->ai_next;
+        ws__addrinfo *a = cl->ai_next;
         ws__sock s;
         cl->ai_next = a->ai_next;
-        s = socket(a->ai_family, SOCK_STREAM, IPPROTO_TCP);
+        s = ws__socket(a->ai_family, SOCK_STREAM, IPPROTO_TCP);
         if (s == WS__INVALID_SOCK) continue;
         ws__sock_setup(s);
         c->fd = s;
         ws__remote_from(c, a->ai_addr);
-        if (connect(s, a->ai_addr, WS__SOCKLEN(a->ai_addrlen)) == 0) { ws__client_connected(c); return; }
+        if (ws__connect(s, a->ai_addr, WS__SOCKLEN(a->ai_addrlen)) == 0) { ws__client_connected(c); return; }
         cl->last_err = ws__sock_errno();
         if (ws__err_inprogress(cl->last_err)) { c->state = WS__CONNECTING; return; }
-        c->tp->close(c);
+        (c->tp->close)(c);
     }
     ws__fail(c, WS_ERR_CONNECT, ws__sock_why(cl->last_err, 0));
 }
 
-static void ws__client_resolved(ws_conn *c, int rc, struct addrinfo *res) {
+static void ws__client_resolved(ws_conn *c, int rc, ws__addrinfo *res) {
     if (rc != 0 || !res) {
-        if (res) freeaddrinfo(res);
+        if (res) ws__resolve_free(res);
         ws__fail(c, WS_ERR_DNS, "host name lookup failed");
         return;
     }
@@ -5370,7 +5613,7 @@ static void ws__client_start(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     ws__client *cl = c->cl;
     ws__dns *d;
-    struct addrinfo hints, *res = NULL;
+    ws__addrinfo *res = NULL;
     char host[256], port[8];
     int rc;
     c->state = WS__RESOLVING;
@@ -5390,11 +5633,7 @@ static void ws__client_start(ws_conn *c) {
         host[h.len] = '\0';
         ws__utoa(port, cl->proxy_host.ptr ? cl->proxy_port : cl->u.port);
     }
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-    if (getaddrinfo(host, port, &hints, &res) == 0) { ws__client_resolved(c, 0, res); return; }
+    if (ws__resolve(host, port, WS__RES_NUMERIC, &res) == 0) { ws__client_resolved(c, 0, res); return; }
     d = (ws__dns *)WS_MALLOC(sizeof *d, NULL);
     if (!d) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); return; }
     memset(d, 0, sizeof *d);
@@ -5424,7 +5663,7 @@ static void ws__client_start(ws_conn *c) {
 static void ws__client_poll_dns(ws_conn *c) {
     ws__dns *d = c->cl ? c->cl->dns : NULL;
     int done = 0, rc = 0;
-    struct addrinfo *res = NULL;
+    ws__addrinfo *res = NULL;
     if (!d) return;
 #ifndef WS_NO_THREADS
     ws__mutex_lock(&d->mu);
@@ -5436,9 +5675,15 @@ static void ws__client_poll_dns(ws_conn *c) {
     ws__client_resolved(c, rc, res);
 }
 
+#else   /* WS_NO_CLIENT: nothing dials out; what the loop calls is empty */
+static void ws__client_start(ws_conn *c) { (void)c; }
+static void ws__client_poll_dns(ws_conn *c) { (void)c; }
+static void ws__proxy_io(ws_conn *c, short rev) { (void)c; (void)rev; }
+#endif
+
 /* ==== >>server ==== listening sockets and accepted connections ==== */
 /* Into the handshake list (ws__hs_del in >>conn takes it out). */
-static void ws__hs_add(ws_conn *c) {
+WS__UNUSED static void ws__hs_add(ws_conn *c) {
     ws_ctx *x = c->ctx;
     c->flags |= WS__F_HS;
     c->hsnext = NULL;
@@ -5452,7 +5697,7 @@ static void ws__abort(ws_conn *c, ws_result rc, const char *why);
 /* Room for one more handshake from c's address: when its address (max_pending_per_addr) or
  * all of them (max_pending) are at the limit, the oldest pending one is dropped. Silent or
  * slow peers (slowloris) thus hold a bounded share, and a newcomer always gets in. */
-static void ws__hs_make_room(ws_ctx *ctx, const ws_conn *c) {
+WS__UNUSED static void ws__hs_make_room(ws_ctx *ctx, const ws_conn *c) {
     ws_conn *p, *oldest = NULL;
     size_t same = 0;
     for (p = ctx->hs_head; p; p = p->hsnext)
@@ -5469,7 +5714,7 @@ static void ws__hs_make_room(ws_ctx *ctx, const ws_conn *c) {
 
 /* accept() failed for want of descriptors or buffers: stop watching the listeners for a
  * while (doubling, 50 ms .. 2 s) instead of spinning on a listener that stays readable. */
-static void ws__accept_pause(ws_ctx *ctx) {
+WS__UNUSED static void ws__accept_pause(ws_ctx *ctx) {
     ws_listener *l;
     ctx->accept_backoff = ctx->accept_backoff ? WS__MIN(ctx->accept_backoff * 2, 2000) : 50;
     ctx->accept_resume = ctx->now + ctx->accept_backoff;
@@ -5482,6 +5727,20 @@ static void ws__accept_resume(ws_ctx *ctx) {
     for (l = ctx->listeners; l; l = l->next) ws__epoll_set(ctx, l->fd, l, &l->ereg, WS_POLLIN);
 }
 
+#ifndef WS_NO_SERVER
+/* No memory for a connection: refuse it in HTTP without allocating (503), never drop TCP
+ * silently. The request that already came is read first, so the close sends FIN, not RST. */
+static void ws__refuse_nomem(ws__sock s) {
+    static const char r[] = "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
+                            "Content-Length: 0\r\n\r\n";
+    char junk[512];
+    int i;
+    for (i = 0; i < 16 && ws__sock_recv(s, junk, sizeof junk) > 0; i++) {}
+    (void)ws__sock_send(s, r, sizeof r - 1);
+    ws__sock_shutdown_wr(s);
+    ws__sock_close(s);
+}
+
 static void ws__accept(ws_ctx *ctx, ws_listener *l) {
     int i;
     if (ctx->accept_resume) return;   /* paused (a poll list from before the pause) */
@@ -5489,7 +5748,7 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
         ws_conn *c;
-        ws__sock s = accept(l->fd, (struct sockaddr *)&ss, &sl);
+        ws__sock s = ws__accept_sock(l->fd, (struct sockaddr *)&ss, &sl);
         if (s == WS__INVALID_SOCK) {   /* EAGAIN, or a connection that went away */
             if (ws__err_nofd(ws__sock_errno())) ws__accept_pause(ctx);
             return;
@@ -5501,7 +5760,7 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) {
         }
         ws__sock_setup(s);
         c = ws__conn_new(ctx, 1);
-        if (!c) { ws__sock_close(s); ws__log(ctx, 0, "ws.h: out of memory accepting"); continue; }
+        if (!c) { ws__refuse_nomem(s); ws__log(ctx, 0, "ws.h: out of memory accepting: 503"); continue; }
         c->fd = s;
         c->tp = &ws__tcp;
         ws__remote_from(c, (struct sockaddr *)&ss);
@@ -5528,20 +5787,20 @@ static void ws__listener_name(ws_listener *l) {
     char addr[64], bound[64];
     ws__out o;
     int v6;
-    if (getsockname(l->fd, (struct sockaddr *)&ss, &sl) != 0) return;
+    if (ws__getsockname(l->fd, (struct sockaddr *)&ss, &sl) != 0) return;
     v6 = ss.ss_family == AF_INET6;
     if (v6) {
         struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)&ss;
         static const uint8_t any6[16] = {0};
         l->port = ntohs(s6->sin6_port);
         l->any = !memcmp(&s6->sin6_addr, any6, 16);
-        if (!inet_ntop(AF_INET6, &s6->sin6_addr, bound, sizeof bound)) strcpy(bound, "::");
+        if (!ws__inet_ntop(AF_INET6, &s6->sin6_addr, bound, sizeof bound)) strcpy(bound, "::");
         strcpy(addr, l->any ? "::1" : bound);
     } else {
         struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)&ss;
         l->port = ntohs(s4->sin_port);
         l->any = s4->sin_addr.s_addr == htonl(INADDR_ANY);
-        if (!inet_ntop(AF_INET, &s4->sin_addr, bound, sizeof bound)) strcpy(bound, "0.0.0.0");
+        if (!ws__inet_ntop(AF_INET, &s4->sin_addr, bound, sizeof bound)) strcpy(bound, "0.0.0.0");
         strcpy(addr, l->any ? "127.0.0.1" : bound);
     }
     o.p = l->url; o.cap = sizeof l->url; o.len = 0; o.err = 0;
@@ -5571,7 +5830,7 @@ static void ws__listener_name(ws_listener *l) {
 }
 
 WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, int port, ws_listener **out) {
-    struct addrinfo hints, *res = NULL, *a;
+    ws__addrinfo *res = NULL, *a;
     ws_listener *l;
     char ps[8], where[300];
     ws__out o;
@@ -5601,30 +5860,26 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, int port, ws_listener 
     ws__puts(&o, ps);
     ws__puts(&o, ": ");
     if (ws__out_done(&o, NULL) != WS_OK) strcpy(where, "ws_listen: ");
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    if (getaddrinfo(host, ps, &hints, &res) != 0 || !res) {
+    if (ws__resolve(host, ps, WS__RES_PASSIVE, &res) != 0) {
         ws__ctx_err(ctx, where, "the host does not resolve to an address", NULL);
         return WS_ERR_DNS;
     }
     for (a = res; a; a = a->ai_next) {
-        s = socket(a->ai_family, SOCK_STREAM, IPPROTO_TCP);
+        s = ws__socket(a->ai_family, SOCK_STREAM, IPPROTO_TCP);
         if (s == WS__INVALID_SOCK) continue;
 #if !defined(_WIN32)   /* on Windows SO_REUSEADDR would allow port stealing */
-        (void)setsockopt(s, SOL_SOCKET, SO_REUSEADDR, (const char *)&one, sizeof one);
+        (void)ws__setsockopt(s, SOL_SOCKET, SO_REUSEADDR, (const char *)&one, sizeof one);
 #endif
 #if defined(SO_REUSEPORT) && !defined(_WIN32)
         if (ctx->cfg.reuse_port)   /* one listener per ctx (thread), the kernel spreads */
-            (void)setsockopt(s, SOL_SOCKET, SO_REUSEPORT, (const char *)&one, sizeof one);
+            (void)ws__setsockopt(s, SOL_SOCKET, SO_REUSEPORT, (const char *)&one, sizeof one);
 #endif
-        if (bind(s, a->ai_addr, WS__SOCKLEN(a->ai_addrlen)) == 0 && listen(s, 128) == 0) break;
+        if (ws__bind(s, a->ai_addr, WS__SOCKLEN(a->ai_addrlen)) == 0 && ws__listen(s, 128) == 0) break;
         e = ws__sock_errno();
         ws__sock_close(s);
         s = WS__INVALID_SOCK;
     }
-    freeaddrinfo(res);
+    ws__resolve_free(res);
     (void)one;
     if (s == WS__INVALID_SOCK) {
         ws__ctx_err(ctx, where, ws__sock_why(e, 1), NULL);
@@ -5665,6 +5920,10 @@ WS_API ws_result ws_listen_tls(ws_ctx *ctx, const char *host, int port,
     if (out) *out = l;
     return WS_OK;
 }
+
+#else   /* WS_NO_SERVER: no listeners, nothing to accept */
+static void ws__accept(ws_ctx *ctx, ws_listener *l) { (void)ctx; (void)l; }
+#endif
 
 WS_API uint16_t ws_listener_port(const ws_listener *l) { return l ? l->port : 0; }
 WS_API const char *ws_listener_url(const ws_listener *l) { return l ? l->url : ""; }
@@ -5727,7 +5986,7 @@ static void ws__readable(ws_conn *c) {
         uint8_t junk[2048];
         if (!(c->state == WS__OPEN || c->state == WS__HANDSHAKE || ws__reading(c))) {
             /* closing: input is read and dropped, without taking a buffer */
-            rc = c->tp->read(c, junk, sizeof junk, &got);
+            rc = (c->tp->read)(c, junk, sizeof junk, &got);
             want = sizeof junk;
             if (rc == WS_OK) { c->last_rx = ctx->now; if (got < want / 2) break; continue; }
         } else {
@@ -5749,10 +6008,12 @@ static void ws__readable(ws_conn *c) {
                 int budget = ctx->mem_full;
                 ws__buf_put(ctx, &c->rx);
                 ws__fail_nomem(c);     /* the budget: close 1013, the others go on */
-                if (!budget) ws__finish(c);
+                /* malloc failed: the input's memory went back, so the close frame (1011) could
+                 * be queued and goes out; only if even that failed, end TCP at once */
+                if (!budget && !ws__buf_used(c->tx)) ws__finish(c);
                 return;
             }
-            rc = c->tp->read(c, WS__BDATA(c->rx) + c->rx->len, c->rx->cap - c->rx->len, &got);
+            rc = (c->tp->read)(c, WS__BDATA(c->rx) + c->rx->len, c->rx->cap - c->rx->len, &got);
         }
         if (rc == WS_AGAIN) break;
         if (rc == WS_ERR_CLOSED) { ws__buf_put(ctx, &c->rx); ws__on_eof(c); return; }
@@ -5781,22 +6042,27 @@ static void ws__readable(ws_conn *c) {
     if (c->fd != WS__INVALID_SOCK && c->tp->pending(c)) ws__pend(c);   /* TLS holds more */
 }
 
+#ifndef WS_NO_CLIENT
 static void ws__connect_ready(ws_conn *c) {   /* POLLOUT/ERR while CONNECTING */
     int err = 0;
     socklen_t len = sizeof err;
-    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (char *)&err, &len) != 0) err = 1;
+    if (ws__getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (char *)&err, &len) != 0) err = 1;
     if (err == 0) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
         /* a host may hand over a POLLOUT too early: no peer yet means still connecting */
-        if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) != 0) return;
+        if (ws__getpeername(c->fd, (struct sockaddr *)&ss, &sl) != 0) return;
         ws__client_connected(c);
         return;
     }
     c->cl->last_err = err;
-    c->tp->close(c);
+    (c->tp->close)(c);
     ws__client_try(c);
 }
+
+#else
+static void ws__connect_ready(ws_conn *c) { (void)c; }
+#endif
 
 static void ws__tls_step(ws_conn *c) {
     ws_result rc = c->tp->handshake(c);
@@ -5969,7 +6235,7 @@ WS_API size_t ws_pollfds(ws_ctx *ctx, ws_pollfd *out, size_t cap, int *timeout_m
 #define WS__ADD(owner, sock, evs) do { \
         if (n < cap) { out[n].fd = (intptr_t)(sock); out[n].events = (short)(evs); out[n].revents = 0; } \
         ctx->owners[n].o = (owner); ctx->owners[n].fd = (intptr_t)(sock); n++; } while (0)
-    WS__ADD(NULL, ctx->wake_r, WS_POLLIN);
+    if (ctx->wake_r != WS__INVALID_SOCK) WS__ADD(NULL, ctx->wake_r, WS_POLLIN);
     if (!ctx->accept_resume)   /* paused listeners (out of descriptors) are not watched */
         for (l = ctx->listeners; l; l = l->next) WS__ADD((void *)l, l->fd, WS_POLLIN);
     for (w = ctx->watches; w; w = w->next) if (w->want) WS__ADD((void *)w, w->fd, w->want);
@@ -5987,8 +6253,8 @@ static void ws__run_posts(ws_ctx *ctx);
 static void ws__wake_drain(ws_ctx *ctx) {
     char buf[64];
     ws_conn *c;
-#if defined(_WIN32)
-    while (recv(ctx->wake_r, buf, sizeof buf, 0) > 0) {}
+#if defined(_WIN32) || defined(WS__LWIP)
+    while (ws__sock_recv(ctx->wake_r, buf, sizeof buf) > 0) {}
 #else
     while (read(ctx->wake_r, buf, sizeof buf) > 0) {}
 #endif
@@ -6244,6 +6510,9 @@ static void ws__dispatch_end(ws_ctx *ctx) {
     size_t budget = ctx->hlen;
     ws_listener *l;
     ws_watch *w;
+#ifdef WS_NO_WAKEUP
+    ws__run_posts(ctx);   /* no wake-up channel to run them from */
+#endif
     if (ctx->accept_resume && ctx->now >= ctx->accept_resume) {   /* try accepting again */
         ws__accept_resume(ctx);
         for (l = ctx->listeners; l && !ctx->accept_resume; l = l->next) ws__accept(ctx, l);
@@ -6373,18 +6642,23 @@ WS_API int ws_poll(ws_ctx *ctx, int timeout_ms) {
     return ctx->nevents - before;
 }
 
-/* ---- the wake-up channel: a pipe (POSIX) or a loopback UDP socket (Windows) ---- */
+/* ---- the wake-up channel: a pipe (POSIX), a loopback UDP socket (Windows), two (lwIP) ---- */
 static int ws__wake_open(ws_ctx *ctx) {
-#if defined(_WIN32)
+#if defined(WS_NO_WAKEUP)
+    (void)ctx;
+    return 0;
+#elif defined(WS__LWIP)
+    return ws__wake_pair(&ctx->wake_r, &ctx->wake_w);
+#elif defined(_WIN32)
     struct sockaddr_in a;
     int al = sizeof a;
-    ws__sock s = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+    ws__sock s = ws__socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
     if (s == WS__INVALID_SOCK) return -1;
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(s, (struct sockaddr *)&a, sizeof a) != 0 || getsockname(s, (struct sockaddr *)&a, &al) != 0 ||
-        connect(s, (struct sockaddr *)&a, sizeof a) != 0) { closesocket(s); return -1; }
+    if (ws__bind(s, (struct sockaddr *)&a, sizeof a) != 0 || ws__getsockname(s, (struct sockaddr *)&a, &al) != 0 ||
+        ws__connect(s, (struct sockaddr *)&a, sizeof a) != 0) { closesocket(s); return -1; }
     (void)ws__sock_nonblock(s);
     ctx->wake_r = ctx->wake_w = s;
     return 0;
@@ -6439,7 +6713,7 @@ WS_API ws_ctx *ws_ctx_create(const ws_config *cfg) {
     if (ctx->epfd >= 0) {
         uint8_t reg = 0;
         ws__epoll_set(ctx, ctx->wake_r, NULL, &reg, WS_POLLIN);
-        if (!reg) { close(ctx->epfd); ctx->epfd = -1; }
+        if (!reg && ctx->wake_r != WS__INVALID_SOCK) { close(ctx->epfd); ctx->epfd = -1; }
     }
 #endif
     return ctx;
@@ -6498,6 +6772,7 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
     WS_FREE(ctx, ctx->cfg.user);
 }
 
+#ifndef WS_NO_CLIENT
 WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
                             void *conn_user, ws_conn **out) {
     ws_conn *c;
@@ -6565,6 +6840,8 @@ WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_conn
     return rc;
 }
 
+#endif
+
 WS_API ws_result ws_conn_adopt(ws_ctx *ctx, intptr_t fd, const ws_engine_opts *o,
                                void *conn_user, ws_conn **out) {
     ws_engine_opts none;
@@ -6583,7 +6860,7 @@ WS_API ws_result ws_conn_adopt(ws_ctx *ctx, intptr_t fd, const ws_engine_opts *o
         socklen_t sl = sizeof ss;
         c->fd = (ws__sock)fd;
         c->tp = &ws__tcp;
-        if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0) ws__remote_from(c, (struct sockaddr *)&ss);
+        if (ws__getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0) ws__remote_from(c, (struct sockaddr *)&ss);
     }
     rc = ws__conn_start(c, o, &why);
     if (rc != WS_OK) {   /* the caller keeps its stream */
@@ -6613,7 +6890,7 @@ WS_API ws_result ws_conn_remote(const ws_conn *c, char *out, size_t cap, uint16_
     WS__CHECK(c);
     if (!c || !out || !cap) return WS_ERR_ARG;
     if (!c->rfam) { out[0] = '\0'; return WS_ERR_STATE; }
-    if (!inet_ntop(c->rfam == 4 ? AF_INET : AF_INET6, (const void *)c->raddr, a, sizeof a)) strcpy(a, "?");
+    if (!ws__inet_ntop(c->rfam == 4 ? AF_INET : AF_INET6, (const void *)c->raddr, a, sizeof a)) strcpy(a, "?");
     o.p = t; o.cap = sizeof t; o.len = 0; o.err = 0;
     ws__puts(&o, c->rfam == 4 ? "" : "[");
     ws__puts(&o, a);

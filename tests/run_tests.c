@@ -11,6 +11,7 @@
 #include "test_http.c"
 #include "test_conn.c"
 #include "test_engine.c"
+#include "test_fw_engine.c"
 #ifndef WS_NO_NET
 #include "test_loopback.c"
 #include "test_transport.c"
@@ -32,6 +33,7 @@ int main(int argc, char **argv) {
     suite_http();
     suite_conn();
     suite_engine();
+    suite_fw_engine();
 #ifndef WS_NO_NET   /* make test-nonet: the codec and engine tests, built without sockets */
     suite_loopback();
     suite_transport();
