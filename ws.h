@@ -2573,9 +2573,13 @@ static void      ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, i
 #ifdef WS_USE_ZLIB
 static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len);
 #endif
+#ifndef WS_NO_CLIENT   /* the client's side of the negotiation */
 static size_t    ws__pmd_offer(ws_conn *c, char *out, size_t cap);
 static ws_result ws__pmd_answer(ws_conn *c, ws_http_response *res, const char **why);
+#endif
+#ifndef WS_NO_SERVER
 static size_t    ws__pmd_accept(ws_conn *c, const ws_http_request *req, char *out, size_t cap);
+#endif
 static void      ws__pmd_free(ws_conn *c);
 static void      ws__pmd_ctx_free(ws_ctx *ctx);
 static ws_result ws__send(ws_conn *c, int fin, int rsv, int op, const void *data, size_t len);
@@ -4214,6 +4218,7 @@ static ws__pmd_shared *ws__pmd_shared_get(ws_ctx *ctx) {
 }
 
 /* ---- negotiation ---- */
+#ifndef WS_NO_CLIENT   /* the client's side of the negotiation */
 /* Client: the offer, as a header line (0 = none). */
 static size_t ws__pmd_offer(ws_conn *c, char *out, size_t cap) {
     const ws_deflate_opts *o = &c->cl->deflate;
@@ -4280,7 +4285,9 @@ static ws_result ws__pmd_answer(ws_conn *c, ws_http_response *res, const char **
     z->ext[18 + n] = '\0';
     return WS_OK;
 }
+#endif /* WS_NO_CLIENT */
 
+#ifndef WS_NO_SERVER   /* the server's side of the negotiation */
 /* Server: the answer to the first acceptable offer, as a header line (0 = none accepted). */
 static size_t ws__pmd_accept(ws_conn *c, const ws_http_request *req, char *out, size_t cap) {
     const ws_deflate_opts *o = &c->ctx->cfg.deflate;
@@ -4322,6 +4329,7 @@ static size_t ws__pmd_accept(ws_conn *c, const ws_http_request *req, char *out, 
     }
     return 0;
 }
+#endif /* WS_NO_SERVER */
 
 WS_API const char *ws_conn_extensions(const ws_conn *c) { return c && c->pmd ? c->pmd->ext : ""; }
 
@@ -4540,13 +4548,17 @@ static uint64_t  ws__pmd_slack(const ws_conn *c, size_t limit) { (void)c; (void)
 static void      ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fin) {
     (void)c; (void)op; (void)p; (void)n; (void)fin;
 }
+#ifndef WS_NO_CLIENT
 static size_t    ws__pmd_offer(ws_conn *c, char *out, size_t cap) { (void)c; (void)out; (void)cap; return 0; }
 static ws_result ws__pmd_answer(ws_conn *c, ws_http_response *res, const char **why) {
     (void)c; (void)res; (void)why; return WS_OK;
 }
+#endif
+#ifndef WS_NO_SERVER
 static size_t    ws__pmd_accept(ws_conn *c, const ws_http_request *req, char *out, size_t cap) {
     (void)c; (void)req; (void)out; (void)cap; return 0;
 }
+#endif
 static void      ws__pmd_free(ws_conn *c) { (void)c; }
 static void      ws__pmd_ctx_free(ws_ctx *ctx) { (void)ctx; }
 WS_API const char *ws_conn_extensions(const ws_conn *c) { (void)c; return ""; }
