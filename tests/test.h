@@ -8,6 +8,9 @@
 
 static int t_pass, t_fail, t_bad, t_skip, t_skipped;   /* t_skip: this test was SKIPPED */
 static const char *t_only;   /* argv[1]: run only tests whose name contains it */
+#if defined(__GNUC__)
+__attribute__((unused))
+#endif
 static const char *t_name;   /* the test running now */
 
 #define CHECK(c) do { if (!(c)) { t_bad = 1; \
@@ -23,6 +26,9 @@ static const char *t_name;   /* the test running now */
 /* A test that cannot run here says why and returns: it counts as neither passed nor failed
  * (under CI=true as failed: CI must run everything). Setting t_skip = 1 does the same. */
 #define SKIP(why) do { t_skip = 1; printf("SKIPPED: %s: %s\n", t_name, (why)); } while (0)
+#if defined(__GNUC__)
+__attribute__((unused))
+#endif
 static int t_ci(void) { const char *ci = getenv("CI"); return ci && strcmp(ci, "true") == 0; }
 #define RUN(fn) do { if (t_only && !strstr(#fn, t_only)) break; t_bad = t_skip = 0; t_name = #fn; \
     fn(); \
