@@ -1805,6 +1805,13 @@ static int  ws__sock_nonblock(ws__sock s) { u_long on = 1; return ioctlsocket(s,
 static long ws__sock_send(ws__sock s, const void *b, size_t n) {
     return send(s, (const char *)b, n > 0x40000000u ? 0x40000000 : (int)n, 0);
 }
+static long ws__sock_send2(ws__sock s, const void *a, size_t na, const void *b, size_t nb) {
+    WSABUF v[2];   /* one WSASend for a frame header and its payload */
+    DWORD put = 0;
+    v[0].buf = (CHAR *)a; v[0].len = (ULONG)na;
+    v[1].buf = (CHAR *)b; v[1].len = nb > 0x40000000u ? 0x40000000u : (ULONG)nb;
+    return WSASend(s, v, 2, &put, 0, NULL, NULL) == 0 ? (long)put : -1;
+}
 static long ws__sock_recv(ws__sock s, void *b, size_t n) {
     return recv(s, (char *)b, n > 0x40000000u ? 0x40000000 : (int)n, 0);
 }
@@ -1827,6 +1834,7 @@ static int ws__thread_start(void *arg) {   /* detached */
 #else
 #  include <sys/types.h>
 #  include <sys/socket.h>
+#  include <sys/uio.h>
 #  include <netinet/in.h>
 #  include <netinet/tcp.h>
 #  include <arpa/inet.h>
@@ -1861,6 +1869,15 @@ static int  ws__sock_nonblock(ws__sock s) {
 #    define WS__SEND_FLAGS 0
 #  endif
 static long ws__sock_send(ws__sock s, const void *b, size_t n) { return (long)send(s, b, n, WS__SEND_FLAGS); }
+static long ws__sock_send2(ws__sock s, const void *a, size_t na, const void *b, size_t nb) {
+    struct msghdr m;   /* one sendmsg for a frame header and its payload */
+    struct iovec v[2];
+    memset(&m, 0, sizeof m);
+    v[0].iov_base = (void *)a; v[0].iov_len = na;
+    v[1].iov_base = (void *)b; v[1].iov_len = nb;
+    m.msg_iov = v; m.msg_iovlen = 2;
+    return (long)sendmsg(s, &m, WS__SEND_FLAGS);
+}
 static long ws__sock_recv(ws__sock s, void *b, size_t n) { return (long)recv(s, b, n, 0); }
 static int64_t ws__now_ms(void) {
     struct timespec ts;
@@ -2146,8 +2163,10 @@ static void ws__cancel_retry(ws_conn *c);
 static void ws__client_start(ws_conn *c);
 static void ws__client_reset(ws_conn *c);   /* + the attempt's DNS and socket */
 static void ws__tls_cfg_release(ws_ctx *ctx, ws__tls_cfg *g);
+static int  ws__send_direct(ws_conn *c, int fin, int rsv, int op, const void *data, size_t len);
 #else
 #  define ws__client_reset ws__conn_reset
+#  define ws__send_direct(c, fin, rsv, op, data, len) 0
 #endif
 
 static int ws__grow(ws_ctx *ctx, void **p, size_t *cap, size_t need, size_t elem) {
@@ -2991,17 +3010,20 @@ static ws_result ws__send(ws_conn *c, int fin, int rsv, int op, const void *data
     if (!c || (!data && len)) return WS_ERR_ARG;
     if (c->state != WS__OPEN) return c->state < WS__OPEN ? WS_ERR_STATE : WS_ERR_CLOSED;
     if (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD)) return WS_ERR_CLOSED;
-    rc = ws__queue_frame(c, fin, rsv, op, data, len, 0);
-    if (rc == WS_ERR_FULL && ws__buf_used(c->tx) && ws__has_io(c)) {
-        ws__flush(c);   /* bytes held back for batching (below) do not make the queue full */
-        if (!(c->flags & WS__F_BROKEN)) rc = ws__queue_frame(c, fin, rsv, op, data, len, 0);
+    if (ws__send_direct(c, fin, rsv, op, data, len)) rc = WS_OK;   /* no copy: >>transport */
+    else {
+        rc = ws__queue_frame(c, fin, rsv, op, data, len, 0);
+        if (rc == WS_ERR_FULL && ws__buf_used(c->tx) && ws__has_io(c)) {
+            ws__flush(c);   /* bytes held back for batching (below) do not make the queue full */
+            if (!(c->flags & WS__F_BROKEN)) rc = ws__queue_frame(c, fin, rsv, op, data, len, 0);
+        }
+        /* Inside a callback the loop flushes when the callback returns (ws__conn_io,
+         * ws_dispatch), so the replies to one read go out in one send() instead of one per
+         * message; a batch is written at once when it reaches WS_BUF_MIN. */
+        if (rc == WS_OK && ws__has_io(c) &&
+            (!c->ctx->in_cb || ws__buf_used(c->tx) >= WS_BUF_MIN))
+            ws__flush(c);
     }
-    /* Inside a callback the loop flushes when the callback returns (ws__conn_io, ws_dispatch),
-     * so the replies to one read go out in one send() instead of one per message; a batch
-     * is written at once when it reaches WS_BUF_MIN. */
-    if (rc == WS_OK && ws__has_io(c) &&
-        (!c->ctx->in_cb || ws__buf_used(c->tx) >= WS_BUF_MIN))
-        ws__flush(c);
     if (rc == WS_ERR_FULL) c->flags |= WS__F_DRAIN_WAIT;   /* DRAINED: try again then */
     if (ws__buf_used(c->tx)) ws__pend(c);   /* the rest: at the end of the dispatch, or POLLOUT */
     ws__engine_run(c->ctx);
@@ -3391,6 +3413,54 @@ static void ws__tcp_close(ws_conn *c) {
 static const ws__transport ws__tcp = {
     ws__tcp_read, ws__tcp_write, NULL, ws__tcp_want, ws__tcp_pending, ws__tcp_shutdown, ws__tcp_close
 };
+
+/* A server's send on plain TCP with nothing queued: the frame header and the caller's payload
+ * go out in one sendmsg/WSASend, unmasked and not copied; only what the socket does not take
+ * is queued. Small sends inside a callback are left to the batching in ws__send (one send()
+ * per batch); from WS_BUF_MIN up they go at once. Clients mask, so they copy (the queue).
+ * 1 = done (a failed write marks c BROKEN, as ws__flush does), 0 = take the queue path. */
+static int ws__send_direct(ws_conn *c, int fin, int rsv, int op, const void *data, size_t len) {
+    ws_frame f;
+    uint8_t hdr[14];
+    size_t put = 0, hl;
+    long n;
+    if (c->tp != &ws__tcp || c->io || c->fd == WS__INVALID_SOCK || !(c->flags & WS__F_SERVER) ||
+        ws__buf_used(c->tx) || (c->ctx->in_cb && len < WS_BUF_MIN) || len > ws__max_queue(c->ctx) ||
+        rsv < 0 || rsv > 7 || op < 0 || op > 15)
+        return 0;
+    memset(&f, 0, sizeof f);
+    f.fin = (uint8_t)(fin != 0); f.rsv = (uint8_t)rsv; f.opcode = (uint8_t)op; f.payload_len = len;
+    if (ws_frame_encode(&f, hdr) != WS_OK) return 0;
+    hl = f.header_len;
+    for (;;) {
+        int e;
+        n = ws__sock_send2(c->fd, hdr, hl, data, len);
+        if (n >= 0) { put = (size_t)n; break; }
+        e = ws__sock_errno();
+        if (ws__err_intr(e)) continue;
+        if (ws__err_again(e)) return 0;   /* nothing went: queue it all */
+        if (c->err == WS_OK) { c->err = WS_ERR_IO; c->err_msg = "send failed: connection lost"; }
+        c->flags |= WS__F_BROKEN;
+        ws__pend(c);
+        return 1;
+    }
+    if (put < hl + len) {   /* the socket is full: queue the rest, send it on POLLOUT */
+        size_t h = put < hl ? hl - put : 0, d = put < hl ? 0 : put - hl;
+        if (!ws__buf_reserve(c->ctx, &c->tx, h + len - d)) {   /* half a frame is out: fatal */
+            if (c->err == WS_OK) { c->err = WS_ERR_NOMEM; c->err_msg = "out of memory"; }
+            c->flags |= WS__F_BROKEN;
+            ws__pend(c);
+            return 1;
+        }
+        memcpy(WS__BDATA(c->tx) + c->tx->len, hdr + hl - h, h);
+        memcpy(WS__BDATA(c->tx) + c->tx->len + h, (const uint8_t *)data + d, len - d);
+        c->tx->len += h + len - d;
+        c->flags |= WS__F_DRAIN_WAIT;
+        return 1;
+    }
+    ws__tx_done(c);
+    return 1;
+}
 
 /* ==== >>tls ==== wss:// through mbedTLS (WS_USE_MBEDTLS): a second ws__transport ==== */
 /* One ws__tls_cfg (mbedtls_ssl_config, certificates, key, CTR-DRBG seeded from the platform's
