@@ -2107,6 +2107,8 @@ struct ws_ctx {
     ws_conn     *hold;           /* ws_connect_blocking's conn: not freed under it */
     ws__buf     *pool[WS_POOL_MAX];
     int          npool;
+    ws__buf     *big;            /* one buffer above WS_POOL_BUF_MAX kept for the next one */
+    int          big_idle;       /* passes since big was last taken: freed after 64 */
 #ifndef WS_NO_NET
     ws_pollfd   *pfds;           /* ws_poll's own array */
     size_t       pfd_cap;
@@ -2202,10 +2204,41 @@ static void ws__rand(ws_ctx *ctx, uint8_t *out, size_t n) {
 }
 
 /* ---- buffers: taken from the ctx pool when bytes arrive or wait, returned when empty ---- */
+/* Large messages (1 MiB echoes) would get a fresh buffer each, and fresh memory costs a page
+ * fault per 4 KiB, more than the copy itself: one large buffer is kept in ctx->big for the
+ * next large need, and freed after 64 passes of the loop that did not take it. */
+static void ws__buf_put(ws_ctx *ctx, ws__buf **pb);
+static int ws__buf_keep_big(ws_ctx *ctx, ws__buf *b) {
+    if (ctx->destroying) return 0;
+    if (ctx->big && ctx->big->cap >= b->cap) return 0;
+    if (ctx->big) ws__free(ctx, ctx->big);
+    ctx->big = b;
+    ctx->big_idle = 0;
+    return 1;
+}
+static int ws__buf_take_big(ws_ctx *ctx, ws__buf **pb, size_t need) {
+    ws__buf *b = *pb, *big = ctx->big;
+    if (!big || big->cap < need || (b && b->cap >= big->cap)) return 0;
+    ctx->big = NULL;
+    big->off = big->len = 0;
+    if (b) {
+        big->len = b->len - b->off;
+        memcpy(WS__BDATA(big), WS__BDATA(b) + b->off, big->len);
+        ws__buf_put(ctx, pb);
+    }
+    *pb = big;
+    return 1;
+}
+#ifndef WS_NO_NET
+static void ws__buf_big_pass(ws_ctx *ctx) {   /* at the end of each pass of the loop */
+    if (ctx->big && ++ctx->big_idle > 64) { ws__free(ctx, ctx->big); ctx->big = NULL; }
+}
+#endif
 static void ws__buf_put(ws_ctx *ctx, ws__buf **pb) {
     ws__buf *b = *pb;
     if (!b) return;
     *pb = NULL;
+    if (b->cap > WS_POOL_BUF_MAX && ws__buf_keep_big(ctx, b)) return;
     if (ctx->npool < WS_POOL_MAX && b->cap <= WS_POOL_BUF_MAX && !ctx->destroying)
         ctx->pool[ctx->npool++] = b;
     else
@@ -2241,6 +2274,7 @@ static int ws__buf_reserve(ws_ctx *ctx, ws__buf **pb, size_t extra) {
         if (b->cap - used >= extra) return 1;
     }
     if (extra > (size_t)-1 / 2 - sizeof(ws__buf) - used) return 0;
+    if (used + extra > WS_POOL_BUF_MAX && ws__buf_take_big(ctx, pb, used + extra)) return 1;
     want = WS__MAX(b->cap * 2, used + extra);
     nb = (ws__buf *)ws__realloc(ctx, b, sizeof(ws__buf) + want);
     if (!nb) return 0;
@@ -3205,6 +3239,7 @@ static void ws__engine_free(ws_ctx *ctx) {
     ctx->destroying = 1;
     while (ctx->head) ws__conn_free(ctx->head);
     while (ctx->npool) ws__free(ctx, ctx->pool[--ctx->npool]);
+    if (ctx->big) ws__free(ctx, ctx->big);
     ws__free(ctx, ctx->heap);
     WS_FREE(ctx, ctx->cfg.user);
 }
@@ -4499,7 +4534,10 @@ static void ws__readable(ws_conn *c) {
         ws_result rc;
         if (c->flags & WS__F_HAVE_FRAME) {   /* read the rest of a big frame in few calls */
             uint64_t rest = c->fr.header_len + c->fr.payload_len - ws__buf_used(c->rx);
-            want = (size_t)WS__MIN(WS__MAX(rest, (uint64_t)WS_BUF_MIN), (uint64_t)1 << 20);
+            /* room for all of it at once (no doubling steps that copy), but for more than
+             * 1 MiB only once the peer has sent the first MiB */
+            uint64_t lim = ws__buf_used(c->rx) >= ((size_t)1 << 20) ? rest : (uint64_t)1 << 20;
+            want = (size_t)WS__MIN(WS__MAX(rest, (uint64_t)WS_BUF_MIN), lim);
         }
         if (!ws__buf_reserve(ctx, &c->rx, want)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); ws__finish(c); return; }
         rc = c->tp->read(c, WS__BDATA(c->rx) + c->rx->len, c->rx->cap - c->rx->len, &got);
@@ -5017,6 +5055,7 @@ static void ws__dispatch_end(ws_ctx *ctx) {
         if (c != ctx->hold) ws__conn_free(c);
     }
     while ((l = ctx->dead_listeners) != NULL) { ctx->dead_listeners = l->next; ws__free(ctx, l); }
+    ws__buf_big_pass(ctx);
     while ((w = ctx->dead_watches) != NULL) { ctx->dead_watches = w->next; ws__free(ctx, w); }
     ctx->owner_len = 0;
 }
@@ -5220,6 +5259,7 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
     ws__mutex_free(&ctx->post_mu);
 #endif
     while (ctx->npool) ws__free(ctx, ctx->pool[--ctx->npool]);
+    if (ctx->big) ws__free(ctx, ctx->big);
     ws__free(ctx, ctx->heap);
 #ifdef WS__EPOLL
     if (ctx->epfd >= 0) close(ctx->epfd);
