@@ -32,7 +32,7 @@ all: test examples
 
 # The README's test command: unit + loopback tests under ASan/UBSan, then the same under
 # valgrind, then the portability checks (C++, C89 codec, exported names, Windows cross-build).
-test: build/run_tests build/run_tests_vg test-cpp test-c89 test-clang check-symbols test-mingw examples \
+test: build/run_tests build/run_tests_vg test-cpp test-c89 test-clang check-symbols test-mingw test-neon examples \
       test-readme test-examples test-tcc
 	./build/run_tests
 ifneq ($(VALGRIND),)
@@ -168,7 +168,17 @@ else
 	@echo "SKIPPED: glib_loop run: glib-2.0 not found (apt-get install libglib2.0-dev)"; [ "$$CI" != true ]
 endif
 
-.PHONY: engine-run threads-run cluster-test gui-test screenshots
+.PHONY: engine-run threads-run cluster-test gui-test screenshots test-neon
+# the UTF-8 suite on AArch64 (ws.h's NEON path) under qemu-user
+AARCH64_CC ?= $(shell command -v aarch64-linux-gnu-gcc 2>/dev/null)
+QEMU_AARCH64 ?= $(shell command -v qemu-aarch64 2>/dev/null)
+test-neon: | build
+ifeq ($(and $(AARCH64_CC),$(QEMU_AARCH64)),)
+	@echo "SKIPPED: NEON UTF-8 path: needs aarch64-linux-gnu-gcc and qemu-aarch64 (apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)"; [ "$$CI" != true ]
+else
+	$(AARCH64_CC) -std=c99 -O2 -Wall -Wextra -Wconversion -Werror -static tests/simd/utf8_neon.c -o build/utf8_neon
+	$(QEMU_AARCH64) build/utf8_neon
+endif
 screenshots: gui-test                     # refresh the README's pictures (docs/*.png)
 	mkdir -p docs && cp build/gtk_chat.png build/qt_chat.png docs/ && { [ ! -f build/win32_chat.png ] || cp build/win32_chat.png docs/; }
 # the GUI examples in real windows under Xvfb (tests/gui/run.sh); screenshots in build/*.png
@@ -236,6 +246,7 @@ ifneq ($(and $(MBEDTLS),$(OPENSSL)),)
 	$(CXX) -x c++ -std=c++11 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror -fsyntax-only \
 	    -DWS_USE_MBEDTLS -DWS_IMPLEMENTATION ws.h
 	./build/test_tls
+	$(MAKE) --no-print-directory build/test_tls_watch && ./build/test_tls_watch build/tls
   ifneq ($(VALGRIND),)
 	TLS_SLOW=1 $(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	    ./build/test_tls_vg
@@ -255,6 +266,8 @@ tls-interop: build/tls_echo_server node-deps
 	tests/tls/interop.sh
 
 build/test_tls: tests/test_tls.c tests/test.h ws.h | build
+	$(CC) $(CFLAGS) $(SAN) $< -o $@ $(TLS_LIBS) $(LDLIBS)
+build/test_tls_watch: tests/tls/watch.c tests/test_watch.c tests/test.h ws.h | build   # wss:// via on_watch
 	$(CC) $(CFLAGS) $(SAN) $< -o $@ $(TLS_LIBS) $(LDLIBS)
 build/test_tls_vg: tests/test_tls.c tests/test.h ws.h | build
 	$(CC) $(CFLAGS) $< -o $@ $(TLS_LIBS) $(LDLIBS)

@@ -1001,7 +1001,7 @@ WS_API void ws_client_key(const uint8_t random16[16], char out[25]) {
 }
 
 /* ==== >>utf8 ==== RFC 3629 validation, incremental, a word at a time over ASCII ==== */
-/* ---- the vector path: whole 16-byte blocks checked at once (SSE2 on x86-64, NEON on ARM),
+/* ---- the vector path: whole 16-byte blocks checked at once (SSE2 on x86, NEON on AArch64),
  * ASCII 64 bytes at a time. Each block's bytes are classified with compares only (no tables):
  * a byte must be a continuation exactly where the lead bytes of the last three require one,
  * C0/C1/F5-FF never appear, and the second byte after E0, ED, F0, F4 is narrowed as in the
@@ -1023,7 +1023,7 @@ typedef __m128i ws__v16;
 #  define WS__V_ANY(a)       (_mm_movemask_epi8(a) != 0)
 /* the bytes of cur moved k places up, the top k of prev coming in below */
 #  define WS__V_PREV(cur, prev, k) _mm_or_si128(_mm_slli_si128(cur, k), _mm_srli_si128(prev, 16 - (k)))
-#elif !defined(WS_NO_SIMD) && (defined(__ARM_NEON) || defined(__ARM_NEON__)) && \
+#elif !defined(WS_NO_SIMD) && (defined(__aarch64__) || defined(_M_ARM64)) && \
     (defined(__cplusplus) || (defined(__STDC_VERSION__) && __STDC_VERSION__ >= 199901L))
 #  include <arm_neon.h>
 #  define WS__UTF8_SIMD 1
