@@ -2,6 +2,7 @@
 # run.sh - ws.h vs libwebsockets / websocketpp / civetweb echo servers. See README.md.
 #   bench/run.sh [throughput] [memory] [mixed] [callgrind]      (default: all four)
 #   bench/run.sh rawtcp      ws.h vs raw TCP echo, server CPU per message (RAWTCP knob)
+#   bench/run.sh handshake   ws.h server CPU per handshake (HSCONNS knob)
 # Knobs (environment): REPS=3 DUR=3 CONNS=32 INFLIGHT=8 SIZES="32 1024 65536" IDLE=10000
 #   BUSY=100 SERVERS="ws lws wspp civet" OUT=build/results
 # Everything binds 127.0.0.1 only and every process is bounded by `timeout`.
@@ -11,6 +12,7 @@ REPS=${REPS:-3}; DUR=${DUR:-3}; CONNS=${CONNS:-32}; INFLIGHT=${INFLIGHT:-8}
 SIZES=${SIZES:-"32 1024 65536"}; IDLE=${IDLE:-10000}; BUSY=${BUSY:-100}
 SERVERS=${SERVERS:-"ws lws wspp civet"}; OUT=${OUT:-build/results}
 RAWTCP=${RAWTCP:-"16:100x10 65536:32x4 1048576:8x2"}   # SIZE:CONNSxINFLIGHT for rawtcp
+HSCONNS=${HSCONNS:-20}
 WHAT=${*:-"throughput memory mixed callgrind"}
 B=build
 make -s all >/dev/null || exit 1
@@ -103,6 +105,19 @@ rawtcp() {  # server CPU per echoed message: ws.h vs a raw TCP echo (tcp_echo.c)
             [ -n "$a" ] && [ -n "$b" ] && echo "$a $b" | awk '{printf "%.3f\n", $1 / $2}'; done | median)
         printf "size %8s (%s)  ws %9s us  tcp %9s us  ws/tcp %s\n" $size "${spec#*:}" "$w" "$t" "$ratio"
     done
+}
+
+handshake() {   # server CPU per handshake: connect, upgrade, close handshake, TCP close (HSCONNS at a time)
+    f=$OUT/handshake.txt; : >"$f"
+    for rep in $(seq 1 "$REPS"); do
+        port=$(free_port); start_server ws $port
+        t0=$(cpu_ticks $SPID)
+        r=$($PIN_L timeout $((DUR + 30)) $B/load ws://127.0.0.1:$port/ $HSCONNS -1 0 $DUR | grep RESULT)
+        t1=$(cpu_ticks $SPID); stop_server
+        tot=$(echo "$r" | awk '{print $NF}')
+        [ -n "$r" ] && echo "rep $rep server ws $r server_ticks $((t1 - t0)) us_per_handshake $(echo "$t0 $t1 $HZ $tot" | awk '{printf "%.1f", ($2 - $1) * 1e6 / $3 / $4}')" | tee -a "$f"
+    done
+    echo; echo "== handshake: server CPU us per handshake ($HSCONNS at a time), median of $REPS: $(awk '{print $NF}' "$f" | median)"
 }
 
 memory() {
