@@ -2811,6 +2811,17 @@ static void ws__abort(ws_conn *c, ws_result rc, const char *why) {
  * wait in tx for ws_engine_output. */
 static int ws__has_io(const ws_conn *c) { return c->fd != WS__INVALID_SOCK || c->io != NULL; }
 
+/* A server on plain TCP whose close handshake is complete and whose FIN is out closes the
+ * socket in the next pass instead of waiting for the client's FIN (RFC 6455 7.1.1: the
+ * server closes first): a read and a wake-up fewer per connection. */
+static void ws__close_now(ws_conn *c) {
+    const uint32_t all = WS__F_SERVER | WS__F_GOT_CLOSE | WS__F_SENT_CLOSE | WS__F_WSHUT;
+    if ((c->flags & all) == all && !c->tls && !c->io && !(c->flags & WS__F_HTTP)) {
+        c->flags |= WS__F_BROKEN;
+        ws__pend(c);
+    }
+}
+
 /* All of tx is sent: its buffer goes back, DRAINED is due if a send had to wait, and a
  * connection that is done writing shuts its sending side. */
 static void ws__tx_done(ws_conn *c) {
@@ -2823,6 +2834,7 @@ static void ws__tx_done(ws_conn *c) {
         (!(c->flags & WS__F_WSHUT) || (c->tp->want(c) & WS_POLLOUT))) {
         c->flags |= WS__F_WSHUT;   /* our close frame (or HTTP response) is out: FIN */
         c->tp->shutdown(c);
+        ws__close_now(c);
     }
 }
 
