@@ -12,9 +12,18 @@ FUZZ_SECONDS ?= 10
 FUZZERS := $(patsubst tests/fuzz/%.c,build/%,$(wildcard tests/fuzz/fuzz_*.c))
 TEST_SRC := ws.h tests/test.h $(wildcard tests/*.c)
 EXAMPLES := $(patsubst examples/%.c,build/%,$(wildcard examples/*.c))
-# wss:// needs mbedTLS (WS_USE_MBEDTLS): found when <mbedtls/ssl.h> compiles
-MBEDTLS ?= $(shell printf '\043include <mbedtls/ssl.h>\n' | $(CC) -x c -fsyntax-only - 2>/dev/null && echo yes)
-TLS_LIBS ?= -lmbedtls -lmbedx509 -lmbedcrypto
+# wss:// needs mbedTLS (WS_USE_MBEDTLS): found when <mbedtls/ssl.h> compiles. The system's by
+# default; MBEDTLS_DIR=/path (its include/ and lib/, e.g. a cmake --install prefix) picks another,
+# e.g. `make tls MBEDTLS_DIR=/opt/mbedtls-3.6` (2.28, 3.x and 4.x all link the same three libraries)
+MBEDTLS_DIR ?=
+TLS_CFLAGS ?= $(if $(MBEDTLS_DIR),-isystem $(MBEDTLS_DIR)/include)
+TLS_LIBS ?= $(if $(MBEDTLS_DIR),-L$(MBEDTLS_DIR)/lib -Wl$(comma)-rpath$(comma)$(MBEDTLS_DIR)/lib) \
+            -lmbedtls -lmbedx509 -lmbedcrypto
+comma := ,
+MBEDTLS ?= $(shell printf '\043include <mbedtls/ssl.h>\n' | $(CC) $(TLS_CFLAGS) -x c -fsyntax-only - 2>/dev/null && echo yes)
+# the directory holding mbedtls/ (and psa/): test-mingw compiles ws.h's Windows TLS code against it
+MBEDTLS_INC ?= $(if $(MBEDTLS_DIR),$(MBEDTLS_DIR)/include,$(patsubst %/mbedtls/ssl.h,%,$(shell printf \
+    '\043include <mbedtls/ssl.h>\n' | $(CC) -M -x c - 2>/dev/null | tr ' ' '\n' | grep -m1 '/mbedtls/ssl.h$$')))
 TLS_EXAMPLES := $(patsubst examples/%.c,build/%,$(wildcard examples/tls_*.c)) build/wscat_tls
 EXAMPLES := $(filter-out $(TLS_EXAMPLES),$(EXAMPLES))
 # examples/glib_loop.c needs GLib (libglib2.0-dev): built when pkg-config finds glib-2.0
@@ -32,9 +41,11 @@ all: test examples
 
 # The README's test command: unit + loopback tests under ASan/UBSan, then the same under
 # valgrind, then the portability checks (C++, C89 codec, exported names, Windows cross-build).
-test: build/run_tests build/run_tests_vg test-cpp test-c89 test-clang check-symbols test-mingw test-neon examples \
+test: build/run_tests build/run_tests_vg build/attack test-cpp test-c89 test-clang check-symbols test-mingw test-neon examples \
       test-readme test-examples test-tcc
 	./build/run_tests
+	$(MAKE) --no-print-directory test-nonet
+	./build/attack
 ifneq ($(VALGRIND),)
 	$(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	    ./build/run_tests_vg
@@ -48,6 +59,7 @@ endif
 	$(MAKE) --no-print-directory interop
 	$(MAKE) --no-print-directory tls
 	$(MAKE) --no-print-directory glib-run
+	$(MAKE) --no-print-directory wine
 
 build/run_tests: $(TEST_SRC) | build
 	$(CC) $(CFLAGS) $(SAN) tests/run_tests.c -o $@ $(LDLIBS)
@@ -55,6 +67,26 @@ build/run_tests: $(TEST_SRC) | build
 # the valgrind build uses ws_poll's portable poll() path (the ASan build: epoll on Linux)
 build/run_tests_vg: $(TEST_SRC) | build
 	$(CC) $(CFLAGS) -DWS_NO_EPOLL tests/run_tests.c -o $@ $(LDLIBS)
+
+# The codec and engine tests again, built with WS_NO_NET (no socket headers at all, as firmware
+# without BSD sockets builds it); the loopback and ws_conn_adopt tests need sockets and drop out.
+build/run_tests_nonet: $(TEST_SRC) | build
+	$(CC) $(CFLAGS) $(SAN) -DWS_NO_NET tests/run_tests.c -o $@
+test-nonet: build/run_tests_nonet
+	./build/run_tests_nonet
+# tests/attack.c: the server under attack (slowloris, silent sockets, fd exhaustion, memory
+# pressure, malformed heads, use after close) in child processes; no sanitizers (they would
+# distort the RSS and CPU it asserts), WS_DEBUG on. POSIX only.
+build/attack: tests/attack.c tests/test.h ws.h | build
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+
+# Not in CI: clients churning with random sizes and abrupt resets for SOAK_SECONDS (60),
+# every echoed byte checked, RSS and descriptors reported at the start and the end.
+SOAK_SECONDS ?= 60
+soak: build/soak
+	SOAK_SECONDS=$(SOAK_SECONDS) ./build/soak
+build/soak: tests/soak.c ws.h | build
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 
 test-cpp: | build                         # the header compiles as C++, warning-free
 	$(CXX) -x c++ -std=c++11 -Wall -Wextra -Werror -fsyntax-only tests/compile_cpp.cpp
@@ -104,12 +136,37 @@ test-mingw: | build                       # Windows: the header cross-compiles w
 ifneq ($(MINGW),)
 	$(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Werror -c -x c -DWS_IMPLEMENTATION ws.h -o build/ws_win.o
 	$(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Werror -c -x c -DWS_IMPLEMENTATION -DWS_NO_THREADS ws.h -o build/ws_win_nt.o
+	@if [ -n "$(MBEDTLS_INC)" ]; then rm -rf build/win-inc && mkdir -p build/win-inc && \
+	    for d in mbedtls psa tf-psa-crypto; do [ ! -d $(MBEDTLS_INC)/$$d ] || ln -s $(MBEDTLS_INC)/$$d build/win-inc/$$d; done; \
+	    echo "$(MINGW) ... -DWS_USE_MBEDTLS ws.h (the Windows TLS code, against $(MBEDTLS_INC)'s headers)"; \
+	    $(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror -c -x c -DWS_IMPLEMENTATION \
+	        -DWS_USE_MBEDTLS -isystem build/win-inc ws.h -o build/ws_win_tls.o || exit 1; \
+	else echo "SKIPPED: Windows TLS cross-build: mbedTLS headers not found (apt-get install libmbedtls-dev)"; fi
 	@# (threaded_server.c: POSIX threads and SO_REUSEPORT; on Windows see README "Scaling out")
 	@for f in $(filter-out examples/glib_loop.c examples/threaded_server.c examples/cluster_chat.c examples/gtk_chat.c,$(wildcard examples/*.c)); do echo "$(MINGW) ... $$f"; $(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Wshadow \
 	    -Wconversion -Werror $$f -o build/$$(basename $$f .c).exe -lws2_32 -lbcrypt -lgdi32 || exit 1; done
 else
 	@echo "SKIPPED: Windows cross-build (install: apt-get install gcc-mingw-w64-x86-64)"; [ "$$CI" != true ]
 endif
+
+# Windows for real (tests/wine/run.sh): the test suite built with mingw-w64 and run under Wine
+# (wine64, WINEDEBUG=-all, its own prefix in build/wine), tests/interop/ws_peer.c as a Windows
+# server for Linux clients and as a Windows client of a Linux server, examples/win32_loop.exe
+# against build/testee_server. No wine or mingw-w64: SKIPPED (a failure when CI=true).
+WINE ?= $(shell command -v wine64 2>/dev/null || command -v wine 2>/dev/null || ls /usr/lib/wine/wine64 2>/dev/null)
+WIN_CFLAGS ?= -std=c99 -g -O1 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror
+wine: build/ws_peer build/testee_server \
+      $(if $(and $(MINGW),$(WINE)),build/win/run_tests.exe build/win/ws_peer.exe build/win/win32_loop.exe)
+	WINE="$(WINE)" tests/wine/run.sh
+build/win/run_tests.exe: $(TEST_SRC) | build
+	@mkdir -p build/win
+	$(MINGW) $(WIN_CFLAGS) tests/run_tests.c -o $@ -lws2_32 -lbcrypt
+build/win/ws_peer.exe: tests/interop/ws_peer.c ws.h | build   # clock_gettime: winpthreads, static
+	@mkdir -p build/win
+	$(MINGW) $(WIN_CFLAGS) $< -o $@ -static -lws2_32 -lbcrypt -lpthread
+build/win/%.exe: examples/%.c ws.h | build
+	@mkdir -p build/win
+	$(MINGW) $(WIN_CFLAGS) $< -o $@ -lws2_32 -lbcrypt
 
 # libFuzzer targets in tests/fuzz/, each run for FUZZ_SECONDS (CI uses 60). New inputs go to
 # build/corpus/<target>; tests/fuzz/corpus/<target> (if present) is read-only seed input, and
@@ -142,10 +199,10 @@ endif
 ifeq ($(GLIB),)
 	@echo "SKIPPED: glib_loop: glib-2.0 not found by pkg-config (apt-get install libglib2.0-dev)"
 endif
-build/tls_%: examples/tls_%.c ws.h | build
-	$(CC) $(CFLAGS) -DWS_USE_MBEDTLS $< -o $@ $(TLS_LIBS) $(LDLIBS)
-build/wscat_tls: examples/wscat.c ws.h | build
-	$(CC) $(CFLAGS) -DWS_USE_MBEDTLS $< -o $@ $(TLS_LIBS) $(LDLIBS)
+build/tls_%: examples/tls_%.c ws.h build/tls.flags | build
+	$(CC) $(CFLAGS) -DWS_USE_MBEDTLS $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS) $(LDLIBS)
+build/wscat_tls: examples/wscat.c ws.h build/tls.flags | build
+	$(CC) $(CFLAGS) -DWS_USE_MBEDTLS $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS) $(LDLIBS)
 build/glib_loop: examples/glib_loop.c ws.h | build   # GLib's headers as system headers: no -W noise
 	$(CC) $(CFLAGS) $(patsubst -I%,-isystem %,$(shell pkg-config --cflags glib-2.0)) $< -o $@ \
 	    $(shell pkg-config --libs glib-2.0) $(LDLIBS)
@@ -244,7 +301,7 @@ ifneq ($(and $(MBEDTLS),$(OPENSSL)),)
 	$(MAKE) --no-print-directory build/test_tls build/test_tls_vg
 	tests/tls/gen-certs.sh build/tls
 	$(CXX) -x c++ -std=c++11 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror -fsyntax-only \
-	    -DWS_USE_MBEDTLS -DWS_IMPLEMENTATION ws.h
+	    -DWS_USE_MBEDTLS $(TLS_CFLAGS) -DWS_IMPLEMENTATION ws.h
 	./build/test_tls
 	$(MAKE) --no-print-directory build/test_tls_watch && ./build/test_tls_watch build/tls
   ifneq ($(VALGRIND),)
@@ -265,13 +322,31 @@ endif
 tls-interop: build/tls_echo_server node-deps
 	tests/tls/interop.sh
 
-build/test_tls: tests/test_tls.c tests/test.h ws.h | build
-	$(CC) $(CFLAGS) $(SAN) $< -o $@ $(TLS_LIBS) $(LDLIBS)
-build/test_tls_watch: tests/tls/watch.c tests/test_watch.c tests/test.h ws.h | build   # wss:// via on_watch
-	$(CC) $(CFLAGS) $(SAN) $< -o $@ $(TLS_LIBS) $(LDLIBS)
-build/test_tls_vg: tests/test_tls.c tests/test.h ws.h | build
-	$(CC) $(CFLAGS) $< -o $@ $(TLS_LIBS) $(LDLIBS)
+# Windows: a client given no CA verifies against the system ROOT store (tests/tls/win_system_ca.c),
+# cross-built with mingw-w64 against an mbedTLS built for Windows (MBEDTLS_WIN_DIR: its include/
+# and lib/; Debian has none, so this is not part of `make test`) and run under Wine in a
+# throwaway WINEPREFIX (build/wine-tls), e.g. `make tls-win MBEDTLS_WIN_DIR=/opt/mbedtls-win`.
+WINE ?= $(or $(shell command -v wine 2>/dev/null),$(wildcard /usr/lib/wine/wine64))
+tls-win: | build
+	@[ -n "$(MBEDTLS_WIN_DIR)" ] || { echo "tls-win: set MBEDTLS_WIN_DIR to an mbedTLS built for mingw-w64"; exit 1; }
+	@[ -n "$(MINGW)" ] && [ -n "$(WINE)" ] || { echo "tls-win: needs mingw-w64 and wine (apt-get install gcc-mingw-w64-x86-64 wine64)"; exit 1; }
+	tests/tls/gen-certs.sh build/tls
+	$(MINGW) -std=c99 -g -O1 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror -isystem $(MBEDTLS_WIN_DIR)/include \
+	    tests/tls/win_system_ca.c -o build/win_system_ca.exe -L$(MBEDTLS_WIN_DIR)/lib \
+	    -lmbedtls -lmbedx509 -lmbedcrypto -lws2_32 -lbcrypt -lcrypt32
+	WINEPREFIX=$(CURDIR)/build/wine-tls WINEDEBUG=-all $(WINE) build/win_system_ca.exe
+
+build/test_tls: tests/test_tls.c tests/test.h ws.h build/tls.flags | build
+	$(CC) $(CFLAGS) $(SAN) $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS) $(LDLIBS)
+build/test_tls_watch: tests/tls/watch.c tests/test_watch.c tests/test.h ws.h build/tls.flags | build   # wss:// via on_watch
+	$(CC) $(CFLAGS) $(SAN) $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS) $(LDLIBS)
+build/test_tls_vg: tests/test_tls.c tests/test.h ws.h build/tls.flags | build
+	$(CC) $(CFLAGS) $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS) $(LDLIBS)
+# the TLS programs are rebuilt when MBEDTLS_DIR / TLS_CFLAGS / TLS_LIBS change
+build/tls.flags: FORCE | build
+	@echo '$(TLS_CFLAGS) $(TLS_LIBS)' | cmp -s - $@ || echo '$(TLS_CFLAGS) $(TLS_LIBS)' > $@
+FORCE:
 
 build: ; mkdir -p build
 clean: ; rm -rf build
-.PHONY: test-readme test-examples test-tcc glib-run node-deps all test test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop
+.PHONY: FORCE tls-win wine test-readme test-examples test-tcc glib-run node-deps all test test-nonet test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop soak

@@ -45,6 +45,8 @@ OPTIONS (#define before the implementation include; default in brackets)
                         automatic where the compiler mislays glibc's packed epoll_event: tcc)
     WS_USE_MBEDTLS      wss:// and ws_listen_tls through mbedTLS 2.28 or 3.x
     WS_NO_FEATURE_MACROS  do not define _DEFAULT_SOURCE/_POSIX_C_SOURCE (POSIX, see top)
+    WS_DEBUG            freed conns are poisoned and kept aside (WS_DEBUG_QUARANTINE [1024]);
+                        a freed ws_conn * given to the API fails an assertion
 
 EVENTS (one callback per ctx; ev fields say which events set them)
     OPEN     handshake done. Server conns are invisible before it (no events for HTTP
@@ -54,7 +56,8 @@ EVENTS (one callback per ctx; ev fields say which events set them)
     PING     already answered unless no_auto_pong.   PONG: a pong arrived.
     DRAINED  the send queue, after having to wait, is empty again (backpressure: retry what
              got WS_ERR_FULL; WS_ERR_TOO_BIG, larger than max_send_queue, never fits).
-    ERROR    what went wrong (result, msg, http_status); a CLOSE follows.
+    ERROR    what went wrong (result, msg, http_status: the server's, or with WS_ERR_PROXY the
+             HTTP proxy's); a CLOSE follows.
     CLOSE    exactly once per connection (attempt), always last: close_code (peer's, or the
              one we failed with, 1005 none, 1006 abnormal), reason, clean, result.
              reconnect_ms > 0: a reconnect is scheduled and the ws_conn stays valid.
@@ -78,7 +81,10 @@ OWNERSHIP
   to ws_conn_send and strings in ws_config, ws_connect_opts, ws_reply are copied. ev->data,
   ev->reason and request spans are borrowed until the callback returns. A ws_conn * is valid
   until its WS_EV_CLOSE callback returns (unless reconnect_ms > 0); it is freed after the
-  callback, never during one.
+  callback, never during one. To keep a connection longer (a GUI's current one), keep
+  ws_conn_id(c): ws_conn_find(ctx, id) is NULL and ws_send_id fails with WS_ERR_CLOSED once
+  it is closed; ids are never reused within a ctx. A ws_listener * lives until
+  ws_listener_close, a ws_ctx * until ws_ctx_destroy.
 
 WHAT BLOCKS
   Nothing but: ws_poll(ctx, t) waits up to t ms (t = 0 never waits); ws_connect_blocking;
@@ -93,8 +99,14 @@ LIMITS AND DEFAULTS (ws_config; 0 = default)
                    a single send larger than it: WS_ERR_TOO_BIG; nothing is dropped silently)
     max_conns 1024 (then HTTP 503)   connect 10 s   handshake 10 s   close 5 s
     ping_interval 30 s for servers, off for clients   pong_timeout 10 s   idle off
+    max_pending 256 (<= max_conns / 2)   max_pending_per_addr 64   max_memory 256 MiB
   A frame or message over its limit is refused from its header (close 1009) without
-  buffering it. Header too large: 431. Bad upgrade: 400; wrong version / not an upgrade: 426.
+  buffering it. Header too large: 431. Bad upgrade: 400 (also with Content-Length or
+  Transfer-Encoding); wrong version / not an upgrade: 426. Handshakes in progress beyond
+  max_pending (or max_pending_per_addr from one address): the oldest is dropped. max_memory
+  (all buffers of the ctx; WS_MEM_UNLIMITED = none) reached: upgrades get 503, a message that
+  cannot be buffered closes with 1013, sends return WS_ERR_FULL. accept() out of descriptors:
+  the listeners rest 50 ms .. 2 s (doubling) instead of spinning.
 
 GUI LOOPS
   Simplest: call ws_poll(ctx, 0) from a timer or once per frame. To sleep in the host's own
@@ -121,7 +133,9 @@ MEMORY
   ws_conn is 272 bytes (measured: 288 B of heap per idle server connection). An idle
   connection holds no buffer: receive and send buffers come from a per-ctx pool while bytes
   are in flight. A busy one holds its receive buffer (the largest frame in flight, from
-  16 KiB), its send queue, and a fragmented message being assembled. No allocation per
+  16 KiB), its send queue, and a fragmented message being assembled; an upgrade head is read
+  into a small buffer (from 1 KiB). Growth doubles, but never past the buffer's own limit or
+  max_memory, which counts every buffer (pooled ones too). No allocation per
   message in the steady state. Timers sit in a heap and Linux waits with epoll, so a loop
   pass costs O(active connections), not O(open ones); ws_pollfds lists every socket.
 
@@ -176,11 +190,13 @@ typedef enum ws_result {
     WS_ERR_DNS = -12,       /* host name did not resolve */
     WS_ERR_CONNECT = -13,   /* TCP connect failed (refused, unreachable) */
     WS_ERR_TIMEOUT = -14,   /* connect, handshake, pong or close timed out */
-    WS_ERR_FULL = -15,      /* send queue would exceed its limit; nothing was queued;
-                               retry after WS_EV_DRAINED */
+    WS_ERR_FULL = -15,      /* send queue (or the ctx's max_memory) would be exceeded; nothing
+                               was queued; retry after WS_EV_DRAINED. A received message over
+                               max_memory closes its connection with 1013 */
     WS_ERR_LIMIT = -16,     /* connection limit reached */
     WS_ERR_STATE = -17,     /* call not valid in the connection's current state */
-    WS_ERR_ADDR_IN_USE = -18 /* ws_listen: the address and port are taken (another server) */
+    WS_ERR_ADDR_IN_USE = -18,/* ws_listen: the address and port are taken (another server) */
+    WS_ERR_PROXY = -19      /* the HTTP proxy refused the tunnel, closed or sent garbage */
 } ws_result;
 WS_API const char *ws_result_str(ws_result r);   /* static string, never NULL */
 
@@ -273,7 +289,7 @@ WS_API int ws_close_code_valid(unsigned code);
 WS_API ws_result ws_close_parse(const uint8_t *p, size_t n, uint16_t *code,
                                 const char **reason, size_t *reason_len);
 /* The close code that tells the peer about a local error: PROTOCOL 1002, UTF8 1007,
- * TOO_BIG 1009, anything else 1011 (WS_OK: 1000). */
+ * TOO_BIG 1009, FULL (memory budget) 1013, anything else 1011 (WS_OK: 1000). */
 WS_API uint16_t ws_result_close_code(ws_result r);
 
 /* ---- >>url: ws:// and wss:// (RFC 6455 3) ---- */
@@ -327,7 +343,8 @@ WS_API int ws_list_has_token(ws_span list, const char *token, size_t token_len);
 
 /* Server side: is req a valid WebSocket upgrade? WS_OK, or WS_ERR_HANDSHAKE with *status
  * (400 Bad Request, also for a method other than GET; 426 Upgrade Required for a version
- * other than 13, or a plain request with no Upgrade header) and *why. *key gets the
+ * other than 13, or a plain request with no Upgrade header) and *why. An upgrade with
+ * Content-Length or Transfer-Encoding is refused with 400 (no body: smuggling). *key gets the
  * Sec-WebSocket-Key (validated: base64 of 16 bytes). */
 WS_API ws_result ws_http_check_request(const ws_http_request *req, ws_span *key, int *status,
                                        const char **why);
@@ -341,7 +358,11 @@ WS_API ws_result ws_http_check_response(const ws_http_response *res, const char 
 
 /* Builders write into out[0..cap) with a NUL, set *len (without NUL) and return WS_OK, or
  * WS_ERR_ARG when cap is too small or an argument is invalid (CR/LF in a value, a malformed
- * extra header). extra_headers: NULL or "Name: value" lines separated by "\r\n" or "\n". */
+ * extra header). extra_headers: NULL or "Name: value" lines separated by "\r\n" or "\n"; they
+ * may not repeat a header the builder writes (Host, Upgrade, Connection, Sec-WebSocket-Key,
+ * -Version, -Accept, -Extensions, Content-Length, Transfer-Encoding; Origin and
+ * Sec-WebSocket-Protocol when given as arguments). Request targets: bytes >= 0x80, controls
+ * and spaces in the path and query are sent percent-encoded. */
 WS_API ws_result ws_http_build_request(char *out, size_t cap, const ws_url *u, const char *key,
                                        const char *origin, const char *protocols,
                                        const char *extra_headers, size_t *len);
@@ -390,7 +411,8 @@ typedef struct ws_event {
     int            reconnect_ms;/* CLOSE: > 0 = a reconnect is scheduled and the conn stays valid */
     ws_result      result;      /* ERROR; CLOSE: the local error that ended it, WS_OK if none */
     const char    *msg;         /* ERROR, CLOSE: static text about result ("" if none) */
-    int            http_status; /* ERROR during a client handshake: the server's HTTP status */
+    int            http_status; /* ERROR during a client handshake: the server's HTTP status
+                                   (WS_ERR_PROXY: the proxy's) */
 } ws_event;
 
 /* What an upgrade hook or HTTP handler answers. Strings and body are copied. */
@@ -446,7 +468,15 @@ typedef struct ws_config {
                                     processes): SO_REUSEPORT, Linux and BSDs; the kernel
                                     spreads connections. Elsewhere ws_listen: WS_ERR_ARG */
     int    max_posts;            /* ws_ctx_post queue; 0 = 4096 (more: WS_ERR_FULL) */
+    /* ctx-wide budget for receive buffers, message assembly and send queues, in bytes;
+     * 0 = 256 MiB, WS_MEM_UNLIMITED = none. When reached: new upgrades get 503, a message that
+     * cannot be buffered closes its connection with 1013, sends fail with WS_ERR_FULL. */
+    size_t max_memory;
+    int    max_pending;          /* server handshakes in progress at once; 0 = 256 */
+    int    max_pending_per_addr; /* ... from one remote address; 0 = 64 (behind a proxy,
+                                    which is every client's address: raise it) */
 } ws_config;
+#define WS_MEM_UNLIMITED ((size_t)-1)   /* ws_config.max_memory: no budget */
 
 /* ---- >>tls: wss:// through mbedTLS. #define WS_USE_MBEDTLS before including ws.h and link
  * -lmbedtls -lmbedx509 -lmbedcrypto; without it wss:// and ws_listen_tls give WS_ERR_TLS.
@@ -487,6 +517,11 @@ typedef struct ws_connect_opts {
     int reconnect_delay_ms;      /* first delay; 0 = 1000; doubles up to reconnect_max_ms */
     int reconnect_max_ms;        /* 0 = 30000 */
     const ws_tls_opts *tls;      /* wss:// settings (copied); NULL = verify against the system CAs */
+    /* HTTP CONNECT proxy for ws:// and wss:// (TLS runs inside the tunnel, checked against the
+     * URL's host): "http://[user:password@]host[:port]" (port 80 if none; user and password
+     * may be %-encoded; Basic auth), or NULL. Failures: WS_ERR_PROXY with the proxy's status
+     * in ev->http_status; a silent proxy: WS_ERR_TIMEOUT within connect_timeout_ms. */
+    const char *proxy;
 } ws_connect_opts;
 
 /* ---- >>engine: one connection's protocol without sockets, clock or ws_ctx (sans-I/O) ----
@@ -499,7 +534,8 @@ enum { WS_POLLIN = 1, WS_POLLOUT = 4, WS_POLLERR = 8, WS_POLLHUP = 16 };   /* re
 typedef struct ws_io {
     /* Take up to len bytes: *put = how many (fewer is fine). WS_OK; WS_AGAIN = nothing now
      * (for an engine: the rest waits in ws_engine_output; in a ws_ctx: call ws_conn_io_ready
-     * when writable, or give an fd that polls writable); WS_ERR_IO = the stream is broken. */
+     * when writable, or give an fd that polls writable); WS_ERR_IO = the stream is broken.
+     * It may feed another engine that answers into this one at once; data is valid until then. */
     ws_result (*write)(void *io, const uint8_t *data, size_t len, size_t *put);
     /* ws_ctx only (an engine is fed instead): read up to cap bytes. WS_OK (*got > 0),
      * WS_AGAIN (nothing yet), WS_ERR_CLOSED (the peer's EOF) or WS_ERR_IO. */
@@ -602,7 +638,8 @@ WS_API void        ws_listener_close(ws_listener *l);        /* stop accepting *
 /* Start connecting to a ws:// or wss:// URL; events tell the rest (OPEN, or ERROR + CLOSE).
  * opts may be NULL. WS_OK, WS_ERR_URL (ws_ctx_error names the wrong part), WS_ERR_TLS (wss://
  * built without WS_USE_MBEDTLS, or unreadable opts->tls files: ws_ctx_error says which),
- * WS_ERR_ARG, WS_ERR_NOMEM. May be called from a callback. */
+ * WS_ERR_ARG (also: opts->headers repeats a header ws.h writes, see ws_http_build_request;
+ * ws_ctx_error says which), WS_ERR_NOMEM. May be called from a callback. */
 WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
                             void *conn_user, ws_conn **out);
 /* BLOCKING, for small programs: ws_connect, then ws_poll until the connection is open or
@@ -709,9 +746,27 @@ WS_API size_t   ws_conn_count(const ws_ctx *ctx);                 /* open connec
 WS_API ws_conn *ws_conn_next(const ws_ctx *ctx, const ws_conn *prev); /* iterate; NULL starts */
 /* Send to every open server connection except `except` (may be NULL). The opcodes and codes
  * of ws_conn_send: WS_OK, WS_ERR_ARG or WS_ERR_UTF8 (nothing sent), or the first per-connection
- * error (the others are still sent to); *sent (may be NULL) = how many took it. */
+ * error (the others are still sent to); *sent (may be NULL) = how many took it. A peer whose
+ * queue is full (WS_ERR_FULL: max_send_queue or max_memory) misses this message. */
 WS_API ws_result ws_broadcast(ws_ctx *ctx, int opcode, const void *data, size_t len,
                               const ws_conn *except, size_t *sent);
+/* The same, choosing what happens to slow peers: *full (may be NULL) = how many missed the
+ * message because their queue was full; with WS_BROADCAST_CLOSE_SLOW those are closed
+ * (1013 "send queue full", then dropped after close_timeout_ms if they do not read). */
+enum { WS_BROADCAST_CLOSE_SLOW = 1 };
+WS_API ws_result ws_broadcast_ex(ws_ctx *ctx, int opcode, const void *data, size_t len,
+                                 const ws_conn *except, int flags, size_t *sent, size_t *full);
+
+/* ---- safe handles, for code that keeps a connection beyond a callback (a GUI's "current
+ * connection"): keep ws_conn_id(c), not c. Lifetimes: a ws_conn * is valid from ws_connect
+ * (clients) or WS_EV_OPEN (servers; on_upgrade/on_http see it earlier) until its WS_EV_CLOSE
+ * callback returns (longer when reconnect_ms > 0); ids are never reused in a ctx. Build with
+ * -DWS_DEBUG to make a use of a freed ws_conn * in the API an assertion failure (freed conns
+ * are poisoned and kept aside until ws_ctx_destroy). */
+/* The connection with this id, or NULL once it is closed (its WS_EV_CLOSE fired) or freed. */
+WS_API ws_conn  *ws_conn_find(ws_ctx *ctx, uint64_t id);
+/* ws_conn_send by id: WS_ERR_CLOSED when no open connection has that id; else as ws_conn_send. */
+WS_API ws_result ws_send_id(ws_ctx *ctx, uint64_t id, int opcode, const void *data, size_t len);
 /* Gracefully close every connection (e.g. to stop a server, with ws_listener_close). */
 WS_API void ws_close_all(ws_ctx *ctx, uint16_t code, const char *reason);
 #endif /* WS_NO_NET */
@@ -769,10 +824,11 @@ WS_API const char *ws_result_str(ws_result r) {
     case WS_ERR_DNS:       return "host name lookup failed";
     case WS_ERR_CONNECT:   return "TCP connect failed";
     case WS_ERR_TIMEOUT:   return "timed out";
-    case WS_ERR_FULL:      return "send queue full";
+    case WS_ERR_FULL:      return "send queue or memory budget full";
     case WS_ERR_LIMIT:     return "connection limit reached";
     case WS_ERR_STATE:     return "not valid in the connection's state";
     case WS_ERR_ADDR_IN_USE: return "address already in use";
+    case WS_ERR_PROXY:     return "HTTP proxy refused or failed the tunnel";
     }
     return "unknown ws_result";
 }
@@ -1294,6 +1350,7 @@ WS_API uint16_t ws_result_close_code(ws_result r) {
     case WS_ERR_PROTOCOL: return WS_CLOSE_PROTOCOL;
     case WS_ERR_UTF8:     return WS_CLOSE_INVALID_DATA;
     case WS_ERR_TOO_BIG:  return WS_CLOSE_TOO_BIG;
+    case WS_ERR_FULL:     return WS_CLOSE_TRY_AGAIN;
     default:              return WS_CLOSE_INTERNAL;
     }
 }
@@ -1566,6 +1623,11 @@ WS_API ws_result ws_http_check_request(const ws_http_request *req, ws_span *key,
     if (req->version_minor < 1) { err = "HTTP/1.1 or later is required"; goto bad; }
     if (ws_http_header(h, n, "Host", NULL) != 1) { err = "missing or repeated Host header"; goto bad; }
     if (!ws_http_header(h, n, "Upgrade", NULL)) { st = 426; err = "not a WebSocket upgrade request"; goto bad; }
+    /* RFC 9112 6.3: a body on an upgrade would be read as frames (request smuggling behind a
+     * proxy that sees the body): refuse any Content-Length or Transfer-Encoding */
+    if (ws_http_header(h, n, "Content-Length", NULL) || ws_http_header(h, n, "Transfer-Encoding", NULL)) {
+        err = "upgrade request with a body (Content-Length or Transfer-Encoding)"; goto bad;
+    }
     if (!ws_http_has_token(h, n, "Upgrade", "websocket")) { err = "Upgrade header lacks 'websocket'"; goto bad; }
     if (!ws_http_has_token(h, n, "Connection", "upgrade")) { err = "Connection header lacks 'Upgrade'"; goto bad; }
     if (ws_http_header(h, n, "Sec-WebSocket-Version", &v) != 1 || !ws__span_ieq(v, "13", 2)) {
@@ -1646,6 +1708,59 @@ static void ws__put_header(ws__out *o, const char *name, const char *value) {
     ws__put_value(o, value);
     ws__puts(o, "\r\n");
 }
+/* Header names that ws.h writes itself: an extra header line may not add a second one (a
+ * duplicate Host or Sec-WebSocket-Key is header injection). Index 0..6 on both sides; the
+ * request also owns Origin and Sec-WebSocket-Protocol when it was given them. */
+static const char *const ws__reserved_names[] = {
+    "Upgrade", "Connection", "Content-Length", "Transfer-Encoding", "Sec-WebSocket-Accept",
+    "Sec-WebSocket-Extensions", "Sec-WebSocket-Protocol",   /* 6: accept: when one is chosen */
+    "Host", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Origin"
+};
+/* 0, or why the extra header lines name[0..n) may not be used. request: 1 for the client's
+ * request (origin, protocols: whether those headers are written anyway), 0 for a 101. */
+static const char *ws__extra_reserved(const char *name, size_t n, int request, int origin,
+                                      int protocols) {
+    size_t i;
+    for (i = 0; i < sizeof ws__reserved_names / sizeof ws__reserved_names[0]; i++) {
+        const char *r = ws__reserved_names[i];
+        if (!ws__span_ieq(ws__span(name, n), r, strlen(r))) continue;
+        if (i == 6 && !protocols) return NULL;
+        if (i == 10 && !origin) return NULL;
+        if (i >= 7 && !request) return NULL;
+        return "an extra header repeats one that ws.h writes (Host, Upgrade, Connection, "
+               "Sec-WebSocket-*, Origin, Content-Length, Transfer-Encoding)";
+    }
+    return NULL;
+}
+/* The same over "Name: value" lines: the first reason found, or NULL. */
+static const char *ws__extra_check(const char *extra, int request, int origin, int protocols) {
+    const char *line = extra, *e, *c, *why;
+    if (!extra) return NULL;
+    while (*line) {
+        for (e = line; *e && *e != '\n'; e++) {}
+        for (c = line; c < e && ws__is_tchar((unsigned char)*c); c++) {}
+        if (c > line && c < e && *c == ':' &&
+            (why = ws__extra_reserved(line, (size_t)(c - line), request, origin, protocols)) != NULL)
+            return why;
+        line = *e ? e + 1 : e;
+    }
+    return NULL;
+}
+/* Bytes a request target may not carry raw (>= 0x80, controls, space): %XX (RFC 3986 2.1). */
+static void ws__put_target(ws__out *o, const char *s, size_t n) {
+    static const char hex[] = "0123456789ABCDEF";
+    size_t i;
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch <= 0x20 || ch >= 0x7F) {
+            char t[3];
+            t[0] = '%'; t[1] = hex[ch >> 4]; t[2] = hex[ch & 15];
+            ws__put(o, t, 3);
+        } else {
+            ws__put(o, s + i, 1);
+        }
+    }
+}
 /* "Name: value" lines separated by \r\n or \n, each checked, re-emitted with CRLF. */
 static void ws__put_extra(ws__out *o, const char *extra) {
     const char *line = extra, *e, *c;
@@ -1685,8 +1800,8 @@ WS_API ws_result ws_http_build_request(char *out, size_t cap, const ws_url *u, c
     ws__out o;
     o.p = out; o.cap = cap; o.len = 0; o.err = (!out || !cap || !u || !key) ? 1 : 0;
     ws__puts(&o, "GET ");
-    if (u && u->path.len) ws__put(&o, u->path.ptr, u->path.len); else ws__puts(&o, "/");
-    if (u && u->query.ptr) { ws__puts(&o, "?"); ws__put(&o, u->query.ptr, u->query.len); }
+    if (u && u->path.len) ws__put_target(&o, u->path.ptr, u->path.len); else ws__puts(&o, "/");
+    if (u && u->query.ptr) { ws__puts(&o, "?"); ws__put_target(&o, u->query.ptr, u->query.len); }
     ws__puts(&o, " HTTP/1.1\r\nHost: ");
     if (u && u->ipv6) ws__puts(&o, "[");
     if (u) ws__put(&o, u->host.ptr, u->host.len);
@@ -1697,6 +1812,7 @@ WS_API ws_result ws_http_build_request(char *out, size_t cap, const ws_url *u, c
     ws__puts(&o, "Sec-WebSocket-Version: 13\r\n");
     if (origin && *origin) ws__put_header(&o, "Origin", origin);
     if (protocols && *protocols) ws__put_header(&o, "Sec-WebSocket-Protocol", protocols);
+    if (ws__extra_check(extra_headers, 1, origin && *origin, protocols && *protocols)) o.err = 2;
     ws__put_extra(&o, extra_headers);
     ws__puts(&o, "\r\n");
     return ws__out_done(&o, len);
@@ -1714,6 +1830,7 @@ WS_API ws_result ws_http_build_accept(char *out, size_t cap, const char *key, si
     if (key) ws__put(&o, accept, 28);
     ws__puts(&o, "\r\n");
     if (protocol && *protocol) ws__put_header(&o, "Sec-WebSocket-Protocol", protocol);
+    if (ws__extra_check(extra_headers, 0, 0, protocol && *protocol)) o.err = 2;
     ws__put_extra(&o, extra_headers);
     ws__puts(&o, "\r\n");
     return ws__out_done(&o, len);
@@ -1799,6 +1916,7 @@ static int  ws__os_poll(ws__ospfd *p, size_t n, int t) { return WSAPoll(p, (ULON
 static int  ws__sock_errno(void) { return WSAGetLastError(); }
 static int  ws__err_again(int e) { return e == WSAEWOULDBLOCK; }
 static int  ws__err_intr(int e) { return e == WSAEINTR; }
+static int  ws__err_nofd(int e) { return e == WSAEMFILE || e == WSAENOBUFS; }
 static int  ws__err_inprogress(int e) { return e == WSAEWOULDBLOCK || e == WSAEINPROGRESS; }
 static void ws__sock_close(ws__sock s) { closesocket(s); }
 static int  ws__sock_nonblock(ws__sock s) { u_long on = 1; return ioctlsocket(s, (long)FIONBIO, &on); }
@@ -1862,6 +1980,7 @@ static int  ws__os_poll(ws__ospfd *p, size_t n, int t) { return poll(p, (nfds_t)
 static int  ws__sock_errno(void) { return errno; }
 static int  ws__err_again(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
 static int  ws__err_intr(int e) { return e == EINTR; }
+static int  ws__err_nofd(int e) { return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM; }
 static int  ws__err_inprogress(int e) { return e == EINPROGRESS || e == EINTR; }
 static void ws__sock_close(ws__sock s) { close(s); }
 static int  ws__sock_nonblock(ws__sock s) {
@@ -1997,7 +2116,7 @@ typedef struct ws__buf { size_t cap, off, len; } ws__buf;   /* bytes follow the 
 #define WS__BDATA(b) ((uint8_t *)((b) + 1))
 
 enum {   /* ws_conn.state */
-    WS__RESOLVING, WS__CONNECTING, WS__TLS, WS__HANDSHAKE, WS__OPEN, WS__CLOSING,
+    WS__RESOLVING, WS__CONNECTING, WS__PROXY, WS__TLS, WS__HANDSHAKE, WS__OPEN, WS__CLOSING,
     WS__CLOSED, WS__WAITING      /* closed; a reconnect is due at c->deadline */
 };
 enum {   /* ws_conn.flags */
@@ -2012,7 +2131,9 @@ enum {   /* ws_conn.flags */
     WS__F_REFUSE = 1 << 18,                             /* over max_conns: answer 503 */
     WS__F_PEND = 1 << 19,                               /* on the ctx's pending list */
     WS__F_FEED = 1 << 20,                               /* rx holds bytes not processed yet */
-    WS__F_PREOPEN = 1 << 21                             /* upgraded elsewhere: open it */
+    WS__F_PREOPEN = 1 << 21,                            /* upgraded elsewhere: open it */
+    WS__F_FLUSHING = 1 << 22,                           /* inside ws__flush (re-entry guard) */
+    WS__F_HS = 1 << 23                                  /* on the ctx's handshake list */
 };
 
 typedef struct ws__client ws__client;
@@ -2070,7 +2191,19 @@ struct ws_conn {
     uint16_t  close_code, rport;
     uint8_t   raddr[16];
     ws_utf8   utf8;
+    ws_conn  *hsnext, *hsprev;   /* the ctx's list of server handshakes, oldest first (WS__F_HS) */
+    uint32_t  magic;             /* WS__LIVE while allocated; WS_DEBUG checks it in the API */
 };
+#define WS__LIVE  0x57534331u   /* "WSC1" */
+#define WS__FREED 0xDDDDDDDDu
+#ifndef WS_DEBUG_QUARANTINE
+#  define WS_DEBUG_QUARANTINE 1024  /* WS_DEBUG: freed conns kept (poisoned) to catch late uses */
+#endif
+#ifdef WS_DEBUG   /* a freed ws_conn * passed to the API: an assertion, not silent corruption */
+#  define WS__CHECK(c) WS_ASSERT(!(c) || ((c)->magic == WS__LIVE && "ws_conn used after it was freed (after its WS_EV_CLOSE)"))
+#else
+#  define WS__CHECK(c) ((void)0)
+#endif
 
 typedef struct ws__dns ws__dns;
 struct ws__client {
@@ -2085,6 +2218,9 @@ struct ws__client {
     ws__dns   *dns;
 #endif
     ws__tls_cfg *tls;            /* wss:// only */
+    char      *proxy, *proxy_auth;   /* opts->proxy (owned; proxy_host points into it), Basic */
+    ws_span    proxy_host;           /* ptr NULL = no proxy */
+    uint16_t   proxy_port;
 };
 
 struct ws_listener {
@@ -2149,6 +2285,18 @@ struct ws_ctx {
     ws__mutex    post_mu;
 #  endif
 #endif
+    size_t       mem_used;       /* bytes of buffers (pooled ones too): max_memory's count */
+    int          mem_full;       /* the last failed reservation hit max_memory */
+    ws_conn    **ids;            /* id -> conn: open addressing, linear probing (ws_conn_find) */
+    size_t       ids_cap, ids_len;
+#ifdef WS_DEBUG
+    ws_conn     *quar[WS_DEBUG_QUARANTINE];   /* freed, poisoned conns: a ring */
+    size_t       nquar;
+#endif
+    ws_conn     *hs_head, *hs_tail;   /* accepted conns not open yet (or answering HTTP) */
+    size_t       npending;
+    int64_t      accept_resume;  /* listeners paused (EMFILE...) until then; 0 = none */
+    int          accept_backoff; /* ms of the last pause: doubles while it lasts */
 };
 
 static void *ws__alloc(ws_ctx *ctx, size_t n) { (void)ctx; return WS_MALLOC(n, ctx->cfg.user); }
@@ -2173,6 +2321,17 @@ static void ws__pend(ws_conn *c) {
 #ifndef WS_NO_NET
     if (c->ctx->cfg.on_timer && !c->ctx->dispatching) ws__timer_sync(c->ctx);   /* run it soon */
 #endif
+}
+/* The handshake list: server conns from accept until open or gone, oldest first, so the
+ * oldest can make room (max_pending, max_pending_per_addr; ws__hs_add in >>server). */
+static void ws__hs_del(ws_conn *c) {
+    ws_ctx *x = c->ctx;
+    if (!(c->flags & WS__F_HS)) return;
+    c->flags &= ~(uint32_t)WS__F_HS;
+    if (c->hsprev) c->hsprev->hsnext = c->hsnext; else x->hs_head = c->hsnext;
+    if (c->hsnext) c->hsnext->hsprev = c->hsprev; else x->hs_tail = c->hsprev;
+    c->hsnext = c->hsprev = NULL;
+    x->npending--;
 }
 static void ws__conn_reset(ws_conn *c);
 #ifndef WS_NO_NET   /* what the engine calls in the layers above it, when they exist */
@@ -2221,7 +2380,16 @@ static void ws__rand(ws_ctx *ctx, uint8_t *out, size_t n) {
     }
 }
 
-/* ---- buffers: taken from the ctx pool when bytes arrive or wait, returned when empty ---- */
+/* ---- buffers: taken from the ctx pool when bytes arrive or wait, returned when empty ----
+ * Every buffer byte (pooled ones too) counts in ctx->mem_used against the ctx-wide budget,
+ * ws_config.max_memory: a reservation that would pass it fails with ctx->mem_full set. */
+static size_t ws__max_memory(const ws_ctx *x) {
+    return x->cfg.max_memory ? x->cfg.max_memory : (size_t)256 << 20;
+}
+static void ws__buf_free(ws_ctx *ctx, ws__buf *b) {
+    ctx->mem_used -= sizeof(ws__buf) + b->cap;
+    ws__free(ctx, b);
+}
 /* Large messages (1 MiB echoes) would get a fresh buffer each, and fresh memory costs a page
  * fault per 4 KiB, more than the copy itself: one large buffer is kept in ctx->big for the
  * next large need, and freed after 64 passes of the loop that did not take it. */
@@ -2229,7 +2397,7 @@ static void ws__buf_put(ws_ctx *ctx, ws__buf **pb);
 static int ws__buf_keep_big(ws_ctx *ctx, ws__buf *b) {
     if (ctx->destroying) return 0;
     if (ctx->big && ctx->big->cap >= b->cap) return 0;
-    if (ctx->big) ws__free(ctx, ctx->big);
+    if (ctx->big) ws__buf_free(ctx, ctx->big);
     ctx->big = b;
     ctx->big_idle = 0;
     return 1;
@@ -2249,7 +2417,7 @@ static int ws__buf_take_big(ws_ctx *ctx, ws__buf **pb, size_t need) {
 }
 #ifndef WS_NO_NET
 static void ws__buf_big_pass(ws_ctx *ctx) {   /* at the end of each pass of the loop */
-    if (ctx->big && ++ctx->big_idle > 64) { ws__free(ctx, ctx->big); ctx->big = NULL; }
+    if (ctx->big && ++ctx->big_idle > 64) { ws__buf_free(ctx, ctx->big); ctx->big = NULL; }
 }
 #endif
 static void ws__buf_put(ws_ctx *ctx, ws__buf **pb) {
@@ -2260,21 +2428,49 @@ static void ws__buf_put(ws_ctx *ctx, ws__buf **pb) {
     if (ctx->npool < WS_POOL_MAX && b->cap <= WS_POOL_BUF_MAX && !ctx->destroying)
         ctx->pool[ctx->npool++] = b;
     else
-        ws__free(ctx, b);
+        ws__buf_free(ctx, b);
 }
+/* May ctx's buffers grow from `old` to `now` bytes (headers included)? Idle pooled buffers
+ * are given back first when that makes the difference. */
+static int ws__mem_room(ws_ctx *ctx, size_t old, size_t now, int force) {
+    size_t lim = ws__max_memory(ctx), base = ctx->mem_used - old;
+    while (!force && now > lim - WS__MIN(base, lim) && (ctx->npool || ctx->big)) {
+        if (ctx->npool) ws__buf_free(ctx, ctx->pool[--ctx->npool]);
+        else { ws__buf_free(ctx, ctx->big); ctx->big = NULL; }   /* ws__buf_keep_big's */
+        base = ctx->mem_used - old;
+    }
+    if (force || (base <= lim && now <= lim - base)) return 1;
+    ctx->mem_full = 1;
+    return 0;
+}
+static int ws__mem_full(const ws_ctx *ctx) {   /* no room left for another receive buffer */
+    size_t lim = ws__max_memory(ctx);
+    return ctx->mem_used >= lim || lim - ctx->mem_used < (size_t)WS_BUF_MIN;
+}
+/* The largest a single buffer needs to become: growth by doubling stops here (and at the
+ * budget), so a buffer overshoots its limit by one reservation at most, never by 2x. */
+static size_t ws__buf_lim(const ws_ctx *ctx);
 
-/* Makes room for `extra` more bytes at the end of *pb. 0 = out of memory (or overflow). */
-static int ws__buf_reserve(ws_ctx *ctx, ws__buf **pb, size_t extra) {
+enum { WS__B_SMALL = 1,   /* a fresh buffer of just `extra` bytes (handshakes), not WS_BUF_MIN */
+       WS__B_FORCE = 2 }; /* counted but never refused: close frames, pongs, HTTP answers */
+
+/* Makes room for `extra` more bytes at the end of *pb. 0 = out of memory, overflow, or the
+ * ctx's max_memory budget (then ctx->mem_full = 1). lim: what this buffer may need at most
+ * (its own limit), where growth by doubling stops; 0 = the largest of the ctx's limits. */
+static int ws__buf_reserve_f(ws_ctx *ctx, ws__buf **pb, size_t extra, int flags, size_t lim) {
     ws__buf *b = *pb, *nb;
-    size_t used, want;
+    size_t used, want, room;
+    ctx->mem_full = 0;
     if (!b) {
         if (ctx->npool) b = ctx->pool[--ctx->npool];
         else {
-            size_t cap = WS__MAX((size_t)WS_BUF_MIN, extra);
+            size_t cap = (flags & WS__B_SMALL) ? WS__MAX((size_t)256, extra) : WS__MAX((size_t)WS_BUF_MIN, extra);
             if (cap > (size_t)-1 - sizeof(ws__buf)) return 0;
+            if (!ws__mem_room(ctx, 0, sizeof(ws__buf) + cap, flags & WS__B_FORCE)) return 0;
             b = (ws__buf *)ws__alloc(ctx, sizeof(ws__buf) + cap);
             if (!b) return 0;
             b->cap = cap;
+            ctx->mem_used += sizeof(ws__buf) + cap;
         }
         b->off = b->len = 0;
         *pb = b;
@@ -2293,13 +2489,25 @@ static int ws__buf_reserve(ws_ctx *ctx, ws__buf **pb, size_t extra) {
     }
     if (extra > (size_t)-1 / 2 - sizeof(ws__buf) - used) return 0;
     if (used + extra > WS_POOL_BUF_MAX && ws__buf_take_big(ctx, pb, used + extra)) return 1;
-    want = WS__MAX(b->cap * 2, used + extra);
+    want = b->cap * 2;                  /* doubling, but not past the limits */
+    if (!lim) lim = ws__buf_lim(ctx);
+    if (want > lim) want = lim;
+    room = ws__max_memory(ctx) - WS__MIN(ws__max_memory(ctx), ctx->mem_used - b->cap);
+    if (want > room) want = room;
+    if (want < used + extra) want = used + extra;
+    if (!ws__mem_room(ctx, b->cap, want, flags & WS__B_FORCE)) return 0;
     nb = (ws__buf *)ws__realloc(ctx, b, sizeof(ws__buf) + want);
     if (!nb) return 0;
+    ctx->mem_used = ctx->mem_used - nb->cap + want;
     nb->cap = want;
     *pb = nb;
     return 1;
 }
+static int ws__buf_reserve(ws_ctx *ctx, ws__buf **pb, size_t extra) {
+    return ws__buf_reserve_f(ctx, pb, extra, 0, 0);
+}
+/* What a failed reservation means: the budget (WS_ERR_FULL) or the allocator (NOMEM). */
+static ws_result ws__nomem(const ws_ctx *ctx) { return ctx->mem_full ? WS_ERR_FULL : WS_ERR_NOMEM; }
 
 static size_t ws__buf_used(const ws__buf *b) { return b ? b->len - b->off : 0; }
 
@@ -2353,8 +2561,20 @@ static size_t ws__max_handshake(const ws_ctx *x) { return x->cfg.max_handshake ?
 static size_t ws__max_queue(const ws_ctx *x) {
     return x->cfg.max_send_queue ? x->cfg.max_send_queue : ws__max_message(x) + 65536;
 }
+static size_t ws__buf_lim(const ws_ctx *x) {
+    size_t m = WS__MAX(ws__max_queue(x), WS__MAX(ws__max_message(x), ws__max_frame(x)));
+    return m > (size_t)-1 / 2 ? m : m + 2 * (size_t)WS_BUF_MIN;
+}
 #ifndef WS_NO_NET
 static size_t ws__max_conns(const ws_ctx *x) { return x->cfg.max_conns > 0 ? (size_t)x->cfg.max_conns : 1024; }
+static size_t ws__max_pending(const ws_ctx *x) {   /* never more than half of max_conns */
+    size_t n = x->cfg.max_pending > 0 ? (size_t)x->cfg.max_pending : 256, half = ws__max_conns(x) / 2;
+    return WS__MAX((size_t)1, x->cfg.max_pending > 0 ? n : WS__MIN(n, half));
+}
+static size_t ws__max_pending_addr(const ws_ctx *x) {
+    size_t n = x->cfg.max_pending_per_addr > 0 ? (size_t)x->cfg.max_pending_per_addr : 64;
+    return WS__MIN(n, ws__max_pending(x));
+}
 #endif
 static int ws__ms(int v, int def) { return v ? v : def; }
 static int ws__ping_ms(const ws_conn *c) {
@@ -2379,7 +2599,8 @@ static ws_result ws__queue_frame(ws_conn *c, int fin, int rsv, int op, const voi
     if (!force && len > ws__max_queue(ctx)) return WS_ERR_TOO_BIG;   /* would never fit */
     if (!force && ws__buf_used(c->tx) + len > ws__max_queue(ctx)) return WS_ERR_FULL;
     if (f.masked) ws__rand(ctx, f.mask, 4);
-    if (!ws__buf_reserve(ctx, &c->tx, len + 14)) return WS_ERR_NOMEM;
+    if (!ws__buf_reserve_f(ctx, &c->tx, len + 14, force ? WS__B_FORCE : 0,
+                           ws__max_queue(ctx) + 14)) return ws__nomem(ctx);
     dst = WS__BDATA(c->tx) + c->tx->len;
     if (ws_frame_encode(&f, dst) != WS_OK) return WS_ERR_ARG;
     if (len) memcpy(dst + f.header_len, data, len);
@@ -2433,6 +2654,13 @@ static void ws__fail(ws_conn *c, ws_result rc, const char *why) {
         c->flags |= WS__F_BROKEN;   /* before the handshake: just close */
         ws__pend(c);
     }
+}
+
+/* A buffer could not grow: over the ctx's max_memory, close 1013 "try again later"
+ * (WS_ERR_FULL); the allocator failed: 1011. Input stops either way. */
+static void ws__fail_nomem(ws_conn *c) {
+    if (c->ctx->mem_full) ws__fail(c, WS_ERR_FULL, "memory budget (max_memory) reached");
+    else ws__fail(c, WS_ERR_NOMEM, "out of memory");
 }
 
 /* ---- receiving frames (RFC 6455 5.4-5.6) ---- */
@@ -2500,8 +2728,8 @@ static void ws__frame_done(ws_conn *c, uint8_t *p, size_t n) {
     switch (op) {
     case WS_OP_PING:   /* 5.5.3: a peer that pings but never reads must not grow tx forever */
         if (!ctx->cfg.no_auto_pong && !(c->flags & WS__F_SENT_CLOSE) &&
-            ws__buf_used(c->tx) <= ws__max_queue(ctx))
-            (void)ws__queue_frame(c, 1, 0, WS_OP_PONG, p, n, 1);
+            ws__buf_used(c->tx) <= ws__max_queue(ctx))   /* not forced: max_memory holds too */
+            (void)ws__queue_frame(c, 1, 0, WS_OP_PONG, p, n, 0);
         ws__ev_init(&ev, WS_EV_PING);
         ev.data = p; ev.len = n;
         ws__emit(c, &ev);
@@ -2530,7 +2758,7 @@ static void ws__frame_done(ws_conn *c, uint8_t *p, size_t n) {
         c->msg_op = 0;
         ws__deliver(c, op, p, n, 1);
     } else {                                    /* assemble fragments */
-        if (n && !ws__buf_reserve(ctx, &c->msg, n)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); return; }
+        if (n && !ws__buf_reserve_f(ctx, &c->msg, n, 0, ws__max_message(ctx))) { ws__fail_nomem(c); return; }
         if (n) { memcpy(WS__BDATA(c->msg) + c->msg->len, p, n); c->msg->len += n; }
         c->msg_len += n;
         c->msg_op = (uint8_t)op;
@@ -2595,6 +2823,7 @@ static void ws__opened(ws_conn *c) {
     int ping = ws__ping_ms(c);
     c->state = WS__OPEN;
     c->flags |= WS__F_OPENED;
+    ws__hs_del(c);
     c->deadline = 0;
     c->last_rx = ctx->now;
     c->next_ping = ping ? ctx->now + ping
@@ -2621,7 +2850,7 @@ static void ws__respond(ws_conn *c, int status, const ws_reply *r, const char *w
     ws__out o;
     c->flags |= WS__F_HTTP | WS__F_SHUT;
     ws__start_closing(c);
-    if (!ws__buf_reserve(ctx, &c->tx, need)) { c->flags |= WS__F_BROKEN; ws__pend(c); return; }
+    if (!ws__buf_reserve_f(ctx, &c->tx, need, WS__B_SMALL | WS__B_FORCE, 0)) { c->flags |= WS__F_BROKEN; ws__pend(c); return; }
     o.p = (char *)WS__BDATA(c->tx) + c->tx->len;
     o.cap = c->tx->cap - c->tx->len;
     o.len = 0; o.err = 0;
@@ -2662,6 +2891,11 @@ static void ws__server_handshake(ws_conn *c) {
     if (rc == WS_ERR_TOO_BIG) { ws__respond(c, 431, NULL, "request header too large\n"); return; }
     if (rc != WS_OK) { ws__respond(c, 400, NULL, why); return; }
     if (c->flags & WS__F_REFUSE) { ws__respond(c, 503, NULL, "too many connections\n"); return; }
+    if (ws__mem_full(ctx)) {   /* the ctx's max_memory is spent: no new connections for now */
+        ws__log(ctx, 1, "ws.h: max_memory reached: refusing an upgrade with 503");
+        ws__respond(c, 503, NULL, "server busy (memory budget)\n");
+        return;
+    }
     rc = ws_http_check_request(&req, &key, &status, &why);
     memset(&reply, 0, sizeof reply);
     if (rc != WS_OK) {
@@ -2689,7 +2923,7 @@ static void ws__server_handshake(ws_conn *c) {
         }
     }
     need = 256 + (reply.protocol ? strlen(reply.protocol) : 0) + (reply.headers ? 2 * strlen(reply.headers) : 0);
-    if (!ws__buf_reserve(ctx, &c->tx, need)) { c->flags |= WS__F_BROKEN; ws__pend(c); return; }
+    if (!ws__buf_reserve_f(ctx, &c->tx, need, WS__B_SMALL | WS__B_FORCE, 0)) { c->flags |= WS__F_BROKEN; ws__pend(c); return; }
     o.p = (char *)WS__BDATA(c->tx) + c->tx->len;
     rc = ws_http_build_accept(o.p, c->tx->cap - c->tx->len, key.ptr, key.len, reply.protocol,
                               reply.headers, &o.len);
@@ -2767,6 +3001,7 @@ static void ws__finish(ws_conn *c) {   /* the connection is over: close, report,
     if (c->state == WS__CLOSED || c->state == WS__WAITING) return;
     if (c->tp) c->tp->close(c);
     if (c->flags & WS__F_OPENED) ctx->nopen--;
+    ws__hs_del(c);
     c->state = WS__CLOSED;
     if (visible && c->err != WS_OK && !(c->flags & WS__F_ERR_FIRED)) {
         c->flags |= WS__F_ERR_FIRED;
@@ -2838,23 +3073,32 @@ static void ws__tx_done(ws_conn *c) {
     }
 }
 
+/* A write may re-enter (a ws_io that feeds an engine which answers at once, back into c):
+ * the inner flush leaves the sending to this one, which re-reads tx after each write (it may
+ * have grown, moved, or gone with the connection). */
 static void ws__flush(ws_conn *c) {
-    ws__buf *b = c->tx;
-    if (!ws__has_io(c)) return;   /* sans-I/O: bytes stay in tx (ws_engine_output) */
-    while (b && b->off < b->len) {
+    ws__buf *b;
+    if (!ws__has_io(c) || (c->flags & WS__F_FLUSHING)) return;   /* sans-I/O: bytes stay in tx */
+    c->flags |= WS__F_FLUSHING;
+    while ((b = c->tx) != NULL && b->off < b->len) {
         size_t put = 0;
         ws_result rc = c->tp->write(c, WS__BDATA(b) + b->off, b->len - b->off, &put);
-        if (rc == WS_AGAIN || (rc == WS_OK && put == 0)) { c->flags |= WS__F_DRAIN_WAIT; return; }
+        if (rc == WS_AGAIN || (rc == WS_OK && put == 0)) {
+            c->flags = (c->flags & ~(uint32_t)WS__F_FLUSHING) | WS__F_DRAIN_WAIT;
+            return;
+        }
         if (rc != WS_OK) {
             if (c->err == WS_OK && !(c->flags & WS__F_GOT_CLOSE))   /* after the peer's close: no error */
                 { c->err = rc; c->err_msg = "send failed: connection lost"; }
-            c->flags |= WS__F_BROKEN;
+            c->flags = (c->flags & ~(uint32_t)WS__F_FLUSHING) | WS__F_BROKEN;
             ws__pend(c);
             ws__buf_put(c->ctx, &c->tx);
             return;
         }
-        b->off += put;
+        if (!c->tx) { c->flags &= ~(uint32_t)WS__F_FLUSHING; return; }   /* ended inside the write */
+        c->tx->off += put;
     }
+    c->flags &= ~(uint32_t)WS__F_FLUSHING;
     ws__tx_done(c);
 }
 
@@ -2884,6 +3128,8 @@ static int64_t ws__conn_timers(ws_conn *c) {
         switch (c->state) {
         case WS__RESOLVING: case WS__CONNECTING:
             ws__abort(c, WS_ERR_TIMEOUT, "connect timed out"); return 0;
+        case WS__PROXY:
+            ws__abort(c, WS_ERR_TIMEOUT, "the proxy did not answer within connect_timeout_ms"); return 0;
         case WS__TLS: case WS__HANDSHAKE:
             ws__abort(c, WS_ERR_TIMEOUT, "handshake timed out"); return 0;
         default:   /* CLOSING: the peer never finished the close handshake */
@@ -2971,21 +3217,82 @@ static void ws__conn_reset(ws_conn *c) {
 }
 
 /* ---- connections: made and freed ---- */
+/* ---- ids -> conns (ws_conn_find, ws_send_id): a table at most half full ---- */
+static size_t ws__id_slot(const ws_ctx *ctx, uint64_t id) {
+    return (size_t)((id * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & (ctx->ids_cap - 1);
+}
+static void ws__id_put(ws_ctx *ctx, ws_conn *c) {   /* room is made by ws__id_room */
+    size_t i = ws__id_slot(ctx, c->id);
+    while (ctx->ids[i]) i = (i + 1) & (ctx->ids_cap - 1);
+    ctx->ids[i] = c;
+    ctx->ids_len++;
+}
+static int ws__id_room(ws_ctx *ctx) {   /* 0 = out of memory */
+    ws_conn **old = ctx->ids;
+    size_t i, ocap = ctx->ids_cap, ncap = ocap ? ocap * 2 : 64;
+    if ((ctx->ids_len + 1) * 2 <= ocap) return 1;
+    ctx->ids = (ws_conn **)ws__alloc(ctx, ncap * sizeof *ctx->ids);
+    if (!ctx->ids) { ctx->ids = old; return 0; }
+    memset(ctx->ids, 0, ncap * sizeof *ctx->ids);
+    ctx->ids_cap = ncap;
+    ctx->ids_len = 0;
+    for (i = 0; i < ocap; i++) if (old[i]) ws__id_put(ctx, old[i]);
+    ws__free(ctx, old);
+    return 1;
+}
+static ws_conn **ws__id_find(const ws_ctx *ctx, uint64_t id) {
+    size_t i;
+    if (!ctx->ids_cap) return NULL;
+    for (i = ws__id_slot(ctx, id); ctx->ids[i]; i = (i + 1) & (ctx->ids_cap - 1))
+        if (ctx->ids[i]->id == id) return &ctx->ids[i];
+    return NULL;
+}
+static void ws__id_del(ws_ctx *ctx, uint64_t id) {   /* backward-shift deletion */
+    ws_conn **p = ws__id_find(ctx, id);
+    size_t i, j, m = ctx->ids_cap - 1;
+    if (!p) return;
+    i = (size_t)(p - ctx->ids);
+    ctx->ids[i] = NULL;
+    ctx->ids_len--;
+    for (j = (i + 1) & m; ctx->ids[j]; j = (j + 1) & m) {
+        size_t h = ws__id_slot(ctx, ctx->ids[j]->id);
+        if (((j - h) & m) >= ((j - i) & m)) {   /* its home is at or before the hole */
+            ctx->ids[i] = ctx->ids[j];
+            ctx->ids[j] = NULL;
+            i = j;
+        }
+    }
+}
+
+static void ws__ids_free(ws_ctx *ctx) {   /* the id table and (WS_DEBUG) the freed conns */
+#ifdef WS_DEBUG
+    size_t i;
+    for (i = 0; i < WS__MIN(ctx->nquar, (size_t)WS_DEBUG_QUARANTINE); i++) ws__free(ctx, ctx->quar[i]);
+    ctx->nquar = 0;
+#endif
+    ws__free(ctx, ctx->ids);
+    ctx->ids = NULL;
+    ctx->ids_cap = ctx->ids_len = 0;
+}
+
 static ws_conn *ws__conn_new(ws_ctx *ctx, int server) {
     ws_conn *c;
     /* room in the timer heap for every conn, so scheduling never fails */
     if (!ctx->engine &&
         !ws__grow(ctx, (void **)&ctx->heap, &ctx->hcap, ctx->nconns + ctx->ntimers + 1,
                   sizeof(ws__hnode *))) return NULL;
+    if (!ctx->engine && !ws__id_room(ctx)) return NULL;   /* an engine's ctx has one conn */
     c = (ws_conn *)ws__alloc(ctx, sizeof *c);
     if (!c) return NULL;
     memset(c, 0, sizeof *c);
+    c->magic = WS__LIVE;
     c->kind = WS__K_CONN;
     ctx->nconns++;
     c->ctx = ctx;
     c->fd = WS__INVALID_SOCK;
     c->tp = &ws__io_tp;   /* the loop sets its own (TCP, TLS) */
     c->id = ++ctx->next_id;
+    if (!ctx->engine) ws__id_put(ctx, c);
     c->created = ctx->now;
     c->err_msg = "";
     if (server) { c->flags = WS__F_SERVER; ctx->nserver++; }
@@ -3001,6 +3308,7 @@ static void ws__conn_free(ws_conn *c) {
 #ifdef WS_NO_NET
     if (c->tp) c->tp->close(c);   /* (ws__client_reset closes it with sockets) */
 #endif
+    ws__hs_del(c);
     c->flags |= WS__F_DEAD;
 #ifndef WS_NO_NET
     ws__sched(c);   /* out of the timer heap */
@@ -3014,12 +3322,23 @@ static void ws__conn_free(ws_conn *c) {
         ws__free(ctx, c->cl->origin);
         ws__free(ctx, c->cl->protocols);
         ws__free(ctx, c->cl->headers);
+        ws__free(ctx, c->cl->proxy);
+        ws__free(ctx, c->cl->proxy_auth);
 #ifndef WS_NO_NET
         ws__tls_cfg_release(ctx, c->cl->tls);
 #endif
         ws__free(ctx, c->cl);
     }
+    ws__id_del(ctx, c->id);
+#ifdef WS_DEBUG   /* poisoned and kept aside: a late use trips WS__CHECK (or reads garbage) */
+    memset(c, 0xDD, sizeof *c);
+    c->magic = WS__FREED;
+    if (ctx->nquar >= WS_DEBUG_QUARANTINE) ws__free(ctx, ctx->quar[ctx->nquar % WS_DEBUG_QUARANTINE]);
+    ctx->quar[ctx->nquar++ % WS_DEBUG_QUARANTINE] = c;
+#else
+    c->magic = WS__FREED;
     ws__free(ctx, c);
+#endif
 }
 
 /* ==== >>engine ==== sending and closing (loop and engine alike), the sans-I/O API ==== */
@@ -3071,6 +3390,7 @@ static int ws__text_ok(const ws_ctx *ctx, const void *data, size_t len) {
 
 static ws_result ws__send(ws_conn *c, int fin, int rsv, int op, const void *data, size_t len) {
     ws_result rc;
+    WS__CHECK(c);
     if (!c || (!data && len)) return WS_ERR_ARG;
     if (c->state != WS__OPEN) return c->state < WS__OPEN ? WS_ERR_STATE : WS_ERR_CLOSED;
     if (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD)) return WS_ERR_CLOSED;
@@ -3102,7 +3422,9 @@ static ws_result ws__send_check(const ws_ctx *ctx, int opcode, const void *data,
 }
 
 WS_API ws_result ws_conn_send(ws_conn *c, int opcode, const void *data, size_t len) {
-    ws_result rc = ws__send_check(c ? c->ctx : NULL, opcode, data, len);
+    ws_result rc;
+    WS__CHECK(c);   /* before c->ctx is read */
+    rc = ws__send_check(c ? c->ctx : NULL, opcode, data, len);
     return rc != WS_OK ? rc : ws__send(c, 1, 0, opcode, data, len);
 }
 
@@ -3111,11 +3433,13 @@ WS_API ws_result ws_conn_send_text(ws_conn *c, const char *text) {
 }
 
 WS_API ws_result ws_conn_send_frame(ws_conn *c, int fin, int rsv, int opcode, const void *data, size_t len) {
+    WS__CHECK(c);
     return ws__send(c, fin, rsv, opcode, data, len);
 }
 
 WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
     size_t rlen = reason ? strlen(reason) : 0;
+    WS__CHECK(c);
     if (!c) return WS_ERR_ARG;
     if ((code && !ws_close_code_valid(code)) || rlen > 123 || (rlen && !code) ||
         (rlen && ws_utf8_validate(reason, rlen) != WS_OK))
@@ -3133,6 +3457,7 @@ WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
         c->err_msg = "closed before the connection opened";
         c->flags |= WS__F_BROKEN | WS__F_ERR_FIRED;
         ws__pend(c);
+        ws__engine_run(c->ctx);   /* an engine: CLOSE fires before this returns */
         return WS_OK;
     }
     (void)ws__queue_close(c, code, reason, rlen);
@@ -3144,6 +3469,7 @@ WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
 }
 
 WS_API void ws_conn_drop(ws_conn *c) {
+    WS__CHECK(c);
     if (c && c->state == WS__WAITING) { (void)ws_conn_close(c, 0, NULL); return; }   /* no retry */
     if (!c || c->state >= WS__CLOSED) return;
     c->flags |= WS__F_USER_CLOSE | WS__F_BROKEN;
@@ -3152,29 +3478,33 @@ WS_API void ws_conn_drop(ws_conn *c) {
 }
 
 WS_API int ws_conn_state(const ws_conn *c) {
+    WS__CHECK(c);
     if (!c) return WS_STATE_CLOSED;
     switch (c->state) {
-    case WS__RESOLVING: case WS__CONNECTING: case WS__TLS: case WS__HANDSHAKE: return WS_STATE_CONNECTING;
+    case WS__RESOLVING: case WS__CONNECTING: case WS__PROXY: case WS__TLS: case WS__HANDSHAKE:
+        return WS_STATE_CONNECTING;
     case WS__OPEN: return (c->flags & WS__F_SENT_CLOSE) ? WS_STATE_CLOSING : WS_STATE_OPEN;
     case WS__CLOSING: return WS_STATE_CLOSING;
     default: return WS_STATE_CLOSED;
     }
 }
-WS_API void *ws_conn_user(const ws_conn *c) { return c ? c->user : NULL; }
-WS_API void ws_conn_set_user(ws_conn *c, void *user) { if (c) c->user = user; }
-WS_API uint64_t ws_conn_id(const ws_conn *c) { return c ? c->id : 0; }
-WS_API ws_ctx *ws_conn_ctx(const ws_conn *c) { return c && !c->ctx->engine ? c->ctx : NULL; }
-WS_API int ws_conn_is_server(const ws_conn *c) { return c && (c->flags & WS__F_SERVER) ? 1 : 0; }
+WS_API void *ws_conn_user(const ws_conn *c) { WS__CHECK(c); return c ? c->user : NULL; }
+WS_API void ws_conn_set_user(ws_conn *c, void *user) { WS__CHECK(c); if (c) c->user = user; }
+WS_API uint64_t ws_conn_id(const ws_conn *c) { WS__CHECK(c); return c ? c->id : 0; }
+WS_API ws_ctx *ws_conn_ctx(const ws_conn *c) { WS__CHECK(c); return c && !c->ctx->engine ? c->ctx : NULL; }
+WS_API int ws_conn_is_server(const ws_conn *c) { WS__CHECK(c); return c && (c->flags & WS__F_SERVER) ? 1 : 0; }
 WS_API int64_t ws_conn_age_ms(const ws_conn *c) {
+    WS__CHECK(c);
     if (!c) return 0;
 #ifndef WS_NO_NET
     if (!c->ctx->engine) return ws__now_ms() - c->created;
 #endif
     return c->ctx->now - c->created;   /* an engine: on its user's clock */
 }
-WS_API const char *ws_conn_protocol(const ws_conn *c) { return c && c->protocol ? c->protocol : ""; }
-WS_API size_t ws_conn_queued(const ws_conn *c) { return c ? ws__buf_used(c->tx) : 0; }
+WS_API const char *ws_conn_protocol(const ws_conn *c) { WS__CHECK(c); return c && c->protocol ? c->protocol : ""; }
+WS_API size_t ws_conn_queued(const ws_conn *c) { WS__CHECK(c); return c ? ws__buf_used(c->tx) : 0; }
 WS_API void ws_conn_set_fragments(ws_conn *c, int on) {
+    WS__CHECK(c);
     if (!c) return;
     c->flags = (c->flags & ~(uint32_t)WS__F_FRAGS) | WS__F_FRAGS_SET | (on ? (uint32_t)WS__F_FRAGS : 0u);
 }
@@ -3205,6 +3535,10 @@ static ws_result ws__client_new(ws_conn *c, const char *url, const ws_connect_op
         return WS_ERR_NOMEM;
     if (ws_url_parse(cl->url, n, &cl->u, why) != WS_OK) return WS_ERR_URL;
     if (cl->u.host.len >= 256) { *why = "host name longer than 255 bytes"; return WS_ERR_URL; }
+    /* extra headers that would repeat ours (a second Host, key...): refused, with the reason */
+    *why = ws__extra_check(cl->headers, 1, cl->origin && *cl->origin, cl->protocols && *cl->protocols);
+    if (*why) return WS_ERR_ARG;
+    *why = "";
     return WS_OK;
 }
 
@@ -3269,8 +3603,9 @@ static void ws__engine_free(ws_ctx *ctx) {
     ctx->destroying = 1;
     while (ctx->head) ws__conn_free(ctx->head);
     while (ctx->npool) ws__free(ctx, ctx->pool[--ctx->npool]);
-    if (ctx->big) ws__free(ctx, ctx->big);
+    if (ctx->big) ws__buf_free(ctx, ctx->big);
     ws__free(ctx, ctx->heap);
+    ws__ids_free(ctx);
     WS_FREE(ctx, ctx->cfg.user);
 }
 
@@ -3344,6 +3679,7 @@ WS_API ws_result ws_engine_feed(ws_conn *c, const void *data, size_t len, int64_
         p += n;
         len -= n;
     }
+    if (ws__buf_used(c->tx)) ws__pend(c);   /* what the input queued (101, pongs, close): a ws_io takes it */
     ws__engine_run(c->ctx);
     return rc;
 }
@@ -3528,23 +3864,42 @@ static int ws__send_direct(ws_conn *c, int fin, int rsv, int op, const void *dat
 }
 
 /* ==== >>tls ==== wss:// through mbedTLS (WS_USE_MBEDTLS): a second ws__transport ==== */
-/* One ws__tls_cfg (mbedtls_ssl_config, certificates, key, CTR-DRBG seeded from the platform's
- * entropy) per listener or client connection, shared by reference count; each connection adds
- * only its mbedtls_ssl_context (mbedTLS itself allocates its record buffers, ~2 x 16 KiB, with
- * its own calloc). The BIO is the non-blocking socket: WANT_READ/WANT_WRITE become WS_AGAIN plus
- * poll interest (want), and plaintext mbedTLS already holds is reported by pending(). Works
- * with mbedTLS 2.28 and 3.x (3.6 LTS); the differences sit behind MBEDTLS_VERSION_NUMBER. */
+/* One ws__tls_cfg (mbedtls_ssl_config, certificates, key, and before 4.x a CTR-DRBG seeded from
+ * the platform's entropy) per listener or client connection, shared by reference count; each
+ * connection adds only its mbedtls_ssl_context (mbedTLS itself allocates its record buffers,
+ * ~2 x 16 KiB, with its own calloc). The BIO is the non-blocking socket: WANT_READ/WANT_WRITE
+ * become WS_AGAIN plus poll interest (want), and plaintext mbedTLS already holds is reported by
+ * pending(). Works with mbedTLS 2.28, 3.x (3.6 LTS) and 4.x; the differences sit behind
+ * MBEDTLS_VERSION_NUMBER here: 3.x wants an RNG for key parsing and psa_crypto_init() for
+ * TLS 1.3; 4.x is PSA only (psa_crypto_init() is its RNG: no entropy, CTR-DRBG or conf_rng). */
 #if defined(WS_USE_MBEDTLS)
 #include <mbedtls/version.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 #include <mbedtls/pk.h>
-#include <mbedtls/entropy.h>
-#include <mbedtls/ctr_drbg.h>
 #include <mbedtls/net_sockets.h>   /* MBEDTLS_ERR_NET_* codes only */
 #include <mbedtls/error.h>
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_PSA_CRYPTO_C)
-#  include <psa/crypto.h>          /* 3.x: TLS 1.3 (and USE_PSA) need psa_crypto_init() */
+#if MBEDTLS_VERSION_NUMBER < 0x04000000
+#  include <mbedtls/entropy.h>
+#  include <mbedtls/ctr_drbg.h>
+#  define WS__TLS_DRBG 1           /* our own CTR-DRBG: ws__tls_cfg.entropy and .drbg */
+#endif
+#if MBEDTLS_VERSION_NUMBER >= 0x04000000 || \
+    (MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_PSA_CRYPTO_C))
+#  include <psa/crypto.h>          /* 3.x: TLS 1.3 (and USE_PSA) need psa_crypto_init(); 4.x: all */
+#  define WS__TLS_PSA 1
+#endif
+/* 3.x's key parsing and pair check take an RNG (for blinding); 2.28's and 4.x's do not */
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && MBEDTLS_VERSION_NUMBER < 0x04000000
+#  define WS__TLS_RNG(g) , mbedtls_ctr_drbg_random, &(g)->drbg
+#else
+#  define WS__TLS_RNG(g)
+#endif
+#if defined(_WIN32)
+#  include <wincrypt.h>            /* the system ROOT store, for clients given no CA */
+#  if defined(_MSC_VER)
+#    pragma comment(lib, "crypt32")
+#  endif
 #endif
 
 struct ws__tls_cfg {
@@ -3556,8 +3911,10 @@ struct ws__tls_cfg {
     mbedtls_ssl_config conf;
     mbedtls_x509_crt ca, cert;
     mbedtls_pk_context key;
+#if defined(WS__TLS_DRBG)
     mbedtls_entropy_context entropy;
     mbedtls_ctr_drbg_context drbg;
+#endif
 };
 
 typedef struct ws__tls_conn {
@@ -3570,6 +3927,7 @@ typedef struct ws__tls_conn {
     uint8_t  more;               /* the last read stopped with its buffer full */
     uint8_t  shut;               /* close_notify is still partly unsent */
     uint8_t  got1, first;        /* the first byte the peer sent: is it TLS at all? */
+    uint8_t  rx;                 /* application data has come since the handshake */
 } ws__tls_conn;
 
 static void ws__tls_strerror(int r, char *buf, size_t cap) {
@@ -3637,8 +3995,10 @@ static void ws__tls_cfg_release(ws_ctx *ctx, ws__tls_cfg *g) {
     mbedtls_x509_crt_free(&g->ca);
     mbedtls_x509_crt_free(&g->cert);
     mbedtls_pk_free(&g->key);
+#if defined(WS__TLS_DRBG)
     mbedtls_ctr_drbg_free(&g->drbg);
     mbedtls_entropy_free(&g->entropy);
+#endif
     ws__free(g->ctx, g->server_name);
     ws__free(g->ctx, g->alpn_buf);
     ws__free(g->ctx, g);
@@ -3689,20 +4049,14 @@ static int ws__tls_load_key(ws__tls_cfg *g, const ws_tls_opts *o) {
     if (o->key_file) {
 #if !defined(MBEDTLS_FS_IO)
         return MBEDTLS_ERR_PK_FEATURE_UNAVAILABLE;
-#elif MBEDTLS_VERSION_NUMBER >= 0x03000000
-        return mbedtls_pk_parse_keyfile(&g->key, o->key_file, pw, mbedtls_ctr_drbg_random, &g->drbg);
 #else
-        return mbedtls_pk_parse_keyfile(&g->key, o->key_file, pw);
+        return mbedtls_pk_parse_keyfile(&g->key, o->key_file, pw WS__TLS_RNG(g));
 #endif
     }
     p = ws__tls_mem(g->ctx, o->key_mem, o->key_len, &n, &copy);
     if (!p) return MBEDTLS_ERR_PK_ALLOC_FAILED;
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-    r = mbedtls_pk_parse_key(&g->key, p, n, (const unsigned char *)pw, pw ? strlen(pw) : 0,
-                             mbedtls_ctr_drbg_random, &g->drbg);
-#else
-    r = mbedtls_pk_parse_key(&g->key, p, n, (const unsigned char *)pw, pw ? strlen(pw) : 0);
-#endif
+    r = mbedtls_pk_parse_key(&g->key, p, n, (const unsigned char *)pw, pw ? strlen(pw) : 0
+                             WS__TLS_RNG(g));
     if (copy) { memset(copy, 0, n); ws__free(g->ctx, copy); }
     return r;
 }
@@ -3720,9 +4074,21 @@ static ws_result ws__tls_cfg_err(char *err, size_t cap, const char *what, const 
     return WS_ERR_TLS;
 }
 
-/* The system's CA bundle, for clients given no CA (the first file that parses). */
+/* The system's CA certificates, for clients given no CA: on Windows the ROOT store (the
+ * user's, which includes the machine's; certificates mbedTLS cannot parse are skipped), else
+ * the first bundle file that parses. 1 = some loaded. */
 static int ws__tls_system_ca(mbedtls_x509_crt *ca) {
-#if defined(MBEDTLS_FS_IO) && !defined(_WIN32)
+#if defined(_WIN32)
+    HCERTSTORE st = CertOpenSystemStoreA((HCRYPTPROV_LEGACY)0, "ROOT");
+    PCCERT_CONTEXT x = NULL;
+    int n = 0;
+    if (!st) return 0;
+    while ((x = CertEnumCertificatesInStore(st, x)) != NULL)   /* frees the previous x */
+        if ((x->dwCertEncodingType & X509_ASN_ENCODING) &&
+            mbedtls_x509_crt_parse_der(ca, x->pbCertEncoded, x->cbCertEncoded) == 0) n++;
+    (void)CertCloseStore(st, 0);
+    return n > 0;
+#elif defined(MBEDTLS_FS_IO)
     static const char *const paths[] = {
         "/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
         "/etc/ssl/ca-bundle.pem", "/etc/ssl/cert.pem", "/usr/local/etc/ssl/cert.pem", NULL
@@ -3755,17 +4121,23 @@ static ws_result ws__tls_cfg_new(ws_ctx *ctx, const ws_tls_opts *o, int server, 
     mbedtls_x509_crt_init(&g->ca);
     mbedtls_x509_crt_init(&g->cert);
     mbedtls_pk_init(&g->key);
+#if defined(WS__TLS_DRBG)
     mbedtls_entropy_init(&g->entropy);
     mbedtls_ctr_drbg_init(&g->drbg);
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000 && defined(MBEDTLS_PSA_CRYPTO_C)
+#endif
+#if defined(WS__TLS_PSA)   /* once per process is enough; later calls return at once */
     if (psa_crypto_init() != PSA_SUCCESS) { rc = ws__tls_cfg_err(err, cap, "psa_crypto_init failed", NULL, 0); goto fail; }
 #endif
+#if defined(WS__TLS_DRBG)
     r = mbedtls_ctr_drbg_seed(&g->drbg, mbedtls_entropy_func, &g->entropy, (const unsigned char *)"ws.h", 4);
     if (r) { rc = ws__tls_cfg_err(err, cap, "seeding the random generator failed", NULL, r); goto fail; }
+#endif
     r = mbedtls_ssl_config_defaults(&g->conf, server ? MBEDTLS_SSL_IS_SERVER : MBEDTLS_SSL_IS_CLIENT,
                                     MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
     if (r) { rc = ws__tls_cfg_err(err, cap, "mbedtls_ssl_config_defaults failed", NULL, r); goto fail; }
+#if defined(WS__TLS_DRBG)
     mbedtls_ssl_conf_rng(&g->conf, mbedtls_ctr_drbg_random, &g->drbg);
+#endif
     /* trusted CAs */
     if (o->ca_file || o->ca_mem) {
         r = ws__tls_load_crt(ctx, &g->ca, o->ca_file, o->ca_mem, o->ca_len);
@@ -3786,11 +4158,7 @@ static ws_result ws__tls_cfg_new(ws_ctx *ctx, const ws_tls_opts *o, int server, 
         if (r > 0) { rc = ws__tls_cfg_err(err, cap, "some certificates in the chain do not parse:", o->cert_file, 0); goto fail; }
         r = ws__tls_load_key(g, o);
         if (r) { rc = ws__tls_cfg_err(err, cap, "cannot load the private key", o->key_file, r); goto fail; }
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-        r = mbedtls_pk_check_pair(&g->cert.pk, &g->key, mbedtls_ctr_drbg_random, &g->drbg);
-#else
-        r = mbedtls_pk_check_pair(&g->cert.pk, &g->key);
-#endif
+        r = mbedtls_pk_check_pair(&g->cert.pk, &g->key WS__TLS_RNG(g));
         if (!r) r = mbedtls_ssl_conf_own_cert(&g->conf, &g->cert, &g->key);
         if (r) { rc = ws__tls_cfg_err(err, cap, "certificate and key do not go together", NULL, r); goto fail; }
         g->has_cert = 1;
@@ -3995,15 +4363,29 @@ static ws_result ws__tls_handshake(ws_conn *c) {
 
 /* A failure after the handshake: an error code for the loop and, for TLS errors, the words. */
 static ws_result ws__tls_io_error(ws_conn *c, int r, const char *op) {
-    char e[160], msg[256];
+    const ws__tls_conn *t = (const ws__tls_conn *)c->tls;
+    char e[160], msg[384];
+    int refused = 0;
     ws__out o;
     if (r == MBEDTLS_ERR_NET_RECV_FAILED || r == MBEDTLS_ERR_NET_SEND_FAILED ||
         r == MBEDTLS_ERR_NET_CONN_RESET)
         return WS_ERR_IO;
     ws__tls_strerror(r, e, sizeof e);
+#if MBEDTLS_VERSION_NUMBER >= 0x03020000 && defined(MBEDTLS_SSL_PROTO_TLS1_3)
+    /* TLS 1.3: a client's handshake is over before the server has checked its certificate, so
+     * a refusal arrives as the first record after it (mbedTLS 3.6 and 4.0 report the server's
+     * alert as a MAC failure) */
+    refused = t && !t->rx && !(c->flags & WS__F_SERVER) &&
+              mbedtls_ssl_get_version_number(&t->ssl) == MBEDTLS_SSL_VERSION_TLS1_3;
+#else
+    (void)t;
+#endif
     o.p = msg; o.cap = sizeof msg; o.len = 0; o.err = 0;
-    ws__puts(&o, op);
+    ws__puts(&o, refused ? "handshake failure: the server refused the connection right after the "
+                           "TLS 1.3 handshake (does it require a client certificate, or reject ours?) ["
+                         : op);
     ws__puts(&o, e);
+    if (refused) ws__puts(&o, "]");
     if (ws__out_done(&o, NULL) == WS_OK) ws__tls_report(c, WS_ERR_TLS, 0, msg);
     return WS_ERR_TLS;
 }
@@ -4016,7 +4398,7 @@ static ws_result ws__tls_read(ws_conn *c, uint8_t *buf, size_t cap, size_t *got)
     t->more = 0;
     while (n < cap && t->rerr == WS_OK) {   /* drain what the socket has: poll won't say */
         r = mbedtls_ssl_read(&t->ssl, buf + n, WS__MIN(cap - n, (size_t)0x40000000));
-        if (r > 0) { n += (size_t)r; continue; }
+        if (r > 0) { n += (size_t)r; t->rx = 1; continue; }
         if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) break;
 #if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
         if (r == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) continue;
@@ -4218,10 +4600,179 @@ static void ws__remote_from(ws_conn *c, const struct sockaddr *sa) {
     }
 }
 
+/* ---- HTTP CONNECT proxies (RFC 9110 9.3.6; Basic auth, RFC 7617): the pure parts ---- */
+typedef struct ws__proxy_url {
+    ws_span  user, pass;         /* still %-encoded; ptr NULL = no credentials */
+    ws_span  host;               /* without the brackets of an IPv6 literal */
+    uint16_t port;               /* given, or 80 */
+} ws__proxy_url;
+
+/* "http://[user[:password]@]host[:port][/]". WS_OK, or WS_ERR_URL with *why. */
+static ws_result ws__proxy_parse(const char *s, size_t n, ws__proxy_url *p, const char **why) {
+    ws_span scheme;
+    size_t i, a = 7, e, at, h, he, colon;
+    unsigned long port = 80;
+    memset(p, 0, sizeof *p);
+    *why = "";
+    scheme.ptr = s; scheme.len = n < 7 ? n : 7;
+    if (!ws__span_ieq(scheme, "http://", 7)) { *why = "a proxy URL starts with http://"; return WS_ERR_URL; }
+    for (i = 0; i < n; i++)
+        if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7F) { *why = "space or control character in the proxy URL"; return WS_ERR_URL; }
+    for (e = a; e < n && s[e] != '/' && s[e] != '?' && s[e] != '#'; e++) {}
+    if (e < n && !(s[e] == '/' && e + 1 == n)) { *why = "a proxy URL has no path, query or fragment"; return WS_ERR_URL; }
+    for (at = e; at > a && s[at - 1] != '@'; at--) {}
+    h = a;
+    if (at > a) {   /* user info: user[:password]@ */
+        for (colon = a; colon < at - 1 && s[colon] != ':'; colon++) {}
+        p->user.ptr = s + a; p->user.len = colon - a;
+        p->pass.ptr = s + colon; p->pass.len = 0;
+        if (colon < at - 1) { p->pass.ptr = s + colon + 1; p->pass.len = at - 1 - colon - 1; }
+        h = at;
+    }
+    if (h < e && s[h] == '[') {
+        for (he = h + 1; he < e && s[he] != ']'; he++) {}
+        if (he == e) { *why = "unclosed [ in the proxy host"; return WS_ERR_URL; }
+        p->host.ptr = s + h + 1; p->host.len = he - h - 1;
+        he++;
+    } else {
+        for (he = h; he < e && s[he] != ':'; he++) {}
+        p->host.ptr = s + h; p->host.len = he - h;
+    }
+    if (!p->host.len || p->host.len > 255) { *why = "no proxy host, or one over 255 bytes"; return WS_ERR_URL; }
+    for (i = 0; i < p->host.len; i++) {
+        int c = (unsigned char)p->host.ptr[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '.' || c == '_' || c == ':'))
+            { *why = "invalid character in the proxy host"; return WS_ERR_URL; }
+        if (c == ':' && s[h] != '[') { *why = "invalid character in the proxy host"; return WS_ERR_URL; }
+    }
+    if (he < e) {
+        if (s[he] != ':' || he + 1 == e || e - he - 1 > 5) { *why = "bad proxy port"; return WS_ERR_URL; }
+        for (port = 0, i = he + 1; i < e; i++) {
+            if (s[i] < '0' || s[i] > '9') { *why = "bad proxy port"; return WS_ERR_URL; }
+            port = port * 10 + (unsigned long)(s[i] - '0');
+        }
+        if (port == 0 || port > 65535) { *why = "bad proxy port"; return WS_ERR_URL; }
+    }
+    p->port = (uint16_t)port;
+    return WS_OK;
+}
+
+static int ws__hexdig(int c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+           c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+/* Appends the %-decoded span to o; o->err = 2 for a bad %XX escape. */
+static void ws__put_pct(ws__out *o, ws_span s) {
+    size_t i;
+    for (i = 0; i < s.len; i++) {
+        char ch = s.ptr[i];
+        if (ch == '%') {
+            int hi = i + 2 < s.len ? ws__hexdig((unsigned char)s.ptr[i + 1]) : -1;
+            int lo = i + 2 < s.len ? ws__hexdig((unsigned char)s.ptr[i + 2]) : -1;
+            if (hi < 0 || lo < 0) { o->err = 2; return; }
+            ch = (char)(hi * 16 + lo);
+            i += 2;
+        }
+        ws__put(o, &ch, 1);
+    }
+}
+
+/* Basic credentials (RFC 7617) of a proxy URL with user info: base64 of the %-decoded
+ * "user:password" into out[0..cap) (4 * (p->user.len + p->pass.len + 3) / 3 + 1 is enough);
+ * tmp[0..tcap) (user.len + pass.len + 2) holds the decoded pair. WS_OK or WS_ERR_URL (*why). */
+static ws_result ws__proxy_basic(const ws__proxy_url *p, char *tmp, size_t tcap, char *out,
+                                 size_t cap, const char **why) {
+    ws__out o;
+    size_t n = 0;
+    o.p = tmp; o.cap = tcap; o.len = 0; o.err = 0;
+    ws__put_pct(&o, p->user);
+    if (!o.err && memchr(tmp, ':', o.len)) o.err = 3;   /* RFC 7617 2: no colon in a user-id */
+    ws__puts(&o, ":");
+    ws__put_pct(&o, p->pass);
+    if (o.err || ws__out_done(&o, &n) != WS_OK) {
+        *why = o.err == 3 ? "a ':' in the proxy user name" : "bad %-escape in the proxy user or password";
+        return WS_ERR_URL;
+    }
+    if (ws_base64_encode(tmp, n, out, cap, NULL) != WS_OK) { *why = "proxy credentials too long"; return WS_ERR_URL; }
+    return WS_OK;
+}
+
+static void ws__put_authority(ws__out *o, const ws_url *u) {   /* host:port, [v6]:port */
+    if (u->ipv6) ws__puts(o, "[");
+    ws__put(o, u->host.ptr, u->host.len);
+    ws__puts(o, u->ipv6 ? "]:" : ":");
+    ws__putu(o, u->port);
+}
+/* The CONNECT request for u's host and port (always named: RFC 9110 9.3.6), with
+ * Proxy-Authorization when basic (base64 credentials) is not NULL. WS_OK or WS_ERR_ARG. */
+static ws_result ws__proxy_request(char *out, size_t cap, const ws_url *u, const char *basic,
+                                   size_t *len) {
+    ws__out o;
+    o.p = out; o.cap = cap; o.len = 0; o.err = (!out || !cap) ? 1 : 0;
+    ws__puts(&o, "CONNECT ");
+    ws__put_authority(&o, u);
+    ws__puts(&o, " HTTP/1.1\r\nHost: ");
+    ws__put_authority(&o, u);
+    ws__puts(&o, "\r\n");
+    if (basic) { ws__puts(&o, "Proxy-Authorization: Basic "); ws__put_value(&o, basic); ws__puts(&o, "\r\n"); }
+    ws__puts(&o, "\r\n");
+    return ws__out_done(&o, len);
+}
+
+/* The proxy's answer to CONNECT in buf[0..len), at most max bytes of head: WS_OK for a 2xx
+ * (the tunnel is up; *used = the bytes of its head and of any 1xx before it), WS_AGAIN, or
+ * WS_ERR_PROXY with *why and *status (the proxy's HTTP status; 0 if it sent none). The body
+ * of a refusal is not read. authed: we sent credentials (a 407 then means wrong ones). */
+static ws_result ws__proxy_response(const char *buf, size_t len, size_t max, int authed,
+                                    int *status, size_t *used, const char **why) {
+    ws_http_response res;
+    size_t off = 0, n = 0;
+    ws_result rc;
+    *status = 0;
+    *used = 0;
+    for (;;) {
+        rc = ws_http_parse_response(buf + off, len - off, max - off, &res, &n, why);
+        if (rc == WS_AGAIN) return WS_AGAIN;
+        if (rc == WS_ERR_TOO_BIG) { *why = "the proxy's response head is over max_handshake"; return WS_ERR_PROXY; }
+        if (rc != WS_OK) { *why = "malformed response from the proxy"; return WS_ERR_PROXY; }
+        off += n;
+        if (res.status >= 200 || off >= max) break;   /* 1xx: interim, the answer follows */
+    }
+    *status = res.status;
+    if (res.status >= 200 && res.status < 300) { *used = off; return WS_OK; }
+    if (res.status == 407 || res.status == 401)   /* tinyproxy answers wrong credentials with 401 */
+        *why = authed ? "the proxy rejected the credentials"
+                      : "the proxy requires authentication: give http://user:password@host:port";
+    else if (res.status == 403) *why = "the proxy does not allow this host or port";
+    else if (res.status >= 500) *why = "the proxy could not connect to the server";
+    else *why = "the proxy refused the CONNECT request";
+    return WS_ERR_PROXY;
+}
+
+/* ---- the tunnel: once TCP to the proxy is up, CONNECT goes out (state WS__PROXY) and its
+ * answer is read into c->rx; a 2xx hands the socket to ws__client_connected, which starts TLS
+ * (SNI and certificate check against the URL's host) or the upgrade as without a proxy. All
+ * of it within connect_timeout_ms, and the answer's head within max_handshake. ---- */
+static void ws__proxy_start(ws_conn *c) {
+    ws__client *cl = c->cl;
+    size_t len = 0, need = 128 + 2 * cl->u.host.len + (cl->proxy_auth ? strlen(cl->proxy_auth) : 0);
+    c->state = WS__PROXY;
+    if (!ws__buf_reserve(c->ctx, &c->tx, need)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); return; }
+    if (ws__proxy_request((char *)WS__BDATA(c->tx) + c->tx->len, c->tx->cap - c->tx->len, &cl->u,
+                          cl->proxy_auth, &len) != WS_OK) {
+        ws__fail(c, WS_ERR_ARG, "could not build the CONNECT request");
+        return;
+    }
+    c->tx->len += len;
+    ws__pend(c);   /* sent in this pass, as in ws__client_connected */
+}
+
 static void ws__client_connected(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     ws__client *cl = c->cl;
     if (cl->ai) { freeaddrinfo(cl->ai); cl->ai = cl->ai_next = NULL; }
+    if (cl->proxy_host.ptr && c->state != WS__PROXY) { ws__proxy_start(c); return; }
     if (ws__client_request(c) != WS_OK) return;
     if (cl->tls && ws__tls_attach(c, cl->tls) != WS_OK) { ws__fail(c, WS_ERR_TLS, "TLS setup failed"); return; }
     c->state = c->tp->handshake ? WS__TLS : WS__HANDSHAKE;
@@ -4229,6 +4780,45 @@ static void ws__client_connected(ws_conn *c) {
     /* send the request (or TLS hello) in this pass: an edge-triggered host (WSAEventSelect)
      * reports FD_CONNECT and FD_WRITE together and would not say "writable" again */
     ws__pend(c);
+}
+
+static void ws__flush(ws_conn *c);   /* >>poll */
+/* >>poll calls this while WS__PROXY: send the rest of CONNECT, read and judge the answer. */
+static void ws__proxy_io(ws_conn *c, short rev) {
+    ws_ctx *ctx = c->ctx;
+    size_t got, used = 0;
+    const char *why = "";
+    int status = 0;
+    ws_result rc;
+    ws__flush(c);
+    if ((c->flags & WS__F_BROKEN) && c->err == WS_ERR_IO) {
+        c->err = WS_ERR_PROXY;
+        c->err_msg = "the proxy closed the connection";
+    }
+    if ((c->flags & WS__F_BROKEN) || !(rev & (WS_POLLIN | WS_POLLERR | WS_POLLHUP))) return;
+    for (;;) {   /* until the socket is empty: ends within max_handshake bytes */
+        got = 0;
+        if (!ws__buf_reserve(ctx, &c->rx, 1024)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); return; }
+        rc = c->tp->read(c, WS__BDATA(c->rx) + c->rx->len, c->rx->cap - c->rx->len, &got);
+        if (rc == WS_AGAIN) return;
+        if (rc != WS_OK) {
+            ws__fail(c, WS_ERR_PROXY, rc == WS_ERR_CLOSED ? "the proxy closed the connection without answering"
+                                                          : "the proxy closed (reset) the connection");
+            return;
+        }
+        c->rx->len += got;
+        rc = ws__proxy_response((const char *)WS__BDATA(c->rx) + c->rx->off, ws__buf_used(c->rx),
+                                ws__max_handshake(ctx), c->cl->proxy_auth != NULL, &status, &used, &why);
+        if (rc == WS_AGAIN) continue;
+        if (rc != WS_OK) { c->cl->http_status = status; ws__fail(c, WS_ERR_PROXY, why); return; }
+        if (used != ws__buf_used(c->rx)) {   /* neither TLS nor the upgrade lets the server speak first */
+            ws__fail(c, WS_ERR_PROXY, "the proxy sent bytes before the tunnel was used");
+            return;
+        }
+        ws__buf_put(ctx, &c->rx);
+        ws__client_connected(c);   /* the tunnel is up */
+        return;
+    }
 }
 
 /* Try the next resolved address; WS_ERR_CONNECT when none is left. */
@@ -4261,6 +4851,41 @@ static void ws__client_resolved(ws_conn *c, int rc, struct addrinfo *res) {
     ws__client_try(c);
 }
 
+/* ws_connect's opts->proxy: copied, parsed, and its credentials encoded once for all attempts.
+ * WS_OK, WS_ERR_URL (the log hook says why) or WS_ERR_NOMEM. */
+static ws_result ws__client_proxy(ws_conn *c, const char *url) {
+    ws_ctx *ctx = c->ctx;
+    ws__client *cl = c->cl;
+    ws__proxy_url p;
+    const char *why = "";
+    size_t n = strlen(url), tn, bn;
+    char *tmp;
+    ws_result rc;
+    cl->proxy = ws__strdup(ctx, url, n);
+    if (!cl->proxy) return WS_ERR_NOMEM;
+    rc = ws__proxy_parse(cl->proxy, n, &p, &why);
+    if (rc == WS_OK && p.user.ptr) {
+        tn = p.user.len + p.pass.len + 2;
+        bn = 4 * (tn / 3 + 1) + 1;
+        tmp = (char *)ws__alloc(ctx, tn);
+        cl->proxy_auth = (char *)ws__alloc(ctx, bn);
+        rc = (tmp && cl->proxy_auth) ? ws__proxy_basic(&p, tmp, tn, cl->proxy_auth, bn, &why) : WS_ERR_NOMEM;
+        if (tmp) { memset(tmp, 0, tn); ws__free(ctx, tmp); }   /* the plain password */
+    }
+    if (rc == WS_ERR_URL) {
+        char m[160];
+        ws__out o;
+        o.p = m; o.cap = sizeof m; o.len = 0; o.err = 0;
+        ws__puts(&o, "ws.h: ws_connect: proxy: ");
+        ws__puts(&o, why);
+        if (ws__out_done(&o, NULL) == WS_OK) ws__log(ctx, 0, m);
+    }
+    if (rc != WS_OK) return rc;
+    cl->proxy_host = p.host;
+    cl->proxy_port = p.port;
+    return WS_OK;
+}
+
 static void ws__client_start(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     ws__client *cl = c->cl;
@@ -4280,9 +4905,11 @@ static void ws__client_start(ws_conn *c) {
     c->created = ctx->now;
     c->deadline = ctx->now + ws__ms(ctx->cfg.connect_timeout_ms, 10000);
     c->tp = &ws__tcp;
-    memcpy(host, cl->u.host.ptr, cl->u.host.len);
-    host[cl->u.host.len] = '\0';
-    ws__utoa(port, cl->u.port);
+    {   ws_span h = cl->proxy_host.ptr ? cl->proxy_host : cl->u.host;   /* a proxy: resolve it */
+        memcpy(host, h.ptr, h.len);
+        host[h.len] = '\0';
+        ws__utoa(port, cl->proxy_host.ptr ? cl->proxy_port : cl->u.port);
+    }
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -4330,15 +4957,65 @@ static void ws__client_poll_dns(ws_conn *c) {
 }
 
 /* ==== >>server ==== listening sockets and accepted connections ==== */
+/* Into the handshake list (ws__hs_del in >>conn takes it out). */
+static void ws__hs_add(ws_conn *c) {
+    ws_ctx *x = c->ctx;
+    c->flags |= WS__F_HS;
+    c->hsnext = NULL;
+    c->hsprev = x->hs_tail;
+    if (x->hs_tail) x->hs_tail->hsnext = c; else x->hs_head = c;
+    x->hs_tail = c;
+    x->npending++;
+}
+static void ws__readable(ws_conn *c);   /* >>poll */
+static void ws__abort(ws_conn *c, ws_result rc, const char *why);
+/* Room for one more handshake from c's address: when its address (max_pending_per_addr) or
+ * all of them (max_pending) are at the limit, the oldest pending one is dropped. Silent or
+ * slow peers (slowloris) thus hold a bounded share, and a newcomer always gets in. */
+static void ws__hs_make_room(ws_ctx *ctx, const ws_conn *c) {
+    ws_conn *p, *oldest = NULL;
+    size_t same = 0;
+    for (p = ctx->hs_head; p; p = p->hsnext)
+        if (p->rfam == c->rfam && !memcmp(p->raddr, c->raddr, sizeof p->raddr)) {
+            if (!oldest) oldest = p;
+            same++;
+        }
+    if (same < ws__max_pending_addr(ctx)) oldest = ctx->npending >= ws__max_pending(ctx) ? ctx->hs_head : NULL;
+    if (oldest) {
+        ws__log(ctx, 2, "ws.h: too many pending handshakes: dropping the oldest");
+        ws__abort(oldest, WS_ERR_LIMIT, "dropped: too many pending handshakes");
+    }
+}
+
+/* accept() failed for want of descriptors or buffers: stop watching the listeners for a
+ * while (doubling, 50 ms .. 2 s) instead of spinning on a listener that stays readable. */
+static void ws__accept_pause(ws_ctx *ctx) {
+    ws_listener *l;
+    ctx->accept_backoff = ctx->accept_backoff ? WS__MIN(ctx->accept_backoff * 2, 2000) : 50;
+    ctx->accept_resume = ctx->now + ctx->accept_backoff;
+    for (l = ctx->listeners; l; l = l->next) ws__epoll_set(ctx, l->fd, l, &l->ereg, 0);
+    ws__log(ctx, 1, "ws.h: accept: out of file descriptors or buffers; pausing the listeners");
+}
+static void ws__accept_resume(ws_ctx *ctx) {
+    ws_listener *l;
+    ctx->accept_resume = 0;
+    for (l = ctx->listeners; l; l = l->next) ws__epoll_set(ctx, l->fd, l, &l->ereg, WS_POLLIN);
+}
+
 static void ws__accept(ws_ctx *ctx, ws_listener *l) {
     int i;
+    if (ctx->accept_resume) return;   /* paused (a poll list from before the pause) */
     for (i = 0; i < 64; i++) {   /* a bounded batch per pass: fairness */
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
         ws_conn *c;
         int nb;
         ws__sock s = ws__sock_accept(l->fd, (struct sockaddr *)&ss, &sl, &nb);
-        if (s == WS__INVALID_SOCK) return;   /* EAGAIN, or a connection that went away */
+        if (s == WS__INVALID_SOCK) {   /* EAGAIN, or a connection that went away */
+            if (ws__err_nofd(ws__sock_errno())) ws__accept_pause(ctx);
+            return;
+        }
+        if (i == 0 && ctx->accept_backoff) ctx->accept_backoff = 0;   /* recovered */
         if (ctx->nserver >= 2 * ws__max_conns(ctx) + 16) {
             ws__sock_close(s);                /* far over the limit: not even a 503 */
             continue;
@@ -4349,6 +5026,8 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) {
         c->fd = s;
         c->tp = &ws__tcp;
         ws__remote_from(c, (struct sockaddr *)&ss);
+        ws__hs_make_room(ctx, c);
+        ws__hs_add(c);
         c->state = WS__HANDSHAKE;
         c->deadline = ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000);
         if (ctx->nserver > ws__max_conns(ctx))
@@ -4356,6 +5035,9 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) {
         if (l->tls && ws__tls_attach(c, l->tls) != WS_OK) c->flags |= WS__F_BROKEN;
         if (c->tp->handshake) c->state = WS__TLS;
         ws__pend(c);   /* settles its poll interest and handshake timer */
+        /* the request is often there already: read it now, so a flood of newer accepts
+         * cannot push an honest client out of the handshake list before it is read */
+        if (c->state == WS__HANDSHAKE && !(c->flags & WS__F_BROKEN)) ws__readable(c);
     }
 }
 
@@ -4477,7 +5159,7 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, int port, ws_listener 
     l->kind = WS__K_LISTENER;
     l->fd = s;
     ws__listener_name(l);
-    ws__epoll_set(ctx, l->fd, l, &l->ereg, WS_POLLIN);
+    if (!ctx->accept_resume) ws__epoll_set(ctx, l->fd, l, &l->ereg, WS_POLLIN);
     l->next = ctx->listeners;
     ctx->listeners = l;
     if (out) *out = l;
@@ -4563,15 +5245,39 @@ static void ws__readable(ws_conn *c) {
     for (i = 0; i < 16 && c->state != WS__CLOSED && !(c->flags & (WS__F_DEAD | WS__F_BROKEN)); i++) {
         size_t got = 0, want = WS_BUF_MIN;
         ws_result rc;
-        if (c->flags & WS__F_HAVE_FRAME) {   /* read the rest of a big frame in few calls */
-            uint64_t rest = c->fr.header_len + c->fr.payload_len - ws__buf_used(c->rx);
-            /* room for all of it at once (no doubling steps that copy), but for more than
-             * 1 MiB only once the peer has sent the first MiB */
-            uint64_t lim = ws__buf_used(c->rx) >= ((size_t)1 << 20) ? rest : (uint64_t)1 << 20;
-            want = (size_t)WS__MIN(WS__MAX(rest, (uint64_t)WS_BUF_MIN), lim);
+        uint8_t junk[2048];
+        if (!(c->state == WS__OPEN || c->state == WS__HANDSHAKE || ws__reading(c))) {
+            /* closing: input is read and dropped, without taking a buffer */
+            rc = c->tp->read(c, junk, sizeof junk, &got);
+            want = sizeof junk;
+            if (rc == WS_OK) { c->last_rx = ctx->now; if (got < want / 2) break; continue; }
+        } else {
+            if (c->flags & WS__F_HAVE_FRAME) {   /* read the rest of a big frame in few calls */
+                uint64_t rest = c->fr.header_len + c->fr.payload_len - ws__buf_used(c->rx);
+                /* room for all of it at once (no doubling steps that copy), but for more
+                 * than 1 MiB only once the peer has sent the first MiB */
+                uint64_t lim = ws__buf_used(c->rx) >= ((size_t)1 << 20) ? rest : (uint64_t)1 << 20;
+                want = (size_t)WS__MIN(WS__MAX(rest, (uint64_t)WS_BUF_MIN), lim);
+            }
+            if (c->state == WS__HANDSHAKE) {
+                /* a head: small buffers, bounded by max_pending x max_handshake, not refused
+                 * (a 503 must still be answerable when the budget is spent) */
+                want = WS__MIN((size_t)1024, ws__max_handshake(ctx));
+                if (!ws__buf_reserve_f(ctx, &c->rx, want, WS__B_SMALL | WS__B_FORCE,
+                                       ws__max_handshake(ctx) + want)) {
+                    ws__fail(c, WS_ERR_NOMEM, "out of memory"); ws__finish(c); return;
+                }
+            } else if (!ws__buf_reserve_f(ctx, &c->rx, want, 0,
+                                          ws__max_frame(ctx) / 2 < (size_t)-1 / 2 - 2 * WS_BUF_MIN ?
+                                          ws__max_frame(ctx) + 2 * WS_BUF_MIN : 0)) {
+                int budget = ctx->mem_full;
+                ws__buf_put(ctx, &c->rx);
+                ws__fail_nomem(c);     /* the budget: close 1013, the others go on */
+                if (!budget) ws__finish(c);
+                return;
+            }
+            rc = c->tp->read(c, WS__BDATA(c->rx) + c->rx->len, c->rx->cap - c->rx->len, &got);
         }
-        if (!ws__buf_reserve(ctx, &c->rx, want)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); ws__finish(c); return; }
-        rc = c->tp->read(c, WS__BDATA(c->rx) + c->rx->len, c->rx->cap - c->rx->len, &got);
         if (rc == WS_AGAIN) break;
         if (rc == WS_ERR_CLOSED) { ws__buf_put(ctx, &c->rx); ws__on_eof(c); return; }
         if (rc == WS_ERR_IO && (c->flags & WS__F_GOT_CLOSE)) {   /* peer sent close, then reset */
@@ -4629,6 +5335,7 @@ static short ws__interest(const ws_conn *c) {
     if (c->fd == WS__INVALID_SOCK || (c->flags & WS__F_DEAD)) return 0;
     switch (c->state) {
     case WS__CONNECTING: return WS_POLLOUT;
+    case WS__PROXY: return (short)(WS_POLLIN | (ws__buf_used(c->tx) ? WS_POLLOUT : 0));
     case WS__TLS:   /* only what the TLS handshake waits for: queued bytes wait for it */
         return c->tp->want(c);
     case WS__HANDSHAKE: case WS__OPEN: case WS__CLOSING:
@@ -4758,10 +5465,13 @@ static void ws__settle(ws_conn *c) {
 
 /* ---- the foreign-loop interface (and ws_poll without epoll) ---- */
 static int ws__timeout(ws_ctx *ctx) {   /* how long the loop may sleep: -1 = no timer */
+    int64_t due;
     if (ctx->pend) return 0;
-    if (!ctx->hlen) return -1;
-    if (ctx->heap[0]->due <= ctx->now) return 0;
-    return (int)WS__MIN(ctx->heap[0]->due - ctx->now, (int64_t)0x7FFFFFFF);
+    if (!ctx->hlen && !ctx->accept_resume) return -1;
+    due = ctx->hlen ? ctx->heap[0]->due : ctx->accept_resume;
+    if (ctx->accept_resume && ctx->accept_resume < due) due = ctx->accept_resume;
+    if (due <= ctx->now) return 0;
+    return (int)WS__MIN(due - ctx->now, (int64_t)0x7FFFFFFF);
 }
 
 WS_API size_t ws_pollfds(ws_ctx *ctx, ws_pollfd *out, size_t cap, int *timeout_ms) {
@@ -4784,7 +5494,8 @@ WS_API size_t ws_pollfds(ws_ctx *ctx, ws_pollfd *out, size_t cap, int *timeout_m
         if (n < cap) { out[n].fd = (intptr_t)(sock); out[n].events = (short)(evs); out[n].revents = 0; } \
         ctx->owners[n].o = (owner); ctx->owners[n].fd = (intptr_t)(sock); n++; } while (0)
     WS__ADD(NULL, ctx->wake_r, WS_POLLIN);
-    for (l = ctx->listeners; l; l = l->next) WS__ADD((void *)l, l->fd, WS_POLLIN);
+    if (!ctx->accept_resume)   /* paused listeners (out of descriptors) are not watched */
+        for (l = ctx->listeners; l; l = l->next) WS__ADD((void *)l, l->fd, WS_POLLIN);
     for (w = ctx->watches; w; w = w->next) if (w->want) WS__ADD((void *)w, w->fd, w->want);
     for (c = ctx->head; c; c = c->next) {
         short ev = ws__interest(c);
@@ -4832,6 +5543,8 @@ static void ws__conn_io(ws_conn *c, short rev) {
     if (c->flags & WS__F_DEAD) return;
     if (c->state == WS__CONNECTING) {
         if (rev & (WS_POLLOUT | WS_POLLERR | WS_POLLHUP)) ws__connect_ready(c);
+    } else if (c->state == WS__PROXY) {
+        ws__proxy_io(c, rev);
     } else if (c->state == WS__TLS && (ws__tls_step(c), c->state == WS__TLS)) {
         ws__flush(c);
     } else {
@@ -5055,6 +5768,10 @@ static void ws__dispatch_end(ws_ctx *ctx) {
     size_t budget = ctx->hlen;
     ws_listener *l;
     ws_watch *w;
+    if (ctx->accept_resume && ctx->now >= ctx->accept_resume) {   /* try accepting again */
+        ws__accept_resume(ctx);
+        for (l = ctx->listeners; l && !ctx->accept_resume; l = l->next) ws__accept(ctx, l);
+    }
     /* due timers: each conn and ws_timer at most once per pass, so a timer can never spin */
     while (budget-- && ctx->hlen && ctx->heap[0]->due <= ctx->now) {
         ws__hnode *n = ctx->heap[0];
@@ -5290,8 +6007,9 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
     ws__mutex_free(&ctx->post_mu);
 #endif
     while (ctx->npool) ws__free(ctx, ctx->pool[--ctx->npool]);
-    if (ctx->big) ws__free(ctx, ctx->big);
+    if (ctx->big) ws__buf_free(ctx, ctx->big);
     ws__free(ctx, ctx->heap);
+    ws__ids_free(ctx);
 #ifdef WS__EPOLL
     if (ctx->epfd >= 0) close(ctx->epfd);
 #endif
@@ -5320,11 +6038,16 @@ WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts 
     rc = ws__client_new(c, url, opts, &why);
     if (rc != WS_OK) {   /* ws_ctx_error names the part of the URL that is wrong */
         if (rc == WS_ERR_URL) ws__ctx_err(ctx, "ws_connect: invalid URL: ", why, NULL);
+        else if (rc == WS_ERR_ARG && *why) ws__ctx_err(ctx, "ws_connect: ", why, NULL);
         else ws__ctx_err(ctx, "ws_connect: ", ws_result_str(rc), NULL);
         ws__conn_free(c);
         return rc;
     }
     cl = c->cl;
+    if (opts && opts->proxy) {
+        ws_result prc = ws__client_proxy(c, opts->proxy);
+        if (prc != WS_OK) { ws__conn_free(c); return prc; }
+    }
     if (cl->u.secure) {   /* >>tls: one mbedTLS config per client connection, for all attempts */
         char err[320];
         ws_result trc = ws__tls_cfg_new(ctx, opts ? opts->tls : NULL, 0, &cl->tls, err, sizeof err);
@@ -5403,6 +6126,7 @@ WS_API ws_result ws_conn_adopt(ws_ctx *ctx, intptr_t fd, const ws_engine_opts *o
 }
 
 WS_API void ws_conn_io_ready(ws_conn *c, int events) {
+    WS__CHECK(c);
     if (!c || c->ctx->engine || c->state >= WS__CLOSED) return;
     c->iorev = (uint8_t)(c->iorev | (events & (WS_POLLIN | WS_POLLOUT)));
     ws__pend(c);
@@ -5411,6 +6135,7 @@ WS_API void ws_conn_io_ready(ws_conn *c, int events) {
 WS_API ws_result ws_conn_remote(const ws_conn *c, char *out, size_t cap, uint16_t *port_out) {
     char a[48], t[80];
     ws__out o;
+    WS__CHECK(c);
     if (!c || !out || !cap) return WS_ERR_ARG;
     if (!c->rfam) { out[0] = '\0'; return WS_ERR_STATE; }
     if (!inet_ntop(c->rfam == 4 ? AF_INET : AF_INET6, (const void *)c->raddr, a, sizeof a)) strcpy(a, "?");
@@ -5433,23 +6158,47 @@ WS_API ws_conn *ws_conn_next(const ws_ctx *ctx, const ws_conn *prev) {
     return c;
 }
 
-WS_API ws_result ws_broadcast(ws_ctx *ctx, int opcode, const void *data, size_t len,
-                              const ws_conn *except, size_t *sent) {
-    ws_conn *c;
+WS_API ws_result ws_broadcast_ex(ws_ctx *ctx, int opcode, const void *data, size_t len,
+                                 const ws_conn *except, int flags, size_t *sent, size_t *full) {
+    ws_conn *c, *next;
     ws_result first = WS_OK, rc;
-    size_t k = 0;
+    size_t k = 0, nfull = 0;
     if (sent) *sent = 0;
+    if (full) *full = 0;
     if (!ctx) return WS_ERR_ARG;
     rc = ws__send_check(ctx, opcode, data, len);   /* once: not a close frame, text is UTF-8 */
     if (rc != WS_OK) return rc;
-    for (c = ws_conn_next(ctx, NULL); c; c = ws_conn_next(ctx, c)) {
+    for (c = ws_conn_next(ctx, NULL); c; c = next) {
+        next = ws_conn_next(ctx, c);   /* closing c takes it out of the iteration */
         if (c == except || !(c->flags & WS__F_SERVER)) continue;
         rc = ws__send(c, 1, 0, opcode, data, len);
         if (rc == WS_OK) k++;
         else if (first == WS_OK) first = rc;
+        if (rc == WS_ERR_FULL) {
+            nfull++;
+            if (flags & WS_BROADCAST_CLOSE_SLOW) (void)ws_conn_close(c, WS_CLOSE_TRY_AGAIN, "send queue full");
+        }
     }
     if (sent) *sent = k;
+    if (full) *full = nfull;
     return first;
+}
+
+WS_API ws_result ws_broadcast(ws_ctx *ctx, int opcode, const void *data, size_t len,
+                              const ws_conn *except, size_t *sent) {
+    return ws_broadcast_ex(ctx, opcode, data, len, except, 0, sent, NULL);
+}
+
+WS_API ws_conn *ws_conn_find(ws_ctx *ctx, uint64_t id) {
+    ws_conn **p = ctx ? ws__id_find(ctx, id) : NULL;
+    if (!p || ((*p)->flags & WS__F_DEAD) || (*p)->state == WS__CLOSED) return NULL;
+    return *p;
+}
+
+WS_API ws_result ws_send_id(ws_ctx *ctx, uint64_t id, int opcode, const void *data, size_t len) {
+    ws_conn *c = ws_conn_find(ctx, id);
+    if (!ctx) return WS_ERR_ARG;
+    return c ? ws_conn_send(c, opcode, data, len) : WS_ERR_CLOSED;
 }
 
 WS_API void ws_close_all(ws_ctx *ctx, uint16_t code, const char *reason) {

@@ -4,7 +4,8 @@
  * (Windows: a reader thread hands lines over and calls ws_ctx_wakeup, the one thread-safe call.)
  *   make examples && ./build/testee_server 9001 &  ./build/wscat ws://127.0.0.1:9001/
  *   printf 'hello\nworld\n' | ./build/wscat ws://127.0.0.1:9001/
- *   ./build/wscat_tls --ca ca.pem wss://localhost:9443/     (the mbedTLS build of this file) */
+ *   ./build/wscat_tls --ca ca.pem wss://localhost:9443/     (the mbedTLS build of this file)
+ *   ./build/wscat --proxy http://user:password@127.0.0.1:3128 ws://echo.example/   (HTTP CONNECT) */
 #define WS_IMPLEMENTATION
 #include "../ws.h"
 #include <stdio.h>
@@ -29,8 +30,8 @@ static void on_event(ws_conn *c, const ws_event *ev, void *user) {
         break;
     case WS_EV_ERROR:
         if (ev->http_status)
-            fprintf(stderr, "error: %s: HTTP %d %s\n", ws_result_str(ev->result), ev->http_status,
-                    ws_http_status_text(ev->http_status));
+            fprintf(stderr, "error: %s: HTTP %d %s (%s)\n", ws_result_str(ev->result), ev->http_status,
+                    ws_http_status_text(ev->http_status), ev->msg);
         else fprintf(stderr, "error: %s (%s)\n", ws_result_str(ev->result), ev->msg);
         failed = 1;
         break;
@@ -150,11 +151,13 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--server-name")) tls.server_name = argv[i + 1];
         else if (!strcmp(argv[i], "--protocol")) opts.protocols = argv[i + 1];
         else if (!strcmp(argv[i], "--header")) opts.headers = argv[i + 1];
+        else if (!strcmp(argv[i], "--proxy")) opts.proxy = argv[i + 1];
         else break;
     }
     if (i != argc - 1 || argv[i][0] == '-' || tls.verify < 0) {
         fprintf(stderr, "usage: %s [--ca CA.pem] [--verify none|optional|required] [--server-name NAME]\n"
-                        "       [--protocol LIST] [--header 'Name: value'] ws://host:port/path | wss://...\n",
+                        "       [--protocol LIST] [--header 'Name: value'] [--proxy http://[user:pw@]host:port]\n"
+                        "       ws://host:port/path | wss://...\n",
                 argv[0]);
         return 2;
     }

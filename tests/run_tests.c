@@ -10,11 +10,16 @@
 #include "test_frame.c"
 #include "test_http.c"
 #include "test_conn.c"
+#include "test_engine.c"
+#ifndef WS_NO_NET
 #include "test_loopback.c"
 #include "test_transport.c"
 #include "test_watch.c"
 #include "test_apploop.c"
 #include "test_usage.c"
+#include "test_proxy.c"
+#include "test_budget.c"
+#endif
 
 int main(int argc, char **argv) {
     t_only = argc > 1 ? argv[1] : NULL;
@@ -23,10 +28,15 @@ int main(int argc, char **argv) {
     suite_frame();
     suite_http();
     suite_conn();
+    suite_engine();
+#ifndef WS_NO_NET   /* make test-nonet: the codec and engine tests, built without sockets */
     suite_loopback();
     suite_transport();
     suite_watch();
     suite_apploop();
     suite_usage();
+    suite_proxy();
+    suite_budget();
+#endif
     return t_summary();
 }

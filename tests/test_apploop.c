@@ -243,13 +243,11 @@ static void test_apploop_reuse_port(void) {
 #endif
 
 static void suite_apploop(void) {
-#ifndef _WIN32
-    RUN(test_apploop_timers);
-    RUN(test_apploop_watch_fd);
-    RUN(test_apploop_post_threads);
-    RUN(test_apploop_post_bounded);
-#  if defined(SO_REUSEPORT)
-    RUN(test_apploop_reuse_port);
-#  endif
+    RUN_POSIX(test_apploop_timers, "pthreads and pipes");
+    RUN_POSIX(test_apploop_watch_fd, "pthreads and pipes");
+    RUN_POSIX(test_apploop_post_threads, "pthreads and pipes");
+    RUN_POSIX(test_apploop_post_bounded, "pthreads and pipes");
+#if defined(SO_REUSEPORT) || defined(_WIN32)
+    RUN_POSIX(test_apploop_reuse_port, "SO_REUSEPORT");
 #endif
 }

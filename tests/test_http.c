@@ -553,6 +553,13 @@ static void test_check_request_rejects(void) {
         {T_RL T_HOST T_UPG T_CONN "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ\r\n" T_VER "\r\n", 400},
         {T_RL T_HOST T_UPG T_CONN "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25j-Q==\r\n" T_VER "\r\n", 400},
         {T_RL T_HOST T_UPG T_CONN "Sec-WebSocket-Key:\r\n" T_VER "\r\n", 400},
+        /* RFC 9112 6.3: no body on an upgrade (smuggling): any Content-Length or TE */
+        {T_RL T_HOST T_UPG T_CONN T_KEYH T_VER "Content-Length: 5\r\n\r\n", 400},
+        {T_RL T_HOST T_UPG T_CONN T_KEYH T_VER "Content-Length: 0\r\n\r\n", 400},
+        {T_RL T_HOST "Content-Length: 5\r\n" T_UPG T_CONN T_KEYH T_VER "content-length: 7\r\n\r\n", 400},
+        {T_RL T_HOST T_UPG T_CONN T_KEYH T_VER "Transfer-Encoding: chunked\r\n\r\n", 400},
+        {T_RL T_HOST T_UPG T_CONN T_KEYH T_VER "transfer-encoding: identity\r\n\r\n", 400},
+        {T_RL T_HOST T_UPG T_CONN T_KEYH T_VER "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", 400},
     };
     size_t i;
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) t_check_req(&cases[i], i);
@@ -836,6 +843,57 @@ static void test_build_request_invalid(void) {
     CHECK_EQ(ws_http_build_request(out, sizeof out, &u, NULL, NULL, NULL, NULL, &len), WS_ERR_ARG);
 }
 
+static int t_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
+
+/* Client header rules: extra headers may not repeat what the builder writes (injection of a
+ * second Host or key); bytes >= 0x80 in the target go out percent-encoded. */
+static void test_build_request_reserved(void) {
+    static const char *dup[] = {
+        "Host: evil.example", "host: evil", "X-A: 1\nHOST: evil", "Sec-WebSocket-Key: " T_KEY,
+        "Upgrade: h2c", "Connection: close", "Sec-WebSocket-Version: 8",
+        "sec-websocket-version: 13", "Content-Length: 0", "Transfer-Encoding: chunked",
+        "Sec-WebSocket-Accept: x", "Sec-WebSocket-Extensions: permessage-deflate",
+        "X-Ok: 1\r\nConnection: Upgrade\r\n"
+    };
+    static const char *ok[] = {"X-Host: a", "Hostname: b", "X-Upgrade-Id: 3", "Cookie: Host=1"};
+    char out[1024];
+    ws_url u;
+    size_t i, len = 0;
+    const char *why;
+    t_parse_url("ws://h/", &u);
+    for (i = 0; i < sizeof dup / sizeof dup[0]; i++) {
+        t_want(ws_http_build_request(out, sizeof out, &u, T_KEY, NULL, NULL, dup[i], &len),
+               WS_ERR_ARG, "reserved extra header", i);
+        why = ws__extra_check(dup[i], 1, 0, 0);
+        CHECK(why && strstr(why, "repeats"));
+    }
+    for (i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        t_want(ws_http_build_request(out, sizeof out, &u, T_KEY, NULL, NULL, ok[i], &len),
+               WS_OK, "unreserved extra header", i);
+        CHECK(ws__extra_check(ok[i], 1, 1, 1) == NULL);
+    }
+    /* Origin / Sec-WebSocket-Protocol: ours only when given as arguments */
+    CHECK_EQ(ws_http_build_request(out, sizeof out, &u, T_KEY, NULL, NULL, "Origin: o", &len), WS_OK);
+    CHECK_EQ(ws_http_build_request(out, sizeof out, &u, T_KEY, "o", NULL, "Origin: o", &len), WS_ERR_ARG);
+    CHECK_EQ(ws_http_build_request(out, sizeof out, &u, T_KEY, NULL, NULL, "Sec-WebSocket-Protocol: a", &len), WS_OK);
+    CHECK_EQ(ws_http_build_request(out, sizeof out, &u, T_KEY, NULL, "a", "Sec-WebSocket-Protocol: b", &len), WS_ERR_ARG);
+    /* the 101: no second Upgrade, Connection or accept; Host is not ours there */
+    CHECK_EQ(ws_http_build_accept(out, sizeof out, T_KEY, 24, NULL, "Connection: close", &len), WS_ERR_ARG);
+    CHECK_EQ(ws_http_build_accept(out, sizeof out, T_KEY, 24, NULL, "Sec-WebSocket-Accept: x", &len), WS_ERR_ARG);
+    CHECK_EQ(ws_http_build_accept(out, sizeof out, T_KEY, 24, "p", "Sec-WebSocket-Protocol: q", &len), WS_ERR_ARG);
+    CHECK_EQ(ws_http_build_accept(out, sizeof out, T_KEY, 24, NULL, "Set-Cookie: a=1", &len), WS_OK);
+    /* raw bytes >= 0x80 in the path and query are percent-encoded; '%' escapes pass as they are */
+    t_parse_url("ws://h/caf\xc3\xa9/%41?q=\xff", &u);
+    CHECK_EQ(ws_http_build_request(out, sizeof out, &u, T_KEY, NULL, NULL, NULL, &len), WS_OK);
+    CHECK(t_prefix(out, "GET /caf%C3%A9/%41?q=%FF HTTP/1.1\r\n"));
+    for (i = 0; i < len; i++) CHECK((unsigned char)out[i] < 0x80);
+    /* a ws_url made by hand with a control character or a space: encoded, never raw */
+    u.path = ws__span("/a b\r\nX: y", 10);
+    u.query = ws__span(NULL, 0);
+    CHECK_EQ(ws_http_build_request(out, sizeof out, &u, T_KEY, NULL, NULL, NULL, &len), WS_OK);
+    CHECK(t_prefix(out, "GET /a%20b%0D%0AX:%20y HTTP/1.1\r\n"));
+}
+
 static void test_build_accept(void) {
     char out[512];
     ws_span v;
@@ -992,6 +1050,7 @@ static void suite_http(void) {
     RUN(test_build_request_host_target);
     RUN(test_build_request_options);
     RUN(test_build_request_invalid);
+    RUN(test_build_request_reserved);
     RUN(test_build_accept);
     RUN(test_build_error);
     RUN(test_round_trip);

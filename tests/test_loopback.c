@@ -1573,10 +1573,8 @@ static void suite_loopback(void) {
     RUN(test_loopback_ping_pong);
     RUN(test_loopback_close_both_ways);
     RUN(test_loopback_heartbeat_timeout);
-#ifndef _WIN32
-    RUN(test_loopback_handshake_timeout);
-    RUN(test_loopback_connect_edge);
-#endif
+    RUN_POSIX(test_loopback_handshake_timeout, "raw POSIX sockets as a silent peer");
+    RUN_POSIX(test_loopback_connect_edge, "raw POSIX sockets as a silent peer");
     RUN(test_loopback_refuse_and_protocol);
     RUN(test_loopback_conn_limit);
     RUN(test_loopback_backpressure);
@@ -1587,10 +1585,8 @@ static void suite_loopback(void) {
     RUN(test_loopback_ipv6);
     RUN(test_loopback_small_fragments);
     RUN(test_loopback_connect_errors);
-#ifndef _WIN32
-    RUN(test_loopback_wakeup);
-    RUN(test_loopback_foreign_loop);
-    RUN(test_loopback_blocking_timeout_then_poll);
-#endif
+    RUN_POSIX(test_loopback_wakeup, "pthreads");
+    RUN_POSIX(test_loopback_foreign_loop, "POSIX poll() as the host loop");
+    RUN_POSIX(test_loopback_blocking_timeout_then_poll, "raw POSIX sockets as a silent peer");
     RUN(test_loopback_destroy_open);
 }

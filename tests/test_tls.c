@@ -8,6 +8,7 @@
 #define WS_USE_MBEDTLS
 #include "../ws.h"
 #include "test.h"
+#include "tinyproxy.h"
 
 static char dir[512];
 static char p_ca[600], p_other_ca[600], p_srv_crt[600], p_srv_key[600], p_srv_enc[600],
@@ -26,9 +27,12 @@ typedef struct tc {
     int64_t  t_end;
 } tc;
 
-static int srv_open, srv_msgs;
+static int srv_open, srv_msgs, srv_closed;
 static int slow;          /* $TLS_SLOW (valgrind): longer limits, 10 connections instead of 50 */
-#define FAST_MS (slow ? 30000 : 2000)   /* "fails fast" */
+/* Waits end on their event; HANG_MS only stops a test that hangs, so a loaded machine (ASan,
+ * valgrind, other jobs) cannot fail one. A failure that must come "fast" is checked by its
+ * name: a refused handshake is WS_ERR_TLS, never the handshake timeout's WS_ERR_TIMEOUT. */
+#define HANG_MS (slow ? 300000 : 60000)
 static char logbuf[8192];
 
 static void t_log(int level, const char *msg, void *user) {
@@ -46,6 +50,7 @@ static void on_event(ws_conn *c, const ws_event *ev, void *user) {
     (void)user;
     if (ws_conn_is_server(c)) {
         if (ev->type == WS_EV_OPEN) srv_open++;
+        if (ev->type == WS_EV_CLOSE) srv_closed++;
         if (ev->type == WS_EV_MESSAGE) {
             srv_msgs++;
             (void)ws_conn_send(c, ev->opcode, ev->data, ev->len);   /* echo */
@@ -86,8 +91,11 @@ static ws_ctx *mk_ctx(void) {
     cfg.on_event = on_event;
     cfg.log = t_log;
     cfg.max_message = (size_t)32 << 20;
-    cfg.handshake_timeout_ms = slow ? 60000 : 3000;
-    srv_open = srv_msgs = 0;
+    /* no timer may end a test that is only slow: 50 handshakes at once, a ping queued behind
+     * a 16 MiB echo (pong_timeout_ms counts from when the ping is queued), closes under valgrind */
+    cfg.connect_timeout_ms = cfg.handshake_timeout_ms = HANG_MS / 2;
+    cfg.close_timeout_ms = cfg.pong_timeout_ms = HANG_MS / 2;
+    srv_open = srv_msgs = srv_closed = 0;
     logbuf[0] = '\0';
     return ws_ctx_create(&cfg);
 }
@@ -101,6 +109,11 @@ static int64_t run_until(ws_ctx *ctx, const int *flag, int want, int ms) {
 static void run_for(ws_ctx *ctx, int ms) {
     int64_t end = ws__now_ms() + ms;
     while (ws__now_ms() < end) ws_poll(ctx, 10);
+}
+/* Polls until the log has words or ms pass. */
+static void run_until_log(ws_ctx *ctx, const char *words, int ms) {
+    int64_t end = ws__now_ms() + ms;
+    while (!strstr(logbuf, words) && ws__now_ms() < end) ws_poll(ctx, 20);
 }
 
 static ws_tls_opts srv_opts(const char *crt, const char *key) {
@@ -148,23 +161,23 @@ static void test_tls_echo_text_binary(void) {
     co.ca_file = p_ca;
     CHECK(l && strncmp(ws_listener_url(l), "wss://127.0.0.1:", 16) == 0);
     c = connect_to(ctx, "wss", "localhost", ws_listener_port(l), &co, &t);
-    run_until(ctx, &t.open, 1, 5000);
+    run_until(ctx, &t.open, 1, HANG_MS);
     CHECK_EQ(t.open, 1);
     if (t.errors) printf("  error: %s\n", t.msg);
     CHECK_EQ(ws_conn_send_text(c, "hello over TLS"), WS_OK);
-    run_until(ctx, (const int *)&t.nmsg, 1, 3000);
+    run_until(ctx, (const int *)&t.nmsg, 1, HANG_MS);
     CHECK_EQ(t.nmsg, 1);
     CHECK_EQ(t.last_op, WS_OP_TEXT);
     CHECK_EQ(t.bytes, 14);
     for (i = 0; i < sizeof bin; i++) bin[i] = pat(i, sizeof bin);
     CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, bin, sizeof bin), WS_OK);
-    run_until(ctx, (const int *)&t.nmsg, 2, 3000);
+    run_until(ctx, (const int *)&t.nmsg, 2, HANG_MS);
     CHECK_EQ(t.nmsg, 2);
     CHECK_EQ(t.last_op, WS_OP_BINARY);
     CHECK_EQ(t.bad_data, 0);
     /* close handshake over TLS, then close_notify */
     CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, "bye"), WS_OK);
-    run_until(ctx, &t.closed, 1, 3000);
+    run_until(ctx, &t.closed, 1, HANG_MS);
     CHECK_EQ(t.closed, 1);
     CHECK_EQ(t.clean, 1);
     CHECK_EQ(t.close_err, WS_OK);
@@ -185,15 +198,16 @@ static void big(size_t n) {
     co.ca_file = p_ca;
     for (i = 0; i < n; i++) buf[i] = pat(i, n);
     c = connect_to(ctx, "wss", "localhost", ws_listener_port(l), &co, &t);
-    run_until(ctx, &t.open, 1, 5000);
+    run_until(ctx, &t.open, 1, HANG_MS);
     CHECK_EQ(t.open, 1);
     CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, buf, n), WS_OK);
     CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, buf, n), WS_OK);   /* two back to back */
-    ms = run_until(ctx, (const int *)&t.nmsg, 2, 60000);
+    ms = run_until(ctx, (const int *)&t.nmsg, 2, HANG_MS);
     CHECK_EQ(t.nmsg, 2);
     CHECK_EQ(t.bytes, 2 * n);
     CHECK_EQ(t.bad_data, 0);
     CHECK_EQ(t.errors, 0);
+    if (t.errors) printf("  error: %s\n", t.msg);
     if (getenv("TLS_VERBOSE")) printf("    %zu bytes x2 echoed in %lld ms\n", n, (long long)ms);
     free(buf);
     ws_ctx_destroy(ctx);
@@ -215,7 +229,7 @@ static void test_tls_50_conns(void) {
     /* an IP-literal URL: the certificate has IP:127.0.0.1, but mbedTLS 2.28 matches names
      * only, so it opens (3.x) or fails with a host-name mismatch (2.28); it must not hang */
     connect_to(ctx, "wss", "127.0.0.1", ws_listener_port(l), &co, &t[0]);
-    end = ws__now_ms() + FAST_MS;
+    end = ws__now_ms() + HANG_MS;
     while (!t[0].open && !t[0].closed && ws__now_ms() < end) ws_poll(ctx, 20);
     CHECK(t[0].open || strstr(t[0].msg, "host-name mismatch"));
     ws_ctx_destroy(ctx);
@@ -226,7 +240,7 @@ static void test_tls_50_conns(void) {
     l = listen_tls(ctx, &so);
     memset(t, 0, sizeof t);
     for (i = 0; i < N; i++) c[i] = connect_to(ctx, "wss", "127.0.0.1", ws_listener_port(l), &co, &t[i]);
-    end = ws__now_ms() + (slow ? 120000 : 20000);
+    end = ws__now_ms() + HANG_MS;
     while (ws__now_ms() < end) {
         ws_poll(ctx, 20);
         for (opened = 0, i = 0; i < N; i++) opened += t[i].open;
@@ -235,7 +249,7 @@ static void test_tls_50_conns(void) {
     CHECK_EQ(opened, N);
     CHECK_EQ(srv_open, N);
     for (i = 0; i < N; i++) if (t[i].open) (void)ws_conn_send_text(c[i], "ping from one of fifty");
-    end = ws__now_ms() + 10000;
+    end = ws__now_ms() + HANG_MS;
     while (ws__now_ms() < end) {
         ws_poll(ctx, 20);
         for (got = 0, i = 0; i < N; i++) got += (int)t[i].nmsg;
@@ -243,7 +257,7 @@ static void test_tls_50_conns(void) {
     }
     CHECK_EQ(got, N);
     ws_close_all(ctx, WS_CLOSE_NORMAL, NULL);
-    end = ws__now_ms() + 10000;
+    end = ws__now_ms() + HANG_MS;
     while (ws__now_ms() < end) {
         ws_poll(ctx, 20);
         for (closed = 0, i = 0; i < N; i++) closed += t[i].closed;
@@ -293,20 +307,22 @@ static void test_tls_from_memory(void) {
     co.server_name = "localhost";
     co.alpn = "http/1.1";
     connect_to(ctx, "wss", "127.0.0.1", ws_listener_port(l), &co, &t);
-    run_until(ctx, &t.open, 1, 5000);
+    run_until(ctx, &t.open, 1, HANG_MS);
     CHECK_EQ(t.open, 1);
     if (t.errors) printf("  error: %s\n", t.msg);
     ws_ctx_destroy(ctx);
     free(ca); free(crt); free(key);
 }
 
-/* server requires client certificates: with one it works, without it fails fast */
+/* server requires client certificates: with one it works, without it fails, named on both
+ * sides and not by the timeout. Under TLS 1.2 the client's handshake fails; under TLS 1.3
+ * (mbedTLS 3.6, 4.x) the client's handshake is over before the server refuses, so the refusal
+ * comes as the first record after it: either way the client does not open and is told why. */
 static void test_tls_client_cert(void) {
     ws_ctx *ctx = mk_ctx();
     ws_tls_opts so = srv_opts(p_srv_crt, p_srv_key), co;
     ws_listener *l;
     tc t1, t2;
-    int64_t ms;
     so.ca_file = p_ca;   /* => verify REQUIRED */
     l = listen_tls(ctx, &so);
     memset(&co, 0, sizeof co);
@@ -316,19 +332,20 @@ static void test_tls_client_cert(void) {
     co.cert_file = p_cli_crt;
     co.key_file = p_cli_key;
     connect_to(ctx, "wss", "localhost", ws_listener_port(l), &co, &t1);
-    run_until(ctx, &t1.open, 1, 5000);
+    run_until(ctx, &t1.open, 1, HANG_MS);
     CHECK_EQ(t1.open, 1);
     if (t1.errors) printf("  error: %s\n", t1.msg);
     co.cert_file = co.key_file = NULL;
     connect_to(ctx, "wss", "localhost", ws_listener_port(l), &co, &t2);
-    ms = run_until(ctx, &t2.closed, 1, 5000);
+    run_until(ctx, &t2.closed, 1, HANG_MS);
     CHECK_EQ(t2.open, 0);
     CHECK_EQ(t2.closed, 1);
-    CHECK_EQ(t2.err, WS_ERR_TLS);
-    CHECK(strstr(t2.msg, "handshake failure") != NULL);
-    CHECK(ms < FAST_MS);
-    run_for(ctx, 100);
-    CHECK(strstr(logbuf, "TLS client 127.0.0.1") != NULL);   /* the server says why */
+    CHECK_EQ(t2.errors, 1);
+    CHECK_EQ(t2.err, WS_ERR_TLS);                            /* named, not WS_ERR_TIMEOUT */
+    CHECK_EQ(t2.close_err, WS_ERR_TLS);
+    if (!strstr(t2.msg, "client certificate")) { printf("  client: %s\n", t2.msg); CHECK(0); }
+    run_until_log(ctx, "client certificate missing", HANG_MS);   /* the server says why */
+    CHECK(strstr(logbuf, "TLS client 127.0.0.1") != NULL && strstr(logbuf, "client certificate missing") != NULL);
     if (getenv("TLS_VERBOSE")) printf("    client: %s\n", t2.msg);
     ws_ctx_destroy(ctx);
 }
@@ -340,22 +357,20 @@ static void expect_fail(const char *crt, const char *key, const char *ca, const 
     ws_tls_opts so = srv_opts(crt, key), co;
     ws_listener *l = NULL;
     tc t;
-    int64_t ms;
     if (plain_server) CHECK_EQ(ws_listen(ctx, "127.0.0.1", 0, &l), WS_OK);
     else l = listen_tls(ctx, &so);
     memset(&co, 0, sizeof co);
     memset(&t, 0, sizeof t);
     co.ca_file = ca;
     connect_to(ctx, scheme, host, l ? ws_listener_port(l) : 1, &co, &t);
-    ms = run_until(ctx, &t.closed, 1, 5000);
+    run_until(ctx, &t.closed, 1, HANG_MS);
     CHECK_EQ(t.open, 0);
     CHECK_EQ(t.closed, 1);
     CHECK_EQ(t.errors, 1);
-    CHECK_EQ(t.err, want);
+    CHECK_EQ(t.err, want);                 /* named at once: not the handshake timeout */
     CHECK_EQ(t.close_err, want);
     if (!strstr(t.msg, words)) { printf("  msg \"%s\" lacks \"%s\"\n", t.msg, words); CHECK(0); }
-    CHECK(ms < FAST_MS);
-    if (getenv("TLS_VERBOSE")) printf("    %lld ms: %s\n", (long long)ms, t.msg);
+    if (getenv("TLS_VERBOSE")) printf("    %s\n", t.msg);
     if (want == WS_ERR_HANDSHAKE) CHECK_EQ(t.http_status, 400);
     run_for(ctx, 50);
     ws_ctx_destroy(ctx);
@@ -384,7 +399,7 @@ static void test_tls_silent_peer_times_out(void) {
     ws_listener *l;
     ws_tls_opts co;
     tc t;
-    int64_t ms;
+    int64_t t0;
     memset(&cfg, 0, sizeof cfg);
     cfg.on_event = on_event;
     cfg.log = t_log;
@@ -398,11 +413,12 @@ static void test_tls_silent_peer_times_out(void) {
         memset(&co, 0, sizeof co);
         memset(&t, 0, sizeof t);
         co.ca_file = p_ca;
+        t0 = ws__now_ms();
         connect_to(ctx, "wss", "localhost", ws_listener_port(sl), &co, &t);
-        ms = run_until(ctx, &t.closed, 1, 3000);
+        run_until(ctx, &t.closed, 1, HANG_MS);
         CHECK_EQ(t.closed, 1);
         CHECK_EQ(t.err, WS_ERR_TIMEOUT);
-        CHECK(ms >= 250 && ms < (slow ? 5000 : 1500));
+        CHECK(t.t_end - t0 >= 300);   /* not before the timeout (a late one only waits longer) */
         ws_ctx_destroy(silent);
     }
     ws_ctx_destroy(ctx);
@@ -419,12 +435,12 @@ static void test_tls_verify_modes(void) {
     memset(&t2, 0, sizeof t2);
     co.verify = WS_TLS_VERIFY_NONE;
     connect_to(ctx, "wss", "localhost", ws_listener_port(l), &co, &t1);
-    run_until(ctx, &t1.open, 1, 5000);
+    run_until(ctx, &t1.open, 1, HANG_MS);
     CHECK_EQ(t1.open, 1);
     co.verify = WS_TLS_VERIFY_OPTIONAL;
     co.ca_file = p_other_ca;
     connect_to(ctx, "wss", "localhost", ws_listener_port(l), &co, &t2);
-    run_until(ctx, &t2.open, 1, 5000);
+    run_until(ctx, &t2.open, 1, HANG_MS);
     CHECK_EQ(t2.open, 1);
     CHECK(strstr(logbuf, "1 ws.h: TLS server 127.0.0.1") != NULL && strstr(logbuf, "OPTIONAL") != NULL);
     ws_ctx_destroy(ctx);
@@ -463,9 +479,11 @@ static void test_tls_config_errors(void) {
     CHECK(c == NULL);
     o.ca_file = p_ca;
     o.min_version = WS_TLS_1_3;
-#if MBEDTLS_VERSION_NUMBER < 0x03000000
+#if MBEDTLS_VERSION_NUMBER < 0x03000000 || !defined(MBEDTLS_SSL_PROTO_TLS1_3)
     CHECK_EQ(ws_connect(ctx, "wss://localhost:1/", &co, NULL, &c), WS_ERR_TLS);
     CHECK(strstr(logbuf, "TLS 1.3") != NULL);
+#else
+    CHECK_EQ(ws_connect(ctx, "wss://localhost:1/", &co, NULL, &c), WS_OK);   /* fails later */
 #endif
     ws_ctx_destroy(ctx);
 }
@@ -473,7 +491,9 @@ static void test_tls_config_errors(void) {
 /* A close_notify that only partly fits in the socket (WANT_WRITE) is finished once the socket
  * takes it, then TCP is shut down: the conn must not keep asking for POLLOUT (a level-triggered
  * loop would spin at 100% CPU until close_timeout_ms). White-box: the server's send buffer is
- * filled with raw bytes and the client never reads them through ws.h. */
+ * filled with raw bytes and the client never reads them through ws.h. Checked by state, not by
+ * counting loop passes in a time window: while close_notify waits the conn asks for POLLOUT
+ * (ws__interest, what every loop flavour watches), once it is out it no longer does. */
 static void test_tls_close_notify_want_write(void) {
     ws_ctx *sx = mk_ctx(), *cx = mk_ctx();
     ws_tls_opts so = srv_opts(p_srv_crt, p_srv_key), co;
@@ -483,13 +503,13 @@ static void test_tls_close_notify_want_write(void) {
     tc t;
     static char junk[65536];
     char sink[65536];
-    int small = 4096, passes = 0, i;
+    int small = 4096, i;
     int64_t end;
     memset(&t, 0, sizeof t);
     memset(&co, 0, sizeof co);
     co.ca_file = p_ca;
     c = connect_to(cx, "wss", "localhost", ws_listener_port(l), &co, &t);
-    end = ws__now_ms() + 5000;
+    end = ws__now_ms() + HANG_MS;
     while ((!t.open || !srv_open) && ws__now_ms() < end) { ws_poll(sx, 5); ws_poll(cx, 5); }
     CHECK_EQ(t.open, 1);
     srv = ws_conn_next(sx, NULL);
@@ -505,20 +525,74 @@ static void test_tls_close_notify_want_write(void) {
     st = (ws__tls_conn *)srv->tls;
     CHECK(st != NULL && st->shut == 1);  /* close_notify is waiting for room */
     CHECK(ws__interest(srv) & WS_POLLOUT);
-    end = ws__now_ms() + 200;
-    while (ws__now_ms() < end) {         /* the client side drains its socket (raw) */
+    end = ws__now_ms() + HANG_MS;
+    do {                                 /* the client side drains its socket (raw) */
         while (recv(c->fd, sink, sizeof sink, MSG_DONTWAIT) > 0) {}
-        ws_poll(sx, 50);
-        passes++;
-    }
-    if (getenv("TLS_VERBOSE") || passes >= 50) printf("  %d passes in 200 ms\n", passes);
-    CHECK(passes < 50);                  /* a spin makes thousands */
-    st = (ws__tls_conn *)srv->tls;
-    CHECK(st == NULL || st->shut == 0);
+        ws_poll(sx, 20);
+        if (srv_closed) break;           /* (a timer closed it: srv is gone) */
+        st = (ws__tls_conn *)srv->tls;
+    } while (st && st->shut && ws__now_ms() < end);
+    CHECK_EQ(srv_closed, 0);
+    if (srv_closed) goto out;
+    CHECK(st == NULL || st->shut == 0);  /* close_notify went out once there was room */
     CHECK(!(ws__interest(srv) & WS_POLLOUT));
 out:
     ws_ctx_destroy(cx);
     ws_ctx_destroy(sx);
+}
+
+/* wss:// through a real HTTP CONNECT proxy (tinyproxy, Basic auth): TLS runs inside the
+ * tunnel, with SNI and the certificate check against the URL's host, not the proxy's */
+static void test_tls_through_proxy(void) {
+#ifndef _WIN32
+    tproxy p;
+    ws_ctx *ctx;
+    ws_tls_opts so = srv_opts(p_srv_crt, p_srv_key), wo = srv_opts(p_wrong_crt, p_wrong_key), co;
+    ws_listener *l, *lw;
+    ws_connect_opts o;
+    char url[128], proxy[64], addr[64];
+    tc t, tw;
+    ws_conn *c = NULL;
+    uint16_t rport = 0;
+    int wait = slow ? 60000 : 5000;
+    if (!tproxy_start(&p, "test_tls_through_proxy", "alice", "s3cret", 0)) return;
+    ctx = mk_ctx();
+    l = listen_tls(ctx, &so);
+    lw = listen_tls(ctx, &wo);
+    memset(&co, 0, sizeof co);
+    co.ca_file = p_ca;
+    memset(&o, 0, sizeof o);
+    o.tls = &co;
+    o.proxy = proxy;
+    snprintf(proxy, sizeof proxy, "http://alice:s3cret@127.0.0.1:%u", (unsigned)p.port);
+    snprintf(url, sizeof url, "wss://localhost:%u/echo", l ? (unsigned)ws_listener_port(l) : 1u);
+    memset(&t, 0, sizeof t);
+    CHECK_EQ(ws_connect(ctx, url, &o, &t, &c), WS_OK);
+    run_until(ctx, &t.open, 1, wait);
+    CHECK_EQ(t.open, 1);
+    if (t.errors) printf("  error: %s (HTTP %d)\n", t.msg, t.http_status);
+    if (t.open) {
+        CHECK_EQ(ws_conn_remote(c, addr, sizeof addr, &rport), WS_OK);
+        CHECK_EQ(rport, p.port);   /* the socket is the proxy's */
+        CHECK_EQ(ws_conn_send_text(c, "hello through the proxy"), WS_OK);
+        run_until(ctx, (const int *)&t.nmsg, 1, wait);
+        CHECK_EQ(t.nmsg, 1);
+        CHECK_EQ(t.bytes, 23);
+        CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, "bye"), WS_OK);
+        run_until(ctx, &t.closed, 1, wait);
+        CHECK_EQ(t.clean, 1);
+    }
+    /* a certificate for another name, behind the same proxy: the host check still holds */
+    snprintf(url, sizeof url, "wss://localhost:%u/echo", lw ? (unsigned)ws_listener_port(lw) : 1u);
+    memset(&tw, 0, sizeof tw);
+    CHECK_EQ(ws_connect(ctx, url, &o, &tw, NULL), WS_OK);
+    run_until(ctx, &tw.closed, 1, wait);
+    CHECK_EQ(tw.open, 0);
+    CHECK_EQ(tw.err, WS_ERR_TLS);
+    CHECK(strstr(tw.msg, "host") != NULL);
+    ws_ctx_destroy(ctx);
+    tproxy_stop(&p);
+#endif
 }
 
 int main(int argc, char **argv) {
@@ -551,5 +625,6 @@ int main(int argc, char **argv) {
     RUN(test_tls_16mib);
     RUN(test_tls_50_conns);
     RUN(test_tls_close_notify_want_write);
+    RUN(test_tls_through_proxy);
     return t_summary();
 }

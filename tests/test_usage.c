@@ -3,6 +3,16 @@
  * handshake, a malformed URL, a wildcard listener) and the poll() fallback where epoll cannot
  * be used. Uses the helpers of test_conn.c (cn_) and test_loopback.c (lb_). */
 
+/* A ws_ctx whose events go to test_conn.c's recorder; us_end destroys it, then checks them. */
+static ws_ctx *us_ctx(const ws_config *cfg) {
+    cn_begin(cfg);
+    return ws_ctx_create(&cn_cfg);
+}
+static void us_end(ws_ctx *ctx) {
+    ws_ctx_destroy(ctx);
+    cn_end();
+}
+
 /* ---- a send larger than max_send_queue can never fit: WS_ERR_TOO_BIG, not WS_ERR_FULL ---- */
 
 static void test_usage_send_too_big(void) {
@@ -15,15 +25,27 @@ static void test_usage_send_too_big(void) {
     memset(big, 'b', sizeof big);
     memset(&cfg, 0, sizeof cfg);
     cfg.max_send_queue = 100;
-    ctx = cn_ctx(&cfg);
-    c = cn_open(ctx, 1);
+    ctx = us_ctx(&cfg);   /* for ws_broadcast; c is an engine with the same settings */
+    c = cn_open(1);
     /* an empty queue takes up to max_send_queue payload bytes */
     CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, big, 100), WS_OK);
     CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, big, 1), WS_ERR_FULL);         /* later, after DRAINED */
     CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, big, 101), WS_ERR_TOO_BIG);    /* never */
     CHECK_EQ(ws_conn_send_frame(c, 1, 0, WS_OP_TEXT, big, 101), WS_ERR_TOO_BIG);
-    CHECK_EQ(ws_broadcast(ctx, WS_OP_BINARY, big, 101, NULL, &sent), WS_ERR_TOO_BIG);
-    CHECK_EQ(sent, 0);
+    {   /* ws_broadcast needs an open server conn of a ctx: one end of a socketpair, adopted */
+        ws_engine_opts o;
+        int fds[2];
+        CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+        memset(&o, 0, sizeof o);
+        o.server = 1;
+        o.upgraded = 1;
+        CHECK_EQ(ws_conn_adopt(ctx, fds[0], &o, NULL, NULL), WS_OK);
+        (void)ws_poll(ctx, 0);
+        CHECK_EQ(ws_conn_count(ctx), 1);
+        CHECK_EQ(ws_broadcast(ctx, WS_OP_BINARY, big, 101, NULL, &sent), WS_ERR_TOO_BIG);
+        CHECK_EQ(sent, 0);
+        close(fds[1]);
+    }
     CHECK(cn_pop(c, &f, pl, sizeof pl, &len));
     CHECK_EQ(len, 100);
     CHECK_EQ(cn_tx_used(c), 0);
@@ -31,7 +53,7 @@ static void test_usage_send_too_big(void) {
     CHECK_EQ(cn_tx_used(c), 0);                                           /* nothing queued */
     CHECK_EQ(ws_conn_send(c, WS_OP_TEXT, big, 100), WS_OK);
     CHECK_STR(ws_result_str(WS_ERR_TOO_BIG), "over a size limit");
-    cn_end(ctx);
+    us_end(ctx);
 }
 
 /* ---- an oversized message names the limit that was set ---- */
@@ -39,7 +61,6 @@ static void test_usage_send_too_big(void) {
 static void us_limit_case(int max_message, int max_frame, int frags, int first, int second,
                           const char *want) {
     ws_config cfg;
-    ws_ctx *ctx;
     ws_conn *c;
     uint8_t b[300], pay[200];
     char reason[126];
@@ -49,16 +70,16 @@ static void us_limit_case(int max_message, int max_frame, int frags, int first, 
     cfg.max_message = (size_t)max_message;
     cfg.max_frame = (size_t)max_frame;
     cfg.fragments = frags;
-    ctx = cn_ctx(&cfg);
-    c = cn_open(ctx, 1);
+    cn_begin(&cfg);
+    c = cn_open(1);
     if (first) cn_feed_frame(c, 0, WS_OP_BINARY, pay, (size_t)first);
     n = cn_pframe(c, b, 1, first ? WS_OP_CONT : WS_OP_BINARY, pay, (size_t)second);
-    CHECK_EQ(ws__conn_feed(c, b, n), WS_OK);
+    cn_feed(c, b, n);
     reason[0] = '\0';
     CHECK_EQ(cn_pop_close(c, reason), 1009);
     CHECK_STR(reason, want);
     CHECK_EQ(cn_count(WS_EV_ERROR), 1);
-    cn_end(ctx);
+    cn_end();
 }
 
 static void test_usage_limit_texts(void) {
@@ -79,7 +100,7 @@ static void test_usage_listen_ports(void) {
     char host_port[80], want[120];
     memset(&cfg, 0, sizeof cfg);
     memset(&tls, 0, sizeof tls);
-    ctx = cn_ctx(&cfg);
+    ctx = us_ctx(&cfg);
     CHECK_STR(ws_ctx_error(ctx), "");
     CHECK_EQ(ws_listen(ctx, "127.0.0.1", 99999, &l2), WS_ERR_ARG);   /* was 34463 */
     CHECK(l2 == NULL);
@@ -89,7 +110,7 @@ static void test_usage_listen_ports(void) {
     CHECK_EQ(ws_listen_tls(ctx, "127.0.0.1", 70000, &tls, NULL), WS_ERR_ARG);
     CHECK(strstr(ws_ctx_error(ctx), "port out of range") != NULL);
     CHECK_EQ(ws_listen(ctx, "127.0.0.1", 0, &l), WS_OK);
-    if (!l) { cn_end(ctx); return; }
+    if (!l) { us_end(ctx); return; }
     CHECK_EQ(ws_listen(ctx, "127.0.0.1", (int)ws_listener_port(l), &l2), WS_ERR_ADDR_IN_USE);
     CHECK(l2 == NULL);
     sprintf(host_port, "127.0.0.1:%u", (unsigned)ws_listener_port(l));
@@ -99,7 +120,7 @@ static void test_usage_listen_ports(void) {
     CHECK_EQ(ws_result_close_code(WS_ERR_ADDR_IN_USE), 1011);
     CHECK_STR(ws_listener_addr(l), host_port);   /* a specific address: itself */
     CHECK_EQ(ws_listener_any(l), 0);
-    cn_end(ctx);
+    us_end(ctx);
 }
 
 /* ---- a wildcard listener: a URL to dial, and the words "all interfaces" ---- */
@@ -129,7 +150,7 @@ static void us_wildcard_case(int family) {
     }
     memset(&cfg, 0, sizeof cfg);
     cfg.log = us_on_log;
-    ctx = cn_ctx(&cfg);
+    ctx = us_ctx(&cfg);
     memset(&l, 0, sizeof l);
     l.ctx = ctx;
     l.fd = fd;
@@ -154,7 +175,7 @@ static void us_wildcard_case(int family) {
     }
     CHECK_STR(us_log, want);
     close(fd);
-    cn_end(ctx);
+    us_end(ctx);
 }
 
 static void test_usage_wildcard_listener(void) {
@@ -179,7 +200,7 @@ static void test_usage_url_errors(void) {
     char want[160];
     size_t i;
     memset(&cfg, 0, sizeof cfg);
-    ctx = cn_ctx(&cfg);
+    ctx = us_ctx(&cfg);
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         sprintf(want, "ws_connect: invalid URL: %s", bad[i].why);
         CHECK_EQ(ws_connect(ctx, bad[i].url, NULL, NULL, NULL), WS_ERR_URL);
@@ -190,7 +211,7 @@ static void test_usage_url_errors(void) {
     CHECK_EQ(ws_connect(ctx, NULL, NULL, NULL, NULL), WS_ERR_ARG);
     CHECK_STR(ws_ctx_error(ctx), "ws_connect: no URL (NULL)");
     CHECK_EQ(cn_nev, 0);   /* failed at once: no events */
-    cn_end(ctx);
+    us_end(ctx);
 }
 
 /* ---- ws_connect_blocking names the step that timed out ---- */
@@ -235,14 +256,14 @@ static void test_usage_epoll_choice(void) {
     ws_config cfg;
     ws_ctx *ctx;
     memset(&cfg, 0, sizeof cfg);
-    ctx = cn_ctx(&cfg);
+    ctx = us_ctx(&cfg);
 #if defined(WS__EPOLL)
     CHECK_EQ(ws__epoll_usable(), 1);     /* gcc and clang honour glibc's packed attribute */
     CHECK(ctx->epfd >= 0);
 #else
     CHECK(ctx->epfd < 0);                /* WS_NO_EPOLL, or not Linux: poll() */
 #endif
-    cn_end(ctx);
+    us_end(ctx);
 }
 
 static void suite_usage(void) {
