@@ -2392,10 +2392,15 @@ static void ws__buf_free(ws_ctx *ctx, ws__buf *b) {
 }
 /* Large messages (1 MiB echoes) would get a fresh buffer each, and fresh memory costs a page
  * fault per 4 KiB, more than the copy itself: one large buffer is kept in ctx->big for the
- * next large need, and freed after 64 passes of the loop that did not take it. */
+ * next large need (if it and the pool fit in WS_POOL_MAX x WS_POOL_BUF_MAX, 4 MiB), and freed
+ * after 64 passes of the loop that did not take it. */
 static void ws__buf_put(ws_ctx *ctx, ws__buf **pb);
 static int ws__buf_keep_big(ws_ctx *ctx, ws__buf *b) {
-    if (ctx->destroying) return 0;
+    size_t idle = 0;   /* kept only while it and the pool stay within what the pool may hold */
+    int i;
+    for (i = 0; i < ctx->npool; i++) idle += ctx->pool[i]->cap;
+    if (ctx->destroying || b->cap > (size_t)WS_POOL_MAX * WS_POOL_BUF_MAX - WS__MIN(idle, (size_t)WS_POOL_MAX * WS_POOL_BUF_MAX))
+        return 0;
     if (ctx->big && ctx->big->cap >= b->cap) return 0;
     if (ctx->big) ws__buf_free(ctx, ctx->big);
     ctx->big = b;
