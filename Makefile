@@ -28,6 +28,11 @@ TLS_EXAMPLES := $(patsubst examples/%.c,build/%,$(wildcard examples/tls_*.c)) bu
 EXAMPLES := $(filter-out $(TLS_EXAMPLES),$(EXAMPLES))
 # examples/glib_loop.c needs GLib (libglib2.0-dev): built when pkg-config finds glib-2.0
 GLIB ?= $(shell pkg-config --exists glib-2.0 2>/dev/null && echo yes)
+# permessage-deflate needs zlib (zlib1g-dev): found when <zlib.h> compiles; then the examples
+# are built with -DWS_USE_ZLIB -lz and make test runs the deflate tests (test-zlib)
+ZLIB ?= $(shell printf '\043include <zlib.h>\n' | $(CC) -x c -fsyntax-only - 2>/dev/null && echo yes)
+ZLIB_FLAGS := $(if $(ZLIB),-DWS_USE_ZLIB)
+ZLIB_LIBS := $(if $(ZLIB),-lz)
 EXAMPLES := $(filter-out build/glib_loop,$(EXAMPLES))
 # examples/cluster_chat.c needs hiredis (libhiredis-dev): built when its header is found
 HIREDIS ?= $(shell printf '\043include <hiredis/async.h>\n' | $(CC) -x c -fsyntax-only - 2>/dev/null && echo yes)
@@ -36,14 +41,19 @@ EXAMPLES := $(filter-out build/cluster_chat,$(EXAMPLES))
 GTK3 ?= $(shell pkg-config --exists gtk+-3.0 2>/dev/null && echo yes)
 QT5 ?= $(shell pkg-config --exists Qt5Widgets 2>/dev/null && echo yes)
 EXAMPLES := $(filter-out build/gtk_chat,$(EXAMPLES))
+# examples/firmware_client.c is for lwIP (WS_LWIP): make firmware and make lwip build and run it
+EXAMPLES := $(filter-out build/firmware_client,$(EXAMPLES))
 
 all: test examples
 
-# The README's test command: unit + loopback tests under ASan/UBSan, then the same under
-# valgrind, then the portability checks (C++, C89 codec, exported names, Windows cross-build).
-test: build/run_tests build/run_tests_vg build/attack test-cpp test-c89 test-clang check-symbols test-mingw test-neon examples \
-      test-readme test-examples test-tcc
+# The README's test command: unit + loopback tests under ASan/UBSan (the epoll loop, then the
+# poll() loop), the compile-time options, then the tests under valgrind, then the portability
+# checks (C++, C89 codec, exported names, Windows cross-build).
+test: build/run_tests build/run_tests_poll build/run_tests_vg build/test_options build/attack test-cpp test-c89 \
+      test-clang check-symbols test-mingw test-neon examples test-readme test-examples test-tcc
 	./build/run_tests
+	./build/run_tests_poll
+	$(MAKE) --no-print-directory test-options
 	$(MAKE) --no-print-directory test-nonet
 	./build/attack
 ifneq ($(VALGRIND),)
@@ -52,6 +62,7 @@ ifneq ($(VALGRIND),)
 else
 	@echo "SKIPPED: valgrind run (install: apt-get install valgrind)"; [ "$$CI" != true ]
 endif
+	$(MAKE) --no-print-directory test-zlib
 	$(MAKE) --no-print-directory engine-run
 	$(MAKE) --no-print-directory threads-run
 	$(MAKE) --no-print-directory cluster-test
@@ -60,14 +71,30 @@ endif
 	$(MAKE) --no-print-directory tls
 	$(MAKE) --no-print-directory glib-run
 	$(MAKE) --no-print-directory wine
+	$(MAKE) --no-print-directory test-switches
+	$(MAKE) --no-print-directory test-pool
+	$(MAKE) --no-print-directory lwip
+	$(MAKE) --no-print-directory firmware
 
 build/run_tests: $(TEST_SRC) | build
 	$(CC) $(CFLAGS) $(SAN) tests/run_tests.c -o $@ $(LDLIBS)
 
-# the valgrind build uses ws_poll's portable poll() path (the ASan build: epoll on Linux)
+# the same under ASan with ws_poll's portable poll() path (run_tests: epoll on Linux); the
+# valgrind build uses poll() too
+build/run_tests_poll: $(TEST_SRC) | build
+	$(CC) $(CFLAGS) $(SAN) -DWS_NO_EPOLL tests/run_tests.c -o $@ $(LDLIBS)
 build/run_tests_vg: $(TEST_SRC) | build
 	$(CC) $(CFLAGS) -DWS_NO_EPOLL tests/run_tests.c -o $@ $(LDLIBS)
 
+# tests/test_options.c: WS_MALLOC hooks (and every allocation failing in turn), WS_RANDOM,
+# WS_STATIC (two private copies in one program: no ws_ symbol exported) and WS_NO_THREADS
+build/test_options: tests/test_options.c tests/test_options_b.c tests/test.h ws.h | build
+	$(CC) $(CFLAGS) $(SAN) tests/test_options.c tests/test_options_b.c -o $@ $(LDLIBS)
+test-options: build/test_options
+	./build/test_options
+	@bad=$$(nm build/test_options | awk '$$2 ~ /^[TDBRC]$$/ && $$3 ~ /^ws_/ {print $$3}'); \
+	if [ -n "$$bad" ]; then echo "WS_STATIC: exported ws_ symbols: $$bad"; exit 1; fi; \
+	echo "test-options: WS_STATIC exports no ws_ symbol"
 # The codec and engine tests again, built with WS_NO_NET (no socket headers at all, as firmware
 # without BSD sockets builds it); the loopback and ws_conn_adopt tests need sockets and drop out.
 build/run_tests_nonet: $(TEST_SRC) | build
@@ -87,6 +114,24 @@ soak: build/soak
 	SOAK_SECONDS=$(SOAK_SECONDS) ./build/soak
 build/soak: tests/soak.c ws.h | build
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+# permessage-deflate (tests/test_deflate.c): the whole suite again with -DWS_USE_ZLIB -lz under
+# ASan/UBSan, the header with zlib as C++ and with clang. No zlib: SKIPPED (a failure when CI=true).
+test-zlib: | build
+ifneq ($(ZLIB),)
+	$(MAKE) --no-print-directory build/run_tests_zlib
+	$(CXX) -x c++ -std=c++11 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror -fsyntax-only \
+	    -DWS_USE_ZLIB -DWS_IMPLEMENTATION ws.h
+	./build/run_tests_zlib
+else
+	@echo "************************************************************************"
+	@echo "SKIPPED: permessage-deflate tests: zlib headers not found"
+	@echo "         (apt-get install zlib1g-dev)"
+	@echo "************************************************************************"
+	@[ "$$CI" != true ]
+endif
+
+build/run_tests_zlib: $(TEST_SRC) | build
+	$(CC) $(CFLAGS) $(SAN) -DWS_USE_ZLIB tests/run_tests.c -o $@ -lz $(LDLIBS)
 
 test-cpp: | build                         # the header compiles as C++, warning-free
 	$(CXX) -x c++ -std=c++11 -Wall -Wextra -Werror -fsyntax-only tests/compile_cpp.cpp
@@ -143,7 +188,7 @@ ifneq ($(MINGW),)
 	        -DWS_USE_MBEDTLS -isystem build/win-inc ws.h -o build/ws_win_tls.o || exit 1; \
 	else echo "SKIPPED: Windows TLS cross-build: mbedTLS headers not found (apt-get install libmbedtls-dev)"; fi
 	@# (threaded_server.c: POSIX threads and SO_REUSEPORT; on Windows see README "Scaling out")
-	@for f in $(filter-out examples/glib_loop.c examples/threaded_server.c examples/cluster_chat.c examples/gtk_chat.c,$(wildcard examples/*.c)); do echo "$(MINGW) ... $$f"; $(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Wshadow \
+	@for f in $(filter-out examples/glib_loop.c examples/threaded_server.c examples/cluster_chat.c examples/gtk_chat.c examples/firmware_client.c,$(wildcard examples/*.c)); do echo "$(MINGW) ... $$f"; $(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Wshadow \
 	    -Wconversion -Werror $$f -o build/$$(basename $$f .c).exe -lws2_32 -lbcrypt -lgdi32 || exit 1; done
 else
 	@echo "SKIPPED: Windows cross-build (install: apt-get install gcc-mingw-w64-x86-64)"; [ "$$CI" != true ]
@@ -187,7 +232,8 @@ fuzz: $(FUZZERS)
 	echo "fuzz: $(words $(FUZZERS)) targets ran clean"
 
 build/fuzz_%: tests/fuzz/fuzz_%.c ws.h | build
-	$(FUZZ_CC) -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $< -o $@
+	$(FUZZ_CC) -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    $(ZLIB_FLAGS) $< -o $@ $(ZLIB_LIBS)
 
 # examples/NAME.c -> build/NAME, each a whole program (it defines WS_IMPLEMENTATION itself).
 # TLS variants (examples/tls_*.c, and wscat as build/wscat_tls) only when mbedTLS is installed.
@@ -199,26 +245,31 @@ endif
 ifeq ($(GLIB),)
 	@echo "SKIPPED: glib_loop: glib-2.0 not found by pkg-config (apt-get install libglib2.0-dev)"
 endif
+ifeq ($(ZLIB),)
+	@echo "NOTE: examples built without permessage-deflate: zlib headers not found (apt-get install zlib1g-dev)"
+endif
 build/tls_%: examples/tls_%.c ws.h build/tls.flags | build
-	$(CC) $(CFLAGS) -DWS_USE_MBEDTLS $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) -DWS_USE_MBEDTLS $(TLS_CFLAGS) $(ZLIB_FLAGS) $< -o $@ $(TLS_LIBS) $(ZLIB_LIBS) $(LDLIBS)
 build/wscat_tls: examples/wscat.c ws.h build/tls.flags | build
-	$(CC) $(CFLAGS) -DWS_USE_MBEDTLS $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) -DWS_USE_MBEDTLS $(TLS_CFLAGS) $(ZLIB_FLAGS) $< -o $@ $(TLS_LIBS) $(ZLIB_LIBS) $(LDLIBS)
 build/glib_loop: examples/glib_loop.c ws.h | build   # GLib's headers as system headers: no -W noise
-	$(CC) $(CFLAGS) $(patsubst -I%,-isystem %,$(shell pkg-config --cflags glib-2.0)) $< -o $@ \
-	    $(shell pkg-config --libs glib-2.0) $(LDLIBS)
+	$(CC) $(CFLAGS) $(ZLIB_FLAGS) $(patsubst -I%,-isystem %,$(shell pkg-config --cflags glib-2.0)) $< -o $@ \
+	    $(shell pkg-config --libs glib-2.0) $(ZLIB_LIBS) $(LDLIBS)
 build/loopback_memory: examples/loopback_memory.c ws.h | build   # WS_NO_NET: no sockets at all
 	$(CC) $(CFLAGS) $(SAN) $< -o $@
 build/%: examples/%.c ws.h | build
-	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $(ZLIB_FLAGS) $< -o $@ $(ZLIB_LIBS) $(LDLIBS)
 
 # examples/glib_loop.c for real: a GLib main loop against build/testee_server on 127.0.0.1;
-# every message it sends must come back. No GLib: SKIPPED (a failure when CI=true).
+# every message it sends must come back (it closes 3 s after it opened; the time limits only
+# catch a hang). No GLib: SKIPPED (a failure when CI=true).
 glib-run: build/testee_server $(if $(GLIB),build/glib_loop)
 ifneq ($(GLIB),)
 	@./build/testee_server 0 > build/glib-run.log & pid=$$!; url=; \
-	for i in 1 2 3 4 5 6 7 8 9 10; do url=$$(sed -n 's/.*listening on //p' build/glib-run.log); \
-	    [ -n "$$url" ] && break; sleep 0.2; done; \
-	./build/glib_loop "$$url" 3 > build/glib_loop.out; rc=$$?; kill $$pid; cat build/glib_loop.out; \
+	for i in $$(seq 300); do url=$$(sed -n 's/.*listening on //p' build/glib-run.log); \
+	    [ -n "$$url" ] && break; kill -0 $$pid 2>/dev/null || break; sleep 0.1; done; \
+	[ -n "$$url" ] || { echo "glib-run: testee_server did not start"; cat build/glib-run.log; kill $$pid; exit 1; }; \
+	timeout -k 5 120 ./build/glib_loop "$$url" 3 > build/glib_loop.out; rc=$$?; kill $$pid; cat build/glib_loop.out; \
 	[ $$rc = 0 ] && awk '/^sent/ { s = $$2 + 0; r = $$4 + 0 } END { exit !(s > 0 && s == r) }' build/glib_loop.out \
 	    && echo "glib-run: every message came back through the GLib loop"
 else
@@ -247,24 +298,24 @@ build/win32_chat.exe: examples/win32_chat.c ws.h | build
 build/gui_peer: tests/gui/peer.c ws.h | build
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 build/gtk_chat: examples/gtk_chat.c ws.h | build   # GTK's headers as system headers: no -W noise
-	$(CC) $(CFLAGS) -Wno-missing-prototypes $(patsubst -I%,-isystem %,$(shell pkg-config --cflags gtk+-3.0)) $< -o $@ \
-	    $(shell pkg-config --libs gtk+-3.0) $(LDLIBS)
+	$(CC) $(CFLAGS) $(ZLIB_FLAGS) -Wno-missing-prototypes $(patsubst -I%,-isystem %,$(shell pkg-config --cflags gtk+-3.0)) $< -o $@ \
+	    $(shell pkg-config --libs gtk+-3.0) $(ZLIB_LIBS) $(LDLIBS)
 build/qt_chat: examples/qt_chat.cpp ws.h | build   # ws.h compiled as C++
-	$(CXX) -std=c++11 -g -O1 -Wall -Wextra -Werror -fPIC $(patsubst -I%,-isystem %,$(shell pkg-config --cflags Qt5Widgets)) $< -o $@ \
-	    $(shell pkg-config --libs Qt5Widgets) $(LDLIBS)
+	$(CXX) -std=c++11 -g -O1 -Wall -Wextra -Werror -fPIC $(ZLIB_FLAGS) $(patsubst -I%,-isystem %,$(shell pkg-config --cflags Qt5Widgets)) $< -o $@ \
+	    $(shell pkg-config --libs Qt5Widgets) $(ZLIB_LIBS) $(LDLIBS)
 # Redis + three examples/cluster_chat.c instances + nginx, all on 127.0.0.1 (tests/cluster/run.sh)
 cluster-test: $(if $(HIREDIS),build/cluster_chat) build/cluster_driver
 	B=build tests/cluster/run.sh
 build/cluster_chat: examples/cluster_chat.c ws.h | build
-	$(CC) $(CFLAGS) -Wno-missing-prototypes $< -o $@ -lhiredis $(LDLIBS)
+	$(CC) $(CFLAGS) $(ZLIB_FLAGS) -Wno-missing-prototypes $< -o $@ -lhiredis $(ZLIB_LIBS) $(LDLIBS)
 build/cluster_driver: tests/cluster/driver.c ws.h | build
 	$(CC) $(CFLAGS) $(SAN) $< -o $@ $(LDLIBS)
 # examples/threaded_server.c for real: 3 loops on one port (SO_REUSEPORT); 12 clients each send
 # 50 messages and every client must get all 600, in order per sender (bench/fanout.c checks)
 threads-run: build/threaded_server build/fanout
 	@./build/threaded_server 0 3 60 > build/threads-run.log & pid=$$!; url=; \
-	for i in $$(seq 1 100); do url=$$(sed -n 's/^listening on \([^ ]*\).*/\1/p' build/threads-run.log); \
-	    [ -n "$$url" ] && break; sleep 0.1; done; \
+	for i in $$(seq 1 600); do url=$$(sed -n 's/^listening on \([^ ]*\).*/\1/p' build/threads-run.log); \
+	    [ -n "$$url" ] && break; kill -0 $$pid 2>/dev/null || break; sleep 0.1; done; \
 	./build/fanout "$$url" 12 50; rc=$$?; kill $$pid; wait $$pid 2>/dev/null; exit $$rc
 build/fanout: bench/fanout.c ws.h | build
 	$(CC) $(CFLAGS) $(SAN) -Wno-missing-prototypes $< -o $@ $(LDLIBS)
@@ -278,8 +329,9 @@ demo: build/chat_server                   # the README's demo: prints the URL to
 # Real peers (tests/interop/run.sh): Python websockets and Node ws, each as client and server
 # of ws.h, and headless Chromium on the chat example. Needs python3-websockets, nodejs, npm,
 # chromium and `npm --prefix tests ci`; a missing peer is SKIPPED (a failure when CI=true).
+# With zlib, ws_peer and chat_server speak permessage-deflate and run.sh adds those checks.
 interop: build/ws_peer build/chat_server node-deps
-	tests/interop/run.sh
+	ZLIB=$(ZLIB) tests/interop/run.sh
 
 # The npm packages the Node and browser tests use (tests/package-lock.json), installed into
 # tests/node_modules when npm is there and they are not; offline, those tests say SKIPPED.
@@ -289,7 +341,7 @@ node-deps:
 	    echo "npm install failed: the Node and browser tests will be SKIPPED"; fi
 
 build/ws_peer: tests/interop/ws_peer.c ws.h | build
-	$(CC) $(CFLAGS) $(SAN) $< -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $(SAN) $(ZLIB_FLAGS) $< -o $@ $(ZLIB_LIBS) $(LDLIBS)
 
 # wss:// through mbedTLS: tests/test_tls.c (-DWS_USE_MBEDTLS) under ASan/UBSan, then under
 # valgrind (TLS_SLOW: longer limits, fewer connections); the header with TLS as C++; test
@@ -307,6 +359,8 @@ ifneq ($(and $(MBEDTLS),$(OPENSSL)),)
   ifneq ($(VALGRIND),)
 	TLS_SLOW=1 $(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	    ./build/test_tls_vg
+  else
+	@echo "SKIPPED: TLS tests under valgrind (install: apt-get install valgrind)"; [ "$$CI" != true ]
   endif
 	$(MAKE) --no-print-directory tls-interop
 else
@@ -325,8 +379,8 @@ tls-interop: build/tls_echo_server node-deps
 # Windows: a client given no CA verifies against the system ROOT store (tests/tls/win_system_ca.c),
 # cross-built with mingw-w64 against an mbedTLS built for Windows (MBEDTLS_WIN_DIR: its include/
 # and lib/; Debian has none, so this is not part of `make test`) and run under Wine in a
-# throwaway WINEPREFIX (build/wine-tls), e.g. `make tls-win MBEDTLS_WIN_DIR=/opt/mbedtls-win`.
-WINE ?= $(or $(shell command -v wine 2>/dev/null),$(wildcard /usr/lib/wine/wine64))
+# throwaway WINEPREFIX (build/wine-tls; WINE as for `make wine`), e.g.
+# `make tls-win MBEDTLS_WIN_DIR=/opt/mbedtls-win`.
 tls-win: | build
 	@[ -n "$(MBEDTLS_WIN_DIR)" ] || { echo "tls-win: set MBEDTLS_WIN_DIR to an mbedTLS built for mingw-w64"; exit 1; }
 	@[ -n "$(MINGW)" ] && [ -n "$(WINE)" ] || { echo "tls-win: needs mingw-w64 and wine (apt-get install gcc-mingw-w64-x86-64 wine64)"; exit 1; }
@@ -347,6 +401,92 @@ build/tls.flags: FORCE | build
 	@echo '$(TLS_CFLAGS) $(TLS_LIBS)' | cmp -s - $@ || echo '$(TLS_CFLAGS) $(TLS_LIBS)' > $@
 FORCE:
 
+# Firmware (tests/firmware, README "Firmware"): the codec and engine suites cross-built with
+# arm-none-eabi-gcc + newlib for a Cortex-M4 (QEMU mps2-an386) and a Cortex-M3 (mps2-an385) and
+# run under qemu-system-arm with semihosting; ws.h with WS_LWIP compiled for the M4 against
+# lwIP's own socket headers in every LWIP_COMPAT_SOCKETS x LWIP_POSIX_SOCKETS_IO_NAMES setting,
+# alone and with each part switch; then the size table (tests/firmware/size.sh; FW_STRICT=1
+# fails over budget). Without the tools: SKIPPED (a failure when CI=true).
+ARM_CC   ?= $(shell command -v arm-none-eabi-gcc 2>/dev/null)
+QEMU_ARM ?= $(shell command -v qemu-system-arm 2>/dev/null)
+LWIP_INC ?= $(shell pkg-config --variable=includedir lwip 2>/dev/null)
+FW_FLAGS := -std=c99 -mthumb -Os -g -Wall -Wextra -Wpedantic -Wshadow -Wundef -Wconversion -Werror
+FW_LWIP_FLAGS := $(FW_FLAGS) -mcpu=cortex-m4 -ffunction-sections -fdata-sections -Itests/firmware/lwip -I$(LWIP_INC)
+FW_SWITCHES := "" -DWS_NO_CLIENT -DWS_NO_SERVER -DWS_NO_WAKEUP -DWS_NO_ERROR_TEXT \
+    "-DWS_NO_CLIENT -DWS_NO_WAKEUP -DWS_NO_ERROR_TEXT" "-DWS_NO_SERVER -DWS_NO_WAKEUP -DWS_NO_ERROR_TEXT"
+firmware: | build
+ifneq ($(and $(ARM_CC),$(QEMU_ARM),$(LWIP_INC)),)
+	@mkdir -p build/firmware
+	@set -e; for t in cortex-m4:mps2-an386 cortex-m3:mps2-an385; do cpu=$${t%%:*}; board=$${t#*:}; \
+	    echo "== codec + engine tests on $$cpu ($$board, QEMU)"; rc=0; \
+	    $(ARM_CC) $(FW_FLAGS) -mcpu=$$cpu -DWS_NO_NET -DT_NO_MMAP -DWS_FW_CPU='"'$$cpu'"' -nostartfiles \
+	        -T tests/firmware/mps2.ld --specs=rdimon.specs tests/firmware/startup.c tests/firmware/fw_tests.c \
+	        -o build/firmware/tests_$$cpu.elf; \
+	    timeout 600 $(QEMU_ARM) -M $$board -nographic -monitor none -serial none \
+	        -semihosting-config enable=on,target=native -kernel build/firmware/tests_$$cpu.elf \
+	        > build/firmware/tests_$$cpu.log || rc=$$?; tail -1 build/firmware/tests_$$cpu.log; \
+	    if [ $$rc != 0 ]; then cat build/firmware/tests_$$cpu.log; echo "firmware tests failed on $$cpu (exit $$rc)"; exit 1; fi; done
+	@echo "== ws.h with WS_LWIP for cortex-m4: LWIP_COMPAT_SOCKETS x LWIP_POSIX_SOCKETS_IO_NAMES x switches"
+	@printf 'static int fw_random(void *b, unsigned long n) { (void)b; (void)n; return 0; }\n#define WS_RANDOM(b, n) fw_random(b, n)\n#define WS_IMPLEMENTATION\n#include "../../ws.h"\n' > build/firmware/lwip_ws.c
+	@set -e; n=0; for c in 0 1 2; do for io in 0 1; do for sw in $(FW_SWITCHES); do n=$$((n + 1)); \
+	    $(ARM_CC) $(FW_LWIP_FLAGS) -DWS_LWIP -DT_COMPAT=$$c -DT_IO_NAMES=$$io $$sw -c build/firmware/lwip_ws.c \
+	        -o build/firmware/lwip_ws.o || { echo "failed: COMPAT=$$c IO_NAMES=$$io $$sw"; exit 1; }; \
+	    done; done; done; echo "   $$n builds (6 lwIP settings x each switch set): warning-free"
+	$(ARM_CC) $(FW_LWIP_FLAGS) -DWS_LWIP -c examples/firmware_client.c -o build/firmware/firmware_client.o
+	@LWIP_INC=$(LWIP_INC) ARM_CC=$(ARM_CC) SIZE_FLAGS=-DWS_NO_ERROR_TEXT tests/firmware/size.sh build/firmware
+else
+	@echo "************************************************************************"
+	@echo "SKIPPED: firmware (Cortex-M under QEMU, lwIP, sizes): need arm-none-eabi-gcc,"
+	@echo "         qemu-system-arm and lwIP's headers (apt-get install gcc-arm-none-eabi"
+	@echo "         libnewlib-arm-none-eabi qemu-system-arm liblwip-dev)"
+	@echo "************************************************************************"
+	@[ "$$CI" != true ]
+endif
+
+# ws.h over a real lwIP stack (tests/lwip): Debian's liblwip-dev (lwIP's Unix port). The header
+# with WS_LWIP compiles warning-free (gcc and clang) with every LWIP_COMPAT_SOCKETS x
+# LWIP_POSIX_SOCKETS_IO_NAMES setting (tests/lwip/opts/lwipopts.h) and each part switch; then
+# tests/lwip/test_lwip.c runs a ws.h server and client over lwIP's own sockets on 127.0.0.1.
+# The part switches also compile alone and together on this host's sockets. No liblwip-dev:
+# SKIPPED (a failure when CI=true).
+SWITCHES := "" -DWS_NO_CLIENT -DWS_NO_SERVER -DWS_NO_WAKEUP -DWS_NO_THREADS -DWS_NO_ERROR_TEXT -DWS_NO_NET \
+    "-DWS_NO_CLIENT -DWS_NO_SERVER" "-DWS_NO_CLIENT -DWS_NO_WAKEUP -DWS_NO_ERROR_TEXT" \
+    "-DWS_NO_SERVER -DWS_NO_THREADS -DWS_NO_ERROR_TEXT" "-DWS_NO_NET -DWS_NO_CLIENT -DWS_NO_ERROR_TEXT" \
+    "-DWS_NO_NET -DWS_NO_SERVER"
+LWIP_SWITCHES := "" "-DWS_NO_CLIENT -DWS_NO_WAKEUP -DWS_NO_ERROR_TEXT" "-DWS_NO_SERVER -DWS_NO_THREADS"
+SW_FLAGS := -std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wundef -Wconversion -Werror -fsyntax-only -DWS_IMPLEMENTATION
+test-switches:                            # each part switch, alone and combined: warning-free
+	@set -e; n=0; for sw in $(SWITCHES); do for cc in $(CC) $(CLANG); do n=$$((n + 1)); \
+	    $$cc $(SW_FLAGS) $$sw -x c ws.h || { echo "failed: $$cc $$sw"; exit 1; }; done; \
+	    $(CXX) -x c++ -std=c++11 -Wall -Wextra -Werror -fsyntax-only -DWS_IMPLEMENTATION $$sw ws.h; done; \
+	echo "test-switches: $$n builds (gcc, clang) and C++, warning-free"
+lwip: | build
+ifneq ($(LWIP_INC),)
+	@set -e; n=0; for c in 0 1 2; do for io in 0 1; do for sw in $(LWIP_SWITCHES); do \
+	    for cc in $(CC) $(CLANG); do n=$$((n + 1)); $$cc $(SW_FLAGS) -DWS_LWIP -DT_COMPAT=$$c -DT_IO_NAMES=$$io \
+	        -DT_SYSTEM_LWIPOPTS='"$(LWIP_INC)/lwipopts.h"' -Itests/lwip/opts -I$(LWIP_INC) $$sw -x c ws.h \
+	        || { echo "failed: $$cc COMPAT=$$c IO_NAMES=$$io $$sw"; exit 1; }; done; done; done; done; \
+	echo "lwip: $$n builds against $(LWIP_INC) (COMPAT 0/1/2 x IO_NAMES 0/1 x 3 switch sets): warning-free"
+	$(CC) $(CFLAGS) $(SAN) -I$(LWIP_INC) tests/lwip/test_lwip.c -o build/test_lwip -llwip $(LDLIBS)
+	timeout 300 ./build/test_lwip
+	$(MAKE) --no-print-directory firmware-client-run
+else
+	@echo "SKIPPED: ws.h over lwIP: lwIP's headers not found (apt-get install liblwip-dev)"; [ "$$CI" != true ]
+endif
+
+# Fixed memory (tests/test_pool.c): the server's allocator capped like a static pool; RAM per
+# connection printed; out of memory = a named send error, close 1011, HTTP 503 - never a silent drop.
+test-pool: | build
+	$(CC) $(CFLAGS) $(SAN) tests/test_pool.c -o build/test_pool $(LDLIBS)
+	./build/test_pool
+
+# examples/firmware_client.c on this machine over Debian's lwIP, against testee_server's echo
+# (tests/lwip/firmware_client_host.c): connect, server gone, reconnect with backoff.
+firmware-client-run: | build
+	$(CC) $(CFLAGS) $(SAN) -DWS_LWIP -I$(LWIP_INC) tests/lwip/firmware_client_host.c \
+	    -o build/firmware_client_host -llwip $(LDLIBS)
+	timeout 300 ./build/firmware_client_host
+
 build: ; mkdir -p build
 clean: ; rm -rf build
-.PHONY: FORCE tls-win wine test-readme test-examples test-tcc glib-run node-deps all test test-nonet test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop soak
+.PHONY: FORCE tls-win wine test-readme test-examples test-tcc glib-run node-deps all test test-nonet test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop soak test-zlib test-options firmware firmware-client-run lwip test-pool test-switches

@@ -1,8 +1,8 @@
 /* ws.h - v0.1.0 - WebSocket (RFC 6455) client + server in one file - MIT or public domain
  *   In exactly one .c file:  #define WS_IMPLEMENTATION  then  #include "ws.h"
  *   CONTENTS (search ">>tag"): >>api >>config >>random >>sha1 >>base64 >>utf8 >>frame >>close
- *                              >>url >>http >>platform >>conn >>transport >>tls >>client >>server
- *                              >>poll
+ *                              >>url >>http >>platform >>conn >>engine >>deflate >>transport >>tls
+ *                              >>client >>server >>poll
  *   The manual (>>doc: QUICK START, OPTIONS, EVENTS, OWNERSHIP, WHAT BLOCKS, LIMITS, GUI LOOPS,
  *   MEMORY, PLATFORMS) follows this comment; the LICENSE is at the end of this file. */
 /* ==== >>doc ==== the manual ====
@@ -40,10 +40,16 @@ OPTIONS (#define before the implementation include; default in brackets)
     WS_POOL_BUF_MAX     larger buffers are freed rather than pooled [262144]
     WS_NO_NET           no sockets and no ws_ctx: the pure codec (sha1 ... http) and the
                         protocol engine (ws_engine_*, ws_conn_send/close/state...)
+    WS_LWIP             lwIP's sockets (lwip_*, lwip_poll), no threads/pipes; see PLATFORMS
+    WS_NO_CLIENT, WS_NO_SERVER   leave out the client or the server (loop and engine)
+    WS_NO_WAKEUP        no wake-up channel (ws_ctx_wakeup fails; posts run each pass)
+    WS_NO_ERROR_TEXT    every reason and message string is "" (smaller firmware)
+    WS_NOW_MS()         monotonic milliseconds [clock_gettime / GetTickCount64 / sys_now]
     WS_NO_THREADS       resolve host names in ws_connect itself (blocks; see WHAT BLOCKS)
     WS_NO_EPOLL         Linux: ws_poll uses poll() instead of epoll (as on other systems;
                         automatic where the compiler mislays glibc's packed epoll_event: tcc)
-    WS_USE_MBEDTLS      wss:// and ws_listen_tls through mbedTLS 2.28 or 3.x
+    WS_USE_MBEDTLS      wss:// and ws_listen_tls through mbedTLS 2.28, 3.x or 4.x
+    WS_USE_ZLIB         permessage-deflate (RFC 7692) through zlib (-lz): see ws_deflate_opts
     WS_NO_FEATURE_MACROS  do not define _DEFAULT_SOURCE/_POSIX_C_SOURCE (POSIX, see top)
     WS_DEBUG            freed conns are poisoned and kept aside (WS_DEBUG_QUARANTINE [1024]);
                         a freed ws_conn * given to the API fails an assertion
@@ -101,12 +107,14 @@ LIMITS AND DEFAULTS (ws_config; 0 = default)
     ping_interval 30 s for servers, off for clients   pong_timeout 10 s   idle off
     max_pending 256 (<= max_conns / 2)   max_pending_per_addr 64   max_memory 256 MiB
   A frame or message over its limit is refused from its header (close 1009) without
-  buffering it. Header too large: 431. Bad upgrade: 400 (also with Content-Length or
-  Transfer-Encoding); wrong version / not an upgrade: 426. Handshakes in progress beyond
-  max_pending (or max_pending_per_addr from one address): the oldest is dropped. max_memory
-  (all buffers of the ctx; WS_MEM_UNLIMITED = none) reached: upgrades get 503, a message that
-  cannot be buffered closes with 1013, sends return WS_ERR_FULL. accept() out of descriptors:
-  the listeners rest 50 ms .. 2 s (doubling) instead of spinning.
+  buffering it; a compressed one (WS_USE_ZLIB) is bounded by its inflated size, checked as it
+  inflates (its wire size may exceed max_message by 1/16). Header too large: 431. Bad upgrade:
+  400 (also with Content-Length or Transfer-Encoding); wrong version / not an upgrade: 426.
+  Handshakes in progress beyond max_pending (or max_pending_per_addr from one address): the
+  oldest is dropped. max_memory (all buffers of the ctx; WS_MEM_UNLIMITED = none) reached:
+  upgrades get 503, a message that cannot be buffered closes with 1013, sends return
+  WS_ERR_FULL. accept() out of descriptors: the listeners rest 50 ms .. 2 s (doubling) instead
+  of spinning.
 
 GUI LOOPS
   Simplest: call ws_poll(ctx, 0) from a timer or once per frame. To sleep in the host's own
@@ -135,13 +143,19 @@ MEMORY
   are in flight. A busy one holds its receive buffer (the largest frame in flight, from
   16 KiB), its send queue, and a fragmented message being assembled; an upgrade head is read
   into a small buffer (from 1 KiB). Growth doubles, but never past the buffer's own limit or
-  max_memory, which counts every buffer (pooled ones too). No allocation per
-  message in the steady state. Timers sit in a heap and Linux waits with epoll, so a loop
-  pass costs O(active connections), not O(open ones); ws_pollfds lists every socket.
+  max_memory, which counts every buffer (pooled ones too). No allocation per message in the
+  steady state. permessage-deflate adds zlib's streams, made at the first compressed message:
+  a compressor 2^(window_bits+2) + 2^(mem_level+9) bytes + ~6 KiB (262 KiB at 15/8), an
+  inflater 2^peer_window_bits + ~7 KiB; none kept between messages with no_context_takeover /
+  peer_no_context_takeover (one per ctx is shared). Timers sit in a heap and Linux waits with
+  epoll, so a loop pass costs O(active connections), not O(open ones); ws_pollfds lists every
+  socket.
 
 PLATFORMS
   POSIX (Linux, macOS, BSD) and Windows (Winsock2, WSAPoll; link ws2_32 and bcrypt), IPv4
-  and IPv6. Firmware with BSD sockets and poll (lwIP): define WS_RANDOM.
+  and IPv6. Firmware: WS_LWIP (an RTOS with lwIP sockets, NO_SYS=0; define WS_RANDOM; host
+  names resolve through lwip_getaddrinfo in ws_connect when LWIP_DNS), or WS_NO_NET and the
+  engine over any TCP stack (lwIP's raw API in a NO_SYS superloop). README: "Firmware".
 */
 #if defined(WS_IMPLEMENTATION) && !defined(_WIN32) && !defined(__APPLE__) && \
     !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE) && !defined(WS_NO_FEATURE_MACROS)
@@ -426,6 +440,27 @@ typedef struct ws_reply {
     size_t      body_len;
 } ws_reply;
 
+/* ---- permessage-deflate (RFC 7692): #define WS_USE_ZLIB before including ws.h and link -lz;
+ * without it these settings are ignored (no offer is made or accepted). A client offers it, a
+ * server accepts the first acceptable offer; then messages of at least `threshold` bytes are
+ * sent compressed (RSV1 on their first frame), compressed messages received are inflated, and
+ * max_message bounds the *inflated* size. Memory per compressing connection: see MEMORY. */
+typedef struct ws_deflate_opts {
+    int enable;                  /* 1 = offer (client) / accept (server) permessage-deflate */
+    int window_bits;             /* 9..15: our compressor's LZ77 window (2^n bytes); 0 = 15 */
+    int peer_window_bits;        /* 8..15: the largest window the peer may use (our inflater's
+                                    memory); 0 = 15. A server declines offers that cannot
+                                    limit it (no client_max_window_bits in the offer) */
+    int no_context_takeover;     /* 1 = our compressor starts afresh with every message: worse
+                                    ratio, but no compressor is kept between messages */
+    int peer_no_context_takeover;/* 1 = require the peer to do that (our inflater is not kept) */
+    int mem_level;               /* 1..9: zlib memLevel of our compressor; 0 = 8 */
+    int threshold;               /* messages shorter than this go uncompressed; 0 = 64,
+                                    -1 = compress every message */
+} ws_deflate_opts;
+/* OR into ws_conn_send's / ws_broadcast's opcode: send this message uncompressed */
+enum { WS_SEND_UNCOMPRESSED = 0x100 };
+
 typedef struct ws_config {
     /* required: every event of every connection. May call send, close, connect; not ws_poll,
      * ws_dispatch or ws_ctx_destroy. */
@@ -464,6 +499,8 @@ typedef struct ws_config {
     int    keepalive_ms;         /* clients: send an unsolicited pong this often; 0 = never */
     int    fragments;            /* 1 = deliver each fragment as it arrives (per ctx) */
     int    no_auto_pong;         /* 1 = do not answer pings (you see WS_EV_PING) */
+    ws_deflate_opts deflate;     /* permessage-deflate for server conns and clients without
+                                    their own (ws_connect_opts.deflate); off by default */
     int    reuse_port;           /* 1 = listeners share their port with other ctxs (threads,
                                     processes): SO_REUSEPORT, Linux and BSDs; the kernel
                                     spreads connections. Elsewhere ws_listen: WS_ERR_ARG */
@@ -495,7 +532,7 @@ enum { WS_TLS_1_2 = 0x0303, WS_TLS_1_3 = 0x0304 };   /* ws_tls_opts.min_version 
 typedef struct ws_tls_opts {
     const char *ca_file;         /* trusted CA certificates (PEM bundle or DER), or NULL */
     const void *ca_mem;          /* ... or from memory (ca_file wins), or NULL. Neither: a */
-    size_t      ca_len;          /* client loads the system bundle (/etc/ssl/certs/...) */
+    size_t      ca_len;          /* client loads the system's (/etc/ssl/certs/..., Windows: ROOT) */
     const char *cert_file;       /* our certificate chain, leaf first (servers: required) */
     const void *cert_mem;
     size_t      cert_len;
@@ -522,6 +559,7 @@ typedef struct ws_connect_opts {
      * may be %-encoded; Basic auth), or NULL. Failures: WS_ERR_PROXY with the proxy's status
      * in ev->http_status; a silent proxy: WS_ERR_TIMEOUT within connect_timeout_ms. */
     const char *proxy;
+    const ws_deflate_opts *deflate; /* permessage-deflate (copied); NULL = the ctx's cfg.deflate */
 } ws_connect_opts;
 
 /* ---- >>engine: one connection's protocol without sockets, clock or ws_ctx (sans-I/O) ----
@@ -619,12 +657,14 @@ WS_API const char *ws_ctx_error(const ws_ctx *ctx);
  * 0..65535: WS_ERR_ARG). *out (may be NULL) gets the listener. WS_OK, WS_ERR_ARG, WS_ERR_DNS,
  * WS_ERR_ADDR_IN_USE (another socket has that port), WS_ERR_IO (bind/listen failed otherwise),
  * WS_ERR_NOMEM; ws_ctx_error says more. */
+#ifndef WS_NO_SERVER
 WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, int port, ws_listener **out);
 /* The same for wss:// (TLS with tls's certificate and key; see ws_tls_opts). The handshake runs
  * in the loop, within handshake_timeout_ms. WS_ERR_TLS: unreadable certificate or key, or
  * built without WS_USE_MBEDTLS (ws_ctx_error says which); else as ws_listen. */
 WS_API ws_result ws_listen_tls(ws_ctx *ctx, const char *host, int port,
                                const ws_tls_opts *tls, ws_listener **out);
+#endif
 WS_API uint16_t    ws_listener_port(const ws_listener *l);
 /* A URL to dial from this machine: "ws://127.0.0.1:PORT/", "wss://...". A listener on all
  * interfaces gives the loopback address here (other machines dial one of this machine's). */
@@ -635,6 +675,7 @@ WS_API const char *ws_listener_addr(const ws_listener *l);
 WS_API int         ws_listener_any(const ws_listener *l);    /* 1: on all interfaces */
 WS_API void        ws_listener_close(ws_listener *l);        /* stop accepting */
 
+#ifndef WS_NO_CLIENT
 /* Start connecting to a ws:// or wss:// URL; events tell the rest (OPEN, or ERROR + CLOSE).
  * opts may be NULL. WS_OK, WS_ERR_URL (ws_ctx_error names the wrong part), WS_ERR_TLS (wss://
  * built without WS_USE_MBEDTLS, or unreadable opts->tls files: ws_ctx_error says which),
@@ -649,6 +690,7 @@ WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts 
  * out", "handshake timed out", "connection refused ...". Not from a callback. */
 WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
                                      void *conn_user, int timeout_ms, ws_conn **out);
+#endif
 
 /* One loop pass: waits at most timeout_ms (0 = not at all, -1 = until something happens),
  * then handles sockets and timers. Returns the number of events delivered, or WS_ERR_IO
@@ -709,13 +751,15 @@ WS_API void ws_conn_io_ready(ws_conn *c, int events);
 
 /* Sending copies data and writes at once when the socket takes it; the rest waits in a queue
  * bounded by max_send_queue. opcode: WS_OP_TEXT (must be UTF-8), WS_OP_BINARY, WS_OP_PING,
- * WS_OP_PONG (<= 125 bytes). WS_OK, WS_ERR_FULL (nothing queued: try again after
+ * WS_OP_PONG (<= 125 bytes). With permessage-deflate a message is compressed unless the opcode
+ * has WS_SEND_UNCOMPRESSED ORed in (or it is under the threshold). WS_OK, WS_ERR_FULL (nothing queued: try again after
  * WS_EV_DRAINED), WS_ERR_TOO_BIG (len > max_send_queue: never fits), WS_ERR_STATE (not open),
  * WS_ERR_CLOSED (closing), WS_ERR_ARG, WS_ERR_UTF8, WS_ERR_NOMEM. */
 WS_API ws_result ws_conn_send(ws_conn *c, int opcode, const void *data, size_t len);
 WS_API ws_result ws_conn_send_text(ws_conn *c, const char *text);
 /* A frame exactly as given (fin, rsv bits, any opcode incl. WS_OP_CONT for fragmented
- * sends): no checks beyond what can be encoded. For tests and extensions. WS_OK, WS_ERR_ARG
+ * sends): no checks beyond what can be encoded, never compressed (with permessage-deflate,
+ * rsv 0 sends a message uncompressed). For tests and extensions. WS_OK, WS_ERR_ARG
  * (rsv > 7, opcode > 15), WS_ERR_FULL, WS_ERR_TOO_BIG, WS_ERR_STATE, WS_ERR_CLOSED,
  * WS_ERR_NOMEM. */
 WS_API ws_result ws_conn_send_frame(ws_conn *c, int fin, int rsv, int opcode,
@@ -735,6 +779,8 @@ WS_API uint64_t    ws_conn_id(const ws_conn *c);           /* unique in its ctx,
 WS_API int         ws_conn_is_server(const ws_conn *c);    /* 1 = accepted by a listener */
 WS_API int64_t     ws_conn_age_ms(const ws_conn *c);       /* since accept / ws_connect / create */
 WS_API const char *ws_conn_protocol(const ws_conn *c);     /* chosen subprotocol, "" if none */
+/* The agreed Sec-WebSocket-Extensions value ("permessage-deflate; ..."), "" if none */
+WS_API const char *ws_conn_extensions(const ws_conn *c);
 WS_API size_t      ws_conn_queued(const ws_conn *c);       /* bytes waiting to be sent */
 WS_API void        ws_conn_set_fragments(ws_conn *c, int on);  /* per-connection override */
 /* Remote address as "1.2.3.4:5678" or "[::1]:5678" into out (NUL-terminated, 64 is always
@@ -800,6 +846,16 @@ WS_API void ws_close_all(ws_ctx *ctx, uint16_t code, const char *reason);
 #  include <assert.h>
 #  define WS_ASSERT(x) assert(x)
 #endif
+#ifdef WS_NO_ERROR_TEXT   /* firmware: reasons and messages become "" (a few KB less) */
+#  define WS__T(s) ""
+#else
+#  define WS__T(s) s
+#endif
+#if defined(__GNUC__)   /* helpers that a part switch (WS_NO_CLIENT...) may leave unused */
+#  define WS__UNUSED __attribute__((unused))
+#else
+#  define WS__UNUSED
+#endif
 #define WS__MIN(a, b) ((a) < (b) ? (a) : (b))
 #define WS__MAX(a, b) ((a) > (b) ? (a) : (b))
 
@@ -809,28 +865,28 @@ extern "C" {
 
 WS_API const char *ws_result_str(ws_result r) {
     switch (r) {
-    case WS_OK:            return "ok";
-    case WS_AGAIN:         return "in progress (would block or needs more input)";
-    case WS_ERR_ARG:       return "invalid argument";
-    case WS_ERR_NOMEM:     return "out of memory";
-    case WS_ERR_PROTOCOL:  return "WebSocket protocol error";
-    case WS_ERR_UTF8:      return "invalid UTF-8 in text";
-    case WS_ERR_TOO_BIG:   return "over a size limit";
-    case WS_ERR_HANDSHAKE: return "WebSocket handshake failed";
-    case WS_ERR_IO:        return "I/O error";
-    case WS_ERR_TLS:       return "TLS error";
-    case WS_ERR_CLOSED:    return "connection closed";
-    case WS_ERR_URL:       return "invalid ws:// or wss:// URL";
-    case WS_ERR_DNS:       return "host name lookup failed";
-    case WS_ERR_CONNECT:   return "TCP connect failed";
-    case WS_ERR_TIMEOUT:   return "timed out";
-    case WS_ERR_FULL:      return "send queue or memory budget full";
-    case WS_ERR_LIMIT:     return "connection limit reached";
-    case WS_ERR_STATE:     return "not valid in the connection's state";
-    case WS_ERR_ADDR_IN_USE: return "address already in use";
-    case WS_ERR_PROXY:     return "HTTP proxy refused or failed the tunnel";
+    case WS_OK:            return WS__T("ok");
+    case WS_AGAIN:         return WS__T("in progress (would block or needs more input)");
+    case WS_ERR_ARG:       return WS__T("invalid argument");
+    case WS_ERR_NOMEM:     return WS__T("out of memory");
+    case WS_ERR_PROTOCOL:  return WS__T("WebSocket protocol error");
+    case WS_ERR_UTF8:      return WS__T("invalid UTF-8 in text");
+    case WS_ERR_TOO_BIG:   return WS__T("over a size limit");
+    case WS_ERR_HANDSHAKE: return WS__T("WebSocket handshake failed");
+    case WS_ERR_IO:        return WS__T("I/O error");
+    case WS_ERR_TLS:       return WS__T("TLS error");
+    case WS_ERR_CLOSED:    return WS__T("connection closed");
+    case WS_ERR_URL:       return WS__T("invalid ws:// or wss:// URL");
+    case WS_ERR_DNS:       return WS__T("host name lookup failed");
+    case WS_ERR_CONNECT:   return WS__T("TCP connect failed");
+    case WS_ERR_TIMEOUT:   return WS__T("timed out");
+    case WS_ERR_FULL:      return WS__T("send queue or memory budget full");
+    case WS_ERR_LIMIT:     return WS__T("connection limit reached");
+    case WS_ERR_STATE:     return WS__T("not valid in the connection's state");
+    case WS_ERR_ADDR_IN_USE: return WS__T("address already in use");
+    case WS_ERR_PROXY:     return WS__T("HTTP proxy refused or failed the tunnel");
     }
-    return "unknown ws_result";
+    return WS__T("unknown ws_result");
 }
 
 static int ws__lower(int c) { return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c; }
@@ -904,6 +960,8 @@ WS_API ws_result ws_random(void *buf, size_t len) {
     close(fd);
     return WS_OK;
 }
+#elif defined(WS_NO_NET)   /* the codec never needs random bytes: ws_random just fails */
+WS_API ws_result ws_random(void *buf, size_t len) { (void)buf; (void)len; return WS_ERR_IO; }
 #else
 #  error "ws.h: no known random source on this platform; #define WS_RANDOM(buf, len)"
 #endif
@@ -1242,24 +1300,24 @@ WS_API ws_result ws_frame_parse(const uint8_t *buf, size_t len, unsigned flags, 
     f->rsv = (uint8_t)((buf[0] >> 4) & 7);
     f->opcode = (uint8_t)(buf[0] & 15);
     /* RFC 6455 5.2: opcodes 3-7 and B-F are reserved; the connection MUST be failed */
-    if ((f->opcode >= 3 && f->opcode <= 7) || f->opcode >= 0xB) { err = "reserved opcode"; goto bad; }
+    if ((f->opcode >= 3 && f->opcode <= 7) || f->opcode >= 0xB) { err = WS__T("reserved opcode"); goto bad; }
     /* 5.2: RSV bits MUST be 0 unless an extension defines them */
-    if (f->rsv & ~(flags & WS_PARSE_RSV_MASK)) { err = "RSV bit set without an extension"; goto bad; }
+    if (f->rsv & ~(flags & WS_PARSE_RSV_MASK)) { err = WS__T("RSV bit set without an extension"); goto bad; }
     /* 5.5: control frames MUST NOT be fragmented */
-    if ((f->opcode & 8) && !f->fin) { err = "fragmented control frame"; goto bad; }
+    if ((f->opcode & 8) && !f->fin) { err = WS__T("fragmented control frame"); goto bad; }
     if (len < 2) { if (need) *need = 1; return WS_AGAIN; }
     f->masked = (uint8_t)(buf[1] >> 7);
     len7 = buf[1] & 127u;
     /* 5.5: control frames MUST have a payload of 125 bytes or less */
-    if ((f->opcode & 8) && len7 > 125) { err = "control frame payload over 125 bytes"; goto bad; }
+    if ((f->opcode & 8) && len7 > 125) { err = WS__T("control frame payload over 125 bytes"); goto bad; }
     /* 5.1: a server MUST fail on unmasked frames, a client on masked ones */
-    if ((flags & WS_PARSE_MASKED) && !f->masked) { err = "client frame not masked"; goto bad; }
-    if ((flags & WS_PARSE_UNMASKED) && f->masked) { err = "server frame masked"; goto bad; }
+    if ((flags & WS_PARSE_MASKED) && !f->masked) { err = WS__T("client frame not masked"); goto bad; }
+    if ((flags & WS_PARSE_UNMASKED) && f->masked) { err = WS__T("server frame masked"); goto bad; }
     hlen = (size_t)2 + (len7 == 126 ? 2u : len7 == 127 ? 8u : 0u) + (f->masked ? 4u : 0u);
     /* 5.2: a bad 64-bit length shows in its leading bytes: report it before all 8 arrive */
-    if (len7 == 127 && len > 2 && (buf[2] >> 7)) { err = "64-bit length with the top bit set"; goto bad; }
+    if (len7 == 127 && len > 2 && (buf[2] >> 7)) { err = WS__T("64-bit length with the top bit set"); goto bad; }
     if (len7 == 127 && len >= 8 && !(buf[2] | buf[3] | buf[4] | buf[5] | buf[6] | buf[7])) {
-        err = "non-minimal 64-bit length"; goto bad;   /* < 65536 whatever the last two are */
+        err = WS__T("non-minimal 64-bit length"); goto bad;   /* < 65536 whatever the last two are */
     }
     if (len < hlen - (f->masked ? 4 : 0)) {
         if (need) *need = hlen - len;
@@ -1269,7 +1327,7 @@ WS_API ws_result ws_frame_parse(const uint8_t *buf, size_t len, unsigned flags, 
     if (len7 == 126) {
         plen = ((uint64_t)buf[2] << 8) | buf[3];
         /* 5.2: "the minimal number of bytes MUST be used to encode the length" */
-        if (plen < 126) { err = "non-minimal 16-bit length"; goto bad; }
+        if (plen < 126) { err = WS__T("non-minimal 16-bit length"); goto bad; }
     } else if (len7 == 127) {
         plen = 0;
         for (i = 0; i < 8; i++) plen = (plen << 8) | buf[2 + i];   /* checked above */
@@ -1369,49 +1427,49 @@ WS_API ws_result ws_url_parse(const char *url, size_t len, ws_url *u, const char
     unsigned long port = 0;
     size_t i;
     memset(u, 0, sizeof *u);
-    if (!url) { err = "no URL"; goto bad; }
+    if (!url) { err = WS__T("no URL"); goto bad; }
     p = url; end = url + len;
     for (i = 0; i < len; i++)
         if ((unsigned char)url[i] <= 0x20 || url[i] == 0x7F) {
-            err = "space or control character in URL"; goto bad;
+            err = WS__T("space or control character in URL"); goto bad;
         }
     if (len >= 5 && ws__span_ieq(ws__span(p, 5), "ws://", 5)) p += 5;
     else if (len >= 6 && ws__span_ieq(ws__span(p, 6), "wss://", 6)) { u->secure = 1; p += 6; }
-    else { err = "scheme is not ws:// or wss://"; goto bad; }
+    else { err = WS__T("scheme is not ws:// or wss://"); goto bad; }
     for (auth_end = p; auth_end < end && !strchr("/?#", *auth_end); auth_end++)
-        if (*auth_end == '@') { err = "user info (user@host) is not supported"; goto bad; }
+        if (*auth_end == '@') { err = WS__T("user info (user@host) is not supported"); goto bad; }
     q = p;
     if (q < auth_end && *q == '[') {                /* RFC 3986 3.2.2 IP-literal */
         hs = ++q;
         while (q < auth_end && *q != ']') {
-            if (!ws__is_hex(*q) && *q != ':' && *q != '.') { err = "invalid IPv6 literal"; goto bad; }
+            if (!ws__is_hex(*q) && *q != ':' && *q != '.') { err = WS__T("invalid IPv6 literal"); goto bad; }
             q++;
         }
-        if (q == auth_end) { err = "IPv6 literal without ']'"; goto bad; }
+        if (q == auth_end) { err = WS__T("IPv6 literal without ']'"); goto bad; }
         he = q++;
-        if (he == hs || !memchr(hs, ':', (size_t)(he - hs))) { err = "invalid IPv6 literal"; goto bad; }
+        if (he == hs || !memchr(hs, ':', (size_t)(he - hs))) { err = WS__T("invalid IPv6 literal"); goto bad; }
         u->ipv6 = 1;
     } else {
         hs = q;
         while (q < auth_end && *q != ':') {
             if (!ws__is_alnum(*q) && !strchr("-._~!$&'()*+,;=", *q)) {
-                err = "invalid character in host"; goto bad;
+                err = WS__T("invalid character in host"); goto bad;
             }
             q++;
         }
         he = q;
     }
-    if (he == hs) { err = "empty host"; goto bad; }
+    if (he == hs) { err = WS__T("empty host"); goto bad; }
     u->host = ws__span(hs, (size_t)(he - hs));
     if (q < auth_end) {
-        if (*q != ':') { err = "junk after the host"; goto bad; }
-        if (++q == auth_end) { err = "empty port"; goto bad; }
+        if (*q != ':') { err = WS__T("junk after the host"); goto bad; }
+        if (++q == auth_end) { err = WS__T("empty port"); goto bad; }
         for (; q < auth_end; q++) {
-            if (*q < '0' || *q > '9') { err = "port is not a number"; goto bad; }
+            if (*q < '0' || *q > '9') { err = WS__T("port is not a number"); goto bad; }
             port = port * 10 + (unsigned long)(*q - '0');
-            if (port > 65535) { err = "port out of range"; goto bad; }
+            if (port > 65535) { err = WS__T("port out of range"); goto bad; }
         }
-        if (port == 0) { err = "port 0"; goto bad; }
+        if (port == 0) { err = WS__T("port 0"); goto bad; }
         u->port_given = 1;
     } else {
         port = u->secure ? 443 : 80;
@@ -1426,7 +1484,7 @@ WS_API ws_result ws_url_parse(const char *url, size_t len, ws_url *u, const char
         u->query = ws__span(p, (size_t)(q - p));
     }
     /* RFC 6455 3: "Fragment identifiers are meaningless ... MUST NOT be used" */
-    if (q < end) { err = "fragment (#...) in a WebSocket URL"; goto bad; }
+    if (q < end) { err = WS__T("fragment (#...) in a WebSocket URL"); goto bad; }
     return WS_OK;
 bad:
     if (why) *why = err;
@@ -1446,29 +1504,29 @@ static ws_result ws__http_headers(const char *buf, size_t len, size_t pos, ws_he
         if (pos >= len) return WS_AGAIN;
         if (buf[pos] == '\r') {
             if (pos + 1 >= len) return WS_AGAIN;
-            if (buf[pos + 1] != '\n') { *why = "CR without LF"; return WS_ERR_HANDSHAKE; }
+            if (buf[pos + 1] != '\n') { *why = WS__T("CR without LF"); return WS_ERR_HANDSHAKE; }
             *nh = n;
             *used = pos + 2;
             return WS_OK;
         }
         if (buf[pos] == ' ' || buf[pos] == '\t') {   /* RFC 9112 5.2: reject obs-fold */
-            *why = "folded header line"; return WS_ERR_HANDSHAKE;
+            *why = WS__T("folded header line"); return WS_ERR_HANDSHAKE;
         }
         for (ns = pos; pos < len && ws__is_tchar((unsigned char)buf[pos]); pos++) {}
         if (pos >= len) return WS_AGAIN;
-        if (buf[pos] != ':' || pos == ns) { *why = "malformed header name"; return WS_ERR_HANDSHAKE; }
+        if (buf[pos] != ':' || pos == ns) { *why = WS__T("malformed header name"); return WS_ERR_HANDSHAKE; }
         ne = pos++;
         while (pos < len && (buf[pos] == ' ' || buf[pos] == '\t')) pos++;
         for (vs = pos; pos < len && buf[pos] != '\r'; pos++) {
             unsigned char c = (unsigned char)buf[pos];
             if ((c < 0x20 && c != '\t') || c == 0x7F) {
-                *why = "control character in a header value"; return WS_ERR_HANDSHAKE;
+                *why = WS__T("control character in a header value"); return WS_ERR_HANDSHAKE;
             }
         }
         if (pos + 1 >= len) return WS_AGAIN;
-        if (buf[pos + 1] != '\n') { *why = "CR without LF"; return WS_ERR_HANDSHAKE; }
+        if (buf[pos + 1] != '\n') { *why = WS__T("CR without LF"); return WS_ERR_HANDSHAKE; }
         for (ve = pos; ve > vs && (buf[ve - 1] == ' ' || buf[ve - 1] == '\t'); ve--) {}
-        if (n == WS_MAX_HEADERS) { *why = "too many header lines"; return WS_ERR_TOO_BIG; }
+        if (n == WS_MAX_HEADERS) { *why = WS__T("too many header lines"); return WS_ERR_TOO_BIG; }
         h[n].name = ws__span(buf + ns, ne - ns);
         h[n].value = ws__span(buf + vs, ve - vs);
         n++;
@@ -1495,14 +1553,14 @@ static ws_result ws__parse_request(const char *buf, size_t len, ws_http_request 
     ws_result rc;
     while (pos < len && ws__is_tchar((unsigned char)buf[pos])) pos++;
     if (pos >= len) return WS_AGAIN;
-    if (pos == 0 || buf[pos] != ' ') { *why = "malformed request method"; return WS_ERR_HANDSHAKE; }
+    if (pos == 0 || buf[pos] != ' ') { *why = WS__T("malformed request method"); return WS_ERR_HANDSHAKE; }
     r->method = ws__span(buf, pos);
     ts = ++pos;
-    if (ts < len && buf[ts] != '/') { *why = "request target must start with '/'"; return WS_ERR_HANDSHAKE; }
+    if (ts < len && buf[ts] != '/') { *why = WS__T("request target must start with '/'"); return WS_ERR_HANDSHAKE; }
     while (pos < len && (unsigned char)buf[pos] > 0x20 && buf[pos] != 0x7F) pos++;
     if (pos >= len) return WS_AGAIN;
-    if (buf[pos] != ' ' || pos == ts) { *why = "malformed request target"; return WS_ERR_HANDSHAKE; }
-    if (buf[ts] != '/') { *why = "request target must start with '/'"; return WS_ERR_HANDSHAKE; }
+    if (buf[pos] != ' ' || pos == ts) { *why = WS__T("malformed request target"); return WS_ERR_HANDSHAKE; }
+    if (buf[ts] != '/') { *why = WS__T("request target must start with '/'"); return WS_ERR_HANDSHAKE; }
     r->target = ws__span(buf + ts, pos - ts);
     r->path = r->target;
     r->query = ws__span(NULL, 0);
@@ -1514,11 +1572,11 @@ static ws_result ws__parse_request(const char *buf, size_t len, ws_http_request 
         }
     pos++;
     rc = ws__http_version(buf, len, pos, &r->version_minor);
-    if (rc != WS_OK) { *why = "not an HTTP/1.x request"; return rc; }
+    if (rc != WS_OK) { *why = WS__T("not an HTTP/1.x request"); return rc; }
     pos += 8;
-    if (pos < len && buf[pos] != '\r') { *why = "malformed request line"; return WS_ERR_HANDSHAKE; }
+    if (pos < len && buf[pos] != '\r') { *why = WS__T("malformed request line"); return WS_ERR_HANDSHAKE; }
     if (pos + 1 >= len) return WS_AGAIN;
-    if (buf[pos] != '\r' || buf[pos + 1] != '\n') { *why = "malformed request line"; return WS_ERR_HANDSHAKE; }
+    if (buf[pos] != '\r' || buf[pos + 1] != '\n') { *why = WS__T("malformed request line"); return WS_ERR_HANDSHAKE; }
     return ws__http_headers(buf, len, pos + 2, r->headers, &r->num_headers, used, why);
 }
 
@@ -1526,22 +1584,22 @@ static ws_result ws__parse_response(const char *buf, size_t len, ws_http_respons
                                     size_t *used, const char **why) {
     size_t pos = 8, rs, i;
     ws_result rc = ws__http_version(buf, len, 0, &r->version_minor);
-    if (rc != WS_OK) { *why = "not an HTTP/1.x response"; return rc; }
+    if (rc != WS_OK) { *why = WS__T("not an HTTP/1.x response"); return rc; }
     for (i = 0; i < 5; i++, pos++) {   /* SP 3DIGIT SP */
         if (pos >= len) return WS_AGAIN;
         if (i == 0 || i == 4 ? buf[pos] != ' ' && !(i == 4 && buf[pos] == '\r')
                              : (buf[pos] < '0' || buf[pos] > '9')) {
-            *why = "malformed status line"; return WS_ERR_HANDSHAKE;
+            *why = WS__T("malformed status line"); return WS_ERR_HANDSHAKE;
         }
     }
     r->status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
     if (buf[12] == '\r') pos = 12;     /* tolerate a missing reason phrase and its space */
     for (rs = pos; pos < len && buf[pos] != '\r'; pos++) {
         unsigned char c = (unsigned char)buf[pos];
-        if ((c < 0x20 && c != '\t') || c == 0x7F) { *why = "control character in status line"; return WS_ERR_HANDSHAKE; }
+        if ((c < 0x20 && c != '\t') || c == 0x7F) { *why = WS__T("control character in status line"); return WS_ERR_HANDSHAKE; }
     }
     if (pos + 1 >= len) return WS_AGAIN;
-    if (buf[pos + 1] != '\n') { *why = "CR without LF"; return WS_ERR_HANDSHAKE; }
+    if (buf[pos + 1] != '\n') { *why = WS__T("CR without LF"); return WS_ERR_HANDSHAKE; }
     r->reason = ws__span(buf + rs, pos - rs);
     return ws__http_headers(buf, len, pos + 2, r->headers, &r->num_headers, used, why);
 }
@@ -1551,7 +1609,7 @@ WS_API ws_result ws_http_parse_request(const char *buf, size_t len, size_t max_b
     const char *w = "";
     size_t u = 0;
     ws_result rc = ws__parse_request(buf, WS__MIN(len, max_bytes), req, &u, &w);
-    if (rc == WS_AGAIN && len >= max_bytes) { rc = WS_ERR_TOO_BIG; w = "request head too large"; }
+    if (rc == WS_AGAIN && len >= max_bytes) { rc = WS_ERR_TOO_BIG; w = WS__T("request head too large"); }
     if (rc == WS_OK && used) *used = u;
     if (rc < WS_AGAIN && why) *why = w;
     return rc;
@@ -1562,7 +1620,7 @@ WS_API ws_result ws_http_parse_response(const char *buf, size_t len, size_t max_
     const char *w = "";
     size_t u = 0;
     ws_result rc = ws__parse_response(buf, WS__MIN(len, max_bytes), res, &u, &w);
-    if (rc == WS_AGAIN && len >= max_bytes) { rc = WS_ERR_TOO_BIG; w = "response head too large"; }
+    if (rc == WS_AGAIN && len >= max_bytes) { rc = WS_ERR_TOO_BIG; w = WS__T("response head too large"); }
     if (rc == WS_OK && used) *used = u;
     if (rc < WS_AGAIN && why) *why = w;
     return rc;
@@ -1618,24 +1676,24 @@ WS_API ws_result ws_http_check_request(const ws_http_request *req, ws_span *key,
     /* RFC 6455 4.2.1: GET, HTTP/1.1 or later, Host, Upgrade, Connection, Key, Version */
     /* RFC 9110 9.1: methods are case-sensitive */
     if (req->method.len != 3 || memcmp(req->method.ptr, "GET", 3) != 0) {
-        err = "method is not GET"; goto bad;
+        err = WS__T("method is not GET"); goto bad;
     }
-    if (req->version_minor < 1) { err = "HTTP/1.1 or later is required"; goto bad; }
-    if (ws_http_header(h, n, "Host", NULL) != 1) { err = "missing or repeated Host header"; goto bad; }
-    if (!ws_http_header(h, n, "Upgrade", NULL)) { st = 426; err = "not a WebSocket upgrade request"; goto bad; }
+    if (req->version_minor < 1) { err = WS__T("HTTP/1.1 or later is required"); goto bad; }
+    if (ws_http_header(h, n, "Host", NULL) != 1) { err = WS__T("missing or repeated Host header"); goto bad; }
+    if (!ws_http_header(h, n, "Upgrade", NULL)) { st = 426; err = WS__T("not a WebSocket upgrade request"); goto bad; }
     /* RFC 9112 6.3: a body on an upgrade would be read as frames (request smuggling behind a
      * proxy that sees the body): refuse any Content-Length or Transfer-Encoding */
     if (ws_http_header(h, n, "Content-Length", NULL) || ws_http_header(h, n, "Transfer-Encoding", NULL)) {
-        err = "upgrade request with a body (Content-Length or Transfer-Encoding)"; goto bad;
+        err = WS__T("upgrade request with a body (Content-Length or Transfer-Encoding)"); goto bad;
     }
-    if (!ws_http_has_token(h, n, "Upgrade", "websocket")) { err = "Upgrade header lacks 'websocket'"; goto bad; }
-    if (!ws_http_has_token(h, n, "Connection", "upgrade")) { err = "Connection header lacks 'Upgrade'"; goto bad; }
+    if (!ws_http_has_token(h, n, "Upgrade", "websocket")) { err = WS__T("Upgrade header lacks 'websocket'"); goto bad; }
+    if (!ws_http_has_token(h, n, "Connection", "upgrade")) { err = WS__T("Connection header lacks 'Upgrade'"); goto bad; }
     if (ws_http_header(h, n, "Sec-WebSocket-Version", &v) != 1 || !ws__span_ieq(v, "13", 2)) {
-        st = 426; err = "Sec-WebSocket-Version is not 13"; goto bad;
+        st = 426; err = WS__T("Sec-WebSocket-Version is not 13"); goto bad;
     }
-    if (ws_http_header(h, n, "Sec-WebSocket-Key", &v) != 1) { err = "missing or repeated Sec-WebSocket-Key"; goto bad; }
+    if (ws_http_header(h, n, "Sec-WebSocket-Key", &v) != 1) { err = WS__T("missing or repeated Sec-WebSocket-Key"); goto bad; }
     if (v.len != 24 || ws_base64_decode(v.ptr, v.len, raw, sizeof raw, &klen) != WS_OK || klen != 16) {
-        err = "Sec-WebSocket-Key is not base64 of 16 bytes"; goto bad;
+        err = WS__T("Sec-WebSocket-Key is not base64 of 16 bytes"); goto bad;
     }
     if (key) *key = v;
     return WS_OK;
@@ -1654,23 +1712,23 @@ WS_API ws_result ws_http_check_response(const ws_http_response *res, const char 
     ws_span v, p;
     const char *err;
     if (protocol) *protocol = ws__span(NULL, 0);
-    if (res->status != 101) { err = "server did not answer 101 Switching Protocols"; goto bad; }
-    if (!ws_http_has_token(h, n, "Upgrade", "websocket")) { err = "response lacks Upgrade: websocket"; goto bad; }
-    if (!ws_http_has_token(h, n, "Connection", "upgrade")) { err = "response lacks Connection: Upgrade"; goto bad; }
+    if (res->status != 101) { err = WS__T("server did not answer 101 Switching Protocols"); goto bad; }
+    if (!ws_http_has_token(h, n, "Upgrade", "websocket")) { err = WS__T("response lacks Upgrade: websocket"); goto bad; }
+    if (!ws_http_has_token(h, n, "Connection", "upgrade")) { err = WS__T("response lacks Connection: Upgrade"); goto bad; }
     ws_accept_key(key, strlen(key), expect);
     if (ws_http_header(h, n, "Sec-WebSocket-Accept", &v) != 1 || !ws__span_ieq(v, expect, 28) ||
         memcmp(v.ptr, expect, 28) != 0) {
-        err = "wrong or missing Sec-WebSocket-Accept"; goto bad;
+        err = WS__T("wrong or missing Sec-WebSocket-Accept"); goto bad;
     }
     for (np = 0; np < n; np++)   /* we offer none: any non-empty Extensions header fails */
         if (ws__span_ieq(h[np].name, "Sec-WebSocket-Extensions", 24) && h[np].value.len) {
-            err = "server chose an extension that was not offered"; goto bad;
+            err = WS__T("server chose an extension that was not offered"); goto bad;
         }
     np = ws_http_header(h, n, "Sec-WebSocket-Protocol", &p);
     if (np) {
-        if (np > 1 || !p.len || memchr(p.ptr, ',', p.len)) { err = "server chose more than one subprotocol"; goto bad; }
+        if (np > 1 || !p.len || memchr(p.ptr, ',', p.len)) { err = WS__T("server chose more than one subprotocol"); goto bad; }
         if (!offered_protocols || !ws__list_has(ws__span(offered_protocols, strlen(offered_protocols)), p.ptr, p.len, 1)) {
-            err = "server chose a subprotocol that was not offered"; goto bad;
+            err = WS__T("server chose a subprotocol that was not offered"); goto bad;
         }
         if (protocol) *protocol = p;
     }
@@ -1786,7 +1844,7 @@ static ws_result ws__out_done(ws__out *o, size_t *len) {
     return WS_OK;
 }
 #ifndef WS_NO_NET   /* only >>client and >>server use it: unused (a warning) without them */
-static void ws__utoa(char out[8], unsigned v) {   /* a port number */
+WS__UNUSED static void ws__utoa(char out[8], unsigned v) {   /* a port number */
     ws__out o;
     o.p = out; o.cap = 8; o.len = 0; o.err = 0;
     ws__putu(&o, v);
@@ -1900,6 +1958,9 @@ WS_API ws_result ws_http_build_error(char *out, size_t cap, int status, const ch
 
 #ifndef WS_NO_NET
 /* ==== >>platform ==== sockets, poll, clock, threads: the only OS #ifdefs ==== */
+#if (defined(WS_NO_WAKEUP) || defined(WS_NO_CLIENT)) && !defined(WS_NO_THREADS)
+#  define WS_NO_THREADS   /* threads only resolve for clients, and report through the wake-up */
+#endif
 #if defined(_WIN32)
 #  include <winsock2.h>
 #  include <ws2tcpip.h>
@@ -1916,8 +1977,8 @@ static int  ws__os_poll(ws__ospfd *p, size_t n, int t) { return WSAPoll(p, (ULON
 static int  ws__sock_errno(void) { return WSAGetLastError(); }
 static int  ws__err_again(int e) { return e == WSAEWOULDBLOCK; }
 static int  ws__err_intr(int e) { return e == WSAEINTR; }
-static int  ws__err_nofd(int e) { return e == WSAEMFILE || e == WSAENOBUFS; }
-static int  ws__err_inprogress(int e) { return e == WSAEWOULDBLOCK || e == WSAEINPROGRESS; }
+WS__UNUSED static int  ws__err_nofd(int e) { return e == WSAEMFILE || e == WSAENOBUFS; }
+WS__UNUSED static int  ws__err_inprogress(int e) { return e == WSAEWOULDBLOCK || e == WSAEINPROGRESS; }
 static void ws__sock_close(ws__sock s) { closesocket(s); }
 static int  ws__sock_nonblock(ws__sock s) { u_long on = 1; return ioctlsocket(s, (long)FIONBIO, &on); }
 static ws__sock ws__sock_accept(ws__sock l, struct sockaddr *sa, int *sl, int *nb) {
@@ -1937,7 +1998,9 @@ static long ws__sock_send2(ws__sock s, const void *a, size_t na, const void *b, 
 static long ws__sock_recv(ws__sock s, void *b, size_t n) {
     return recv(s, (char *)b, n > 0x40000000u ? 0x40000000 : (int)n, 0);
 }
-static int64_t ws__now_ms(void) { return (int64_t)GetTickCount64(); }
+#  ifndef WS_NOW_MS
+#    define WS_NOW_MS() ((int64_t)GetTickCount64())
+#  endif
 static int  ws__net_init(void) { WSADATA d; return WSAStartup(MAKEWORD(2, 2), &d) == 0 ? 0 : -1; }
 static void ws__net_done(void) { WSACleanup(); }
 #  ifndef WS_NO_THREADS
@@ -1950,6 +2013,155 @@ static int ws__thread_start(void *arg) {   /* detached */
     HANDLE h = CreateThread(NULL, 64 * 1024, ws__thread_main, arg, 0, NULL);
     if (!h) return -1;
     CloseHandle(h);
+    return 0;
+}
+#  endif
+#elif defined(WS_LWIP)
+/* lwIP's BSD-style sockets (NO_SYS=0: an RTOS, or lwIP's Unix port), called by their lwip_*
+ * names, so any LWIP_COMPAT_SOCKETS / LWIP_POSIX_SOCKETS_IO_NAMES setting works. Needs
+ * LWIP_SOCKET and LWIP_SOCKET_POLL (the defaults). No threads (host names resolve in
+ * ws_connect through lwip_getaddrinfo when LWIP_DNS, else only numeric addresses), no pipes
+ * (the wake-up is a UDP socket pair, or nothing with WS_NO_WAKEUP), no epoll. */
+#  include "lwip/opt.h"
+#  include "lwip/sockets.h"
+#  include "lwip/errno.h"
+#  include "lwip/sys.h"
+#  if LWIP_DNS
+#    include "lwip/netdb.h"
+#  endif
+#  if !LWIP_SOCKET || !LWIP_SOCKET_POLL
+#    error "ws.h: WS_LWIP needs LWIP_SOCKET and LWIP_SOCKET_POLL in lwipopts.h"
+#  endif
+#  ifndef WS_NO_THREADS
+#    define WS_NO_THREADS
+#  endif
+#  ifndef WS_NO_EPOLL
+#    define WS_NO_EPOLL
+#  endif
+typedef int ws__sock;
+#  define WS__INVALID_SOCK (-1)
+#  define WS__SOCKLEN(n) ((socklen_t)(n))
+typedef struct pollfd ws__ospfd;
+static int  ws__os_poll(ws__ospfd *p, size_t n, int t) { return lwip_poll(p, (nfds_t)n, t); }
+static int  ws__sock_errno(void) { return errno; }
+static int  ws__err_again(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
+static int  ws__err_intr(int e) { return e == EINTR; }
+WS__UNUSED static int  ws__err_nofd(int e) { return e == ENFILE || e == ENOBUFS || e == ENOMEM; }
+WS__UNUSED static int  ws__err_inprogress(int e) { return e == EINPROGRESS || e == EINTR; }
+static void ws__sock_close(ws__sock s) { (void)lwip_close(s); }
+static int  ws__sock_nonblock(ws__sock s) {
+    int fl = lwip_fcntl(s, F_GETFL, 0);
+    return fl < 0 || lwip_fcntl(s, F_SETFL, fl | O_NONBLOCK) < 0 ? -1 : 0;
+}
+static long ws__sock_send(ws__sock s, const void *b, size_t n) { return (long)lwip_send(s, b, n, 0); }
+static long ws__sock_recv(ws__sock s, void *b, size_t n) { return (long)lwip_recv(s, b, n, 0); }
+static ws__sock ws__sock_accept(ws__sock l, struct sockaddr *sa, socklen_t *sl, int *nb) {
+    *nb = 0;
+    return lwip_accept(l, sa, sl);
+}
+#  define WS__LWIP 1
+#  ifndef WS_NOW_MS   /* lwIP's clock: u32_t milliseconds, wraps after 49.7 days */
+#    define WS_NOW_MS() ((int64_t)sys_now())
+#  endif
+static int  ws__net_init(void) { return 0; }
+static void ws__net_done(void) {}
+#  define ws__socket      lwip_socket
+#  define ws__bind        lwip_bind
+#  define ws__listen      lwip_listen
+#  define ws__accept_sock lwip_accept
+#  define ws__connect     lwip_connect
+#  define ws__getsockname lwip_getsockname
+#  define ws__getpeername lwip_getpeername
+#  define ws__getsockopt  lwip_getsockopt
+#  define ws__setsockopt  lwip_setsockopt
+#  define ws__inet_ntop   lwip_inet_ntop
+static void ws__sock_shutdown_wr(ws__sock s) { (void)lwip_shutdown(s, SHUT_WR); }
+/* Addresses: numeric ones through lwip_inet_pton, names through lwip_getaddrinfo (LWIP_DNS). */
+typedef struct ws__addrinfo {
+    int ai_family;
+    socklen_t ai_addrlen;
+    struct sockaddr *ai_addr;
+    struct ws__addrinfo *ai_next;
+    struct sockaddr_storage ss;
+} ws__addrinfo;
+enum { WS__RES_NUMERIC = 1, WS__RES_PASSIVE = 2 };
+static int ws__resolve(const char *host, const char *port, int flags, ws__addrinfo **res) {
+    ws__addrinfo *a = (ws__addrinfo *)WS_MALLOC(sizeof *a, NULL);
+    struct sockaddr_in *s4;
+    unsigned p = 0;
+    *res = NULL;
+    if (!a) return -1;
+    memset(a, 0, sizeof *a);
+    while (*port >= '0' && *port <= '9') p = p * 10 + (unsigned)(*port++ - '0');
+    a->ai_addr = (struct sockaddr *)(void *)&a->ss;
+    s4 = (struct sockaddr_in *)(void *)&a->ss;
+    if (lwip_inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)p);
+        a->ai_family = AF_INET;
+        a->ai_addrlen = (socklen_t)sizeof *s4;
+        *res = a;
+        return 0;
+    }
+#  if LWIP_IPV6
+    {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)&a->ss;
+        if (lwip_inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+            s6->sin6_family = AF_INET6;
+            s6->sin6_port = htons((uint16_t)p);
+            a->ai_family = AF_INET6;
+            a->ai_addrlen = (socklen_t)sizeof *s6;
+            *res = a;
+            return 0;
+        }
+    }
+#  endif
+#  if LWIP_DNS   /* blocks this thread until lwIP's resolver answers (see WHAT BLOCKS) */
+    if (!(flags & WS__RES_NUMERIC)) {
+        struct addrinfo hints, *r = NULL;
+        memset(&hints, 0, sizeof hints);
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        if (lwip_getaddrinfo(host, NULL, &hints, &r) == 0 && r && r->ai_addrlen <= sizeof a->ss) {
+            memcpy(&a->ss, r->ai_addr, r->ai_addrlen);
+            a->ai_family = r->ai_family;
+            a->ai_addrlen = (socklen_t)r->ai_addrlen;
+            if (a->ai_family == AF_INET) s4->sin_port = htons((uint16_t)p);
+#    if LWIP_IPV6
+            else ((struct sockaddr_in6 *)(void *)&a->ss)->sin6_port = htons((uint16_t)p);
+#    endif
+            lwip_freeaddrinfo(r);
+            *res = a;
+            return 0;
+        }
+        if (r) lwip_freeaddrinfo(r);
+    }
+#  endif
+    (void)flags;
+    WS_FREE(a, NULL);
+    return -1;
+}
+static void ws__resolve_free(ws__addrinfo *a) { WS_FREE(a, NULL); }
+#  ifndef WS_NO_WAKEUP
+/* The wake-up: a UDP socket on 127.0.0.1 (read by the loop) and one connected to it (written
+ * by ws_ctx_wakeup): two sockets, so another thread never touches the loop's socket. */
+static int ws__wake_pair(ws__sock *r, ws__sock *w) {
+    struct sockaddr_in a;
+    socklen_t al = (socklen_t)sizeof a;
+    ws__sock rs = lwip_socket(AF_INET, SOCK_DGRAM, 0), ws = lwip_socket(AF_INET, SOCK_DGRAM, 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (rs < 0 || ws < 0 || lwip_bind(rs, (struct sockaddr *)&a, al) != 0 ||
+        lwip_getsockname(rs, (struct sockaddr *)&a, &al) != 0 ||
+        lwip_connect(ws, (struct sockaddr *)&a, al) != 0 ||
+        ws__sock_nonblock(rs) != 0 || ws__sock_nonblock(ws) != 0) {
+        if (rs >= 0) ws__sock_close(rs);
+        if (ws >= 0) ws__sock_close(ws);
+        return -1;
+    }
+    *r = rs;
+    *w = ws;
     return 0;
 }
 #  endif
@@ -1980,8 +2192,8 @@ static int  ws__os_poll(ws__ospfd *p, size_t n, int t) { return poll(p, (nfds_t)
 static int  ws__sock_errno(void) { return errno; }
 static int  ws__err_again(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
 static int  ws__err_intr(int e) { return e == EINTR; }
-static int  ws__err_nofd(int e) { return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM; }
-static int  ws__err_inprogress(int e) { return e == EINPROGRESS || e == EINTR; }
+WS__UNUSED static int  ws__err_nofd(int e) { return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM; }
+WS__UNUSED static int  ws__err_inprogress(int e) { return e == EINPROGRESS || e == EINTR; }
 static void ws__sock_close(ws__sock s) { close(s); }
 static int  ws__sock_nonblock(ws__sock s) {
     int fl = fcntl(s, F_GETFL, 0);
@@ -2015,11 +2227,14 @@ static long ws__sock_send2(ws__sock s, const void *a, size_t na, const void *b, 
     return (long)sendmsg(s, &m, WS__SEND_FLAGS);
 }
 static long ws__sock_recv(ws__sock s, void *b, size_t n) { return (long)recv(s, b, n, 0); }
-static int64_t ws__now_ms(void) {
+#  ifndef WS_NOW_MS
+static int64_t ws__clock_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+#    define WS_NOW_MS() ws__clock_ms()
+#  endif
 static int  ws__net_init(void) { return 0; }
 static void ws__net_done(void) {}
 #  ifndef WS_NO_THREADS
@@ -2043,19 +2258,64 @@ static int ws__thread_start(void *arg) {   /* detached */
 #  endif
 #endif
 
+/* WS_NOW_MS(): a monotonic clock in milliseconds (a hook: define it for your platform) */
+static int64_t ws__now_ms(void) { return (int64_t)(WS_NOW_MS()); }
+
+#ifndef WS__LWIP   /* the BSD socket calls, by the names this platform gives them */
+#  define ws__socket      socket
+#  define ws__bind        bind
+#  define ws__listen      listen
+#  define ws__accept_sock accept
+#  define ws__connect     connect
+#  define ws__getsockname getsockname
+#  define ws__getpeername getpeername
+#  define ws__getsockopt  getsockopt
+#  define ws__setsockopt  setsockopt
+#  define ws__inet_ntop   inet_ntop
+static void ws__sock_shutdown_wr(ws__sock s) {
+#  if defined(_WIN32)
+    (void)shutdown(s, SD_SEND);
+#  else
+    (void)shutdown(s, SHUT_WR);
+#  endif
+}
+typedef struct addrinfo ws__addrinfo;
+enum { WS__RES_NUMERIC = 1, WS__RES_PASSIVE = 2 };
+/* host:port to addresses; NUMERIC: no DNS; PASSIVE: for bind. 0 = done (free *res). */
+static int ws__resolve(const char *host, const char *port, int flags, ws__addrinfo **res) {
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = (flags & WS__RES_NUMERIC) ? AI_NUMERICHOST | AI_NUMERICSERV :
+                     (flags & WS__RES_PASSIVE) ? AI_PASSIVE | AI_NUMERICSERV : AI_ADDRCONFIG;
+    *res = NULL;
+    if (getaddrinfo(host, port, &hints, res) == 0 && *res) return 0;
+    *res = NULL;
+    return -1;
+}
+static void ws__resolve_free(ws__addrinfo *a) { freeaddrinfo(a); }
+#endif
+
+#ifndef WS_NO_WAKEUP
 /* Wakes a waiting poll: one byte into the wake-up pipe/socket. Thread-safe. 0 = done. */
 static int ws__wake_signal(ws__sock w) {
 #if defined(_WIN32)
     return send(w, "w", 1, 0) == 1 ? 0 : -1;
+#elif defined(WS__LWIP)
+    return lwip_send(w, "w", 1, 0) == 1 || errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
 #else
     ssize_t r;
     do { r = write(w, "w", 1); } while (r < 0 && errno == EINTR);
     return (r == 1 || (r < 0 && errno == EAGAIN)) ? 0 : -1;   /* a full pipe is woken already */
 #endif
 }
+#else   /* WS_NO_WAKEUP: nothing can wake a waiting ws_poll; posts run at the end of a pass */
+static int ws__wake_signal(ws__sock w) { (void)w; return -1; }
+#endif
 
 /* Why a connect or bind failed, in words (static strings: they end up in ws_event.msg). */
-static const char *ws__sock_why(int e, int binding) {
+WS__UNUSED static const char *ws__sock_why(int e, int binding) {
 #if defined(_WIN32)
     if (e == WSAECONNREFUSED) return "connection refused (nothing listens on that port)";
     if (e == WSAETIMEDOUT) return "connection timed out";
@@ -2076,7 +2336,7 @@ static const char *ws__sock_why(int e, int binding) {
     return binding ? "bind or listen failed" : "could not connect to any address of the host";
 }
 
-static int ws__err_addrinuse(int e) {   /* bind: another socket has that address and port */
+WS__UNUSED static int ws__err_addrinuse(int e) {   /* bind: another socket has that address and port */
 #if defined(_WIN32)
     return e == WSAEADDRINUSE;
 #else
@@ -2087,9 +2347,9 @@ static int ws__err_addrinuse(int e) {   /* bind: another socket has that address
 static void ws__sock_setup2(ws__sock s, int nb) {   /* nb: non-blocking already */
     int one = 1;
     if (!nb) (void)ws__sock_nonblock(s);
-    (void)setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one);
+    (void)ws__setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one);
 #if defined(SO_NOSIGPIPE)
-    (void)setsockopt(s, SOL_SOCKET, SO_NOSIGPIPE, (const char *)&one, sizeof one);
+    (void)ws__setsockopt(s, SOL_SOCKET, SO_NOSIGPIPE, (const char *)&one, sizeof one);
 #endif
 }
 static void ws__sock_setup(ws__sock s) { ws__sock_setup2(s, 0); }   /* every socket: non-blocking, no Nagle, no SIGPIPE */
@@ -2150,6 +2410,8 @@ typedef struct ws__hnode {
 } ws__hnode;
 
 /* How a connection's bytes move: plain TCP (>>transport), mbedTLS (>>tls), or a ws_io. */
+/* Called as (c->tp->read)(...): lwIP's compatibility macros read/write/close/shutdown must
+ * not expand there. */
 struct ws__transport {
     /* WS_OK (*got > 0), WS_AGAIN, WS_ERR_CLOSED (orderly EOF) or WS_ERR_IO / WS_ERR_TLS */
     ws_result (*read)(ws_conn *c, uint8_t *buf, size_t cap, size_t *got);
@@ -2185,6 +2447,9 @@ struct ws_conn {
     uint64_t  pdone;             /* payload bytes of fr already unmasked and checked */
     uint64_t  msg_len;           /* bytes of the fragmented message received so far */
     ws_frame  fr;                /* the frame being received (WS__F_HAVE_FRAME) */
+#ifdef WS_USE_ZLIB
+    struct ws__pmd *pmd;         /* >>deflate: permessage-deflate once agreed, else NULL */
+#endif
     ws__sock  fd;
     ws_result err;               /* the local error that ends the connection */
     uint32_t  flags;
@@ -2214,13 +2479,16 @@ struct ws__client {
     int        reconnect, delay_ms, max_ms, cur_ms, http_status;
     int        last_err;         /* the socket error of the last failed connect */
 #ifndef WS_NO_NET
-    struct addrinfo *ai, *ai_next;
+    ws__addrinfo *ai, *ai_next;
     ws__dns   *dns;
 #endif
     ws__tls_cfg *tls;            /* wss:// only */
     char      *proxy, *proxy_auth;   /* opts->proxy (owned; proxy_host points into it), Basic */
     ws_span    proxy_host;           /* ptr NULL = no proxy */
     uint16_t   proxy_port;
+#ifdef WS_USE_ZLIB
+    ws_deflate_opts deflate;     /* >>deflate: what to offer (from opts or the ctx) */
+#endif
 };
 
 struct ws_listener {
@@ -2275,6 +2543,9 @@ struct ws_ctx {
     uint8_t      rnd[64];
     size_t       rnd_left;
     char         err[200];       /* ws_ctx_error */
+#ifdef WS_USE_ZLIB
+    struct ws__pmd_shared *pmds; /* >>deflate: streams shared by no-context-takeover conns */
+#endif
 #ifndef WS_NO_NET
     ws_watch    *watches, *dead_watches;   /* ws_watch_fd; removed ones freed after the pass */
     ws_timer    *timers;         /* every ws_timer, for ws_ctx_destroy */
@@ -2334,6 +2605,21 @@ static void ws__hs_del(ws_conn *c) {
     x->npending--;
 }
 static void ws__conn_reset(ws_conn *c);
+/* >>deflate (RFC 7692), after >>engine; without WS_USE_ZLIB stubs that do nothing */
+static unsigned  ws__pmd_rsv(const ws_conn *c);          /* RSV bits the peer may set */
+static int       ws__pmd_rx(const ws_conn *c);           /* 1 = receiving a compressed message */
+static ws_result ws__pmd_frame_check(ws_conn *c, const char **why);
+static uint64_t  ws__pmd_slack(const ws_conn *c, size_t limit);
+static void      ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fin);
+#ifdef WS_USE_ZLIB
+static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len);
+#endif
+static size_t    ws__pmd_offer(ws_conn *c, char *out, size_t cap);
+static ws_result ws__pmd_answer(ws_conn *c, ws_http_response *res, const char **why);
+static size_t    ws__pmd_accept(ws_conn *c, const ws_http_request *req, char *out, size_t cap);
+static void      ws__pmd_free(ws_conn *c);
+static void      ws__pmd_ctx_free(ws_ctx *ctx);
+static ws_result ws__send(ws_conn *c, int fin, int rsv, int op, const void *data, size_t len);
 #ifndef WS_NO_NET   /* what the engine calls in the layers above it, when they exist */
 static void ws__unwatch(ws_conn *c);   /* >>poll: before its socket closes */
 static void ws__epoll_set(ws_ctx *x, ws__sock fd, void *ptr, uint8_t *reg, uint8_t want);
@@ -2448,7 +2734,7 @@ static int ws__mem_room(ws_ctx *ctx, size_t old, size_t now, int force) {
     ctx->mem_full = 1;
     return 0;
 }
-static int ws__mem_full(const ws_ctx *ctx) {   /* no room left for another receive buffer */
+WS__UNUSED static int ws__mem_full(const ws_ctx *ctx) {   /* no room left for another receive buffer */
     size_t lim = ws__max_memory(ctx);
     return ctx->mem_used >= lim || lim - ctx->mem_used < (size_t)WS_BUF_MIN;
 }
@@ -2540,7 +2826,7 @@ static void ws__log(ws_ctx *ctx, int level, const char *msg) {
 #ifndef WS_NO_NET   /* for ws_listen and ws_connect */
 /* A call that fails at once says why: a + b + c (NULLs skipped, a leading "ws.h: " dropped,
  * cut to fit) is kept for ws_ctx_error and given to the log hook as an error. */
-static void ws__ctx_err(ws_ctx *ctx, const char *a, const char *b, const char *c) {
+WS__UNUSED static void ws__ctx_err(ws_ctx *ctx, const char *a, const char *b, const char *c) {
     const char *part[3];
     char line[sizeof ctx->err + 8];
     size_t n = 0, i, k;
@@ -2672,6 +2958,9 @@ static void ws__fail_nomem(ws_conn *c) {
 static ws_result ws__frame_check(ws_conn *c, const char **why) {
     ws_ctx *ctx = c->ctx;
     const ws_frame *f = &c->fr;
+    uint64_t slack;
+    ws_result rc = ws__pmd_frame_check(c, why);   /* RSV1: a compressed message (RFC 7692 6) */
+    if (rc != WS_OK) return rc;
     if (f->opcode & 8) return WS_OK;   /* control: ws_frame_parse checked fin and length */
     if (f->opcode == WS_OP_CONT) {
         if (!c->msg_op) { *why = "continuation frame without a message to continue"; return WS_ERR_PROTOCOL; }
@@ -2680,11 +2969,12 @@ static ws_result ws__frame_check(ws_conn *c, const char **why) {
         memset(&c->utf8, 0, sizeof c->utf8);
         c->msg_len = 0;
     }
+    slack = ws__pmd_slack(c, ws__max_message(ctx));   /* deflate may grow incompressible data */
     /* name the limit the user set: the message one first (max_frame defaults to it) */
-    if (!(c->flags & WS__F_FRAGS) && f->payload_len > ws__max_message(ctx) - c->msg_len) {
+    if (!(c->flags & WS__F_FRAGS) && f->payload_len > ws__max_message(ctx) + slack - c->msg_len) {
         *why = "message larger than max_message"; return WS_ERR_TOO_BIG;
     }
-    if (f->payload_len > ws__max_frame(ctx)) {
+    if (f->payload_len > ws__max_frame(ctx) + slack) {
         *why = ctx->cfg.max_frame ? "frame larger than max_frame" : "frame larger than max_message";
         return WS_ERR_TOO_BIG;
     }
@@ -2751,6 +3041,7 @@ static void ws__frame_done(ws_conn *c, uint8_t *p, size_t n) {
     default: break;
     }
     if (op == WS_OP_CONT) op = c->msg_op;
+    if (ws__pmd_rx(c)) { ws__pmd_frame(c, op, p, n, fin); return; }   /* >>deflate */
     if (fin && op == WS_OP_TEXT && !ws_utf8_complete(&c->utf8)) {
         ws__fail(c, WS_ERR_UTF8, "text message ends inside a UTF-8 sequence");
         return;
@@ -2785,7 +3076,7 @@ static int ws__reading(const ws_conn *c) {
 /* Parses and handles every complete frame in c->rx; unmasks and UTF-8-checks partial
  * payloads as they arrive, so bad text fails at once (Autobahn 6.4 "fail fast"). */
 static void ws__frames(ws_conn *c) {
-    unsigned pflags = (c->flags & WS__F_SERVER) ? WS_PARSE_MASKED : WS_PARSE_UNMASKED;
+    unsigned pflags = ((c->flags & WS__F_SERVER) ? WS_PARSE_MASKED : WS_PARSE_UNMASKED) | ws__pmd_rsv(c);
     while (c->rx && ws__reading(c)) {
         ws__buf *b = c->rx;
         uint8_t *p = WS__BDATA(b) + b->off, *pl;
@@ -2803,7 +3094,8 @@ static void ws__frames(ws_conn *c) {
         pl = p + c->fr.header_len;
         have = avail - c->fr.header_len;
         if (have > c->fr.payload_len) have = (size_t)c->fr.payload_len;
-        text = c->fr.opcode == WS_OP_TEXT || (c->fr.opcode == WS_OP_CONT && c->msg_op == WS_OP_TEXT);
+        text = !ws__pmd_rx(c) &&   /* compressed text is checked once inflated */
+               (c->fr.opcode == WS_OP_TEXT || (c->fr.opcode == WS_OP_CONT && c->msg_op == WS_OP_TEXT));
         if (have > c->pdone) {
             size_t from = (size_t)c->pdone;
             if (c->fr.masked) ws_mask(pl + from, have - from, c->fr.mask, from);
@@ -2841,11 +3133,12 @@ static void ws__opened(ws_conn *c) {
 }
 
 /* ---- the server's side of the upgrade (RFC 6455 4.2) ---- */
+#ifndef WS_NO_SERVER
 static void ws__build_response(ws__out *o, int status, const char *ctype, const char *headers,
                                const void *body, size_t body_len);
 
 /* Queues an HTTP response and closes after it: no WebSocket events for this conn. */
-static void ws__respond(ws_conn *c, int status, const ws_reply *r, const char *why) {
+WS__UNUSED static void ws__respond(ws_conn *c, int status, const ws_reply *r, const char *why) {
     ws_ctx *ctx = c->ctx;
     const char *ctype = r && r->content_type ? r->content_type : "text/plain; charset=utf-8";
     const char *hdrs = r ? r->headers : NULL;
@@ -2868,17 +3161,20 @@ static void ws__respond(ws_conn *c, int status, const ws_reply *r, const char *w
     c->tx->len += o.len;
 }
 
+#endif
+
 /* An HTTP head is parsed again from its start when more of it arrives; a peer sending one
  * byte at a time would make that quadratic, so parse only the first bytes (garbage, such as a
  * TLS hello on a plain port, fails at once) and then whenever a line ends. c->pdone counts
  * the bytes already looked at (it is free until the frames start). */
-static int ws__head_worth_parsing(ws_conn *c) {
+WS__UNUSED static int ws__head_worth_parsing(ws_conn *c) {
     size_t have = ws__buf_used(c->rx), seen = (size_t)c->pdone;
     c->pdone = have;
     return seen == 0 || seen > have || have >= ws__max_handshake(c->ctx) ||   /* 431 at once */
            memchr(WS__BDATA(c->rx) + c->rx->off + seen, '\n', have - seen) != NULL;
 }
 
+#ifndef WS_NO_SERVER
 static void ws__server_handshake(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     ws_http_request req;
@@ -2905,6 +3201,7 @@ static void ws__server_handshake(ws_conn *c) {
     memset(&reply, 0, sizeof reply);
     if (rc != WS_OK) {
         if (ctx->cfg.on_http && !ws_http_header(req.headers, req.num_headers, "Upgrade", NULL)) {
+            c->flags |= WS__F_HTTP;   /* already: ws_conn_close from on_http must not cut the response */
             ctx->in_cb++;
             ctx->cfg.on_http(c, &req, &reply, ctx->cfg.user);
             ctx->in_cb--;
@@ -2927,19 +3224,31 @@ static void ws__server_handshake(ws_conn *c) {
             return;
         }
     }
-    need = 256 + (reply.protocol ? strlen(reply.protocol) : 0) + (reply.headers ? 2 * strlen(reply.headers) : 0);
+    need = 512 + (reply.protocol ? strlen(reply.protocol) : 0) + (reply.headers ? 2 * strlen(reply.headers) : 0);
     if (!ws__buf_reserve_f(ctx, &c->tx, need, WS__B_SMALL | WS__B_FORCE, 0)) { c->flags |= WS__F_BROKEN; ws__pend(c); return; }
     o.p = (char *)WS__BDATA(c->tx) + c->tx->len;
     rc = ws_http_build_accept(o.p, c->tx->cap - c->tx->len, key.ptr, key.len, reply.protocol,
                               reply.headers, &o.len);
     if (rc != WS_OK) { ws__respond(c, 500, NULL, "invalid response headers from on_upgrade\n"); return; }
-    c->tx->len += o.len;
+    o.len -= 2;   /* >>deflate: an extension answer goes before the final empty line */
+    o.len += ws__pmd_accept(c, &req, o.p + o.len, c->tx->cap - c->tx->len - o.len - 2);
+    memcpy(o.p + o.len, "\r\n", 2);
+    c->tx->len += o.len + 2;
     if (reply.protocol && *reply.protocol) c->protocol = ws__strdup(ctx, reply.protocol, strlen(reply.protocol));
     c->rx->off += used;   /* frames the client sent right after its request stay in rx */
     ws__opened(c);
 }
 
+#else   /* WS_NO_SERVER: no server role (ws_engine_create and ws_conn_adopt refuse it) */
+static void ws__server_handshake(ws_conn *c) { ws__fail(c, WS_ERR_ARG, "built with WS_NO_SERVER"); }
+WS__UNUSED static void ws__respond(ws_conn *c, int status, const ws_reply *r, const char *why) {
+    (void)status; (void)r;
+    ws__fail(c, WS_ERR_ARG, why);
+}
+#endif
+
 /* ---- the client's side of the upgrade ---- */
+#ifndef WS_NO_CLIENT
 static void ws__client_handshake(ws_conn *c) {
     ws_http_response res;
     ws_span proto;
@@ -2952,13 +3261,18 @@ static void ws__client_handshake(ws_conn *c) {
     if (rc == WS_AGAIN) return;
     if (rc == WS_OK) {
         c->cl->http_status = res.status;
-        rc = ws_http_check_response(&res, c->cl->key, c->cl->protocols, &proto, &why);
+        rc = ws__pmd_answer(c, &res, &why);   /* >>deflate: checks and takes out our extension */
+        if (rc == WS_OK) rc = ws_http_check_response(&res, c->cl->key, c->cl->protocols, &proto, &why);
     }
     if (rc != WS_OK) { ws__fail(c, WS_ERR_HANDSHAKE, why); return; }
     if (proto.ptr) c->protocol = ws__strdup(c->ctx, proto.ptr, proto.len);
     c->rx->off += used;
     ws__opened(c);
 }
+
+#else   /* WS_NO_CLIENT: no client role (ws_engine_create and ws_conn_adopt refuse it) */
+static void ws__client_handshake(ws_conn *c) { (void)c; }
+#endif
 
 /* Everything that arrived in c->rx: the handshake, then frames. */
 static void ws__conn_process(ws_conn *c) {
@@ -3004,7 +3318,7 @@ static void ws__finish(ws_conn *c) {   /* the connection is over: close, report,
     int visible = ws__visible(c) && !(c->flags & WS__F_HTTP);
     char reason[128];
     if (c->state == WS__CLOSED || c->state == WS__WAITING) return;
-    if (c->tp) c->tp->close(c);
+    if (c->tp) (c->tp->close)(c);
     if (c->flags & WS__F_OPENED) ctx->nopen--;
     ws__hs_del(c);
     c->state = WS__CLOSED;
@@ -3073,7 +3387,7 @@ static void ws__tx_done(ws_conn *c) {
     if ((c->flags & WS__F_SHUT) && ws__has_io(c) &&   /* TLS: close_notify half out */
         (!(c->flags & WS__F_WSHUT) || (c->tp->want(c) & WS_POLLOUT))) {
         c->flags |= WS__F_WSHUT;   /* our close frame (or HTTP response) is out: FIN */
-        c->tp->shutdown(c);
+        (c->tp->shutdown)(c);
         ws__close_now(c);
     }
 }
@@ -3087,7 +3401,7 @@ static void ws__flush(ws_conn *c) {
     c->flags |= WS__F_FLUSHING;
     while ((b = c->tx) != NULL && b->off < b->len) {
         size_t put = 0;
-        ws_result rc = c->tp->write(c, WS__BDATA(b) + b->off, b->len - b->off, &put);
+        ws_result rc = (c->tp->write)(c, WS__BDATA(b) + b->off, b->len - b->off, &put);
         if (rc == WS_AGAIN || (rc == WS_OK && put == 0)) {
             c->flags = (c->flags & ~(uint32_t)WS__F_FLUSHING) | WS__F_DRAIN_WAIT;
             return;
@@ -3174,11 +3488,11 @@ static int64_t ws__conn_timers(ws_conn *c) {
  * and the loop's for ws_conn_adopt with a ws_io ---- */
 static ws_result ws__io_read(ws_conn *c, uint8_t *buf, size_t cap, size_t *got) {
     if (!c->io || !c->io->read) return WS_AGAIN;
-    return c->io->read(c->io->io, buf, cap, got);
+    return (c->io->read)(c->io->io, buf, cap, got);
 }
 static ws_result ws__io_write(ws_conn *c, const uint8_t *buf, size_t len, size_t *put) {
     if (!c->io || !c->io->write) return WS_AGAIN;
-    return c->io->write(c->io->io, buf, len, put);
+    return (c->io->write)(c->io->io, buf, len, put);
 }
 static ws_result ws__io_handshake(ws_conn *c) {
     return c->io && c->io->handshake ? c->io->handshake(c->io->io) : WS_OK;
@@ -3189,7 +3503,7 @@ static short ws__io_want(const ws_conn *c) {
 static size_t ws__io_pending(const ws_conn *c) {
     return c->io && c->io->pending ? c->io->pending(c->io->io) : 0;
 }
-static void ws__io_shutdown(ws_conn *c) { if (c->io && c->io->shutdown) c->io->shutdown(c->io->io); }
+static void ws__io_shutdown(ws_conn *c) { if (c->io && c->io->shutdown) (c->io->shutdown)(c->io->io); }
 static void ws__io_close(ws_conn *c) {
     ws_io *io = c->io;
 #ifndef WS_NO_NET
@@ -3198,7 +3512,7 @@ static void ws__io_close(ws_conn *c) {
     c->fd = WS__INVALID_SOCK;   /* a ws_io's descriptor is closed by its close callback */
     c->io = NULL;
     if (!io) return;
-    if (io->close) io->close(io->io);
+    if (io->close) (io->close)(io->io);
     ws__free(c->ctx, io);
 }
 static const ws__transport ws__io_tp = {
@@ -3214,6 +3528,7 @@ static void ws__conn_reset(ws_conn *c) {
     ws__buf_put(ctx, &c->msg);
     ws__free(ctx, c->protocol); c->protocol = NULL;
     ws__free(ctx, c->close_reason); c->close_reason = NULL;
+    ws__pmd_free(c);   /* >>deflate: a new attempt negotiates afresh */
     if (c->msg_own) {   /* after WS_EV_CLOSE: err_msg must not dangle */
         if (c->err_msg == c->msg_own) c->err_msg = ws_result_str(c->err);
         ws__free(ctx, c->msg_own);
@@ -3311,7 +3626,7 @@ static void ws__conn_free(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     ws__client_reset(c);
 #ifdef WS_NO_NET
-    if (c->tp) c->tp->close(c);   /* (ws__client_reset closes it with sockets) */
+    if (c->tp) (c->tp->close)(c);   /* (ws__client_reset closes it with sockets) */
 #endif
     ws__hs_del(c);
     c->flags |= WS__F_DEAD;
@@ -3426,11 +3741,21 @@ static ws_result ws__send_check(const ws_ctx *ctx, int opcode, const void *data,
     return opcode == WS_OP_BINARY ? WS_OK : WS_ERR_ARG;
 }
 
+/* A whole message: compressed when permessage-deflate was agreed (>>deflate decides). */
+static ws_result ws__send_msg(ws_conn *c, int opcode, const void *data, size_t len) {
+    int op = opcode & ~WS_SEND_UNCOMPRESSED;
+#ifdef WS_USE_ZLIB
+    if (c && c->pmd && op == opcode && (op == WS_OP_TEXT || op == WS_OP_BINARY))
+        return ws__pmd_send(c, op, data, len);
+#endif
+    return ws__send(c, 1, 0, op, data, len);
+}
+
 WS_API ws_result ws_conn_send(ws_conn *c, int opcode, const void *data, size_t len) {
     ws_result rc;
     WS__CHECK(c);   /* before c->ctx is read */
-    rc = ws__send_check(c ? c->ctx : NULL, opcode, data, len);
-    return rc != WS_OK ? rc : ws__send(c, 1, 0, opcode, data, len);
+    rc = ws__send_check(c ? c->ctx : NULL, opcode & ~WS_SEND_UNCOMPRESSED, data, len);
+    return rc != WS_OK ? rc : ws__send_msg(c, opcode, data, len);
 }
 
 WS_API ws_result ws_conn_send_text(ws_conn *c, const char *text) {
@@ -3515,6 +3840,7 @@ WS_API void ws_conn_set_fragments(ws_conn *c, int on) {
 }
 
 /* ---- clients: the URL and options, and the upgrade request (loop, adopt and engine) ---- */
+#ifndef WS_NO_CLIENT
 static ws_result ws__client_new(ws_conn *c, const char *url, const ws_connect_opts *opts,
                                 const char **why) {
     ws_ctx *ctx = c->ctx;
@@ -3524,6 +3850,9 @@ static ws_result ws__client_new(ws_conn *c, const char *url, const ws_connect_op
     memset(cl, 0, sizeof *cl);
     c->cl = cl;   /* freed with c, whatever fails below */
     cl->url = ws__strdup(ctx, url, n);
+#ifdef WS_USE_ZLIB
+    cl->deflate = opts && opts->deflate ? *opts->deflate : ctx->cfg.deflate;
+#endif
     if (opts) {
         if (opts->origin) cl->origin = ws__strdup(ctx, opts->origin, strlen(opts->origin));
         if (opts->protocols) cl->protocols = ws__strdup(ctx, opts->protocols, strlen(opts->protocols));
@@ -3555,7 +3884,7 @@ static ws_result ws__client_request(ws_conn *c) {
     uint8_t rnd[16];
     ws__rand(ctx, rnd, 16);
     ws_client_key(rnd, cl->key);
-    need = 512 + cl->u.path.len + cl->u.query.len + cl->u.host.len +
+    need = 768 + cl->u.path.len + cl->u.query.len + cl->u.host.len +
            (cl->origin ? strlen(cl->origin) : 0) + (cl->protocols ? strlen(cl->protocols) : 0) +
            (cl->headers ? 2 * strlen(cl->headers) : 0);
     if (!ws__buf_reserve(ctx, &c->tx, need)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); return WS_ERR_NOMEM; }
@@ -3564,9 +3893,22 @@ static ws_result ws__client_request(ws_conn *c) {
         ws__fail(c, WS_ERR_ARG, "invalid origin, protocols or extra headers");
         return WS_ERR_ARG;
     }
-    c->tx->len += len;
+    len -= 2;   /* >>deflate: an offer goes before the final empty line */
+    len += ws__pmd_offer(c, (char *)WS__BDATA(c->tx) + c->tx->len + len, c->tx->cap - c->tx->len - len - 2);
+    memcpy(WS__BDATA(c->tx) + c->tx->len + len, "\r\n", 2);
+    c->tx->len += len + 2;
     return WS_OK;
 }
+
+#else
+static ws_result ws__client_new(ws_conn *c, const char *url, const ws_connect_opts *opts,
+                                const char **why) {
+    (void)c; (void)url; (void)opts;
+    *why = "built with WS_NO_CLIENT";
+    return WS_ERR_ARG;
+}
+static ws_result ws__client_request(ws_conn *c) { (void)c; return WS_ERR_ARG; }
+#endif
 
 /* A stream handed over (an engine, ws_conn_adopt): its transport, role and starting state.
  * The opening of an upgraded stream and the head bytes wait for the end of the pass/call. */
@@ -3607,6 +3949,7 @@ static ws_result ws__conn_start(ws_conn *c, const ws_engine_opts *o, const char 
 static void ws__engine_free(ws_ctx *ctx) {
     ctx->destroying = 1;
     while (ctx->head) ws__conn_free(ctx->head);
+    ws__pmd_ctx_free(ctx);
     while (ctx->npool) ws__free(ctx, ctx->pool[--ctx->npool]);
     if (ctx->big) ws__buf_free(ctx, ctx->big);
     ws__free(ctx, ctx->heap);
@@ -3778,6 +4121,534 @@ WS_API ws_result ws_conn_remote(const ws_conn *c, char *out, size_t cap, uint16_
     return c && out && cap ? WS_ERR_STATE : WS_ERR_ARG;
 }
 #endif
+/* ==== >>deflate ==== permessage-deflate, RFC 7692: negotiation, deflate, inflate ==== */
+/* Negotiation (7.1): a client offers one configuration; a server takes the first acceptable
+ * offer and declines (skips) offers with unknown, repeated or invalid parameters (5.1). Our
+ * compressor (d) uses at most the agreed window (zlib cannot deflate raw with a 256-byte window:
+ * when 8 is agreed we just send uncompressed, which 7692 allows); our inflater (i) is sized
+ * by the peer's agreed window (at least 9 bits: zlib peers use 9 when 8 was agreed). Streams
+ * are created on first use; with no context takeover a conn keeps none between messages: it
+ * borrows the ctx's shared compressor, and a one-frame message the shared inflater. */
+#if defined(WS_USE_ZLIB)
+#ifndef ZLIB_CONST
+#  define ZLIB_CONST
+#endif
+#include <zlib.h>
+
+typedef struct ws__pmd {
+    z_stream d, i;               /* our compressor, our inflater: own streams (d_on, i_on) */
+    uint8_t  d_on, i_on;
+    uint8_t  d_bits;             /* our window, 9..15; 0 = the peer allows only 8: no compressing */
+    uint8_t  i_bits;             /* the inflater's window, 9..15 */
+    uint8_t  d_reset, i_reset;   /* no context takeover: each message starts afresh */
+    uint8_t  rx;                 /* the message being received is compressed (RSV1) */
+    uint8_t  i_shared;           /* ... and uses the ctx's shared inflater (one frame) */
+    uint8_t  i_end;              /* the peer ended the DEFLATE stream (BFINAL): reset at the end */
+    int      mem_level;
+    size_t   threshold;          /* messages shorter than this go uncompressed */
+    uint64_t rx_out;             /* inflated bytes of the message being received */
+    char     ext[160];           /* the agreed Sec-WebSocket-Extensions value */
+} ws__pmd;
+
+typedef struct ws__pmd_shared {
+    z_stream d, i;
+    uint8_t  d_on, i_on;
+    int      d_bits, d_mem;      /* the compressor's settings (re-made when another is asked) */
+} ws__pmd_shared;
+
+/* A Sec-WebSocket-Extensions element's permessage-deflate parameters (7.1). */
+typedef struct ws__pmd_params {
+    int snct, cnct;              /* server_/client_no_context_takeover: 1 = present */
+    int smwb, cmwb;              /* server_/client_max_window_bits: 0 absent, -1 no value, 8..15 */
+} ws__pmd_params;
+
+static voidpf ws__zalloc(voidpf opaque, uInt items, uInt size) {   /* zlib -> WS_MALLOC */
+    if (size && items > (size_t)-1 / size) return Z_NULL;
+    return ws__alloc((ws_ctx *)opaque, (size_t)items * size);
+}
+static void ws__zfree(voidpf opaque, voidpf p) { ws__free((ws_ctx *)opaque, p); }
+static void ws__zinit(ws_ctx *ctx, z_stream *s) {
+    memset(s, 0, sizeof *s);
+    s->zalloc = ws__zalloc;
+    s->zfree = ws__zfree;
+    s->opaque = (voidpf)ctx;
+}
+
+/* The next element of an extension list: *name and *params (after the name, ";..." or
+ * empty). Quoted strings may hold commas. 0 = no more elements. */
+static int ws__ext_next(ws_span *rest, ws_span *name, ws_span *params) {
+    const char *p = rest->ptr, *e = rest->ptr + rest->len, *q;
+    int quoted = 0;
+    while (p < e && (*p == ' ' || *p == '\t' || *p == ',')) p++;
+    if (p == e) return 0;
+    for (q = p; q < e && ws__is_tchar((unsigned char)*q); q++) {}
+    *name = ws__span(p, (size_t)(q - p));
+    for (p = q; q < e && (quoted || *q != ','); q++) {
+        if (*q == '"') quoted = !quoted;
+        else if (*q == '\\' && quoted && q + 1 < e) q++;
+    }
+    *params = ws__span(p, (size_t)(q - p));
+    rest->ptr = q;
+    rest->len = (size_t)(e - q);
+    return 1;
+}
+
+/* "8".."15" exactly (no sign, no leading zero): the window-bits value, else 0. */
+static int ws__pmd_bits(const char *v, size_t n) {
+    if (n == 1 && v[0] == '8') return 8;
+    if (n == 1 && v[0] == '9') return 9;
+    if (n == 2 && v[0] == '1' && v[1] >= '0' && v[1] <= '5') return 10 + (v[1] - '0');
+    return 0;
+}
+
+/* Parses ";" param ["=" (token | quoted-string)] ... (RFC 6455 9.1, RFC 7692 7.1). 0 for
+ * anything 7692 says to decline or fail on: an unknown or repeated parameter, a value where
+ * none belongs, a window size that is not 8..15 (or missing in an answer), bad syntax. */
+static int ws__pmd_parse(ws_span params, int answer, ws__pmd_params *o) {
+    const char *p = params.ptr, *e = params.ptr + params.len;
+    memset(o, 0, sizeof *o);
+    for (;;) {
+        const char *n0, *n1, *v0 = NULL;
+        char val[8];
+        size_t vl = 0;
+        int *slot, bits;
+        while (p < e && (*p == ' ' || *p == '\t')) p++;
+        if (p == e) return 1;
+        if (*p++ != ';') return 0;
+        while (p < e && (*p == ' ' || *p == '\t')) p++;
+        for (n0 = p; p < e && ws__is_tchar((unsigned char)*p); p++) {}
+        n1 = p;
+        if (n0 == n1) return 0;
+        while (p < e && (*p == ' ' || *p == '\t')) p++;
+        if (p < e && *p == '=') {
+            p++;
+            while (p < e && (*p == ' ' || *p == '\t')) p++;
+            v0 = p;
+            if (p < e && *p == '"') {   /* quoted: the unquoted text must be a token (7.1) */
+                for (p++; p < e && *p != '"'; p++) {
+                    if (*p == '\\' && p + 1 < e) p++;
+                    if (vl >= sizeof val || !ws__is_tchar((unsigned char)*p)) return 0;
+                    val[vl++] = *p;
+                }
+                if (p == e) return 0;
+                p++;
+            } else {
+                for (; p < e && ws__is_tchar((unsigned char)*p); p++) {
+                    if (vl >= sizeof val) return 0;
+                    val[vl++] = *p;
+                }
+            }
+            if (!vl) return 0;
+            while (p < e && (*p == ' ' || *p == '\t')) p++;
+        }
+        if (ws__span_ieq(ws__span(n0, (size_t)(n1 - n0)), "server_no_context_takeover", 26)) slot = &o->snct;
+        else if (ws__span_ieq(ws__span(n0, (size_t)(n1 - n0)), "client_no_context_takeover", 26)) slot = &o->cnct;
+        else if (ws__span_ieq(ws__span(n0, (size_t)(n1 - n0)), "server_max_window_bits", 22)) slot = &o->smwb;
+        else if (ws__span_ieq(ws__span(n0, (size_t)(n1 - n0)), "client_max_window_bits", 22)) slot = &o->cmwb;
+        else return 0;
+        if (*slot) return 0;   /* repeated */
+        if (slot == &o->snct || slot == &o->cnct) {
+            if (v0) return 0;
+            *slot = 1;
+            continue;
+        }
+        bits = v0 ? ws__pmd_bits(val, vl) : -1;
+        if (!bits) return 0;
+        /* a value is required, except in an offer's client_max_window_bits (7.1.2.2) */
+        if (bits < 0 && (answer || slot == &o->smwb)) return 0;
+        *slot = bits;
+    }
+}
+
+/* ws_deflate_opts with the defaults filled in and the ranges enforced. */
+static void ws__pmd_opts(const ws_deflate_opts *o, int *wb, int *pwb, int *mem, size_t *thr) {
+    *wb = o->window_bits ? WS__MIN(WS__MAX(o->window_bits, 9), 15) : 15;
+    *pwb = o->peer_window_bits ? WS__MIN(WS__MAX(o->peer_window_bits, 8), 15) : 15;
+    *mem = o->mem_level ? WS__MIN(WS__MAX(o->mem_level, 1), 9) : 8;
+    *thr = o->threshold < 0 ? 0 : o->threshold ? (size_t)o->threshold : 64;
+}
+
+static ws__pmd *ws__pmd_new(ws_conn *c, const ws_deflate_opts *o, int d_bits, int i_bits,
+                            int d_reset, int i_reset) {
+    int wb, pwb;
+    ws__pmd *z = (ws__pmd *)ws__alloc(c->ctx, sizeof *z);
+    if (!z) return NULL;
+    memset(z, 0, sizeof *z);
+    ws__pmd_opts(o, &wb, &pwb, &z->mem_level, &z->threshold);
+    z->d_bits = (uint8_t)(d_bits == 8 ? 0 : d_bits);
+    z->i_bits = (uint8_t)WS__MAX(i_bits, 9);
+    z->d_reset = (uint8_t)d_reset;
+    z->i_reset = (uint8_t)i_reset;
+    ws__pmd_free(c);
+    c->pmd = z;
+    return z;
+}
+
+static void ws__pmd_free(ws_conn *c) {
+    ws__pmd *z = c->pmd;
+    if (!z) return;
+    if (z->d_on) deflateEnd(&z->d);
+    if (z->i_on) inflateEnd(&z->i);
+    ws__free(c->ctx, z);
+    c->pmd = NULL;
+}
+
+static void ws__pmd_ctx_free(ws_ctx *ctx) {
+    ws__pmd_shared *sh = ctx->pmds;
+    if (!sh) return;
+    if (sh->d_on) deflateEnd(&sh->d);
+    if (sh->i_on) inflateEnd(&sh->i);
+    ws__free(ctx, sh);
+    ctx->pmds = NULL;
+}
+
+static ws__pmd_shared *ws__pmd_shared_get(ws_ctx *ctx) {
+    if (!ctx->pmds) {
+        ctx->pmds = (ws__pmd_shared *)ws__alloc(ctx, sizeof *ctx->pmds);
+        if (ctx->pmds) memset(ctx->pmds, 0, sizeof *ctx->pmds);
+    }
+    return ctx->pmds;
+}
+
+/* ---- negotiation ---- */
+/* Client: the offer, as a header line (0 = none). */
+static size_t ws__pmd_offer(ws_conn *c, char *out, size_t cap) {
+    const ws_deflate_opts *o = &c->cl->deflate;
+    int wb, pwb, mem;
+    size_t thr, len = 0;
+    ws__out w;
+    if (!o->enable) return 0;
+    ws__pmd_opts(o, &wb, &pwb, &mem, &thr);
+    w.p = out; w.cap = cap; w.len = 0; w.err = 0;
+    ws__puts(&w, "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits");
+    if (wb < 15) { ws__puts(&w, "="); ws__putu(&w, (unsigned long)wb); }
+    if (pwb < 15) { ws__puts(&w, "; server_max_window_bits="); ws__putu(&w, (unsigned long)pwb); }
+    if (o->no_context_takeover) ws__puts(&w, "; client_no_context_takeover");
+    if (o->peer_no_context_takeover) ws__puts(&w, "; server_no_context_takeover");
+    ws__puts(&w, "\r\n");
+    return ws__out_done(&w, &len) == WS_OK ? len : 0;
+}
+
+/* Client: checks the server's Sec-WebSocket-Extensions against our offer (7.1: anything we
+ * did not offer fails the connection) and takes those headers out of res, so that
+ * ws_http_check_response sees none. Without an offer, res is left alone. */
+static ws_result ws__pmd_answer(ws_conn *c, ws_http_response *res, const char **why) {
+    const ws_deflate_opts *o = &c->cl->deflate;
+    ws__pmd_params a;
+    ws_span rest, name, params, got = ws__span(NULL, 0);
+    size_t i, k = 0, n = 0;
+    int wb, pwb, mem, d_bits, i_bits;
+    size_t thr;
+    ws__pmd *z;
+    if (!o->enable || res->status != 101) return WS_OK;
+    for (i = 0; i < res->num_headers; i++) {
+        if (!ws__span_ieq(res->headers[i].name, "Sec-WebSocket-Extensions", 24)) {
+            res->headers[k++] = res->headers[i];
+            continue;
+        }
+        rest = res->headers[i].value;
+        while (ws__ext_next(&rest, &name, &params)) {
+            if (!ws__span_ieq(name, "permessage-deflate", 18)) {
+                *why = "server chose an extension that was not offered"; return WS_ERR_HANDSHAKE;
+            }
+            if (n++) { *why = "server chose permessage-deflate twice"; return WS_ERR_HANDSHAKE; }
+            got = params;
+        }
+    }
+    res->num_headers = k;
+    if (!n) return WS_OK;   /* declined: no compression */
+    ws__pmd_opts(o, &wb, &pwb, &mem, &thr);
+    if (!ws__pmd_parse(got, 1, &a)) {
+        *why = "invalid permessage-deflate parameters in the answer"; return WS_ERR_HANDSHAKE;
+    }
+    if (pwb < 15 && (a.smwb <= 0 || a.smwb > pwb)) {   /* 7.1.2.1: must honour our limit */
+        *why = "server_max_window_bits missing or above our offer"; return WS_ERR_HANDSHAKE;
+    }
+    if (o->peer_no_context_takeover && !a.snct) {     /* 7.1.1.1 */
+        *why = "server_no_context_takeover not in the answer"; return WS_ERR_HANDSHAKE;
+    }
+    d_bits = a.cmwb > 0 ? WS__MIN(wb, a.cmwb) : wb;
+    i_bits = a.smwb > 0 ? a.smwb : 15;
+    z = ws__pmd_new(c, o, d_bits, i_bits, a.cnct || o->no_context_takeover, a.snct);
+    if (!z) { *why = "out of memory"; return WS_ERR_NOMEM; }
+    n = WS__MIN(got.len, sizeof z->ext - 19);
+    memcpy(z->ext, "permessage-deflate", 18);
+    memcpy(z->ext + 18, got.ptr, n);
+    z->ext[18 + n] = '\0';
+    return WS_OK;
+}
+
+/* Server: the answer to the first acceptable offer, as a header line (0 = none accepted). */
+static size_t ws__pmd_accept(ws_conn *c, const ws_http_request *req, char *out, size_t cap) {
+    const ws_deflate_opts *o = &c->ctx->cfg.deflate;
+    ws__pmd_params a;
+    ws_span rest, name, params;
+    size_t i, len = 0, thr;
+    int wb, pwb, mem;
+    if (!o->enable) return 0;
+    ws__pmd_opts(o, &wb, &pwb, &mem, &thr);
+    for (i = 0; i < req->num_headers; i++) {
+        if (!ws__span_ieq(req->headers[i].name, "Sec-WebSocket-Extensions", 24)) continue;
+        rest = req->headers[i].value;
+        while (ws__ext_next(&rest, &name, &params)) {
+            int d_bits, i_bits, d_reset, i_reset;
+            ws__pmd *z;
+            ws__out w;
+            if (!ws__span_ieq(name, "permessage-deflate", 18) || !ws__pmd_parse(params, 0, &a)) continue;
+            if (pwb < 15 && !a.cmwb) continue;   /* cannot bound the client's window: decline */
+            d_bits = a.smwb > 0 ? WS__MIN(wb, a.smwb) : wb;
+            i_bits = a.cmwb > 0 ? WS__MIN(pwb, a.cmwb) : pwb;
+            d_reset = a.snct || o->no_context_takeover;
+            i_reset = a.cnct || o->peer_no_context_takeover;
+            z = ws__pmd_new(c, o, d_bits, i_bits, d_reset, i_reset);
+            if (!z) return 0;   /* out of memory: no compression */
+            w.p = z->ext; w.cap = sizeof z->ext; w.len = 0; w.err = 0;
+            ws__puts(&w, "permessage-deflate");
+            if (d_reset) ws__puts(&w, "; server_no_context_takeover");
+            if (i_reset) ws__puts(&w, "; client_no_context_takeover");
+            if (a.smwb || d_bits < 15) { ws__puts(&w, "; server_max_window_bits="); ws__putu(&w, (unsigned long)d_bits); }
+            if (a.cmwb && i_bits < 15) { ws__puts(&w, "; client_max_window_bits="); ws__putu(&w, (unsigned long)i_bits); }
+            (void)ws__out_done(&w, NULL);
+            w.p = out; w.cap = cap; w.len = 0; w.err = 0;
+            ws__puts(&w, "Sec-WebSocket-Extensions: ");
+            ws__puts(&w, z->ext);
+            ws__puts(&w, "\r\n");
+            if (ws__out_done(&w, &len) != WS_OK) { ws__pmd_free(c); return 0; }
+            return len;
+        }
+    }
+    return 0;
+}
+
+WS_API const char *ws_conn_extensions(const ws_conn *c) { return c && c->pmd ? c->pmd->ext : ""; }
+
+/* ---- receiving (7.2.2) ---- */
+static unsigned ws__pmd_rsv(const ws_conn *c) { return c->pmd ? WS_RSV1 : 0; }
+static int ws__pmd_rx(const ws_conn *c) { return c->pmd && c->pmd->rx; }
+static uint64_t ws__pmd_slack(const ws_conn *c, size_t limit) {
+    /* incompressible data grows by 5 bytes per stored block, and a zlib compressor with a small
+     * memLevel stores blocks of only a few hundred bytes: allow 1/16 more on the wire. The
+     * inflated size is what max_message bounds, checked while inflating. */
+    return ws__pmd_rx(c) && limit < (size_t)-1 / 2 ? limit / 16 + 64 : 0;
+}
+
+/* RFC 7692 6.1: RSV1 only on the first frame of a message, never on a control frame. */
+static ws_result ws__pmd_frame_check(ws_conn *c, const char **why) {
+    const ws_frame *f = &c->fr;
+    ws__pmd *z = c->pmd;
+    if (!z) return WS_OK;   /* no extension: ws_frame_parse refused RSV bits */
+    if (!(f->rsv & WS_RSV1)) {
+        if (f->opcode == WS_OP_TEXT || f->opcode == WS_OP_BINARY) z->rx = 0;
+        return WS_OK;
+    }
+    if (f->opcode & 8) { *why = "RSV1 set on a control frame"; return WS_ERR_PROTOCOL; }
+    if (f->opcode == WS_OP_CONT) { *why = "RSV1 set on a continuation frame"; return WS_ERR_PROTOCOL; }
+    if (c->msg_op) return WS_OK;   /* ws__frame_check refuses the new message */
+    z->rx = 1;
+    z->rx_out = 0;
+    z->i_shared = (uint8_t)(f->fin && z->i_reset);   /* one frame, no takeover: borrow */
+    return WS_OK;
+}
+
+static z_stream *ws__pmd_inflater(ws_conn *c) {
+    ws__pmd *z = c->pmd;
+    if (z->i_shared) {
+        ws__pmd_shared *sh = ws__pmd_shared_get(c->ctx);
+        if (!sh) return NULL;
+        if (!sh->i_on) {
+            ws__zinit(c->ctx, &sh->i);
+            if (inflateInit2(&sh->i, -15) != Z_OK) return NULL;
+            sh->i_on = 1;
+        }
+        return &sh->i;
+    }
+    if (!z->i_on) {
+        ws__zinit(c->ctx, &z->i);
+        if (inflateInit2(&z->i, -(int)z->i_bits) != Z_OK) return NULL;
+        z->i_on = 1;
+    }
+    return &z->i;
+}
+
+/* Hands the inflated bytes to the user: the whole message at fin, or (fragment mode) a
+ * piece. 0 = the connection failed or stopped reading meanwhile. */
+static int ws__pmd_deliver(ws_conn *c, int op, int fin) {
+    const uint8_t *p = c->msg ? WS__BDATA(c->msg) + c->msg->off : (const uint8_t *)"";
+    if (fin && op == WS_OP_TEXT && !ws_utf8_complete(&c->utf8)) {
+        ws__fail(c, WS_ERR_UTF8, "text message ends inside a UTF-8 sequence");
+        return 0;
+    }
+    ws__deliver(c, op, p, ws__buf_used(c->msg), fin);
+    if (c->msg) c->msg->off = c->msg->len = 0;
+    return !(c->flags & (WS__F_FAILED | WS__F_DEAD | WS__F_BROKEN));
+}
+
+/* A complete frame of a compressed message: inflate it (and at fin the 00 00 ff ff tail,
+ * 7.2.2) into c->msg, checking UTF-8 and max_message on every chunk as it comes out, so a
+ * "zip bomb" costs at most max_message bytes of output before it is refused (1009). */
+static void ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fin) {
+    static const uint8_t tail[4] = { 0, 0, 0xff, 0xff };
+    ws_ctx *ctx = c->ctx;
+    ws__pmd *z = c->pmd;
+    size_t lim = ws__max_message(ctx), piece = ws__max_frame(ctx);
+    int frags = (c->flags & WS__F_FRAGS) != 0, pass;
+    z_stream *s = ws__pmd_inflater(c);
+    if (!s) { ws__fail(c, WS_ERR_NOMEM, "out of memory (inflate)"); return; }
+    c->msg_op = (uint8_t)(fin ? 0 : op);
+    c->msg_len = fin ? 0 : c->msg_len + n;   /* wire bytes: ws__frame_check bounds them */
+    for (pass = 0; pass < 1 + fin && !z->i_end; pass++) {
+        const uint8_t *in = pass ? tail : p;
+        size_t left = pass ? 4 : n;
+        for (;;) {
+            size_t room, got, want;
+            uInt feed = (uInt)WS__MIN(left, (size_t)1 << 24);
+            size_t rem = lim - (size_t)z->rx_out;   /* one byte more shows the limit is passed */
+            int zr;
+            rem = WS__MIN(rem, (size_t)1 << 30) + 1;
+            want = WS__MIN(WS__MAX((size_t)feed * 4, (size_t)4096), rem);
+            if (!ws__buf_reserve(ctx, &c->msg, want)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); return; }
+            room = WS__MIN(c->msg->cap - c->msg->len, rem);
+            if (frags) room = WS__MIN(room, piece - ws__buf_used(c->msg));   /* pieces <= max_frame */
+            s->next_in = in;
+            s->avail_in = feed;
+            s->next_out = WS__BDATA(c->msg) + c->msg->len;
+            s->avail_out = (uInt)room;
+            zr = inflate(s, Z_SYNC_FLUSH);
+            got = room - s->avail_out;
+            in += feed - s->avail_in;
+            left -= feed - s->avail_in;
+            if (zr == Z_MEM_ERROR) { ws__fail(c, WS_ERR_NOMEM, "out of memory (inflate)"); return; }
+            if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
+                ws__fail(c, WS_ERR_PROTOCOL, "invalid compressed data (permessage-deflate)");
+                return;
+            }
+            if (op == WS_OP_TEXT && got &&
+                ws_utf8_feed(&c->utf8, WS__BDATA(c->msg) + c->msg->len, got, NULL) != WS_OK) {
+                ws__fail(c, WS_ERR_UTF8, "invalid UTF-8 in a text message");
+                return;
+            }
+            c->msg->len += got;
+            z->rx_out += got;
+            if (z->rx_out > lim) { ws__fail(c, WS_ERR_TOO_BIG, "inflated message larger than max_message"); return; }
+            if (zr == Z_STREAM_END) { z->i_end = 1; break; }   /* the rest of the message is moot */
+            if (frags && ws__buf_used(c->msg) >= piece && !ws__pmd_deliver(c, op, 0)) return;
+            if (!left && s->avail_out) break;   /* all in, all out */
+            if (zr == Z_BUF_ERROR && s->avail_out) break;   /* no progress possible */
+        }
+    }
+    if (fin || (frags && ws__buf_used(c->msg))) {
+        if (!ws__pmd_deliver(c, op, fin)) return;
+    }
+    if (!fin) return;
+    ws__buf_put(ctx, &c->msg);
+    if (z->i_reset || z->i_end) {   /* no context takeover: hold no inflater between messages */
+        if (z->i_shared) (void)inflateReset(s);
+        else if (z->i_reset) { inflateEnd(s); z->i_on = 0; }
+        else (void)inflateReset(s);
+    }
+    z->rx = z->i_shared = z->i_end = 0;
+    z->rx_out = 0;
+}
+
+/* ---- sending (7.2.1) ---- */
+static z_stream *ws__pmd_deflater(ws_conn *c) {
+    ws__pmd *z = c->pmd;
+    if (z->d_reset) {   /* no context takeover: the ctx's compressor, reset after each use */
+        ws__pmd_shared *sh = ws__pmd_shared_get(c->ctx);
+        if (!sh) return NULL;
+        if (sh->d_on && (sh->d_bits != z->d_bits || sh->d_mem != z->mem_level)) {
+            deflateEnd(&sh->d);
+            sh->d_on = 0;
+        }
+        if (!sh->d_on) {
+            ws__zinit(c->ctx, &sh->d);
+            if (deflateInit2(&sh->d, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -(int)z->d_bits,
+                             z->mem_level, Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
+            sh->d_on = 1;
+            sh->d_bits = z->d_bits;
+            sh->d_mem = z->mem_level;
+        }
+        return &sh->d;
+    }
+    if (!z->d_on) {
+        ws__zinit(c->ctx, &z->d);
+        if (deflateInit2(&z->d, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -(int)z->d_bits, z->mem_level,
+                         Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
+        z->d_on = 1;
+    }
+    return &z->d;
+}
+
+/* A whole message, compressed into a pooled scratch buffer (the 00 00 ff ff tail of the sync
+ * flush taken off) and queued with RSV1. The queue limit is checked with the message's own
+ * length first: once the compressor has seen a message, the peer must see it too, so one that
+ * deflate made longer is queued even a little past max_send_queue. */
+static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len) {
+    static const uint8_t empty[1] = { 0 };   /* 7.2.3.6: an empty message, compressed */
+    ws_ctx *ctx = c->ctx;
+    ws__pmd *z = c->pmd;
+    ws__buf *b = NULL;
+    z_stream *s;
+    size_t cap, max = ws__max_queue(ctx);
+    ws_result rc;
+    if (!z->d_bits || len < z->threshold || len > ((size_t)1 << 30) || (!data && len) ||
+        c->state != WS__OPEN || (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD)))
+        return ws__send(c, 1, 0, op, data, len);   /* uncompressed, or the error it gives */
+    if (len > max || ws__buf_used(c->tx) + len > max) {
+        if (ws__buf_used(c->tx) && ws__has_io(c)) ws__flush(c);
+        if (len > max || ws__buf_used(c->tx) + len > max) return WS_ERR_FULL;
+    }
+    if (!len) return ws__send(c, 1, WS_RSV1, op, empty, 1);
+    s = ws__pmd_deflater(c);
+    if (!s) return WS_ERR_NOMEM;
+    cap = (size_t)deflateBound(s, (uLong)len) + 16;
+    if (!ws__buf_reserve(ctx, &b, cap)) return WS_ERR_NOMEM;
+    cap = WS__MIN(b->cap, (size_t)1 << 31);
+    s->next_in = (const Bytef *)data;
+    s->avail_in = (uInt)len;
+    s->next_out = WS__BDATA(b);
+    s->avail_out = (uInt)cap;
+    if (deflate(s, Z_SYNC_FLUSH) != Z_OK || s->avail_in || !s->avail_out) {
+        ws__buf_put(ctx, &b);
+        if (!z->d_reset) { ws__fail(c, WS_ERR_NOMEM, "deflate failed"); return WS_ERR_CLOSED; }
+        (void)deflateReset(s);
+        return WS_ERR_NOMEM;
+    }
+    b->len = cap - s->avail_out;
+    if (b->len >= 4 && memcmp(WS__BDATA(b) + b->len - 4, "\0\0\xff\xff", 4) == 0) b->len -= 4;
+    if (z->d_reset) (void)deflateReset(s);
+    rc = ws__send(c, 1, WS_RSV1, op, WS__BDATA(b), b->len);
+    if (rc == WS_ERR_FULL) {   /* deflate's overhead took it past the limit: it must still go */
+        rc = ws__queue_frame(c, 1, WS_RSV1, op, WS__BDATA(b), b->len, 1);
+        ws__pend(c);
+        ws__engine_run(ctx);
+    }
+    ws__buf_put(ctx, &b);
+    if (rc != WS_OK && !z->d_reset)   /* the peer would inflate the next one without this one */
+        ws__fail(c, rc, "a compressed message could not be queued");
+    return rc;
+}
+
+#else   /* !WS_USE_ZLIB: no offer is made or accepted, RSV1 stays a protocol error */
+static unsigned  ws__pmd_rsv(const ws_conn *c) { (void)c; return 0; }
+static int       ws__pmd_rx(const ws_conn *c) { (void)c; return 0; }
+static ws_result ws__pmd_frame_check(ws_conn *c, const char **why) { (void)c; (void)why; return WS_OK; }
+static uint64_t  ws__pmd_slack(const ws_conn *c, size_t limit) { (void)c; (void)limit; return 0; }
+static void      ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fin) {
+    (void)c; (void)op; (void)p; (void)n; (void)fin;
+}
+static size_t    ws__pmd_offer(ws_conn *c, char *out, size_t cap) { (void)c; (void)out; (void)cap; return 0; }
+static ws_result ws__pmd_answer(ws_conn *c, ws_http_response *res, const char **why) {
+    (void)c; (void)res; (void)why; return WS_OK;
+}
+static size_t    ws__pmd_accept(ws_conn *c, const ws_http_request *req, char *out, size_t cap) {
+    (void)c; (void)req; (void)out; (void)cap; return 0;
+}
+static void      ws__pmd_free(ws_conn *c) { (void)c; }
+static void      ws__pmd_ctx_free(ws_ctx *ctx) { (void)ctx; }
+WS_API const char *ws_conn_extensions(const ws_conn *c) { (void)c; return ""; }
+#endif /* WS_USE_ZLIB */
+
 #ifndef WS_NO_NET
 /* ==== >>transport ==== how a connection's bytes move: plain TCP here, TLS in >>tls ==== */
 
@@ -3804,13 +4675,7 @@ static ws_result ws__tcp_write(ws_conn *c, const uint8_t *buf, size_t len, size_
 }
 static short  ws__tcp_want(const ws_conn *c) { (void)c; return 0; }
 static size_t ws__tcp_pending(const ws_conn *c) { (void)c; return 0; }
-static void ws__tcp_shutdown(ws_conn *c) {
-#if defined(_WIN32)
-    (void)shutdown(c->fd, SD_SEND);
-#else
-    (void)shutdown(c->fd, SHUT_WR);
-#endif
-}
+static void ws__tcp_shutdown(ws_conn *c) { ws__sock_shutdown_wr(c->fd); }
 static void ws__tcp_close(ws_conn *c) {
     ws__unwatch(c);
     if (c->fd != WS__INVALID_SOCK) ws__sock_close(c->fd);
@@ -3825,6 +4690,12 @@ static const ws__transport ws__tcp = {
  * is queued. Small sends inside a callback are left to the batching in ws__send (one send()
  * per batch); from WS_BUF_MIN up they go at once. Clients mask, so they copy (the queue).
  * 1 = done (a failed write marks c BROKEN, as ws__flush does), 0 = take the queue path. */
+#ifdef WS__LWIP   /* lwIP: the queue (one send per flush), as before */
+static int ws__send_direct(ws_conn *c, int fin, int rsv, int op, const void *data, size_t len) {
+    (void)c; (void)fin; (void)rsv; (void)op; (void)data; (void)len;
+    return 0;
+}
+#else
 static int ws__send_direct(ws_conn *c, int fin, int rsv, int op, const void *data, size_t len) {
     ws_frame f;
     uint8_t hdr[14];
@@ -3867,6 +4738,7 @@ static int ws__send_direct(ws_conn *c, int fin, int rsv, int op, const void *dat
     ws__tx_done(c);
     return 1;
 }
+#endif
 
 /* ==== >>tls ==== wss:// through mbedTLS (WS_USE_MBEDTLS): a second ws__transport ==== */
 /* One ws__tls_cfg (mbedtls_ssl_config, certificates, key, and before 4.x a CTR-DRBG seeded from
@@ -4504,7 +5376,7 @@ static ws_result ws__tls_attach(ws_conn *c, ws__tls_cfg *g) {
 }
 #else   /* !WS_USE_MBEDTLS: nothing of mbedTLS is referenced */
 static void ws__tls_cfg_release(ws_ctx *ctx, ws__tls_cfg *g) { (void)ctx; (void)g; }
-static ws_result ws__tls_cfg_new(ws_ctx *ctx, const void *o, int server, ws__tls_cfg **out,
+WS__UNUSED static ws_result ws__tls_cfg_new(ws_ctx *ctx, const void *o, int server, ws__tls_cfg **out,
                                  char *err, size_t cap) {
     static const char m[] = "ws.h: wss:// needs TLS, but ws.h was built without WS_USE_MBEDTLS "
                             "(#define it and link -lmbedtls -lmbedx509 -lmbedcrypto)";
@@ -4513,7 +5385,7 @@ static ws_result ws__tls_cfg_new(ws_ctx *ctx, const void *o, int server, ws__tls
     if (cap) { strncpy(err, m, cap - 1); err[cap - 1] = '\0'; }
     return WS_ERR_TLS;
 }
-static ws_result ws__tls_attach(ws_conn *c, ws__tls_cfg *g) { (void)c; (void)g; return WS_ERR_TLS; }
+WS__UNUSED static ws_result ws__tls_attach(ws_conn *c, ws__tls_cfg *g) { (void)c; (void)g; return WS_ERR_TLS; }
 #endif /* WS_USE_MBEDTLS */
 
 /* ==== >>client ==== DNS off the caller's thread, non-blocking connect, reconnect ==== */
@@ -4525,29 +5397,24 @@ struct ws__dns {
     ws__mutex mu;
 #endif
     int refs, done, rc;
-    struct addrinfo *res;
+    ws__addrinfo *res;
     ws__sock wake;               /* the ctx's wake-up socket, used only while refs == 2 */
     char host[256], port[8];
 };
 
 static void ws__dns_free(ws__dns *d) {
-    if (d->res) freeaddrinfo(d->res);
+    if (d->res) ws__resolve_free(d->res);
 #ifndef WS_NO_THREADS
     ws__mutex_free(&d->mu);
 #endif
     WS_FREE(d, NULL);   /* may run on the resolver thread: allocator must be thread-safe */
 }
 
-static void ws__dns_run(ws__dns *d) {
-    struct addrinfo hints;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_ADDRCONFIG;
-    d->rc = getaddrinfo(d->host, d->port, &hints, &d->res);
-    if (d->rc != 0) d->res = NULL;
+WS__UNUSED static void ws__dns_run(ws__dns *d) {
+    d->rc = ws__resolve(d->host, d->port, 0, &d->res);
 }
 
+#ifndef WS_NO_CLIENT
 #ifndef WS_NO_THREADS
 #  if defined(_WIN32)
 static DWORD WINAPI ws__thread_main(LPVOID arg)
@@ -4568,6 +5435,8 @@ static void *ws__thread_main(void *arg)
 }
 #endif
 
+#endif
+
 static void ws__dns_release(ws_conn *c) {
     ws__dns *d = c->cl ? c->cl->dns : NULL;
     int last;
@@ -4586,8 +5455,8 @@ static void ws__dns_release(ws_conn *c) {
 
 static void ws__client_reset(ws_conn *c) {   /* forget one attempt's resources */
     ws__dns_release(c);
-    if (c->cl && c->cl->ai) { freeaddrinfo(c->cl->ai); c->cl->ai = c->cl->ai_next = NULL; }
-    if (c->tp) c->tp->close(c);
+    if (c->cl && c->cl->ai) { ws__resolve_free(c->cl->ai); c->cl->ai = c->cl->ai_next = NULL; }
+    if (c->tp) (c->tp->close)(c);
     ws__conn_reset(c);
 }
 
@@ -4605,6 +5474,7 @@ static void ws__remote_from(ws_conn *c, const struct sockaddr *sa) {
     }
 }
 
+#ifndef WS_NO_CLIENT
 /* ---- HTTP CONNECT proxies (RFC 9110 9.3.6; Basic auth, RFC 7617): the pure parts ---- */
 typedef struct ws__proxy_url {
     ws_span  user, pass;         /* still %-encoded; ptr NULL = no credentials */
@@ -4776,7 +5646,7 @@ static void ws__proxy_start(ws_conn *c) {
 static void ws__client_connected(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     ws__client *cl = c->cl;
-    if (cl->ai) { freeaddrinfo(cl->ai); cl->ai = cl->ai_next = NULL; }
+    if (cl->ai) { ws__resolve_free(cl->ai); cl->ai = cl->ai_next = NULL; }
     if (cl->proxy_host.ptr && c->state != WS__PROXY) { ws__proxy_start(c); return; }
     if (ws__client_request(c) != WS_OK) return;
     if (cl->tls && ws__tls_attach(c, cl->tls) != WS_OK) { ws__fail(c, WS_ERR_TLS, "TLS setup failed"); return; }
@@ -4804,7 +5674,7 @@ static void ws__proxy_io(ws_conn *c, short rev) {
     for (;;) {   /* until the socket is empty: ends within max_handshake bytes */
         got = 0;
         if (!ws__buf_reserve(ctx, &c->rx, 1024)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); return; }
-        rc = c->tp->read(c, WS__BDATA(c->rx) + c->rx->len, c->rx->cap - c->rx->len, &got);
+        rc = (c->tp->read)(c, WS__BDATA(c->rx) + c->rx->len, c->rx->cap - c->rx->len, &got);
         if (rc == WS_AGAIN) return;
         if (rc != WS_OK) {
             ws__fail(c, WS_ERR_PROXY, rc == WS_ERR_CLOSED ? "the proxy closed the connection without answering"
@@ -4830,25 +5700,25 @@ static void ws__proxy_io(ws_conn *c, short rev) {
 static void ws__client_try(ws_conn *c) {
     ws__client *cl = c->cl;
     while (cl->ai_next) {
-        struct addrinfo *a = cl->ai_next;
+        ws__addrinfo *a = cl->ai_next;
         ws__sock s;
         cl->ai_next = a->ai_next;
-        s = socket(a->ai_family, SOCK_STREAM, IPPROTO_TCP);
+        s = ws__socket(a->ai_family, SOCK_STREAM, IPPROTO_TCP);
         if (s == WS__INVALID_SOCK) continue;
         ws__sock_setup(s);
         c->fd = s;
         ws__remote_from(c, a->ai_addr);
-        if (connect(s, a->ai_addr, WS__SOCKLEN(a->ai_addrlen)) == 0) { ws__client_connected(c); return; }
+        if (ws__connect(s, a->ai_addr, WS__SOCKLEN(a->ai_addrlen)) == 0) { ws__client_connected(c); return; }
         cl->last_err = ws__sock_errno();
         if (ws__err_inprogress(cl->last_err)) { c->state = WS__CONNECTING; return; }
-        c->tp->close(c);
+        (c->tp->close)(c);
     }
     ws__fail(c, WS_ERR_CONNECT, ws__sock_why(cl->last_err, 0));
 }
 
-static void ws__client_resolved(ws_conn *c, int rc, struct addrinfo *res) {
+static void ws__client_resolved(ws_conn *c, int rc, ws__addrinfo *res) {
     if (rc != 0 || !res) {
-        if (res) freeaddrinfo(res);
+        if (res) ws__resolve_free(res);
         ws__fail(c, WS_ERR_DNS, "host name lookup failed");
         return;
     }
@@ -4895,7 +5765,7 @@ static void ws__client_start(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     ws__client *cl = c->cl;
     ws__dns *d;
-    struct addrinfo hints, *res = NULL;
+    ws__addrinfo *res = NULL;
     char host[256], port[8];
     int rc;
     c->state = WS__RESOLVING;
@@ -4915,11 +5785,7 @@ static void ws__client_start(ws_conn *c) {
         host[h.len] = '\0';
         ws__utoa(port, cl->proxy_host.ptr ? cl->proxy_port : cl->u.port);
     }
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-    if (getaddrinfo(host, port, &hints, &res) == 0) { ws__client_resolved(c, 0, res); return; }
+    if (ws__resolve(host, port, WS__RES_NUMERIC, &res) == 0) { ws__client_resolved(c, 0, res); return; }
     d = (ws__dns *)WS_MALLOC(sizeof *d, NULL);
     if (!d) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); return; }
     memset(d, 0, sizeof *d);
@@ -4949,7 +5815,7 @@ static void ws__client_start(ws_conn *c) {
 static void ws__client_poll_dns(ws_conn *c) {
     ws__dns *d = c->cl ? c->cl->dns : NULL;
     int done = 0, rc = 0;
-    struct addrinfo *res = NULL;
+    ws__addrinfo *res = NULL;
     if (!d) return;
 #ifndef WS_NO_THREADS
     ws__mutex_lock(&d->mu);
@@ -4961,9 +5827,15 @@ static void ws__client_poll_dns(ws_conn *c) {
     ws__client_resolved(c, rc, res);
 }
 
+#else   /* WS_NO_CLIENT: nothing dials out; what the loop calls is empty */
+static void ws__client_start(ws_conn *c) { (void)c; }
+static void ws__client_poll_dns(ws_conn *c) { (void)c; }
+static void ws__proxy_io(ws_conn *c, short rev) { (void)c; (void)rev; }
+#endif
+
 /* ==== >>server ==== listening sockets and accepted connections ==== */
 /* Into the handshake list (ws__hs_del in >>conn takes it out). */
-static void ws__hs_add(ws_conn *c) {
+WS__UNUSED static void ws__hs_add(ws_conn *c) {
     ws_ctx *x = c->ctx;
     c->flags |= WS__F_HS;
     c->hsnext = NULL;
@@ -4977,7 +5849,7 @@ static void ws__abort(ws_conn *c, ws_result rc, const char *why);
 /* Room for one more handshake from c's address: when its address (max_pending_per_addr) or
  * all of them (max_pending) are at the limit, the oldest pending one is dropped. Silent or
  * slow peers (slowloris) thus hold a bounded share, and a newcomer always gets in. */
-static void ws__hs_make_room(ws_ctx *ctx, const ws_conn *c) {
+WS__UNUSED static void ws__hs_make_room(ws_ctx *ctx, const ws_conn *c) {
     ws_conn *p, *oldest = NULL;
     size_t same = 0;
     for (p = ctx->hs_head; p; p = p->hsnext)
@@ -4994,7 +5866,7 @@ static void ws__hs_make_room(ws_ctx *ctx, const ws_conn *c) {
 
 /* accept() failed for want of descriptors or buffers: stop watching the listeners for a
  * while (doubling, 50 ms .. 2 s) instead of spinning on a listener that stays readable. */
-static void ws__accept_pause(ws_ctx *ctx) {
+WS__UNUSED static void ws__accept_pause(ws_ctx *ctx) {
     ws_listener *l;
     ctx->accept_backoff = ctx->accept_backoff ? WS__MIN(ctx->accept_backoff * 2, 2000) : 50;
     ctx->accept_resume = ctx->now + ctx->accept_backoff;
@@ -5005,6 +5877,20 @@ static void ws__accept_resume(ws_ctx *ctx) {
     ws_listener *l;
     ctx->accept_resume = 0;
     for (l = ctx->listeners; l; l = l->next) ws__epoll_set(ctx, l->fd, l, &l->ereg, WS_POLLIN);
+}
+
+#ifndef WS_NO_SERVER
+/* No memory for a connection: refuse it in HTTP without allocating (503), never drop TCP
+ * silently. The request that already came is read first, so the close sends FIN, not RST. */
+static void ws__refuse_nomem(ws__sock s) {
+    static const char r[] = "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
+                            "Content-Length: 0\r\n\r\n";
+    char junk[512];
+    int i;
+    for (i = 0; i < 16 && ws__sock_recv(s, junk, sizeof junk) > 0; i++) {}
+    (void)ws__sock_send(s, r, sizeof r - 1);
+    ws__sock_shutdown_wr(s);
+    ws__sock_close(s);
 }
 
 static void ws__accept(ws_ctx *ctx, ws_listener *l) {
@@ -5027,7 +5913,7 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) {
         }
         ws__sock_setup2(s, nb);
         c = ws__conn_new(ctx, 1);
-        if (!c) { ws__sock_close(s); ws__log(ctx, 0, "ws.h: out of memory accepting"); continue; }
+        if (!c) { ws__refuse_nomem(s); ws__log(ctx, 0, "ws.h: out of memory accepting: 503"); continue; }
         c->fd = s;
         c->tp = &ws__tcp;
         ws__remote_from(c, (struct sockaddr *)&ss);
@@ -5054,20 +5940,20 @@ static void ws__listener_name(ws_listener *l) {
     char addr[64], bound[64];
     ws__out o;
     int v6;
-    if (getsockname(l->fd, (struct sockaddr *)&ss, &sl) != 0) return;
+    if (ws__getsockname(l->fd, (struct sockaddr *)&ss, &sl) != 0) return;
     v6 = ss.ss_family == AF_INET6;
     if (v6) {
         struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)&ss;
         static const uint8_t any6[16] = {0};
         l->port = ntohs(s6->sin6_port);
         l->any = !memcmp(&s6->sin6_addr, any6, 16);
-        if (!inet_ntop(AF_INET6, &s6->sin6_addr, bound, sizeof bound)) strcpy(bound, "::");
+        if (!ws__inet_ntop(AF_INET6, &s6->sin6_addr, bound, sizeof bound)) strcpy(bound, "::");
         strcpy(addr, l->any ? "::1" : bound);
     } else {
         struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)&ss;
         l->port = ntohs(s4->sin_port);
         l->any = s4->sin_addr.s_addr == htonl(INADDR_ANY);
-        if (!inet_ntop(AF_INET, &s4->sin_addr, bound, sizeof bound)) strcpy(bound, "0.0.0.0");
+        if (!ws__inet_ntop(AF_INET, &s4->sin_addr, bound, sizeof bound)) strcpy(bound, "0.0.0.0");
         strcpy(addr, l->any ? "127.0.0.1" : bound);
     }
     o.p = l->url; o.cap = sizeof l->url; o.len = 0; o.err = 0;
@@ -5097,7 +5983,7 @@ static void ws__listener_name(ws_listener *l) {
 }
 
 WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, int port, ws_listener **out) {
-    struct addrinfo hints, *res = NULL, *a;
+    ws__addrinfo *res = NULL, *a;
     ws_listener *l;
     char ps[8], where[300];
     ws__out o;
@@ -5127,30 +6013,26 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, int port, ws_listener 
     ws__puts(&o, ps);
     ws__puts(&o, ": ");
     if (ws__out_done(&o, NULL) != WS_OK) strcpy(where, "ws_listen: ");
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    if (getaddrinfo(host, ps, &hints, &res) != 0 || !res) {
+    if (ws__resolve(host, ps, WS__RES_PASSIVE, &res) != 0) {
         ws__ctx_err(ctx, where, "the host does not resolve to an address", NULL);
         return WS_ERR_DNS;
     }
     for (a = res; a; a = a->ai_next) {
-        s = socket(a->ai_family, SOCK_STREAM, IPPROTO_TCP);
+        s = ws__socket(a->ai_family, SOCK_STREAM, IPPROTO_TCP);
         if (s == WS__INVALID_SOCK) continue;
 #if !defined(_WIN32)   /* on Windows SO_REUSEADDR would allow port stealing */
-        (void)setsockopt(s, SOL_SOCKET, SO_REUSEADDR, (const char *)&one, sizeof one);
+        (void)ws__setsockopt(s, SOL_SOCKET, SO_REUSEADDR, (const char *)&one, sizeof one);
 #endif
 #if defined(SO_REUSEPORT) && !defined(_WIN32)
         if (ctx->cfg.reuse_port)   /* one listener per ctx (thread), the kernel spreads */
-            (void)setsockopt(s, SOL_SOCKET, SO_REUSEPORT, (const char *)&one, sizeof one);
+            (void)ws__setsockopt(s, SOL_SOCKET, SO_REUSEPORT, (const char *)&one, sizeof one);
 #endif
-        if (bind(s, a->ai_addr, WS__SOCKLEN(a->ai_addrlen)) == 0 && listen(s, 128) == 0) break;
+        if (ws__bind(s, a->ai_addr, WS__SOCKLEN(a->ai_addrlen)) == 0 && ws__listen(s, 128) == 0) break;
         e = ws__sock_errno();
         ws__sock_close(s);
         s = WS__INVALID_SOCK;
     }
-    freeaddrinfo(res);
+    ws__resolve_free(res);
     (void)one;
     if (s == WS__INVALID_SOCK) {
         ws__ctx_err(ctx, where, ws__sock_why(e, 1), NULL);
@@ -5191,6 +6073,10 @@ WS_API ws_result ws_listen_tls(ws_ctx *ctx, const char *host, int port,
     if (out) *out = l;
     return WS_OK;
 }
+
+#else   /* WS_NO_SERVER: no listeners, nothing to accept */
+static void ws__accept(ws_ctx *ctx, ws_listener *l) { (void)ctx; (void)l; }
+#endif
 
 WS_API uint16_t ws_listener_port(const ws_listener *l) { return l ? l->port : 0; }
 WS_API const char *ws_listener_url(const ws_listener *l) { return l ? l->url : ""; }
@@ -5253,7 +6139,7 @@ static void ws__readable(ws_conn *c) {
         uint8_t junk[2048];
         if (!(c->state == WS__OPEN || c->state == WS__HANDSHAKE || ws__reading(c))) {
             /* closing: input is read and dropped, without taking a buffer */
-            rc = c->tp->read(c, junk, sizeof junk, &got);
+            rc = (c->tp->read)(c, junk, sizeof junk, &got);
             want = sizeof junk;
             if (rc == WS_OK) { c->last_rx = ctx->now; if (got < want / 2) break; continue; }
         } else {
@@ -5278,10 +6164,12 @@ static void ws__readable(ws_conn *c) {
                 int budget = ctx->mem_full;
                 ws__buf_put(ctx, &c->rx);
                 ws__fail_nomem(c);     /* the budget: close 1013, the others go on */
-                if (!budget) ws__finish(c);
+                /* malloc failed: the input's memory went back, so the close frame (1011) could
+                 * be queued and goes out; only if even that failed, end TCP at once */
+                if (!budget && !ws__buf_used(c->tx)) ws__finish(c);
                 return;
             }
-            rc = c->tp->read(c, WS__BDATA(c->rx) + c->rx->len, c->rx->cap - c->rx->len, &got);
+            rc = (c->tp->read)(c, WS__BDATA(c->rx) + c->rx->len, c->rx->cap - c->rx->len, &got);
         }
         if (rc == WS_AGAIN) break;
         if (rc == WS_ERR_CLOSED) { ws__buf_put(ctx, &c->rx); ws__on_eof(c); return; }
@@ -5310,22 +6198,27 @@ static void ws__readable(ws_conn *c) {
     if (c->fd != WS__INVALID_SOCK && c->tp->pending(c)) ws__pend(c);   /* TLS holds more */
 }
 
+#ifndef WS_NO_CLIENT
 static void ws__connect_ready(ws_conn *c) {   /* POLLOUT/ERR while CONNECTING */
     int err = 0;
     socklen_t len = sizeof err;
-    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (char *)&err, &len) != 0) err = 1;
+    if (ws__getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (char *)&err, &len) != 0) err = 1;
     if (err == 0) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
         /* a host may hand over a POLLOUT too early: no peer yet means still connecting */
-        if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) != 0) return;
+        if (ws__getpeername(c->fd, (struct sockaddr *)&ss, &sl) != 0) return;
         ws__client_connected(c);
         return;
     }
     c->cl->last_err = err;
-    c->tp->close(c);
+    (c->tp->close)(c);
     ws__client_try(c);
 }
+
+#else
+static void ws__connect_ready(ws_conn *c) { (void)c; }
+#endif
 
 static void ws__tls_step(ws_conn *c) {
     ws_result rc = c->tp->handshake(c);
@@ -5498,7 +6391,7 @@ WS_API size_t ws_pollfds(ws_ctx *ctx, ws_pollfd *out, size_t cap, int *timeout_m
 #define WS__ADD(owner, sock, evs) do { \
         if (n < cap) { out[n].fd = (intptr_t)(sock); out[n].events = (short)(evs); out[n].revents = 0; } \
         ctx->owners[n].o = (owner); ctx->owners[n].fd = (intptr_t)(sock); n++; } while (0)
-    WS__ADD(NULL, ctx->wake_r, WS_POLLIN);
+    if (ctx->wake_r != WS__INVALID_SOCK) WS__ADD(NULL, ctx->wake_r, WS_POLLIN);
     if (!ctx->accept_resume)   /* paused listeners (out of descriptors) are not watched */
         for (l = ctx->listeners; l; l = l->next) WS__ADD((void *)l, l->fd, WS_POLLIN);
     for (w = ctx->watches; w; w = w->next) if (w->want) WS__ADD((void *)w, w->fd, w->want);
@@ -5516,8 +6409,8 @@ static void ws__run_posts(ws_ctx *ctx);
 static void ws__wake_drain(ws_ctx *ctx) {
     char buf[64];
     ws_conn *c;
-#if defined(_WIN32)
-    while (recv(ctx->wake_r, buf, sizeof buf, 0) > 0) {}
+#if defined(_WIN32) || defined(WS__LWIP)
+    while (ws__sock_recv(ctx->wake_r, buf, sizeof buf) > 0) {}
 #else
     while (read(ctx->wake_r, buf, sizeof buf) > 0) {}
 #endif
@@ -5773,6 +6666,9 @@ static void ws__dispatch_end(ws_ctx *ctx) {
     size_t budget = ctx->hlen;
     ws_listener *l;
     ws_watch *w;
+#ifdef WS_NO_WAKEUP
+    ws__run_posts(ctx);   /* no wake-up channel to run them from */
+#endif
     if (ctx->accept_resume && ctx->now >= ctx->accept_resume) {   /* try accepting again */
         ws__accept_resume(ctx);
         for (l = ctx->listeners; l && !ctx->accept_resume; l = l->next) ws__accept(ctx, l);
@@ -5903,18 +6799,23 @@ WS_API int ws_poll(ws_ctx *ctx, int timeout_ms) {
     return ctx->nevents - before;
 }
 
-/* ---- the wake-up channel: a pipe (POSIX) or a loopback UDP socket (Windows) ---- */
+/* ---- the wake-up channel: a pipe (POSIX), a loopback UDP socket (Windows), two (lwIP) ---- */
 static int ws__wake_open(ws_ctx *ctx) {
-#if defined(_WIN32)
+#if defined(WS_NO_WAKEUP)
+    (void)ctx;
+    return 0;
+#elif defined(WS__LWIP)
+    return ws__wake_pair(&ctx->wake_r, &ctx->wake_w);
+#elif defined(_WIN32)
     struct sockaddr_in a;
     int al = sizeof a;
-    ws__sock s = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+    ws__sock s = ws__socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
     if (s == WS__INVALID_SOCK) return -1;
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(s, (struct sockaddr *)&a, sizeof a) != 0 || getsockname(s, (struct sockaddr *)&a, &al) != 0 ||
-        connect(s, (struct sockaddr *)&a, sizeof a) != 0) { closesocket(s); return -1; }
+    if (ws__bind(s, (struct sockaddr *)&a, sizeof a) != 0 || ws__getsockname(s, (struct sockaddr *)&a, &al) != 0 ||
+        ws__connect(s, (struct sockaddr *)&a, sizeof a) != 0) { closesocket(s); return -1; }
     (void)ws__sock_nonblock(s);
     ctx->wake_r = ctx->wake_w = s;
     return 0;
@@ -5969,7 +6870,7 @@ WS_API ws_ctx *ws_ctx_create(const ws_config *cfg) {
     if (ctx->epfd >= 0) {
         uint8_t reg = 0;
         ws__epoll_set(ctx, ctx->wake_r, NULL, &reg, WS_POLLIN);
-        if (!reg) { close(ctx->epfd); ctx->epfd = -1; }
+        if (!reg && ctx->wake_r != WS__INVALID_SOCK) { close(ctx->epfd); ctx->epfd = -1; }
     }
 #endif
     return ctx;
@@ -6004,6 +6905,7 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
         ctx->dead_listeners = l->next;
         ws__free(ctx, l);
     }
+    ws__pmd_ctx_free(ctx);
     while (ctx->timers) ws__timer_free(ctx->timers);
     while (ctx->watches) ws_watch_remove(ctx->watches);
     while (ctx->dead_watches) { ws_watch *w = ctx->dead_watches; ctx->dead_watches = w->next; ws__free(ctx, w); }
@@ -6028,6 +6930,7 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
     WS_FREE(ctx, ctx->cfg.user);
 }
 
+#ifndef WS_NO_CLIENT
 WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
                             void *conn_user, ws_conn **out) {
     ws_conn *c;
@@ -6095,6 +6998,8 @@ WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_conn
     return rc;
 }
 
+#endif
+
 WS_API ws_result ws_conn_adopt(ws_ctx *ctx, intptr_t fd, const ws_engine_opts *o,
                                void *conn_user, ws_conn **out) {
     ws_engine_opts none;
@@ -6113,7 +7018,7 @@ WS_API ws_result ws_conn_adopt(ws_ctx *ctx, intptr_t fd, const ws_engine_opts *o
         socklen_t sl = sizeof ss;
         c->fd = (ws__sock)fd;
         c->tp = &ws__tcp;
-        if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0) ws__remote_from(c, (struct sockaddr *)&ss);
+        if (ws__getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0) ws__remote_from(c, (struct sockaddr *)&ss);
     }
     rc = ws__conn_start(c, o, &why);
     if (rc != WS_OK) {   /* the caller keeps its stream */
@@ -6143,7 +7048,7 @@ WS_API ws_result ws_conn_remote(const ws_conn *c, char *out, size_t cap, uint16_
     WS__CHECK(c);
     if (!c || !out || !cap) return WS_ERR_ARG;
     if (!c->rfam) { out[0] = '\0'; return WS_ERR_STATE; }
-    if (!inet_ntop(c->rfam == 4 ? AF_INET : AF_INET6, (const void *)c->raddr, a, sizeof a)) strcpy(a, "?");
+    if (!ws__inet_ntop(c->rfam == 4 ? AF_INET : AF_INET6, (const void *)c->raddr, a, sizeof a)) strcpy(a, "?");
     o.p = t; o.cap = sizeof t; o.len = 0; o.err = 0;
     ws__puts(&o, c->rfam == 4 ? "" : "[");
     ws__puts(&o, a);
@@ -6171,12 +7076,12 @@ WS_API ws_result ws_broadcast_ex(ws_ctx *ctx, int opcode, const void *data, size
     if (sent) *sent = 0;
     if (full) *full = 0;
     if (!ctx) return WS_ERR_ARG;
-    rc = ws__send_check(ctx, opcode, data, len);   /* once: not a close frame, text is UTF-8 */
+    rc = ws__send_check(ctx, opcode & ~WS_SEND_UNCOMPRESSED, data, len);   /* once: not a close frame, text is UTF-8 */
     if (rc != WS_OK) return rc;
     for (c = ws_conn_next(ctx, NULL); c; c = next) {
         next = ws_conn_next(ctx, c);   /* closing c takes it out of the iteration */
         if (c == except || !(c->flags & WS__F_SERVER)) continue;
-        rc = ws__send(c, 1, 0, opcode, data, len);
+        rc = ws__send_msg(c, opcode, data, len);
         if (rc == WS_OK) k++;
         else if (first == WS_OK) first = rc;
         if (rc == WS_ERR_FULL) {

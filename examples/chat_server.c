@@ -130,6 +130,7 @@ int main(int argc, char **argv) {
     cfg.on_http = on_http;
     cfg.on_upgrade = on_upgrade;
     cfg.max_message = 64 * 1024;   /* a chat line, not a file */
+    cfg.deflate.enable = 1;        /* compress when built with WS_USE_ZLIB -lz */
     ctx = ws_ctx_create(&cfg);
     if (!ctx) { fprintf(stderr, "ws_ctx_create failed\n"); return 1; }
     rc = ws_listen(ctx, "127.0.0.1", (int)port, &l);

@@ -4,7 +4,7 @@
  * source's unix fds in step with the list (add, modify, remove) and returns its deadline;
  * check() says whether a fd is ready or the deadline passed; dispatch() reads revents with
  * g_source_query_unix_fd and calls ws_dispatch. The client connects, sends a message each
- * second from a g_timeout_add callback, prints what arrives and closes after SECONDS.
+ * second from a g_timeout_add callback, prints what arrives and closes SECONDS after it opened.
  * ws_ctx_wakeup from another thread wakes this loop too (its pipe is one of the fds).
  * Needs GLib (Debian: libglib2.0-dev); make examples builds it when pkg-config finds it.
  *   make examples && ./build/testee_server 9001 &  ./build/glib_loop ws://127.0.0.1:9001/ 5
@@ -94,12 +94,13 @@ static GSourceFuncs ws_funcs = { ws_prepare, ws_check, ws_dispatch_cb, ws_finali
 static GMainLoop *loop;
 static ws_conn *conn;
 static int failed, closing;
-static long sent, received;
+static long sent, received, seconds;
+static gboolean stop(gpointer user);
 
 static void on_event(ws_conn *c, const ws_event *ev, void *user) {
     (void)c; (void)user;
     switch (ev->type) {
-    case WS_EV_OPEN: printf("connected\n"); break;
+    case WS_EV_OPEN: printf("connected\n"); g_timeout_add((guint)seconds * 1000, stop, NULL); break;
     case WS_EV_MESSAGE: received++; printf("< %.*s\n", (int)ev->len, (const char *)ev->data); break;
     case WS_EV_ERROR: printf("error: %s (%s)\n", ws_result_str(ev->result), ev->msg); failed = 1; break;
     case WS_EV_CLOSE: printf("closed, code %u\n", ev->close_code); g_main_loop_quit(loop); break;
@@ -132,7 +133,7 @@ int main(int argc, char **argv) {
     ws_ctx *ctx;
     GSource *src;
     ws_result rc;
-    long seconds = argc > 2 ? strtol(argv[2], NULL, 10) : 5;
+    seconds = argc > 2 ? strtol(argv[2], NULL, 10) : 5;
     if (argc < 2 || seconds <= 0 || seconds > 86400) { fprintf(stderr, "usage: %s URL [SECONDS]\n", argv[0]); return 2; }
     cfg.on_event = on_event;
     ctx = ws_ctx_create(&cfg);
@@ -143,8 +144,7 @@ int main(int argc, char **argv) {
     src = g_source_new(&ws_funcs, sizeof(WsSource));
     ((WsSource *)src)->ctx = ctx;
     g_source_attach(src, NULL);
-    g_timeout_add(1000, tick, NULL);
-    g_timeout_add((guint)seconds * 1000, stop, NULL);
+    g_timeout_add(1000, tick, NULL);   /* stop() is armed by WS_EV_OPEN */
     g_main_loop_run(loop);
     printf("sent %ld, received %ld\n", sent, received);
     g_source_destroy(src);   /* the fds leave GLib before ws.h closes them */

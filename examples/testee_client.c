@@ -79,6 +79,8 @@ int main(int argc, char **argv) {
     if (n && base[n - 1] == '/') base[n - 1] = '\0';   /* we add the slashes */
     cfg.on_event = on_event;
     cfg.max_message = (size_t)64 << 20;   /* the suites go up to 16 MiB */
+    cfg.deflate.enable = 1;               /* offer permessage-deflate (built with WS_USE_ZLIB) */
+    cfg.deflate.threshold = -1;
     ctx = ws_ctx_create(&cfg);
     if (!ctx) { fprintf(stderr, "ws_ctx_create failed\n"); return 1; }
     if (run(ctx, base, "/getCaseCount", COUNT) != 0 || failed || case_count < 0) {

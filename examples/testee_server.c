@@ -30,6 +30,8 @@ int main(int argc, char **argv) {
     }
     cfg.on_event = on_event;
     cfg.max_message = (size_t)64 << 20;   /* the suites send up to 16 MiB; leave room */
+    cfg.deflate.enable = 1;               /* accept permessage-deflate (built with WS_USE_ZLIB) */
+    cfg.deflate.threshold = -1;           /* and compress every message, as the suites expect */
     ctx = ws_ctx_create(&cfg);
     if (!ctx) { fprintf(stderr, "ws_ctx_create failed\n"); return 1; }
     rc = ws_listen(ctx, "127.0.0.1", (int)port, &l);

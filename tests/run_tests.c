@@ -11,6 +11,7 @@
 #include "test_http.c"
 #include "test_conn.c"
 #include "test_engine.c"
+#include "test_fw_engine.c"
 #ifndef WS_NO_NET
 #include "test_loopback.c"
 #include "test_transport.c"
@@ -19,6 +20,9 @@
 #include "test_usage.c"
 #include "test_proxy.c"
 #include "test_budget.c"
+#ifdef WS_USE_ZLIB   /* make test-zlib: permessage-deflate */
+#include "test_deflate.c"
+#endif
 #endif
 
 int main(int argc, char **argv) {
@@ -29,6 +33,7 @@ int main(int argc, char **argv) {
     suite_http();
     suite_conn();
     suite_engine();
+    suite_fw_engine();
 #ifndef WS_NO_NET   /* make test-nonet: the codec and engine tests, built without sockets */
     suite_loopback();
     suite_transport();
@@ -37,6 +42,9 @@ int main(int argc, char **argv) {
     suite_usage();
     suite_proxy();
     suite_budget();
+#ifdef WS_USE_ZLIB
+    suite_deflate();
+#endif
 #endif
     return t_summary();
 }

@@ -413,12 +413,11 @@ static void test_conn_big_text_chunks(void) {
             for (i = 0; i < n; i += chunk)
                 CHECK_EQ(ws_engine_feed(c, in + i, WS__MIN(chunk, n - i), cn_now), WS_OK);
             CHECK_EQ(cn_count(WS_EV_MESSAGE), 3);
-            if (cn_nev == 4) {
-                CHECK_EQ(cn_evs[2].len, sizeof text);
-                CHECK_EQ(cn_evs[2].sum, cn_fnv(text, sizeof text));
-                CHECK_EQ(cn_evs[3].len, 3);
-                CHECK_MEM(cn_evs[3].data, "end", 3);
-            }
+            CHECK_EQ(cn_nev, 4);                   /* OPEN and the three messages, nothing else */
+            CHECK(cn_find(WS_EV_MESSAGE, 1) && cn_find(WS_EV_MESSAGE, 1)->len == sizeof text &&
+                  cn_find(WS_EV_MESSAGE, 1)->sum == cn_fnv(text, sizeof text));
+            CHECK(cn_find(WS_EV_MESSAGE, 2) && cn_find(WS_EV_MESSAGE, 2)->len == 3 &&
+                  memcmp(cn_find(WS_EV_MESSAGE, 2)->data, "end", 3) == 0);
             CHECK_EQ(cn_count(WS_EV_ERROR), 0);
             CHECK(c->rx == NULL);   /* internal: no buffer held between messages */
             cn_end();
@@ -1462,10 +1461,13 @@ static void cn_server_on_upgrade(void) {
 }
 static void test_conn_server_on_upgrade(void) { cn_ways(cn_server_on_upgrade); }
 
+static ws_result cn_http_close_rc;
 static void cn_on_http(ws_conn *c, const ws_http_request *req, ws_reply *reply, void *user) {
-    (void)c; (void)user;
+    (void)user;
     cn_hook_calls++;
     snprintf(cn_hook_path, sizeof cn_hook_path, "%.*s", (int)req->path.len, req->path.ptr);
+    /* a close frame must never follow (or precede) an HTTP response */
+    cn_http_close_rc = ws_conn_close(c, WS_CLOSE_NORMAL, "not a websocket");
     if (strcmp(cn_hook_path, "/hello") == 0) {
         reply->status = 200;
         reply->content_type = "text/html";
@@ -1492,7 +1494,12 @@ static void cn_server_plain_http(void) {
     CHECK(strstr(out, "\r\nContent-Length: 9\r\n") != NULL);
     CHECK(strlen(out) > 13 && strcmp(out + strlen(out) - 13, "\r\n\r\n<p>hi</p>") == 0);
     CHECK_EQ(cn_hook_calls, 1);
-    cn_check_http_only(c);
+    CHECK_EQ(cn_http_close_rc, WS_ERR_CLOSED);  /* ws_conn_close inside on_http: refused ... */
+    {
+        char again[1024];
+        CHECK_STR(cn_tx_str(c, again, sizeof again), out);   /* ... nothing was queued after the body */
+    }
+    cn_check_http_only(c);                       /* (and after it: refused too) */
     CHECK_EQ(cn_nev, 0);
     cn_end();
     CHECK_EQ(cn_nev, 0);
@@ -1552,7 +1559,32 @@ static void cn_ping_flood_bounded(void) {
     for (i = 0; i < 50; i++) cn_feed_frame(c, 1, WS_OP_PING, payload, sizeof payload);
     CHECK(cn_tx_used(c) > 0);
     CHECK(cn_tx_used(c) <= 300 + 125 + 14);
-    CHECK_EQ(cn_count(WS_EV_PING), 50);
+    CHECK_EQ(cn_count(WS_EV_PING), 50);        /* every ping is still reported ... */
+    CHECK_EQ(cn_count(WS_EV_ERROR) + cn_count(WS_EV_CLOSE), 0);
+    CHECK_EQ(ws_conn_state(c), WS_STATE_OPEN); /* ... and the connection stays open */
+    {   /* what is queued is whole pongs echoing the pings' payload */
+        ws_frame f;
+        uint8_t pl[125];
+        size_t len = 0, pongs = 0;
+        while (cn_tx_used(c) && cn_pop(c, &f, pl, sizeof pl, &len)) {
+            CHECK_EQ(f.opcode, WS_OP_PONG);
+            CHECK_EQ(len, sizeof payload);
+            CHECK_MEM(pl, payload, sizeof payload);
+            pongs++;
+        }
+        CHECK(pongs >= 1 && pongs <= 3);
+        CHECK_EQ(cn_tx_used(c), 0);
+    }
+    /* with room again (the queue was sent), the next ping is answered */
+    cn_feed_frame(c, 1, WS_OP_PING, "again", 5);
+    {
+        ws_frame f;
+        uint8_t pl[16];
+        size_t len = 0;
+        CHECK(cn_pop(c, &f, pl, sizeof pl, &len) && f.opcode == WS_OP_PONG && len == 5 &&
+              memcmp(pl, "again", 5) == 0);
+    }
+    CHECK_EQ(ws_conn_state(c), WS_STATE_OPEN);
 #ifndef WS_NO_NET
     {   /* ws_broadcast is the loop's (a ws_ctx): its argument checks need no connection */
         ws_ctx *ctx = ws_ctx_create(&cn_cfg);

@@ -334,7 +334,7 @@ static void test_engine_push_mode(void) {
     ws_conn *s;
     uint8_t msg[100], all[512], pl[128];
     const uint8_t *p;
-    size_t n, len = 0, alln;
+    size_t n, alln;
     ws_frame f;
     memset(msg, 'm', sizeof msg);
     memset(&io, 0, sizeof io);
@@ -386,7 +386,6 @@ static void test_engine_push_mode(void) {
     CHECK_EQ(ss.clean, 1);
     ws_engine_destroy(s);
     CHECK_EQ(io.closes, 1);
-    (void)len;
 
     memset(&io, 0, sizeof io);                    /* a client's frames through it are masked */
     en_cfg(&cfg, &ss);

@@ -1,7 +1,7 @@
 /* test_frame.c - frame header codec (RFC 6455 5.2), masking (5.3), the 5.7 examples, and close
  * codes and payloads (5.5.1, 7.4). Every header is parsed whole and at every prefix length, each
  * prefix copied to just before a PROT_NONE page (POSIX) so that any over-read crashes. */
-#ifndef _WIN32
+#if !defined(_WIN32) && !defined(T_NO_MMAP)   /* T_NO_MMAP: firmware (tests/firmware) */
 #  include <sys/mman.h>
 #  include <unistd.h>
 #endif
@@ -12,7 +12,7 @@ static size_t fr_guard_page;
 static uint8_t fr_fallback[1 << 17];
 
 static void fr_guard_open(void) {
-#ifndef _WIN32
+#if !defined(_WIN32) && !defined(T_NO_MMAP)
     void *m;
     fr_guard_page = (size_t)sysconf(_SC_PAGESIZE);
     m = mmap(NULL, 2 * fr_guard_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -26,7 +26,7 @@ static void fr_guard_open(void) {
 }
 
 static void fr_guard_close(void) {
-#ifndef _WIN32
+#if !defined(_WIN32) && !defined(T_NO_MMAP)
     if (fr_guard_base) munmap(fr_guard_base, 2 * fr_guard_page);
     fr_guard_base = NULL;
 #endif

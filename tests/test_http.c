@@ -2,7 +2,7 @@
  * RFC 9110, RFC 9112): parsers fed whole, as every prefix and split at every offset, with
  * inputs just before a PROT_NONE page; the server and client checks; the builders; and a
  * full round trip from a URL to an accepted response. */
-#ifndef _WIN32
+#if !defined(_WIN32) && !defined(T_NO_MMAP)   /* T_NO_MMAP: firmware (tests/firmware) */
 #include <sys/mman.h>
 #include <unistd.h>
 #endif
@@ -32,7 +32,7 @@ static const char t_rfc_res[] =
 /* Copies s[0..n) so that its last byte is the last one before a PROT_NONE page: any read
  * past n crashes. Returns the copy (valid until the next call). */
 static const char *t_guard(const void *s, size_t n) {
-#ifndef _WIN32
+#if !defined(_WIN32) && !defined(T_NO_MMAP)
     static char *base;
     static size_t size;
     if (!base) {

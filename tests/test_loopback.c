@@ -3,7 +3,8 @@
  * ping/pong, the close handshake, heartbeats, timeouts, refusals, subprotocols, the
  * connection limit, backpressure, reconnect, connect errors, the wake-up call and the
  * foreign-loop interface. Nothing sleeps: each wait polls until a condition holds, capped
- * at LB_CAP_MS of wall-clock time (a timeout fails the test). Every test ends by destroying
+ * at LB_CAP_MS of wall-clock time (a timeout fails the test; it only catches hangs: no check
+ * depends on how fast a loaded machine is). Every test ends by destroying
  * its contexts and checking that each connection got exactly one final WS_EV_CLOSE and no
  * event after it. */
 #ifndef _WIN32
@@ -18,7 +19,7 @@
 #include <pthread.h>
 #endif
 
-#define LB_CAP_MS 5000   /* longest any single wait may take */
+#define LB_CAP_MS 30000  /* longest any single wait may take: only catches a hang */
 #define LB_MAXC   160    /* connection ids tracked per context */
 
 /* ---- what one connection saw ---- */
@@ -36,6 +37,8 @@ typedef struct lb_rec {
     size_t    ping_len, pong_len;
     int       frag_fin[8];          /* fragment mode: fin of each piece */
     size_t    frag_len[8];
+    int       retry_ms[8];          /* reconnect_ms of each CLOSE */
+    char      err_msg[96];          /* the ERROR event's msg */
 } lb_rec;
 
 typedef struct lb_state {
@@ -102,9 +105,11 @@ static void lb_on_event(ws_conn *c, const ws_event *ev, void *user) {
         r->err_result = ev->result;
         r->err_http = ev->http_status;
         if (!ev->msg) s->bad_id++;
+        else { strncpy(r->err_msg, ev->msg, sizeof r->err_msg - 1); r->err_msg[sizeof r->err_msg - 1] = '\0'; }
         break;
     case WS_EV_CLOSE:
         r->closes++;
+        if (r->closes <= 8) r->retry_ms[r->closes - 1] = ev->reconnect_ms;
         if (ev->reconnect_ms <= 0) r->final_closes++;
         r->close_code = ev->close_code;
         r->clean = ev->clean;
@@ -386,12 +391,22 @@ static void test_loopback_many_clients(void) {
     LB_WAIT(ok, sx, cx, lb_sum(cs, cid, N, 0) == 3 * N - 1);
     lb_idle(sx, cx, 20);
     CHECK_EQ(lb_sum(cs, cid, N, 0), 3 * N - 1);
-    for (i = 0, j = 0; i < N; i++) {
-        lb_rec *r = &cs->rec[cid[i]];
-        if (r->msgs == 2) { j++; CHECK_EQ(r->last_op, WS_OP_BINARY); CHECK_MEM(r->last, "all", 3); }
-        else { CHECK_EQ(r->msgs, 3); CHECK_EQ(r->last_op, WS_OP_TEXT); CHECK_MEM(r->last, "most", 4); }
+    {   /* the one that missed it is the client behind srv[7] (whose hello names it) */
+        const lb_rec *r7 = &ss->rec[sid[7]];
+        int k = -1;
+        char hello[32];
+        if (r7->last && r7->last_len < sizeof hello) {
+            memcpy(hello, r7->last, r7->last_len);
+            hello[r7->last_len] = '\0';
+            if (sscanf(hello, "hello from %d", &k) != 1) k = -1;
+        }
+        CHECK(k >= 0 && k < N);
+        for (i = 0; i < N; i++) {
+            lb_rec *r = &cs->rec[cid[i]];
+            if (i == k) { CHECK_EQ(r->msgs, 2); CHECK_EQ(r->last_op, WS_OP_BINARY); CHECK_MEM(r->last, "all", 3); }
+            else { CHECK_EQ(r->msgs, 3); CHECK_EQ(r->last_op, WS_OP_TEXT); CHECK_MEM(r->last, "most", 4); }
+        }
     }
-    CHECK_EQ(j, 1);
     CHECK_EQ(ss->rec[sid[7]].msgs, 1);   /* server conns got only the hello */
     /* ages grow */
     age0 = ws_conn_age_ms(cl[0]);
@@ -660,35 +675,38 @@ static void test_loopback_heartbeat_timeout(void) {
     ws_ctx *sx = NULL, *cx = NULL, *px = NULL;
     ws_config cfg;
     ws_conn *mute, *good;
-    lb_rec *mr, *gr, *msr = NULL;
+    lb_rec *mr, *gr, *msr = NULL, *gsr;
     char url[64];
     int ok;
     int64_t t0;
     if (!ss || !cs || !ps) { free(ss); free(cs); free(ps); return; }
     memset(&cfg, 0, sizeof cfg);
     cfg.ping_interval_ms = 50;
-    cfg.pong_timeout_ms = 100;
+    cfg.pong_timeout_ms = 1000;         /* the answering client has 1 s per pong, even loaded */
     sx = lb_ctx(ss, &cfg);
     memset(&cfg, 0, sizeof cfg);
     cfg.no_auto_pong = 1;
     cx = lb_ctx(cs, &cfg);
     px = lb_ctx(ps, NULL);              /* answers pings: must survive */
     lb_listen(sx, url);
+    t0 = lb_ms();                       /* before the connect: the drop is >= 1050 ms later */
     mute = lb_connect(cx, url, NULL);
     mr = &cs->rec[ws_conn_id(mute) % LB_MAXC];
     LB_WAIT(ok, sx, cx, mr->opens == 1 && ss->last_server);
     if (!ok) goto out;
     msr = &ss->rec[ws_conn_id(ss->last_server) % LB_MAXC];
+    ss->last_server = NULL;
     good = lb_connect(px, url, NULL);
     gr = &ps->rec[ws_conn_id(good) % LB_MAXC];
-    LB_WAIT(ok, sx, px, gr->opens == 1);
-    t0 = lb_ms();
+    LB_WAIT(ok, sx, px, gr->opens == 1 && ss->last_server);
+    if (!ok) goto out;
+    gsr = &ss->rec[ws_conn_id(ss->last_server) % LB_MAXC];
     {   /* poll all three until the mute client is gone on both sides */
         int64_t end = lb_ms() + LB_CAP_MS;
         while (!(msr->closes == 1 && mr->closes == 1) && lb_ms() < end) { lb_poll(sx, cx); lb_poll(px, NULL); }
         CHECK(msr->closes == 1 && mr->closes == 1);
     }
-    CHECK(lb_ms() - t0 >= 90);          /* not before pong_timeout_ms */
+    CHECK(lb_ms() - t0 >= 1050);        /* not before ping_interval_ms + pong_timeout_ms */
     CHECK(mr->pings >= 1);
     CHECK_EQ(mr->pongs, 0);
     CHECK_EQ(msr->errors, 1);
@@ -697,8 +715,11 @@ static void test_loopback_heartbeat_timeout(void) {
     CHECK_EQ(msr->clean, 0);
     CHECK_EQ(mr->clean, 0);
     CHECK_EQ(mr->close_code, WS_CLOSE_ABNORMAL);
-    /* the client that answers is still there and has answered a few pings */
-    LB_WAIT(ok, sx, px, gr->pings >= 3);
+    /* the client that answers is still there after more than pong_timeout_ms of pings
+     * (25 pings 50 ms apart: its pongs, not luck, kept it) */
+    LB_WAIT(ok, sx, px, gr->pings >= 25 || gr->closes);
+    CHECK(gr->pings >= 25);
+    CHECK(gsr->pongs >= 24);            /* the server saw the answers */
     CHECK_EQ(gr->closes, 0);
     if (gr->closes == 0) CHECK_EQ(ws_conn_state(good), WS_STATE_OPEN);
     CHECK_EQ(ws_conn_count(sx), 1);
@@ -1191,7 +1212,7 @@ static void test_loopback_reconnect_cancel(void) {
     CHECK_EQ(r2->final_closes, 0);
     /* a blocking connect with reconnect keeps trying until its timeout, then gives up */
     c1 = NULL;
-    CHECK_EQ(ws_connect_blocking(ctx, url, &o, NULL, 200, &c1), WS_ERR_CONNECT);
+    CHECK_EQ(ws_connect_blocking(ctx, url, &o, NULL, 1000, &c1), WS_ERR_CONNECT);
     CHECK(c1 == NULL);
 out:
     ws_ctx_destroy(ctx);
@@ -1243,8 +1264,7 @@ static void test_loopback_ipv6(void) {
     if (!s) return;
     ctx = lb_ctx(s, NULL);
     if (ws_listen(ctx, "::1", 0, &l) != WS_OK) {   /* a host without IPv6 loopback */
-        printf("  SKIPPED: test_loopback_ipv6: no ::1 on this machine\n");
-        CHECK(getenv("CI") == NULL || strcmp(getenv("CI"), "true") != 0);
+        SKIP("no ::1 on this machine (IPv6 loopback disabled)");
         goto out;
     }
     strcpy(url, ws_listener_url(l));
@@ -1392,17 +1412,17 @@ static void test_loopback_wakeup(void) {
     ctx = lb_ctx(s, NULL);
     t0 = lb_ms();
     CHECK_EQ(pthread_create(&th, NULL, lb_wake_thread, ctx), 0);
-    CHECK_EQ(ws_poll(ctx, 5000), 0);
+    CHECK_EQ(ws_poll(ctx, 60000), 0);
     dt = lb_ms() - t0;
     pthread_join(th, NULL);
     CHECK(dt >= 50);                    /* it did wait ... */
-    CHECK(dt < 2500);                   /* ... and woke well before its timeout */
+    CHECK(dt < 30000);                  /* ... and woke long before its timeout */
     /* a wake-up before the poll: returns at once, and the byte is consumed */
     CHECK_EQ(ws_ctx_wakeup(ctx), WS_OK);
     CHECK_EQ(ws_ctx_wakeup(ctx), WS_OK);
     t0 = lb_ms();
-    CHECK_EQ(ws_poll(ctx, 5000), 0);
-    CHECK(lb_ms() - t0 < 2500);
+    CHECK_EQ(ws_poll(ctx, 60000), 0);
+    CHECK(lb_ms() - t0 < 30000);
     t0 = lb_ms();
     CHECK_EQ(ws_poll(ctx, 40), 0);
     CHECK(lb_ms() - t0 >= 35);
@@ -1518,7 +1538,8 @@ static void test_loopback_blocking_timeout_then_poll(void) {
     memset(&o, 0, sizeof o);
     o.reconnect = 1;
     o.reconnect_delay_ms = 60000;
-    CHECK_EQ(ws_connect_blocking(ctx, url, &o, NULL, 150, &c), WS_ERR_CONNECT);
+    CHECK_EQ(ws_connect_blocking(ctx, url, &o, NULL, 1000, &c), WS_ERR_CONNECT);   /* 1 s: room
+                                        for the refusal to arrive however loaded the machine is */
     for (i = 0; i < 3; i++) CHECK(ws_poll(ctx, 0) >= 0);
 out:
     ws_ctx_destroy(ctx);
@@ -1565,6 +1586,307 @@ out:
     lb_done(s);
 }
 
+/* ---- promises that had no test ---- */
+
+/* The back-off doubles from reconnect_delay_ms and stops at reconnect_max_ms. */
+static void test_loopback_reconnect_backoff_cap(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_listener *l;
+    ws_conn *c;
+    ws_connect_opts o;
+    lb_rec *r;
+    char url[64];
+    int ok;
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    l = lb_listen(ctx, url);
+    ws_listener_close(l);                 /* every attempt is refused */
+    memset(&o, 0, sizeof o);
+    o.reconnect = 1;
+    o.reconnect_delay_ms = 20;
+    o.reconnect_max_ms = 70;
+    c = lb_connect(ctx, url, &o);
+    if (!c) goto out;
+    r = &s->rec[ws_conn_id(c) % LB_MAXC];
+    LB_WAIT(ok, ctx, NULL, r->closes >= 5 || r->final_closes);
+    CHECK_EQ(r->final_closes, 0);
+    CHECK_EQ(r->retry_ms[0], 20);
+    CHECK_EQ(r->retry_ms[1], 40);
+    CHECK_EQ(r->retry_ms[2], 70);         /* 80 capped */
+    CHECK_EQ(r->retry_ms[3], 70);
+    CHECK_EQ(r->retry_ms[4], 70);
+    CHECK_EQ(r->err_result, WS_ERR_CONNECT);
+    CHECK_EQ(r->opens, 0);
+    CHECK_EQ(ws_conn_close(c, 0, NULL), WS_OK);
+    LB_WAIT(ok, ctx, NULL, r->final_closes == 1);
+out:
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
+/* A client with ping_interval_ms drops a server that answers nothing (its pongs never come). */
+static void test_loopback_client_heartbeat(void) {
+    lb_state *ss = lb_new(), *cs = lb_new();
+    ws_ctx *sx = NULL, *cx = NULL;
+    ws_config cfg;
+    ws_conn *c;
+    lb_rec *cr, *sr = NULL;
+    char url[64];
+    int ok;
+    int64_t t0;
+    if (!ss || !cs) { free(ss); free(cs); return; }
+    memset(&cfg, 0, sizeof cfg);
+    cfg.no_auto_pong = 1;                 /* the server sees pings and never answers */
+    cfg.ping_interval_ms = -1;
+    sx = lb_ctx(ss, &cfg);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.ping_interval_ms = 50;
+    cfg.pong_timeout_ms = 300;
+    cx = lb_ctx(cs, &cfg);
+    lb_listen(sx, url);
+    t0 = lb_ms();
+    c = lb_connect(cx, url, NULL);
+    cr = &cs->rec[ws_conn_id(c) % LB_MAXC];
+    LB_WAIT(ok, sx, cx, cr->opens == 1 && ss->last_server);
+    if (!ok) goto out;
+    sr = &ss->rec[ws_conn_id(ss->last_server) % LB_MAXC];
+    LB_WAIT(ok, sx, cx, cr->closes == 1 && sr->closes == 1);
+    CHECK(lb_ms() - t0 >= 350);           /* not before ping_interval_ms + pong_timeout_ms */
+    CHECK(sr->pings >= 1);                /* the client did ping (masked: the server took them) */
+    CHECK_EQ(cr->pongs, 0);
+    CHECK_EQ(cr->errors, 1);
+    CHECK_EQ(cr->err_result, WS_ERR_TIMEOUT);
+    CHECK(strstr(cr->err_msg, "pong") != NULL);
+    CHECK_EQ(cr->close_result, WS_ERR_TIMEOUT);
+    CHECK_EQ(cr->close_code, WS_CLOSE_ABNORMAL);
+    CHECK_EQ(cr->clean, 0);
+    CHECK_EQ(sr->close_code, WS_CLOSE_ABNORMAL);   /* the server saw the client go */
+out:
+    ws_ctx_destroy(cx);
+    ws_ctx_destroy(sx);
+    lb_done(ss);
+    lb_done(cs);
+}
+
+/* A host name that cannot resolve (.invalid: RFC 6761, fails without asking the network). */
+static void test_loopback_dns_failure(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_conn *c;
+    ws_listener *l = (ws_listener *)&l;
+    lb_rec *r;
+    int ok;
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    c = lb_connect(ctx, "ws://no-such-host.invalid:9/", NULL);
+    if (!c) goto out;
+    r = &s->rec[ws_conn_id(c) % LB_MAXC];
+    CHECK_EQ(r->closes, 0);               /* nothing inside ws_connect */
+    LB_WAIT(ok, ctx, NULL, r->closes == 1);
+    CHECK_EQ(r->opens, 0);
+    CHECK_EQ(r->errors, 1);
+    CHECK_EQ(r->err_result, WS_ERR_DNS);
+    CHECK_EQ(r->close_result, WS_ERR_DNS);
+    CHECK_EQ(r->close_code, WS_CLOSE_ABNORMAL);
+    CHECK_EQ(ws_listen(ctx, "no-such-host.invalid", 0, &l), WS_ERR_DNS);
+    CHECK(l == NULL);
+out:
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
+#ifndef _WIN32
+/* The address a listener is bound to, as text ("0.0.0.0", "::", "127.0.0.1"...). */
+static const char *lb_bound(const ws_listener *l, char *out, size_t cap) {
+    struct sockaddr_storage a;
+    socklen_t al = sizeof a;
+    out[0] = '\0';
+    if (!l || getsockname(l->fd, (struct sockaddr *)&a, &al) != 0) return out;
+    if (a.ss_family == AF_INET) inet_ntop(AF_INET, &((struct sockaddr_in *)&a)->sin_addr, out, (socklen_t)cap);
+    else inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&a)->sin6_addr, out, (socklen_t)cap);
+    return out;
+}
+
+/* ws_listen on NULL (all IPv4 interfaces), "::" (all IPv6), a host name, and a port in use. */
+static void test_loopback_listen_hosts(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_listener *l = NULL, *l2 = (ws_listener *)&l2;
+    ws_conn *c, *srv;
+    char url[80], addr[64];
+    uint16_t port;
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    CHECK_EQ(ws_listen(ctx, NULL, 0, &l), WS_OK);   /* 0.0.0.0: reached here through 127.0.0.1 */
+    CHECK_STR(lb_bound(l, addr, sizeof addr), "0.0.0.0");
+    if (l) {
+        port = ws_listener_port(l);
+        CHECK(port != 0);
+        sprintf(url, "ws://127.0.0.1:%u/any", (unsigned)port);
+        c = lb_pair(ctx, s, url, NULL, &srv);
+        CHECK(c != NULL);
+        /* the same port again: in use */
+        CHECK_EQ(ws_listen(ctx, NULL, port, &l2), WS_ERR_ADDR_IN_USE);
+        CHECK(l2 == NULL);
+        l2 = (ws_listener *)&l2;
+        CHECK_EQ(ws_listen(ctx, "127.0.0.1", port, &l2), WS_ERR_ADDR_IN_USE);
+        CHECK(l2 == NULL);
+    }
+    l = NULL;
+    CHECK_EQ(ws_listen(ctx, "localhost", 0, &l), WS_OK);   /* a name, resolved here */
+    lb_bound(l, addr, sizeof addr);
+    CHECK(strcmp(addr, "127.0.0.1") == 0 || strcmp(addr, "::1") == 0);
+    if (l) {
+        CHECK(strncmp(ws_listener_url(l), "ws://127.0.0.1:", 15) == 0 ||
+              strncmp(ws_listener_url(l), "ws://[::1]:", 11) == 0);
+        c = lb_pair(ctx, s, ws_listener_url(l), NULL, &srv);
+        CHECK(c != NULL);
+    }
+    l = NULL;
+    if (ws_listen(ctx, "::1", 0, &l) != WS_OK) {
+        SKIP("the \"::\" case: no ::1 on this machine (IPv6 loopback disabled)");
+    } else {
+        ws_listener_close(l);
+        l = NULL;
+        CHECK_EQ(ws_listen(ctx, "::", 0, &l), WS_OK);       /* all IPv6 interfaces */
+        CHECK_STR(lb_bound(l, addr, sizeof addr), "::");
+        if (l) {
+            sprintf(url, "ws://[::1]:%u/v6", (unsigned)ws_listener_port(l));
+            c = lb_pair(ctx, s, url, NULL, &srv);
+            CHECK(c != NULL);
+        }
+    }
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+#endif
+
+/* Replies queued inside callbacks go out in one send() per batch: the client's ten messages
+ * sent from its OPEN callback, and the server's ten echoes of them. Counted by a transport
+ * that wraps plain TCP. */
+static int lb_bw_writes[2], lb_bw_reads[2], lb_bw_msgs[2], lb_bw_open, lb_bw_base;
+static ws_result lb_count_read(ws_conn *c, uint8_t *buf, size_t cap, size_t *got) {
+    ws_result rc = ws__tcp_read(c, buf, cap, got);
+    if (rc == WS_OK) lb_bw_reads[ws_conn_is_server(c)]++;
+    return rc;
+}
+static ws_result lb_count_write(ws_conn *c, const uint8_t *buf, size_t len, size_t *put) {
+    lb_bw_writes[ws_conn_is_server(c)]++;
+    return ws__tcp_write(c, buf, len, put);
+}
+static ws__transport lb_count_tp;
+static void lb_batch_event(ws_conn *c, const ws_event *ev, void *user) {
+    int srv = ws_conn_is_server(c), i;
+    char m[32];
+    (void)user;
+    if (ev->type == WS_EV_OPEN) {
+        c->tp = &lb_count_tp;
+        if (!srv) {
+            lb_bw_open = 1;
+            for (i = 0; i < 10; i++) { sprintf(m, "batch %d", i); CHECK_EQ(ws_conn_send_text(c, m), WS_OK); }
+        }
+    }
+    if (ev->type == WS_EV_MESSAGE) {
+        if (srv && !lb_bw_msgs[srv]) lb_bw_base = lb_bw_writes[1];   /* the 101 went before */
+        lb_bw_msgs[srv]++;
+        if (srv) CHECK_EQ(ws_conn_send(c, ev->opcode, ev->data, ev->len), WS_OK);
+    }
+}
+static void test_loopback_send_batching(void) {
+    ws_config cfg;
+    ws_ctx *ctx;
+    ws_listener *l = NULL;
+    ws_conn *c = NULL;
+    int ok;
+    lb_count_tp = ws__tcp;
+    lb_count_tp.read = lb_count_read;
+    lb_count_tp.write = lb_count_write;
+    memset(lb_bw_writes, 0, sizeof lb_bw_writes);
+    memset(lb_bw_reads, 0, sizeof lb_bw_reads);
+    memset(lb_bw_msgs, 0, sizeof lb_bw_msgs);
+    lb_bw_open = 0;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_event = lb_batch_event;
+    ctx = ws_ctx_create(&cfg);
+    CHECK_EQ(ws_listen(ctx, "127.0.0.1", 0, &l), WS_OK);
+    if (!l) goto out;
+    CHECK_EQ(ws_connect(ctx, ws_listener_url(l), NULL, NULL, &c), WS_OK);
+    LB_WAIT(ok, ctx, NULL, lb_bw_msgs[0] == 10);
+    if (!ok) goto out;
+    CHECK_EQ(lb_bw_msgs[1], 10);
+    CHECK_EQ(lb_bw_writes[0], 1);         /* ten messages from one callback: one send() */
+    CHECK(lb_bw_reads[1] >= 1);
+    /* echoes: one send() per read that brought messages (one read, unless TCP split them) */
+    CHECK(lb_bw_writes[1] - lb_bw_base >= 1);
+    CHECK(lb_bw_writes[1] - lb_bw_base <= lb_bw_reads[1]);
+    if (lb_bw_writes[1] - lb_bw_base > lb_bw_reads[1] || lb_bw_writes[0] != 1)
+        printf("  client %d send(), server %d recv() %d send()\n", lb_bw_writes[0], lb_bw_reads[1],
+               lb_bw_writes[1] - lb_bw_base);
+out:
+    ws_ctx_destroy(ctx);
+}
+
+#ifndef _WIN32
+/* connect_timeout_ms: a listener whose accept queue is full drops SYNs, so the TCP connect
+ * neither succeeds nor fails: the client gives up after connect_timeout_ms. */
+static void test_loopback_connect_timeout(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_config cfg;
+    ws_conn *c;
+    lb_rec *r;
+    struct sockaddr_in a;
+    socklen_t al = sizeof a;
+    int lfd, fill[4], i, ok, nfill = 0;
+    int64_t t0;
+    char url[64];
+    for (i = 0; i < 4; i++) fill[i] = -1;
+    if (!s) return;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.connect_timeout_ms = 300;
+    ctx = lb_ctx(s, &cfg);
+    lfd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(lfd >= 0 && bind(lfd, (struct sockaddr *)&a, sizeof a) == 0 && listen(lfd, 0) == 0 &&
+          getsockname(lfd, (struct sockaddr *)&a, &al) == 0);
+    /* fill the accept queue (never accepted): connect until one stays pending */
+    for (i = 0; i < 4; i++) {
+        struct pollfd p;
+        fill[i] = socket(AF_INET, SOCK_STREAM, 0);
+        (void)ws__sock_nonblock(fill[i]);
+        (void)connect(fill[i], (struct sockaddr *)&a, sizeof a);
+        p.fd = fill[i]; p.events = POLLOUT; p.revents = 0;
+        nfill++;
+        /* the first one must get in (the queue is empty: a hang guard only); a later one that
+         * hangs for 1 s has found the queue full (a slow one just means one more round) */
+        if (poll(&p, 1, i == 0 ? 30000 : 1000) == 0) break;
+    }
+    CHECK(i >= 1 && i < 4);
+    if (i == 4) { SKIP("could not fill a listen queue on this system"); goto out; }
+    sprintf(url, "ws://127.0.0.1:%u/", (unsigned)ntohs(a.sin_port));
+    t0 = lb_ms();
+    c = lb_connect(ctx, url, NULL);
+    if (!c) goto out;
+    r = &s->rec[ws_conn_id(c) % LB_MAXC];
+    LB_WAIT(ok, ctx, NULL, r->closes == 1);
+    CHECK(lb_ms() - t0 >= 300);           /* not before connect_timeout_ms */
+    CHECK_EQ(r->opens, 0);
+    CHECK_EQ(r->errors, 1);
+    CHECK_EQ(r->err_result, WS_ERR_TIMEOUT);
+    CHECK(strstr(r->err_msg, "connect") != NULL);
+    if (!strstr(r->err_msg, "connect")) printf("  error: %s\n", r->err_msg);
+    CHECK_EQ(r->close_code, WS_CLOSE_ABNORMAL);
+out:
+    for (i = 0; i < nfill; i++) close(fill[i]);
+    if (lfd >= 0) close(lfd);
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+#endif
+
 static void suite_loopback(void) {
     RUN(test_loopback_echo_sizes);
     RUN(test_loopback_many_clients);
@@ -1589,4 +1911,12 @@ static void suite_loopback(void) {
     RUN_POSIX(test_loopback_foreign_loop, "POSIX poll() as the host loop");
     RUN_POSIX(test_loopback_blocking_timeout_then_poll, "raw POSIX sockets as a silent peer");
     RUN(test_loopback_destroy_open);
+    RUN(test_loopback_reconnect_backoff_cap);
+    RUN(test_loopback_client_heartbeat);
+    RUN(test_loopback_dns_failure);
+    RUN(test_loopback_send_batching);
+#ifndef _WIN32
+    RUN(test_loopback_listen_hosts);
+    RUN(test_loopback_connect_timeout);
+#endif
 }

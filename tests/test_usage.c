@@ -32,6 +32,7 @@ static void test_usage_send_too_big(void) {
     CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, big, 1), WS_ERR_FULL);         /* later, after DRAINED */
     CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, big, 101), WS_ERR_TOO_BIG);    /* never */
     CHECK_EQ(ws_conn_send_frame(c, 1, 0, WS_OP_TEXT, big, 101), WS_ERR_TOO_BIG);
+#ifndef _WIN32   /* socketpair: POSIX (the Windows build checks the rest) */
     {   /* ws_broadcast needs an open server conn of a ctx: one end of a socketpair, adopted */
         ws_engine_opts o;
         int fds[2];
@@ -46,6 +47,9 @@ static void test_usage_send_too_big(void) {
         CHECK_EQ(sent, 0);
         close(fds[1]);
     }
+#else
+    (void)sent;
+#endif
     CHECK(cn_pop(c, &f, pl, sizeof pl, &len));
     CHECK_EQ(len, 100);
     CHECK_EQ(cn_tx_used(c), 0);
@@ -125,6 +129,7 @@ static void test_usage_listen_ports(void) {
 
 /* ---- a wildcard listener: a URL to dial, and the words "all interfaces" ---- */
 
+#ifndef _WIN32   /* raw POSIX sockets (RUN_POSIX) */
 static char us_log[256];
 static void us_on_log(int level, const char *msg, void *user) {
     (void)user;
@@ -182,6 +187,7 @@ static void test_usage_wildcard_listener(void) {
     us_wildcard_case(AF_INET);
     us_wildcard_case(AF_INET6);
 }
+#endif
 
 /* ---- URL errors name the part that is wrong, without a log hook ---- */
 
@@ -216,6 +222,7 @@ static void test_usage_url_errors(void) {
 
 /* ---- ws_connect_blocking names the step that timed out ---- */
 
+#ifndef _WIN32   /* lb_raw_listen: raw POSIX sockets (RUN_POSIX) */
 static char us_close_msg[64];
 static ws_result us_close_rc;
 static void us_on_event(ws_conn *c, const ws_event *ev, void *user) {
@@ -249,6 +256,7 @@ static void test_usage_blocking_handshake_timeout(void) {
     CHECK_EQ(us_close_rc, WS_ERR_TIMEOUT);
     close(fd);
 }
+#endif
 
 /* ---- epoll only where this compiler lays out struct epoll_event as the kernel does ---- */
 
@@ -270,8 +278,8 @@ static void suite_usage(void) {
     RUN(test_usage_send_too_big);
     RUN(test_usage_limit_texts);
     RUN(test_usage_listen_ports);
-    RUN(test_usage_wildcard_listener);
+    RUN_POSIX(test_usage_wildcard_listener, "raw POSIX sockets");
     RUN(test_usage_url_errors);
-    RUN(test_usage_blocking_handshake_timeout);
+    RUN_POSIX(test_usage_blocking_handshake_timeout, "raw POSIX sockets as a silent peer");
     RUN(test_usage_epoll_choice);
 }

@@ -3,7 +3,9 @@
 // of ws.h.
 //   peer.js server                        127.0.0.1, port chosen by the OS; prints "PORT <n>"
 //   peer.js client BASE SCENARIO [NONCE]  one scenario against BASE = ws://127.0.0.1:PORT
-// The same scenarios and server paths as ws_peer.c (see the comment at its top). Every check
+// The same scenarios and server paths as ws_peer.c (see the comment at its top); with
+// PEER_DEFLATE=1 the server accepts permessage-deflate, and the deflate scenarios offer it
+// (deflate-nct: no context takeover either way, 9-bit windows). Every check
 // prints "ok - ..." or "FAIL - ..."; every wait has a timeout; exit 1 on a FAIL.
 'use strict';
 const crypto = require('crypto');
@@ -45,6 +47,7 @@ const records = new Map();
 function serve() {
   const wss = new WebSocketServer({
     host: '127.0.0.1', port: 0, maxPayload: 64 << 20,
+    perMessageDeflate: process.env.PEER_DEFLATE ? { threshold: 0 } : false,
     handleProtocols: (offered) => (offered.has('v1.chat') ? 'v1.chat' : false),
     verifyClient: (info, cb) => (info.req.url === '/refuse' ? cb(false, 403, 'Forbidden') : cb(true)),
   });
@@ -98,8 +101,8 @@ function timeout(p, what) {
 }
 
 // A connection whose messages, pings, pongs and close are queued for next()/closed().
-function open(base, path, protocols) {
-  const ws = new WebSocket(base + path, protocols || [], { maxPayload: 64 << 20 });
+function open(base, path, protocols, deflate) {
+  const ws = new WebSocket(base + path, protocols || [], { maxPayload: 64 << 20, perMessageDeflate: deflate || false });
   ws.q = []; ws.waiter = null; ws.pings = []; ws.pongs = [];
   ws.on('message', (d, bin) => { ws.q.push({ d, bin }); if (ws.waiter) ws.waiter(); });
   ws.on('ping', (d) => ws.pings.push(d.toString()));
@@ -134,7 +137,55 @@ async function report(base, nonce) {
   return m;
 }
 
+const deflateOpts = (nct) => (nct ? {
+  threshold: 0, serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 9, clientMaxWindowBits: 9,
+} : { threshold: 0 });
+async function deflate(base, nct) {
+  let ws = await open(base, '/echo', [], deflateOpts(nct));
+  const pmd = ws._extensions['permessage-deflate'];   // ws.extensions has the names only
+  const params = pmd ? pmd.params : {};
+  check(ws.extensions === 'permessage-deflate', `permessage-deflate agreed (${JSON.stringify(params)})`);
+  if (nct) {
+    check(params.server_no_context_takeover && params.client_no_context_takeover &&
+      params.server_max_window_bits === 9 && params.client_max_window_bits === 9, 'no context takeover and 9-bit windows agreed');
+  }
+  for (const n of nct ? [0, 1, 100, 65536] : [0, 1, 100, 65536, BIG]) {   // 16 MiB: once is enough
+    for (const text of [true, false]) {
+      const d = payload(n, text);
+      ws.send(d, { binary: !text });
+      const m = await next(ws);
+      check(m.bin === !text && m.d.equals(d), `compressed ${text ? 'text' : 'binary'} message of ${n} bytes echoed intact`);
+    }
+  }
+  const j = Buffer.from('{"id":12345,"name":"sensor","v":[1,2,3]},'.repeat(25000));
+  for (let i = 0; i < 3; i++) {
+    ws.send(j, { binary: false });
+    const m = await next(ws);
+    check(!m.bin && m.d.equals(j), 'compressible 1 MiB JSON text echoed intact');
+  }
+  ws.close(1000);
+  let c = await closed(ws);
+  check(c.code === 1000, `closed with 1000 (got ${c.code})`);
+  ws = await open(base, '/frag', [], deflateOpts(nct));
+  const text = Buffer.from('fragmented h\u00e9llo \u20ac \u{1f600} done'.repeat(1000));
+  ws.send(text.subarray(0, 13), { binary: false, fin: false });
+  ws.send(text.subarray(13, 20000), { binary: false, fin: false });
+  ws.send(text.subarray(20000), { binary: false, fin: true });
+  let m = await next(ws);
+  check(!m.bin && m.d.equals(text), 'compressed text sent in 3 fragments came back intact');
+  const bin = payload(300000, false);
+  ws.send(bin.subarray(0, 1), { binary: true, fin: false });
+  ws.send(bin.subarray(1), { binary: true, fin: true });
+  m = await next(ws);
+  check(m.bin && m.d.equals(bin), 'compressed binary sent in 2 fragments came back intact');
+  ws.close(1000);
+  c = await closed(ws);
+  check(c.code === 1000, `closed with 1000 (got ${c.code})`);
+}
+
 const scenarios = {
+  async deflate(base) { await deflate(base, false); },
+  async 'deflate-nct'(base) { await deflate(base, true); },
   async messages(base) {
     const ws = await open(base, '/echo');
     for (const n of [0, 1, 125, 126, 127, 65535, 65536, 1 << 20, BIG]) {
@@ -180,6 +231,12 @@ const scenarios = {
     const ws = await open(base, '/ping');
     ws.ping('cli-ping');
     const m = await next(ws);
+    // our pong may come after the peer's message (it answers our pong to its own ping, which
+    // can cross our ping on the wire): wait for it, whatever the order
+    await timeout(new Promise((res) => {
+      const f = () => { if (ws.pongs.length || ws.isClosed) { ws.waiter = null; res(); } };
+      ws.waiter = f; f();
+    }), 'pong');
     check(ws.pongs.length === 1 && ws.pongs[0] === 'cli-ping', `pong with our payload (${ws.pongs})`);
     check(ws.pings.length === 1 && ws.pings[0] === 'srv-ping', `the peer's ping arrived (${ws.pings})`);
     check(m.d.toString() === 'got-pong:srv-ping', `the peer got our automatic pong (${m.d})`);
@@ -254,8 +311,9 @@ const scenarios = {
   },
   async 'vanish-send'(base, nonce) {
     const ws = await open(base, `/vanish-send/${nonce}`);
-    await new Promise((res) => ws._socket.write(rawFrameStart(true), res));
-    check(true, 'half of a 16 MiB message sent; vanishing (SIGKILL)');
+    const err = await new Promise((res) => ws._socket.write(rawFrameStart(true), res));
+    const left = ws._socket.writableLength;
+    check(!err && left === 0, `half of a 16 MiB message handed to the kernel (${left} bytes left${err ? ', ' + err.message : ''}); vanishing (SIGKILL)`);
     process.kill(process.pid, 'SIGKILL');
   },
   async 'vanish-check'(base, nonce) {

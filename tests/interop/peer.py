@@ -4,7 +4,9 @@
     peer.py server                        127.0.0.1, port chosen by the OS; prints "PORT <n>"
     peer.py client BASE SCENARIO [NONCE]  one scenario against BASE = ws://127.0.0.1:PORT
 
-The same scenarios and server paths as ws_peer.c (see the comment at its top). Every check
+The same scenarios and server paths as ws_peer.c (see the comment at its top); the server
+always accepts permessage-deflate (websockets' default), the client offers it in the deflate
+scenarios (deflate-nct: no context takeover either way, 9-bit windows). Every check
 prints "ok - ..." or "FAIL - ..."; every wait has a timeout; exit 1 on a FAIL.
 """
 import asyncio
@@ -175,11 +177,57 @@ async def sc_fragments(base, nonce):
     check(ws.close_code == 1000, "closed with 1000 (got %s)" % ws.close_code)
 
 
+def deflate_ext(nct):
+    from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
+    if nct:
+        return [ClientPerMessageDeflateFactory(server_no_context_takeover=True, client_no_context_takeover=True,
+                                               server_max_window_bits=9, client_max_window_bits=9)]
+    return [ClientPerMessageDeflateFactory(client_max_window_bits=True)]
+
+
+async def deflate(base, nct):
+    async with connect(base, "/echo", compression=None, extensions=deflate_ext(nct)) as ws:
+        ext = ws.extensions[0] if len(ws.extensions) == 1 else None
+        check(ext is not None and ext.name == "permessage-deflate", "permessage-deflate agreed (%r)" % (ext,))
+        if nct and ext is not None:
+            check(ext.remote_no_context_takeover and ext.local_no_context_takeover and
+                  ext.remote_max_window_bits == 9 and ext.local_max_window_bits == 9,
+                  "no context takeover and 9-bit windows agreed")
+        for n in (0, 1, 100, 65536) + (() if nct else (BIG,)):   # 16 MiB: once is enough
+            for text in (True, False):
+                d = payload(n, text)
+                await ws.send(d)
+                got = await recv(ws)
+                check(type(got) is type(d) and got == d, "compressed %s message of %d bytes echoed intact"
+                      % ("text" if text else "binary", n))
+        d = '{"id":12345,"name":"sensor","v":[1,2,3]},' * 25000
+        for _ in range(3):
+            await ws.send(d)
+            check(await recv(ws) == d, "compressible 1 MiB JSON text echoed intact")
+    check(ws.close_code == 1000, "closed with 1000 (got %s)" % ws.close_code)
+    async with connect(base, "/frag", compression=None, extensions=deflate_ext(nct)) as ws:
+        text = ["fragmented h\u00e9", "llo \u20ac", " \U0001f600 done" * 1000]
+        await ws.send(text)
+        check(await recv(ws) == "".join(text), "compressed text sent in fragments came back intact")
+        chunks = [payload(100000, False) for _ in range(3)]
+        await ws.send(chunks)
+        check(await recv(ws) == b"".join(chunks), "compressed binary sent in 3 fragments came back intact")
+    check(ws.close_code == 1000, "closed with 1000 (got %s)" % ws.close_code)
+
+
+async def sc_deflate(base, nonce):
+    await deflate(base, False)
+
+
+async def sc_deflate_nct(base, nonce):
+    await deflate(base, True)
+
+
 async def sc_ping(base, nonce):
     async with connect(base, "/ping") as ws:
         waiter = await ws.ping(b"cli-ping")
         await asyncio.wait_for(waiter, T)
-        check(True, "pong with our payload arrived")
+        check(waiter.done() and not waiter.cancelled(), "pong with our payload arrived")
         m = await recv(ws)
         check(m == "got-pong:srv-ping", "the peer got our pong for its ping (%r)" % m)
     check(ws.close_code == 1000, "closed with 1000 (got %s)" % ws.close_code)
@@ -273,7 +321,8 @@ async def sc_vanish_send(base, nonce):
     ws.transport.write(raw_frame_start(True))
 
     def die():
-        check(True, "half of a 16 MiB message sent; vanishing (SIGKILL)")
+        left = ws.transport.get_write_buffer_size()
+        check(left == 0, "half of a 16 MiB message handed to the kernel (%d bytes left); vanishing (SIGKILL)" % left)
         os.kill(os.getpid(), signal.SIGKILL)
     await flush_then(ws, die)
 

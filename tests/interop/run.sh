@@ -12,8 +12,12 @@ PEER=$BUILD/ws_peer
 PY=${PYTHON:-/usr/bin/python3}
 NODE=${NODE:-$(command -v node || echo /usr/bin/node)}
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+# ws_peer and chat_server are built with permessage-deflate (WS_USE_ZLIB) when zlib is there
+ZLIB=${ZLIB:-$(printf '#include <zlib.h>\n' | ${CC:-cc} -x c -fsyntax-only - 2>/dev/null && echo yes)}
+export CHAT_SERVER_FLAGS=${CHAT_SERVER_FLAGS:-$([ "$ZLIB" = yes ] && echo -DWS_USE_ZLIB)}
 LOGS=$BUILD/interop
-BUDGET=${INTEROP_BUDGET:-180}   # seconds for the whole run; a normal run takes about 15
+BUDGET=${INTEROP_BUDGET:-900}   # seconds for the whole run, a hang guard: a normal run takes about 90 with
+                                # compression (6 min seen on a loaded 2-core machine)
 SCENARIOS="messages fragments ping close-client close-empty close-server concurrent subprotocol
            refused vanish-recv vanish-send"
 pass=0 fail=0 skip=0 SRV_PID=
@@ -75,7 +79,7 @@ server() {   # log-name cmd...
     # --foreground: SIGTERM goes to the server once (not again to a process group)
     timeout --foreground -k 5 600 "$@" > "$log" 2>&1 &
     SRV_PID=$! SRV_URL=
-    for i in $(seq 100); do
+    for i in $(seq 600); do   # up to 60 s (a hang guard): it breaks as soon as the URL is there
         SRV_URL=$(grep -Eo '(ws|http)://127\.0\.0\.1:[0-9]+' "$log" 2>/dev/null | head -1)
         port=$(sed -n 's/^PORT \([0-9][0-9]*\)$/\1/p' "$log" 2>/dev/null | head -1)
         [ -n "$port" ] && SRV_URL=ws://127.0.0.1:$port
@@ -135,18 +139,47 @@ pair() {   # name cmd...
     fi
 }
 
+# permessage-deflate (ws_peer built with WS_USE_ZLIB): the peer as client of a ws.h server that
+# accepts it, and ws.h as client of the peer's server, with context takeover and 15-bit windows
+# (deflate) and without, with 9-bit windows (deflate-nct).
+deflate_pair() {   # name cmd...
+    local name=$1 mode
+    shift
+    for mode in deflate deflate-nct; do
+        if server "wsh-$mode-server-for-$name" env WS_PEER_DEFLATE=$mode "$PEER" server; then
+            client "$name client -> ws.h server, $mode" "$name-client-$mode" 0 "$@" client "$SRV_URL" $mode
+            stop_server "ws.h $mode server for $name" "wsh-$mode-server-for-$name"
+        else
+            bad "[$name client -> ws.h server, $mode] the ws.h server did not start"
+        fi
+    done
+    if server "$name-deflate-server" env PEER_DEFLATE=1 "$@" server; then
+        for mode in deflate deflate-nct; do
+            client "ws.h client -> $name server, $mode" "wsh-client-$name-$mode" 0 \
+                env WS_PEER_DEFLATE=$mode "$PEER" client "$SRV_URL" $mode
+        done
+        stop_server "$name deflate server" "$name-deflate-server"
+    else
+        bad "[ws.h client -> $name server, deflate] the $name server did not start"
+    fi
+}
+
 if [ ! -x "$PEER" ]; then
     bad "$PEER is not built (run: make interop)"
 else
     if "$PY" -c 'import websockets' 2>/dev/null; then
         echo "== Python websockets $("$PY" -c 'import websockets; print(websockets.__version__)')"
         pair py "$PY" tests/interop/peer.py
+        if [ "$ZLIB" = yes ]; then deflate_pair py "$PY" tests/interop/peer.py
+        else skipped "permessage-deflate with Python websockets: no zlib headers (install: apt-get install zlib1g-dev)"; fi
     else
         skipped "Python websockets tests: $PY cannot import websockets (install: apt-get install python3-websockets)"
     fi
     if [ -x "$NODE" ] && [ -f tests/node_modules/ws/package.json ]; then
         echo "== Node $("$NODE" --version), ws $("$NODE" -p 'require("./tests/node_modules/ws/package.json").version')"
         pair node "$NODE" tests/interop/peer.js
+        if [ "$ZLIB" = yes ]; then deflate_pair node "$NODE" tests/interop/peer.js
+        else skipped "permessage-deflate with Node ws: no zlib headers (install: apt-get install zlib1g-dev)"; fi
     else
         skipped "Node ws tests: node or tests/node_modules/ws missing (install: apt-get install nodejs npm && npm --prefix tests ci)"
     fi

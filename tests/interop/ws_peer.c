@@ -5,7 +5,11 @@
  *   ws_peer client BASE SCENARIO [NONCE]  runs one scenario against BASE = ws://127.0.0.1:PORT
  * Every check prints "ok - ..." or "FAIL - ..."; every wait is bounded; exit 1 on a FAIL.
  * Scenarios (peer.py and peer.js run the same ones): messages fragments ping close-client
- * close-empty close-server concurrent subprotocol refused vanish-recv vanish-send vanish-check.
+ * close-empty close-server concurrent subprotocol refused vanish-recv vanish-send vanish-check,
+ * and with permessage-deflate (built with WS_USE_ZLIB; the environment variable
+ * WS_PEER_DEFLATE=deflate or deflate-nct switches it on for ws_peer's client and server):
+ * deflate (context takeover, 15-bit windows) and deflate-nct (no context takeover either way,
+ * 9-bit windows): messages of 0 B to 16 MiB both ways, text and binary, and fragmented.
  * Paths a server serves (peer.py and peer.js serve the same):
  *   /echo            echoes each message      /frag  echoes each message as 3 fragments with
  *   /ping            pings "srv-ping"; sends "got-pong:<payload>" on the pong   a ping inside
@@ -136,7 +140,7 @@ static ws_result start(peer *p, const char *path, const char *protocols) {
     char url[512];
     ws_connect_opts o;
     ws_result rc;
-    memset(&o, 0, sizeof o);
+    memset(&o, 0, sizeof o);   /* deflate: the ctx's (WS_PEER_DEFLATE) */
     o.protocols = protocols;
     memset(p, 0, sizeof *p);
     snprintf(url, sizeof url, "%s%s", base, path);
@@ -170,7 +174,7 @@ static void echo_check(peer *p, int op, const unsigned char *data, size_t n, con
     ws_result rc = ws_conn_send(p->c, op, data, n);
     if (rc != WS_OK) { check(0, "%s: ws_conn_send: %s", what, ws_result_str(rc)); return; }
     WAIT(p->nmsg > before || p->closed, 10000);
-    check(p->nmsg > before && p->msg_op == op && p->msg_len == n && (!n || !memcmp(p->msg, data, n)),
+    check(p->nmsg > before && p->msg_op == (op & ~WS_SEND_UNCOMPRESSED) && p->msg_len == n && (!n || !memcmp(p->msg, data, n)),
           "%s echoed intact (%s, %lu bytes)", what, p->nmsg > before ? "received" : "nothing back",
           (unsigned long)p->msg_len);
 }
@@ -412,6 +416,97 @@ static void sc_vanish_check(const char *nonce) {
     check(!strncmp(rec, "code=1006 clean=0", 17), "the peer saw the connection end uncleanly (\"%s\")", rec);
 }
 
+#ifdef WS_USE_ZLIB
+#include <zlib.h>
+/* A compressed message sent by hand in 3 fragments, RSV1 on the first (RFC 7692 6.1). Only
+ * with client_no_context_takeover: ws.h's own compressor never sees it. */
+static void send_compressed_fragments(peer *p, const unsigned char *d, size_t n) {
+    z_stream z;
+    unsigned char *out = (unsigned char *)xmalloc(n + n / 100 + 64);
+    size_t len, a, b;
+    ws_result rc;
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, 6, Z_DEFLATED, -9, 8, Z_DEFAULT_STRATEGY) != Z_OK) { check(0, "deflateInit2"); free(out); return; }
+    z.next_in = (unsigned char *)(size_t)d;   /* zlib 1.2 without ZLIB_CONST: not written */
+    z.avail_in = (unsigned)n;
+    z.next_out = out;
+    z.avail_out = (unsigned)(n + n / 100 + 64);
+    if (deflate(&z, Z_SYNC_FLUSH) != Z_OK) check(0, "deflate");
+    len = (size_t)(z.next_out - out) - 4;   /* without the 00 00 ff ff tail */
+    deflateEnd(&z);
+    a = len / 3; b = len / 3 * 2;
+    rc = ws_conn_send_frame(p->c, 0, WS_RSV1, WS_OP_BINARY, out, a);
+    if (rc == WS_OK) rc = ws_conn_send(p->c, WS_OP_PING, "mid-frag", 8);
+    if (rc == WS_OK) rc = ws_conn_send_frame(p->c, 0, 0, WS_OP_CONT, out + a, b - a);
+    if (rc == WS_OK) rc = ws_conn_send_frame(p->c, 1, 0, WS_OP_CONT, out + b, len - b);
+    if (rc != WS_OK) check(0, "ws_conn_send_frame: %s", ws_result_str(rc));
+    free(out);
+}
+#endif
+
+/* permessage-deflate agreed (WS_PEER_DEFLATE=deflate or deflate-nct), then messages of every
+ * kind through /echo, and fragments through /frag (the peer compresses its fragmented echo). */
+static void sc_deflate(int nct) {
+#ifdef WS_USE_ZLIB
+    static const size_t sizes[] = { 0, 1, 100, 65536, BIG };
+    const char *ext;
+    char what[96];
+    size_t i, n;
+    int t, before;
+    unsigned char *d;
+    peer p;
+    if (!open_conn(&p, "/echo", NULL)) return;
+    ext = ws_conn_extensions(p.c);
+    check(!strncmp(ext, "permessage-deflate", 18), "permessage-deflate agreed (\"%s\")", ext);
+    if (nct) check(strstr(ext, "server_no_context_takeover") && strstr(ext, "client_no_context_takeover") &&
+                   strstr(ext, "server_max_window_bits=9") && strstr(ext, "client_max_window_bits=9"),
+                   "no context takeover and 9-bit windows agreed");
+    for (i = 0; i < sizeof sizes / sizeof sizes[0] - (size_t)nct; i++) {   /* 16 MiB: once is enough */
+        for (t = 1; t >= 0; t--) {
+            d = payload(sizes[i], t);
+            snprintf(what, sizeof what, "compressed %s message of %lu bytes", t ? "text" : "binary",
+                     (unsigned long)sizes[i]);
+            echo_check(&p, t ? WS_OP_TEXT : WS_OP_BINARY, d, sizes[i], what);
+            free(d);
+        }
+    }
+    n = 1 << 20;   /* JSON-like: compresses well, and with context takeover better still */
+    d = (unsigned char *)xmalloc(n);
+    for (i = 0; i < n; i++) d[i] = (unsigned char)"{\"id\":12345,\"name\":\"sensor\",\"v\":[1,2,3]},"[i % 41];
+    for (t = 0; t < 3; t++) echo_check(&p, WS_OP_TEXT, d, n, "compressible 1 MiB JSON text");
+    echo_check(&p, WS_OP_TEXT | WS_SEND_UNCOMPRESSED, d, 1000, "uncompressed (WS_SEND_UNCOMPRESSED) text");
+    free(d);
+    close_conn(&p, 1000, "deflate");
+    if (!open_conn(&p, "/frag", NULL)) return;
+    for (t = 1; t >= 0; t--) {
+        n = t ? 50000 : 300000;
+        d = payload(n, t);
+        before = p.nmsg;
+        send_fragments(&p, t ? WS_OP_TEXT : WS_OP_BINARY, d, n, 1, n / 2);
+        WAIT(p.nmsg > before || p.closed, 10000);
+        check(p.nmsg > before && p.msg_len == n && !memcmp(p.msg, d, n),
+              "%s in fragments, echoed compressed in fragments with a ping inside, intact",
+              t ? "text" : "binary");
+        free(d);
+    }
+    if (nct) {
+        n = 200000;
+        d = (unsigned char *)xmalloc(n);
+        for (i = 0; i < n; i++) d[i] = (unsigned char)((unsigned char)"fragments of a compressed message "[i % 34] + (i >> 15));
+        before = p.nmsg;
+        send_compressed_fragments(&p, d, n);
+        WAIT(p.nmsg > before || p.closed, 10000);
+        check(p.nmsg > before && p.msg_len == n && !memcmp(p.msg, d, n),
+              "a compressed message sent in 3 fragments (RSV1 on the first) came back intact");
+        free(d);
+    }
+    close_conn(&p, 1000, "deflate fragments");
+#else
+    (void)nct;
+    check(0, "ws_peer was built without WS_USE_ZLIB");
+#endif
+}
+
 static int run_client(const char *url, const char *scenario, const char *nonce) {
     snprintf(base, sizeof base, "%s", url);
     if (base[0] && base[strlen(base) - 1] == '/') base[strlen(base) - 1] = '\0';
@@ -428,6 +523,8 @@ static int run_client(const char *url, const char *scenario, const char *nonce) 
     else if (!strcmp(scenario, "vanish-recv")) sc_vanish_recv();
     else if (!strcmp(scenario, "vanish-send")) sc_vanish_send(nonce);
     else if (!strcmp(scenario, "vanish-check")) sc_vanish_check(nonce);
+    else if (!strcmp(scenario, "deflate")) sc_deflate(0);
+    else if (!strcmp(scenario, "deflate-nct")) sc_deflate(1);
     else { fprintf(stderr, "unknown scenario %s\n", scenario); return 2; }
     return failures ? 1 : 0;
 }
@@ -597,6 +694,14 @@ int main(int argc, char **argv) {
     cfg.on_event = on_event;
     cfg.on_upgrade = on_upgrade;
     cfg.log = on_log;
+    if (getenv("WS_PEER_DEFLATE")) {   /* permessage-deflate for this process, client and server */
+        cfg.deflate.enable = 1;
+        cfg.deflate.threshold = -1;     /* even 0- and 1-byte messages */
+        if (!strcmp(getenv("WS_PEER_DEFLATE"), "deflate-nct")) {
+            cfg.deflate.window_bits = cfg.deflate.peer_window_bits = 9;
+            cfg.deflate.no_context_takeover = cfg.deflate.peer_no_context_takeover = 1;
+        }
+    }
     if (argc == 2 && !strcmp(argv[1], "server")) {
         if (!(ctx = ws_ctx_create(&cfg))) return 2;
         rc = run_server();

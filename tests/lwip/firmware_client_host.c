@@ -1,0 +1,93 @@
+/* firmware_client_host.c - examples/firmware_client.c run on this machine over Debian's lwIP
+ * (make firmware-client-run): lwIP starts in-process with a netif owning 127.0.0.1 (lwIP cannot
+ * reach the kernel's sockets, so testee_server's echo runs here too, as a second ws_ctx on lwIP's
+ * 127.0.0.1:9001). The example's loop (app_step) and the server's share this thread:
+ *   1. the client connects and its reports come back;
+ *   2. the server goes away (its ctx destroyed: close 1001, then nothing listens);
+ *   3. the client retries with backoff, the server comes back, the client is connected again and
+ *      its reports come back again.
+ * Every wait is bounded by a pass count that only catches hangs. Ends "N passed, N failed". */
+#define APP_NO_TASK
+#define APP_REPORT_MS 20
+#include "../../examples/firmware_client.c"
+#include "../test.h"
+#include "lwip/tcpip.h"
+#include "lwip/netif.h"
+
+static struct netif h_netif;
+static sys_sem_t h_ready;
+static err_t h_out(struct netif *n, struct pbuf *p, const ip4_addr_t *a) { (void)n; (void)p; (void)a; return ERR_OK; }
+static err_t h_init(struct netif *n) { n->name[0] = 'l'; n->name[1] = 'o'; n->mtu = 1500; n->output = h_out; return ERR_OK; }
+static void h_up(void *arg) {
+    ip4_addr_t ip, mask, gw;
+    (void)arg;
+    IP4_ADDR(&ip, 127, 0, 0, 1);
+    IP4_ADDR(&mask, 255, 0, 0, 0);
+    IP4_ADDR(&gw, 0, 0, 0, 0);
+    netif_add(&h_netif, &ip, &mask, &gw, NULL, h_init, tcpip_input);
+    netif_set_default(&h_netif);
+    netif_set_link_up(&h_netif);
+    netif_set_up(&h_netif);
+    sys_sem_signal(&h_ready);
+}
+
+/* testee_server's echo */
+static unsigned h_echoes;
+static void h_on_server(ws_conn *c, const ws_event *ev, void *user) {
+    (void)user;
+    if (ev->type == WS_EV_MESSAGE && ws_conn_send(c, ev->opcode, ev->data, ev->len) == WS_OK) h_echoes++;
+}
+static ws_ctx *h_server(void) {
+    ws_config cfg;
+    ws_ctx *ctx;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_event = h_on_server;
+    ctx = ws_ctx_create(&cfg);
+    if (ctx && ws_listen(ctx, "127.0.0.1", 9001, NULL) != WS_OK) { ws_ctx_destroy(ctx); ctx = NULL; }
+    return ctx;
+}
+
+/* Runs both loops until cond holds (or 4000 passes of <= 10 ms each). */
+#define H_UNTIL(cond) do { int i_; for (i_ = 0; i_ < 4000 && !(cond); i_++) { \
+    app_step(&a, 5); if (srv) (void)ws_poll(srv, 5); } } while (0)
+
+int main(void) {
+    static app a;
+    ws_ctx *srv;
+    unsigned echoed;
+    (void)t_only; (void)t_skip;
+    if (sys_sem_new(&h_ready, 0) != ERR_OK) return 1;
+    tcpip_init(h_up, NULL);
+    sys_arch_sem_wait(&h_ready, 0);
+
+    srv = h_server();
+    CHECK(srv != NULL);
+    CHECK_EQ(app_init(&a, "ws://127.0.0.1:9001/device"), 0);
+    H_UNTIL(a.opens == 1 && a.echoed >= 5);
+    CHECK_EQ(a.opens, 1);
+    CHECK(a.echoed >= 5);
+    t_pass += !t_bad; t_fail += t_bad; t_bad = 0;
+    printf("phase 1: connected, %u reports echoed\n", a.echoed);
+
+    ws_ctx_destroy(srv);   /* the server goes away */
+    srv = NULL;
+    H_UNTIL(a.closes >= 1 && !a.open);
+    CHECK(a.closes >= 1);
+    CHECK(a.conn != NULL);   /* a retry is scheduled: the connection object stays */
+    t_pass += !t_bad; t_fail += t_bad; t_bad = 0;
+    printf("phase 2: server gone, client waiting to retry\n");
+
+    srv = h_server();      /* and comes back on the same port */
+    CHECK(srv != NULL);
+    echoed = a.echoed;
+    H_UNTIL(a.opens == 2 && a.echoed >= echoed + 5);
+    CHECK_EQ(a.opens, 2);
+    CHECK(a.echoed >= echoed + 5);
+    CHECK(h_echoes >= a.echoed);
+    t_pass += !t_bad; t_fail += t_bad; t_bad = 0;
+    printf("phase 3: reconnected, %u reports echoed in all\n", a.echoed);
+
+    app_free(&a);
+    if (srv) ws_ctx_destroy(srv);
+    return t_summary();
+}
