@@ -1981,8 +1981,19 @@ WS__UNUSED static int  ws__err_nofd(int e) { return e == WSAEMFILE || e == WSAEN
 WS__UNUSED static int  ws__err_inprogress(int e) { return e == WSAEWOULDBLOCK || e == WSAEINPROGRESS; }
 static void ws__sock_close(ws__sock s) { closesocket(s); }
 static int  ws__sock_nonblock(ws__sock s) { u_long on = 1; return ioctlsocket(s, (long)FIONBIO, &on); }
+static ws__sock ws__sock_accept(ws__sock l, struct sockaddr *sa, int *sl, int *nb) {
+    *nb = 0;
+    return accept(l, sa, sl);
+}
 static long ws__sock_send(ws__sock s, const void *b, size_t n) {
     return send(s, (const char *)b, n > 0x40000000u ? 0x40000000 : (int)n, 0);
+}
+static long ws__sock_send2(ws__sock s, const void *a, size_t na, const void *b, size_t nb) {
+    WSABUF v[2];   /* one WSASend for a frame header and its payload */
+    DWORD put = 0;
+    v[0].buf = (CHAR *)a; v[0].len = (ULONG)na;
+    v[1].buf = (CHAR *)b; v[1].len = nb > 0x40000000u ? 0x40000000u : (ULONG)nb;
+    return WSASend(s, v, 2, &put, 0, NULL, NULL) == 0 ? (long)put : -1;
 }
 static long ws__sock_recv(ws__sock s, void *b, size_t n) {
     return recv(s, (char *)b, n > 0x40000000u ? 0x40000000 : (int)n, 0);
@@ -2044,6 +2055,10 @@ static int  ws__sock_nonblock(ws__sock s) {
 }
 static long ws__sock_send(ws__sock s, const void *b, size_t n) { return (long)lwip_send(s, b, n, 0); }
 static long ws__sock_recv(ws__sock s, void *b, size_t n) { return (long)lwip_recv(s, b, n, 0); }
+static ws__sock ws__sock_accept(ws__sock l, struct sockaddr *sa, socklen_t *sl, int *nb) {
+    *nb = 0;
+    return lwip_accept(l, sa, sl);
+}
 #  define WS__LWIP 1
 #  ifndef WS_NOW_MS   /* lwIP's clock: u32_t milliseconds, wraps after 49.7 days */
 #    define WS_NOW_MS() ((int64_t)sys_now())
@@ -2153,6 +2168,7 @@ static int ws__wake_pair(ws__sock *r, ws__sock *w) {
 #else
 #  include <sys/types.h>
 #  include <sys/socket.h>
+#  include <sys/uio.h>
 #  include <netinet/in.h>
 #  include <netinet/tcp.h>
 #  include <arpa/inet.h>
@@ -2162,6 +2178,9 @@ static int ws__wake_pair(ws__sock *r, ws__sock *w) {
 #  include <unistd.h>
 #  include <errno.h>
 #  include <time.h>
+#  if defined(__linux__)
+#    include <sys/syscall.h>
+#  endif
 #  ifndef WS_NO_THREADS
 #    include <pthread.h>
 #  endif
@@ -2188,6 +2207,25 @@ static int  ws__sock_nonblock(ws__sock s) {
 #    define WS__SEND_FLAGS 0
 #  endif
 static long ws__sock_send(ws__sock s, const void *b, size_t n) { return (long)send(s, b, n, WS__SEND_FLAGS); }
+/* accept; *nb = 1 when the socket is already non-blocking and close-on-exec (Linux accept4,
+ * through syscall(): no _GNU_SOURCE needed; 3 fcntl calls fewer per connection) */
+static ws__sock ws__sock_accept(ws__sock l, struct sockaddr *sa, socklen_t *sl, int *nb) {
+#  if defined(__linux__) && defined(SYS_accept4) && defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+    long r = syscall(SYS_accept4, l, sa, sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (r >= 0 || errno != ENOSYS) { *nb = r >= 0; return (ws__sock)r; }
+#  endif
+    *nb = 0;
+    return accept(l, sa, sl);
+}
+static long ws__sock_send2(ws__sock s, const void *a, size_t na, const void *b, size_t nb) {
+    struct msghdr m;   /* one sendmsg for a frame header and its payload */
+    struct iovec v[2];
+    memset(&m, 0, sizeof m);
+    v[0].iov_base = (void *)a; v[0].iov_len = na;
+    v[1].iov_base = (void *)b; v[1].iov_len = nb;
+    m.msg_iov = v; m.msg_iovlen = 2;
+    return (long)sendmsg(s, &m, WS__SEND_FLAGS);
+}
 static long ws__sock_recv(ws__sock s, void *b, size_t n) { return (long)recv(s, b, n, 0); }
 #  ifndef WS_NOW_MS
 static int64_t ws__clock_ms(void) {
@@ -2306,14 +2344,15 @@ WS__UNUSED static int ws__err_addrinuse(int e) {   /* bind: another socket has t
 #endif
 }
 
-static void ws__sock_setup(ws__sock s) {   /* every socket: non-blocking, no Nagle, no SIGPIPE */
+static void ws__sock_setup2(ws__sock s, int nb) {   /* nb: non-blocking already */
     int one = 1;
-    (void)ws__sock_nonblock(s);
+    if (!nb) (void)ws__sock_nonblock(s);
     (void)ws__setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one);
 #if defined(SO_NOSIGPIPE)
     (void)ws__setsockopt(s, SOL_SOCKET, SO_NOSIGPIPE, (const char *)&one, sizeof one);
 #endif
 }
+static void ws__sock_setup(ws__sock s) { ws__sock_setup2(s, 0); }   /* every socket: non-blocking, no Nagle, no SIGPIPE */
 #else   /* WS_NO_NET: the engine keeps an (always invalid) descriptor field */
 typedef int ws__sock;
 #  define WS__INVALID_SOCK (-1)
@@ -2490,6 +2529,8 @@ struct ws_ctx {
     ws_conn     *hold;           /* ws_connect_blocking's conn: not freed under it */
     ws__buf     *pool[WS_POOL_MAX];
     int          npool;
+    ws__buf     *big;            /* one buffer above WS_POOL_BUF_MAX kept for the next one */
+    int          big_idle;       /* passes since big was last taken: freed after 64 */
 #ifndef WS_NO_NET
     ws_pollfd   *pfds;           /* ws_poll's own array */
     size_t       pfd_cap;
@@ -2591,8 +2632,10 @@ static void ws__cancel_retry(ws_conn *c);
 static void ws__client_start(ws_conn *c);
 static void ws__client_reset(ws_conn *c);   /* + the attempt's DNS and socket */
 static void ws__tls_cfg_release(ws_ctx *ctx, ws__tls_cfg *g);
+static int  ws__send_direct(ws_conn *c, int fin, int rsv, int op, const void *data, size_t len);
 #else
 #  define ws__client_reset ws__conn_reset
+#  define ws__send_direct(c, fin, rsv, op, data, len) 0
 #endif
 
 static int ws__grow(ws_ctx *ctx, void **p, size_t *cap, size_t need, size_t elem) {
@@ -2637,10 +2680,46 @@ static void ws__buf_free(ws_ctx *ctx, ws__buf *b) {
     ctx->mem_used -= sizeof(ws__buf) + b->cap;
     ws__free(ctx, b);
 }
+/* Large messages (1 MiB echoes) would get a fresh buffer each, and fresh memory costs a page
+ * fault per 4 KiB, more than the copy itself: one large buffer is kept in ctx->big for the
+ * next large need (if it and the pool fit in WS_POOL_MAX x WS_POOL_BUF_MAX, 4 MiB), and freed
+ * after 64 passes of the loop that did not take it. */
+static void ws__buf_put(ws_ctx *ctx, ws__buf **pb);
+static int ws__buf_keep_big(ws_ctx *ctx, ws__buf *b) {
+    size_t idle = 0;   /* kept only while it and the pool stay within what the pool may hold */
+    int i;
+    for (i = 0; i < ctx->npool; i++) idle += ctx->pool[i]->cap;
+    if (ctx->destroying || b->cap > (size_t)WS_POOL_MAX * WS_POOL_BUF_MAX - WS__MIN(idle, (size_t)WS_POOL_MAX * WS_POOL_BUF_MAX))
+        return 0;
+    if (ctx->big && ctx->big->cap >= b->cap) return 0;
+    if (ctx->big) ws__buf_free(ctx, ctx->big);
+    ctx->big = b;
+    ctx->big_idle = 0;
+    return 1;
+}
+static int ws__buf_take_big(ws_ctx *ctx, ws__buf **pb, size_t need) {
+    ws__buf *b = *pb, *big = ctx->big;
+    if (!big || big->cap < need || (b && b->cap >= big->cap)) return 0;
+    ctx->big = NULL;
+    big->off = big->len = 0;
+    if (b) {
+        big->len = b->len - b->off;
+        memcpy(WS__BDATA(big), WS__BDATA(b) + b->off, big->len);
+        ws__buf_put(ctx, pb);
+    }
+    *pb = big;
+    return 1;
+}
+#ifndef WS_NO_NET
+static void ws__buf_big_pass(ws_ctx *ctx) {   /* at the end of each pass of the loop */
+    if (ctx->big && ++ctx->big_idle > 64) { ws__buf_free(ctx, ctx->big); ctx->big = NULL; }
+}
+#endif
 static void ws__buf_put(ws_ctx *ctx, ws__buf **pb) {
     ws__buf *b = *pb;
     if (!b) return;
     *pb = NULL;
+    if (b->cap > WS_POOL_BUF_MAX && ws__buf_keep_big(ctx, b)) return;
     if (ctx->npool < WS_POOL_MAX && b->cap <= WS_POOL_BUF_MAX && !ctx->destroying)
         ctx->pool[ctx->npool++] = b;
     else
@@ -2650,8 +2729,9 @@ static void ws__buf_put(ws_ctx *ctx, ws__buf **pb) {
  * are given back first when that makes the difference. */
 static int ws__mem_room(ws_ctx *ctx, size_t old, size_t now, int force) {
     size_t lim = ws__max_memory(ctx), base = ctx->mem_used - old;
-    while (!force && now > lim - WS__MIN(base, lim) && ctx->npool) {
-        ws__buf_free(ctx, ctx->pool[--ctx->npool]);
+    while (!force && now > lim - WS__MIN(base, lim) && (ctx->npool || ctx->big)) {
+        if (ctx->npool) ws__buf_free(ctx, ctx->pool[--ctx->npool]);
+        else { ws__buf_free(ctx, ctx->big); ctx->big = NULL; }   /* ws__buf_keep_big's */
         base = ctx->mem_used - old;
     }
     if (force || (base <= lim && now <= lim - base)) return 1;
@@ -2703,6 +2783,7 @@ static int ws__buf_reserve_f(ws_ctx *ctx, ws__buf **pb, size_t extra, int flags,
         if (b->cap - used >= extra) return 1;
     }
     if (extra > (size_t)-1 / 2 - sizeof(ws__buf) - used) return 0;
+    if (used + extra > WS_POOL_BUF_MAX && ws__buf_take_big(ctx, pb, used + extra)) return 1;
     want = b->cap * 2;                  /* doubling, but not past the limits */
     if (!lim) lim = ws__buf_lim(ctx);
     if (want > lim) want = lim;
@@ -3288,6 +3369,17 @@ static void ws__abort(ws_conn *c, ws_result rc, const char *why) {
  * wait in tx for ws_engine_output. */
 static int ws__has_io(const ws_conn *c) { return c->fd != WS__INVALID_SOCK || c->io != NULL; }
 
+/* A server on plain TCP whose close handshake is complete and whose FIN is out closes the
+ * socket in the next pass instead of waiting for the client's FIN (RFC 6455 7.1.1: the
+ * server closes first): a read and a wake-up fewer per connection. */
+static void ws__close_now(ws_conn *c) {
+    const uint32_t all = WS__F_SERVER | WS__F_GOT_CLOSE | WS__F_SENT_CLOSE | WS__F_WSHUT;
+    if ((c->flags & all) == all && !c->tls && !c->io && !(c->flags & WS__F_HTTP)) {
+        c->flags |= WS__F_BROKEN;
+        ws__pend(c);
+    }
+}
+
 /* All of tx is sent: its buffer goes back, DRAINED is due if a send had to wait, and a
  * connection that is done writing shuts its sending side. */
 static void ws__tx_done(ws_conn *c) {
@@ -3300,6 +3392,7 @@ static void ws__tx_done(ws_conn *c) {
         (!(c->flags & WS__F_WSHUT) || (c->tp->want(c) & WS_POLLOUT))) {
         c->flags |= WS__F_WSHUT;   /* our close frame (or HTTP response) is out: FIN */
         (c->tp->shutdown)(c);
+        ws__close_now(c);
     }
 }
 
@@ -3625,17 +3718,20 @@ static ws_result ws__send(ws_conn *c, int fin, int rsv, int op, const void *data
     if (!c || (!data && len)) return WS_ERR_ARG;
     if (c->state != WS__OPEN) return c->state < WS__OPEN ? WS_ERR_STATE : WS_ERR_CLOSED;
     if (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD)) return WS_ERR_CLOSED;
-    rc = ws__queue_frame(c, fin, rsv, op, data, len, 0);
-    if (rc == WS_ERR_FULL && ws__buf_used(c->tx) && ws__has_io(c)) {
-        ws__flush(c);   /* bytes held back for batching (below) do not make the queue full */
-        if (!(c->flags & WS__F_BROKEN)) rc = ws__queue_frame(c, fin, rsv, op, data, len, 0);
+    if (ws__send_direct(c, fin, rsv, op, data, len)) rc = WS_OK;   /* no copy: >>transport */
+    else {
+        rc = ws__queue_frame(c, fin, rsv, op, data, len, 0);
+        if (rc == WS_ERR_FULL && ws__buf_used(c->tx) && ws__has_io(c)) {
+            ws__flush(c);   /* bytes held back for batching (below) do not make the queue full */
+            if (!(c->flags & WS__F_BROKEN)) rc = ws__queue_frame(c, fin, rsv, op, data, len, 0);
+        }
+        /* Inside a callback the loop flushes when the callback returns (ws__conn_io,
+         * ws_dispatch), so the replies to one read go out in one send() instead of one per
+         * message; a batch is written at once when it reaches WS_BUF_MIN. */
+        if (rc == WS_OK && ws__has_io(c) &&
+            (!c->ctx->in_cb || ws__buf_used(c->tx) >= WS_BUF_MIN))
+            ws__flush(c);
     }
-    /* Inside a callback the loop flushes when the callback returns (ws__conn_io, ws_dispatch),
-     * so the replies to one read go out in one send() instead of one per message; a batch
-     * is written at once when it reaches WS_BUF_MIN. */
-    if (rc == WS_OK && ws__has_io(c) &&
-        (!c->ctx->in_cb || ws__buf_used(c->tx) >= WS_BUF_MIN))
-        ws__flush(c);
     if (rc == WS_ERR_FULL) c->flags |= WS__F_DRAIN_WAIT;   /* DRAINED: try again then */
     if (ws__buf_used(c->tx)) ws__pend(c);   /* the rest: at the end of the dispatch, or POLLOUT */
     ws__engine_run(c->ctx);
@@ -3859,6 +3955,7 @@ static void ws__engine_free(ws_ctx *ctx) {
     while (ctx->head) ws__conn_free(ctx->head);
     ws__pmd_ctx_free(ctx);
     while (ctx->npool) ws__free(ctx, ctx->pool[--ctx->npool]);
+    if (ctx->big) ws__buf_free(ctx, ctx->big);
     ws__free(ctx, ctx->heap);
     ws__ids_free(ctx);
     WS_FREE(ctx, ctx->cfg.user);
@@ -4599,6 +4696,61 @@ static void ws__tcp_close(ws_conn *c) {
 static const ws__transport ws__tcp = {
     ws__tcp_read, ws__tcp_write, NULL, ws__tcp_want, ws__tcp_pending, ws__tcp_shutdown, ws__tcp_close
 };
+
+/* A server's send on plain TCP with nothing queued: the frame header and the caller's payload
+ * go out in one sendmsg/WSASend, unmasked and not copied; only what the socket does not take
+ * is queued. Small sends inside a callback are left to the batching in ws__send (one send()
+ * per batch); from WS_BUF_MIN up they go at once. Clients mask, so they copy (the queue).
+ * 1 = done (a failed write marks c BROKEN, as ws__flush does), 0 = take the queue path. */
+#ifdef WS__LWIP   /* lwIP: the queue (one send per flush), as before */
+static int ws__send_direct(ws_conn *c, int fin, int rsv, int op, const void *data, size_t len) {
+    (void)c; (void)fin; (void)rsv; (void)op; (void)data; (void)len;
+    return 0;
+}
+#else
+static int ws__send_direct(ws_conn *c, int fin, int rsv, int op, const void *data, size_t len) {
+    ws_frame f;
+    uint8_t hdr[14];
+    size_t put = 0, hl;
+    long n;
+    if (c->tp != &ws__tcp || c->io || c->fd == WS__INVALID_SOCK || !(c->flags & WS__F_SERVER) ||
+        ws__buf_used(c->tx) || (c->ctx->in_cb && len < WS_BUF_MIN) || len > ws__max_queue(c->ctx) ||
+        rsv < 0 || rsv > 7 || op < 0 || op > 15)
+        return 0;
+    memset(&f, 0, sizeof f);
+    f.fin = (uint8_t)(fin != 0); f.rsv = (uint8_t)rsv; f.opcode = (uint8_t)op; f.payload_len = len;
+    if (ws_frame_encode(&f, hdr) != WS_OK) return 0;
+    hl = f.header_len;
+    for (;;) {
+        int e;
+        n = ws__sock_send2(c->fd, hdr, hl, data, len);
+        if (n >= 0) { put = (size_t)n; break; }
+        e = ws__sock_errno();
+        if (ws__err_intr(e)) continue;
+        if (ws__err_again(e)) return 0;   /* nothing went: queue it all */
+        if (c->err == WS_OK) { c->err = WS_ERR_IO; c->err_msg = "send failed: connection lost"; }
+        c->flags |= WS__F_BROKEN;
+        ws__pend(c);
+        return 1;
+    }
+    if (put < hl + len) {   /* the socket is full: queue the rest, send it on POLLOUT */
+        size_t h = put < hl ? hl - put : 0, d = put < hl ? 0 : put - hl;
+        if (!ws__buf_reserve(c->ctx, &c->tx, h + len - d)) {   /* half a frame is out: fatal */
+            if (c->err == WS_OK) { c->err = WS_ERR_NOMEM; c->err_msg = "out of memory"; }
+            c->flags |= WS__F_BROKEN;
+            ws__pend(c);
+            return 1;
+        }
+        memcpy(WS__BDATA(c->tx) + c->tx->len, hdr + hl - h, h);
+        memcpy(WS__BDATA(c->tx) + c->tx->len + h, (const uint8_t *)data + d, len - d);
+        c->tx->len += h + len - d;
+        c->flags |= WS__F_DRAIN_WAIT;
+        return 1;
+    }
+    ws__tx_done(c);
+    return 1;
+}
+#endif
 
 /* ==== >>tls ==== wss:// through mbedTLS (WS_USE_MBEDTLS): a second ws__transport ==== */
 /* One ws__tls_cfg (mbedtls_ssl_config, certificates, key, and before 4.x a CTR-DRBG seeded from
@@ -5760,7 +5912,8 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
         ws_conn *c;
-        ws__sock s = ws__accept_sock(l->fd, (struct sockaddr *)&ss, &sl);
+        int nb;
+        ws__sock s = ws__sock_accept(l->fd, (struct sockaddr *)&ss, &sl, &nb);
         if (s == WS__INVALID_SOCK) {   /* EAGAIN, or a connection that went away */
             if (ws__err_nofd(ws__sock_errno())) ws__accept_pause(ctx);
             return;
@@ -5770,7 +5923,7 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) {
             ws__sock_close(s);                /* far over the limit: not even a 503 */
             continue;
         }
-        ws__sock_setup(s);
+        ws__sock_setup2(s, nb);
         c = ws__conn_new(ctx, 1);
         if (!c) { ws__refuse_nomem(s); ws__log(ctx, 0, "ws.h: out of memory accepting: 503"); continue; }
         c->fd = s;
@@ -6004,7 +6157,10 @@ static void ws__readable(ws_conn *c) {
         } else {
             if (c->flags & WS__F_HAVE_FRAME) {   /* read the rest of a big frame in few calls */
                 uint64_t rest = c->fr.header_len + c->fr.payload_len - ws__buf_used(c->rx);
-                want = (size_t)WS__MIN(WS__MAX(rest, (uint64_t)WS_BUF_MIN), (uint64_t)1 << 20);
+                /* room for all of it at once (no doubling steps that copy), but for more
+                 * than 1 MiB only once the peer has sent the first MiB */
+                uint64_t lim = ws__buf_used(c->rx) >= ((size_t)1 << 20) ? rest : (uint64_t)1 << 20;
+                want = (size_t)WS__MIN(WS__MAX(rest, (uint64_t)WS_BUF_MIN), lim);
             }
             if (c->state == WS__HANDSHAKE) {
                 /* a head: small buffers, bounded by max_pending x max_handshake, not refused
@@ -6560,6 +6716,7 @@ static void ws__dispatch_end(ws_ctx *ctx) {
         if (c != ctx->hold) ws__conn_free(c);
     }
     while ((l = ctx->dead_listeners) != NULL) { ctx->dead_listeners = l->next; ws__free(ctx, l); }
+    ws__buf_big_pass(ctx);
     while ((w = ctx->dead_watches) != NULL) { ctx->dead_watches = w->next; ws__free(ctx, w); }
     ctx->owner_len = 0;
 }
@@ -6769,6 +6926,7 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
     ws__mutex_free(&ctx->post_mu);
 #endif
     while (ctx->npool) ws__free(ctx, ctx->pool[--ctx->npool]);
+    if (ctx->big) ws__buf_free(ctx, ctx->big);
     ws__free(ctx, ctx->heap);
     ws__ids_free(ctx);
 #ifdef WS__EPOLL

@@ -3,6 +3,8 @@
  *                                             binary messages of SIZE bytes in flight
  *   load URL CONNS 0 0 SECONDS                idle: open CONNS connections, print "OPEN n",
  *                                             hold them SECONDS, exit
+ *   load URL CONNS -1 0 SECONDS               handshakes: CONNS at a time connect, upgrade,
+ *                                             close (1000) and reconnect; counts the opens
  * Every echo is checked for length and sequence number (bytes 0..7); every 16th echo is
  * compared byte for byte. Prints one "RESULT ..." line; exit status 1 on any mismatch. */
 #define WS_IMPLEMENTATION
@@ -47,6 +49,7 @@ static void on_event(ws_conn *c, const ws_event *ev, void *user) {
     switch (ev->type) {
     case WS_EV_OPEN:
         p->open = 1; g_opened++;
+        if (g_inflight < 0) { g_total++; (void)ws_conn_close(c, WS_CLOSE_NORMAL, NULL); break; }
         for (i = 0; i < g_inflight; i++) send_one(c, p);
         break;
     case WS_EV_MESSAGE: {
@@ -61,6 +64,11 @@ static void on_event(ws_conn *c, const ws_event *ev, void *user) {
         break;
     }
     case WS_EV_CLOSE:
+        if (g_inflight < 0) {   /* handshake churn: the next one on this slot */
+            if (!p->open) g_failed++;
+            p->open = 0; p->sent = 1;   /* sent = 1: reconnect in main */
+            break;
+        }
         if (p->open) g_closed++; else g_failed++;
         p->open = 0;
         break;
@@ -106,6 +114,20 @@ int main(int argc, char **argv) {
         g_measuring = 1; t0 = now_s(); c0 = cpu_s(); m0 = 0;
     }
     t_end = t0 + secs;
+    if (g_inflight < 0) {   /* handshakes per second until t_end */
+        double c1 = cpu_s();
+        g_total = 0;
+        while (now_s() < t_end) {
+            for (i = 0; i < n; i++)
+                if (peers[i].sent) { peers[i].sent = 0; if (ws_connect(ctx, argv[1], NULL, &peers[i], NULL) != WS_OK) g_failed++; }
+            ws_poll(ctx, 10);
+        }
+        printf("RESULT handshakes conns %zu hs/s %.0f load_cpu %.0f%% failed %zu total %llu\n", n,
+               (double)g_total / (now_s() - t0), 100.0 * (cpu_s() - c1) / (now_s() - t0), g_failed,
+               (unsigned long long)g_opened);   /* total: every open, for server CPU / handshake */
+        fflush(stdout);
+        return g_failed ? 1 : 0;
+    }
     while (now_s() < t_end) ws_poll(ctx, 10);
     if (g_inflight > 0) {
         double dt = now_s() - t0, cpu = cpu_s() - c0;

@@ -1,6 +1,8 @@
 #!/bin/sh
 # run.sh - ws.h vs libwebsockets / websocketpp / civetweb echo servers. See README.md.
 #   bench/run.sh [throughput] [memory] [mixed] [callgrind]      (default: all four)
+#   bench/run.sh rawtcp      ws.h vs raw TCP echo, server CPU per message (RAWTCP knob)
+#   bench/run.sh handshake   ws.h server CPU per handshake (HSCONNS knob)
 # Knobs (environment): REPS=3 DUR=3 CONNS=32 INFLIGHT=8 SIZES="32 1024 65536" IDLE=10000
 #   BUSY=100 SERVERS="ws lws wspp civet" OUT=build/results
 # Everything binds 127.0.0.1 only and every process is bounded by `timeout`.
@@ -9,6 +11,8 @@ cd "$(dirname "$0")"
 REPS=${REPS:-3}; DUR=${DUR:-3}; CONNS=${CONNS:-32}; INFLIGHT=${INFLIGHT:-8}
 SIZES=${SIZES:-"32 1024 65536"}; IDLE=${IDLE:-10000}; BUSY=${BUSY:-100}
 SERVERS=${SERVERS:-"ws lws wspp civet"}; OUT=${OUT:-build/results}
+RAWTCP=${RAWTCP:-"16:100x10 65536:32x4 1048576:8x2"}   # SIZE:CONNSxINFLIGHT for rawtcp
+HSCONNS=${HSCONNS:-20}
 WHAT=${*:-"throughput memory mixed callgrind"}
 B=build
 make -s all >/dev/null || exit 1
@@ -19,7 +23,7 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
 HZ=$(getconf CLK_TCK)
 
 free_port() {   # a port nobody listens on (the machine is shared)
-    p=$(( 20000 + $$ % 20000 ))
+    p=$(( 20000 + ($$ + ${1:-0}) % 20000 ))
     while ss -ltn 2>/dev/null | grep -q ":$p "; do p=$((p + 1)); done
     echo $p
 }
@@ -76,6 +80,44 @@ throughput() {
             [ -n "$a" ] && [ -n "$b" ] && echo "$a $b" | awk '{printf "%.2f\n", $1 / $2}'; done | median)
         printf "%-6s %7s %10s %9s %7s%% %7s%% %11s    %s | %s\n" $s $size $m $mb $sc $lc $eff $ratio $ratio2
     done; done
+}
+
+rawtcp() {  # server CPU per echoed message: ws.h vs a raw TCP echo (tcp_echo.c) moving the same bytes
+    f=$OUT/rawtcp.txt; : >"$f"
+    for rep in $(seq 1 "$REPS"); do for spec in $RAWTCP; do
+        size=${spec%%:*}; rest=${spec#*:}; nc=${rest%%x*}; inf=${rest#*x}
+        for s in ws tcp; do
+            port=$(free_port $([ $s = tcp ] && echo 7)); start_server $s $port
+            t0=$(cpu_ticks $SPID)
+            if [ $s = tcp ]; then r=$($PIN_L timeout $((DUR + 30)) $B/tcp_load 127.0.0.1:$port $nc $inf $size $DUR | grep RESULT)
+            else r=$($PIN_L timeout $((DUR + 30)) $B/load ws://127.0.0.1:$port/ $nc $inf $size $DUR | grep RESULT); fi
+            t1=$(cpu_ticks $SPID); stop_server
+            tot=$(echo "$r" | awk '{print $NF}')
+            [ -n "$r" ] && echo "rep $rep server $s size $size conns $nc inflight $inf total $tot server_ticks $((t1 - t0)) us_per_msg $(echo "$t0 $t1 $HZ $tot" | awk '{printf "%.3f", ($2 - $1) * 1e6 / $3 / $4}')" | tee -a "$f"
+        done
+    done; done
+    echo; echo "== rawtcp: server CPU us per echoed message, median of $REPS; ratio = ws / tcp per repetition, median"
+    for spec in $RAWTCP; do size=${spec%%:*}
+        w=$(grep " server ws size $size " "$f" | awk '{print $NF}' | median)
+        t=$(grep " server tcp size $size " "$f" | awk '{print $NF}' | median)
+        ratio=$(for rep in $(seq 1 "$REPS"); do
+            a=$(grep "rep $rep server ws size $size " "$f" | awk '{print $NF}'); b=$(grep "rep $rep server tcp size $size " "$f" | awk '{print $NF}')
+            [ -n "$a" ] && [ -n "$b" ] && echo "$a $b" | awk '{printf "%.3f\n", $1 / $2}'; done | median)
+        printf "size %8s (%s)  ws %9s us  tcp %9s us  ws/tcp %s\n" $size "${spec#*:}" "$w" "$t" "$ratio"
+    done
+}
+
+handshake() {   # server CPU per handshake: connect, upgrade, close handshake, TCP close (HSCONNS at a time)
+    f=$OUT/handshake.txt; : >"$f"
+    for rep in $(seq 1 "$REPS"); do
+        port=$(free_port); start_server ws $port
+        t0=$(cpu_ticks $SPID)
+        r=$($PIN_L timeout $((DUR + 30)) $B/load ws://127.0.0.1:$port/ $HSCONNS -1 0 $DUR | grep RESULT)
+        t1=$(cpu_ticks $SPID); stop_server
+        tot=$(echo "$r" | awk '{print $NF}')
+        [ -n "$r" ] && echo "rep $rep server ws $r server_ticks $((t1 - t0)) us_per_handshake $(echo "$t0 $t1 $HZ $tot" | awk '{printf "%.1f", ($2 - $1) * 1e6 / $3 / $4}')" | tee -a "$f"
+    done
+    echo; echo "== handshake: server CPU us per handshake ($HSCONNS at a time), median of $REPS: $(awk '{print $NF}' "$f" | median)"
 }
 
 memory() {
