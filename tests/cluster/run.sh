@@ -21,7 +21,12 @@ done
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 rm -rf "$dir"; mkdir -p "$dir/tmp" "$dir/logs"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2> /dev/null; done; wait 2> /dev/null; }
+cleanup() {   # TERM first: nginx's master then stops its workers (a KILLed master leaves them)
+    for p in "${pids[@]}"; do kill "$p" 2> /dev/null; done
+    sleep 0.5
+    for p in "${pids[@]}"; do kill -9 "$p" 2> /dev/null; done
+    wait 2> /dev/null
+}
 trap cleanup EXIT
 passed=0; failed=0
 check() { if [ "$1" = 0 ]; then echo "ok $2"; passed=$((passed + 1)); else echo "FAIL $2"; failed=$((failed + 1)); fi; }
