@@ -1981,7 +1981,7 @@ WS__UNUSED static int  ws__err_nofd(int e) { return e == WSAEMFILE || e == WSAEN
 WS__UNUSED static int  ws__err_inprogress(int e) { return e == WSAEWOULDBLOCK || e == WSAEINPROGRESS; }
 static void ws__sock_close(ws__sock s) { closesocket(s); }
 static int  ws__sock_nonblock(ws__sock s) { u_long on = 1; return ioctlsocket(s, (long)FIONBIO, &on); }
-static ws__sock ws__sock_accept(ws__sock l, struct sockaddr *sa, int *sl, int *nb) {
+WS__UNUSED static ws__sock ws__sock_accept(ws__sock l, struct sockaddr *sa, int *sl, int *nb) {
     *nb = 0;
     return accept(l, sa, sl);
 }
@@ -2055,7 +2055,7 @@ static int  ws__sock_nonblock(ws__sock s) {
 }
 static long ws__sock_send(ws__sock s, const void *b, size_t n) { return (long)lwip_send(s, b, n, 0); }
 static long ws__sock_recv(ws__sock s, void *b, size_t n) { return (long)lwip_recv(s, b, n, 0); }
-static ws__sock ws__sock_accept(ws__sock l, struct sockaddr *sa, socklen_t *sl, int *nb) {
+WS__UNUSED static ws__sock ws__sock_accept(ws__sock l, struct sockaddr *sa, socklen_t *sl, int *nb) {
     *nb = 0;
     return lwip_accept(l, sa, sl);
 }
@@ -2209,7 +2209,7 @@ static int  ws__sock_nonblock(ws__sock s) {
 static long ws__sock_send(ws__sock s, const void *b, size_t n) { return (long)send(s, b, n, WS__SEND_FLAGS); }
 /* accept; *nb = 1 when the socket is already non-blocking and close-on-exec (Linux accept4,
  * through syscall(): no _GNU_SOURCE needed; 3 fcntl calls fewer per connection) */
-static ws__sock ws__sock_accept(ws__sock l, struct sockaddr *sa, socklen_t *sl, int *nb) {
+WS__UNUSED static ws__sock ws__sock_accept(ws__sock l, struct sockaddr *sa, socklen_t *sl, int *nb) {
 #  if defined(__linux__) && defined(SYS_accept4) && defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
     long r = syscall(SYS_accept4, l, sa, sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (r >= 0 || errno != ENOSYS) { *nb = r >= 0; return (ws__sock)r; }
