@@ -139,32 +139,42 @@ static void tp_run(size_t cap) {
 static void test_transport_io_handshake(void) { tp_run(0); }
 static void test_transport_io_partial_writes(void) { tp_run(7); }   /* 7 bytes per write */
 
+/* A client of a fresh ctx on a ws_io whose far end the test plays by hand (no peer engine). */
+static ws_ctx *tp_lone_client(tp_pipe *a2b, tp_pipe *b2a, tp_end *ce, ws_io *cio, tp_state *st,
+                              ws_conn **cc) {
+    ws_engine_opts o;
+    ws_config cfg;
+    ws_ctx *ctx;
+    memset(a2b, 0, sizeof *a2b); memset(b2a, 0, sizeof *b2a);
+    memset(ce, 0, sizeof *ce); memset(st, 0, sizeof *st);
+    ce->in = b2a; ce->out = a2b;
+    memset(cio, 0, sizeof *cio);
+    cio->read = tp_read; cio->write = tp_write; cio->handshake = tp_handshake; cio->close = tp_close;
+    cio->io = ce;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_event = tp_on_event;
+    cfg.user = st;
+    ctx = ws_ctx_create(&cfg);
+    *cc = NULL;
+    if (!ctx) { CHECK(ctx != NULL); return NULL; }
+    memset(&o, 0, sizeof o);
+    o.io = cio;
+    CHECK_EQ(ws_conn_adopt(ctx, -1, &o, NULL, cc), WS_OK);
+    ce->c = *cc;
+    return ctx;
+}
+
 /* What reaches the pipe is the transport's: the upgrade request does not pass in clear. */
 static void test_transport_io_nothing_in_clear(void) {
     static tp_pipe a2b, b2a;
     tp_end ce;
     ws_io cio;
-    ws_engine_opts o;
-    ws_config cfg;
     tp_state st;
     ws_ctx *ctx;
     ws_conn *cc = NULL;
     int i;
-    memset(&a2b, 0, sizeof a2b); memset(&b2a, 0, sizeof b2a);
-    memset(&ce, 0, sizeof ce); memset(&st, 0, sizeof st);
-    ce.in = &b2a; ce.out = &a2b; ce.other = NULL;
-    memset(&cio, 0, sizeof cio);
-    cio.read = tp_read; cio.write = tp_write; cio.handshake = tp_handshake; cio.close = tp_close;
-    cio.io = &ce;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.on_event = tp_on_event;
-    cfg.user = &st;
-    ctx = ws_ctx_create(&cfg);
-    if (!ctx) { CHECK(ctx != NULL); return; }
-    memset(&o, 0, sizeof o);
-    o.io = &cio;
-    CHECK_EQ(ws_conn_adopt(ctx, -1, &o, NULL, &cc), WS_OK);
-    ce.c = cc;
+    ctx = tp_lone_client(&a2b, &b2a, &ce, &cio, &st, &cc);
+    if (!ctx) return;
     for (i = 0; i < 20; i++) ws_poll(ctx, 0);
     CHECK_EQ(ce.writes, 0);              /* its handshake is not done: nothing written */
     CHECK(ce.hs_calls >= 1 && a2b.len == 1 && a2b.buf[0] == 'H');
@@ -187,27 +197,12 @@ static void test_transport_io_handshake_fails(void) {
     static tp_pipe a2b, b2a;
     tp_end ce;
     ws_io cio;
-    ws_engine_opts o;
-    ws_config cfg;
     tp_state st;
     ws_ctx *ctx;
     ws_conn *cc = NULL;
     int i;
-    memset(&a2b, 0, sizeof a2b); memset(&b2a, 0, sizeof b2a);
-    memset(&ce, 0, sizeof ce); memset(&st, 0, sizeof st);
-    ce.in = &b2a; ce.out = &a2b;
-    memset(&cio, 0, sizeof cio);
-    cio.read = tp_read; cio.write = tp_write; cio.handshake = tp_handshake; cio.close = tp_close;
-    cio.io = &ce;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.on_event = tp_on_event;
-    cfg.user = &st;
-    ctx = ws_ctx_create(&cfg);
-    if (!ctx) { CHECK(ctx != NULL); return; }
-    memset(&o, 0, sizeof o);
-    o.io = &cio;
-    CHECK_EQ(ws_conn_adopt(ctx, -1, &o, NULL, &cc), WS_OK);
-    ce.c = cc;
+    ctx = tp_lone_client(&a2b, &b2a, &ce, &cio, &st, &cc);
+    if (!ctx) return;
     b2a.buf[b2a.len++] = 'X';            /* not the handshake this transport expects */
     ws_conn_io_ready(cc, WS_POLLIN);
     for (i = 0; i < 20 && !st.closes; i++) ws_poll(ctx, 0);
