@@ -569,6 +569,8 @@ typedef struct ws_connect_opts {
  * Builds with WS_NO_NET. Events go to cfg->on_event; a callback may send and close, but must
  * not destroy the engine. Nothing here blocks or allocates beyond the connection's buffers. */
 enum { WS_POLLIN = 1, WS_POLLOUT = 4, WS_POLLERR = 8, WS_POLLHUP = 16 };   /* readiness */
+/* A transport: how a connection's bytes move. Every connection's is one: ws.h's plain TCP
+ * (ws_io_tcp, io = the socket), its mbedTLS (io = its per-connection TLS state), or yours. */
 typedef struct ws_io {
     /* Take up to len bytes: *put = how many (fewer is fine). WS_OK; WS_AGAIN = nothing now
      * (for an engine: the rest waits in ws_engine_output; in a ws_ctx: call ws_conn_io_ready
@@ -606,7 +608,8 @@ typedef struct ws_engine_opts {
 
 /* A connection that you own. cfg is copied (on_event required; ping_interval_ms,
  * pong_timeout_ms... apply on your clock). A client queues its upgrade request at once.
- * WS_OK (*out set), WS_ERR_ARG (no cfg, on_event or out), WS_ERR_URL, WS_ERR_NOMEM. */
+ * WS_OK (*out set), WS_ERR_ARG (no cfg, on_event or out; an o->io without write), WS_ERR_URL,
+ * WS_ERR_NOMEM. */
 WS_API ws_result ws_engine_create(const ws_config *cfg, const ws_engine_opts *o, void *conn_user,
                                   ws_conn **out);
 /* Fires WS_EV_CLOSE if it has not fired (1006, or the close already agreed), frees c. Not from
@@ -739,14 +742,20 @@ WS_API ws_result ws_ctx_post(ws_ctx *ctx, void (*fn)(ws_ctx *ctx, void *arg), vo
 
 /* A stream that is already connected, as a connection of ctx: fd, a connected socket (client
  * side: o->url names the request; server side: accepted, o->head = bytes of the request that
- * were read already, o->upgraded = the 101 was sent already), or o->io, your transport (fd
- * then is a descriptor to poll for it, or -1: call ws_conn_io_ready when it can move bytes).
- * ctx owns it from then on (and closes fd). WS_OK, WS_ERR_ARG, WS_ERR_URL, WS_ERR_NOMEM. */
+ * were read already, o->upgraded = the 101 was sent already), or o->io, your transport (copied;
+ * fd then is a descriptor to poll for it, or -1: call ws_conn_io_ready when it can move bytes).
+ * ctx owns it from then on (and closes fd). WS_OK, WS_ERR_ARG (also: o->io without read or
+ * write), WS_ERR_URL, WS_ERR_NOMEM (on an error the caller keeps its stream). */
 WS_API ws_result ws_conn_adopt(ws_ctx *ctx, intptr_t fd, const ws_engine_opts *o,
                                void *conn_user, ws_conn **out);
 /* A ws_io without a pollable fd became readable (WS_POLLIN) and/or writable (WS_POLLOUT):
  * the loop reads/writes it in its next pass (ws_poll returns at once). */
 WS_API void ws_conn_io_ready(ws_conn *c, int events);
+/* ws.h's own plain TCP transport, the one its sockets use, to wrap in a ws_io of yours (to
+ * count, log or throttle, passing each call on). Its io is the connected non-blocking socket
+ * itself, (void *)(intptr_t)fd: read, write, shutdown (FIN), close (closes the socket); no
+ * handshake, want or pending. (wss:// is ws.h's other built-in ws_io, over mbedTLS.) */
+WS_API const ws_io *ws_io_tcp(void);
 #endif /* WS_NO_NET */
 
 /* Sending copies data and writes at once when the socket takes it; the rest waits in a queue
@@ -2393,11 +2402,11 @@ enum {   /* ws_conn.flags */
     WS__F_FEED = 1 << 20,                               /* rx holds bytes not processed yet */
     WS__F_PREOPEN = 1 << 21,                            /* upgraded elsewhere: open it */
     WS__F_FLUSHING = 1 << 22,                           /* inside ws__flush (re-entry guard) */
-    WS__F_HS = 1 << 23                                  /* on the ctx's handshake list */
+    WS__F_HS = 1 << 23,                                 /* on the ctx's handshake list */
+    WS__F_OWN_IO = 1 << 24                              /* c->io is our copy of the user's */
 };
 
 typedef struct ws__client ws__client;
-typedef struct ws__transport ws__transport;
 typedef struct ws__tls_cfg ws__tls_cfg;   /* >>tls: shared mbedTLS config, per listener/client */
 
 enum { WS__K_CONN = 1, WS__K_LISTENER = 2, WS__K_WATCH = 3 };   /* an epoll data.ptr, owners[].o */
@@ -2409,20 +2418,6 @@ typedef struct ws__hnode {
     uint8_t  is_timer;           /* 1 = a ws_timer (first member of it), else a ws_conn's */
 } ws__hnode;
 
-/* How a connection's bytes move: plain TCP (>>transport), mbedTLS (>>tls), or a ws_io. */
-/* Called as (c->tp->read)(...): lwIP's compatibility macros read/write/close/shutdown must
- * not expand there. */
-struct ws__transport {
-    /* WS_OK (*got > 0), WS_AGAIN, WS_ERR_CLOSED (orderly EOF) or WS_ERR_IO / WS_ERR_TLS */
-    ws_result (*read)(ws_conn *c, uint8_t *buf, size_t cap, size_t *got);
-    ws_result (*write)(ws_conn *c, const uint8_t *buf, size_t len, size_t *put);
-    ws_result (*handshake)(ws_conn *c);  /* WS_OK when done, WS_AGAIN, or an error */
-    short     (*want)(const ws_conn *c); /* extra poll interest (TLS needs to write to read...) */
-    size_t    (*pending)(const ws_conn *c);   /* bytes readable without the socket */
-    void      (*shutdown)(ws_conn *c);   /* no more writes (TCP FIN / TLS close_notify) */
-    void      (*close)(ws_conn *c);
-};
-
 struct ws_conn {
     uint8_t   kind, state, msg_op, rfam;   /* kind first: see struct ws_listener */
     uint8_t   ereg;              /* the events registered with epoll (or on_watch) */
@@ -2430,10 +2425,13 @@ struct ws_conn {
     ws_conn  *next, *prev;
     ws_conn  *pnext;             /* the ctx's pending list (WS__F_PEND) */
     ws_ctx   *ctx;
-    const ws__transport *tp;
-    void     *tls;               /* transport state (mbedTLS), NULL for plain TCP */
+    /* How its bytes move: a ws_io (plain TCP in >>transport, mbedTLS in >>tls, or the user's
+     * copy, WS__F_OWN_IO), called as (c->io->read)(c->io_arg, ...) - lwIP's compatibility
+     * macros read/write/close/shutdown must not expand there. NULL: none (an engine's output
+     * waits in tx; a client between attempts). io_arg: the ws_io's io (TCP: the socket). */
+    const ws_io *io;
+    void     *io_arg;
     void     *hsock;             /* on_watch: the host's pointer for this socket */
-    ws_io    *io;                /* the user's transport (ws_io), or NULL */
     ws__client *cl;              /* client side only */
     void     *user;
     uint64_t  id;
@@ -2633,9 +2631,11 @@ static void ws__client_start(ws_conn *c);
 static void ws__client_reset(ws_conn *c);   /* + the attempt's DNS and socket */
 static void ws__tls_cfg_release(ws_ctx *ctx, ws__tls_cfg *g);
 static int  ws__send_direct(ws_conn *c, int fin, int rsv, int op, const void *data, size_t len);
+static int  ws__is_tcp(const ws_conn *c);   /* >>transport: c is on ws.h's own plain TCP */
 #else
 #  define ws__client_reset ws__conn_reset
 #  define ws__send_direct(c, fin, rsv, op, data, len) 0
+#  define ws__is_tcp(c) 0
 #endif
 
 static int ws__grow(ws_ctx *ctx, void **p, size_t *cap, size_t need, size_t elem) {
@@ -3315,6 +3315,30 @@ static int64_t ws__due(const ws_conn *c) {
     default: return d;
     }
 }
+/* What c's ws_io needs beyond the obvious (WS_POLLIN/OUT: TLS writes in order to read...) */
+static short ws__io_want(const ws_conn *c) {
+    return (short)(c->io && c->io->want ? (c->io->want)(c->io_arg) & (WS_POLLIN | WS_POLLOUT) : 0);
+}
+
+/* The end of c's transport, whichever ws_io it is: the loop stops watching the descriptor
+ * (on_watch hears of it before it closes), then io->close releases the stream (TCP: closes the
+ * socket; a ws_io of the user's closes its own descriptor). Nothing reaches the ws_io after. */
+static void ws__io_close(ws_conn *c) {
+    const ws_io *io = c->io;
+    void *arg = c->io_arg;
+#ifndef WS_NO_NET
+    if (!c->ctx->engine) ws__unwatch(c);
+#endif
+    c->io = NULL;
+    c->io_arg = NULL;
+    if (io && io->close) (io->close)(arg);
+    c->fd = WS__INVALID_SOCK;
+    if (c->flags & WS__F_OWN_IO) {
+        c->flags &= ~(uint32_t)WS__F_OWN_IO;
+        ws__free(c->ctx, (ws_io *)io);
+    }
+}
+
 static void ws__finish(ws_conn *c) {   /* the connection is over: close, report, maybe retry */
     ws_ctx *ctx = c->ctx;
     ws_event ev;
@@ -3322,7 +3346,7 @@ static void ws__finish(ws_conn *c) {   /* the connection is over: close, report,
     int visible = ws__visible(c) && !(c->flags & WS__F_HTTP);
     char reason[128];
     if (c->state == WS__CLOSED || c->state == WS__WAITING) return;
-    if (c->tp) (c->tp->close)(c);
+    ws__io_close(c);
     if (c->flags & WS__F_OPENED) ctx->nopen--;
     ws__hs_del(c);
     c->state = WS__CLOSED;
@@ -3367,14 +3391,14 @@ static void ws__abort(ws_conn *c, ws_result rc, const char *why) {
 
 /* Can c write by itself (a socket or a ws_io)? An engine without a ws_io cannot: its bytes
  * wait in tx for ws_engine_output. */
-static int ws__has_io(const ws_conn *c) { return c->fd != WS__INVALID_SOCK || c->io != NULL; }
+static int ws__has_io(const ws_conn *c) { return c->io != NULL; }
 
 /* A server on plain TCP whose close handshake is complete and whose FIN is out closes the
  * socket in the next pass instead of waiting for the client's FIN (RFC 6455 7.1.1: the
  * server closes first): a read and a wake-up fewer per connection. */
 static void ws__close_now(ws_conn *c) {
     const uint32_t all = WS__F_SERVER | WS__F_GOT_CLOSE | WS__F_SENT_CLOSE | WS__F_WSHUT;
-    if ((c->flags & all) == all && !c->tls && !c->io && !(c->flags & WS__F_HTTP)) {
+    if ((c->flags & all) == all && ws__is_tcp(c) && !(c->flags & WS__F_HTTP)) {
         c->flags |= WS__F_BROKEN;
         ws__pend(c);
     }
@@ -3389,9 +3413,9 @@ static void ws__tx_done(ws_conn *c) {
         ws__pend(c);
     }
     if ((c->flags & WS__F_SHUT) && ws__has_io(c) &&   /* TLS: close_notify half out */
-        (!(c->flags & WS__F_WSHUT) || (c->tp->want(c) & WS_POLLOUT))) {
+        (!(c->flags & WS__F_WSHUT) || (ws__io_want(c) & WS_POLLOUT))) {
         c->flags |= WS__F_WSHUT;   /* our close frame (or HTTP response) is out: FIN */
-        (c->tp->shutdown)(c);
+        if (c->io->shutdown) (c->io->shutdown)(c->io_arg);
         ws__close_now(c);
     }
 }
@@ -3405,7 +3429,7 @@ static void ws__flush(ws_conn *c) {
     c->flags |= WS__F_FLUSHING;
     while ((b = c->tx) != NULL && b->off < b->len) {
         size_t put = 0;
-        ws_result rc = (c->tp->write)(c, WS__BDATA(b) + b->off, b->len - b->off, &put);
+        ws_result rc = (c->io->write)(c->io_arg, WS__BDATA(b) + b->off, b->len - b->off, &put);
         if (rc == WS_AGAIN || (rc == WS_OK && put == 0)) {
             c->flags = (c->flags & ~(uint32_t)WS__F_FLUSHING) | WS__F_DRAIN_WAIT;
             return;
@@ -3487,42 +3511,6 @@ static int64_t ws__conn_timers(ws_conn *c) {
     }
     return ws__due(c);
 }
-
-/* ---- a ws_io as a transport: the engine's own (io NULL: bytes wait for ws_engine_output),
- * and the loop's for ws_conn_adopt with a ws_io ---- */
-static ws_result ws__io_read(ws_conn *c, uint8_t *buf, size_t cap, size_t *got) {
-    if (!c->io || !c->io->read) return WS_AGAIN;
-    return (c->io->read)(c->io->io, buf, cap, got);
-}
-static ws_result ws__io_write(ws_conn *c, const uint8_t *buf, size_t len, size_t *put) {
-    if (!c->io || !c->io->write) return WS_AGAIN;
-    return (c->io->write)(c->io->io, buf, len, put);
-}
-static ws_result ws__io_handshake(ws_conn *c) {
-    return c->io && c->io->handshake ? c->io->handshake(c->io->io) : WS_OK;
-}
-static short ws__io_want(const ws_conn *c) {
-    return (short)(c->io && c->io->want ? c->io->want(c->io->io) & (WS_POLLIN | WS_POLLOUT) : 0);
-}
-static size_t ws__io_pending(const ws_conn *c) {
-    return c->io && c->io->pending ? c->io->pending(c->io->io) : 0;
-}
-static void ws__io_shutdown(ws_conn *c) { if (c->io && c->io->shutdown) (c->io->shutdown)(c->io->io); }
-static void ws__io_close(ws_conn *c) {
-    ws_io *io = c->io;
-#ifndef WS_NO_NET
-    if (!c->ctx->engine) ws__unwatch(c);
-#endif
-    c->fd = WS__INVALID_SOCK;   /* a ws_io's descriptor is closed by its close callback */
-    c->io = NULL;
-    if (!io) return;
-    if (io->close) (io->close)(io->io);
-    ws__free(c->ctx, io);
-}
-static const ws__transport ws__io_tp = {
-    ws__io_read, ws__io_write, ws__io_handshake, ws__io_want, ws__io_pending, ws__io_shutdown,
-    ws__io_close
-};
 
 /* Forgets one attempt's buffers and strings (a client that reconnects starts afresh). */
 static void ws__conn_reset(ws_conn *c) {
@@ -3614,7 +3602,6 @@ static ws_conn *ws__conn_new(ws_ctx *ctx, int server) {
     ctx->nconns++;
     c->ctx = ctx;
     c->fd = WS__INVALID_SOCK;
-    c->tp = &ws__io_tp;   /* the loop sets its own (TCP, TLS) */
     c->id = ++ctx->next_id;
     if (!ctx->engine) ws__id_put(ctx, c);
     c->created = ctx->now;
@@ -3630,7 +3617,7 @@ static void ws__conn_free(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     ws__client_reset(c);
 #ifdef WS_NO_NET
-    if (c->tp) (c->tp->close)(c);   /* (ws__client_reset closes it with sockets) */
+    ws__io_close(c);   /* (ws__client_reset closes it with sockets) */
 #endif
     ws__hs_del(c);
     c->flags |= WS__F_DEAD;
@@ -3919,11 +3906,15 @@ static ws_result ws__client_request(ws_conn *c) { (void)c; return WS_ERR_ARG; }
 static ws_result ws__conn_start(ws_conn *c, const ws_engine_opts *o, const char **why) {
     ws_ctx *ctx = c->ctx;
     ws_result rc;
-    if (o->io) {
-        c->io = (ws_io *)ws__alloc(ctx, sizeof *c->io);
-        if (!c->io) return WS_ERR_NOMEM;
-        *c->io = *o->io;
-        c->tp = &ws__io_tp;
+    if (o->io) {   /* copied: the caller's ws_io may go once this returns */
+        ws_io *io;
+        if (!o->io->write || (!ctx->engine && !o->io->read)) return WS_ERR_ARG;
+        io = (ws_io *)ws__alloc(ctx, sizeof *io);
+        if (!io) return WS_ERR_NOMEM;
+        *io = *o->io;
+        c->io = io;
+        c->io_arg = io->io;
+        c->flags |= WS__F_OWN_IO;
     }
     if (!(c->flags & WS__F_SERVER)) {
         rc = ws__client_new(c, o->url ? o->url : "ws://localhost/", o->connect, why);
@@ -4664,9 +4655,12 @@ WS_API const char *ws_conn_extensions(const ws_conn *c) { (void)c; return ""; }
 #ifndef WS_NO_NET
 /* ==== >>transport ==== how a connection's bytes move: plain TCP here, TLS in >>tls ==== */
 
-static ws_result ws__tcp_read(ws_conn *c, uint8_t *buf, size_t cap, size_t *got) {
+/* ws.h's own plain TCP is a ws_io like any other (ws_io_tcp): its io is the connected,
+ * non-blocking socket itself, (void *)(intptr_t)fd. */
+#define WS__TCP_SOCK(io) ((ws__sock)(intptr_t)(io))
+static ws_result ws__tcp_read(void *io, uint8_t *buf, size_t cap, size_t *got) {
     for (;;) {
-        long n = ws__sock_recv(c->fd, buf, cap);
+        long n = ws__sock_recv(WS__TCP_SOCK(io), buf, cap);
         int e;
         if (n > 0) { *got = (size_t)n; return WS_OK; }
         if (n == 0) return WS_ERR_CLOSED;
@@ -4675,9 +4669,9 @@ static ws_result ws__tcp_read(ws_conn *c, uint8_t *buf, size_t cap, size_t *got)
         return ws__err_again(e) ? WS_AGAIN : WS_ERR_IO;
     }
 }
-static ws_result ws__tcp_write(ws_conn *c, const uint8_t *buf, size_t len, size_t *put) {
+static ws_result ws__tcp_write(void *io, const uint8_t *buf, size_t len, size_t *put) {
     for (;;) {
-        long n = ws__sock_send(c->fd, buf, len);
+        long n = ws__sock_send(WS__TCP_SOCK(io), buf, len);
         int e;
         if (n >= 0) { *put = (size_t)n; return WS_OK; }
         e = ws__sock_errno();
@@ -4685,17 +4679,21 @@ static ws_result ws__tcp_write(ws_conn *c, const uint8_t *buf, size_t len, size_
         return ws__err_again(e) ? WS_AGAIN : WS_ERR_IO;
     }
 }
-static short  ws__tcp_want(const ws_conn *c) { (void)c; return 0; }
-static size_t ws__tcp_pending(const ws_conn *c) { (void)c; return 0; }
-static void ws__tcp_shutdown(ws_conn *c) { ws__sock_shutdown_wr(c->fd); }
-static void ws__tcp_close(ws_conn *c) {
-    ws__unwatch(c);
-    if (c->fd != WS__INVALID_SOCK) ws__sock_close(c->fd);
-    c->fd = WS__INVALID_SOCK;
+static void ws__tcp_shutdown(void *io) { ws__sock_shutdown_wr(WS__TCP_SOCK(io)); }
+static void ws__tcp_close(void *io) {
+    if (WS__TCP_SOCK(io) != WS__INVALID_SOCK) ws__sock_close(WS__TCP_SOCK(io));
 }
-static const ws__transport ws__tcp = {
-    ws__tcp_read, ws__tcp_write, NULL, ws__tcp_want, ws__tcp_pending, ws__tcp_shutdown, ws__tcp_close
+static const ws_io ws__tcp_io = {
+    ws__tcp_write, ws__tcp_read, ws__tcp_shutdown, ws__tcp_close, NULL, NULL, NULL, NULL
 };
+WS_API const ws_io *ws_io_tcp(void) { return &ws__tcp_io; }
+static int ws__is_tcp(const ws_conn *c) { return c->io == &ws__tcp_io; }
+/* c's transport becomes plain TCP over s (connected, or connecting: a client's attempt) */
+static void ws__tcp_attach(ws_conn *c, ws__sock s) {
+    c->fd = s;
+    c->io = &ws__tcp_io;
+    c->io_arg = (void *)(intptr_t)s;
+}
 
 /* A server's send on plain TCP with nothing queued: the frame header and the caller's payload
  * go out in one sendmsg/WSASend, unmasked and not copied; only what the socket does not take
@@ -4713,7 +4711,7 @@ static int ws__send_direct(ws_conn *c, int fin, int rsv, int op, const void *dat
     uint8_t hdr[14];
     size_t put = 0, hl;
     long n;
-    if (c->tp != &ws__tcp || c->io || c->fd == WS__INVALID_SOCK || !(c->flags & WS__F_SERVER) ||
+    if (!ws__is_tcp(c) || c->fd == WS__INVALID_SOCK || !(c->flags & WS__F_SERVER) ||
         ws__buf_used(c->tx) || (c->ctx->in_cb && len < WS_BUF_MIN) || len > ws__max_queue(c->ctx) ||
         rsv < 0 || rsv > 7 || op < 0 || op > 15)
         return 0;
@@ -4752,7 +4750,7 @@ static int ws__send_direct(ws_conn *c, int fin, int rsv, int op, const void *dat
 }
 #endif
 
-/* ==== >>tls ==== wss:// through mbedTLS (WS_USE_MBEDTLS): a second ws__transport ==== */
+/* ==== >>tls ==== wss:// through mbedTLS (WS_USE_MBEDTLS): a second ws_io ==== */
 /* One ws__tls_cfg (mbedtls_ssl_config, certificates, key, and before 4.x a CTR-DRBG seeded from
  * the platform's entropy) per listener or client connection, shared by reference count; each
  * connection adds only its mbedtls_ssl_context (mbedTLS itself allocates its record buffers,
@@ -4806,9 +4804,10 @@ struct ws__tls_cfg {
 #endif
 };
 
-typedef struct ws__tls_conn {
+typedef struct ws__tls_conn {   /* the io of the mbedTLS ws_io (ws__tls_io) */
     mbedtls_ssl_context ssl;
     ws__tls_cfg *cfg;
+    ws_conn *c;                  /* its connection: the socket (c->fd), errors, the role */
     size_t   wlen;               /* a write mbedTLS holds after WANT_WRITE: retry with this length */
     ws_result rerr;              /* read error seen after some bytes were returned */
     uint8_t  done;               /* handshake over */
@@ -4856,24 +4855,23 @@ static void ws__tls_report(ws_conn *c, ws_result rc, int level, const char *text
     if (ws__out_done(&o, NULL) == WS_OK) ws__log(ctx, level, line);
 }
 
-/* BIO callbacks: ctx is the ws_conn (its fd changes with each client attempt). */
+/* BIO callbacks: ctx is the ws__tls_conn; below it runs plain TCP over its conn's socket. */
 static int ws__tls_send(void *p, const unsigned char *buf, size_t len) {
-    ws_conn *c = (ws_conn *)p;
+    ws__tls_conn *t = (ws__tls_conn *)p;
     size_t put = 0;
-    ws_result rc = ws__tcp_write(c, buf, WS__MIN(len, (size_t)0x40000000), &put);
+    ws_result rc = ws__tcp_write((void *)(intptr_t)t->c->fd, buf, WS__MIN(len, (size_t)0x40000000), &put);
     if (rc == WS_AGAIN) return MBEDTLS_ERR_SSL_WANT_WRITE;
     if (rc != WS_OK) return MBEDTLS_ERR_NET_SEND_FAILED;
     return (int)put;
 }
 static int ws__tls_recv(void *p, unsigned char *buf, size_t len) {
-    ws_conn *c = (ws_conn *)p;
-    ws__tls_conn *t = (ws__tls_conn *)c->tls;
+    ws__tls_conn *t = (ws__tls_conn *)p;
     size_t got = 0;
-    ws_result rc = ws__tcp_read(c, buf, WS__MIN(len, (size_t)0x40000000), &got);
+    ws_result rc = ws__tcp_read((void *)(intptr_t)t->c->fd, buf, WS__MIN(len, (size_t)0x40000000), &got);
     if (rc == WS_AGAIN) return MBEDTLS_ERR_SSL_WANT_READ;
     if (rc == WS_ERR_CLOSED) return 0;   /* EOF */
     if (rc != WS_OK) return MBEDTLS_ERR_NET_RECV_FAILED;
-    if (t && !t->got1) { t->got1 = 1; t->first = buf[0]; }
+    if (!t->got1) { t->got1 = 1; t->first = buf[0]; }
     return (int)got;
 }
 
@@ -5188,20 +5186,18 @@ static void ws__tls_explain(ws_conn *c, ws__tls_conn *t, int r, char *msg, size_
     if (ws__out_done(&o, NULL) != WS_OK && cap) msg[cap - 1] = '\0';
 }
 
-static void ws__tls_drop(ws_conn *c) {   /* frees the per-connection TLS state */
-    ws__tls_conn *t = (ws__tls_conn *)c->tls;
-    if (!t) return;
-    c->tls = NULL;
+static void ws__tls_drop(ws__tls_conn *t) {   /* frees the per-connection TLS state */
+    ws_ctx *ctx = t->c->ctx;
     mbedtls_ssl_free(&t->ssl);
-    ws__tls_cfg_release(c->ctx, t->cfg);
-    ws__free(c->ctx, t);
+    ws__tls_cfg_release(ctx, t->cfg);
+    ws__free(ctx, t);
 }
 
-static ws_result ws__tls_handshake(ws_conn *c) {
-    ws__tls_conn *t = (ws__tls_conn *)c->tls;
+static ws_result ws__tls_handshake(void *io) {
+    ws__tls_conn *t = (ws__tls_conn *)io;
+    ws_conn *c = t->c;
     char msg[512];
     int r;
-    if (!t) return WS_ERR_TLS;
     for (;;) {
         r = mbedtls_ssl_handshake(&t->ssl);
         if (r == 0) break;
@@ -5214,8 +5210,8 @@ static ws_result ws__tls_handshake(ws_conn *c) {
         if ((c->flags & WS__F_SERVER) && t->got1 && t->first >= 'A' && t->first <= 'Z') {
             /* plain HTTP on a TLS port: answer in plain HTTP so the client learns why */
             ws__tls_report(c, WS_ERR_TLS, 1, msg);
-            ws__tls_drop(c);
-            c->tp = &ws__tcp;
+            ws__tls_drop(t);
+            ws__tcp_attach(c, c->fd);
             ws__respond(c, 400, NULL, "This port speaks TLS: use wss:// (or https://)\n");
             return WS_AGAIN;   /* now CLOSING: the response goes out, then TCP closes */
         }
@@ -5251,8 +5247,8 @@ static ws_result ws__tls_handshake(ws_conn *c) {
 }
 
 /* A failure after the handshake: an error code for the loop and, for TLS errors, the words. */
-static ws_result ws__tls_io_error(ws_conn *c, int r, const char *op) {
-    const ws__tls_conn *t = (const ws__tls_conn *)c->tls;
+static ws_result ws__tls_io_error(const ws__tls_conn *t, int r, const char *op) {
+    ws_conn *c = t->c;
     char e[160], msg[384];
     int refused = 0;
     ws__out o;
@@ -5264,10 +5260,8 @@ static ws_result ws__tls_io_error(ws_conn *c, int r, const char *op) {
     /* TLS 1.3: a client's handshake is over before the server has checked its certificate, so
      * a refusal arrives as the first record after it (mbedTLS 3.6 and 4.0 report the server's
      * alert as a MAC failure) */
-    refused = t && !t->rx && !(c->flags & WS__F_SERVER) &&
+    refused = !t->rx && !(c->flags & WS__F_SERVER) &&
               mbedtls_ssl_get_version_number(&t->ssl) == MBEDTLS_SSL_VERSION_TLS1_3;
-#else
-    (void)t;
 #endif
     o.p = msg; o.cap = sizeof msg; o.len = 0; o.err = 0;
     ws__puts(&o, refused ? "handshake failure: the server refused the connection right after the "
@@ -5279,11 +5273,11 @@ static ws_result ws__tls_io_error(ws_conn *c, int r, const char *op) {
     return WS_ERR_TLS;
 }
 
-static ws_result ws__tls_read(ws_conn *c, uint8_t *buf, size_t cap, size_t *got) {
-    ws__tls_conn *t = (ws__tls_conn *)c->tls;
+static ws_result ws__tls_read(void *io, uint8_t *buf, size_t cap, size_t *got) {
+    ws__tls_conn *t = (ws__tls_conn *)io;
     size_t n = 0;
     int r;
-    if (!t || !t->done) return t ? WS_AGAIN : WS_ERR_CLOSED;
+    if (!t->done) return WS_AGAIN;
     t->more = 0;
     while (n < cap && t->rerr == WS_OK) {   /* drain what the socket has: poll won't say */
         r = mbedtls_ssl_read(&t->ssl, buf + n, WS__MIN(cap - n, (size_t)0x40000000));
@@ -5293,17 +5287,16 @@ static ws_result ws__tls_read(ws_conn *c, uint8_t *buf, size_t cap, size_t *got)
         if (r == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) continue;
 #endif
         if (r == 0 || r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) t->rerr = WS_ERR_CLOSED;
-        else t->rerr = ws__tls_io_error(c, r, "receive failed: ");
+        else t->rerr = ws__tls_io_error(t, r, "receive failed: ");
     }
     if (n == cap) t->more = 1;
     if (n) { *got = n; return WS_OK; }
     return t->rerr != WS_OK ? t->rerr : WS_AGAIN;
 }
 
-static ws_result ws__tls_write(ws_conn *c, const uint8_t *buf, size_t len, size_t *put) {
-    ws__tls_conn *t = (ws__tls_conn *)c->tls;
+static ws_result ws__tls_write(void *io, const uint8_t *buf, size_t len, size_t *put) {
+    ws__tls_conn *t = (ws__tls_conn *)io;
     int r;
-    if (!t) return WS_ERR_CLOSED;
     if (!t->done) return WS_AGAIN;   /* queued bytes wait for the handshake */
     if (t->wlen && t->wlen <= len) len = t->wlen;   /* mbedTLS wants the same call again */
     r = mbedtls_ssl_write(&t->ssl, buf, WS__MIN(len, (size_t)0x40000000));
@@ -5312,43 +5305,48 @@ static ws_result ws__tls_write(ws_conn *c, const uint8_t *buf, size_t len, size_
 #if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
     if (r == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) { t->wlen = len; return WS_AGAIN; }
 #endif
-    return ws__tls_io_error(c, r, "send failed: ");
+    return ws__tls_io_error(t, r, "send failed: ");
 }
 
-static short ws__tls_want(const ws_conn *c) {
-    const ws__tls_conn *t = (const ws__tls_conn *)c->tls;
-    if (!t) return 0;
-    if (!t->done) return (short)t->want;
-    return (short)((t->wlen || t->shut) ? WS_POLLOUT : 0);
+static int ws__tls_want(void *io) {
+    const ws__tls_conn *t = (const ws__tls_conn *)io;
+    if (!t->done) return t->want;
+    return (t->wlen || t->shut) ? WS_POLLOUT : 0;
 }
 
-static size_t ws__tls_pending(const ws_conn *c) {
-    const ws__tls_conn *t = (const ws__tls_conn *)c->tls;
-    if (!t || !t->done || t->rerr != WS_OK) return 0;
+static size_t ws__tls_pending(void *io) {
+    const ws__tls_conn *t = (const ws__tls_conn *)io;
+    if (!t->done || t->rerr != WS_OK) return 0;
     return mbedtls_ssl_get_bytes_avail(&t->ssl) + t->more;
 }
 
-static void ws__tls_shutdown(ws_conn *c) {   /* close_notify, then FIN */
-    ws__tls_conn *t = (ws__tls_conn *)c->tls;
-    if (t && t->done) {
+static void ws__tls_shutdown(void *io) {   /* close_notify, then FIN */
+    ws__tls_conn *t = (ws__tls_conn *)io;
+    if (t->done) {
         int r = mbedtls_ssl_close_notify(&t->ssl);   /* again: flushes the rest of it */
         if (r == MBEDTLS_ERR_SSL_WANT_WRITE || r == MBEDTLS_ERR_SSL_WANT_READ) { t->shut = 1; return; }
         t->shut = 0;
     }
-    ws__tcp_shutdown(c);
+    ws__tcp_shutdown((void *)(intptr_t)t->c->fd);
 }
 
-static void ws__tls_close(ws_conn *c) {
-    ws__tls_conn *t = (ws__tls_conn *)c->tls;
-    if (t && t->shut && c->fd != WS__INVALID_SOCK) (void)mbedtls_ssl_close_notify(&t->ssl);   /* best effort */
-    ws__tls_drop(c);
-    ws__tcp_close(c);
+static void ws__tls_close(void *io) {   /* (the loop has stopped watching the socket) */
+    ws__tls_conn *t = (ws__tls_conn *)io;
+    ws__sock s = t->c->fd;
+    if (t->shut && s != WS__INVALID_SOCK) (void)mbedtls_ssl_close_notify(&t->ssl);   /* best effort */
+    ws__tls_drop(t);
+    ws__tcp_close((void *)(intptr_t)s);
 }
 
-static const ws__transport ws__tls = {
-    ws__tls_read, ws__tls_write, ws__tls_handshake, ws__tls_want, ws__tls_pending,
-    ws__tls_shutdown, ws__tls_close
+/* wss:// as a ws_io: io is the connection's ws__tls_conn (it owns the socket beneath) */
+static const ws_io ws__tls_io = {
+    ws__tls_write, ws__tls_read, ws__tls_shutdown, ws__tls_close, NULL,
+    ws__tls_handshake, ws__tls_want, ws__tls_pending
 };
+/* c's TLS state, NULL when it is not on ws.h's mbedTLS transport */
+WS__UNUSED static ws__tls_conn *ws__tls_of(const ws_conn *c) {
+    return c->io == &ws__tls_io ? (ws__tls_conn *)c->io_arg : NULL;
+}
 
 /* Puts a connected socket under TLS with config g: WS_OK, or WS_ERR_TLS/NOMEM (reported). */
 static ws_result ws__tls_attach(ws_conn *c, ws__tls_cfg *g) {
@@ -5359,9 +5357,10 @@ static ws_result ws__tls_attach(ws_conn *c, ws__tls_cfg *g) {
     memset(t, 0, sizeof *t);
     mbedtls_ssl_init(&t->ssl);
     t->cfg = g;
+    t->c = c;
     g->refs++;
-    c->tls = t;
-    c->tp = &ws__tls;
+    c->io = &ws__tls_io;   /* over the socket that plain TCP had (c->fd) */
+    c->io_arg = t;
     t->want = (c->flags & WS__F_SERVER) ? WS_POLLIN : WS_POLLOUT;   /* clients speak first */
     r = mbedtls_ssl_setup(&t->ssl, &g->conf);
     if (r == 0 && !g->server) {   /* SNI and the name the certificate must carry */
@@ -5381,9 +5380,9 @@ static ws_result ws__tls_attach(ws_conn *c, ws__tls_cfg *g) {
         ws__puts(&o, "TLS setup failed: ");
         ws__puts(&o, e);
         if (ws__out_done(&o, NULL) == WS_OK) ws__tls_report(c, WS_ERR_TLS, 0, msg);
-        return WS_ERR_TLS;   /* c->tls is freed with the connection */
+        return WS_ERR_TLS;   /* t is freed with the connection */
     }
-    mbedtls_ssl_set_bio(&t->ssl, c, ws__tls_send, ws__tls_recv, NULL);
+    mbedtls_ssl_set_bio(&t->ssl, t, ws__tls_send, ws__tls_recv, NULL);
     return WS_OK;
 }
 #else   /* !WS_USE_MBEDTLS: nothing of mbedTLS is referenced */
@@ -5468,7 +5467,7 @@ static void ws__dns_release(ws_conn *c) {
 static void ws__client_reset(ws_conn *c) {   /* forget one attempt's resources */
     ws__dns_release(c);
     if (c->cl && c->cl->ai) { ws__resolve_free(c->cl->ai); c->cl->ai = c->cl->ai_next = NULL; }
-    if (c->tp) (c->tp->close)(c);
+    ws__io_close(c);
     ws__conn_reset(c);
 }
 
@@ -5662,7 +5661,7 @@ static void ws__client_connected(ws_conn *c) {
     if (cl->proxy_host.ptr && c->state != WS__PROXY) { ws__proxy_start(c); return; }
     if (ws__client_request(c) != WS_OK) return;
     if (cl->tls && ws__tls_attach(c, cl->tls) != WS_OK) { ws__fail(c, WS_ERR_TLS, "TLS setup failed"); return; }
-    c->state = c->tp->handshake ? WS__TLS : WS__HANDSHAKE;
+    c->state = c->io->handshake ? WS__TLS : WS__HANDSHAKE;
     c->deadline = ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000);
     /* send the request (or TLS hello) in this pass: an edge-triggered host (WSAEventSelect)
      * reports FD_CONNECT and FD_WRITE together and would not say "writable" again */
@@ -5686,7 +5685,7 @@ static void ws__proxy_io(ws_conn *c, short rev) {
     for (;;) {   /* until the socket is empty: ends within max_handshake bytes */
         got = 0;
         if (!ws__buf_reserve(ctx, &c->rx, 1024)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); return; }
-        rc = (c->tp->read)(c, WS__BDATA(c->rx) + c->rx->len, c->rx->cap - c->rx->len, &got);
+        rc = (c->io->read)(c->io_arg, WS__BDATA(c->rx) + c->rx->len, c->rx->cap - c->rx->len, &got);
         if (rc == WS_AGAIN) return;
         if (rc != WS_OK) {
             ws__fail(c, WS_ERR_PROXY, rc == WS_ERR_CLOSED ? "the proxy closed the connection without answering"
@@ -5718,12 +5717,12 @@ static void ws__client_try(ws_conn *c) {
         s = ws__socket(a->ai_family, SOCK_STREAM, IPPROTO_TCP);
         if (s == WS__INVALID_SOCK) continue;
         ws__sock_setup(s);
-        c->fd = s;
+        ws__tcp_attach(c, s);
         ws__remote_from(c, a->ai_addr);
         if (ws__connect(s, a->ai_addr, WS__SOCKLEN(a->ai_addrlen)) == 0) { ws__client_connected(c); return; }
         cl->last_err = ws__sock_errno();
         if (ws__err_inprogress(cl->last_err)) { c->state = WS__CONNECTING; return; }
-        (c->tp->close)(c);
+        ws__io_close(c);
     }
     ws__fail(c, WS_ERR_CONNECT, ws__sock_why(cl->last_err, 0));
 }
@@ -5791,7 +5790,6 @@ static void ws__client_start(ws_conn *c) {
     cl->http_status = 0;
     c->created = ctx->now;
     c->deadline = ctx->now + ws__ms(ctx->cfg.connect_timeout_ms, 10000);
-    c->tp = &ws__tcp;
     {   ws_span h = cl->proxy_host.ptr ? cl->proxy_host : cl->u.host;   /* a proxy: resolve it */
         memcpy(host, h.ptr, h.len);
         host[h.len] = '\0';
@@ -5926,8 +5924,7 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) {
         ws__sock_setup2(s, nb);
         c = ws__conn_new(ctx, 1);
         if (!c) { ws__refuse_nomem(s); ws__log(ctx, 0, "ws.h: out of memory accepting: 503"); continue; }
-        c->fd = s;
-        c->tp = &ws__tcp;
+        ws__tcp_attach(c, s);
         ws__remote_from(c, (struct sockaddr *)&ss);
         ws__hs_make_room(ctx, c);
         ws__hs_add(c);
@@ -5936,7 +5933,7 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) {
         if (ctx->nserver > ws__max_conns(ctx))
             c->flags |= WS__F_REFUSE;
         if (l->tls && ws__tls_attach(c, l->tls) != WS_OK) c->flags |= WS__F_BROKEN;
-        if (c->tp->handshake) c->state = WS__TLS;
+        if (c->io->handshake) c->state = WS__TLS;
         ws__pend(c);   /* settles its poll interest and handshake timer */
         /* the request is often there already: read it now, so a flood of newer accepts
          * cannot push an honest client out of the handshake list before it is read */
@@ -6142,6 +6139,11 @@ static void ws__cancel_retry(ws_conn *c) {
     ws__emit(c, &ev);
 }
 
+/* The bytes c's ws_io holds that a read returns without the descriptor (TLS's decrypted ones) */
+static size_t ws__io_pending(const ws_conn *c) {
+    return c->io && c->io->pending ? (c->io->pending)(c->io_arg) : 0;
+}
+
 static void ws__readable(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     int i;
@@ -6151,7 +6153,7 @@ static void ws__readable(ws_conn *c) {
         uint8_t junk[2048];
         if (!(c->state == WS__OPEN || c->state == WS__HANDSHAKE || ws__reading(c))) {
             /* closing: input is read and dropped, without taking a buffer */
-            rc = (c->tp->read)(c, junk, sizeof junk, &got);
+            rc = (c->io->read)(c->io_arg, junk, sizeof junk, &got);
             want = sizeof junk;
             if (rc == WS_OK) { c->last_rx = ctx->now; if (got < want / 2) break; continue; }
         } else {
@@ -6181,7 +6183,7 @@ static void ws__readable(ws_conn *c) {
                 if (!budget && !ws__buf_used(c->tx)) ws__finish(c);
                 return;
             }
-            rc = (c->tp->read)(c, WS__BDATA(c->rx) + c->rx->len, c->rx->cap - c->rx->len, &got);
+            rc = (c->io->read)(c->io_arg, WS__BDATA(c->rx) + c->rx->len, c->rx->cap - c->rx->len, &got);
         }
         if (rc == WS_AGAIN) break;
         if (rc == WS_ERR_CLOSED) { ws__buf_put(ctx, &c->rx); ws__on_eof(c); return; }
@@ -6207,7 +6209,7 @@ static void ws__readable(ws_conn *c) {
         ws__pend(c);
     }
     if (c->rx && c->rx->off == c->rx->len && !(c->flags & WS__F_HAVE_FRAME)) ws__buf_put(ctx, &c->rx);
-    if (c->fd != WS__INVALID_SOCK && c->tp->pending(c)) ws__pend(c);   /* TLS holds more */
+    if (c->fd != WS__INVALID_SOCK && ws__io_pending(c)) ws__pend(c);   /* TLS holds more */
 }
 
 #ifndef WS_NO_CLIENT
@@ -6224,7 +6226,7 @@ static void ws__connect_ready(ws_conn *c) {   /* POLLOUT/ERR while CONNECTING */
         return;
     }
     c->cl->last_err = err;
-    (c->tp->close)(c);
+    ws__io_close(c);
     ws__client_try(c);
 }
 
@@ -6233,7 +6235,7 @@ static void ws__connect_ready(ws_conn *c) { (void)c; }
 #endif
 
 static void ws__tls_step(ws_conn *c) {
-    ws_result rc = c->tp->handshake(c);
+    ws_result rc = c->io && c->io->handshake ? (c->io->handshake)(c->io_arg) : WS_OK;
     if (rc == WS_AGAIN) return;
     if (rc != WS_OK) { ws__abort(c, rc, "TLS handshake failed"); return; }
     c->state = WS__HANDSHAKE;
@@ -6247,11 +6249,11 @@ static short ws__interest(const ws_conn *c) {
     case WS__CONNECTING: return WS_POLLOUT;
     case WS__PROXY: return (short)(WS_POLLIN | (ws__buf_used(c->tx) ? WS_POLLOUT : 0));
     case WS__TLS:   /* only what the TLS handshake waits for: queued bytes wait for it */
-        return c->tp->want(c);
+        return ws__io_want(c);
     case WS__HANDSHAKE: case WS__OPEN: case WS__CLOSING:
         ev = WS_POLLIN;
         if (ws__buf_used(c->tx)) ev |= WS_POLLOUT;
-        return (short)(ev | c->tp->want(c));
+        return (short)(ev | ws__io_want(c));
     default: return 0;
     }
 }
@@ -6461,7 +6463,7 @@ static void ws__conn_io(ws_conn *c, short rev) {
         if (rev & (WS_POLLIN | WS_POLLERR | WS_POLLHUP)) ws__readable(c);
         if (c->state != WS__CLOSED && !(c->flags & WS__F_DEAD)) ws__flush(c);
     }
-    if (c->fd != WS__INVALID_SOCK && !(c->flags & WS__F_DEAD) && c->tp->pending(c))
+    if (c->fd != WS__INVALID_SOCK && !(c->flags & WS__F_DEAD) && ws__io_pending(c))
         ws__pend(c);   /* TLS: decrypted bytes wait without the socket being readable */
     if (c->flags & WS__F_BROKEN) ws__finish(c);
     ws__settle(c);
@@ -6498,7 +6500,7 @@ static void ws__service(ws_conn *c) {
         c->iorev = 0;
         ws__conn_io(c, rev);
     }
-    if (c->tp && c->fd != WS__INVALID_SOCK && c->tp->pending(c)) ws__readable(c);
+    if (c->fd != WS__INVALID_SOCK && ws__io_pending(c)) ws__readable(c);
     ws__service_core(c);   /* DRAINED, what callbacks and timers queued, a finish */
 }
 
@@ -7028,15 +7030,16 @@ WS_API ws_result ws_conn_adopt(ws_ctx *ctx, intptr_t fd, const ws_engine_opts *o
     if (!o->io) {   /* a connected socket: the loop's own TCP transport */
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
-        c->fd = (ws__sock)fd;
-        c->tp = &ws__tcp;
+        ws__tcp_attach(c, (ws__sock)fd);
         if (ws__getpeername(c->fd, (struct sockaddr *)&ss, &sl) == 0) ws__remote_from(c, (struct sockaddr *)&ss);
     }
     rc = ws__conn_start(c, o, &why);
     if (rc != WS_OK) {   /* the caller keeps its stream */
         if (rc == WS_ERR_URL) ws__log(ctx, 0, why);
         c->fd = WS__INVALID_SOCK;
-        if (c->io) { ws__free(ctx, c->io); c->io = NULL; }
+        if (c->flags & WS__F_OWN_IO) ws__free(ctx, (ws_io *)c->io);
+        c->flags &= ~(uint32_t)WS__F_OWN_IO;
+        c->io = NULL;
         ws__conn_free(c);
         return rc;
     }
