@@ -2,7 +2,9 @@
  * one ws_ctx adopted over in-memory pipes with no descriptor, woken by ws_conn_io_ready. The
  * transport "encrypts" (XOR) and runs a handshake of its own first, as a TLS layer would, so
  * the test sees that handshake, want/pending, read/write, shutdown and close are all used and
- * that nothing reaches the pipe in clear. Bounded by a pass count, not by time. */
+ * that nothing reaches the pipe in clear. Bounded by a pass count, not by time. Then ws.h's own
+ * plain TCP (ws_io_tcp) wrapped by a ws_io that counts bytes, over real loopback sockets, and
+ * the server's uncopied sendmsg path taken on that built-in TCP only. */
 
 typedef struct tp_pipe { uint8_t buf[1 << 17]; size_t len; int eof; } tp_pipe;
 typedef struct tp_end {
@@ -213,9 +215,190 @@ static void test_transport_io_handshake_fails(void) {
     ws_ctx_destroy(ctx);
 }
 
+/* ---- ws.h's own plain TCP, wrapped: a ws_io of the user's that counts what passes and hands
+ * each call to ws_io_tcp(), on both ends of a real loopback TCP connection ---- */
+typedef struct tp_count {
+    void *sock;                /* ws_io_tcp's io: the socket */
+    size_t in, out;            /* bytes read and written */
+    int shutdowns, closes;
+    char first[5];             /* the first bytes written: "GET " or "HTTP" */
+} tp_count;
+static ws_result tp_count_read(void *io, uint8_t *b, size_t cap, size_t *got) {
+    tp_count *k = (tp_count *)io;
+    ws_result rc = (ws_io_tcp()->read)(k->sock, b, cap, got);
+    if (rc == WS_OK) k->in += *got;
+    return rc;
+}
+static ws_result tp_count_write(void *io, const uint8_t *p, size_t n, size_t *put) {
+    tp_count *k = (tp_count *)io;
+    ws_result rc = (ws_io_tcp()->write)(k->sock, p, n, put);
+    if (rc == WS_OK && k->out == 0 && *put >= 4) memcpy(k->first, p, 4);
+    if (rc == WS_OK) k->out += *put;
+    return rc;
+}
+static void tp_count_shutdown(void *io) { tp_count *k = (tp_count *)io; k->shutdowns++; (ws_io_tcp()->shutdown)(k->sock); }
+static void tp_count_close(void *io) { tp_count *k = (tp_count *)io; k->closes++; (ws_io_tcp()->close)(k->sock); }
+
+/* A connected loopback TCP pair (through a listener of the test's own, closed at once), both
+ * ends non-blocking. 0 = done. */
+static int tp_tcp_pair(ws__sock *a, ws__sock *b) {
+    struct sockaddr_in sa;
+    socklen_t sl = sizeof sa;
+    ws__sock l = ws__socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    *a = *b = WS__INVALID_SOCK;
+    if (l == WS__INVALID_SOCK) return -1;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (ws__bind(l, (struct sockaddr *)&sa, sizeof sa) == 0 && ws__listen(l, 1) == 0 &&
+        ws__getsockname(l, (struct sockaddr *)&sa, &sl) == 0 &&
+        (*a = ws__socket(AF_INET, SOCK_STREAM, IPPROTO_TCP)) != WS__INVALID_SOCK &&
+        ws__connect(*a, (struct sockaddr *)&sa, sizeof sa) == 0)   /* loopback: done at once */
+        *b = ws__accept_sock(l, NULL, NULL);                      /* queued already */
+    ws__sock_close(l);
+    if (*b == WS__INVALID_SOCK) {
+        if (*a != WS__INVALID_SOCK) ws__sock_close(*a);
+        return -1;
+    }
+    ws__sock_setup(*a);
+    ws__sock_setup(*b);
+    return 0;
+}
+
+static void tp_count_ends(ws_io *io, tp_count *k, ws__sock s) {
+    memset(k, 0, sizeof *k);
+    k->sock = (void *)(intptr_t)s;
+    *io = *ws_io_tcp();        /* the built-in's table, two calls replaced... */
+    io->read = tp_count_read;  /* ...and all four passed on: shutdown and close as well */
+    io->write = tp_count_write;
+    io->shutdown = tp_count_shutdown;
+    io->close = tp_count_close;
+    io->io = k;
+}
+
+static void test_transport_wrap_tcp(void) {
+    ws__sock cs, ss;
+    tp_count ck, sk;
+    ws_io cio, sio;
+    ws_engine_opts o;
+    ws_config cfg;
+    tp_state st;
+    ws_ctx *ctx;
+    ws_conn *cc = NULL, *sc = NULL;
+    int i;
+    CHECK(ws_io_tcp() != NULL && ws_io_tcp()->read && ws_io_tcp()->write && ws_io_tcp()->close);
+    CHECK(!ws_io_tcp()->handshake && !ws_io_tcp()->want && !ws_io_tcp()->pending);
+    if (tp_tcp_pair(&cs, &ss) != 0) { CHECK(!"a loopback TCP connection"); return; }
+    tp_count_ends(&cio, &ck, cs);
+    tp_count_ends(&sio, &sk, ss);
+    memset(&st, 0, sizeof st);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_event = tp_on_event;   /* the client sends tp_text, the server echoes, 4000 closes */
+    cfg.user = &st;
+    ctx = ws_ctx_create(&cfg);
+    CHECK(ctx != NULL);
+    if (!ctx) { ws__sock_close(cs); ws__sock_close(ss); return; }
+    memset(&o, 0, sizeof o);
+    o.server = 1;
+    o.io = &sio;
+    CHECK_EQ(ws_conn_adopt(ctx, (intptr_t)ss, &o, NULL, &sc), WS_OK);   /* polled through ss */
+    o.server = 0;
+    o.io = &cio;
+    o.url = "ws://127.0.0.1/counted";
+    CHECK_EQ(ws_conn_adopt(ctx, (intptr_t)cs, &o, NULL, &cc), WS_OK);
+    CHECK(cc && cc->io != ws_io_tcp() && sc && sc->io != ws_io_tcp());   /* the wrappers, */
+    CHECK(cc && !ws__is_tcp(cc));        /* so no sendmsg() past them (ws__send_direct) */
+    for (i = 0; i < 2000 && (st.closes == 0 || st.server_closes == 0); i++) CHECK(ws_poll(ctx, 50) >= 0);
+    CHECK(i < 2000);
+    CHECK_EQ(st.opens, 2);
+    CHECK_EQ(st.msgs, 1);
+    CHECK_EQ(st.clean, 2);
+    CHECK(memcmp(ck.first, "GET ", 4) == 0);    /* the client's upgrade request... */
+    CHECK(memcmp(sk.first, "HTTP", 4) == 0);    /* ...and the server's 101 passed the wrappers */
+    CHECK(ck.out > strlen(tp_text) && sk.out > strlen(tp_text));
+    CHECK_EQ(ck.out, sk.in);                    /* every byte one side wrote, the other read */
+    CHECK_EQ(sk.out, ck.in);
+    CHECK_EQ(sk.shutdowns, 1);                  /* the server ends TCP first (RFC 6455 7.1.1) */
+    CHECK_EQ(ck.closes, 1);
+    CHECK_EQ(sk.closes, 1);
+    ws_ctx_destroy(ctx);
+    CHECK_EQ(ck.closes + sk.closes, 2);         /* closed once each, through the wrappers */
+}
+
+/* The server's fast path (frame header + payload in one sendmsg/WSASend, uncopied: no buffer)
+ * is taken on ws.h's own plain TCP only; on a ws_io of the user's, wrapped or not, the bytes go
+ * through the send queue and that ws_io. */
+typedef struct tp_ds { int opens, msgs, bad; } tp_ds;
+static uint8_t tp_ds_byte(size_t j) { return (uint8_t)(j * 7u + 3u); }
+static void tp_ds_event(ws_conn *c, const ws_event *ev, void *user) {
+    tp_ds *d = (tp_ds *)user;
+    size_t j;
+    (void)c;
+    if (ev->type == WS_EV_OPEN) d->opens++;
+    if (ev->type != WS_EV_MESSAGE) return;
+    d->msgs++;
+    if (ev->len != 1000) d->bad++;
+    else for (j = 0; j < ev->len; j++) if (ev->data[j] != tp_ds_byte(j)) { d->bad++; break; }
+}
+static void test_transport_tcp_direct_send(void) {
+    uint8_t msg[1000];
+    ws__sock cs, ss, cs2, ss2;
+    tp_count ck, sk2;
+    ws_io cio, sio2;
+    ws_engine_opts o;
+    ws_config cfg;
+    tp_ds d;
+    ws_ctx *ctx;
+    ws_conn *cc = NULL, *sc = NULL, *sc2 = NULL;
+    size_t k, mem;
+    int i;
+    for (k = 0; k < sizeof msg; k++) msg[k] = tp_ds_byte(k);
+    if (tp_tcp_pair(&cs, &ss) != 0) { CHECK(!"a loopback TCP connection"); return; }
+    if (tp_tcp_pair(&cs2, &ss2) != 0) { CHECK(!"a loopback TCP connection"); ws__sock_close(cs); ws__sock_close(ss); return; }
+    tp_count_ends(&cio, &ck, cs);
+    tp_count_ends(&sio2, &sk2, ss2);
+    memset(&d, 0, sizeof d);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_event = tp_ds_event;
+    cfg.user = &d;
+    ctx = ws_ctx_create(&cfg);
+    CHECK(ctx != NULL);
+    if (!ctx) { ws__sock_close(cs); ws__sock_close(ss); ws__sock_close(cs2); ws__sock_close(ss2); return; }
+    memset(&o, 0, sizeof o);
+    o.server = 1;
+    o.upgraded = 1;                              /* open at once: no handshake */
+    CHECK_EQ(ws_conn_adopt(ctx, (intptr_t)ss, &o, NULL, &sc), WS_OK);      /* ws.h's TCP */
+    o.io = &sio2;
+    CHECK_EQ(ws_conn_adopt(ctx, (intptr_t)ss2, &o, NULL, &sc2), WS_OK);    /* wrapped TCP */
+    o.server = 0;
+    o.io = &cio;
+    CHECK_EQ(ws_conn_adopt(ctx, (intptr_t)cs, &o, NULL, &cc), WS_OK);
+    CHECK(sc && sc->io == ws_io_tcp() && sc->io_arg == (void *)(intptr_t)ss && ws__is_tcp(sc));
+    CHECK(sc2 && sc2->io != ws_io_tcp() && !ws__is_tcp(sc2));
+    for (i = 0; i < 100 && d.opens < 3; i++) ws_poll(ctx, 10);
+    CHECK_EQ(d.opens, 3);
+    if (!sc || !sc2 || d.opens < 3) { ws_ctx_destroy(ctx); ws__sock_close(cs2); return; }
+    mem = ctx->mem_used;
+    CHECK_EQ(ws_conn_send(sc, WS_OP_BINARY, msg, sizeof msg), WS_OK);   /* sendmsg: no buffer */
+    CHECK_EQ(ctx->mem_used, mem);
+    CHECK(sc->tx == NULL);
+    CHECK_EQ(ws_conn_send(sc2, WS_OP_BINARY, msg, sizeof msg), WS_OK);  /* the queue, then io */
+    CHECK(ctx->mem_used > mem);
+    CHECK_EQ(sk2.out, 4 + sizeof msg);          /* written through the wrapper at once */
+    for (i = 0; i < 200 && d.msgs < 1; i++) ws_poll(ctx, 10);
+    CHECK_EQ(d.msgs, 1);
+    CHECK_EQ(d.bad, 0);
+    CHECK_EQ(ck.in, 4 + sizeof msg);            /* header (2 + 2 length bytes) + payload */
+    ws_ctx_destroy(ctx);
+    CHECK_EQ(ck.closes + sk2.closes, 2);
+    ws__sock_close(cs2);                         /* the far end of the wrapped server */
+}
+
 static void suite_transport(void) {
     RUN(test_transport_io_handshake);
     RUN(test_transport_io_partial_writes);
     RUN(test_transport_io_nothing_in_clear);
     RUN(test_transport_io_handshake_fails);
+    RUN(test_transport_wrap_tcp);
+    RUN(test_transport_tcp_direct_send);
 }
