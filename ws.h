@@ -80,7 +80,8 @@ ENGINE (sans-I/O: no ws_ctx, no sockets, your clock; also with WS_NO_NET)
   _drop, _state, _user, _set_user, _id, _is_server, _age_ms (engine: your clock), _protocol,
   _queued, _set_fragments. Need a ws_ctx: everything else (ws_conn_ctx returns NULL for an
   engine, ws_conn_remote WS_ERR_STATE). ws_conn_adopt hands a connected socket or a ws_io of
-  yours to a ws_ctx.
+  yours to a ws_ctx. Every transport is a ws_io: ws.h's plain TCP (ws_io_tcp(), its io the
+  socket, for yours to wrap) and its mbedTLS (io: its per-connection state) as well.
 
 OWNERSHIP
   The user owns ws_ctx; it owns every ws_conn, ws_listener, buffer and TLS object. Data given
