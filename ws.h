@@ -3443,7 +3443,7 @@ static void ws__flush(ws_conn *c) {
             ws__buf_put(c->ctx, &c->tx);
             return;
         }
-        if (!c->tx) { c->flags &= ~(uint32_t)WS__F_FLUSHING; return; }   /* ended inside the write */
+        if (!c->tx || !c->io) { c->flags &= ~(uint32_t)WS__F_FLUSHING; return; }   /* ended inside the write */
         c->tx->off += put;
     }
     c->flags &= ~(uint32_t)WS__F_FLUSHING;
@@ -6148,7 +6148,7 @@ static size_t ws__io_pending(const ws_conn *c) {
 static void ws__readable(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     int i;
-    for (i = 0; i < 16 && c->state != WS__CLOSED && !(c->flags & (WS__F_DEAD | WS__F_BROKEN)); i++) {
+    for (i = 0; i < 16 && c->state != WS__CLOSED && c->io && !(c->flags & (WS__F_DEAD | WS__F_BROKEN)); i++) {
         size_t got = 0, want = WS_BUF_MIN;
         ws_result rc;
         uint8_t junk[2048];
