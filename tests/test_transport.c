@@ -240,7 +240,7 @@ static void tp_count_shutdown(void *io) { tp_count *k = (tp_count *)io; k->shutd
 static void tp_count_close(void *io) { tp_count *k = (tp_count *)io; k->closes++; (ws_io_tcp()->close)(k->sock); }
 
 /* A connected loopback TCP pair (through a listener of the test's own, closed at once), both
- * ends non-blocking. 0 = done. */
+ * ends non-blocking. 0 = done. (Windows: after ws_ctx_create, which starts Winsock.) */
 static int tp_tcp_pair(ws__sock *a, ws__sock *b) {
     struct sockaddr_in sa;
     socklen_t sl = sizeof sa;
@@ -288,16 +288,16 @@ static void test_transport_wrap_tcp(void) {
     int i;
     CHECK(ws_io_tcp() != NULL && ws_io_tcp()->read && ws_io_tcp()->write && ws_io_tcp()->close);
     CHECK(!ws_io_tcp()->handshake && !ws_io_tcp()->want && !ws_io_tcp()->pending);
-    if (tp_tcp_pair(&cs, &ss) != 0) { CHECK(!"a loopback TCP connection"); return; }
-    tp_count_ends(&cio, &ck, cs);
-    tp_count_ends(&sio, &sk, ss);
     memset(&st, 0, sizeof st);
     memset(&cfg, 0, sizeof cfg);
     cfg.on_event = tp_on_event;   /* the client sends tp_text, the server echoes, 4000 closes */
     cfg.user = &st;
     ctx = ws_ctx_create(&cfg);
     CHECK(ctx != NULL);
-    if (!ctx) { ws__sock_close(cs); ws__sock_close(ss); return; }
+    if (!ctx) return;
+    if (tp_tcp_pair(&cs, &ss) != 0) { CHECK(!"a loopback TCP connection"); ws_ctx_destroy(ctx); return; }
+    tp_count_ends(&cio, &ck, cs);
+    tp_count_ends(&sio, &sk, ss);
     memset(&o, 0, sizeof o);
     o.server = 1;
     o.io = &sio;
@@ -353,17 +353,21 @@ static void test_transport_tcp_direct_send(void) {
     size_t k, mem;
     int i;
     for (k = 0; k < sizeof msg; k++) msg[k] = tp_ds_byte(k);
-    if (tp_tcp_pair(&cs, &ss) != 0) { CHECK(!"a loopback TCP connection"); return; }
-    if (tp_tcp_pair(&cs2, &ss2) != 0) { CHECK(!"a loopback TCP connection"); ws__sock_close(cs); ws__sock_close(ss); return; }
-    tp_count_ends(&cio, &ck, cs);
-    tp_count_ends(&sio2, &sk2, ss2);
     memset(&d, 0, sizeof d);
     memset(&cfg, 0, sizeof cfg);
     cfg.on_event = tp_ds_event;
     cfg.user = &d;
     ctx = ws_ctx_create(&cfg);
     CHECK(ctx != NULL);
-    if (!ctx) { ws__sock_close(cs); ws__sock_close(ss); ws__sock_close(cs2); ws__sock_close(ss2); return; }
+    if (!ctx) return;
+    if (tp_tcp_pair(&cs, &ss) != 0) { CHECK(!"a loopback TCP connection"); ws_ctx_destroy(ctx); return; }
+    if (tp_tcp_pair(&cs2, &ss2) != 0) {
+        CHECK(!"a loopback TCP connection");
+        ws__sock_close(cs); ws__sock_close(ss); ws_ctx_destroy(ctx);
+        return;
+    }
+    tp_count_ends(&cio, &ck, cs);
+    tp_count_ends(&sio2, &sk2, ss2);
     memset(&o, 0, sizeof o);
     o.server = 1;
     o.upgraded = 1;                              /* open at once: no handshake */
