@@ -234,6 +234,7 @@ fuzz: $(FUZZERS)
 build/fuzz_%: tests/fuzz/fuzz_%.c ws.h | build
 	$(FUZZ_CC) -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    $(ZLIB_FLAGS) $< -o $@ $(ZLIB_LIBS)
+build/fuzz_deflate: tests/fuzz/fuzz_conn.c   # fuzz_conn's harness with permessage-deflate
 
 # examples/NAME.c -> build/NAME, each a whole program (it defines WS_IMPLEMENTATION itself).
 # TLS variants (examples/tls_*.c, and wscat as build/wscat_tls) only when mbedTLS is installed.
