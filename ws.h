@@ -4326,6 +4326,25 @@ static ws__pmd_shared *ws__pmd_shared_get(ws_ctx *ctx) {
 }
 
 /* ---- negotiation ---- */
+/* permessage-deflate as agreed in a (parsed from params, an answer's element) for c's role;
+ * our settings o may only narrow it (a smaller window, resetting more often). */
+static ws_result ws__pmd_take(ws_conn *c, const ws_deflate_opts *o, const ws__pmd_params *a,
+                              ws_span params) {
+    int server = (c->flags & WS__F_SERVER) != 0, wb, pwb, mem;
+    int own = server ? a->smwb : a->cmwb, peer = server ? a->cmwb : a->smwb;   /* windows */
+    size_t thr, k;
+    ws__pmd *z;
+    ws__pmd_opts(o, &wb, &pwb, &mem, &thr);
+    z = ws__pmd_new(c, o, own > 0 ? WS__MIN(wb, own) : wb, peer > 0 ? peer : 15,
+                    (server ? a->snct : a->cnct) || o->no_context_takeover, server ? a->cnct : a->snct);
+    if (!z) return WS_ERR_NOMEM;
+    k = WS__MIN(params.len, sizeof z->ext - 19);
+    memcpy(z->ext, "permessage-deflate", 18);
+    memcpy(z->ext + 18, params.ptr, k);
+    z->ext[18 + k] = '\0';
+    return WS_OK;
+}
+
 #ifndef WS_NO_CLIENT   /* the client's side of the negotiation */
 /* Client: the offer, as a header line (0 = none). */
 static size_t ws__pmd_offer(ws_conn *c, char *out, size_t cap) {
@@ -4353,9 +4372,8 @@ static ws_result ws__pmd_answer(ws_conn *c, ws_http_response *res, const char **
     ws__pmd_params a;
     ws_span rest, name, params, got = ws__span(NULL, 0);
     size_t i, k = 0, n = 0;
-    int wb, pwb, mem, d_bits, i_bits;
+    int wb, pwb, mem;
     size_t thr;
-    ws__pmd *z;
     if (!o->enable || res->status != 101) return WS_OK;
     for (i = 0; i < res->num_headers; i++) {
         if (!ws__span_ieq(res->headers[i].name, "Sec-WebSocket-Extensions", 24)) {
@@ -4383,14 +4401,7 @@ static ws_result ws__pmd_answer(ws_conn *c, ws_http_response *res, const char **
     if (o->peer_no_context_takeover && !a.snct) {     /* 7.1.1.1 */
         *why = "server_no_context_takeover not in the answer"; return WS_ERR_HANDSHAKE;
     }
-    d_bits = a.cmwb > 0 ? WS__MIN(wb, a.cmwb) : wb;
-    i_bits = a.smwb > 0 ? a.smwb : 15;
-    z = ws__pmd_new(c, o, d_bits, i_bits, a.cnct || o->no_context_takeover, a.snct);
-    if (!z) { *why = "out of memory"; return WS_ERR_NOMEM; }
-    n = WS__MIN(got.len, sizeof z->ext - 19);
-    memcpy(z->ext, "permessage-deflate", 18);
-    memcpy(z->ext + 18, got.ptr, n);
-    z->ext[18 + n] = '\0';
+    if (ws__pmd_take(c, o, &a, got) != WS_OK) { *why = "out of memory"; return WS_ERR_NOMEM; }
     return WS_OK;
 }
 #endif /* WS_NO_CLIENT */
@@ -4442,12 +4453,9 @@ static size_t ws__pmd_accept(ws_conn *c, const ws_http_request *req, char *out, 
 /* A stream upgraded elsewhere (ws_engine_opts.extensions): ext is the 101's extension value;
  * our own settings may only narrow it (a smaller window, resetting more often). */
 static ws_result ws__pmd_agreed(ws_conn *c, const char *ext, const char **why) {
-    const ws_deflate_opts *o = c->cl ? &c->cl->deflate : &c->ctx->cfg.deflate;
-    int server = (c->flags & WS__F_SERVER) != 0, wb, pwb, mem, own, peer, n = 0;
     ws_span rest = ws__span(ext, strlen(ext)), name, params, got = ws__span(NULL, 0);
     ws__pmd_params a;
-    size_t thr, k;
-    ws__pmd *z;
+    int n = 0;
     while (ws__ext_next(&rest, &name, &params)) {
         if (!ws__span_ieq(name, "permessage-deflate", 18) || n++) {
             *why = "extensions: only one permessage-deflate can be agreed"; return WS_ERR_ARG;
@@ -4459,17 +4467,7 @@ static ws_result ws__pmd_agreed(ws_conn *c, const char *ext, const char **why) {
     if (!ws__pmd_parse(got, 1, &a)) {
         *why = "extensions: invalid permessage-deflate parameters"; return WS_ERR_ARG;
     }
-    ws__pmd_opts(o, &wb, &pwb, &mem, &thr);
-    own = server ? a.smwb : a.cmwb;    /* the window our compressor may use */
-    peer = server ? a.cmwb : a.smwb;   /* the peer's */
-    z = ws__pmd_new(c, o, own > 0 ? WS__MIN(wb, own) : wb, peer > 0 ? peer : 15,
-                    (server ? a.snct : a.cnct) || o->no_context_takeover, server ? a.cnct : a.snct);
-    if (!z) return WS_ERR_NOMEM;
-    k = WS__MIN(got.len, sizeof z->ext - 19);
-    memcpy(z->ext, "permessage-deflate", 18);
-    memcpy(z->ext + 18, got.ptr, k);
-    z->ext[18 + k] = '\0';
-    return WS_OK;
+    return ws__pmd_take(c, c->cl ? &c->cl->deflate : &c->ctx->cfg.deflate, &a, got);
 }
 
 WS_API const char *ws_conn_extensions(const ws_conn *c) { return c && c->pmd ? c->pmd->ext : ""; }
