@@ -4701,6 +4701,7 @@ static size_t    ws__pmd_accept(ws_conn *c, const ws_http_request *req, char *ou
 #endif
 static ws_result ws__pmd_agreed(ws_conn *c, const char *ext, const char **why) {
     (void)c;
+    while (*ext == ' ' || *ext == '\t' || *ext == ',') ext++;
     if (!*ext) return WS_OK;
     *why = "extensions: built without WS_USE_ZLIB";
     return WS_ERR_ARG;
