@@ -67,6 +67,14 @@ static long df_inflate(const uint8_t *p, size_t n, int bits, uint8_t *out, size_
     return zr == Z_OK || zr == Z_STREAM_END ? (long)got : -1;
 }
 
+/* n pseudo-random bytes, then the same again: compresses only by a reference n bytes back. */
+static void df_twice(uint8_t *p, size_t n) {
+    size_t i;
+    unsigned long long st = 0x12345678ull;
+    for (i = 0; i < n; i++) { st = st * 6364136223846793005ull + 1442695040888963407ull; p[i] = (uint8_t)(st >> 33); }
+    memcpy(p + n, p, n);
+}
+
 /* ---- engines for the scenarios (test_conn.c's cn_begin / cn_make / cn_feed / cn_end) ---- */
 /* A ws_config whose engines compress every message (df_on). */
 static void df_cfg(ws_config *cfg) {
@@ -345,6 +353,43 @@ static void df_client_scenario(void) {
 }
 static void test_deflate_client_negotiation(void) { cn_ways(df_client_scenario); }
 
+/* What a client does with what the server answered: compresses within client_max_window_bits
+ * (checked by zlib with exactly that window), keeps its context (a second "Hello" is a
+ * reference back), and refuses a reference back from a server that agreed to reset. */
+static void df_client_agreed(void) {
+    static const uint8_t m1[] = { 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00 };
+    static const uint8_t m2[] = { 0xf2, 0x00, 0x11, 0x00, 0x00 };
+    static uint8_t msg[2 * 3000], out[2 * 3000], z[8000];
+    char in[1024], key[25];
+    ws_frame f;
+    ws_conn *c;
+    size_t n;
+    int k;
+    df_twice(msg, 3000);
+    df_begin();
+    c = cn_client_hs(NULL, key);
+    n = cn_101(in, sizeof in - 256, key, NULL) - 2;
+    n += (size_t)snprintf(in + n, 256, DF_X "permessage-deflate; server_no_context_takeover; "
+                          "client_max_window_bits=10; server_max_window_bits=12\r\n\r\n");
+    cn_feed(c, (const uint8_t *)in, n);
+    CHECK_EQ(ws_conn_state(c), WS_STATE_OPEN);
+    CHECK_STR(ws_conn_extensions(c), "permessage-deflate; server_no_context_takeover; "
+              "client_max_window_bits=10; server_max_window_bits=12");
+    CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, msg, sizeof msg), WS_OK);
+    CHECK(cn_pop(c, &f, z, sizeof z, &n) && f.rsv == WS_RSV1);
+    CHECK(df_inflate(z, n, 10, out, sizeof out) == (long)sizeof msg && memcmp(out, msg, sizeof msg) == 0);
+    for (k = 0; k < 2; k++) {
+        CHECK_EQ(ws_conn_send(c, WS_OP_TEXT, "Hello", 5), WS_OK);
+        CHECK(cn_pop(c, &f, z, sizeof z, &n) && f.rsv == WS_RSV1);
+        if (k) CHECK(n < sizeof m1);   /* a reference back: the context was kept */
+        else CHECK(n > 0 && n <= sizeof m1);
+    }
+    n = cn_frame((uint8_t *)in, 1, 4, WS_OP_TEXT, 0, m1, sizeof m1);
+    n += cn_frame((uint8_t *)in + n, 1, 4, WS_OP_TEXT, 0, m2, sizeof m2);
+    cn_check_fail(c, (const uint8_t *)in, n, 1002, WS_ERR_PROTOCOL, 1);
+}
+static void test_deflate_client_agreed(void) { cn_ways(df_client_agreed); }
+
 /* ws_engine_opts.extensions: what may be given, and that it is ignored before an upgrade. */
 static void test_deflate_agreed_opts(void) {
     static const char *bad[] = { "x-foo", "permessage-deflate, permessage-deflate", "permessage-deflate, x-foo",
@@ -378,13 +423,6 @@ static void test_deflate_agreed_opts(void) {
 }
 
 /* ---- the agreed windows ---- */
-/* n pseudo-random bytes, then the same again: compresses only by a reference n bytes back. */
-static void df_twice(uint8_t *p, size_t n) {
-    size_t i;
-    unsigned long long st = 0x12345678ull;
-    for (i = 0; i < n; i++) { st = st * 6364136223846793005ull + 1442695040888963407ull; p[i] = (uint8_t)(st >> 33); }
-    memcpy(p + n, p, n);
-}
 
 /* Our compressor stays within the window the peer allows (server_max_window_bits for a server,
  * client_max_window_bits for a client); 8 agreed: messages go uncompressed (zlib has no 256-byte
@@ -1170,6 +1208,7 @@ static void suite_deflate(void) {
     RUN(test_deflate_server_negotiation);
     RUN(test_deflate_client_offer);
     RUN(test_deflate_client_negotiation);
+    RUN(test_deflate_client_agreed);
     RUN(test_deflate_agreed_opts);
     RUN(test_deflate_window_ours);
     RUN(test_deflate_window_peer);
