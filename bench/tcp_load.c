@@ -3,6 +3,9 @@
  * one is sent for each SIZE bytes that come back). One thread, epoll. Checks that every byte
  * comes back as sent (the stream is a repeating pattern); prints load.c's RESULT line.
  *   tcp_load HOST:PORT CONNS INFLIGHT SIZE SECONDS [ws]
+ * With SRV_PID=pid in the environment it also prints that process's CPU time (utime + stime
+ * from /proc, in 1/CLK_TCK steps) per message over the measured seconds (after the warm-up:
+ * connection set-up and first-touch page faults of the buffers are left out, for both servers).
  * With `ws` it speaks WebSocket to a ws.h echo server with the same loop and the same costs:
  * an upgrade per connection, then each message is one binary frame, masked once up front with
  * a fixed key (the stream repeats that frame); a message comes back as one unmasked frame.
@@ -76,6 +79,20 @@ static double cpu_s(void) {
     struct rusage r; getrusage(RUSAGE_SELF, &r);
     return (double)r.ru_utime.tv_sec + (double)r.ru_utime.tv_usec / 1e6 + (double)r.ru_stime.tv_sec + (double)r.ru_stime.tv_usec / 1e6;
 }
+static long srv_ticks(void) {   /* SRV_PID's utime + stime, or -1 */
+    const char *pid = getenv("SRV_PID");
+    char path[64], buf[1024], *q;
+    long ut = 0, st = 0;
+    FILE *f;
+    size_t n;
+    if (!pid) return -1;
+    snprintf(path, sizeof path, "/proc/%s/stat", pid);
+    if (!(f = fopen(path, "r"))) return -1;
+    n = fread(buf, 1, sizeof buf - 1, f); fclose(f); buf[n] = '\0';
+    q = strrchr(buf, ')');   /* the fields after the command name: state is field 3 */
+    if (!q || sscanf(q + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &ut, &st) != 2) return -1;
+    return ut + st;
+}
 static void set_ev(int ep, peer *p, unsigned ev) {
     struct epoll_event e;
     if (p->ev == ev) return;
@@ -99,6 +116,7 @@ int main(int argc, char **argv) {
     struct sockaddr_in a;
     struct epoll_event evs[256];
     double secs, t0, c0 = 0, t_end;
+    long s0 = -1;
     unsigned long long msgs = 0, total = 0;
     if (argc < 6) { fprintf(stderr, "usage: tcp_load HOST:PORT CONNS INFLIGHT SIZE SECONDS [ws]\n"); return 2; }
     snprintf(host, sizeof host, "%s", argv[1]);
@@ -132,7 +150,7 @@ int main(int argc, char **argv) {
     t0 = now_s(); t_end = t0 + 0.5 + secs;
     while (now_s() < t_end) {
         int k = epoll_wait(ep, evs, 256, 10), j;
-        if (!measuring && now_s() - t0 >= 0.5) { measuring = 1; t0 = now_s(); c0 = cpu_s(); msgs = 0; }
+        if (!measuring && now_s() - t0 >= 0.5) { measuring = 1; t0 = now_s(); c0 = cpu_s(); msgs = 0; s0 = srv_ticks(); }
         for (j = 0; j < k; j++) {
             peer *p = (peer *)evs[j].data.ptr;
             if (evs[j].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
@@ -159,9 +177,13 @@ int main(int argc, char **argv) {
     }
     {
         double dt = now_s() - t0, cpu = cpu_s() - c0;
-        printf("RESULT conns %d inflight %d size %zu msgs/s %.0f MB/s %.2f load_cpu %.0f%% bad %d closed 0 total %llu\n",
+        long s1 = srv_ticks();
+        char srv[64] = "";
+        if (s0 >= 0 && s1 >= 0 && msgs)
+            snprintf(srv, sizeof srv, " srv_us_per_msg %.3f", (double)(s1 - s0) * 1e6 / (double)sysconf(_SC_CLK_TCK) / (double)msgs);
+        printf("RESULT conns %d inflight %d size %zu msgs/s %.0f MB/s %.2f load_cpu %.0f%% bad %d closed 0%s total %llu\n",
                n, inflight, g_size, (double)msgs / dt, (double)msgs * (double)g_size / dt / 1e6,
-               100.0 * cpu / dt, g_bad, total);
+               100.0 * cpu / dt, g_bad, srv, total);
     }
     return g_bad ? 1 : 0;
 }
