@@ -101,6 +101,7 @@ rawtcp() {  # server CPU per echoed message: ws.h vs a raw TCP echo (tcp_echo.c)
             # warm-up); whole_run: from before the load connected to its end, over every message
             whole=$(echo "$t0 $t1 $HZ $tot" | awk '{printf "%.3f", ($2 - $1) * 1e6 / $3 / $4}')
             win=$(echo "$r" | awk '{for (i = 1; i < NF; i++) if ($i == "srv_us_per_msg") print $(i + 1)}')
+            [ "$RAWLOAD" = tcp_load ] || win=""   # load.c has no window figure: whole runs for all
             [ -n "$r" ] && echo "rep $rep server $s size $size conns $nc inflight $inf total $tot server_ticks $((t1 - t0)) whole_run $whole us_per_msg ${win:-$whole}" | tee -a "$f"
         done
     done; done
