@@ -1,7 +1,7 @@
 #!/bin/sh
 # run.sh - ws.h vs libwebsockets / websocketpp / civetweb echo servers. See README.md.
 #   bench/run.sh [throughput] [memory] [mixed] [callgrind]      (default: all four)
-#   bench/run.sh rawtcp      ws.h vs raw TCP echo, server CPU per message (RAWTCP knob)
+#   bench/run.sh rawtcp      ws.h vs raw TCP echo, server CPU per message (RAWTCP, RAWLOAD knobs)
 #   bench/run.sh handshake   ws.h server CPU per handshake (HSCONNS knob)
 # Knobs (environment): REPS=3 DUR=3 CONNS=32 INFLIGHT=8 SIZES="32 1024 65536" IDLE=10000
 #   BUSY=100 SERVERS="ws lws wspp civet" OUT=build/results
@@ -13,6 +13,9 @@ SIZES=${SIZES:-"32 1024 65536"}; IDLE=${IDLE:-10000}; BUSY=${BUSY:-100}
 SERVERS=${SERVERS:-"ws lws wspp civet"}; OUT=${OUT:-build/results}
 RAWTCP=${RAWTCP:-"16:100x10 65536:32x4 1048576:8x2"}   # SIZE:CONNSxINFLIGHT for rawtcp
 HSCONNS=${HSCONNS:-20}
+RAWSERVERS=${RAWSERVERS:-"ws tcp"}   # rawtcp: build/NAME_echo for each (e.g. a saved older ws_echo)
+RAWLOAD=${RAWLOAD:-tcp_load}   # rawtcp: who loads ws.h: tcp_load (its ws mode, the same loop
+                               # as for tcp_echo) or load (the ws.h client, slower than the server)
 WHAT=${*:-"throughput memory mixed callgrind"}
 B=build
 make -s all >/dev/null || exit 1
@@ -86,24 +89,32 @@ rawtcp() {  # server CPU per echoed message: ws.h vs a raw TCP echo (tcp_echo.c)
     f=$OUT/rawtcp.txt; : >"$f"
     for rep in $(seq 1 "$REPS"); do for spec in $RAWTCP; do
         size=${spec%%:*}; rest=${spec#*:}; nc=${rest%%x*}; inf=${rest#*x}
-        for s in ws tcp; do
+        for s in $RAWSERVERS; do   # interleaved: each repetition runs every server once
             port=$(free_port $([ $s = tcp ] && echo 7)); start_server $s $port
             t0=$(cpu_ticks $SPID)
-            if [ $s = tcp ]; then r=$($PIN_L timeout $((DUR + 30)) $B/tcp_load 127.0.0.1:$port $nc $inf $size $DUR | grep RESULT)
+            if [ $s = tcp ]; then r=$(SRV_PID=$SPID $PIN_L timeout $((DUR + 30)) $B/tcp_load 127.0.0.1:$port $nc $inf $size $DUR | grep RESULT)
+            elif [ "$RAWLOAD" = tcp_load ]; then r=$(SRV_PID=$SPID $PIN_L timeout $((DUR + 30)) $B/tcp_load 127.0.0.1:$port $nc $inf $size $DUR ws | grep RESULT)
             else r=$($PIN_L timeout $((DUR + 30)) $B/load ws://127.0.0.1:$port/ $nc $inf $size $DUR | grep RESULT); fi
             t1=$(cpu_ticks $SPID); stop_server
             tot=$(echo "$r" | awk '{print $NF}')
-            [ -n "$r" ] && echo "rep $rep server $s size $size conns $nc inflight $inf total $tot server_ticks $((t1 - t0)) us_per_msg $(echo "$t0 $t1 $HZ $tot" | awk '{printf "%.3f", ($2 - $1) * 1e6 / $3 / $4}')" | tee -a "$f"
+            # us_per_msg: the measured seconds only (tcp_load's srv_us_per_msg: after its 0.5 s
+            # warm-up); whole_run: from before the load connected to its end, over every message
+            whole=$(echo "$t0 $t1 $HZ $tot" | awk '{printf "%.3f", ($2 - $1) * 1e6 / $3 / $4}')
+            win=$(echo "$r" | awk '{for (i = 1; i < NF; i++) if ($i == "srv_us_per_msg") print $(i + 1)}')
+            [ "$RAWLOAD" = tcp_load ] || win=""   # load.c has no window figure: whole runs for all
+            [ -n "$r" ] && echo "rep $rep server $s size $size conns $nc inflight $inf total $tot server_ticks $((t1 - t0)) whole_run $whole us_per_msg ${win:-$whole}" | tee -a "$f"
         done
     done; done
-    echo; echo "== rawtcp: server CPU us per echoed message, median of $REPS; ratio = ws / tcp per repetition, median"
+    echo; echo "== rawtcp (ws.h loaded by $RAWLOAD): server CPU us per echoed message, median of $REPS; ratio = x / tcp per repetition, median"
     for spec in $RAWTCP; do size=${spec%%:*}
-        w=$(grep " server ws size $size " "$f" | awk '{print $NF}' | median)
         t=$(grep " server tcp size $size " "$f" | awk '{print $NF}' | median)
-        ratio=$(for rep in $(seq 1 "$REPS"); do
-            a=$(grep "rep $rep server ws size $size " "$f" | awk '{print $NF}'); b=$(grep "rep $rep server tcp size $size " "$f" | awk '{print $NF}')
-            [ -n "$a" ] && [ -n "$b" ] && echo "$a $b" | awk '{printf "%.3f\n", $1 / $2}'; done | median)
-        printf "size %8s (%s)  ws %9s us  tcp %9s us  ws/tcp %s\n" $size "${spec#*:}" "$w" "$t" "$ratio"
+        for s in $RAWSERVERS; do [ $s = tcp ] && continue
+            w=$(grep " server $s size $size " "$f" | awk '{print $NF}' | median)
+            ratio=$(for rep in $(seq 1 "$REPS"); do
+                a=$(grep "rep $rep server $s size $size " "$f" | awk '{print $NF}'); b=$(grep "rep $rep server tcp size $size " "$f" | awk '{print $NF}')
+                [ -n "$a" ] && [ -n "$b" ] && echo "$a $b" | awk '{printf "%.3f\n", $1 / $2}'; done | median)
+            printf "size %8s (%s)  %s %9s us  tcp %9s us  %s/tcp %s\n" $size "${spec#*:}" $s "$w" "$t" $s "$ratio"
+        done
     done
 }
 

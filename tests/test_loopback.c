@@ -1112,6 +1112,105 @@ out:
     lb_done(ss);
 }
 
+/* ---- echoes from inside on_message batch up (one sendmsg per read), in order ---- */
+
+typedef struct lb_eb { int opens, closes, msgs, bad, srv_msgs; uint16_t code; uint8_t *own; } lb_eb;
+enum { LB_EB_N = 24, LB_EB_OWN = 20000 };
+static size_t lb_eb_len(int i) { return 16384 + (size_t)((i * 40503) % 100000); }
+static uint8_t lb_eb_byte(int i, size_t j) { return (uint8_t)(j * 13u + (unsigned)i * 101u + (j >> 11)); }
+/* the server: echoes each message; after #1, 5, 9.. a small text (queued), after #2, 6, 10.. a
+ * message from its own memory (sent at once: the echoes before it must go first); closes
+ * after the last echo */
+static void lb_eb_server(ws_conn *c, const ws_event *ev, void *user) {
+    lb_eb *d = (lb_eb *)user;
+    int i;
+    if (ev->type != WS_EV_MESSAGE) return;
+    i = d->srv_msgs++;
+    CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, ev->data, ev->len), WS_OK);
+    if (i % 4 == 1) CHECK_EQ(ws_conn_send_text(c, "after"), WS_OK);
+    if (i % 4 == 2) {
+        size_t j;
+        for (j = 0; j < LB_EB_OWN; j++) d->own[j] = lb_eb_byte(1000 + i, j);
+        CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, d->own, LB_EB_OWN), WS_OK);
+        memset(d->own, 0, LB_EB_OWN);   /* the caller's buffer is free once send returns */
+    }
+    if (i == LB_EB_N - 1) CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, "done"), WS_OK);
+}
+/* the client: checks that the k-th message is the one expected at k */
+static void lb_eb_client(ws_conn *c, const ws_event *ev, void *user) {
+    lb_eb *d = (lb_eb *)user;
+    int k, i, extra;
+    size_t j, n;
+    (void)c;
+    if (ev->type == WS_EV_OPEN) d->opens++;
+    if (ev->type == WS_EV_CLOSE) { d->closes++; d->code = ev->close_code; }
+    if (ev->type != WS_EV_MESSAGE) return;
+    k = d->msgs++;
+    for (i = 0; i < LB_EB_N; i++) {   /* which message comes k-th: echo i, then its extra */
+        extra = i % 4 == 1 || i % 4 == 2;
+        if (k == 0) { extra = 0; break; }
+        if (k == 1 && extra) { extra = 1; break; }
+        k -= 1 + extra;
+    }
+    if (i == LB_EB_N) { d->bad++; return; }
+    if (!extra) {
+        n = lb_eb_len(i);
+        if (ev->opcode != WS_OP_BINARY || ev->len != n) { d->bad++; return; }
+        for (j = 0; j < n; j++) if (ev->data[j] != lb_eb_byte(i, j)) { d->bad++; return; }
+    } else if (i % 4 == 1) {
+        if (ev->opcode != WS_OP_TEXT || ev->len != 5 || memcmp(ev->data, "after", 5)) d->bad++;
+    } else {
+        if (ev->opcode != WS_OP_BINARY || ev->len != LB_EB_OWN) { d->bad++; return; }
+        for (j = 0; j < LB_EB_OWN; j++) if (ev->data[j] != lb_eb_byte(1000 + i, j)) { d->bad++; return; }
+    }
+}
+static void test_loopback_echo_batch(void) {
+    lb_eb sd, cd;
+    ws_ctx *sx = NULL, *cx = NULL;
+    ws_config scfg, ccfg;
+    ws_listener *l = NULL;
+    ws_conn *c = NULL;
+    char url[64];
+    uint8_t *buf = (uint8_t *)malloc(lb_eb_len(0) + 100000);
+    int ok, i, round;
+    size_t j;
+    memset(&sd, 0, sizeof sd); memset(&cd, 0, sizeof cd);
+    sd.own = (uint8_t *)malloc(LB_EB_OWN);
+    if (!buf || !sd.own) { free(buf); free(sd.own); return; }
+    memset(&scfg, 0, sizeof scfg); memset(&ccfg, 0, sizeof ccfg);
+    scfg.on_event = lb_eb_server; scfg.user = &sd;
+    ccfg.on_event = lb_eb_client; ccfg.user = &cd;
+    sx = ws_ctx_create(&scfg); cx = ws_ctx_create(&ccfg);
+    CHECK(sx && cx);
+    if (!sx || !cx) goto out;
+    CHECK_EQ(ws_listen(sx, "127.0.0.1", 0, &l), WS_OK);
+    if (!l) goto out;
+    snprintf(url, sizeof url, "%s", ws_listener_url(l));
+    CHECK_EQ(ws_connect(cx, url, NULL, NULL, &c), WS_OK);
+    LB_WAIT(ok, sx, cx, cd.opens == 1);
+    if (!ok) goto out;
+    /* all messages back to back: the server reads several per read; the client is then left
+     * alone while the server works, so its socket fills and writes stop part-way (the rest
+     * queued), and only then polled */
+    for (i = 0; i < LB_EB_N; i++) {
+        for (j = 0; j < lb_eb_len(i); j++) buf[j] = lb_eb_byte(i, j);
+        CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, buf, lb_eb_len(i)), WS_OK);
+    }
+    for (round = 0; round < 200 && sd.srv_msgs < LB_EB_N; round++) {
+        CHECK(ws_poll(sx, 5) >= 0);
+        if (round % 20 == 19) CHECK(ws_poll(cx, 0) >= 0);   /* the client's queue moves on */
+    }
+    LB_WAIT(ok, sx, cx, cd.closes == 1);
+    CHECK_EQ(sd.srv_msgs, LB_EB_N);
+    CHECK_EQ(cd.msgs, LB_EB_N + LB_EB_N / 2);   /* every echo, plus an extra after half */
+    CHECK_EQ(cd.bad, 0);
+    CHECK_EQ(cd.code, WS_CLOSE_NORMAL);
+out:
+    if (sx) ws_ctx_destroy(sx);
+    if (cx) ws_ctx_destroy(cx);
+    free(buf); free(sd.own);
+}
+
 /* ---- reconnect after a server restart ---- */
 
 static void test_loopback_reconnect(void) {
@@ -1909,6 +2008,7 @@ static void suite_loopback(void) {
     RUN(test_loopback_conn_limit);
     RUN(test_loopback_backpressure);
     RUN(test_loopback_direct_send);
+    RUN(test_loopback_echo_batch);
     RUN(test_loopback_reconnect);
     RUN(test_loopback_reconnect_cancel);
     RUN(test_loopback_reconnect_drop);
