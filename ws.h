@@ -1044,19 +1044,13 @@ WS_API ws_result ws_base64_encode(const void *in, size_t n, char *out, size_t ca
     if (n > ((size_t)-1 / 4) * 3 - 3 || (!in && n) || !out) return WS_ERR_ARG;
     need = (n + 2) / 3 * 4;
     if (cap < need + 1) return WS_ERR_ARG;
-    for (i = 0; i + 3 <= n; i += 3) {
-        uint32_t v = ((uint32_t)p[i] << 16) | ((uint32_t)p[i + 1] << 8) | p[i + 2];
-        out[o++] = ws__b64[v >> 18];        out[o++] = ws__b64[(v >> 12) & 63];
-        out[o++] = ws__b64[(v >> 6) & 63];  out[o++] = ws__b64[v & 63];
-    }
-    if (n - i == 1) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        out[o++] = ws__b64[v >> 18]; out[o++] = ws__b64[(v >> 12) & 63];
-        out[o++] = '='; out[o++] = '=';
-    } else if (n - i == 2) {
-        uint32_t v = ((uint32_t)p[i] << 16) | ((uint32_t)p[i + 1] << 8);
-        out[o++] = ws__b64[v >> 18]; out[o++] = ws__b64[(v >> 12) & 63];
-        out[o++] = ws__b64[(v >> 6) & 63]; out[o++] = '=';
+    for (i = 0; i < n; i += 3) {   /* the last group may have 1 or 2 bytes: '=' pads it */
+        size_t k = n - i;
+        uint32_t v = ((uint32_t)p[i] << 16) | (k > 1 ? (uint32_t)p[i + 1] << 8 : 0) | (k > 2 ? p[i + 2] : 0);
+        out[o++] = ws__b64[v >> 18];
+        out[o++] = ws__b64[(v >> 12) & 63];
+        out[o++] = k > 1 ? ws__b64[(v >> 6) & 63] : '=';
+        out[o++] = k > 2 ? ws__b64[v & 63] : '=';
     }
     out[o] = '\0';
     if (out_len) *out_len = o;
@@ -1076,27 +1070,20 @@ WS_API ws_result ws_base64_decode(const char *in, size_t n, void *out, size_t ca
                                   size_t *out_len) {
     uint8_t *o = (uint8_t *)out;
     size_t i, olen = 0, pad = 0;
+    uint32_t acc = 0;
+    unsigned bits = 0;
     if (n % 4 || (!in && n)) return WS_ERR_ARG;
     if (n >= 1 && in[n - 1] == '=') pad++;
     if (n >= 2 && in[n - 2] == '=') pad++;
     if (n / 4 * 3 - pad > cap || (!out && n)) return WS_ERR_ARG;
-    for (i = 0; i < n; i += 4) {
-        int last = i + 4 == n, v[4], k;
-        uint32_t w;
-        for (k = 0; k < 4; k++) {
-            v[k] = ws__b64val((unsigned char)in[i + (size_t)k]);
-            if (v[k] < 0) {   /* '=' is allowed only as the final padding */
-                if (!(last && in[i + (size_t)k] == '=' && k >= 4 - (int)pad)) return WS_ERR_ARG;
-                v[k] = 0;
-            }
-        }
-        w = ((uint32_t)v[0] << 18) | ((uint32_t)v[1] << 12) | ((uint32_t)v[2] << 6) | (uint32_t)v[3];
-        o[olen++] = (uint8_t)(w >> 16);
-        if (last && pad == 2) { if (w & 0xFFFF) return WS_ERR_ARG; break; }
-        o[olen++] = (uint8_t)(w >> 8);
-        if (last && pad == 1) { if (w & 0xFF) return WS_ERR_ARG; break; }
-        o[olen++] = (uint8_t)w;
+    for (i = 0; i < n - pad; i++) {   /* '=' is allowed only as the final padding */
+        int v = ws__b64val((unsigned char)in[i]);
+        if (v < 0) return WS_ERR_ARG;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) { bits -= 8; o[olen++] = (uint8_t)(acc >> bits); }
     }
+    if (acc & ((1u << bits) - 1)) return WS_ERR_ARG;   /* bits the padding drops must be 0 */
     if (out_len) *out_len = olen;
     return WS_OK;
 }
@@ -2395,7 +2382,11 @@ enum {   /* ws_conn.flags */
     WS__F_FEED = 1 << 20,                               /* rx holds bytes not processed yet */
     WS__F_PREOPEN = 1 << 21,                            /* upgraded elsewhere: open it */
     WS__F_FLUSHING = 1 << 22,                           /* inside ws__flush (re-entry guard) */
+#ifndef WS_NO_NET
     WS__F_HS = 1 << 23                                  /* on the ctx's handshake list */
+#else
+    WS__F_HS = 0                                        /* an engine is on no such list */
+#endif
 };
 
 typedef struct ws__client ws__client;
@@ -2572,6 +2563,11 @@ struct ws_ctx {
     int          accept_backoff; /* ms of the last pause: doubles while it lasts */
 };
 
+#ifdef WS_NO_NET   /* every ctx is an engine's: what only the loop needs is left out */
+#  define WS__ENGINE(x) 1
+#else
+#  define WS__ENGINE(x) ((x)->engine)
+#endif
 static void *ws__alloc(ws_ctx *ctx, size_t n) { (void)ctx; return WS_MALLOC(n, ctx->cfg.user); }
 static void *ws__realloc(ws_ctx *ctx, void *p, size_t n) { (void)ctx; return WS_REALLOC(p, n, ctx->cfg.user); }
 static void  ws__free(ws_ctx *ctx, void *p) { (void)ctx; if (p) WS_FREE(p, ctx->cfg.user); }
@@ -3337,7 +3333,8 @@ static void ws__finish(ws_conn *c) {   /* the connection is over: close, report,
         ws__emit(c, &ev);
     }
     if (visible && !(c->flags & WS__F_CLOSE_FIRED)) {
-        int retry = c->cl && c->cl->reconnect && !(c->flags & WS__F_USER_CLOSE) && !ctx->destroying;
+        int retry = !WS__ENGINE(ctx) && c->cl && c->cl->reconnect && !(c->flags & WS__F_USER_CLOSE) &&
+                    !ctx->destroying;   /* an engine's stream cannot be dialled again */
         c->flags |= WS__F_CLOSE_FIRED;
         ws__ev_init(&ev, WS_EV_CLOSE);
         ev.close_code = c->close_code ? c->close_code : (uint16_t)WS_CLOSE_ABNORMAL;
@@ -3604,10 +3601,10 @@ static void ws__ids_free(ws_ctx *ctx) {   /* the id table and (WS_DEBUG) the fre
 static ws_conn *ws__conn_new(ws_ctx *ctx, int server) {
     ws_conn *c;
     /* room in the timer heap for every conn, so scheduling never fails */
-    if (!ctx->engine &&
+    if (!WS__ENGINE(ctx) &&
         !ws__grow(ctx, (void **)&ctx->heap, &ctx->hcap, ctx->nconns + ctx->ntimers + 1,
                   sizeof(ws__hnode *))) return NULL;
-    if (!ctx->engine && !ws__id_room(ctx)) return NULL;   /* an engine's ctx has one conn */
+    if (!WS__ENGINE(ctx) && !ws__id_room(ctx)) return NULL;   /* an engine's ctx has one conn */
     c = (ws_conn *)ws__alloc(ctx, sizeof *c);
     if (!c) return NULL;
     memset(c, 0, sizeof *c);
@@ -3618,7 +3615,7 @@ static ws_conn *ws__conn_new(ws_ctx *ctx, int server) {
     c->fd = WS__INVALID_SOCK;
     c->tp = &ws__io_tp;   /* the loop sets its own (TCP, TLS) */
     c->id = ++ctx->next_id;
-    if (!ctx->engine) ws__id_put(ctx, c);
+    if (!WS__ENGINE(ctx)) ws__id_put(ctx, c);
     c->created = ctx->now;
     c->err_msg = "";
     if (server) { c->flags = WS__F_SERVER; ctx->nserver++; }
@@ -3655,7 +3652,7 @@ static void ws__conn_free(ws_conn *c) {
 #endif
         ws__free(ctx, c->cl);
     }
-    ws__id_del(ctx, c->id);
+    if (!WS__ENGINE(ctx)) ws__id_del(ctx, c->id);
 #ifdef WS_DEBUG   /* poisoned and kept aside: a late use trips WS__CHECK (or reads garbage) */
     memset(c, 0xDD, sizeof *c);
     c->magic = WS__FREED;
@@ -3694,7 +3691,7 @@ static void ws__service_core(ws_conn *c) {
 /* An engine's "end of pass": after each of its API calls, unless inside its callback. */
 static void ws__engine_run(ws_ctx *ctx) {
     int round;
-    if (!ctx->engine || ctx->in_cb) return;
+    if (!WS__ENGINE(ctx) || ctx->in_cb) return;
     for (round = 0; ctx->pend && round < 8; round++) {
         ws_conn *c, *list = ctx->pend;
         ctx->pend = NULL;
@@ -3932,7 +3929,7 @@ static ws_result ws__conn_start(ws_conn *c, const ws_engine_opts *o, const char 
         if (rc != WS_OK) return rc;
         c->cl->reconnect = 0;   /* a stream that was handed over cannot be dialled again */
     }
-    c->state = c->io && c->io->handshake && !ctx->engine ? WS__TLS : WS__HANDSHAKE;
+    c->state = c->io && c->io->handshake && !WS__ENGINE(ctx) ? WS__TLS : WS__HANDSHAKE;
     c->deadline = ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000);
     if (o->upgraded) {
         if (o->protocol && *o->protocol &&
