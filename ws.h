@@ -44,6 +44,8 @@ OPTIONS (#define before the implementation include; default in brackets)
     WS_NO_CLIENT, WS_NO_SERVER   leave out the client or the server (loop and engine)
     WS_NO_WAKEUP        no wake-up channel (ws_ctx_wakeup fails; posts run each pass)
     WS_NO_ERROR_TEXT    every reason and message string is "" (smaller firmware)
+    WS_NO_PROXY, WS_NO_TIMERS, WS_NO_WATCH, WS_NO_POST   leave out proxy CONNECT
+                        (opts.proxy: WS_ERR_ARG), ws_timer_*, ws_watch_*, ws_ctx_post
     WS_NOW_MS()         monotonic milliseconds [clock_gettime / GetTickCount64 / sys_now]
     WS_NO_THREADS       resolve host names in ws_connect itself (blocks; see WHAT BLOCKS)
     WS_NO_EPOLL         Linux: ws_poll uses poll() instead of epoll (as on other systems;
@@ -717,25 +719,31 @@ typedef struct ws_timer ws_timer;   /* opaque, owned by its ws_ctx */
 /* Watch a descriptor of yours (a serial port, a database client's or broker's socket, a pipe):
  * fn(ctx, fd, revents, arg) when it is ready for events (WS_POLLIN | WS_POLLOUT; 0 = paused).
  * Level-triggered, like poll(). WS_OK, WS_ERR_ARG, WS_ERR_NOMEM. */
+#ifndef WS_NO_WATCH
 WS_API ws_result ws_watch_fd(ws_ctx *ctx, intptr_t fd, int events,
                              void (*fn)(ws_ctx *ctx, intptr_t fd, int revents, void *arg),
                              void *arg, ws_watch **out);
 WS_API void      ws_watch_set(ws_watch *w, int events);   /* a new interest (0 = pause) */
 WS_API void      ws_watch_remove(ws_watch *w);   /* before you close the fd; also from fn */
+#endif
 /* fn(ctx, arg) once after ms (0 = in the next pass), then every repeat_ms if > 0. With out,
  * the timer lives until ws_timer_cancel (a fired one-shot can be started again with
  * ws_timer_again); with out NULL, a one-shot is freed once it ran. WS_OK, WS_ERR_ARG,
  * WS_ERR_NOMEM. Timers share the connections' heap: O(log n) each. */
+#ifndef WS_NO_TIMERS
 WS_API ws_result ws_timer_start(ws_ctx *ctx, int ms, int repeat_ms,
                                 void (*fn)(ws_ctx *ctx, void *arg), void *arg, ws_timer **out);
 WS_API void      ws_timer_again(ws_timer *t, int ms);   /* (re)arm: fires after ms */
 WS_API void      ws_timer_cancel(ws_timer *t);          /* frees it; also from its fn */
+#endif
 /* Thread-safe, from any thread: fn(ctx, arg) runs on the loop's thread in its next pass,
  * in the order posted, and is never lost (posts still queued run in ws_ctx_destroy). A
  * bounded queue (ws_config.max_posts): WS_ERR_FULL when it is full (try again later),
  * WS_ERR_CLOSED once ws_ctx_destroy began, WS_ERR_ARG, WS_ERR_NOMEM (the allocator must then
  * be thread-safe). With WS_NO_THREADS: from the loop's thread only. */
+#ifndef WS_NO_POST
 WS_API ws_result ws_ctx_post(ws_ctx *ctx, void (*fn)(ws_ctx *ctx, void *arg), void *arg);
+#endif
 
 /* A stream that is already connected, as a connection of ctx: fd, a connected socket (client
  * side: o->url names the request; server side: accepted, o->head = bytes of the request that
@@ -5486,6 +5494,7 @@ static void ws__remote_from(ws_conn *c, const struct sockaddr *sa) {
 }
 
 #ifndef WS_NO_CLIENT
+#ifndef WS_NO_PROXY
 /* ---- HTTP CONNECT proxies (RFC 9110 9.3.6; Basic auth, RFC 7617): the pure parts ---- */
 typedef struct ws__proxy_url {
     ws_span  user, pass;         /* still %-encoded; ptr NULL = no credentials */
@@ -5501,7 +5510,7 @@ static ws_result ws__proxy_parse(const char *s, size_t n, ws__proxy_url *p, cons
     memset(p, 0, sizeof *p);
     *why = "";
     scheme.ptr = s; scheme.len = n < 7 ? n : 7;
-    if (!ws__span_ieq(scheme, "http://", 7)) { *why = "a proxy URL starts with http://"; return WS_ERR_URL; }
+    if (!ws__span_ieq(scheme, "http://", 7)) { *why = WS__T("a proxy URL starts with http://"); return WS_ERR_URL; }
     for (i = 0; i < n; i++)
         if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7F) { *why = WS__T("space or control character in the proxy URL"); return WS_ERR_URL; }
     for (e = a; e < n && s[e] != '/' && s[e] != '?' && s[e] != '#'; e++) {}
@@ -5653,12 +5662,15 @@ static void ws__proxy_start(ws_conn *c) {
     c->tx->len += len;
     ws__pend(c);   /* sent in this pass, as in ws__client_connected */
 }
+#endif /* WS_NO_PROXY */
 
 static void ws__client_connected(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     ws__client *cl = c->cl;
     if (cl->ai) { ws__resolve_free(cl->ai); cl->ai = cl->ai_next = NULL; }
+#ifndef WS_NO_PROXY
     if (cl->proxy_host.ptr && c->state != WS__PROXY) { ws__proxy_start(c); return; }
+#endif
     if (ws__client_request(c) != WS_OK) return;
     if (cl->tls && ws__tls_attach(c, cl->tls) != WS_OK) { ws__fail(c, WS_ERR_TLS, WS__T("TLS setup failed")); return; }
     c->state = c->tp->handshake ? WS__TLS : WS__HANDSHAKE;
@@ -5669,6 +5681,7 @@ static void ws__client_connected(ws_conn *c) {
 }
 
 static void ws__flush(ws_conn *c);   /* >>poll */
+#ifndef WS_NO_PROXY
 /* >>poll calls this while WS__PROXY: send the rest of CONNECT, read and judge the answer. */
 static void ws__proxy_io(ws_conn *c, short rev) {
     ws_ctx *ctx = c->ctx;
@@ -5706,6 +5719,9 @@ static void ws__proxy_io(ws_conn *c, short rev) {
         return;
     }
 }
+#else   /* WS_NO_PROXY: no connection is ever in WS__PROXY */
+static void ws__proxy_io(ws_conn *c, short rev) { (void)c; (void)rev; }
+#endif
 
 /* Try the next resolved address; WS_ERR_CONNECT when none is left. */
 static void ws__client_try(ws_conn *c) {
@@ -5738,7 +5754,8 @@ static void ws__client_resolved(ws_conn *c, int rc, ws__addrinfo *res) {
 }
 
 /* ws_connect's opts->proxy: copied, parsed, and its credentials encoded once for all attempts.
- * WS_OK, WS_ERR_URL (the log hook says why) or WS_ERR_NOMEM. */
+ * WS_OK, WS_ERR_URL (the log hook says why) or WS_ERR_NOMEM (WS_NO_PROXY: WS_ERR_ARG). */
+#ifndef WS_NO_PROXY
 static ws_result ws__client_proxy(ws_conn *c, const char *url) {
     ws_ctx *ctx = c->ctx;
     ws__client *cl = c->cl;
@@ -5771,6 +5788,13 @@ static ws_result ws__client_proxy(ws_conn *c, const char *url) {
     cl->proxy_port = p.port;
     return WS_OK;
 }
+#else
+static ws_result ws__client_proxy(ws_conn *c, const char *url) {
+    (void)url;
+    ws__ctx_err(c->ctx, WS__T("ws_connect: opts->proxy: built with WS_NO_PROXY"), NULL, NULL);
+    return WS_ERR_ARG;
+}
+#endif
 
 static void ws__client_start(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
@@ -6472,6 +6496,7 @@ static void ws__ready(ws_ctx *ctx, void *o, short rev) {
     else if (*(const uint8_t *)o == WS__K_LISTENER) {
         ws_listener *l = (ws_listener *)o;
         if (l->fd != WS__INVALID_SOCK) ws__accept(ctx, l);
+#ifndef WS_NO_WATCH
     } else if (*(const uint8_t *)o == WS__K_WATCH) {
         ws_watch *w = (ws_watch *)o;
         if (!w->dead && (rev & (w->want | WS_POLLERR | WS_POLLHUP))) {
@@ -6480,6 +6505,7 @@ static void ws__ready(ws_ctx *ctx, void *o, short rev) {
             ctx->in_cb--;
             ctx->nevents++;
         }
+#endif
     } else ws__conn_io((ws_conn *)o, rev);
 }
 
@@ -6502,6 +6528,7 @@ static void ws__service(ws_conn *c) {
 }
 
 /* ---- application timers and descriptors (ws_timer_start, ws_watch_fd) ---- */
+#ifndef WS_NO_TIMERS
 static void ws__timer_free(ws_timer *t) {
     ws_ctx *ctx = t->ctx;
     if (t->hn.hidx) ws__heap_remove(ctx, &t->hn);
@@ -6566,7 +6593,9 @@ WS_API void ws_timer_cancel(ws_timer *t) {
     }
     ws__timer_free(t);
 }
+#endif /* WS_NO_TIMERS */
 
+#ifndef WS_NO_WATCH
 WS_API ws_result ws_watch_fd(ws_ctx *ctx, intptr_t fd, int events,
                              void (*fn)(ws_ctx *ctx, intptr_t fd, int revents, void *arg),
                              void *arg, ws_watch **out) {
@@ -6604,6 +6633,7 @@ WS_API void ws_watch_remove(ws_watch *w) {
     w->next = ctx->dead_watches;   /* freed after the pass that may still name it */
     ctx->dead_watches = w;
 }
+#endif /* WS_NO_WATCH */
 
 /* ---- work handed over from other threads (ws_ctx_post): a bounded ring under a mutex ---- */
 #ifndef WS_NO_THREADS
@@ -6613,6 +6643,7 @@ WS_API void ws_watch_remove(ws_watch *w) {
 #  define WS__POST_LOCK(x) ((void)0)
 #  define WS__POST_UNLOCK(x) ((void)0)
 #endif
+#ifndef WS_NO_POST
 WS_API ws_result ws_ctx_post(ws_ctx *ctx, void (*fn)(ws_ctx *ctx, void *arg), void *arg) {
     ws_result rc = WS_OK;
     size_t max;
@@ -6669,6 +6700,9 @@ static void ws__run_posts(ws_ctx *ctx) {
         if (n) (void)ws__wake_signal(ctx->wake_w);
     }
 }
+#else   /* WS_NO_POST: nothing is ever queued */
+static void ws__run_posts(ws_ctx *ctx) { (void)ctx; }
+#endif
 
 /* The end of every dispatch: due timers, then pending work, then frees. */
 static void ws__dispatch_end(ws_ctx *ctx) {
@@ -6688,7 +6722,9 @@ static void ws__dispatch_end(ws_ctx *ctx) {
     while (budget-- && ctx->hlen && ctx->heap[0]->due <= ctx->now) {
         ws__hnode *n = ctx->heap[0];
         ws__heap_remove(ctx, n);
+#ifndef WS_NO_TIMERS
         if (n->is_timer) { ws__timer_run(ctx, (ws_timer *)(void *)n); continue; }
+#endif
         c = WS__CONN_OF(n);
         (void)ws__conn_timers(c);
         if (c->flags & WS__F_BROKEN) ws__finish(c);
@@ -6917,8 +6953,12 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
         ws__free(ctx, l);
     }
     ws__pmd_ctx_free(ctx);
+#ifndef WS_NO_TIMERS
     while (ctx->timers) ws__timer_free(ctx->timers);
+#endif
+#ifndef WS_NO_WATCH
     while (ctx->watches) ws_watch_remove(ctx->watches);
+#endif
     while (ctx->dead_watches) { ws_watch *w = ctx->dead_watches; ctx->dead_watches = w->next; ws__free(ctx, w); }
     if (ctx->posts) WS_FREE(ctx->posts, ctx->cfg.user);
 #ifndef WS_NO_THREADS
