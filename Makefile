@@ -493,8 +493,9 @@ test-pool: | build
 	$(CC) $(CFLAGS) $(SAN) tests/test_pool.c -o build/test_pool $(LDLIBS)
 	./build/test_pool
 
-# examples/firmware_client.c on this machine over Debian's lwIP, against testee_server's echo
-# (tests/lwip/firmware_client_host.c): connect, server gone, reconnect with backoff.
+# examples/firmware_client.c on this machine over Debian's lwIP, against examples/testee_server.c
+# (tests/lwip/firmware_client_host.c, the server's own code in the same process on lwIP's
+# 127.0.0.1): connect, server gone, reconnect with backoff.
 firmware-client-run: | build
 	$(CC) $(CFLAGS) $(SAN) -DWS_LWIP -I$(LWIP_INC) tests/lwip/firmware_client_host.c \
 	    -o build/firmware_client_host -llwip $(LDLIBS)
