@@ -2840,6 +2840,7 @@ WS__UNUSED static void ws__ctx_err(ws_ctx *ctx, const char *a, const char *b, co
     const char *part[3];
     char line[sizeof ctx->err + 8];
     size_t n = 0, i, k;
+    if (!WS__TEXT) { ws__log(ctx, 0, ""); return; }   /* WS_NO_ERROR_TEXT: nothing to join */
     part[0] = a; part[1] = b; part[2] = c;
     if (a && strncmp(a, "ws.h: ", 6) == 0) part[0] = a + 6;
     for (i = 0; i < 3; i++) {
@@ -5775,7 +5776,7 @@ static ws_result ws__client_proxy(ws_conn *c, const char *url) {
         rc = (tmp && cl->proxy_auth) ? ws__proxy_basic(&p, tmp, tn, cl->proxy_auth, bn, &why) : WS_ERR_NOMEM;
         if (tmp) { memset(tmp, 0, tn); ws__free(ctx, tmp); }   /* the plain password */
     }
-    if (rc == WS_ERR_URL) {
+    if (rc == WS_ERR_URL && WS__TEXT) {
         char m[160];
         ws__out o;
         o.p = m; o.cap = sizeof m; o.len = 0; o.err = 0;
@@ -6040,7 +6041,7 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, int port, ws_listener 
 #endif
     if (!host || !*host) host = "0.0.0.0";
     ws__utoa(ps, (unsigned)port);
-    o.p = where; o.cap = sizeof where; o.len = 0; o.err = 0;   /* "ws_listen on HOST:PORT: " */
+    o.p = where; o.cap = sizeof where; o.len = 0; o.err = !WS__TEXT;   /* "ws_listen on HOST:PORT: " */
     ws__puts(&o, "ws_listen on ");
     ws__puts(&o, strchr(host, ':') ? "[" : "");
     ws__put(&o, host, WS__MIN(strlen(host), (size_t)200));
