@@ -43,7 +43,8 @@ OPTIONS (#define before the implementation include; default in brackets)
     WS_LWIP             lwIP's sockets (lwip_*, lwip_poll), no threads/pipes; see PLATFORMS
     WS_NO_CLIENT, WS_NO_SERVER   leave out the client or the server (loop and engine)
     WS_NO_WAKEUP        no wake-up channel (ws_ctx_wakeup fails; posts run each pass)
-    WS_NO_ERROR_TEXT    every reason and message string is "" (smaller firmware)
+    WS_NO_ERROR_TEXT    every reason and message string is "" (smaller firmware): ws_result_str,
+                        why, ev->msg, ws_ctx_error, close reasons, HTTP reason phrases and bodies
     WS_NO_PROXY, WS_NO_TIMERS, WS_NO_WATCH, WS_NO_POST   leave out proxy CONNECT
                         (opts.proxy: WS_ERR_ARG), ws_timer_*, ws_watch_*, ws_ctx_post
     WS_NOW_MS()         monotonic milliseconds [clock_gettime / GetTickCount64 / sys_now]
@@ -390,7 +391,7 @@ WS_API ws_result ws_http_build_accept(char *out, size_t cap, const char *key, si
  * Sec-WebSocket-Version: 13). status must be 100..999. */
 WS_API ws_result ws_http_build_error(char *out, size_t cap, int status, const char *body,
                                      size_t *len);
-WS_API const char *ws_http_status_text(int status);   /* "Bad Request"...; "" if unknown */
+WS_API const char *ws_http_status_text(int status);   /* "Bad Request"...; "" if unknown (or WS_NO_ERROR_TEXT) */
 
 /* ==== connections: events, settings, sending (>>conn >>engine), with or without sockets ====
  * A ws_conn is one WebSocket connection. It is owned either by a ws_ctx (the event loop below,
