@@ -560,7 +560,8 @@ typedef struct ws_connect_opts {
     /* HTTP CONNECT proxy for ws:// and wss:// (TLS runs inside the tunnel, checked against the
      * URL's host): "http://[user:password@]host[:port]" (port 80 if none; user and password
      * may be %-encoded; Basic auth), or NULL. Failures: WS_ERR_PROXY with the proxy's status
-     * in ev->http_status; a silent proxy: WS_ERR_TIMEOUT within connect_timeout_ms. */
+     * in ev->http_status; a silent proxy: WS_ERR_TIMEOUT within connect_timeout_ms.
+     * Built with WS_NO_PROXY: ws_connect fails with WS_ERR_ARG. */
     const char *proxy;
     const ws_deflate_opts *deflate; /* permessage-deflate (copied); NULL = the ctx's cfg.deflate */
 } ws_connect_opts;
