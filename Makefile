@@ -55,6 +55,7 @@ test: build/run_tests build/run_tests_poll build/run_tests_vg build/test_options
 	./build/run_tests_poll
 	$(MAKE) --no-print-directory test-options
 	$(MAKE) --no-print-directory test-nonet
+	$(MAKE) --no-print-directory test-minimal
 	./build/attack
 ifneq ($(VALGRIND),)
 	$(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
@@ -101,6 +102,14 @@ build/run_tests_nonet: $(TEST_SRC) | build
 	$(CC) $(CFLAGS) $(SAN) -DWS_NO_NET tests/run_tests.c -o $@
 test-nonet: build/run_tests_nonet
 	./build/run_tests_nonet
+# The same suite with the optional subsystems switched off (WS_NO_PROXY, WS_NO_TIMERS,
+# WS_NO_WATCH, WS_NO_POST: the "minimal" firmware build of tests/firmware/size.sh): everything
+# else still passes, and the tests of what was left out drop out (a proxy is refused at once).
+MIN_SWITCHES := -DWS_NO_PROXY -DWS_NO_TIMERS -DWS_NO_WATCH -DWS_NO_POST
+build/run_tests_min: $(TEST_SRC) | build
+	$(CC) $(CFLAGS) $(SAN) $(MIN_SWITCHES) tests/run_tests.c -o $@ $(LDLIBS)
+test-minimal: build/run_tests_min
+	./build/run_tests_min
 # tests/attack.c: the server under attack (slowloris, silent sockets, fd exhaustion, memory
 # pressure, malformed heads, use after close) in child processes; no sanitizers (they would
 # distort the RSS and CPU it asserts), WS_DEBUG on. POSIX only.
@@ -422,7 +431,8 @@ LWIP_INC ?= $(shell pkg-config --variable=includedir lwip 2>/dev/null)
 FW_FLAGS := -std=c99 -mthumb -Os -g -Wall -Wextra -Wpedantic -Wshadow -Wundef -Wconversion -Werror
 FW_LWIP_FLAGS := $(FW_FLAGS) -mcpu=cortex-m4 -ffunction-sections -fdata-sections -Itests/firmware/lwip -I$(LWIP_INC)
 FW_SWITCHES := "" -DWS_NO_CLIENT -DWS_NO_SERVER -DWS_NO_WAKEUP -DWS_NO_ERROR_TEXT \
-    "-DWS_NO_CLIENT -DWS_NO_WAKEUP -DWS_NO_ERROR_TEXT" "-DWS_NO_SERVER -DWS_NO_WAKEUP -DWS_NO_ERROR_TEXT"
+    "-DWS_NO_CLIENT -DWS_NO_WAKEUP -DWS_NO_ERROR_TEXT" "-DWS_NO_SERVER -DWS_NO_WAKEUP -DWS_NO_ERROR_TEXT" \
+    "$(MIN_SWITCHES)" "$(MIN_SWITCHES) -DWS_NO_SERVER -DWS_NO_WAKEUP -DWS_NO_ERROR_TEXT"
 firmware: | build
 ifneq ($(and $(ARM_CC),$(QEMU_ARM),$(LWIP_INC)),)
 	@mkdir -p build/firmware
@@ -461,8 +471,11 @@ endif
 SWITCHES := "" -DWS_NO_CLIENT -DWS_NO_SERVER -DWS_NO_WAKEUP -DWS_NO_THREADS -DWS_NO_ERROR_TEXT -DWS_NO_NET \
     "-DWS_NO_CLIENT -DWS_NO_SERVER" "-DWS_NO_CLIENT -DWS_NO_WAKEUP -DWS_NO_ERROR_TEXT" \
     "-DWS_NO_SERVER -DWS_NO_THREADS -DWS_NO_ERROR_TEXT" "-DWS_NO_NET -DWS_NO_CLIENT -DWS_NO_ERROR_TEXT" \
-    "-DWS_NO_NET -DWS_NO_SERVER"
-LWIP_SWITCHES := "" "-DWS_NO_CLIENT -DWS_NO_WAKEUP -DWS_NO_ERROR_TEXT" "-DWS_NO_SERVER -DWS_NO_THREADS"
+    "-DWS_NO_NET -DWS_NO_SERVER" -DWS_NO_PROXY -DWS_NO_TIMERS -DWS_NO_WATCH -DWS_NO_POST \
+    "$(MIN_SWITCHES) -DWS_NO_SERVER -DWS_NO_WAKEUP -DWS_NO_ERROR_TEXT" \
+    "$(MIN_SWITCHES) -DWS_NO_CLIENT -DWS_NO_THREADS" "$(MIN_SWITCHES) -DWS_NO_NET"
+LWIP_SWITCHES := "" "-DWS_NO_CLIENT -DWS_NO_WAKEUP -DWS_NO_ERROR_TEXT" "-DWS_NO_SERVER -DWS_NO_THREADS" \
+    "$(MIN_SWITCHES) -DWS_NO_SERVER -DWS_NO_WAKEUP"
 SW_FLAGS := -std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wundef -Wconversion -Werror -fsyntax-only -DWS_IMPLEMENTATION
 test-switches:                            # each part switch, alone and combined: warning-free
 	@set -e; n=0; for sw in $(SWITCHES); do for cc in $(CC) $(CLANG); do n=$$((n + 1)); \
@@ -475,7 +488,7 @@ ifneq ($(LWIP_INC),)
 	    for cc in $(CC) $(CLANG); do n=$$((n + 1)); $$cc $(SW_FLAGS) -DWS_LWIP -DT_COMPAT=$$c -DT_IO_NAMES=$$io \
 	        -DT_SYSTEM_LWIPOPTS='"$(LWIP_INC)/lwipopts.h"' -Itests/lwip/opts -I$(LWIP_INC) $$sw -x c ws.h \
 	        || { echo "failed: $$cc COMPAT=$$c IO_NAMES=$$io $$sw"; exit 1; }; done; done; done; done; \
-	echo "lwip: $$n builds against $(LWIP_INC) (COMPAT 0/1/2 x IO_NAMES 0/1 x 3 switch sets): warning-free"
+	echo "lwip: $$n builds against $(LWIP_INC) (COMPAT 0/1/2 x IO_NAMES 0/1 x 4 switch sets): warning-free"
 	$(CC) $(CFLAGS) $(SAN) -I$(LWIP_INC) tests/lwip/test_lwip.c -o build/test_lwip -llwip $(LDLIBS)
 	timeout 300 ./build/test_lwip
 	$(MAKE) --no-print-directory firmware-client-run
@@ -489,8 +502,9 @@ test-pool: | build
 	$(CC) $(CFLAGS) $(SAN) tests/test_pool.c -o build/test_pool $(LDLIBS)
 	./build/test_pool
 
-# examples/firmware_client.c on this machine over Debian's lwIP, against testee_server's echo
-# (tests/lwip/firmware_client_host.c): connect, server gone, reconnect with backoff.
+# examples/firmware_client.c on this machine over Debian's lwIP, against examples/testee_server.c
+# (tests/lwip/firmware_client_host.c, the server's own code in the same process on lwIP's
+# 127.0.0.1): connect, server gone, reconnect with backoff.
 firmware-client-run: | build
 	$(CC) $(CFLAGS) $(SAN) -DWS_LWIP -I$(LWIP_INC) tests/lwip/firmware_client_host.c \
 	    -o build/firmware_client_host -llwip $(LDLIBS)
@@ -498,4 +512,4 @@ firmware-client-run: | build
 
 build: ; mkdir -p build
 clean: ; rm -rf build
-.PHONY: FORCE tls-win wine test-readme test-examples test-tcc glib-run node-deps all test test-nonet test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop soak test-zlib test-options firmware firmware-client-run lwip test-pool test-switches
+.PHONY: FORCE tls-win wine test-readme test-examples test-tcc glib-run node-deps all test test-nonet test-minimal test-cpp test-clang test-c89 check-symbols test-mingw fuzz clean examples demo interop tls tls-interop soak test-zlib test-options firmware firmware-client-run lwip test-pool test-switches

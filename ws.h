@@ -43,7 +43,10 @@ OPTIONS (#define before the implementation include; default in brackets)
     WS_LWIP             lwIP's sockets (lwip_*, lwip_poll), no threads/pipes; see PLATFORMS
     WS_NO_CLIENT, WS_NO_SERVER   leave out the client or the server (loop and engine)
     WS_NO_WAKEUP        no wake-up channel (ws_ctx_wakeup fails; posts run each pass)
-    WS_NO_ERROR_TEXT    every reason and message string is "" (smaller firmware)
+    WS_NO_ERROR_TEXT    every reason and message string is "" (smaller firmware): ws_result_str,
+                        why, ev->msg, ws_ctx_error, close reasons, HTTP reason phrases and bodies
+    WS_NO_PROXY, WS_NO_TIMERS, WS_NO_WATCH, WS_NO_POST   leave out proxy CONNECT
+                        (opts.proxy: WS_ERR_ARG), ws_timer_*, ws_watch_*, ws_ctx_post
     WS_NOW_MS()         monotonic milliseconds [clock_gettime / GetTickCount64 / sys_now]
     WS_NO_THREADS       resolve host names in ws_connect itself (blocks; see WHAT BLOCKS)
     WS_NO_EPOLL         Linux: ws_poll uses poll() instead of epoll (as on other systems;
@@ -392,7 +395,7 @@ WS_API ws_result ws_http_build_accept(char *out, size_t cap, const char *key, si
  * Sec-WebSocket-Version: 13). status must be 100..999. */
 WS_API ws_result ws_http_build_error(char *out, size_t cap, int status, const char *body,
                                      size_t *len);
-WS_API const char *ws_http_status_text(int status);   /* "Bad Request"...; "" if unknown */
+WS_API const char *ws_http_status_text(int status);   /* "Bad Request"...; "" if unknown (or WS_NO_ERROR_TEXT) */
 
 /* ==== connections: events, settings, sending (>>conn >>engine), with or without sockets ====
  * A ws_conn is one WebSocket connection. It is owned either by a ws_ctx (the event loop below,
@@ -561,7 +564,8 @@ typedef struct ws_connect_opts {
     /* HTTP CONNECT proxy for ws:// and wss:// (TLS runs inside the tunnel, checked against the
      * URL's host): "http://[user:password@]host[:port]" (port 80 if none; user and password
      * may be %-encoded; Basic auth), or NULL. Failures: WS_ERR_PROXY with the proxy's status
-     * in ev->http_status; a silent proxy: WS_ERR_TIMEOUT within connect_timeout_ms. */
+     * in ev->http_status; a silent proxy: WS_ERR_TIMEOUT within connect_timeout_ms.
+     * Built with WS_NO_PROXY: ws_connect fails with WS_ERR_ARG. */
     const char *proxy;
     const ws_deflate_opts *deflate; /* permessage-deflate (copied); NULL = the ctx's cfg.deflate */
 } ws_connect_opts;
@@ -730,25 +734,31 @@ typedef struct ws_timer ws_timer;   /* opaque, owned by its ws_ctx */
 /* Watch a descriptor of yours (a serial port, a database client's or broker's socket, a pipe):
  * fn(ctx, fd, revents, arg) when it is ready for events (WS_POLLIN | WS_POLLOUT; 0 = paused).
  * Level-triggered, like poll(). WS_OK, WS_ERR_ARG, WS_ERR_NOMEM. */
+#ifndef WS_NO_WATCH
 WS_API ws_result ws_watch_fd(ws_ctx *ctx, intptr_t fd, int events,
                              void (*fn)(ws_ctx *ctx, intptr_t fd, int revents, void *arg),
                              void *arg, ws_watch **out);
 WS_API void      ws_watch_set(ws_watch *w, int events);   /* a new interest (0 = pause) */
 WS_API void      ws_watch_remove(ws_watch *w);   /* before you close the fd; also from fn */
+#endif
 /* fn(ctx, arg) once after ms (0 = in the next pass), then every repeat_ms if > 0. With out,
  * the timer lives until ws_timer_cancel (a fired one-shot can be started again with
  * ws_timer_again); with out NULL, a one-shot is freed once it ran. WS_OK, WS_ERR_ARG,
  * WS_ERR_NOMEM. Timers share the connections' heap: O(log n) each. */
+#ifndef WS_NO_TIMERS
 WS_API ws_result ws_timer_start(ws_ctx *ctx, int ms, int repeat_ms,
                                 void (*fn)(ws_ctx *ctx, void *arg), void *arg, ws_timer **out);
 WS_API void      ws_timer_again(ws_timer *t, int ms);   /* (re)arm: fires after ms */
 WS_API void      ws_timer_cancel(ws_timer *t);          /* frees it; also from its fn */
+#endif
 /* Thread-safe, from any thread: fn(ctx, arg) runs on the loop's thread in its next pass,
  * in the order posted, and is never lost (posts still queued run in ws_ctx_destroy). A
  * bounded queue (ws_config.max_posts): WS_ERR_FULL when it is full (try again later),
  * WS_ERR_CLOSED once ws_ctx_destroy began, WS_ERR_ARG, WS_ERR_NOMEM (the allocator must then
  * be thread-safe). With WS_NO_THREADS: from the loop's thread only. */
+#ifndef WS_NO_POST
 WS_API ws_result ws_ctx_post(ws_ctx *ctx, void (*fn)(ws_ctx *ctx, void *arg), void *arg);
+#endif
 
 /* A stream that is already connected, as a connection of ctx: fd, a connected socket (client
  * side: o->url names the request; server side: accepted, o->head = bytes of the request that
@@ -868,8 +878,10 @@ WS_API void ws_close_all(ws_ctx *ctx, uint16_t code, const char *reason);
 #endif
 #ifdef WS_NO_ERROR_TEXT   /* firmware: reasons and messages become "" (a few KB less) */
 #  define WS__T(s) ""
+#  define WS__TEXT 0      /* 0: skip building texts (log lines) that would be all "" */
 #else
 #  define WS__T(s) s
+#  define WS__TEXT 1
 #endif
 #if defined(__GNUC__)   /* helpers that a part switch (WS_NO_CLIENT...) may leave unused */
 #  define WS__UNUSED __attribute__((unused))
@@ -1062,19 +1074,13 @@ WS_API ws_result ws_base64_encode(const void *in, size_t n, char *out, size_t ca
     if (n > ((size_t)-1 / 4) * 3 - 3 || (!in && n) || !out) return WS_ERR_ARG;
     need = (n + 2) / 3 * 4;
     if (cap < need + 1) return WS_ERR_ARG;
-    for (i = 0; i + 3 <= n; i += 3) {
-        uint32_t v = ((uint32_t)p[i] << 16) | ((uint32_t)p[i + 1] << 8) | p[i + 2];
-        out[o++] = ws__b64[v >> 18];        out[o++] = ws__b64[(v >> 12) & 63];
-        out[o++] = ws__b64[(v >> 6) & 63];  out[o++] = ws__b64[v & 63];
-    }
-    if (n - i == 1) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        out[o++] = ws__b64[v >> 18]; out[o++] = ws__b64[(v >> 12) & 63];
-        out[o++] = '='; out[o++] = '=';
-    } else if (n - i == 2) {
-        uint32_t v = ((uint32_t)p[i] << 16) | ((uint32_t)p[i + 1] << 8);
-        out[o++] = ws__b64[v >> 18]; out[o++] = ws__b64[(v >> 12) & 63];
-        out[o++] = ws__b64[(v >> 6) & 63]; out[o++] = '=';
+    for (i = 0; i < n; i += 3) {   /* the last group may have 1 or 2 bytes: '=' pads it */
+        size_t k = n - i;
+        uint32_t v = ((uint32_t)p[i] << 16) | (k > 1 ? (uint32_t)p[i + 1] << 8 : 0) | (k > 2 ? p[i + 2] : 0);
+        out[o++] = ws__b64[v >> 18];
+        out[o++] = ws__b64[(v >> 12) & 63];
+        out[o++] = k > 1 ? ws__b64[(v >> 6) & 63] : '=';
+        out[o++] = k > 2 ? ws__b64[v & 63] : '=';
     }
     out[o] = '\0';
     if (out_len) *out_len = o;
@@ -1094,27 +1100,20 @@ WS_API ws_result ws_base64_decode(const char *in, size_t n, void *out, size_t ca
                                   size_t *out_len) {
     uint8_t *o = (uint8_t *)out;
     size_t i, olen = 0, pad = 0;
+    uint32_t acc = 0;
+    unsigned bits = 0;
     if (n % 4 || (!in && n)) return WS_ERR_ARG;
     if (n >= 1 && in[n - 1] == '=') pad++;
     if (n >= 2 && in[n - 2] == '=') pad++;
     if (n / 4 * 3 - pad > cap || (!out && n)) return WS_ERR_ARG;
-    for (i = 0; i < n; i += 4) {
-        int last = i + 4 == n, v[4], k;
-        uint32_t w;
-        for (k = 0; k < 4; k++) {
-            v[k] = ws__b64val((unsigned char)in[i + (size_t)k]);
-            if (v[k] < 0) {   /* '=' is allowed only as the final padding */
-                if (!(last && in[i + (size_t)k] == '=' && k >= 4 - (int)pad)) return WS_ERR_ARG;
-                v[k] = 0;
-            }
-        }
-        w = ((uint32_t)v[0] << 18) | ((uint32_t)v[1] << 12) | ((uint32_t)v[2] << 6) | (uint32_t)v[3];
-        o[olen++] = (uint8_t)(w >> 16);
-        if (last && pad == 2) { if (w & 0xFFFF) return WS_ERR_ARG; break; }
-        o[olen++] = (uint8_t)(w >> 8);
-        if (last && pad == 1) { if (w & 0xFF) return WS_ERR_ARG; break; }
-        o[olen++] = (uint8_t)w;
+    for (i = 0; i < n - pad; i++) {   /* '=' is allowed only as the final padding */
+        int v = ws__b64val((unsigned char)in[i]);
+        if (v < 0) return WS_ERR_ARG;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) { bits -= 8; o[olen++] = (uint8_t)(acc >> bits); }
     }
+    if (acc & ((1u << bits) - 1)) return WS_ERR_ARG;   /* bits the padding drops must be 0 */
     if (out_len) *out_len = olen;
     return WS_OK;
 }
@@ -1822,8 +1821,8 @@ static const char *ws__extra_reserved(const char *name, size_t n, int request, i
         if (i == 6 && !protocols) return NULL;
         if (i == 10 && !origin) return NULL;
         if (i >= 7 && !request) return NULL;
-        return "an extra header repeats one that ws.h writes (Host, Upgrade, Connection, "
-               "Sec-WebSocket-*, Origin, Content-Length, Transfer-Encoding)";
+        return WS__T("an extra header repeats one that ws.h writes (Host, Upgrade, Connection, "
+                     "Sec-WebSocket-*, Origin, Content-Length, Transfer-Encoding)");
     }
     return NULL;
 }
@@ -1933,25 +1932,25 @@ WS_API ws_result ws_http_build_accept(char *out, size_t cap, const char *key, si
 
 WS_API const char *ws_http_status_text(int status) {
     switch (status) {
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 426: return "Upgrade Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
+    case 101: return WS__T("Switching Protocols");
+    case 200: return WS__T("OK");
+    case 204: return WS__T("No Content");
+    case 301: return WS__T("Moved Permanently");
+    case 302: return WS__T("Found");
+    case 304: return WS__T("Not Modified");
+    case 400: return WS__T("Bad Request");
+    case 401: return WS__T("Unauthorized");
+    case 403: return WS__T("Forbidden");
+    case 404: return WS__T("Not Found");
+    case 405: return WS__T("Method Not Allowed");
+    case 408: return WS__T("Request Timeout");
+    case 413: return WS__T("Content Too Large");
+    case 426: return WS__T("Upgrade Required");
+    case 429: return WS__T("Too Many Requests");
+    case 431: return WS__T("Request Header Fields Too Large");
+    case 500: return WS__T("Internal Server Error");
+    case 501: return WS__T("Not Implemented");
+    case 503: return WS__T("Service Unavailable");
     }
     return "";
 }
@@ -2352,23 +2351,23 @@ static int ws__wake_signal(ws__sock w) { (void)w; return -1; }
 /* Why a connect or bind failed, in words (static strings: they end up in ws_event.msg). */
 WS__UNUSED static const char *ws__sock_why(int e, int binding) {
 #if defined(_WIN32)
-    if (e == WSAECONNREFUSED) return "connection refused (nothing listens on that port)";
-    if (e == WSAETIMEDOUT) return "connection timed out";
-    if (e == WSAEHOSTUNREACH) return "host unreachable";
-    if (e == WSAENETUNREACH) return "network unreachable";
-    if (e == WSAEADDRINUSE) return "address already in use";
-    if (e == WSAEACCES) return "permission denied";
-    if (e == WSAEADDRNOTAVAIL) return "address not available on this machine";
+    if (e == WSAECONNREFUSED) return WS__T("connection refused (nothing listens on that port)");
+    if (e == WSAETIMEDOUT) return WS__T("connection timed out");
+    if (e == WSAEHOSTUNREACH) return WS__T("host unreachable");
+    if (e == WSAENETUNREACH) return WS__T("network unreachable");
+    if (e == WSAEADDRINUSE) return WS__T("address already in use");
+    if (e == WSAEACCES) return WS__T("permission denied");
+    if (e == WSAEADDRNOTAVAIL) return WS__T("address not available on this machine");
 #else
-    if (e == ECONNREFUSED) return "connection refused (nothing listens on that port)";
-    if (e == ETIMEDOUT) return "connection timed out";
-    if (e == EHOSTUNREACH) return "host unreachable";
-    if (e == ENETUNREACH) return "network unreachable";
-    if (e == EADDRINUSE) return "address already in use";
-    if (e == EACCES) return "permission denied (ports below 1024 need privileges)";
-    if (e == EADDRNOTAVAIL) return "address not available on this machine";
+    if (e == ECONNREFUSED) return WS__T("connection refused (nothing listens on that port)");
+    if (e == ETIMEDOUT) return WS__T("connection timed out");
+    if (e == EHOSTUNREACH) return WS__T("host unreachable");
+    if (e == ENETUNREACH) return WS__T("network unreachable");
+    if (e == EADDRINUSE) return WS__T("address already in use");
+    if (e == EACCES) return WS__T("permission denied (ports below 1024 need privileges)");
+    if (e == EADDRNOTAVAIL) return WS__T("address not available on this machine");
 #endif
-    return binding ? "bind or listen failed" : "could not connect to any address of the host";
+    return binding ? WS__T("bind or listen failed") : WS__T("could not connect to any address of the host");
 }
 
 WS__UNUSED static int ws__err_addrinuse(int e) {   /* bind: another socket has that address and port */
@@ -2428,7 +2427,11 @@ enum {   /* ws_conn.flags */
     WS__F_FEED = 1 << 20,                               /* rx holds bytes not processed yet */
     WS__F_PREOPEN = 1 << 21,                            /* upgraded elsewhere: open it */
     WS__F_FLUSHING = 1 << 22,                           /* inside ws__flush (re-entry guard) */
+#ifndef WS_NO_NET
     WS__F_HS = 1 << 23,                                 /* on the ctx's handshake list */
+#else
+    WS__F_HS = 0,                                       /* an engine is on no such list */
+#endif
     WS__F_OWN_IO = 1 << 24                              /* c->io is our copy of the user's */
 };
 
@@ -2602,6 +2605,11 @@ struct ws_ctx {
     int          accept_backoff; /* ms of the last pause: doubles while it lasts */
 };
 
+#ifdef WS_NO_NET   /* every ctx is an engine's: what only the loop needs is left out */
+#  define WS__ENGINE(x) 1
+#else
+#  define WS__ENGINE(x) ((x)->engine)
+#endif
 static void *ws__alloc(ws_ctx *ctx, size_t n) { (void)ctx; return WS_MALLOC(n, ctx->cfg.user); }
 static void *ws__realloc(ws_ctx *ctx, void *p, size_t n) { (void)ctx; return WS_REALLOC(p, n, ctx->cfg.user); }
 static void  ws__free(ws_ctx *ctx, void *p) { (void)ctx; if (p) WS_FREE(p, ctx->cfg.user); }
@@ -2872,6 +2880,7 @@ WS__UNUSED static void ws__ctx_err(ws_ctx *ctx, const char *a, const char *b, co
     const char *part[3];
     char line[sizeof ctx->err + 8];
     size_t n = 0, i, k;
+    if (!WS__TEXT) { ws__log(ctx, 0, ""); return; }   /* WS_NO_ERROR_TEXT: nothing to join */
     part[0] = a; part[1] = b; part[2] = c;
     if (a && strncmp(a, "ws.h: ", 6) == 0) part[0] = a + 6;
     for (i = 0; i < 3; i++) {
@@ -2993,8 +3002,8 @@ static void ws__fail(ws_conn *c, ws_result rc, const char *why) {
 /* A buffer could not grow: over the ctx's max_memory, close 1013 "try again later"
  * (WS_ERR_FULL); the allocator failed: 1011. Input stops either way. */
 static void ws__fail_nomem(ws_conn *c) {
-    if (c->ctx->mem_full) ws__fail(c, WS_ERR_FULL, "memory budget (max_memory) reached");
-    else ws__fail(c, WS_ERR_NOMEM, "out of memory");
+    if (c->ctx->mem_full) ws__fail(c, WS_ERR_FULL, WS__T("memory budget (max_memory) reached"));
+    else ws__fail(c, WS_ERR_NOMEM, WS__T("out of memory"));
 }
 
 /* ---- receiving frames (RFC 6455 5.4-5.6) ---- */
@@ -3006,19 +3015,19 @@ static ws_result ws__frame_check(ws_conn *c, const char **why) {
     if (rc != WS_OK) return rc;
     if (f->opcode & 8) return WS_OK;   /* control: ws_frame_parse checked fin and length */
     if (f->opcode == WS_OP_CONT) {
-        if (!c->msg_op) { *why = "continuation frame without a message to continue"; return WS_ERR_PROTOCOL; }
+        if (!c->msg_op) { *why = WS__T("continuation frame without a message to continue"); return WS_ERR_PROTOCOL; }
     } else {
-        if (c->msg_op) { *why = "new data frame while a fragmented message is open"; return WS_ERR_PROTOCOL; }
+        if (c->msg_op) { *why = WS__T("new data frame while a fragmented message is open"); return WS_ERR_PROTOCOL; }
         memset(&c->utf8, 0, sizeof c->utf8);
         c->msg_len = 0;
     }
     slack = ws__pmd_slack(c, ws__max_message(ctx));   /* deflate may grow incompressible data */
     /* name the limit the user set: the message one first (max_frame defaults to it) */
     if (!(c->flags & WS__F_FRAGS) && f->payload_len > ws__max_message(ctx) + slack - c->msg_len) {
-        *why = "message larger than max_message"; return WS_ERR_TOO_BIG;
+        *why = WS__T("message larger than max_message"); return WS_ERR_TOO_BIG;
     }
     if (f->payload_len > ws__max_frame(ctx) + slack) {
-        *why = ctx->cfg.max_frame ? "frame larger than max_frame" : "frame larger than max_message";
+        *why = ctx->cfg.max_frame ? WS__T("frame larger than max_frame") : WS__T("frame larger than max_message");
         return WS_ERR_TOO_BIG;
     }
     return WS_OK;
@@ -3045,8 +3054,8 @@ static void ws__got_close(ws_conn *c, const uint8_t *p, size_t n) {
     uint16_t code;
     ws_result rc = ws_close_parse(p, n, &code, &reason, &rlen);
     if (rc != WS_OK) {
-        ws__fail(c, rc, rc == WS_ERR_UTF8 ? "invalid UTF-8 in the close reason"
-                                          : "invalid close code or payload");
+        ws__fail(c, rc, rc == WS_ERR_UTF8 ? WS__T("invalid UTF-8 in the close reason")
+                                          : WS__T("invalid close code or payload"));
         return;
     }
     c->flags |= WS__F_GOT_CLOSE;
@@ -3086,7 +3095,7 @@ static void ws__frame_done(ws_conn *c, uint8_t *p, size_t n) {
     if (op == WS_OP_CONT) op = c->msg_op;
     if (ws__pmd_rx(c)) { ws__pmd_frame(c, op, p, n, fin); return; }   /* >>deflate */
     if (fin && op == WS_OP_TEXT && !ws_utf8_complete(&c->utf8)) {
-        ws__fail(c, WS_ERR_UTF8, "text message ends inside a UTF-8 sequence");
+        ws__fail(c, WS_ERR_UTF8, WS__T("text message ends inside a UTF-8 sequence"));
         return;
     }
     if (c->flags & WS__F_FRAGS) {               /* fragment mode: as they come */
@@ -3146,7 +3155,7 @@ static void ws__frames(ws_conn *c) {
             size_t from = (size_t)c->pdone;
             if (c->fr.masked) ws_mask(pl + from, have - from, c->fr.mask, from);
             if (text && ws_utf8_feed(&c->utf8, pl + from, have - from, NULL) != WS_OK) {
-                ws__fail(c, WS_ERR_UTF8, "invalid UTF-8 in a text message");
+                ws__fail(c, WS_ERR_UTF8, WS__T("invalid UTF-8 in a text message"));
                 break;
             }
             c->pdone = have;
@@ -3202,7 +3211,7 @@ WS__UNUSED static void ws__respond(ws_conn *c, int status, const ws_reply *r, co
     o.len = 0; o.err = 0;
     ws__build_response(&o, status, ctype, hdrs, body, blen);
     if (o.err && status != 500) {   /* the user's headers were invalid */
-        ws__log(ctx, 0, "ws.h: invalid headers in a ws_reply; answering 500");
+        ws__log(ctx, 0, WS__T("ws.h: invalid headers in a ws_reply; answering 500"));
         o.len = 0; o.err = 0;
         ws__build_response(&o, 500, "text/plain", NULL, "invalid reply headers\n", 22);
     }
@@ -3237,12 +3246,12 @@ static void ws__server_handshake(ws_conn *c) {
     rc = ws_http_parse_request((const char *)WS__BDATA(c->rx) + c->rx->off, ws__buf_used(c->rx),
                                ws__max_handshake(ctx), &req, &used, &why);
     if (rc == WS_AGAIN) return;
-    if (rc == WS_ERR_TOO_BIG) { ws__respond(c, 431, NULL, "request header too large\n"); return; }
+    if (rc == WS_ERR_TOO_BIG) { ws__respond(c, 431, NULL, WS__T("request header too large\n")); return; }
     if (rc != WS_OK) { ws__respond(c, 400, NULL, why); return; }
-    if (c->flags & WS__F_REFUSE) { ws__respond(c, 503, NULL, "too many connections\n"); return; }
+    if (c->flags & WS__F_REFUSE) { ws__respond(c, 503, NULL, WS__T("too many connections\n")); return; }
     if (ws__mem_full(ctx)) {   /* the ctx's max_memory is spent: no new connections for now */
-        ws__log(ctx, 1, "ws.h: max_memory reached: refusing an upgrade with 503");
-        ws__respond(c, 503, NULL, "server busy (memory budget)\n");
+        ws__log(ctx, 1, WS__T("ws.h: max_memory reached: refusing an upgrade with 503"));
+        ws__respond(c, 503, NULL, WS__T("server busy (memory budget)\n"));
         return;
     }
     rc = ws_http_check_request(&req, &key, &status, &why);
@@ -3254,7 +3263,7 @@ static void ws__server_handshake(ws_conn *c) {
             ctx->cfg.on_http(c, &req, &reply, ctx->cfg.user);
             ctx->in_cb--;
             if (!reply.status) reply.status = reply.body ? 200 : 404;
-            ws__respond(c, reply.status, &reply, reply.status == 404 ? "not found\n" : "");
+            ws__respond(c, reply.status, &reply, reply.status == 404 ? WS__T("not found\n") : "");
         } else {
             ws__respond(c, status, NULL, why);
         }
@@ -3264,11 +3273,11 @@ static void ws__server_handshake(ws_conn *c) {
         ctx->in_cb++;
         ctx->cfg.on_upgrade(c, &req, &reply, ctx->cfg.user);
         ctx->in_cb--;
-        if (reply.status) { ws__respond(c, reply.status, &reply, "refused\n"); return; }
+        if (reply.status) { ws__respond(c, reply.status, &reply, WS__T("refused\n")); return; }
         if (reply.protocol && *reply.protocol &&
             !ws__headers_have(req.headers, req.num_headers, "Sec-WebSocket-Protocol", reply.protocol, 1)) {
-            ws__log(ctx, 0, "ws.h: on_upgrade chose a subprotocol the client did not offer");
-            ws__respond(c, 500, NULL, "server chose a subprotocol that was not offered\n");
+            ws__log(ctx, 0, WS__T("ws.h: on_upgrade chose a subprotocol the client did not offer"));
+            ws__respond(c, 500, NULL, WS__T("server chose a subprotocol that was not offered\n"));
             return;
         }
     }
@@ -3277,7 +3286,7 @@ static void ws__server_handshake(ws_conn *c) {
     o.p = (char *)WS__BDATA(c->tx) + c->tx->len;
     rc = ws_http_build_accept(o.p, c->tx->cap - c->tx->len, key.ptr, key.len, reply.protocol,
                               reply.headers, &o.len);
-    if (rc != WS_OK) { ws__respond(c, 500, NULL, "invalid response headers from on_upgrade\n"); return; }
+    if (rc != WS_OK) { ws__respond(c, 500, NULL, WS__T("invalid response headers from on_upgrade\n")); return; }
     o.len -= 2;   /* >>deflate: an extension answer goes before the final empty line */
     o.len += ws__pmd_accept(c, &req, o.p + o.len, c->tx->cap - c->tx->len - o.len - 2);
     memcpy(o.p + o.len, "\r\n", 2);
@@ -3288,7 +3297,7 @@ static void ws__server_handshake(ws_conn *c) {
 }
 
 #else   /* WS_NO_SERVER: no server role (ws_engine_create and ws_conn_adopt refuse it) */
-static void ws__server_handshake(ws_conn *c) { ws__fail(c, WS_ERR_ARG, "built with WS_NO_SERVER"); }
+static void ws__server_handshake(ws_conn *c) { ws__fail(c, WS_ERR_ARG, WS__T("built with WS_NO_SERVER")); }
 WS__UNUSED static void ws__respond(ws_conn *c, int status, const ws_reply *r, const char *why) {
     (void)status; (void)r;
     ws__fail(c, WS_ERR_ARG, why);
@@ -3403,7 +3412,8 @@ static void ws__finish(ws_conn *c) {   /* the connection is over: close, report,
         ws__emit(c, &ev);
     }
     if (visible && !(c->flags & WS__F_CLOSE_FIRED)) {
-        int retry = c->cl && c->cl->reconnect && !(c->flags & WS__F_USER_CLOSE) && !ctx->destroying;
+        int retry = !WS__ENGINE(ctx) && c->cl && c->cl->reconnect && !(c->flags & WS__F_USER_CLOSE) &&
+                    !ctx->destroying;   /* an engine's stream cannot be dialled again */
         c->flags |= WS__F_CLOSE_FIRED;
         ws__ev_init(&ev, WS_EV_CLOSE);
         ev.close_code = c->close_code ? c->close_code : (uint16_t)WS_CLOSE_ABNORMAL;
@@ -3481,7 +3491,7 @@ static void ws__flush(ws_conn *c) {
         }
         if (rc != WS_OK) {
             if (c->err == WS_OK && !(c->flags & WS__F_GOT_CLOSE))   /* after the peer's close: no error */
-                { c->err = rc; c->err_msg = "send failed: connection lost"; }
+                { c->err = rc; c->err_msg = WS__T("send failed: connection lost"); }
             c->flags = (c->flags & ~(uint32_t)WS__F_FLUSHING) | WS__F_BROKEN;
             ws__pend(c);
             ws__buf_put(c->ctx, &c->tx);
@@ -3497,8 +3507,8 @@ static void ws__flush(ws_conn *c) {
 static void ws__on_eof(ws_conn *c) {
     if ((c->flags & WS__F_GOT_CLOSE) && (c->flags & WS__F_SENT_CLOSE)) { ws__finish(c); return; }
     if (c->flags & (WS__F_HTTP | WS__F_FAILED)) { ws__finish(c); return; }
-    ws__abort(c, WS_ERR_IO, c->state < WS__OPEN ? "connection closed during the handshake"
-                                                : "connection closed without a close frame");
+    ws__abort(c, WS_ERR_IO, c->state < WS__OPEN ? WS__T("connection closed during the handshake")
+                                                : WS__T("connection closed without a close frame"));
 }
 
 /* The timers of one connection at ctx->now; returns its next due time (0 = none). */
@@ -3519,25 +3529,25 @@ static int64_t ws__conn_timers(ws_conn *c) {
     if (c->deadline && now >= c->deadline) {
         switch (c->state) {
         case WS__RESOLVING: case WS__CONNECTING:
-            ws__abort(c, WS_ERR_TIMEOUT, "connect timed out"); return 0;
+            ws__abort(c, WS_ERR_TIMEOUT, WS__T("connect timed out")); return 0;
         case WS__PROXY:
-            ws__abort(c, WS_ERR_TIMEOUT, "the proxy did not answer within connect_timeout_ms"); return 0;
+            ws__abort(c, WS_ERR_TIMEOUT, WS__T("the proxy did not answer within connect_timeout_ms")); return 0;
         case WS__TLS: case WS__HANDSHAKE:
-            ws__abort(c, WS_ERR_TIMEOUT, "handshake timed out"); return 0;
+            ws__abort(c, WS_ERR_TIMEOUT, WS__T("handshake timed out")); return 0;
         default:   /* CLOSING: the peer never finished the close handshake */
             if ((c->flags & WS__F_GOT_CLOSE) && (c->flags & WS__F_SENT_CLOSE)) ws__finish(c);
-            else ws__abort(c, c->err != WS_OK ? c->err : WS_ERR_TIMEOUT, "close handshake timed out");
+            else ws__abort(c, c->err != WS_OK ? c->err : WS_ERR_TIMEOUT, WS__T("close handshake timed out"));
             return 0;
         }
     }
     if (c->state == WS__OPEN) {
         int idle = ctx->cfg.idle_timeout_ms;
         if (c->pong_due && now >= c->pong_due) {
-            ws__abort(c, WS_ERR_TIMEOUT, "no pong within pong_timeout_ms: peer is gone");
+            ws__abort(c, WS_ERR_TIMEOUT, WS__T("no pong within pong_timeout_ms: peer is gone"));
             return 0;
         }
         if (idle > 0 && now - c->last_rx >= idle) {
-            (void)ws_conn_close(c, WS_CLOSE_GOING_AWAY, "idle timeout");
+            (void)ws_conn_close(c, WS_CLOSE_GOING_AWAY, WS__T("idle timeout"));
             c->flags &= ~(uint32_t)WS__F_USER_CLOSE;
             return c->deadline;
         }
@@ -3635,10 +3645,10 @@ static void ws__ids_free(ws_ctx *ctx) {   /* the id table and (WS_DEBUG) the fre
 static ws_conn *ws__conn_new(ws_ctx *ctx, int server) {
     ws_conn *c;
     /* room in the timer heap for every conn, so scheduling never fails */
-    if (!ctx->engine &&
+    if (!WS__ENGINE(ctx) &&
         !ws__grow(ctx, (void **)&ctx->heap, &ctx->hcap, ctx->nconns + ctx->ntimers + 1,
                   sizeof(ws__hnode *))) return NULL;
-    if (!ctx->engine && !ws__id_room(ctx)) return NULL;   /* an engine's ctx has one conn */
+    if (!WS__ENGINE(ctx) && !ws__id_room(ctx)) return NULL;   /* an engine's ctx has one conn */
     c = (ws_conn *)ws__alloc(ctx, sizeof *c);
     if (!c) return NULL;
     memset(c, 0, sizeof *c);
@@ -3648,7 +3658,7 @@ static ws_conn *ws__conn_new(ws_ctx *ctx, int server) {
     c->ctx = ctx;
     c->fd = WS__INVALID_SOCK;
     c->id = ++ctx->next_id;
-    if (!ctx->engine) ws__id_put(ctx, c);
+    if (!WS__ENGINE(ctx)) ws__id_put(ctx, c);
     c->created = ctx->now;
     c->err_msg = "";
     if (server) { c->flags = WS__F_SERVER; ctx->nserver++; }
@@ -3686,7 +3696,7 @@ static void ws__conn_free(ws_conn *c) {
 #endif
         ws__free(ctx, c->cl);
     }
-    ws__id_del(ctx, c->id);
+    if (!WS__ENGINE(ctx)) ws__id_del(ctx, c->id);
 #ifdef WS_DEBUG   /* poisoned and kept aside: a late use trips WS__CHECK (or reads garbage) */
     memset(c, 0xDD, sizeof *c);
     c->magic = WS__FREED;
@@ -3725,7 +3735,7 @@ static void ws__service_core(ws_conn *c) {
 /* An engine's "end of pass": after each of its API calls, unless inside its callback. */
 static void ws__engine_run(ws_ctx *ctx) {
     int round;
-    if (!ctx->engine || ctx->in_cb) return;
+    if (!WS__ENGINE(ctx) || ctx->in_cb) return;
     for (round = 0; ctx->pend && round < 8; round++) {
         ws_conn *c, *list = ctx->pend;
         ctx->pend = NULL;
@@ -3821,7 +3831,7 @@ WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
     c->flags |= WS__F_USER_CLOSE;
     if (c->state < WS__OPEN) {   /* still connecting: give up the attempt */
         c->err = WS_ERR_CLOSED;
-        c->err_msg = "closed before the connection opened";
+        c->err_msg = WS__T("closed before the connection opened");
         c->flags |= WS__F_BROKEN | WS__F_ERR_FIRED;
         ws__pend(c);
         ws__engine_run(c->ctx);   /* an engine: CLOSE fires before this returns */
@@ -3905,7 +3915,7 @@ static ws_result ws__client_new(ws_conn *c, const char *url, const ws_connect_op
                               (opts->headers && !cl->headers))))
         return WS_ERR_NOMEM;
     if (ws_url_parse(cl->url, n, &cl->u, why) != WS_OK) return WS_ERR_URL;
-    if (cl->u.host.len >= 256) { *why = "host name longer than 255 bytes"; return WS_ERR_URL; }
+    if (cl->u.host.len >= 256) { *why = WS__T("host name longer than 255 bytes"); return WS_ERR_URL; }
     /* extra headers that would repeat ours (a second Host, key...): refused, with the reason */
     *why = ws__extra_check(cl->headers, 1, cl->origin && *cl->origin, cl->protocols && *cl->protocols);
     if (*why) return WS_ERR_ARG;
@@ -3924,10 +3934,10 @@ static ws_result ws__client_request(ws_conn *c) {
     need = 768 + cl->u.path.len + cl->u.query.len + cl->u.host.len +
            (cl->origin ? strlen(cl->origin) : 0) + (cl->protocols ? strlen(cl->protocols) : 0) +
            (cl->headers ? 2 * strlen(cl->headers) : 0);
-    if (!ws__buf_reserve(ctx, &c->tx, need)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); return WS_ERR_NOMEM; }
+    if (!ws__buf_reserve(ctx, &c->tx, need)) { ws__fail(c, WS_ERR_NOMEM, WS__T("out of memory")); return WS_ERR_NOMEM; }
     if (ws_http_build_request((char *)WS__BDATA(c->tx) + c->tx->len, c->tx->cap - c->tx->len, &cl->u,
                               cl->key, cl->origin, cl->protocols, cl->headers, &len) != WS_OK) {
-        ws__fail(c, WS_ERR_ARG, "invalid origin, protocols or extra headers");
+        ws__fail(c, WS_ERR_ARG, WS__T("invalid origin, protocols or extra headers"));
         return WS_ERR_ARG;
     }
     len -= 2;   /* >>deflate: an offer goes before the final empty line */
@@ -3941,7 +3951,7 @@ static ws_result ws__client_request(ws_conn *c) {
 static ws_result ws__client_new(ws_conn *c, const char *url, const ws_connect_opts *opts,
                                 const char **why) {
     (void)c; (void)url; (void)opts;
-    *why = "built with WS_NO_CLIENT";
+    *why = WS__T("built with WS_NO_CLIENT");
     return WS_ERR_ARG;
 }
 static ws_result ws__client_request(ws_conn *c) { (void)c; return WS_ERR_ARG; }
@@ -3967,7 +3977,7 @@ static ws_result ws__conn_start(ws_conn *c, const ws_engine_opts *o, const char 
         if (rc != WS_OK) return rc;
         c->cl->reconnect = 0;   /* a stream that was handed over cannot be dialled again */
     }
-    c->state = c->io && c->io->handshake && !ctx->engine ? WS__TLS : WS__HANDSHAKE;
+    c->state = c->io && c->io->handshake && !WS__ENGINE(ctx) ? WS__TLS : WS__HANDSHAKE;
     c->deadline = ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000);
     if (o->upgraded) {
         if (o->protocol && *o->protocol &&
@@ -4043,7 +4053,7 @@ WS_API void ws_engine_destroy(ws_conn *c) {
             (void)ws__queue_close(c, WS_CLOSE_GOING_AWAY, "", 0);
             ws__flush(c);
         }
-        if (c->err == WS_OK && !(c->flags & WS__F_GOT_CLOSE)) { c->err = WS_ERR_CLOSED; c->err_msg = "engine destroyed"; }
+        if (c->err == WS_OK && !(c->flags & WS__F_GOT_CLOSE)) { c->err = WS_ERR_CLOSED; c->err_msg = WS__T("engine destroyed"); }
         c->flags |= WS__F_ERR_FIRED;   /* the close event says it all */
         ws__finish(c);
     }
@@ -4065,7 +4075,7 @@ WS_API ws_result ws_engine_feed(ws_conn *c, const void *data, size_t len, int64_
         }
         n = WS__MIN(n, len);
         rc = ws__conn_feed(c, p, n);
-        if (rc != WS_OK) ws__fail(c, rc, "out of memory");
+        if (rc != WS_OK) ws__fail(c, rc, WS__T("out of memory"));
         p += n;
         len -= n;
     }
@@ -4410,9 +4420,9 @@ static ws_result ws__pmd_answer(ws_conn *c, ws_http_response *res, const char **
         rest = res->headers[i].value;
         while (ws__ext_next(&rest, &name, &params)) {
             if (!ws__span_ieq(name, "permessage-deflate", 18)) {
-                *why = "server chose an extension that was not offered"; return WS_ERR_HANDSHAKE;
+                *why = WS__T("server chose an extension that was not offered"); return WS_ERR_HANDSHAKE;
             }
-            if (n++) { *why = "server chose permessage-deflate twice"; return WS_ERR_HANDSHAKE; }
+            if (n++) { *why = WS__T("server chose permessage-deflate twice"); return WS_ERR_HANDSHAKE; }
             got = params;
         }
     }
@@ -4420,15 +4430,15 @@ static ws_result ws__pmd_answer(ws_conn *c, ws_http_response *res, const char **
     if (!n) return WS_OK;   /* declined: no compression */
     ws__pmd_opts(o, &wb, &pwb, &mem, &thr);
     if (!ws__pmd_parse(got, 1, &a)) {
-        *why = "invalid permessage-deflate parameters in the answer"; return WS_ERR_HANDSHAKE;
+        *why = WS__T("invalid permessage-deflate parameters in the answer"); return WS_ERR_HANDSHAKE;
     }
     if (pwb < 15 && (a.smwb <= 0 || a.smwb > pwb)) {   /* 7.1.2.1: must honour our limit */
-        *why = "server_max_window_bits missing or above our offer"; return WS_ERR_HANDSHAKE;
+        *why = WS__T("server_max_window_bits missing or above our offer"); return WS_ERR_HANDSHAKE;
     }
     if (o->peer_no_context_takeover && !a.snct) {     /* 7.1.1.1 */
-        *why = "server_no_context_takeover not in the answer"; return WS_ERR_HANDSHAKE;
+        *why = WS__T("server_no_context_takeover not in the answer"); return WS_ERR_HANDSHAKE;
     }
-    if (ws__pmd_take(c, o, &a, got) != WS_OK) { *why = "out of memory"; return WS_ERR_NOMEM; }
+    if (ws__pmd_take(c, o, &a, got) != WS_OK) { *why = WS__T("out of memory"); return WS_ERR_NOMEM; }
     return WS_OK;
 }
 #endif /* WS_NO_CLIENT */
@@ -4485,14 +4495,14 @@ static ws_result ws__pmd_agreed(ws_conn *c, const char *ext, const char **why) {
     int n = 0;
     while (ws__ext_next(&rest, &name, &params)) {
         if (!ws__span_ieq(name, "permessage-deflate", 18) || n++) {
-            *why = "extensions: only one permessage-deflate can be agreed"; return WS_ERR_ARG;
+            *why = WS__T("extensions: only one permessage-deflate can be agreed"); return WS_ERR_ARG;
         }
         got = params;
     }
     if (!n) return WS_OK;
     while (got.len && (got.ptr[got.len - 1] == ' ' || got.ptr[got.len - 1] == '\t')) got.len--;
     if (!ws__pmd_parse(got, 1, &a)) {
-        *why = "extensions: invalid permessage-deflate parameters"; return WS_ERR_ARG;
+        *why = WS__T("extensions: invalid permessage-deflate parameters"); return WS_ERR_ARG;
     }
     return ws__pmd_take(c, c->cl ? &c->cl->deflate : &c->ctx->cfg.deflate, &a, got);
 }
@@ -4518,8 +4528,8 @@ static ws_result ws__pmd_frame_check(ws_conn *c, const char **why) {
         if (f->opcode == WS_OP_TEXT || f->opcode == WS_OP_BINARY) z->rx = 0;
         return WS_OK;
     }
-    if (f->opcode & 8) { *why = "RSV1 set on a control frame"; return WS_ERR_PROTOCOL; }
-    if (f->opcode == WS_OP_CONT) { *why = "RSV1 set on a continuation frame"; return WS_ERR_PROTOCOL; }
+    if (f->opcode & 8) { *why = WS__T("RSV1 set on a control frame"); return WS_ERR_PROTOCOL; }
+    if (f->opcode == WS_OP_CONT) { *why = WS__T("RSV1 set on a continuation frame"); return WS_ERR_PROTOCOL; }
     if (c->msg_op) return WS_OK;   /* ws__frame_check refuses the new message */
     z->rx = 1;
     z->rx_out = 0;
@@ -4552,7 +4562,7 @@ static z_stream *ws__pmd_inflater(ws_conn *c) {
 static int ws__pmd_deliver(ws_conn *c, int op, int fin) {
     const uint8_t *p = c->msg ? WS__BDATA(c->msg) + c->msg->off : (const uint8_t *)"";
     if (fin && op == WS_OP_TEXT && !ws_utf8_complete(&c->utf8)) {
-        ws__fail(c, WS_ERR_UTF8, "text message ends inside a UTF-8 sequence");
+        ws__fail(c, WS_ERR_UTF8, WS__T("text message ends inside a UTF-8 sequence"));
         return 0;
     }
     ws__deliver(c, op, p, ws__buf_used(c->msg), fin);
@@ -4570,7 +4580,7 @@ static void ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fi
     size_t lim = ws__max_message(ctx), piece = ws__max_frame(ctx);
     int frags = (c->flags & WS__F_FRAGS) != 0, pass;
     z_stream *s = ws__pmd_inflater(c);
-    if (!s) { ws__fail(c, WS_ERR_NOMEM, "out of memory (inflate)"); return; }
+    if (!s) { ws__fail(c, WS_ERR_NOMEM, WS__T("out of memory (inflate)")); return; }
     c->msg_op = (uint8_t)(fin ? 0 : op);
     c->msg_len = fin ? 0 : c->msg_len + n;   /* wire bytes: ws__frame_check bounds them */
     for (pass = 0; pass < 1 + fin && !z->i_end; pass++) {
@@ -4583,7 +4593,7 @@ static void ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fi
             int zr;
             rem = WS__MIN(rem, (size_t)1 << 30) + 1;
             want = WS__MIN(WS__MAX((size_t)feed * 4, (size_t)4096), rem);
-            if (!ws__buf_reserve(ctx, &c->msg, want)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); return; }
+            if (!ws__buf_reserve(ctx, &c->msg, want)) { ws__fail(c, WS_ERR_NOMEM, WS__T("out of memory")); return; }
             room = WS__MIN(c->msg->cap - c->msg->len, rem);
             if (frags) room = WS__MIN(room, piece - ws__buf_used(c->msg));   /* pieces <= max_frame */
             s->next_in = in;
@@ -4594,19 +4604,19 @@ static void ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fi
             got = room - s->avail_out;
             in += feed - s->avail_in;
             left -= feed - s->avail_in;
-            if (zr == Z_MEM_ERROR) { ws__fail(c, WS_ERR_NOMEM, "out of memory (inflate)"); return; }
+            if (zr == Z_MEM_ERROR) { ws__fail(c, WS_ERR_NOMEM, WS__T("out of memory (inflate)")); return; }
             if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
-                ws__fail(c, WS_ERR_PROTOCOL, "invalid compressed data (permessage-deflate)");
+                ws__fail(c, WS_ERR_PROTOCOL, WS__T("invalid compressed data (permessage-deflate)"));
                 return;
             }
             if (op == WS_OP_TEXT && got &&
                 ws_utf8_feed(&c->utf8, WS__BDATA(c->msg) + c->msg->len, got, NULL) != WS_OK) {
-                ws__fail(c, WS_ERR_UTF8, "invalid UTF-8 in a text message");
+                ws__fail(c, WS_ERR_UTF8, WS__T("invalid UTF-8 in a text message"));
                 return;
             }
             c->msg->len += got;
             z->rx_out += got;
-            if (z->rx_out > lim) { ws__fail(c, WS_ERR_TOO_BIG, "inflated message larger than max_message"); return; }
+            if (z->rx_out > lim) { ws__fail(c, WS_ERR_TOO_BIG, WS__T("inflated message larger than max_message")); return; }
             if (zr == Z_STREAM_END) { z->i_end = 1; break; }   /* the rest of the message is moot */
             if (frags && ws__buf_used(c->msg) >= piece && !ws__pmd_deliver(c, op, 0)) return;
             if (!left && s->avail_out) break;   /* all in, all out */
@@ -4688,7 +4698,7 @@ static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len) 
     s->avail_out = (uInt)cap;
     if (deflate(s, Z_SYNC_FLUSH) != Z_OK || s->avail_in || !s->avail_out) {
         ws__buf_put(ctx, &b);
-        if (!z->d_reset) { ws__fail(c, WS_ERR_NOMEM, "deflate failed"); return WS_ERR_CLOSED; }
+        if (!z->d_reset) { ws__fail(c, WS_ERR_NOMEM, WS__T("deflate failed")); return WS_ERR_CLOSED; }
         (void)deflateReset(s);
         return WS_ERR_NOMEM;
     }
@@ -4703,7 +4713,7 @@ static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len) 
     }
     ws__buf_put(ctx, &b);
     if (rc != WS_OK && !z->d_reset)   /* the peer would inflate the next one without this one */
-        ws__fail(c, rc, "a compressed message could not be queued");
+        ws__fail(c, rc, WS__T("a compressed message could not be queued"));
     return rc;
 }
 
@@ -4730,7 +4740,7 @@ static ws_result ws__pmd_agreed(ws_conn *c, const char *ext, const char **why) {
     (void)c;
     while (*ext == ' ' || *ext == '\t' || *ext == ',') ext++;
     if (!*ext) return WS_OK;
-    *why = "extensions: built without WS_USE_ZLIB";
+    *why = WS__T("extensions: built without WS_USE_ZLIB");
     return WS_ERR_ARG;
 }
 static void      ws__pmd_free(ws_conn *c) { (void)c; }
@@ -4813,7 +4823,7 @@ static int ws__send_frames(ws_conn *c, const ws__outf *f, size_t nf, int queue_a
         e = ws__sock_errno();
         if (ws__err_intr(e)) continue;
         if (ws__err_again(e)) { if (!queue_all) return 0; break; }   /* nothing went */
-        if (c->err == WS_OK) { c->err = WS_ERR_IO; c->err_msg = "send failed: connection lost"; }
+        if (c->err == WS_OK) { c->err = WS_ERR_IO; c->err_msg = WS__T("send failed: connection lost"); }
         c->flags |= WS__F_BROKEN;
         ws__pend(c);
         return 1;
@@ -4822,7 +4832,7 @@ static int ws__send_frames(ws_conn *c, const ws__outf *f, size_t nf, int queue_a
         /* accepted already (WS_OK was returned): counted, not refused; only malloc can fail,
          * and then half a frame may be out: fatal */
         if (!ws__buf_reserve_f(c->ctx, &c->tx, total - put, WS__B_FORCE, 0)) {
-            if (c->err == WS_OK) { c->err = WS_ERR_NOMEM; c->err_msg = "out of memory"; }
+            if (c->err == WS_OK) { c->err = WS_ERR_NOMEM; c->err_msg = WS__T("out of memory"); }
             c->flags |= WS__F_BROKEN;
             ws__pend(c);
             return 1;
@@ -5519,8 +5529,8 @@ static ws_result ws__tls_attach(ws_conn *c, ws__tls_cfg *g) {
 static void ws__tls_cfg_release(ws_ctx *ctx, ws__tls_cfg *g) { (void)ctx; (void)g; }
 WS__UNUSED static ws_result ws__tls_cfg_new(ws_ctx *ctx, const void *o, int server, ws__tls_cfg **out,
                                  char *err, size_t cap) {
-    static const char m[] = "ws.h: wss:// needs TLS, but ws.h was built without WS_USE_MBEDTLS "
-                            "(#define it and link -lmbedtls -lmbedx509 -lmbedcrypto)";
+    static const char m[] = WS__T("ws.h: wss:// needs TLS, but ws.h was built without WS_USE_MBEDTLS "
+                                  "(#define it and link -lmbedtls -lmbedx509 -lmbedcrypto)");
     (void)ctx; (void)o; (void)server;
     *out = NULL;
     if (cap) { strncpy(err, m, cap - 1); err[cap - 1] = '\0'; }
@@ -5616,6 +5626,7 @@ static void ws__remote_from(ws_conn *c, const struct sockaddr *sa) {
 }
 
 #ifndef WS_NO_CLIENT
+#ifndef WS_NO_PROXY
 /* ---- HTTP CONNECT proxies (RFC 9110 9.3.6; Basic auth, RFC 7617): the pure parts ---- */
 typedef struct ws__proxy_url {
     ws_span  user, pass;         /* still %-encoded; ptr NULL = no credentials */
@@ -5631,11 +5642,11 @@ static ws_result ws__proxy_parse(const char *s, size_t n, ws__proxy_url *p, cons
     memset(p, 0, sizeof *p);
     *why = "";
     scheme.ptr = s; scheme.len = n < 7 ? n : 7;
-    if (!ws__span_ieq(scheme, "http://", 7)) { *why = "a proxy URL starts with http://"; return WS_ERR_URL; }
+    if (!ws__span_ieq(scheme, "http://", 7)) { *why = WS__T("a proxy URL starts with http://"); return WS_ERR_URL; }
     for (i = 0; i < n; i++)
-        if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7F) { *why = "space or control character in the proxy URL"; return WS_ERR_URL; }
+        if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7F) { *why = WS__T("space or control character in the proxy URL"); return WS_ERR_URL; }
     for (e = a; e < n && s[e] != '/' && s[e] != '?' && s[e] != '#'; e++) {}
-    if (e < n && !(s[e] == '/' && e + 1 == n)) { *why = "a proxy URL has no path, query or fragment"; return WS_ERR_URL; }
+    if (e < n && !(s[e] == '/' && e + 1 == n)) { *why = WS__T("a proxy URL has no path, query or fragment"); return WS_ERR_URL; }
     for (at = e; at > a && s[at - 1] != '@'; at--) {}
     h = a;
     if (at > a) {   /* user info: user[:password]@ */
@@ -5647,28 +5658,28 @@ static ws_result ws__proxy_parse(const char *s, size_t n, ws__proxy_url *p, cons
     }
     if (h < e && s[h] == '[') {
         for (he = h + 1; he < e && s[he] != ']'; he++) {}
-        if (he == e) { *why = "unclosed [ in the proxy host"; return WS_ERR_URL; }
+        if (he == e) { *why = WS__T("unclosed [ in the proxy host"); return WS_ERR_URL; }
         p->host.ptr = s + h + 1; p->host.len = he - h - 1;
         he++;
     } else {
         for (he = h; he < e && s[he] != ':'; he++) {}
         p->host.ptr = s + h; p->host.len = he - h;
     }
-    if (!p->host.len || p->host.len > 255) { *why = "no proxy host, or one over 255 bytes"; return WS_ERR_URL; }
+    if (!p->host.len || p->host.len > 255) { *why = WS__T("no proxy host, or one over 255 bytes"); return WS_ERR_URL; }
     for (i = 0; i < p->host.len; i++) {
         int c = (unsigned char)p->host.ptr[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '-' || c == '.' || c == '_' || c == ':'))
-            { *why = "invalid character in the proxy host"; return WS_ERR_URL; }
-        if (c == ':' && s[h] != '[') { *why = "invalid character in the proxy host"; return WS_ERR_URL; }
+            { *why = WS__T("invalid character in the proxy host"); return WS_ERR_URL; }
+        if (c == ':' && s[h] != '[') { *why = WS__T("invalid character in the proxy host"); return WS_ERR_URL; }
     }
     if (he < e) {
-        if (s[he] != ':' || he + 1 == e || e - he - 1 > 5) { *why = "bad proxy port"; return WS_ERR_URL; }
+        if (s[he] != ':' || he + 1 == e || e - he - 1 > 5) { *why = WS__T("bad proxy port"); return WS_ERR_URL; }
         for (port = 0, i = he + 1; i < e; i++) {
-            if (s[i] < '0' || s[i] > '9') { *why = "bad proxy port"; return WS_ERR_URL; }
+            if (s[i] < '0' || s[i] > '9') { *why = WS__T("bad proxy port"); return WS_ERR_URL; }
             port = port * 10 + (unsigned long)(s[i] - '0');
         }
-        if (port == 0 || port > 65535) { *why = "bad proxy port"; return WS_ERR_URL; }
+        if (port == 0 || port > 65535) { *why = WS__T("bad proxy port"); return WS_ERR_URL; }
     }
     p->port = (uint16_t)port;
     return WS_OK;
@@ -5707,10 +5718,10 @@ static ws_result ws__proxy_basic(const ws__proxy_url *p, char *tmp, size_t tcap,
     ws__puts(&o, ":");
     ws__put_pct(&o, p->pass);
     if (o.err || ws__out_done(&o, &n) != WS_OK) {
-        *why = o.err == 3 ? "a ':' in the proxy user name" : "bad %-escape in the proxy user or password";
+        *why = o.err == 3 ? WS__T("a ':' in the proxy user name") : WS__T("bad %-escape in the proxy user or password");
         return WS_ERR_URL;
     }
-    if (ws_base64_encode(tmp, n, out, cap, NULL) != WS_OK) { *why = "proxy credentials too long"; return WS_ERR_URL; }
+    if (ws_base64_encode(tmp, n, out, cap, NULL) != WS_OK) { *why = WS__T("proxy credentials too long"); return WS_ERR_URL; }
     return WS_OK;
 }
 
@@ -5750,19 +5761,19 @@ static ws_result ws__proxy_response(const char *buf, size_t len, size_t max, int
     for (;;) {
         rc = ws_http_parse_response(buf + off, len - off, max - off, &res, &n, why);
         if (rc == WS_AGAIN) return WS_AGAIN;
-        if (rc == WS_ERR_TOO_BIG) { *why = "the proxy's response head is over max_handshake"; return WS_ERR_PROXY; }
-        if (rc != WS_OK) { *why = "malformed response from the proxy"; return WS_ERR_PROXY; }
+        if (rc == WS_ERR_TOO_BIG) { *why = WS__T("the proxy's response head is over max_handshake"); return WS_ERR_PROXY; }
+        if (rc != WS_OK) { *why = WS__T("malformed response from the proxy"); return WS_ERR_PROXY; }
         off += n;
         if (res.status >= 200 || off >= max) break;   /* 1xx: interim, the answer follows */
     }
     *status = res.status;
     if (res.status >= 200 && res.status < 300) { *used = off; return WS_OK; }
     if (res.status == 407 || res.status == 401)   /* tinyproxy answers wrong credentials with 401 */
-        *why = authed ? "the proxy rejected the credentials"
-                      : "the proxy requires authentication: give http://user:password@host:port";
-    else if (res.status == 403) *why = "the proxy does not allow this host or port";
-    else if (res.status >= 500) *why = "the proxy could not connect to the server";
-    else *why = "the proxy refused the CONNECT request";
+        *why = authed ? WS__T("the proxy rejected the credentials")
+                      : WS__T("the proxy requires authentication: give http://user:password@host:port");
+    else if (res.status == 403) *why = WS__T("the proxy does not allow this host or port");
+    else if (res.status >= 500) *why = WS__T("the proxy could not connect to the server");
+    else *why = WS__T("the proxy refused the CONNECT request");
     return WS_ERR_PROXY;
 }
 
@@ -5774,23 +5785,26 @@ static void ws__proxy_start(ws_conn *c) {
     ws__client *cl = c->cl;
     size_t len = 0, need = 128 + 2 * cl->u.host.len + (cl->proxy_auth ? strlen(cl->proxy_auth) : 0);
     c->state = WS__PROXY;
-    if (!ws__buf_reserve(c->ctx, &c->tx, need)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); return; }
+    if (!ws__buf_reserve(c->ctx, &c->tx, need)) { ws__fail(c, WS_ERR_NOMEM, WS__T("out of memory")); return; }
     if (ws__proxy_request((char *)WS__BDATA(c->tx) + c->tx->len, c->tx->cap - c->tx->len, &cl->u,
                           cl->proxy_auth, &len) != WS_OK) {
-        ws__fail(c, WS_ERR_ARG, "could not build the CONNECT request");
+        ws__fail(c, WS_ERR_ARG, WS__T("could not build the CONNECT request"));
         return;
     }
     c->tx->len += len;
     ws__pend(c);   /* sent in this pass, as in ws__client_connected */
 }
+#endif /* WS_NO_PROXY */
 
 static void ws__client_connected(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     ws__client *cl = c->cl;
     if (cl->ai) { ws__resolve_free(cl->ai); cl->ai = cl->ai_next = NULL; }
+#ifndef WS_NO_PROXY
     if (cl->proxy_host.ptr && c->state != WS__PROXY) { ws__proxy_start(c); return; }
+#endif
     if (ws__client_request(c) != WS_OK) return;
-    if (cl->tls && ws__tls_attach(c, cl->tls) != WS_OK) { ws__fail(c, WS_ERR_TLS, "TLS setup failed"); return; }
+    if (cl->tls && ws__tls_attach(c, cl->tls) != WS_OK) { ws__fail(c, WS_ERR_TLS, WS__T("TLS setup failed")); return; }
     c->state = c->io->handshake ? WS__TLS : WS__HANDSHAKE;
     c->deadline = ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000);
     /* send the request (or TLS hello) in this pass: an edge-triggered host (WSAEventSelect)
@@ -5799,6 +5813,7 @@ static void ws__client_connected(ws_conn *c) {
 }
 
 static void ws__flush(ws_conn *c);   /* >>poll */
+#ifndef WS_NO_PROXY
 /* >>poll calls this while WS__PROXY: send the rest of CONNECT, read and judge the answer. */
 static void ws__proxy_io(ws_conn *c, short rev) {
     ws_ctx *ctx = c->ctx;
@@ -5809,17 +5824,17 @@ static void ws__proxy_io(ws_conn *c, short rev) {
     ws__flush(c);
     if ((c->flags & WS__F_BROKEN) && c->err == WS_ERR_IO) {
         c->err = WS_ERR_PROXY;
-        c->err_msg = "the proxy closed the connection";
+        c->err_msg = WS__T("the proxy closed the connection");
     }
     if ((c->flags & WS__F_BROKEN) || !(rev & (WS_POLLIN | WS_POLLERR | WS_POLLHUP))) return;
     for (;;) {   /* until the socket is empty: ends within max_handshake bytes */
         got = 0;
-        if (!ws__buf_reserve(ctx, &c->rx, 1024)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); return; }
+        if (!ws__buf_reserve(ctx, &c->rx, 1024)) { ws__fail(c, WS_ERR_NOMEM, WS__T("out of memory")); return; }
         rc = (c->io->read)(c->io_arg, WS__BDATA(c->rx) + c->rx->len, c->rx->cap - c->rx->len, &got);
         if (rc == WS_AGAIN) return;
         if (rc != WS_OK) {
-            ws__fail(c, WS_ERR_PROXY, rc == WS_ERR_CLOSED ? "the proxy closed the connection without answering"
-                                                          : "the proxy closed (reset) the connection");
+            ws__fail(c, WS_ERR_PROXY, rc == WS_ERR_CLOSED ? WS__T("the proxy closed the connection without answering")
+                                                          : WS__T("the proxy closed (reset) the connection"));
             return;
         }
         c->rx->len += got;
@@ -5828,7 +5843,7 @@ static void ws__proxy_io(ws_conn *c, short rev) {
         if (rc == WS_AGAIN) continue;
         if (rc != WS_OK) { c->cl->http_status = status; ws__fail(c, WS_ERR_PROXY, why); return; }
         if (used != ws__buf_used(c->rx)) {   /* neither TLS nor the upgrade lets the server speak first */
-            ws__fail(c, WS_ERR_PROXY, "the proxy sent bytes before the tunnel was used");
+            ws__fail(c, WS_ERR_PROXY, WS__T("the proxy sent bytes before the tunnel was used"));
             return;
         }
         ws__buf_put(ctx, &c->rx);
@@ -5836,6 +5851,9 @@ static void ws__proxy_io(ws_conn *c, short rev) {
         return;
     }
 }
+#else   /* WS_NO_PROXY: no connection is ever in WS__PROXY */
+static void ws__proxy_io(ws_conn *c, short rev) { (void)c; (void)rev; }
+#endif
 
 /* Try the next resolved address; WS_ERR_CONNECT when none is left. */
 static void ws__client_try(ws_conn *c) {
@@ -5860,7 +5878,7 @@ static void ws__client_try(ws_conn *c) {
 static void ws__client_resolved(ws_conn *c, int rc, ws__addrinfo *res) {
     if (rc != 0 || !res) {
         if (res) ws__resolve_free(res);
-        ws__fail(c, WS_ERR_DNS, "host name lookup failed");
+        ws__fail(c, WS_ERR_DNS, WS__T("host name lookup failed"));
         return;
     }
     c->cl->ai = c->cl->ai_next = res;
@@ -5868,7 +5886,8 @@ static void ws__client_resolved(ws_conn *c, int rc, ws__addrinfo *res) {
 }
 
 /* ws_connect's opts->proxy: copied, parsed, and its credentials encoded once for all attempts.
- * WS_OK, WS_ERR_URL (the log hook says why) or WS_ERR_NOMEM. */
+ * WS_OK, WS_ERR_URL (the log hook says why) or WS_ERR_NOMEM (WS_NO_PROXY: WS_ERR_ARG). */
+#ifndef WS_NO_PROXY
 static ws_result ws__client_proxy(ws_conn *c, const char *url) {
     ws_ctx *ctx = c->ctx;
     ws__client *cl = c->cl;
@@ -5888,7 +5907,7 @@ static ws_result ws__client_proxy(ws_conn *c, const char *url) {
         rc = (tmp && cl->proxy_auth) ? ws__proxy_basic(&p, tmp, tn, cl->proxy_auth, bn, &why) : WS_ERR_NOMEM;
         if (tmp) { memset(tmp, 0, tn); ws__free(ctx, tmp); }   /* the plain password */
     }
-    if (rc == WS_ERR_URL) {
+    if (rc == WS_ERR_URL && WS__TEXT) {
         char m[160];
         ws__out o;
         o.p = m; o.cap = sizeof m; o.len = 0; o.err = 0;
@@ -5901,6 +5920,13 @@ static ws_result ws__client_proxy(ws_conn *c, const char *url) {
     cl->proxy_port = p.port;
     return WS_OK;
 }
+#else
+static ws_result ws__client_proxy(ws_conn *c, const char *url) {
+    (void)url;
+    ws__ctx_err(c->ctx, WS__T("ws_connect: opts->proxy: built with WS_NO_PROXY"), NULL, NULL);
+    return WS_ERR_ARG;
+}
+#endif
 
 static void ws__client_start(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
@@ -5927,7 +5953,7 @@ static void ws__client_start(ws_conn *c) {
     }
     if (ws__resolve(host, port, WS__RES_NUMERIC, &res) == 0) { ws__client_resolved(c, 0, res); return; }
     d = (ws__dns *)WS_MALLOC(sizeof *d, NULL);
-    if (!d) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); return; }
+    if (!d) { ws__fail(c, WS_ERR_NOMEM, WS__T("out of memory")); return; }
     memset(d, 0, sizeof *d);
     memcpy(d->host, host, sizeof host);
     memcpy(d->port, port, sizeof port);
@@ -5940,7 +5966,7 @@ static void ws__client_start(ws_conn *c) {
     if (ws__thread_start(d) != 0) {
         d->refs = 1;
         ws__dns_release(c);
-        ws__fail(c, WS_ERR_DNS, "could not start the resolver thread");
+        ws__fail(c, WS_ERR_DNS, WS__T("could not start the resolver thread"));
     }
 #else
     ws__dns_run(d);   /* blocking: see WS_NO_THREADS */
@@ -5999,8 +6025,8 @@ WS__UNUSED static void ws__hs_make_room(ws_ctx *ctx, const ws_conn *c) {
         }
     if (same < ws__max_pending_addr(ctx)) oldest = ctx->npending >= ws__max_pending(ctx) ? ctx->hs_head : NULL;
     if (oldest) {
-        ws__log(ctx, 2, "ws.h: too many pending handshakes: dropping the oldest");
-        ws__abort(oldest, WS_ERR_LIMIT, "dropped: too many pending handshakes");
+        ws__log(ctx, 2, WS__T("ws.h: too many pending handshakes: dropping the oldest"));
+        ws__abort(oldest, WS_ERR_LIMIT, WS__T("dropped: too many pending handshakes"));
     }
 }
 
@@ -6011,7 +6037,7 @@ WS__UNUSED static void ws__accept_pause(ws_ctx *ctx) {
     ctx->accept_backoff = ctx->accept_backoff ? WS__MIN(ctx->accept_backoff * 2, 2000) : 50;
     ctx->accept_resume = ctx->now + ctx->accept_backoff;
     for (l = ctx->listeners; l; l = l->next) ws__epoll_set(ctx, l->fd, l, &l->ereg, 0);
-    ws__log(ctx, 1, "ws.h: accept: out of file descriptors or buffers; pausing the listeners");
+    ws__log(ctx, 1, WS__T("ws.h: accept: out of file descriptors or buffers; pausing the listeners"));
 }
 static void ws__accept_resume(ws_ctx *ctx) {
     ws_listener *l;
@@ -6053,7 +6079,7 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) {
         }
         ws__sock_setup2(s, nb);
         c = ws__conn_new(ctx, 1);
-        if (!c) { ws__refuse_nomem(s); ws__log(ctx, 0, "ws.h: out of memory accepting: 503"); continue; }
+        if (!c) { ws__refuse_nomem(s); ws__log(ctx, 0, WS__T("ws.h: out of memory accepting: 503")); continue; }
         ws__tcp_attach(c, s);
         ws__remote_from(c, (struct sockaddr *)&ss);
         ws__hs_make_room(ctx, c);
@@ -6108,7 +6134,7 @@ static void ws__listener_name(ws_listener *l) {
     ws__puts(&o, v6 ? "]:" : ":");
     ws__putu(&o, l->port);
     (void)ws__out_done(&o, NULL);
-    if (l->any) {   /* the URL says loopback: tell that other machines can dial in too */
+    if (l->any && WS__TEXT) {   /* the URL says loopback: tell that other machines can dial in too */
         char m[160];
         o.p = m; o.cap = sizeof m; o.len = 0; o.err = 0;
         ws__puts(&o, "ws.h: listening on ");
@@ -6131,20 +6157,20 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, int port, ws_listener 
     if (out) *out = NULL;
     if (!ctx) return WS_ERR_ARG;
     if (port < 0 || port > 65535) {   /* not silently modulo 65536 */
-        ws__ctx_err(ctx, "ws_listen: port out of range (0-65535; 0 = any free port)", NULL, NULL);
+        ws__ctx_err(ctx, WS__T("ws_listen: port out of range (0-65535; 0 = any free port)"), NULL, NULL);
         return WS_ERR_ARG;
     }
 #if !defined(SO_REUSEPORT) || defined(_WIN32)
     if (ctx->cfg.reuse_port) {
-        ws__ctx_err(ctx, "ws_listen: reuse_port needs SO_REUSEPORT, which this system lacks: "
-                         "accept in one ctx and hand sockets to the others (ws_ctx_post + ws_conn_adopt)",
+        ws__ctx_err(ctx, WS__T("ws_listen: reuse_port needs SO_REUSEPORT, which this system lacks: "
+                         "accept in one ctx and hand sockets to the others (ws_ctx_post + ws_conn_adopt)"),
                     NULL, NULL);
         return WS_ERR_ARG;
     }
 #endif
     if (!host || !*host) host = "0.0.0.0";
     ws__utoa(ps, (unsigned)port);
-    o.p = where; o.cap = sizeof where; o.len = 0; o.err = 0;   /* "ws_listen on HOST:PORT: " */
+    o.p = where; o.cap = sizeof where; o.len = 0; o.err = !WS__TEXT;   /* "ws_listen on HOST:PORT: " */
     ws__puts(&o, "ws_listen on ");
     ws__puts(&o, strchr(host, ':') ? "[" : "");
     ws__put(&o, host, WS__MIN(strlen(host), (size_t)200));
@@ -6153,7 +6179,7 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, int port, ws_listener 
     ws__puts(&o, ": ");
     if (ws__out_done(&o, NULL) != WS_OK) strcpy(where, "ws_listen: ");
     if (ws__resolve(host, ps, WS__RES_PASSIVE, &res) != 0) {
-        ws__ctx_err(ctx, where, "the host does not resolve to an address", NULL);
+        ws__ctx_err(ctx, where, WS__T("the host does not resolve to an address"), NULL);
         return WS_ERR_DNS;
     }
     for (a = res; a; a = a->ai_next) {
@@ -6265,7 +6291,7 @@ static void ws__cancel_retry(ws_conn *c) {
     ws__ev_init(&ev, WS_EV_CLOSE);
     ev.close_code = WS_CLOSE_ABNORMAL;
     ev.result = WS_ERR_CLOSED;
-    ev.msg = "reconnect cancelled";
+    ev.msg = WS__T("reconnect cancelled");
     ws__emit(c, &ev);
 }
 
@@ -6307,7 +6333,7 @@ static void ws__readable(ws_conn *c) {
                 want = WS__MIN((size_t)1024, ws__max_handshake(ctx));
                 if (!ws__buf_reserve_f(ctx, &c->rx, want, WS__B_SMALL | WS__B_FORCE,
                                        ws__max_handshake(ctx) + want)) {
-                    ws__fail(c, WS_ERR_NOMEM, "out of memory"); ws__finish(c); return;
+                    ws__fail(c, WS_ERR_NOMEM, WS__T("out of memory")); ws__finish(c); return;
                 }
             } else if (!ws__buf_reserve_f(ctx, &c->rx, want, 0,
                                           ws__max_frame(ctx) / 2 < (size_t)-1 / 2 - 2 * WS_BUF_MIN ?
@@ -6331,7 +6357,7 @@ static void ws__readable(ws_conn *c) {
         }
         if (rc != WS_OK) {
             ws__buf_put(ctx, &c->rx);
-            ws__abort(c, rc, rc == WS_ERR_TLS ? "TLS error" : "receive failed: connection lost");
+            ws__abort(c, rc, rc == WS_ERR_TLS ? WS__T("TLS error") : WS__T("receive failed: connection lost"));
             return;
         }
         c->last_rx = ctx->now;
@@ -6377,7 +6403,7 @@ static void ws__connect_ready(ws_conn *c) { (void)c; }
 static void ws__tls_step(ws_conn *c) {
     ws_result rc = c->io && c->io->handshake ? (c->io->handshake)(c->io_arg) : WS_OK;
     if (rc == WS_AGAIN) return;
-    if (rc != WS_OK) { ws__abort(c, rc, "TLS handshake failed"); return; }
+    if (rc != WS_OK) { ws__abort(c, rc, WS__T("TLS handshake failed")); return; }
     c->state = WS__HANDSHAKE;
     if (c->flags & (WS__F_PREOPEN | WS__F_FEED)) ws__pend(c);   /* adopted: open / read the head */
 }
@@ -6615,6 +6641,7 @@ static void ws__ready(ws_ctx *ctx, void *o, short rev) {
     else if (*(const uint8_t *)o == WS__K_LISTENER) {
         ws_listener *l = (ws_listener *)o;
         if (l->fd != WS__INVALID_SOCK) ws__accept(ctx, l);
+#ifndef WS_NO_WATCH
     } else if (*(const uint8_t *)o == WS__K_WATCH) {
         ws_watch *w = (ws_watch *)o;
         if (!w->dead && (rev & (w->want | WS_POLLERR | WS_POLLHUP))) {
@@ -6623,6 +6650,7 @@ static void ws__ready(ws_ctx *ctx, void *o, short rev) {
             ctx->in_cb--;
             ctx->nevents++;
         }
+#endif
     } else ws__conn_io((ws_conn *)o, rev);
 }
 
@@ -6645,6 +6673,7 @@ static void ws__service(ws_conn *c) {
 }
 
 /* ---- application timers and descriptors (ws_timer_start, ws_watch_fd) ---- */
+#ifndef WS_NO_TIMERS
 static void ws__timer_free(ws_timer *t) {
     ws_ctx *ctx = t->ctx;
     if (t->hn.hidx) ws__heap_remove(ctx, &t->hn);
@@ -6709,7 +6738,9 @@ WS_API void ws_timer_cancel(ws_timer *t) {
     }
     ws__timer_free(t);
 }
+#endif /* WS_NO_TIMERS */
 
+#ifndef WS_NO_WATCH
 WS_API ws_result ws_watch_fd(ws_ctx *ctx, intptr_t fd, int events,
                              void (*fn)(ws_ctx *ctx, intptr_t fd, int revents, void *arg),
                              void *arg, ws_watch **out) {
@@ -6747,6 +6778,7 @@ WS_API void ws_watch_remove(ws_watch *w) {
     w->next = ctx->dead_watches;   /* freed after the pass that may still name it */
     ctx->dead_watches = w;
 }
+#endif /* WS_NO_WATCH */
 
 /* ---- work handed over from other threads (ws_ctx_post): a bounded ring under a mutex ---- */
 #ifndef WS_NO_THREADS
@@ -6756,6 +6788,7 @@ WS_API void ws_watch_remove(ws_watch *w) {
 #  define WS__POST_LOCK(x) ((void)0)
 #  define WS__POST_UNLOCK(x) ((void)0)
 #endif
+#ifndef WS_NO_POST
 WS_API ws_result ws_ctx_post(ws_ctx *ctx, void (*fn)(ws_ctx *ctx, void *arg), void *arg) {
     ws_result rc = WS_OK;
     size_t max;
@@ -6812,6 +6845,9 @@ static void ws__run_posts(ws_ctx *ctx) {
         if (n) (void)ws__wake_signal(ctx->wake_w);
     }
 }
+#else   /* WS_NO_POST: nothing is ever queued */
+static void ws__run_posts(ws_ctx *ctx) { (void)ctx; }
+#endif
 
 /* The end of every dispatch: due timers, then pending work, then frees. */
 static void ws__dispatch_end(ws_ctx *ctx) {
@@ -6831,7 +6867,9 @@ static void ws__dispatch_end(ws_ctx *ctx) {
     while (budget-- && ctx->hlen && ctx->heap[0]->due <= ctx->now) {
         ws__hnode *n = ctx->heap[0];
         ws__heap_remove(ctx, n);
+#ifndef WS_NO_TIMERS
         if (n->is_timer) { ws__timer_run(ctx, (ws_timer *)(void *)n); continue; }
+#endif
         c = WS__CONN_OF(n);
         (void)ws__conn_timers(c);
         if (c->flags & WS__F_BROKEN) ws__finish(c);
@@ -7048,7 +7086,7 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
         }
         if (c->state == WS__WAITING) ws__cancel_retry(c);
         else if (c->state != WS__CLOSED) {
-            if (c->err == WS_OK && !(c->flags & WS__F_GOT_CLOSE)) { c->err = WS_ERR_CLOSED; c->err_msg = "context destroyed"; }
+            if (c->err == WS_OK && !(c->flags & WS__F_GOT_CLOSE)) { c->err = WS_ERR_CLOSED; c->err_msg = WS__T("context destroyed"); }
             c->flags |= WS__F_ERR_FIRED;   /* the close event says it all */
             ws__finish(c);
         }
@@ -7060,8 +7098,12 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
         ws__free(ctx, l);
     }
     ws__pmd_ctx_free(ctx);
+#ifndef WS_NO_TIMERS
     while (ctx->timers) ws__timer_free(ctx->timers);
+#endif
+#ifndef WS_NO_WATCH
     while (ctx->watches) ws_watch_remove(ctx->watches);
+#endif
     while (ctx->dead_watches) { ws_watch *w = ctx->dead_watches; ctx->dead_watches = w->next; ws__free(ctx, w); }
     if (ctx->posts) WS_FREE(ctx->posts, ctx->cfg.user);
 #ifndef WS_NO_THREADS
@@ -7093,15 +7135,15 @@ WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts 
     const char *why = "";
     if (out) *out = NULL;
     if (!ctx) return WS_ERR_ARG;
-    if (!url) { ws__ctx_err(ctx, "ws_connect: no URL (NULL)", NULL, NULL); return WS_ERR_ARG; }
+    if (!url) { ws__ctx_err(ctx, WS__T("ws_connect: no URL (NULL)"), NULL, NULL); return WS_ERR_ARG; }
     c = ws__conn_new(ctx, 0);
     if (!c) return WS_ERR_NOMEM;
     c->user = conn_user;
     rc = ws__client_new(c, url, opts, &why);
     if (rc != WS_OK) {   /* ws_ctx_error names the part of the URL that is wrong */
-        if (rc == WS_ERR_URL) ws__ctx_err(ctx, "ws_connect: invalid URL: ", why, NULL);
-        else if (rc == WS_ERR_ARG && *why) ws__ctx_err(ctx, "ws_connect: ", why, NULL);
-        else ws__ctx_err(ctx, "ws_connect: ", ws_result_str(rc), NULL);
+        if (rc == WS_ERR_URL) ws__ctx_err(ctx, WS__T("ws_connect: invalid URL: "), why, NULL);
+        else if (rc == WS_ERR_ARG && *why) ws__ctx_err(ctx, WS__T("ws_connect: "), why, NULL);
+        else ws__ctx_err(ctx, WS__T("ws_connect: "), ws_result_str(rc), NULL);
         ws__conn_free(c);
         return rc;
     }
@@ -7139,15 +7181,15 @@ WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_conn
     rc = c->err != WS_OK ? c->err : WS_ERR_TIMEOUT;
     if (!(c->flags & WS__F_DEAD)) {   /* still trying (or waiting to retry): give up */
         /* which step ran out of time: DNS and TCP connect, or the TLS/HTTP handshake */
-        const char *why = c->state == WS__TLS || c->state == WS__HANDSHAKE ? "handshake timed out"
-                          : "connect timed out";
+        const char *why = c->state == WS__TLS || c->state == WS__HANDSHAKE ? WS__T("handshake timed out")
+                          : WS__T("connect timed out");
         c->flags |= WS__F_USER_CLOSE;
         if (c->state == WS__WAITING) ws__cancel_retry(c);
         else ws__abort(c, WS_ERR_TIMEOUT, why);
-        ws__ctx_err(ctx, "ws_connect_blocking: ", c->err_msg && *c->err_msg ? c->err_msg : why, NULL);
+        ws__ctx_err(ctx, WS__T("ws_connect_blocking: "), c->err_msg && *c->err_msg ? c->err_msg : why, NULL);
         return rc;   /* now DEAD on the pending list: the next pass (or ws_ctx_destroy) frees it */
     }
-    ws__ctx_err(ctx, "ws_connect_blocking: ", c->err_msg && *c->err_msg ? c->err_msg : ws_result_str(rc), NULL);
+    ws__ctx_err(ctx, WS__T("ws_connect_blocking: "), c->err_msg && *c->err_msg ? c->err_msg : ws_result_str(rc), NULL);
     ws__conn_free(c);   /* died inside ws_poll: off the pending list, kept by ctx->hold */
     return rc;
 }
@@ -7241,7 +7283,7 @@ WS_API ws_result ws_broadcast_ex(ws_ctx *ctx, int opcode, const void *data, size
         else if (first == WS_OK) first = rc;
         if (rc == WS_ERR_FULL) {
             nfull++;
-            if (flags & WS_BROADCAST_CLOSE_SLOW) (void)ws_conn_close(c, WS_CLOSE_TRY_AGAIN, "send queue full");
+            if (flags & WS_BROADCAST_CLOSE_SLOW) (void)ws_conn_close(c, WS_CLOSE_TRY_AGAIN, WS__T("send queue full"));
         }
     }
     if (sent) *sent = k;

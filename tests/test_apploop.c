@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 typedef struct al_state { int order[16], n, fired_a, again_left, repeat_left, cancelled_fired; ws_timer *rep; } al_state;
+#if !defined(WS_NO_TIMERS) || !defined(WS_NO_WATCH) || !defined(WS_NO_POST)
 static void al_nop(ws_conn *c, const ws_event *ev, void *u) { (void)c; (void)ev; (void)u; }
 static ws_ctx *al_ctx(void *user) {
     ws_config cfg;
@@ -20,6 +21,9 @@ static ws_ctx *al_ctx(void *user) {
     while (!(cond) && ws__now_ms() < end_) { (void)ws_poll((ctx), 50); } \
     CHECK(cond); } while (0)
 
+#endif
+
+#ifndef WS_NO_TIMERS   /* test-minimal: the switched-off parts drop out */
 static al_state *al_cur;
 static void al_mark1(ws_ctx *x, void *a) { (void)x; al_cur->order[al_cur->n++ & 15] = (int)(intptr_t)a; }
 static void al_rep(ws_ctx *x, void *a) {
@@ -64,6 +68,9 @@ static void test_apploop_timers(void) {
     ws_ctx_destroy(ctx);                         /* frees the kept ones (ASan: no leak) */
 }
 
+#endif
+
+#ifndef WS_NO_WATCH
 typedef struct al_pipe { int hits, remove_at; ws_watch *w; int fd; } al_pipe;
 static void al_on_fd(ws_ctx *x, intptr_t fd, int rev, void *arg) {
     al_pipe *p = (al_pipe *)arg;
@@ -104,6 +111,9 @@ static void test_apploop_watch_fd(void) {
     CHECK_EQ(ws_watch_fd(NULL, 0, WS_POLLIN, al_on_fd, &p, NULL), WS_ERR_ARG);
 }
 
+#endif
+
+#ifndef WS_NO_POST
 /* ---- posts ---- */
 #define AL_THREADS 4
 #define AL_PER 5000
@@ -241,13 +251,20 @@ static void test_apploop_reuse_port(void) {
     for (i = 0; i < 2; i++) ws_ctx_destroy(srv[i].ctx);
 }
 #endif
+#endif /* WS_NO_POST */
 
 static void suite_apploop(void) {
+#ifndef WS_NO_TIMERS
     RUN_POSIX(test_apploop_timers, "pthreads and pipes");
+#endif
+#ifndef WS_NO_WATCH
     RUN_POSIX(test_apploop_watch_fd, "pthreads and pipes");
+#endif
+#ifndef WS_NO_POST
     RUN_POSIX(test_apploop_post_threads, "pthreads and pipes");
     RUN_POSIX(test_apploop_post_bounded, "pthreads and pipes");
 #if defined(SO_REUSEPORT) || defined(_WIN32)
     RUN_POSIX(test_apploop_reuse_port, "SO_REUSEPORT");
+#endif
 #endif
 }

@@ -5,6 +5,7 @@
  * And a real tinyproxy (tests/tinyproxy.h, POSIX): ws:// through it, Basic auth right,
  * missing and wrong, a port it refuses (ConnectPort), a server it cannot reach, reconnect
  * through it. wss:// through tinyproxy is in test_tls.c. Uses test_loopback.c's helpers. */
+#ifndef WS_NO_PROXY
 #include "tinyproxy.h"
 
 /* ---- the pure parts ---- */
@@ -505,3 +506,27 @@ static void suite_proxy(void) {
     RUN_POSIX(test_proxy_tinyproxy_refusals, "starts tinyproxy with posix_spawn");
     RUN_POSIX(test_proxy_tinyproxy_reconnect, "starts tinyproxy with posix_spawn");
 }
+#else   /* test-minimal (WS_NO_PROXY): a proxy is refused at once, with the reason */
+static void pr_nop(ws_conn *c, const ws_event *ev, void *u) { (void)c; (void)ev; (void)u; }
+static void test_proxy_switched_off(void) {
+    ws_config cfg;
+    ws_connect_opts o;
+    ws_conn *c = NULL;
+    ws_ctx *ctx;
+    memset(&cfg, 0, sizeof cfg);
+    memset(&o, 0, sizeof o);
+    cfg.on_event = pr_nop;
+    o.proxy = "http://127.0.0.1:3128";
+    ctx = ws_ctx_create(&cfg);
+    CHECK(ctx != NULL);
+    if (!ctx) return;
+    CHECK_EQ(ws_connect(ctx, "ws://127.0.0.1:9/", &o, NULL, &c), WS_ERR_ARG);
+    CHECK(c == NULL);
+    CHECK(strstr(ws_ctx_error(ctx), "WS_NO_PROXY") != NULL);
+    CHECK_EQ(ctx->nconns, 0);   /* nothing was left half made */
+    ws_ctx_destroy(ctx);
+}
+static void suite_proxy(void) {
+    RUN(test_proxy_switched_off);
+}
+#endif /* WS_NO_PROXY */

@@ -9,6 +9,10 @@
 #   full    WS_LWIP                          client  WS_LWIP WS_NO_SERVER
 #   server  WS_LWIP WS_NO_CLIENT             engine  WS_NO_NET (codec + sans-I/O engine)
 #   codec   WS_NO_NET, codec calls only
+# and, not budgeted, the same with the optional subsystems switched off (MIN below: proxy
+# CONNECT, timers, watched fds, posts; README "Firmware" says what each leaves out):
+#   minimal WS_LWIP + MIN                    client-minimal  WS_LWIP WS_NO_SERVER + MIN
+#   engine-client  WS_NO_NET WS_NO_SERVER (a bare-metal client: README "Firmware")
 # SIZE_FLAGS adds flags to every build (make firmware uses -DWS_NO_ERROR_TEXT; see README).
 # Budgets (bytes; FW_STRICT=1: exceeding one fails): full 16384, client 11264, engine 7168.
 # Usage: tests/firmware/size.sh OUTDIR
@@ -50,6 +54,12 @@ measure client 11264 -DWS_LWIP -DWS_NO_SERVER
 measure server 0     -DWS_LWIP -DWS_NO_CLIENT
 measure engine 7168  -DWS_NO_NET
 measure codec  0     -DWS_NO_NET
+measure engine-client 0 -DWS_NO_NET -DWS_NO_SERVER
+MIN="-DWS_NO_PROXY -DWS_NO_TIMERS -DWS_NO_WATCH -DWS_NO_POST"
+# shellcheck disable=SC2086
+measure minimal 0    -DWS_LWIP $MIN
+# shellcheck disable=SC2086
+measure client-minimal 0 -DWS_LWIP -DWS_NO_SERVER $MIN
 if [ $over = 1 ]; then
     if [ "${FW_STRICT:-0}" = 1 ]; then echo "size: over budget"; exit 1; fi
     echo "size: OVER BUDGET (not enforced: FW_STRICT=1 makes this fail)"
