@@ -1988,6 +1988,7 @@ WS__UNUSED static ws__sock ws__sock_accept(ws__sock l, struct sockaddr *sa, int 
 static long ws__sock_send(ws__sock s, const void *b, size_t n) {
     return send(s, (const char *)b, n > 0x40000000u ? 0x40000000 : (int)n, 0);
 }
+#  define ws__sock_send_last ws__sock_send
 static long ws__sock_send2(ws__sock s, const void *a, size_t na, const void *b, size_t nb) {
     WSABUF v[2];   /* one WSASend for a frame header and its payload */
     DWORD put = 0;
@@ -2054,6 +2055,7 @@ static int  ws__sock_nonblock(ws__sock s) {
     return fl < 0 || lwip_fcntl(s, F_SETFL, fl | O_NONBLOCK) < 0 ? -1 : 0;
 }
 static long ws__sock_send(ws__sock s, const void *b, size_t n) { return (long)lwip_send(s, b, n, 0); }
+#  define ws__sock_send_last ws__sock_send
 static long ws__sock_recv(ws__sock s, void *b, size_t n) { return (long)lwip_recv(s, b, n, 0); }
 WS__UNUSED static ws__sock ws__sock_accept(ws__sock l, struct sockaddr *sa, socklen_t *sl, int *nb) {
     *nb = 0;
@@ -2207,6 +2209,11 @@ static int  ws__sock_nonblock(ws__sock s) {
 #    define WS__SEND_FLAGS 0
 #  endif
 static long ws__sock_send(ws__sock s, const void *b, size_t n) { return (long)send(s, b, n, WS__SEND_FLAGS); }
+#  if defined(__linux__) && defined(MSG_MORE)   /* the last bytes before close(): the FIN rides along */
+static long ws__sock_send_last(ws__sock s, const void *b, size_t n) { return (long)send(s, b, n, WS__SEND_FLAGS | MSG_MORE); }
+#  else
+#    define ws__sock_send_last ws__sock_send
+#  endif
 /* accept; *nb = 1 when the socket is already non-blocking and close-on-exec (Linux accept4,
  * through syscall(): no _GNU_SOURCE needed; 3 fcntl calls fewer per connection) */
 WS__UNUSED static ws__sock ws__sock_accept(ws__sock l, struct sockaddr *sa, socklen_t *sl, int *nb) {
@@ -2499,6 +2506,7 @@ struct ws_listener {
     ws__sock     fd;
     uint16_t     port;
     uint8_t      any;            /* bound to 0.0.0.0 or :: (all interfaces) */
+    uint8_t      nodelay;        /* Linux: TCP_NODELAY set here, so accepted sockets have it */
     char         url[64];
     char         addr[56];       /* the bound address, "0.0.0.0:8080" */
     ws__tls_cfg *tls;            /* ws_listen_tls only */
@@ -3369,15 +3377,20 @@ static void ws__abort(ws_conn *c, ws_result rc, const char *why) {
  * wait in tx for ws_engine_output. */
 static int ws__has_io(const ws_conn *c) { return c->fd != WS__INVALID_SOCK || c->io != NULL; }
 
-/* A server on plain TCP whose close handshake is complete and whose FIN is out closes the
- * socket in the next pass instead of waiting for the client's FIN (RFC 6455 7.1.1: the
- * server closes first): a read and a wake-up fewer per connection. */
-static void ws__close_now(ws_conn *c) {
-    const uint32_t all = WS__F_SERVER | WS__F_GOT_CLOSE | WS__F_SENT_CLOSE | WS__F_WSHUT;
-    if ((c->flags & all) == all && !c->tls && !c->io && !(c->flags & WS__F_HTTP)) {
-        c->flags |= WS__F_BROKEN;
-        ws__pend(c);
-    }
+/* A server on plain TCP whose close handshake is complete closes the socket in the pass that
+ * sent its close frame instead of waiting for the client's FIN (RFC 6455 7.1.1: the server
+ * closes first): a read and a wake-up fewer per connection. close() sends the FIN, so no
+ * shutdown() before it, and on Linux the close frame goes with MSG_MORE: the FIN rides in its
+ * segment. 1 = c closes once tx is sent. */
+static int ws__closes_after_tx(const ws_conn *c) {
+    const uint32_t all = WS__F_SERVER | WS__F_GOT_CLOSE | WS__F_SENT_CLOSE | WS__F_SHUT;
+    return (c->flags & all) == all && !c->tls && !c->io && !(c->flags & WS__F_HTTP);
+}
+static int ws__close_now(ws_conn *c) {
+    if (!ws__closes_after_tx(c)) return 0;
+    c->flags |= WS__F_BROKEN;
+    ws__pend(c);
+    return 1;
 }
 
 /* All of tx is sent: its buffer goes back, DRAINED is due if a send had to wait, and a
@@ -3391,8 +3404,7 @@ static void ws__tx_done(ws_conn *c) {
     if ((c->flags & WS__F_SHUT) && ws__has_io(c) &&   /* TLS: close_notify half out */
         (!(c->flags & WS__F_WSHUT) || (c->tp->want(c) & WS_POLLOUT))) {
         c->flags |= WS__F_WSHUT;   /* our close frame (or HTTP response) is out: FIN */
-        (c->tp->shutdown)(c);
-        ws__close_now(c);
+        if (!ws__close_now(c)) (c->tp->shutdown)(c);
     }
 }
 
@@ -4677,7 +4689,7 @@ static ws_result ws__tcp_read(ws_conn *c, uint8_t *buf, size_t cap, size_t *got)
 }
 static ws_result ws__tcp_write(ws_conn *c, const uint8_t *buf, size_t len, size_t *put) {
     for (;;) {
-        long n = ws__sock_send(c->fd, buf, len);
+        long n = ws__closes_after_tx(c) ? ws__sock_send_last(c->fd, buf, len) : ws__sock_send(c->fd, buf, len);
         int e;
         if (n >= 0) { *put = (size_t)n; return WS_OK; }
         e = ws__sock_errno();
@@ -5923,7 +5935,7 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) {
             ws__sock_close(s);                /* far over the limit: not even a 503 */
             continue;
         }
-        ws__sock_setup2(s, nb);
+        if (!nb || !l->nodelay) ws__sock_setup2(s, nb);
         c = ws__conn_new(ctx, 1);
         if (!c) { ws__refuse_nomem(s); ws__log(ctx, 0, "ws.h: out of memory accepting: 503"); continue; }
         c->fd = s;
@@ -6057,6 +6069,9 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, int port, ws_listener 
     l->ctx = ctx;
     l->kind = WS__K_LISTENER;
     l->fd = s;
+#ifdef __linux__   /* accepted sockets inherit TCP_NODELAY: a setsockopt fewer per connection */
+    l->nodelay = ws__setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one) == 0;
+#endif
     ws__listener_name(l);
     if (!ctx->accept_resume) ws__epoll_set(ctx, l->fd, l, &l->ereg, WS_POLLIN);
     l->next = ctx->listeners;
