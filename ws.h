@@ -2400,7 +2400,8 @@ enum {   /* ws_conn.flags */
     WS__F_FEED = 1 << 20,                               /* rx holds bytes not processed yet */
     WS__F_PREOPEN = 1 << 21,                            /* upgraded elsewhere: open it */
     WS__F_FLUSHING = 1 << 22,                           /* inside ws__flush (re-entry guard) */
-    WS__F_HS = 1 << 23                                  /* on the ctx's handshake list */
+    WS__F_HS = 1 << 23,                                 /* on the ctx's handshake list */
+    WS__F_ADDR4 = 1 << 24, WS__F_ADDR6 = 1 << 25        /* raddr holds the peer's IPv4 / IPv6 address */
 };
 
 typedef struct ws__client ws__client;
@@ -2409,6 +2410,10 @@ typedef struct ws__tls_cfg ws__tls_cfg;   /* >>tls: shared mbedTLS config, per l
 
 enum { WS__K_CONN = 1, WS__K_LISTENER = 2, WS__K_WATCH = 3 };   /* an epoll data.ptr, owners[].o */
 
+/* A connection's own timers are kept as milliseconds modulo 2^32 (ws__t32_of, ws__t64): they
+ * are never more than 2^31 ms (24 days, any int *_ms setting) away from ctx->now. */
+typedef uint32_t ws__t32;
+static ws__t32 ws__t32_of(int64_t t) { return (ws__t32)t ? (ws__t32)t : 1u; }   /* 0 = none */
 /* An entry of the ctx's timer heap: a connection's timers (ws_conn.hn) or a ws_timer. */
 typedef struct ws__hnode {
     int64_t  due;                /* the heap's key (0 = not scheduled) */
@@ -2431,25 +2436,23 @@ struct ws__transport {
 };
 
 struct ws_conn {
-    uint8_t   kind, state, msg_op, rfam;   /* kind first: see struct ws_listener */
+    uint8_t   kind, state, msg_op;   /* kind first: see struct ws_listener */
     uint8_t   ereg;              /* the events registered with epoll (or on_watch) */
     uint8_t   iorev;             /* ws_conn_io_ready: WS_POLLIN/OUT to handle in the loop */
+    ws_utf8   utf8;              /* (the small members first: no padding between them) */
     ws_conn  *next, *prev;
     ws_conn  *pnext;             /* the ctx's pending list (WS__F_PEND) */
     ws_ctx   *ctx;
     const ws__transport *tp;
-    void     *tls;               /* transport state (mbedTLS), NULL for plain TCP */
-    void     *hsock;             /* on_watch: the host's pointer for this socket */
     ws_io    *io;                /* the user's transport (ws_io), or NULL */
     ws__client *cl;              /* client side only */
+    struct ws__ext *x;           /* rarely used members, allocated on first use (ws__x) */
     void     *user;
     uint64_t  id;
     ws__buf  *rx, *tx, *msg;     /* NULL while idle: buffers come from the ctx pool */
-    char     *protocol;          /* chosen subprotocol, or NULL */
-    char     *close_reason;      /* from the peer's close frame, or NULL */
-    const char *err_msg;         /* static text for err (or msg_own) */
-    char     *msg_own;           /* owned text behind err_msg (TLS errors), or NULL */
-    int64_t   created, deadline, next_ping, pong_due, last_rx;
+    const char *err_msg;         /* static text for err (or x->msg_own) */
+    int64_t   created;
+    ws__t32   deadline, next_ping, pong_due, last_rx;   /* ws__t32_of: 0 = none */
     ws__hnode hn;                /* the ctx's timer heap: due = the earliest of the above */
     uint64_t  pdone;             /* payload bytes of fr already unmasked and checked */
     uint64_t  msg_len;           /* bytes of the fragmented message received so far */
@@ -2462,10 +2465,21 @@ struct ws_conn {
     uint32_t  flags;
     uint16_t  close_code, rport;
     uint8_t   raddr[16];
-    ws_utf8   utf8;
-    ws_conn  *hsnext, *hsprev;   /* the ctx's list of server handshakes, oldest first (WS__F_HS) */
+#ifdef WS_DEBUG
     uint32_t  magic;             /* WS__LIVE while allocated; WS_DEBUG checks it in the API */
+#endif
 };
+/* ws_conn's rarely used members: an idle connection costs only its ws_conn. Made on first
+ * use by ws__x (server handshakes, on_watch, a subprotocol, a close reason, a TLS error
+ * text), freed by ws__x_trim when nothing in it is in use any more. */
+typedef struct ws__ext {
+    void     *tls;               /* transport state (mbedTLS), NULL for plain TCP */
+    ws_conn  *hsnext, *hsprev;   /* the ctx's list of server handshakes, oldest first (WS__F_HS) */
+    void     *hsock;             /* on_watch: the host's pointer for this socket */
+    char     *protocol;          /* chosen subprotocol, or NULL */
+    char     *close_reason;      /* from the peer's close frame, or NULL */
+    char     *msg_own;           /* owned text behind err_msg (TLS errors), or NULL */
+} ws__ext;
 #define WS__LIVE  0x57534331u   /* "WSC1" */
 #define WS__FREED 0xDDDDDDDDu
 #ifndef WS_DEBUG_QUARANTINE
@@ -2586,6 +2600,21 @@ static char *ws__strdup(ws_ctx *ctx, const char *s, size_t n) {
     if (d) { memcpy(d, s, n); d[n] = '\0'; }
     return d;
 }
+static int64_t ws__t64(const ws_ctx *ctx, ws__t32 t) {   /* a ws__t32 back on ctx->now's scale */
+    return t ? ctx->now + (int32_t)(t - (ws__t32)ctx->now) : 0;   /* 0 stays 0 (none) */
+}
+static ws__ext *ws__x(ws_conn *c) {   /* c's extension block, made on first use; NULL = no memory */
+    if (!c->x && (c->x = (ws__ext *)ws__alloc(c->ctx, sizeof *c->x)) != NULL) memset(c->x, 0, sizeof *c->x);
+    return c->x;
+}
+static void ws__x_trim(ws_conn *c) {   /* frees c->x when nothing in it is in use */
+    ws__ext *x = c->x;
+    if (x && !(c->flags & WS__F_HS) && !c->ctx->cfg.on_watch && !x->tls && !x->protocol && !x->close_reason &&
+        !x->msg_own) {
+        ws__free(c->ctx, x);
+        c->x = NULL;
+    }
+}
 
 /* Work for the end of the current (or next) dispatch: a broken conn to finish, a DRAINED to
  * report, bytes queued from a callback, a dead conn to free. Costs nothing per idle conn. */
@@ -2607,10 +2636,11 @@ static void ws__hs_del(ws_conn *c) {
     ws_ctx *x = c->ctx;
     if (!(c->flags & WS__F_HS)) return;
     c->flags &= ~(uint32_t)WS__F_HS;
-    if (c->hsprev) c->hsprev->hsnext = c->hsnext; else x->hs_head = c->hsnext;
-    if (c->hsnext) c->hsnext->hsprev = c->hsprev; else x->hs_tail = c->hsprev;
-    c->hsnext = c->hsprev = NULL;
+    if (c->x->hsprev) c->x->hsprev->x->hsnext = c->x->hsnext; else x->hs_head = c->x->hsnext;
+    if (c->x->hsnext) c->x->hsnext->x->hsprev = c->x->hsprev; else x->hs_tail = c->x->hsprev;
+    c->x->hsnext = c->x->hsprev = NULL;
     x->npending--;
+    ws__x_trim(c);
 }
 static void ws__conn_reset(ws_conn *c);
 /* >>deflate (RFC 7692), after >>engine; without WS_USE_ZLIB stubs that do nothing */
@@ -2928,7 +2958,7 @@ static ws_result ws__queue_close(ws_conn *c, uint16_t code, const char *reason, 
 
 static void ws__start_closing(ws_conn *c) {
     c->state = WS__CLOSING;
-    c->deadline = c->ctx->now + ws__ms(c->ctx->cfg.close_timeout_ms, 5000);
+    c->deadline = ws__t32_of(c->ctx->now + ws__ms(c->ctx->cfg.close_timeout_ms, 5000));
 }
 
 /* RFC 6455 7.1.7 "Fail the WebSocket Connection": report, send a close with the matching
@@ -3020,7 +3050,7 @@ static void ws__got_close(ws_conn *c, const uint8_t *p, size_t n) {
     }
     c->flags |= WS__F_GOT_CLOSE;
     c->close_code = code;
-    if (rlen) c->close_reason = ws__strdup(c->ctx, reason, rlen);
+    if (rlen && ws__x(c)) c->x->close_reason = ws__strdup(c->ctx, reason, rlen);
     if (!(c->flags & WS__F_SENT_CLOSE))   /* 5.5.1: reply, echoing the code */
         (void)ws__queue_close(c, code == WS_CLOSE_NO_STATUS ? 0 : code, NULL, 0);
     /* 7.1.1: the server closes TCP first; the client waits for it (close_timeout_ms) */
@@ -3134,9 +3164,9 @@ static void ws__opened(ws_conn *c) {
     c->flags |= WS__F_OPENED;
     ws__hs_del(c);
     c->deadline = 0;
-    c->last_rx = ctx->now;
-    c->next_ping = ping ? ctx->now + ping
-                 : (!(c->flags & WS__F_SERVER) && ctx->cfg.keepalive_ms > 0) ? ctx->now + ctx->cfg.keepalive_ms : 0;
+    c->last_rx = ws__t32_of(ctx->now);
+    c->next_ping = ping ? ws__t32_of(ctx->now + ping)
+                 : (!(c->flags & WS__F_SERVER) && ctx->cfg.keepalive_ms > 0) ? ws__t32_of(ctx->now + ctx->cfg.keepalive_ms) : 0;
     if (!(c->flags & WS__F_FRAGS_SET) && ctx->cfg.fragments) c->flags |= WS__F_FRAGS;
     ctx->nopen++;
     if (c->cl) c->cl->cur_ms = c->cl->delay_ms;   /* a success resets the backoff */
@@ -3246,7 +3276,7 @@ static void ws__server_handshake(ws_conn *c) {
     o.len += ws__pmd_accept(c, &req, o.p + o.len, c->tx->cap - c->tx->len - o.len - 2);
     memcpy(o.p + o.len, "\r\n", 2);
     c->tx->len += o.len + 2;
-    if (reply.protocol && *reply.protocol) c->protocol = ws__strdup(ctx, reply.protocol, strlen(reply.protocol));
+    if (reply.protocol && *reply.protocol && ws__x(c)) c->x->protocol = ws__strdup(ctx, reply.protocol, strlen(reply.protocol));
     c->rx->off += used;   /* frames the client sent right after its request stay in rx */
     ws__opened(c);
 }
@@ -3277,7 +3307,7 @@ static void ws__client_handshake(ws_conn *c) {
         if (rc == WS_OK) rc = ws_http_check_response(&res, c->cl->key, c->cl->protocols, &proto, &why);
     }
     if (rc != WS_OK) { ws__fail(c, WS_ERR_HANDSHAKE, why); return; }
-    if (proto.ptr) c->protocol = ws__strdup(c->ctx, proto.ptr, proto.len);
+    if (proto.ptr && ws__x(c)) c->x->protocol = ws__strdup(c->ctx, proto.ptr, proto.len);
     c->rx->off += used;
     ws__opened(c);
 }
@@ -3303,21 +3333,22 @@ static ws_result ws__conn_feed(ws_conn *c, const void *data, size_t n) {
     if (!ws__buf_reserve(c->ctx, &c->rx, n)) return WS_ERR_NOMEM;
     if (n) memcpy(WS__BDATA(c->rx) + c->rx->len, data, n);
     c->rx->len += n;
-    c->last_rx = c->ctx->now;   /* input counts against idle_timeout_ms, as in ws__readable */
+    c->last_rx = ws__t32_of(c->ctx->now);   /* input counts against idle_timeout_ms, as in ws__readable */
     ws__conn_process(c);
     return WS_OK;
 }
 
 /* ---- the end of a connection, sending what is queued, timers ---- */
 static int64_t ws__due(const ws_conn *c) {
-    int64_t d = c->deadline;
-    int idle = c->ctx->cfg.idle_timeout_ms;
+    const ws_ctx *ctx = c->ctx;
+    int64_t d = ws__t64(ctx, c->deadline), t;
+    int idle = ctx->cfg.idle_timeout_ms;
     if (c->flags & WS__F_DEAD) return 0;
     switch (c->state) {
     case WS__OPEN:
-        if (c->next_ping && (!d || c->next_ping < d)) d = c->next_ping;
-        if (c->pong_due && (!d || c->pong_due < d)) d = c->pong_due;
-        if (idle > 0 && (!d || c->last_rx + idle < d)) d = c->last_rx + idle;
+        if ((t = ws__t64(ctx, c->next_ping)) != 0 && (!d || t < d)) d = t;
+        if ((t = ws__t64(ctx, c->pong_due)) != 0 && (!d || t < d)) d = t;
+        if (idle > 0 && (!d || ws__t64(ctx, c->last_rx) + idle < d)) d = ws__t64(ctx, c->last_rx) + idle;
         return d;
     case WS__CLOSED: return 0;
     default: return d;
@@ -3349,7 +3380,7 @@ static void ws__finish(ws_conn *c) {   /* the connection is over: close, report,
         ev.close_code = c->close_code ? c->close_code : (uint16_t)WS_CLOSE_ABNORMAL;
         if (!(c->flags & WS__F_GOT_CLOSE) && !(c->flags & WS__F_FAILED)) ev.close_code = WS_CLOSE_ABNORMAL;
         reason[0] = '\0';
-        if (c->close_reason) { strncpy(reason, c->close_reason, sizeof reason - 1); reason[sizeof reason - 1] = '\0'; }
+        if (c->x && c->x->close_reason) { strncpy(reason, c->x->close_reason, sizeof reason - 1); reason[sizeof reason - 1] = '\0'; }
         ev.reason = reason;
         ev.clean = clean;
         ev.result = c->err;
@@ -3358,7 +3389,7 @@ static void ws__finish(ws_conn *c) {   /* the connection is over: close, report,
         if (retry) {
             ev.reconnect_ms = c->cl->cur_ms;
             c->state = WS__WAITING;
-            c->deadline = ctx->now + c->cl->cur_ms;
+            c->deadline = ws__t32_of(ctx->now + c->cl->cur_ms);
             c->cl->cur_ms = (int)WS__MIN((int64_t)c->cl->cur_ms * 2, (int64_t)c->cl->max_ms);
         }
         ws__emit(c, &ev);
@@ -3384,7 +3415,7 @@ static int ws__has_io(const ws_conn *c) { return c->fd != WS__INVALID_SOCK || c-
  * segment. 1 = c closes once tx is sent. */
 static int ws__closes_after_tx(const ws_conn *c) {
     const uint32_t all = WS__F_SERVER | WS__F_GOT_CLOSE | WS__F_SENT_CLOSE | WS__F_SHUT;
-    return (c->flags & all) == all && !c->tls && !c->io && !(c->flags & WS__F_HTTP);
+    return (c->flags & all) == all && !(c->x && c->x->tls) && !c->io && !(c->flags & WS__F_HTTP);
 }
 static int ws__close_now(ws_conn *c) {
     if (!ws__closes_after_tx(c)) return 0;
@@ -3453,13 +3484,13 @@ static int64_t ws__conn_timers(ws_conn *c) {
 #ifndef WS_NO_NET
     if (c->state == WS__WAITING) {
         if (c->flags & WS__F_USER_CLOSE) { ws__cancel_retry(c); return 0; }
-        if (now >= c->deadline) ws__client_start(c);
+        if (now >= ws__t64(ctx, c->deadline)) ws__client_start(c);
         if (c->flags & WS__F_BROKEN) { ws__finish(c); return 0; }
-        return c->deadline;
+        return ws__t64(ctx, c->deadline);
     }
 #endif
     if (c->state == WS__CLOSED) return 0;
-    if (c->deadline && now >= c->deadline) {
+    if (c->deadline && now >= ws__t64(ctx, c->deadline)) {
         switch (c->state) {
         case WS__RESOLVING: case WS__CONNECTING:
             ws__abort(c, WS_ERR_TIMEOUT, "connect timed out"); return 0;
@@ -3475,24 +3506,24 @@ static int64_t ws__conn_timers(ws_conn *c) {
     }
     if (c->state == WS__OPEN) {
         int idle = ctx->cfg.idle_timeout_ms;
-        if (c->pong_due && now >= c->pong_due) {
+        if (c->pong_due && now >= ws__t64(ctx, c->pong_due)) {
             ws__abort(c, WS_ERR_TIMEOUT, "no pong within pong_timeout_ms: peer is gone");
             return 0;
         }
-        if (idle > 0 && now - c->last_rx >= idle) {
+        if (idle > 0 && now - ws__t64(ctx, c->last_rx) >= idle) {
             (void)ws_conn_close(c, WS_CLOSE_GOING_AWAY, "idle timeout");
             c->flags &= ~(uint32_t)WS__F_USER_CLOSE;
-            return c->deadline;
+            return ws__t64(ctx, c->deadline);
         }
-        if (c->next_ping && now >= c->next_ping) {
+        if (c->next_ping && now >= ws__t64(ctx, c->next_ping)) {
             int ping = ws__ping_ms(c);
             if (ping) {
                 (void)ws__queue_frame(c, 1, 0, WS_OP_PING, NULL, 0, 1);
-                if (!c->pong_due) c->pong_due = now + ws__ms(ctx->cfg.pong_timeout_ms, 10000);
-                c->next_ping = now + ping;
+                if (!c->pong_due) c->pong_due = ws__t32_of(now + ws__ms(ctx->cfg.pong_timeout_ms, 10000));
+                c->next_ping = ws__t32_of(now + ping);
             } else {   /* client keepalive: an unsolicited pong (RFC 6455 5.5.3) */
                 (void)ws__queue_frame(c, 1, 0, WS_OP_PONG, NULL, 0, 1);
-                c->next_ping = now + ctx->cfg.keepalive_ms;
+                c->next_ping = ws__t32_of(now + ctx->cfg.keepalive_ms);
             }
             ws__flush(c);
         }
@@ -3542,18 +3573,21 @@ static void ws__conn_reset(ws_conn *c) {
     ws__buf_put(ctx, &c->rx);
     ws__buf_put(ctx, &c->tx);
     ws__buf_put(ctx, &c->msg);
-    ws__free(ctx, c->protocol); c->protocol = NULL;
-    ws__free(ctx, c->close_reason); c->close_reason = NULL;
     ws__pmd_free(c);   /* >>deflate: a new attempt negotiates afresh */
-    if (c->msg_own) {   /* after WS_EV_CLOSE: err_msg must not dangle */
-        if (c->err_msg == c->msg_own) c->err_msg = ws_result_str(c->err);
-        ws__free(ctx, c->msg_own);
-        c->msg_own = NULL;
+    if (c->x) {
+        ws__free(ctx, c->x->protocol); c->x->protocol = NULL;
+        ws__free(ctx, c->x->close_reason); c->x->close_reason = NULL;
+        if (c->x->msg_own) {   /* after WS_EV_CLOSE: err_msg must not dangle */
+            if (c->err_msg == c->x->msg_own) c->err_msg = ws_result_str(c->err);
+            ws__free(ctx, c->x->msg_own);
+            c->x->msg_own = NULL;
+        }
+        ws__x_trim(c);
     }
 }
 
 /* ---- connections: made and freed ---- */
-/* ---- ids -> conns (ws_conn_find, ws_send_id): a table at most half full ---- */
+/* ---- ids -> conns (ws_conn_find, ws_send_id): a table at most 3/4 full ---- */
 static size_t ws__id_slot(const ws_ctx *ctx, uint64_t id) {
     return (size_t)((id * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & (ctx->ids_cap - 1);
 }
@@ -3566,7 +3600,7 @@ static void ws__id_put(ws_ctx *ctx, ws_conn *c) {   /* room is made by ws__id_ro
 static int ws__id_room(ws_ctx *ctx) {   /* 0 = out of memory */
     ws_conn **old = ctx->ids;
     size_t i, ocap = ctx->ids_cap, ncap = ocap ? ocap * 2 : 64;
-    if ((ctx->ids_len + 1) * 2 <= ocap) return 1;
+    if ((ctx->ids_len + 1) * 4 <= ocap * 3) return 1;
     ctx->ids = (ws_conn **)ws__alloc(ctx, ncap * sizeof *ctx->ids);
     if (!ctx->ids) { ctx->ids = old; return 0; }
     memset(ctx->ids, 0, ncap * sizeof *ctx->ids);
@@ -3621,7 +3655,11 @@ static ws_conn *ws__conn_new(ws_ctx *ctx, int server) {
     c = (ws_conn *)ws__alloc(ctx, sizeof *c);
     if (!c) return NULL;
     memset(c, 0, sizeof *c);
+    c->ctx = ctx;
+    if (ctx->cfg.on_watch && !ws__x(c)) { ws__free(ctx, c); return NULL; }   /* x->hsock */
+#ifdef WS_DEBUG
     c->magic = WS__LIVE;
+#endif
     c->kind = WS__K_CONN;
     ctx->nconns++;
     c->ctx = ctx;
@@ -3666,13 +3704,16 @@ static void ws__conn_free(ws_conn *c) {
         ws__free(ctx, c->cl);
     }
     ws__id_del(ctx, c->id);
+    if (c->x) {   /* ws__conn_reset freed its strings */
+        ws__free(ctx, c->x);
+        c->x = NULL;
+    }
 #ifdef WS_DEBUG   /* poisoned and kept aside: a late use trips WS__CHECK (or reads garbage) */
     memset(c, 0xDD, sizeof *c);
     c->magic = WS__FREED;
     if (ctx->nquar >= WS_DEBUG_QUARANTINE) ws__free(ctx, ctx->quar[ctx->nquar % WS_DEBUG_QUARANTINE]);
     ctx->quar[ctx->nquar++ % WS_DEBUG_QUARANTINE] = c;
 #else
-    c->magic = WS__FREED;
     ws__free(ctx, c);
 #endif
 }
@@ -3847,7 +3888,7 @@ WS_API int64_t ws_conn_age_ms(const ws_conn *c) {
 #endif
     return c->ctx->now - c->created;   /* an engine: on its user's clock */
 }
-WS_API const char *ws_conn_protocol(const ws_conn *c) { WS__CHECK(c); return c && c->protocol ? c->protocol : ""; }
+WS_API const char *ws_conn_protocol(const ws_conn *c) { WS__CHECK(c); return c && c->x && c->x->protocol ? c->x->protocol : ""; }
 WS_API size_t ws_conn_queued(const ws_conn *c) { WS__CHECK(c); return c ? ws__buf_used(c->tx) : 0; }
 WS_API void ws_conn_set_fragments(ws_conn *c, int on) {
     WS__CHECK(c);
@@ -3943,10 +3984,10 @@ static ws_result ws__conn_start(ws_conn *c, const ws_engine_opts *o, const char 
         c->cl->reconnect = 0;   /* a stream that was handed over cannot be dialled again */
     }
     c->state = c->io && c->io->handshake && !ctx->engine ? WS__TLS : WS__HANDSHAKE;
-    c->deadline = ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000);
+    c->deadline = ws__t32_of(ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000));
     if (o->upgraded) {
         if (o->protocol && *o->protocol &&
-            !(c->protocol = ws__strdup(ctx, o->protocol, strlen(o->protocol)))) return WS_ERR_NOMEM;
+            (!ws__x(c) || !(c->x->protocol = ws__strdup(ctx, o->protocol, strlen(o->protocol))))) return WS_ERR_NOMEM;
         c->flags |= WS__F_PREOPEN;
     } else if (!(c->flags & WS__F_SERVER) && (rc = ws__client_request(c)) != WS_OK) {
         return rc;
@@ -4854,10 +4895,12 @@ static void ws__tls_report(ws_conn *c, ws_result rc, int level, const char *text
     char line[640], addr[64];
     ws__out o;
     if (level == 0 && c->err == WS_OK) {
-        ws__free(ctx, c->msg_own);
-        c->msg_own = ws__strdup(ctx, text, strlen(text));
+        if (ws__x(c)) {
+            ws__free(ctx, c->x->msg_own);
+            c->x->msg_own = ws__strdup(ctx, text, strlen(text));
+        }
         c->err = rc;
-        c->err_msg = c->msg_own ? c->msg_own : "TLS error";
+        c->err_msg = c->x && c->x->msg_own ? c->x->msg_own : "TLS error";
     }
     if (ws_conn_remote(c, addr, sizeof addr, NULL) != WS_OK) strcpy(addr, "?");
     o.p = line; o.cap = sizeof line; o.len = 0; o.err = 0;
@@ -4879,7 +4922,7 @@ static int ws__tls_send(void *p, const unsigned char *buf, size_t len) {
 }
 static int ws__tls_recv(void *p, unsigned char *buf, size_t len) {
     ws_conn *c = (ws_conn *)p;
-    ws__tls_conn *t = (ws__tls_conn *)c->tls;
+    ws__tls_conn *t = (ws__tls_conn *)(c->x ? c->x->tls : NULL);
     size_t got = 0;
     ws_result rc = ws__tcp_read(c, buf, WS__MIN(len, (size_t)0x40000000), &got);
     if (rc == WS_AGAIN) return MBEDTLS_ERR_SSL_WANT_READ;
@@ -5201,16 +5244,16 @@ static void ws__tls_explain(ws_conn *c, ws__tls_conn *t, int r, char *msg, size_
 }
 
 static void ws__tls_drop(ws_conn *c) {   /* frees the per-connection TLS state */
-    ws__tls_conn *t = (ws__tls_conn *)c->tls;
+    ws__tls_conn *t = (ws__tls_conn *)(c->x ? c->x->tls : NULL);
     if (!t) return;
-    c->tls = NULL;
+    c->x->tls = NULL;   /* (ws__conn_free frees c->x) */
     mbedtls_ssl_free(&t->ssl);
     ws__tls_cfg_release(c->ctx, t->cfg);
     ws__free(c->ctx, t);
 }
 
 static ws_result ws__tls_handshake(ws_conn *c) {
-    ws__tls_conn *t = (ws__tls_conn *)c->tls;
+    ws__tls_conn *t = (ws__tls_conn *)(c->x ? c->x->tls : NULL);
     char msg[512];
     int r;
     if (!t) return WS_ERR_TLS;
@@ -5264,7 +5307,7 @@ static ws_result ws__tls_handshake(ws_conn *c) {
 
 /* A failure after the handshake: an error code for the loop and, for TLS errors, the words. */
 static ws_result ws__tls_io_error(ws_conn *c, int r, const char *op) {
-    const ws__tls_conn *t = (const ws__tls_conn *)c->tls;
+    const ws__tls_conn *t = (const ws__tls_conn *)(c->x ? c->x->tls : NULL);
     char e[160], msg[384];
     int refused = 0;
     ws__out o;
@@ -5292,7 +5335,7 @@ static ws_result ws__tls_io_error(ws_conn *c, int r, const char *op) {
 }
 
 static ws_result ws__tls_read(ws_conn *c, uint8_t *buf, size_t cap, size_t *got) {
-    ws__tls_conn *t = (ws__tls_conn *)c->tls;
+    ws__tls_conn *t = (ws__tls_conn *)(c->x ? c->x->tls : NULL);
     size_t n = 0;
     int r;
     if (!t || !t->done) return t ? WS_AGAIN : WS_ERR_CLOSED;
@@ -5313,7 +5356,7 @@ static ws_result ws__tls_read(ws_conn *c, uint8_t *buf, size_t cap, size_t *got)
 }
 
 static ws_result ws__tls_write(ws_conn *c, const uint8_t *buf, size_t len, size_t *put) {
-    ws__tls_conn *t = (ws__tls_conn *)c->tls;
+    ws__tls_conn *t = (ws__tls_conn *)(c->x ? c->x->tls : NULL);
     int r;
     if (!t) return WS_ERR_CLOSED;
     if (!t->done) return WS_AGAIN;   /* queued bytes wait for the handshake */
@@ -5328,20 +5371,20 @@ static ws_result ws__tls_write(ws_conn *c, const uint8_t *buf, size_t len, size_
 }
 
 static short ws__tls_want(const ws_conn *c) {
-    const ws__tls_conn *t = (const ws__tls_conn *)c->tls;
+    const ws__tls_conn *t = (const ws__tls_conn *)(c->x ? c->x->tls : NULL);
     if (!t) return 0;
     if (!t->done) return (short)t->want;
     return (short)((t->wlen || t->shut) ? WS_POLLOUT : 0);
 }
 
 static size_t ws__tls_pending(const ws_conn *c) {
-    const ws__tls_conn *t = (const ws__tls_conn *)c->tls;
+    const ws__tls_conn *t = (const ws__tls_conn *)(c->x ? c->x->tls : NULL);
     if (!t || !t->done || t->rerr != WS_OK) return 0;
     return mbedtls_ssl_get_bytes_avail(&t->ssl) + t->more;
 }
 
 static void ws__tls_shutdown(ws_conn *c) {   /* close_notify, then FIN */
-    ws__tls_conn *t = (ws__tls_conn *)c->tls;
+    ws__tls_conn *t = (ws__tls_conn *)(c->x ? c->x->tls : NULL);
     if (t && t->done) {
         int r = mbedtls_ssl_close_notify(&t->ssl);   /* again: flushes the rest of it */
         if (r == MBEDTLS_ERR_SSL_WANT_WRITE || r == MBEDTLS_ERR_SSL_WANT_READ) { t->shut = 1; return; }
@@ -5351,7 +5394,7 @@ static void ws__tls_shutdown(ws_conn *c) {   /* close_notify, then FIN */
 }
 
 static void ws__tls_close(ws_conn *c) {
-    ws__tls_conn *t = (ws__tls_conn *)c->tls;
+    ws__tls_conn *t = (ws__tls_conn *)(c->x ? c->x->tls : NULL);
     if (t && t->shut && c->fd != WS__INVALID_SOCK) (void)mbedtls_ssl_close_notify(&t->ssl);   /* best effort */
     ws__tls_drop(c);
     ws__tcp_close(c);
@@ -5364,7 +5407,7 @@ static const ws__transport ws__tls = {
 
 /* Puts a connected socket under TLS with config g: WS_OK, or WS_ERR_TLS/NOMEM (reported). */
 static ws_result ws__tls_attach(ws_conn *c, ws__tls_cfg *g) {
-    ws__tls_conn *t = (ws__tls_conn *)ws__alloc(c->ctx, sizeof *t);
+    ws__tls_conn *t = ws__x(c) ? (ws__tls_conn *)ws__alloc(c->ctx, sizeof *t) : NULL;
     char host[256], msg[256];
     int r;
     if (!t) return WS_ERR_NOMEM;
@@ -5372,7 +5415,7 @@ static ws_result ws__tls_attach(ws_conn *c, ws__tls_cfg *g) {
     mbedtls_ssl_init(&t->ssl);
     t->cfg = g;
     g->refs++;
-    c->tls = t;
+    c->x->tls = t;
     c->tp = &ws__tls;
     t->want = (c->flags & WS__F_SERVER) ? WS_POLLIN : WS_POLLOUT;   /* clients speak first */
     r = mbedtls_ssl_setup(&t->ssl, &g->conf);
@@ -5393,7 +5436,7 @@ static ws_result ws__tls_attach(ws_conn *c, ws__tls_cfg *g) {
         ws__puts(&o, "TLS setup failed: ");
         ws__puts(&o, e);
         if (ws__out_done(&o, NULL) == WS_OK) ws__tls_report(c, WS_ERR_TLS, 0, msg);
-        return WS_ERR_TLS;   /* c->tls is freed with the connection */
+        return WS_ERR_TLS;   /* c->x->tls is freed with the connection */
     }
     mbedtls_ssl_set_bio(&t->ssl, c, ws__tls_send, ws__tls_recv, NULL);
     return WS_OK;
@@ -5487,12 +5530,12 @@ static void ws__client_reset(ws_conn *c) {   /* forget one attempt's resources *
 static void ws__remote_from(ws_conn *c, const struct sockaddr *sa) {
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
-        c->rfam = 4;
+        c->flags = (c->flags & ~(uint32_t)WS__F_ADDR6) | WS__F_ADDR4;
         memcpy(c->raddr, &s4->sin_addr, 4);
         c->rport = ntohs(s4->sin_port);
     } else if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
-        c->rfam = 6;
+        c->flags = (c->flags & ~(uint32_t)WS__F_ADDR4) | WS__F_ADDR6;
         memcpy(c->raddr, &s6->sin6_addr, 16);
         c->rport = ntohs(s6->sin6_port);
     }
@@ -5675,7 +5718,7 @@ static void ws__client_connected(ws_conn *c) {
     if (ws__client_request(c) != WS_OK) return;
     if (cl->tls && ws__tls_attach(c, cl->tls) != WS_OK) { ws__fail(c, WS_ERR_TLS, "TLS setup failed"); return; }
     c->state = c->tp->handshake ? WS__TLS : WS__HANDSHAKE;
-    c->deadline = ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000);
+    c->deadline = ws__t32_of(ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000));
     /* send the request (or TLS hello) in this pass: an edge-triggered host (WSAEventSelect)
      * reports FD_CONNECT and FD_WRITE together and would not say "writable" again */
     ws__pend(c);
@@ -5793,7 +5836,7 @@ static void ws__client_start(ws_conn *c) {
     char host[256], port[8];
     int rc;
     c->state = WS__RESOLVING;
-    c->flags &= (uint32_t)(WS__F_FRAGS | WS__F_FRAGS_SET);
+    c->flags &= (uint32_t)(WS__F_FRAGS | WS__F_FRAGS_SET | WS__F_ADDR4 | WS__F_ADDR6);
     c->err = WS_OK;
     c->err_msg = "";
     c->close_code = 0;
@@ -5802,7 +5845,7 @@ static void ws__client_start(ws_conn *c) {
     c->pdone = 0;
     cl->http_status = 0;
     c->created = ctx->now;
-    c->deadline = ctx->now + ws__ms(ctx->cfg.connect_timeout_ms, 10000);
+    c->deadline = ws__t32_of(ctx->now + ws__ms(ctx->cfg.connect_timeout_ms, 10000));
     c->tp = &ws__tcp;
     {   ws_span h = cl->proxy_host.ptr ? cl->proxy_host : cl->u.host;   /* a proxy: resolve it */
         memcpy(host, h.ptr, h.len);
@@ -5858,13 +5901,14 @@ static void ws__proxy_io(ws_conn *c, short rev) { (void)c; (void)rev; }
 #endif
 
 /* ==== >>server ==== listening sockets and accepted connections ==== */
-/* Into the handshake list (ws__hs_del in >>conn takes it out). */
+/* Into the handshake list (ws__hs_del in >>conn takes it out); its links are in c->x, which
+ * the caller made. */
 WS__UNUSED static void ws__hs_add(ws_conn *c) {
     ws_ctx *x = c->ctx;
     c->flags |= WS__F_HS;
-    c->hsnext = NULL;
-    c->hsprev = x->hs_tail;
-    if (x->hs_tail) x->hs_tail->hsnext = c; else x->hs_head = c;
+    c->x->hsnext = NULL;
+    c->x->hsprev = x->hs_tail;
+    if (x->hs_tail) x->hs_tail->x->hsnext = c; else x->hs_head = c;
     x->hs_tail = c;
     x->npending++;
 }
@@ -5876,8 +5920,8 @@ static void ws__abort(ws_conn *c, ws_result rc, const char *why);
 WS__UNUSED static void ws__hs_make_room(ws_ctx *ctx, const ws_conn *c) {
     ws_conn *p, *oldest = NULL;
     size_t same = 0;
-    for (p = ctx->hs_head; p; p = p->hsnext)
-        if (p->rfam == c->rfam && !memcmp(p->raddr, c->raddr, sizeof p->raddr)) {
+    for (p = ctx->hs_head; p; p = p->x->hsnext)
+        if (!((p->flags ^ c->flags) & (WS__F_ADDR4 | WS__F_ADDR6)) && !memcmp(p->raddr, c->raddr, sizeof p->raddr)) {
             if (!oldest) oldest = p;
             same++;
         }
@@ -5937,6 +5981,7 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) {
         }
         if (!nb || !l->nodelay) ws__sock_setup2(s, nb);
         c = ws__conn_new(ctx, 1);
+        if (c && !ws__x(c)) { ws__conn_free(c); c = NULL; }   /* the handshake list is in c->x */
         if (!c) { ws__refuse_nomem(s); ws__log(ctx, 0, "ws.h: out of memory accepting: 503"); continue; }
         c->fd = s;
         c->tp = &ws__tcp;
@@ -5944,7 +5989,7 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) {
         ws__hs_make_room(ctx, c);
         ws__hs_add(c);
         c->state = WS__HANDSHAKE;
-        c->deadline = ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000);
+        c->deadline = ws__t32_of(ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000));
         if (ctx->nserver > ws__max_conns(ctx))
             c->flags |= WS__F_REFUSE;
         if (l->tls && ws__tls_attach(c, l->tls) != WS_OK) c->flags |= WS__F_BROKEN;
@@ -6168,7 +6213,7 @@ static void ws__readable(ws_conn *c) {
             /* closing: input is read and dropped, without taking a buffer */
             rc = (c->tp->read)(c, junk, sizeof junk, &got);
             want = sizeof junk;
-            if (rc == WS_OK) { c->last_rx = ctx->now; if (got < want / 2) break; continue; }
+            if (rc == WS_OK) { c->last_rx = ws__t32_of(ctx->now); if (got < want / 2) break; continue; }
         } else {
             if (c->flags & WS__F_HAVE_FRAME) {   /* read the rest of a big frame in few calls */
                 uint64_t rest = c->fr.header_len + c->fr.payload_len - ws__buf_used(c->rx);
@@ -6208,7 +6253,7 @@ static void ws__readable(ws_conn *c) {
             ws__abort(c, rc, rc == WS_ERR_TLS ? "TLS error" : "receive failed: connection lost");
             return;
         }
-        c->last_rx = ctx->now;
+        c->last_rx = ws__t32_of(ctx->now);
         c->rx->len += got;
         if (c->state == WS__OPEN || c->state == WS__HANDSHAKE || ws__reading(c)) ws__conn_process(c);
         else c->rx->off = c->rx->len;   /* closing: input is read and dropped */
@@ -6326,7 +6371,7 @@ static void **ws__host_slot(ws_ctx *x, void *owner) {   /* where the host's poin
     if (!owner) return &x->wake_host;
     if (*(const uint8_t *)owner == WS__K_LISTENER) return &((ws_listener *)owner)->hsock;
     if (*(const uint8_t *)owner == WS__K_WATCH) return &((ws_watch *)owner)->hsock;
-    return &((ws_conn *)owner)->hsock;
+    return &((ws_conn *)owner)->x->hsock;   /* with on_watch every conn has its x */
 }
 static void ws__host_watch(ws_ctx *x, ws__sock fd, void *owner, uint8_t *reg, uint8_t want) {
     void **h = ws__host_slot(x, owner);
@@ -7074,12 +7119,12 @@ WS_API ws_result ws_conn_remote(const ws_conn *c, char *out, size_t cap, uint16_
     ws__out o;
     WS__CHECK(c);
     if (!c || !out || !cap) return WS_ERR_ARG;
-    if (!c->rfam) { out[0] = '\0'; return WS_ERR_STATE; }
-    if (!ws__inet_ntop(c->rfam == 4 ? AF_INET : AF_INET6, (const void *)c->raddr, a, sizeof a)) strcpy(a, "?");
+    if (!(c->flags & (WS__F_ADDR4 | WS__F_ADDR6))) { out[0] = '\0'; return WS_ERR_STATE; }
+    if (!ws__inet_ntop(c->flags & WS__F_ADDR4 ? AF_INET : AF_INET6, (const void *)c->raddr, a, sizeof a)) strcpy(a, "?");
     o.p = t; o.cap = sizeof t; o.len = 0; o.err = 0;
-    ws__puts(&o, c->rfam == 4 ? "" : "[");
+    ws__puts(&o, c->flags & WS__F_ADDR4 ? "" : "[");
     ws__puts(&o, a);
-    ws__puts(&o, c->rfam == 4 ? ":" : "]:");
+    ws__puts(&o, c->flags & WS__F_ADDR4 ? ":" : "]:");
     ws__putu(&o, c->rport);
     (void)ws__out_done(&o, NULL);
     strncpy(out, t, cap - 1);

@@ -107,7 +107,7 @@ static int ocn_pop_close(ws_conn *c, char reason[126]) {
 static ws_conn *ocn_server_hs(ws_ctx *ctx) {
     ws_conn *c = ws__conn_new(ctx, 1);
     c->state = WS__HANDSHAKE;
-    c->deadline = ctx->now + 10000;
+    c->deadline = ws__t32_of(ctx->now + 10000);
     return c;
 }
 
@@ -119,7 +119,7 @@ static ws_conn *ocn_client_hs(ws_ctx *ctx, const char *protocols) {
     if (protocols) cl->protocols = ws__strdup(ctx, protocols, strlen(protocols));
     c->cl = cl;
     c->state = WS__HANDSHAKE;
-    c->deadline = ctx->now + 10000;
+    c->deadline = ws__t32_of(ctx->now + 10000);
     return c;
 }
 
