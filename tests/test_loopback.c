@@ -230,15 +230,17 @@ static void lb_fill(uint8_t *p, size_t n, int text, unsigned seed) {
 
 /* ---- echo ---- */
 
-/* Nagle is off on both sides: set on the client's socket, and on the server's either per
- * accepted socket or (Linux) once on the listener, which accepted sockets inherit. */
+/* An open connection without a subprotocol costs only its ws_conn (c->x, the extension block,
+ * is gone once the handshake is over), and Nagle is off on both sides: set on the client's
+ * socket, and on the server's either per accepted socket or (Linux) once on the listener,
+ * which accepted sockets inherit. */
 static int lb_nodelay(ws__sock fd) {
     int v = 0;
     socklen_t len = sizeof v;
     if (ws__getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, (char *)&v, &len) != 0) return -1;
     return v != 0;
 }
-static void test_loopback_nodelay(void) {
+static void test_loopback_idle_conn(void) {
     lb_state *s = lb_new();
     ws_ctx *ctx;
     ws_conn *c;
@@ -252,6 +254,11 @@ static void test_loopback_nodelay(void) {
     if (ok) {
         CHECK_EQ(lb_nodelay(c->fd), 1);
         CHECK_EQ(lb_nodelay(s->last_server->fd), 1);
+        CHECK(c->x == NULL);
+        CHECK(s->last_server->x == NULL);
+#if !defined(WS_DEBUG) && !defined(WS_USE_ZLIB)   /* (+ magic, + the deflate state) */
+        if (sizeof(void *) == 8) CHECK(sizeof(ws_conn) <= 232);   /* one 240-byte malloc chunk */
+#endif
         CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, NULL), WS_OK);
         LB_WAIT(ok, ctx, NULL, ws_conn_count(ctx) == 0);
     }
@@ -1918,7 +1925,7 @@ out:
 
 static void suite_loopback(void) {
     RUN(test_loopback_echo_sizes);
-    RUN(test_loopback_nodelay);
+    RUN(test_loopback_idle_conn);
     RUN(test_loopback_many_clients);
     RUN(test_loopback_fragments);
     RUN(test_loopback_fragments_cfg);
