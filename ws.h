@@ -2445,12 +2445,10 @@ struct ws_conn {
     ws_ctx   *ctx;
     const ws__transport *tp;
     ws_io    *io;                /* the user's transport (ws_io), or NULL */
-    ws__client *cl;              /* client side only */
     struct ws__ext *x;           /* rarely used members, allocated on first use (ws__x) */
     void     *user;
     uint64_t  id;
     ws__buf  *rx, *tx, *msg;     /* NULL while idle: buffers come from the ctx pool */
-    const char *err_msg;         /* static text for err (or x->msg_own) */
     int64_t   created;
     ws__t32   deadline, next_ping, pong_due, last_rx;   /* ws__t32_of: 0 = none */
     ws__hnode hn;                /* the ctx's timer heap: due = the earliest of the above */
@@ -2470,9 +2468,11 @@ struct ws_conn {
 #endif
 };
 /* ws_conn's rarely used members: an idle connection costs only its ws_conn. Made on first
- * use by ws__x (server handshakes, on_watch, a subprotocol, a close reason, a TLS error
- * text), freed by ws__x_trim when nothing in it is in use any more. */
+ * use by ws__x (clients, server handshakes, TLS, on_watch, a subprotocol, a close reason, an
+ * error text), freed by ws__x_trim when nothing in it is in use any more. */
 typedef struct ws__ext {
+    ws__client *cl;              /* client side only (ws__cl) */
+    const char *err_msg;         /* static text for err (or msg_own); NULL: ws__err_msg */
     void     *tls;               /* transport state (mbedTLS), NULL for plain TCP */
     ws_conn  *hsnext, *hsprev;   /* the ctx's list of server handshakes, oldest first (WS__F_HS) */
     void     *hsock;             /* on_watch: the host's pointer for this socket */
@@ -2607,10 +2607,18 @@ static ws__ext *ws__x(ws_conn *c) {   /* c's extension block, made on first use;
     if (!c->x && (c->x = (ws__ext *)ws__alloc(c->ctx, sizeof *c->x)) != NULL) memset(c->x, 0, sizeof *c->x);
     return c->x;
 }
+static ws__client *ws__cl(const ws_conn *c) { return c->x ? c->x->cl : NULL; }
+/* c's error text: one set with ws__set_msg, else the result code's own (no memory for c->x) */
+static const char *ws__err_msg(const ws_conn *c) {
+    return c->x && c->x->err_msg ? c->x->err_msg : c->err != WS_OK ? ws_result_str(c->err) : "";
+}
+static void ws__set_msg(ws_conn *c, const char *msg) {   /* msg: static text (or x->msg_own) */
+    if (*msg ? ws__x(c) != NULL : c->x != NULL) c->x->err_msg = msg;
+}
 static void ws__x_trim(ws_conn *c) {   /* frees c->x when nothing in it is in use */
     ws__ext *x = c->x;
-    if (x && !(c->flags & WS__F_HS) && !c->ctx->cfg.on_watch && !x->tls && !x->protocol && !x->close_reason &&
-        !x->msg_own) {
+    if (x && !(c->flags & WS__F_HS) && !c->ctx->cfg.on_watch && !x->cl && !x->tls && !x->protocol &&
+        !x->close_reason && !x->msg_own && (!x->err_msg || !*x->err_msg)) {
         ws__free(c->ctx, x);
         c->x = NULL;
     }
@@ -2969,7 +2977,7 @@ static void ws__fail(ws_conn *c, ws_result rc, const char *why) {
     c->flags |= WS__F_FAILED | WS__F_SHUT;
     ws__buf_put(c->ctx, &c->msg);   /* no more input: a half-assembled message is moot */
     c->msg_op = 0;
-    if (c->err == WS_OK) { c->err = rc; c->err_msg = why; }
+    if (c->err == WS_OK) { c->err = rc; ws__set_msg(c, why); }
     if ((c->flags & WS__F_OPENED) && !(c->flags & WS__F_ERR_FIRED)) {   /* else: ws__finish */
         c->flags |= WS__F_ERR_FIRED;
         ws__ev_init(&ev, WS_EV_ERROR);
@@ -3169,7 +3177,7 @@ static void ws__opened(ws_conn *c) {
                  : (!(c->flags & WS__F_SERVER) && ctx->cfg.keepalive_ms > 0) ? ws__t32_of(ctx->now + ctx->cfg.keepalive_ms) : 0;
     if (!(c->flags & WS__F_FRAGS_SET) && ctx->cfg.fragments) c->flags |= WS__F_FRAGS;
     ctx->nopen++;
-    if (c->cl) c->cl->cur_ms = c->cl->delay_ms;   /* a success resets the backoff */
+    if (ws__cl(c)) ws__cl(c)->cur_ms = ws__cl(c)->delay_ms;   /* a success resets the backoff */
     ws__ev_init(&ev, WS_EV_OPEN);
     ws__emit(c, &ev);
 }
@@ -3302,9 +3310,9 @@ static void ws__client_handshake(ws_conn *c) {
                                 ws__max_handshake(c->ctx), &res, &used, &why);
     if (rc == WS_AGAIN) return;
     if (rc == WS_OK) {
-        c->cl->http_status = res.status;
+        ws__cl(c)->http_status = res.status;
         rc = ws__pmd_answer(c, &res, &why);   /* >>deflate: checks and takes out our extension */
-        if (rc == WS_OK) rc = ws_http_check_response(&res, c->cl->key, c->cl->protocols, &proto, &why);
+        if (rc == WS_OK) rc = ws_http_check_response(&res, ws__cl(c)->key, ws__cl(c)->protocols, &proto, &why);
     }
     if (rc != WS_OK) { ws__fail(c, WS_ERR_HANDSHAKE, why); return; }
     if (proto.ptr && ws__x(c)) c->x->protocol = ws__strdup(c->ctx, proto.ptr, proto.len);
@@ -3369,12 +3377,12 @@ static void ws__finish(ws_conn *c) {   /* the connection is over: close, report,
         c->flags |= WS__F_ERR_FIRED;
         ws__ev_init(&ev, WS_EV_ERROR);
         ev.result = c->err;
-        ev.msg = c->err_msg;
-        ev.http_status = c->cl ? c->cl->http_status : 0;
+        ev.msg = ws__err_msg(c);
+        ev.http_status = ws__cl(c) ? ws__cl(c)->http_status : 0;
         ws__emit(c, &ev);
     }
     if (visible && !(c->flags & WS__F_CLOSE_FIRED)) {
-        int retry = c->cl && c->cl->reconnect && !(c->flags & WS__F_USER_CLOSE) && !ctx->destroying;
+        int retry = ws__cl(c) && ws__cl(c)->reconnect && !(c->flags & WS__F_USER_CLOSE) && !ctx->destroying;
         c->flags |= WS__F_CLOSE_FIRED;
         ws__ev_init(&ev, WS_EV_CLOSE);
         ev.close_code = c->close_code ? c->close_code : (uint16_t)WS_CLOSE_ABNORMAL;
@@ -3384,13 +3392,13 @@ static void ws__finish(ws_conn *c) {   /* the connection is over: close, report,
         ev.reason = reason;
         ev.clean = clean;
         ev.result = c->err;
-        ev.msg = c->err_msg ? c->err_msg : "";
-        ev.http_status = c->cl ? c->cl->http_status : 0;
+        ev.msg = ws__err_msg(c);
+        ev.http_status = ws__cl(c) ? ws__cl(c)->http_status : 0;
         if (retry) {
-            ev.reconnect_ms = c->cl->cur_ms;
+            ev.reconnect_ms = ws__cl(c)->cur_ms;
             c->state = WS__WAITING;
-            c->deadline = ws__t32_of(ctx->now + c->cl->cur_ms);
-            c->cl->cur_ms = (int)WS__MIN((int64_t)c->cl->cur_ms * 2, (int64_t)c->cl->max_ms);
+            c->deadline = ws__t32_of(ctx->now + ws__cl(c)->cur_ms);
+            ws__cl(c)->cur_ms = (int)WS__MIN((int64_t)ws__cl(c)->cur_ms * 2, (int64_t)ws__cl(c)->max_ms);
         }
         ws__emit(c, &ev);
     }
@@ -3400,7 +3408,7 @@ static void ws__finish(ws_conn *c) {   /* the connection is over: close, report,
 }
 
 static void ws__abort(ws_conn *c, ws_result rc, const char *why) {
-    if (c->err == WS_OK) { c->err = rc; c->err_msg = why; }
+    if (c->err == WS_OK) { c->err = rc; ws__set_msg(c, why); }
     ws__finish(c);
 }
 
@@ -3455,7 +3463,7 @@ static void ws__flush(ws_conn *c) {
         }
         if (rc != WS_OK) {
             if (c->err == WS_OK && !(c->flags & WS__F_GOT_CLOSE))   /* after the peer's close: no error */
-                { c->err = rc; c->err_msg = "send failed: connection lost"; }
+                { c->err = rc; ws__set_msg(c, "send failed: connection lost"); }
             c->flags = (c->flags & ~(uint32_t)WS__F_FLUSHING) | WS__F_BROKEN;
             ws__pend(c);
             ws__buf_put(c->ctx, &c->tx);
@@ -3578,7 +3586,7 @@ static void ws__conn_reset(ws_conn *c) {
         ws__free(ctx, c->x->protocol); c->x->protocol = NULL;
         ws__free(ctx, c->x->close_reason); c->x->close_reason = NULL;
         if (c->x->msg_own) {   /* after WS_EV_CLOSE: err_msg must not dangle */
-            if (c->err_msg == c->x->msg_own) c->err_msg = ws_result_str(c->err);
+            if (c->x->err_msg == c->x->msg_own) c->x->err_msg = ws_result_str(c->err);
             ws__free(ctx, c->x->msg_own);
             c->x->msg_own = NULL;
         }
@@ -3668,7 +3676,7 @@ static ws_conn *ws__conn_new(ws_ctx *ctx, int server) {
     c->id = ++ctx->next_id;
     if (!ctx->engine) ws__id_put(ctx, c);
     c->created = ctx->now;
-    c->err_msg = "";
+    ws__set_msg(c, "");
     if (server) { c->flags = WS__F_SERVER; ctx->nserver++; }
     c->prev = ctx->tail;
     if (ctx->tail) ctx->tail->next = c; else ctx->head = c;
@@ -3691,17 +3699,18 @@ static void ws__conn_free(ws_conn *c) {
     if (c->prev) c->prev->next = c->next; else ctx->head = c->next;
     if (c->next) c->next->prev = c->prev; else ctx->tail = c->prev;
     if (c->flags & WS__F_SERVER) ctx->nserver--;
-    if (c->cl) {
-        ws__free(ctx, c->cl->url);
-        ws__free(ctx, c->cl->origin);
-        ws__free(ctx, c->cl->protocols);
-        ws__free(ctx, c->cl->headers);
-        ws__free(ctx, c->cl->proxy);
-        ws__free(ctx, c->cl->proxy_auth);
+    if (ws__cl(c)) {
+        ws__free(ctx, ws__cl(c)->url);
+        ws__free(ctx, ws__cl(c)->origin);
+        ws__free(ctx, ws__cl(c)->protocols);
+        ws__free(ctx, ws__cl(c)->headers);
+        ws__free(ctx, ws__cl(c)->proxy);
+        ws__free(ctx, ws__cl(c)->proxy_auth);
 #ifndef WS_NO_NET
-        ws__tls_cfg_release(ctx, c->cl->tls);
+        ws__tls_cfg_release(ctx, ws__cl(c)->tls);
 #endif
-        ws__free(ctx, c->cl);
+        ws__free(ctx, c->x->cl);
+        c->x->cl = NULL;
     }
     ws__id_del(ctx, c->id);
     if (c->x) {   /* ws__conn_reset freed its strings */
@@ -3841,7 +3850,7 @@ WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
     c->flags |= WS__F_USER_CLOSE;
     if (c->state < WS__OPEN) {   /* still connecting: give up the attempt */
         c->err = WS_ERR_CLOSED;
-        c->err_msg = "closed before the connection opened";
+        ws__set_msg(c, "closed before the connection opened");
         c->flags |= WS__F_BROKEN | WS__F_ERR_FIRED;
         ws__pend(c);
         ws__engine_run(c->ctx);   /* an engine: CLOSE fires before this returns */
@@ -3905,7 +3914,8 @@ static ws_result ws__client_new(ws_conn *c, const char *url, const ws_connect_op
     size_t n = strlen(url);
     if (!cl) return WS_ERR_NOMEM;
     memset(cl, 0, sizeof *cl);
-    c->cl = cl;   /* freed with c, whatever fails below */
+    if (!ws__x(c)) { ws__free(ctx, cl); return WS_ERR_NOMEM; }
+    c->x->cl = cl;   /* freed with c, whatever fails below */
     cl->url = ws__strdup(ctx, url, n);
 #ifdef WS_USE_ZLIB
     cl->deflate = opts && opts->deflate ? *opts->deflate : ctx->cfg.deflate;
@@ -3936,7 +3946,7 @@ static ws_result ws__client_new(ws_conn *c, const char *url, const ws_connect_op
 /* Queues the upgrade request with a fresh key (RFC 6455 4.1). Fails c when it cannot. */
 static ws_result ws__client_request(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
-    ws__client *cl = c->cl;
+    ws__client *cl = ws__cl(c);
     size_t need, len = 0;
     uint8_t rnd[16];
     ws__rand(ctx, rnd, 16);
@@ -3981,7 +3991,7 @@ static ws_result ws__conn_start(ws_conn *c, const ws_engine_opts *o, const char 
     if (!(c->flags & WS__F_SERVER)) {
         rc = ws__client_new(c, o->url ? o->url : "ws://localhost/", o->connect, why);
         if (rc != WS_OK) return rc;
-        c->cl->reconnect = 0;   /* a stream that was handed over cannot be dialled again */
+        ws__cl(c)->reconnect = 0;   /* a stream that was handed over cannot be dialled again */
     }
     c->state = c->io && c->io->handshake && !ctx->engine ? WS__TLS : WS__HANDSHAKE;
     c->deadline = ws__t32_of(ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000));
@@ -4058,7 +4068,7 @@ WS_API void ws_engine_destroy(ws_conn *c) {
             (void)ws__queue_close(c, WS_CLOSE_GOING_AWAY, "", 0);
             ws__flush(c);
         }
-        if (c->err == WS_OK && !(c->flags & WS__F_GOT_CLOSE)) { c->err = WS_ERR_CLOSED; c->err_msg = "engine destroyed"; }
+        if (c->err == WS_OK && !(c->flags & WS__F_GOT_CLOSE)) { c->err = WS_ERR_CLOSED; ws__set_msg(c, "engine destroyed"); }
         c->flags |= WS__F_ERR_FIRED;   /* the close event says it all */
         ws__finish(c);
     }
@@ -4371,7 +4381,7 @@ static ws__pmd_shared *ws__pmd_shared_get(ws_ctx *ctx) {
 #ifndef WS_NO_CLIENT   /* the client's side of the negotiation */
 /* Client: the offer, as a header line (0 = none). */
 static size_t ws__pmd_offer(ws_conn *c, char *out, size_t cap) {
-    const ws_deflate_opts *o = &c->cl->deflate;
+    const ws_deflate_opts *o = &ws__cl(c)->deflate;
     int wb, pwb, mem;
     size_t thr, len = 0;
     ws__out w;
@@ -4391,7 +4401,7 @@ static size_t ws__pmd_offer(ws_conn *c, char *out, size_t cap) {
  * did not offer fails the connection) and takes those headers out of res, so that
  * ws_http_check_response sees none. Without an offer, res is left alone. */
 static ws_result ws__pmd_answer(ws_conn *c, ws_http_response *res, const char **why) {
-    const ws_deflate_opts *o = &c->cl->deflate;
+    const ws_deflate_opts *o = &ws__cl(c)->deflate;
     ws__pmd_params a;
     ws_span rest, name, params, got = ws__span(NULL, 0);
     size_t i, k = 0, n = 0;
@@ -4781,7 +4791,7 @@ static int ws__send_direct(ws_conn *c, int fin, int rsv, int op, const void *dat
         e = ws__sock_errno();
         if (ws__err_intr(e)) continue;
         if (ws__err_again(e)) return 0;   /* nothing went: queue it all */
-        if (c->err == WS_OK) { c->err = WS_ERR_IO; c->err_msg = "send failed: connection lost"; }
+        if (c->err == WS_OK) { c->err = WS_ERR_IO; ws__set_msg(c, "send failed: connection lost"); }
         c->flags |= WS__F_BROKEN;
         ws__pend(c);
         return 1;
@@ -4789,7 +4799,7 @@ static int ws__send_direct(ws_conn *c, int fin, int rsv, int op, const void *dat
     if (put < hl + len) {   /* the socket is full: queue the rest, send it on POLLOUT */
         size_t h = put < hl ? hl - put : 0, d = put < hl ? 0 : put - hl;
         if (!ws__buf_reserve(c->ctx, &c->tx, h + len - d)) {   /* half a frame is out: fatal */
-            if (c->err == WS_OK) { c->err = WS_ERR_NOMEM; c->err_msg = "out of memory"; }
+            if (c->err == WS_OK) { c->err = WS_ERR_NOMEM; ws__set_msg(c, "out of memory"); }
             c->flags |= WS__F_BROKEN;
             ws__pend(c);
             return 1;
@@ -4900,7 +4910,7 @@ static void ws__tls_report(ws_conn *c, ws_result rc, int level, const char *text
             c->x->msg_own = ws__strdup(ctx, text, strlen(text));
         }
         c->err = rc;
-        c->err_msg = c->x && c->x->msg_own ? c->x->msg_own : "TLS error";
+        ws__set_msg(c, c->x && c->x->msg_own ? c->x->msg_own : "TLS error");
     }
     if (ws_conn_remote(c, addr, sizeof addr, NULL) != WS_OK) strcpy(addr, "?");
     o.p = line; o.cap = sizeof line; o.len = 0; o.err = 0;
@@ -5201,10 +5211,10 @@ static void ws__tls_explain(ws_conn *c, ws__tls_conn *t, int r, char *msg, size_
                      (vf & MBEDTLS_X509_BADCERT_NOT_TRUSTED) ? " certificate not trusted" :
                      (vf & MBEDTLS_X509_BADCERT_MISSING) ? " certificate missing" :
                      " certificate rejected");
-        if ((vf & MBEDTLS_X509_BADCERT_CN_MISMATCH) && !(c->flags & WS__F_SERVER) && c->cl) {
+        if ((vf & MBEDTLS_X509_BADCERT_CN_MISMATCH) && !(c->flags & WS__F_SERVER) && ws__cl(c)) {
             ws__puts(&o, " (expected \"");
             if (t->cfg->server_name) ws__puts(&o, t->cfg->server_name);
-            else ws__put(&o, c->cl->u.host.ptr, WS__MIN(c->cl->u.host.len, (size_t)100));
+            else ws__put(&o, ws__cl(c)->u.host.ptr, WS__MIN(ws__cl(c)->u.host.len, (size_t)100));
             ws__puts(&o, "\")");
         }
 #if !defined(MBEDTLS_X509_REMOVE_INFO)
@@ -5421,9 +5431,9 @@ static ws_result ws__tls_attach(ws_conn *c, ws__tls_cfg *g) {
     r = mbedtls_ssl_setup(&t->ssl, &g->conf);
     if (r == 0 && !g->server) {   /* SNI and the name the certificate must carry */
         if (g->server_name) r = mbedtls_ssl_set_hostname(&t->ssl, g->server_name);
-        else if (c->cl) {
-            size_t n = WS__MIN(c->cl->u.host.len, sizeof host - 1);
-            memcpy(host, c->cl->u.host.ptr, n);
+        else if (ws__cl(c)) {
+            size_t n = WS__MIN(ws__cl(c)->u.host.len, sizeof host - 1);
+            memcpy(host, ws__cl(c)->u.host.ptr, n);
             host[n] = '\0';
             r = mbedtls_ssl_set_hostname(&t->ssl, host);
         }
@@ -5505,10 +5515,10 @@ static void *ws__thread_main(void *arg)
 #endif
 
 static void ws__dns_release(ws_conn *c) {
-    ws__dns *d = c->cl ? c->cl->dns : NULL;
+    ws__dns *d = ws__cl(c) ? ws__cl(c)->dns : NULL;
     int last;
     if (!d) return;
-    c->cl->dns = NULL;
+    ws__cl(c)->dns = NULL;
     c->ctx->nresolving--;
 #ifndef WS_NO_THREADS
     ws__mutex_lock(&d->mu);
@@ -5522,7 +5532,7 @@ static void ws__dns_release(ws_conn *c) {
 
 static void ws__client_reset(ws_conn *c) {   /* forget one attempt's resources */
     ws__dns_release(c);
-    if (c->cl && c->cl->ai) { ws__resolve_free(c->cl->ai); c->cl->ai = c->cl->ai_next = NULL; }
+    if (ws__cl(c) && ws__cl(c)->ai) { ws__resolve_free(ws__cl(c)->ai); ws__cl(c)->ai = ws__cl(c)->ai_next = NULL; }
     if (c->tp) (c->tp->close)(c);
     ws__conn_reset(c);
 }
@@ -5697,7 +5707,7 @@ static ws_result ws__proxy_response(const char *buf, size_t len, size_t max, int
  * (SNI and certificate check against the URL's host) or the upgrade as without a proxy. All
  * of it within connect_timeout_ms, and the answer's head within max_handshake. ---- */
 static void ws__proxy_start(ws_conn *c) {
-    ws__client *cl = c->cl;
+    ws__client *cl = ws__cl(c);
     size_t len = 0, need = 128 + 2 * cl->u.host.len + (cl->proxy_auth ? strlen(cl->proxy_auth) : 0);
     c->state = WS__PROXY;
     if (!ws__buf_reserve(c->ctx, &c->tx, need)) { ws__fail(c, WS_ERR_NOMEM, "out of memory"); return; }
@@ -5712,7 +5722,7 @@ static void ws__proxy_start(ws_conn *c) {
 
 static void ws__client_connected(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
-    ws__client *cl = c->cl;
+    ws__client *cl = ws__cl(c);
     if (cl->ai) { ws__resolve_free(cl->ai); cl->ai = cl->ai_next = NULL; }
     if (cl->proxy_host.ptr && c->state != WS__PROXY) { ws__proxy_start(c); return; }
     if (ws__client_request(c) != WS_OK) return;
@@ -5735,7 +5745,7 @@ static void ws__proxy_io(ws_conn *c, short rev) {
     ws__flush(c);
     if ((c->flags & WS__F_BROKEN) && c->err == WS_ERR_IO) {
         c->err = WS_ERR_PROXY;
-        c->err_msg = "the proxy closed the connection";
+        ws__set_msg(c, "the proxy closed the connection");
     }
     if ((c->flags & WS__F_BROKEN) || !(rev & (WS_POLLIN | WS_POLLERR | WS_POLLHUP))) return;
     for (;;) {   /* until the socket is empty: ends within max_handshake bytes */
@@ -5750,9 +5760,9 @@ static void ws__proxy_io(ws_conn *c, short rev) {
         }
         c->rx->len += got;
         rc = ws__proxy_response((const char *)WS__BDATA(c->rx) + c->rx->off, ws__buf_used(c->rx),
-                                ws__max_handshake(ctx), c->cl->proxy_auth != NULL, &status, &used, &why);
+                                ws__max_handshake(ctx), ws__cl(c)->proxy_auth != NULL, &status, &used, &why);
         if (rc == WS_AGAIN) continue;
-        if (rc != WS_OK) { c->cl->http_status = status; ws__fail(c, WS_ERR_PROXY, why); return; }
+        if (rc != WS_OK) { ws__cl(c)->http_status = status; ws__fail(c, WS_ERR_PROXY, why); return; }
         if (used != ws__buf_used(c->rx)) {   /* neither TLS nor the upgrade lets the server speak first */
             ws__fail(c, WS_ERR_PROXY, "the proxy sent bytes before the tunnel was used");
             return;
@@ -5765,7 +5775,7 @@ static void ws__proxy_io(ws_conn *c, short rev) {
 
 /* Try the next resolved address; WS_ERR_CONNECT when none is left. */
 static void ws__client_try(ws_conn *c) {
-    ws__client *cl = c->cl;
+    ws__client *cl = ws__cl(c);
     while (cl->ai_next) {
         ws__addrinfo *a = cl->ai_next;
         ws__sock s;
@@ -5789,7 +5799,7 @@ static void ws__client_resolved(ws_conn *c, int rc, ws__addrinfo *res) {
         ws__fail(c, WS_ERR_DNS, "host name lookup failed");
         return;
     }
-    c->cl->ai = c->cl->ai_next = res;
+    ws__cl(c)->ai = ws__cl(c)->ai_next = res;
     ws__client_try(c);
 }
 
@@ -5797,7 +5807,7 @@ static void ws__client_resolved(ws_conn *c, int rc, ws__addrinfo *res) {
  * WS_OK, WS_ERR_URL (the log hook says why) or WS_ERR_NOMEM. */
 static ws_result ws__client_proxy(ws_conn *c, const char *url) {
     ws_ctx *ctx = c->ctx;
-    ws__client *cl = c->cl;
+    ws__client *cl = ws__cl(c);
     ws__proxy_url p;
     const char *why = "";
     size_t n = strlen(url), tn, bn;
@@ -5830,7 +5840,7 @@ static ws_result ws__client_proxy(ws_conn *c, const char *url) {
 
 static void ws__client_start(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
-    ws__client *cl = c->cl;
+    ws__client *cl = ws__cl(c);
     ws__dns *d;
     ws__addrinfo *res = NULL;
     char host[256], port[8];
@@ -5838,7 +5848,7 @@ static void ws__client_start(ws_conn *c) {
     c->state = WS__RESOLVING;
     c->flags &= (uint32_t)(WS__F_FRAGS | WS__F_FRAGS_SET | WS__F_ADDR4 | WS__F_ADDR6);
     c->err = WS_OK;
-    c->err_msg = "";
+    ws__set_msg(c, "");
     c->close_code = 0;
     c->msg_op = 0;
     c->msg_len = 0;
@@ -5880,7 +5890,7 @@ static void ws__client_start(ws_conn *c) {
 
 /* Called by the loop while RESOLVING: has the resolver thread finished? */
 static void ws__client_poll_dns(ws_conn *c) {
-    ws__dns *d = c->cl ? c->cl->dns : NULL;
+    ws__dns *d = ws__cl(c) ? ws__cl(c)->dns : NULL;
     int done = 0, rc = 0;
     ws__addrinfo *res = NULL;
     if (!d) return;
@@ -6283,7 +6293,7 @@ static void ws__connect_ready(ws_conn *c) {   /* POLLOUT/ERR while CONNECTING */
         ws__client_connected(c);
         return;
     }
-    c->cl->last_err = err;
+    ws__cl(c)->last_err = err;
     (c->tp->close)(c);
     ws__client_try(c);
 }
@@ -6488,7 +6498,7 @@ static void ws__wake_drain(ws_ctx *ctx) {
 #endif
     if (ctx->nresolving)   /* a resolver thread may be done */
         for (c = ctx->head; c; c = c->next)
-            if (c->state == WS__RESOLVING && c->cl && c->cl->dns) ws__pend(c);
+            if (c->state == WS__RESOLVING && ws__cl(c) && ws__cl(c)->dns) ws__pend(c);
     ws__run_posts(ctx);
 }
 
@@ -6966,7 +6976,7 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
         }
         if (c->state == WS__WAITING) ws__cancel_retry(c);
         else if (c->state != WS__CLOSED) {
-            if (c->err == WS_OK && !(c->flags & WS__F_GOT_CLOSE)) { c->err = WS_ERR_CLOSED; c->err_msg = "context destroyed"; }
+            if (c->err == WS_OK && !(c->flags & WS__F_GOT_CLOSE)) { c->err = WS_ERR_CLOSED; ws__set_msg(c, "context destroyed"); }
             c->flags |= WS__F_ERR_FIRED;   /* the close event says it all */
             ws__finish(c);
         }
@@ -7023,7 +7033,7 @@ WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts 
         ws__conn_free(c);
         return rc;
     }
-    cl = c->cl;
+    cl = ws__cl(c);
     if (opts && opts->proxy) {
         ws_result prc = ws__client_proxy(c, opts->proxy);
         if (prc != WS_OK) { ws__conn_free(c); return prc; }
@@ -7062,10 +7072,10 @@ WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_conn
         c->flags |= WS__F_USER_CLOSE;
         if (c->state == WS__WAITING) ws__cancel_retry(c);
         else ws__abort(c, WS_ERR_TIMEOUT, why);
-        ws__ctx_err(ctx, "ws_connect_blocking: ", c->err_msg && *c->err_msg ? c->err_msg : why, NULL);
+        ws__ctx_err(ctx, "ws_connect_blocking: ", c->x && c->x->err_msg && *c->x->err_msg ? c->x->err_msg : why, NULL);
         return rc;   /* now DEAD on the pending list: the next pass (or ws_ctx_destroy) frees it */
     }
-    ws__ctx_err(ctx, "ws_connect_blocking: ", c->err_msg && *c->err_msg ? c->err_msg : ws_result_str(rc), NULL);
+    ws__ctx_err(ctx, "ws_connect_blocking: ", ws__err_msg(c)[0] ? ws__err_msg(c) : ws_result_str(rc), NULL);
     ws__conn_free(c);   /* died inside ws_poll: off the pending list, kept by ctx->hold */
     return rc;
 }

@@ -117,7 +117,8 @@ static ws_conn *ocn_client_hs(ws_ctx *ctx, const char *protocols) {
     memset(cl, 0, sizeof *cl);
     memcpy(cl->key, "dGhlIHNhbXBsZSBub25jZQ==", 25);
     if (protocols) cl->protocols = ws__strdup(ctx, protocols, strlen(protocols));
-    c->cl = cl;
+    CHECK(ws__x(c) != NULL);
+    if (c->x) c->x->cl = cl;
     c->state = WS__HANDSHAKE;
     c->deadline = ws__t32_of(ctx->now + 10000);
     return c;
@@ -297,7 +298,7 @@ static void test_deflate_window8_uncompressed(void) {
 /* ---- the client's side ---- */
 static ws_conn *df_client(ws_ctx *ctx, const ws_deflate_opts *o) {
     ws_conn *c = ocn_client_hs(ctx, NULL);
-    if (o) c->cl->deflate = *o;
+    if (o) ws__cl(c)->deflate = *o;
     return c;
 }
 static void df_client_case(const ws_deflate_opts *o, const char *ext, int ok) {
@@ -334,12 +335,12 @@ static void test_deflate_client_negotiation(void) {
     CHECK_STR(buf, "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n");
     CHECK_EQ(n, strlen(buf));
     o.window_bits = 10; o.peer_window_bits = 9; o.no_context_takeover = 1; o.peer_no_context_takeover = 1;
-    c->cl->deflate = o;
+    ws__cl(c)->deflate = o;
     n = ws__pmd_offer(c, buf, sizeof buf);
     CHECK_STR(buf, "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=10; "
               "server_max_window_bits=9; client_no_context_takeover; server_no_context_takeover\r\n");
     CHECK_EQ(ws__pmd_offer(c, buf, 20), 0);   /* no room: no offer rather than half of one */
-    c->cl->deflate = off;
+    ws__cl(c)->deflate = off;
     CHECK_EQ(ws__pmd_offer(c, buf, sizeof buf), 0);
     ocn_end(ctx);
     o = df_on;
