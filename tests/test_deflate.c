@@ -317,7 +317,7 @@ static void df_client_case(const ws_deflate_opts *o, const char *ext, int ok) {
         CHECK_EQ(c->err, WS_ERR_HANDSHAKE);
         CHECK(c->pmd == NULL || c->state != WS__OPEN);
     }
-    if (t_bad) printf("  (answer \"%s\": %s)\n", ext, c->err_msg);
+    if (t_bad) printf("  (answer \"%s\": %s)\n", ext, ws__err_msg(c));
     ocn_end(ctx);
 }
 
@@ -737,7 +737,7 @@ static void test_deflate_roundtrip(void) {
                     int before = cn_count(WS_EV_MESSAGE);
                     const cn_ev *e;
                     CHECK_EQ(ws_conn_send(a, op, big + round, sizes[i]), WS_OK);
-                    if (t_bad) { printf("  (%s / %s)\n", a->err_msg, b->err_msg); ocn_end(ctx); return; }
+                    if (t_bad) { printf("  (%s / %s)\n", ws__err_msg(a), ws__err_msg(b)); ocn_end(ctx); return; }
                     CHECK(a->tx && ws_frame_parse(WS__BDATA(a->tx) + a->tx->off, ws__buf_used(a->tx),
                                                   WS_PARSE_RSV_MASK, &f, NULL, NULL) == WS_OK);
                     CHECK_EQ(f.rsv, sizes[i] >= thr ? 4 : 0);

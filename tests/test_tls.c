@@ -536,7 +536,7 @@ static void test_tls_close_notify_want_write(void) {
     srv->flags |= WS__F_SHUT;            /* as after our close frame went out */
     ws__flush(srv);
     ws__settle(srv);                     /* as the loop does after a flush */
-    st = (ws__tls_conn *)srv->tls;
+    st = (ws__tls_conn *)srv->x->tls;
     CHECK(st != NULL && st->shut == 1);  /* close_notify is waiting for room */
     CHECK(ws__interest(srv) & WS_POLLOUT);
     end = ws__now_ms() + HANG_MS;
@@ -544,7 +544,7 @@ static void test_tls_close_notify_want_write(void) {
         while (recv(c->fd, sink, sizeof sink, MSG_DONTWAIT) > 0) {}
         ws_poll(sx, 20);
         if (srv_closed) break;           /* (a timer closed it: srv is gone) */
-        st = (ws__tls_conn *)srv->tls;
+        st = (ws__tls_conn *)srv->x->tls;
     } while (st && st->shut && ws__now_ms() < end);
     CHECK_EQ(srv_closed, 0);
     if (srv_closed) goto out;
@@ -577,7 +577,7 @@ static void test_tls_min_version_13(void) {
         run_until(ctx, &t.open, 1, 30000);
         CHECK_EQ(t.open, 1);
         if (t.errors) printf("  error: %s\n", t.msg);
-        if (t.open && c && c->tls) CHECK_STR(mbedtls_ssl_get_version(&((ws__tls_conn *)c->tls)->ssl), "TLSv1.3");
+        if (t.open && c && c->x && c->x->tls) CHECK_STR(mbedtls_ssl_get_version(&((ws__tls_conn *)c->x->tls)->ssl), "TLSv1.3");
     }
 #else
     CHECK_EQ(rc, WS_ERR_TLS);
@@ -609,8 +609,8 @@ static void test_tls_alpn_and_der(void) {
     run_until(ctx, &t.open, 1, 30000);
     CHECK_EQ(t.open, 1);
     if (t.errors) printf("  error: %s\n", t.msg);
-    if (t.open && c && c->tls) {
-        const char *p = mbedtls_ssl_get_alpn_protocol(&((ws__tls_conn *)c->tls)->ssl);
+    if (t.open && c && c->x && c->x->tls) {
+        const char *p = mbedtls_ssl_get_alpn_protocol(&((ws__tls_conn *)c->x->tls)->ssl);
         CHECK_STR(p, "http/1.1");
     }
     ws_ctx_destroy(ctx);
