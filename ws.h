@@ -2688,7 +2688,7 @@ static int ws__grow(ws_ctx *ctx, void **p, size_t *cap, size_t need, size_t elem
     size_t n = *cap ? *cap : 16;
     void *np;
     if (need <= *cap) return 1;
-    while (n < need) n *= 2;
+    while (n < need) n += n / 2;   /* 1.5x: the timer heap holds a slot per connection */
     np = ws__realloc(ctx, *p, n * elem);
     if (!np) return 0;
     *p = np;
