@@ -3347,16 +3347,20 @@ static ws_result ws__conn_feed(ws_conn *c, const void *data, size_t n) {
 }
 
 /* ---- the end of a connection, sending what is queued, timers ---- */
+static void ws__due_min(const ws_ctx *ctx, int64_t *d, ws__t32 t) {   /* the earlier of *d and t */
+    int64_t v = ws__t64(ctx, t);
+    if (v && (!*d || v < *d)) *d = v;
+}
 static int64_t ws__due(const ws_conn *c) {
     const ws_ctx *ctx = c->ctx;
-    int64_t d = ws__t64(ctx, c->deadline), t;
+    int64_t d = ws__t64(ctx, c->deadline);
     int idle = ctx->cfg.idle_timeout_ms;
     if (c->flags & WS__F_DEAD) return 0;
     switch (c->state) {
     case WS__OPEN:
-        if ((t = ws__t64(ctx, c->next_ping)) != 0 && (!d || t < d)) d = t;
-        if ((t = ws__t64(ctx, c->pong_due)) != 0 && (!d || t < d)) d = t;
-        if (idle > 0 && (!d || ws__t64(ctx, c->last_rx) + idle < d)) d = ws__t64(ctx, c->last_rx) + idle;
+        ws__due_min(ctx, &d, c->next_ping);
+        ws__due_min(ctx, &d, c->pong_due);
+        if (idle > 0) ws__due_min(ctx, &d, ws__t32_of(ws__t64(ctx, c->last_rx) + idle));
         return d;
     case WS__CLOSED: return 0;
     default: return d;
@@ -3676,7 +3680,6 @@ static ws_conn *ws__conn_new(ws_ctx *ctx, int server) {
     c->id = ++ctx->next_id;
     if (!ctx->engine) ws__id_put(ctx, c);
     c->created = ctx->now;
-    ws__set_msg(c, "");
     if (server) { c->flags = WS__F_SERVER; ctx->nserver++; }
     c->prev = ctx->tail;
     if (ctx->tail) ctx->tail->next = c; else ctx->head = c;
