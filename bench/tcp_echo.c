@@ -6,7 +6,7 @@
  * queue is sent.   tcp_echo PORT      (prints "ready"; SIGTERM ends it)
  *   tcp_echo PORT hs   the handshake baseline for hs_load.c: the least a server must do for
  *                      the exchange: answer the request with a canned 101, the close frame with
- *                      a close frame, then close (accept4, epoll ADD, recv, send, recv, send,
+ *                      a close frame (MSG_MORE: the FIN rides in its segment), then close (accept4, epoll ADD, recv, send, recv, send,
  *                      close; Nagle off through the listener, which accepted sockets inherit) */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -89,7 +89,7 @@ static int hs_readable(conn *c, unsigned char *buf) {
         c->st = 1;
         return send(c->fd, g_101, sizeof g_101 - 1, MSG_NOSIGNAL) == (ssize_t)sizeof g_101 - 1 ? 0 : -1;
     }
-    if (n == 8 && buf[0] == 0x88) (void)send(c->fd, cl, sizeof cl, MSG_NOSIGNAL);
+    if (n == 8 && buf[0] == 0x88) (void)send(c->fd, cl, sizeof cl, MSG_NOSIGNAL | MSG_MORE);   /* FIN rides along */
     return -1;
 }
 
