@@ -115,13 +115,19 @@ soak: build/soak
 build/soak: tests/soak.c ws.h | build
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 # permessage-deflate (tests/test_deflate.c): the whole suite again with -DWS_USE_ZLIB -lz under
-# ASan/UBSan, the header with zlib as C++ and with clang. No zlib: SKIPPED (a failure when CI=true).
+# ASan/UBSan, the deflate tests under valgrind (zlib's reads of what ws.h hands it), the header
+# with zlib as C++ and with clang. No zlib: SKIPPED (a failure when CI=true).
 test-zlib: | build
 ifneq ($(ZLIB),)
 	$(MAKE) --no-print-directory build/run_tests_zlib
 	$(CXX) -x c++ -std=c++11 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Werror -fsyntax-only \
 	    -DWS_USE_ZLIB -DWS_IMPLEMENTATION ws.h
 	./build/run_tests_zlib
+ifneq ($(VALGRIND),)
+	$(MAKE) --no-print-directory build/run_tests_zlib_vg
+	$(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	    ./build/run_tests_zlib_vg deflate
+endif
 else
 	@echo "************************************************************************"
 	@echo "SKIPPED: permessage-deflate tests: zlib headers not found"
@@ -132,6 +138,8 @@ endif
 
 build/run_tests_zlib: $(TEST_SRC) | build
 	$(CC) $(CFLAGS) $(SAN) -DWS_USE_ZLIB tests/run_tests.c -o $@ -lz $(LDLIBS)
+build/run_tests_zlib_vg: $(TEST_SRC) | build
+	$(CC) $(CFLAGS) -DWS_NO_EPOLL -DWS_USE_ZLIB tests/run_tests.c -o $@ -lz $(LDLIBS)
 
 test-cpp: | build                         # the header compiles as C++, warning-free
 	$(CXX) -x c++ -std=c++11 -Wall -Wextra -Werror -fsyntax-only tests/compile_cpp.cpp
@@ -234,6 +242,7 @@ fuzz: $(FUZZERS)
 build/fuzz_%: tests/fuzz/fuzz_%.c ws.h | build
 	$(FUZZ_CC) -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    $(ZLIB_FLAGS) $< -o $@ $(ZLIB_LIBS)
+build/fuzz_deflate: tests/fuzz/fuzz_conn.c   # fuzz_conn's harness with permessage-deflate
 
 # examples/NAME.c -> build/NAME, each a whole program (it defines WS_IMPLEMENTATION itself).
 # TLS variants (examples/tls_*.c, and wscat as build/wscat_tls) only when mbedTLS is installed.

@@ -80,7 +80,8 @@ ENGINE (sans-I/O: no ws_ctx, no sockets, your clock; also with WS_NO_NET)
   _drop, _state, _user, _set_user, _id, _is_server, _age_ms (engine: your clock), _protocol,
   _queued, _set_fragments. Need a ws_ctx: everything else (ws_conn_ctx returns NULL for an
   engine, ws_conn_remote WS_ERR_STATE). ws_conn_adopt hands a connected socket or a ws_io of
-  yours to a ws_ctx.
+  yours to a ws_ctx. A stream upgraded elsewhere (opts.upgraded) compresses as agreed there:
+  opts.extensions = the 101's Sec-WebSocket-Extensions value (WS_USE_ZLIB).
 
 OWNERSHIP
   The user owns ws_ctx; it owns every ws_conn, ws_listener, buffer and TLS object. Data given
@@ -595,8 +596,14 @@ typedef struct ws_engine_opts {
     int         server;     /* 1 = server role: reads the upgrade request, frames must be masked */
     int         upgraded;   /* 1 = the HTTP upgrade was done elsewhere: starts OPEN */
     const char *url;        /* client: Host and path of the upgrade request; NULL = ws://localhost/ */
-    const ws_connect_opts *connect;   /* client: origin, protocols, headers (the rest is ignored) */
+    const ws_connect_opts *connect;   /* client: origin, protocols, headers, deflate (the rest
+                                         is ignored) */
     const char *protocol;   /* upgraded: the subprotocol that was agreed, or NULL */
+    const char *extensions; /* upgraded: the Sec-WebSocket-Extensions value that was agreed
+                               ("permessage-deflate; server_no_context_takeover..."), or NULL;
+                               cfg.deflate (client: connect->deflate if set) gives memLevel,
+                               threshold... Another extension, bad parameters or no
+                               WS_USE_ZLIB: WS_ERR_ARG */
     const void *head;       /* bytes already read from the stream (a request someone else */
     size_t      head_len;   /* read; frames after a 101), processed first; or NULL */
     const ws_io *io;        /* engine: NULL = output waits for ws_engine_output. ws_conn_adopt:
@@ -606,7 +613,8 @@ typedef struct ws_engine_opts {
 
 /* A connection that you own. cfg is copied (on_event required; ping_interval_ms,
  * pong_timeout_ms... apply on your clock). A client queues its upgrade request at once.
- * WS_OK (*out set), WS_ERR_ARG (no cfg, on_event or out), WS_ERR_URL, WS_ERR_NOMEM. */
+ * WS_OK (*out set), WS_ERR_ARG (no cfg, on_event or out; bad extensions), WS_ERR_URL,
+ * WS_ERR_NOMEM. */
 WS_API ws_result ws_engine_create(const ws_config *cfg, const ws_engine_opts *o, void *conn_user,
                                   ws_conn **out);
 /* Fires WS_EV_CLOSE if it has not fired (1006, or the close already agreed), frees c. Not from
@@ -739,8 +747,9 @@ WS_API ws_result ws_ctx_post(ws_ctx *ctx, void (*fn)(ws_ctx *ctx, void *arg), vo
 
 /* A stream that is already connected, as a connection of ctx: fd, a connected socket (client
  * side: o->url names the request; server side: accepted, o->head = bytes of the request that
- * were read already, o->upgraded = the 101 was sent already), or o->io, your transport (fd
- * then is a descriptor to poll for it, or -1: call ws_conn_io_ready when it can move bytes).
+ * were read already, o->upgraded = the 101 was sent already, o->extensions = what it
+ * agreed), or o->io, your transport (fd then is a descriptor to poll for it, or -1: call
+ * ws_conn_io_ready when it can move bytes).
  * ctx owns it from then on (and closes fd). WS_OK, WS_ERR_ARG, WS_ERR_URL, WS_ERR_NOMEM. */
 WS_API ws_result ws_conn_adopt(ws_ctx *ctx, intptr_t fd, const ws_engine_opts *o,
                                void *conn_user, ws_conn **out);
@@ -2667,6 +2676,7 @@ static ws_result ws__pmd_answer(ws_conn *c, ws_http_response *res, const char **
 #ifndef WS_NO_SERVER
 static size_t    ws__pmd_accept(ws_conn *c, const ws_http_request *req, char *out, size_t cap);
 #endif
+static ws_result ws__pmd_agreed(ws_conn *c, const char *ext, const char **why);
 static void      ws__pmd_free(ws_conn *c);
 static void      ws__pmd_ctx_free(ws_ctx *ctx);
 static ws_result ws__send(ws_conn *c, int fin, int rsv, int op, const void *data, size_t len);
@@ -4001,6 +4011,7 @@ static ws_result ws__conn_start(ws_conn *c, const ws_engine_opts *o, const char 
     if (o->upgraded) {
         if (o->protocol && *o->protocol &&
             (!ws__x(c) || !(c->x->protocol = ws__strdup(ctx, o->protocol, strlen(o->protocol))))) return WS_ERR_NOMEM;
+        if (o->extensions && (rc = ws__pmd_agreed(c, o->extensions, why)) != WS_OK) return rc;
         c->flags |= WS__F_PREOPEN;
     } else if (!(c->flags & WS__F_SERVER) && (rc = ws__client_request(c)) != WS_OK) {
         return rc;
@@ -4381,6 +4392,25 @@ static ws__pmd_shared *ws__pmd_shared_get(ws_ctx *ctx) {
 }
 
 /* ---- negotiation ---- */
+/* permessage-deflate as agreed in a (parsed from params, an answer's element) for c's role;
+ * our settings o may only narrow it (a smaller window, resetting more often). */
+static ws_result ws__pmd_take(ws_conn *c, const ws_deflate_opts *o, const ws__pmd_params *a,
+                              ws_span params) {
+    int server = (c->flags & WS__F_SERVER) != 0, wb, pwb, mem;
+    int own = server ? a->smwb : a->cmwb, peer = server ? a->cmwb : a->smwb;   /* windows */
+    size_t thr, k;
+    ws__pmd *z;
+    ws__pmd_opts(o, &wb, &pwb, &mem, &thr);
+    z = ws__pmd_new(c, o, own > 0 ? WS__MIN(wb, own) : wb, peer > 0 ? peer : 15,
+                    (server ? a->snct : a->cnct) || o->no_context_takeover, server ? a->cnct : a->snct);
+    if (!z) return WS_ERR_NOMEM;
+    k = WS__MIN(params.len, sizeof z->ext - 19);
+    memcpy(z->ext, "permessage-deflate", 18);
+    memcpy(z->ext + 18, params.ptr, k);
+    z->ext[18 + k] = '\0';
+    return WS_OK;
+}
+
 #ifndef WS_NO_CLIENT   /* the client's side of the negotiation */
 /* Client: the offer, as a header line (0 = none). */
 static size_t ws__pmd_offer(ws_conn *c, char *out, size_t cap) {
@@ -4408,9 +4438,8 @@ static ws_result ws__pmd_answer(ws_conn *c, ws_http_response *res, const char **
     ws__pmd_params a;
     ws_span rest, name, params, got = ws__span(NULL, 0);
     size_t i, k = 0, n = 0;
-    int wb, pwb, mem, d_bits, i_bits;
+    int wb, pwb, mem;
     size_t thr;
-    ws__pmd *z;
     if (!o->enable || res->status != 101) return WS_OK;
     for (i = 0; i < res->num_headers; i++) {
         if (!ws__span_ieq(res->headers[i].name, "Sec-WebSocket-Extensions", 24)) {
@@ -4438,14 +4467,7 @@ static ws_result ws__pmd_answer(ws_conn *c, ws_http_response *res, const char **
     if (o->peer_no_context_takeover && !a.snct) {     /* 7.1.1.1 */
         *why = "server_no_context_takeover not in the answer"; return WS_ERR_HANDSHAKE;
     }
-    d_bits = a.cmwb > 0 ? WS__MIN(wb, a.cmwb) : wb;
-    i_bits = a.smwb > 0 ? a.smwb : 15;
-    z = ws__pmd_new(c, o, d_bits, i_bits, a.cnct || o->no_context_takeover, a.snct);
-    if (!z) { *why = "out of memory"; return WS_ERR_NOMEM; }
-    n = WS__MIN(got.len, sizeof z->ext - 19);
-    memcpy(z->ext, "permessage-deflate", 18);
-    memcpy(z->ext + 18, got.ptr, n);
-    z->ext[18 + n] = '\0';
+    if (ws__pmd_take(c, o, &a, got) != WS_OK) { *why = "out of memory"; return WS_ERR_NOMEM; }
     return WS_OK;
 }
 #endif /* WS_NO_CLIENT */
@@ -4493,6 +4515,26 @@ static size_t ws__pmd_accept(ws_conn *c, const ws_http_request *req, char *out, 
     return 0;
 }
 #endif /* WS_NO_SERVER */
+
+/* A stream upgraded elsewhere (ws_engine_opts.extensions): ext is the 101's extension value;
+ * our own settings may only narrow it (a smaller window, resetting more often). */
+static ws_result ws__pmd_agreed(ws_conn *c, const char *ext, const char **why) {
+    ws_span rest = ws__span(ext, strlen(ext)), name, params, got = ws__span(NULL, 0);
+    ws__pmd_params a;
+    int n = 0;
+    while (ws__ext_next(&rest, &name, &params)) {
+        if (!ws__span_ieq(name, "permessage-deflate", 18) || n++) {
+            *why = "extensions: only one permessage-deflate can be agreed"; return WS_ERR_ARG;
+        }
+        got = params;
+    }
+    if (!n) return WS_OK;
+    while (got.len && (got.ptr[got.len - 1] == ' ' || got.ptr[got.len - 1] == '\t')) got.len--;
+    if (!ws__pmd_parse(got, 1, &a)) {
+        *why = "extensions: invalid permessage-deflate parameters"; return WS_ERR_ARG;
+    }
+    return ws__pmd_take(c, ws__cl(c) ? &ws__cl(c)->deflate : &c->ctx->cfg.deflate, &a, got);
+}
 
 WS_API const char *ws_conn_extensions(const ws_conn *c) { return c && c->pmd ? c->pmd->ext : ""; }
 
@@ -4668,9 +4710,10 @@ static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len) 
     if (!z->d_bits || len < z->threshold || len > ((size_t)1 << 30) || (!data && len) ||
         c->state != WS__OPEN || (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD)))
         return ws__send(c, 1, 0, op, data, len);   /* uncompressed, or the error it gives */
-    if (len > max || ws__buf_used(c->tx) + len > max) {
+    if (len > max) return WS_ERR_TOO_BIG;   /* would never fit, as uncompressed (ws__send) */
+    if (ws__buf_used(c->tx) + len > max) {
         if (ws__buf_used(c->tx) && ws__has_io(c)) ws__flush(c);
-        if (len > max || ws__buf_used(c->tx) + len > max) return WS_ERR_FULL;
+        if (ws__buf_used(c->tx) + len > max) return WS_ERR_FULL;
     }
     if (!len) return ws__send(c, 1, WS_RSV1, op, empty, 1);
     s = ws__pmd_deflater(c);
@@ -4722,6 +4765,13 @@ static size_t    ws__pmd_accept(ws_conn *c, const ws_http_request *req, char *ou
     (void)c; (void)req; (void)out; (void)cap; return 0;
 }
 #endif
+static ws_result ws__pmd_agreed(ws_conn *c, const char *ext, const char **why) {
+    (void)c;
+    while (*ext == ' ' || *ext == '\t' || *ext == ',') ext++;
+    if (!*ext) return WS_OK;
+    *why = "extensions: built without WS_USE_ZLIB";
+    return WS_ERR_ARG;
+}
 static void      ws__pmd_free(ws_conn *c) { (void)c; }
 static void      ws__pmd_ctx_free(ws_ctx *ctx) { (void)ctx; }
 WS_API const char *ws_conn_extensions(const ws_conn *c) { (void)c; return ""; }

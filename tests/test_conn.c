@@ -594,12 +594,16 @@ static void test_conn_fragment_mode(void) { cn_ways(cn_fragment_mode); }
 /* Opens a conn, feeds in (the run's way: cn_ways feeds it whole, byte by byte and split at
  * every offset) and checks the close code queued, the ERROR event, that no message got out,
  * and that later frames are ignored. msgs = messages expected before the failure. */
+static void cn_check_fail(ws_conn *c, const uint8_t *in, size_t n, int code, ws_result rc, int msgs);
 static void cn_expect_fail(int server, const uint8_t *in, size_t n, int code, ws_result rc, int msgs) {
-    ws_conn *c;
+    cn_begin(NULL);
+    cn_check_fail(cn_open(server), in, n, code, rc, msgs);
+}
+/* The same for an open conn c of a scenario begun by the caller (test_deflate.c: one that
+ * agreed on permessage-deflate). */
+static void cn_check_fail(ws_conn *c, const uint8_t *in, size_t n, int code, ws_result rc, int msgs) {
     const cn_ev *e;
     char reason[126];
-    cn_begin(NULL);
-    c = cn_open(server);
     cn_feed(c, in, n);
     CHECK_EQ(cn_pop_close(c, reason), code);
     CHECK(reason[0] != '\0');                 /* the why, for the peer's logs */

@@ -898,6 +898,15 @@ static void test_engine_errors(void) {
         CHECK_EQ(logs, 5);                        /* each says why */
         o.url = NULL;
     }
+#ifndef WS_USE_ZLIB   /* agreed extensions need WS_USE_ZLIB (test_deflate.c tests them) */
+    o.upgraded = 1;
+    o.extensions = "permessage-deflate";
+    c = (ws_conn *)&cfg;
+    CHECK_EQ(ws_engine_create(&cfg, &o, NULL, &c), WS_ERR_ARG);
+    CHECK(c == NULL);
+    o.upgraded = 0;
+    o.extensions = NULL;
+#endif
     CHECK_EQ(ws_engine_pair(NULL, &cfg, &c, &d), WS_ERR_ARG);
     CHECK(c == NULL && d == NULL);
     CHECK_EQ(ws_engine_pair(&cfg, &cfg, NULL, &d), WS_ERR_ARG);

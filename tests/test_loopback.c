@@ -483,6 +483,27 @@ static ws_conn *lb_pair(ws_ctx *ctx, lb_state *s, const char *url, const ws_conn
     return c;
 }
 
+/* A server ctx (scfg) and a client ctx (ccfg) of their own (NULL = defaults), the client
+ * connected to the server's listener and both sides open: returns the client (NULL if it did
+ * not open; the test has failed then), *srv its server side. */
+static ws_conn *lb_two(lb_state *ss, lb_state *cs, ws_config *scfg, ws_config *ccfg, ws_ctx **sx,
+                       ws_ctx **cx, ws_conn **srv) {
+    char url[64];
+    ws_conn *c;
+    int ok;
+    *srv = NULL;
+    *sx = lb_ctx(ss, scfg);
+    *cx = lb_ctx(cs, ccfg);
+    if (!*sx || !*cx) return NULL;
+    lb_listen(*sx, url);
+    ss->last_server = NULL;
+    c = lb_connect(*cx, url, NULL);
+    if (!c) return NULL;
+    LB_WAIT(ok, *sx, *cx, cs->rec[ws_conn_id(c) % LB_MAXC].opens == 1 && ss->last_server);
+    *srv = ss->last_server;
+    return ok ? c : NULL;
+}
+
 /* ---- fragmentation ---- */
 
 static void test_loopback_fragments(void) {
@@ -546,22 +567,17 @@ static void test_loopback_fragments_cfg(void) {
     lb_state *ss = lb_new(), *cs = lb_new();
     ws_ctx *sx = NULL, *cx = NULL;
     ws_config cfg;
-    ws_conn *c;
+    ws_conn *c, *srv;
     lb_rec *cr, *sr = NULL;
-    char url[64];
     int ok;
     if (!ss || !cs) { free(ss); free(cs); return; }
     memset(&cfg, 0, sizeof cfg);
     cfg.fragments = 1;
     cfg.max_message = 4;   /* fragment mode: the message limit does not apply */
-    sx = lb_ctx(ss, &cfg);
-    cx = lb_ctx(cs, NULL);
-    lb_listen(sx, url);
-    c = lb_connect(cx, url, NULL);
-    cr = &cs->rec[ws_conn_id(c)];
-    LB_WAIT(ok, sx, cx, cr->opens == 1 && ss->last_server);
-    if (!ok) goto out;
-    sr = &ss->rec[ws_conn_id(ss->last_server)];
+    c = lb_two(ss, cs, &cfg, NULL, &sx, &cx, &srv);
+    if (!c) goto out;
+    cr = &cs->rec[ws_conn_id(c) % LB_MAXC];
+    sr = &ss->rec[ws_conn_id(srv) % LB_MAXC];
     CHECK_EQ(ws_conn_send_frame(c, 0, 0, WS_OP_TEXT, "one", 3), WS_OK);
     CHECK_EQ(ws_conn_send(c, WS_OP_PING, "x", 1), WS_OK);
     CHECK_EQ(ws_conn_send_frame(c, 0, 0, WS_OP_CONT, "two", 3), WS_OK);
@@ -1025,7 +1041,6 @@ static void test_loopback_backpressure(void) {
     ws_config cfg;
     ws_conn *c, *srv;
     lb_rec *cr, *sr;
-    char url[64];
     uint8_t *chunk = (uint8_t *)malloc(CHUNK);
     size_t total = 0;
     int ok, i, full = 0, drained;
@@ -1034,14 +1049,9 @@ static void test_loopback_backpressure(void) {
     lb_fill(chunk, CHUNK, 0, 3);
     memset(&cfg, 0, sizeof cfg);
     cfg.max_send_queue = 4 * CHUNK;
-    sx = lb_ctx(ss, &cfg);
-    cx = lb_ctx(cs, NULL);
-    lb_listen(sx, url);
-    c = lb_connect(cx, url, NULL);
+    c = lb_two(ss, cs, &cfg, NULL, &sx, &cx, &srv);
+    if (!c) goto out;
     cr = &cs->rec[ws_conn_id(c) % LB_MAXC];
-    LB_WAIT(ok, sx, cx, cr->opens == 1 && ss->last_server);
-    if (!ok) goto out;
-    srv = ss->last_server;
     sr = &ss->rec[ws_conn_id(srv) % LB_MAXC];
     CHECK_EQ(ws_conn_send(srv, WS_OP_BINARY, chunk, 4 * CHUNK + 1), WS_ERR_TOO_BIG);   /* never fits */
     /* the client ctx is not polled: the kernel buffers fill, then the queue */
@@ -1666,28 +1676,23 @@ out:
 static void test_loopback_client_heartbeat(void) {
     lb_state *ss = lb_new(), *cs = lb_new();
     ws_ctx *sx = NULL, *cx = NULL;
-    ws_config cfg;
-    ws_conn *c;
+    ws_config scfg, ccfg;
+    ws_conn *c, *srv;
     lb_rec *cr, *sr = NULL;
-    char url[64];
     int ok;
     int64_t t0;
     if (!ss || !cs) { free(ss); free(cs); return; }
-    memset(&cfg, 0, sizeof cfg);
-    cfg.no_auto_pong = 1;                 /* the server sees pings and never answers */
-    cfg.ping_interval_ms = -1;
-    sx = lb_ctx(ss, &cfg);
-    memset(&cfg, 0, sizeof cfg);
-    cfg.ping_interval_ms = 50;
-    cfg.pong_timeout_ms = 300;
-    cx = lb_ctx(cs, &cfg);
-    lb_listen(sx, url);
+    memset(&scfg, 0, sizeof scfg);
+    scfg.no_auto_pong = 1;                /* the server sees pings and never answers */
+    scfg.ping_interval_ms = -1;
+    memset(&ccfg, 0, sizeof ccfg);
+    ccfg.ping_interval_ms = 50;
+    ccfg.pong_timeout_ms = 300;
     t0 = lb_ms();
-    c = lb_connect(cx, url, NULL);
+    c = lb_two(ss, cs, &scfg, &ccfg, &sx, &cx, &srv);
+    if (!c) goto out;
     cr = &cs->rec[ws_conn_id(c) % LB_MAXC];
-    LB_WAIT(ok, sx, cx, cr->opens == 1 && ss->last_server);
-    if (!ok) goto out;
-    sr = &ss->rec[ws_conn_id(ss->last_server) % LB_MAXC];
+    sr = &ss->rec[ws_conn_id(srv) % LB_MAXC];
     LB_WAIT(ok, sx, cx, cr->closes == 1 && sr->closes == 1);
     CHECK(lb_ms() - t0 >= 350);           /* not before ping_interval_ms + pong_timeout_ms */
     CHECK(sr->pings >= 1);                /* the client did ping (masked: the server took them) */

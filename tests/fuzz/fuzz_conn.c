@@ -11,7 +11,13 @@
  * starts with the response; the key is fixed: see WS_RANDOM) / a server starts upgraded, bit 7:
  * output pushed through a ws_io); byte 1 seeds the chunk sizes, the clock steps and how much
  * the ws_io takes; the rest is what the peer sends. Without bit 6 a client starts open and a
- * server reads the HTTP upgrade first. */
+ * server reads the HTTP upgrade first.
+ * fuzz_deflate.c is this target with FZ_DEFLATE: byte 2 then sets permessage-deflate (bit 0:
+ * on, bit 1: our no_context_takeover, bit 2: the peer's, bits 3-5: our window 8 + n and the
+ * peer's 15 - n, bit 6: compress every message (else the default threshold), bit 7: memLevel
+ * 1): offered and accepted in a handshake, or agreed already (ws_engine_opts.extensions) when
+ * the engine starts upgraded; the rest is what the peer sends. Everything we send compressed
+ * must inflate (zlib, our agreed window, context kept) to what a message may hold. */
 #define WS_NO_NET
 /* a fixed "random" source: the client's key is AAAAAAAAAAAAAAAAAAAAAA==, so a fuzzed response
  * can carry its accept value (ICX+Yqv66kxgM0FcWaLWlFLwTAI=, as in the corpus) */
@@ -19,13 +25,20 @@
 #define WS_IMPLEMENTATION
 #include <string.h>
 #include "../../ws.h"
+#include <stdio.h>
 #include <stdlib.h>
+
+#if defined(FZ_DEFLATE) && defined(WS_USE_ZLIB)
+#include <zlib.h>
+#define FZ_ZLIB 1
+#endif
 
 #define REQUIRE(c) do { if (!(c)) __builtin_trap(); } while (0)
 #define FZ_OUT_MAX (1 << 20)   /* output kept for the final check */
 
 typedef struct fz_state {
     int opens, closes, errors, after_close, echo, close_in_cb, frags, server;
+    char ext[160];             /* the extensions agreed (at OPEN) */
     unsigned seed;
     uint8_t *out;              /* everything the engine sent (up to FZ_OUT_MAX) */
     size_t out_len;
@@ -47,7 +60,11 @@ static void fz_event(ws_conn *c, const ws_event *ev, void *user) {
     if (s->closes) s->after_close++;
     REQUIRE(ws_conn_ctx(c) == NULL);
     switch (ev->type) {
-    case WS_EV_OPEN: s->opens++; REQUIRE(ws_conn_state(c) == WS_STATE_OPEN); break;
+    case WS_EV_OPEN:
+        s->opens++;
+        REQUIRE(ws_conn_state(c) == WS_STATE_OPEN);
+        strncpy(s->ext, ws_conn_extensions(c), sizeof s->ext - 1);
+        break;
     case WS_EV_MESSAGE:
         REQUIRE(ev->opcode == WS_OP_TEXT || ev->opcode == WS_OP_BINARY);
         REQUIRE(ev->len == 0 || ev->data != NULL);
@@ -85,37 +102,83 @@ static void fz_drain(ws_conn *c, fz_state *s, int all) {
     ws_engine_consume(c, n);
 }
 
+#ifdef FZ_ZLIB
+/* Our compressor's agreed window: server_ (we serve) or client_max_window_bits, else 15. */
+static int fz_our_bits(const fz_state *s) {
+    const char *k = strstr(s->ext, s->server ? "server_max_window_bits=" : "client_max_window_bits=");
+    if (!k) return 15;   /* (or written another way: then zlib's largest, which reads any) */
+    k += 23;
+    return atoi(k + (*k == '"'));
+}
+/* A compressed message we sent inflates (our window, the context kept from the last one) to
+ * valid UTF-8 if it is text. */
+static void fz_inflate(z_stream *z, int text, const uint8_t *p, size_t n) {
+    static const uint8_t tail[4] = { 0, 0, 0xff, 0xff };
+    static uint8_t out[1 << 16];
+    ws_utf8 u;
+    int pass, zr = Z_OK;
+    memset(&u, 0, sizeof u);
+    for (pass = 0; pass < 2; pass++) {
+        z->next_in = pass ? tail : p;
+        z->avail_in = (uInt)(pass ? 4 : n);
+        do {
+            z->next_out = out;
+            z->avail_out = sizeof out;
+            zr = inflate(z, Z_SYNC_FLUSH);
+            REQUIRE(zr == Z_OK || zr == Z_BUF_ERROR);   /* valid, never ended (no BFINAL) */
+            if (text) REQUIRE(ws_utf8_feed(&u, out, sizeof out - z->avail_out, NULL) == WS_OK);
+        } while (zr == Z_OK && (z->avail_in || !z->avail_out));
+    }
+    if (text) REQUIRE(ws_utf8_complete(&u));
+}
+#endif
+
 /* Everything the engine sent: an HTTP head (the client's request or the server's answer; a
  * server that answered anything but 101 sent nothing else), then whole, valid frames, masked
- * exactly when we are the client, control frames within 125 bytes. */
+ * exactly when we are the client, control frames within 125 bytes; with permessage-deflate
+ * RSV1 only on whole data messages, which inflate. */
 static void fz_check_output(fz_state *s, int upgraded) {
     uint8_t *p = s->out;
     size_t n = s->out_len;
-    if (s->out_cut) return;
+    unsigned rsv = s->ext[0] ? WS_RSV1 : 0;
+#ifdef FZ_ZLIB
+    z_stream z;
+    int bits = rsv ? fz_our_bits(s) : 15;
+    memset(&z, 0, sizeof z);
+    REQUIRE(inflateInit2(&z, -(bits < 9 ? 9 : bits)) == Z_OK);
+#endif
+    if (s->out_cut) goto done;
     if (!upgraded && n) {
         size_t used = 0;
         ws_result rc;
         if (s->server) {
             ws_http_response res;
             rc = ws_http_parse_response((const char *)p, n, 1 << 16, &res, &used, NULL);
-            if (rc == WS_OK && res.status != 101) { REQUIRE(used <= n); return; }   /* + body */
+            if (rc == WS_OK && res.status != 101) { REQUIRE(used <= n); goto done; }   /* + body */
         } else {
             ws_http_request req;
             rc = ws_http_parse_request((const char *)p, n, 1 << 16, &req, &used, NULL);
         }
         REQUIRE(rc == WS_OK || rc == WS_AGAIN);
-        if (rc == WS_AGAIN) return;   /* cut short by a slow reader */
+        if (rc == WS_AGAIN) goto done;   /* cut short by a slow reader */
         p += used; n -= used;
     }
     while (n) {
         ws_frame f;
-        ws_result rc = ws_frame_parse(p, n, s->server ? WS_PARSE_UNMASKED : WS_PARSE_MASKED, &f, NULL, NULL);
-        if (rc == WS_AGAIN) return;   /* the last frame was only partly taken */
+        ws_result rc = ws_frame_parse(p, n, (s->server ? WS_PARSE_UNMASKED : WS_PARSE_MASKED) | rsv, &f, NULL, NULL);
+        if (rc == WS_AGAIN) break;   /* the last frame was only partly taken */
         REQUIRE(rc == WS_OK);
-        if (n - f.header_len < f.payload_len) return;
+        if (n - f.header_len < f.payload_len) break;
         if (f.masked) ws_mask((uint8_t *)p + f.header_len, (size_t)f.payload_len, f.mask, 0);
-        if (f.opcode == WS_OP_TEXT)   /* we send only whole, valid text (the callback's echo) */
+        if (f.rsv) {   /* compressed: a whole message, never with an agreed window of 8 */
+            REQUIRE(f.fin && (f.opcode == WS_OP_TEXT || f.opcode == WS_OP_BINARY));
+#ifdef FZ_ZLIB
+            REQUIRE(bits > 8);
+            fz_inflate(&z, f.opcode == WS_OP_TEXT, p + f.header_len, (size_t)f.payload_len);
+#endif
+        } else if (f.opcode == WS_OP_TEXT) {   /* we send only whole, valid text (the callback's echo) */
             REQUIRE(f.fin && ws_utf8_validate(p + f.header_len, (size_t)f.payload_len) == WS_OK);
+        }
         if (f.opcode == WS_OP_CLOSE) {
             uint16_t code;
             const char *r;
@@ -126,7 +189,33 @@ static void fz_check_output(fz_state *s, int upgraded) {
         p += f.header_len + (size_t)f.payload_len;
         n -= f.header_len + (size_t)f.payload_len;
     }
+done:
+#ifdef FZ_ZLIB
+    inflateEnd(&z);
+#endif
+    return;
 }
+
+#ifdef FZ_DEFLATE
+/* Byte d of the input: the permessage-deflate settings, and for an engine that starts
+ * upgraded the agreement (written into ext). */
+static void fz_deflate(uint8_t d, int server, ws_config *cfg, char *ext, size_t cap) {
+    int own = 8 + ((d >> 3) & 7), peer = 15 - ((d >> 3) & 7);
+    cfg->deflate.enable = d & 1;
+    cfg->deflate.no_context_takeover = (d >> 1) & 1;
+    cfg->deflate.peer_no_context_takeover = (d >> 2) & 1;
+    cfg->deflate.window_bits = own;
+    cfg->deflate.peer_window_bits = peer;
+    cfg->deflate.threshold = (d >> 6) & 1 ? -1 : 0;
+    cfg->deflate.mem_level = (d >> 7) & 1 ? 1 : 0;
+    ext[0] = '\0';
+    if (d & 1)
+        snprintf(ext, cap, "permessage-deflate%s%s; %s_max_window_bits=%d; %s_max_window_bits=%d",
+                 (d >> (server ? 1 : 2)) & 1 ? "; server_no_context_takeover" : "",
+                 (d >> (server ? 2 : 1)) & 1 ? "; client_no_context_takeover" : "",
+                 server ? "server" : "client", own, server ? "client" : "server", peer);
+}
+#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ws_config cfg;
@@ -137,6 +226,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t off = 2;
     int64_t now = 1000;
     int client, upgraded, push;
+#ifdef FZ_DEFLATE
+    char ext[160];
+    if (size < 3) return 0;
+    off = 3;
+#endif
     if (size < 2) return 0;
     memset(&cfg, 0, sizeof cfg);
     memset(&st, 0, sizeof st);
@@ -168,6 +262,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     o.url = "ws://example.com/chat";
     o.io = push ? &io : NULL;
     o.now_ms = now;
+#ifdef FZ_DEFLATE
+    fz_deflate(data[2], !client, &cfg, ext, sizeof ext);
+#ifdef WS_USE_ZLIB
+    o.extensions = ext;
+#endif
+#endif
     REQUIRE(ws_engine_create(&cfg, &o, NULL, &c) == WS_OK && c != NULL);
     REQUIRE(ws_conn_ctx(c) == NULL && ws_conn_is_server(c) == !client);
     while (off < size && ws_conn_state(c) != WS_STATE_CLOSED) {
@@ -178,7 +278,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         off += n;
         fz_drain(c, &st, 0);
         /* small limits: nothing beyond one frame header + max_frame (+ a chunk) is kept */
-        if (cfg.max_message) REQUIRE(ws__buf_used(c->rx) <= 300 + 14 + 97);
+        if (cfg.max_message) REQUIRE(ws__buf_used(c->rx) <= 300 + 14 + 97 + 64 * (*ws_conn_extensions(c) != 0));   /* + deflate's */
+        if (cfg.max_message) REQUIRE(ws__buf_used(c->msg) <= 300 + 1);   /* inflated: checked as it grows */
         now += (int64_t)(fz_next(&st) % 300);   /* the clock moves; timers run when due */
         dl = ws_engine_deadline(c);
         if (dl && now >= dl) ws_engine_tick(c, now);
