@@ -144,7 +144,8 @@ GUI LOOPS
   channel is one of the watched sockets, so ws_ctx_wakeup works the same way.
 
 MEMORY
-  ws_conn is 312 bytes on x86-64, plus a timer-heap slot and an id-table entry. An idle
+  ws_conn is 216 bytes on x86-64 (rarely used members live in a block made on first use),
+  plus a timer-heap slot and an id-table entry. An idle
   connection holds no buffer: receive and send buffers come from a per-ctx pool while bytes
   are in flight. A busy one holds its receive buffer (the largest frame in flight, from
   16 KiB; reads grow to WS_POOL_BUF_MAX while the socket has more and max_memory is under
@@ -2432,7 +2433,8 @@ enum {   /* ws_conn.flags */
 #else
     WS__F_HS = 0,                                       /* an engine is on no such list */
 #endif
-    WS__F_OWN_IO = 1 << 24                              /* c->io is our copy of the user's */
+    WS__F_OWN_IO = 1 << 24,                             /* c->io is our copy of the user's */
+    WS__F_ADDR4 = 1 << 25, WS__F_ADDR6 = 1 << 26        /* raddr holds the peer's IPv4 / IPv6 address */
 };
 
 typedef struct ws__client ws__client;
@@ -2440,6 +2442,10 @@ typedef struct ws__tls_cfg ws__tls_cfg;   /* >>tls: shared mbedTLS config, per l
 
 enum { WS__K_CONN = 1, WS__K_LISTENER = 2, WS__K_WATCH = 3 };   /* an epoll data.ptr, owners[].o */
 
+/* A connection's own timers are kept as milliseconds modulo 2^32 (ws__t32_of, ws__t64): they
+ * are never more than 2^31 ms (24 days, any int *_ms setting) away from ctx->now. */
+typedef uint32_t ws__t32;
+static ws__t32 ws__t32_of(int64_t t) { return (ws__t32)t ? (ws__t32)t : 1u; }   /* 0 = none */
 /* An entry of the ctx's timer heap: a connection's timers (ws_conn.hn) or a ws_timer. */
 typedef struct ws__hnode {
     int64_t  due;                /* the heap's key (0 = not scheduled) */
@@ -2448,9 +2454,10 @@ typedef struct ws__hnode {
 } ws__hnode;
 
 struct ws_conn {
-    uint8_t   kind, state, msg_op, rfam;   /* kind first: see struct ws_listener */
+    uint8_t   kind, state, msg_op;   /* kind first: see struct ws_listener */
     uint8_t   ereg;              /* the events registered with epoll (or on_watch) */
     uint8_t   iorev;             /* ws_conn_io_ready: WS_POLLIN/OUT to handle in the loop */
+    ws_utf8   utf8;              /* (the small members first: no padding between them) */
     ws_conn  *next, *prev;
     ws_conn  *pnext;             /* the ctx's pending list (WS__F_PEND) */
     ws_ctx   *ctx;
@@ -2460,16 +2467,12 @@ struct ws_conn {
      * waits in tx; a client between attempts). io_arg: the ws_io's io (TCP: the socket). */
     const ws_io *io;
     void     *io_arg;
-    void     *hsock;             /* on_watch: the host's pointer for this socket */
-    ws__client *cl;              /* client side only */
+    struct ws__ext *x;           /* rarely used members, allocated on first use (ws__x) */
     void     *user;
     uint64_t  id;
     ws__buf  *rx, *tx, *msg;     /* NULL while idle: buffers come from the ctx pool */
-    char     *protocol;          /* chosen subprotocol, or NULL */
-    char     *close_reason;      /* from the peer's close frame, or NULL */
-    const char *err_msg;         /* static text for err (or msg_own) */
-    char     *msg_own;           /* owned text behind err_msg (TLS errors), or NULL */
-    int64_t   created, deadline, next_ping, pong_due, last_rx;
+    int64_t   created;
+    ws__t32   deadline, next_ping, pong_due, last_rx;   /* ws__t32_of: 0 = none */
     ws__hnode hn;                /* the ctx's timer heap: due = the earliest of the above */
     uint64_t  pdone;             /* payload bytes of fr already unmasked and checked */
     uint64_t  msg_len;           /* bytes of the fragmented message received so far */
@@ -2482,10 +2485,22 @@ struct ws_conn {
     uint32_t  flags;
     uint16_t  close_code, rport;
     uint8_t   raddr[16];
-    ws_utf8   utf8;
-    ws_conn  *hsnext, *hsprev;   /* the ctx's list of server handshakes, oldest first (WS__F_HS) */
+#ifdef WS_DEBUG
     uint32_t  magic;             /* WS__LIVE while allocated; WS_DEBUG checks it in the API */
+#endif
 };
+/* ws_conn's rarely used members: an idle connection costs only its ws_conn. Made on first
+ * use by ws__x (clients, server handshakes, TLS, on_watch, a subprotocol, a close reason, an
+ * error text), freed by ws__x_trim when nothing in it is in use any more. */
+typedef struct ws__ext {
+    ws__client *cl;              /* client side only (ws__cl) */
+    const char *err_msg;         /* static text for err (or msg_own); NULL: ws__err_msg */
+    ws_conn  *hsnext, *hsprev;   /* the ctx's list of server handshakes, oldest first (WS__F_HS) */
+    void     *hsock;             /* on_watch: the host's pointer for this socket */
+    char     *protocol;          /* chosen subprotocol, or NULL */
+    char     *close_reason;      /* from the peer's close frame, or NULL */
+    char     *msg_own;           /* owned text behind err_msg (TLS errors), or NULL */
+} ws__ext;
 #define WS__LIVE  0x57534331u   /* "WSC1" */
 #define WS__FREED 0xDDDDDDDDu
 #ifndef WS_DEBUG_QUARANTINE
@@ -2526,6 +2541,7 @@ struct ws_listener {
     ws__sock     fd;
     uint16_t     port;
     uint8_t      any;            /* bound to 0.0.0.0 or :: (all interfaces) */
+    uint8_t      nodelay;        /* Linux: TCP_NODELAY set here, so accepted sockets have it */
     char         url[64];
     char         addr[56];       /* the bound address, "0.0.0.0:8080" */
     ws__tls_cfg *tls;            /* ws_listen_tls only */
@@ -2618,6 +2634,29 @@ static char *ws__strdup(ws_ctx *ctx, const char *s, size_t n) {
     if (d) { memcpy(d, s, n); d[n] = '\0'; }
     return d;
 }
+static int64_t ws__t64(const ws_ctx *ctx, ws__t32 t) {   /* a ws__t32 back on ctx->now's scale */
+    return t ? ctx->now + (int32_t)(t - (ws__t32)ctx->now) : 0;   /* 0 stays 0 (none) */
+}
+static ws__ext *ws__x(ws_conn *c) {   /* c's extension block, made on first use; NULL = no memory */
+    if (!c->x && (c->x = (ws__ext *)ws__alloc(c->ctx, sizeof *c->x)) != NULL) memset(c->x, 0, sizeof *c->x);
+    return c->x;
+}
+static ws__client *ws__cl(const ws_conn *c) { return c->x ? c->x->cl : NULL; }
+/* c's error text: one set with ws__set_msg, else the result code's own (no memory for c->x) */
+static const char *ws__err_msg(const ws_conn *c) {
+    return c->x && c->x->err_msg ? c->x->err_msg : c->err != WS_OK ? ws_result_str(c->err) : "";
+}
+static void ws__set_msg(ws_conn *c, const char *msg) {   /* msg: static text (or x->msg_own) */
+    if (*msg ? ws__x(c) != NULL : c->x != NULL) c->x->err_msg = msg;
+}
+static void ws__x_trim(ws_conn *c) {   /* frees c->x when nothing in it is in use */
+    ws__ext *x = c->x;
+    if (x && !(c->flags & WS__F_HS) && !c->ctx->cfg.on_watch && !x->cl && !x->protocol &&
+        !x->close_reason && !x->msg_own && (!x->err_msg || !*x->err_msg)) {
+        ws__free(c->ctx, x);
+        c->x = NULL;
+    }
+}
 
 /* Work for the end of the current (or next) dispatch: a broken conn to finish, a DRAINED to
  * report, bytes queued from a callback, a dead conn to free. Costs nothing per idle conn. */
@@ -2639,10 +2678,11 @@ static void ws__hs_del(ws_conn *c) {
     ws_ctx *x = c->ctx;
     if (!(c->flags & WS__F_HS)) return;
     c->flags &= ~(uint32_t)WS__F_HS;
-    if (c->hsprev) c->hsprev->hsnext = c->hsnext; else x->hs_head = c->hsnext;
-    if (c->hsnext) c->hsnext->hsprev = c->hsprev; else x->hs_tail = c->hsprev;
-    c->hsnext = c->hsprev = NULL;
+    if (c->x->hsprev) c->x->hsprev->x->hsnext = c->x->hsnext; else x->hs_head = c->x->hsnext;
+    if (c->x->hsnext) c->x->hsnext->x->hsprev = c->x->hsprev; else x->hs_tail = c->x->hsprev;
+    c->x->hsnext = c->x->hsprev = NULL;
     x->npending--;
+    ws__x_trim(c);
 }
 static void ws__conn_reset(ws_conn *c);
 /* >>deflate (RFC 7692), after >>engine; without WS_USE_ZLIB stubs that do nothing */
@@ -2688,7 +2728,7 @@ static int ws__grow(ws_ctx *ctx, void **p, size_t *cap, size_t need, size_t elem
     size_t n = *cap ? *cap : 16;
     void *np;
     if (need <= *cap) return 1;
-    while (n < need) n *= 2;
+    while (n < need) n += n / 2;   /* 1.5x: the timer heap holds a slot per connection */
     np = ws__realloc(ctx, *p, n * elem);
     if (!np) return 0;
     *p = np;
@@ -2968,7 +3008,7 @@ static ws_result ws__queue_close(ws_conn *c, uint16_t code, const char *reason, 
 
 static void ws__start_closing(ws_conn *c) {
     c->state = WS__CLOSING;
-    c->deadline = c->ctx->now + ws__ms(c->ctx->cfg.close_timeout_ms, 5000);
+    c->deadline = ws__t32_of(c->ctx->now + ws__ms(c->ctx->cfg.close_timeout_ms, 5000));
 }
 
 /* RFC 6455 7.1.7 "Fail the WebSocket Connection": report, send a close with the matching
@@ -2979,7 +3019,7 @@ static void ws__fail(ws_conn *c, ws_result rc, const char *why) {
     c->flags |= WS__F_FAILED | WS__F_SHUT;
     ws__buf_put(c->ctx, &c->msg);   /* no more input: a half-assembled message is moot */
     c->msg_op = 0;
-    if (c->err == WS_OK) { c->err = rc; c->err_msg = why; }
+    if (c->err == WS_OK) { c->err = rc; ws__set_msg(c, why); }
     if ((c->flags & WS__F_OPENED) && !(c->flags & WS__F_ERR_FIRED)) {   /* else: ws__finish */
         c->flags |= WS__F_ERR_FIRED;
         ws__ev_init(&ev, WS_EV_ERROR);
@@ -3060,7 +3100,7 @@ static void ws__got_close(ws_conn *c, const uint8_t *p, size_t n) {
     }
     c->flags |= WS__F_GOT_CLOSE;
     c->close_code = code;
-    if (rlen) c->close_reason = ws__strdup(c->ctx, reason, rlen);
+    if (rlen && ws__x(c)) c->x->close_reason = ws__strdup(c->ctx, reason, rlen);
     if (!(c->flags & WS__F_SENT_CLOSE))   /* 5.5.1: reply, echoing the code */
         (void)ws__queue_close(c, code == WS_CLOSE_NO_STATUS ? 0 : code, NULL, 0);
     /* 7.1.1: the server closes TCP first; the client waits for it (close_timeout_ms) */
@@ -3179,12 +3219,12 @@ static void ws__opened(ws_conn *c) {
     c->flags |= WS__F_OPENED;
     ws__hs_del(c);
     c->deadline = 0;
-    c->last_rx = ctx->now;
-    c->next_ping = ping ? ctx->now + ping
-                 : (!(c->flags & WS__F_SERVER) && ctx->cfg.keepalive_ms > 0) ? ctx->now + ctx->cfg.keepalive_ms : 0;
+    c->last_rx = ws__t32_of(ctx->now);
+    c->next_ping = ping ? ws__t32_of(ctx->now + ping)
+                 : (!(c->flags & WS__F_SERVER) && ctx->cfg.keepalive_ms > 0) ? ws__t32_of(ctx->now + ctx->cfg.keepalive_ms) : 0;
     if (!(c->flags & WS__F_FRAGS_SET) && ctx->cfg.fragments) c->flags |= WS__F_FRAGS;
     ctx->nopen++;
-    if (c->cl) c->cl->cur_ms = c->cl->delay_ms;   /* a success resets the backoff */
+    if (ws__cl(c)) ws__cl(c)->cur_ms = ws__cl(c)->delay_ms;   /* a success resets the backoff */
     ws__ev_init(&ev, WS_EV_OPEN);
     ws__emit(c, &ev);
 }
@@ -3291,7 +3331,7 @@ static void ws__server_handshake(ws_conn *c) {
     o.len += ws__pmd_accept(c, &req, o.p + o.len, c->tx->cap - c->tx->len - o.len - 2);
     memcpy(o.p + o.len, "\r\n", 2);
     c->tx->len += o.len + 2;
-    if (reply.protocol && *reply.protocol) c->protocol = ws__strdup(ctx, reply.protocol, strlen(reply.protocol));
+    if (reply.protocol && *reply.protocol && ws__x(c)) c->x->protocol = ws__strdup(ctx, reply.protocol, strlen(reply.protocol));
     c->rx->off += used;   /* frames the client sent right after its request stay in rx */
     ws__opened(c);
 }
@@ -3317,12 +3357,12 @@ static void ws__client_handshake(ws_conn *c) {
                                 ws__max_handshake(c->ctx), &res, &used, &why);
     if (rc == WS_AGAIN) return;
     if (rc == WS_OK) {
-        c->cl->http_status = res.status;
+        ws__cl(c)->http_status = res.status;
         rc = ws__pmd_answer(c, &res, &why);   /* >>deflate: checks and takes out our extension */
-        if (rc == WS_OK) rc = ws_http_check_response(&res, c->cl->key, c->cl->protocols, &proto, &why);
+        if (rc == WS_OK) rc = ws_http_check_response(&res, ws__cl(c)->key, ws__cl(c)->protocols, &proto, &why);
     }
     if (rc != WS_OK) { ws__fail(c, WS_ERR_HANDSHAKE, why); return; }
-    if (proto.ptr) c->protocol = ws__strdup(c->ctx, proto.ptr, proto.len);
+    if (proto.ptr && ws__x(c)) c->x->protocol = ws__strdup(c->ctx, proto.ptr, proto.len);
     c->rx->off += used;
     ws__opened(c);
 }
@@ -3348,21 +3388,26 @@ static ws_result ws__conn_feed(ws_conn *c, const void *data, size_t n) {
     if (!ws__buf_reserve(c->ctx, &c->rx, n)) return WS_ERR_NOMEM;
     if (n) memcpy(WS__BDATA(c->rx) + c->rx->len, data, n);
     c->rx->len += n;
-    c->last_rx = c->ctx->now;   /* input counts against idle_timeout_ms, as in ws__readable */
+    c->last_rx = ws__t32_of(c->ctx->now);   /* input counts against idle_timeout_ms, as in ws__readable */
     ws__conn_process(c);
     return WS_OK;
 }
 
 /* ---- the end of a connection, sending what is queued, timers ---- */
+static void ws__due_min(const ws_ctx *ctx, int64_t *d, ws__t32 t) {   /* the earlier of *d and t */
+    int64_t v = ws__t64(ctx, t);
+    if (v && (!*d || v < *d)) *d = v;
+}
 static int64_t ws__due(const ws_conn *c) {
-    int64_t d = c->deadline;
-    int idle = c->ctx->cfg.idle_timeout_ms;
+    const ws_ctx *ctx = c->ctx;
+    int64_t d = ws__t64(ctx, c->deadline);
+    int idle = ctx->cfg.idle_timeout_ms;
     if (c->flags & WS__F_DEAD) return 0;
     switch (c->state) {
     case WS__OPEN:
-        if (c->next_ping && (!d || c->next_ping < d)) d = c->next_ping;
-        if (c->pong_due && (!d || c->pong_due < d)) d = c->pong_due;
-        if (idle > 0 && (!d || c->last_rx + idle < d)) d = c->last_rx + idle;
+        ws__due_min(ctx, &d, c->next_ping);
+        ws__due_min(ctx, &d, c->pong_due);
+        if (idle > 0) ws__due_min(ctx, &d, ws__t32_of(ws__t64(ctx, c->last_rx) + idle));
         return d;
     case WS__CLOSED: return 0;
     default: return d;
@@ -3407,29 +3452,29 @@ static void ws__finish(ws_conn *c) {   /* the connection is over: close, report,
         c->flags |= WS__F_ERR_FIRED;
         ws__ev_init(&ev, WS_EV_ERROR);
         ev.result = c->err;
-        ev.msg = c->err_msg;
-        ev.http_status = c->cl ? c->cl->http_status : 0;
+        ev.msg = ws__err_msg(c);
+        ev.http_status = ws__cl(c) ? ws__cl(c)->http_status : 0;
         ws__emit(c, &ev);
     }
     if (visible && !(c->flags & WS__F_CLOSE_FIRED)) {
-        int retry = !WS__ENGINE(ctx) && c->cl && c->cl->reconnect && !(c->flags & WS__F_USER_CLOSE) &&
+        int retry = !WS__ENGINE(ctx) && ws__cl(c) && ws__cl(c)->reconnect && !(c->flags & WS__F_USER_CLOSE) &&
                     !ctx->destroying;   /* an engine's stream cannot be dialled again */
         c->flags |= WS__F_CLOSE_FIRED;
         ws__ev_init(&ev, WS_EV_CLOSE);
         ev.close_code = c->close_code ? c->close_code : (uint16_t)WS_CLOSE_ABNORMAL;
         if (!(c->flags & WS__F_GOT_CLOSE) && !(c->flags & WS__F_FAILED)) ev.close_code = WS_CLOSE_ABNORMAL;
         reason[0] = '\0';
-        if (c->close_reason) { strncpy(reason, c->close_reason, sizeof reason - 1); reason[sizeof reason - 1] = '\0'; }
+        if (c->x && c->x->close_reason) { strncpy(reason, c->x->close_reason, sizeof reason - 1); reason[sizeof reason - 1] = '\0'; }
         ev.reason = reason;
         ev.clean = clean;
         ev.result = c->err;
-        ev.msg = c->err_msg ? c->err_msg : "";
-        ev.http_status = c->cl ? c->cl->http_status : 0;
+        ev.msg = ws__err_msg(c);
+        ev.http_status = ws__cl(c) ? ws__cl(c)->http_status : 0;
         if (retry) {
-            ev.reconnect_ms = c->cl->cur_ms;
+            ev.reconnect_ms = ws__cl(c)->cur_ms;
             c->state = WS__WAITING;
-            c->deadline = ctx->now + c->cl->cur_ms;
-            c->cl->cur_ms = (int)WS__MIN((int64_t)c->cl->cur_ms * 2, (int64_t)c->cl->max_ms);
+            c->deadline = ws__t32_of(ctx->now + ws__cl(c)->cur_ms);
+            ws__cl(c)->cur_ms = (int)WS__MIN((int64_t)ws__cl(c)->cur_ms * 2, (int64_t)ws__cl(c)->max_ms);
         }
         ws__emit(c, &ev);
     }
@@ -3439,7 +3484,7 @@ static void ws__finish(ws_conn *c) {   /* the connection is over: close, report,
 }
 
 static void ws__abort(ws_conn *c, ws_result rc, const char *why) {
-    if (c->err == WS_OK) { c->err = rc; c->err_msg = why; }
+    if (c->err == WS_OK) { c->err = rc; ws__set_msg(c, why); }
     ws__finish(c);
 }
 
@@ -3447,15 +3492,20 @@ static void ws__abort(ws_conn *c, ws_result rc, const char *why) {
  * wait in tx for ws_engine_output. */
 static int ws__has_io(const ws_conn *c) { return c->io != NULL; }
 
-/* A server on plain TCP whose close handshake is complete and whose FIN is out closes the
- * socket in the next pass instead of waiting for the client's FIN (RFC 6455 7.1.1: the
- * server closes first): a read and a wake-up fewer per connection. */
-static void ws__close_now(ws_conn *c) {
-    const uint32_t all = WS__F_SERVER | WS__F_GOT_CLOSE | WS__F_SENT_CLOSE | WS__F_WSHUT;
-    if ((c->flags & all) == all && ws__is_tcp(c) && !(c->flags & WS__F_HTTP)) {
-        c->flags |= WS__F_BROKEN;
-        ws__pend(c);
-    }
+/* A server on plain TCP whose close handshake is complete closes the socket in the pass that
+ * sent its close frame instead of waiting for the client's FIN (RFC 6455 7.1.1: the server
+ * closes first): a read and a wake-up fewer per connection. close() sends the FIN, so no
+ * shutdown() before it, and on Linux the close frame goes with MSG_MORE: the FIN rides in its
+ * segment. 1 = c closes once tx is sent. */
+static int ws__closes_after_tx(const ws_conn *c) {
+    const uint32_t all = WS__F_SERVER | WS__F_GOT_CLOSE | WS__F_SENT_CLOSE | WS__F_SHUT;
+    return (c->flags & all) == all && ws__is_tcp(c) && !(c->flags & WS__F_HTTP);
+}
+static int ws__close_now(ws_conn *c) {
+    if (!ws__closes_after_tx(c)) return 0;
+    c->flags |= WS__F_BROKEN;
+    ws__pend(c);
+    return 1;
 }
 
 /* All of tx is sent: its buffer goes back, DRAINED is due if a send had to wait, and a
@@ -3469,8 +3519,7 @@ static void ws__tx_done(ws_conn *c) {
     if ((c->flags & WS__F_SHUT) && ws__has_io(c) &&   /* TLS: close_notify half out */
         (!(c->flags & WS__F_WSHUT) || (ws__io_want(c) & WS_POLLOUT))) {
         c->flags |= WS__F_WSHUT;   /* our close frame (or HTTP response) is out: FIN */
-        if (c->io->shutdown) (c->io->shutdown)(c->io_arg);
-        ws__close_now(c);
+        if (!ws__close_now(c) && c->io->shutdown) (c->io->shutdown)(c->io_arg);
     }
 }
 
@@ -3491,7 +3540,7 @@ static void ws__flush(ws_conn *c) {
         }
         if (rc != WS_OK) {
             if (c->err == WS_OK && !(c->flags & WS__F_GOT_CLOSE))   /* after the peer's close: no error */
-                { c->err = rc; c->err_msg = WS__T("send failed: connection lost"); }
+                { c->err = rc; ws__set_msg(c, WS__T("send failed: connection lost")); }
             c->flags = (c->flags & ~(uint32_t)WS__F_FLUSHING) | WS__F_BROKEN;
             ws__pend(c);
             ws__buf_put(c->ctx, &c->tx);
@@ -3520,13 +3569,13 @@ static int64_t ws__conn_timers(ws_conn *c) {
 #ifndef WS_NO_NET
     if (c->state == WS__WAITING) {
         if (c->flags & WS__F_USER_CLOSE) { ws__cancel_retry(c); return 0; }
-        if (now >= c->deadline) ws__client_start(c);
+        if (now >= ws__t64(ctx, c->deadline)) ws__client_start(c);
         if (c->flags & WS__F_BROKEN) { ws__finish(c); return 0; }
-        return c->deadline;
+        return ws__t64(ctx, c->deadline);
     }
 #endif
     if (c->state == WS__CLOSED) return 0;
-    if (c->deadline && now >= c->deadline) {
+    if (c->deadline && now >= ws__t64(ctx, c->deadline)) {
         switch (c->state) {
         case WS__RESOLVING: case WS__CONNECTING:
             ws__abort(c, WS_ERR_TIMEOUT, WS__T("connect timed out")); return 0;
@@ -3542,24 +3591,24 @@ static int64_t ws__conn_timers(ws_conn *c) {
     }
     if (c->state == WS__OPEN) {
         int idle = ctx->cfg.idle_timeout_ms;
-        if (c->pong_due && now >= c->pong_due) {
+        if (c->pong_due && now >= ws__t64(ctx, c->pong_due)) {
             ws__abort(c, WS_ERR_TIMEOUT, WS__T("no pong within pong_timeout_ms: peer is gone"));
             return 0;
         }
-        if (idle > 0 && now - c->last_rx >= idle) {
+        if (idle > 0 && now - ws__t64(ctx, c->last_rx) >= idle) {
             (void)ws_conn_close(c, WS_CLOSE_GOING_AWAY, WS__T("idle timeout"));
             c->flags &= ~(uint32_t)WS__F_USER_CLOSE;
-            return c->deadline;
+            return ws__t64(ctx, c->deadline);
         }
-        if (c->next_ping && now >= c->next_ping) {
+        if (c->next_ping && now >= ws__t64(ctx, c->next_ping)) {
             int ping = ws__ping_ms(c);
             if (ping) {
                 (void)ws__queue_frame(c, 1, 0, WS_OP_PING, NULL, 0, 1);
-                if (!c->pong_due) c->pong_due = now + ws__ms(ctx->cfg.pong_timeout_ms, 10000);
-                c->next_ping = now + ping;
+                if (!c->pong_due) c->pong_due = ws__t32_of(now + ws__ms(ctx->cfg.pong_timeout_ms, 10000));
+                c->next_ping = ws__t32_of(now + ping);
             } else {   /* client keepalive: an unsolicited pong (RFC 6455 5.5.3) */
                 (void)ws__queue_frame(c, 1, 0, WS_OP_PONG, NULL, 0, 1);
-                c->next_ping = now + ctx->cfg.keepalive_ms;
+                c->next_ping = ws__t32_of(now + ctx->cfg.keepalive_ms);
             }
             ws__flush(c);
         }
@@ -3573,18 +3622,21 @@ static void ws__conn_reset(ws_conn *c) {
     ws__buf_put(ctx, &c->rx);
     ws__buf_put(ctx, &c->tx);
     ws__buf_put(ctx, &c->msg);
-    ws__free(ctx, c->protocol); c->protocol = NULL;
-    ws__free(ctx, c->close_reason); c->close_reason = NULL;
     ws__pmd_free(c);   /* >>deflate: a new attempt negotiates afresh */
-    if (c->msg_own) {   /* after WS_EV_CLOSE: err_msg must not dangle */
-        if (c->err_msg == c->msg_own) c->err_msg = ws_result_str(c->err);
-        ws__free(ctx, c->msg_own);
-        c->msg_own = NULL;
+    if (c->x) {
+        ws__free(ctx, c->x->protocol); c->x->protocol = NULL;
+        ws__free(ctx, c->x->close_reason); c->x->close_reason = NULL;
+        if (c->x->msg_own) {   /* after WS_EV_CLOSE: err_msg must not dangle */
+            if (c->x->err_msg == c->x->msg_own) c->x->err_msg = ws_result_str(c->err);
+            ws__free(ctx, c->x->msg_own);
+            c->x->msg_own = NULL;
+        }
+        ws__x_trim(c);
     }
 }
 
 /* ---- connections: made and freed ---- */
-/* ---- ids -> conns (ws_conn_find, ws_send_id): a table at most half full ---- */
+/* ---- ids -> conns (ws_conn_find, ws_send_id): a table at most 3/4 full ---- */
 static size_t ws__id_slot(const ws_ctx *ctx, uint64_t id) {
     return (size_t)((id * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & (ctx->ids_cap - 1);
 }
@@ -3597,7 +3649,7 @@ static void ws__id_put(ws_ctx *ctx, ws_conn *c) {   /* room is made by ws__id_ro
 static int ws__id_room(ws_ctx *ctx) {   /* 0 = out of memory */
     ws_conn **old = ctx->ids;
     size_t i, ocap = ctx->ids_cap, ncap = ocap ? ocap * 2 : 64;
-    if ((ctx->ids_len + 1) * 2 <= ocap) return 1;
+    if ((ctx->ids_len + 1) * 4 <= ocap * 3) return 1;
     ctx->ids = (ws_conn **)ws__alloc(ctx, ncap * sizeof *ctx->ids);
     if (!ctx->ids) { ctx->ids = old; return 0; }
     memset(ctx->ids, 0, ncap * sizeof *ctx->ids);
@@ -3652,7 +3704,11 @@ static ws_conn *ws__conn_new(ws_ctx *ctx, int server) {
     c = (ws_conn *)ws__alloc(ctx, sizeof *c);
     if (!c) return NULL;
     memset(c, 0, sizeof *c);
+    c->ctx = ctx;
+    if (ctx->cfg.on_watch && !ws__x(c)) { ws__free(ctx, c); return NULL; }   /* x->hsock */
+#ifdef WS_DEBUG
     c->magic = WS__LIVE;
+#endif
     c->kind = WS__K_CONN;
     ctx->nconns++;
     c->ctx = ctx;
@@ -3660,7 +3716,6 @@ static ws_conn *ws__conn_new(ws_ctx *ctx, int server) {
     c->id = ++ctx->next_id;
     if (!WS__ENGINE(ctx)) ws__id_put(ctx, c);
     c->created = ctx->now;
-    c->err_msg = "";
     if (server) { c->flags = WS__F_SERVER; ctx->nserver++; }
     c->prev = ctx->tail;
     if (ctx->tail) ctx->tail->next = c; else ctx->head = c;
@@ -3684,26 +3739,30 @@ static void ws__conn_free(ws_conn *c) {
     if (c->prev) c->prev->next = c->next; else ctx->head = c->next;
     if (c->next) c->next->prev = c->prev; else ctx->tail = c->prev;
     if (c->flags & WS__F_SERVER) ctx->nserver--;
-    if (c->cl) {
-        ws__free(ctx, c->cl->url);
-        ws__free(ctx, c->cl->origin);
-        ws__free(ctx, c->cl->protocols);
-        ws__free(ctx, c->cl->headers);
-        ws__free(ctx, c->cl->proxy);
-        ws__free(ctx, c->cl->proxy_auth);
+    if (ws__cl(c)) {
+        ws__free(ctx, ws__cl(c)->url);
+        ws__free(ctx, ws__cl(c)->origin);
+        ws__free(ctx, ws__cl(c)->protocols);
+        ws__free(ctx, ws__cl(c)->headers);
+        ws__free(ctx, ws__cl(c)->proxy);
+        ws__free(ctx, ws__cl(c)->proxy_auth);
 #ifndef WS_NO_NET
-        ws__tls_cfg_release(ctx, c->cl->tls);
+        ws__tls_cfg_release(ctx, ws__cl(c)->tls);
 #endif
-        ws__free(ctx, c->cl);
+        ws__free(ctx, c->x->cl);
+        c->x->cl = NULL;
     }
     if (!WS__ENGINE(ctx)) ws__id_del(ctx, c->id);
+    if (c->x) {   /* ws__conn_reset freed its strings */
+        ws__free(ctx, c->x);
+        c->x = NULL;
+    }
 #ifdef WS_DEBUG   /* poisoned and kept aside: a late use trips WS__CHECK (or reads garbage) */
     memset(c, 0xDD, sizeof *c);
     c->magic = WS__FREED;
     if (ctx->nquar >= WS_DEBUG_QUARANTINE) ws__free(ctx, ctx->quar[ctx->nquar % WS_DEBUG_QUARANTINE]);
     ctx->quar[ctx->nquar++ % WS_DEBUG_QUARANTINE] = c;
 #else
-    c->magic = WS__FREED;
     ws__free(ctx, c);
 #endif
 }
@@ -3831,7 +3890,7 @@ WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
     c->flags |= WS__F_USER_CLOSE;
     if (c->state < WS__OPEN) {   /* still connecting: give up the attempt */
         c->err = WS_ERR_CLOSED;
-        c->err_msg = WS__T("closed before the connection opened");
+        ws__set_msg(c, WS__T("closed before the connection opened"));
         c->flags |= WS__F_BROKEN | WS__F_ERR_FIRED;
         ws__pend(c);
         ws__engine_run(c->ctx);   /* an engine: CLOSE fires before this returns */
@@ -3878,7 +3937,7 @@ WS_API int64_t ws_conn_age_ms(const ws_conn *c) {
 #endif
     return c->ctx->now - c->created;   /* an engine: on its user's clock */
 }
-WS_API const char *ws_conn_protocol(const ws_conn *c) { WS__CHECK(c); return c && c->protocol ? c->protocol : ""; }
+WS_API const char *ws_conn_protocol(const ws_conn *c) { WS__CHECK(c); return c && c->x && c->x->protocol ? c->x->protocol : ""; }
 WS_API size_t ws_conn_queued(const ws_conn *c) { WS__CHECK(c); return c ? ws__buf_used(c->tx) : 0; }
 WS_API void ws_conn_set_fragments(ws_conn *c, int on) {
     WS__CHECK(c);
@@ -3895,7 +3954,8 @@ static ws_result ws__client_new(ws_conn *c, const char *url, const ws_connect_op
     size_t n = strlen(url);
     if (!cl) return WS_ERR_NOMEM;
     memset(cl, 0, sizeof *cl);
-    c->cl = cl;   /* freed with c, whatever fails below */
+    if (!ws__x(c)) { ws__free(ctx, cl); return WS_ERR_NOMEM; }
+    c->x->cl = cl;   /* freed with c, whatever fails below */
     cl->url = ws__strdup(ctx, url, n);
 #ifdef WS_USE_ZLIB
     cl->deflate = opts && opts->deflate ? *opts->deflate : ctx->cfg.deflate;
@@ -3926,7 +3986,7 @@ static ws_result ws__client_new(ws_conn *c, const char *url, const ws_connect_op
 /* Queues the upgrade request with a fresh key (RFC 6455 4.1). Fails c when it cannot. */
 static ws_result ws__client_request(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
-    ws__client *cl = c->cl;
+    ws__client *cl = ws__cl(c);
     size_t need, len = 0;
     uint8_t rnd[16];
     ws__rand(ctx, rnd, 16);
@@ -3975,13 +4035,13 @@ static ws_result ws__conn_start(ws_conn *c, const ws_engine_opts *o, const char 
     if (!(c->flags & WS__F_SERVER)) {
         rc = ws__client_new(c, o->url ? o->url : "ws://localhost/", o->connect, why);
         if (rc != WS_OK) return rc;
-        c->cl->reconnect = 0;   /* a stream that was handed over cannot be dialled again */
+        ws__cl(c)->reconnect = 0;   /* a stream that was handed over cannot be dialled again */
     }
     c->state = c->io && c->io->handshake && !WS__ENGINE(ctx) ? WS__TLS : WS__HANDSHAKE;
-    c->deadline = ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000);
+    c->deadline = ws__t32_of(ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000));
     if (o->upgraded) {
         if (o->protocol && *o->protocol &&
-            !(c->protocol = ws__strdup(ctx, o->protocol, strlen(o->protocol)))) return WS_ERR_NOMEM;
+            (!ws__x(c) || !(c->x->protocol = ws__strdup(ctx, o->protocol, strlen(o->protocol))))) return WS_ERR_NOMEM;
         if (o->extensions && (rc = ws__pmd_agreed(c, o->extensions, why)) != WS_OK) return rc;
         c->flags |= WS__F_PREOPEN;
     } else if (!(c->flags & WS__F_SERVER) && (rc = ws__client_request(c)) != WS_OK) {
@@ -4053,7 +4113,7 @@ WS_API void ws_engine_destroy(ws_conn *c) {
             (void)ws__queue_close(c, WS_CLOSE_GOING_AWAY, "", 0);
             ws__flush(c);
         }
-        if (c->err == WS_OK && !(c->flags & WS__F_GOT_CLOSE)) { c->err = WS_ERR_CLOSED; c->err_msg = WS__T("engine destroyed"); }
+        if (c->err == WS_OK && !(c->flags & WS__F_GOT_CLOSE)) { c->err = WS_ERR_CLOSED; ws__set_msg(c, WS__T("engine destroyed")); }
         c->flags |= WS__F_ERR_FIRED;   /* the close event says it all */
         ws__finish(c);
     }
@@ -4385,7 +4445,7 @@ static ws_result ws__pmd_take(ws_conn *c, const ws_deflate_opts *o, const ws__pm
 #ifndef WS_NO_CLIENT   /* the client's side of the negotiation */
 /* Client: the offer, as a header line (0 = none). */
 static size_t ws__pmd_offer(ws_conn *c, char *out, size_t cap) {
-    const ws_deflate_opts *o = &c->cl->deflate;
+    const ws_deflate_opts *o = &ws__cl(c)->deflate;
     int wb, pwb, mem;
     size_t thr, len = 0;
     ws__out w;
@@ -4405,7 +4465,7 @@ static size_t ws__pmd_offer(ws_conn *c, char *out, size_t cap) {
  * did not offer fails the connection) and takes those headers out of res, so that
  * ws_http_check_response sees none. Without an offer, res is left alone. */
 static ws_result ws__pmd_answer(ws_conn *c, ws_http_response *res, const char **why) {
-    const ws_deflate_opts *o = &c->cl->deflate;
+    const ws_deflate_opts *o = &ws__cl(c)->deflate;
     ws__pmd_params a;
     ws_span rest, name, params, got = ws__span(NULL, 0);
     size_t i, k = 0, n = 0;
@@ -4504,7 +4564,7 @@ static ws_result ws__pmd_agreed(ws_conn *c, const char *ext, const char **why) {
     if (!ws__pmd_parse(got, 1, &a)) {
         *why = WS__T("extensions: invalid permessage-deflate parameters"); return WS_ERR_ARG;
     }
-    return ws__pmd_take(c, c->cl ? &c->cl->deflate : &c->ctx->cfg.deflate, &a, got);
+    return ws__pmd_take(c, ws__cl(c) ? &ws__cl(c)->deflate : &c->ctx->cfg.deflate, &a, got);
 }
 
 WS_API const char *ws_conn_extensions(const ws_conn *c) { return c && c->pmd ? c->pmd->ext : ""; }
@@ -4823,7 +4883,7 @@ static int ws__send_frames(ws_conn *c, const ws__outf *f, size_t nf, int queue_a
         e = ws__sock_errno();
         if (ws__err_intr(e)) continue;
         if (ws__err_again(e)) { if (!queue_all) return 0; break; }   /* nothing went */
-        if (c->err == WS_OK) { c->err = WS_ERR_IO; c->err_msg = WS__T("send failed: connection lost"); }
+        if (c->err == WS_OK) { c->err = WS_ERR_IO; ws__set_msg(c, WS__T("send failed: connection lost")); }
         c->flags |= WS__F_BROKEN;
         ws__pend(c);
         return 1;
@@ -4832,7 +4892,7 @@ static int ws__send_frames(ws_conn *c, const ws__outf *f, size_t nf, int queue_a
         /* accepted already (WS_OK was returned): counted, not refused; only malloc can fail,
          * and then half a frame may be out: fatal */
         if (!ws__buf_reserve_f(c->ctx, &c->tx, total - put, WS__B_FORCE, 0)) {
-            if (c->err == WS_OK) { c->err = WS_ERR_NOMEM; c->err_msg = WS__T("out of memory"); }
+            if (c->err == WS_OK) { c->err = WS_ERR_NOMEM; ws__set_msg(c, WS__T("out of memory")); }
             c->flags |= WS__F_BROKEN;
             ws__pend(c);
             return 1;
@@ -4981,10 +5041,12 @@ static void ws__tls_report(ws_conn *c, ws_result rc, int level, const char *text
     char line[640], addr[64];
     ws__out o;
     if (level == 0 && c->err == WS_OK) {
-        ws__free(ctx, c->msg_own);
-        c->msg_own = ws__strdup(ctx, text, strlen(text));
+        if (ws__x(c)) {
+            ws__free(ctx, c->x->msg_own);
+            c->x->msg_own = ws__strdup(ctx, text, strlen(text));
+        }
         c->err = rc;
-        c->err_msg = c->msg_own ? c->msg_own : "TLS error";
+        ws__set_msg(c, c->x && c->x->msg_own ? c->x->msg_own : "TLS error");
     }
     if (ws_conn_remote(c, addr, sizeof addr, NULL) != WS_OK) strcpy(addr, "?");
     o.p = line; o.cap = sizeof line; o.len = 0; o.err = 0;
@@ -5284,10 +5346,10 @@ static void ws__tls_explain(ws_conn *c, ws__tls_conn *t, int r, char *msg, size_
                      (vf & MBEDTLS_X509_BADCERT_NOT_TRUSTED) ? " certificate not trusted" :
                      (vf & MBEDTLS_X509_BADCERT_MISSING) ? " certificate missing" :
                      " certificate rejected");
-        if ((vf & MBEDTLS_X509_BADCERT_CN_MISMATCH) && !(c->flags & WS__F_SERVER) && c->cl) {
+        if ((vf & MBEDTLS_X509_BADCERT_CN_MISMATCH) && !(c->flags & WS__F_SERVER) && ws__cl(c)) {
             ws__puts(&o, " (expected \"");
             if (t->cfg->server_name) ws__puts(&o, t->cfg->server_name);
-            else ws__put(&o, c->cl->u.host.ptr, WS__MIN(c->cl->u.host.len, (size_t)100));
+            else ws__put(&o, ws__cl(c)->u.host.ptr, WS__MIN(ws__cl(c)->u.host.len, (size_t)100));
             ws__puts(&o, "\")");
         }
 #if !defined(MBEDTLS_X509_REMOVE_INFO)
@@ -5505,9 +5567,9 @@ static ws_result ws__tls_attach(ws_conn *c, ws__tls_cfg *g) {
     r = mbedtls_ssl_setup(&t->ssl, &g->conf);
     if (r == 0 && !g->server) {   /* SNI and the name the certificate must carry */
         if (g->server_name) r = mbedtls_ssl_set_hostname(&t->ssl, g->server_name);
-        else if (c->cl) {
-            size_t n = WS__MIN(c->cl->u.host.len, sizeof host - 1);
-            memcpy(host, c->cl->u.host.ptr, n);
+        else if (ws__cl(c)) {
+            size_t n = WS__MIN(ws__cl(c)->u.host.len, sizeof host - 1);
+            memcpy(host, ws__cl(c)->u.host.ptr, n);
             host[n] = '\0';
             r = mbedtls_ssl_set_hostname(&t->ssl, host);
         }
@@ -5589,10 +5651,10 @@ static void *ws__thread_main(void *arg)
 #endif
 
 static void ws__dns_release(ws_conn *c) {
-    ws__dns *d = c->cl ? c->cl->dns : NULL;
+    ws__dns *d = ws__cl(c) ? ws__cl(c)->dns : NULL;
     int last;
     if (!d) return;
-    c->cl->dns = NULL;
+    ws__cl(c)->dns = NULL;
     c->ctx->nresolving--;
 #ifndef WS_NO_THREADS
     ws__mutex_lock(&d->mu);
@@ -5606,7 +5668,7 @@ static void ws__dns_release(ws_conn *c) {
 
 static void ws__client_reset(ws_conn *c) {   /* forget one attempt's resources */
     ws__dns_release(c);
-    if (c->cl && c->cl->ai) { ws__resolve_free(c->cl->ai); c->cl->ai = c->cl->ai_next = NULL; }
+    if (ws__cl(c) && ws__cl(c)->ai) { ws__resolve_free(ws__cl(c)->ai); ws__cl(c)->ai = ws__cl(c)->ai_next = NULL; }
     ws__io_close(c);
     ws__conn_reset(c);
 }
@@ -5614,12 +5676,12 @@ static void ws__client_reset(ws_conn *c) {   /* forget one attempt's resources *
 static void ws__remote_from(ws_conn *c, const struct sockaddr *sa) {
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
-        c->rfam = 4;
+        c->flags = (c->flags & ~(uint32_t)WS__F_ADDR6) | WS__F_ADDR4;
         memcpy(c->raddr, &s4->sin_addr, 4);
         c->rport = ntohs(s4->sin_port);
     } else if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
-        c->rfam = 6;
+        c->flags = (c->flags & ~(uint32_t)WS__F_ADDR4) | WS__F_ADDR6;
         memcpy(c->raddr, &s6->sin6_addr, 16);
         c->rport = ntohs(s6->sin6_port);
     }
@@ -5782,7 +5844,7 @@ static ws_result ws__proxy_response(const char *buf, size_t len, size_t max, int
  * (SNI and certificate check against the URL's host) or the upgrade as without a proxy. All
  * of it within connect_timeout_ms, and the answer's head within max_handshake. ---- */
 static void ws__proxy_start(ws_conn *c) {
-    ws__client *cl = c->cl;
+    ws__client *cl = ws__cl(c);
     size_t len = 0, need = 128 + 2 * cl->u.host.len + (cl->proxy_auth ? strlen(cl->proxy_auth) : 0);
     c->state = WS__PROXY;
     if (!ws__buf_reserve(c->ctx, &c->tx, need)) { ws__fail(c, WS_ERR_NOMEM, WS__T("out of memory")); return; }
@@ -5798,7 +5860,7 @@ static void ws__proxy_start(ws_conn *c) {
 
 static void ws__client_connected(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
-    ws__client *cl = c->cl;
+    ws__client *cl = ws__cl(c);
     if (cl->ai) { ws__resolve_free(cl->ai); cl->ai = cl->ai_next = NULL; }
 #ifndef WS_NO_PROXY
     if (cl->proxy_host.ptr && c->state != WS__PROXY) { ws__proxy_start(c); return; }
@@ -5806,7 +5868,7 @@ static void ws__client_connected(ws_conn *c) {
     if (ws__client_request(c) != WS_OK) return;
     if (cl->tls && ws__tls_attach(c, cl->tls) != WS_OK) { ws__fail(c, WS_ERR_TLS, WS__T("TLS setup failed")); return; }
     c->state = c->io->handshake ? WS__TLS : WS__HANDSHAKE;
-    c->deadline = ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000);
+    c->deadline = ws__t32_of(ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000));
     /* send the request (or TLS hello) in this pass: an edge-triggered host (WSAEventSelect)
      * reports FD_CONNECT and FD_WRITE together and would not say "writable" again */
     ws__pend(c);
@@ -5824,7 +5886,7 @@ static void ws__proxy_io(ws_conn *c, short rev) {
     ws__flush(c);
     if ((c->flags & WS__F_BROKEN) && c->err == WS_ERR_IO) {
         c->err = WS_ERR_PROXY;
-        c->err_msg = WS__T("the proxy closed the connection");
+        ws__set_msg(c, WS__T("the proxy closed the connection"));
     }
     if ((c->flags & WS__F_BROKEN) || !(rev & (WS_POLLIN | WS_POLLERR | WS_POLLHUP))) return;
     for (;;) {   /* until the socket is empty: ends within max_handshake bytes */
@@ -5839,9 +5901,9 @@ static void ws__proxy_io(ws_conn *c, short rev) {
         }
         c->rx->len += got;
         rc = ws__proxy_response((const char *)WS__BDATA(c->rx) + c->rx->off, ws__buf_used(c->rx),
-                                ws__max_handshake(ctx), c->cl->proxy_auth != NULL, &status, &used, &why);
+                                ws__max_handshake(ctx), ws__cl(c)->proxy_auth != NULL, &status, &used, &why);
         if (rc == WS_AGAIN) continue;
-        if (rc != WS_OK) { c->cl->http_status = status; ws__fail(c, WS_ERR_PROXY, why); return; }
+        if (rc != WS_OK) { ws__cl(c)->http_status = status; ws__fail(c, WS_ERR_PROXY, why); return; }
         if (used != ws__buf_used(c->rx)) {   /* neither TLS nor the upgrade lets the server speak first */
             ws__fail(c, WS_ERR_PROXY, WS__T("the proxy sent bytes before the tunnel was used"));
             return;
@@ -5857,7 +5919,7 @@ static void ws__proxy_io(ws_conn *c, short rev) { (void)c; (void)rev; }
 
 /* Try the next resolved address; WS_ERR_CONNECT when none is left. */
 static void ws__client_try(ws_conn *c) {
-    ws__client *cl = c->cl;
+    ws__client *cl = ws__cl(c);
     while (cl->ai_next) {
         ws__addrinfo *a = cl->ai_next;
         ws__sock s;
@@ -5881,7 +5943,7 @@ static void ws__client_resolved(ws_conn *c, int rc, ws__addrinfo *res) {
         ws__fail(c, WS_ERR_DNS, WS__T("host name lookup failed"));
         return;
     }
-    c->cl->ai = c->cl->ai_next = res;
+    ws__cl(c)->ai = ws__cl(c)->ai_next = res;
     ws__client_try(c);
 }
 
@@ -5890,7 +5952,7 @@ static void ws__client_resolved(ws_conn *c, int rc, ws__addrinfo *res) {
 #ifndef WS_NO_PROXY
 static ws_result ws__client_proxy(ws_conn *c, const char *url) {
     ws_ctx *ctx = c->ctx;
-    ws__client *cl = c->cl;
+    ws__client *cl = ws__cl(c);
     ws__proxy_url p;
     const char *why = "";
     size_t n = strlen(url), tn, bn;
@@ -5930,22 +5992,22 @@ static ws_result ws__client_proxy(ws_conn *c, const char *url) {
 
 static void ws__client_start(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
-    ws__client *cl = c->cl;
+    ws__client *cl = ws__cl(c);
     ws__dns *d;
     ws__addrinfo *res = NULL;
     char host[256], port[8];
     int rc;
     c->state = WS__RESOLVING;
-    c->flags &= (uint32_t)(WS__F_FRAGS | WS__F_FRAGS_SET);
+    c->flags &= (uint32_t)(WS__F_FRAGS | WS__F_FRAGS_SET | WS__F_ADDR4 | WS__F_ADDR6);
     c->err = WS_OK;
-    c->err_msg = "";
+    ws__set_msg(c, "");
     c->close_code = 0;
     c->msg_op = 0;
     c->msg_len = 0;
     c->pdone = 0;
     cl->http_status = 0;
     c->created = ctx->now;
-    c->deadline = ctx->now + ws__ms(ctx->cfg.connect_timeout_ms, 10000);
+    c->deadline = ws__t32_of(ctx->now + ws__ms(ctx->cfg.connect_timeout_ms, 10000));
     {   ws_span h = cl->proxy_host.ptr ? cl->proxy_host : cl->u.host;   /* a proxy: resolve it */
         memcpy(host, h.ptr, h.len);
         host[h.len] = '\0';
@@ -5979,7 +6041,7 @@ static void ws__client_start(ws_conn *c) {
 
 /* Called by the loop while RESOLVING: has the resolver thread finished? */
 static void ws__client_poll_dns(ws_conn *c) {
-    ws__dns *d = c->cl ? c->cl->dns : NULL;
+    ws__dns *d = ws__cl(c) ? ws__cl(c)->dns : NULL;
     int done = 0, rc = 0;
     ws__addrinfo *res = NULL;
     if (!d) return;
@@ -6000,13 +6062,14 @@ static void ws__proxy_io(ws_conn *c, short rev) { (void)c; (void)rev; }
 #endif
 
 /* ==== >>server ==== listening sockets and accepted connections ==== */
-/* Into the handshake list (ws__hs_del in >>conn takes it out). */
+/* Into the handshake list (ws__hs_del in >>conn takes it out); its links are in c->x, which
+ * the caller made. */
 WS__UNUSED static void ws__hs_add(ws_conn *c) {
     ws_ctx *x = c->ctx;
     c->flags |= WS__F_HS;
-    c->hsnext = NULL;
-    c->hsprev = x->hs_tail;
-    if (x->hs_tail) x->hs_tail->hsnext = c; else x->hs_head = c;
+    c->x->hsnext = NULL;
+    c->x->hsprev = x->hs_tail;
+    if (x->hs_tail) x->hs_tail->x->hsnext = c; else x->hs_head = c;
     x->hs_tail = c;
     x->npending++;
 }
@@ -6018,8 +6081,8 @@ static void ws__abort(ws_conn *c, ws_result rc, const char *why);
 WS__UNUSED static void ws__hs_make_room(ws_ctx *ctx, const ws_conn *c) {
     ws_conn *p, *oldest = NULL;
     size_t same = 0;
-    for (p = ctx->hs_head; p; p = p->hsnext)
-        if (p->rfam == c->rfam && !memcmp(p->raddr, c->raddr, sizeof p->raddr)) {
+    for (p = ctx->hs_head; p; p = p->x->hsnext)
+        if (!((p->flags ^ c->flags) & (WS__F_ADDR4 | WS__F_ADDR6)) && !memcmp(p->raddr, c->raddr, sizeof p->raddr)) {
             if (!oldest) oldest = p;
             same++;
         }
@@ -6077,15 +6140,16 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) {
             ws__sock_close(s);                /* far over the limit: not even a 503 */
             continue;
         }
-        ws__sock_setup2(s, nb);
+        if (!nb || !l->nodelay) ws__sock_setup2(s, nb);
         c = ws__conn_new(ctx, 1);
+        if (c && !ws__x(c)) { ws__conn_free(c); c = NULL; }   /* the handshake list is in c->x */
         if (!c) { ws__refuse_nomem(s); ws__log(ctx, 0, WS__T("ws.h: out of memory accepting: 503")); continue; }
         ws__tcp_attach(c, s);
         ws__remote_from(c, (struct sockaddr *)&ss);
         ws__hs_make_room(ctx, c);
         ws__hs_add(c);
         c->state = WS__HANDSHAKE;
-        c->deadline = ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000);
+        c->deadline = ws__t32_of(ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000));
         if (ctx->nserver > ws__max_conns(ctx))
             c->flags |= WS__F_REFUSE;
         if (l->tls && ws__tls_attach(c, l->tls) != WS_OK) c->flags |= WS__F_BROKEN;
@@ -6210,6 +6274,9 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, int port, ws_listener 
     l->ctx = ctx;
     l->kind = WS__K_LISTENER;
     l->fd = s;
+#ifdef __linux__   /* accepted sockets inherit TCP_NODELAY: a setsockopt fewer per connection */
+    l->nodelay = ws__setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one) == 0;
+#endif
     ws__listener_name(l);
     if (!ctx->accept_resume) ws__epoll_set(ctx, l->fd, l, &l->ereg, WS_POLLIN);
     l->next = ctx->listeners;
@@ -6312,7 +6379,7 @@ static void ws__readable(ws_conn *c) {
             /* closing: input is read and dropped, without taking a buffer */
             rc = (c->io->read)(c->io_arg, junk, sizeof junk, &got);
             want = sizeof junk;
-            if (rc == WS_OK) { c->last_rx = ctx->now; if (got < want / 2) break; continue; }
+            if (rc == WS_OK) { c->last_rx = ws__t32_of(ctx->now); if (got < want / 2) break; continue; }
         } else {
             if (c->flags & WS__F_HAVE_FRAME) {   /* read the rest of a big frame in few calls */
                 uint64_t rest = c->fr.header_len + c->fr.payload_len - ws__buf_used(c->rx);
@@ -6360,7 +6427,7 @@ static void ws__readable(ws_conn *c) {
             ws__abort(c, rc, rc == WS_ERR_TLS ? WS__T("TLS error") : WS__T("receive failed: connection lost"));
             return;
         }
-        c->last_rx = ctx->now;
+        c->last_rx = ws__t32_of(ctx->now);
         c->rx->len += got;
         if (c->state == WS__OPEN || c->state == WS__HANDSHAKE || ws__reading(c)) ws__conn_process(c);
         else c->rx->off = c->rx->len;   /* closing: input is read and dropped */
@@ -6391,7 +6458,7 @@ static void ws__connect_ready(ws_conn *c) {   /* POLLOUT/ERR while CONNECTING */
         ws__client_connected(c);
         return;
     }
-    c->cl->last_err = err;
+    ws__cl(c)->last_err = err;
     ws__io_close(c);
     ws__client_try(c);
 }
@@ -6479,7 +6546,7 @@ static void **ws__host_slot(ws_ctx *x, void *owner) {   /* where the host's poin
     if (!owner) return &x->wake_host;
     if (*(const uint8_t *)owner == WS__K_LISTENER) return &((ws_listener *)owner)->hsock;
     if (*(const uint8_t *)owner == WS__K_WATCH) return &((ws_watch *)owner)->hsock;
-    return &((ws_conn *)owner)->hsock;
+    return &((ws_conn *)owner)->x->hsock;   /* with on_watch every conn has its x */
 }
 static void ws__host_watch(ws_ctx *x, ws__sock fd, void *owner, uint8_t *reg, uint8_t want) {
     void **h = ws__host_slot(x, owner);
@@ -6596,7 +6663,7 @@ static void ws__wake_drain(ws_ctx *ctx) {
 #endif
     if (ctx->nresolving)   /* a resolver thread may be done */
         for (c = ctx->head; c; c = c->next)
-            if (c->state == WS__RESOLVING && c->cl && c->cl->dns) ws__pend(c);
+            if (c->state == WS__RESOLVING && ws__cl(c) && ws__cl(c)->dns) ws__pend(c);
     ws__run_posts(ctx);
 }
 
@@ -7086,7 +7153,7 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
         }
         if (c->state == WS__WAITING) ws__cancel_retry(c);
         else if (c->state != WS__CLOSED) {
-            if (c->err == WS_OK && !(c->flags & WS__F_GOT_CLOSE)) { c->err = WS_ERR_CLOSED; c->err_msg = WS__T("context destroyed"); }
+            if (c->err == WS_OK && !(c->flags & WS__F_GOT_CLOSE)) { c->err = WS_ERR_CLOSED; ws__set_msg(c, WS__T("context destroyed")); }
             c->flags |= WS__F_ERR_FIRED;   /* the close event says it all */
             ws__finish(c);
         }
@@ -7147,7 +7214,7 @@ WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts 
         ws__conn_free(c);
         return rc;
     }
-    cl = c->cl;
+    cl = ws__cl(c);
     if (opts && opts->proxy) {
         ws_result prc = ws__client_proxy(c, opts->proxy);
         if (prc != WS_OK) { ws__conn_free(c); return prc; }
@@ -7186,10 +7253,10 @@ WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_conn
         c->flags |= WS__F_USER_CLOSE;
         if (c->state == WS__WAITING) ws__cancel_retry(c);
         else ws__abort(c, WS_ERR_TIMEOUT, why);
-        ws__ctx_err(ctx, WS__T("ws_connect_blocking: "), c->err_msg && *c->err_msg ? c->err_msg : why, NULL);
+        ws__ctx_err(ctx, WS__T("ws_connect_blocking: "), c->x && c->x->err_msg && *c->x->err_msg ? c->x->err_msg : why, NULL);
         return rc;   /* now DEAD on the pending list: the next pass (or ws_ctx_destroy) frees it */
     }
-    ws__ctx_err(ctx, WS__T("ws_connect_blocking: "), c->err_msg && *c->err_msg ? c->err_msg : ws_result_str(rc), NULL);
+    ws__ctx_err(ctx, WS__T("ws_connect_blocking: "), ws__err_msg(c)[0] ? ws__err_msg(c) : ws_result_str(rc), NULL);
     ws__conn_free(c);   /* died inside ws_poll: off the pending list, kept by ctx->hold */
     return rc;
 }
@@ -7244,12 +7311,12 @@ WS_API ws_result ws_conn_remote(const ws_conn *c, char *out, size_t cap, uint16_
     ws__out o;
     WS__CHECK(c);
     if (!c || !out || !cap) return WS_ERR_ARG;
-    if (!c->rfam) { out[0] = '\0'; return WS_ERR_STATE; }
-    if (!ws__inet_ntop(c->rfam == 4 ? AF_INET : AF_INET6, (const void *)c->raddr, a, sizeof a)) strcpy(a, "?");
+    if (!(c->flags & (WS__F_ADDR4 | WS__F_ADDR6))) { out[0] = '\0'; return WS_ERR_STATE; }
+    if (!ws__inet_ntop(c->flags & WS__F_ADDR4 ? AF_INET : AF_INET6, (const void *)c->raddr, a, sizeof a)) strcpy(a, "?");
     o.p = t; o.cap = sizeof t; o.len = 0; o.err = 0;
-    ws__puts(&o, c->rfam == 4 ? "" : "[");
+    ws__puts(&o, c->flags & WS__F_ADDR4 ? "" : "[");
     ws__puts(&o, a);
-    ws__puts(&o, c->rfam == 4 ? ":" : "]:");
+    ws__puts(&o, c->flags & WS__F_ADDR4 ? ":" : "]:");
     ws__putu(&o, c->rport);
     (void)ws__out_done(&o, NULL);
     strncpy(out, t, cap - 1);

@@ -2,7 +2,8 @@
 # run.sh - ws.h vs libwebsockets / websocketpp / civetweb echo servers. See README.md.
 #   bench/run.sh [throughput] [memory] [mixed] [callgrind]      (default: all four)
 #   bench/run.sh rawtcp      ws.h vs raw TCP echo, server CPU per message (RAWTCP, RAWLOAD knobs)
-#   bench/run.sh handshake   ws.h server CPU per handshake (HSCONNS knob)
+#   bench/run.sh handshake   ws.h server CPU per handshake, and against a raw TCP server doing the
+#                            same exchange (tcp_echo PORT hs, hs_load client) (HSCONNS knob)
 # Knobs (environment): REPS=3 DUR=3 CONNS=32 INFLIGHT=8 SIZES="32 1024 65536" IDLE=10000
 #   BUSY=100 SERVERS="ws lws wspp civet" OUT=build/results
 # Everything binds 127.0.0.1 only and every process is bounded by `timeout`.
@@ -119,16 +120,28 @@ rawtcp() {  # server CPU per echoed message: ws.h vs a raw TCP echo (tcp_echo.c)
 }
 
 handshake() {   # server CPU per handshake: connect, upgrade, close handshake, TCP close (HSCONNS at a time)
+    # ws = ws_echo under load (a ws.h client); wsraw / tcp = ws_echo / tcp_echo's "hs" mode (the
+    # least a server must do for the same bytes) under hs_load, one raw client for both
     f=$OUT/handshake.txt; : >"$f"
-    for rep in $(seq 1 "$REPS"); do
-        port=$(free_port); start_server ws $port
+    for rep in $(seq 1 "$REPS"); do for s in ws wsraw tcp; do
+        port=$(free_port $([ $s = tcp ] && echo 7))
+        case $s in
+        tcp) $PIN_S timeout 900 $B/tcp_echo $port hs >"$OUT/server_tcp.log" 2>&1 & SPID=$!; sleep 0.3; SPID=$(pgrep -P $SPID | head -1) ;;
+        *) start_server ws $port ;;
+        esac
         t0=$(cpu_ticks $SPID)
-        r=$($PIN_L timeout $((DUR + 30)) $B/load ws://127.0.0.1:$port/ $HSCONNS -1 0 $DUR | grep RESULT)
+        if [ $s = ws ]; then r=$($PIN_L timeout $((DUR + 30)) $B/load ws://127.0.0.1:$port/ $HSCONNS -1 0 $DUR | grep RESULT)
+        else r=$($PIN_L timeout $((DUR + 30)) $B/hs_load 127.0.0.1:$port $HSCONNS $DUR | grep RESULT); fi
         t1=$(cpu_ticks $SPID); stop_server
         tot=$(echo "$r" | awk '{print $NF}')
-        [ -n "$r" ] && echo "rep $rep server ws $r server_ticks $((t1 - t0)) us_per_handshake $(echo "$t0 $t1 $HZ $tot" | awk '{printf "%.1f", ($2 - $1) * 1e6 / $3 / $4}')" | tee -a "$f"
-    done
-    echo; echo "== handshake: server CPU us per handshake ($HSCONNS at a time), median of $REPS: $(awk '{print $NF}' "$f" | median)"
+        [ -n "$r" ] && echo "rep $rep server $s $r server_ticks $((t1 - t0)) us_per_handshake $(echo "$t0 $t1 $HZ $tot" | awk '{printf "%.1f", ($2 - $1) * 1e6 / $3 / $4}')" | tee -a "$f"
+    done; done
+    echo; echo "== handshake: server CPU us per handshake ($HSCONNS at a time), median of $REPS"
+    for s in ws wsraw tcp; do printf "%-6s %8s us\n" $s "$(grep " server $s " "$f" | awk '{print $NF}' | median)"; done
+    ratio=$(for rep in $(seq 1 "$REPS"); do
+        a=$(grep "rep $rep server wsraw " "$f" | awk '{print $NF}'); b=$(grep "rep $rep server tcp " "$f" | awk '{print $NF}')
+        [ -n "$a" ] && [ -n "$b" ] && echo "$a $b" | awk '{printf "%.3f\n", $1 / $2}'; done | median)
+    echo "ws.h / raw TCP (same hs_load client, per-repetition ratios, median): $ratio"
 }
 
 memory() {

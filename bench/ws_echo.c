@@ -1,33 +1,32 @@
 /* ws_echo.c - ws.h echo server for the benchmarks. Counts heap bytes through WS_MALLOC /
  * WS_REALLOC / WS_FREE; SIGUSR1 prints "heap <live bytes> <live blocks> conns <n>".
+ * The count is malloc_usable_size of each block (glibc): no header of its own, so the server's
+ * RSS is what ws.h costs, and the count is what the allocator hands out (>= what was asked).
  *   ws_echo PORT */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <malloc.h>
 static size_t g_live, g_blocks;
-typedef union { size_t n; max_align_t a; } bh_hdr;   /* size header, keeps alignment */
 static void *bh_malloc(size_t n) {
-    bh_hdr *h = (bh_hdr *)malloc(sizeof *h + n);
-    if (!h) return NULL;
-    h->n = n; g_live += n; g_blocks++;
-    return h + 1;
+    void *p = malloc(n);
+    if (p) { g_live += malloc_usable_size(p); g_blocks++; }
+    return p;
 }
 static void bh_free(void *p) {
-    bh_hdr *h;
     if (!p) return;
-    h = (bh_hdr *)p - 1;
-    g_live -= h->n; g_blocks--;
-    free(h);
+    g_live -= malloc_usable_size(p); g_blocks--;
+    free(p);
 }
 static void *bh_realloc(void *p, size_t n) {
-    bh_hdr *h, *nh;
+    size_t old;
+    void *np;
     if (!p) return bh_malloc(n);
-    h = (bh_hdr *)p - 1;
-    nh = (bh_hdr *)realloc(h, sizeof *nh + n);
-    if (!nh) return NULL;
-    g_live = g_live - nh->n + n;
-    nh->n = n;
-    return nh + 1;
+    old = malloc_usable_size(p);
+    np = realloc(p, n);
+    if (!np) return NULL;
+    g_live = g_live - old + malloc_usable_size(np);
+    return np;
 }
 #define WS_MALLOC(sz, u)     bh_malloc(sz)
 #define WS_REALLOC(p, sz, u) bh_realloc(p, sz)

@@ -607,6 +607,46 @@ static void test_engine_timers(void) {
     ws_engine_destroy(s);
 }
 
+/* A connection's timers are kept modulo 2^32 ms around the clock: they stay right across the
+ * wrap and over a lifetime of many wraps (here ~6 x 2^32 ms), with any origin. */
+static void test_engine_timers_wrap(void) {
+    const int64_t t0 = ((int64_t)1 << 32) - 300, iv = (int64_t)1 << 30;
+    ws_config ccfg, scfg;
+    en_side cs, ss;
+    ws_conn *c = NULL, *s = NULL;
+    int64_t now = t0;
+    int i;
+    en_cfg(&ccfg, &cs);
+    en_cfg(&scfg, &ss);
+    scfg.ping_interval_ms = (int)iv;
+    scfg.pong_timeout_ms = 400;
+    scfg.idle_timeout_ms = (int)(2 * iv + 1000);   /* > the ping interval: pongs keep it open */
+    en_pair(&ccfg, &scfg, &c, &s, t0);
+    if (!c || !s) return;
+    for (i = 0; i < 24; i++) {
+        CHECK_EQ(ws_engine_deadline(s), now + iv);
+        now += iv;
+        ws_engine_tick(s, now - 1);
+        CHECK_EQ(cs.pings, i);
+        ws_engine_tick(s, now);                    /* the ping; a pong is due by now + 400 */
+        CHECK_EQ(ws_engine_deadline(s), now + 400);
+        ws_engine_pump(c, s, now + 100);
+        CHECK_EQ(cs.pings, i + 1);
+        CHECK_EQ(ss.pongs, i + 1);
+        if (ss.closes) break;
+    }
+    CHECK_EQ(ss.closes, 0);
+    CHECK_EQ(ws_engine_deadline(s), now + iv);
+    ws_engine_tick(s, now + iv);                   /* this ping is never answered */
+    ws_engine_tick(s, now + iv + 399);
+    CHECK_EQ(ss.closes, 0);
+    ws_engine_tick(s, now + iv + 400);
+    CHECK_EQ(ss.err_result, WS_ERR_TIMEOUT);
+    CHECK_EQ(ss.closes, 1);
+    ws_engine_destroy(c);
+    ws_engine_destroy(s);
+}
+
 /* ---- head bytes and upgraded streams ---- */
 static void test_engine_head(void) {
     ws_config cfg;
@@ -1114,6 +1154,7 @@ static void suite_engine(void) {
     RUN(test_engine_push_reentry);
     RUN(test_engine_drained);
     RUN(test_engine_timers);
+    RUN(test_engine_timers_wrap);
     RUN(test_engine_head);
     RUN(test_engine_destroy);
     RUN(test_engine_cross_callbacks);

@@ -230,6 +230,43 @@ static void lb_fill(uint8_t *p, size_t n, int text, unsigned seed) {
 
 /* ---- echo ---- */
 
+/* An open server connection without a subprotocol costs only its ws_conn (c->x, the extension
+ * block, is gone once the handshake is over; a client keeps its ws__client there), and Nagle
+ * is off on both sides: set on the client's
+ * socket, and on the server's either per accepted socket or (Linux) once on the listener,
+ * which accepted sockets inherit. */
+static int lb_nodelay(ws__sock fd) {
+    int v = 0;
+    socklen_t len = sizeof v;
+    if (ws__getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, (char *)&v, &len) != 0) return -1;
+    return v != 0;
+}
+static void test_loopback_idle_conn(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_conn *c;
+    char url[64];
+    int ok;
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    lb_listen(ctx, url);
+    c = lb_connect(ctx, url, NULL);
+    LB_WAIT(ok, ctx, NULL, ws_conn_state(c) == WS_STATE_OPEN && s->last_server);
+    if (ok) {
+        CHECK_EQ(lb_nodelay(c->fd), 1);
+        CHECK_EQ(lb_nodelay(s->last_server->fd), 1);
+        CHECK(c->x != NULL && c->x->cl != NULL && c->x->hsnext == NULL);
+        CHECK(s->last_server->x == NULL);
+#if !defined(WS_DEBUG) && !defined(WS_USE_ZLIB) && !defined(_WIN32)   /* (+ magic, + deflate state, 8 B SOCKET) */
+        if (sizeof(void *) == 8) CHECK(sizeof(ws_conn) <= 216);   /* one 224-byte malloc chunk */
+#endif
+        CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, NULL), WS_OK);
+        LB_WAIT(ok, ctx, NULL, ws_conn_count(ctx) == 0);
+    }
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
 static void test_loopback_echo_sizes(void) {
     static const size_t base[] = { 0, 1, 125, 126, 127, 65535, 65536, (size_t)1 << 20 };
     const size_t maxm = ((size_t)1 << 20) + 4099;
@@ -1996,6 +2033,7 @@ out:
 
 static void suite_loopback(void) {
     RUN(test_loopback_echo_sizes);
+    RUN(test_loopback_idle_conn);
     RUN(test_loopback_many_clients);
     RUN(test_loopback_fragments);
     RUN(test_loopback_fragments_cfg);
