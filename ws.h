@@ -3438,6 +3438,7 @@ static void ws__io_close(ws_conn *c) {
 }
 
 static void ws__finish(ws_conn *c) {   /* the connection is over: close, report, maybe retry */
+    ws__client *cl = ws__cl(c);
     ws_ctx *ctx = c->ctx;
     ws_event ev;
     int clean = (c->flags & WS__F_GOT_CLOSE) && (c->flags & WS__F_SENT_CLOSE) && c->err == WS_OK;
@@ -3453,11 +3454,11 @@ static void ws__finish(ws_conn *c) {   /* the connection is over: close, report,
         ws__ev_init(&ev, WS_EV_ERROR);
         ev.result = c->err;
         ev.msg = ws__err_msg(c);
-        ev.http_status = ws__cl(c) ? ws__cl(c)->http_status : 0;
+        ev.http_status = cl ? cl->http_status : 0;
         ws__emit(c, &ev);
     }
     if (visible && !(c->flags & WS__F_CLOSE_FIRED)) {
-        int retry = !WS__ENGINE(ctx) && ws__cl(c) && ws__cl(c)->reconnect && !(c->flags & WS__F_USER_CLOSE) &&
+        int retry = !WS__ENGINE(ctx) && cl && cl->reconnect && !(c->flags & WS__F_USER_CLOSE) &&
                     !ctx->destroying;   /* an engine's stream cannot be dialled again */
         c->flags |= WS__F_CLOSE_FIRED;
         ws__ev_init(&ev, WS_EV_CLOSE);
@@ -3469,12 +3470,12 @@ static void ws__finish(ws_conn *c) {   /* the connection is over: close, report,
         ev.clean = clean;
         ev.result = c->err;
         ev.msg = ws__err_msg(c);
-        ev.http_status = ws__cl(c) ? ws__cl(c)->http_status : 0;
+        ev.http_status = cl ? cl->http_status : 0;
         if (retry) {
-            ev.reconnect_ms = ws__cl(c)->cur_ms;
+            ev.reconnect_ms = cl->cur_ms;
             c->state = WS__WAITING;
-            c->deadline = ws__t32_of(ctx->now + ws__cl(c)->cur_ms);
-            ws__cl(c)->cur_ms = (int)WS__MIN((int64_t)ws__cl(c)->cur_ms * 2, (int64_t)ws__cl(c)->max_ms);
+            c->deadline = ws__t32_of(ctx->now + cl->cur_ms);
+            cl->cur_ms = (int)WS__MIN((int64_t)cl->cur_ms * 2, (int64_t)cl->max_ms);
         }
         ws__emit(c, &ev);
     }
@@ -3495,14 +3496,10 @@ static int ws__has_io(const ws_conn *c) { return c->io != NULL; }
 /* A server on plain TCP whose close handshake is complete closes the socket in the pass that
  * sent its close frame instead of waiting for the client's FIN (RFC 6455 7.1.1: the server
  * closes first): a read and a wake-up fewer per connection. close() sends the FIN, so no
- * shutdown() before it, and on Linux the close frame goes with MSG_MORE: the FIN rides in its
- * segment. 1 = c closes once tx is sent. */
-static int ws__closes_after_tx(const ws_conn *c) {
-    const uint32_t all = WS__F_SERVER | WS__F_GOT_CLOSE | WS__F_SENT_CLOSE | WS__F_SHUT;
-    return (c->flags & all) == all && ws__is_tcp(c) && !(c->flags & WS__F_HTTP);
-}
+ * shutdown() before it. 1 = c closes now (its tx is sent). */
 static int ws__close_now(ws_conn *c) {
-    if (!ws__closes_after_tx(c)) return 0;
+    const uint32_t all = WS__F_SERVER | WS__F_GOT_CLOSE | WS__F_SENT_CLOSE | WS__F_SHUT;
+    if ((c->flags & all) != all || !ws__is_tcp(c) || (c->flags & WS__F_HTTP)) return 0;
     c->flags |= WS__F_BROKEN;
     ws__pend(c);
     return 1;
@@ -3740,16 +3737,17 @@ static void ws__conn_free(ws_conn *c) {
     if (c->next) c->next->prev = c->prev; else ctx->tail = c->prev;
     if (c->flags & WS__F_SERVER) ctx->nserver--;
     if (ws__cl(c)) {
-        ws__free(ctx, ws__cl(c)->url);
-        ws__free(ctx, ws__cl(c)->origin);
-        ws__free(ctx, ws__cl(c)->protocols);
-        ws__free(ctx, ws__cl(c)->headers);
-        ws__free(ctx, ws__cl(c)->proxy);
-        ws__free(ctx, ws__cl(c)->proxy_auth);
+        ws__client *cl = c->x->cl;
+        ws__free(ctx, cl->url);
+        ws__free(ctx, cl->origin);
+        ws__free(ctx, cl->protocols);
+        ws__free(ctx, cl->headers);
+        ws__free(ctx, cl->proxy);
+        ws__free(ctx, cl->proxy_auth);
 #ifndef WS_NO_NET
-        ws__tls_cfg_release(ctx, ws__cl(c)->tls);
+        ws__tls_cfg_release(ctx, cl->tls);
 #endif
-        ws__free(ctx, c->x->cl);
+        ws__free(ctx, cl);
         c->x->cl = NULL;
     }
     if (!WS__ENGINE(ctx)) ws__id_del(ctx, c->id);
@@ -3986,7 +3984,7 @@ static ws_result ws__client_new(ws_conn *c, const char *url, const ws_connect_op
 /* Queues the upgrade request with a fresh key (RFC 6455 4.1). Fails c when it cannot. */
 static ws_result ws__client_request(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
-    ws__client *cl = ws__cl(c);
+    ws__client *cl = c->x->cl;   /* a client's: ws__client_new made it */
     size_t need, len = 0;
     uint8_t rnd[16];
     ws__rand(ctx, rnd, 16);
@@ -5667,8 +5665,9 @@ static void ws__dns_release(ws_conn *c) {
 }
 
 static void ws__client_reset(ws_conn *c) {   /* forget one attempt's resources */
+    ws__client *cl = ws__cl(c);
     ws__dns_release(c);
-    if (ws__cl(c) && ws__cl(c)->ai) { ws__resolve_free(ws__cl(c)->ai); ws__cl(c)->ai = ws__cl(c)->ai_next = NULL; }
+    if (cl && cl->ai) { ws__resolve_free(cl->ai); cl->ai = cl->ai_next = NULL; }
     ws__io_close(c);
     ws__conn_reset(c);
 }
