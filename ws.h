@@ -2577,6 +2577,7 @@ struct ws_ctx {
     int          npool;
     ws__buf     *big;            /* one buffer above WS_POOL_BUF_MAX kept for the next one */
     int          big_idle;       /* passes since big was last taken: freed after 64 */
+    uint8_t      rd_big;         /* reads fill WS_POOL_BUF_MAX buffers: a read starts in big */
     ws_conn     *outc;           /* whose frames ws__frames is delivering (echoes batch up) */
     uint8_t      outn;           /* outc's sends of what it is reading, not yet written: */
 #ifndef WS__LWIP
@@ -2871,6 +2872,7 @@ static int ws__buf_reserve_f(ws_ctx *ctx, ws__buf **pb, size_t extra, int flags,
     if (extra > (size_t)-1 / 2 - sizeof(ws__buf) - used) return 0;
     if (used + extra > WS_POOL_BUF_MAX && ws__buf_take_big(ctx, pb, used + extra)) return 1;
     want = b->cap * 2;                  /* doubling, but not past the limits */
+    if (want > WS_POOL_BUF_MAX && used + extra <= WS_POOL_BUF_MAX) want = WS_POOL_BUF_MAX;   /* poolable */
     if (!lim) lim = ws__buf_lim(ctx);
     if (want > lim) want = lim;
     room = ws__max_memory(ctx) - WS__MIN(ws__max_memory(ctx), ctx->mem_used - b->cap);
@@ -6366,6 +6368,30 @@ static size_t ws__io_pending(const ws_conn *c) {
     return c->io && c->io->pending ? (c->io->pending)(c->io_arg) : 0;
 }
 
+/* How large reads grow while each fills its buffer: to WS_POOL_BUF_MAX, and once one filled
+ * that, to 1 MiB (as raw TCP reads) in the ctx's one large buffer, ctx->big (if the frames may
+ * be that large): then each read starts in it, while reads into it fill WS_BUF_MIN. */
+static size_t ws__rd_top(ws_ctx *ctx, size_t full) {
+    if (full < WS_POOL_BUF_MAX || ws__max_frame(ctx) < WS_POOL_BUF_MAX) return WS_POOL_BUF_MAX;
+    ctx->rd_big = 1;
+    return (size_t)1 << 20;
+}
+/* A reader left with a partial frame in ctx's large buffer: the few bytes (a 64 KiB frame's
+ * start) move to a pooled one and the large one goes back for the next reader, when no other
+ * is kept (a large partial frame stays where it is). */
+static void ws__rd_unbig(ws_ctx *ctx, ws__buf **pb) {
+    ws__buf *b = *pb, *nb;
+    size_t used = b->len - b->off;
+    if (b->cap <= WS_POOL_BUF_MAX || ctx->big || !ctx->npool || used > WS_POOL_BUF_MAX / 4 ||
+        ctx->pool[ctx->npool - 1]->cap < used)
+        return;
+    nb = ctx->pool[--ctx->npool];
+    nb->off = 0; nb->len = used;
+    memcpy(WS__BDATA(nb), WS__BDATA(b) + b->off, used);
+    ws__buf_put(ctx, pb);
+    *pb = nb;
+}
+
 static void ws__readable(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     int i;
@@ -6380,6 +6406,8 @@ static void ws__readable(ws_conn *c) {
             want = sizeof junk;
             if (rc == WS_OK) { c->last_rx = ws__t32_of(ctx->now); if (got < want / 2) break; continue; }
         } else {
+            if (!c->rx && ctx->rd_big && ctx->big && c->state == WS__OPEN)
+                (void)ws__buf_take_big(ctx, &c->rx, 0);   /* the ctx's reads are large */
             if (c->flags & WS__F_HAVE_FRAME) {   /* read the rest of a big frame in few calls */
                 uint64_t rest = c->fr.header_len + c->fr.payload_len - ws__buf_used(c->rx);
                 /* room for all of it at once (no doubling steps that copy), but for more
@@ -6389,10 +6417,13 @@ static void ws__readable(ws_conn *c) {
             }
             /* the socket had more than the buffer took: read in bigger steps, a few frames
              * per read as raw TCP would (a buffer of up to WS_POOL_BUF_MAX, so it is pooled;
-             * while a quarter of max_memory is free: a partial frame keeps its buffer) */
-            if (full && ws__buf_used(c->rx) + want < WS__MIN(2 * full, (size_t)WS_POOL_BUF_MAX) &&
+             * while a quarter of max_memory is free: a partial frame keeps its buffer). Past
+             * that (4 x 64 KiB frames in flight are 40 bytes more than 256 KiB: a second
+             * recv and sendmsg for the last one), up to 1 MiB in ctx->big, the one large
+             * buffer the ctx keeps: the next reads start in it (ws__rd_big) */
+            if (full && ws__buf_used(c->rx) + want < WS__MIN(2 * full, ws__rd_top(ctx, full)) &&
                 ctx->mem_used < ws__max_memory(ctx) / 4 * 3)
-                want = WS__MIN(2 * full, (size_t)WS_POOL_BUF_MAX) - ws__buf_used(c->rx);
+                want = WS__MIN(2 * full, ws__rd_top(ctx, full)) - ws__buf_used(c->rx);
             if (c->state == WS__HANDSHAKE) {
                 /* a head: small buffers, bounded by max_pending x max_handshake, not refused
                  * (a 503 must still be answerable when the budget is spent) */
@@ -6415,6 +6446,8 @@ static void ws__readable(ws_conn *c) {
             room = c->rx->cap - c->rx->len;
             rc = (c->io->read)(c->io_arg, WS__BDATA(c->rx) + c->rx->len, room, &got);
             full = got == room ? c->rx->cap : 0;
+            if (rc == WS_OK && c->rx->cap > WS_POOL_BUF_MAX && c->rx->off == c->rx->len && got < WS_BUF_MIN)
+                ctx->rd_big = 0;   /* reads starting in big got little: back to the pool */
         }
         if (rc == WS_AGAIN) break;
         if (rc == WS_ERR_CLOSED) { ws__buf_put(ctx, &c->rx); ws__on_eof(c); return; }
@@ -6431,16 +6464,18 @@ static void ws__readable(ws_conn *c) {
         if (c->state == WS__OPEN || c->state == WS__HANDSHAKE || ws__reading(c)) ws__conn_process(c);
         else c->rx->off = c->rx->len;   /* closing: input is read and dropped */
         if (c->rx && c->rx->off == c->rx->len && !(c->flags & WS__F_HAVE_FRAME)) ws__buf_put(ctx, &c->rx);
-        /* the socket is probably empty (poll says so again if not; one recv fewer per wake-up
-         * than reading on to EAGAIN); a ws_io without an fd is woken once per
+        /* a read that got less than its room emptied the socket (poll says so again if more
+         * came since): one recv fewer per wake-up than reading on to EAGAIN, which a read
+         * of 3 x 64 KiB frames into 256 KiB did each time; a ws_io without an fd is woken once per
          * ws_conn_io_ready, so it is read until it says WS_AGAIN */
-        if (got < room / 2 && c->fd != WS__INVALID_SOCK) break;
+        if (got < room && c->fd != WS__INVALID_SOCK) break;
     }
     if (i == 16 && c->fd == WS__INVALID_SOCK && c->io) {   /* more to read: in the next round */
         c->iorev = (uint8_t)(c->iorev | WS_POLLIN);
         ws__pend(c);
     }
     if (c->rx && c->rx->off == c->rx->len && !(c->flags & WS__F_HAVE_FRAME)) ws__buf_put(ctx, &c->rx);
+    else if (c->rx) ws__rd_unbig(ctx, &c->rx);
     if (c->fd != WS__INVALID_SOCK && ws__io_pending(c)) ws__pend(c);   /* TLS holds more */
 }
 

@@ -1248,6 +1248,73 @@ out:
     free(buf); free(sd.own);
 }
 
+/* ---- large reads: 64 KiB frames back to back fill 256 KiB reads, which then go on in the
+ * ctx's one large buffer (4 frames + headers at once, as raw TCP reads); echoes intact and
+ * in order, and the memory that stays is the pool's ---- */
+
+typedef struct lb_br { int opens, msgs, bad; } lb_br;
+enum { LB_BR_N = 24, LB_BR_LEN = 65536 };
+static void lb_br_server(ws_conn *c, const ws_event *ev, void *user) {
+    (void)user;
+    if (ev->type == WS_EV_MESSAGE) CHECK_EQ(ws_conn_send(c, ev->opcode, ev->data, ev->len), WS_OK);
+}
+static void lb_br_client(ws_conn *c, const ws_event *ev, void *user) {
+    lb_br *d = (lb_br *)user;
+    size_t j;
+    int k;
+    (void)c;
+    if (ev->type == WS_EV_OPEN) d->opens++;
+    if (ev->type != WS_EV_MESSAGE) return;
+    k = d->msgs++;
+    if (ev->len != LB_BR_LEN) { d->bad++; return; }
+    for (j = 0; j < LB_BR_LEN; j++) if (ev->data[j] != lb_eb_byte(k, j)) { d->bad++; return; }
+}
+static void test_loopback_big_reads(void) {
+    lb_br cd;
+    ws_ctx *sx = NULL, *cx = NULL;
+    ws_config scfg, ccfg;
+    ws_listener *l = NULL;
+    ws_conn *c = NULL;
+    char url[64];
+    uint8_t *buf = (uint8_t *)malloc(LB_BR_LEN);
+    int ok, i, round, big_seen = 0;
+    size_t j;
+    memset(&cd, 0, sizeof cd);
+    if (!buf) return;
+    memset(&scfg, 0, sizeof scfg); memset(&ccfg, 0, sizeof ccfg);
+    scfg.on_event = lb_br_server;
+    ccfg.on_event = lb_br_client; ccfg.user = &cd;
+    sx = ws_ctx_create(&scfg); cx = ws_ctx_create(&ccfg);
+    CHECK(sx && cx);
+    if (!sx || !cx) goto out;
+    CHECK_EQ(ws_listen(sx, "127.0.0.1", 0, &l), WS_OK);
+    if (!l) goto out;
+    snprintf(url, sizeof url, "%s", ws_listener_url(l));
+    CHECK_EQ(ws_connect(cx, url, NULL, NULL, &c), WS_OK);
+    LB_WAIT(ok, sx, cx, cd.opens == 1);
+    if (!ok) goto out;
+    for (i = 0; i < LB_BR_N; i++) {
+        for (j = 0; j < LB_BR_LEN; j++) buf[j] = lb_eb_byte(i, j);
+        CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, buf, LB_BR_LEN), WS_OK);
+    }
+    /* the client's queue moves in steps while the server reads what is there */
+    for (round = 0; round < 4000 && cd.msgs < LB_BR_N; round++) {
+        CHECK(ws_poll(cx, 0) >= 0);
+        if (round % 4 == 3) {
+            CHECK(ws_poll(sx, 5) >= 0);
+            big_seen |= sx->rd_big;
+        }
+    }
+    LB_WAIT(ok, sx, cx, cd.msgs == LB_BR_N);
+    CHECK_EQ(cd.bad, 0);
+    CHECK(big_seen);   /* a read filled 256 KiB: reads went on in the large buffer */
+    CHECK(sx->mem_used <= (size_t)WS_POOL_MAX * WS_POOL_BUF_MAX);   /* the pool and big only */
+out:
+    if (sx) ws_ctx_destroy(sx);
+    if (cx) ws_ctx_destroy(cx);
+    free(buf);
+}
+
 /* ---- reconnect after a server restart ---- */
 
 static void test_loopback_reconnect(void) {
@@ -2047,6 +2114,7 @@ static void suite_loopback(void) {
     RUN(test_loopback_backpressure);
     RUN(test_loopback_direct_send);
     RUN(test_loopback_echo_batch);
+    RUN(test_loopback_big_reads);
     RUN(test_loopback_reconnect);
     RUN(test_loopback_reconnect_cancel);
     RUN(test_loopback_reconnect_drop);
