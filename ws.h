@@ -6369,10 +6369,13 @@ static size_t ws__io_pending(const ws_conn *c) {
 }
 
 /* How large reads grow while each fills its buffer: to WS_POOL_BUF_MAX, and once one filled
- * that, to 1 MiB (as raw TCP reads) in the ctx's one large buffer, ctx->big (if the frames may
- * be that large): then each read starts in it, while reads into it fill WS_BUF_MIN. */
-static size_t ws__rd_top(ws_ctx *ctx, size_t full) {
-    if (full < WS_POOL_BUF_MAX || ws__max_frame(ctx) < WS_POOL_BUF_MAX) return WS_POOL_BUF_MAX;
+ * that, to 1 MiB (as raw TCP reads) in the ctx's one large buffer, ctx->big (if frames may be
+ * that large, and these are not: a frame over 64 KiB is read as in the HAVE_FRAME case); then
+ * each read starts in it, while reads into it fill WS_BUF_MIN. */
+static size_t ws__rd_top(ws_ctx *ctx, const ws_conn *c, size_t full) {
+    if (full < WS_POOL_BUF_MAX || full >= 2 * (size_t)WS_POOL_BUF_MAX || ws__max_frame(ctx) < WS_POOL_BUF_MAX ||
+        ((c->flags & WS__F_HAVE_FRAME) && c->fr.payload_len > WS_POOL_BUF_MAX / 4))
+        return WS_POOL_BUF_MAX;   /* large frames: read into big as each needs (above) */
     ctx->rd_big = 1;
     return (size_t)1 << 20;
 }
@@ -6421,9 +6424,9 @@ static void ws__readable(ws_conn *c) {
              * that (4 x 64 KiB frames in flight are 40 bytes more than 256 KiB: a second
              * recv and sendmsg for the last one), up to 1 MiB in ctx->big, the one large
              * buffer the ctx keeps: the next reads start in it (ws__rd_big) */
-            if (full && ws__buf_used(c->rx) + want < WS__MIN(2 * full, ws__rd_top(ctx, full)) &&
+            if (full && ws__buf_used(c->rx) + want < WS__MIN(2 * full, ws__rd_top(ctx, c, full)) &&
                 ctx->mem_used < ws__max_memory(ctx) / 4 * 3)
-                want = WS__MIN(2 * full, ws__rd_top(ctx, full)) - ws__buf_used(c->rx);
+                want = WS__MIN(2 * full, ws__rd_top(ctx, c, full)) - ws__buf_used(c->rx);
             if (c->state == WS__HANDSHAKE) {
                 /* a head: small buffers, bounded by max_pending x max_handshake, not refused
                  * (a 503 must still be answerable when the budget is spent) */
@@ -6464,11 +6467,12 @@ static void ws__readable(ws_conn *c) {
         if (c->state == WS__OPEN || c->state == WS__HANDSHAKE || ws__reading(c)) ws__conn_process(c);
         else c->rx->off = c->rx->len;   /* closing: input is read and dropped */
         if (c->rx && c->rx->off == c->rx->len && !(c->flags & WS__F_HAVE_FRAME)) ws__buf_put(ctx, &c->rx);
-        /* a read that got less than its room emptied the socket (poll says so again if more
-         * came since): one recv fewer per wake-up than reading on to EAGAIN, which a read
-         * of 3 x 64 KiB frames into 256 KiB did each time; a ws_io without an fd is woken once per
-         * ws_conn_io_ready, so it is read until it says WS_AGAIN */
-        if (got < room && c->fd != WS__INVALID_SOCK) break;
+        /* the socket is probably empty (poll says so again if not; one recv fewer per wake-up
+         * than reading on to EAGAIN): the read got less than half its room, or less than its
+         * room and ended on a frame's end (3 x 64 KiB frames in 256 KiB: one recv, not two;
+         * a frame's rest is read on, so its buffer is done with sooner); a ws_io without an
+         * fd is woken once per ws_conn_io_ready, so it is read until it says WS_AGAIN */
+        if ((got < room / 2 || (got < room && !c->rx)) && c->fd != WS__INVALID_SOCK) break;
     }
     if (i == 16 && c->fd == WS__INVALID_SOCK && c->io) {   /* more to read: in the next round */
         c->iorev = (uint8_t)(c->iorev | WS_POLLIN);
