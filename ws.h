@@ -149,7 +149,7 @@ MEMORY
   connection holds no buffer: receive and send buffers come from a per-ctx pool while bytes
   are in flight. A busy one holds its receive buffer (the largest frame in flight, from
   16 KiB; reads grow to WS_POOL_BUF_MAX while the socket has more and max_memory is under
-  3/4 used), its send queue, and a fragmented message being assembled; an upgrade head is read
+  3/4 used, then to 1 MiB in the ctx's one large buffer for frames up to 64 KiB), its send queue, and a fragmented message being assembled; an upgrade head is read
   into a small buffer (from 1 KiB). Growth doubles, but never past the buffer's own limit or
   max_memory, which counts every buffer (pooled ones too). No allocation per message in the
   steady state. permessage-deflate adds zlib's streams, made at the first compressed message:
