@@ -2446,12 +2446,23 @@ enum { WS__K_CONN = 1, WS__K_LISTENER = 2, WS__K_WATCH = 3 };   /* an epoll data
  * are never more than 2^31 ms (24 days, any int *_ms setting) away from ctx->now. */
 typedef uint32_t ws__t32;
 static ws__t32 ws__t32_of(int64_t t) { return (ws__t32)t ? (ws__t32)t : 1u; }   /* 0 = none */
-/* An entry of the ctx's timer heap: a connection's timers (ws_conn.hn) or a ws_timer. */
+/* An entry of the ctx's timer heap: a connection's timers (ws_conn.hn) or a ws_timer. Its key
+ * is a ws__t32 too, at most 2^30 ms ahead (ws__heap_file), so while the loop runs at least
+ * every 12 days all keys lie within 2^31 ms of each other and compare as differences. */
 typedef struct ws__hnode {
-    int64_t  due;                /* the heap's key (0 = not scheduled) */
-    uint32_t hidx;               /* 1 + position in the heap; 0 = not in it */
-    uint8_t  is_timer;           /* 1 = a ws_timer (first member of it), else a ws_conn's */
+    ws__t32  due;                /* the heap's key, ws__t32_of (0 = not scheduled) */
+    uint32_t hidx;               /* bit 0: a ws_timer (first member of it), else a ws_conn's;
+                                  * the rest (WS__HPOS): 1 + position in the heap, 0 = not in it */
 } ws__hnode;
+#define WS__HPOS(n) ((n)->hidx >> 1)
+/* The frame being received (WS__F_HAVE_FRAME): a ws_frame in 16 bytes, not 24. The mask bit
+ * is the role's (ws_frame_parse refuses the other), so its byte holds the header's length. */
+typedef struct ws__rxf {
+    uint8_t  fin, rsv, opcode;
+    uint8_t  header_len;         /* 2..14 bytes */
+    uint8_t  mask[4];            /* zero from a server (unmasked) */
+    uint64_t payload_len;
+} ws__rxf;
 
 struct ws_conn {
     uint8_t   kind, state, msg_op;   /* kind first: see struct ws_listener */
@@ -2476,7 +2487,7 @@ struct ws_conn {
     ws__hnode hn;                /* the ctx's timer heap: due = the earliest of the above */
     uint64_t  pdone;             /* payload bytes of fr already unmasked and checked */
     uint64_t  msg_len;           /* bytes of the fragmented message received so far */
-    ws_frame  fr;                /* the frame being received (WS__F_HAVE_FRAME) */
+    ws__rxf   fr;                /* the frame being received (WS__F_HAVE_FRAME) */
 #ifdef WS_USE_ZLIB
     struct ws__pmd *pmd;         /* >>deflate: permessage-deflate once agreed, else NULL */
 #endif
@@ -3049,7 +3060,7 @@ static void ws__fail_nomem(ws_conn *c) {
 /* ---- receiving frames (RFC 6455 5.4-5.6) ---- */
 static ws_result ws__frame_check(ws_conn *c, const char **why) {
     ws_ctx *ctx = c->ctx;
-    const ws_frame *f = &c->fr;
+    const ws__rxf *f = &c->fr;
     uint64_t slack;
     ws_result rc = ws__pmd_frame_check(c, why);   /* RSV1: a compressed message (RFC 7692 6) */
     if (rc != WS_OK) return rc;
@@ -3179,9 +3190,16 @@ static void ws__frames(ws_conn *c) {
         int text;
         if (!(c->flags & WS__F_HAVE_FRAME)) {
             const char *why = "";
-            ws_result rc = ws_frame_parse(p, avail, pflags, &c->fr, NULL, &why);
+            ws_frame f;
+            ws_result rc = ws_frame_parse(p, avail, pflags, &f, NULL, &why);
             if (rc == WS_AGAIN) break;
-            if (rc == WS_OK) rc = ws__frame_check(c, &why);
+            if (rc == WS_OK) {
+                c->fr.fin = f.fin; c->fr.rsv = f.rsv; c->fr.opcode = f.opcode;
+                c->fr.header_len = (uint8_t)f.header_len;
+                memcpy(c->fr.mask, f.mask, 4);
+                c->fr.payload_len = f.payload_len;
+                rc = ws__frame_check(c, &why);
+            }
             if (rc != WS_OK) { ws__fail(c, rc, why); break; }
             c->flags |= WS__F_HAVE_FRAME;
             c->pdone = 0;
@@ -3193,7 +3211,7 @@ static void ws__frames(ws_conn *c) {
                (c->fr.opcode == WS_OP_TEXT || (c->fr.opcode == WS_OP_CONT && c->msg_op == WS_OP_TEXT));
         if (have > c->pdone) {
             size_t from = (size_t)c->pdone;
-            if (c->fr.masked) ws_mask(pl + from, have - from, c->fr.mask, from);
+            if (c->flags & WS__F_SERVER) ws_mask(pl + from, have - from, c->fr.mask, from);
             if (text && ws_utf8_feed(&c->utf8, pl + from, have - from, NULL) != WS_OK) {
                 ws__fail(c, WS_ERR_UTF8, WS__T("invalid UTF-8 in a text message"));
                 break;
@@ -4579,7 +4597,7 @@ static uint64_t ws__pmd_slack(const ws_conn *c, size_t limit) {
 
 /* RFC 7692 6.1: RSV1 only on the first frame of a message, never on a control frame. */
 static ws_result ws__pmd_frame_check(ws_conn *c, const char **why) {
-    const ws_frame *f = &c->fr;
+    const ws__rxf *f = &c->fr;
     ws__pmd *z = c->pmd;
     if (!z) return WS_OK;   /* no extension: ws_frame_parse refused RSV bits */
     if (!(f->rsv & WS_RSV1)) {
@@ -6339,11 +6357,12 @@ struct ws_watch {                /* ws_watch_fd: a descriptor of the application
     void     *hsock;             /* on_watch: the host's pointer for it */
 };
 struct ws_timer {                /* ws_timer_start: an application timer in the conns' heap */
-    ws__hnode hn;                /* first: the heap's entry (hn.is_timer = 1) */
+    ws__hnode hn;                /* first: the heap's entry (hn.hidx bit 0 = 1) */
     ws_timer *next, *prev;       /* ctx->timers */
     ws_ctx   *ctx;
     void    (*fn)(ws_ctx *ctx, void *arg);
     void     *arg;
+    int64_t   due;               /* hn's key is at most 2^30 ms ahead: then filed again */
     int       repeat_ms;
     uint8_t   autofree, running, cancelled;
 };
@@ -6494,12 +6513,16 @@ static short ws__interest(const ws_conn *c) {
  * a conn's own events move its entry, so a loop pass costs O(active * log n), not O(n).
  * Due times may be early (last_rx moved on): the conn is then just filed again. ---- */
 #define WS__CONN_OF(n) ((ws_conn *)(void *)((char *)(n) - offsetof(ws_conn, hn)))
-static void ws__heap_set(ws_ctx *x, size_t i, ws__hnode *n) { x->heap[i] = n; n->hidx = (uint32_t)(i + 1); }
+static int ws__heap_le(const ws__hnode *a, const ws__hnode *b) { return (int32_t)(a->due - b->due) <= 0; }
+static void ws__heap_set(ws_ctx *x, size_t i, ws__hnode *n) {
+    x->heap[i] = n;
+    n->hidx = (uint32_t)((i + 1) << 1) | (n->hidx & 1u);
+}
 static void ws__heap_up(ws_ctx *x, size_t i) {
     ws__hnode *n = x->heap[i];
     while (i) {
         size_t p = (i - 1) / 2;
-        if (x->heap[p]->due <= n->due) break;
+        if (ws__heap_le(x->heap[p], n)) break;
         ws__heap_set(x, i, x->heap[p]);
         i = p;
     }
@@ -6510,28 +6533,29 @@ static void ws__heap_down(ws_ctx *x, size_t i) {
     for (;;) {
         size_t l = 2 * i + 1, m;
         if (l >= x->hlen) break;
-        m = (l + 1 < x->hlen && x->heap[l + 1]->due < x->heap[l]->due) ? l + 1 : l;
-        if (x->heap[m]->due >= n->due) break;
+        m = (l + 1 < x->hlen && !ws__heap_le(x->heap[l], x->heap[l + 1])) ? l + 1 : l;
+        if (ws__heap_le(n, x->heap[m])) break;
         ws__heap_set(x, i, x->heap[m]);
         i = m;
     }
     ws__heap_set(x, i, n);
 }
 static void ws__heap_remove(ws_ctx *x, ws__hnode *n) {
-    size_t i = n->hidx - 1;
+    size_t i = WS__HPOS(n) - 1;
     ws__hnode *last = x->heap[--x->hlen];
-    n->hidx = 0;
-    if (last != n) { ws__heap_set(x, i, last); ws__heap_up(x, i); ws__heap_down(x, last->hidx - 1); }
+    n->hidx &= 1u;
+    if (last != n) { ws__heap_set(x, i, last); ws__heap_up(x, i); ws__heap_down(x, WS__HPOS(last) - 1); }
 }
 /* Files n under due (0: takes it out). The heap has room: one slot per conn and ws_timer. */
-static void ws__heap_file(ws_ctx *x, ws__hnode *n, int64_t due) {
-    if (n->hidx) {
-        size_t i = n->hidx - 1;
+static void ws__heap_file(ws_ctx *x, ws__hnode *n, int64_t t) {
+    ws__t32 due = t ? ws__t32_of(WS__MIN(t, x->now + ((int64_t)1 << 30))) : 0;   /* later: early */
+    if (WS__HPOS(n)) {
+        size_t i = WS__HPOS(n) - 1;
         if (due == n->due) return;
         if (!due) { ws__heap_remove(x, n); return; }
         n->due = due;
         ws__heap_up(x, i);
-        ws__heap_down(x, n->hidx - 1);
+        ws__heap_down(x, WS__HPOS(n) - 1);
     } else if (due) {
         n->due = due;
         ws__heap_set(x, x->hlen++, n);
@@ -6612,7 +6636,7 @@ static int ws__timeout(ws_ctx *ctx) {   /* how long the loop may sleep: -1 = no 
     int64_t due;
     if (ctx->pend) return 0;
     if (!ctx->hlen && !ctx->accept_resume) return -1;
-    due = ctx->hlen ? ctx->heap[0]->due : ctx->accept_resume;
+    due = ctx->hlen ? ws__t64(ctx, ctx->heap[0]->due) : ctx->accept_resume;
     if (ctx->accept_resume && ctx->accept_resume < due) due = ctx->accept_resume;
     if (due <= ctx->now) return 0;
     return (int)WS__MIN(due - ctx->now, (int64_t)0x7FFFFFFF);
@@ -6742,7 +6766,7 @@ static void ws__service(ws_conn *c) {
 #ifndef WS_NO_TIMERS
 static void ws__timer_free(ws_timer *t) {
     ws_ctx *ctx = t->ctx;
-    if (t->hn.hidx) ws__heap_remove(ctx, &t->hn);
+    if (WS__HPOS(&t->hn)) ws__heap_remove(ctx, &t->hn);
     if (t->prev) t->prev->next = t->next; else ctx->timers = t->next;
     if (t->next) t->next->prev = t->prev;
     ctx->ntimers--;
@@ -6750,14 +6774,14 @@ static void ws__timer_free(ws_timer *t) {
 }
 static void ws__timer_run(ws_ctx *ctx, ws_timer *t) {   /* t is due and out of the heap */
     t->hn.due = 0;
-    if (t->repeat_ms > 0) ws__heap_file(ctx, &t->hn, ctx->now + t->repeat_ms);
+    if (t->repeat_ms > 0) ws__heap_file(ctx, &t->hn, t->due = ctx->now + t->repeat_ms);
     t->running = 1;
     ctx->in_cb++;
     t->fn(ctx, t->arg);
     ctx->in_cb--;
     ctx->nevents++;
     t->running = 0;
-    if (t->cancelled || (t->autofree && !t->hn.hidx)) ws__timer_free(t);
+    if (t->cancelled || (t->autofree && !WS__HPOS(&t->hn))) ws__timer_free(t);
 }
 
 WS_API ws_result ws_timer_start(ws_ctx *ctx, int ms, int repeat_ms,
@@ -6771,7 +6795,7 @@ WS_API ws_result ws_timer_start(ws_ctx *ctx, int ms, int repeat_ms,
     t = (ws_timer *)ws__alloc(ctx, sizeof *t);
     if (!t) return WS_ERR_NOMEM;
     memset(t, 0, sizeof *t);
-    t->hn.is_timer = 1;
+    t->hn.hidx = 1;   /* a ws_timer */
     t->ctx = ctx;
     t->fn = fn;
     t->arg = arg;
@@ -6782,7 +6806,7 @@ WS_API ws_result ws_timer_start(ws_ctx *ctx, int ms, int repeat_ms,
     ctx->timers = t;
     ctx->ntimers++;
     if (!ctx->dispatching) ctx->now = ws__now_ms();
-    ws__heap_file(ctx, &t->hn, ctx->now + ms > 0 ? ctx->now + ms : 1);
+    ws__heap_file(ctx, &t->hn, t->due = ctx->now + ms > 0 ? ctx->now + ms : 1);
     ws__timer_sync(ctx);
     if (out) *out = t;
     return WS_OK;
@@ -6792,14 +6816,14 @@ WS_API void ws_timer_again(ws_timer *t, int ms) {
     if (!t || t->cancelled || ms < 0) return;
     ctx = t->ctx;
     if (!ctx->dispatching) ctx->now = ws__now_ms();
-    ws__heap_file(ctx, &t->hn, ctx->now + ms > 0 ? ctx->now + ms : 1);
+    ws__heap_file(ctx, &t->hn, t->due = ctx->now + ms > 0 ? ctx->now + ms : 1);
     ws__timer_sync(ctx);
 }
 WS_API void ws_timer_cancel(ws_timer *t) {
     if (!t || t->cancelled) return;
     if (t->running) {   /* from its own fn: freed when fn returns */
         t->cancelled = 1;
-        if (t->hn.hidx) ws__heap_remove(t->ctx, &t->hn);
+        if (WS__HPOS(&t->hn)) ws__heap_remove(t->ctx, &t->hn);
         return;
     }
     ws__timer_free(t);
@@ -6930,11 +6954,16 @@ static void ws__dispatch_end(ws_ctx *ctx) {
         for (l = ctx->listeners; l && !ctx->accept_resume; l = l->next) ws__accept(ctx, l);
     }
     /* due timers: each conn and ws_timer at most once per pass, so a timer can never spin */
-    while (budget-- && ctx->hlen && ctx->heap[0]->due <= ctx->now) {
+    while (budget-- && ctx->hlen && ws__t64(ctx, ctx->heap[0]->due) <= ctx->now) {
         ws__hnode *n = ctx->heap[0];
         ws__heap_remove(ctx, n);
 #ifndef WS_NO_TIMERS
-        if (n->is_timer) { ws__timer_run(ctx, (ws_timer *)(void *)n); continue; }
+        if (n->hidx & 1u) {   /* a ws_timer: due, or at its key's 2^30 ms limit */
+            ws_timer *t = (ws_timer *)(void *)n;
+            if (t->due > ctx->now) ws__heap_file(ctx, n, t->due);
+            else ws__timer_run(ctx, t);
+            continue;
+        }
 #endif
         c = WS__CONN_OF(n);
         (void)ws__conn_timers(c);
