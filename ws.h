@@ -1311,12 +1311,21 @@ WS_API ws_result ws_utf8_validate(const void *p, size_t n) {
 }
 
 /* ==== >>frame ==== Frame codec, RFC 6455 section 5. Pure: no I/O, no allocation. ==== */
-WS_API ws_result ws_frame_parse(const uint8_t *buf, size_t len, unsigned flags, ws_frame *f,
-                                size_t *need, const char **why) {
+/* A ws_frame in 16 bytes, not 24: what ws__frame_parse fills, the frame a connection is
+ * receiving (ws_conn.fr). No mask bit: the role fixes it (WS_PARSE_MASKED / _UNMASKED). */
+typedef struct ws__rxf {
+    uint8_t  fin, rsv, opcode;
+    uint8_t  header_len;         /* 2..14 bytes */
+    uint8_t  mask[4];            /* zero when unmasked */
+    uint64_t payload_len;
+} ws__rxf;
+/* ws_frame_parse into a ws__rxf: the engine parses straight into c->fr */
+static ws_result ws__frame_parse(const uint8_t *buf, size_t len, unsigned flags, ws__rxf *f,
+                                 size_t *need, const char **why) {
     const char *err;
     size_t hlen, i;
     uint64_t plen;
-    unsigned len7;
+    unsigned len7, masked;
     if (len < 1) { if (need) *need = 2; return WS_AGAIN; }
     f->fin = (uint8_t)(buf[0] >> 7);
     f->rsv = (uint8_t)((buf[0] >> 4) & 7);
@@ -1328,20 +1337,20 @@ WS_API ws_result ws_frame_parse(const uint8_t *buf, size_t len, unsigned flags, 
     /* 5.5: control frames MUST NOT be fragmented */
     if ((f->opcode & 8) && !f->fin) { err = WS__T("fragmented control frame"); goto bad; }
     if (len < 2) { if (need) *need = 1; return WS_AGAIN; }
-    f->masked = (uint8_t)(buf[1] >> 7);
+    masked = (unsigned)buf[1] >> 7;
     len7 = buf[1] & 127u;
     /* 5.5: control frames MUST have a payload of 125 bytes or less */
     if ((f->opcode & 8) && len7 > 125) { err = WS__T("control frame payload over 125 bytes"); goto bad; }
     /* 5.1: a server MUST fail on unmasked frames, a client on masked ones */
-    if ((flags & WS_PARSE_MASKED) && !f->masked) { err = WS__T("client frame not masked"); goto bad; }
-    if ((flags & WS_PARSE_UNMASKED) && f->masked) { err = WS__T("server frame masked"); goto bad; }
-    hlen = (size_t)2 + (len7 == 126 ? 2u : len7 == 127 ? 8u : 0u) + (f->masked ? 4u : 0u);
+    if ((flags & WS_PARSE_MASKED) && !masked) { err = WS__T("client frame not masked"); goto bad; }
+    if ((flags & WS_PARSE_UNMASKED) && masked) { err = WS__T("server frame masked"); goto bad; }
+    hlen = (size_t)2 + (len7 == 126 ? 2u : len7 == 127 ? 8u : 0u) + (masked ? 4u : 0u);
     /* 5.2: a bad 64-bit length shows in its leading bytes: report it before all 8 arrive */
     if (len7 == 127 && len > 2 && (buf[2] >> 7)) { err = WS__T("64-bit length with the top bit set"); goto bad; }
     if (len7 == 127 && len >= 8 && !(buf[2] | buf[3] | buf[4] | buf[5] | buf[6] | buf[7])) {
         err = WS__T("non-minimal 64-bit length"); goto bad;   /* < 65536 whatever the last two are */
     }
-    if (len < hlen - (f->masked ? 4 : 0)) {
+    if (len < hlen - (masked ? 4 : 0)) {
         if (need) *need = hlen - len;
         return WS_AGAIN;
     }
@@ -1355,14 +1364,30 @@ WS_API ws_result ws_frame_parse(const uint8_t *buf, size_t len, unsigned flags, 
         for (i = 0; i < 8; i++) plen = (plen << 8) | buf[2 + i];   /* checked above */
     }
     if (len < hlen) { if (need) *need = hlen - len; return WS_AGAIN; }
-    if (f->masked) memcpy(f->mask, buf + hlen - 4, 4);
+    if (masked) memcpy(f->mask, buf + hlen - 4, 4);
     else memset(f->mask, 0, 4);
-    f->header_len = hlen;
+    f->header_len = (uint8_t)hlen;
     f->payload_len = plen;
     return WS_OK;
 bad:
     if (why) *why = err;
     return WS_ERR_PROTOCOL;
+}
+
+WS_API ws_result ws_frame_parse(const uint8_t *buf, size_t len, unsigned flags, ws_frame *f,
+                                size_t *need, const char **why) {
+    ws__rxf r;
+    ws_result rc;
+    memset(&r, 0, sizeof r);
+    rc = ws__frame_parse(buf, len, flags, &r, need, why);
+    f->fin = r.fin;
+    f->rsv = r.rsv;
+    f->opcode = r.opcode;
+    f->masked = (uint8_t)(len > 1 ? buf[1] >> 7 : 0);
+    memcpy(f->mask, r.mask, 4);
+    f->header_len = r.header_len;
+    f->payload_len = r.payload_len;
+    return rc;
 }
 
 WS_API ws_result ws_frame_encode(ws_frame *f, uint8_t out[14]) {
@@ -2455,14 +2480,6 @@ typedef struct ws__hnode {
                                   * the rest (WS__HPOS): 1 + position in the heap, 0 = not in it */
 } ws__hnode;
 #define WS__HPOS(n) ((n)->hidx >> 1)
-/* The frame being received (WS__F_HAVE_FRAME): a ws_frame in 16 bytes, not 24. The mask bit
- * is the role's (ws_frame_parse refuses the other), so its byte holds the header's length. */
-typedef struct ws__rxf {
-    uint8_t  fin, rsv, opcode;
-    uint8_t  header_len;         /* 2..14 bytes */
-    uint8_t  mask[4];            /* zero from a server (unmasked) */
-    uint64_t payload_len;
-} ws__rxf;
 
 struct ws_conn {
     uint8_t   kind, state, msg_op;   /* kind first: see struct ws_listener */
@@ -3190,16 +3207,9 @@ static void ws__frames(ws_conn *c) {
         int text;
         if (!(c->flags & WS__F_HAVE_FRAME)) {
             const char *why = "";
-            ws_frame f;
-            ws_result rc = ws_frame_parse(p, avail, pflags, &f, NULL, &why);
+            ws_result rc = ws__frame_parse(p, avail, pflags, &c->fr, NULL, &why);
             if (rc == WS_AGAIN) break;
-            if (rc == WS_OK) {
-                c->fr.fin = f.fin; c->fr.rsv = f.rsv; c->fr.opcode = f.opcode;
-                c->fr.header_len = (uint8_t)f.header_len;
-                memcpy(c->fr.mask, f.mask, 4);
-                c->fr.payload_len = f.payload_len;
-                rc = ws__frame_check(c, &why);
-            }
+            if (rc == WS_OK) rc = ws__frame_check(c, &why);
             if (rc != WS_OK) { ws__fail(c, rc, why); break; }
             c->flags |= WS__F_HAVE_FRAME;
             c->pdone = 0;
@@ -6548,7 +6558,8 @@ static void ws__heap_remove(ws_ctx *x, ws__hnode *n) {
 }
 /* Files n under due (0: takes it out). The heap has room: one slot per conn and ws_timer. */
 static void ws__heap_file(ws_ctx *x, ws__hnode *n, int64_t t) {
-    ws__t32 due = t ? ws__t32_of(WS__MIN(t, x->now + ((int64_t)1 << 30))) : 0;   /* later: early */
+    int32_t d = (int32_t)((ws__t32)t - (ws__t32)x->now);   /* |t - now| < 2^31 */
+    ws__t32 due = t ? ws__t32_of((ws__t32)x->now + (ws__t32)WS__MIN(d, (int32_t)1 << 30)) : 0;   /* later: early */
     if (WS__HPOS(n)) {
         size_t i = WS__HPOS(n) - 1;
         if (due == n->due) return;
@@ -6636,7 +6647,7 @@ static int ws__timeout(ws_ctx *ctx) {   /* how long the loop may sleep: -1 = no 
     int64_t due;
     if (ctx->pend) return 0;
     if (!ctx->hlen && !ctx->accept_resume) return -1;
-    due = ctx->hlen ? ws__t64(ctx, ctx->heap[0]->due) : ctx->accept_resume;
+    due = ctx->hlen ? ctx->now + (int32_t)(ctx->heap[0]->due - (ws__t32)ctx->now) : ctx->accept_resume;
     if (ctx->accept_resume && ctx->accept_resume < due) due = ctx->accept_resume;
     if (due <= ctx->now) return 0;
     return (int)WS__MIN(due - ctx->now, (int64_t)0x7FFFFFFF);
@@ -6954,7 +6965,7 @@ static void ws__dispatch_end(ws_ctx *ctx) {
         for (l = ctx->listeners; l && !ctx->accept_resume; l = l->next) ws__accept(ctx, l);
     }
     /* due timers: each conn and ws_timer at most once per pass, so a timer can never spin */
-    while (budget-- && ctx->hlen && ws__t64(ctx, ctx->heap[0]->due) <= ctx->now) {
+    while (budget-- && ctx->hlen && (int32_t)(ctx->heap[0]->due - (ws__t32)ctx->now) <= 0) {
         ws__hnode *n = ctx->heap[0];
         ws__heap_remove(ctx, n);
 #ifndef WS_NO_TIMERS
