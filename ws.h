@@ -144,7 +144,7 @@ GUI LOOPS
   channel is one of the watched sockets, so ws_ctx_wakeup works the same way.
 
 MEMORY
-  ws_conn is 216 bytes on x86-64 (rarely used members live in a block made on first use),
+  ws_conn is 200 bytes on x86-64 (rarely used members live in a block made on first use),
   plus a timer-heap slot and an id-table entry. An idle
   connection holds no buffer: receive and send buffers come from a per-ctx pool while bytes
   are in flight. A busy one holds its receive buffer (the largest frame in flight, from
