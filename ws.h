@@ -2579,7 +2579,7 @@ struct ws_ctx {
     int          big_idle;       /* passes since big was last taken: freed after 64 */
     ws_conn     *outc;           /* whose frames ws__frames is delivering (echoes batch up) */
     uint8_t      outn;           /* outc's sends of what it is reading, not yet written: */
-#ifndef WS__LWIP
+#if !defined(WS__LWIP) && !defined(WS_NO_NET)   /* lwIP and the engine alone: never used */
     ws__outf     out[WS__OUT_MAX];   /* (ws__send_direct, ws__out_flush) */
 #endif
 #ifndef WS_NO_NET
@@ -2593,7 +2593,7 @@ struct ws_ctx {
     ws__sock     wake_r, wake_w;
     uint8_t      rnd[64];
     size_t       rnd_left;
-    char         err[200];       /* ws_ctx_error */
+    char         err[WS__TEXT ? 200 : 1];   /* ws_ctx_error (WS_NO_ERROR_TEXT: always "") */
 #ifdef WS_USE_ZLIB
     struct ws__pmd_shared *pmds; /* >>deflate: streams shared by no-context-takeover conns */
 #endif
