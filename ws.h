@@ -5672,18 +5672,34 @@ static void ws__client_reset(ws_conn *c) {   /* forget one attempt's resources *
     ws__conn_reset(c);
 }
 
-static void ws__remote_from(ws_conn *c, const struct sockaddr *sa) {
+/* sa's address (4 or 16 bytes into ip) and port: WS__F_ADDR4, WS__F_ADDR6, or 0 (neither) */
+static uint32_t ws__sa_split(const struct sockaddr *sa, uint8_t ip[16], uint16_t *port) {
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
-        c->flags = (c->flags & ~(uint32_t)WS__F_ADDR6) | WS__F_ADDR4;
-        memcpy(c->raddr, &s4->sin_addr, 4);
-        c->rport = ntohs(s4->sin_port);
-    } else if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
-        c->flags = (c->flags & ~(uint32_t)WS__F_ADDR4) | WS__F_ADDR6;
-        memcpy(c->raddr, &s6->sin6_addr, 16);
-        c->rport = ntohs(s6->sin6_port);
+        memcpy(ip, &s4->sin_addr, 4);
+        *port = ntohs(s4->sin_port);
+        return WS__F_ADDR4;
     }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
+        memcpy(ip, &s6->sin6_addr, 16);
+        *port = ntohs(s6->sin6_port);
+        return WS__F_ADDR6;
+    }
+    return 0;
+}
+static void ws__remote_from(ws_conn *c, const struct sockaddr *sa) {
+    uint32_t f = ws__sa_split(sa, c->raddr, &c->rport);
+    if (f) c->flags = (c->flags & ~(uint32_t)(WS__F_ADDR4 | WS__F_ADDR6)) | f;
+}
+
+/* "host:port", "[v6]:port": the one builder of addresses with a port (listeners, proxies,
+ * ws_conn_remote, error texts) */
+static void ws__put_hostport(ws__out *o, const char *h, size_t n, int v6, unsigned port) {
+    ws__puts(o, v6 ? "[" : "");
+    ws__put(o, h, n);
+    ws__puts(o, v6 ? "]:" : ":");
+    ws__putu(o, port);
 }
 
 #ifndef WS_NO_CLIENT
@@ -5787,10 +5803,7 @@ static ws_result ws__proxy_basic(const ws__proxy_url *p, char *tmp, size_t tcap,
 }
 
 static void ws__put_authority(ws__out *o, const ws_url *u) {   /* host:port, [v6]:port */
-    if (u->ipv6) ws__puts(o, "[");
-    ws__put(o, u->host.ptr, u->host.len);
-    ws__puts(o, u->ipv6 ? "]:" : ":");
-    ws__putu(o, u->port);
+    ws__put_hostport(o, u->host.ptr, u->host.len, u->ipv6, u->port);
 }
 /* The CONNECT request for u's host and port (always named: RFC 9110 9.3.6), with
  * Proxy-Authorization when basic (base64 credentials) is not NULL. WS_OK or WS_ERR_ARG. */
@@ -6166,36 +6179,22 @@ static void ws__listener_name(ws_listener *l) {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     char addr[64], bound[64];
+    static const uint8_t any[16] = {0};
+    uint8_t ip[16] = {0};
     ws__out o;
     int v6;
     if (ws__getsockname(l->fd, (struct sockaddr *)&ss, &sl) != 0) return;
-    v6 = ss.ss_family == AF_INET6;
-    if (v6) {
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)&ss;
-        static const uint8_t any6[16] = {0};
-        l->port = ntohs(s6->sin6_port);
-        l->any = !memcmp(&s6->sin6_addr, any6, 16);
-        if (!ws__inet_ntop(AF_INET6, &s6->sin6_addr, bound, sizeof bound)) strcpy(bound, "::");
-        strcpy(addr, l->any ? "::1" : bound);
-    } else {
-        struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)&ss;
-        l->port = ntohs(s4->sin_port);
-        l->any = s4->sin_addr.s_addr == htonl(INADDR_ANY);
-        if (!ws__inet_ntop(AF_INET, &s4->sin_addr, bound, sizeof bound)) strcpy(bound, "0.0.0.0");
-        strcpy(addr, l->any ? "127.0.0.1" : bound);
-    }
+    v6 = ws__sa_split((struct sockaddr *)&ss, ip, &l->port) == WS__F_ADDR6;
+    l->any = !memcmp(ip, any, v6 ? 16 : 4);
+    if (!ws__inet_ntop(v6 ? AF_INET6 : AF_INET, ip, bound, sizeof bound)) strcpy(bound, v6 ? "::" : "0.0.0.0");
+    strcpy(addr, !l->any ? bound : v6 ? "::1" : "127.0.0.1");
     o.p = l->url; o.cap = sizeof l->url; o.len = 0; o.err = 0;
-    ws__puts(&o, v6 ? "ws://[" : "ws://");
-    ws__puts(&o, addr);
-    ws__puts(&o, v6 ? "]:" : ":");
-    ws__putu(&o, l->port);
+    ws__puts(&o, "ws://");
+    ws__put_hostport(&o, addr, strlen(addr), v6, l->port);
     ws__puts(&o, "/");
     (void)ws__out_done(&o, NULL);
     o.p = l->addr; o.cap = sizeof l->addr; o.len = 0; o.err = 0;
-    ws__puts(&o, v6 ? "[" : "");
-    ws__puts(&o, bound);
-    ws__puts(&o, v6 ? "]:" : ":");
-    ws__putu(&o, l->port);
+    ws__put_hostport(&o, bound, strlen(bound), v6, l->port);
     (void)ws__out_done(&o, NULL);
     if (l->any && WS__TEXT) {   /* the URL says loopback: tell that other machines can dial in too */
         char m[160];
@@ -6233,14 +6232,14 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, int port, ws_listener 
 #endif
     if (!host || !*host) host = "0.0.0.0";
     ws__utoa(ps, (unsigned)port);
-    o.p = where; o.cap = sizeof where; o.len = 0; o.err = !WS__TEXT;   /* "ws_listen on HOST:PORT: " */
-    ws__puts(&o, "ws_listen on ");
-    ws__puts(&o, strchr(host, ':') ? "[" : "");
-    ws__put(&o, host, WS__MIN(strlen(host), (size_t)200));
-    ws__puts(&o, strchr(host, ':') ? "]:" : ":");
-    ws__puts(&o, ps);
-    ws__puts(&o, ": ");
-    if (ws__out_done(&o, NULL) != WS_OK) strcpy(where, "ws_listen: ");
+    where[0] = '\0';
+    if (WS__TEXT) {   /* "ws_listen on HOST:PORT: " */
+        o.p = where; o.cap = sizeof where; o.len = 0; o.err = 0;
+        ws__puts(&o, "ws_listen on ");
+        ws__put_hostport(&o, host, WS__MIN(strlen(host), (size_t)200), strchr(host, ':') != NULL, (unsigned)port);
+        ws__puts(&o, ": ");
+        if (ws__out_done(&o, NULL) != WS_OK) strcpy(where, "ws_listen: ");
+    }
     if (ws__resolve(host, ps, WS__RES_PASSIVE, &res) != 0) {
         ws__ctx_err(ctx, where, WS__T("the host does not resolve to an address"), NULL);
         return WS_ERR_DNS;
@@ -7313,10 +7312,7 @@ WS_API ws_result ws_conn_remote(const ws_conn *c, char *out, size_t cap, uint16_
     if (!(c->flags & (WS__F_ADDR4 | WS__F_ADDR6))) { out[0] = '\0'; return WS_ERR_STATE; }
     if (!ws__inet_ntop(c->flags & WS__F_ADDR4 ? AF_INET : AF_INET6, (const void *)c->raddr, a, sizeof a)) strcpy(a, "?");
     o.p = t; o.cap = sizeof t; o.len = 0; o.err = 0;
-    ws__puts(&o, c->flags & WS__F_ADDR4 ? "" : "[");
-    ws__puts(&o, a);
-    ws__puts(&o, c->flags & WS__F_ADDR4 ? ":" : "]:");
-    ws__putu(&o, c->rport);
+    ws__put_hostport(&o, a, strlen(a), !(c->flags & WS__F_ADDR4), c->rport);
     (void)ws__out_done(&o, NULL);
     strncpy(out, t, cap - 1);
     out[cap - 1] = '\0';
