@@ -5613,7 +5613,7 @@ struct ws__dns {
     char host[256], port[8];
 };
 
-static void ws__dns_free(ws__dns *d) {
+WS__UNUSED static void ws__dns_free(ws__dns *d) {
     if (d->res) ws__resolve_free(d->res);
 #ifndef WS_NO_THREADS
     ws__mutex_free(&d->mu);
@@ -5649,19 +5649,19 @@ static void *ws__thread_main(void *arg)
 #endif
 
 static void ws__dns_release(ws_conn *c) {
+#ifndef WS_NO_THREADS
     ws__dns *d = ws__cl(c) ? ws__cl(c)->dns : NULL;
     int last;
     if (!d) return;
     ws__cl(c)->dns = NULL;
     c->ctx->nresolving--;
-#ifndef WS_NO_THREADS
     ws__mutex_lock(&d->mu);
     last = --d->refs == 0;
     ws__mutex_unlock(&d->mu);
-#else
-    last = 1;
-#endif
     if (last) ws__dns_free(d);
+#else   /* names resolve inside ws_connect: there is never a ws__dns to give back */
+    (void)c;
+#endif
 }
 
 static void ws__client_reset(ws_conn *c) {   /* forget one attempt's resources */
@@ -6025,30 +6025,31 @@ static void ws__client_start(ws_conn *c) {
         host[h.len] = '\0';
         ws__utoa(port, cl->proxy_host.ptr ? cl->proxy_port : cl->u.port);
     }
-    if (ws__resolve(host, port, WS__RES_NUMERIC, &res) == 0) { ws__client_resolved(c, 0, res); return; }
-    d = (ws__dns *)WS_MALLOC(sizeof *d, NULL);
-    if (!d) { ws__fail(c, WS_ERR_NOMEM, WS__T("out of memory")); return; }
-    memset(d, 0, sizeof *d);
-    memcpy(d->host, host, sizeof host);
-    memcpy(d->port, port, sizeof port);
-    d->wake = ctx->wake_w;
-#ifndef WS_NO_THREADS
-    ws__mutex_init(&d->mu);
-    d->refs = 2;
-    cl->dns = d;
-    ctx->nresolving++;
-    if (ws__thread_start(d) != 0) {
-        d->refs = 1;
-        ws__dns_release(c);
-        ws__fail(c, WS_ERR_DNS, WS__T("could not start the resolver thread"));
-    }
+    rc = ws__resolve(host, port, WS__RES_NUMERIC, &res);
+#ifdef WS_NO_THREADS
+    if (rc != 0) rc = ws__resolve(host, port, 0, &res);   /* blocking: see WS_NO_THREADS */
+    (void)d;
 #else
-    ws__dns_run(d);   /* blocking: see WS_NO_THREADS */
-    rc = d->rc; res = d->res; d->res = NULL;
-    ws__dns_free(d);
-    ws__client_resolved(c, rc, res);
+    if (rc != 0) {   /* a name: resolved on a thread, reported through the wake-up */
+        d = (ws__dns *)WS_MALLOC(sizeof *d, NULL);
+        if (!d) { ws__fail(c, WS_ERR_NOMEM, WS__T("out of memory")); return; }
+        memset(d, 0, sizeof *d);
+        memcpy(d->host, host, sizeof host);
+        memcpy(d->port, port, sizeof port);
+        d->wake = ctx->wake_w;
+        ws__mutex_init(&d->mu);
+        d->refs = 2;
+        cl->dns = d;
+        ctx->nresolving++;
+        if (ws__thread_start(d) != 0) {
+            d->refs = 1;
+            ws__dns_release(c);
+            ws__fail(c, WS_ERR_DNS, WS__T("could not start the resolver thread"));
+        }
+        return;
+    }
 #endif
-    (void)rc;
+    ws__client_resolved(c, rc, res);
 }
 
 /* Called by the loop while RESOLVING: has the resolver thread finished? */
