@@ -2583,9 +2583,7 @@ struct ws_ctx {
     ws__outf     out[WS__OUT_MAX];   /* (ws__send_direct, ws__out_flush) */
 #endif
 #ifndef WS_NO_NET
-    ws_pollfd   *pfds;           /* ws_poll's own array */
-    size_t       pfd_cap;
-    struct ws__owner { void *o; intptr_t fd; } *owners;   /* what the last ws_pollfds listed */
+    struct ws__owner { void *o; intptr_t fd; short ev; } *owners;   /* what the last ws_pollfds listed */
     size_t       owner_cap, owner_len;
     ws__ospfd   *ospfds;
     size_t       ospfd_cap;
@@ -6618,25 +6616,23 @@ static int ws__timeout(ws_ctx *ctx) {   /* how long the loop may sleep: -1 = no 
     return (int)WS__MIN(due - ctx->now, (int64_t)0x7FFFFFFF);
 }
 
-WS_API size_t ws_pollfds(ws_ctx *ctx, ws_pollfd *out, size_t cap, int *timeout_ms) {
+/* What the loop watches now, into ctx->owners (ws_pollfds and ws_poll list the same):
+ * owners[i] is what entry i stands for: NULL (wake-up), a listener, a watch or a conn.
+ * The number of entries, or (size_t)-1 when out of memory. */
+static size_t ws__collect(ws_ctx *ctx) {
     size_t n = 0, ocap;
     ws_listener *l;
     ws_watch *w;
     ws_conn *c;
     ctx->now = ws__now_ms();
-    /* owners[i] is what entry i stands for: NULL (wake-up), a listener, or a conn */
     ocap = 1;
     for (l = ctx->listeners; l; l = l->next) ocap++;
     for (w = ctx->watches; w; w = w->next) ocap++;
     ocap += ctx->nconns;
     ctx->owner_len = 0;
-    if (!ws__grow(ctx, (void **)&ctx->owners, &ctx->owner_cap, ocap, sizeof *ctx->owners)) {
-        if (timeout_ms) *timeout_ms = 10;   /* out of memory: try again soon */
-        return 0;
-    }
+    if (!ws__grow(ctx, (void **)&ctx->owners, &ctx->owner_cap, ocap, sizeof *ctx->owners)) return (size_t)-1;
 #define WS__ADD(owner, sock, evs) do { \
-        if (n < cap) { out[n].fd = (intptr_t)(sock); out[n].events = (short)(evs); out[n].revents = 0; } \
-        ctx->owners[n].o = (owner); ctx->owners[n].fd = (intptr_t)(sock); n++; } while (0)
+        ctx->owners[n].o = (owner); ctx->owners[n].fd = (intptr_t)(sock); ctx->owners[n].ev = (short)(evs); n++; } while (0)
     if (ctx->wake_r != WS__INVALID_SOCK) WS__ADD(NULL, ctx->wake_r, WS_POLLIN);
     if (!ctx->accept_resume)   /* paused listeners (out of descriptors) are not watched */
         for (l = ctx->listeners; l; l = l->next) WS__ADD((void *)l, l->fd, WS_POLLIN);
@@ -6647,6 +6643,19 @@ WS_API size_t ws_pollfds(ws_ctx *ctx, ws_pollfd *out, size_t cap, int *timeout_m
     }
 #undef WS__ADD
     ctx->owner_len = n;
+    return n;
+}
+WS_API size_t ws_pollfds(ws_ctx *ctx, ws_pollfd *out, size_t cap, int *timeout_ms) {
+    size_t n = ws__collect(ctx), i;
+    if (n == (size_t)-1) {
+        if (timeout_ms) *timeout_ms = 10;   /* out of memory: try again soon */
+        return 0;
+    }
+    for (i = 0; i < n && i < cap; i++) {
+        out[i].fd = ctx->owners[i].fd;
+        out[i].events = ctx->owners[i].ev;
+        out[i].revents = 0;
+    }
     if (timeout_ms) *timeout_ms = ws__timeout(ctx);
     return n;
 }
@@ -6915,13 +6924,20 @@ static void ws__run_posts(ws_ctx *ctx) {
 static void ws__run_posts(ws_ctx *ctx) { (void)ctx; }
 #endif
 
+/* Frees the listeners and watches closed in a pass (kept while it could still name them). */
+static void ws__free_dead(ws_ctx *ctx) {
+    ws_listener *l;
+    ws_watch *w;
+    while ((l = ctx->dead_listeners) != NULL) { ctx->dead_listeners = l->next; ws__free(ctx, l); }
+    while ((w = ctx->dead_watches) != NULL) { ctx->dead_watches = w->next; ws__free(ctx, w); }
+}
+
 /* The end of every dispatch: due timers, then pending work, then frees. */
 static void ws__dispatch_end(ws_ctx *ctx) {
     ws_conn *c, *dead = NULL, **pp;
     int round;
     size_t budget = ctx->hlen;
     ws_listener *l;
-    ws_watch *w;
 #ifdef WS_NO_WAKEUP
     ws__run_posts(ctx);   /* no wake-up channel to run them from */
 #endif
@@ -6961,27 +6977,41 @@ static void ws__dispatch_end(ws_ctx *ctx) {
         dead = c->pnext;
         if (c != ctx->hold) ws__conn_free(c);
     }
-    while ((l = ctx->dead_listeners) != NULL) { ctx->dead_listeners = l->next; ws__free(ctx, l); }
+    ws__free_dead(ctx);
     ws__buf_big_pass(ctx);
-    while ((w = ctx->dead_watches) != NULL) { ctx->dead_watches = w->next; ws__free(ctx, w); }
     ctx->owner_len = 0;
 }
 
-WS_API void ws_dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n) {
+/* A pass over n ready entries: fds (ws_dispatch), or NULL: ws_poll's ctx->ospfds, which
+ * are ctx->owners */
+static void ws__dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n) {
     size_t i;
     WS_ASSERT(!ctx->in_cb && "ws_dispatch/ws_poll called from a callback");
     ctx->now = ws__now_ms();
     ctx->dispatching++;
     for (i = 0; i < n; i++) {
-        int found;
+        int found = 1;
         void *o;
-        if (!fds[i].revents) continue;
-        o = ws__owner_of(ctx, &fds[i], i, &found);
-        if (found) ws__ready(ctx, o, fds[i].revents);
+        short r;
+        if (fds) {
+            if (!fds[i].revents) continue;
+            o = ws__owner_of(ctx, &fds[i], i, &found);
+            r = fds[i].revents;
+        } else {
+            r = ctx->ospfds[i].revents;
+            if (!r) continue;
+            o = ctx->owners[i].o;
+            r = (short)(((r & POLLIN) ? WS_POLLIN : 0) | ((r & POLLOUT) ? WS_POLLOUT : 0) |
+                        ((r & POLLERR) ? WS_POLLERR : 0) | ((r & POLLHUP) ? WS_POLLHUP : 0));
+        }
+        if (found) ws__ready(ctx, o, r);
     }
     ws__dispatch_end(ctx);
     ctx->dispatching--;
     ws__timer_sync(ctx);
+}
+WS_API void ws_dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n) {
+    ws__dispatch(ctx, fds, fds ? n : 0);   /* fds NULL: nothing ready (a NULL of ws__dispatch's own is ws_poll's) */
 }
 
 /* on_watch / on_timer hosts: one ready socket, or the timer, then what is due. */
@@ -7032,28 +7062,21 @@ WS_API int ws_poll(ws_ctx *ctx, int timeout_ms) {
 #ifdef WS__EPOLL
     if (ctx->epfd >= 0) return ws__poll_epoll(ctx, timeout_ms);
 #endif
-    for (;;) {
-        n = ws_pollfds(ctx, ctx->pfds, ctx->pfd_cap, &t);
-        if (n <= ctx->pfd_cap) break;
-        if (!ws__grow(ctx, (void **)&ctx->pfds, &ctx->pfd_cap, n, sizeof(ws_pollfd))) return WS_ERR_NOMEM;
-    }
+    n = ws__collect(ctx);
+    if (n == (size_t)-1 || !ws__grow(ctx, (void **)&ctx->ospfds, &ctx->ospfd_cap, n, sizeof(ws__ospfd)))
+        return WS_ERR_NOMEM;
+    t = ws__timeout(ctx);
     if (timeout_ms >= 0 && (t < 0 || t > timeout_ms)) t = timeout_ms;
-    if (!ws__grow(ctx, (void **)&ctx->ospfds, &ctx->ospfd_cap, n, sizeof(ws__ospfd))) return WS_ERR_NOMEM;
     for (i = 0; i < n; i++) {
-        ctx->ospfds[i].fd = (ws__sock)ctx->pfds[i].fd;
-        ctx->ospfds[i].events = (short)(((ctx->pfds[i].events & WS_POLLIN) ? POLLIN : 0) |
-                                        ((ctx->pfds[i].events & WS_POLLOUT) ? POLLOUT : 0));
+        ctx->ospfds[i].fd = (ws__sock)ctx->owners[i].fd;
+        ctx->ospfds[i].events = (short)(((ctx->owners[i].ev & WS_POLLIN) ? POLLIN : 0) |
+                                        ((ctx->owners[i].ev & WS_POLLOUT) ? POLLOUT : 0));
         ctx->ospfds[i].revents = 0;
     }
     rc = ws__os_poll(ctx->ospfds, n, t);
     if (rc < 0 && !ws__err_intr(ws__sock_errno())) return WS_ERR_IO;
-    for (i = 0; i < n; i++) {
-        short r = ctx->ospfds[i].revents;
-        ctx->pfds[i].revents = (short)(((r & POLLIN) ? WS_POLLIN : 0) | ((r & POLLOUT) ? WS_POLLOUT : 0) |
-                                       ((r & POLLERR) ? WS_POLLERR : 0) | ((r & POLLHUP) ? WS_POLLHUP : 0));
-    }
     before = ctx->nevents;
-    ws_dispatch(ctx, ctx->pfds, rc > 0 ? n : 0);
+    ws__dispatch(ctx, NULL, rc > 0 ? n : 0);
     return ctx->nevents - before;
 }
 
@@ -7158,11 +7181,6 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
         }
     }
     while (ctx->head) ws__conn_free(ctx->head);
-    while (ctx->dead_listeners) {
-        ws_listener *l = ctx->dead_listeners;
-        ctx->dead_listeners = l->next;
-        ws__free(ctx, l);
-    }
     ws__pmd_ctx_free(ctx);
 #ifndef WS_NO_TIMERS
     while (ctx->timers) ws__timer_free(ctx->timers);
@@ -7170,7 +7188,7 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
 #ifndef WS_NO_WATCH
     while (ctx->watches) ws_watch_remove(ctx->watches);
 #endif
-    while (ctx->dead_watches) { ws_watch *w = ctx->dead_watches; ctx->dead_watches = w->next; ws__free(ctx, w); }
+    ws__free_dead(ctx);
     if (ctx->posts) WS_FREE(ctx->posts, ctx->cfg.user);
 #ifndef WS_NO_THREADS
     ws__mutex_free(&ctx->post_mu);
@@ -7182,7 +7200,6 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
 #ifdef WS__EPOLL
     if (ctx->epfd >= 0) close(ctx->epfd);
 #endif
-    ws__free(ctx, ctx->pfds);
     ws__free(ctx, ctx->owners);
     ws__free(ctx, ctx->ospfds);
     ws__epoll_set(ctx, ctx->wake_r, NULL, &ctx->wake_reg, 0);   /* on_watch: stop first */
