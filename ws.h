@@ -2128,54 +2128,41 @@ static int ws__resolve(const char *host, const char *port, int flags, ws__addrin
     *res = NULL;
     if (!a) return -1;
     memset(a, 0, sizeof *a);
+    s4 = (struct sockaddr_in *)(void *)&a->ss;
     while (*port >= '0' && *port <= '9') p = p * 10 + (unsigned)(*port++ - '0');
     a->ai_addr = (struct sockaddr *)(void *)&a->ss;
-    s4 = (struct sockaddr_in *)(void *)&a->ss;
-    if (lwip_inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons((uint16_t)p);
-        a->ai_family = AF_INET;
-        a->ai_addrlen = (socklen_t)sizeof *s4;
-        *res = a;
-        return 0;
-    }
+    if (lwip_inet_pton(AF_INET, host, &s4->sin_addr) == 1) a->ss.ss_family = AF_INET;
 #  if LWIP_IPV6
-    {
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)&a->ss;
-        if (lwip_inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-            s6->sin6_family = AF_INET6;
-            s6->sin6_port = htons((uint16_t)p);
-            a->ai_family = AF_INET6;
-            a->ai_addrlen = (socklen_t)sizeof *s6;
-            *res = a;
-            return 0;
-        }
-    }
+    else if (lwip_inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)(void *)&a->ss)->sin6_addr) == 1)
+        a->ss.ss_family = AF_INET6;
 #  endif
 #  if LWIP_DNS   /* blocks this thread until lwIP's resolver answers (see WHAT BLOCKS) */
-    if (!(flags & WS__RES_NUMERIC)) {
+    else if (!(flags & WS__RES_NUMERIC)) {
         struct addrinfo hints, *r = NULL;
         memset(&hints, 0, sizeof hints);
         hints.ai_family = AF_UNSPEC;
         hints.ai_socktype = SOCK_STREAM;
-        if (lwip_getaddrinfo(host, NULL, &hints, &r) == 0 && r && r->ai_addrlen <= sizeof a->ss) {
+        if (lwip_getaddrinfo(host, NULL, &hints, &r) == 0 && r && r->ai_addrlen <= sizeof a->ss)
             memcpy(&a->ss, r->ai_addr, r->ai_addrlen);
-            a->ai_family = r->ai_family;
-            a->ai_addrlen = (socklen_t)r->ai_addrlen;
-            if (a->ai_family == AF_INET) s4->sin_port = htons((uint16_t)p);
-#    if LWIP_IPV6
-            else ((struct sockaddr_in6 *)(void *)&a->ss)->sin6_port = htons((uint16_t)p);
-#    endif
-            lwip_freeaddrinfo(r);
-            *res = a;
-            return 0;
-        }
         if (r) lwip_freeaddrinfo(r);
     }
 #  endif
     (void)flags;
-    WS_FREE(a, NULL);
-    return -1;
+    a->ai_family = a->ss.ss_family;
+    if (a->ai_family == AF_INET) {
+        s4->sin_port = htons((uint16_t)p);
+        a->ai_addrlen = (socklen_t)sizeof *s4;
+#  if LWIP_IPV6
+    } else if (a->ai_family == AF_INET6) {
+        ((struct sockaddr_in6 *)(void *)&a->ss)->sin6_port = htons((uint16_t)p);
+        a->ai_addrlen = (socklen_t)sizeof(struct sockaddr_in6);
+#  endif
+    } else {   /* no address (or one of another family) */
+        WS_FREE(a, NULL);
+        return -1;
+    }
+    *res = a;
+    return 0;
 }
 static void ws__resolve_free(ws__addrinfo *a) { WS_FREE(a, NULL); }
 #  ifndef WS_NO_WAKEUP
