@@ -2606,6 +2606,13 @@ struct ws_ctx {
     int          accept_backoff; /* ms of the last pause: doubles while it lasts */
 };
 
+#ifdef WS_NO_SERVER   /* nothing is accepted: no handshake list, listeners never pause */
+#  define WS__NO_SERVER 1
+#  define WS__PAUSED(x) ((int64_t)0)
+#else
+#  define WS__NO_SERVER 0
+#  define WS__PAUSED(x) ((x)->accept_resume)   /* listeners paused until then (0: not) */
+#endif
 #ifdef WS_NO_NET   /* every ctx is an engine's: what only the loop needs is left out */
 #  define WS__ENGINE(x) 1
 #else
@@ -2661,7 +2668,7 @@ static void ws__pend(ws_conn *c) {
  * oldest can make room (max_pending, max_pending_per_addr; ws__hs_add in >>server). */
 static void ws__hs_del(ws_conn *c) {
     ws_ctx *x = c->ctx;
-    if (!(c->flags & WS__F_HS)) return;
+    if (WS__NO_SERVER || !(c->flags & WS__F_HS)) return;   /* WS_NO_SERVER: no list */
     c->flags &= ~(uint32_t)WS__F_HS;
     if (c->x->hsprev) c->x->hsprev->x->hsnext = c->x->hsnext; else x->hs_head = c->x->hsnext;
     if (c->x->hsnext) c->x->hsnext->x->hsprev = c->x->hsprev; else x->hs_tail = c->x->hsprev;
@@ -6300,7 +6307,7 @@ WS_API const char *ws_listener_addr(const ws_listener *l) { return l ? l->addr :
 WS_API int ws_listener_any(const ws_listener *l) { return l ? l->any : 0; }
 WS_API void ws_listener_close(ws_listener *l) {
     ws_listener **pp;
-    if (!l) return;
+    if (!l || WS__NO_SERVER) return;   /* WS_NO_SERVER: there is none */
     for (pp = &l->ctx->listeners; *pp; pp = &(*pp)->next)
         if (*pp == l) { *pp = l->next; break; }
     ws__epoll_set(l->ctx, l->fd, l, &l->ereg, 0);
@@ -6596,9 +6603,9 @@ static void ws__settle(ws_conn *c) {
 static int ws__timeout(ws_ctx *ctx) {   /* how long the loop may sleep: -1 = no timer */
     int64_t due;
     if (ctx->pend) return 0;
-    if (!ctx->hlen && !ctx->accept_resume) return -1;
-    due = ctx->hlen ? ctx->heap[0]->due : ctx->accept_resume;
-    if (ctx->accept_resume && ctx->accept_resume < due) due = ctx->accept_resume;
+    if (!ctx->hlen && !WS__PAUSED(ctx)) return -1;
+    due = ctx->hlen ? ctx->heap[0]->due : WS__PAUSED(ctx);
+    if (WS__PAUSED(ctx) && WS__PAUSED(ctx) < due) due = WS__PAUSED(ctx);
     if (due <= ctx->now) return 0;
     return (int)WS__MIN(due - ctx->now, (int64_t)0x7FFFFFFF);
 }
@@ -6621,7 +6628,7 @@ static size_t ws__collect(ws_ctx *ctx) {
 #define WS__ADD(owner, sock, evs) do { \
         ctx->owners[n].o = (owner); ctx->owners[n].fd = (intptr_t)(sock); ctx->owners[n].ev = (short)(evs); n++; } while (0)
     if (ctx->wake_r != WS__INVALID_SOCK) WS__ADD(NULL, ctx->wake_r, WS_POLLIN);
-    if (!ctx->accept_resume)   /* paused listeners (out of descriptors) are not watched */
+    if (!WS__PAUSED(ctx))   /* paused listeners (out of descriptors) are not watched */
         for (l = ctx->listeners; l; l = l->next) WS__ADD((void *)l, l->fd, WS_POLLIN);
     for (w = ctx->watches; w; w = w->next) if (w->want) WS__ADD((void *)w, w->fd, w->want);
     for (c = ctx->head; c; c = c->next) {
@@ -6777,9 +6784,7 @@ WS_API ws_result ws_timer_start(ws_ctx *ctx, int ms, int repeat_ms,
     if (ctx->timers) ctx->timers->prev = t;
     ctx->timers = t;
     ctx->ntimers++;
-    if (!ctx->dispatching) ctx->now = ws__now_ms();
-    ws__heap_file(ctx, &t->hn, ctx->now + ms > 0 ? ctx->now + ms : 1);
-    ws__timer_sync(ctx);
+    ws_timer_again(t, ms);   /* filed */
     if (out) *out = t;
     return WS_OK;
 }
@@ -6928,7 +6933,7 @@ static void ws__dispatch_end(ws_ctx *ctx) {
 #ifdef WS_NO_WAKEUP
     ws__run_posts(ctx);   /* no wake-up channel to run them from */
 #endif
-    if (ctx->accept_resume && ctx->now >= ctx->accept_resume) {   /* try accepting again */
+    if (WS__PAUSED(ctx) && ctx->now >= WS__PAUSED(ctx)) {   /* try accepting again */
         ws__accept_resume(ctx);
         for (l = ctx->listeners; l && !ctx->accept_resume; l = l->next) ws__accept(ctx, l);
     }
@@ -7211,9 +7216,8 @@ WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts 
     c->user = conn_user;
     rc = ws__client_new(c, url, opts, &why);
     if (rc != WS_OK) {   /* ws_ctx_error names the part of the URL that is wrong */
-        if (rc == WS_ERR_URL) ws__ctx_err(ctx, WS__T("ws_connect: invalid URL: "), why, NULL);
-        else if (rc == WS_ERR_ARG && *why) ws__ctx_err(ctx, WS__T("ws_connect: "), why, NULL);
-        else ws__ctx_err(ctx, WS__T("ws_connect: "), ws_result_str(rc), NULL);
+        ws__ctx_err(ctx, rc == WS_ERR_URL ? WS__T("ws_connect: invalid URL: ") : WS__T("ws_connect: "),
+                    rc == WS_ERR_URL || (rc == WS_ERR_ARG && *why) ? why : ws_result_str(rc), NULL);
         ws__conn_free(c);
         return rc;
     }
@@ -7342,7 +7346,8 @@ WS_API ws_result ws_broadcast_ex(ws_ctx *ctx, int opcode, const void *data, size
     if (!ctx) return WS_ERR_ARG;
     rc = ws__send_check(ctx, opcode & ~WS_SEND_UNCOMPRESSED, data, len);   /* once: not a close frame, text is UTF-8 */
     if (rc != WS_OK) return rc;
-    for (c = ws_conn_next(ctx, NULL); c; c = next) {
+    (void)except; (void)flags;
+    for (c = WS__NO_SERVER ? NULL : ws_conn_next(ctx, NULL); c; c = next) {   /* server conns only */
         next = ws_conn_next(ctx, c);   /* closing c takes it out of the iteration */
         if (c == except || !(c->flags & WS__F_SERVER)) continue;
         rc = ws__send_msg(c, opcode, data, len);
