@@ -2586,7 +2586,7 @@ struct ws_ctx {
     ws_watch    *watches, *dead_watches;   /* ws_watch_fd; removed ones freed after the pass */
     ws_timer    *timers;         /* every ws_timer, for ws_ctx_destroy */
     ws__post    *posts;          /* ws_ctx_post's ring */
-    size_t       post_cap, post_head, post_len;
+    size_t       post_cap, post_len;   /* posts[0..post_len) wait, oldest first */
     int          post_closed;
 #  ifndef WS_NO_THREADS
     ws__mutex    post_mu;
@@ -6865,20 +6865,14 @@ WS_API ws_result ws_ctx_post(ws_ctx *ctx, void (*fn)(ws_ctx *ctx, void *arg), vo
     WS__POST_LOCK(ctx);
     if (ctx->post_closed) rc = WS_ERR_CLOSED;
     else if (ctx->post_len >= max) rc = WS_ERR_FULL;
-    else if (ctx->post_len == ctx->post_cap) {   /* grow: the ring is unrolled into the new one */
-        size_t ncap = WS__MIN(WS__MAX(ctx->post_cap * 2, (size_t)64), max), i;
-        ws__post *np = (ws__post *)WS_MALLOC(ncap * sizeof *np, ctx->cfg.user);
+    else if (ctx->post_len == ctx->post_cap) {   /* grow */
+        size_t ncap = WS__MIN(WS__MAX(ctx->post_cap * 2, (size_t)64), max);
+        ws__post *np = (ws__post *)WS_REALLOC(ctx->posts, ncap * sizeof *np, ctx->cfg.user);
         if (!np) rc = WS_ERR_NOMEM;
-        else {
-            for (i = 0; i < ctx->post_len; i++) np[i] = ctx->posts[(ctx->post_head + i) % ctx->post_cap];
-            if (ctx->posts) WS_FREE(ctx->posts, ctx->cfg.user);
-            ctx->posts = np;
-            ctx->post_cap = ncap;
-            ctx->post_head = 0;
-        }
+        else { ctx->posts = np; ctx->post_cap = ncap; }
     }
     if (rc == WS_OK) {
-        ws__post *e = &ctx->posts[(ctx->post_head + ctx->post_len) % ctx->post_cap];
+        ws__post *e = &ctx->posts[ctx->post_len];
         e->fn = fn;
         e->arg = arg;
         wake = ctx->post_len++ == 0;   /* the first one wakes the loop; it runs them all */
@@ -6887,7 +6881,8 @@ WS_API ws_result ws_ctx_post(ws_ctx *ctx, void (*fn)(ws_ctx *ctx, void *arg), vo
     if (wake) (void)ws__wake_signal(ctx->wake_w);
     return rc;
 }
-/* Runs the posts queued now, in order (later ones: the next pass, woken again). */
+/* Runs the posts queued now, in order (later ones: the next pass, woken again). They stay
+ * in the array (a post may grow and move it: each is read under the lock) until all ran. */
 static void ws__run_posts(ws_ctx *ctx) {
     size_t n, i;
     WS__POST_LOCK(ctx);
@@ -6896,9 +6891,7 @@ static void ws__run_posts(ws_ctx *ctx) {
     for (i = 0; i < n; i++) {
         ws__post e;
         WS__POST_LOCK(ctx);
-        e = ctx->posts[ctx->post_head];
-        ctx->post_head = (ctx->post_head + 1) % ctx->post_cap;
-        ctx->post_len--;
+        e = ctx->posts[i];
         WS__POST_UNLOCK(ctx);
         ctx->in_cb++;
         e.fn(ctx, e.arg);
@@ -6907,6 +6900,8 @@ static void ws__run_posts(ws_ctx *ctx) {
     }
     if (n) {
         WS__POST_LOCK(ctx);
+        ctx->post_len -= n;
+        memmove(ctx->posts, ctx->posts + n, ctx->post_len * sizeof *ctx->posts);
         n = ctx->post_len;   /* posted while these ran, and nobody woke us for them */
         WS__POST_UNLOCK(ctx);
         if (n) (void)ws__wake_signal(ctx->wake_w);
