@@ -5703,54 +5703,37 @@ typedef struct ws__proxy_url {
     uint16_t port;               /* given, or 80 */
 } ws__proxy_url;
 
-/* "http://[user[:password]@]host[:port][/]". WS_OK, or WS_ERR_URL with *why. */
+/* "http://[user[:password]@]host[:port][/]". WS_OK, or WS_ERR_URL with *why. The host and
+ * port are read by ws_url_parse (as "ws://host:port": the same rules, default port 80). */
 static ws_result ws__proxy_parse(const char *s, size_t n, ws__proxy_url *p, const char **why) {
-    ws_span scheme;
-    size_t i, a = 7, e, at, h, he, colon;
-    unsigned long port = 80;
+    char tmp[5 + 264];           /* "ws://" + "[host]:port", host <= 255 bytes */
+    ws_url u;
+    size_t i, a = 7, e, at, colon;
     memset(p, 0, sizeof *p);
     *why = "";
-    scheme.ptr = s; scheme.len = n < 7 ? n : 7;
-    if (!ws__span_ieq(scheme, "http://", 7)) { *why = WS__T("a proxy URL starts with http://"); return WS_ERR_URL; }
+    if (n < 7 || !ws__span_ieq(ws__span(s, 7), "http://", 7)) { *why = WS__T("a proxy URL starts with http://"); return WS_ERR_URL; }
     for (i = 0; i < n; i++)
         if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7F) { *why = WS__T("space or control character in the proxy URL"); return WS_ERR_URL; }
     for (e = a; e < n && s[e] != '/' && s[e] != '?' && s[e] != '#'; e++) {}
     if (e < n && !(s[e] == '/' && e + 1 == n)) { *why = WS__T("a proxy URL has no path, query or fragment"); return WS_ERR_URL; }
     for (at = e; at > a && s[at - 1] != '@'; at--) {}
-    h = a;
     if (at > a) {   /* user info: user[:password]@ */
         for (colon = a; colon < at - 1 && s[colon] != ':'; colon++) {}
         p->user.ptr = s + a; p->user.len = colon - a;
         p->pass.ptr = s + colon; p->pass.len = 0;
         if (colon < at - 1) { p->pass.ptr = s + colon + 1; p->pass.len = at - 1 - colon - 1; }
-        h = at;
-    }
-    if (h < e && s[h] == '[') {
-        for (he = h + 1; he < e && s[he] != ']'; he++) {}
-        if (he == e) { *why = WS__T("unclosed [ in the proxy host"); return WS_ERR_URL; }
-        p->host.ptr = s + h + 1; p->host.len = he - h - 1;
-        he++;
-    } else {
-        for (he = h; he < e && s[he] != ':'; he++) {}
-        p->host.ptr = s + h; p->host.len = he - h;
-    }
-    if (!p->host.len || p->host.len > 255) { *why = WS__T("no proxy host, or one over 255 bytes"); return WS_ERR_URL; }
-    for (i = 0; i < p->host.len; i++) {
-        int c = (unsigned char)p->host.ptr[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '.' || c == '_' || c == ':'))
+    } else at = a;
+    if (e - at > sizeof tmp - 5) { *why = WS__T("no proxy host, or one over 255 bytes"); return WS_ERR_URL; }
+    memcpy(tmp, "ws://", 5);
+    memcpy(tmp + 5, s + at, e - at);
+    if (ws_url_parse(tmp, 5 + e - at, &u, why) != WS_OK) return WS_ERR_URL;
+    if (u.host.len > 255) { *why = WS__T("no proxy host, or one over 255 bytes"); return WS_ERR_URL; }
+    for (i = 0; !u.ipv6 && i < u.host.len; i++)   /* a name or IPv4 address: [A-Za-z0-9._-] */
+        if (!ws__is_alnum((unsigned char)u.host.ptr[i]) && !strchr("-._", u.host.ptr[i]))
             { *why = WS__T("invalid character in the proxy host"); return WS_ERR_URL; }
-        if (c == ':' && s[h] != '[') { *why = WS__T("invalid character in the proxy host"); return WS_ERR_URL; }
-    }
-    if (he < e) {
-        if (s[he] != ':' || he + 1 == e || e - he - 1 > 5) { *why = WS__T("bad proxy port"); return WS_ERR_URL; }
-        for (port = 0, i = he + 1; i < e; i++) {
-            if (s[i] < '0' || s[i] > '9') { *why = WS__T("bad proxy port"); return WS_ERR_URL; }
-            port = port * 10 + (unsigned long)(s[i] - '0');
-        }
-        if (port == 0 || port > 65535) { *why = WS__T("bad proxy port"); return WS_ERR_URL; }
-    }
-    p->port = (uint16_t)port;
+    p->host.ptr = s + at + (u.host.ptr - (tmp + 5));
+    p->host.len = u.host.len;
+    p->port = u.port;
     return WS_OK;
 }
 
