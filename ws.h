@@ -5738,8 +5738,7 @@ static ws_result ws__proxy_parse(const char *s, size_t n, ws__proxy_url *p, cons
 }
 
 static int ws__hexdig(int c) {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-           c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    return !ws__is_hex(c) ? -1 : c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
 }
 /* Appends the %-decoded span to o; o->err = 2 for a bad %XX escape. */
 static void ws__put_pct(ws__out *o, ws_span s) {
@@ -6027,20 +6026,23 @@ static void ws__client_start(ws_conn *c) {
     ws__client_resolved(c, rc, res);
 }
 
-/* Called by the loop while RESOLVING: has the resolver thread finished? */
+/* Called by the loop while RESOLVING: has the resolver thread finished? (WS_NO_THREADS:
+ * ws_connect resolved already) */
 static void ws__client_poll_dns(ws_conn *c) {
+#ifndef WS_NO_THREADS
     ws__dns *d = ws__cl(c) ? ws__cl(c)->dns : NULL;
     int done = 0, rc = 0;
     ws__addrinfo *res = NULL;
     if (!d) return;
-#ifndef WS_NO_THREADS
     ws__mutex_lock(&d->mu);
     if (d->done) { done = 1; rc = d->rc; res = d->res; d->res = NULL; }
     ws__mutex_unlock(&d->mu);
-#endif
     if (!done) return;
     ws__dns_release(c);
     ws__client_resolved(c, rc, res);
+#else
+    (void)c;
+#endif
 }
 
 #else   /* WS_NO_CLIENT: nothing dials out; what the loop calls is empty */
@@ -6646,9 +6648,12 @@ static void ws__wake_drain(ws_ctx *ctx) {
 #else
     while (read(ctx->wake_r, buf, sizeof buf) > 0) {}
 #endif
+#ifndef WS_NO_THREADS
     if (ctx->nresolving)   /* a resolver thread may be done */
         for (c = ctx->head; c; c = c->next)
             if (c->state == WS__RESOLVING && ws__cl(c) && ws__cl(c)->dns) ws__pend(c);
+#endif
+    (void)c;
     ws__run_posts(ctx);
 }
 
