@@ -7038,9 +7038,9 @@ WS_API int ws_poll(ws_ctx *ctx, int timeout_ms) {
     if (ctx->epfd >= 0) return ws__poll_epoll(ctx, timeout_ms);
 #endif
     n = ws__collect(ctx);
-    if (n == (size_t)-1 || !ws__grow(ctx, (void **)&ctx->ospfds, &ctx->ospfd_cap, n, sizeof(ws__ospfd)))
-        return WS_ERR_NOMEM;
-    t = ws__timeout(ctx);
+    if (n == (size_t)-1) { n = 0; t = 10; }   /* out of memory: a short sleep, then the pass */
+    else t = ws__timeout(ctx);
+    if (!ws__grow(ctx, (void **)&ctx->ospfds, &ctx->ospfd_cap, n, sizeof(ws__ospfd))) return WS_ERR_NOMEM;
     if (timeout_ms >= 0 && (t < 0 || t > timeout_ms)) t = timeout_ms;
     for (i = 0; i < n; i++) {
         ctx->ospfds[i].fd = (ws__sock)ctx->owners[i].fd;
