@@ -1005,19 +1005,22 @@ static uint32_t ws__be32(const uint8_t *p) {
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
+/* One loop per round function (no per-round test of which one applies). */
+#define WS__SHA1_ROUNDS(end, f, k) \
+    for (; i < (end); i++) { \
+        t = ws__rol(a, 5) + (f) + e + (k) + w[i]; \
+        e = d; d = c; c = ws__rol(b, 30); b = a; a = t; \
+    }
 static void ws__sha1_block(uint32_t h[5], const uint8_t *p) {
-    uint32_t w[80], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f, k, t;
+    uint32_t w[80], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], t;
     int i;
     for (i = 0; i < 16; i++) w[i] = ws__be32(p + 4 * i);
-    for (i = 16; i < 80; i++) w[i] = ws__rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-    for (i = 0; i < 80; i++) {
-        if (i < 20)      { f = (b & c) | (~b & d);          k = 0x5A827999u; }
-        else if (i < 40) { f = b ^ c ^ d;                   k = 0x6ED9EBA1u; }
-        else if (i < 60) { f = (b & c) | (b & d) | (c & d); k = 0x8F1BBCDCu; }
-        else             { f = b ^ c ^ d;                   k = 0xCA62C1D6u; }
-        t = ws__rol(a, 5) + f + e + k + w[i];
-        e = d; d = c; c = ws__rol(b, 30); b = a; a = t;
-    }
+    for (; i < 80; i++) w[i] = ws__rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+    i = 0;
+    WS__SHA1_ROUNDS(20, d ^ (b & (c ^ d)), 0x5A827999u)
+    WS__SHA1_ROUNDS(40, b ^ c ^ d, 0x6ED9EBA1u)
+    WS__SHA1_ROUNDS(60, (b & c) | (d & (b | c)), 0x8F1BBCDCu)
+    WS__SHA1_ROUNDS(80, b ^ c ^ d, 0xCA62C1D6u)
     h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e;
 }
 
