@@ -1532,8 +1532,27 @@ bad:
 }
 
 /* ==== >>http ==== HTTP/1.1 upgrade: parse and build, both sides. Pure. ==== */
-static int ws__is_tchar(int c) {   /* RFC 9110 5.6.2 token characters */
-    return ws__is_alnum(c) || (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+static int ws__is_tchar(int c) {   /* RFC 9110 5.6.2 token characters: ALPHA DIGIT !#$%&'*+-.^_`|~ */
+    static const uint32_t t[4] = {0, 0x03FF6CFAu, 0xC7FFFFFEu, 0x57FFFFFFu};
+    return (unsigned)c < 128 && (t[c >> 5] >> (c & 31)) & 1;
+}
+
+/* The header names ws.h reads or writes itself, and their lengths: one table for the checks
+ * of both sides and for the extra-header rule (ws__extra_reserved). */
+static const char *const ws__names[] = {
+    "Upgrade", "Connection", "Content-Length", "Transfer-Encoding", "Sec-WebSocket-Accept",
+    "Sec-WebSocket-Extensions", "Sec-WebSocket-Protocol", "Host", "Sec-WebSocket-Key",
+    "Sec-WebSocket-Version", "Origin"
+};
+static const uint8_t ws__name_len[] = {7, 10, 14, 17, 20, 24, 22, 4, 17, 21, 6};
+enum { WS__H_UPGRADE, WS__H_CONNECTION, WS__H_CLENGTH, WS__H_TENCODING, WS__H_ACCEPT,
+       WS__H_EXTENSIONS, WS__H_PROTOCOL, WS__H_HOST, WS__H_KEY, WS__H_VERSION, WS__H_ORIGIN,
+       WS__H_COUNT };
+static int ws__name_index(ws_span name) {   /* its index in ws__names, or -1 */
+    int i;
+    for (i = 0; i < WS__H_COUNT; i++)
+        if (name.len == ws__name_len[i] && ws__span_ieq(name, ws__names[i], name.len)) return i;
+    return -1;
 }
 
 /* Header lines from buf[pos], through the empty line. */
@@ -1705,10 +1724,28 @@ WS_API int ws_http_has_token(const ws_header *h, size_t n, const char *name, con
     return ws__headers_have(h, n, name, token, 0);
 }
 
+/* One pass over a head's headers for the checks of both sides: per name of ws__names, how
+ * many lines (2 = more than one) and the first one's value; tok bit 0: an Upgrade line lists
+ * "websocket", bit 1: a Connection line lists "upgrade", bit 2: a non-empty Extensions line. */
+typedef struct ws__hscan { ws_span v[WS__H_COUNT]; uint8_t n[WS__H_COUNT], tok; } ws__hscan;
+static void ws__hscan_run(ws__hscan *s, const ws_header *h, size_t n) {
+    size_t i;
+    int k;
+    memset(s, 0, sizeof *s);
+    for (i = 0; i < n; i++) {
+        if ((k = ws__name_index(h[i].name)) < 0) continue;
+        if (!s->n[k]) s->v[k] = h[i].value;
+        if (s->n[k] < 2) s->n[k]++;
+        if (k <= WS__H_CONNECTION && ws__list_has(h[i].value, k ? "upgrade" : "websocket", k ? 7u : 9u, 0))
+            s->tok |= (uint8_t)(1 << k);
+        if (k == WS__H_EXTENSIONS && h[i].value.len) s->tok |= 4;
+    }
+}
+
 WS_API ws_result ws_http_check_request(const ws_http_request *req, ws_span *key, int *status,
                                        const char **why) {
-    const ws_header *h = req->headers;
-    size_t n = req->num_headers, klen = 0;
+    ws__hscan s;
+    size_t klen = 0;
     ws_span v;
     uint8_t raw[18];
     const char *err;
@@ -1719,19 +1756,22 @@ WS_API ws_result ws_http_check_request(const ws_http_request *req, ws_span *key,
         err = WS__T("method is not GET"); goto bad;
     }
     if (req->version_minor < 1) { err = WS__T("HTTP/1.1 or later is required"); goto bad; }
-    if (ws_http_header(h, n, "Host", NULL) != 1) { err = WS__T("missing or repeated Host header"); goto bad; }
-    if (!ws_http_header(h, n, "Upgrade", NULL)) { st = 426; err = WS__T("not a WebSocket upgrade request"); goto bad; }
+    ws__hscan_run(&s, req->headers, req->num_headers);
+    if (s.n[WS__H_HOST] != 1) { err = WS__T("missing or repeated Host header"); goto bad; }
+    if (!s.n[WS__H_UPGRADE]) { st = 426; err = WS__T("not a WebSocket upgrade request"); goto bad; }
     /* RFC 9112 6.3: a body on an upgrade would be read as frames (request smuggling behind a
      * proxy that sees the body): refuse any Content-Length or Transfer-Encoding */
-    if (ws_http_header(h, n, "Content-Length", NULL) || ws_http_header(h, n, "Transfer-Encoding", NULL)) {
+    if (s.n[WS__H_CLENGTH] || s.n[WS__H_TENCODING]) {
         err = WS__T("upgrade request with a body (Content-Length or Transfer-Encoding)"); goto bad;
     }
-    if (!ws_http_has_token(h, n, "Upgrade", "websocket")) { err = WS__T("Upgrade header lacks 'websocket'"); goto bad; }
-    if (!ws_http_has_token(h, n, "Connection", "upgrade")) { err = WS__T("Connection header lacks 'Upgrade'"); goto bad; }
-    if (ws_http_header(h, n, "Sec-WebSocket-Version", &v) != 1 || !ws__span_ieq(v, "13", 2)) {
+    if (!(s.tok & 1)) { err = WS__T("Upgrade header lacks 'websocket'"); goto bad; }
+    if (!(s.tok & 2)) { err = WS__T("Connection header lacks 'Upgrade'"); goto bad; }
+    v = s.v[WS__H_VERSION];
+    if (s.n[WS__H_VERSION] != 1 || !ws__span_ieq(v, "13", 2)) {
         st = 426; err = WS__T("Sec-WebSocket-Version is not 13"); goto bad;
     }
-    if (ws_http_header(h, n, "Sec-WebSocket-Key", &v) != 1) { err = WS__T("missing or repeated Sec-WebSocket-Key"); goto bad; }
+    v = s.v[WS__H_KEY];
+    if (s.n[WS__H_KEY] != 1) { err = WS__T("missing or repeated Sec-WebSocket-Key"); goto bad; }
     if (v.len != 24 || ws_base64_decode(v.ptr, v.len, raw, sizeof raw, &klen) != WS_OK || klen != 16) {
         err = WS__T("Sec-WebSocket-Key is not base64 of 16 bytes"); goto bad;
     }
@@ -1746,27 +1786,26 @@ bad:
 WS_API ws_result ws_http_check_response(const ws_http_response *res, const char *key,
                                         const char *offered_protocols, ws_span *protocol,
                                         const char **why) {
-    const ws_header *h = res->headers;
-    size_t n = res->num_headers, np;
+    ws__hscan s;
     char expect[29];
     ws_span v, p;
     const char *err;
     if (protocol) *protocol = ws__span(NULL, 0);
     if (res->status != 101) { err = WS__T("server did not answer 101 Switching Protocols"); goto bad; }
-    if (!ws_http_has_token(h, n, "Upgrade", "websocket")) { err = WS__T("response lacks Upgrade: websocket"); goto bad; }
-    if (!ws_http_has_token(h, n, "Connection", "upgrade")) { err = WS__T("response lacks Connection: Upgrade"); goto bad; }
+    ws__hscan_run(&s, res->headers, res->num_headers);
+    if (!(s.tok & 1)) { err = WS__T("response lacks Upgrade: websocket"); goto bad; }
+    if (!(s.tok & 2)) { err = WS__T("response lacks Connection: Upgrade"); goto bad; }
     ws_accept_key(key, strlen(key), expect);
-    if (ws_http_header(h, n, "Sec-WebSocket-Accept", &v) != 1 || !ws__span_ieq(v, expect, 28) ||
-        memcmp(v.ptr, expect, 28) != 0) {
+    v = s.v[WS__H_ACCEPT];
+    if (s.n[WS__H_ACCEPT] != 1 || v.len != 28 || memcmp(v.ptr, expect, 28) != 0) {
         err = WS__T("wrong or missing Sec-WebSocket-Accept"); goto bad;
     }
-    for (np = 0; np < n; np++)   /* we offer none: any non-empty Extensions header fails */
-        if (ws__span_ieq(h[np].name, "Sec-WebSocket-Extensions", 24) && h[np].value.len) {
-            err = WS__T("server chose an extension that was not offered"); goto bad;
-        }
-    np = ws_http_header(h, n, "Sec-WebSocket-Protocol", &p);
-    if (np) {
-        if (np > 1 || !p.len || memchr(p.ptr, ',', p.len)) { err = WS__T("server chose more than one subprotocol"); goto bad; }
+    if (s.tok & 4) {   /* we offer none: any non-empty Extensions header fails */
+        err = WS__T("server chose an extension that was not offered"); goto bad;
+    }
+    p = s.v[WS__H_PROTOCOL];
+    if (s.n[WS__H_PROTOCOL]) {
+        if (s.n[WS__H_PROTOCOL] > 1 || !p.len || memchr(p.ptr, ',', p.len)) { err = WS__T("server chose more than one subprotocol"); goto bad; }
         if (!offered_protocols || !ws__list_has(ws__span(offered_protocols, strlen(offered_protocols)), p.ptr, p.len, 1)) {
             err = WS__T("server chose a subprotocol that was not offered"); goto bad;
         }
@@ -1806,25 +1845,19 @@ static void ws__put_header(ws__out *o, const char *name, const char *value) {
     ws__put_value(o, value);
     ws__puts(o, "\r\n");
 }
-/* Header names that ws.h writes itself: an extra header line may not add a second one (a
- * duplicate Host or Sec-WebSocket-Key is header injection). Index 0..6 on both sides; the
- * request also owns Origin and Sec-WebSocket-Protocol when it was given them. */
-static const char *const ws__reserved_names[] = {
-    "Upgrade", "Connection", "Content-Length", "Transfer-Encoding", "Sec-WebSocket-Accept",
-    "Sec-WebSocket-Extensions", "Sec-WebSocket-Protocol",   /* 6: accept: when one is chosen */
-    "Host", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Origin"
-};
-/* 0, or why the extra header lines name[0..n) may not be used. request: 1 for the client's
- * request (origin, protocols: whether those headers are written anyway), 0 for a 101. */
+/* Header names that ws.h writes itself (ws__names): an extra header line may not add a second
+ * one (a duplicate Host or Sec-WebSocket-Key is header injection). Upgrade..Protocol on both
+ * sides (Protocol when one is chosen); the request also owns Host, Key, Version, and Origin and
+ * Sec-WebSocket-Protocol when it was given them. 0, or why the extra header lines name[0..n)
+ * may not be used. request: 1 for the client's request (origin, protocols: whether those
+ * headers are written anyway), 0 for a 101. */
 static const char *ws__extra_reserved(const char *name, size_t n, int request, int origin,
                                       int protocols) {
-    size_t i;
-    for (i = 0; i < sizeof ws__reserved_names / sizeof ws__reserved_names[0]; i++) {
-        const char *r = ws__reserved_names[i];
-        if (!ws__span_ieq(ws__span(name, n), r, strlen(r))) continue;
-        if (i == 6 && !protocols) return NULL;
-        if (i == 10 && !origin) return NULL;
-        if (i >= 7 && !request) return NULL;
+    int i = ws__name_index(ws__span(name, n));
+    if (i >= 0) {
+        if (i == WS__H_PROTOCOL && !protocols) return NULL;
+        if (i == WS__H_ORIGIN && !origin) return NULL;
+        if (i >= WS__H_HOST && !request) return NULL;
         return WS__T("an extra header repeats one that ws.h writes (Host, Upgrade, Connection, "
                      "Sec-WebSocket-*, Origin, Content-Length, Transfer-Encoding)");
     }
