@@ -927,7 +927,7 @@ static int ws__span_ieq(ws_span s, const char *z, size_t n) {
     size_t i;
     if (s.len != n) return 0;
     for (i = 0; i < n; i++)
-        if (ws__lower((unsigned char)s.ptr[i]) != ws__lower((unsigned char)z[i])) return 0;
+        if (s.ptr[i] != z[i] && ws__lower((unsigned char)s.ptr[i]) != ws__lower((unsigned char)z[i])) return 0;
     return 1;
 }
 
@@ -1555,6 +1555,20 @@ static int ws__name_index(ws_span name) {   /* its index in ws__names, or -1 */
     return -1;
 }
 
+/* The first control character (< 0x20 or 0x7F) in buf[pos..len), or len: a word at a time
+ * (a byte b < 0x20 borrows in w - 0x20.., b == 0x7F in (w ^ 0x7F..) - 0x01..; ~w drops bytes
+ * >= 0x80; a borrow only marks bytes above a real hit, which the byte loop then finds). */
+static size_t ws__ctl_find(const char *buf, size_t pos, size_t len) {
+    const size_t ones = (size_t)-1 / 255;
+    size_t w;
+    for (; len - pos >= sizeof w; pos += sizeof w) {
+        memcpy(&w, buf + pos, sizeof w);
+        if (((w - ones * 0x20) | ((w ^ ones * 0x7F) - ones)) & ~w & ones * 0x80) break;
+    }
+    while (pos < len && (unsigned char)buf[pos] >= 0x20 && buf[pos] != 0x7F) pos++;
+    return pos;
+}
+
 /* Header lines from buf[pos], through the empty line. */
 static ws_result ws__http_headers(const char *buf, size_t len, size_t pos, ws_header *h,
                                   size_t *nh, size_t *used, const char **why) {
@@ -1576,12 +1590,8 @@ static ws_result ws__http_headers(const char *buf, size_t len, size_t pos, ws_he
         if (buf[pos] != ':' || pos == ns) { *why = WS__T("malformed header name"); return WS_ERR_HANDSHAKE; }
         ne = pos++;
         while (pos < len && (buf[pos] == ' ' || buf[pos] == '\t')) pos++;
-        for (vs = pos; pos < len && buf[pos] != '\r'; pos++) {
-            unsigned char c = (unsigned char)buf[pos];
-            if ((c < 0x20 && c != '\t') || c == 0x7F) {
-                *why = WS__T("control character in a header value"); return WS_ERR_HANDSHAKE;
-            }
-        }
+        for (vs = pos; (pos = ws__ctl_find(buf, pos, len)) < len && buf[pos] == '\t'; pos++) {}
+        if (pos < len && buf[pos] != '\r') { *why = WS__T("control character in a header value"); return WS_ERR_HANDSHAKE; }
         if (pos + 1 >= len) return WS_AGAIN;
         if (buf[pos + 1] != '\n') { *why = WS__T("CR without LF"); return WS_ERR_HANDSHAKE; }
         for (ve = pos; ve > vs && (buf[ve - 1] == ' ' || buf[ve - 1] == '\t'); ve--) {}
