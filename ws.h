@@ -1538,7 +1538,7 @@ static int ws__is_tchar(int c) {   /* RFC 9110 5.6.2 token characters: ALPHA DIG
 }
 
 /* The header names ws.h reads or writes itself, and their lengths: one table for the checks
- * of both sides and for the extra-header rule (ws__extra_reserved). */
+ * of both sides and for the extra-header rule (ws__put_extra). */
 static const char *const ws__names[] = {
     "Upgrade", "Connection", "Content-Length", "Transfer-Encoding", "Sec-WebSocket-Accept",
     "Sec-WebSocket-Extensions", "Sec-WebSocket-Protocol", "Host", "Sec-WebSocket-Key",
@@ -1855,38 +1855,6 @@ static void ws__put_header(ws__out *o, const char *name, const char *value) {
     ws__put_value(o, value);
     ws__puts(o, "\r\n");
 }
-/* Header names that ws.h writes itself (ws__names): an extra header line may not add a second
- * one (a duplicate Host or Sec-WebSocket-Key is header injection). Upgrade..Protocol on both
- * sides (Protocol when one is chosen); the request also owns Host, Key, Version, and Origin and
- * Sec-WebSocket-Protocol when it was given them. 0, or why the extra header lines name[0..n)
- * may not be used. request: 1 for the client's request (origin, protocols: whether those
- * headers are written anyway), 0 for a 101. */
-static const char *ws__extra_reserved(const char *name, size_t n, int request, int origin,
-                                      int protocols) {
-    int i = ws__name_index(ws__span(name, n));
-    if (i >= 0) {
-        if (i == WS__H_PROTOCOL && !protocols) return NULL;
-        if (i == WS__H_ORIGIN && !origin) return NULL;
-        if (i >= WS__H_HOST && !request) return NULL;
-        return WS__T("an extra header repeats one that ws.h writes (Host, Upgrade, Connection, "
-                     "Sec-WebSocket-*, Origin, Content-Length, Transfer-Encoding)");
-    }
-    return NULL;
-}
-/* The same over "Name: value" lines: the first reason found, or NULL. */
-static const char *ws__extra_check(const char *extra, int request, int origin, int protocols) {
-    const char *line = extra, *e, *c, *why;
-    if (!extra) return NULL;
-    while (*line) {
-        for (e = line; *e && *e != '\n'; e++) {}
-        for (c = line; c < e && ws__is_tchar((unsigned char)*c); c++) {}
-        if (c > line && c < e && *c == ':' &&
-            (why = ws__extra_reserved(line, (size_t)(c - line), request, origin, protocols)) != NULL)
-            return why;
-        line = *e ? e + 1 : e;
-    }
-    return NULL;
-}
 /* Bytes a request target may not carry raw (>= 0x80, controls, space): %XX (RFC 3986 2.1). */
 static void ws__put_target(ws__out *o, const char *s, size_t n) {
     static const char hex[] = "0123456789ABCDEF";
@@ -1902,23 +1870,42 @@ static void ws__put_target(ws__out *o, const char *s, size_t n) {
         }
     }
 }
-/* "Name: value" lines separated by \r\n or \n, each checked, re-emitted with CRLF. */
-static void ws__put_extra(ws__out *o, const char *extra) {
-    const char *line = extra, *e, *c;
-    if (!extra) return;
-    while (*line) {
+/* "Name: value" lines separated by \r\n or \n (a builder's extra headers): each checked and,
+ * with o, re-emitted with CRLF (a malformed line: o->err = 2). With WS__X_OWN in rules, a line
+ * may not repeat a header ws.h writes itself (ws__names; a duplicate Host or Sec-WebSocket-Key
+ * is header injection): Upgrade..Protocol on both sides (Protocol when one is chosen:
+ * WS__X_PROTO); a request (WS__X_REQ) also owns Host, Key, Version, and Origin when it was
+ * given one (WS__X_ORIGIN). Returns the reason for such a line (o->err = 2), or NULL. */
+enum { WS__X_OWN = 1, WS__X_REQ = 2, WS__X_ORIGIN = 4, WS__X_PROTO = 8 };
+static const char *ws__put_extra(ws__out *o, const char *extra, unsigned rules) {
+    const char *line = extra, *e, *c, *end;
+    int i;
+    if (!extra) return NULL;
+    for (; *line; line = *e ? e + 1 : e) {
         for (e = line; *e && *e != '\n'; e++) {}
-        c = line;
-        if (e > line) {
-            const char *end = (e[-1] == '\r') ? e - 1 : e;
-            while (c < end && ws__is_tchar((unsigned char)*c)) c++;
-            if (c == line || c == end || *c != ':') { o->err = 2; return; }
-            for (; c < end; c++)
-                if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7F) { o->err = 2; return; }
-            if (end > line) { ws__put(o, line, (size_t)(end - line)); ws__puts(o, "\r\n"); }
+        end = (e > line && e[-1] == '\r') ? e - 1 : e;
+        for (c = line; c < end && ws__is_tchar((unsigned char)*c); c++) {}
+        if ((rules & WS__X_OWN) && c > line && c < end && *c == ':' &&
+            (i = ws__name_index(ws__span(line, (size_t)(c - line)))) >= 0 &&
+            (i != WS__H_PROTOCOL || (rules & WS__X_PROTO)) && (i != WS__H_ORIGIN || (rules & WS__X_ORIGIN)) &&
+            (i < WS__H_HOST || (rules & WS__X_REQ))) {
+            if (o) o->err = 2;
+            return WS__T("an extra header repeats one that ws.h writes (Host, Upgrade, Connection, "
+                         "Sec-WebSocket-*, Origin, Content-Length, Transfer-Encoding)");
         }
-        line = *e ? e + 1 : e;
+        if (!o || e == line) continue;
+        if (c == line || c == end || *c != ':') { o->err = 2; continue; }
+        for (; c < end; c++)
+            if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7F) o->err = 2;
+        ws__put(o, line, (size_t)(end - line));
+        ws__puts(o, "\r\n");
     }
+    return NULL;
+}
+/* The rule alone, over all lines: the first reason found, or NULL. */
+WS__UNUSED static const char *ws__extra_check(const char *extra, int request, int origin, int protocols) {
+    return ws__put_extra(NULL, extra, WS__X_OWN | (unsigned)request * WS__X_REQ | (unsigned)origin * WS__X_ORIGIN |
+                                      (unsigned)protocols * WS__X_PROTO);
 }
 static ws_result ws__out_done(ws__out *o, size_t *len) {
     if (o->err || o->len >= o->cap) return WS_ERR_ARG;
@@ -1953,8 +1940,8 @@ WS_API ws_result ws_http_build_request(char *out, size_t cap, const ws_url *u, c
     ws__puts(&o, "Sec-WebSocket-Version: 13\r\n");
     if (origin && *origin) ws__put_header(&o, "Origin", origin);
     if (protocols && *protocols) ws__put_header(&o, "Sec-WebSocket-Protocol", protocols);
-    if (ws__extra_check(extra_headers, 1, origin && *origin, protocols && *protocols)) o.err = 2;
-    ws__put_extra(&o, extra_headers);
+    ws__put_extra(&o, extra_headers, WS__X_OWN | WS__X_REQ | (origin && *origin ? WS__X_ORIGIN : 0u) |
+                                     (protocols && *protocols ? WS__X_PROTO : 0u));
     ws__puts(&o, "\r\n");
     return ws__out_done(&o, len);
 }
@@ -1971,8 +1958,7 @@ WS_API ws_result ws_http_build_accept(char *out, size_t cap, const char *key, si
     if (key) ws__put(&o, accept, 28);
     ws__puts(&o, "\r\n");
     if (protocol && *protocol) ws__put_header(&o, "Sec-WebSocket-Protocol", protocol);
-    if (ws__extra_check(extra_headers, 0, 0, protocol && *protocol)) o.err = 2;
-    ws__put_extra(&o, extra_headers);
+    ws__put_extra(&o, extra_headers, WS__X_OWN | (protocol && *protocol ? WS__X_PROTO : 0u));
     ws__puts(&o, "\r\n");
     return ws__out_done(&o, len);
 }
@@ -2018,7 +2004,7 @@ static void ws__build_response(ws__out *o, int status, const char *ctype, const 
     ws__puts(o, "Content-Length: ");
     ws__putu(o, (unsigned long)body_len);
     ws__puts(o, "\r\n");
-    ws__put_extra(o, headers);
+    ws__put_extra(o, headers, 0);
     ws__puts(o, "\r\n");
     if (body_len) ws__put(o, (const char *)body, body_len);
 }
