@@ -1876,7 +1876,10 @@ static void ws__put_target(ws__out *o, const char *s, size_t n) {
  * is header injection): Upgrade..Protocol on both sides (Protocol when one is chosen:
  * WS__X_PROTO); a request (WS__X_REQ) also owns Host, Key, Version, and Origin when it was
  * given one (WS__X_ORIGIN). Returns the reason for such a line (o->err = 2), or NULL. */
-enum { WS__X_OWN = 1, WS__X_REQ = 2, WS__X_ORIGIN = 4, WS__X_PROTO = 8 };
+#define WS__X_OWN 1u
+#define WS__X_REQ 2u
+#define WS__X_ORIGIN 4u
+#define WS__X_PROTO 8u
 static const char *ws__put_extra(ws__out *o, const char *extra, unsigned rules) {
     const char *line = extra, *e, *c, *end;
     int i;
