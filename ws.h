@@ -2278,6 +2278,10 @@ static int  ws__sock_nonblock(ws__sock s) {
 #    define WS__SEND_FLAGS 0
 #  endif
 static long ws__sock_send(ws__sock s, const void *b, size_t n) { return (long)send(s, b, n, WS__SEND_FLAGS); }
+#  ifdef MSG_MORE   /* Linux: the last bytes before close(): its FIN rides in their segment */
+#    define WS__SEND_LAST 1
+static long ws__sock_send_last(ws__sock s, const void *b, size_t n) { return (long)send(s, b, n, WS__SEND_FLAGS | MSG_MORE); }
+#  endif
 /* accept; *nb = 1 when the socket is already non-blocking and close-on-exec (Linux accept4,
  * through syscall(): no _GNU_SOURCE needed; 3 fcntl calls fewer per connection) */
 WS__UNUSED static ws__sock ws__sock_accept(ws__sock l, struct sockaddr *sa, socklen_t *sl, int *nb) {
@@ -2750,6 +2754,9 @@ static void ws__client_reset(ws_conn *c);   /* + the attempt's DNS and socket */
 static void ws__tls_cfg_release(ws_ctx *ctx, ws__tls_cfg *g);
 static int  ws__send_direct(ws_conn *c, int fin, int rsv, int op, const void *data, size_t len);
 static int  ws__is_tcp(const ws_conn *c);   /* >>transport: c is on ws.h's own plain TCP */
+#ifdef WS__SEND_LAST
+static ws_result ws__tcp_write_last(void *io, const uint8_t *buf, size_t len, size_t *put);
+#endif
 static void ws__out_flush(ws_ctx *ctx, const ws_conn *c);   /* c's batched echoes: write them */
 #define WS__OUT_FLUSH(ctx, c) do { if ((ctx)->outn) ws__out_flush(ctx, c); } while (0)
 #else
@@ -3532,9 +3539,12 @@ static int ws__has_io(const ws_conn *c) { return c->io != NULL; }
  * sent its close frame instead of waiting for the client's FIN (RFC 6455 7.1.1: the server
  * closes first): a read and a wake-up fewer per connection. close() sends the FIN, so no
  * shutdown() before it. 1 = c closes now (its tx is sent). */
-static int ws__close_now(ws_conn *c) {
+static int ws__close_due(const ws_conn *c) {   /* 1 = c closes once its tx is sent */
     const uint32_t all = WS__F_SERVER | WS__F_GOT_CLOSE | WS__F_SENT_CLOSE | WS__F_SHUT;
-    if ((c->flags & all) != all || !ws__is_tcp(c) || (c->flags & WS__F_HTTP)) return 0;
+    return (c->flags & all) == all && ws__is_tcp(c) && !(c->flags & WS__F_HTTP);
+}
+static int ws__close_now(ws_conn *c) {
+    if (!ws__close_due(c)) return 0;
     c->flags |= WS__F_BROKEN;
     ws__pend(c);
     return 1;
@@ -3565,7 +3575,11 @@ static void ws__flush(ws_conn *c) {
     c->flags |= WS__F_FLUSHING;
     while ((b = c->tx) != NULL && b->off < b->len) {
         size_t put = 0;
+#ifdef WS__SEND_LAST
+        ws_result rc = (ws__close_due(c) ? ws__tcp_write_last : c->io->write)(c->io_arg, WS__BDATA(b) + b->off, b->len - b->off, &put);
+#else
         ws_result rc = (c->io->write)(c->io_arg, WS__BDATA(b) + b->off, b->len - b->off, &put);
+#endif
         if (rc == WS_AGAIN || (rc == WS_OK && put == 0)) {
             c->flags = (c->flags & ~(uint32_t)WS__F_FLUSHING) | WS__F_DRAIN_WAIT;
             return;
@@ -4858,6 +4872,20 @@ static ws_result ws__tcp_read(void *io, uint8_t *buf, size_t cap, size_t *got) {
         return ws__err_again(e) ? WS_AGAIN : WS_ERR_IO;
     }
 }
+#ifdef WS__SEND_LAST
+/* ws__tcp_write for a server's last bytes (ws__close_due): MSG_MORE, then ws__close_now's
+ * close() sends them with the FIN in one segment, a packet fewer per connection */
+static ws_result ws__tcp_write_last(void *io, const uint8_t *buf, size_t len, size_t *put) {
+    for (;;) {
+        long n = ws__sock_send_last(WS__TCP_SOCK(io), buf, len);
+        int e;
+        if (n >= 0) { *put = (size_t)n; return WS_OK; }
+        e = ws__sock_errno();
+        if (ws__err_intr(e)) continue;
+        return ws__err_again(e) ? WS_AGAIN : WS_ERR_IO;
+    }
+}
+#endif
 static ws_result ws__tcp_write(void *io, const uint8_t *buf, size_t len, size_t *put) {
     for (;;) {
         long n = ws__sock_send(WS__TCP_SOCK(io), buf, len);
