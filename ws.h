@@ -1929,17 +1929,18 @@ WS_API ws_result ws_http_build_request(char *out, size_t cap, const ws_url *u, c
                                        const char *origin, const char *protocols,
                                        const char *extra_headers, size_t *len) {
     ws__out o;
-    o.p = out; o.cap = cap; o.len = 0; o.err = (!out || !cap || !u || !key) ? 1 : 0;
+    if (!out || !cap || !u || !key) return WS_ERR_ARG;
+    o.p = out; o.cap = cap; o.len = 0; o.err = 0;
     ws__puts(&o, "GET ");
-    if (u && u->path.len) ws__put_target(&o, u->path.ptr, u->path.len); else ws__puts(&o, "/");
-    if (u && u->query.ptr) { ws__puts(&o, "?"); ws__put_target(&o, u->query.ptr, u->query.len); }
+    if (u->path.len) ws__put_target(&o, u->path.ptr, u->path.len); else ws__puts(&o, "/");
+    if (u->query.ptr) { ws__puts(&o, "?"); ws__put_target(&o, u->query.ptr, u->query.len); }
     ws__puts(&o, " HTTP/1.1\r\nHost: ");
-    if (u && u->ipv6) ws__puts(&o, "[");
-    if (u) ws__put(&o, u->host.ptr, u->host.len);
-    if (u && u->ipv6) ws__puts(&o, "]");
-    if (u && u->port != (u->secure ? 443 : 80)) { ws__puts(&o, ":"); ws__putu(&o, u->port); }
+    if (u->ipv6) ws__puts(&o, "[");
+    ws__put(&o, u->host.ptr, u->host.len);
+    if (u->ipv6) ws__puts(&o, "]");
+    if (u->port != (u->secure ? 443 : 80)) { ws__puts(&o, ":"); ws__putu(&o, u->port); }
     ws__puts(&o, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n");
-    if (key) ws__put_header(&o, "Sec-WebSocket-Key", key);
+    ws__put_header(&o, "Sec-WebSocket-Key", key);
     ws__puts(&o, "Sec-WebSocket-Version: 13\r\n");
     if (origin && *origin) ws__put_header(&o, "Origin", origin);
     if (protocols && *protocols) ws__put_header(&o, "Sec-WebSocket-Protocol", protocols);
@@ -1954,11 +1955,12 @@ WS_API ws_result ws_http_build_accept(char *out, size_t cap, const char *key, si
                                       size_t *len) {
     ws__out o;
     char accept[29];
-    o.p = out; o.cap = cap; o.len = 0; o.err = (!out || !cap || !key) ? 1 : 0;
-    if (key) ws_accept_key(key, key_len, accept);
+    if (!out || !cap || !key) return WS_ERR_ARG;
+    o.p = out; o.cap = cap; o.len = 0; o.err = 0;
+    ws_accept_key(key, key_len, accept);
     ws__puts(&o, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                  "Connection: Upgrade\r\nSec-WebSocket-Accept: ");
-    if (key) ws__put(&o, accept, 28);
+    ws__put(&o, accept, 28);
     ws__puts(&o, "\r\n");
     if (protocol && *protocol) ws__put_header(&o, "Sec-WebSocket-Protocol", protocol);
     ws__put_extra(&o, extra_headers, WS__X_OWN | (protocol && *protocol ? WS__X_PROTO : 0u));
