@@ -927,7 +927,7 @@ static int ws__span_ieq(ws_span s, const char *z, size_t n) {
     size_t i;
     if (s.len != n) return 0;
     for (i = 0; i < n; i++)
-        if (ws__lower((unsigned char)s.ptr[i]) != ws__lower((unsigned char)z[i])) return 0;
+        if (s.ptr[i] != z[i] && ws__lower((unsigned char)s.ptr[i]) != ws__lower((unsigned char)z[i])) return 0;
     return 1;
 }
 
@@ -1005,19 +1005,22 @@ static uint32_t ws__be32(const uint8_t *p) {
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
+/* One loop per round function (no per-round test of which one applies). */
+#define WS__SHA1_ROUNDS(end, f, k) \
+    for (; i < (end); i++) { \
+        t = ws__rol(a, 5) + (f) + e + (k) + w[i]; \
+        e = d; d = c; c = ws__rol(b, 30); b = a; a = t; \
+    }
 static void ws__sha1_block(uint32_t h[5], const uint8_t *p) {
-    uint32_t w[80], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f, k, t;
+    uint32_t w[80], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], t;
     int i;
     for (i = 0; i < 16; i++) w[i] = ws__be32(p + 4 * i);
-    for (i = 16; i < 80; i++) w[i] = ws__rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-    for (i = 0; i < 80; i++) {
-        if (i < 20)      { f = (b & c) | (~b & d);          k = 0x5A827999u; }
-        else if (i < 40) { f = b ^ c ^ d;                   k = 0x6ED9EBA1u; }
-        else if (i < 60) { f = (b & c) | (b & d) | (c & d); k = 0x8F1BBCDCu; }
-        else             { f = b ^ c ^ d;                   k = 0xCA62C1D6u; }
-        t = ws__rol(a, 5) + f + e + k + w[i];
-        e = d; d = c; c = ws__rol(b, 30); b = a; a = t;
-    }
+    for (; i < 80; i++) w[i] = ws__rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+    i = 0;
+    WS__SHA1_ROUNDS(20, d ^ (b & (c ^ d)), 0x5A827999u)
+    WS__SHA1_ROUNDS(40, b ^ c ^ d, 0x6ED9EBA1u)
+    WS__SHA1_ROUNDS(60, (b & c) | (d & (b | c)), 0x8F1BBCDCu)
+    WS__SHA1_ROUNDS(80, b ^ c ^ d, 0xCA62C1D6u)
     h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e;
 }
 
@@ -1554,8 +1557,41 @@ bad:
 }
 
 /* ==== >>http ==== HTTP/1.1 upgrade: parse and build, both sides. Pure. ==== */
-static int ws__is_tchar(int c) {   /* RFC 9110 5.6.2 token characters */
-    return ws__is_alnum(c) || (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+static int ws__is_tchar(int c) {   /* RFC 9110 5.6.2 token characters: ALPHA DIGIT !#$%&'*+-.^_`|~ */
+    static const uint32_t t[4] = {0, 0x03FF6CFAu, 0xC7FFFFFEu, 0x57FFFFFFu};
+    return (unsigned)c < 128 && (t[c >> 5] >> (c & 31)) & 1;
+}
+
+/* The header names ws.h reads or writes itself, and their lengths: one table for the checks
+ * of both sides and for the extra-header rule (ws__put_extra). */
+static const char *const ws__names[] = {
+    "Upgrade", "Connection", "Content-Length", "Transfer-Encoding", "Sec-WebSocket-Accept",
+    "Sec-WebSocket-Extensions", "Sec-WebSocket-Protocol", "Host", "Sec-WebSocket-Key",
+    "Sec-WebSocket-Version", "Origin"
+};
+static const uint8_t ws__name_len[] = {7, 10, 14, 17, 20, 24, 22, 4, 17, 21, 6};
+enum { WS__H_UPGRADE, WS__H_CONNECTION, WS__H_CLENGTH, WS__H_TENCODING, WS__H_ACCEPT,
+       WS__H_EXTENSIONS, WS__H_PROTOCOL, WS__H_HOST, WS__H_KEY, WS__H_VERSION, WS__H_ORIGIN,
+       WS__H_COUNT };
+static int ws__name_index(ws_span name) {   /* its index in ws__names, or -1 */
+    int i;
+    for (i = 0; i < WS__H_COUNT; i++)
+        if (name.len == ws__name_len[i] && ws__span_ieq(name, ws__names[i], name.len)) return i;
+    return -1;
+}
+
+/* The first control character (< 0x20 or 0x7F) in buf[pos..len), or len: a word at a time
+ * (a byte b < 0x20 borrows in w - 0x20.., b == 0x7F in (w ^ 0x7F..) - 0x01..; ~w drops bytes
+ * >= 0x80; a borrow only marks bytes above a real hit, which the byte loop then finds). */
+static size_t ws__ctl_find(const char *buf, size_t pos, size_t len) {
+    const size_t ones = (size_t)-1 / 255;
+    size_t w;
+    for (; len - pos >= sizeof w; pos += sizeof w) {
+        memcpy(&w, buf + pos, sizeof w);
+        if (((w - ones * 0x20) | ((w ^ ones * 0x7F) - ones)) & ~w & ones * 0x80) break;
+    }
+    while (pos < len && (unsigned char)buf[pos] >= 0x20 && buf[pos] != 0x7F) pos++;
+    return pos;
 }
 
 /* Header lines from buf[pos], through the empty line. */
@@ -1579,12 +1615,8 @@ static ws_result ws__http_headers(const char *buf, size_t len, size_t pos, ws_he
         if (buf[pos] != ':' || pos == ns) { *why = WS__T("malformed header name"); return WS_ERR_HANDSHAKE; }
         ne = pos++;
         while (pos < len && (buf[pos] == ' ' || buf[pos] == '\t')) pos++;
-        for (vs = pos; pos < len && buf[pos] != '\r'; pos++) {
-            unsigned char c = (unsigned char)buf[pos];
-            if ((c < 0x20 && c != '\t') || c == 0x7F) {
-                *why = WS__T("control character in a header value"); return WS_ERR_HANDSHAKE;
-            }
-        }
+        for (vs = pos; (pos = ws__ctl_find(buf, pos, len)) < len && buf[pos] == '\t'; pos++) {}
+        if (pos < len && buf[pos] != '\r') { *why = WS__T("control character in a header value"); return WS_ERR_HANDSHAKE; }
         if (pos + 1 >= len) return WS_AGAIN;
         if (buf[pos + 1] != '\n') { *why = WS__T("CR without LF"); return WS_ERR_HANDSHAKE; }
         for (ve = pos; ve > vs && (buf[ve - 1] == ' ' || buf[ve - 1] == '\t'); ve--) {}
@@ -1727,10 +1759,28 @@ WS_API int ws_http_has_token(const ws_header *h, size_t n, const char *name, con
     return ws__headers_have(h, n, name, token, 0);
 }
 
+/* One pass over a head's headers for the checks of both sides: per name of ws__names, how
+ * many lines (2 = more than one) and the first one's value; tok bit 0: an Upgrade line lists
+ * "websocket", bit 1: a Connection line lists "upgrade", bit 2: a non-empty Extensions line. */
+typedef struct ws__hscan { ws_span v[WS__H_COUNT]; uint8_t n[WS__H_COUNT], tok; } ws__hscan;
+static void ws__hscan_run(ws__hscan *s, const ws_header *h, size_t n) {
+    size_t i;
+    int k;
+    memset(s, 0, sizeof *s);
+    for (i = 0; i < n; i++) {
+        if ((k = ws__name_index(h[i].name)) < 0) continue;
+        if (!s->n[k]) s->v[k] = h[i].value;
+        if (s->n[k] < 2) s->n[k]++;
+        if (k <= WS__H_CONNECTION && ws__list_has(h[i].value, k ? "upgrade" : "websocket", k ? 7u : 9u, 0))
+            s->tok |= (uint8_t)(1 << k);
+        if (k == WS__H_EXTENSIONS && h[i].value.len) s->tok |= 4;
+    }
+}
+
 WS_API ws_result ws_http_check_request(const ws_http_request *req, ws_span *key, int *status,
                                        const char **why) {
-    const ws_header *h = req->headers;
-    size_t n = req->num_headers, klen = 0;
+    ws__hscan s;
+    size_t klen = 0;
     ws_span v;
     uint8_t raw[18];
     const char *err;
@@ -1741,19 +1791,22 @@ WS_API ws_result ws_http_check_request(const ws_http_request *req, ws_span *key,
         err = WS__T("method is not GET"); goto bad;
     }
     if (req->version_minor < 1) { err = WS__T("HTTP/1.1 or later is required"); goto bad; }
-    if (ws_http_header(h, n, "Host", NULL) != 1) { err = WS__T("missing or repeated Host header"); goto bad; }
-    if (!ws_http_header(h, n, "Upgrade", NULL)) { st = 426; err = WS__T("not a WebSocket upgrade request"); goto bad; }
+    ws__hscan_run(&s, req->headers, req->num_headers);
+    if (s.n[WS__H_HOST] != 1) { err = WS__T("missing or repeated Host header"); goto bad; }
+    if (!s.n[WS__H_UPGRADE]) { st = 426; err = WS__T("not a WebSocket upgrade request"); goto bad; }
     /* RFC 9112 6.3: a body on an upgrade would be read as frames (request smuggling behind a
      * proxy that sees the body): refuse any Content-Length or Transfer-Encoding */
-    if (ws_http_header(h, n, "Content-Length", NULL) || ws_http_header(h, n, "Transfer-Encoding", NULL)) {
+    if (s.n[WS__H_CLENGTH] || s.n[WS__H_TENCODING]) {
         err = WS__T("upgrade request with a body (Content-Length or Transfer-Encoding)"); goto bad;
     }
-    if (!ws_http_has_token(h, n, "Upgrade", "websocket")) { err = WS__T("Upgrade header lacks 'websocket'"); goto bad; }
-    if (!ws_http_has_token(h, n, "Connection", "upgrade")) { err = WS__T("Connection header lacks 'Upgrade'"); goto bad; }
-    if (ws_http_header(h, n, "Sec-WebSocket-Version", &v) != 1 || !ws__span_ieq(v, "13", 2)) {
+    if (!(s.tok & 1)) { err = WS__T("Upgrade header lacks 'websocket'"); goto bad; }
+    if (!(s.tok & 2)) { err = WS__T("Connection header lacks 'Upgrade'"); goto bad; }
+    v = s.v[WS__H_VERSION];
+    if (s.n[WS__H_VERSION] != 1 || !ws__span_ieq(v, "13", 2)) {
         st = 426; err = WS__T("Sec-WebSocket-Version is not 13"); goto bad;
     }
-    if (ws_http_header(h, n, "Sec-WebSocket-Key", &v) != 1) { err = WS__T("missing or repeated Sec-WebSocket-Key"); goto bad; }
+    v = s.v[WS__H_KEY];
+    if (s.n[WS__H_KEY] != 1) { err = WS__T("missing or repeated Sec-WebSocket-Key"); goto bad; }
     if (v.len != 24 || ws_base64_decode(v.ptr, v.len, raw, sizeof raw, &klen) != WS_OK || klen != 16) {
         err = WS__T("Sec-WebSocket-Key is not base64 of 16 bytes"); goto bad;
     }
@@ -1768,27 +1821,26 @@ bad:
 WS_API ws_result ws_http_check_response(const ws_http_response *res, const char *key,
                                         const char *offered_protocols, ws_span *protocol,
                                         const char **why) {
-    const ws_header *h = res->headers;
-    size_t n = res->num_headers, np;
+    ws__hscan s;
     char expect[29];
     ws_span v, p;
     const char *err;
     if (protocol) *protocol = ws__span(NULL, 0);
     if (res->status != 101) { err = WS__T("server did not answer 101 Switching Protocols"); goto bad; }
-    if (!ws_http_has_token(h, n, "Upgrade", "websocket")) { err = WS__T("response lacks Upgrade: websocket"); goto bad; }
-    if (!ws_http_has_token(h, n, "Connection", "upgrade")) { err = WS__T("response lacks Connection: Upgrade"); goto bad; }
+    ws__hscan_run(&s, res->headers, res->num_headers);
+    if (!(s.tok & 1)) { err = WS__T("response lacks Upgrade: websocket"); goto bad; }
+    if (!(s.tok & 2)) { err = WS__T("response lacks Connection: Upgrade"); goto bad; }
     ws_accept_key(key, strlen(key), expect);
-    if (ws_http_header(h, n, "Sec-WebSocket-Accept", &v) != 1 || !ws__span_ieq(v, expect, 28) ||
-        memcmp(v.ptr, expect, 28) != 0) {
+    v = s.v[WS__H_ACCEPT];
+    if (s.n[WS__H_ACCEPT] != 1 || v.len != 28 || memcmp(v.ptr, expect, 28) != 0) {
         err = WS__T("wrong or missing Sec-WebSocket-Accept"); goto bad;
     }
-    for (np = 0; np < n; np++)   /* we offer none: any non-empty Extensions header fails */
-        if (ws__span_ieq(h[np].name, "Sec-WebSocket-Extensions", 24) && h[np].value.len) {
-            err = WS__T("server chose an extension that was not offered"); goto bad;
-        }
-    np = ws_http_header(h, n, "Sec-WebSocket-Protocol", &p);
-    if (np) {
-        if (np > 1 || !p.len || memchr(p.ptr, ',', p.len)) { err = WS__T("server chose more than one subprotocol"); goto bad; }
+    if (s.tok & 4) {   /* we offer none: any non-empty Extensions header fails */
+        err = WS__T("server chose an extension that was not offered"); goto bad;
+    }
+    p = s.v[WS__H_PROTOCOL];
+    if (s.n[WS__H_PROTOCOL]) {
+        if (s.n[WS__H_PROTOCOL] > 1 || !p.len || memchr(p.ptr, ',', p.len)) { err = WS__T("server chose more than one subprotocol"); goto bad; }
         if (!offered_protocols || !ws__list_has(ws__span(offered_protocols, strlen(offered_protocols)), p.ptr, p.len, 1)) {
             err = WS__T("server chose a subprotocol that was not offered"); goto bad;
         }
@@ -1828,44 +1880,6 @@ static void ws__put_header(ws__out *o, const char *name, const char *value) {
     ws__put_value(o, value);
     ws__puts(o, "\r\n");
 }
-/* Header names that ws.h writes itself: an extra header line may not add a second one (a
- * duplicate Host or Sec-WebSocket-Key is header injection). Index 0..6 on both sides; the
- * request also owns Origin and Sec-WebSocket-Protocol when it was given them. */
-static const char *const ws__reserved_names[] = {
-    "Upgrade", "Connection", "Content-Length", "Transfer-Encoding", "Sec-WebSocket-Accept",
-    "Sec-WebSocket-Extensions", "Sec-WebSocket-Protocol",   /* 6: accept: when one is chosen */
-    "Host", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Origin"
-};
-/* 0, or why the extra header lines name[0..n) may not be used. request: 1 for the client's
- * request (origin, protocols: whether those headers are written anyway), 0 for a 101. */
-static const char *ws__extra_reserved(const char *name, size_t n, int request, int origin,
-                                      int protocols) {
-    size_t i;
-    for (i = 0; i < sizeof ws__reserved_names / sizeof ws__reserved_names[0]; i++) {
-        const char *r = ws__reserved_names[i];
-        if (!ws__span_ieq(ws__span(name, n), r, strlen(r))) continue;
-        if (i == 6 && !protocols) return NULL;
-        if (i == 10 && !origin) return NULL;
-        if (i >= 7 && !request) return NULL;
-        return WS__T("an extra header repeats one that ws.h writes (Host, Upgrade, Connection, "
-                     "Sec-WebSocket-*, Origin, Content-Length, Transfer-Encoding)");
-    }
-    return NULL;
-}
-/* The same over "Name: value" lines: the first reason found, or NULL. */
-static const char *ws__extra_check(const char *extra, int request, int origin, int protocols) {
-    const char *line = extra, *e, *c, *why;
-    if (!extra) return NULL;
-    while (*line) {
-        for (e = line; *e && *e != '\n'; e++) {}
-        for (c = line; c < e && ws__is_tchar((unsigned char)*c); c++) {}
-        if (c > line && c < e && *c == ':' &&
-            (why = ws__extra_reserved(line, (size_t)(c - line), request, origin, protocols)) != NULL)
-            return why;
-        line = *e ? e + 1 : e;
-    }
-    return NULL;
-}
 /* Bytes a request target may not carry raw (>= 0x80, controls, space): %XX (RFC 3986 2.1). */
 static void ws__put_target(ws__out *o, const char *s, size_t n) {
     static const char hex[] = "0123456789ABCDEF";
@@ -1881,23 +1895,45 @@ static void ws__put_target(ws__out *o, const char *s, size_t n) {
         }
     }
 }
-/* "Name: value" lines separated by \r\n or \n, each checked, re-emitted with CRLF. */
-static void ws__put_extra(ws__out *o, const char *extra) {
-    const char *line = extra, *e, *c;
-    if (!extra) return;
-    while (*line) {
+/* "Name: value" lines separated by \r\n or \n (a builder's extra headers): each checked and,
+ * with o, re-emitted with CRLF (a malformed line: o->err = 2). With WS__X_OWN in rules, a line
+ * may not repeat a header ws.h writes itself (ws__names; a duplicate Host or Sec-WebSocket-Key
+ * is header injection): Upgrade..Protocol on both sides (Protocol when one is chosen:
+ * WS__X_PROTO); a request (WS__X_REQ) also owns Host, Key, Version, and Origin when it was
+ * given one (WS__X_ORIGIN). Returns the reason for such a line (o->err = 2), or NULL. */
+#define WS__X_OWN 1u
+#define WS__X_REQ 2u
+#define WS__X_ORIGIN 4u
+#define WS__X_PROTO 8u
+static const char *ws__put_extra(ws__out *o, const char *extra, unsigned rules) {
+    const char *line = extra, *e, *c, *end;
+    int i;
+    if (!extra) return NULL;
+    for (; *line; line = *e ? e + 1 : e) {
         for (e = line; *e && *e != '\n'; e++) {}
-        c = line;
-        if (e > line) {
-            const char *end = (e[-1] == '\r') ? e - 1 : e;
-            while (c < end && ws__is_tchar((unsigned char)*c)) c++;
-            if (c == line || c == end || *c != ':') { o->err = 2; return; }
-            for (; c < end; c++)
-                if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7F) { o->err = 2; return; }
-            if (end > line) { ws__put(o, line, (size_t)(end - line)); ws__puts(o, "\r\n"); }
+        end = (e > line && e[-1] == '\r') ? e - 1 : e;
+        for (c = line; c < end && ws__is_tchar((unsigned char)*c); c++) {}
+        if ((rules & WS__X_OWN) && c > line && c < end && *c == ':' &&
+            (i = ws__name_index(ws__span(line, (size_t)(c - line)))) >= 0 &&
+            (i != WS__H_PROTOCOL || (rules & WS__X_PROTO)) && (i != WS__H_ORIGIN || (rules & WS__X_ORIGIN)) &&
+            (i < WS__H_HOST || (rules & WS__X_REQ))) {
+            if (o) o->err = 2;
+            return WS__T("an extra header repeats one that ws.h writes (Host, Upgrade, Connection, "
+                         "Sec-WebSocket-*, Origin, Content-Length, Transfer-Encoding)");
         }
-        line = *e ? e + 1 : e;
+        if (!o || e == line) continue;
+        if (c == line || c == end || *c != ':') { o->err = 2; continue; }
+        for (; c < end; c++)
+            if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7F) o->err = 2;
+        ws__put(o, line, (size_t)(end - line));
+        ws__puts(o, "\r\n");
     }
+    return NULL;
+}
+/* The rule alone, over all lines: the first reason found, or NULL. */
+WS__UNUSED static const char *ws__extra_check(const char *extra, int request, int origin, int protocols) {
+    return ws__put_extra(NULL, extra, WS__X_OWN | (unsigned)request * WS__X_REQ | (unsigned)origin * WS__X_ORIGIN |
+                                      (unsigned)protocols * WS__X_PROTO);
 }
 static ws_result ws__out_done(ws__out *o, size_t *len) {
     if (o->err || o->len >= o->cap) return WS_ERR_ARG;
@@ -1918,22 +1954,23 @@ WS_API ws_result ws_http_build_request(char *out, size_t cap, const ws_url *u, c
                                        const char *origin, const char *protocols,
                                        const char *extra_headers, size_t *len) {
     ws__out o;
-    o.p = out; o.cap = cap; o.len = 0; o.err = (!out || !cap || !u || !key) ? 1 : 0;
+    if (!out || !cap || !u || !key) return WS_ERR_ARG;
+    o.p = out; o.cap = cap; o.len = 0; o.err = 0;
     ws__puts(&o, "GET ");
-    if (u && u->path.len) ws__put_target(&o, u->path.ptr, u->path.len); else ws__puts(&o, "/");
-    if (u && u->query.ptr) { ws__puts(&o, "?"); ws__put_target(&o, u->query.ptr, u->query.len); }
+    if (u->path.len) ws__put_target(&o, u->path.ptr, u->path.len); else ws__puts(&o, "/");
+    if (u->query.ptr) { ws__puts(&o, "?"); ws__put_target(&o, u->query.ptr, u->query.len); }
     ws__puts(&o, " HTTP/1.1\r\nHost: ");
-    if (u && u->ipv6) ws__puts(&o, "[");
-    if (u) ws__put(&o, u->host.ptr, u->host.len);
-    if (u && u->ipv6) ws__puts(&o, "]");
-    if (u && u->port != (u->secure ? 443 : 80)) { ws__puts(&o, ":"); ws__putu(&o, u->port); }
+    if (u->ipv6) ws__puts(&o, "[");
+    ws__put(&o, u->host.ptr, u->host.len);
+    if (u->ipv6) ws__puts(&o, "]");
+    if (u->port != (u->secure ? 443 : 80)) { ws__puts(&o, ":"); ws__putu(&o, u->port); }
     ws__puts(&o, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n");
-    if (key) ws__put_header(&o, "Sec-WebSocket-Key", key);
+    ws__put_header(&o, "Sec-WebSocket-Key", key);
     ws__puts(&o, "Sec-WebSocket-Version: 13\r\n");
     if (origin && *origin) ws__put_header(&o, "Origin", origin);
     if (protocols && *protocols) ws__put_header(&o, "Sec-WebSocket-Protocol", protocols);
-    if (ws__extra_check(extra_headers, 1, origin && *origin, protocols && *protocols)) o.err = 2;
-    ws__put_extra(&o, extra_headers);
+    ws__put_extra(&o, extra_headers, WS__X_OWN | WS__X_REQ | (origin && *origin ? WS__X_ORIGIN : 0u) |
+                                     (protocols && *protocols ? WS__X_PROTO : 0u));
     ws__puts(&o, "\r\n");
     return ws__out_done(&o, len);
 }
@@ -1943,15 +1980,15 @@ WS_API ws_result ws_http_build_accept(char *out, size_t cap, const char *key, si
                                       size_t *len) {
     ws__out o;
     char accept[29];
-    o.p = out; o.cap = cap; o.len = 0; o.err = (!out || !cap || !key) ? 1 : 0;
-    if (key) ws_accept_key(key, key_len, accept);
+    if (!out || !cap || !key) return WS_ERR_ARG;
+    o.p = out; o.cap = cap; o.len = 0; o.err = 0;
+    ws_accept_key(key, key_len, accept);
     ws__puts(&o, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                  "Connection: Upgrade\r\nSec-WebSocket-Accept: ");
-    if (key) ws__put(&o, accept, 28);
+    ws__put(&o, accept, 28);
     ws__puts(&o, "\r\n");
     if (protocol && *protocol) ws__put_header(&o, "Sec-WebSocket-Protocol", protocol);
-    if (ws__extra_check(extra_headers, 0, 0, protocol && *protocol)) o.err = 2;
-    ws__put_extra(&o, extra_headers);
+    ws__put_extra(&o, extra_headers, WS__X_OWN | (protocol && *protocol ? WS__X_PROTO : 0u));
     ws__puts(&o, "\r\n");
     return ws__out_done(&o, len);
 }
@@ -1997,7 +2034,7 @@ static void ws__build_response(ws__out *o, int status, const char *ctype, const 
     ws__puts(o, "Content-Length: ");
     ws__putu(o, (unsigned long)body_len);
     ws__puts(o, "\r\n");
-    ws__put_extra(o, headers);
+    ws__put_extra(o, headers, 0);
     ws__puts(o, "\r\n");
     if (body_len) ws__put(o, (const char *)body, body_len);
 }
@@ -2255,6 +2292,10 @@ static int  ws__sock_nonblock(ws__sock s) {
 #    define WS__SEND_FLAGS 0
 #  endif
 static long ws__sock_send(ws__sock s, const void *b, size_t n) { return (long)send(s, b, n, WS__SEND_FLAGS); }
+#  ifdef MSG_MORE   /* Linux: the last bytes before close(): its FIN rides in their segment */
+#    define WS__SEND_LAST 1
+static long ws__sock_send_last(ws__sock s, const void *b, size_t n) { return (long)send(s, b, n, WS__SEND_FLAGS | MSG_MORE); }
+#  endif
 /* accept; *nb = 1 when the socket is already non-blocking and close-on-exec (Linux accept4,
  * through syscall(): no _GNU_SOURCE needed; 3 fcntl calls fewer per connection) */
 WS__UNUSED static ws__sock ws__sock_accept(ws__sock l, struct sockaddr *sa, socklen_t *sl, int *nb) {
@@ -2736,6 +2777,9 @@ static void ws__client_reset(ws_conn *c);   /* + the attempt's DNS and socket */
 static void ws__tls_cfg_release(ws_ctx *ctx, ws__tls_cfg *g);
 static int  ws__send_direct(ws_conn *c, int fin, int rsv, int op, const void *data, size_t len);
 static int  ws__is_tcp(const ws_conn *c);   /* >>transport: c is on ws.h's own plain TCP */
+#ifdef WS__SEND_LAST
+static ws_result ws__tcp_write_last(void *io, const uint8_t *buf, size_t len, size_t *put);
+#endif
 static void ws__out_flush(ws_ctx *ctx, const ws_conn *c);   /* c's batched echoes: write them */
 #define WS__OUT_FLUSH(ctx, c) do { if ((ctx)->outn) ws__out_flush(ctx, c); } while (0)
 #else
@@ -3519,9 +3563,12 @@ static int ws__has_io(const ws_conn *c) { return c->io != NULL; }
  * sent its close frame instead of waiting for the client's FIN (RFC 6455 7.1.1: the server
  * closes first): a read and a wake-up fewer per connection. close() sends the FIN, so no
  * shutdown() before it. 1 = c closes now (its tx is sent). */
-static int ws__close_now(ws_conn *c) {
+static int ws__close_due(const ws_conn *c) {   /* 1 = c closes once its tx is sent */
     const uint32_t all = WS__F_SERVER | WS__F_GOT_CLOSE | WS__F_SENT_CLOSE | WS__F_SHUT;
-    if ((c->flags & all) != all || !ws__is_tcp(c) || (c->flags & WS__F_HTTP)) return 0;
+    return (c->flags & all) == all && ws__is_tcp(c) && !(c->flags & WS__F_HTTP);
+}
+static int ws__close_now(ws_conn *c) {
+    if (!ws__close_due(c)) return 0;
     c->flags |= WS__F_BROKEN;
     ws__pend(c);
     return 1;
@@ -3552,7 +3599,11 @@ static void ws__flush(ws_conn *c) {
     c->flags |= WS__F_FLUSHING;
     while ((b = c->tx) != NULL && b->off < b->len) {
         size_t put = 0;
+#ifdef WS__SEND_LAST
+        ws_result rc = (ws__close_due(c) ? ws__tcp_write_last : c->io->write)(c->io_arg, WS__BDATA(b) + b->off, b->len - b->off, &put);
+#else
         ws_result rc = (c->io->write)(c->io_arg, WS__BDATA(b) + b->off, b->len - b->off, &put);
+#endif
         if (rc == WS_AGAIN || (rc == WS_OK && put == 0)) {
             c->flags = (c->flags & ~(uint32_t)WS__F_FLUSHING) | WS__F_DRAIN_WAIT;
             return;
@@ -4845,6 +4896,20 @@ static ws_result ws__tcp_read(void *io, uint8_t *buf, size_t cap, size_t *got) {
         return ws__err_again(e) ? WS_AGAIN : WS_ERR_IO;
     }
 }
+#ifdef WS__SEND_LAST
+/* ws__tcp_write for a server's last bytes (ws__close_due): MSG_MORE, then ws__close_now's
+ * close() sends them with the FIN in one segment, a packet fewer per connection */
+static ws_result ws__tcp_write_last(void *io, const uint8_t *buf, size_t len, size_t *put) {
+    for (;;) {
+        long n = ws__sock_send_last(WS__TCP_SOCK(io), buf, len);
+        int e;
+        if (n >= 0) { *put = (size_t)n; return WS_OK; }
+        e = ws__sock_errno();
+        if (ws__err_intr(e)) continue;
+        return ws__err_again(e) ? WS_AGAIN : WS_ERR_IO;
+    }
+}
+#endif
 static ws_result ws__tcp_write(void *io, const uint8_t *buf, size_t len, size_t *put) {
     for (;;) {
         long n = ws__sock_send(WS__TCP_SOCK(io), buf, len);

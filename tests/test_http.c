@@ -425,6 +425,46 @@ static void test_request_header_reject(void) {
         t_bad_at_mark(t_parse_rq, c[i].s, c[i].mark, c[i].off, WS_ERR_HANDSHAKE);
 }
 
+/* Header values are scanned a word at a time: every control byte at every offset of a long
+ * value is rejected as soon as it arrives (t_bad_at: every prefix), next to bytes that are
+ * allowed (tab, obs-text >= 0x80, 0x7E, space); and such a value with no control byte is
+ * taken whole, its trailing whitespace trimmed. */
+static void test_request_value_bytes(void) {
+    static const unsigned char bad[] = {0x00, 0x01, 0x08, 0x0A, 0x0B, 0x0D, 0x1F, 0x7F};
+    static const char fill[] = "\x80\xff~ \t\x7e\xc3\xa9z0123456789abcdefghij";   /* 28 bytes */
+    char s[128], v[40];
+    size_t i, k, n, vl = sizeof fill - 1, used;
+    for (k = 0; k <= vl; k++)
+        for (i = 0; i < sizeof bad; i++) {
+            memcpy(v, fill, vl);
+            v[k < vl ? k : vl - 1] = (char)bad[i];
+            if (k == vl) { v[vl - 1] = 'q'; v[vl] = (char)bad[i]; }   /* right before the CR */
+            n = (size_t)sprintf(s, "GET / HTTP/1.1\r\nX-Long: ");
+            memcpy(s + n, v, vl + (k == vl));
+            n += vl + (k == vl);
+            memcpy(s + n, "\r\n\r\n", 5);
+            if (bad[i] == 0x0D && k < vl) {   /* a CR inside: "CR without LF" at the byte after it */
+                t_bad_at(t_parse_rq, s, n - vl + k + 1, WS_ERR_HANDSHAKE);
+            } else if (bad[i] == 0x0A || bad[i] == 0x0D) {
+                if (bad[i] == 0x0A) t_bad_at(t_parse_rq, s, n - vl - (k == vl) + k, WS_ERR_HANDSHAKE);
+            } else {
+                t_bad_at(t_parse_rq, s, n - vl - (k == vl) + k, WS_ERR_HANDSHAKE);
+            }
+        }
+    n = (size_t)sprintf(s, "GET / HTTP/1.1\r\nX-Long: ");
+    memcpy(s + n, fill, vl);
+    memcpy(s + n + vl, " \t \r\n\r\n", 8);
+    n = strlen(s);
+    for (k = 0; k <= n; k++) {
+        const char *g = t_guard(s, k);
+        used = 0;
+        if (!t_want(ws_http_parse_request(g, k, 8192, &t_rq, &used, NULL), k < n ? WS_AGAIN : WS_OK, "value", k)) break;
+    }
+    CHECK_EQ(t_rq.num_headers, 1);
+    CHECK_EQ(t_rq.headers[0].value.len, vl);
+    CHECK_MEM(t_rq.headers[0].value.ptr, fill, vl);
+}
+
 static void test_request_max_bytes(void) {
     static char big[9000];
     size_t n = sizeof t_rfc_req - 1, used;
@@ -1039,6 +1079,7 @@ static void suite_http(void) {
     RUN(test_token_lists);
     RUN(test_request_early_reject);
     RUN(test_request_header_reject);
+    RUN(test_request_value_bytes);
     RUN(test_request_max_bytes);
     RUN(test_request_too_many_headers);
     RUN(test_check_request_accepts);

@@ -937,6 +937,40 @@ out:
     ws_ctx_destroy(ctx);
     lb_done(s);
 }
+
+/* A raw client's whole exchange: the request and a masked close in one write, then every byte
+ * until the server hangs up: the 101 and the close echo (1000) arrive whole before the FIN
+ * (on Linux that frame is sent with MSG_MORE right before close()), ten times over. */
+static void test_loopback_raw_close_reply(void) {
+    static const char req[] = "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        "\x88\x82\x11\x22\x33\x44\x12\xca";   /* close 1000, masked */
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_listener *l;
+    char url[64], got[1024];
+    size_t len;
+    int fd, ok, k;
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    l = lb_listen(ctx, url);
+    for (k = 0; k < 10; k++) {
+        fd = lb_raw_connect(ws_listener_port(l));
+        CHECK(fd >= 0);
+        if (fd < 0) break;
+        CHECK_EQ(send(fd, req, sizeof req - 1, 0), (long)(sizeof req - 1));
+        len = 0; got[0] = '\0';
+        LB_WAIT(ok, ctx, NULL, lb_raw_closed(fd, got, sizeof got, &len));
+        close(fd);
+        CHECK(len > 4 && strncmp(got, "HTTP/1.1 101 ", 13) == 0);
+        CHECK(strstr(got, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n") != NULL);
+        CHECK(len > 4 && memcmp(got + len - 4, "\x88\x02\x03\xe8", 4) == 0);
+        CHECK(len > 8 && memcmp(got + len - 8, "\r\n\r\n", 4) == 0);
+        LB_WAIT(ok, ctx, NULL, ws_conn_count(ctx) == 0);
+    }
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
 #endif
 
 /* ---- the upgrade hook: refusal and subprotocols ---- */
@@ -2108,6 +2142,7 @@ static void suite_loopback(void) {
     RUN(test_loopback_close_both_ways);
     RUN(test_loopback_heartbeat_timeout);
     RUN_POSIX(test_loopback_handshake_timeout, "raw POSIX sockets as a silent peer");
+    RUN_POSIX(test_loopback_raw_close_reply, "raw POSIX sockets as the client");
     RUN_POSIX(test_loopback_connect_edge, "raw POSIX sockets as a silent peer");
     RUN(test_loopback_refuse_and_protocol);
     RUN(test_loopback_conn_limit);
