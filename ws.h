@@ -2637,6 +2637,12 @@ static char *ws__strdup(ws_ctx *ctx, const char *s, size_t n) {
 static int64_t ws__t64(const ws_ctx *ctx, ws__t32 t) {   /* a ws__t32 back on ctx->now's scale */
     return t ? ctx->now + (int32_t)(t - (ws__t32)ctx->now) : 0;   /* 0 stays 0 (none) */
 }
+/* Timers stay 32-bit on the way: ms from now as a ws__t32, and whether t has come (t != 0). */
+static ws__t32 ws__t32_in(const ws_ctx *ctx, int ms) {
+    ws__t32 t = (ws__t32)ctx->now + (ws__t32)ms;
+    return t ? t : 1u;
+}
+static int ws__passed(const ws_ctx *ctx, ws__t32 t) { return (int32_t)((ws__t32)ctx->now - t) >= 0; }
 static ws__ext *ws__x(ws_conn *c) {   /* c's extension block, made on first use; NULL = no memory */
     if (!c->x && (c->x = (ws__ext *)ws__alloc(c->ctx, sizeof *c->x)) != NULL) memset(c->x, 0, sizeof *c->x);
     return c->x;
@@ -2858,12 +2864,7 @@ static int ws__buf_reserve_f(ws_ctx *ctx, ws__buf **pb, size_t extra, int flags,
     }
     if (b->cap - b->len >= extra) return 1;
     used = b->len - b->off;
-    if (b->off && b->cap - used >= extra && used <= b->off) {  /* cheap compaction */
-        memcpy(WS__BDATA(b), WS__BDATA(b) + b->off, used);
-        b->off = 0; b->len = used;
-        return 1;
-    }
-    if (b->off) {
+    if (b->off) {   /* compaction first (memmove: as fast as memcpy when they do not overlap) */
         memmove(WS__BDATA(b), WS__BDATA(b) + b->off, used);
         b->off = 0; b->len = used;
         if (b->cap - used >= extra) return 1;
@@ -3008,7 +3009,7 @@ static ws_result ws__queue_close(ws_conn *c, uint16_t code, const char *reason, 
 
 static void ws__start_closing(ws_conn *c) {
     c->state = WS__CLOSING;
-    c->deadline = ws__t32_of(c->ctx->now + ws__ms(c->ctx->cfg.close_timeout_ms, 5000));
+    c->deadline = ws__t32_in(c->ctx, ws__ms(c->ctx->cfg.close_timeout_ms, 5000));
 }
 
 /* RFC 6455 7.1.7 "Fail the WebSocket Connection": report, send a close with the matching
@@ -3220,8 +3221,8 @@ static void ws__opened(ws_conn *c) {
     ws__hs_del(c);
     c->deadline = 0;
     c->last_rx = ws__t32_of(ctx->now);
-    c->next_ping = ping ? ws__t32_of(ctx->now + ping)
-                 : (!(c->flags & WS__F_SERVER) && ctx->cfg.keepalive_ms > 0) ? ws__t32_of(ctx->now + ctx->cfg.keepalive_ms) : 0;
+    c->next_ping = ping ? ws__t32_in(ctx, ping)
+                 : (!(c->flags & WS__F_SERVER) && ctx->cfg.keepalive_ms > 0) ? ws__t32_in(ctx, ctx->cfg.keepalive_ms) : 0;
     if (!(c->flags & WS__F_FRAGS_SET) && ctx->cfg.fragments) c->flags |= WS__F_FRAGS;
     ctx->nopen++;
     if (ws__cl(c)) ws__cl(c)->cur_ms = ws__cl(c)->delay_ms;   /* a success resets the backoff */
@@ -3394,23 +3395,23 @@ static ws_result ws__conn_feed(ws_conn *c, const void *data, size_t n) {
 }
 
 /* ---- the end of a connection, sending what is queued, timers ---- */
-static void ws__due_min(const ws_ctx *ctx, int64_t *d, ws__t32 t) {   /* the earlier of *d and t */
-    int64_t v = ws__t64(ctx, t);
-    if (v && (!*d || v < *d)) *d = v;
+static void ws__due_min(const ws_ctx *ctx, ws__t32 *d, ws__t32 t) {   /* the earlier of *d and t */
+    ws__t32 now = (ws__t32)ctx->now;
+    if (t && (!*d || (int32_t)(t - now) < (int32_t)(*d - now))) *d = t;
 }
 static int64_t ws__due(const ws_conn *c) {
     const ws_ctx *ctx = c->ctx;
-    int64_t d = ws__t64(ctx, c->deadline);
+    ws__t32 d = c->deadline;
     int idle = ctx->cfg.idle_timeout_ms;
     if (c->flags & WS__F_DEAD) return 0;
     switch (c->state) {
     case WS__OPEN:
         ws__due_min(ctx, &d, c->next_ping);
         ws__due_min(ctx, &d, c->pong_due);
-        if (idle > 0) ws__due_min(ctx, &d, ws__t32_of(ws__t64(ctx, c->last_rx) + idle));
-        return d;
+        if (idle > 0) ws__due_min(ctx, &d, ws__t32_of(c->last_rx + (ws__t32)idle));
+        return ws__t64(ctx, d);
     case WS__CLOSED: return 0;
-    default: return d;
+    default: return ws__t64(ctx, d);
     }
 }
 /* What c's ws_io needs beyond the obvious (WS_POLLIN/OUT: TLS writes in order to read...) */
@@ -3443,7 +3444,6 @@ static void ws__finish(ws_conn *c) {   /* the connection is over: close, report,
     ws_event ev;
     int clean = (c->flags & WS__F_GOT_CLOSE) && (c->flags & WS__F_SENT_CLOSE) && c->err == WS_OK;
     int visible = ws__visible(c) && !(c->flags & WS__F_HTTP);
-    char reason[128];
     if (c->state == WS__CLOSED || c->state == WS__WAITING) return;
     ws__io_close(c);
     if (c->flags & WS__F_OPENED) ctx->nopen--;
@@ -3464,9 +3464,7 @@ static void ws__finish(ws_conn *c) {   /* the connection is over: close, report,
         ws__ev_init(&ev, WS_EV_CLOSE);
         ev.close_code = c->close_code ? c->close_code : (uint16_t)WS_CLOSE_ABNORMAL;
         if (!(c->flags & WS__F_GOT_CLOSE) && !(c->flags & WS__F_FAILED)) ev.close_code = WS_CLOSE_ABNORMAL;
-        reason[0] = '\0';
-        if (c->x && c->x->close_reason) { strncpy(reason, c->x->close_reason, sizeof reason - 1); reason[sizeof reason - 1] = '\0'; }
-        ev.reason = reason;
+        if (c->x && c->x->close_reason) ev.reason = c->x->close_reason;   /* freed after the event */
         ev.clean = clean;
         ev.result = c->err;
         ev.msg = ws__err_msg(c);
@@ -3474,7 +3472,7 @@ static void ws__finish(ws_conn *c) {   /* the connection is over: close, report,
         if (retry) {
             ev.reconnect_ms = cl->cur_ms;
             c->state = WS__WAITING;
-            c->deadline = ws__t32_of(ctx->now + cl->cur_ms);
+            c->deadline = ws__t32_in(ctx, cl->cur_ms);
             cl->cur_ms = (int)WS__MIN((int64_t)cl->cur_ms * 2, (int64_t)cl->max_ms);
         }
         ws__emit(c, &ev);
@@ -3566,13 +3564,13 @@ static int64_t ws__conn_timers(ws_conn *c) {
 #ifndef WS_NO_NET
     if (c->state == WS__WAITING) {
         if (c->flags & WS__F_USER_CLOSE) { ws__cancel_retry(c); return 0; }
-        if (now >= ws__t64(ctx, c->deadline)) ws__client_start(c);
+        if (!c->deadline || ws__passed(ctx, c->deadline)) ws__client_start(c);
         if (c->flags & WS__F_BROKEN) { ws__finish(c); return 0; }
         return ws__t64(ctx, c->deadline);
     }
 #endif
     if (c->state == WS__CLOSED) return 0;
-    if (c->deadline && now >= ws__t64(ctx, c->deadline)) {
+    if (c->deadline && ws__passed(ctx, c->deadline)) {
         switch (c->state) {
         case WS__RESOLVING: case WS__CONNECTING:
             ws__abort(c, WS_ERR_TIMEOUT, WS__T("connect timed out")); return 0;
@@ -3588,24 +3586,24 @@ static int64_t ws__conn_timers(ws_conn *c) {
     }
     if (c->state == WS__OPEN) {
         int idle = ctx->cfg.idle_timeout_ms;
-        if (c->pong_due && now >= ws__t64(ctx, c->pong_due)) {
+        if (c->pong_due && ws__passed(ctx, c->pong_due)) {
             ws__abort(c, WS_ERR_TIMEOUT, WS__T("no pong within pong_timeout_ms: peer is gone"));
             return 0;
         }
-        if (idle > 0 && now - ws__t64(ctx, c->last_rx) >= idle) {
+        if (idle > 0 && (int32_t)((ws__t32)now - c->last_rx) >= idle) {
             (void)ws_conn_close(c, WS_CLOSE_GOING_AWAY, WS__T("idle timeout"));
             c->flags &= ~(uint32_t)WS__F_USER_CLOSE;
             return ws__t64(ctx, c->deadline);
         }
-        if (c->next_ping && now >= ws__t64(ctx, c->next_ping)) {
+        if (c->next_ping && ws__passed(ctx, c->next_ping)) {
             int ping = ws__ping_ms(c);
             if (ping) {
                 (void)ws__queue_frame(c, 1, 0, WS_OP_PING, NULL, 0, 1);
-                if (!c->pong_due) c->pong_due = ws__t32_of(now + ws__ms(ctx->cfg.pong_timeout_ms, 10000));
-                c->next_ping = ws__t32_of(now + ping);
+                if (!c->pong_due) c->pong_due = ws__t32_in(ctx, ws__ms(ctx->cfg.pong_timeout_ms, 10000));
+                c->next_ping = ws__t32_in(ctx, ping);
             } else {   /* client keepalive: an unsolicited pong (RFC 6455 5.5.3) */
                 (void)ws__queue_frame(c, 1, 0, WS_OP_PONG, NULL, 0, 1);
-                c->next_ping = ws__t32_of(now + ctx->cfg.keepalive_ms);
+                c->next_ping = ws__t32_in(ctx, ctx->cfg.keepalive_ms);
             }
             ws__flush(c);
         }
@@ -3738,11 +3736,7 @@ static void ws__conn_free(ws_conn *c) {
     if (c->flags & WS__F_SERVER) ctx->nserver--;
     if (ws__cl(c)) {
         ws__client *cl = c->x->cl;
-        ws__free(ctx, cl->url);
-        ws__free(ctx, cl->origin);
-        ws__free(ctx, cl->protocols);
-        ws__free(ctx, cl->headers);
-        ws__free(ctx, cl->proxy);
+        ws__free(ctx, cl->proxy);   /* (url, origin, protocols, headers: in cl's block) */
         ws__free(ctx, cl->proxy_auth);
 #ifndef WS_NO_NET
         ws__tls_cfg_release(ctx, cl->tls);
@@ -3945,34 +3939,38 @@ WS_API void ws_conn_set_fragments(ws_conn *c, int on) {
 
 /* ---- clients: the URL and options, and the upgrade request (loop, adopt and engine) ---- */
 #ifndef WS_NO_CLIENT
+/* The client and its strings (url, origin, protocols, headers) are one allocation: the
+ * strings follow the struct, so one check and one free cover them all. */
+static size_t ws__slen(const char *s) { return s ? strlen(s) + 1 : 0; }
+static char *ws__scopy(char **dst, char *p, const char *s) {   /* s (or NULL) to p; past it */
+    size_t n = ws__slen(s);
+    if (s) *dst = (char *)memcpy(p, s, n);
+    return p + n;
+}
 static ws_result ws__client_new(ws_conn *c, const char *url, const ws_connect_opts *opts,
                                 const char **why) {
     ws_ctx *ctx = c->ctx;
-    ws__client *cl = (ws__client *)ws__alloc(ctx, sizeof *cl);
-    size_t n = strlen(url);
-    if (!cl) return WS_ERR_NOMEM;
-    memset(cl, 0, sizeof *cl);
-    if (!ws__x(c)) { ws__free(ctx, cl); return WS_ERR_NOMEM; }
-    c->x->cl = cl;   /* freed with c, whatever fails below */
-    cl->url = ws__strdup(ctx, url, n);
-#ifdef WS_USE_ZLIB
-    cl->deflate = opts && opts->deflate ? *opts->deflate : ctx->cfg.deflate;
-#endif
-    if (opts) {
-        if (opts->origin) cl->origin = ws__strdup(ctx, opts->origin, strlen(opts->origin));
-        if (opts->protocols) cl->protocols = ws__strdup(ctx, opts->protocols, strlen(opts->protocols));
-        if (opts->headers) cl->headers = ws__strdup(ctx, opts->headers, strlen(opts->headers));
-        cl->reconnect = opts->reconnect;
-        cl->delay_ms = opts->reconnect_delay_ms;
-        cl->max_ms = opts->reconnect_max_ms;
-    }
-    cl->delay_ms = cl->delay_ms > 0 ? cl->delay_ms : 1000;
-    cl->max_ms = cl->max_ms > 0 ? cl->max_ms : 30000;
-    cl->cur_ms = cl->delay_ms;
-    if (!cl->url || (opts && ((opts->origin && !cl->origin) || (opts->protocols && !cl->protocols) ||
-                              (opts->headers && !cl->headers))))
+    ws_connect_opts none;
+    ws__client *cl;
+    char *p;
+    if (!opts) { memset(&none, 0, sizeof none); opts = &none; }
+    if (!ws__x(c) || (cl = (ws__client *)ws__alloc(ctx, sizeof *cl + ws__slen(url) + ws__slen(opts->origin) +
+                                                   ws__slen(opts->protocols) + ws__slen(opts->headers))) == NULL)
         return WS_ERR_NOMEM;
-    if (ws_url_parse(cl->url, n, &cl->u, why) != WS_OK) return WS_ERR_URL;
+    memset(cl, 0, sizeof *cl);
+    c->x->cl = cl;   /* freed with c, whatever fails below */
+    p = ws__scopy(&cl->url, (char *)(cl + 1), url);
+    p = ws__scopy(&cl->origin, p, opts->origin);
+    p = ws__scopy(&cl->protocols, p, opts->protocols);
+    (void)ws__scopy(&cl->headers, p, opts->headers);
+#ifdef WS_USE_ZLIB
+    cl->deflate = opts->deflate ? *opts->deflate : ctx->cfg.deflate;
+#endif
+    cl->reconnect = opts->reconnect;
+    cl->delay_ms = opts->reconnect_delay_ms > 0 ? opts->reconnect_delay_ms : 1000;
+    cl->max_ms = opts->reconnect_max_ms > 0 ? opts->reconnect_max_ms : 30000;
+    cl->cur_ms = cl->delay_ms;
+    if (ws_url_parse(cl->url, strlen(url), &cl->u, why) != WS_OK) return WS_ERR_URL;
     if (cl->u.host.len >= 256) { *why = WS__T("host name longer than 255 bytes"); return WS_ERR_URL; }
     /* extra headers that would repeat ours (a second Host, key...): refused, with the reason */
     *why = ws__extra_check(cl->headers, 1, cl->origin && *cl->origin, cl->protocols && *cl->protocols);
@@ -4036,7 +4034,7 @@ static ws_result ws__conn_start(ws_conn *c, const ws_engine_opts *o, const char 
         ws__cl(c)->reconnect = 0;   /* a stream that was handed over cannot be dialled again */
     }
     c->state = c->io && c->io->handshake && !WS__ENGINE(ctx) ? WS__TLS : WS__HANDSHAKE;
-    c->deadline = ws__t32_of(ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000));
+    c->deadline = ws__t32_in(ctx, ws__ms(ctx->cfg.handshake_timeout_ms, 10000));
     if (o->upgraded) {
         if (o->protocol && *o->protocol &&
             (!ws__x(c) || !(c->x->protocol = ws__strdup(ctx, o->protocol, strlen(o->protocol))))) return WS_ERR_NOMEM;
