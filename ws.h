@@ -2474,7 +2474,7 @@ struct ws_conn {
     int64_t   created;
     ws__t32   deadline, next_ping, pong_due, last_rx;   /* ws__t32_of: 0 = none */
     ws__hnode hn;                /* the ctx's timer heap: due = the earliest of the above */
-    uint64_t  pdone;             /* payload bytes of fr already unmasked and checked */
+    size_t    pdone;             /* payload bytes of fr already unmasked and checked */
     uint64_t  msg_len;           /* bytes of the fragmented message received so far */
     ws_frame  fr;                /* the frame being received (WS__F_HAVE_FRAME) */
 #ifdef WS_USE_ZLIB
@@ -2765,9 +2765,7 @@ static void ws__rand(ws_ctx *ctx, uint8_t *out, size_t n) {
 /* ---- buffers: taken from the ctx pool when bytes arrive or wait, returned when empty ----
  * Every buffer byte (pooled ones too) counts in ctx->mem_used against the ctx-wide budget,
  * ws_config.max_memory: a reservation that would pass it fails with ctx->mem_full set. */
-static size_t ws__max_memory(const ws_ctx *x) {
-    return x->cfg.max_memory ? x->cfg.max_memory : (size_t)256 << 20;
-}
+static size_t ws__max_memory(const ws_ctx *x) { return x->cfg.max_memory; }   /* ws__cfg_set */
 static void ws__buf_free(ws_ctx *ctx, ws__buf *b) {
     ctx->mem_used -= sizeof(ws__buf) + b->cap;
     ws__free(ctx, b);
@@ -2937,13 +2935,25 @@ WS__UNUSED static void ws__ctx_err(ws_ctx *ctx, const char *a, const char *b, co
 }
 #endif
 
-/* ---- settings with their defaults (a zero in ws_config means "default") ---- */
-static size_t ws__max_message(const ws_ctx *x) { return x->cfg.max_message ? x->cfg.max_message : (size_t)16 << 20; }
-static size_t ws__max_frame(const ws_ctx *x) { return x->cfg.max_frame ? x->cfg.max_frame : ws__max_message(x); }
-static size_t ws__max_handshake(const ws_ctx *x) { return x->cfg.max_handshake ? x->cfg.max_handshake : 8192; }
-static size_t ws__max_queue(const ws_ctx *x) {
-    return x->cfg.max_send_queue ? x->cfg.max_send_queue : ws__max_message(x) + 65536;
+/* ---- settings with their defaults (a zero in ws_config means "default") ----
+ * The ctx's copy has the defaults filled in once (ws__cfg_set), except where a zero says more
+ * than its default: max_frame (the error names the limit the user set), ping_interval_ms (its
+ * default depends on the role), the server limits. */
+static void ws__cfg_set(ws_ctx *ctx, const ws_config *cfg) {
+    ws_config *d = &ctx->cfg;
+    *d = *cfg;
+    if (!d->max_message) d->max_message = (size_t)16 << 20;
+    if (!d->max_handshake) d->max_handshake = 8192;
+    if (!d->max_send_queue) d->max_send_queue = d->max_message + 65536;
+    if (!d->max_memory) d->max_memory = (size_t)256 << 20;
+    if (!d->close_timeout_ms) d->close_timeout_ms = 5000;
+    if (!d->pong_timeout_ms) d->pong_timeout_ms = 10000;
+    if (!d->handshake_timeout_ms) d->handshake_timeout_ms = 10000;
 }
+static size_t ws__max_message(const ws_ctx *x) { return x->cfg.max_message; }
+static size_t ws__max_frame(const ws_ctx *x) { return x->cfg.max_frame ? x->cfg.max_frame : ws__max_message(x); }
+static size_t ws__max_handshake(const ws_ctx *x) { return x->cfg.max_handshake; }
+static size_t ws__max_queue(const ws_ctx *x) { return x->cfg.max_send_queue; }
 static size_t ws__buf_lim(const ws_ctx *x) {
     size_t m = WS__MAX(ws__max_queue(x), WS__MAX(ws__max_message(x), ws__max_frame(x)));
     return m > (size_t)-1 / 2 ? m : m + 2 * (size_t)WS_BUF_MIN;
@@ -2959,11 +2969,16 @@ static size_t ws__max_pending_addr(const ws_ctx *x) {
     return WS__MIN(n, ws__max_pending(x));
 }
 #endif
-static int ws__ms(int v, int def) { return v ? v : def; }
+WS__UNUSED static int ws__ms(int v, int def) { return v ? v : def; }
 static int ws__ping_ms(const ws_conn *c) {
     int v = c->ctx->cfg.ping_interval_ms;
     if (v < 0) return 0;
     return v ? v : (c->flags & WS__F_SERVER) ? 30000 : 0;
+}
+/* The heartbeat's period: pings (ws__ping_ms), else a client's keepalive pongs; 0 = none. */
+static int ws__beat_ms(const ws_conn *c, int ping) {
+    int k = c->ctx->cfg.keepalive_ms;
+    return ping ? ping : !(c->flags & WS__F_SERVER) && k > 0 ? k : 0;
 }
 
 /* ---- sending: frames are encoded (and masked by clients) straight into c->tx ---- */
@@ -3009,7 +3024,7 @@ static ws_result ws__queue_close(ws_conn *c, uint16_t code, const char *reason, 
 
 static void ws__start_closing(ws_conn *c) {
     c->state = WS__CLOSING;
-    c->deadline = ws__t32_in(c->ctx, ws__ms(c->ctx->cfg.close_timeout_ms, 5000));
+    c->deadline = ws__t32_in(c->ctx, c->ctx->cfg.close_timeout_ms);
 }
 
 /* RFC 6455 7.1.7 "Fail the WebSocket Connection": report, send a close with the matching
@@ -3193,7 +3208,7 @@ static void ws__frames(ws_conn *c) {
         text = !ws__pmd_rx(c) &&   /* compressed text is checked once inflated */
                (c->fr.opcode == WS_OP_TEXT || (c->fr.opcode == WS_OP_CONT && c->msg_op == WS_OP_TEXT));
         if (have > c->pdone) {
-            size_t from = (size_t)c->pdone;
+            size_t from = c->pdone;
             if (c->fr.masked) ws_mask(pl + from, have - from, c->fr.mask, from);
             if (text && ws_utf8_feed(&c->utf8, pl + from, have - from, NULL) != WS_OK) {
                 ws__fail(c, WS_ERR_UTF8, WS__T("invalid UTF-8 in a text message"));
@@ -3215,14 +3230,13 @@ static void ws__frames(ws_conn *c) {
 static void ws__opened(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     ws_event ev;
-    int ping = ws__ping_ms(c);
+    int beat = ws__beat_ms(c, ws__ping_ms(c));
     c->state = WS__OPEN;
     c->flags |= WS__F_OPENED;
     ws__hs_del(c);
     c->deadline = 0;
     c->last_rx = ws__t32_of(ctx->now);
-    c->next_ping = ping ? ws__t32_in(ctx, ping)
-                 : (!(c->flags & WS__F_SERVER) && ctx->cfg.keepalive_ms > 0) ? ws__t32_in(ctx, ctx->cfg.keepalive_ms) : 0;
+    c->next_ping = beat ? ws__t32_in(ctx, beat) : 0;
     if (!(c->flags & WS__F_FRAGS_SET) && ctx->cfg.fragments) c->flags |= WS__F_FRAGS;
     ctx->nopen++;
     if (ws__cl(c)) ws__cl(c)->cur_ms = ws__cl(c)->delay_ms;   /* a success resets the backoff */
@@ -3596,15 +3610,10 @@ static int64_t ws__conn_timers(ws_conn *c) {
             return ws__t64(ctx, c->deadline);
         }
         if (c->next_ping && ws__passed(ctx, c->next_ping)) {
-            int ping = ws__ping_ms(c);
-            if (ping) {
-                (void)ws__queue_frame(c, 1, 0, WS_OP_PING, NULL, 0, 1);
-                if (!c->pong_due) c->pong_due = ws__t32_in(ctx, ws__ms(ctx->cfg.pong_timeout_ms, 10000));
-                c->next_ping = ws__t32_in(ctx, ping);
-            } else {   /* client keepalive: an unsolicited pong (RFC 6455 5.5.3) */
-                (void)ws__queue_frame(c, 1, 0, WS_OP_PONG, NULL, 0, 1);
-                c->next_ping = ws__t32_in(ctx, ctx->cfg.keepalive_ms);
-            }
+            int ping = ws__ping_ms(c);   /* 0: client keepalive, an unsolicited pong (RFC 6455 5.5.3) */
+            (void)ws__queue_frame(c, 1, 0, ping ? WS_OP_PING : WS_OP_PONG, NULL, 0, 1);
+            if (ping && !c->pong_due) c->pong_due = ws__t32_in(ctx, ctx->cfg.pong_timeout_ms);
+            c->next_ping = ws__t32_in(ctx, ws__beat_ms(c, ping));
             ws__flush(c);
         }
     }
@@ -4034,7 +4043,7 @@ static ws_result ws__conn_start(ws_conn *c, const ws_engine_opts *o, const char 
         ws__cl(c)->reconnect = 0;   /* a stream that was handed over cannot be dialled again */
     }
     c->state = c->io && c->io->handshake && !WS__ENGINE(ctx) ? WS__TLS : WS__HANDSHAKE;
-    c->deadline = ws__t32_in(ctx, ws__ms(ctx->cfg.handshake_timeout_ms, 10000));
+    c->deadline = ws__t32_in(ctx, ctx->cfg.handshake_timeout_ms);
     if (o->upgraded) {
         if (o->protocol && *o->protocol &&
             (!ws__x(c) || !(c->x->protocol = ws__strdup(ctx, o->protocol, strlen(o->protocol))))) return WS_ERR_NOMEM;
@@ -4078,7 +4087,7 @@ WS_API ws_result ws_engine_create(const ws_config *cfg, const ws_engine_opts *o,
     ctx = (ws_ctx *)WS_MALLOC(sizeof *ctx, cfg->user);
     if (!ctx) return WS_ERR_NOMEM;
     memset(ctx, 0, sizeof *ctx);
-    ctx->cfg = *cfg;
+    ws__cfg_set(ctx, cfg);
     ctx->engine = 1;
     ctx->now = o->now_ms;
 #ifndef WS_NO_NET
@@ -7098,7 +7107,7 @@ WS_API ws_ctx *ws_ctx_create(const ws_config *cfg) {
     ctx = (ws_ctx *)WS_MALLOC(sizeof *ctx, cfg->user);
     if (!ctx) return NULL;
     memset(ctx, 0, sizeof *ctx);
-    ctx->cfg = *cfg;
+    ws__cfg_set(ctx, cfg);
     ctx->now = ws__now_ms();
     ctx->wake_r = ctx->wake_w = WS__INVALID_SOCK;
     if (ws__net_init() != 0) { WS_FREE(ctx, cfg->user); return NULL; }
