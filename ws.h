@@ -3463,26 +3463,23 @@ static void ws__finish(ws_conn *c) {   /* the connection is over: close, report,
     if (c->flags & WS__F_OPENED) ctx->nopen--;
     ws__hs_del(c);
     c->state = WS__CLOSED;
+    ws__ev_init(&ev, WS_EV_ERROR);   /* ERROR, then the same with CLOSE's members */
+    ev.result = c->err;
+    ev.msg = ws__err_msg(c);
+    ev.http_status = cl ? cl->http_status : 0;
     if (visible && c->err != WS_OK && !(c->flags & WS__F_ERR_FIRED)) {
         c->flags |= WS__F_ERR_FIRED;
-        ws__ev_init(&ev, WS_EV_ERROR);
-        ev.result = c->err;
-        ev.msg = ws__err_msg(c);
-        ev.http_status = cl ? cl->http_status : 0;
         ws__emit(c, &ev);
     }
     if (visible && !(c->flags & WS__F_CLOSE_FIRED)) {
         int retry = !WS__ENGINE(ctx) && cl && cl->reconnect && !(c->flags & WS__F_USER_CLOSE) &&
                     !ctx->destroying;   /* an engine's stream cannot be dialled again */
         c->flags |= WS__F_CLOSE_FIRED;
-        ws__ev_init(&ev, WS_EV_CLOSE);
+        ev.type = WS_EV_CLOSE;
         ev.close_code = c->close_code ? c->close_code : (uint16_t)WS_CLOSE_ABNORMAL;
         if (!(c->flags & WS__F_GOT_CLOSE) && !(c->flags & WS__F_FAILED)) ev.close_code = WS_CLOSE_ABNORMAL;
         if (c->x && c->x->close_reason) ev.reason = c->x->close_reason;   /* freed after the event */
         ev.clean = clean;
-        ev.result = c->err;
-        ev.msg = ws__err_msg(c);
-        ev.http_status = cl ? cl->http_status : 0;
         if (retry) {
             ev.reconnect_ms = cl->cur_ms;
             c->state = WS__WAITING;
@@ -3585,18 +3582,14 @@ static int64_t ws__conn_timers(ws_conn *c) {
 #endif
     if (c->state == WS__CLOSED) return 0;
     if (c->deadline && ws__passed(ctx, c->deadline)) {
-        switch (c->state) {
-        case WS__RESOLVING: case WS__CONNECTING:
-            ws__abort(c, WS_ERR_TIMEOUT, WS__T("connect timed out")); return 0;
-        case WS__PROXY:
-            ws__abort(c, WS_ERR_TIMEOUT, WS__T("the proxy did not answer within connect_timeout_ms")); return 0;
-        case WS__TLS: case WS__HANDSHAKE:
-            ws__abort(c, WS_ERR_TIMEOUT, WS__T("handshake timed out")); return 0;
-        default:   /* CLOSING: the peer never finished the close handshake */
-            if ((c->flags & WS__F_GOT_CLOSE) && (c->flags & WS__F_SENT_CLOSE)) ws__finish(c);
-            else ws__abort(c, c->err != WS_OK ? c->err : WS_ERR_TIMEOUT, WS__T("close handshake timed out"));
-            return 0;
-        }
+        if (c->state < WS__OPEN)
+            ws__abort(c, WS_ERR_TIMEOUT, c->state < WS__PROXY ? WS__T("connect timed out")
+                      : c->state == WS__PROXY ? WS__T("the proxy did not answer within connect_timeout_ms")
+                      : WS__T("handshake timed out"));
+        else if ((c->flags & WS__F_GOT_CLOSE) && (c->flags & WS__F_SENT_CLOSE)) ws__finish(c);
+        else   /* CLOSING: the peer never finished the close handshake */
+            ws__abort(c, c->err != WS_OK ? c->err : WS_ERR_TIMEOUT, WS__T("close handshake timed out"));
+        return 0;
     }
     if (c->state == WS__OPEN) {
         int idle = ctx->cfg.idle_timeout_ms;
@@ -3881,27 +3874,21 @@ WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
     if ((code && !ws_close_code_valid(code)) || rlen > 123 || (rlen && !code) ||
         (rlen && ws_utf8_validate(reason, rlen) != WS_OK))
         return WS_ERR_ARG;
-    if (c->state == WS__WAITING) {   /* no more retries: the final CLOSE comes from the loop */
-        c->flags |= WS__F_USER_CLOSE;
-        ws__pend(c);
-        return WS_OK;
-    }
-    if (c->state >= WS__CLOSED || (c->flags & (WS__F_SENT_CLOSE | WS__F_DEAD | WS__F_HTTP)))
+    if (c->state != WS__WAITING &&
+        (c->state >= WS__CLOSED || (c->flags & (WS__F_SENT_CLOSE | WS__F_DEAD | WS__F_HTTP))))
         return WS_ERR_CLOSED;   /* HTTP: a close frame must not follow the response */
-    c->flags |= WS__F_USER_CLOSE;
+    c->flags |= WS__F_USER_CLOSE;   /* WAITING: no more retries, the final CLOSE comes from the loop */
     if (c->state < WS__OPEN) {   /* still connecting: give up the attempt */
         c->err = WS_ERR_CLOSED;
         ws__set_msg(c, WS__T("closed before the connection opened"));
         c->flags |= WS__F_BROKEN | WS__F_ERR_FIRED;
-        ws__pend(c);
-        ws__engine_run(c->ctx);   /* an engine: CLOSE fires before this returns */
-        return WS_OK;
+    } else if (c->state != WS__WAITING) {
+        (void)ws__queue_close(c, code, reason, rlen);
+        ws__start_closing(c);
+        if (ws__has_io(c) && !c->ctx->in_cb) ws__flush(c);
     }
-    (void)ws__queue_close(c, code, reason, rlen);
-    ws__start_closing(c);
-    if (ws__has_io(c) && !c->ctx->in_cb) ws__flush(c);
     ws__pend(c);   /* new timer (close_timeout_ms) and poll interest */
-    ws__engine_run(c->ctx);
+    ws__engine_run(c->ctx);   /* an engine: CLOSE fires before this returns */
     return WS_OK;
 }
 
@@ -3928,7 +3915,7 @@ WS_API int ws_conn_state(const ws_conn *c) {
 WS_API void *ws_conn_user(const ws_conn *c) { WS__CHECK(c); return c ? c->user : NULL; }
 WS_API void ws_conn_set_user(ws_conn *c, void *user) { WS__CHECK(c); if (c) c->user = user; }
 WS_API uint64_t ws_conn_id(const ws_conn *c) { WS__CHECK(c); return c ? c->id : 0; }
-WS_API ws_ctx *ws_conn_ctx(const ws_conn *c) { WS__CHECK(c); return c && !c->ctx->engine ? c->ctx : NULL; }
+WS_API ws_ctx *ws_conn_ctx(const ws_conn *c) { WS__CHECK(c); return c && !WS__ENGINE(c->ctx) ? c->ctx : NULL; }
 WS_API int ws_conn_is_server(const ws_conn *c) { WS__CHECK(c); return c && (c->flags & WS__F_SERVER) ? 1 : 0; }
 WS_API int64_t ws_conn_age_ms(const ws_conn *c) {
     WS__CHECK(c);
@@ -4029,7 +4016,7 @@ static ws_result ws__conn_start(ws_conn *c, const ws_engine_opts *o, const char 
     ws_result rc;
     if (o->io) {   /* copied: the caller's ws_io may go once this returns */
         ws_io *io;
-        if (!o->io->write || (!ctx->engine && !o->io->read)) return WS_ERR_ARG;
+        if (!o->io->write || (!WS__ENGINE(ctx) && !o->io->read)) return WS_ERR_ARG;
         io = (ws_io *)ws__alloc(ctx, sizeof *io);
         if (!io) return WS_ERR_NOMEM;
         *io = *o->io;
@@ -4110,7 +4097,7 @@ WS_API ws_result ws_engine_create(const ws_config *cfg, const ws_engine_opts *o,
 
 WS_API void ws_engine_destroy(ws_conn *c) {
     ws_ctx *ctx;
-    if (!c || !c->ctx->engine) return;
+    if (!c || !WS__ENGINE(c->ctx)) return;
     ctx = c->ctx;
     WS_ASSERT(!ctx->in_cb && "ws_engine_destroy called from a callback");
     if (c->state != WS__CLOSED) {
@@ -4128,7 +4115,7 @@ WS_API void ws_engine_destroy(ws_conn *c) {
 WS_API ws_result ws_engine_feed(ws_conn *c, const void *data, size_t len, int64_t now_ms) {
     const uint8_t *p = (const uint8_t *)data;
     ws_result rc = WS_OK;
-    if (!c || !c->ctx->engine || (!data && len)) return WS_ERR_ARG;
+    if (!c || !WS__ENGINE(c->ctx) || (!data && len)) return WS_ERR_ARG;
     c->ctx->now = now_ms;
     if (c->state == WS__CLOSED) return WS_ERR_CLOSED;
     while (len && rc == WS_OK) {   /* in steps, so no buffer outgrows the frame being read */
@@ -4150,7 +4137,7 @@ WS_API ws_result ws_engine_feed(ws_conn *c, const void *data, size_t len, int64_
 }
 
 WS_API void ws_engine_eof(ws_conn *c, int64_t now_ms) {
-    if (!c || !c->ctx->engine) return;
+    if (!c || !WS__ENGINE(c->ctx)) return;
     c->ctx->now = now_ms;
     if (c->state != WS__CLOSED) { ws__buf_put(c->ctx, &c->rx); ws__on_eof(c); }
     ws__engine_run(c->ctx);
@@ -4163,7 +4150,7 @@ WS_API size_t ws_engine_output(const ws_conn *c, const uint8_t **data) {
 }
 
 WS_API void ws_engine_consume(ws_conn *c, size_t n) {
-    if (!c || !c->ctx->engine || !c->tx) return;
+    if (!c || !WS__ENGINE(c->ctx) || !c->tx) return;
     c->tx->off += WS__MIN(n, ws__buf_used(c->tx));
     if (c->tx->off == c->tx->len) ws__tx_done(c);
     ws__engine_run(c->ctx);
@@ -4178,7 +4165,7 @@ WS_API int64_t ws_engine_deadline(const ws_conn *c) {
 }
 
 WS_API void ws_engine_tick(ws_conn *c, int64_t now_ms) {
-    if (!c || !c->ctx->engine) return;
+    if (!c || !WS__ENGINE(c->ctx)) return;
     c->ctx->now = now_ms;
     (void)ws__conn_timers(c);
     ws__engine_run(c->ctx);
@@ -4222,7 +4209,7 @@ static size_t ws__pump1(ws_conn *from, ws_conn *to, int64_t now) {
 
 WS_API size_t ws_engine_pump(ws_conn *a, ws_conn *b, int64_t now_ms) {
     size_t total = 0, moved;
-    if (!a || !b || !a->ctx->engine || !b->ctx->engine) return 0;
+    if (!a || !b || !WS__ENGINE(a->ctx) || !WS__ENGINE(b->ctx)) return 0;
     do {
         moved = ws__pump1(a, b, now_ms);
         moved += ws__pump1(b, a, now_ms);
