@@ -3399,10 +3399,14 @@ static void ws__conn_process(ws_conn *c) {
 #if defined(__GNUC__)
 __attribute__((unused))
 #endif
-static ws_result ws__conn_feed(ws_conn *c, const void *data, size_t n) {
-    if (!ws__buf_reserve(c->ctx, &c->rx, n)) return WS_ERR_NOMEM;
+static int ws__rx_put(ws_conn *c, const void *data, size_t n) {   /* 0 = no memory */
+    if (!ws__buf_reserve(c->ctx, &c->rx, n)) return 0;
     if (n) memcpy(WS__BDATA(c->rx) + c->rx->len, data, n);
     c->rx->len += n;
+    return 1;
+}
+static ws_result ws__conn_feed(ws_conn *c, const void *data, size_t n) {
+    if (!ws__rx_put(c, data, n)) return WS_ERR_NOMEM;
     c->last_rx = ws__t32_of(c->ctx->now);   /* input counts against idle_timeout_ms, as in ws__readable */
     ws__conn_process(c);
     return WS_OK;
@@ -4040,9 +4044,7 @@ static ws_result ws__conn_start(ws_conn *c, const ws_engine_opts *o, const char 
         return rc;
     }
     if (o->head && o->head_len) {
-        if (!ws__buf_reserve(ctx, &c->rx, o->head_len)) return WS_ERR_NOMEM;
-        memcpy(WS__BDATA(c->rx) + c->rx->len, o->head, o->head_len);
-        c->rx->len += o->head_len;
+        if (!ws__rx_put(c, o->head, o->head_len)) return WS_ERR_NOMEM;
         c->flags |= WS__F_FEED;
     }
     ws__pend(c);
