@@ -4124,8 +4124,8 @@ WS_API ws_result ws_engine_feed(ws_conn *c, const void *data, size_t len, int64_
         size_t n = WS_BUF_MIN;
         if (c->state != WS__HANDSHAKE && !ws__reading(c)) break;   /* closing: input is dropped */
         if (c->flags & WS__F_HAVE_FRAME) {   /* the rest of a big frame in one step */
-            uint64_t rest = c->fr.header_len + c->fr.payload_len - ws__buf_used(c->rx);
-            n = (size_t)WS__MIN(WS__MAX(rest, (uint64_t)WS_BUF_MIN), (uint64_t)1 << 20);
+            size_t rest = (size_t)(c->fr.header_len + c->fr.payload_len) - ws__buf_used(c->rx);
+            n = WS__MIN(WS__MAX(rest, (size_t)WS_BUF_MIN), (size_t)1 << 20);   /* (a size, not a limit) */
         }
         n = WS__MIN(n, len);
         rc = ws__conn_feed(c, p, n);
