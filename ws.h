@@ -144,7 +144,7 @@ GUI LOOPS
   channel is one of the watched sockets, so ws_ctx_wakeup works the same way.
 
 MEMORY
-  ws_conn is 216 bytes on x86-64 (rarely used members live in a block made on first use),
+  ws_conn is 200 bytes on x86-64 (rarely used members live in a block made on first use),
   plus a timer-heap slot and an id-table entry. An idle
   connection holds no buffer: receive and send buffers come from a per-ctx pool while bytes
   are in flight. A busy one holds its receive buffer (the largest frame in flight, from
@@ -1311,12 +1311,21 @@ WS_API ws_result ws_utf8_validate(const void *p, size_t n) {
 }
 
 /* ==== >>frame ==== Frame codec, RFC 6455 section 5. Pure: no I/O, no allocation. ==== */
-WS_API ws_result ws_frame_parse(const uint8_t *buf, size_t len, unsigned flags, ws_frame *f,
-                                size_t *need, const char **why) {
+/* A ws_frame in 16 bytes, not 24: what ws__frame_parse fills, the frame a connection is
+ * receiving (ws_conn.fr). No mask bit: the role fixes it (WS_PARSE_MASKED / _UNMASKED). */
+typedef struct ws__rxf {
+    uint8_t  fin, rsv, opcode;
+    uint8_t  header_len;         /* 2..14 bytes */
+    uint8_t  mask[4];            /* zero when unmasked */
+    uint64_t payload_len;
+} ws__rxf;
+/* ws_frame_parse into a ws__rxf: the engine parses straight into c->fr */
+static ws_result ws__frame_parse(const uint8_t *buf, size_t len, unsigned flags, ws__rxf *f,
+                                 size_t *need, const char **why) {
     const char *err;
     size_t hlen, i;
     uint64_t plen;
-    unsigned len7;
+    unsigned len7, masked;
     if (len < 1) { if (need) *need = 2; return WS_AGAIN; }
     f->fin = (uint8_t)(buf[0] >> 7);
     f->rsv = (uint8_t)((buf[0] >> 4) & 7);
@@ -1328,20 +1337,20 @@ WS_API ws_result ws_frame_parse(const uint8_t *buf, size_t len, unsigned flags, 
     /* 5.5: control frames MUST NOT be fragmented */
     if ((f->opcode & 8) && !f->fin) { err = WS__T("fragmented control frame"); goto bad; }
     if (len < 2) { if (need) *need = 1; return WS_AGAIN; }
-    f->masked = (uint8_t)(buf[1] >> 7);
+    masked = (unsigned)buf[1] >> 7;
     len7 = buf[1] & 127u;
     /* 5.5: control frames MUST have a payload of 125 bytes or less */
     if ((f->opcode & 8) && len7 > 125) { err = WS__T("control frame payload over 125 bytes"); goto bad; }
     /* 5.1: a server MUST fail on unmasked frames, a client on masked ones */
-    if ((flags & WS_PARSE_MASKED) && !f->masked) { err = WS__T("client frame not masked"); goto bad; }
-    if ((flags & WS_PARSE_UNMASKED) && f->masked) { err = WS__T("server frame masked"); goto bad; }
-    hlen = (size_t)2 + (len7 == 126 ? 2u : len7 == 127 ? 8u : 0u) + (f->masked ? 4u : 0u);
+    if ((flags & WS_PARSE_MASKED) && !masked) { err = WS__T("client frame not masked"); goto bad; }
+    if ((flags & WS_PARSE_UNMASKED) && masked) { err = WS__T("server frame masked"); goto bad; }
+    hlen = (size_t)2 + (len7 == 126 ? 2u : len7 == 127 ? 8u : 0u) + (masked ? 4u : 0u);
     /* 5.2: a bad 64-bit length shows in its leading bytes: report it before all 8 arrive */
     if (len7 == 127 && len > 2 && (buf[2] >> 7)) { err = WS__T("64-bit length with the top bit set"); goto bad; }
     if (len7 == 127 && len >= 8 && !(buf[2] | buf[3] | buf[4] | buf[5] | buf[6] | buf[7])) {
         err = WS__T("non-minimal 64-bit length"); goto bad;   /* < 65536 whatever the last two are */
     }
-    if (len < hlen - (f->masked ? 4 : 0)) {
+    if (len < hlen - (masked ? 4 : 0)) {
         if (need) *need = hlen - len;
         return WS_AGAIN;
     }
@@ -1355,14 +1364,30 @@ WS_API ws_result ws_frame_parse(const uint8_t *buf, size_t len, unsigned flags, 
         for (i = 0; i < 8; i++) plen = (plen << 8) | buf[2 + i];   /* checked above */
     }
     if (len < hlen) { if (need) *need = hlen - len; return WS_AGAIN; }
-    if (f->masked) memcpy(f->mask, buf + hlen - 4, 4);
+    if (masked) memcpy(f->mask, buf + hlen - 4, 4);
     else memset(f->mask, 0, 4);
-    f->header_len = hlen;
+    f->header_len = (uint8_t)hlen;
     f->payload_len = plen;
     return WS_OK;
 bad:
     if (why) *why = err;
     return WS_ERR_PROTOCOL;
+}
+
+WS_API ws_result ws_frame_parse(const uint8_t *buf, size_t len, unsigned flags, ws_frame *f,
+                                size_t *need, const char **why) {
+    ws__rxf r;
+    ws_result rc;
+    memset(&r, 0, sizeof r);
+    rc = ws__frame_parse(buf, len, flags, &r, need, why);
+    f->fin = r.fin;
+    f->rsv = r.rsv;
+    f->opcode = r.opcode;
+    f->masked = (uint8_t)(len > 1 ? buf[1] >> 7 : 0);
+    memcpy(f->mask, r.mask, 4);
+    f->header_len = r.header_len;
+    f->payload_len = r.payload_len;
+    return rc;
 }
 
 WS_API ws_result ws_frame_encode(ws_frame *f, uint8_t out[14]) {
@@ -2446,12 +2471,15 @@ enum { WS__K_CONN = 1, WS__K_LISTENER = 2, WS__K_WATCH = 3 };   /* an epoll data
  * are never more than 2^31 ms (24 days, any int *_ms setting) away from ctx->now. */
 typedef uint32_t ws__t32;
 static ws__t32 ws__t32_of(int64_t t) { return (ws__t32)t ? (ws__t32)t : 1u; }   /* 0 = none */
-/* An entry of the ctx's timer heap: a connection's timers (ws_conn.hn) or a ws_timer. */
+/* An entry of the ctx's timer heap: a connection's timers (ws_conn.hn) or a ws_timer. Its key
+ * is a ws__t32 too, at most 2^30 ms ahead (ws__heap_file), so while the loop runs at least
+ * every 12 days all keys lie within 2^31 ms of each other and compare as differences. */
 typedef struct ws__hnode {
-    int64_t  due;                /* the heap's key (0 = not scheduled) */
-    uint32_t hidx;               /* 1 + position in the heap; 0 = not in it */
-    uint8_t  is_timer;           /* 1 = a ws_timer (first member of it), else a ws_conn's */
+    ws__t32  due;                /* the heap's key, ws__t32_of (0 = not scheduled) */
+    uint32_t hidx;               /* bit 0: a ws_timer (first member of it), else a ws_conn's;
+                                  * the rest (WS__HPOS): 1 + position in the heap, 0 = not in it */
 } ws__hnode;
+#define WS__HPOS(n) ((n)->hidx >> 1)
 
 struct ws_conn {
     uint8_t   kind, state, msg_op;   /* kind first: see struct ws_listener */
@@ -2476,7 +2504,7 @@ struct ws_conn {
     ws__hnode hn;                /* the ctx's timer heap: due = the earliest of the above */
     size_t    pdone;             /* payload bytes of fr already unmasked and checked */
     uint64_t  msg_len;           /* bytes of the fragmented message received so far */
-    ws_frame  fr;                /* the frame being received (WS__F_HAVE_FRAME) */
+    ws__rxf   fr;                /* the frame being received (WS__F_HAVE_FRAME) */
 #ifdef WS_USE_ZLIB
     struct ws__pmd *pmd;         /* >>deflate: permessage-deflate once agreed, else NULL */
 #endif
@@ -3065,7 +3093,7 @@ static void ws__fail_nomem(ws_conn *c) {
 /* ---- receiving frames (RFC 6455 5.4-5.6) ---- */
 static ws_result ws__frame_check(ws_conn *c, const char **why) {
     ws_ctx *ctx = c->ctx;
-    const ws_frame *f = &c->fr;
+    const ws__rxf *f = &c->fr;
     uint64_t slack;
     ws_result rc = ws__pmd_frame_check(c, why);   /* RSV1: a compressed message (RFC 7692 6) */
     if (rc != WS_OK) return rc;
@@ -3195,7 +3223,7 @@ static void ws__frames(ws_conn *c) {
         int text;
         if (!(c->flags & WS__F_HAVE_FRAME)) {
             const char *why = "";
-            ws_result rc = ws_frame_parse(p, avail, pflags, &c->fr, NULL, &why);
+            ws_result rc = ws__frame_parse(p, avail, pflags, &c->fr, NULL, &why);
             if (rc == WS_AGAIN) break;
             if (rc == WS_OK) rc = ws__frame_check(c, &why);
             if (rc != WS_OK) { ws__fail(c, rc, why); break; }
@@ -3208,8 +3236,8 @@ static void ws__frames(ws_conn *c) {
         text = !ws__pmd_rx(c) &&   /* compressed text is checked once inflated */
                (c->fr.opcode == WS_OP_TEXT || (c->fr.opcode == WS_OP_CONT && c->msg_op == WS_OP_TEXT));
         if (have > c->pdone) {
-            size_t from = c->pdone;
-            if (c->fr.masked) ws_mask(pl + from, have - from, c->fr.mask, from);
+            size_t from = (size_t)c->pdone;
+            if (c->flags & WS__F_SERVER) ws_mask(pl + from, have - from, c->fr.mask, from);
             if (text && ws_utf8_feed(&c->utf8, pl + from, have - from, NULL) != WS_OK) {
                 ws__fail(c, WS_ERR_UTF8, WS__T("invalid UTF-8 in a text message"));
                 break;
@@ -4575,7 +4603,7 @@ static uint64_t ws__pmd_slack(const ws_conn *c, size_t limit) {
 
 /* RFC 7692 6.1: RSV1 only on the first frame of a message, never on a control frame. */
 static ws_result ws__pmd_frame_check(ws_conn *c, const char **why) {
-    const ws_frame *f = &c->fr;
+    const ws__rxf *f = &c->fr;
     ws__pmd *z = c->pmd;
     if (!z) return WS_OK;   /* no extension: ws_frame_parse refused RSV bits */
     if (!(f->rsv & WS_RSV1)) {
@@ -6335,11 +6363,12 @@ struct ws_watch {                /* ws_watch_fd: a descriptor of the application
     void     *hsock;             /* on_watch: the host's pointer for it */
 };
 struct ws_timer {                /* ws_timer_start: an application timer in the conns' heap */
-    ws__hnode hn;                /* first: the heap's entry (hn.is_timer = 1) */
+    ws__hnode hn;                /* first: the heap's entry (hn.hidx bit 0 = 1) */
     ws_timer *next, *prev;       /* ctx->timers */
     ws_ctx   *ctx;
     void    (*fn)(ws_ctx *ctx, void *arg);
     void     *arg;
+    int64_t   due;               /* hn's key is at most 2^30 ms ahead: then filed again */
     int       repeat_ms;
     uint8_t   autofree, running, cancelled;
 };
@@ -6490,12 +6519,16 @@ static short ws__interest(const ws_conn *c) {
  * a conn's own events move its entry, so a loop pass costs O(active * log n), not O(n).
  * Due times may be early (last_rx moved on): the conn is then just filed again. ---- */
 #define WS__CONN_OF(n) ((ws_conn *)(void *)((char *)(n) - offsetof(ws_conn, hn)))
-static void ws__heap_set(ws_ctx *x, size_t i, ws__hnode *n) { x->heap[i] = n; n->hidx = (uint32_t)(i + 1); }
+static int ws__heap_le(const ws__hnode *a, const ws__hnode *b) { return (int32_t)(a->due - b->due) <= 0; }
+static void ws__heap_set(ws_ctx *x, size_t i, ws__hnode *n) {
+    x->heap[i] = n;
+    n->hidx = (uint32_t)((i + 1) << 1) | (n->hidx & 1u);
+}
 static void ws__heap_up(ws_ctx *x, size_t i) {
     ws__hnode *n = x->heap[i];
     while (i) {
         size_t p = (i - 1) / 2;
-        if (x->heap[p]->due <= n->due) break;
+        if (ws__heap_le(x->heap[p], n)) break;
         ws__heap_set(x, i, x->heap[p]);
         i = p;
     }
@@ -6506,28 +6539,30 @@ static void ws__heap_down(ws_ctx *x, size_t i) {
     for (;;) {
         size_t l = 2 * i + 1, m;
         if (l >= x->hlen) break;
-        m = (l + 1 < x->hlen && x->heap[l + 1]->due < x->heap[l]->due) ? l + 1 : l;
-        if (x->heap[m]->due >= n->due) break;
+        m = (l + 1 < x->hlen && !ws__heap_le(x->heap[l], x->heap[l + 1])) ? l + 1 : l;
+        if (ws__heap_le(n, x->heap[m])) break;
         ws__heap_set(x, i, x->heap[m]);
         i = m;
     }
     ws__heap_set(x, i, n);
 }
 static void ws__heap_remove(ws_ctx *x, ws__hnode *n) {
-    size_t i = n->hidx - 1;
+    size_t i = WS__HPOS(n) - 1;
     ws__hnode *last = x->heap[--x->hlen];
-    n->hidx = 0;
-    if (last != n) { ws__heap_set(x, i, last); ws__heap_up(x, i); ws__heap_down(x, last->hidx - 1); }
+    n->hidx &= 1u;
+    if (last != n) { ws__heap_set(x, i, last); ws__heap_up(x, i); ws__heap_down(x, WS__HPOS(last) - 1); }
 }
 /* Files n under due (0: takes it out). The heap has room: one slot per conn and ws_timer. */
-static void ws__heap_file(ws_ctx *x, ws__hnode *n, int64_t due) {
-    if (n->hidx) {
-        size_t i = n->hidx - 1;
+static void ws__heap_file(ws_ctx *x, ws__hnode *n, int64_t t) {
+    int32_t d = (int32_t)((ws__t32)t - (ws__t32)x->now);   /* |t - now| < 2^31 */
+    ws__t32 due = t ? ws__t32_of((ws__t32)x->now + (ws__t32)WS__MIN(d, (int32_t)1 << 30)) : 0;   /* later: early */
+    if (WS__HPOS(n)) {
+        size_t i = WS__HPOS(n) - 1;
         if (due == n->due) return;
         if (!due) { ws__heap_remove(x, n); return; }
         n->due = due;
         ws__heap_up(x, i);
-        ws__heap_down(x, n->hidx - 1);
+        ws__heap_down(x, WS__HPOS(n) - 1);
     } else if (due) {
         n->due = due;
         ws__heap_set(x, x->hlen++, n);
@@ -6608,7 +6643,7 @@ static int ws__timeout(ws_ctx *ctx) {   /* how long the loop may sleep: -1 = no 
     int64_t due;
     if (ctx->pend) return 0;
     if (!ctx->hlen && !ctx->accept_resume) return -1;
-    due = ctx->hlen ? ctx->heap[0]->due : ctx->accept_resume;
+    due = ctx->hlen ? ctx->now + (int32_t)(ctx->heap[0]->due - (ws__t32)ctx->now) : ctx->accept_resume;
     if (ctx->accept_resume && ctx->accept_resume < due) due = ctx->accept_resume;
     if (due <= ctx->now) return 0;
     return (int)WS__MIN(due - ctx->now, (int64_t)0x7FFFFFFF);
@@ -6738,7 +6773,7 @@ static void ws__service(ws_conn *c) {
 #ifndef WS_NO_TIMERS
 static void ws__timer_free(ws_timer *t) {
     ws_ctx *ctx = t->ctx;
-    if (t->hn.hidx) ws__heap_remove(ctx, &t->hn);
+    if (WS__HPOS(&t->hn)) ws__heap_remove(ctx, &t->hn);
     if (t->prev) t->prev->next = t->next; else ctx->timers = t->next;
     if (t->next) t->next->prev = t->prev;
     ctx->ntimers--;
@@ -6746,14 +6781,14 @@ static void ws__timer_free(ws_timer *t) {
 }
 static void ws__timer_run(ws_ctx *ctx, ws_timer *t) {   /* t is due and out of the heap */
     t->hn.due = 0;
-    if (t->repeat_ms > 0) ws__heap_file(ctx, &t->hn, ctx->now + t->repeat_ms);
+    if (t->repeat_ms > 0) ws__heap_file(ctx, &t->hn, t->due = ctx->now + t->repeat_ms);
     t->running = 1;
     ctx->in_cb++;
     t->fn(ctx, t->arg);
     ctx->in_cb--;
     ctx->nevents++;
     t->running = 0;
-    if (t->cancelled || (t->autofree && !t->hn.hidx)) ws__timer_free(t);
+    if (t->cancelled || (t->autofree && !WS__HPOS(&t->hn))) ws__timer_free(t);
 }
 
 WS_API ws_result ws_timer_start(ws_ctx *ctx, int ms, int repeat_ms,
@@ -6767,7 +6802,7 @@ WS_API ws_result ws_timer_start(ws_ctx *ctx, int ms, int repeat_ms,
     t = (ws_timer *)ws__alloc(ctx, sizeof *t);
     if (!t) return WS_ERR_NOMEM;
     memset(t, 0, sizeof *t);
-    t->hn.is_timer = 1;
+    t->hn.hidx = 1;   /* a ws_timer */
     t->ctx = ctx;
     t->fn = fn;
     t->arg = arg;
@@ -6778,7 +6813,7 @@ WS_API ws_result ws_timer_start(ws_ctx *ctx, int ms, int repeat_ms,
     ctx->timers = t;
     ctx->ntimers++;
     if (!ctx->dispatching) ctx->now = ws__now_ms();
-    ws__heap_file(ctx, &t->hn, ctx->now + ms > 0 ? ctx->now + ms : 1);
+    ws__heap_file(ctx, &t->hn, t->due = ctx->now + ms > 0 ? ctx->now + ms : 1);
     ws__timer_sync(ctx);
     if (out) *out = t;
     return WS_OK;
@@ -6788,14 +6823,14 @@ WS_API void ws_timer_again(ws_timer *t, int ms) {
     if (!t || t->cancelled || ms < 0) return;
     ctx = t->ctx;
     if (!ctx->dispatching) ctx->now = ws__now_ms();
-    ws__heap_file(ctx, &t->hn, ctx->now + ms > 0 ? ctx->now + ms : 1);
+    ws__heap_file(ctx, &t->hn, t->due = ctx->now + ms > 0 ? ctx->now + ms : 1);
     ws__timer_sync(ctx);
 }
 WS_API void ws_timer_cancel(ws_timer *t) {
     if (!t || t->cancelled) return;
     if (t->running) {   /* from its own fn: freed when fn returns */
         t->cancelled = 1;
-        if (t->hn.hidx) ws__heap_remove(t->ctx, &t->hn);
+        if (WS__HPOS(&t->hn)) ws__heap_remove(t->ctx, &t->hn);
         return;
     }
     ws__timer_free(t);
@@ -6926,11 +6961,16 @@ static void ws__dispatch_end(ws_ctx *ctx) {
         for (l = ctx->listeners; l && !ctx->accept_resume; l = l->next) ws__accept(ctx, l);
     }
     /* due timers: each conn and ws_timer at most once per pass, so a timer can never spin */
-    while (budget-- && ctx->hlen && ctx->heap[0]->due <= ctx->now) {
+    while (budget-- && ctx->hlen && (int32_t)(ctx->heap[0]->due - (ws__t32)ctx->now) <= 0) {
         ws__hnode *n = ctx->heap[0];
         ws__heap_remove(ctx, n);
 #ifndef WS_NO_TIMERS
-        if (n->is_timer) { ws__timer_run(ctx, (ws_timer *)(void *)n); continue; }
+        if (n->hidx & 1u) {   /* a ws_timer: due, or at its key's 2^30 ms limit */
+            ws_timer *t = (ws_timer *)(void *)n;
+            if (t->due > ctx->now) ws__heap_file(ctx, n, t->due);
+            else ws__timer_run(ctx, t);
+            continue;
+        }
 #endif
         c = WS__CONN_OF(n);
         (void)ws__conn_timers(c);

@@ -46,9 +46,18 @@ static void test_apploop_timers(void) {
     CHECK_EQ(ws_timer_start(ctx, 60, 0, al_mark1, (void *)(intptr_t)1, &t[0]), WS_OK);
     CHECK_EQ(ws_timer_start(ctx, 20, 0, al_mark1, (void *)(intptr_t)2, &t[1]), WS_OK);
     CHECK_EQ(ws_timer_start(ctx, 40, 0, al_mark1, (void *)(intptr_t)3, &t[2]), WS_OK);
-    for (k = 0; k < 3; k++) due[k + 1] = t[k]->hn.due;
+    for (k = 0; k < 3; k++) due[k + 1] = t[k]->due;
     CHECK_EQ(ws_timer_start(ctx, 30, 0, al_never, NULL, &gone), WS_OK);
     ws_timer_cancel(gone);                       /* cancelled before it was due: never runs */
+    /* beyond the heap key's reach (2^30 ms): filed at that limit, and when the limit comes
+     * (made to come now here) filed again, not run */
+    CHECK_EQ(ws_timer_start(ctx, 0x7fffffff, 0, al_never, NULL, &gone), WS_OK);
+    CHECK_EQ(gone->due - ctx->now, 0x7fffffff);
+    CHECK_EQ(ws__t64(ctx, gone->hn.due) - ctx->now, (int64_t)1 << 30);
+    ws__heap_file(ctx, &gone->hn, ctx->now);
+    (void)ws_poll(ctx, 0);
+    CHECK(WS__HPOS(&gone->hn) != 0 && ws__t64(ctx, gone->hn.due) > ctx->now);
+    ws_timer_cancel(gone);
     st.repeat_left = 5;
     CHECK_EQ(ws_timer_start(ctx, 1, 1, al_rep, NULL, &st.rep), WS_OK);
     AL_UNTIL(ctx, st.n == 3 && st.repeat_left == 0);
