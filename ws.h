@@ -2153,54 +2153,41 @@ static int ws__resolve(const char *host, const char *port, int flags, ws__addrin
     *res = NULL;
     if (!a) return -1;
     memset(a, 0, sizeof *a);
+    s4 = (struct sockaddr_in *)(void *)&a->ss;
     while (*port >= '0' && *port <= '9') p = p * 10 + (unsigned)(*port++ - '0');
     a->ai_addr = (struct sockaddr *)(void *)&a->ss;
-    s4 = (struct sockaddr_in *)(void *)&a->ss;
-    if (lwip_inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons((uint16_t)p);
-        a->ai_family = AF_INET;
-        a->ai_addrlen = (socklen_t)sizeof *s4;
-        *res = a;
-        return 0;
-    }
+    if (lwip_inet_pton(AF_INET, host, &s4->sin_addr) == 1) a->ss.ss_family = AF_INET;
 #  if LWIP_IPV6
-    {
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)&a->ss;
-        if (lwip_inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-            s6->sin6_family = AF_INET6;
-            s6->sin6_port = htons((uint16_t)p);
-            a->ai_family = AF_INET6;
-            a->ai_addrlen = (socklen_t)sizeof *s6;
-            *res = a;
-            return 0;
-        }
-    }
+    else if (lwip_inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)(void *)&a->ss)->sin6_addr) == 1)
+        a->ss.ss_family = AF_INET6;
 #  endif
 #  if LWIP_DNS   /* blocks this thread until lwIP's resolver answers (see WHAT BLOCKS) */
-    if (!(flags & WS__RES_NUMERIC)) {
+    else if (!(flags & WS__RES_NUMERIC)) {
         struct addrinfo hints, *r = NULL;
         memset(&hints, 0, sizeof hints);
         hints.ai_family = AF_UNSPEC;
         hints.ai_socktype = SOCK_STREAM;
-        if (lwip_getaddrinfo(host, NULL, &hints, &r) == 0 && r && r->ai_addrlen <= sizeof a->ss) {
+        if (lwip_getaddrinfo(host, NULL, &hints, &r) == 0 && r && r->ai_addrlen <= sizeof a->ss)
             memcpy(&a->ss, r->ai_addr, r->ai_addrlen);
-            a->ai_family = r->ai_family;
-            a->ai_addrlen = (socklen_t)r->ai_addrlen;
-            if (a->ai_family == AF_INET) s4->sin_port = htons((uint16_t)p);
-#    if LWIP_IPV6
-            else ((struct sockaddr_in6 *)(void *)&a->ss)->sin6_port = htons((uint16_t)p);
-#    endif
-            lwip_freeaddrinfo(r);
-            *res = a;
-            return 0;
-        }
         if (r) lwip_freeaddrinfo(r);
     }
 #  endif
     (void)flags;
-    WS_FREE(a, NULL);
-    return -1;
+    a->ai_family = a->ss.ss_family;
+    if (a->ai_family == AF_INET) {
+        s4->sin_port = htons((uint16_t)p);
+        a->ai_addrlen = (socklen_t)sizeof *s4;
+#  if LWIP_IPV6
+    } else if (a->ai_family == AF_INET6) {
+        ((struct sockaddr_in6 *)(void *)&a->ss)->sin6_port = htons((uint16_t)p);
+        a->ai_addrlen = (socklen_t)sizeof(struct sockaddr_in6);
+#  endif
+    } else {   /* no address (or one of another family) */
+        WS_FREE(a, NULL);
+        return -1;
+    }
+    *res = a;
+    return 0;
 }
 static void ws__resolve_free(ws__addrinfo *a) { WS_FREE(a, NULL); }
 #  ifndef WS_NO_WAKEUP
@@ -2607,13 +2594,11 @@ struct ws_ctx {
     int          big_idle;       /* passes since big was last taken: freed after 64 */
     ws_conn     *outc;           /* whose frames ws__frames is delivering (echoes batch up) */
     uint8_t      outn;           /* outc's sends of what it is reading, not yet written: */
-#ifndef WS__LWIP
+#if !defined(WS__LWIP) && !defined(WS_NO_NET)   /* lwIP and the engine alone: never used */
     ws__outf     out[WS__OUT_MAX];   /* (ws__send_direct, ws__out_flush) */
 #endif
 #ifndef WS_NO_NET
-    ws_pollfd   *pfds;           /* ws_poll's own array */
-    size_t       pfd_cap;
-    struct ws__owner { void *o; intptr_t fd; } *owners;   /* what the last ws_pollfds listed */
+    struct ws__owner { void *o; intptr_t fd; short ev; } *owners;   /* what the last ws_pollfds listed */
     size_t       owner_cap, owner_len;
     ws__ospfd   *ospfds;
     size_t       ospfd_cap;
@@ -2621,7 +2606,7 @@ struct ws_ctx {
     ws__sock     wake_r, wake_w;
     uint8_t      rnd[64];
     size_t       rnd_left;
-    char         err[200];       /* ws_ctx_error */
+    char         err[WS__TEXT ? 200 : 1];   /* ws_ctx_error (WS_NO_ERROR_TEXT: always "") */
 #ifdef WS_USE_ZLIB
     struct ws__pmd_shared *pmds; /* >>deflate: streams shared by no-context-takeover conns */
 #endif
@@ -2629,7 +2614,7 @@ struct ws_ctx {
     ws_watch    *watches, *dead_watches;   /* ws_watch_fd; removed ones freed after the pass */
     ws_timer    *timers;         /* every ws_timer, for ws_ctx_destroy */
     ws__post    *posts;          /* ws_ctx_post's ring */
-    size_t       post_cap, post_head, post_len;
+    size_t       post_cap, post_len;   /* posts[0..post_len) wait, oldest first */
     int          post_closed;
 #  ifndef WS_NO_THREADS
     ws__mutex    post_mu;
@@ -2649,6 +2634,13 @@ struct ws_ctx {
     int          accept_backoff; /* ms of the last pause: doubles while it lasts */
 };
 
+#ifdef WS_NO_SERVER   /* nothing is accepted: no handshake list, listeners never pause */
+#  define WS__NO_SERVER 1
+#  define WS__PAUSED(x) ((int64_t)0)
+#else
+#  define WS__NO_SERVER 0
+#  define WS__PAUSED(x) ((x)->accept_resume)   /* listeners paused until then (0: not) */
+#endif
 #ifdef WS_NO_NET   /* every ctx is an engine's: what only the loop needs is left out */
 #  define WS__ENGINE(x) 1
 #else
@@ -2710,7 +2702,7 @@ static void ws__pend(ws_conn *c) {
  * oldest can make room (max_pending, max_pending_per_addr; ws__hs_add in >>server). */
 static void ws__hs_del(ws_conn *c) {
     ws_ctx *x = c->ctx;
-    if (!(c->flags & WS__F_HS)) return;
+    if (WS__NO_SERVER || !(c->flags & WS__F_HS)) return;   /* WS_NO_SERVER: no list */
     c->flags &= ~(uint32_t)WS__F_HS;
     if (c->x->hsprev) c->x->hsprev->x->hsnext = c->x->hsnext; else x->hs_head = c->x->hsnext;
     if (c->x->hsnext) c->x->hsnext->x->hsprev = c->x->hsprev; else x->hs_tail = c->x->hsprev;
@@ -5637,7 +5629,7 @@ struct ws__dns {
     char host[256], port[8];
 };
 
-static void ws__dns_free(ws__dns *d) {
+WS__UNUSED static void ws__dns_free(ws__dns *d) {
     if (d->res) ws__resolve_free(d->res);
 #ifndef WS_NO_THREADS
     ws__mutex_free(&d->mu);
@@ -5673,19 +5665,19 @@ static void *ws__thread_main(void *arg)
 #endif
 
 static void ws__dns_release(ws_conn *c) {
+#ifndef WS_NO_THREADS
     ws__dns *d = ws__cl(c) ? ws__cl(c)->dns : NULL;
     int last;
     if (!d) return;
     ws__cl(c)->dns = NULL;
     c->ctx->nresolving--;
-#ifndef WS_NO_THREADS
     ws__mutex_lock(&d->mu);
     last = --d->refs == 0;
     ws__mutex_unlock(&d->mu);
-#else
-    last = 1;
-#endif
     if (last) ws__dns_free(d);
+#else   /* names resolve inside ws_connect: there is never a ws__dns to give back */
+    (void)c;
+#endif
 }
 
 static void ws__client_reset(ws_conn *c) {   /* forget one attempt's resources */
@@ -5696,18 +5688,34 @@ static void ws__client_reset(ws_conn *c) {   /* forget one attempt's resources *
     ws__conn_reset(c);
 }
 
-static void ws__remote_from(ws_conn *c, const struct sockaddr *sa) {
+/* sa's address (4 or 16 bytes into ip) and port: WS__F_ADDR4, WS__F_ADDR6, or 0 (neither) */
+static uint32_t ws__sa_split(const struct sockaddr *sa, uint8_t ip[16], uint16_t *port) {
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
-        c->flags = (c->flags & ~(uint32_t)WS__F_ADDR6) | WS__F_ADDR4;
-        memcpy(c->raddr, &s4->sin_addr, 4);
-        c->rport = ntohs(s4->sin_port);
-    } else if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
-        c->flags = (c->flags & ~(uint32_t)WS__F_ADDR4) | WS__F_ADDR6;
-        memcpy(c->raddr, &s6->sin6_addr, 16);
-        c->rport = ntohs(s6->sin6_port);
+        memcpy(ip, &s4->sin_addr, 4);
+        *port = ntohs(s4->sin_port);
+        return WS__F_ADDR4;
     }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
+        memcpy(ip, &s6->sin6_addr, 16);
+        *port = ntohs(s6->sin6_port);
+        return WS__F_ADDR6;
+    }
+    return 0;
+}
+static void ws__remote_from(ws_conn *c, const struct sockaddr *sa) {
+    uint32_t f = ws__sa_split(sa, c->raddr, &c->rport);
+    if (f) c->flags = (c->flags & ~(uint32_t)(WS__F_ADDR4 | WS__F_ADDR6)) | f;
+}
+
+/* "host:port", "[v6]:port": the one builder of addresses with a port (listeners, proxies,
+ * ws_conn_remote, error texts) */
+static void ws__put_hostport(ws__out *o, const char *h, size_t n, int v6, unsigned port) {
+    ws__puts(o, v6 ? "[" : "");
+    ws__put(o, h, n);
+    ws__puts(o, v6 ? "]:" : ":");
+    ws__putu(o, port);
 }
 
 #ifndef WS_NO_CLIENT
@@ -5719,60 +5727,42 @@ typedef struct ws__proxy_url {
     uint16_t port;               /* given, or 80 */
 } ws__proxy_url;
 
-/* "http://[user[:password]@]host[:port][/]". WS_OK, or WS_ERR_URL with *why. */
+/* "http://[user[:password]@]host[:port][/]". WS_OK, or WS_ERR_URL with *why. The host and
+ * port are read by ws_url_parse (as "ws://host:port": the same rules, default port 80). */
 static ws_result ws__proxy_parse(const char *s, size_t n, ws__proxy_url *p, const char **why) {
-    ws_span scheme;
-    size_t i, a = 7, e, at, h, he, colon;
-    unsigned long port = 80;
+    char tmp[5 + 264];           /* "ws://" + "[host]:port", host <= 255 bytes */
+    ws_url u;
+    size_t i, a = 7, e, at, colon;
     memset(p, 0, sizeof *p);
     *why = "";
-    scheme.ptr = s; scheme.len = n < 7 ? n : 7;
-    if (!ws__span_ieq(scheme, "http://", 7)) { *why = WS__T("a proxy URL starts with http://"); return WS_ERR_URL; }
+    if (n < 7 || !ws__span_ieq(ws__span(s, 7), "http://", 7)) { *why = WS__T("a proxy URL starts with http://"); return WS_ERR_URL; }
     for (i = 0; i < n; i++)
         if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7F) { *why = WS__T("space or control character in the proxy URL"); return WS_ERR_URL; }
     for (e = a; e < n && s[e] != '/' && s[e] != '?' && s[e] != '#'; e++) {}
     if (e < n && !(s[e] == '/' && e + 1 == n)) { *why = WS__T("a proxy URL has no path, query or fragment"); return WS_ERR_URL; }
     for (at = e; at > a && s[at - 1] != '@'; at--) {}
-    h = a;
     if (at > a) {   /* user info: user[:password]@ */
         for (colon = a; colon < at - 1 && s[colon] != ':'; colon++) {}
         p->user.ptr = s + a; p->user.len = colon - a;
         p->pass.ptr = s + colon; p->pass.len = 0;
         if (colon < at - 1) { p->pass.ptr = s + colon + 1; p->pass.len = at - 1 - colon - 1; }
-        h = at;
-    }
-    if (h < e && s[h] == '[') {
-        for (he = h + 1; he < e && s[he] != ']'; he++) {}
-        if (he == e) { *why = WS__T("unclosed [ in the proxy host"); return WS_ERR_URL; }
-        p->host.ptr = s + h + 1; p->host.len = he - h - 1;
-        he++;
-    } else {
-        for (he = h; he < e && s[he] != ':'; he++) {}
-        p->host.ptr = s + h; p->host.len = he - h;
-    }
-    if (!p->host.len || p->host.len > 255) { *why = WS__T("no proxy host, or one over 255 bytes"); return WS_ERR_URL; }
-    for (i = 0; i < p->host.len; i++) {
-        int c = (unsigned char)p->host.ptr[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '.' || c == '_' || c == ':'))
+    } else at = a;
+    if (e - at > sizeof tmp - 5) { *why = WS__T("no proxy host, or one over 255 bytes"); return WS_ERR_URL; }
+    memcpy(tmp, "ws://", 5);
+    memcpy(tmp + 5, s + at, e - at);
+    if (ws_url_parse(tmp, 5 + e - at, &u, why) != WS_OK) return WS_ERR_URL;
+    if (u.host.len > 255) { *why = WS__T("no proxy host, or one over 255 bytes"); return WS_ERR_URL; }
+    for (i = 0; !u.ipv6 && i < u.host.len; i++)   /* a name or IPv4 address: [A-Za-z0-9._-] */
+        if (!ws__is_alnum((unsigned char)u.host.ptr[i]) && !strchr("-._", u.host.ptr[i]))
             { *why = WS__T("invalid character in the proxy host"); return WS_ERR_URL; }
-        if (c == ':' && s[h] != '[') { *why = WS__T("invalid character in the proxy host"); return WS_ERR_URL; }
-    }
-    if (he < e) {
-        if (s[he] != ':' || he + 1 == e || e - he - 1 > 5) { *why = WS__T("bad proxy port"); return WS_ERR_URL; }
-        for (port = 0, i = he + 1; i < e; i++) {
-            if (s[i] < '0' || s[i] > '9') { *why = WS__T("bad proxy port"); return WS_ERR_URL; }
-            port = port * 10 + (unsigned long)(s[i] - '0');
-        }
-        if (port == 0 || port > 65535) { *why = WS__T("bad proxy port"); return WS_ERR_URL; }
-    }
-    p->port = (uint16_t)port;
+    p->host.ptr = s + at + (u.host.ptr - (tmp + 5));
+    p->host.len = u.host.len;
+    p->port = u.port;
     return WS_OK;
 }
 
 static int ws__hexdig(int c) {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-           c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    return !ws__is_hex(c) ? -1 : c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
 }
 /* Appends the %-decoded span to o; o->err = 2 for a bad %XX escape. */
 static void ws__put_pct(ws__out *o, ws_span s) {
@@ -5811,10 +5801,7 @@ static ws_result ws__proxy_basic(const ws__proxy_url *p, char *tmp, size_t tcap,
 }
 
 static void ws__put_authority(ws__out *o, const ws_url *u) {   /* host:port, [v6]:port */
-    if (u->ipv6) ws__puts(o, "[");
-    ws__put(o, u->host.ptr, u->host.len);
-    ws__puts(o, u->ipv6 ? "]:" : ":");
-    ws__putu(o, u->port);
+    ws__put_hostport(o, u->host.ptr, u->host.len, u->ipv6, u->port);
 }
 /* The CONNECT request for u's host and port (always named: RFC 9110 9.3.6), with
  * Proxy-Authorization when basic (base64 credentials) is not NULL. WS_OK or WS_ERR_ARG. */
@@ -6036,46 +6023,50 @@ static void ws__client_start(ws_conn *c) {
         host[h.len] = '\0';
         ws__utoa(port, cl->proxy_host.ptr ? cl->proxy_port : cl->u.port);
     }
-    if (ws__resolve(host, port, WS__RES_NUMERIC, &res) == 0) { ws__client_resolved(c, 0, res); return; }
-    d = (ws__dns *)WS_MALLOC(sizeof *d, NULL);
-    if (!d) { ws__fail(c, WS_ERR_NOMEM, WS__T("out of memory")); return; }
-    memset(d, 0, sizeof *d);
-    memcpy(d->host, host, sizeof host);
-    memcpy(d->port, port, sizeof port);
-    d->wake = ctx->wake_w;
-#ifndef WS_NO_THREADS
-    ws__mutex_init(&d->mu);
-    d->refs = 2;
-    cl->dns = d;
-    ctx->nresolving++;
-    if (ws__thread_start(d) != 0) {
-        d->refs = 1;
-        ws__dns_release(c);
-        ws__fail(c, WS_ERR_DNS, WS__T("could not start the resolver thread"));
-    }
+    rc = ws__resolve(host, port, WS__RES_NUMERIC, &res);
+#ifdef WS_NO_THREADS
+    if (rc != 0) rc = ws__resolve(host, port, 0, &res);   /* blocking: see WS_NO_THREADS */
+    (void)d;
 #else
-    ws__dns_run(d);   /* blocking: see WS_NO_THREADS */
-    rc = d->rc; res = d->res; d->res = NULL;
-    ws__dns_free(d);
-    ws__client_resolved(c, rc, res);
+    if (rc != 0) {   /* a name: resolved on a thread, reported through the wake-up */
+        d = (ws__dns *)WS_MALLOC(sizeof *d, NULL);
+        if (!d) { ws__fail(c, WS_ERR_NOMEM, WS__T("out of memory")); return; }
+        memset(d, 0, sizeof *d);
+        memcpy(d->host, host, sizeof host);
+        memcpy(d->port, port, sizeof port);
+        d->wake = ctx->wake_w;
+        ws__mutex_init(&d->mu);
+        d->refs = 2;
+        cl->dns = d;
+        ctx->nresolving++;
+        if (ws__thread_start(d) != 0) {
+            d->refs = 1;
+            ws__dns_release(c);
+            ws__fail(c, WS_ERR_DNS, WS__T("could not start the resolver thread"));
+        }
+        return;
+    }
 #endif
-    (void)rc;
+    ws__client_resolved(c, rc, res);
 }
 
-/* Called by the loop while RESOLVING: has the resolver thread finished? */
+/* Called by the loop while RESOLVING: has the resolver thread finished? (WS_NO_THREADS:
+ * ws_connect resolved already) */
 static void ws__client_poll_dns(ws_conn *c) {
+#ifndef WS_NO_THREADS
     ws__dns *d = ws__cl(c) ? ws__cl(c)->dns : NULL;
     int done = 0, rc = 0;
     ws__addrinfo *res = NULL;
     if (!d) return;
-#ifndef WS_NO_THREADS
     ws__mutex_lock(&d->mu);
     if (d->done) { done = 1; rc = d->rc; res = d->res; d->res = NULL; }
     ws__mutex_unlock(&d->mu);
-#endif
     if (!done) return;
     ws__dns_release(c);
     ws__client_resolved(c, rc, res);
+#else
+    (void)c;
+#endif
 }
 
 #else   /* WS_NO_CLIENT: nothing dials out; what the loop calls is empty */
@@ -6190,36 +6181,22 @@ static void ws__listener_name(ws_listener *l) {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     char addr[64], bound[64];
+    static const uint8_t any[16] = {0};
+    uint8_t ip[16] = {0};
     ws__out o;
     int v6;
     if (ws__getsockname(l->fd, (struct sockaddr *)&ss, &sl) != 0) return;
-    v6 = ss.ss_family == AF_INET6;
-    if (v6) {
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)&ss;
-        static const uint8_t any6[16] = {0};
-        l->port = ntohs(s6->sin6_port);
-        l->any = !memcmp(&s6->sin6_addr, any6, 16);
-        if (!ws__inet_ntop(AF_INET6, &s6->sin6_addr, bound, sizeof bound)) strcpy(bound, "::");
-        strcpy(addr, l->any ? "::1" : bound);
-    } else {
-        struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)&ss;
-        l->port = ntohs(s4->sin_port);
-        l->any = s4->sin_addr.s_addr == htonl(INADDR_ANY);
-        if (!ws__inet_ntop(AF_INET, &s4->sin_addr, bound, sizeof bound)) strcpy(bound, "0.0.0.0");
-        strcpy(addr, l->any ? "127.0.0.1" : bound);
-    }
+    v6 = ws__sa_split((struct sockaddr *)&ss, ip, &l->port) == WS__F_ADDR6;
+    l->any = !memcmp(ip, any, v6 ? 16 : 4);
+    if (!ws__inet_ntop(v6 ? AF_INET6 : AF_INET, ip, bound, sizeof bound)) strcpy(bound, v6 ? "::" : "0.0.0.0");
+    strcpy(addr, !l->any ? bound : v6 ? "::1" : "127.0.0.1");
     o.p = l->url; o.cap = sizeof l->url; o.len = 0; o.err = 0;
-    ws__puts(&o, v6 ? "ws://[" : "ws://");
-    ws__puts(&o, addr);
-    ws__puts(&o, v6 ? "]:" : ":");
-    ws__putu(&o, l->port);
+    ws__puts(&o, "ws://");
+    ws__put_hostport(&o, addr, strlen(addr), v6, l->port);
     ws__puts(&o, "/");
     (void)ws__out_done(&o, NULL);
     o.p = l->addr; o.cap = sizeof l->addr; o.len = 0; o.err = 0;
-    ws__puts(&o, v6 ? "[" : "");
-    ws__puts(&o, bound);
-    ws__puts(&o, v6 ? "]:" : ":");
-    ws__putu(&o, l->port);
+    ws__put_hostport(&o, bound, strlen(bound), v6, l->port);
     (void)ws__out_done(&o, NULL);
     if (l->any && WS__TEXT) {   /* the URL says loopback: tell that other machines can dial in too */
         char m[160];
@@ -6257,14 +6234,14 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, int port, ws_listener 
 #endif
     if (!host || !*host) host = "0.0.0.0";
     ws__utoa(ps, (unsigned)port);
-    o.p = where; o.cap = sizeof where; o.len = 0; o.err = !WS__TEXT;   /* "ws_listen on HOST:PORT: " */
-    ws__puts(&o, "ws_listen on ");
-    ws__puts(&o, strchr(host, ':') ? "[" : "");
-    ws__put(&o, host, WS__MIN(strlen(host), (size_t)200));
-    ws__puts(&o, strchr(host, ':') ? "]:" : ":");
-    ws__puts(&o, ps);
-    ws__puts(&o, ": ");
-    if (ws__out_done(&o, NULL) != WS_OK) strcpy(where, "ws_listen: ");
+    where[0] = '\0';
+    if (WS__TEXT) {   /* "ws_listen on HOST:PORT: " */
+        o.p = where; o.cap = sizeof where; o.len = 0; o.err = 0;
+        ws__puts(&o, "ws_listen on ");
+        ws__put_hostport(&o, host, WS__MIN(strlen(host), (size_t)200), strchr(host, ':') != NULL, (unsigned)port);
+        ws__puts(&o, ": ");
+        if (ws__out_done(&o, NULL) != WS_OK) strcpy(where, "ws_listen: ");
+    }
     if (ws__resolve(host, ps, WS__RES_PASSIVE, &res) != 0) {
         ws__ctx_err(ctx, where, WS__T("the host does not resolve to an address"), NULL);
         return WS_ERR_DNS;
@@ -6339,7 +6316,7 @@ WS_API const char *ws_listener_addr(const ws_listener *l) { return l ? l->addr :
 WS_API int ws_listener_any(const ws_listener *l) { return l ? l->any : 0; }
 WS_API void ws_listener_close(ws_listener *l) {
     ws_listener **pp;
-    if (!l) return;
+    if (!l || WS__NO_SERVER) return;   /* WS_NO_SERVER: there is none */
     for (pp = &l->ctx->listeners; *pp; pp = &(*pp)->next)
         if (*pp == l) { *pp = l->next; break; }
     ws__epoll_set(l->ctx, l->fd, l, &l->ereg, 0);
@@ -6642,34 +6619,32 @@ static void ws__settle(ws_conn *c) {
 static int ws__timeout(ws_ctx *ctx) {   /* how long the loop may sleep: -1 = no timer */
     int64_t due;
     if (ctx->pend) return 0;
-    if (!ctx->hlen && !ctx->accept_resume) return -1;
-    due = ctx->hlen ? ctx->now + (int32_t)(ctx->heap[0]->due - (ws__t32)ctx->now) : ctx->accept_resume;
-    if (ctx->accept_resume && ctx->accept_resume < due) due = ctx->accept_resume;
+    if (!ctx->hlen && !WS__PAUSED(ctx)) return -1;
+    due = ctx->hlen ? ctx->now + (int32_t)(ctx->heap[0]->due - (ws__t32)ctx->now) : WS__PAUSED(ctx);
+    if (WS__PAUSED(ctx) && WS__PAUSED(ctx) < due) due = WS__PAUSED(ctx);
     if (due <= ctx->now) return 0;
     return (int)WS__MIN(due - ctx->now, (int64_t)0x7FFFFFFF);
 }
 
-WS_API size_t ws_pollfds(ws_ctx *ctx, ws_pollfd *out, size_t cap, int *timeout_ms) {
+/* What the loop watches now, into ctx->owners (ws_pollfds and ws_poll list the same):
+ * owners[i] is what entry i stands for: NULL (wake-up), a listener, a watch or a conn.
+ * The number of entries, or (size_t)-1 when out of memory. */
+static size_t ws__collect(ws_ctx *ctx) {
     size_t n = 0, ocap;
     ws_listener *l;
     ws_watch *w;
     ws_conn *c;
     ctx->now = ws__now_ms();
-    /* owners[i] is what entry i stands for: NULL (wake-up), a listener, or a conn */
     ocap = 1;
     for (l = ctx->listeners; l; l = l->next) ocap++;
     for (w = ctx->watches; w; w = w->next) ocap++;
     ocap += ctx->nconns;
     ctx->owner_len = 0;
-    if (!ws__grow(ctx, (void **)&ctx->owners, &ctx->owner_cap, ocap, sizeof *ctx->owners)) {
-        if (timeout_ms) *timeout_ms = 10;   /* out of memory: try again soon */
-        return 0;
-    }
+    if (!ws__grow(ctx, (void **)&ctx->owners, &ctx->owner_cap, ocap, sizeof *ctx->owners)) return (size_t)-1;
 #define WS__ADD(owner, sock, evs) do { \
-        if (n < cap) { out[n].fd = (intptr_t)(sock); out[n].events = (short)(evs); out[n].revents = 0; } \
-        ctx->owners[n].o = (owner); ctx->owners[n].fd = (intptr_t)(sock); n++; } while (0)
+        ctx->owners[n].o = (owner); ctx->owners[n].fd = (intptr_t)(sock); ctx->owners[n].ev = (short)(evs); n++; } while (0)
     if (ctx->wake_r != WS__INVALID_SOCK) WS__ADD(NULL, ctx->wake_r, WS_POLLIN);
-    if (!ctx->accept_resume)   /* paused listeners (out of descriptors) are not watched */
+    if (!WS__PAUSED(ctx))   /* paused listeners (out of descriptors) are not watched */
         for (l = ctx->listeners; l; l = l->next) WS__ADD((void *)l, l->fd, WS_POLLIN);
     for (w = ctx->watches; w; w = w->next) if (w->want) WS__ADD((void *)w, w->fd, w->want);
     for (c = ctx->head; c; c = c->next) {
@@ -6678,6 +6653,19 @@ WS_API size_t ws_pollfds(ws_ctx *ctx, ws_pollfd *out, size_t cap, int *timeout_m
     }
 #undef WS__ADD
     ctx->owner_len = n;
+    return n;
+}
+WS_API size_t ws_pollfds(ws_ctx *ctx, ws_pollfd *out, size_t cap, int *timeout_ms) {
+    size_t n = ws__collect(ctx), i;
+    if (n == (size_t)-1) {
+        if (timeout_ms) *timeout_ms = 10;   /* out of memory: try again soon */
+        return 0;
+    }
+    for (i = 0; i < n && i < cap; i++) {
+        out[i].fd = ctx->owners[i].fd;
+        out[i].events = ctx->owners[i].ev;
+        out[i].revents = 0;
+    }
     if (timeout_ms) *timeout_ms = ws__timeout(ctx);
     return n;
 }
@@ -6691,9 +6679,12 @@ static void ws__wake_drain(ws_ctx *ctx) {
 #else
     while (read(ctx->wake_r, buf, sizeof buf) > 0) {}
 #endif
+#ifndef WS_NO_THREADS
     if (ctx->nresolving)   /* a resolver thread may be done */
         for (c = ctx->head; c; c = c->next)
             if (c->state == WS__RESOLVING && ws__cl(c) && ws__cl(c)->dns) ws__pend(c);
+#endif
+    (void)c;
     ws__run_posts(ctx);
 }
 
@@ -6812,9 +6803,7 @@ WS_API ws_result ws_timer_start(ws_ctx *ctx, int ms, int repeat_ms,
     if (ctx->timers) ctx->timers->prev = t;
     ctx->timers = t;
     ctx->ntimers++;
-    if (!ctx->dispatching) ctx->now = ws__now_ms();
-    ws__heap_file(ctx, &t->hn, t->due = ctx->now + ms > 0 ? ctx->now + ms : 1);
-    ws__timer_sync(ctx);
+    ws_timer_again(t, ms);   /* filed */
     if (out) *out = t;
     return WS_OK;
 }
@@ -6895,20 +6884,14 @@ WS_API ws_result ws_ctx_post(ws_ctx *ctx, void (*fn)(ws_ctx *ctx, void *arg), vo
     WS__POST_LOCK(ctx);
     if (ctx->post_closed) rc = WS_ERR_CLOSED;
     else if (ctx->post_len >= max) rc = WS_ERR_FULL;
-    else if (ctx->post_len == ctx->post_cap) {   /* grow: the ring is unrolled into the new one */
-        size_t ncap = WS__MIN(WS__MAX(ctx->post_cap * 2, (size_t)64), max), i;
-        ws__post *np = (ws__post *)WS_MALLOC(ncap * sizeof *np, ctx->cfg.user);
+    else if (ctx->post_len == ctx->post_cap) {   /* grow */
+        size_t ncap = WS__MIN(WS__MAX(ctx->post_cap * 2, (size_t)64), max);
+        ws__post *np = (ws__post *)WS_REALLOC(ctx->posts, ncap * sizeof *np, ctx->cfg.user);
         if (!np) rc = WS_ERR_NOMEM;
-        else {
-            for (i = 0; i < ctx->post_len; i++) np[i] = ctx->posts[(ctx->post_head + i) % ctx->post_cap];
-            if (ctx->posts) WS_FREE(ctx->posts, ctx->cfg.user);
-            ctx->posts = np;
-            ctx->post_cap = ncap;
-            ctx->post_head = 0;
-        }
+        else { ctx->posts = np; ctx->post_cap = ncap; }
     }
     if (rc == WS_OK) {
-        ws__post *e = &ctx->posts[(ctx->post_head + ctx->post_len) % ctx->post_cap];
+        ws__post *e = &ctx->posts[ctx->post_len];
         e->fn = fn;
         e->arg = arg;
         wake = ctx->post_len++ == 0;   /* the first one wakes the loop; it runs them all */
@@ -6917,7 +6900,8 @@ WS_API ws_result ws_ctx_post(ws_ctx *ctx, void (*fn)(ws_ctx *ctx, void *arg), vo
     if (wake) (void)ws__wake_signal(ctx->wake_w);
     return rc;
 }
-/* Runs the posts queued now, in order (later ones: the next pass, woken again). */
+/* Runs the posts queued now, in order (later ones: the next pass, woken again). They stay
+ * in the array (a post may grow and move it: each is read under the lock) until all ran. */
 static void ws__run_posts(ws_ctx *ctx) {
     size_t n, i;
     WS__POST_LOCK(ctx);
@@ -6926,9 +6910,7 @@ static void ws__run_posts(ws_ctx *ctx) {
     for (i = 0; i < n; i++) {
         ws__post e;
         WS__POST_LOCK(ctx);
-        e = ctx->posts[ctx->post_head];
-        ctx->post_head = (ctx->post_head + 1) % ctx->post_cap;
-        ctx->post_len--;
+        e = ctx->posts[i];
         WS__POST_UNLOCK(ctx);
         ctx->in_cb++;
         e.fn(ctx, e.arg);
@@ -6937,6 +6919,8 @@ static void ws__run_posts(ws_ctx *ctx) {
     }
     if (n) {
         WS__POST_LOCK(ctx);
+        ctx->post_len -= n;
+        memmove(ctx->posts, ctx->posts + n, ctx->post_len * sizeof *ctx->posts);
         n = ctx->post_len;   /* posted while these ran, and nobody woke us for them */
         WS__POST_UNLOCK(ctx);
         if (n) (void)ws__wake_signal(ctx->wake_w);
@@ -6946,17 +6930,24 @@ static void ws__run_posts(ws_ctx *ctx) {
 static void ws__run_posts(ws_ctx *ctx) { (void)ctx; }
 #endif
 
+/* Frees the listeners and watches closed in a pass (kept while it could still name them). */
+static void ws__free_dead(ws_ctx *ctx) {
+    ws_listener *l;
+    ws_watch *w;
+    while ((l = ctx->dead_listeners) != NULL) { ctx->dead_listeners = l->next; ws__free(ctx, l); }
+    while ((w = ctx->dead_watches) != NULL) { ctx->dead_watches = w->next; ws__free(ctx, w); }
+}
+
 /* The end of every dispatch: due timers, then pending work, then frees. */
 static void ws__dispatch_end(ws_ctx *ctx) {
     ws_conn *c, *dead = NULL, **pp;
     int round;
     size_t budget = ctx->hlen;
     ws_listener *l;
-    ws_watch *w;
 #ifdef WS_NO_WAKEUP
     ws__run_posts(ctx);   /* no wake-up channel to run them from */
 #endif
-    if (ctx->accept_resume && ctx->now >= ctx->accept_resume) {   /* try accepting again */
+    if (WS__PAUSED(ctx) && ctx->now >= WS__PAUSED(ctx)) {   /* try accepting again */
         ws__accept_resume(ctx);
         for (l = ctx->listeners; l && !ctx->accept_resume; l = l->next) ws__accept(ctx, l);
     }
@@ -6997,27 +6988,41 @@ static void ws__dispatch_end(ws_ctx *ctx) {
         dead = c->pnext;
         if (c != ctx->hold) ws__conn_free(c);
     }
-    while ((l = ctx->dead_listeners) != NULL) { ctx->dead_listeners = l->next; ws__free(ctx, l); }
+    ws__free_dead(ctx);
     ws__buf_big_pass(ctx);
-    while ((w = ctx->dead_watches) != NULL) { ctx->dead_watches = w->next; ws__free(ctx, w); }
     ctx->owner_len = 0;
 }
 
-WS_API void ws_dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n) {
+/* A pass over n ready entries: fds (ws_dispatch), or NULL: ws_poll's ctx->ospfds, which
+ * are ctx->owners */
+static void ws__dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n) {
     size_t i;
     WS_ASSERT(!ctx->in_cb && "ws_dispatch/ws_poll called from a callback");
     ctx->now = ws__now_ms();
     ctx->dispatching++;
     for (i = 0; i < n; i++) {
-        int found;
+        int found = 1;
         void *o;
-        if (!fds[i].revents) continue;
-        o = ws__owner_of(ctx, &fds[i], i, &found);
-        if (found) ws__ready(ctx, o, fds[i].revents);
+        short r;
+        if (fds) {
+            if (!fds[i].revents) continue;
+            o = ws__owner_of(ctx, &fds[i], i, &found);
+            r = fds[i].revents;
+        } else {
+            r = ctx->ospfds[i].revents;
+            if (!r) continue;
+            o = ctx->owners[i].o;
+            r = (short)(((r & POLLIN) ? WS_POLLIN : 0) | ((r & POLLOUT) ? WS_POLLOUT : 0) |
+                        ((r & POLLERR) ? WS_POLLERR : 0) | ((r & POLLHUP) ? WS_POLLHUP : 0));
+        }
+        if (found) ws__ready(ctx, o, r);
     }
     ws__dispatch_end(ctx);
     ctx->dispatching--;
     ws__timer_sync(ctx);
+}
+WS_API void ws_dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n) {
+    ws__dispatch(ctx, fds, fds ? n : 0);   /* fds NULL: nothing ready (a NULL of ws__dispatch's own is ws_poll's) */
 }
 
 /* on_watch / on_timer hosts: one ready socket, or the timer, then what is due. */
@@ -7068,28 +7073,21 @@ WS_API int ws_poll(ws_ctx *ctx, int timeout_ms) {
 #ifdef WS__EPOLL
     if (ctx->epfd >= 0) return ws__poll_epoll(ctx, timeout_ms);
 #endif
-    for (;;) {
-        n = ws_pollfds(ctx, ctx->pfds, ctx->pfd_cap, &t);
-        if (n <= ctx->pfd_cap) break;
-        if (!ws__grow(ctx, (void **)&ctx->pfds, &ctx->pfd_cap, n, sizeof(ws_pollfd))) return WS_ERR_NOMEM;
-    }
-    if (timeout_ms >= 0 && (t < 0 || t > timeout_ms)) t = timeout_ms;
+    n = ws__collect(ctx);
+    if (n == (size_t)-1) { n = 0; t = 10; }   /* out of memory: a short sleep, then the pass */
+    else t = ws__timeout(ctx);
     if (!ws__grow(ctx, (void **)&ctx->ospfds, &ctx->ospfd_cap, n, sizeof(ws__ospfd))) return WS_ERR_NOMEM;
+    if (timeout_ms >= 0 && (t < 0 || t > timeout_ms)) t = timeout_ms;
     for (i = 0; i < n; i++) {
-        ctx->ospfds[i].fd = (ws__sock)ctx->pfds[i].fd;
-        ctx->ospfds[i].events = (short)(((ctx->pfds[i].events & WS_POLLIN) ? POLLIN : 0) |
-                                        ((ctx->pfds[i].events & WS_POLLOUT) ? POLLOUT : 0));
+        ctx->ospfds[i].fd = (ws__sock)ctx->owners[i].fd;
+        ctx->ospfds[i].events = (short)(((ctx->owners[i].ev & WS_POLLIN) ? POLLIN : 0) |
+                                        ((ctx->owners[i].ev & WS_POLLOUT) ? POLLOUT : 0));
         ctx->ospfds[i].revents = 0;
     }
     rc = ws__os_poll(ctx->ospfds, n, t);
     if (rc < 0 && !ws__err_intr(ws__sock_errno())) return WS_ERR_IO;
-    for (i = 0; i < n; i++) {
-        short r = ctx->ospfds[i].revents;
-        ctx->pfds[i].revents = (short)(((r & POLLIN) ? WS_POLLIN : 0) | ((r & POLLOUT) ? WS_POLLOUT : 0) |
-                                       ((r & POLLERR) ? WS_POLLERR : 0) | ((r & POLLHUP) ? WS_POLLHUP : 0));
-    }
     before = ctx->nevents;
-    ws_dispatch(ctx, ctx->pfds, rc > 0 ? n : 0);
+    ws__dispatch(ctx, NULL, rc > 0 ? n : 0);
     return ctx->nevents - before;
 }
 
@@ -7194,11 +7192,6 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
         }
     }
     while (ctx->head) ws__conn_free(ctx->head);
-    while (ctx->dead_listeners) {
-        ws_listener *l = ctx->dead_listeners;
-        ctx->dead_listeners = l->next;
-        ws__free(ctx, l);
-    }
     ws__pmd_ctx_free(ctx);
 #ifndef WS_NO_TIMERS
     while (ctx->timers) ws__timer_free(ctx->timers);
@@ -7206,7 +7199,7 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
 #ifndef WS_NO_WATCH
     while (ctx->watches) ws_watch_remove(ctx->watches);
 #endif
-    while (ctx->dead_watches) { ws_watch *w = ctx->dead_watches; ctx->dead_watches = w->next; ws__free(ctx, w); }
+    ws__free_dead(ctx);
     if (ctx->posts) WS_FREE(ctx->posts, ctx->cfg.user);
 #ifndef WS_NO_THREADS
     ws__mutex_free(&ctx->post_mu);
@@ -7218,7 +7211,6 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
 #ifdef WS__EPOLL
     if (ctx->epfd >= 0) close(ctx->epfd);
 #endif
-    ws__free(ctx, ctx->pfds);
     ws__free(ctx, ctx->owners);
     ws__free(ctx, ctx->ospfds);
     ws__epoll_set(ctx, ctx->wake_r, NULL, &ctx->wake_reg, 0);   /* on_watch: stop first */
@@ -7243,9 +7235,8 @@ WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts 
     c->user = conn_user;
     rc = ws__client_new(c, url, opts, &why);
     if (rc != WS_OK) {   /* ws_ctx_error names the part of the URL that is wrong */
-        if (rc == WS_ERR_URL) ws__ctx_err(ctx, WS__T("ws_connect: invalid URL: "), why, NULL);
-        else if (rc == WS_ERR_ARG && *why) ws__ctx_err(ctx, WS__T("ws_connect: "), why, NULL);
-        else ws__ctx_err(ctx, WS__T("ws_connect: "), ws_result_str(rc), NULL);
+        ws__ctx_err(ctx, rc == WS_ERR_URL ? WS__T("ws_connect: invalid URL: ") : WS__T("ws_connect: "),
+                    rc == WS_ERR_URL || (rc == WS_ERR_ARG && *why) ? why : ws_result_str(rc), NULL);
         ws__conn_free(c);
         return rc;
     }
@@ -7349,10 +7340,7 @@ WS_API ws_result ws_conn_remote(const ws_conn *c, char *out, size_t cap, uint16_
     if (!(c->flags & (WS__F_ADDR4 | WS__F_ADDR6))) { out[0] = '\0'; return WS_ERR_STATE; }
     if (!ws__inet_ntop(c->flags & WS__F_ADDR4 ? AF_INET : AF_INET6, (const void *)c->raddr, a, sizeof a)) strcpy(a, "?");
     o.p = t; o.cap = sizeof t; o.len = 0; o.err = 0;
-    ws__puts(&o, c->flags & WS__F_ADDR4 ? "" : "[");
-    ws__puts(&o, a);
-    ws__puts(&o, c->flags & WS__F_ADDR4 ? ":" : "]:");
-    ws__putu(&o, c->rport);
+    ws__put_hostport(&o, a, strlen(a), !(c->flags & WS__F_ADDR4), c->rport);
     (void)ws__out_done(&o, NULL);
     strncpy(out, t, cap - 1);
     out[cap - 1] = '\0';
@@ -7377,7 +7365,8 @@ WS_API ws_result ws_broadcast_ex(ws_ctx *ctx, int opcode, const void *data, size
     if (!ctx) return WS_ERR_ARG;
     rc = ws__send_check(ctx, opcode & ~WS_SEND_UNCOMPRESSED, data, len);   /* once: not a close frame, text is UTF-8 */
     if (rc != WS_OK) return rc;
-    for (c = ws_conn_next(ctx, NULL); c; c = next) {
+    (void)except; (void)flags;
+    for (c = WS__NO_SERVER ? NULL : ws_conn_next(ctx, NULL); c; c = next) {   /* server conns only */
         next = ws_conn_next(ctx, c);   /* closing c takes it out of the iteration */
         if (c == except || !(c->flags & WS__F_SERVER)) continue;
         rc = ws__send_msg(c, opcode, data, len);
