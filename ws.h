@@ -2530,7 +2530,7 @@ struct ws_conn {
     int64_t   created;
     ws__t32   deadline, next_ping, pong_due, last_rx;   /* ws__t32_of: 0 = none */
     ws__hnode hn;                /* the ctx's timer heap: due = the earliest of the above */
-    uint64_t  pdone;             /* payload bytes of fr already unmasked and checked */
+    size_t    pdone;             /* payload bytes of fr already unmasked and checked */
     uint64_t  msg_len;           /* bytes of the fragmented message received so far */
     ws__rxf   fr;                /* the frame being received (WS__F_HAVE_FRAME) */
 #ifdef WS_USE_ZLIB
@@ -2699,6 +2699,12 @@ static char *ws__strdup(ws_ctx *ctx, const char *s, size_t n) {
 static int64_t ws__t64(const ws_ctx *ctx, ws__t32 t) {   /* a ws__t32 back on ctx->now's scale */
     return t ? ctx->now + (int32_t)(t - (ws__t32)ctx->now) : 0;   /* 0 stays 0 (none) */
 }
+/* Timers stay 32-bit on the way: ms from now as a ws__t32, and whether t has come (t != 0). */
+static ws__t32 ws__t32_in(const ws_ctx *ctx, int ms) {
+    ws__t32 t = (ws__t32)ctx->now + (ws__t32)ms;
+    return t ? t : 1u;
+}
+static int ws__passed(const ws_ctx *ctx, ws__t32 t) { return (int32_t)((ws__t32)ctx->now - t) >= 0; }
 static ws__ext *ws__x(ws_conn *c) {   /* c's extension block, made on first use; NULL = no memory */
     if (!c->x && (c->x = (ws__ext *)ws__alloc(c->ctx, sizeof *c->x)) != NULL) memset(c->x, 0, sizeof *c->x);
     return c->x;
@@ -2824,9 +2830,7 @@ static void ws__rand(ws_ctx *ctx, uint8_t *out, size_t n) {
 /* ---- buffers: taken from the ctx pool when bytes arrive or wait, returned when empty ----
  * Every buffer byte (pooled ones too) counts in ctx->mem_used against the ctx-wide budget,
  * ws_config.max_memory: a reservation that would pass it fails with ctx->mem_full set. */
-static size_t ws__max_memory(const ws_ctx *x) {
-    return x->cfg.max_memory ? x->cfg.max_memory : (size_t)256 << 20;
-}
+static size_t ws__max_memory(const ws_ctx *x) { return x->cfg.max_memory; }   /* ws__cfg_set */
 static void ws__buf_free(ws_ctx *ctx, ws__buf *b) {
     ctx->mem_used -= sizeof(ws__buf) + b->cap;
     ws__free(ctx, b);
@@ -2923,12 +2927,7 @@ static int ws__buf_reserve_f(ws_ctx *ctx, ws__buf **pb, size_t extra, int flags,
     }
     if (b->cap - b->len >= extra) return 1;
     used = b->len - b->off;
-    if (b->off && b->cap - used >= extra && used <= b->off) {  /* cheap compaction */
-        memcpy(WS__BDATA(b), WS__BDATA(b) + b->off, used);
-        b->off = 0; b->len = used;
-        return 1;
-    }
-    if (b->off) {
+    if (b->off) {   /* compaction first (memmove: as fast as memcpy when they do not overlap) */
         memmove(WS__BDATA(b), WS__BDATA(b) + b->off, used);
         b->off = 0; b->len = used;
         if (b->cap - used >= extra) return 1;
@@ -3002,13 +3001,25 @@ WS__UNUSED static void ws__ctx_err(ws_ctx *ctx, const char *a, const char *b, co
 }
 #endif
 
-/* ---- settings with their defaults (a zero in ws_config means "default") ---- */
-static size_t ws__max_message(const ws_ctx *x) { return x->cfg.max_message ? x->cfg.max_message : (size_t)16 << 20; }
-static size_t ws__max_frame(const ws_ctx *x) { return x->cfg.max_frame ? x->cfg.max_frame : ws__max_message(x); }
-static size_t ws__max_handshake(const ws_ctx *x) { return x->cfg.max_handshake ? x->cfg.max_handshake : 8192; }
-static size_t ws__max_queue(const ws_ctx *x) {
-    return x->cfg.max_send_queue ? x->cfg.max_send_queue : ws__max_message(x) + 65536;
+/* ---- settings with their defaults (a zero in ws_config means "default") ----
+ * The ctx's copy has the defaults filled in once (ws__cfg_set), except where a zero says more
+ * than its default: max_frame (the error names the limit the user set), ping_interval_ms (its
+ * default depends on the role), the server limits. */
+static void ws__cfg_set(ws_ctx *ctx, const ws_config *cfg) {
+    ws_config *d = &ctx->cfg;
+    *d = *cfg;
+    if (!d->max_message) d->max_message = (size_t)16 << 20;
+    if (!d->max_handshake) d->max_handshake = 8192;
+    if (!d->max_send_queue) d->max_send_queue = d->max_message + 65536;
+    if (!d->max_memory) d->max_memory = (size_t)256 << 20;
+    if (!d->close_timeout_ms) d->close_timeout_ms = 5000;
+    if (!d->pong_timeout_ms) d->pong_timeout_ms = 10000;
+    if (!d->handshake_timeout_ms) d->handshake_timeout_ms = 10000;
 }
+static size_t ws__max_message(const ws_ctx *x) { return x->cfg.max_message; }
+static size_t ws__max_frame(const ws_ctx *x) { return x->cfg.max_frame ? x->cfg.max_frame : ws__max_message(x); }
+static size_t ws__max_handshake(const ws_ctx *x) { return x->cfg.max_handshake; }
+static size_t ws__max_queue(const ws_ctx *x) { return x->cfg.max_send_queue; }
 static size_t ws__buf_lim(const ws_ctx *x) {
     size_t m = WS__MAX(ws__max_queue(x), WS__MAX(ws__max_message(x), ws__max_frame(x)));
     return m > (size_t)-1 / 2 ? m : m + 2 * (size_t)WS_BUF_MIN;
@@ -3024,11 +3035,16 @@ static size_t ws__max_pending_addr(const ws_ctx *x) {
     return WS__MIN(n, ws__max_pending(x));
 }
 #endif
-static int ws__ms(int v, int def) { return v ? v : def; }
+WS__UNUSED static int ws__ms(int v, int def) { return v ? v : def; }
 static int ws__ping_ms(const ws_conn *c) {
     int v = c->ctx->cfg.ping_interval_ms;
     if (v < 0) return 0;
     return v ? v : (c->flags & WS__F_SERVER) ? 30000 : 0;
+}
+/* The heartbeat's period: pings (ws__ping_ms), else a client's keepalive pongs; 0 = none. */
+static int ws__beat_ms(const ws_conn *c, int ping) {
+    int k = c->ctx->cfg.keepalive_ms;
+    return ping ? ping : !(c->flags & WS__F_SERVER) && k > 0 ? k : 0;
 }
 
 /* ---- sending: frames are encoded (and masked by clients) straight into c->tx ---- */
@@ -3074,7 +3090,7 @@ static ws_result ws__queue_close(ws_conn *c, uint16_t code, const char *reason, 
 
 static void ws__start_closing(ws_conn *c) {
     c->state = WS__CLOSING;
-    c->deadline = ws__t32_of(c->ctx->now + ws__ms(c->ctx->cfg.close_timeout_ms, 5000));
+    c->deadline = ws__t32_in(c->ctx, c->ctx->cfg.close_timeout_ms);
 }
 
 /* RFC 6455 7.1.7 "Fail the WebSocket Connection": report, send a close with the matching
@@ -3280,14 +3296,13 @@ static void ws__frames(ws_conn *c) {
 static void ws__opened(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     ws_event ev;
-    int ping = ws__ping_ms(c);
+    int beat = ws__beat_ms(c, ws__ping_ms(c));
     c->state = WS__OPEN;
     c->flags |= WS__F_OPENED;
     ws__hs_del(c);
     c->deadline = 0;
     c->last_rx = ws__t32_of(ctx->now);
-    c->next_ping = ping ? ws__t32_of(ctx->now + ping)
-                 : (!(c->flags & WS__F_SERVER) && ctx->cfg.keepalive_ms > 0) ? ws__t32_of(ctx->now + ctx->cfg.keepalive_ms) : 0;
+    c->next_ping = beat ? ws__t32_in(ctx, beat) : 0;
     if (!(c->flags & WS__F_FRAGS_SET) && ctx->cfg.fragments) c->flags |= WS__F_FRAGS;
     ctx->nopen++;
     if (ws__cl(c)) ws__cl(c)->cur_ms = ws__cl(c)->delay_ms;   /* a success resets the backoff */
@@ -3450,33 +3465,37 @@ static void ws__conn_process(ws_conn *c) {
 #if defined(__GNUC__)
 __attribute__((unused))
 #endif
-static ws_result ws__conn_feed(ws_conn *c, const void *data, size_t n) {
-    if (!ws__buf_reserve(c->ctx, &c->rx, n)) return WS_ERR_NOMEM;
+static int ws__rx_put(ws_conn *c, const void *data, size_t n) {   /* 0 = no memory */
+    if (!ws__buf_reserve(c->ctx, &c->rx, n)) return 0;
     if (n) memcpy(WS__BDATA(c->rx) + c->rx->len, data, n);
     c->rx->len += n;
+    return 1;
+}
+static ws_result ws__conn_feed(ws_conn *c, const void *data, size_t n) {
+    if (!ws__rx_put(c, data, n)) return WS_ERR_NOMEM;
     c->last_rx = ws__t32_of(c->ctx->now);   /* input counts against idle_timeout_ms, as in ws__readable */
     ws__conn_process(c);
     return WS_OK;
 }
 
 /* ---- the end of a connection, sending what is queued, timers ---- */
-static void ws__due_min(const ws_ctx *ctx, int64_t *d, ws__t32 t) {   /* the earlier of *d and t */
-    int64_t v = ws__t64(ctx, t);
-    if (v && (!*d || v < *d)) *d = v;
+static void ws__due_min(const ws_ctx *ctx, ws__t32 *d, ws__t32 t) {   /* the earlier of *d and t */
+    ws__t32 now = (ws__t32)ctx->now;
+    if (t && (!*d || (int32_t)(t - now) < (int32_t)(*d - now))) *d = t;
 }
 static int64_t ws__due(const ws_conn *c) {
     const ws_ctx *ctx = c->ctx;
-    int64_t d = ws__t64(ctx, c->deadline);
+    ws__t32 d = c->deadline;
     int idle = ctx->cfg.idle_timeout_ms;
     if (c->flags & WS__F_DEAD) return 0;
     switch (c->state) {
     case WS__OPEN:
         ws__due_min(ctx, &d, c->next_ping);
         ws__due_min(ctx, &d, c->pong_due);
-        if (idle > 0) ws__due_min(ctx, &d, ws__t32_of(ws__t64(ctx, c->last_rx) + idle));
-        return d;
+        if (idle > 0) ws__due_min(ctx, &d, ws__t32_of(c->last_rx + (ws__t32)idle));
+        return ws__t64(ctx, d);
     case WS__CLOSED: return 0;
-    default: return d;
+    default: return ws__t64(ctx, d);
     }
 }
 /* What c's ws_io needs beyond the obvious (WS_POLLIN/OUT: TLS writes in order to read...) */
@@ -3509,38 +3528,32 @@ static void ws__finish(ws_conn *c) {   /* the connection is over: close, report,
     ws_event ev;
     int clean = (c->flags & WS__F_GOT_CLOSE) && (c->flags & WS__F_SENT_CLOSE) && c->err == WS_OK;
     int visible = ws__visible(c) && !(c->flags & WS__F_HTTP);
-    char reason[128];
     if (c->state == WS__CLOSED || c->state == WS__WAITING) return;
     ws__io_close(c);
     if (c->flags & WS__F_OPENED) ctx->nopen--;
     ws__hs_del(c);
     c->state = WS__CLOSED;
+    ws__ev_init(&ev, WS_EV_ERROR);   /* ERROR, then the same with CLOSE's members */
+    ev.result = c->err;
+    ev.msg = ws__err_msg(c);
+    ev.http_status = cl ? cl->http_status : 0;
     if (visible && c->err != WS_OK && !(c->flags & WS__F_ERR_FIRED)) {
         c->flags |= WS__F_ERR_FIRED;
-        ws__ev_init(&ev, WS_EV_ERROR);
-        ev.result = c->err;
-        ev.msg = ws__err_msg(c);
-        ev.http_status = cl ? cl->http_status : 0;
         ws__emit(c, &ev);
     }
     if (visible && !(c->flags & WS__F_CLOSE_FIRED)) {
         int retry = !WS__ENGINE(ctx) && cl && cl->reconnect && !(c->flags & WS__F_USER_CLOSE) &&
                     !ctx->destroying;   /* an engine's stream cannot be dialled again */
         c->flags |= WS__F_CLOSE_FIRED;
-        ws__ev_init(&ev, WS_EV_CLOSE);
+        ev.type = WS_EV_CLOSE;
         ev.close_code = c->close_code ? c->close_code : (uint16_t)WS_CLOSE_ABNORMAL;
         if (!(c->flags & WS__F_GOT_CLOSE) && !(c->flags & WS__F_FAILED)) ev.close_code = WS_CLOSE_ABNORMAL;
-        reason[0] = '\0';
-        if (c->x && c->x->close_reason) { strncpy(reason, c->x->close_reason, sizeof reason - 1); reason[sizeof reason - 1] = '\0'; }
-        ev.reason = reason;
+        if (c->x && c->x->close_reason) ev.reason = c->x->close_reason;   /* freed after the event */
         ev.clean = clean;
-        ev.result = c->err;
-        ev.msg = ws__err_msg(c);
-        ev.http_status = cl ? cl->http_status : 0;
         if (retry) {
             ev.reconnect_ms = cl->cur_ms;
             c->state = WS__WAITING;
-            c->deadline = ws__t32_of(ctx->now + cl->cur_ms);
+            c->deadline = ws__t32_in(ctx, cl->cur_ms);
             cl->cur_ms = (int)WS__MIN((int64_t)cl->cur_ms * 2, (int64_t)cl->max_ms);
         }
         ws__emit(c, &ev);
@@ -3639,47 +3652,38 @@ static int64_t ws__conn_timers(ws_conn *c) {
 #ifndef WS_NO_NET
     if (c->state == WS__WAITING) {
         if (c->flags & WS__F_USER_CLOSE) { ws__cancel_retry(c); return 0; }
-        if (now >= ws__t64(ctx, c->deadline)) ws__client_start(c);
+        if (!c->deadline || ws__passed(ctx, c->deadline)) ws__client_start(c);
         if (c->flags & WS__F_BROKEN) { ws__finish(c); return 0; }
         return ws__t64(ctx, c->deadline);
     }
 #endif
     if (c->state == WS__CLOSED) return 0;
-    if (c->deadline && now >= ws__t64(ctx, c->deadline)) {
-        switch (c->state) {
-        case WS__RESOLVING: case WS__CONNECTING:
-            ws__abort(c, WS_ERR_TIMEOUT, WS__T("connect timed out")); return 0;
-        case WS__PROXY:
-            ws__abort(c, WS_ERR_TIMEOUT, WS__T("the proxy did not answer within connect_timeout_ms")); return 0;
-        case WS__TLS: case WS__HANDSHAKE:
-            ws__abort(c, WS_ERR_TIMEOUT, WS__T("handshake timed out")); return 0;
-        default:   /* CLOSING: the peer never finished the close handshake */
-            if ((c->flags & WS__F_GOT_CLOSE) && (c->flags & WS__F_SENT_CLOSE)) ws__finish(c);
-            else ws__abort(c, c->err != WS_OK ? c->err : WS_ERR_TIMEOUT, WS__T("close handshake timed out"));
-            return 0;
-        }
+    if (c->deadline && ws__passed(ctx, c->deadline)) {
+        if (c->state < WS__OPEN)
+            ws__abort(c, WS_ERR_TIMEOUT, c->state < WS__PROXY ? WS__T("connect timed out")
+                      : c->state == WS__PROXY ? WS__T("the proxy did not answer within connect_timeout_ms")
+                      : WS__T("handshake timed out"));
+        else if ((c->flags & WS__F_GOT_CLOSE) && (c->flags & WS__F_SENT_CLOSE)) ws__finish(c);
+        else   /* CLOSING: the peer never finished the close handshake */
+            ws__abort(c, c->err != WS_OK ? c->err : WS_ERR_TIMEOUT, WS__T("close handshake timed out"));
+        return 0;
     }
     if (c->state == WS__OPEN) {
         int idle = ctx->cfg.idle_timeout_ms;
-        if (c->pong_due && now >= ws__t64(ctx, c->pong_due)) {
+        if (c->pong_due && ws__passed(ctx, c->pong_due)) {
             ws__abort(c, WS_ERR_TIMEOUT, WS__T("no pong within pong_timeout_ms: peer is gone"));
             return 0;
         }
-        if (idle > 0 && now - ws__t64(ctx, c->last_rx) >= idle) {
+        if (idle > 0 && (int32_t)((ws__t32)now - c->last_rx) >= idle) {
             (void)ws_conn_close(c, WS_CLOSE_GOING_AWAY, WS__T("idle timeout"));
             c->flags &= ~(uint32_t)WS__F_USER_CLOSE;
             return ws__t64(ctx, c->deadline);
         }
-        if (c->next_ping && now >= ws__t64(ctx, c->next_ping)) {
-            int ping = ws__ping_ms(c);
-            if (ping) {
-                (void)ws__queue_frame(c, 1, 0, WS_OP_PING, NULL, 0, 1);
-                if (!c->pong_due) c->pong_due = ws__t32_of(now + ws__ms(ctx->cfg.pong_timeout_ms, 10000));
-                c->next_ping = ws__t32_of(now + ping);
-            } else {   /* client keepalive: an unsolicited pong (RFC 6455 5.5.3) */
-                (void)ws__queue_frame(c, 1, 0, WS_OP_PONG, NULL, 0, 1);
-                c->next_ping = ws__t32_of(now + ctx->cfg.keepalive_ms);
-            }
+        if (c->next_ping && ws__passed(ctx, c->next_ping)) {
+            int ping = ws__ping_ms(c);   /* 0: client keepalive, an unsolicited pong (RFC 6455 5.5.3) */
+            (void)ws__queue_frame(c, 1, 0, ping ? WS_OP_PING : WS_OP_PONG, NULL, 0, 1);
+            if (ping && !c->pong_due) c->pong_due = ws__t32_in(ctx, ctx->cfg.pong_timeout_ms);
+            c->next_ping = ws__t32_in(ctx, ws__beat_ms(c, ping));
             ws__flush(c);
         }
     }
@@ -3811,11 +3815,7 @@ static void ws__conn_free(ws_conn *c) {
     if (c->flags & WS__F_SERVER) ctx->nserver--;
     if (ws__cl(c)) {
         ws__client *cl = c->x->cl;
-        ws__free(ctx, cl->url);
-        ws__free(ctx, cl->origin);
-        ws__free(ctx, cl->protocols);
-        ws__free(ctx, cl->headers);
-        ws__free(ctx, cl->proxy);
+        ws__free(ctx, cl->proxy);   /* (url, origin, protocols, headers: in cl's block) */
         ws__free(ctx, cl->proxy_auth);
 #ifndef WS_NO_NET
         ws__tls_cfg_release(ctx, cl->tls);
@@ -3951,27 +3951,21 @@ WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
     if ((code && !ws_close_code_valid(code)) || rlen > 123 || (rlen && !code) ||
         (rlen && ws_utf8_validate(reason, rlen) != WS_OK))
         return WS_ERR_ARG;
-    if (c->state == WS__WAITING) {   /* no more retries: the final CLOSE comes from the loop */
-        c->flags |= WS__F_USER_CLOSE;
-        ws__pend(c);
-        return WS_OK;
-    }
-    if (c->state >= WS__CLOSED || (c->flags & (WS__F_SENT_CLOSE | WS__F_DEAD | WS__F_HTTP)))
+    if (c->state != WS__WAITING &&
+        (c->state >= WS__CLOSED || (c->flags & (WS__F_SENT_CLOSE | WS__F_DEAD | WS__F_HTTP))))
         return WS_ERR_CLOSED;   /* HTTP: a close frame must not follow the response */
-    c->flags |= WS__F_USER_CLOSE;
+    c->flags |= WS__F_USER_CLOSE;   /* WAITING: no more retries, the final CLOSE comes from the loop */
     if (c->state < WS__OPEN) {   /* still connecting: give up the attempt */
         c->err = WS_ERR_CLOSED;
         ws__set_msg(c, WS__T("closed before the connection opened"));
         c->flags |= WS__F_BROKEN | WS__F_ERR_FIRED;
-        ws__pend(c);
-        ws__engine_run(c->ctx);   /* an engine: CLOSE fires before this returns */
-        return WS_OK;
+    } else if (c->state != WS__WAITING) {
+        (void)ws__queue_close(c, code, reason, rlen);
+        ws__start_closing(c);
+        if (ws__has_io(c) && !c->ctx->in_cb) ws__flush(c);
     }
-    (void)ws__queue_close(c, code, reason, rlen);
-    ws__start_closing(c);
-    if (ws__has_io(c) && !c->ctx->in_cb) ws__flush(c);
     ws__pend(c);   /* new timer (close_timeout_ms) and poll interest */
-    ws__engine_run(c->ctx);
+    ws__engine_run(c->ctx);   /* an engine: CLOSE fires before this returns */
     return WS_OK;
 }
 
@@ -3998,7 +3992,7 @@ WS_API int ws_conn_state(const ws_conn *c) {
 WS_API void *ws_conn_user(const ws_conn *c) { WS__CHECK(c); return c ? c->user : NULL; }
 WS_API void ws_conn_set_user(ws_conn *c, void *user) { WS__CHECK(c); if (c) c->user = user; }
 WS_API uint64_t ws_conn_id(const ws_conn *c) { WS__CHECK(c); return c ? c->id : 0; }
-WS_API ws_ctx *ws_conn_ctx(const ws_conn *c) { WS__CHECK(c); return c && !c->ctx->engine ? c->ctx : NULL; }
+WS_API ws_ctx *ws_conn_ctx(const ws_conn *c) { WS__CHECK(c); return c && !WS__ENGINE(c->ctx) ? c->ctx : NULL; }
 WS_API int ws_conn_is_server(const ws_conn *c) { WS__CHECK(c); return c && (c->flags & WS__F_SERVER) ? 1 : 0; }
 WS_API int64_t ws_conn_age_ms(const ws_conn *c) {
     WS__CHECK(c);
@@ -4018,34 +4012,38 @@ WS_API void ws_conn_set_fragments(ws_conn *c, int on) {
 
 /* ---- clients: the URL and options, and the upgrade request (loop, adopt and engine) ---- */
 #ifndef WS_NO_CLIENT
+/* The client and its strings (url, origin, protocols, headers) are one allocation: the
+ * strings follow the struct, so one check and one free cover them all. */
+static size_t ws__slen(const char *s) { return s ? strlen(s) + 1 : 0; }
+static char *ws__scopy(char **dst, char *p, const char *s) {   /* s (or NULL) to p; past it */
+    size_t n = ws__slen(s);
+    if (s) *dst = (char *)memcpy(p, s, n);
+    return p + n;
+}
 static ws_result ws__client_new(ws_conn *c, const char *url, const ws_connect_opts *opts,
                                 const char **why) {
     ws_ctx *ctx = c->ctx;
-    ws__client *cl = (ws__client *)ws__alloc(ctx, sizeof *cl);
-    size_t n = strlen(url);
-    if (!cl) return WS_ERR_NOMEM;
-    memset(cl, 0, sizeof *cl);
-    if (!ws__x(c)) { ws__free(ctx, cl); return WS_ERR_NOMEM; }
-    c->x->cl = cl;   /* freed with c, whatever fails below */
-    cl->url = ws__strdup(ctx, url, n);
-#ifdef WS_USE_ZLIB
-    cl->deflate = opts && opts->deflate ? *opts->deflate : ctx->cfg.deflate;
-#endif
-    if (opts) {
-        if (opts->origin) cl->origin = ws__strdup(ctx, opts->origin, strlen(opts->origin));
-        if (opts->protocols) cl->protocols = ws__strdup(ctx, opts->protocols, strlen(opts->protocols));
-        if (opts->headers) cl->headers = ws__strdup(ctx, opts->headers, strlen(opts->headers));
-        cl->reconnect = opts->reconnect;
-        cl->delay_ms = opts->reconnect_delay_ms;
-        cl->max_ms = opts->reconnect_max_ms;
-    }
-    cl->delay_ms = cl->delay_ms > 0 ? cl->delay_ms : 1000;
-    cl->max_ms = cl->max_ms > 0 ? cl->max_ms : 30000;
-    cl->cur_ms = cl->delay_ms;
-    if (!cl->url || (opts && ((opts->origin && !cl->origin) || (opts->protocols && !cl->protocols) ||
-                              (opts->headers && !cl->headers))))
+    ws_connect_opts none;
+    ws__client *cl;
+    char *p;
+    if (!opts) { memset(&none, 0, sizeof none); opts = &none; }
+    if (!ws__x(c) || (cl = (ws__client *)ws__alloc(ctx, sizeof *cl + ws__slen(url) + ws__slen(opts->origin) +
+                                                   ws__slen(opts->protocols) + ws__slen(opts->headers))) == NULL)
         return WS_ERR_NOMEM;
-    if (ws_url_parse(cl->url, n, &cl->u, why) != WS_OK) return WS_ERR_URL;
+    memset(cl, 0, sizeof *cl);
+    c->x->cl = cl;   /* freed with c, whatever fails below */
+    p = ws__scopy(&cl->url, (char *)(cl + 1), url);
+    p = ws__scopy(&cl->origin, p, opts->origin);
+    p = ws__scopy(&cl->protocols, p, opts->protocols);
+    (void)ws__scopy(&cl->headers, p, opts->headers);
+#ifdef WS_USE_ZLIB
+    cl->deflate = opts->deflate ? *opts->deflate : ctx->cfg.deflate;
+#endif
+    cl->reconnect = opts->reconnect;
+    cl->delay_ms = opts->reconnect_delay_ms > 0 ? opts->reconnect_delay_ms : 1000;
+    cl->max_ms = opts->reconnect_max_ms > 0 ? opts->reconnect_max_ms : 30000;
+    cl->cur_ms = cl->delay_ms;
+    if (ws_url_parse(cl->url, strlen(url), &cl->u, why) != WS_OK) return WS_ERR_URL;
     if (cl->u.host.len >= 256) { *why = WS__T("host name longer than 255 bytes"); return WS_ERR_URL; }
     /* extra headers that would repeat ours (a second Host, key...): refused, with the reason */
     *why = ws__extra_check(cl->headers, 1, cl->origin && *cl->origin, cl->protocols && *cl->protocols);
@@ -4095,7 +4093,7 @@ static ws_result ws__conn_start(ws_conn *c, const ws_engine_opts *o, const char 
     ws_result rc;
     if (o->io) {   /* copied: the caller's ws_io may go once this returns */
         ws_io *io;
-        if (!o->io->write || (!ctx->engine && !o->io->read)) return WS_ERR_ARG;
+        if (!o->io->write || (!WS__ENGINE(ctx) && !o->io->read)) return WS_ERR_ARG;
         io = (ws_io *)ws__alloc(ctx, sizeof *io);
         if (!io) return WS_ERR_NOMEM;
         *io = *o->io;
@@ -4109,7 +4107,7 @@ static ws_result ws__conn_start(ws_conn *c, const ws_engine_opts *o, const char 
         ws__cl(c)->reconnect = 0;   /* a stream that was handed over cannot be dialled again */
     }
     c->state = c->io && c->io->handshake && !WS__ENGINE(ctx) ? WS__TLS : WS__HANDSHAKE;
-    c->deadline = ws__t32_of(ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000));
+    c->deadline = ws__t32_in(ctx, ctx->cfg.handshake_timeout_ms);
     if (o->upgraded) {
         if (o->protocol && *o->protocol &&
             (!ws__x(c) || !(c->x->protocol = ws__strdup(ctx, o->protocol, strlen(o->protocol))))) return WS_ERR_NOMEM;
@@ -4119,9 +4117,7 @@ static ws_result ws__conn_start(ws_conn *c, const ws_engine_opts *o, const char 
         return rc;
     }
     if (o->head && o->head_len) {
-        if (!ws__buf_reserve(ctx, &c->rx, o->head_len)) return WS_ERR_NOMEM;
-        memcpy(WS__BDATA(c->rx) + c->rx->len, o->head, o->head_len);
-        c->rx->len += o->head_len;
+        if (!ws__rx_put(c, o->head, o->head_len)) return WS_ERR_NOMEM;
         c->flags |= WS__F_FEED;
     }
     ws__pend(c);
@@ -4153,7 +4149,7 @@ WS_API ws_result ws_engine_create(const ws_config *cfg, const ws_engine_opts *o,
     ctx = (ws_ctx *)WS_MALLOC(sizeof *ctx, cfg->user);
     if (!ctx) return WS_ERR_NOMEM;
     memset(ctx, 0, sizeof *ctx);
-    ctx->cfg = *cfg;
+    ws__cfg_set(ctx, cfg);
     ctx->engine = 1;
     ctx->now = o->now_ms;
 #ifndef WS_NO_NET
@@ -4176,7 +4172,7 @@ WS_API ws_result ws_engine_create(const ws_config *cfg, const ws_engine_opts *o,
 
 WS_API void ws_engine_destroy(ws_conn *c) {
     ws_ctx *ctx;
-    if (!c || !c->ctx->engine) return;
+    if (!c || !WS__ENGINE(c->ctx)) return;
     ctx = c->ctx;
     WS_ASSERT(!ctx->in_cb && "ws_engine_destroy called from a callback");
     if (c->state != WS__CLOSED) {
@@ -4194,15 +4190,15 @@ WS_API void ws_engine_destroy(ws_conn *c) {
 WS_API ws_result ws_engine_feed(ws_conn *c, const void *data, size_t len, int64_t now_ms) {
     const uint8_t *p = (const uint8_t *)data;
     ws_result rc = WS_OK;
-    if (!c || !c->ctx->engine || (!data && len)) return WS_ERR_ARG;
+    if (!c || !WS__ENGINE(c->ctx) || (!data && len)) return WS_ERR_ARG;
     c->ctx->now = now_ms;
     if (c->state == WS__CLOSED) return WS_ERR_CLOSED;
     while (len && rc == WS_OK) {   /* in steps, so no buffer outgrows the frame being read */
         size_t n = WS_BUF_MIN;
         if (c->state != WS__HANDSHAKE && !ws__reading(c)) break;   /* closing: input is dropped */
         if (c->flags & WS__F_HAVE_FRAME) {   /* the rest of a big frame in one step */
-            uint64_t rest = c->fr.header_len + c->fr.payload_len - ws__buf_used(c->rx);
-            n = (size_t)WS__MIN(WS__MAX(rest, (uint64_t)WS_BUF_MIN), (uint64_t)1 << 20);
+            size_t rest = (size_t)(c->fr.header_len + c->fr.payload_len) - ws__buf_used(c->rx);
+            n = WS__MIN(WS__MAX(rest, (size_t)WS_BUF_MIN), (size_t)1 << 20);   /* (a size, not a limit) */
         }
         n = WS__MIN(n, len);
         rc = ws__conn_feed(c, p, n);
@@ -4216,7 +4212,7 @@ WS_API ws_result ws_engine_feed(ws_conn *c, const void *data, size_t len, int64_
 }
 
 WS_API void ws_engine_eof(ws_conn *c, int64_t now_ms) {
-    if (!c || !c->ctx->engine) return;
+    if (!c || !WS__ENGINE(c->ctx)) return;
     c->ctx->now = now_ms;
     if (c->state != WS__CLOSED) { ws__buf_put(c->ctx, &c->rx); ws__on_eof(c); }
     ws__engine_run(c->ctx);
@@ -4229,7 +4225,7 @@ WS_API size_t ws_engine_output(const ws_conn *c, const uint8_t **data) {
 }
 
 WS_API void ws_engine_consume(ws_conn *c, size_t n) {
-    if (!c || !c->ctx->engine || !c->tx) return;
+    if (!c || !WS__ENGINE(c->ctx) || !c->tx) return;
     c->tx->off += WS__MIN(n, ws__buf_used(c->tx));
     if (c->tx->off == c->tx->len) ws__tx_done(c);
     ws__engine_run(c->ctx);
@@ -4244,7 +4240,7 @@ WS_API int64_t ws_engine_deadline(const ws_conn *c) {
 }
 
 WS_API void ws_engine_tick(ws_conn *c, int64_t now_ms) {
-    if (!c || !c->ctx->engine) return;
+    if (!c || !WS__ENGINE(c->ctx)) return;
     c->ctx->now = now_ms;
     (void)ws__conn_timers(c);
     ws__engine_run(c->ctx);
@@ -4288,7 +4284,7 @@ static size_t ws__pump1(ws_conn *from, ws_conn *to, int64_t now) {
 
 WS_API size_t ws_engine_pump(ws_conn *a, ws_conn *b, int64_t now_ms) {
     size_t total = 0, moved;
-    if (!a || !b || !a->ctx->engine || !b->ctx->engine) return 0;
+    if (!a || !b || !WS__ENGINE(a->ctx) || !WS__ENGINE(b->ctx)) return 0;
     do {
         moved = ws__pump1(a, b, now_ms);
         moved += ws__pump1(b, a, now_ms);
@@ -7242,7 +7238,7 @@ WS_API ws_ctx *ws_ctx_create(const ws_config *cfg) {
     ctx = (ws_ctx *)WS_MALLOC(sizeof *ctx, cfg->user);
     if (!ctx) return NULL;
     memset(ctx, 0, sizeof *ctx);
-    ctx->cfg = *cfg;
+    ws__cfg_set(ctx, cfg);
     ctx->now = ws__now_ms();
     ctx->wake_r = ctx->wake_w = WS__INVALID_SOCK;
     if (ws__net_init() != 0) { WS_FREE(ctx, cfg->user); return NULL; }
