@@ -4892,30 +4892,31 @@ static ws_result ws__tcp_read(void *io, uint8_t *buf, size_t cap, size_t *got) {
         return ws__err_again(e) ? WS_AGAIN : WS_ERR_IO;
     }
 }
-#ifdef WS__SEND_LAST
-/* ws__tcp_write for a server's last bytes (ws__close_due): MSG_MORE, then ws__close_now's
- * close() sends them with the FIN in one segment, a packet fewer per connection */
-static ws_result ws__tcp_write_last(void *io, const uint8_t *buf, size_t len, size_t *put) {
+/* last: a server's last bytes (ws__close_due) go with MSG_MORE where there is one, and then
+ * ws__close_now's close() sends them with the FIN in one segment, a packet fewer per connection */
+static ws_result ws__tcp_write_f(void *io, const uint8_t *buf, size_t len, size_t *put, int last) {
+    (void)last;   /* without MSG_MORE: one send for all */
     for (;;) {
-        long n = ws__sock_send_last(WS__TCP_SOCK(io), buf, len);
+#ifdef WS__SEND_LAST
+        long n = last ? ws__sock_send_last(WS__TCP_SOCK(io), buf, len) : ws__sock_send(WS__TCP_SOCK(io), buf, len);
+#else
+        long n = ws__sock_send(WS__TCP_SOCK(io), buf, len);
+#endif
         int e;
         if (n >= 0) { *put = (size_t)n; return WS_OK; }
         e = ws__sock_errno();
         if (ws__err_intr(e)) continue;
         return ws__err_again(e) ? WS_AGAIN : WS_ERR_IO;
     }
+}
+static ws_result ws__tcp_write(void *io, const uint8_t *buf, size_t len, size_t *put) {
+    return ws__tcp_write_f(io, buf, len, put, 0);
+}
+#ifdef WS__SEND_LAST
+static ws_result ws__tcp_write_last(void *io, const uint8_t *buf, size_t len, size_t *put) {
+    return ws__tcp_write_f(io, buf, len, put, 1);
 }
 #endif
-static ws_result ws__tcp_write(void *io, const uint8_t *buf, size_t len, size_t *put) {
-    for (;;) {
-        long n = ws__sock_send(WS__TCP_SOCK(io), buf, len);
-        int e;
-        if (n >= 0) { *put = (size_t)n; return WS_OK; }
-        e = ws__sock_errno();
-        if (ws__err_intr(e)) continue;
-        return ws__err_again(e) ? WS_AGAIN : WS_ERR_IO;
-    }
-}
 static void ws__tcp_shutdown(void *io) { ws__sock_shutdown_wr(WS__TCP_SOCK(io)); }
 static void ws__tcp_close(void *io) {
     if (WS__TCP_SOCK(io) != WS__INVALID_SOCK) ws__sock_close(WS__TCP_SOCK(io));
