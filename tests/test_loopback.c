@@ -1235,13 +1235,30 @@ static void lb_eb_client(ws_conn *c, const ws_event *ev, void *user) {
         for (j = 0; j < LB_EB_OWN; j++) if (ev->data[j] != lb_eb_byte(1000 + i, j)) { d->bad++; return; }
     }
 }
+/* Two contexts of a test's own configs (whose client callback counts opens in *opens), a
+ * listener on 127.0.0.1 and a client connected to it, open. NULL = failed (checked). */
+static ws_conn *lb_own_pair(const ws_config *scfg, const ws_config *ccfg, const int *opens,
+                            ws_ctx **sx, ws_ctx **cx) {
+    ws_listener *l = NULL;
+    ws_conn *c = NULL;
+    char url[64];
+    int ok;
+    *sx = ws_ctx_create(scfg); *cx = ws_ctx_create(ccfg);
+    CHECK(*sx && *cx);
+    if (!*sx || !*cx) return NULL;
+    CHECK_EQ(ws_listen(*sx, "127.0.0.1", 0, &l), WS_OK);
+    if (!l) return NULL;
+    snprintf(url, sizeof url, "%s", ws_listener_url(l));
+    CHECK_EQ(ws_connect(*cx, url, NULL, NULL, &c), WS_OK);
+    if (!c) return NULL;
+    LB_WAIT(ok, *sx, *cx, *opens == 1);
+    return ok ? c : NULL;
+}
 static void test_loopback_echo_batch(void) {
     lb_eb sd, cd;
     ws_ctx *sx = NULL, *cx = NULL;
     ws_config scfg, ccfg;
-    ws_listener *l = NULL;
     ws_conn *c = NULL;
-    char url[64];
     uint8_t *buf = (uint8_t *)malloc(lb_eb_len(0) + 100000);
     int ok, i, round;
     size_t j;
@@ -1251,15 +1268,8 @@ static void test_loopback_echo_batch(void) {
     memset(&scfg, 0, sizeof scfg); memset(&ccfg, 0, sizeof ccfg);
     scfg.on_event = lb_eb_server; scfg.user = &sd;
     ccfg.on_event = lb_eb_client; ccfg.user = &cd;
-    sx = ws_ctx_create(&scfg); cx = ws_ctx_create(&ccfg);
-    CHECK(sx && cx);
-    if (!sx || !cx) goto out;
-    CHECK_EQ(ws_listen(sx, "127.0.0.1", 0, &l), WS_OK);
-    if (!l) goto out;
-    snprintf(url, sizeof url, "%s", ws_listener_url(l));
-    CHECK_EQ(ws_connect(cx, url, NULL, NULL, &c), WS_OK);
-    LB_WAIT(ok, sx, cx, cd.opens == 1);
-    if (!ok) goto out;
+    c = lb_own_pair(&scfg, &ccfg, &cd.opens, &sx, &cx);
+    if (!c) goto out;
     /* all messages back to back: the server reads several per read; the client is then left
      * alone while the server works, so its socket fills and writes stop part-way (the rest
      * queued), and only then polled */
@@ -1307,9 +1317,7 @@ static void test_loopback_big_reads(void) {
     lb_br cd;
     ws_ctx *sx = NULL, *cx = NULL;
     ws_config scfg, ccfg;
-    ws_listener *l = NULL;
     ws_conn *c = NULL;
-    char url[64];
     uint8_t *buf = (uint8_t *)malloc(LB_BR_LEN);
     int ok, i, round, big_seen = 0;
     size_t j;
@@ -1318,15 +1326,8 @@ static void test_loopback_big_reads(void) {
     memset(&scfg, 0, sizeof scfg); memset(&ccfg, 0, sizeof ccfg);
     scfg.on_event = lb_br_server;
     ccfg.on_event = lb_br_client; ccfg.user = &cd;
-    sx = ws_ctx_create(&scfg); cx = ws_ctx_create(&ccfg);
-    CHECK(sx && cx);
-    if (!sx || !cx) goto out;
-    CHECK_EQ(ws_listen(sx, "127.0.0.1", 0, &l), WS_OK);
-    if (!l) goto out;
-    snprintf(url, sizeof url, "%s", ws_listener_url(l));
-    CHECK_EQ(ws_connect(cx, url, NULL, NULL, &c), WS_OK);
-    LB_WAIT(ok, sx, cx, cd.opens == 1);
-    if (!ok) goto out;
+    c = lb_own_pair(&scfg, &ccfg, &cd.opens, &sx, &cx);
+    if (!c) goto out;
     for (i = 0; i < LB_BR_N; i++) {
         for (j = 0; j < LB_BR_LEN; j++) buf[j] = lb_eb_byte(i, j);
         CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, buf, LB_BR_LEN), WS_OK);
