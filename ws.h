@@ -3015,6 +3015,7 @@ static void ws__cfg_set(ws_ctx *ctx, const ws_config *cfg) {
     if (!d->close_timeout_ms) d->close_timeout_ms = 5000;
     if (!d->pong_timeout_ms) d->pong_timeout_ms = 10000;
     if (!d->handshake_timeout_ms) d->handshake_timeout_ms = 10000;
+    if (!d->connect_timeout_ms) d->connect_timeout_ms = 10000;
 }
 static size_t ws__max_message(const ws_ctx *x) { return x->cfg.max_message; }
 static size_t ws__max_frame(const ws_ctx *x) { return x->cfg.max_frame ? x->cfg.max_frame : ws__max_message(x); }
@@ -3035,7 +3036,6 @@ static size_t ws__max_pending_addr(const ws_ctx *x) {
     return WS__MIN(n, ws__max_pending(x));
 }
 #endif
-WS__UNUSED static int ws__ms(int v, int def) { return v ? v : def; }
 static int ws__ping_ms(const ws_conn *c) {
     int v = c->ctx->cfg.ping_interval_ms;
     if (v < 0) return 0;
@@ -5946,7 +5946,7 @@ static void ws__client_connected(ws_conn *c) {
     if (ws__client_request(c) != WS_OK) return;
     if (cl->tls && ws__tls_attach(c, cl->tls) != WS_OK) { ws__fail(c, WS_ERR_TLS, WS__T("TLS setup failed")); return; }
     c->state = c->io->handshake ? WS__TLS : WS__HANDSHAKE;
-    c->deadline = ws__t32_of(ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000));
+    c->deadline = ws__t32_in(ctx, ctx->cfg.handshake_timeout_ms);
     /* send the request (or TLS hello) in this pass: an edge-triggered host (WSAEventSelect)
      * reports FD_CONNECT and FD_WRITE together and would not say "writable" again */
     ws__pend(c);
@@ -6085,7 +6085,7 @@ static void ws__client_start(ws_conn *c) {
     c->pdone = 0;
     cl->http_status = 0;
     c->created = ctx->now;
-    c->deadline = ws__t32_of(ctx->now + ws__ms(ctx->cfg.connect_timeout_ms, 10000));
+    c->deadline = ws__t32_in(ctx, ctx->cfg.connect_timeout_ms);
     {   ws_span h = cl->proxy_host.ptr ? cl->proxy_host : cl->u.host;   /* a proxy: resolve it */
         memcpy(host, h.ptr, h.len);
         host[h.len] = '\0';
@@ -6231,7 +6231,7 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) {
         ws__hs_make_room(ctx, c);
         ws__hs_add(c);
         c->state = WS__HANDSHAKE;
-        c->deadline = ws__t32_of(ctx->now + ws__ms(ctx->cfg.handshake_timeout_ms, 10000));
+        c->deadline = ws__t32_in(ctx, ctx->cfg.handshake_timeout_ms);
         if (ctx->nserver > ws__max_conns(ctx))
             c->flags |= WS__F_REFUSE;
         if (l->tls && ws__tls_attach(c, l->tls) != WS_OK) c->flags |= WS__F_BROKEN;
