@@ -97,9 +97,10 @@ test-options: build/test_options
 	if [ -n "$$bad" ]; then echo "WS_STATIC: exported ws_ symbols: $$bad"; exit 1; fi; \
 	echo "test-options: WS_STATIC exports no ws_ symbol"
 # The codec and engine tests again, built with WS_NO_NET (no socket headers at all, as firmware
-# without BSD sockets builds it); the loopback and ws_conn_adopt tests need sockets and drop out.
+# without BSD sockets builds it) and -Os as firmware is (SHA-1's -Os body: test_sha1_vectors);
+# the loopback and ws_conn_adopt tests need sockets and drop out.
 build/run_tests_nonet: $(TEST_SRC) | build
-	$(CC) $(CFLAGS) $(SAN) -DWS_NO_NET tests/run_tests.c -o $@
+	$(CC) $(CFLAGS) -Os $(SAN) -DWS_NO_NET tests/run_tests.c -o $@
 test-nonet: build/run_tests_nonet
 	./build/run_tests_nonet
 # The same suite with the optional subsystems switched off (WS_NO_PROXY, WS_NO_TIMERS,

@@ -14,6 +14,8 @@ SIZES=${SIZES:-"32 1024 65536"}; IDLE=${IDLE:-10000}; BUSY=${BUSY:-100}
 SERVERS=${SERVERS:-"ws lws wspp civet"}; OUT=${OUT:-build/results}
 RAWTCP=${RAWTCP:-"16:100x10 65536:32x4 1048576:8x2"}   # SIZE:CONNSxINFLIGHT for rawtcp
 HSCONNS=${HSCONNS:-20}
+HSSERVERS=${HSSERVERS:-"ws wsraw tcp"}   # handshake: ws (ws_echo under load), wsraw (under hs_load),
+                                         # tcp (tcp_echo hs), or NAME: build/NAME_echo under hs_load
 RAWSERVERS=${RAWSERVERS:-"ws tcp"}   # rawtcp: build/NAME_echo for each (e.g. a saved older ws_echo)
 RAWLOAD=${RAWLOAD:-tcp_load}   # rawtcp: who loads ws.h: tcp_load (its ws mode, the same loop
                                # as for tcp_echo) or load (the ws.h client, slower than the server)
@@ -122,12 +124,14 @@ rawtcp() {  # server CPU per echoed message: ws.h vs a raw TCP echo (tcp_echo.c)
 handshake() {   # server CPU per handshake: connect, upgrade, close handshake, TCP close (HSCONNS at a time)
     # ws = ws_echo under load (a ws.h client); wsraw / tcp = ws_echo / tcp_echo's "hs" mode (the
     # least a server must do for the same bytes) under hs_load, one raw client for both
+    # (any other NAME in HSSERVERS: build/NAME_echo under hs_load, e.g. a saved older ws_echo)
     f=$OUT/handshake.txt; : >"$f"
-    for rep in $(seq 1 "$REPS"); do for s in ws wsraw tcp; do
+    for rep in $(seq 1 "$REPS"); do for s in $HSSERVERS; do
         port=$(free_port $([ $s = tcp ] && echo 7))
         case $s in
         tcp) $PIN_S timeout 900 $B/tcp_echo $port hs >"$OUT/server_tcp.log" 2>&1 & SPID=$!; sleep 0.3; SPID=$(pgrep -P $SPID | head -1) ;;
-        *) start_server ws $port ;;
+        ws|wsraw) start_server ws $port ;;
+        *) start_server $s $port ;;
         esac
         t0=$(cpu_ticks $SPID)
         if [ $s = ws ]; then r=$($PIN_L timeout $((DUR + 30)) $B/load ws://127.0.0.1:$port/ $HSCONNS -1 0 $DUR | grep RESULT)
@@ -137,11 +141,13 @@ handshake() {   # server CPU per handshake: connect, upgrade, close handshake, T
         [ -n "$r" ] && echo "rep $rep server $s $r server_ticks $((t1 - t0)) us_per_handshake $(echo "$t0 $t1 $HZ $tot" | awk '{printf "%.1f", ($2 - $1) * 1e6 / $3 / $4}')" | tee -a "$f"
     done; done
     echo; echo "== handshake: server CPU us per handshake ($HSCONNS at a time), median of $REPS"
-    for s in ws wsraw tcp; do printf "%-6s %8s us\n" $s "$(grep " server $s " "$f" | awk '{print $NF}' | median)"; done
-    ratio=$(for rep in $(seq 1 "$REPS"); do
-        a=$(grep "rep $rep server wsraw " "$f" | awk '{print $NF}'); b=$(grep "rep $rep server tcp " "$f" | awk '{print $NF}')
-        [ -n "$a" ] && [ -n "$b" ] && echo "$a $b" | awk '{printf "%.3f\n", $1 / $2}'; done | median)
-    echo "ws.h / raw TCP (same hs_load client, per-repetition ratios, median): $ratio"
+    for s in $HSSERVERS; do printf "%-6s %8s us\n" $s "$(grep " server $s " "$f" | awk '{print $NF}' | median)"; done
+    for s in $HSSERVERS; do [ $s = tcp ] || [ $s = ws ] && continue
+        ratio=$(for rep in $(seq 1 "$REPS"); do
+            a=$(grep "rep $rep server $s " "$f" | awk '{print $NF}'); b=$(grep "rep $rep server tcp " "$f" | awk '{print $NF}')
+            [ -n "$a" ] && [ -n "$b" ] && echo "$a $b" | awk '{printf "%.3f\n", $1 / $2}'; done | median)
+        echo "$s / raw TCP (same hs_load client, per-repetition ratios, median): $ratio"
+    done
 }
 
 memory() {
