@@ -1027,21 +1027,42 @@ static uint32_t ws__be32(const uint8_t *p) {
     }
 #endif
 /* One loop per round function (no per-round test of which one applies). */
-static void ws__sha1_block(uint32_t h[5], const uint8_t *p) {
-    uint32_t w[80], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+static void ws__sha1_rounds(uint32_t h[5], const uint32_t w[80]) {
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
 #if !WS__SHA1_FAST
     uint32_t t;
 #endif
-    int i;
-    for (i = 0; i < 16; i++) w[i] = ws__be32(p + 4 * i);
-    for (; i < 80; i++) w[i] = ws__rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-    i = 0;
+    int i = 0;
     WS__SHA1_ROUNDS(20, WS__SHA1_CH, 0x5A827999u)
     WS__SHA1_ROUNDS(40, WS__SHA1_PAR, 0x6ED9EBA1u)
     WS__SHA1_ROUNDS(60, WS__SHA1_MAJ, 0x8F1BBCDCu)
     WS__SHA1_ROUNDS(80, WS__SHA1_PAR, 0xCA62C1D6u)
     h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e;
 }
+static void ws__sha1_block(uint32_t h[5], const uint8_t *p) {
+    uint32_t w[80];
+    int i;
+    for (i = 0; i < 16; i++) w[i] = ws__be32(p + 4 * i);
+    for (; i < 80; i++) w[i] = ws__rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+    ws__sha1_rounds(h, w);
+}
+#if WS__SHA1_FAST
+/* The message schedule of the last block of every 60-byte message (a 24-character
+ * Sec-WebSocket-Key and the GUID): only padding and the length (480 bits), so it is fixed.
+ * ws_accept_key uses it instead of building and expanding that block. */
+static const uint32_t ws__sha1_w60[80] = {
+    0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u,
+    0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x00000000u, 0x000001E0u,
+    0x00000000u, 0x00000000u, 0x000003C0u, 0x00000000u, 0x00000000u, 0x00000780u, 0x00000000u, 0x000003C0u,
+    0x00000F00u, 0x00000000u, 0x00000000u, 0x00001E00u, 0x00000000u, 0x00000CC0u, 0x00003C00u, 0x00000440u,
+    0x00000000u, 0x00007800u, 0x00000F00u, 0x00003300u, 0x0000F000u, 0x00000F00u, 0x00000000u, 0x0001EF00u,
+    0x00000000u, 0x0000CC00u, 0x0003C000u, 0x00004380u, 0x00000000u, 0x00078F00u, 0x0000FF00u, 0x00032680u,
+    0x000F0000u, 0x0000F000u, 0x00003300u, 0x001EFF00u, 0x00000000u, 0x000CB800u, 0x003C0000u, 0x00040B00u,
+    0x0000F000u, 0x0078FF00u, 0x000FF000u, 0x00338700u, 0x00F00000u, 0x000FC300u, 0x0000F000u, 0x01EFBB00u,
+    0x00000000u, 0x00CC0000u, 0x03C0F000u, 0x00438000u, 0x00000000u, 0x078F0000u, 0x00FF0000u, 0x03269E00u,
+    0x0F000000u, 0x00F0F000u, 0x00333C00u, 0x1EFF8800u, 0x00000000u, 0x0CB88800u, 0x3C00F000u, 0x040A4A00u
+};
+#endif
 
 WS_API void ws_sha1_init(ws_sha1 *s) {
     s->h[0] = 0x67452301u; s->h[1] = 0xEFCDAB89u; s->h[2] = 0x98BADCFEu;
@@ -1145,6 +1166,20 @@ WS_API void ws_accept_key(const char *key, size_t key_len, char out[29]) {
     static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
     uint8_t digest[20];
     ws_sha1 s;
+#if WS__SHA1_FAST
+    if (key_len == 24) {   /* every valid key: one block built in place, the fixed last one */
+        int i;
+        ws_sha1_init(&s);
+        memcpy(s.buf, key, 24);
+        memcpy(s.buf + 24, guid, 36);
+        s.buf[60] = 0x80; s.buf[61] = s.buf[62] = s.buf[63] = 0;
+        ws__sha1_block(s.h, s.buf);
+        ws__sha1_rounds(s.h, ws__sha1_w60);
+        for (i = 0; i < 20; i++) digest[i] = (uint8_t)(s.h[i / 4] >> (24 - 8 * (i % 4)));
+        ws_base64_encode(digest, 20, out, 29, NULL);
+        return;
+    }
+#endif
     ws_sha1_init(&s);
     ws_sha1_update(&s, key, key_len);
     ws_sha1_update(&s, guid, sizeof guid - 1);

@@ -54,6 +54,29 @@ static void test_accept_key_rfc6455(void) {
     CHECK_STR(out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
 }
 
+/* ws_accept_key's 24-character path (a fixed last block, -O1..-O3) against the SHA-1 of the
+ * same 60 bytes through ws_sha1_update, for keys of every byte value and of other lengths. */
+static void test_accept_key_paths(void) {
+    static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    char key[40], out[29], want[29];
+    uint8_t d[20];
+    ws_sha1 s;
+    size_t len, i;
+    unsigned r = 12345;
+    for (len = 0; len < sizeof key; len++)
+        for (i = 0; i < 40; i++) {
+            size_t j;
+            for (j = 0; j < len; j++) { r = r * 1103515245u + 12345u; key[j] = (char)(r >> 16); }
+            ws_sha1_init(&s);
+            ws_sha1_update(&s, key, len);
+            ws_sha1_update(&s, guid, 36);
+            ws_sha1_final(&s, d);
+            CHECK_EQ(ws_base64_encode(d, 20, want, sizeof want, NULL), WS_OK);
+            ws_accept_key(key, len, out);
+            CHECK_STR(out, want);
+        }
+}
+
 /* RFC 4648 3.3/3.5 and the ws.h contract: one encoding per byte string, nothing else. */
 static void test_base64_strict(void) {
     static const char *bad[] = {
@@ -166,6 +189,7 @@ static void suite_sha1_base64(void) {
     RUN(test_sha1_million_a);
     RUN(test_base64_rfc4648);
     RUN(test_accept_key_rfc6455);
+    RUN(test_accept_key_paths);
     RUN(test_base64_strict);
     RUN(test_base64_cap);
     RUN(test_base64_random);
