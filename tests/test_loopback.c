@@ -973,6 +973,82 @@ static void test_loopback_raw_close_reply(void) {
 }
 #endif
 
+#ifdef __linux__
+#include <sys/wait.h>
+/* How many descriptors the epoll set epfd watches (/proc/self/fdinfo: a "tfd:" line each),
+ * or -1 without /proc. */
+static int lb_epoll_items(int epfd) {
+    char path[64], line[256];
+    FILE *f;
+    int n = 0;
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", epfd);
+    if (!(f = fopen(path, "r"))) return -1;
+    while (fgets(line, sizeof line, f)) if (!strncmp(line, "tfd:", 4)) n++;
+    fclose(f);
+    return n;
+}
+
+/* A forked child holds copies of the server's sockets (fork without exec, or before exec:
+ * close-on-exec does not help in between). The server's close() then does not end the
+ * socket, and epoll keys its watch by the open file, not the descriptor: without the
+ * EPOLL_CTL_DEL before close() the set would keep the socket with the freed ws_conn as its
+ * pointer (a use after free on the next byte the client sends; ASan aborts). Checked: the
+ * set shrinks back to what it watched before, the close reply reaches the client while the
+ * child still holds the socket (sent with MSG_MORE, which no close() pushes out here: the
+ * kernel sends it after ~200 ms), and the FIN when the child is gone. */
+static void test_loopback_fork_shared_socket(void) {
+    static const char req[] = "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    static const char cl[] = "\x88\x82\x11\x22\x33\x44\x12\xca";   /* close 1000, masked */
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_listener *l;
+    char url[64], got[1024];
+    size_t len = 0;
+    int fd, ok, before, gate[2], status = 0, eof = 0;
+    pid_t pid;
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    l = lb_listen(ctx, url);
+    if (ctx->epfd < 0) { ws_ctx_destroy(ctx); lb_done(s); return; }   /* poll() build: no set */
+    before = lb_epoll_items(ctx->epfd);
+    CHECK(before > 0);
+    fd = lb_raw_connect(ws_listener_port(l));
+    CHECK(fd >= 0 && pipe(gate) == 0);
+    if (fd < 0) { ws_ctx_destroy(ctx); lb_done(s); return; }
+    CHECK_EQ(send(fd, req, sizeof req - 1, 0), (long)(sizeof req - 1));
+    got[0] = '\0';
+    LB_WAIT(ok, ctx, NULL, (lb_raw_closed(fd, got, sizeof got, &len), strstr(got, "\r\n\r\n") != NULL));
+    CHECK_EQ(lb_epoll_items(ctx->epfd), before + 1);   /* the server's socket, waiting for frames */
+    pid = fork();
+    if (pid == 0) {   /* the child: holds every descriptor but the client's until the gate closes */
+        char b;
+        close(fd); close(gate[1]);
+        while (read(gate[0], &b, 1) < 0 && errno == EINTR) {}
+        _exit(0);
+    }
+    close(gate[0]);
+    CHECK(pid > 0);
+    CHECK_EQ(send(fd, cl, sizeof cl - 1, 0), (long)(sizeof cl - 1));
+    len = 0; got[0] = '\0';
+    LB_WAIT(ok, ctx, NULL, (eof = lb_raw_closed(fd, got, sizeof got, &len), len >= 4 || eof));
+    CHECK_EQ(len, 4);
+    CHECK(memcmp(got, "\x88\x02\x03\xe8", 4) == 0);   /* the close reply, though no FIN yet */
+    CHECK(!eof);
+    LB_WAIT(ok, ctx, NULL, ws_conn_count(ctx) == 0);
+    CHECK_EQ(lb_epoll_items(ctx->epfd), before);   /* no watch left on the child's copy */
+    CHECK_EQ(send(fd, "x", 1, 0), 1L);   /* wakes a stale watch, if there were one */
+    lb_idle(ctx, NULL, 50);
+    close(gate[1]);   /* the child goes, the socket's last copy with it: the FIN */
+    if (pid > 0) CHECK_EQ(waitpid(pid, &status, 0), pid);
+    len = 0;
+    LB_WAIT(ok, ctx, NULL, lb_raw_closed(fd, got, sizeof got, &len));
+    close(fd);
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+#endif
+
 /* ---- the upgrade hook: refusal and subprotocols ---- */
 
 static void test_loopback_refuse_and_protocol(void) {
@@ -2144,6 +2220,9 @@ static void suite_loopback(void) {
     RUN(test_loopback_heartbeat_timeout);
     RUN_POSIX(test_loopback_handshake_timeout, "raw POSIX sockets as a silent peer");
     RUN_POSIX(test_loopback_raw_close_reply, "raw POSIX sockets as the client");
+#ifdef __linux__
+    RUN(test_loopback_fork_shared_socket);
+#endif
     RUN_POSIX(test_loopback_connect_edge, "raw POSIX sockets as a silent peer");
     RUN(test_loopback_refuse_and_protocol);
     RUN(test_loopback_conn_limit);
