@@ -6258,8 +6258,20 @@ static void ws__refuse_nomem(ws__sock s) {
     ws__sock_close(s);
 }
 
+/* In a burst of accepts (a flood: WS__ACCEPT_HOLD or more in one pass) each request is read
+ * right after its accept: it is often there already, and reading it before the next accepts
+ * means a flood of newer ones cannot push an honest client out of the handshake list before
+ * it is read. Fewer (a quiet server, or a few at a time) wait for the loop to report them
+ * readable: their requests are rarely there yet (a client sends once its TCP handshake is
+ * done, the server is woken before that), and a recv() that would find nothing is saved. */
+#define WS__ACCEPT_HOLD 4
+static void ws__accept_read(ws_conn *c) {
+    if (c->state == WS__HANDSHAKE && !(c->flags & WS__F_BROKEN)) ws__readable(c);
+}
+
 static void ws__accept(ws_ctx *ctx, ws_listener *l) {
-    int i;
+    int i, k, nh = 0;   /* nh: accepted and not read yet (held); -1: a burst, read at once */
+    ws_conn *held[WS__ACCEPT_HOLD - 1];
     if (ctx->accept_resume) return;   /* paused (a poll list from before the pause) */
     for (i = 0; i < 64; i++) {   /* a bounded batch per pass: fairness */
         struct sockaddr_storage ss;
@@ -6291,9 +6303,10 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) {
         if (l->tls && ws__tls_attach(c, l->tls) != WS_OK) c->flags |= WS__F_BROKEN;
         if (c->io->handshake) c->state = WS__TLS;
         ws__pend(c);   /* settles its poll interest and handshake timer */
-        /* the request is often there already: read it now, so a flood of newer accepts
-         * cannot push an honest client out of the handshake list before it is read */
-        if (c->state == WS__HANDSHAKE && !(c->flags & WS__F_BROKEN)) ws__readable(c);
+        if (nh >= 0 && nh < WS__ACCEPT_HOLD - 1) { held[nh++] = c; continue; }
+        for (k = 0; k < nh; k++) ws__accept_read(held[k]);   /* a burst: the held ones first */
+        nh = -1;
+        ws__accept_read(c);
     }
 }
 
