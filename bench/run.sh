@@ -3,7 +3,9 @@
 #   bench/run.sh [throughput] [memory] [mixed] [callgrind]      (default: all four)
 #   bench/run.sh rawtcp      ws.h vs raw TCP echo, server CPU per message (RAWTCP, RAWLOAD knobs)
 #   bench/run.sh handshake   ws.h server CPU per handshake, and against a raw TCP server doing the
-#                            same exchange (tcp_echo PORT hs, hs_load client) (HSCONNS knob)
+#                            same exchange (tcp_echo PORT hs, hs_load client) (HSCONNS, HSSERVERS)
+#   bench/run.sh hscount     the same servers' system calls (perf) and user-space instructions
+#                            (callgrind) per handshake
 # Knobs (environment): REPS=3 DUR=3 CONNS=32 INFLIGHT=8 SIZES="32 1024 65536" IDLE=10000
 #   BUSY=100 SERVERS="ws lws wspp civet" OUT=build/results
 # Everything binds 127.0.0.1 only and every process is bounded by `timeout`.
@@ -203,6 +205,37 @@ mixed() {   # throughput of CONNS busy connections while IDLE idle ones are open
     echo; echo "== mixed: $CONNS busy conns x $INFLIGHT (32 B) beside $IDLE idle ones, median msgs/s"
     for s in $SERVERS; do grep -q "server $s " "$f" || continue
         printf "%-6s %10s\n" $s $(grep "server $s " "$f" | awk '{for(i=1;i<NF;i++) if($i=="msgs/s") print $(i+1)}' | median); done
+}
+
+# The noise-free cross-checks of `handshake`: per handshake (hs_load, HSCONNS at a time, DUR s)
+# the server's system calls (perf stat on the syscalls:sys_enter_* tracepoints; needs root or
+# perf_event_paranoid <= -1) and its user-space instructions (callgrind), for each server of
+# HSSERVERS but ws (wsraw = build/ws_echo, tcp = tcp_echo hs, NAME = build/NAME_echo).
+hscount() {
+    f=$OUT/hscount.txt; : >"$f"
+    for s in $HSSERVERS; do [ $s = ws ] && continue
+        case $s in tcp) cmd="$B/tcp_echo PORT hs" ;; wsraw) cmd="$B/ws_echo PORT" ;; *) cmd="$B/${s}_echo PORT" ;; esac
+        port=$(free_port $([ $s = tcp ] && echo 7))
+        if command -v perf >/dev/null; then
+            $PIN_S timeout 120 $(echo "$cmd" | sed "s/PORT/$port/") >/dev/null 2>&1 & sp=$!
+            sleep 0.5; pid=$(pgrep -P $sp | head -1); pid=${pid:-$sp}
+            perf stat -e 'syscalls:sys_enter_*' -p $pid -o $OUT/hscount_perf_$s.txt -- sleep $((DUR + 1)) & pp=$!
+            tot=$($PIN_L timeout $((DUR + 30)) $B/hs_load 127.0.0.1:$port $HSCONNS $DUR | awk '/RESULT/ {print $NF}')
+            wait $pp; kill -TERM $pid 2>/dev/null; wait $sp 2>/dev/null
+            awk -v n="${tot:-0}" -v s=$s '$1 ~ /^[0-9,]+$/ && $2 ~ /sys_enter/ {gsub(",", "", $1); sub("syscalls:sys_enter_", "", $2)
+                if ($1 > 0 && n > 0) { l = l sprintf(" %s %.2f", $2, $1 / n); t += $1 / n } }
+                END {printf "%s syscalls per handshake (%d handshakes): total %.2f:%s\n", s, n, t, l}' $OUT/hscount_perf_$s.txt | tee -a "$f"
+        fi
+        if command -v valgrind >/dev/null; then
+            port=$((port + 1))
+            timeout 120 valgrind --tool=callgrind --callgrind-out-file=$OUT/cg.hs_$s $(echo "$cmd" | sed "s/PORT/$port/") >/dev/null 2>&1 & vp=$!
+            sleep 3
+            tot=$($PIN_L timeout $((DUR + 30)) $B/hs_load 127.0.0.1:$port $HSCONNS $DUR | awk '/RESULT/ {print $NF}')
+            kill -TERM $(pgrep -P $vp) 2>/dev/null; wait $vp 2>/dev/null
+            ir=$(callgrind_annotate $OUT/cg.hs_$s 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+            [ -n "$ir" ] && [ "${tot:-0}" -gt 0 ] && echo "$s user-space Ir per handshake: $((ir / tot)) ($tot handshakes)" | tee -a "$f"
+        fi
+    done
 }
 
 callgrind() {
