@@ -973,6 +973,56 @@ static void test_loopback_raw_close_reply(void) {
 }
 #endif
 
+/* ws__accept: in a burst (WS__ACCEPT_HOLD or more accepts in one pass) every request already
+ * there is read in the pass that accepts it (the 101 is out when that ws_poll returns); a lone
+ * connection waits for the loop to report it readable (its request rarely came with it), and
+ * is answered in a later pass. */
+static void test_loopback_accept_burst(void) {
+    static const char req[] = "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_listener *l;
+    char url[64], got[1024];
+    size_t len;
+    int fd[WS__ACCEPT_HOLD + 1], n = WS__ACCEPT_HOLD + 1, i, ok, k;
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    l = lb_listen(ctx, url);
+    for (i = 0; i < n; i++) {   /* connected and sent before the server looks: one batch */
+        fd[i] = lb_raw_connect(ws_listener_port(l));
+        CHECK(fd[i] >= 0);
+        if (fd[i] >= 0) CHECK_EQ(send(fd[i], req, sizeof req - 1, 0), (long)(sizeof req - 1));
+    }
+    LB_WAIT(ok, ctx, NULL, ctx->nserver > 0);   /* (ws_conn_count: the open ones) */
+    CHECK_EQ(ctx->nserver, n);
+    CHECK_EQ(ws_conn_count(ctx), n);
+    for (i = 0; i < n; i++) {   /* answered in that same pass */
+        len = 0; got[0] = '\0';
+        if (fd[i] >= 0) (void)lb_raw_closed(fd[i], got, sizeof got, &len);
+        CHECK(strncmp(got, "HTTP/1.1 101 ", 13) == 0);
+        if (fd[i] >= 0) close(fd[i]);
+    }
+    LB_WAIT(ok, ctx, NULL, ctx->nserver == 0);
+    for (k = 0; k < 2; k++) {   /* one at a time: answered, but only in a later pass */
+        int one = lb_raw_connect(ws_listener_port(l));
+        CHECK(one >= 0);
+        if (one < 0) break;
+        CHECK_EQ(send(one, req, sizeof req - 1, 0), (long)(sizeof req - 1));
+        LB_WAIT(ok, ctx, NULL, ctx->nserver > 0);
+        len = 0; got[0] = '\0';
+        (void)lb_raw_closed(one, got, sizeof got, &len);
+        CHECK_EQ(len, 0);
+        CHECK_EQ(ws_conn_count(ctx), 0);
+        LB_WAIT(ok, ctx, NULL, (lb_raw_closed(one, got, sizeof got, &len), strstr(got, "\r\n\r\n") != NULL));
+        CHECK(strncmp(got, "HTTP/1.1 101 ", 13) == 0);
+        close(one);
+        LB_WAIT(ok, ctx, NULL, ctx->nserver == 0);
+    }
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
 #ifdef __linux__
 #include <sys/wait.h>
 /* How many descriptors the epoll set epfd watches (/proc/self/fdinfo: a "tfd:" line each),
@@ -2220,6 +2270,7 @@ static void suite_loopback(void) {
     RUN(test_loopback_heartbeat_timeout);
     RUN_POSIX(test_loopback_handshake_timeout, "raw POSIX sockets as a silent peer");
     RUN_POSIX(test_loopback_raw_close_reply, "raw POSIX sockets as the client");
+    RUN_POSIX(test_loopback_accept_burst, "raw POSIX sockets as the clients");
 #ifdef __linux__
     RUN(test_loopback_fork_shared_socket);
 #endif
