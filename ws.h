@@ -6270,7 +6270,7 @@ static void ws__accept_read(ws_conn *c) {
 }
 
 static void ws__accept(ws_ctx *ctx, ws_listener *l) {
-    int i, k, nh = 0;   /* nh: accepted and not read yet (held); -1: a burst, read at once */
+    int i, k, nh = 0;   /* held[0..nh): accepted, not read yet; -1: a burst, read at once */
     ws_conn *held[WS__ACCEPT_HOLD - 1];
     if (ctx->accept_resume) return;   /* paused (a poll list from before the pause) */
     for (i = 0; i < 64; i++) {   /* a bounded batch per pass: fairness */
