@@ -974,7 +974,7 @@ static void test_loopback_raw_close_reply(void) {
 #endif
 
 /* ws__accept: in a burst (WS__ACCEPT_HOLD or more accepts in one pass) the requests already
- * there read in the pass that accepts it (the 101 is out when that ws_poll returns); a lone
+ * there are read in the pass that accepts them (the 101 is out when that ws_poll returns); a lone
  * connection waits for the loop to report it readable (its request rarely came with it), and
  * is answered in a later pass. */
 static void test_loopback_accept_burst(void) {
