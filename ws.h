@@ -1314,20 +1314,21 @@ WS_API ws_result ws_utf8_validate(const void *p, size_t n) {
 }
 
 /* ==== >>frame ==== Frame codec, RFC 6455 section 5. Pure: no I/O, no allocation. ==== */
-/* A ws_frame in 16 bytes, not 24: what ws__frame_parse fills, the frame a connection is
- * receiving (ws_conn.fr). No mask bit: the role fixes it (WS_PARSE_MASKED / _UNMASKED). */
+/* A ws_frame in 16 bytes, not 24 (12 on a 32-bit target): what ws__frame_parse fills, the
+ * frame a connection is receiving (ws_conn.fr). No mask bit: the role fixes it (WS_PARSE_MASKED
+ * / _UNMASKED). The length is a size_t, so a 32-bit target does no 64-bit arithmetic per frame:
+ * one that does not fit is (size_t)-1 (too big for any buffer; ws_frame_parse reads it again). */
 typedef struct ws__rxf {
     uint8_t  fin, rsv, opcode;
     uint8_t  header_len;         /* 2..14 bytes */
     uint8_t  mask[4];            /* zero when unmasked */
-    uint64_t payload_len;
+    size_t   payload_len;
 } ws__rxf;
 /* ws_frame_parse into a ws__rxf: the engine parses straight into c->fr */
 static ws_result ws__frame_parse(const uint8_t *buf, size_t len, unsigned flags, ws__rxf *f,
                                  size_t *need, const char **why) {
     const char *err;
-    size_t hlen, i;
-    uint64_t plen;
+    size_t hlen, i, plen;
     unsigned len7, masked;
     if (len < 1) { if (need) *need = 2; return WS_AGAIN; }
     f->fin = (uint8_t)(buf[0] >> 7);
@@ -1359,12 +1360,13 @@ static ws_result ws__frame_parse(const uint8_t *buf, size_t len, unsigned flags,
     }
     plen = len7;
     if (len7 == 126) {
-        plen = ((uint64_t)buf[2] << 8) | buf[3];
+        plen = ((size_t)buf[2] << 8) | buf[3];
         /* 5.2: "the minimal number of bytes MUST be used to encode the length" */
         if (plen < 126) { err = WS__T("non-minimal 16-bit length"); goto bad; }
     } else if (len7 == 127) {
         plen = 0;
         for (i = 0; i < 8; i++) plen = (plen << 8) | buf[2 + i];   /* checked above */
+        if (sizeof plen < 8 && (buf[2] | buf[3] | buf[4] | buf[5])) plen = (size_t)-1;   /* >= 4 GiB */
     }
     if (len < hlen) { if (need) *need = hlen - len; return WS_AGAIN; }
     if (masked) memcpy(f->mask, buf + hlen - 4, 4);
@@ -1381,6 +1383,7 @@ WS_API ws_result ws_frame_parse(const uint8_t *buf, size_t len, unsigned flags, 
                                 size_t *need, const char **why) {
     ws__rxf r;
     ws_result rc;
+    int i;
     memset(&r, 0, sizeof r);
     rc = ws__frame_parse(buf, len, flags, &r, need, why);
     f->fin = r.fin;
@@ -1390,6 +1393,8 @@ WS_API ws_result ws_frame_parse(const uint8_t *buf, size_t len, unsigned flags, 
     memcpy(f->mask, r.mask, 4);
     f->header_len = r.header_len;
     f->payload_len = r.payload_len;
+    if (sizeof r.payload_len < 8 && r.payload_len == (size_t)-1)   /* too long for a size_t */
+        for (f->payload_len = 0, i = 0; i < 8; i++) f->payload_len = (f->payload_len << 8) | buf[2 + i];
     return rc;
 }
 
@@ -2531,7 +2536,7 @@ struct ws_conn {
     ws__t32   deadline, next_ping, pong_due, last_rx;   /* ws__t32_of: 0 = none */
     ws__hnode hn;                /* the ctx's timer heap: due = the earliest of the above */
     size_t    pdone;             /* payload bytes of fr already unmasked and checked */
-    uint64_t  msg_len;           /* bytes of the fragmented message received so far */
+    size_t    msg_len;           /* bytes of the fragmented message received so far */
     ws__rxf   fr;                /* the frame being received (WS__F_HAVE_FRAME) */
 #ifdef WS_USE_ZLIB
     struct ws__pmd *pmd;         /* >>deflate: permessage-deflate once agreed, else NULL */
@@ -2757,7 +2762,7 @@ static void ws__conn_reset(ws_conn *c);
 static unsigned  ws__pmd_rsv(const ws_conn *c);          /* RSV bits the peer may set */
 static int       ws__pmd_rx(const ws_conn *c);           /* 1 = receiving a compressed message */
 static ws_result ws__pmd_frame_check(ws_conn *c, const char **why);
-static uint64_t  ws__pmd_slack(const ws_conn *c, size_t limit);
+static size_t    ws__pmd_slack(const ws_conn *c, size_t limit);
 static void      ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fin);
 #ifdef WS_USE_ZLIB
 static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len);
@@ -3132,7 +3137,7 @@ static void ws__fail_nomem(ws_conn *c) {
 static ws_result ws__frame_check(ws_conn *c, const char **why) {
     ws_ctx *ctx = c->ctx;
     const ws__rxf *f = &c->fr;
-    uint64_t slack;
+    size_t slack;
     ws_result rc = ws__pmd_frame_check(c, why);   /* RSV1: a compressed message (RFC 7692 6) */
     if (rc != WS_OK) return rc;
     if (f->opcode & 8) return WS_OK;   /* control: ws_frame_parse checked fin and length */
@@ -3148,7 +3153,8 @@ static ws_result ws__frame_check(ws_conn *c, const char **why) {
     if (!(c->flags & WS__F_FRAGS) && f->payload_len > ws__max_message(ctx) + slack - c->msg_len) {
         *why = WS__T("message larger than max_message"); return WS_ERR_TOO_BIG;
     }
-    if (f->payload_len > ws__max_frame(ctx) + slack) {
+    if (f->payload_len > ws__max_frame(ctx) + slack ||
+        (sizeof f->payload_len < 8 && f->payload_len == (size_t)-1)) {   /* 32-bit: >= 4 GiB */
         *why = ctx->cfg.max_frame ? WS__T("frame larger than max_frame") : WS__T("frame larger than max_message");
         return WS_ERR_TOO_BIG;
     }
@@ -4639,11 +4645,12 @@ WS_API const char *ws_conn_extensions(const ws_conn *c) { return c && c->pmd ? c
 /* ---- receiving (7.2.2) ---- */
 static unsigned ws__pmd_rsv(const ws_conn *c) { return c->pmd ? WS_RSV1 : 0; }
 static int ws__pmd_rx(const ws_conn *c) { return c->pmd && c->pmd->rx; }
-static uint64_t ws__pmd_slack(const ws_conn *c, size_t limit) {
+static size_t ws__pmd_slack(const ws_conn *c, size_t limit) {
     /* incompressible data grows by 5 bytes per stored block, and a zlib compressor with a small
      * memLevel stores blocks of only a few hundred bytes: allow 1/16 more on the wire. The
      * inflated size is what max_message bounds, checked while inflating. */
-    return ws__pmd_rx(c) && limit < (size_t)-1 / 2 ? limit / 16 + 64 : 0;
+    size_t s = ws__pmd_rx(c) && limit < (size_t)-1 / 2 ? limit / 16 + 64 : 0;
+    return WS__MIN(s, (size_t)-1 - ws__max_frame(c->ctx));   /* max_frame + slack fits a size_t */
 }
 
 /* RFC 7692 6.1: RSV1 only on the first frame of a message, never on a control frame. */
@@ -4848,7 +4855,7 @@ static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len) 
 static unsigned  ws__pmd_rsv(const ws_conn *c) { (void)c; return 0; }
 static int       ws__pmd_rx(const ws_conn *c) { (void)c; return 0; }
 static ws_result ws__pmd_frame_check(ws_conn *c, const char **why) { (void)c; (void)why; return WS_OK; }
-static uint64_t  ws__pmd_slack(const ws_conn *c, size_t limit) { (void)c; (void)limit; return 0; }
+static size_t    ws__pmd_slack(const ws_conn *c, size_t limit) { (void)c; (void)limit; return 0; }
 static void      ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fin) {
     (void)c; (void)op; (void)p; (void)n; (void)fin;
 }
