@@ -2613,14 +2613,15 @@ typedef struct ws__post { void (*fn)(ws_ctx *ctx, void *arg); void *arg; } ws__p
 /* A server's frame whose payload is the caller's memory: header here, payload not copied. */
 typedef struct ws__outf { const uint8_t *p; size_t n; uint8_t h[14], hl; } ws__outf;
 #define WS__OUT_MAX 8
-struct ws_ctx {
-    ws_config    cfg;
+struct ws_ctx {   /* the most used members first: Thumb-2 loads them with 16-bit instructions
+                  * (offsets < 128), so cfg (132 B on 32-bit) comes after them, not first */
     ws_conn     *head, *tail;
     ws_listener *listeners;
     size_t       nopen, nserver;
     uint64_t     next_id;
     int64_t      now;
     int          in_cb, nevents, destroying, net_ok, nresolving;
+    ws_config    cfg;
     int          engine;         /* 1 = the private ctx of one ws_engine_create connection */
     int          dispatching;    /* inside a pass: the host's timer is set at its end */
     int64_t      timer_told;     /* on_timer: the due time last told (-1: none) */
