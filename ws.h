@@ -1946,6 +1946,13 @@ static ws_result ws__out_done(ws__out *o, size_t *len) {
     if (len) *len = o->len;
     return WS_OK;
 }
+/* "host", "[v6]": a request's Host (its port only when not the default), and every address
+ * with a port (ws__put_hostport: listeners, proxies, ws_conn_remote, error texts) */
+static void ws__put_host(ws__out *o, const char *h, size_t n, int v6) {
+    if (v6) ws__put(o, "[", 1);
+    ws__put(o, h, n);
+    if (v6) ws__put(o, "]", 1);
+}
 #ifndef WS_NO_NET   /* only >>client and >>server use it: unused (a warning) without them */
 WS__UNUSED static void ws__utoa(char out[8], unsigned v) {   /* a port number */
     ws__out o;
@@ -1965,9 +1972,7 @@ WS_API ws_result ws_http_build_request(char *out, size_t cap, const ws_url *u, c
     if (u->path.len) ws__put_target(&o, u->path.ptr, u->path.len); else ws__puts(&o, "/");
     if (u->query.ptr) { ws__puts(&o, "?"); ws__put_target(&o, u->query.ptr, u->query.len); }
     ws__puts(&o, " HTTP/1.1\r\nHost: ");
-    if (u->ipv6) ws__puts(&o, "[");
-    ws__put(&o, u->host.ptr, u->host.len);
-    if (u->ipv6) ws__puts(&o, "]");
+    ws__put_host(&o, u->host.ptr, u->host.len, u->ipv6);
     if (u->port != (u->secure ? 443 : 80)) { ws__puts(&o, ":"); ws__putu(&o, u->port); }
     ws__puts(&o, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n");
     ws__put_header(&o, "Sec-WebSocket-Key", key);
@@ -5788,9 +5793,8 @@ static void ws__remote_from(ws_conn *c, const struct sockaddr *sa) {
 /* "host:port", "[v6]:port": the one builder of addresses with a port (listeners, proxies,
  * ws_conn_remote, error texts) */
 static void ws__put_hostport(ws__out *o, const char *h, size_t n, int v6, unsigned port) {
-    ws__puts(o, v6 ? "[" : "");
-    ws__put(o, h, n);
-    ws__puts(o, v6 ? "]:" : ":");
+    ws__put_host(o, h, n, v6);
+    ws__puts(o, ":");
     ws__putu(o, port);
 }
 
@@ -5876,9 +5880,6 @@ static ws_result ws__proxy_basic(const ws__proxy_url *p, char *tmp, size_t tcap,
     return WS_OK;
 }
 
-static void ws__put_authority(ws__out *o, const ws_url *u) {   /* host:port, [v6]:port */
-    ws__put_hostport(o, u->host.ptr, u->host.len, u->ipv6, u->port);
-}
 /* The CONNECT request for u's host and port (always named: RFC 9110 9.3.6), with
  * Proxy-Authorization when basic (base64 credentials) is not NULL. WS_OK or WS_ERR_ARG. */
 static ws_result ws__proxy_request(char *out, size_t cap, const ws_url *u, const char *basic,
@@ -5886,9 +5887,9 @@ static ws_result ws__proxy_request(char *out, size_t cap, const ws_url *u, const
     ws__out o;
     o.p = out; o.cap = cap; o.len = 0; o.err = (!out || !cap) ? 1 : 0;
     ws__puts(&o, "CONNECT ");
-    ws__put_authority(&o, u);
+    ws__put_hostport(&o, u->host.ptr, u->host.len, u->ipv6, u->port);
     ws__puts(&o, " HTTP/1.1\r\nHost: ");
-    ws__put_authority(&o, u);
+    ws__put_hostport(&o, u->host.ptr, u->host.len, u->ipv6, u->port);
     ws__puts(&o, "\r\n");
     if (basic) { ws__puts(&o, "Proxy-Authorization: Basic "); ws__put_value(&o, basic); ws__puts(&o, "\r\n"); }
     ws__puts(&o, "\r\n");
