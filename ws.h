@@ -1398,26 +1398,39 @@ WS_API ws_result ws_frame_parse(const uint8_t *buf, size_t len, unsigned flags, 
     return rc;
 }
 
-WS_API ws_result ws_frame_encode(ws_frame *f, uint8_t out[14]) {
-    size_t n = 2;
+/* A frame header: b0 = FIN|RSV|opcode, mask NULL = unmasked, the length len + hi * 2^32 (hi:
+ * bits a size_t cannot hold, from ws_frame_encode on a 32-bit target). The engine calls it with a
+ * size_t: no 64-bit arithmetic there. Returns the header's length, 2..14. */
+static size_t ws__frame_head(uint8_t out[14], unsigned b0, const uint8_t *mask, size_t len, uint32_t hi) {
+    size_t n = 4;
     int i;
-    if (f->opcode > 15 || f->rsv > 7 || (f->payload_len >> 63)) return WS_ERR_ARG;
-    out[0] = (uint8_t)((f->fin ? 0x80 : 0) | (f->rsv << 4) | f->opcode);
-    out[1] = (uint8_t)(f->masked ? 0x80 : 0);
-    if (f->payload_len < 126) {
-        out[1] |= (uint8_t)f->payload_len;
-    } else if (f->payload_len <= 0xFFFF) {
+    out[0] = (uint8_t)b0;
+    out[1] = (uint8_t)(mask ? 0x80 : 0);
+    hi |= (uint32_t)(len >> 16 >> 16);   /* 0 where size_t has 32 bits */
+    if (!hi && len < 126) {
+        out[1] |= (uint8_t)len;
+        n = 2;
+    } else if (!hi && len <= 0xFFFF) {
         out[1] |= 126;
-        out[2] = (uint8_t)(f->payload_len >> 8);
-        out[3] = (uint8_t)f->payload_len;
-        n = 4;
+        out[2] = (uint8_t)(len >> 8);
+        out[3] = (uint8_t)len;
     } else {
         out[1] |= 127;
-        for (i = 0; i < 8; i++) out[2 + i] = (uint8_t)(f->payload_len >> (56 - 8 * i));
+        for (i = 0; i < 4; i++) {
+            out[2 + i] = (uint8_t)(hi >> (24 - 8 * i));
+            out[6 + i] = (uint8_t)(len >> (24 - 8 * i));   /* the low 32 bits */
+        }
         n = 10;
     }
-    if (f->masked) { memcpy(out + n, f->mask, 4); n += 4; }
-    f->header_len = n;
+    if (mask) { memcpy(out + n, mask, 4); n += 4; }
+    return n;
+}
+
+WS_API ws_result ws_frame_encode(ws_frame *f, uint8_t out[14]) {
+    if (f->opcode > 15 || f->rsv > 7 || (f->payload_len >> 63)) return WS_ERR_ARG;
+    f->header_len = ws__frame_head(out, (f->fin ? 0x80u : 0u) | (unsigned)f->rsv << 4 | f->opcode,
+                                   f->masked ? f->mask : NULL, (size_t)f->payload_len,
+                                   (uint32_t)(f->payload_len >> 16 >> 16));
     return WS_OK;
 }
 
@@ -3062,26 +3075,21 @@ static int ws__beat_ms(const ws_conn *c, int ping) {
 static ws_result ws__queue_frame(ws_conn *c, int fin, int rsv, int op, const void *data,
                                  size_t len, int force) {
     ws_ctx *ctx = c->ctx;
-    ws_frame f;
-    uint8_t *dst;
-    memset(&f, 0, sizeof f);
-    f.fin = (uint8_t)(fin != 0);
-    f.rsv = (uint8_t)rsv;
-    f.opcode = (uint8_t)op;
-    f.payload_len = len;
-    f.masked = (uint8_t)!(c->flags & WS__F_SERVER);   /* RFC 6455 5.3: clients mask */
+    uint8_t *dst, mask[4];
+    size_t hl;
+    int masked = !(c->flags & WS__F_SERVER);   /* RFC 6455 5.3: clients mask */
     if (rsv < 0 || rsv > 7 || op < 0 || op > 15 || len > ((size_t)-1 >> 1)) return WS_ERR_ARG;
     WS__OUT_FLUSH(ctx, c);   /* batched echoes go first */
     if (!force && len > ws__max_queue(ctx)) return WS_ERR_TOO_BIG;   /* would never fit */
     if (!force && ws__buf_used(c->tx) + len > ws__max_queue(ctx)) return WS_ERR_FULL;
-    if (f.masked) ws__rand(ctx, f.mask, 4);
+    if (masked) ws__rand(ctx, mask, 4);
     if (!ws__buf_reserve_f(ctx, &c->tx, len + 14, force ? WS__B_FORCE : 0,
                            ws__max_queue(ctx) + 14)) return ws__nomem(ctx);
     dst = WS__BDATA(c->tx) + c->tx->len;
-    if (ws_frame_encode(&f, dst) != WS_OK) return WS_ERR_ARG;
-    if (len) memcpy(dst + f.header_len, data, len);
-    if (f.masked) ws_mask(dst + f.header_len, len, f.mask, 0);
-    c->tx->len += f.header_len + len;
+    hl = ws__frame_head(dst, (fin ? 0x80u : 0u) | (unsigned)rsv << 4 | (unsigned)op, masked ? mask : NULL, len, 0);
+    if (len) memcpy(dst + hl, data, len);
+    if (masked) ws_mask(dst + hl, len, mask, 0);
+    c->tx->len += hl + len;
     return WS_OK;
 }
 
@@ -5019,17 +5027,14 @@ static void ws__out_flush(ws_ctx *ctx, const ws_conn *c) {
 }
 static int ws__send_direct(ws_conn *c, int fin, int rsv, int op, const void *data, size_t len) {
     ws_ctx *ctx = c->ctx;
-    ws_frame f;
     ws__outf o;
     uintptr_t a = (uintptr_t)data, b;
     if (!ws__is_tcp(c) || c->fd == WS__INVALID_SOCK || !(c->flags & WS__F_SERVER) ||
         ws__buf_used(c->tx) || (ctx->in_cb && len < WS_BUF_MIN) || len > ws__max_queue(ctx) ||
         rsv < 0 || rsv > 7 || op < 0 || op > 15)
         return 0;
-    memset(&f, 0, sizeof f);
-    f.fin = (uint8_t)(fin != 0); f.rsv = (uint8_t)rsv; f.opcode = (uint8_t)op; f.payload_len = len;
-    if (ws_frame_encode(&f, o.h) != WS_OK) return 0;
-    o.hl = (uint8_t)f.header_len; o.p = (const uint8_t *)data; o.n = len;
+    o.hl = (uint8_t)ws__frame_head(o.h, (fin ? 0x80u : 0u) | (unsigned)rsv << 4 | (unsigned)op, NULL, len, 0);
+    o.p = (const uint8_t *)data; o.n = len;
     b = c->rx ? (uintptr_t)WS__BDATA(c->rx) : 0;
     if (ctx->outc == c && ctx->in_cb && b && a >= b && a - b <= c->rx->len && len <= c->rx->len - (a - b)) {
         if (ctx->outn == WS__OUT_MAX) ws__out_flush(ctx, c);   /* an echo: batched */
