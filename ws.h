@@ -3732,6 +3732,8 @@ static void ws__conn_reset(ws_conn *c) {
 /* ---- connections: made and freed ---- */
 /* ---- ids -> conns (ws_conn_find, ws_send_id): a table at most 3/4 full ---- */
 static size_t ws__id_slot(const ws_ctx *ctx, uint64_t id) {
+    uint32_t h = (uint32_t)id * 0x9E3779B9u;   /* 32-bit: no 64-bit multiply (ids are sequential) */
+    if (sizeof(size_t) < 8) return (size_t)(h >> 16 | h << 16) & (ctx->ids_cap - 1);
     return (size_t)((id * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & (ctx->ids_cap - 1);
 }
 static void ws__id_put(ws_ctx *ctx, ws_conn *c) {   /* room is made by ws__id_room */
