@@ -2636,16 +2636,18 @@ struct ws_ctx {   /* the most used members first: Thumb-2 loads them with 16-bit
     ws_conn     *head, *tail;
     ws_listener *listeners;
     size_t       nopen, nserver;
-    uint64_t     next_id;
     int64_t      now;
     int          in_cb, nevents, destroying, net_ok, nresolving;
+    ws_conn     *pend;           /* conns with work for the end of this dispatch */
+    size_t       mem_used;       /* bytes of buffers (pooled ones too): max_memory's count */
+    int          mem_full;       /* the last failed reservation hit max_memory */
     ws_config    cfg;
+    uint64_t     next_id;
     int          engine;         /* 1 = the private ctx of one ws_engine_create connection */
     int          dispatching;    /* inside a pass: the host's timer is set at its end */
     int64_t      timer_told;     /* on_timer: the due time last told (-1: none) */
     uint8_t      wake_reg;       /* on_watch: the wake-up channel is watched */
     void        *wake_host;
-    ws_conn     *pend;           /* conns with work for the end of this dispatch */
     const uint8_t *text_ok;      /* the text message being delivered: valid UTF-8 already */
     size_t       text_ok_len;
     ws__hnode  **heap;           /* timers: a binary min-heap of conns and ws_timers by due */
@@ -2686,8 +2688,6 @@ struct ws_ctx {   /* the most used members first: Thumb-2 loads them with 16-bit
     ws__mutex    post_mu;
 #  endif
 #endif
-    size_t       mem_used;       /* bytes of buffers (pooled ones too): max_memory's count */
-    int          mem_full;       /* the last failed reservation hit max_memory */
     ws_conn    **ids;            /* id -> conn: open addressing, linear probing (ws_conn_find) */
     size_t       ids_cap, ids_len;
 #ifdef WS_DEBUG
