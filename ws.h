@@ -2638,13 +2638,13 @@ struct ws_ctx {   /* the most used members first: Thumb-2 loads them with 16-bit
     size_t       nopen, nserver;
     int64_t      now;
     int          in_cb, nevents, destroying, net_ok, nresolving;
+    int          engine;         /* 1 = the private ctx of one ws_engine_create connection */
     ws_conn     *pend;           /* conns with work for the end of this dispatch */
     size_t       mem_used;       /* bytes of buffers (pooled ones too): max_memory's count */
     int          mem_full;       /* the last failed reservation hit max_memory */
+    int          dispatching;    /* inside a pass: the host's timer is set at its end */
     ws_config    cfg;
     uint64_t     next_id;
-    int          engine;         /* 1 = the private ctx of one ws_engine_create connection */
-    int          dispatching;    /* inside a pass: the host's timer is set at its end */
     int64_t      timer_told;     /* on_timer: the due time last told (-1: none) */
     uint8_t      wake_reg;       /* on_watch: the wake-up channel is watched */
     void        *wake_host;
