@@ -2537,6 +2537,7 @@ struct ws_conn {
     uint8_t   ereg;              /* the events registered with epoll (or on_watch) */
     uint8_t   iorev;             /* ws_conn_io_ready: WS_POLLIN/OUT to handle in the loop */
     ws_utf8   utf8;              /* (the small members first: no padding between them) */
+    ws__rxf   fr;                /* the frame being received (WS__F_HAVE_FRAME) */
     ws_conn  *next, *prev;
     ws_conn  *pnext;             /* the ctx's pending list (WS__F_PEND) */
     ws_ctx   *ctx;
@@ -2548,14 +2549,11 @@ struct ws_conn {
     void     *io_arg;
     struct ws__ext *x;           /* rarely used members, allocated on first use (ws__x) */
     void     *user;
-    uint64_t  id;
     ws__buf  *rx, *tx, *msg;     /* NULL while idle: buffers come from the ctx pool */
-    int64_t   created;
     ws__t32   deadline, next_ping, pong_due, last_rx;   /* ws__t32_of: 0 = none */
     ws__hnode hn;                /* the ctx's timer heap: due = the earliest of the above */
     size_t    pdone;             /* payload bytes of fr already unmasked and checked */
     size_t    msg_len;           /* bytes of the fragmented message received so far */
-    ws__rxf   fr;                /* the frame being received (WS__F_HAVE_FRAME) */
 #ifdef WS_USE_ZLIB
     struct ws__pmd *pmd;         /* >>deflate: permessage-deflate once agreed, else NULL */
 #endif
@@ -2564,6 +2562,8 @@ struct ws_conn {
     uint32_t  flags;
     uint16_t  close_code, rport;
     uint8_t   raddr[16];
+    uint64_t  id;
+    int64_t   created;
 #ifdef WS_DEBUG
     uint32_t  magic;             /* WS__LIVE while allocated; WS_DEBUG checks it in the API */
 #endif
