@@ -2538,6 +2538,8 @@ struct ws_conn {
     uint8_t   iorev;             /* ws_conn_io_ready: WS_POLLIN/OUT to handle in the loop */
     ws_utf8   utf8;              /* (the small members first: no padding between them) */
     ws__rxf   fr;                /* the frame being received (WS__F_HAVE_FRAME) */
+    uint16_t  close_code, rport;
+    ws_result err;               /* the local error that ends the connection */
     ws_conn  *next, *prev;
     ws_conn  *pnext;             /* the ctx's pending list (WS__F_PEND) */
     ws_ctx   *ctx;
@@ -2558,9 +2560,7 @@ struct ws_conn {
     struct ws__pmd *pmd;         /* >>deflate: permessage-deflate once agreed, else NULL */
 #endif
     ws__sock  fd;
-    ws_result err;               /* the local error that ends the connection */
     uint32_t  flags;
-    uint16_t  close_code, rport;
     uint8_t   raddr[16];
     uint64_t  id;
     int64_t   created;
