@@ -1315,20 +1315,21 @@ WS_API ws_result ws_utf8_validate(const void *p, size_t n) {
 }
 
 /* ==== >>frame ==== Frame codec, RFC 6455 section 5. Pure: no I/O, no allocation. ==== */
-/* A ws_frame in 16 bytes, not 24: what ws__frame_parse fills, the frame a connection is
- * receiving (ws_conn.fr). No mask bit: the role fixes it (WS_PARSE_MASKED / _UNMASKED). */
+/* A ws_frame in 16 bytes, not 24 (12 on a 32-bit target): what ws__frame_parse fills, the
+ * frame a connection is receiving (ws_conn.fr). No mask bit: the role fixes it (WS_PARSE_MASKED
+ * / _UNMASKED). The length is a size_t, so a 32-bit target does no 64-bit arithmetic per frame:
+ * one that does not fit is (size_t)-1 (too big for any buffer; ws_frame_parse reads it again). */
 typedef struct ws__rxf {
     uint8_t  fin, rsv, opcode;
     uint8_t  header_len;         /* 2..14 bytes */
     uint8_t  mask[4];            /* zero when unmasked */
-    uint64_t payload_len;
+    size_t   payload_len;
 } ws__rxf;
 /* ws_frame_parse into a ws__rxf: the engine parses straight into c->fr */
 static ws_result ws__frame_parse(const uint8_t *buf, size_t len, unsigned flags, ws__rxf *f,
                                  size_t *need, const char **why) {
     const char *err;
-    size_t hlen, i;
-    uint64_t plen;
+    size_t hlen, i, plen;
     unsigned len7, masked;
     if (len < 1) { if (need) *need = 2; return WS_AGAIN; }
     f->fin = (uint8_t)(buf[0] >> 7);
@@ -1360,12 +1361,13 @@ static ws_result ws__frame_parse(const uint8_t *buf, size_t len, unsigned flags,
     }
     plen = len7;
     if (len7 == 126) {
-        plen = ((uint64_t)buf[2] << 8) | buf[3];
+        plen = ((size_t)buf[2] << 8) | buf[3];
         /* 5.2: "the minimal number of bytes MUST be used to encode the length" */
         if (plen < 126) { err = WS__T("non-minimal 16-bit length"); goto bad; }
     } else if (len7 == 127) {
         plen = 0;
         for (i = 0; i < 8; i++) plen = (plen << 8) | buf[2 + i];   /* checked above */
+        if (sizeof plen < 8 && (buf[2] | buf[3] | buf[4] | buf[5])) plen = (size_t)-1;   /* >= 4 GiB */
     }
     if (len < hlen) { if (need) *need = hlen - len; return WS_AGAIN; }
     if (masked) memcpy(f->mask, buf + hlen - 4, 4);
@@ -1382,6 +1384,7 @@ WS_API ws_result ws_frame_parse(const uint8_t *buf, size_t len, unsigned flags, 
                                 size_t *need, const char **why) {
     ws__rxf r;
     ws_result rc;
+    int i;
     memset(&r, 0, sizeof r);
     rc = ws__frame_parse(buf, len, flags, &r, need, why);
     f->fin = r.fin;
@@ -1391,29 +1394,44 @@ WS_API ws_result ws_frame_parse(const uint8_t *buf, size_t len, unsigned flags, 
     memcpy(f->mask, r.mask, 4);
     f->header_len = r.header_len;
     f->payload_len = r.payload_len;
+    if (sizeof r.payload_len < 8 && r.payload_len == (size_t)-1)   /* too long for a size_t */
+        for (f->payload_len = 0, i = 0; i < 8; i++) f->payload_len = (f->payload_len << 8) | buf[2 + i];
     return rc;
 }
 
-WS_API ws_result ws_frame_encode(ws_frame *f, uint8_t out[14]) {
-    size_t n = 2;
+/* A frame header: b0 = FIN|RSV|opcode, mask NULL = unmasked, the length len + hi * 2^32 (hi:
+ * bits a size_t cannot hold, from ws_frame_encode on a 32-bit target). The engine calls it with a
+ * size_t: no 64-bit arithmetic there. Returns the header's length, 2..14. */
+static size_t ws__frame_head(uint8_t out[14], unsigned b0, const uint8_t *mask, size_t len, uint32_t hi) {
+    size_t n = 4;
     int i;
-    if (f->opcode > 15 || f->rsv > 7 || (f->payload_len >> 63)) return WS_ERR_ARG;
-    out[0] = (uint8_t)((f->fin ? 0x80 : 0) | (f->rsv << 4) | f->opcode);
-    out[1] = (uint8_t)(f->masked ? 0x80 : 0);
-    if (f->payload_len < 126) {
-        out[1] |= (uint8_t)f->payload_len;
-    } else if (f->payload_len <= 0xFFFF) {
+    out[0] = (uint8_t)b0;
+    out[1] = (uint8_t)(mask ? 0x80 : 0);
+    hi |= (uint32_t)(len >> 16 >> 16);   /* 0 where size_t has 32 bits */
+    if (!hi && len < 126) {
+        out[1] |= (uint8_t)len;
+        n = 2;
+    } else if (!hi && len <= 0xFFFF) {
         out[1] |= 126;
-        out[2] = (uint8_t)(f->payload_len >> 8);
-        out[3] = (uint8_t)f->payload_len;
-        n = 4;
+        out[2] = (uint8_t)(len >> 8);
+        out[3] = (uint8_t)len;
     } else {
         out[1] |= 127;
-        for (i = 0; i < 8; i++) out[2 + i] = (uint8_t)(f->payload_len >> (56 - 8 * i));
+        for (i = 0; i < 4; i++) {
+            out[2 + i] = (uint8_t)(hi >> (24 - 8 * i));
+            out[6 + i] = (uint8_t)(len >> (24 - 8 * i));   /* the low 32 bits */
+        }
         n = 10;
     }
-    if (f->masked) { memcpy(out + n, f->mask, 4); n += 4; }
-    f->header_len = n;
+    if (mask) { memcpy(out + n, mask, 4); n += 4; }
+    return n;
+}
+
+WS_API ws_result ws_frame_encode(ws_frame *f, uint8_t out[14]) {
+    if (f->opcode > 15 || f->rsv > 7 || (f->payload_len >> 63)) return WS_ERR_ARG;
+    f->header_len = ws__frame_head(out, (f->fin ? 0x80u : 0u) | (unsigned)f->rsv << 4 | f->opcode,
+                                   f->masked ? f->mask : NULL, (size_t)f->payload_len,
+                                   (uint32_t)(f->payload_len >> 16 >> 16));
     return WS_OK;
 }
 
@@ -1942,6 +1960,13 @@ static ws_result ws__out_done(ws__out *o, size_t *len) {
     if (len) *len = o->len;
     return WS_OK;
 }
+/* "host", "[v6]": a request's Host (its port only when not the default), and every address
+ * with a port (ws__put_hostport: listeners, proxies, ws_conn_remote, error texts) */
+static void ws__put_host(ws__out *o, const char *h, size_t n, int v6) {
+    if (v6) ws__put(o, "[", 1);
+    ws__put(o, h, n);
+    if (v6) ws__put(o, "]", 1);
+}
 #ifndef WS_NO_NET   /* only >>client and >>server use it: unused (a warning) without them */
 WS__UNUSED static void ws__utoa(char out[8], unsigned v) {   /* a port number */
     ws__out o;
@@ -1961,9 +1986,7 @@ WS_API ws_result ws_http_build_request(char *out, size_t cap, const ws_url *u, c
     if (u->path.len) ws__put_target(&o, u->path.ptr, u->path.len); else ws__puts(&o, "/");
     if (u->query.ptr) { ws__puts(&o, "?"); ws__put_target(&o, u->query.ptr, u->query.len); }
     ws__puts(&o, " HTTP/1.1\r\nHost: ");
-    if (u->ipv6) ws__puts(&o, "[");
-    ws__put(&o, u->host.ptr, u->host.len);
-    if (u->ipv6) ws__puts(&o, "]");
+    ws__put_host(&o, u->host.ptr, u->host.len, u->ipv6);
     if (u->port != (u->secure ? 443 : 80)) { ws__puts(&o, ":"); ws__putu(&o, u->port); }
     ws__puts(&o, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n");
     ws__put_header(&o, "Sec-WebSocket-Key", key);
@@ -2515,6 +2538,9 @@ struct ws_conn {
     uint8_t   ereg;              /* the events registered with epoll (or on_watch) */
     uint8_t   iorev;             /* ws_conn_io_ready: WS_POLLIN/OUT to handle in the loop */
     ws_utf8   utf8;              /* (the small members first: no padding between them) */
+    ws__rxf   fr;                /* the frame being received (WS__F_HAVE_FRAME) */
+    uint16_t  close_code, rport;
+    ws_result err;               /* the local error that ends the connection */
     ws_conn  *next, *prev;
     ws_conn  *pnext;             /* the ctx's pending list (WS__F_PEND) */
     ws_ctx   *ctx;
@@ -2526,22 +2552,19 @@ struct ws_conn {
     void     *io_arg;
     struct ws__ext *x;           /* rarely used members, allocated on first use (ws__x) */
     void     *user;
-    uint64_t  id;
     ws__buf  *rx, *tx, *msg;     /* NULL while idle: buffers come from the ctx pool */
-    int64_t   created;
     ws__t32   deadline, next_ping, pong_due, last_rx;   /* ws__t32_of: 0 = none */
     ws__hnode hn;                /* the ctx's timer heap: due = the earliest of the above */
     size_t    pdone;             /* payload bytes of fr already unmasked and checked */
-    uint64_t  msg_len;           /* bytes of the fragmented message received so far */
-    ws__rxf   fr;                /* the frame being received (WS__F_HAVE_FRAME) */
+    size_t    msg_len;           /* bytes of the fragmented message received so far */
 #ifdef WS_USE_ZLIB
     struct ws__pmd *pmd;         /* >>deflate: permessage-deflate once agreed, else NULL */
 #endif
     ws__sock  fd;
-    ws_result err;               /* the local error that ends the connection */
     uint32_t  flags;
-    uint16_t  close_code, rport;
     uint8_t   raddr[16];
+    uint64_t  id;
+    int64_t   created;
 #ifdef WS_DEBUG
     uint32_t  magic;             /* WS__LIVE while allocated; WS_DEBUG checks it in the API */
 #endif
@@ -2609,20 +2632,23 @@ typedef struct ws__post { void (*fn)(ws_ctx *ctx, void *arg); void *arg; } ws__p
 /* A server's frame whose payload is the caller's memory: header here, payload not copied. */
 typedef struct ws__outf { const uint8_t *p; size_t n; uint8_t h[14], hl; } ws__outf;
 #define WS__OUT_MAX 8
-struct ws_ctx {
-    ws_config    cfg;
+struct ws_ctx {   /* the most used members first: Thumb-2 loads them with 16-bit instructions
+                  * (offsets < 128), so cfg (132 B on 32-bit) comes after them, not first */
     ws_conn     *head, *tail;
     ws_listener *listeners;
     size_t       nopen, nserver;
-    uint64_t     next_id;
     int64_t      now;
     int          in_cb, nevents, destroying, net_ok, nresolving;
     int          engine;         /* 1 = the private ctx of one ws_engine_create connection */
+    ws_conn     *pend;           /* conns with work for the end of this dispatch */
+    size_t       mem_used;       /* bytes of buffers (pooled ones too): max_memory's count */
+    int          mem_full;       /* the last failed reservation hit max_memory */
     int          dispatching;    /* inside a pass: the host's timer is set at its end */
+    ws_config    cfg;
+    uint64_t     next_id;
     int64_t      timer_told;     /* on_timer: the due time last told (-1: none) */
     uint8_t      wake_reg;       /* on_watch: the wake-up channel is watched */
     void        *wake_host;
-    ws_conn     *pend;           /* conns with work for the end of this dispatch */
     const uint8_t *text_ok;      /* the text message being delivered: valid UTF-8 already */
     size_t       text_ok_len;
     ws__hnode  **heap;           /* timers: a binary min-heap of conns and ws_timers by due */
@@ -2663,8 +2689,6 @@ struct ws_ctx {
     ws__mutex    post_mu;
 #  endif
 #endif
-    size_t       mem_used;       /* bytes of buffers (pooled ones too): max_memory's count */
-    int          mem_full;       /* the last failed reservation hit max_memory */
     ws_conn    **ids;            /* id -> conn: open addressing, linear probing (ws_conn_find) */
     size_t       ids_cap, ids_len;
 #ifdef WS_DEBUG
@@ -2758,7 +2782,7 @@ static void ws__conn_reset(ws_conn *c);
 static unsigned  ws__pmd_rsv(const ws_conn *c);          /* RSV bits the peer may set */
 static int       ws__pmd_rx(const ws_conn *c);           /* 1 = receiving a compressed message */
 static ws_result ws__pmd_frame_check(ws_conn *c, const char **why);
-static uint64_t  ws__pmd_slack(const ws_conn *c, size_t limit);
+static size_t    ws__pmd_slack(const ws_conn *c, size_t limit);
 static void      ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fin);
 #ifdef WS_USE_ZLIB
 static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len);
@@ -3075,26 +3099,21 @@ static int ws__beat_ms(const ws_conn *c, int ping) {
 static ws_result ws__queue_frame(ws_conn *c, int fin, int rsv, int op, const void *data,
                                  size_t len, int force) {
     ws_ctx *ctx = c->ctx;
-    ws_frame f;
-    uint8_t *dst;
-    memset(&f, 0, sizeof f);
-    f.fin = (uint8_t)(fin != 0);
-    f.rsv = (uint8_t)rsv;
-    f.opcode = (uint8_t)op;
-    f.payload_len = len;
-    f.masked = (uint8_t)!(c->flags & WS__F_SERVER);   /* RFC 6455 5.3: clients mask */
+    uint8_t *dst, mask[4];
+    size_t hl;
+    int masked = !(c->flags & WS__F_SERVER);   /* RFC 6455 5.3: clients mask */
     if (rsv < 0 || rsv > 7 || op < 0 || op > 15 || len > ((size_t)-1 >> 1)) return WS_ERR_ARG;
     WS__OUT_FLUSH(ctx, c);   /* batched echoes go first */
     if (!force && len > ws__max_queue(ctx)) return WS_ERR_TOO_BIG;   /* would never fit */
     if (!force && ws__buf_used(c->tx) + len > ws__max_queue(ctx)) return WS_ERR_FULL;
-    if (f.masked) ws__rand(ctx, f.mask, 4);
+    if (masked) ws__rand(ctx, mask, 4);
     if (!ws__buf_reserve_f(ctx, &c->tx, len + 14, force ? WS__B_FORCE : 0,
                            ws__max_queue(ctx) + 14)) return ws__nomem(ctx);
     dst = WS__BDATA(c->tx) + c->tx->len;
-    if (ws_frame_encode(&f, dst) != WS_OK) return WS_ERR_ARG;
-    if (len) memcpy(dst + f.header_len, data, len);
-    if (f.masked) ws_mask(dst + f.header_len, len, f.mask, 0);
-    c->tx->len += f.header_len + len;
+    hl = ws__frame_head(dst, (fin ? 0x80u : 0u) | (unsigned)rsv << 4 | (unsigned)op, masked ? mask : NULL, len, 0);
+    if (len) memcpy(dst + hl, data, len);
+    if (masked) ws_mask(dst + hl, len, mask, 0);
+    c->tx->len += hl + len;
     return WS_OK;
 }
 
@@ -3156,7 +3175,7 @@ static void ws__fail_nomem(ws_conn *c) {
 static ws_result ws__frame_check(ws_conn *c, const char **why) {
     ws_ctx *ctx = c->ctx;
     const ws__rxf *f = &c->fr;
-    uint64_t slack;
+    size_t slack;
     ws_result rc = ws__pmd_frame_check(c, why);   /* RSV1: a compressed message (RFC 7692 6) */
     if (rc != WS_OK) return rc;
     if (f->opcode & 8) return WS_OK;   /* control: ws_frame_parse checked fin and length */
@@ -3172,7 +3191,8 @@ static ws_result ws__frame_check(ws_conn *c, const char **why) {
     if (!(c->flags & WS__F_FRAGS) && f->payload_len > ws__max_message(ctx) + slack - c->msg_len) {
         *why = WS__T("message larger than max_message"); return WS_ERR_TOO_BIG;
     }
-    if (f->payload_len > ws__max_frame(ctx) + slack) {
+    if (f->payload_len > ws__max_frame(ctx) + slack ||
+        (sizeof f->payload_len < 8 && f->payload_len == (size_t)-1)) {   /* 32-bit: >= 4 GiB */
         *why = ctx->cfg.max_frame ? WS__T("frame larger than max_frame") : WS__T("frame larger than max_message");
         return WS_ERR_TOO_BIG;
     }
@@ -3739,6 +3759,8 @@ static void ws__conn_reset(ws_conn *c) {
 /* ---- connections: made and freed ---- */
 /* ---- ids -> conns (ws_conn_find, ws_send_id): a table at most 3/4 full ---- */
 static size_t ws__id_slot(const ws_ctx *ctx, uint64_t id) {
+    uint32_t h = (uint32_t)id * 0x9E3779B9u;   /* 32-bit: no 64-bit multiply (ids are sequential) */
+    if (sizeof(size_t) < 8) return (size_t)(h >> 16 | h << 16) & (ctx->ids_cap - 1);
     return (size_t)((id * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & (ctx->ids_cap - 1);
 }
 static void ws__id_put(ws_ctx *ctx, ws_conn *c) {   /* room is made by ws__id_room */
@@ -4666,11 +4688,12 @@ WS_API const char *ws_conn_extensions(const ws_conn *c) { return c && c->pmd ? c
 /* ---- receiving (7.2.2) ---- */
 static unsigned ws__pmd_rsv(const ws_conn *c) { return c->pmd ? WS_RSV1 : 0; }
 static int ws__pmd_rx(const ws_conn *c) { return c->pmd && c->pmd->rx; }
-static uint64_t ws__pmd_slack(const ws_conn *c, size_t limit) {
+static size_t ws__pmd_slack(const ws_conn *c, size_t limit) {
     /* incompressible data grows by 5 bytes per stored block, and a zlib compressor with a small
      * memLevel stores blocks of only a few hundred bytes: allow 1/16 more on the wire. The
      * inflated size is what max_message bounds, checked while inflating. */
-    return ws__pmd_rx(c) && limit < (size_t)-1 / 2 ? limit / 16 + 64 : 0;
+    size_t s = ws__pmd_rx(c) && limit < (size_t)-1 / 2 ? limit / 16 + 64 : 0;
+    return WS__MIN(s, (size_t)-1 - ws__max_frame(c->ctx));   /* max_frame + slack fits a size_t */
 }
 
 /* RFC 7692 6.1: RSV1 only on the first frame of a message, never on a control frame. */
@@ -4875,7 +4898,7 @@ static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len) 
 static unsigned  ws__pmd_rsv(const ws_conn *c) { (void)c; return 0; }
 static int       ws__pmd_rx(const ws_conn *c) { (void)c; return 0; }
 static ws_result ws__pmd_frame_check(ws_conn *c, const char **why) { (void)c; (void)why; return WS_OK; }
-static uint64_t  ws__pmd_slack(const ws_conn *c, size_t limit) { (void)c; (void)limit; return 0; }
+static size_t    ws__pmd_slack(const ws_conn *c, size_t limit) { (void)c; (void)limit; return 0; }
 static void      ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fin) {
     (void)c; (void)op; (void)p; (void)n; (void)fin;
 }
@@ -5033,17 +5056,14 @@ static void ws__out_flush(ws_ctx *ctx, const ws_conn *c) {
 }
 static int ws__send_direct(ws_conn *c, int fin, int rsv, int op, const void *data, size_t len) {
     ws_ctx *ctx = c->ctx;
-    ws_frame f;
     ws__outf o;
     uintptr_t a = (uintptr_t)data, b;
     if (!ws__is_tcp(c) || c->fd == WS__INVALID_SOCK || !(c->flags & WS__F_SERVER) ||
         ws__buf_used(c->tx) || (ctx->in_cb && len < WS_BUF_MIN) || len > ws__max_queue(ctx) ||
         rsv < 0 || rsv > 7 || op < 0 || op > 15)
         return 0;
-    memset(&f, 0, sizeof f);
-    f.fin = (uint8_t)(fin != 0); f.rsv = (uint8_t)rsv; f.opcode = (uint8_t)op; f.payload_len = len;
-    if (ws_frame_encode(&f, o.h) != WS_OK) return 0;
-    o.hl = (uint8_t)f.header_len; o.p = (const uint8_t *)data; o.n = len;
+    o.hl = (uint8_t)ws__frame_head(o.h, (fin ? 0x80u : 0u) | (unsigned)rsv << 4 | (unsigned)op, NULL, len, 0);
+    o.p = (const uint8_t *)data; o.n = len;
     b = c->rx ? (uintptr_t)WS__BDATA(c->rx) : 0;
     if (ctx->outc == c && ctx->in_cb && b && a >= b && a - b <= c->rx->len && len <= c->rx->len - (a - b)) {
         if (ctx->outn == WS__OUT_MAX) ws__out_flush(ctx, c);   /* an echo: batched */
@@ -5807,9 +5827,8 @@ static void ws__remote_from(ws_conn *c, const struct sockaddr *sa) {
 /* "host:port", "[v6]:port": the one builder of addresses with a port (listeners, proxies,
  * ws_conn_remote, error texts) */
 static void ws__put_hostport(ws__out *o, const char *h, size_t n, int v6, unsigned port) {
-    ws__puts(o, v6 ? "[" : "");
-    ws__put(o, h, n);
-    ws__puts(o, v6 ? "]:" : ":");
+    ws__put_host(o, h, n, v6);
+    ws__puts(o, ":");
     ws__putu(o, port);
 }
 
@@ -5895,9 +5914,6 @@ static ws_result ws__proxy_basic(const ws__proxy_url *p, char *tmp, size_t tcap,
     return WS_OK;
 }
 
-static void ws__put_authority(ws__out *o, const ws_url *u) {   /* host:port, [v6]:port */
-    ws__put_hostport(o, u->host.ptr, u->host.len, u->ipv6, u->port);
-}
 /* The CONNECT request for u's host and port (always named: RFC 9110 9.3.6), with
  * Proxy-Authorization when basic (base64 credentials) is not NULL. WS_OK or WS_ERR_ARG. */
 static ws_result ws__proxy_request(char *out, size_t cap, const ws_url *u, const char *basic,
@@ -5905,9 +5921,9 @@ static ws_result ws__proxy_request(char *out, size_t cap, const ws_url *u, const
     ws__out o;
     o.p = out; o.cap = cap; o.len = 0; o.err = (!out || !cap) ? 1 : 0;
     ws__puts(&o, "CONNECT ");
-    ws__put_authority(&o, u);
+    ws__put_hostport(&o, u->host.ptr, u->host.len, u->ipv6, u->port);
     ws__puts(&o, " HTTP/1.1\r\nHost: ");
-    ws__put_authority(&o, u);
+    ws__put_hostport(&o, u->host.ptr, u->host.len, u->ipv6, u->port);
     ws__puts(&o, "\r\n");
     if (basic) { ws__puts(&o, "Proxy-Authorization: Basic "); ws__put_value(&o, basic); ws__puts(&o, "\r\n"); }
     ws__puts(&o, "\r\n");

@@ -124,6 +124,8 @@ static void test_fwe_error_closes(void) {
         {"\x83\x80\x00\x00\x00\x00", 6, 1002},              /* reserved opcode */
         {"\x81\x81\x00\x00\x00\x00\xff", 7, 1007},          /* text that is not UTF-8 */
         {"\x82\xff\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00", 14, 1009},  /* 16 MiB */
+        {"\x82\xff\x00\x00\x00\x01\x00\x00\x00\x10\x00\x00\x00\x00", 14, 1009},  /* 4 GiB + 16: */
+        {"\x82\xff\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00", 14, 1009},  /* not 16 or 0 */
     };
     size_t k;
     for (k = 0; k < sizeof cases / sizeof cases[0]; k++) {
