@@ -151,7 +151,8 @@ MEMORY
   16 KiB; reads grow to WS_POOL_BUF_MAX while the socket has more and max_memory is under
   3/4 used, then to 1 MiB in the ctx's one large buffer for frames up to 64 KiB), its send queue, and a fragmented message being assembled; an upgrade head is read
   into a small buffer (from 1 KiB). Growth doubles, but never past the buffer's own limit or
-  max_memory, which counts every buffer (pooled ones too). No allocation per message in the
+  max_memory, which counts every buffer (pooled ones too); past half of it, buffers grow by a
+  quarter, and receive buffers and send queues at most half full shrink to their bytes. No allocation per message in the
   steady state. permessage-deflate adds zlib's streams, made at the first compressed message:
   a compressor 2^(window_bits+2) + 2^(mem_level+9) bytes + ~6 KiB (262 KiB at 15/8), an
   inflater 2^peer_window_bits + ~7 KiB; none kept between messages with no_context_takeover /
@@ -3018,6 +3019,8 @@ static int ws__buf_reserve_f(ws_ctx *ctx, ws__buf **pb, size_t extra, int flags,
     if (want > lim) want = lim;
     room = ws__max_memory(ctx) - WS__MIN(ws__max_memory(ctx), ctx->mem_used - b->cap);
     if (want > room) want = room;
+    if (ctx->mem_used > ws__max_memory(ctx) / 2 && want > used + extra + (used + extra) / 4)
+        want = used + extra + (used + extra) / 4;   /* past half the budget: a quarter, not 2x */
     if (want < used + extra) want = used + extra;
     if (!ws__mem_room(ctx, b->cap, want, flags & WS__B_FORCE)) return 0;
     nb = (ws__buf *)ws__realloc(ctx, b, sizeof(ws__buf) + want);
@@ -3034,6 +3037,27 @@ static int ws__buf_reserve(ws_ctx *ctx, ws__buf **pb, size_t extra) {
 static ws_result ws__nomem(const ws_ctx *ctx) { return ctx->mem_full ? WS_ERR_FULL : WS_ERR_NOMEM; }
 
 static size_t ws__buf_used(const ws__buf *b) { return b ? b->len - b->off : 0; }
+#ifndef WS_NO_NET
+/* Past half of max_memory, a buffer that holds (and awaits) at most half its size gives the
+ * rest back: its bytes move to its start and it shrinks to them (at least WS_BUF_MIN), so a
+ * mostly empty receive buffer or send queue does not keep budget that other connections need
+ * (a 512 KiB buffer holding a frame's first 82 bytes). Below half, sizes stay (no regrowth). */
+static void ws__buf_trim(ws_ctx *ctx, ws__buf **pb, uint64_t need) {
+    ws__buf *b = *pb, *nb;
+    size_t used = ws__buf_used(b), want;
+    if (!b || ctx->mem_used <= ws__max_memory(ctx) / 2 || b->cap <= 2 * (size_t)WS_BUF_MIN ||
+        used > b->cap / 2 || need > b->cap / 2)
+        return;
+    want = WS__MAX(WS__MAX(used, (size_t)need), (size_t)WS_BUF_MIN);
+    memmove(WS__BDATA(b), WS__BDATA(b) + b->off, used);
+    b->off = 0; b->len = used;
+    nb = (ws__buf *)ws__realloc(ctx, b, sizeof(ws__buf) + want);
+    if (!nb) return;   /* b is still valid (and still counted) */
+    ctx->mem_used -= nb->cap - want;
+    nb->cap = want;
+    *pb = nb;
+}
+#endif
 
 /* ---- events ---- */
 static void ws__ev_init(ws_event *ev, ws_event_type t) {
@@ -3693,6 +3717,9 @@ static void ws__flush(ws_conn *c) {
 #endif
         if (rc == WS_AGAIN || (rc == WS_OK && put == 0)) {
             c->flags = (c->flags & ~(uint32_t)WS__F_FLUSHING) | WS__F_DRAIN_WAIT;
+#ifndef WS_NO_NET
+            ws__buf_trim(c->ctx, &c->tx, 0);   /* the rest waits: under pressure, in less */
+#endif
             return;
         }
         if (rc != WS_OK) {
@@ -6530,17 +6557,18 @@ static size_t ws__rd_top(ws_ctx *ctx, const ws_conn *c, size_t full) {
     ctx->rd_big = 1;
     return (size_t)1 << 20;
 }
-/* A reader left with a partial frame in ctx's large buffer: the few bytes (a 64 KiB frame's
- * start) move to a pooled one and the large one goes back for the next reader, when no other
- * is kept (a large partial frame stays where it is). */
+/* A reader left with a partial frame in a large buffer: the few bytes (a 64 KiB frame's
+ * start) move to a pooled (or fresh) one and the large one goes back for the next reader, when
+ * no other is kept (a large partial frame stays where it is). */
 static void ws__rd_unbig(ws_ctx *ctx, ws__buf **pb) {
-    ws__buf *b = *pb, *nb;
+    ws__buf *b = *pb, *nb = NULL;
     size_t used = b->len - b->off;
-    if (b->cap <= WS_POOL_BUF_MAX || ctx->big || !ctx->npool || used > WS_POOL_BUF_MAX / 4 ||
-        ctx->pool[ctx->npool - 1]->cap < used)
+    if (b->cap <= WS_POOL_BUF_MAX || ctx->big || used > WS_POOL_BUF_MAX / 4)
         return;
-    nb = ctx->pool[--ctx->npool];
-    nb->off = 0; nb->len = used;
+    /* a pooled buffer, or (none in the pool) a fresh one: the large one must not stay with
+     * a few bytes while the budget is needed elsewhere (in ctx->big it is given back first) */
+    if (!ws__buf_reserve_f(ctx, &nb, used, 0, 0)) return;
+    nb->len = used;
     memcpy(WS__BDATA(nb), WS__BDATA(b) + b->off, used);
     ws__buf_put(ctx, pb);
     *pb = nb;
@@ -6630,7 +6658,10 @@ static void ws__readable(ws_conn *c) {
         ws__pend(c);
     }
     if (c->rx && c->rx->off == c->rx->len && !(c->flags & WS__F_HAVE_FRAME)) ws__buf_put(ctx, &c->rx);
-    else if (c->rx) ws__rd_unbig(ctx, &c->rx);
+    else if (c->rx) {
+        ws__rd_unbig(ctx, &c->rx);
+        ws__buf_trim(ctx, &c->rx, (c->flags & WS__F_HAVE_FRAME) ? c->fr.header_len + c->fr.payload_len : 0);
+    }
     if (c->fd != WS__INVALID_SOCK && ws__io_pending(c)) ws__pend(c);   /* TLS holds more */
 }
 

@@ -2,6 +2,11 @@
 # run.sh - ws.h vs libwebsockets / websocketpp / civetweb echo servers. See README.md.
 #   bench/run.sh [throughput] [memory] [mixed] [callgrind]      (default: all four)
 #   bench/run.sh rawtcp      ws.h vs raw TCP echo, server CPU per message (RAWTCP, RAWLOAD knobs)
+#   bench/run.sh rawpair     the same, each server and tcp_echo at once (both on core 0, each
+#                            under its own tcp_load on core 1): per-repetition ratios over the same
+#                            seconds; RAWSERVERS may name "floor" (tcp_echo PORT ws: the upgrade and
+#                            the unmasking any WebSocket echo needs, nothing else); RAWCC=cubic gives
+#                            every server's listening socket that congestion control (build/cc_shim.so)
 #   bench/run.sh handshake   ws.h server CPU per handshake, and against a raw TCP server doing the
 #                            same exchange (tcp_echo PORT hs, hs_load client) (HSCONNS, HSSERVERS)
 #   bench/run.sh hscount     the same servers' system calls (perf) and user-space instructions
@@ -19,6 +24,7 @@ HSCONNS=${HSCONNS:-20}
 HSSERVERS=${HSSERVERS:-"ws wsraw tcp"}   # handshake: ws (ws_echo under load), wsraw (under hs_load),
                                          # tcp (tcp_echo hs), or NAME: build/NAME_echo under hs_load
 RAWSERVERS=${RAWSERVERS:-"ws tcp"}   # rawtcp: build/NAME_echo for each (e.g. a saved older ws_echo)
+RAWCC=${RAWCC:-}   # rawtcp, rawpair: a TCP congestion control for the servers' sockets (LD_PRELOAD cc_shim)
 RAWLOAD=${RAWLOAD:-tcp_load}   # rawtcp: who loads ws.h: tcp_load (its ws mode, the same loop
                                # as for tcp_echo) or load (the ws.h client, slower than the server)
 WHAT=${*:-"throughput memory mixed callgrind"}
@@ -43,7 +49,8 @@ start_server() {
     log=$OUT/server_$1.log
     case $1 in
     civet) $PIN_S timeout 900 $B/civet_echo $2 "${3:-128}" >"$log" 2>&1 & ;;
-    *)     $PIN_S timeout 900 $B/$1_echo $2 >"$log" 2>&1 & ;;
+    floor) env $SRV_ENV $PIN_S timeout 900 $B/tcp_echo $2 ws >"$log" 2>&1 & ;;
+    *)     env $SRV_ENV $PIN_S timeout 900 $B/$1_echo $2 >"$log" 2>&1 & ;;
     esac
     SPID=$!
     # timeout's child is the server
@@ -90,6 +97,8 @@ throughput() {
     done; done
 }
 
+SRV_ENV=""
+[ -n "$RAWCC" ] && SRV_ENV="LD_PRELOAD=$PWD/$B/cc_shim.so BENCH_CC=$RAWCC"   # rawtcp, rawpair only
 rawtcp() {  # server CPU per echoed message: ws.h vs a raw TCP echo (tcp_echo.c) moving the same bytes
     f=$OUT/rawtcp.txt; : >"$f"
     for rep in $(seq 1 "$REPS"); do for spec in $RAWTCP; do
@@ -121,6 +130,32 @@ rawtcp() {  # server CPU per echoed message: ws.h vs a raw TCP echo (tcp_echo.c)
             printf "size %8s (%s)  %s %9s us  tcp %9s us  %s/tcp %s\n" $size "${spec#*:}" $s "$w" "$t" $s "$ratio"
         done
     done
+}
+
+rawpair() {   # as rawtcp, but each server runs at the same time as tcp_echo (same core, same seconds)
+    f=$OUT/rawpair.txt; : >"$f"
+    for rep in $(seq 1 "$REPS"); do for spec in $RAWTCP; do
+        size=${spec%%:*}; rest=${spec#*:}; nc=${rest%%x*}; inf=${rest#*x}
+        for s in $RAWSERVERS; do [ $s = tcp ] && continue
+            pa=$(free_port 3); start_server $s $pa; sa=$SPID
+            pb=$(free_port 7); [ $pb = $pa ] && pb=$((pa + 1)); start_server tcp $pb; sb=$SPID
+            SRV_PID=$sa $PIN_L timeout $((DUR + 30)) $B/tcp_load 127.0.0.1:$pa $nc $inf $size $DUR ws >"$OUT/pair_a.log" 2>&1 & la=$!
+            SRV_PID=$sb $PIN_L timeout $((DUR + 30)) $B/tcp_load 127.0.0.1:$pb $nc $inf $size $DUR >"$OUT/pair_b.log" 2>&1 & lb=$!
+            wait $la $lb
+            kill -TERM $sa 2>/dev/null; SPID=$sb; stop_server   # its wait takes both
+            a=$(awk '/RESULT/ {for (i = 1; i < NF; i++) if ($i == "srv_us_per_msg") print $(i + 1)}' "$OUT/pair_a.log")
+            b=$(awk '/RESULT/ {for (i = 1; i < NF; i++) if ($i == "srv_us_per_msg") print $(i + 1)}' "$OUT/pair_b.log")
+            [ -n "$a" ] && [ -n "$b" ] && echo "rep $rep server $s size $size conns $nc inflight $inf us_per_msg $a tcp $b ratio $(echo "$a $b" | awk '{printf "%.3f", $1 / $2}')" | tee -a "$f"
+        done
+    done; done
+    echo; echo "== rawpair (each server at once with tcp_echo${RAWCC:+, congestion control $RAWCC}): server CPU us per message, median of $REPS"
+    for spec in $RAWTCP; do size=${spec%%:*}; for s in $RAWSERVERS; do [ $s = tcp ] && continue
+        grep -q " server $s size $size " "$f" || continue
+        printf "size %8s (%s)  %s %9s us  tcp %9s us  %s/tcp %s\n" $size "${spec#*:}" $s \
+            "$(grep " server $s size $size " "$f" | awk '{print $(NF - 4)}' | median)" \
+            "$(grep " server $s size $size " "$f" | awk '{print $(NF - 2)}' | median)" $s \
+            "$(grep " server $s size $size " "$f" | awk '{print $NF}' | median)"
+    done; done
 }
 
 handshake() {   # server CPU per handshake: connect, upgrade, close handshake, TCP close (HSCONNS at a time)

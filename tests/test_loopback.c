@@ -1478,6 +1478,125 @@ out:
     free(buf);
 }
 
+/* ---- receive buffers give their memory back: a large buffer left holding a few bytes of a
+ * frame (here the ctx's 1 MiB read buffer, taken for a read that got 82 bytes, with the pool
+ * empty) moves them to a small one, so under a tight max_memory another client's large
+ * message is still echoed (the large one is given back first) instead of closed with 1013 ---- */
+
+static void test_loopback_rx_shrink(void) {
+    lb_state *ss = lb_new(), *cs = lb_new();
+    ws_config scfg;
+    ws_ctx *sx = NULL, *cx = NULL;
+    ws_conn *a = NULL, *b = NULL, *sa = NULL;
+    ws__buf *big = NULL;
+    char url[64];
+    uint8_t fr[8 + 200], *msg = (uint8_t *)malloc(700000);
+    const uint8_t mask[4] = { 0x37, 0xfa, 0x21, 0x3d };
+    size_t j;
+    int ok;
+    lb_rec *ra, *rb;   /* the clients' records (a conn may be freed when it closes) */
+    if (!ss || !cs || !msg) { free(msg); lb_done(ss); lb_done(cs); return; }
+    memset(&scfg, 0, sizeof scfg);
+    scfg.max_memory = 1536 * 1024;   /* the 1 MiB buffer and a 700 KB message do not both fit */
+    ss->echo = 1;
+    sx = lb_ctx(ss, &scfg);
+    cx = lb_ctx(cs, NULL);
+    if (!sx || !cx) goto out;
+    lb_listen(sx, url);
+    a = lb_connect(cx, url, NULL);
+    LB_WAIT(ok, sx, cx, a && cs->rec[ws_conn_id(a) % LB_MAXC].opens == 1 && ss->last_server);
+    sa = ss->last_server;
+    ra = a ? &cs->rec[ws_conn_id(a) % LB_MAXC] : NULL;
+    b = lb_connect(cx, url, NULL);
+    LB_WAIT(ok, sx, cx, b && cs->rec[ws_conn_id(b) % LB_MAXC].opens == 1 && ss->last_server != sa);
+    rb = b ? &cs->rec[ws_conn_id(b) % LB_MAXC] : NULL;
+    if (!ok || !sa || !ra || !rb) goto out;
+    /* the state: reads are large (rd_big), the ctx's 1 MiB buffer waits in big, the pool is
+     * empty (its buffers were given back to the budget) */
+    while (sx->npool) ws__buf_free(sx, sx->pool[--sx->npool]);
+    CHECK(ws__buf_reserve_f(sx, &big, (size_t)1 << 20, 0, 0));
+    ws__buf_put(sx, &big);
+    CHECK(sx->big != NULL);
+    sx->rd_big = 1;
+    /* a's first 82 bytes of a 200-byte binary frame, written on a's socket */
+    fr[0] = 0x82; fr[1] = 0x80 | 126; fr[2] = 0; fr[3] = 200;
+    memcpy(fr + 4, mask, 4);
+    for (j = 0; j < 200; j++) fr[8 + j] = (uint8_t)((j * 7 + 3) ^ mask[j % 4]);
+    CHECK_EQ(send(a->fd, (const char *)fr, 82, 0), 82);
+    LB_WAIT(ok, sx, NULL, sa->rx && ws__buf_used(sa->rx) == 82);
+    if (!ok) goto out;
+    CHECK(sa->rx->cap <= WS_POOL_BUF_MAX);   /* was: the 1 MiB buffer, kept for 82 bytes */
+    CHECK(sx->big != NULL && sx->big->cap >= ((size_t)1 << 20));   /* back, for reuse or the budget */
+    /* b's 700 KB message: its buffer needs the budget that big holds */
+    for (j = 0; j < 700000; j++) msg[j] = (uint8_t)(j * 131 + (j >> 9));
+    CHECK_EQ(ws_conn_send(b, WS_OP_BINARY, msg, 700000), WS_OK);
+    LB_WAIT(ok, sx, cx, rb->msgs == 1 || rb->closes);
+    CHECK_EQ(rb->closes, 0);
+    CHECK_EQ(rb->last_len, 700000);
+    CHECK(rb->last && !memcmp(rb->last, msg, 700000));
+    /* the rest of a's frame: its echo is whole */
+    if (ra->closes) goto out;
+    CHECK_EQ(send(a->fd, (const char *)fr + 82, sizeof fr - 82, 0), (long)(sizeof fr - 82));
+    LB_WAIT(ok, sx, cx, ra->msgs == 1 || ra->closes);
+    CHECK_EQ(ra->last_len, 200);
+    for (j = 0; j < 200 && ra->last; j++)
+        if (ra->last[j] != (uint8_t)(j * 7 + 3)) break;
+    CHECK_EQ(j, 200);
+    CHECK(sx->mem_used <= scfg.max_memory);
+out:
+    if (sx) ws_ctx_destroy(sx);
+    if (cx) ws_ctx_destroy(cx);
+    lb_done(ss); lb_done(cs);
+    free(msg);
+}
+
+/* ---- a send queue that drains past half of max_memory shrinks to what it still holds: a
+ * 600 KB message to a client that reads slowly (small socket buffers on both sides) ---- */
+#ifndef _WIN32
+static void test_loopback_tx_shrink(void) {
+    lb_state *ss = lb_new(), *cs = lb_new();
+    ws_config scfg;
+    ws_ctx *sx = NULL, *cx = NULL;
+    ws_conn *c = NULL, *srv = NULL;
+    uint8_t *msg = (uint8_t *)malloc(600000);
+    size_t j, cap0 = 0, low = 0;
+    int sz = 16384;
+    int64_t end;
+    lb_rec *r;
+    if (!ss || !cs || !msg) { free(msg); lb_done(ss); lb_done(cs); return; }
+    memset(&scfg, 0, sizeof scfg);
+    scfg.max_memory = (size_t)1 << 20;   /* 600 KB queued is past half of it */
+    c = lb_two(ss, cs, &scfg, NULL, &sx, &cx, &srv);
+    if (!c || !srv) goto out;
+    r = &cs->rec[ws_conn_id(c) % LB_MAXC];
+    CHECK_EQ(setsockopt(srv->fd, SOL_SOCKET, SO_SNDBUF, (const char *)&sz, sizeof sz), 0);
+    CHECK_EQ(setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, (const char *)&sz, sizeof sz), 0);
+    for (j = 0; j < 600000; j++) msg[j] = (uint8_t)(j * 29 + (j >> 10));
+    CHECK_EQ(ws_conn_send(srv, WS_OP_BINARY, msg, 600000), WS_OK);
+    CHECK(srv->tx != NULL && ws__buf_used(srv->tx) > 300000);   /* most of it waits in the queue */
+    if (!srv->tx) goto out;
+    cap0 = low = srv->tx->cap;
+    end = lb_ms() + LB_CAP_MS;
+    while (r->msgs == 0 && !r->closes && lb_ms() < end) {
+        lb_poll(sx, cx);
+        if (srv->tx && srv->tx->cap < low) low = srv->tx->cap;
+        /* after each write that left bytes waiting: no more than twice what it holds */
+        if (srv->tx && sx->mem_used > scfg.max_memory / 2 && srv->tx->cap > 2 * (size_t)WS_BUF_MIN)
+            CHECK(srv->tx->cap <= 2 * ws__buf_used(srv->tx));
+    }
+    CHECK_EQ(r->msgs, 1);
+    CHECK_EQ(r->last_len, 600000);
+    CHECK(r->last && !memcmp(r->last, msg, 600000));
+    CHECK(low <= cap0 / 2);   /* it shrank on the way (was: kept cap0 until empty) */
+    CHECK(srv->tx == NULL);
+out:
+    if (sx) ws_ctx_destroy(sx);
+    if (cx) ws_ctx_destroy(cx);
+    lb_done(ss); lb_done(cs);
+    free(msg);
+}
+#endif
+
 /* ---- reconnect after a server restart ---- */
 
 static void test_loopback_reconnect(void) {
@@ -2283,6 +2402,8 @@ static void suite_loopback(void) {
     RUN(test_loopback_direct_send);
     RUN(test_loopback_echo_batch);
     RUN(test_loopback_big_reads);
+    RUN(test_loopback_rx_shrink);
+    RUN_POSIX(test_loopback_tx_shrink, "SO_SNDBUF / SO_RCVBUF as Linux sizes them");
     RUN(test_loopback_reconnect);
     RUN(test_loopback_reconnect_cancel);
     RUN(test_loopback_reconnect_drop);
