@@ -1086,6 +1086,11 @@ WS_API void ws_sha1_update(ws_sha1 *s, const void *data, size_t len) {
     if (len) memcpy(s->buf, p, len);
 }
 
+static void ws__sha1_digest(const uint32_t h[5], uint8_t digest[20]) {   /* big-endian words */
+    int i;
+    for (i = 0; i < 20; i++) digest[i] = (uint8_t)(h[i / 4] >> (24 - 8 * (i % 4)));
+}
+
 WS_API void ws_sha1_final(ws_sha1 *s, uint8_t digest[20]) {
     uint64_t bits = s->len * 8;
     size_t used = (size_t)(s->len & 63);
@@ -1099,7 +1104,7 @@ WS_API void ws_sha1_final(ws_sha1 *s, uint8_t digest[20]) {
     memset(s->buf + used, 0, 56 - used);
     for (i = 0; i < 8; i++) s->buf[56 + i] = (uint8_t)(bits >> (56 - 8 * i));
     ws__sha1_block(s->h, s->buf);
-    for (i = 0; i < 20; i++) digest[i] = (uint8_t)(s->h[i / 4] >> (24 - 8 * (i % 4)));
+    ws__sha1_digest(s->h, digest);
 }
 
 WS_API void ws_sha1_sum(const void *data, size_t len, uint8_t digest[20]) {
@@ -1169,22 +1174,21 @@ WS_API void ws_accept_key(const char *key, size_t key_len, char out[29]) {
     ws_sha1 s;
 #if WS__SHA1_FAST
     if (key_len == 24) {   /* every valid key: one block built in place, the fixed last one */
-        int i;
         ws_sha1_init(&s);
         memcpy(s.buf, key, 24);
         memcpy(s.buf + 24, guid, 36);
         s.buf[60] = 0x80; s.buf[61] = s.buf[62] = s.buf[63] = 0;
         ws__sha1_block(s.h, s.buf);
         ws__sha1_rounds(s.h, ws__sha1_w60);
-        for (i = 0; i < 20; i++) digest[i] = (uint8_t)(s.h[i / 4] >> (24 - 8 * (i % 4)));
-        ws_base64_encode(digest, 20, out, 29, NULL);
-        return;
-    }
+        ws__sha1_digest(s.h, digest);
+    } else
 #endif
-    ws_sha1_init(&s);
-    ws_sha1_update(&s, key, key_len);
-    ws_sha1_update(&s, guid, sizeof guid - 1);
-    ws_sha1_final(&s, digest);
+    {
+        ws_sha1_init(&s);
+        ws_sha1_update(&s, key, key_len);
+        ws_sha1_update(&s, guid, sizeof guid - 1);
+        ws_sha1_final(&s, digest);
+    }
     ws_base64_encode(digest, 20, out, 29, NULL);
 }
 
@@ -1456,6 +1460,7 @@ WS_API ws_result ws_frame_parse(const uint8_t *buf, size_t len, unsigned flags, 
 /* A frame header: b0 = FIN|RSV|opcode, mask NULL = unmasked, the length len + hi * 2^32 (hi:
  * bits a size_t cannot hold, from ws_frame_encode on a 32-bit target). The engine calls it with a
  * size_t: no 64-bit arithmetic there. Returns the header's length, 2..14. */
+#define WS__B0(fin, rsv, op) (((fin) ? 0x80u : 0u) | (unsigned)(rsv) << 4 | (unsigned)(op))   /* a header's first byte */
 static size_t ws__frame_head(uint8_t out[14], unsigned b0, const uint8_t *mask, size_t len, uint32_t hi) {
     size_t n = 4;
     int i;
@@ -1483,7 +1488,7 @@ static size_t ws__frame_head(uint8_t out[14], unsigned b0, const uint8_t *mask, 
 
 WS_API ws_result ws_frame_encode(ws_frame *f, uint8_t out[14]) {
     if (f->opcode > 15 || f->rsv > 7 || (f->payload_len >> 63)) return WS_ERR_ARG;
-    f->header_len = ws__frame_head(out, (f->fin ? 0x80u : 0u) | (unsigned)f->rsv << 4 | f->opcode,
+    f->header_len = ws__frame_head(out, WS__B0(f->fin, f->rsv, f->opcode),
                                    f->masked ? f->mask : NULL, (size_t)f->payload_len,
                                    (uint32_t)(f->payload_len >> 16 >> 16));
     return WS_OK;
@@ -3042,13 +3047,13 @@ static size_t ws__buf_used(const ws__buf *b) { return b ? b->len - b->off : 0; }
  * rest back: its bytes move to its start and it shrinks to them (at least WS_BUF_MIN), so a
  * mostly empty receive buffer or send queue does not keep budget that other connections need
  * (a 512 KiB buffer holding a frame's first 82 bytes). Below half, sizes stay (no regrowth). */
-static void ws__buf_trim(ws_ctx *ctx, ws__buf **pb, uint64_t need) {
+static void ws__buf_trim(ws_ctx *ctx, ws__buf **pb, size_t need) {
     ws__buf *b = *pb, *nb;
     size_t used = ws__buf_used(b), want;
     if (!b || ctx->mem_used <= ws__max_memory(ctx) / 2 || b->cap <= 2 * (size_t)WS_BUF_MIN ||
         used > b->cap / 2 || need > b->cap / 2)
         return;
-    want = WS__MAX(WS__MAX(used, (size_t)need), (size_t)WS_BUF_MIN);
+    want = WS__MAX(WS__MAX(used, need), (size_t)WS_BUF_MIN);
     memmove(WS__BDATA(b), WS__BDATA(b) + b->off, used);
     b->off = 0; b->len = used;
     nb = (ws__buf *)ws__realloc(ctx, b, sizeof(ws__buf) + want);
@@ -3164,7 +3169,7 @@ static ws_result ws__queue_frame(ws_conn *c, int fin, int rsv, int op, const voi
     if (!ws__buf_reserve_f(ctx, &c->tx, len + 14, force ? WS__B_FORCE : 0,
                            ws__max_queue(ctx) + 14)) return ws__nomem(ctx);
     dst = WS__BDATA(c->tx) + c->tx->len;
-    hl = ws__frame_head(dst, (fin ? 0x80u : 0u) | (unsigned)rsv << 4 | (unsigned)op, masked ? mask : NULL, len, 0);
+    hl = ws__frame_head(dst, WS__B0(fin, rsv, op), masked ? mask : NULL, len, 0);
     if (len) memcpy(dst + hl, data, len);
     if (masked) ws_mask(dst + hl, len, mask, 0);
     c->tx->len += hl + len;
@@ -5116,7 +5121,7 @@ static int ws__send_direct(ws_conn *c, int fin, int rsv, int op, const void *dat
         ws__buf_used(c->tx) || (ctx->in_cb && len < WS_BUF_MIN) || len > ws__max_queue(ctx) ||
         rsv < 0 || rsv > 7 || op < 0 || op > 15)
         return 0;
-    o.hl = (uint8_t)ws__frame_head(o.h, (fin ? 0x80u : 0u) | (unsigned)rsv << 4 | (unsigned)op, NULL, len, 0);
+    o.hl = (uint8_t)ws__frame_head(o.h, WS__B0(fin, rsv, op), NULL, len, 0);
     o.p = (const uint8_t *)data; o.n = len;
     b = c->rx ? (uintptr_t)WS__BDATA(c->rx) : 0;
     if (ctx->outc == c && ctx->in_cb && b && a >= b && a - b <= c->rx->len && len <= c->rx->len - (a - b)) {
