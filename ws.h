@@ -6579,6 +6579,16 @@ static void ws__rd_unbig(ws_ctx *ctx, ws__buf **pb) {
     *pb = nb;
 }
 
+/* Would ws__rd_unbig copy c's partial frame out of the large buffer? Then one more recv is
+ * cheaper than that copy (16 KiB to 64 KiB): the frame's rest is often on its way as the
+ * round ends (its sender is still writing it) and completes where it is; if not, the recv
+ * says WS_AGAIN and the bytes move as before. */
+static int ws__rd_keep(const ws_ctx *ctx, const ws_conn *c) {
+    size_t used = ws__buf_used(c->rx);
+    return c->rx && c->rx->cap > WS_POOL_BUF_MAX && !ctx->big && (c->flags & WS__F_HAVE_FRAME) &&
+           used >= WS_BUF_MIN && used <= WS_POOL_BUF_MAX / 4;
+}
+
 static void ws__readable(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     int i;
@@ -6655,8 +6665,10 @@ static void ws__readable(ws_conn *c) {
          * than reading on to EAGAIN): the read got less than half its room, or less than its
          * room and ended on a frame's end (3 x 64 KiB frames in 256 KiB: one recv, not two;
          * a frame's rest is read on, so its buffer is done with sooner); a ws_io without an
-         * fd is woken once per ws_conn_io_ready, so it is read until it says WS_AGAIN */
-        if ((got < room / 2 || (got < room && !c->rx)) && c->fd != WS__INVALID_SOCK) break;
+         * fd is woken once per ws_conn_io_ready, so it is read until it says WS_AGAIN; a
+         * frame's start in the large buffer is read on (ws__rd_keep) */
+        if ((got < room / 2 || (got < room && !c->rx)) && c->fd != WS__INVALID_SOCK && !ws__rd_keep(ctx, c))
+            break;
     }
     if (i == 16 && c->fd == WS__INVALID_SOCK && c->io) {   /* more to read: in the next round */
         c->iorev = (uint8_t)(c->iorev | WS_POLLIN);
