@@ -398,6 +398,153 @@ static void test_transport_tcp_direct_send(void) {
     ws__sock_close(cs2);                         /* the far end of the wrapped server */
 }
 
+/* ---- the rest of a large frame read on: a read into the ctx's large buffer that ends inside
+ * a frame (30,000 of a 60,008-byte frame) reads on in the same round while the rest comes in
+ * (the sender is still writing it), so the frame completes where it was read, uncopied (the
+ * second read lands right after the first); when nothing more comes, that read says WS_AGAIN
+ * and the frame's start moves to a pooled buffer, giving the large one back (as before).
+ * POSIX: poll() and MSG_PEEK on the test's own socket ---- */
+#ifndef _WIN32
+typedef struct tp_rd {
+    void *sock;
+    int reads, agains;
+    const uint8_t *buf[8];     /* where each read was asked to put its bytes, and what it got */
+    size_t got[8];
+    ws__sock peer;             /* the far end: after the next read that gets bytes, feed_len */
+    const uint8_t *feed;       /* bytes are written there and waited for (the rest "arrives"
+                                * while the server is still reading) */
+    size_t feed_len;
+    uint8_t echo[60004 + 16];  /* the echo as the far end read it */
+    size_t echo_len;
+} tp_rd;
+static int tp_rd_wait(ws__sock s, size_t n) {   /* until n bytes can be read from s: 0 */
+    static uint8_t peek[65536];
+    long i, k;
+    for (i = 0; i < 100000; i++) {
+        struct pollfd p;
+        k = recv(s, (char *)peek, n, MSG_PEEK);
+        if (k >= 0 && (size_t)k >= n) return 0;
+        p.fd = s; p.events = POLLIN; p.revents = 0;
+        (void)poll(&p, 1, 10);
+    }
+    return -1;
+}
+static int tp_rd_send(ws__sock s, ws__sock to, const uint8_t *p, size_t n) {   /* all, then arrived */
+    size_t put = 0;
+    long i, k;
+    for (i = 0; i < 100000 && put < n; i++) {
+        struct pollfd q;
+        k = ws__sock_send(s, p + put, n - put);
+        if (k > 0) { put += (size_t)k; continue; }
+        q.fd = s; q.events = POLLOUT; q.revents = 0;
+        (void)poll(&q, 1, 10);
+    }
+    return put == n ? tp_rd_wait(to, n) : -1;
+}
+static ws_result tp_rd_read(void *io, uint8_t *b, size_t cap, size_t *got) {
+    tp_rd *k = (tp_rd *)io;
+    ws_result rc = (ws_io_tcp()->read)(k->sock, b, cap, got);
+    if (rc == WS_AGAIN) k->agains++;
+    if (rc != WS_OK) return rc;
+    if (k->reads < 8) { k->buf[k->reads] = b; k->got[k->reads] = *got; }
+    k->reads++;
+    if (k->feed) {
+        const uint8_t *f = k->feed;
+        k->feed = NULL;
+        if (tp_rd_send(k->peer, (ws__sock)(intptr_t)k->sock, f, k->feed_len)) return WS_ERR_IO;
+    }
+    return rc;
+}
+static ws_result tp_rd_write(void *io, const uint8_t *p, size_t n, size_t *put) {
+    return (ws_io_tcp()->write)(((tp_rd *)io)->sock, p, n, put);
+}
+static void tp_rd_close(void *io) { (ws_io_tcp()->close)(((tp_rd *)io)->sock); }
+static void tp_rd_event(ws_conn *c, const ws_event *ev, void *user) {
+    (void)user;
+    if (ev->type == WS_EV_MESSAGE) (void)ws_conn_send(c, ev->opcode, ev->data, ev->len);
+}
+static void tp_rd_echo(ws_ctx *ctx, tp_rd *k) {   /* the echo (4 + 60,000 bytes) at the far end */
+    int i;
+    long n;
+    k->echo_len = 0;
+    for (i = 0; i < 2000 && k->echo_len < 60004; i++) {
+        (void)ws_poll(ctx, 5);
+        while ((n = ws__sock_recv(k->peer, k->echo + k->echo_len, sizeof k->echo - k->echo_len)) > 0)
+            k->echo_len += (size_t)n;
+    }
+}
+static void test_transport_frame_rest_read_on(void) {
+    static uint8_t fr[60008];
+    static tp_rd k;
+    const uint8_t mask[4] = { 0x5b, 0x0e, 0xc1, 0x72 };
+    ws__sock cs, ss;
+    ws_io sio;
+    ws_engine_opts o;
+    ws_config cfg;
+    ws_ctx *ctx;
+    ws_conn *sc = NULL;
+    ws__buf *big = NULL;
+    size_t j;
+    int i, round;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_event = tp_rd_event;
+    ctx = ws_ctx_create(&cfg);
+    CHECK(ctx != NULL);
+    if (!ctx) return;
+    if (tp_tcp_pair(&cs, &ss) != 0) { CHECK(!"a loopback TCP connection"); ws_ctx_destroy(ctx); return; }
+    memset(&k, 0, sizeof k);
+    k.sock = (void *)(intptr_t)ss;
+    k.peer = cs;
+    sio = *ws_io_tcp();
+    sio.read = tp_rd_read; sio.write = tp_rd_write; sio.close = tp_rd_close; sio.shutdown = NULL;
+    sio.io = &k;
+    memset(&o, 0, sizeof o);
+    o.server = 1;
+    o.upgraded = 1;
+    o.io = &sio;
+    CHECK_EQ(ws_conn_adopt(ctx, (intptr_t)ss, &o, NULL, &sc), WS_OK);
+    if (!sc) { ws_ctx_destroy(ctx); ws__sock_close(cs); return; }
+    /* one binary frame, 60,000 bytes, masked */
+    fr[0] = 0x82; fr[1] = 0x80 | 126; fr[2] = (uint8_t)(60000 >> 8); fr[3] = (uint8_t)(60000 & 255);
+    memcpy(fr + 4, mask, 4);
+    for (j = 0; j < 60000; j++) fr[8 + j] = (uint8_t)((j * 13 + (j >> 8)) ^ mask[j % 4]);
+    for (round = 0; round < 2; round++) {
+        /* the state after 64 KiB echoes: reads are large (rd_big), the 1 MiB buffer waits in big */
+        if (!ctx->big) {
+            CHECK(ws__buf_reserve_f(ctx, &big, (size_t)1 << 20, 0, 0));
+            ws__buf_put(ctx, &big);
+        }
+        CHECK(ctx->big != NULL);
+        ctx->rd_big = 1;
+        k.reads = k.agains = 0;
+        k.feed = round == 0 ? fr + 30000 : NULL;   /* round 0: the rest arrives during the read */
+        k.feed_len = sizeof fr - 30000;
+        CHECK_EQ(tp_rd_send(cs, ss, fr, 30000), 0);
+        for (i = 0; i < 2000 && k.reads == 0; i++) (void)ws_poll(ctx, 5);
+        CHECK(k.reads >= 1 && k.got[0] == 30000);
+        if (round == 0) {
+            CHECK_EQ(k.reads, 2);                           /* the rest, in the same round... */
+            CHECK(k.buf[1] == k.buf[0] + 30000);            /* ...right after the start: uncopied */
+            CHECK(k.got[1] == sizeof fr - 30000);
+            CHECK(sc->rx == NULL && ctx->big != NULL);      /* done with the large buffer */
+        } else {
+            CHECK_EQ(k.reads, 1);
+            CHECK(k.agains >= 1);                           /* it read on and found nothing */
+            CHECK(sc->rx != NULL && sc->rx->cap <= WS_POOL_BUF_MAX && ws__buf_used(sc->rx) == 30000);
+            CHECK(ctx->big != NULL);                        /* the large buffer went back */
+            CHECK_EQ(tp_rd_send(cs, ss, fr + 30000, sizeof fr - 30000), 0);
+        }
+        tp_rd_echo(ctx, &k);
+        CHECK_EQ(k.echo_len, 60004);
+        CHECK(k.echo[0] == 0x82 && k.echo[1] == 126 && k.echo[2] == (uint8_t)(60000 >> 8));
+        for (j = 0; j < 60000 && k.echo_len == 60004; j++)
+            if (k.echo[4 + j] != (uint8_t)(j * 13 + (j >> 8))) { CHECK(!"the echo's bytes"); break; }
+    }
+    ws_ctx_destroy(ctx);
+    ws__sock_close(cs);
+}
+#endif
+
 static void suite_transport(void) {
     RUN(test_transport_io_handshake);
     RUN(test_transport_io_partial_writes);
@@ -405,4 +552,5 @@ static void suite_transport(void) {
     RUN(test_transport_io_handshake_fails);
     RUN(test_transport_wrap_tcp);
     RUN(test_transport_tcp_direct_send);
+    RUN_POSIX(test_transport_frame_rest_read_on, "poll() and MSG_PEEK");
 }
