@@ -1269,7 +1269,7 @@ static size_t ws__utf8_simd(const uint8_t *p, size_t n) {
         ws__v16 v, p1, x, need, err;
         uint64_t h;
         if (!(hb >> WS__V_TOP3)) {               /* no character open: 64 bytes of ASCII? */
-            for (; n - i >= 64; i += 64) {
+            for (; i + 64 <= n; i += 64) {
                 ws__v16 a = WS__V_OR(WS__V_OR(WS__V_LOAD(p + i), WS__V_LOAD(p + i + 16)),
                                      WS__V_OR(WS__V_LOAD(p + i + 32), WS__V_LOAD(p + i + 48)));
                 if (WS__V_HIBITS(a)) break;
