@@ -1227,9 +1227,9 @@ typedef __m128i ws__v16;
 #  define WS__V_HIBITS(v)    ((uint64_t)(unsigned)_mm_movemask_epi8(v))
 #  define WS__V_TOP3         13
 #  define WS__V_STORE(p, a)  _mm_storeu_si128((__m128i *)(void *)(p), a)
-#elif !defined(WS_NO_SIMD) && (defined(__aarch64__) || defined(_M_ARM64)) && \
+#elif !defined(WS_NO_SIMD) && (defined(__aarch64__) || defined(_M_ARM64)) && !defined(__AARCH64EB__) && \
     (defined(__cplusplus) || (defined(__STDC_VERSION__) && __STDC_VERSION__ >= 199901L))
-#  include <arm_neon.h>
+#  include <arm_neon.h>   /* little-endian only: WS__V_BITS counts lanes from the low end */
 #  define WS__UTF8_SIMD 1
 typedef int8x16_t ws__v16;
 #  define WS__V_LOAD(p)      vreinterpretq_s8_u8(vld1q_u8((const uint8_t *)(p)))
