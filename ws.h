@@ -1198,11 +1198,14 @@ WS_API void ws_client_key(const uint8_t random16[16], char out[25]) {
 
 /* ==== >>utf8 ==== RFC 3629 validation, incremental, a word at a time over ASCII ==== */
 /* ---- the vector path: whole 16-byte blocks checked at once (SSE2 on x86, NEON on AArch64),
- * ASCII 64 bytes at a time. Each block's bytes are classified with compares only (no tables):
- * a byte must be a continuation exactly where the lead bytes of the last three require one,
- * C0/C1/F5-FF never appear, and the second byte after E0, ED, F0, F4 is narrowed as in the
- * scalar code. A block with any error is left to the scalar code, which finds the exact offset;
- * so is the tail, from the last character boundary. WS_NO_SIMD keeps the portable path. ---- */
+ * ASCII 64 bytes at a time. Each block is read a second and third time one and two bytes
+ * earlier (p1, p2: the byte before each byte, and the one before that; p3 for 4-byte text), and
+ * checked with compares and saturating subtractions only (no tables): a byte is a continuation
+ * exactly where a lead byte 1-3 places back requires one (p1 >= C0, p2 >= E0, p3 >= F0), C0/C1
+ * and F5-FF never appear, and the byte after E0, ED, F0, F4 is narrowed as in the scalar code.
+ * The 3- and 4-byte checks run only where such leads are near. A block with any error is left
+ * to the scalar code, which finds the exact offset; so is the tail, from the last character
+ * boundary. WS_NO_SIMD keeps the portable path. ---- */
 #if !defined(WS_NO_SIMD) && (defined(__cplusplus) || (defined(__STDC_VERSION__) && __STDC_VERSION__ >= 199901L)) && \
     (defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2))
 #  include <emmintrin.h>
@@ -1213,29 +1216,37 @@ typedef __m128i ws__v16;
 #  define WS__V_ZERO()       _mm_setzero_si128()
 #  define WS__V_GT(a, b)     _mm_cmpgt_epi8(a, b)      /* signed bytes */
 #  define WS__V_EQ(a, b)     _mm_cmpeq_epi8(a, b)
+#  define WS__V_SUBU(a, b)   _mm_subs_epu8(a, b)       /* unsigned, saturating at 0 */
 #  define WS__V_AND(a, b)    _mm_and_si128(a, b)
 #  define WS__V_OR(a, b)     _mm_or_si128(a, b)
 #  define WS__V_XOR(a, b)    _mm_xor_si128(a, b)
-#  define WS__V_ANY(a)       (_mm_movemask_epi8(a) != 0)
+#  define WS__V_ANY(a)       (_mm_movemask_epi8(a) != 0)   /* a: a compare's 00/FF bytes */
+/* a compare's bytes as bits, byte k at bit k; the top bit of each byte of v; >> WS__V_TOP3
+ * leaves the bits of bytes 13-15 */
+#  define WS__V_BITS(a)      ((uint64_t)(unsigned)_mm_movemask_epi8(a))
+#  define WS__V_HIBITS(v)    ((uint64_t)(unsigned)_mm_movemask_epi8(v))
+#  define WS__V_TOP3         13
 #  define WS__V_STORE(p, a)  _mm_storeu_si128((__m128i *)(void *)(p), a)
-/* the bytes of cur moved k places up, the top k of prev coming in below */
-#  define WS__V_PREV(cur, prev, k) _mm_or_si128(_mm_slli_si128(cur, k), _mm_srli_si128(prev, 16 - (k)))
-#elif !defined(WS_NO_SIMD) && (defined(__aarch64__) || defined(_M_ARM64)) && \
+#elif !defined(WS_NO_SIMD) && (defined(__aarch64__) || defined(_M_ARM64)) && !defined(__AARCH64EB__) && \
     (defined(__cplusplus) || (defined(__STDC_VERSION__) && __STDC_VERSION__ >= 199901L))
-#  include <arm_neon.h>
+#  include <arm_neon.h>   /* little-endian only: WS__V_BITS counts lanes from the low end */
 #  define WS__UTF8_SIMD 1
 typedef int8x16_t ws__v16;
 #  define WS__V_LOAD(p)      vreinterpretq_s8_u8(vld1q_u8((const uint8_t *)(p)))
-#  define WS__V_SET1(x)      vdupq_n_s8((int8_t)(x))
+#  define WS__V_SET1(x)      vreinterpretq_s8_u8(vdupq_n_u8((uint8_t)(x)))
 #  define WS__V_ZERO()       vdupq_n_s8(0)
 #  define WS__V_GT(a, b)     vreinterpretq_s8_u8(vcgtq_s8(a, b))
 #  define WS__V_EQ(a, b)     vreinterpretq_s8_u8(vceqq_s8(a, b))
+#  define WS__V_SUBU(a, b)   vreinterpretq_s8_u8(vqsubq_u8(vreinterpretq_u8_s8(a), vreinterpretq_u8_s8(b)))
 #  define WS__V_AND(a, b)    vandq_s8(a, b)
 #  define WS__V_OR(a, b)     vorrq_s8(a, b)
 #  define WS__V_XOR(a, b)    veorq_s8(a, b)
 #  define WS__V_ANY(a)       (vmaxvq_u8(vreinterpretq_u8_s8(a)) != 0)
+/* four bits per byte (the usual shift-and-narrow in place of x86's movemask) */
+#  define WS__V_BITS(a)      vget_lane_u64(vreinterpret_u64_u8(vshrn_n_u16(vreinterpretq_u16_s8(a), 4)), 0)
+#  define WS__V_HIBITS(v)    WS__V_BITS(vreinterpretq_s8_u8(vcltzq_s8(v)))
+#  define WS__V_TOP3         52
 #  define WS__V_STORE(p, a)  vst1q_u8((uint8_t *)(p), vreinterpretq_u8_s8(a))
-#  define WS__V_PREV(cur, prev, k) vextq_s8(prev, cur, 16 - (k))
 #endif
 
 #ifdef WS__UTF8_SIMD
@@ -1243,55 +1254,59 @@ typedef int8x16_t ws__v16;
  * bytes are valid and end at a character boundary: the scalar code goes on from there (an
  * error, if any, lies after it, within the next 16 + 3 bytes). */
 static size_t ws__utf8_simd(const uint8_t *p, size_t n) {
-    const ws__v16 c_m65 = WS__V_SET1(-65), c_m64 = WS__V_SET1(-64), c_m63 = WS__V_SET1(-63);
-    const ws__v16 c_m62 = WS__V_SET1(-62);
-    const ws__v16 c_m33 = WS__V_SET1(-33), c_m17 = WS__V_SET1(-17), c_m12 = WS__V_SET1(-12);
+    const ws__v16 zero = WS__V_ZERO(), c_m64 = WS__V_SET1(-64), c_fe = WS__V_SET1(0xFE);
+    const ws__v16 c_c0 = WS__V_SET1(0xC0), c_bf = WS__V_SET1(0xBF), c_df = WS__V_SET1(0xDF);
+    const ws__v16 c_ef = WS__V_SET1(0xEF), c_10 = WS__V_SET1(0x10), c_15 = WS__V_SET1(0x15);
     const ws__v16 c_e0 = WS__V_SET1(0xE0), c_ed = WS__V_SET1(0xED), c_f0 = WS__V_SET1(0xF0);
-    const ws__v16 c_f4 = WS__V_SET1(0xF4), c_a0 = WS__V_SET1(-96), c_9f = WS__V_SET1(-97);
-    const ws__v16 c_90 = WS__V_SET1(-112), c_8f = WS__V_SET1(-113), zero = WS__V_ZERO();
-    ws__v16 pv = zero, pm1 = zero, pm2 = zero, pm3 = zero;   /* the previous block's bytes, leads */
+    const ws__v16 c_f4 = WS__V_SET1(0xF4), c_a0 = WS__V_SET1(0xA0), c_90 = WS__V_SET1(0x90);
+    uint8_t first[19];                 /* block 0 with the three (ASCII) bytes before it */
+    uint64_t hb = 0, b3 = 0, b4 = 0;   /* the previous block's bytes >= 80, >= E0, >= F0 */
     size_t i = 0, j;
+    memset(first, 0, 3);
+    memcpy(first + 3, p, 16);
     while (n - i >= 16) {
-        ws__v16 v, m1, m2, m3, req, cont, err, p1, neg, hi, e0, ed;
-        if (n - i >= 64 && !WS__V_ANY(pm1)) {   /* no character open: 64 bytes of ASCII? */
-            ws__v16 a = WS__V_OR(WS__V_OR(WS__V_LOAD(p + i), WS__V_LOAD(p + i + 16)),
-                                 WS__V_OR(WS__V_LOAD(p + i + 32), WS__V_LOAD(p + i + 48)));
-            if (!WS__V_ANY(WS__V_GT(zero, a))) {
-                i += 64;
-                pv = zero;
-                continue;
+        const uint8_t *q;                        /* where p1..p3 are read from */
+        ws__v16 v, p1, x, need, err;
+        uint64_t h;
+        if (!(hb >> WS__V_TOP3)) {               /* no character open: 64 bytes of ASCII? */
+            for (; i + 64 <= n; i += 64) {
+                ws__v16 a = WS__V_OR(WS__V_OR(WS__V_LOAD(p + i), WS__V_LOAD(p + i + 16)),
+                                     WS__V_OR(WS__V_LOAD(p + i + 32), WS__V_LOAD(p + i + 48)));
+                if (WS__V_HIBITS(a)) break;
             }
+            if (n - i < 16) break;
         }
         v = WS__V_LOAD(p + i);
-        neg = WS__V_GT(zero, v);                 /* 80-FF as signed bytes: -128..-1 */
-        cont = WS__V_GT(c_m64, v);               /* 80-BF */
-        m1 = WS__V_AND(WS__V_GT(v, c_m63), neg); /* C2-FF: one more byte at least */
-        err = WS__V_AND(WS__V_GT(v, c_m65), WS__V_GT(c_m62, v));                  /* C0, C1 */
-        hi = WS__V_AND(WS__V_GT(v, c_m33), neg); /* E0-FF */
-        if (WS__V_ANY(WS__V_OR(hi, pm2))) {      /* 3- and 4-byte characters (else: skipped) */
-            m2 = hi;                             /* E0-FF: two more bytes at least */
-            req = WS__V_OR(WS__V_PREV(m1, pm1, 1), WS__V_PREV(m2, pm2, 2));
-            p1 = WS__V_PREV(v, pv, 1);           /* the byte before each */
-            e0 = WS__V_EQ(p1, c_e0);
-            ed = WS__V_EQ(p1, c_ed);
-            if (WS__V_ANY(WS__V_OR(e0, ed))) {  /* after E0 at least A0, after ED at most 9F */
-                err = WS__V_OR(err, WS__V_AND(e0, WS__V_GT(c_a0, v)));
-                err = WS__V_OR(err, WS__V_AND(ed, WS__V_GT(v, c_9f)));
+        h = WS__V_HIBITS(v);
+        if (!h && !(hb >> WS__V_TOP3)) { hb = b3 = b4 = 0; i += 16; continue; }   /* ASCII */
+        hb = h;
+        q = i ? p + i : first + 3;
+        p1 = WS__V_LOAD(q - 1);
+        need = WS__V_SUBU(p1, c_bf);                            /* after C0-FF */
+        err = WS__V_EQ(WS__V_AND(v, c_fe), c_c0);               /* C0, C1 */
+        x = WS__V_SUBU(v, c_df);                                /* E0-FF: 1-20, else 0 */
+        h = WS__V_BITS(WS__V_GT(x, zero));
+        if (h | b3 >> WS__V_TOP3) {                             /* 3- and 4-byte characters */
+            ws__v16 lt = WS__V_GT(c_a0, v), e0 = WS__V_EQ(p1, c_e0), ed = WS__V_EQ(p1, c_ed);
+            need = WS__V_OR(need, WS__V_SUBU(WS__V_LOAD(q - 2), c_df));   /* 2 after E0-FF */
+            /* after E0 at least A0, after ED at most 9F (lt: below A0) */
+            err = WS__V_OR(err, WS__V_AND(WS__V_OR(e0, ed), WS__V_XOR(lt, ed)));
+            b3 = h;
+            h = WS__V_BITS(WS__V_GT(x, c_10));                  /* F0-FF */
+            if (h | b4 >> WS__V_TOP3) {
+                ws__v16 f0 = WS__V_EQ(p1, c_f0), f4 = WS__V_EQ(p1, c_f4);
+                need = WS__V_OR(need, WS__V_SUBU(WS__V_LOAD(q - 3), c_ef));   /* 3 after F0-FF */
+                err = WS__V_OR(err, WS__V_GT(x, c_15));         /* F5-FF */
+                /* after F0 at least 90, after F4 at most 8F */
+                err = WS__V_OR(err, WS__V_AND(WS__V_OR(f0, f4), WS__V_XOR(WS__V_GT(c_90, v), f4)));
             }
-            m3 = WS__V_AND(WS__V_GT(v, c_m17), neg);   /* F0-FF: three */
-            if (WS__V_ANY(WS__V_OR(m3, pm3))) {  /* 4-byte characters (and F5-FF) */
-                req = WS__V_OR(req, WS__V_PREV(m3, pm3, 3));
-                err = WS__V_OR(err, WS__V_AND(WS__V_GT(v, c_m12), neg));          /* F5-FF */
-                err = WS__V_OR(err, WS__V_AND(WS__V_EQ(p1, c_f0), WS__V_GT(c_90, v)));   /* F0 80-8F */
-                err = WS__V_OR(err, WS__V_AND(WS__V_EQ(p1, c_f4), WS__V_GT(v, c_8f)));   /* F4 90-BF */
-            }
+            b4 = h;
         } else {
-            m2 = m3 = zero;
-            req = WS__V_PREV(m1, pm1, 1);
+            b3 = b4 = 0;
         }
-        err = WS__V_OR(err, WS__V_XOR(req, cont));   /* a continuation exactly where one is due */
+        /* a continuation (80-BF) exactly where one is due */
+        err = WS__V_OR(err, WS__V_EQ(WS__V_GT(c_m64, v), WS__V_EQ(need, zero)));
         if (WS__V_ANY(err)) break;               /* the scalar code says where */
-        pv = v; pm1 = m1; pm2 = m2; pm3 = m3;
         i += 16;
     }
     /* p[0..i) is checked, but a character may run on past i: back to where it starts */

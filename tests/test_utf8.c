@@ -561,6 +561,43 @@ static void test_utf8_long_vs_reference(void) {
     }
 }
 
+/* The vector path's block edges: a lead byte with a narrowed or forbidden follower (E0, ED, F0,
+ * F4, C0, C1, F5-FF, and ordinary C2/E1/F1 leads) at every offset of the first four 16-byte
+ * blocks of ASCII, 2-, 3- and 4-byte text, followed by each edge value of the next byte and
+ * a complete or a cut continuation: the result and the failure offset equal the reference's,
+ * whole and fed in two pieces cut right after the lead. */
+static void test_utf8_vector_block_edges(void) {
+    static const uint8_t leads[] = {0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xE1, 0xED, 0xEF, 0xF0, 0xF1, 0xF4, 0xF5, 0xFF};
+    static const uint8_t next[] = {0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC2, 0xE1, 0xF1};
+    static const unsigned long fill[4] = {'a', 0x436, 0x4E2D, 0x1F600};
+    uint8_t b[200];
+    size_t li, ni, n, at, off, cut;
+    long rb;
+    int rc, mode, tail;
+    ws_utf8 s;
+    for (mode = 0; mode < 4 && !t_bad; mode++)
+        for (off = 0; off < 66 && !t_bad; off++)
+            for (li = 0; li < sizeof leads; li++)
+                for (ni = 0; ni < sizeof next; ni++)
+                    for (tail = 0; tail < 2; tail++) {
+                        n = 0;
+                        while (n < off) n += u8enc(n + 4 <= off ? fill[mode] : 'a', n + 4 <= off ? u8enc_len(fill[mode]) : 1, b + n);
+                        b[n++] = leads[li];
+                        b[n++] = next[ni];
+                        if (tail) { b[n++] = 0xBF; b[n++] = 0x80; }   /* the rest of a 3/4-byte character, or stray */
+                        while (n < 150) n += u8enc(fill[mode], u8enc_len(fill[mode]), b + n);
+                        u8ref(b, n, &rb, &rc);
+                        CHECK_EQ(ws_utf8_validate(b, n), rb < 0 && rc ? WS_OK : WS_ERR_UTF8);
+                        memset(&s, 0, sizeof s);
+                        at = (size_t)-1;
+                        CHECK_EQ(ws_utf8_feed(&s, b, n, &at), rb < 0 ? WS_OK : WS_ERR_UTF8);
+                        if (rb >= 0) CHECK_EQ(at, (size_t)rb);
+                        cut = off + 1;
+                        u8_pieces(b, n, &cut, 1, rb);
+                        if (t_bad) { printf("  mode %d offset %zu lead %02X next %02X tail %d\n", mode, off, leads[li], next[ni], tail); return; }
+                    }
+}
+
 static void suite_utf8(void) {
     RUN(test_utf8_kuhn_greek);
     RUN(test_utf8_first_of_each_length);
@@ -589,4 +626,5 @@ static void suite_utf8(void) {
     RUN(test_utf8_ascii_truncated_end);
     RUN(test_utf8_random_vs_reference);
     RUN(test_utf8_long_vs_reference);
+    RUN(test_utf8_vector_block_edges);
 }
