@@ -446,6 +446,14 @@ ifneq ($(and $(ARM_CC),$(QEMU_ARM),$(LWIP_INC)),)
 	        -semihosting-config enable=on,target=native -kernel build/firmware/tests_$$cpu.elf \
 	        > build/firmware/tests_$$cpu.log || rc=$$?; tail -1 build/firmware/tests_$$cpu.log; \
 	    if [ $$rc != 0 ]; then cat build/firmware/tests_$$cpu.log; echo "firmware tests failed on $$cpu (exit $$rc)"; exit 1; fi; done
+	@echo "== without WS_RANDOM on cortex-m4 (mps2-an386, QEMU): codec and server work, a client is refused"
+	@$(ARM_CC) $(FW_FLAGS) -mcpu=cortex-m4 -DWS_NO_NET -DT_NO_MMAP -DWS_FW_CPU='"cortex-m4"' -nostartfiles \
+	    -T tests/firmware/mps2.ld --specs=rdimon.specs tests/firmware/startup.c tests/firmware/fw_norandom.c \
+	    -o build/firmware/norandom.elf
+	@rc=0; timeout 300 $(QEMU_ARM) -M mps2-an386 -nographic -monitor none -serial none \
+	    -semihosting-config enable=on,target=native -kernel build/firmware/norandom.elf \
+	    > build/firmware/norandom.log || rc=$$?; tail -1 build/firmware/norandom.log; \
+	    if [ $$rc != 0 ]; then cat build/firmware/norandom.log; echo "firmware no-random test failed (exit $$rc)"; exit 1; fi
 	@echo "== ws.h with WS_LWIP for cortex-m4: LWIP_COMPAT_SOCKETS x LWIP_POSIX_SOCKETS_IO_NAMES x switches"
 	@printf 'static int fw_random(void *b, unsigned long n) { (void)b; (void)n; return 0; }\n#define WS_RANDOM(b, n) fw_random(b, n)\n#define WS_IMPLEMENTATION\n#include "../../ws.h"\n' > build/firmware/lwip_ws.c
 	@set -e; n=0; for c in 0 1 2; do for io in 0 1; do for sw in $(FW_SWITCHES); do n=$$((n + 1)); \

@@ -103,7 +103,8 @@ WHAT BLOCKS
   ws_listen resolves a host *name* with getaddrinfo (use a numeric address); with
   WS_NO_THREADS, ws_connect resolves host names in the caller's thread. Otherwise DNS runs on a
   short-lived detached thread per connect (numeric hosts need none), connect, TLS, upgrade,
-  sends and closes all progress inside the loop. ws_ctx_wakeup is the one thread-safe call.
+  sends and closes all progress inside the loop. ws_ctx_wakeup and ws_ctx_post are the only
+  thread-safe calls.
 
 LIMITS AND DEFAULTS (ws_config; 0 = default)
     max_message 16 MiB   max_frame = max_message   max_handshake 8 KiB
@@ -225,7 +226,10 @@ WS_API const char *ws_result_str(ws_result r);   /* static string, never NULL */
 
 /* ---- >>random: the platform's CSPRNG (getrandom, arc4random, BCryptGenRandom).
  * Firmware: #define WS_RANDOM(buf, len) to an expression of your own that fills buf and is
- * 0 on success. Returns WS_OK or WS_ERR_IO. Masks must be unpredictable (RFC 6455 10.3). */
+ * 0 on success. Returns WS_OK or WS_ERR_IO. Masks must be unpredictable (RFC 6455 10.3):
+ * a WS_NO_NET build for a target with no known source and no WS_RANDOM (bare metal) still
+ * compiles the codec and a server, but refuses to create a client (WS_ERR_ARG, said to the
+ * log hook). */
 WS_API ws_result ws_random(void *buf, size_t len);
 
 /* ---- >>sha1: FIPS 180-4 SHA-1, incremental ---- */
@@ -666,7 +670,7 @@ WS_API void    ws_ctx_destroy(ws_ctx *ctx);
 /* Thread-safe: makes a ws_poll that is waiting return. WS_OK or WS_ERR_IO. */
 WS_API ws_result ws_ctx_wakeup(ws_ctx *ctx);
 /* Why the last ws_listen, ws_listen_tls, ws_connect or ws_connect_blocking on ctx that returned
- * an error failed, in words: "ws_connect: invalid URL: the port is out of range (1-65535)",
+ * an error failed, in words: "ws_connect: invalid URL: port out of range",
  * "ws_listen on 127.0.0.1:8080: address already in use". "" before any. Also given to the log
  * hook. Valid until the next of those calls. */
 WS_API const char *ws_ctx_error(const ws_ctx *ctx);
@@ -994,7 +998,8 @@ WS_API ws_result ws_random(void *buf, size_t len) {
     close(fd);
     return WS_OK;
 }
-#elif defined(WS_NO_NET)   /* the codec never needs random bytes: ws_random just fails */
+#elif defined(WS_NO_NET)   /* the codec and a server never need random bytes: ws_random fails, */
+#  define WS__NO_RANDOM 1  /* and a client is refused (its masks must be unpredictable) */
 WS_API ws_result ws_random(void *buf, size_t len) { (void)buf; (void)len; return WS_ERR_IO; }
 #else
 #  error "ws.h: no known random source on this platform; #define WS_RANDOM(buf, len)"
@@ -4152,6 +4157,10 @@ static ws_result ws__client_new(ws_conn *c, const char *url, const ws_connect_op
     ws_connect_opts none;
     ws__client *cl;
     char *p;
+#ifdef WS__NO_RANDOM   /* a client's masks must be unpredictable (RFC 6455 10.3) */
+    *why = WS__T("a client needs random bytes for its masks: #define WS_RANDOM(buf, len)");
+    return WS_ERR_ARG;
+#endif
     if (!opts) { memset(&none, 0, sizeof none); opts = &none; }
     if (!ws__x(c) || (cl = (ws__client *)ws__alloc(ctx, sizeof *cl + ws__slen(url) + ws__slen(opts->origin) +
                                                    ws__slen(opts->protocols) + ws__slen(opts->headers))) == NULL)
@@ -4287,7 +4296,7 @@ WS_API ws_result ws_engine_create(const ws_config *cfg, const ws_engine_opts *o,
     c->user = conn_user;
     rc = ws__conn_start(c, o, &why);
     if (rc != WS_OK) {
-        if (rc == WS_ERR_URL) ws__log(ctx, 0, why);
+        if (*why) ws__log(ctx, 0, why);   /* a bad URL, a client without random bytes */
         ws__engine_free(ctx);
         return rc;
     }

@@ -95,7 +95,11 @@ int main(int argc, char **argv) {
     ctx = ws_ctx_create(&cfg);
     if (!ctx) { fprintf(stderr, "ws_ctx_create failed\n"); return 1; }
     rc = ws_connect(ctx, argv[1], NULL, NULL, &conn);   /* never blocks: OPEN comes later */
-    if (rc != WS_OK) { fprintf(stderr, "%s: %s\n", argv[1], ws_result_str(rc)); ws_ctx_destroy(ctx); return 1; }
+    if (rc != WS_OK) {   /* ws_ctx_error names the part of the URL that is wrong */
+        fprintf(stderr, "%s\nusage: %s URL [SECONDS] [poll|split]\n", ws_ctx_error(ctx), argv[0]);
+        ws_ctx_destroy(ctx);
+        return 1;
+    }
     printf("%s mode, %ld s\n", split ? "split" : "poll", seconds);
     start = next_frame = next_send = now_ms();
     while (!closed) {

@@ -62,13 +62,16 @@ static void *run(void *arg) {
 }
 
 int main(int argc, char **argv) {
-    long port = argc > 1 ? strtol(argv[1], NULL, 10) : 9001;
-    long n = argc > 2 ? strtol(argv[2], NULL, 10) : 2;
+    char *end1 = NULL, *end2 = NULL, *end3 = NULL;   /* not atoi: "9001x" is no port */
+    long port = argc > 1 ? strtol(argv[1], &end1, 10) : 9001;
+    long n = argc > 2 ? strtol(argv[2], &end2, 10) : 2;
     ws_config cfg;
     ws_listener *l = NULL;
     int i;
-    run_seconds = argc > 3 ? strtol(argv[3], NULL, 10) : 0;
-    if (port < 0 || port > 65535 || n < 1 || n > MAX_THREADS) {
+    run_seconds = argc > 3 ? strtol(argv[3], &end3, 10) : 0;
+    if (port < 0 || port > 65535 || n < 1 || n > MAX_THREADS || run_seconds < 0 ||
+        (end1 && (end1 == argv[1] || *end1)) || (end2 && (end2 == argv[2] || *end2)) ||
+        (end3 && (end3 == argv[3] || *end3)) || argc > 4) {
         fprintf(stderr, "usage: %s [port 0-65535 [threads 1-%d [seconds]]]\n", argv[0], MAX_THREADS);
         return 2;
     }

@@ -1,7 +1,8 @@
 /* wscat.c - a command-line client: prints what arrives, sends each line of stdin as a text
  * message, and at end of input closes with 1000. Shows the split loop: ws_pollfds + your own
  * poll() that also watches stdin + ws_dispatch, so a slow typist never blocks the socket.
- * (Windows: a reader thread hands lines over and calls ws_ctx_wakeup, the one thread-safe call.)
+ * (Windows: a reader thread hands lines over and calls ws_ctx_wakeup, one of the two thread-safe
+ * calls with ws_ctx_post.)
  *   make examples && ./build/testee_server 9001 &  ./build/wscat ws://127.0.0.1:9001/
  *   printf 'hello\nworld\n' | ./build/wscat ws://127.0.0.1:9001/
  *   ./build/wscat_tls --ca ca.pem wss://localhost:9443/     (the mbedTLS build of this file)
