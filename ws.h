@@ -3031,9 +3031,6 @@ static int ws__buf_reserve_f(ws_ctx *ctx, ws__buf **pb, size_t extra, int flags,
     }
     if (b->cap - b->len >= extra) return 1;
     used = b->len - b->off;
-    if (b->off && used + extra > b->cap && used + extra > WS_POOL_BUF_MAX &&
-        ws__buf_take_big(ctx, pb, used + extra))
-        return 1;   /* into big from where the bytes are: one copy, not a compaction first */
     if (b->off) {   /* compaction first (memmove: as fast as memcpy when they do not overlap) */
         memmove(WS__BDATA(b), WS__BDATA(b) + b->off, used);
         b->off = 0; b->len = used;
@@ -6668,12 +6665,6 @@ static void ws__readable(ws_conn *c) {
                 return;
             }
             room = c->rx->cap - c->rx->len;
-            /* a frame's start that moved out of the large buffer (ws__rd_unbig): its rest
-             * alone, then the reads go on in the large buffer (no compaction, no copy into it) */
-            if (ctx->rd_big && (c->flags & WS__F_HAVE_FRAME) && c->rx->cap <= WS_POOL_BUF_MAX &&
-                c->fr.header_len + c->fr.payload_len <= WS_POOL_BUF_MAX / 4 &&
-                c->fr.header_len + c->fr.payload_len - ws__buf_used(c->rx) < room)
-                room = (size_t)(c->fr.header_len + c->fr.payload_len) - ws__buf_used(c->rx);
             rc = (c->io->read)(c->io_arg, WS__BDATA(c->rx) + c->rx->len, room, &got);
             full = got == room ? c->rx->cap : 0;
             if (rc == WS_OK && c->rx->cap > WS_POOL_BUF_MAX && c->rx->off == c->rx->len && got < WS_BUF_MIN)
