@@ -504,6 +504,8 @@ static void test_transport_frame_rest_read_on(void) {
     o.io = &sio;
     CHECK_EQ(ws_conn_adopt(ctx, (intptr_t)ss, &o, NULL, &sc), WS_OK);
     if (!sc) { ws_ctx_destroy(ctx); ws__sock_close(cs); return; }
+    for (i = 0; i < 200 && sc->state != WS__OPEN; i++) (void)ws_poll(ctx, 5);   /* open in a pass */
+    CHECK(sc->state == WS__OPEN);
     /* one binary frame, 60,000 bytes, masked */
     fr[0] = 0x82; fr[1] = 0x80 | 126; fr[2] = (uint8_t)(60000 >> 8); fr[3] = (uint8_t)(60000 & 255);
     memcpy(fr + 4, mask, 4);
