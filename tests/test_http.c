@@ -465,7 +465,7 @@ static void test_request_value_bytes(void) {
     CHECK_MEM(t_rq.headers[0].value.ptr, fill, vl);
 }
 
-/* Header names are scanned a word at a time (not with -Os): every byte value at every offset
+/* Header names, byte by byte: every byte value at every offset
  * of a long name holding each kind of token character: a token character is kept in the
  * name, ':' ends it early, any other byte is rejected (and no prefix is ever an error). */
 static int t_is_tchar(int c) {
@@ -687,7 +687,7 @@ static void test_check_request_keys(void) {
     CHECK_EQ(ws_http_check_request(&t_rq, NULL, NULL, NULL), WS_ERR_HANDSHAKE);
 }
 
-/* Header names and tokens compare case-insensitively a word at a time (not with -Os): only
+/* Header names and tokens compare case-insensitively: only
  * ASCII letters may differ in case; bytes 0x20 apart that are not letters ('-' and CR, '@' and
  * '`', '[' and '{', 0xC1 and 0xE1) differ. Random names of 1..40 bytes against a byte-wise
  * reference, through ws_http_header. */
