@@ -11,6 +11,8 @@
 #                            same exchange (tcp_echo PORT hs, hs_load client) (HSCONNS, HSSERVERS)
 #   bench/run.sh hscount     the same servers' system calls (perf) and user-space instructions
 #                            (callgrind) per handshake
+#   bench/run.sh hspair      as handshake, each server at once with tcp_echo hs (both on core 0,
+#                            each under its own hs_load on core 1): ratios over the same seconds
 # Knobs (environment): REPS=3 DUR=3 CONNS=32 INFLIGHT=8 SIZES="32 1024 65536" IDLE=10000
 #   BUSY=100 SERVERS="ws lws wspp civet" OUT=build/results
 # Everything binds 127.0.0.1 only and every process is bounded by `timeout`.
@@ -184,6 +186,32 @@ handshake() {   # server CPU per handshake: connect, upgrade, close handshake, T
             a=$(grep "rep $rep server $s " "$f" | awk '{print $NF}'); b=$(grep "rep $rep server tcp " "$f" | awk '{print $NF}')
             [ -n "$a" ] && [ -n "$b" ] && echo "$a $b" | awk '{printf "%.3f\n", $1 / $2}'; done | median)
         echo "$s / raw TCP (same hs_load client, per-repetition ratios, median): $ratio"
+    done
+}
+
+hspair() {   # as handshake, but each server runs at the same time as tcp_echo hs (both on core 0,
+    # each under its own hs_load on core 1): per-repetition ratios over the same seconds
+    f=$OUT/hspair.txt; : >"$f"
+    for rep in $(seq 1 "$REPS"); do for s in $HSSERVERS; do [ $s = tcp ] || [ $s = ws ] && continue
+        pa=$(free_port 3); case $s in wsraw) start_server ws $pa ;; *) start_server $s $pa ;; esac; sa=$SPID
+        pb=$(free_port 7); [ $pb = $pa ] && pb=$((pa + 1))
+        $PIN_S timeout 900 $B/tcp_echo $pb hs >"$OUT/server_tcp.log" 2>&1 & sb=$!; sleep 0.3; sb=$(pgrep -P $sb | head -1)
+        ta0=$(cpu_ticks $sa); tb0=$(cpu_ticks $sb)
+        $PIN_L timeout $((DUR + 30)) $B/hs_load 127.0.0.1:$pa $HSCONNS $DUR >"$OUT/pair_a.log" 2>&1 & la=$!
+        $PIN_L timeout $((DUR + 30)) $B/hs_load 127.0.0.1:$pb $HSCONNS $DUR >"$OUT/pair_b.log" 2>&1 & lb=$!
+        wait $la $lb
+        ta1=$(cpu_ticks $sa); tb1=$(cpu_ticks $sb)
+        kill -TERM $sa 2>/dev/null; SPID=$sb; stop_server
+        na=$(awk '/RESULT/ {print $NF}' "$OUT/pair_a.log"); nb=$(awk '/RESULT/ {print $NF}' "$OUT/pair_b.log")
+        [ -n "$na" ] && [ -n "$nb" ] && echo "$ta0 $ta1 $na $tb0 $tb1 $nb $HZ" | awk -v r=$rep -v s=$s '{
+            a = ($2 - $1) * 1e6 / $7 / $3; b = ($5 - $4) * 1e6 / $7 / $6
+            printf "rep %d server %s hs %d us_per_handshake %.1f tcp_hs %d tcp %.1f ratio %.3f\n", r, s, $3, a, $6, b, a / b }' | tee -a "$f"
+    done; done
+    echo; echo "== hspair (each server at once with tcp_echo hs): server CPU us per handshake, median of $REPS"
+    for s in $HSSERVERS; do [ $s = tcp ] || [ $s = ws ] && continue
+        grep -q " server $s " "$f" || continue
+        printf "%-6s %8s us  tcp %8s us  %s/tcp %s\n" $s "$(grep " server $s " "$f" | awk '{print $8}' | median)" \
+            "$(grep " server $s " "$f" | awk '{print $12}' | median)" $s "$(grep " server $s " "$f" | awk '{print $NF}' | median)"
     done
 }
 

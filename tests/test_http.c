@@ -465,6 +465,38 @@ static void test_request_value_bytes(void) {
     CHECK_MEM(t_rq.headers[0].value.ptr, fill, vl);
 }
 
+/* Header names, byte by byte: every byte value at every offset
+ * of a long name holding each kind of token character: a token character is kept in the
+ * name, ':' ends it early, any other byte is rejected (and no prefix is ever an error). */
+static int t_is_tchar(int c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+static void test_request_name_bytes(void) {
+    static const char name[] = "Ab-09zZ_x!#$%&'*+.^`|~yY-Mm-Sec-WebSocket";
+    char s[128];
+    size_t k, n, nl = sizeof name - 1, pre = 16, used;
+    int b, bad = 0;
+    ws_result rc, want;
+    for (k = 0; k < nl; k++)
+        for (b = 0; b < 256; b++) {
+            memcpy(s, "GET / HTTP/1.1\r\n", pre);
+            memcpy(s + pre, name, nl);
+            s[pre + k] = (char)b;
+            memcpy(s + pre + nl, ": v\r\n\r\n", 8);
+            n = pre + nl + 7;
+            want = t_is_tchar(b) || (b == ':' && k > 0) ? WS_OK : WS_ERR_HANDSHAKE;
+            rc = ws_http_parse_request(t_guard(s, n), n, 8192, &t_rq, &used, NULL);
+            if (rc == WS_OK && (t_rq.num_headers != 1 || t_rq.headers[0].name.len != (b == ':' ? k : nl)))
+                rc = WS_ERR_ARG;
+            if (rc != want && bad++ < 5) {
+                t_bad = 1;
+                printf("  byte 0x%02x at %lu: got %d, want %d\n", b, (unsigned long)k, (int)rc, (int)want);
+            }
+            if (b == 0x80 || b == '(') t_bad_at(t_parse_rq, s, pre + k, WS_ERR_HANDSHAKE);
+        }
+}
+
 static void test_request_max_bytes(void) {
     static char big[9000];
     size_t n = sizeof t_rfc_req - 1, used;
@@ -603,6 +635,102 @@ static void test_check_request_rejects(void) {
     };
     size_t i;
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) t_check_req(&cases[i], i);
+}
+
+/* The key check (its own loop, not ws_base64_decode) takes exactly the 24-character strings
+ * that decode to 16 bytes: random keys, each also with one byte changed to a character
+ * outside the alphabet, '=', or a neighbour of its last data character (non-zero low bits). */
+static void test_check_request_keys(void) {
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static const char odd[] = "=-_.:@[`{ \t\x80\xff\x00" "AQgw";
+    char key[25], head[256];
+    uint8_t raw[20];
+    unsigned r = 777;
+    size_t i, n, klen;
+    int round, want, got, mism = 0, nvalid = 0;
+    for (round = 0; round < 4000; round++) {
+        for (i = 0; i < 24; i++) { r = r * 1103515245u + 12345u; key[i] = b64[(r >> 16) & 63]; }
+        key[21] = b64[(r >> 4) & 48];   /* its dropped bits 0 */
+        key[22] = key[23] = '=';
+        if (round & 1) {   /* one byte changed */
+            r = r * 1103515245u + 12345u;
+            key[(r >> 16) % 24] = odd[(r >> 8) % (sizeof odd - 1)];
+        }
+        key[24] = '\0';
+        want = ws_base64_decode(key, 24, raw, sizeof raw, &klen) == WS_OK && klen == 16;
+        t_rq.method = t_sp("GET");
+        t_rq.version_minor = 1;
+        t_rq.num_headers = 5;
+        t_rq.headers[0].name = t_sp("Host"); t_rq.headers[0].value = t_sp("h");
+        t_rq.headers[1].name = t_sp("Upgrade"); t_rq.headers[1].value = t_sp("websocket");
+        t_rq.headers[2].name = t_sp("Connection"); t_rq.headers[2].value = t_sp("Upgrade");
+        t_rq.headers[3].name = t_sp("Sec-WebSocket-Version"); t_rq.headers[3].value = t_sp("13");
+        t_rq.headers[4].name = t_sp("Sec-WebSocket-Key");
+        t_rq.headers[4].value.ptr = key; t_rq.headers[4].value.len = 24;
+        got = ws_http_check_request(&t_rq, NULL, NULL, NULL) == WS_OK;
+        if (got != want && mism++ < 5) {
+            t_bad = 1;
+            printf("  key \"%s\": check %d, decode %d\n", key, got, want);
+        }
+        nvalid += want;
+    }
+    CHECK_EQ(mism, 0);
+    CHECK(nvalid > 1000 && nvalid < 3000);   /* both kinds were tried */
+    /* one of each through the parser too (a NUL or a control byte never gets that far) */
+    n = (size_t)sprintf(head, T_RL T_HOST T_UPG T_CONN "Sec-WebSocket-Key: %s\r\n" T_VER "\r\n",
+                        "AAAAAAAAAAAAAAAAAAAAAB==");
+    CHECK_EQ(ws_http_parse_request(head, n, 8192, &t_rq, NULL, NULL), WS_OK);
+    CHECK_EQ(ws_http_check_request(&t_rq, NULL, NULL, NULL), WS_ERR_HANDSHAKE);   /* low bits */
+    n = (size_t)sprintf(head, T_RL T_HOST T_UPG T_CONN "Sec-WebSocket-Key: %s\r\n" T_VER "\r\n",
+                        "AAAAAAAAAAAAAAAAAAAAAw=A");
+    CHECK_EQ(ws_http_parse_request(head, n, 8192, &t_rq, NULL, NULL), WS_OK);
+    CHECK_EQ(ws_http_check_request(&t_rq, NULL, NULL, NULL), WS_ERR_HANDSHAKE);
+}
+
+/* Header names and tokens compare case-insensitively: only
+ * ASCII letters may differ in case; bytes 0x20 apart that are not letters ('-' and CR, '@' and
+ * '`', '[' and '{', 0xC1 and 0xE1) differ. Random names of 1..40 bytes against a byte-wise
+ * reference, through ws_http_header. */
+static int t_ieq_ref(const char *a, const char *b, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++) {
+        int x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if (x >= 'A' && x <= 'Z') x += 32;
+        if (y >= 'A' && y <= 'Z') y += 32;
+        if (x != y) return 0;
+    }
+    return 1;
+}
+static void test_header_name_case(void) {
+    static const char set[] = "aAzZmM-\r@`[{\x7f_09\xc1\xe1Kk:~ ";
+    char a[41], b[41];
+    ws_header h;
+    unsigned r = 4242;
+    size_t n, i;
+    int round, bad = 0, same = 0;
+    for (round = 0; round < 20000; round++) {
+        r = r * 1103515245u + 12345u;
+        n = 1 + (r >> 16) % 40;
+        for (i = 0; i < n; i++) {
+            r = r * 1103515245u + 12345u;
+            a[i] = set[(r >> 16) % (sizeof set - 1)];
+            b[i] = a[i];
+            if (round % 3 == 0 && (r & 0x100) && ((a[i] | 0x20) >= 'a' && (a[i] | 0x20) <= 'z'))
+                b[i] = (char)(a[i] ^ 0x20);                 /* letters' case only */
+            if (round % 3 == 1 && (r & 0x300) == 0) b[i] = (char)(a[i] ^ 0x20);   /* any byte */
+        }
+        if (round % 3 == 2) b[(r >> 20) % n] = set[(r >> 24) % (sizeof set - 1)];   /* one byte */
+        a[n] = b[n] = '\0';
+        h.name.ptr = a; h.name.len = n;
+        h.value = t_sp("v");
+        if ((ws_http_header(&h, 1, b, NULL) == 1) != t_ieq_ref(a, b, n) && bad++ < 5) {
+            t_bad = 1;
+            printf("  \"%s\" vs \"%s\": got %d\n", a, b, !t_ieq_ref(a, b, n));
+        }
+        same += t_ieq_ref(a, b, n);
+    }
+    CHECK(same > 7000 && same < 19000);   /* both outcomes were tried */
+    CHECK_EQ(ws_http_header(&h, 1, "", NULL), 0);
 }
 
 /* ---- response parser and ws_http_check_response ---- */
@@ -1080,10 +1208,13 @@ static void suite_http(void) {
     RUN(test_request_early_reject);
     RUN(test_request_header_reject);
     RUN(test_request_value_bytes);
+    RUN(test_request_name_bytes);
     RUN(test_request_max_bytes);
     RUN(test_request_too_many_headers);
     RUN(test_check_request_accepts);
     RUN(test_check_request_rejects);
+    RUN(test_check_request_keys);
+    RUN(test_header_name_case);
     RUN(test_response_rfc_sample);
     RUN(test_response_status_lines);
     RUN(test_response_limits);
