@@ -3601,8 +3601,13 @@ static void ws__client_handshake(ws_conn *c) { (void)c; }
 /* Everything that arrived in c->rx: the handshake, then frames. */
 static void ws__conn_process(ws_conn *c) {
     if (c->state == WS__HANDSHAKE) {
-        if (c->flags & WS__F_SERVER) ws__server_handshake(c); else ws__client_handshake(c);
-        if (c->state == WS__HANDSHAKE || (c->flags & WS__F_HTTP)) return;
+        if (c->flags & WS__F_PREOPEN) {   /* upgraded elsewhere, and its first frames were read */
+            c->flags &= ~(uint32_t)WS__F_PREOPEN;   /* before the end of the pass opened it */
+            ws__opened(c);                           /* (poll(), a ws_io's handshake): open now */
+        } else {
+            if (c->flags & WS__F_SERVER) ws__server_handshake(c); else ws__client_handshake(c);
+            if (c->state == WS__HANDSHAKE || (c->flags & WS__F_HTTP)) return;
+        }
     }
     ws__frames(c);
 }

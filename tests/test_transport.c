@@ -547,6 +547,53 @@ static void test_transport_frame_rest_read_on(void) {
 }
 #endif
 
+/* An upgraded stream adopted with its peer's frames already in the socket when the loop first
+ * looks (both poll() and epoll): OPEN first, then the message, then the peer's close; the bytes
+ * are frames, never an HTTP head (once read as one under poll(): no OPEN, no CLOSE). */
+typedef struct tp_early { int order[8], n, msg_ok, closes, errors; unsigned code; } tp_early;
+static void tp_early_event(ws_conn *c, const ws_event *ev, void *user) {
+    tp_early *e = (tp_early *)ws_conn_user(c);
+    (void)user;
+    if (e->n < 8) e->order[e->n++] = (int)ev->type;
+    if (ev->type == WS_EV_MESSAGE) e->msg_ok = ev->len == 2 && memcmp(ev->data, "hi", 2) == 0;
+    if (ev->type == WS_EV_ERROR) e->errors++;
+    if (ev->type == WS_EV_CLOSE) { e->closes++; e->code = ev->close_code; }
+}
+static void test_transport_adopt_upgraded_early_frames(void) {
+    /* a masked text frame "hi" and a masked close 1000, as a client sends them */
+    static const uint8_t frames[] = { 0x81, 0x82, 1, 2, 3, 4, 'h' ^ 1, 'i' ^ 2,
+                                      0x88, 0x82, 5, 6, 7, 8, 0x03 ^ 5, 0xE8 ^ 6 };
+    tp_early e;
+    ws__sock cs, ss;
+    ws_engine_opts o;
+    ws_config cfg;
+    ws_ctx *ctx;
+    ws_conn *sc = NULL;
+    uint8_t reply[16];
+    int i;
+    memset(&e, 0, sizeof e);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_event = tp_early_event;
+    ctx = ws_ctx_create(&cfg);
+    CHECK(ctx != NULL);
+    if (!ctx) return;
+    if (tp_tcp_pair(&cs, &ss) != 0) { CHECK(!"a loopback TCP connection"); ws_ctx_destroy(ctx); return; }
+    CHECK_EQ((int)send(cs, (const char *)frames, (int)sizeof frames, 0), (int)sizeof frames);
+    memset(&o, 0, sizeof o);
+    o.server = 1;
+    o.upgraded = 1;
+    CHECK_EQ(ws_conn_adopt(ctx, (intptr_t)ss, &o, &e, &sc), WS_OK);
+    for (i = 0; i < 400 && !e.closes; i++) (void)ws_poll(ctx, 5);
+    CHECK_EQ(e.closes, 1);
+    CHECK_EQ(e.errors, 0);
+    CHECK(e.n >= 3 && e.order[0] == WS_EV_OPEN && e.order[1] == WS_EV_MESSAGE);
+    CHECK(e.msg_ok);
+    CHECK_EQ(e.code, 1000);
+    CHECK((int)recv(cs, (char *)reply, (int)sizeof reply, 0) >= 4 && reply[0] == 0x88);   /* the close echoed */
+    ws_ctx_destroy(ctx);
+    ws__sock_close(cs);
+}
+
 static void suite_transport(void) {
     RUN(test_transport_io_handshake);
     RUN(test_transport_io_partial_writes);
@@ -555,4 +602,5 @@ static void suite_transport(void) {
     RUN(test_transport_wrap_tcp);
     RUN(test_transport_tcp_direct_send);
     RUN_POSIX(test_transport_frame_rest_read_on, "poll() and MSG_PEEK");
+    RUN(test_transport_adopt_upgraded_early_frames);
 }
