@@ -6171,8 +6171,22 @@ static void ws__client_try(ws_conn *c) {
 
 static void ws__client_resolved(ws_conn *c, int rc, ws__addrinfo *res) {
     if (rc != 0 || !res) {
+        static const char t[] = "host name lookup failed: ";
+        const char *why = WS__T("host name lookup failed");
+        char *m;
         if (res) ws__resolve_free(res);
-        ws__fail(c, WS_ERR_DNS, WS__T("host name lookup failed"));
+        if (WS__TEXT && c->err == WS_OK && ws__x(c)) {   /* ev->msg names the host looked up */
+            ws__client *cl = ws__cl(c);
+            ws_span h = cl->proxy_host.ptr ? cl->proxy_host : cl->u.host;
+            if ((m = (char *)ws__alloc(c->ctx, sizeof t + h.len)) != NULL) {
+                memcpy(m, t, sizeof t - 1);
+                memcpy(m + sizeof t - 1, h.ptr, h.len);
+                m[sizeof t - 1 + h.len] = 0;
+                ws__free(c->ctx, c->x->msg_own);
+                why = c->x->msg_own = m;
+            }
+        }
+        ws__fail(c, WS_ERR_DNS, why);
         return;
     }
     ws__cl(c)->ai = ws__cl(c)->ai_next = res;

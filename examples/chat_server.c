@@ -137,7 +137,8 @@ int main(int argc, char **argv) {
     if (rc != WS_OK) {   /* e.g. "ws_listen on 127.0.0.1:8080: address already in use" */
         fprintf(stderr, "chat server: %s\n", ws_ctx_error(ctx));
         if (rc == WS_ERR_ADDR_IN_USE)
-            fprintf(stderr, "another program uses port %ld: try make demo PORT=%ld\n", port, port + 1);
+            fprintf(stderr, "another program uses port %ld: try %s %ld (or make demo PORT=%ld)\n",
+                    port, argv[0], port + 1, port + 1);
         ws_ctx_destroy(ctx);
         return 1;
     }
