@@ -437,23 +437,17 @@ FW_SWITCHES := "" -DWS_NO_CLIENT -DWS_NO_SERVER -DWS_NO_WAKEUP -DWS_NO_ERROR_TEX
 firmware: | build
 ifneq ($(and $(ARM_CC),$(QEMU_ARM),$(LWIP_INC)),)
 	@mkdir -p build/firmware
-	@set -e; for t in cortex-m4:mps2-an386 cortex-m3:mps2-an385; do cpu=$${t%%:*}; board=$${t#*:}; \
-	    echo "== codec + engine tests on $$cpu ($$board, QEMU)"; rc=0; \
+	@# fw_tests: the codec and engine suites; fw_norandom: a build without WS_RANDOM (codec and
+	@# server work, a client is refused)
+	@set -e; for t in cortex-m4:mps2-an386:fw_tests cortex-m3:mps2-an385:fw_tests cortex-m4:mps2-an386:fw_norandom; do \
+	    cpu=$${t%%:*}; board=$${t#*:}; prog=$${board#*:}; board=$${board%%:*}; out=build/firmware/$${prog}_$$cpu; \
+	    echo "== $$prog on $$cpu ($$board, QEMU)"; rc=0; \
 	    $(ARM_CC) $(FW_FLAGS) -mcpu=$$cpu -DWS_NO_NET -DT_NO_MMAP -DWS_FW_CPU='"'$$cpu'"' -nostartfiles \
-	        -T tests/firmware/mps2.ld --specs=rdimon.specs tests/firmware/startup.c tests/firmware/fw_tests.c \
-	        -o build/firmware/tests_$$cpu.elf; \
+	        -T tests/firmware/mps2.ld --specs=rdimon.specs tests/firmware/startup.c tests/firmware/$$prog.c \
+	        -o $$out.elf; \
 	    timeout 600 $(QEMU_ARM) -M $$board -nographic -monitor none -serial none \
-	        -semihosting-config enable=on,target=native -kernel build/firmware/tests_$$cpu.elf \
-	        > build/firmware/tests_$$cpu.log || rc=$$?; tail -1 build/firmware/tests_$$cpu.log; \
-	    if [ $$rc != 0 ]; then cat build/firmware/tests_$$cpu.log; echo "firmware tests failed on $$cpu (exit $$rc)"; exit 1; fi; done
-	@echo "== without WS_RANDOM on cortex-m4 (mps2-an386, QEMU): codec and server work, a client is refused"
-	@$(ARM_CC) $(FW_FLAGS) -mcpu=cortex-m4 -DWS_NO_NET -DT_NO_MMAP -DWS_FW_CPU='"cortex-m4"' -nostartfiles \
-	    -T tests/firmware/mps2.ld --specs=rdimon.specs tests/firmware/startup.c tests/firmware/fw_norandom.c \
-	    -o build/firmware/norandom.elf
-	@rc=0; timeout 300 $(QEMU_ARM) -M mps2-an386 -nographic -monitor none -serial none \
-	    -semihosting-config enable=on,target=native -kernel build/firmware/norandom.elf \
-	    > build/firmware/norandom.log || rc=$$?; tail -1 build/firmware/norandom.log; \
-	    if [ $$rc != 0 ]; then cat build/firmware/norandom.log; echo "firmware no-random test failed (exit $$rc)"; exit 1; fi
+	        -semihosting-config enable=on,target=native -kernel $$out.elf > $$out.log || rc=$$?; tail -1 $$out.log; \
+	    if [ $$rc != 0 ]; then cat $$out.log; echo "$$prog failed on $$cpu (exit $$rc)"; exit 1; fi; done
 	@echo "== ws.h with WS_LWIP for cortex-m4: LWIP_COMPAT_SOCKETS x LWIP_POSIX_SOCKETS_IO_NAMES x switches"
 	@printf 'static int fw_random(void *b, unsigned long n) { (void)b; (void)n; return 0; }\n#define WS_RANDOM(b, n) fw_random(b, n)\n#define WS_IMPLEMENTATION\n#include "../../ws.h"\n' > build/firmware/lwip_ws.c
 	@set -e; n=0; for c in 0 1 2; do for io in 0 1; do for sw in $(FW_SWITCHES); do n=$$((n + 1)); \

@@ -1745,11 +1745,8 @@ static ws_result ws__http_headers(const char *buf, size_t len, size_t pos, ws_he
 /* "HTTP/1.x" at buf[pos]: WS_OK with *minor, WS_AGAIN, or WS_ERR_HANDSHAKE. */
 static ws_result ws__http_version(const char *buf, size_t len, size_t pos, int *minor) {
     static const char v[] = "HTTP/1.";
-    size_t i = 0;
-#if !defined(__OPTIMIZE_SIZE__)
-    if (len - pos >= 8 && !memcmp(buf + pos, v, 7)) i = 7;   /* (pos <= len) */
-#endif
-    for (; i < 8; i++) {
+    size_t i;
+    for (i = 0; i < 8; i++) {
         if (pos + i >= len) return WS_AGAIN;
         if (i < 7 ? buf[pos + i] != v[i] : (buf[pos + i] < '0' || buf[pos + i] > '9'))
             return WS_ERR_HANDSHAKE;
@@ -1888,13 +1885,7 @@ static void ws__hscan_run(ws__hscan *s, const ws_header *h, size_t n) {
         if ((k = ws__name_index(h[i].name)) < 0) continue;
         if (!s->n[k]) s->v[k] = h[i].value;
         if (s->n[k] < 2) s->n[k]++;
-        if (k <= WS__H_CONNECTION &&
-#if !defined(__OPTIMIZE_SIZE__)   /* the usual value: the token alone */
-            (ws__span_ieq(h[i].value, k ? "upgrade" : "websocket", k ? 7u : 9u) ||
-             ws__list_has(h[i].value, k ? "upgrade" : "websocket", k ? 7u : 9u, 0)))
-#else
-            ws__list_has(h[i].value, k ? "upgrade" : "websocket", k ? 7u : 9u, 0))
-#endif
+        if (k <= WS__H_CONNECTION && ws__list_has(h[i].value, k ? "upgrade" : "websocket", k ? 7u : 9u, 0))
             s->tok |= (uint8_t)(1 << k);
         if (k == WS__H_EXTENSIONS && h[i].value.len) s->tok |= 4;
     }
@@ -3598,16 +3589,21 @@ static void ws__client_handshake(ws_conn *c) {
 static void ws__client_handshake(ws_conn *c) { (void)c; }
 #endif
 
+/* A stream upgraded elsewhere opens (once its ws_io's handshake is done): at the end of the
+ * pass or call that adopted it, or, if its first frames are read before that (poll(), a
+ * ws_io's handshake ending in a read), before they are. 1 = it was opened now. */
+static int ws__preopen(ws_conn *c) {
+    if (!(c->flags & WS__F_PREOPEN) || c->state != WS__HANDSHAKE) return 0;
+    c->flags &= ~(uint32_t)WS__F_PREOPEN;
+    ws__opened(c);
+    return 1;
+}
+
 /* Everything that arrived in c->rx: the handshake, then frames. */
 static void ws__conn_process(ws_conn *c) {
-    if (c->state == WS__HANDSHAKE) {
-        if (c->flags & WS__F_PREOPEN) {   /* upgraded elsewhere, and its first frames were read */
-            c->flags &= ~(uint32_t)WS__F_PREOPEN;   /* before the end of the pass opened it */
-            ws__opened(c);                           /* (poll(), a ws_io's handshake): open now */
-        } else {
-            if (c->flags & WS__F_SERVER) ws__server_handshake(c); else ws__client_handshake(c);
-            if (c->state == WS__HANDSHAKE || (c->flags & WS__F_HTTP)) return;
-        }
+    if (c->state == WS__HANDSHAKE && !ws__preopen(c)) {
+        if (c->flags & WS__F_SERVER) ws__server_handshake(c); else ws__client_handshake(c);
+        if (c->state == WS__HANDSHAKE || (c->flags & WS__F_HTTP)) return;
     }
     ws__frames(c);
 }
@@ -3999,10 +3995,7 @@ static void ws__conn_free(ws_conn *c) {
  * opening of an upgraded stream, adopted bytes, a finish, DRAINED, what callbacks queued. */
 static void ws__service_core(ws_conn *c) {
     if (c->flags & WS__F_BROKEN) { ws__finish(c); return; }
-    if ((c->flags & WS__F_PREOPEN) && c->state == WS__HANDSHAKE) {   /* (after a ws_io handshake) */
-        c->flags &= ~(uint32_t)WS__F_PREOPEN;
-        ws__opened(c);
-    }
+    (void)ws__preopen(c);
     if ((c->flags & WS__F_FEED) && c->state != WS__TLS) {   /* bytes handed over (opts.head) */
         c->flags &= ~(uint32_t)WS__F_FEED;
         if (c->state == WS__HANDSHAKE || ws__reading(c)) ws__conn_process(c);
@@ -6631,11 +6624,13 @@ static size_t ws__rd_top(ws_ctx *ctx, const ws_conn *c, size_t full) {
 /* A reader left with a partial frame in a large buffer: the few bytes (a 64 KiB frame's
  * start) move to a pooled (or fresh) one and the large one goes back for the next reader, when
  * no other is kept (a large partial frame stays where it is). */
+static int ws__rd_moves(const ws_ctx *ctx, const ws__buf *b) {   /* would it move b's bytes? */
+    return b && b->cap > WS_POOL_BUF_MAX && !ctx->big && ws__buf_used(b) <= WS_POOL_BUF_MAX / 4;
+}
 static void ws__rd_unbig(ws_ctx *ctx, ws__buf **pb) {
     ws__buf *b = *pb, *nb = NULL;
-    size_t used = b->len - b->off;
-    if (b->cap <= WS_POOL_BUF_MAX || ctx->big || used > WS_POOL_BUF_MAX / 4)
-        return;
+    size_t used = ws__buf_used(b);
+    if (!ws__rd_moves(ctx, b)) return;
     /* a pooled buffer, or (none in the pool) a fresh one: the large one must not stay with
      * a few bytes while the budget is needed elsewhere (in ctx->big it is given back first) */
     if (!ws__buf_reserve_f(ctx, &nb, used, 0, 0)) return;
@@ -6650,9 +6645,7 @@ static void ws__rd_unbig(ws_ctx *ctx, ws__buf **pb) {
  * round ends (its sender is still writing it) and completes where it is; if not, the recv
  * says WS_AGAIN and the bytes move as before. */
 static int ws__rd_keep(const ws_ctx *ctx, const ws_conn *c) {
-    size_t used = ws__buf_used(c->rx);
-    return c->rx && c->rx->cap > WS_POOL_BUF_MAX && !ctx->big && (c->flags & WS__F_HAVE_FRAME) &&
-           used >= WS_BUF_MIN && used <= WS_POOL_BUF_MAX / 4;
+    return (c->flags & WS__F_HAVE_FRAME) && ws__rd_moves(ctx, c->rx) && ws__buf_used(c->rx) >= WS_BUF_MIN;
 }
 
 static void ws__readable(ws_conn *c) {

@@ -81,6 +81,11 @@ static void run(validator *v, int nv, const uint8_t *b, size_t n, double window,
 #ifdef UTF8_AB
 int utf8_old_validate(const uint8_t *p, size_t n);   /* utf8_ab_old.c: the other ws.h */
 #endif
+#ifdef WS__UTF8_SIMD
+static const char path_name[] = "vector (SSE2/NEON)";
+#else
+static const char path_name[] = "portable";
+#endif
 int main(int argc, char **argv) {
     static uint8_t b[SZ];
     double secs = argc > 1 ? atof(argv[1]) : 0.5, gbs[2][WINDOWS];
@@ -89,12 +94,7 @@ int main(int argc, char **argv) {
     validator v[2] = {utf8_old_validate, v_this};
     printf("# same run, windows interleaved: old = bench/build/ws_old.h, new = ../ws.h; %s path, 64 KiB buffers,\n"
            "# %d windows of %.3f CPU-s per kind and validator; GB/s median (best)\n",
-#ifdef WS__UTF8_SIMD
-           "vector (SSE2/NEON)",
-#else
-           "portable",
-#endif
-           WINDOWS, secs / WINDOWS);
+           path_name, WINDOWS, secs / WINDOWS);
     for (kind = 0; kind < KINDS; kind++) {
         size_t n = fill(b, kind);
         run(v, 2, b, n, secs / WINDOWS, gbs);
@@ -104,12 +104,7 @@ int main(int argc, char **argv) {
     }
 #else
     printf("# %s path, 64 KiB buffers, %d windows of %.3f CPU-s per kind; GB/s median (best)\n",
-#ifdef WS__UTF8_SIMD
-           "vector (SSE2/NEON)",
-#else
-           "portable",
-#endif
-           WINDOWS, secs / WINDOWS);
+           path_name, WINDOWS, secs / WINDOWS);
     for (kind = -1; kind < KINDS; kind++) {
         validator v = kind < 0 ? v_memcpy : v_this;
         size_t n = fill(b, kind < 0 ? 0 : kind);
