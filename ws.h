@@ -6658,8 +6658,7 @@ static int ws__rd_large(const ws_conn *c) { return c->fr.payload_len > WS_POOL_B
  * round ends (its sender is still writing it) and completes where it is; if not, the recv
  * says WS_AGAIN and the bytes move as before. */
 static int ws__rd_keep(const ws_ctx *ctx, const ws_conn *c) {
-    return (c->flags & WS__F_HAVE_FRAME) && ws__rd_moves(ctx, c->rx) && ws__buf_used(c->rx) >= WS_BUF_MIN &&
-           !ws__rd_large(c);
+    return (c->flags & WS__F_HAVE_FRAME) && ws__rd_moves(ctx, c->rx) && ws__buf_used(c->rx) >= WS_BUF_MIN;
 }
 
 static void ws__readable(ws_conn *c) {
@@ -6685,6 +6684,9 @@ static void ws__readable(ws_conn *c) {
                  * than 1 MiB only once the peer has sent the first MiB */
                 uint64_t lim = ws__buf_used(c->rx) >= ((size_t)1 << 20) ? rest : (uint64_t)1 << 20;
                 want = (size_t)WS__MIN(WS__MAX(rest, (uint64_t)WS_BUF_MIN), lim);
+                /* it fits in the room after its start: read there, without moving the start
+                 * (up to 1 MiB) to the buffer's front for more room */
+                if (c->rx && rest && rest <= c->rx->cap - c->rx->len) want = (size_t)rest;
             }
             /* the socket had more than the buffer took: read in bigger steps, a few frames
              * per read as raw TCP would (a buffer of up to WS_POOL_BUF_MAX, so it is pooled;
@@ -6695,11 +6697,6 @@ static void ws__readable(ws_conn *c) {
             if (full && ws__buf_used(c->rx) + want < WS__MIN(2 * full, ws__rd_top(ctx, c, full)) &&
                 ctx->mem_used < ws__max_memory(ctx) / 4 * 3)
                 want = WS__MIN(2 * full, ws__rd_top(ctx, c, full)) - ws__buf_used(c->rx);
-            /* the frame's rest fits in the room after it: read into that room, without moving
-             * the frame's start (up to 1 MiB) to the buffer's front to make more */
-            if ((c->flags & WS__F_HAVE_FRAME) && c->rx && c->rx->cap > c->rx->len &&
-                c->fr.header_len + c->fr.payload_len - ws__buf_used(c->rx) <= c->rx->cap - c->rx->len)
-                want = WS__MIN(want, c->rx->cap - c->rx->len);
             if (c->state == WS__HANDSHAKE) {
                 /* a head: small buffers, bounded by max_pending x max_handshake, not refused
                  * (a 503 must still be answerable when the budget is spent) */
