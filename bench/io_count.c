@@ -1,9 +1,10 @@
 /* io_count.c - LD_PRELOAD for an echo server: what its reads, writes and large copies did, written
  * to IO_COUNT_OUT (default stderr) when SIGTERM ends it (the server's own SIGTERM handler is
  * replaced at its first recv: counting is for benchmark runs only).
- *   recv:    calls, how many said EAGAIN, how many filled all the room asked, bytes, and a
+ *   recv:    calls, how many said EAGAIN, how many filled all the room asked, bytes, a
  *            histogram of each read's size in halves of IO_COUNT_MSG bytes (default 65550: a
- *            64 KiB message's frame; the last bucket is ">= 3.5 frames")
+ *            64 KiB message's frame; the last bucket is ">= 3.5 frames"), and how many asked
+ *            for at most 256 KiB (ws.h: into a pooled buffer) or more (its large one)
  *   sendmsg: calls, partial, EAGAIN, iovecs, bytes
  *   copies:  memcpy/memmove calls of >= 4096 bytes (through the PLT: a library's own copies,
  *            not the kernel's), count and bytes, per caller (file+offset; `gdb -batch -ex
@@ -25,7 +26,7 @@
 #include <unistd.h>
 #include <malloc.h>
 
-static unsigned long n_recv, n_again, n_full, n_sendmsg, n_spart, n_sagain, n_iov, n_copy, n_big, n_rmove;
+static unsigned long n_small, n_small_again, n_recv, n_again, n_full, n_sendmsg, n_spart, n_sagain, n_iov, n_copy, n_big, n_rmove;
 static unsigned long long b_recv, b_send, b_copy, b_big, b_rmove;
 static unsigned long hist[8];
 static void *ra_tab[64];
@@ -54,6 +55,8 @@ static void dump(void) {
         fprintf(f, "copy from %s+0x%lx n %lu bytes %llu\n", d.dli_fname,
                 (unsigned long)((char *)ra_tab[i] - (char *)d.dli_fbase) - 1, ra_n[i], ra_b[i]);
     }
+    fprintf(f, "recv asking <= 256 KiB %lu (EAGAIN %lu), more %lu (EAGAIN %lu)\n", n_small, n_small_again,
+            n_recv - n_small, n_again - n_small_again);
     fprintf(f, "large allocations %lu bytes %llu | reallocs that moved %lu bytes %llu\n", n_big, b_big,
             n_rmove, b_rmove);
     if (f != stderr) fclose(f);
@@ -72,7 +75,8 @@ ssize_t recv(int fd, void *b, size_t n, int fl) {
     }
     r = real(fd, b, n, fl);
     n_recv++;
-    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) n_again++;
+    if (n <= 262144) n_small++;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) { n_again++; if (n <= 262144) n_small_again++; }
     if (r > 0) {
         size_t k = (size_t)r * 2 / msg;
         b_recv += (unsigned long long)r;
