@@ -6649,7 +6649,7 @@ static void ws__rd_unbig(ws_ctx *ctx, ws__buf **pb) {
 
 /* c's frame (or, between frames, its last one) is larger than a pooled buffer: it needs a
  * large one anyway, so the next frame's start is read into ctx->big and a large frame's start
- * stays where it is, instead of moving between a pooled buffer and big (1 MiB echoes: 14 %
+ * stays where it is, instead of moving between a pooled buffer and big (1 MiB echoes: 13 %
  * of the bytes); a few bytes of a header still move (ws__rd_unbig) */
 static int ws__rd_large(const ws_conn *c) { return c->fr.payload_len > WS_POOL_BUF_MAX; }
 
