@@ -4100,6 +4100,16 @@ WS_API ws_result ws_conn_send_frame(ws_conn *c, int fin, int rsv, int opcode, co
     return ws__send(c, fin, rsv, opcode, data, len);
 }
 
+/* Closed or dropped from the ERROR callback of a client that would reconnect (ws__finish
+ * emits ERROR, then CLOSE): no retry, the CLOSE that follows is the final one. 1 = it was. */
+static int ws__stop_retry(ws_conn *c) {
+    if (c->state != WS__CLOSED || (c->flags & (WS__F_CLOSE_FIRED | WS__F_DEAD)) ||
+        !ws__cl(c) || !ws__cl(c)->reconnect)
+        return 0;
+    c->flags |= WS__F_USER_CLOSE;
+    return 1;
+}
+
 WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
     size_t rlen = reason ? strlen(reason) : 0;
     WS__CHECK(c);
@@ -4107,6 +4117,7 @@ WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
     if ((code && !ws_close_code_valid(code)) || rlen > 123 || (rlen && !code) ||
         (rlen && ws_utf8_validate(reason, rlen) != WS_OK))
         return WS_ERR_ARG;
+    if (ws__stop_retry(c)) return WS_OK;
     if (c->state != WS__WAITING &&
         (c->state >= WS__CLOSED || (c->flags & (WS__F_SENT_CLOSE | WS__F_DEAD | WS__F_HTTP))))
         return WS_ERR_CLOSED;   /* HTTP: a close frame must not follow the response */
@@ -4128,7 +4139,7 @@ WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
 WS_API void ws_conn_drop(ws_conn *c) {
     WS__CHECK(c);
     if (c && c->state == WS__WAITING) { (void)ws_conn_close(c, 0, NULL); return; }   /* no retry */
-    if (!c || c->state >= WS__CLOSED) return;
+    if (!c || c->state >= WS__CLOSED) { if (c) (void)ws__stop_retry(c); return; }
     c->flags |= WS__F_USER_CLOSE | WS__F_BROKEN;
     ws__pend(c);
     ws__engine_run(c->ctx);
