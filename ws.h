@@ -4845,7 +4845,7 @@ static z_stream *ws__pmd_inflater(ws_conn *c) {
             ws__zinit(c->ctx, &sh->i);
             if (inflateInit2(&sh->i, -15) != Z_OK) return NULL;
             sh->i_on = 1;
-        }
+        } else (void)inflateReset(&sh->i);   /* the last borrower may have failed mid-stream */
         return &sh->i;
     }
     if (!z->i_on) {

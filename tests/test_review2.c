@@ -59,7 +59,59 @@ out:
 static void test_review2_error_close_no_retry(void) { rv_error_close(1); }
 static void test_review2_error_drop_no_retry(void) { rv_error_close(2); }
 
+#if defined(WS_USE_ZLIB) && !defined(_WIN32)
+/* Server connections with client_no_context_takeover inflate one-frame messages with the ctx's
+ * shared inflater. A client whose compressed message is corrupt (or ends its connection in
+ * the middle of one) must not leave that inflater broken, or in the middle of its stream, for
+ * the next connection: that one's valid message must still arrive. */
+static void test_review2_deflate_shared_inflater(void) {
+    static const uint8_t bad[] = { 0xC2, 0x81, 0, 0, 0, 0, 0xFF };   /* BTYPE 11: invalid */
+    static const uint8_t hello[] = { 0xC1, 0x87, 0, 0, 0, 0, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00 };
+    lb_state *s = lb_new();
+    ws_config cfg;
+    ws_ctx *ctx;
+    ws_engine_opts o;
+    ws_conn *c1 = NULL, *c2 = NULL;
+    lb_rec *r1, *r2;
+    int sp1[2] = { -1, -1 }, sp2[2] = { -1, -1 }, ok;
+    if (!s) return;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.deflate.enable = 1;
+    ctx = lb_ctx(s, &cfg);
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sp1), 0);
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sp2), 0);
+    memset(&o, 0, sizeof o);
+    o.server = 1;
+    o.upgraded = 1;
+    o.extensions = "permessage-deflate; client_no_context_takeover";
+    o.head = bad;
+    o.head_len = sizeof bad;
+    CHECK_EQ(ws_conn_adopt(ctx, sp1[0], &o, NULL, &c1), WS_OK);
+    if (!c1) goto out;
+    r1 = &s->rec[ws_conn_id(c1) % LB_MAXC];
+    LB_WAIT(ok, ctx, NULL, r1->closes == 1);
+    CHECK_EQ(r1->err_result, WS_ERR_PROTOCOL);
+    o.head = hello;
+    o.head_len = sizeof hello;
+    CHECK_EQ(ws_conn_adopt(ctx, sp2[0], &o, NULL, &c2), WS_OK);
+    if (!c2) goto out;
+    r2 = &s->rec[ws_conn_id(c2) % LB_MAXC];
+    LB_WAIT(ok, ctx, NULL, r2->msgs == 1 || r2->closes == 1);
+    CHECK_EQ(r2->errors, 0);
+    CHECK_EQ(r2->msgs, 1);
+    CHECK(r2->last_len == 5 && r2->last && memcmp(r2->last, "Hello", 5) == 0);
+out:
+    ws_ctx_destroy(ctx);   /* closed sp1[0] and sp2[0] */
+    if (sp1[1] >= 0) close(sp1[1]);
+    if (sp2[1] >= 0) close(sp2[1]);
+    lb_done(s);
+}
+#endif
+
 static void suite_review2(void) {
     RUN(test_review2_error_close_no_retry);
     RUN(test_review2_error_drop_no_retry);
+#if defined(WS_USE_ZLIB) && !defined(_WIN32)
+    RUN(test_review2_deflate_shared_inflater);
+#endif
 }
