@@ -5769,7 +5769,8 @@ static int ws__tls_want(void *io) {
 
 static size_t ws__tls_pending(void *io) {
     const ws__tls_conn *t = (const ws__tls_conn *)io;
-    if (!t->done || t->rerr != WS_OK) return 0;
+    if (!t->done) return 0;
+    if (t->rerr != WS_OK) return 1;   /* the end (close_notify, an error) read with the last bytes */
     return mbedtls_ssl_get_bytes_avail(&t->ssl) + t->more;
 }
 
