@@ -4100,11 +4100,15 @@ WS_API ws_result ws_conn_send_frame(ws_conn *c, int fin, int rsv, int opcode, co
     return ws__send(c, fin, rsv, opcode, data, len);
 }
 
-/* Closed or dropped from the ERROR callback of a client that would reconnect (ws__finish
- * emits ERROR, then CLOSE): no retry, the CLOSE that follows is the final one. 1 = it was. */
+/* Closed or dropped from an ERROR callback: of a client that would reconnect (ws__finish
+ * emits ERROR, then CLOSE): no retry, the CLOSE that follows is the final one; or of an open
+ * conn that failed (ws__fail emits ERROR, then queues the close frame): that frame keeps the
+ * failure's code (1002, 1007...), and no retry. 1 = it was. */
 static int ws__stop_retry(ws_conn *c) {
-    if (c->state != WS__CLOSED || (c->flags & (WS__F_CLOSE_FIRED | WS__F_DEAD)) ||
-        !ws__cl(c) || !ws__cl(c)->reconnect)
+    int failing = (c->flags & (WS__F_FAILED | WS__F_SENT_CLOSE | WS__F_DEAD)) == WS__F_FAILED &&
+                  (c->state == WS__OPEN || c->state == WS__CLOSING);
+    if (!failing && (c->state != WS__CLOSED || (c->flags & (WS__F_CLOSE_FIRED | WS__F_DEAD)) ||
+                     !ws__cl(c) || !ws__cl(c)->reconnect))
         return 0;
     c->flags |= WS__F_USER_CLOSE;
     return 1;

@@ -5,7 +5,8 @@
 /* ---- what a test's callback does, beyond recording (lb_on_event) ---- */
 typedef struct rv_state {
     lb_state lb;                 /* first: cfg.user is an lb_state * for lb_on_event */
-    int      on_error_close;     /* ERROR: ws_conn_close(c) (1) or ws_conn_drop(c) (2) */
+    int      on_error_close;     /* ERROR: ws_conn_close(c) (1), ws_conn_drop(c) (2), or
+                                    ws_conn_close(c, 1000, "bye") on a client (3) */
 } rv_state;
 
 static void rv_on_event(ws_conn *c, const ws_event *ev, void *user) {
@@ -13,6 +14,8 @@ static void rv_on_event(ws_conn *c, const ws_event *ev, void *user) {
     lb_on_event(c, ev, user);
     if (ev->type == WS_EV_ERROR && s->on_error_close == 1) CHECK_EQ(ws_conn_close(c, 0, NULL), WS_OK);
     if (ev->type == WS_EV_ERROR && s->on_error_close == 2) ws_conn_drop(c);
+    if (ev->type == WS_EV_ERROR && s->on_error_close == 3 && !ws_conn_is_server(c))
+        (void)ws_conn_close(c, WS_CLOSE_NORMAL, "bye");
 }
 
 static ws_ctx *rv_ctx(rv_state *s, ws_config *cfg) {
@@ -58,6 +61,38 @@ out:
 }
 static void test_review2_error_close_no_retry(void) { rv_error_close(1); }
 static void test_review2_error_drop_no_retry(void) { rv_error_close(2); }
+
+/* A connection that fails (here: invalid UTF-8 from the peer, 1007) and whose ERROR callback
+ * closes it ("on error, close" is natural): the close frame the peer gets still carries the
+ * failure's code, not the one given to ws_conn_close, and the close does not reconnect. */
+static void test_review2_error_close_keeps_code(void) {
+    rv_state *s = (rv_state *)calloc(1, sizeof *s);
+    ws_ctx *ctx;
+    ws_conn *c, *srv = NULL;
+    ws_connect_opts o;
+    lb_rec *cr, *sr;
+    char url[64];
+    int ok;
+    if (!s) return;
+    s->on_error_close = 3;
+    ctx = rv_ctx(s, NULL);
+    lb_listen(ctx, url);
+    memset(&o, 0, sizeof o);
+    o.reconnect = 1;
+    c = lb_pair(ctx, &s->lb, url, &o, &srv);
+    if (!c || !srv) goto out;
+    cr = &s->lb.rec[ws_conn_id(c) % LB_MAXC];
+    sr = &s->lb.rec[ws_conn_id(srv) % LB_MAXC];
+    CHECK_EQ(ws_conn_send_frame(srv, 1, 0, WS_OP_TEXT, "\xff", 1), WS_OK);   /* not UTF-8 */
+    LB_WAIT(ok, ctx, NULL, cr->closes >= 1 && sr->closes == 1);
+    CHECK_EQ(cr->err_result, WS_ERR_UTF8);
+    CHECK_EQ(sr->close_code, WS_CLOSE_INVALID_DATA);   /* 1007 reached the server */
+    CHECK_EQ(cr->final_closes, 1);                     /* and no reconnect */
+    CHECK_EQ(cr->reconnect_ms, 0);
+out:
+    ws_ctx_destroy(ctx);
+    lb_done(&s->lb);
+}
 
 #if defined(WS_USE_ZLIB) && !defined(_WIN32)
 /* Server connections with client_no_context_takeover inflate one-frame messages with the ctx's
@@ -111,6 +146,7 @@ out:
 static void suite_review2(void) {
     RUN(test_review2_error_close_no_retry);
     RUN(test_review2_error_drop_no_retry);
+    RUN(test_review2_error_close_keeps_code);
 #if defined(WS_USE_ZLIB) && !defined(_WIN32)
     RUN(test_review2_deflate_shared_inflater);
 #endif
