@@ -801,8 +801,9 @@ WS_API ws_result ws_conn_send_text(ws_conn *c, const char *text);
 WS_API ws_result ws_conn_send_frame(ws_conn *c, int fin, int rsv, int opcode,
                                     const void *data, size_t len);
 /* Graceful close: sends a close frame (code 0 = none; reason <= 123 bytes UTF-8), waits
- * for the peer's, then closes TCP (close_timeout_ms at most). No reconnect follows.
- * WS_OK, WS_ERR_ARG (invalid code or reason), WS_ERR_CLOSED (already closing). */
+ * for the peer's, then closes TCP (close_timeout_ms at most). No reconnect follows (also
+ * from an ERROR callback, where a failure's own close code is kept). WS_OK, WS_ERR_ARG
+ * (invalid code or reason), WS_ERR_CLOSED (already closing). */
 WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason);
 /* Forced close: drops TCP now; WS_EV_CLOSE (1006) follows in the loop. */
 WS_API void      ws_conn_drop(ws_conn *c);
