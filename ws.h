@@ -492,7 +492,7 @@ typedef struct ws_config {
      * changed interest, or 0 = stop watching (always before fd is closed or reused). Pass token
      * to ws_socket_ready when fd is ready; *host is your pointer for this socket (NULL on the
      * first call; kept until the 0 call). on_timer: call ws_timer_fired in timeout_ms
-     * (0 = as soon as you can; -1 = no timer); each call replaces the last. Only changes are
+     * (0 = as soon as you can; -1 = no timer, also from ws_ctx_destroy); each call replaces the last. Only changes are
      * told: O(1) per event, however many connections. Called from ws.h calls on your thread. */
     void (*on_watch)(ws_ctx *ctx, intptr_t fd, int events, void *token, void **host, void *user);
     void (*on_timer)(ws_ctx *ctx, int timeout_ms, void *user);
@@ -7543,6 +7543,7 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
     ws__free(ctx, ctx->owners);
     ws__free(ctx, ctx->ospfds);
     ws__epoll_set(ctx, ctx->wake_r, NULL, &ctx->wake_reg, 0);   /* on_watch: stop first */
+    if (ctx->cfg.on_timer && ctx->timer_told != -1) ctx->cfg.on_timer(ctx, -1, ctx->cfg.user);   /* and its timer */
     if (ctx->wake_r != WS__INVALID_SOCK) ws__sock_close(ctx->wake_r);
     if (ctx->wake_w != WS__INVALID_SOCK && ctx->wake_w != ctx->wake_r) ws__sock_close(ctx->wake_w);
     if (ctx->net_ok) ws__net_done();

@@ -94,6 +94,46 @@ out:
     lb_done(&s->lb);
 }
 
+/* A host loop (cfg.on_watch/on_timer) is told each socket's end as the ctx is destroyed
+ * (on_watch with events 0); its timer must be ended too (on_timer -1), or a GUI that goes on
+ * running after ws_ctx_destroy calls ws_timer_fired on the freed ctx when the timer fires. */
+typedef struct rv_host { int watched, timer_ms, timer_calls; } rv_host;
+static void rv_on_watch(ws_ctx *ctx, intptr_t fd, int events, void *token, void **host, void *user) {
+    rv_host *h = (rv_host *)user;
+    (void)ctx; (void)fd; (void)token; (void)host;
+    if (events && !*host) { *host = h; h->watched++; }
+    else if (!events && *host) h->watched--;
+}
+static void rv_on_timer(ws_ctx *ctx, int ms, void *user) {
+    rv_host *h = (rv_host *)user;
+    (void)ctx;
+    h->timer_ms = ms;
+    h->timer_calls++;
+}
+static void rv_nop(ws_conn *c, const ws_event *ev, void *u) { (void)c; (void)ev; (void)u; }
+static void test_review2_host_timer_ended(void) {
+    rv_host h;
+    ws_config cfg;
+    ws_ctx *ctx;
+    ws_conn *c = NULL;
+    memset(&h, 0, sizeof h);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_event = rv_nop;
+    cfg.on_watch = rv_on_watch;
+    cfg.on_timer = rv_on_timer;
+    cfg.user = &h;
+    ctx = ws_ctx_create(&cfg);
+    CHECK(ctx != NULL);
+    if (!ctx) return;
+    CHECK_EQ(ws_connect(ctx, "ws://127.0.0.1:1/", NULL, NULL, &c), WS_OK);   /* a timer (connect) */
+    ws_timer_fired(ctx);
+    CHECK(h.timer_calls > 0);
+    CHECK(h.timer_ms >= 0);           /* armed: the connect timeout, or the refusal's pass */
+    ws_ctx_destroy(ctx);
+    CHECK_EQ(h.watched, 0);           /* every socket's watch ended (the wake-up channel too) */
+    CHECK_EQ(h.timer_ms, -1);         /* and the timer */
+}
+
 #if defined(WS_USE_ZLIB) && !defined(_WIN32)
 /* Server connections with client_no_context_takeover inflate one-frame messages with the ctx's
  * shared inflater. A client whose compressed message is corrupt (or ends its connection in
@@ -147,6 +187,7 @@ static void suite_review2(void) {
     RUN(test_review2_error_close_no_retry);
     RUN(test_review2_error_drop_no_retry);
     RUN(test_review2_error_close_keeps_code);
+    RUN(test_review2_host_timer_ended);
 #if defined(WS_USE_ZLIB) && !defined(_WIN32)
     RUN(test_review2_deflate_shared_inflater);
 #endif
