@@ -708,7 +708,8 @@ WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts 
                             void *conn_user, ws_conn **out);
 /* BLOCKING, for small programs: ws_connect, then ws_poll until the connection is open or
  * failed (or timeout_ms passes; 0 = no limit). Other connections keep being served meanwhile.
- * WS_OK (*out set), a ws_connect error, or why the attempt failed (WS_ERR_DNS, _CONNECT,
+ * WS_OK (*out set; already closing if the server closed at once: its CLOSE follows), a
+ * ws_connect error, or why the attempt failed (WS_ERR_DNS, _CONNECT,
  * _TLS, _HANDSHAKE, _IO, _TIMEOUT...), with ws_ctx_error saying which step: "connect timed
  * out", "handshake timed out", "connection refused ...". Not from a callback. */
 WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
@@ -7600,8 +7601,10 @@ WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_conn
         if (ws_poll(ctx, (int)WS__MIN(end - ws__now_ms(), (int64_t)100)) < 0) break;
     }
     ctx->hold = NULL;
-    if (c->state == WS__OPEN) { if (out) *out = c; return WS_OK; }
-    rc = c->err != WS_OK ? c->err : WS_ERR_TIMEOUT;
+    /* open, or opened and already closing (the peer's close came with the 101): the caller
+     * had WS_EV_OPEN, and c lives until its CLOSE */
+    if (c->state == WS__OPEN || ((c->flags & WS__F_OPENED) && c->state == WS__CLOSING)) { if (out) *out = c; return WS_OK; }
+    rc = c->err != WS_OK ? c->err : (c->flags & WS__F_OPENED) ? WS_ERR_CLOSED : WS_ERR_TIMEOUT;
     if (!(c->flags & WS__F_DEAD)) {   /* still trying (or waiting to retry): give up */
         /* which step ran out of time: DNS and TCP connect, or the TLS/HTTP handshake */
         const char *why = c->state == WS__TLS || c->state == WS__HANDSHAKE ? WS__T("handshake timed out")

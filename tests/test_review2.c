@@ -7,6 +7,7 @@ typedef struct rv_state {
     lb_state lb;                 /* first: cfg.user is an lb_state * for lb_on_event */
     int      on_error_close;     /* ERROR: ws_conn_close(c) (1), ws_conn_drop(c) (2), or
                                     ws_conn_close(c, 1000, "bye") on a client (3) */
+    int      server_close_on_open;   /* OPEN of a server conn: ws_conn_close(c, 1000, "bye") */
 } rv_state;
 
 static void rv_on_event(ws_conn *c, const ws_event *ev, void *user) {
@@ -14,6 +15,8 @@ static void rv_on_event(ws_conn *c, const ws_event *ev, void *user) {
     lb_on_event(c, ev, user);
     if (ev->type == WS_EV_ERROR && s->on_error_close == 1) CHECK_EQ(ws_conn_close(c, 0, NULL), WS_OK);
     if (ev->type == WS_EV_ERROR && s->on_error_close == 2) ws_conn_drop(c);
+    if (ev->type == WS_EV_OPEN && s->server_close_on_open && ws_conn_is_server(c))
+        CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, "bye"), WS_OK);
     if (ev->type == WS_EV_ERROR && s->on_error_close == 3 && !ws_conn_is_server(c))
         (void)ws_conn_close(c, WS_CLOSE_NORMAL, "bye");
 }
@@ -134,6 +137,35 @@ static void test_review2_host_timer_ended(void) {
     CHECK_EQ(h.timer_ms, -1);         /* and the timer */
 }
 
+/* ws_connect_blocking whose connection opens and is closed by the server in the same pass
+ * (the 101 and the close frame in one read): the caller saw WS_EV_OPEN, so the call succeeds
+ * with the (closing) conn, whose CLOSE follows from the loop; no "connect timed out" ERROR
+ * after the OPEN, no WS_ERR_TIMEOUT for a connection that never waited. */
+static void test_review2_blocking_open_then_closed(void) {
+    rv_state *s = (rv_state *)calloc(1, sizeof *s);
+    ws_ctx *ctx;
+    ws_conn *c = NULL;
+    lb_rec *cr;
+    char url[64];
+    int ok;
+    ws_result rc;
+    if (!s) return;
+    s->server_close_on_open = 1;
+    ctx = rv_ctx(s, NULL);
+    lb_listen(ctx, url);
+    rc = ws_connect_blocking(ctx, url, NULL, NULL, LB_CAP_MS, &c);
+    cr = &s->lb.rec[1];                  /* the client: the ctx's first conn */
+    CHECK_EQ(cr->opens, 1);
+    CHECK_EQ(cr->errors, 0);
+    CHECK_EQ(rc, WS_OK);
+    CHECK(c != NULL);
+    LB_WAIT(ok, ctx, NULL, cr->closes == 1);
+    CHECK_EQ(cr->close_code, WS_CLOSE_NORMAL);
+    CHECK(strcmp(cr->reason, "bye") == 0);
+    ws_ctx_destroy(ctx);
+    lb_done(&s->lb);
+}
+
 #if defined(WS_USE_ZLIB) && !defined(_WIN32)
 /* Server connections with client_no_context_takeover inflate one-frame messages with the ctx's
  * shared inflater. A client whose compressed message is corrupt (or ends its connection in
@@ -188,6 +220,7 @@ static void suite_review2(void) {
     RUN(test_review2_error_drop_no_retry);
     RUN(test_review2_error_close_keeps_code);
     RUN(test_review2_host_timer_ended);
+    RUN(test_review2_blocking_open_then_closed);
 #if defined(WS_USE_ZLIB) && !defined(_WIN32)
     RUN(test_review2_deflate_shared_inflater);
 #endif
