@@ -635,9 +635,11 @@ WS_API ws_result ws_engine_create(const ws_config *cfg, const ws_engine_opts *o,
 /* Fires WS_EV_CLOSE if it has not fired (1006, or the close already agreed), frees c. Not from
  * one of c's callbacks. */
 WS_API void      ws_engine_destroy(ws_conn *c);
-/* Bytes received from the peer, any amount, split anywhere: events fire before it returns.
- * Input after a close or failure is dropped. WS_OK, WS_ERR_NOMEM, WS_ERR_CLOSED (c is CLOSED),
- * WS_ERR_ARG. (A protocol error is not a result: ERROR and CLOSE events say it.) */
+/* Bytes received from the peer, any amount, split anywhere: events fire before it returns
+ * (called from one of c's callbacks: once that returns; ws_engine_eof too). Input after a
+ * close or failure is dropped. WS_OK, WS_ERR_NOMEM (WS_ERR_FULL: max_memory), WS_ERR_CLOSED
+ * (c is CLOSED or its end was reported), WS_ERR_ARG. (A protocol error is not a result:
+ * ERROR and CLOSE events say it.) */
 WS_API ws_result ws_engine_feed(ws_conn *c, const void *data, size_t len, int64_t now_ms);
 /* The peer closed its side of the stream (TCP EOF, the link went down): WS_EV_CLOSE fires,
  * clean if both close frames had been exchanged, else 1006. */
@@ -2792,6 +2794,8 @@ struct ws_ctx {   /* the most used members first: Thumb-2 loads them with 16-bit
     size_t       npending;
     int64_t      accept_resume;  /* listeners paused (EMFILE...) until then; 0 = none */
     int          accept_backoff; /* ms of the last pause: doubles while it lasts */
+    ws__buf     *later;          /* an engine: input fed from its own callback, for after it */
+    int          later_eof;      /* ... and the stream's end (ws_engine_eof) after that input */
 };
 
 #ifdef WS_NO_SERVER   /* nothing is accepted: no handshake list, listeners never pause */
@@ -4011,12 +4015,21 @@ static void ws__service_core(ws_conn *c) {
     if (c->flags & WS__F_BROKEN) ws__finish(c);
 }
 
+static ws_result ws__engine_input(ws_conn *c, const uint8_t *p, size_t len);
+static void ws__engine_eof(ws_conn *c);
 /* An engine's "end of pass": after each of its API calls, unless inside its callback. */
 static void ws__engine_run(ws_ctx *ctx) {
     int round;
     if (!WS__ENGINE(ctx) || ctx->in_cb) return;
-    for (round = 0; ctx->pend && round < 8; round++) {
-        ws_conn *c, *list = ctx->pend;
+    for (round = 0; (ctx->pend && round < 8) || ctx->later || ctx->later_eof; round++) {
+        ws_conn *c, *list;
+        while (ctx->later || ctx->later_eof) {   /* fed (or ended) from a callback: now, in order */
+            ws__buf *b = ctx->later;
+            ctx->later = NULL;
+            if (b) { (void)ws__engine_input(ctx->head, WS__BDATA(b) + b->off, ws__buf_used(b)); ws__buf_put(ctx, &b); }
+            else { ctx->later_eof = 0; ws__engine_eof(ctx->head); }
+        }
+        list = ctx->pend;
         ctx->pend = NULL;
         while ((c = list) != NULL) {
             list = c->pnext;
@@ -4284,6 +4297,7 @@ static void ws__engine_free(ws_ctx *ctx) {
     ws__pmd_ctx_free(ctx);
     while (ctx->npool) ws__free(ctx, ctx->pool[--ctx->npool]);
     if (ctx->big) ws__buf_free(ctx, ctx->big);
+    if (ctx->later) ws__buf_free(ctx, ctx->later);
     ws__free(ctx, ctx->heap);
     ws__ids_free(ctx);
     WS_FREE(ctx, ctx->cfg.user);
@@ -4340,13 +4354,10 @@ WS_API void ws_engine_destroy(ws_conn *c) {
     ws__engine_free(ctx);
 }
 
-WS_API ws_result ws_engine_feed(ws_conn *c, const void *data, size_t len, int64_t now_ms) {
-    const uint8_t *p = (const uint8_t *)data;
+/* Input in steps, so no buffer outgrows the frame being read. */
+static ws_result ws__engine_input(ws_conn *c, const uint8_t *p, size_t len) {
     ws_result rc = WS_OK;
-    if (!c || !WS__ENGINE(c->ctx) || (!data && len)) return WS_ERR_ARG;
-    c->ctx->now = now_ms;
-    if (c->state == WS__CLOSED) return WS_ERR_CLOSED;
-    while (len && rc == WS_OK) {   /* in steps, so no buffer outgrows the frame being read */
+    while (len && rc == WS_OK) {
         size_t n = WS_BUF_MIN;
         if (c->state != WS__HANDSHAKE && !ws__reading(c)) break;   /* closing: input is dropped */
         if (c->flags & WS__F_HAVE_FRAME) {   /* the rest of a big frame in one step */
@@ -4360,14 +4371,37 @@ WS_API ws_result ws_engine_feed(ws_conn *c, const void *data, size_t len, int64_
         len -= n;
     }
     if (ws__buf_used(c->tx)) ws__pend(c);   /* what the input queued (101, pongs, close): a ws_io takes it */
-    ws__engine_run(c->ctx);
     return rc;
+}
+
+WS_API ws_result ws_engine_feed(ws_conn *c, const void *data, size_t len, int64_t now_ms) {
+    ws_ctx *ctx;
+    ws_result rc;
+    if (!c || !WS__ENGINE(c->ctx) || (!data && len)) return WS_ERR_ARG;
+    ctx = c->ctx;
+    ctx->now = now_ms;
+    if (c->state == WS__CLOSED) return WS_ERR_CLOSED;
+    if (ctx->in_cb) {   /* from c's callback (a ws_io's peer answering): after it returns, so
+                         * ev->data and a message being assembled stay as they are */
+        if (ctx->later_eof) return WS_ERR_CLOSED;
+        if (len && !ws__buf_reserve(ctx, &ctx->later, len)) return ws__nomem(ctx);
+        if (len) { memcpy(WS__BDATA(ctx->later) + ctx->later->len, data, len); ctx->later->len += len; }
+        return WS_OK;
+    }
+    rc = ws__engine_input(c, (const uint8_t *)data, len);
+    ws__engine_run(ctx);
+    return rc;
+}
+
+static void ws__engine_eof(ws_conn *c) {
+    if (c->state != WS__CLOSED) { ws__buf_put(c->ctx, &c->rx); ws__on_eof(c); }
 }
 
 WS_API void ws_engine_eof(ws_conn *c, int64_t now_ms) {
     if (!c || !WS__ENGINE(c->ctx)) return;
     c->ctx->now = now_ms;
-    if (c->state != WS__CLOSED) { ws__buf_put(c->ctx, &c->rx); ws__on_eof(c); }
+    if (c->ctx->in_cb) c->ctx->later_eof = 1;   /* from c's callback: after it (and its input) */
+    else ws__engine_eof(c);
     ws__engine_run(c->ctx);
 }
 
