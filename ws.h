@@ -637,7 +637,7 @@ WS_API ws_result ws_engine_create(const ws_config *cfg, const ws_engine_opts *o,
 WS_API void      ws_engine_destroy(ws_conn *c);
 /* Bytes received from the peer, any amount, split anywhere: events fire before it returns
  * (called from one of c's callbacks: once that returns; ws_engine_eof too). Input after a
- * close or failure is dropped. WS_OK, WS_ERR_NOMEM (WS_ERR_FULL: max_memory), WS_ERR_CLOSED
+ * close or failure is dropped. WS_OK, WS_ERR_NOMEM, WS_ERR_CLOSED
  * (c is CLOSED or its end was reported), WS_ERR_ARG. (A protocol error is not a result:
  * ERROR and CLOSE events say it.) */
 WS_API ws_result ws_engine_feed(ws_conn *c, const void *data, size_t len, int64_t now_ms);
@@ -4384,7 +4384,7 @@ WS_API ws_result ws_engine_feed(ws_conn *c, const void *data, size_t len, int64_
     if (ctx->in_cb) {   /* from c's callback (a ws_io's peer answering): after it returns, so
                          * ev->data and a message being assembled stay as they are */
         if (ctx->later_eof) return WS_ERR_CLOSED;
-        if (len && !ws__buf_reserve(ctx, &ctx->later, len)) return ws__nomem(ctx);
+        if (len && !ws__buf_reserve(ctx, &ctx->later, len)) return WS_ERR_NOMEM;
         if (len) { memcpy(WS__BDATA(ctx->later) + ctx->later->len, data, len); ctx->later->len += len; }
         return WS_OK;
     }
