@@ -3285,7 +3285,7 @@ static ws_result ws__frame_check(ws_conn *c, const char **why) {
     }
     slack = ws__pmd_slack(c, ws__max_message(ctx));   /* deflate may grow incompressible data */
     /* name the limit the user set: the message one first (max_frame defaults to it) */
-    if (!(c->flags & WS__F_FRAGS) && f->payload_len > ws__max_message(ctx) + slack - c->msg_len) {
+    if ((!(c->flags & WS__F_FRAGS) || (c->msg && !ws__pmd_rx(c))) && f->payload_len > ws__max_message(ctx) + slack - c->msg_len) {
         *why = WS__T("message larger than max_message"); return WS_ERR_TOO_BIG;
     }
     if (f->payload_len > ws__max_frame(ctx) + slack ||
@@ -3361,7 +3361,8 @@ static void ws__frame_done(ws_conn *c, uint8_t *p, size_t n) {
         ws__fail(c, WS_ERR_UTF8, WS__T("text message ends inside a UTF-8 sequence"));
         return;
     }
-    if (c->flags & WS__F_FRAGS) {               /* fragment mode: as they come */
+    if ((c->flags & WS__F_FRAGS) && !c->msg) {  /* fragment mode: as they come (a message
+                                                 * assembled before it was set ends whole) */
         c->msg_op = (uint8_t)(fin ? 0 : op);
         c->msg_len = fin ? 0 : c->msg_len + n;
         ws__deliver(c, op, p, n, fin);

@@ -590,6 +590,38 @@ static void cn_fragment_mode(void) {
 }
 static void test_conn_fragment_mode(void) { cn_ways(cn_fragment_mode); }
 
+/* ws_conn_set_fragments while a message is being assembled (between its fragments): that
+ * message still ends whole, the switch applies from the next one (regression: its first
+ * fragments, held for assembly, were never delivered, and were put in front of a later one). */
+static void test_conn_fragment_mode_switch(void) {
+    ws_conn *c;
+    const cn_ev *m;
+    cn_begin(NULL);
+    c = cn_open(1);
+    cn_feed_frame(c, 0, WS_OP_TEXT, "ab", 2);
+    ws_conn_set_fragments(c, 1);
+    cn_feed_frame(c, 1, WS_OP_CONT, "cd", 2);
+    CHECK_EQ(cn_count(WS_EV_MESSAGE), 1);
+    m = cn_find(WS_EV_MESSAGE, 0);
+    if (m) { CHECK_EQ(m->fin, 1); CHECK_EQ(m->len, 4); CHECK_MEM(m->data, "abcd", 4); }
+    cn_feed_frame(c, 0, WS_OP_BINARY, "ef", 2);   /* fragment mode now */
+    m = cn_find(WS_EV_MESSAGE, 1);
+    CHECK(m != NULL);
+    if (m) { CHECK_EQ(m->fin, 0); CHECK_EQ(m->len, 2); CHECK_MEM(m->data, "ef", 2); }
+    ws_conn_set_fragments(c, 0);                  /* back, in the middle of one: its rest */
+    cn_feed_frame(c, 1, WS_OP_CONT, "gh", 2);
+    m = cn_find(WS_EV_MESSAGE, 2);
+    CHECK(m != NULL);
+    if (m) { CHECK_EQ(m->fin, 1); CHECK_EQ(m->len, 2); CHECK_MEM(m->data, "gh", 2); }
+    cn_feed_frame(c, 1, WS_OP_TEXT, "Q", 1);
+    m = cn_find(WS_EV_MESSAGE, 3);
+    CHECK(m != NULL);
+    if (m) { CHECK_EQ(m->fin, 1); CHECK_EQ(m->len, 1); CHECK_MEM(m->data, "Q", 1); }
+    CHECK_EQ(cn_count(WS_EV_MESSAGE), 4);
+    CHECK_EQ(cn_count(WS_EV_ERROR), 0);
+    cn_end();
+}
+
 /* ---- protocol violations: each one fails the connection with a close code ---- */
 /* Opens a conn, feeds in (the run's way: cn_ways feeds it whole, byte by byte and split at
  * every offset) and checks the close code queued, the ERROR event, that no message got out,
@@ -1775,6 +1807,7 @@ static void suite_conn(void) {
     RUN(test_conn_zero_length);
     RUN(test_conn_fragmented);
     RUN(test_conn_fragment_mode);
+    RUN(test_conn_fragment_mode_switch);
     RUN(test_conn_bad_continuation);
     RUN(test_conn_bad_header);
     RUN(test_conn_utf8);
