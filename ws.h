@@ -705,7 +705,8 @@ WS_API void        ws_listener_close(ws_listener *l);        /* stop accepting *
  * opts may be NULL. WS_OK, WS_ERR_URL (ws_ctx_error names the wrong part), WS_ERR_TLS (wss://
  * built without WS_USE_MBEDTLS, or unreadable opts->tls files: ws_ctx_error says which),
  * WS_ERR_ARG (also: opts->headers repeats a header ws.h writes, see ws_http_build_request;
- * ws_ctx_error says which), WS_ERR_NOMEM. May be called from a callback. */
+ * ws_ctx_error says which), WS_ERR_NOMEM. May be called from a callback; from a CLOSE inside
+ * ws_ctx_destroy (and so ws_listen, ws_conn_adopt) it fails with WS_ERR_CLOSED. */
 WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
                             void *conn_user, ws_conn **out);
 /* BLOCKING, for small programs: ws_connect, then ws_poll until the connection is open or
@@ -6497,6 +6498,7 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, int port, ws_listener 
     int one = 1, e = 0;
     if (out) *out = NULL;
     if (!ctx) return WS_ERR_ARG;
+    if (ctx->destroying) return WS_ERR_CLOSED;   /* a CLOSE callback inside ws_ctx_destroy */
     if (port < 0 || port > 65535) {   /* not silently modulo 65536 */
         ws__ctx_err(ctx, WS__T("ws_listen: port out of range (0-65535; 0 = any free port)"), NULL, NULL);
         return WS_ERR_ARG;
@@ -7559,6 +7561,7 @@ WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts 
     const char *why = "";
     if (out) *out = NULL;
     if (!ctx) return WS_ERR_ARG;
+    if (ctx->destroying) return WS_ERR_CLOSED;   /* a CLOSE callback inside ws_ctx_destroy */
     if (!url) { ws__ctx_err(ctx, WS__T("ws_connect: no URL (NULL)"), NULL, NULL); return WS_ERR_ARG; }
     c = ws__conn_new(ctx, 0);
     if (!c) return WS_ERR_NOMEM;
@@ -7628,6 +7631,7 @@ WS_API ws_result ws_conn_adopt(ws_ctx *ctx, intptr_t fd, const ws_engine_opts *o
     if (out) *out = NULL;
     if (!o) { memset(&none, 0, sizeof none); o = &none; }
     if (!ctx || (!o->io && fd < 0)) return WS_ERR_ARG;
+    if (ctx->destroying) return WS_ERR_CLOSED;   /* a CLOSE callback inside ws_ctx_destroy */
     ctx->now = ws__now_ms();
     c = ws__conn_new(ctx, o->server);
     if (!c) return WS_ERR_NOMEM;

@@ -274,6 +274,35 @@ static void test_usage_epoll_choice(void) {
     us_end(ctx);
 }
 
+/* ---- ws_ctx_destroy while a CLOSE callback connects again (a hand-made reconnect) ----
+ * Each connection it closes fires CLOSE; one that connects (or listens) from there would get
+ * a new connection for destroy to close, without end (regression: it never returned, each
+ * round a socket opened and closed). From inside ws_ctx_destroy they fail: WS_ERR_CLOSED. */
+typedef struct us_redial { ws_ctx *ctx; int closes; ws_result connect_rc, listen_rc; } us_redial;
+static void us_on_redial(ws_conn *c, const ws_event *ev, void *user) {
+    us_redial *r = (us_redial *)user;
+    (void)c;
+    if (ev->type != WS_EV_CLOSE || ++r->closes > 50) return;   /* 50: the old header's loop */
+    r->connect_rc = ws_connect(r->ctx, "ws://127.0.0.1:9/", NULL, NULL, NULL);
+    r->listen_rc = ws_listen(r->ctx, "127.0.0.1", 0, NULL);
+}
+static void test_usage_destroy_redial(void) {
+    ws_config cfg;
+    us_redial r;
+    memset(&cfg, 0, sizeof cfg);
+    memset(&r, 0, sizeof r);
+    cfg.on_event = us_on_redial;
+    cfg.user = &r;
+    r.ctx = ws_ctx_create(&cfg);
+    CHECK(r.ctx != NULL);
+    if (!r.ctx) return;
+    CHECK_EQ(ws_connect(r.ctx, "ws://127.0.0.1:9/", NULL, NULL, NULL), WS_OK);
+    ws_ctx_destroy(r.ctx);
+    CHECK_EQ(r.closes, 1);
+    CHECK_EQ(r.connect_rc, WS_ERR_CLOSED);
+    CHECK_EQ(r.listen_rc, WS_ERR_CLOSED);   /* (a listener made there was never closed) */
+}
+
 static void suite_usage(void) {
     RUN(test_usage_send_too_big);
     RUN(test_usage_limit_texts);
@@ -282,4 +311,5 @@ static void suite_usage(void) {
     RUN(test_usage_url_errors);
     RUN_POSIX(test_usage_blocking_handshake_timeout, "raw POSIX sockets as a silent peer");
     RUN(test_usage_epoll_choice);
+    RUN(test_usage_destroy_redial);
 }
