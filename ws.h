@@ -1533,14 +1533,17 @@ WS_API ws_result ws_frame_encode(ws_frame *f, uint8_t out[14]) {
     return WS_OK;
 }
 
-WS_API void ws_mask(uint8_t *p, size_t n, const uint8_t mask[4], uint64_t offset) {
+/* dst[i] = src[i] ^ mask[(offset + i) % 4]: in place (dst == src) for ws_mask, or while a client
+ * copies a payload into its queue (one pass instead of a copy and a pass). */
+static void ws__mask_to(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t mask[4],
+                        uint64_t offset) {
     uint8_t m[8];
     size_t i = 0, k;
     uint64_t w, mw;
     unsigned o = (unsigned)(offset & 3);
     if (!n) return;
     for (k = 0; k < 8; k++) m[k] = mask[(o + k) & 3];
-    memcpy(&mw, m, 8);            /* the mask as it lines up with p[0..8) */
+    memcpy(&mw, m, 8);            /* the mask as it lines up with dst[0..8) */
 #ifdef WS__UTF8_SIMD              /* 64 bytes per step (a 1 MiB frame: ~4x fewer cycles) */
     if (n >= 16) {
         uint8_t m16[16];
@@ -1548,20 +1551,24 @@ WS_API void ws_mask(uint8_t *p, size_t n, const uint8_t mask[4], uint64_t offset
         memcpy(m16, m, 8); memcpy(m16 + 8, m, 8);
         v = WS__V_LOAD(m16);
         for (; i + 64 <= n; i += 64) {
-            ws__v16 a = WS__V_LOAD(p + i), b = WS__V_LOAD(p + i + 16);
-            ws__v16 c = WS__V_LOAD(p + i + 32), d = WS__V_LOAD(p + i + 48);
-            WS__V_STORE(p + i, WS__V_XOR(a, v)); WS__V_STORE(p + i + 16, WS__V_XOR(b, v));
-            WS__V_STORE(p + i + 32, WS__V_XOR(c, v)); WS__V_STORE(p + i + 48, WS__V_XOR(d, v));
+            ws__v16 a = WS__V_LOAD(src + i), b = WS__V_LOAD(src + i + 16);
+            ws__v16 c = WS__V_LOAD(src + i + 32), d = WS__V_LOAD(src + i + 48);
+            WS__V_STORE(dst + i, WS__V_XOR(a, v)); WS__V_STORE(dst + i + 16, WS__V_XOR(b, v));
+            WS__V_STORE(dst + i + 32, WS__V_XOR(c, v)); WS__V_STORE(dst + i + 48, WS__V_XOR(d, v));
         }
-        for (; i + 16 <= n; i += 16) WS__V_STORE(p + i, WS__V_XOR(WS__V_LOAD(p + i), v));
+        for (; i + 16 <= n; i += 16) WS__V_STORE(dst + i, WS__V_XOR(WS__V_LOAD(src + i), v));
     }
 #endif
     for (; i + 8 <= n; i += 8) {  /* memcpy: unaligned-safe, compiles to plain loads */
-        memcpy(&w, p + i, 8);
+        memcpy(&w, src + i, 8);
         w ^= mw;
-        memcpy(p + i, &w, 8);
+        memcpy(dst + i, &w, 8);
     }
-    for (; i < n; i++) p[i] ^= m[i & 7];
+    for (; i < n; i++) dst[i] = (uint8_t)(src[i] ^ m[i & 7]);
+}
+
+WS_API void ws_mask(uint8_t *p, size_t n, const uint8_t mask[4], uint64_t offset) {
+    ws__mask_to(p, p, n, mask, offset);
 }
 
 /* ==== >>close ==== close codes and payloads, RFC 6455 5.5.1 and 7.4 ==== */
@@ -3209,8 +3216,8 @@ static ws_result ws__queue_frame(ws_conn *c, int fin, int rsv, int op, const voi
                            ws__max_queue(ctx) + 14)) return ws__nomem(ctx);
     dst = WS__BDATA(c->tx) + c->tx->len;
     hl = ws__frame_head(dst, WS__B0(fin, rsv, op), masked ? mask : NULL, len, 0);
-    if (len) memcpy(dst + hl, data, len);
-    if (masked) ws_mask(dst + hl, len, mask, 0);
+    if (masked) ws__mask_to(dst + hl, (const uint8_t *)data, len, mask, 0);
+    else if (len) memcpy(dst + hl, data, len);
     c->tx->len += hl + len;
     return WS_OK;
 }

@@ -1311,6 +1311,32 @@ static void cn_send_client_masks(void) {
 }
 static void test_conn_send_client_masks(void) { cn_ways(cn_send_client_masks); }
 
+/* A client masks while it copies into its queue: every length through the vector steps and
+ * tails, from sources at each alignment, arrives whole, and the caller's bytes stay as they were. */
+static void test_conn_send_client_mask_copy(void) {
+    static uint8_t src[70000 + 8], keep[70000 + 8], pl[70000];
+    static const size_t big[] = {1000, 4097, 65535, 65536, 70000};
+    ws_conn *c;
+    ws_frame f;
+    size_t n, al, len, i;
+    cn_begin(NULL);
+    c = cn_open(0);
+    for (i = 0; i < sizeof src; i++) src[i] = (uint8_t)(i * 7 + (i >> 8));
+    memcpy(keep, src, sizeof src);
+    for (n = 0; n < 200 + sizeof big / sizeof big[0] && !t_bad; n++)
+        for (al = 0; al < 8 && !t_bad; al++) {
+            size_t k = n < 200 ? n : big[n - 200];
+            CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, src + al, k), WS_OK);
+            len = 0;
+            CHECK(cn_pop(c, &f, pl, sizeof pl, &len));
+            CHECK_EQ(f.masked, 1);
+            CHECK_EQ(len, k);
+            CHECK_MEM(pl, src + al, k);
+        }
+    CHECK_MEM(src, keep, sizeof src);           /* the source is read, never masked in place */
+    cn_end();
+}
+
 static void cn_send_frame(void) {
     int server;
     for (server = 0; server <= 1; server++) {
@@ -1825,6 +1851,7 @@ static void suite_conn(void) {
     RUN(test_conn_keepalive);
     RUN(test_conn_send_checks);
     RUN(test_conn_send_client_masks);
+    RUN(test_conn_send_client_mask_copy);
     RUN(test_conn_send_frame);
     RUN(test_conn_server_handshake_splits);
     RUN(test_conn_server_handshake_then_frame);
