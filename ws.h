@@ -3625,12 +3625,13 @@ static void ws__conn_process(ws_conn *c) {
 #if defined(__GNUC__)
 __attribute__((unused))
 #endif
-static int ws__rx_put(ws_conn *c, const void *data, size_t n) {   /* 0 = no memory */
-    if (!ws__buf_reserve(c->ctx, &c->rx, n)) return 0;
-    if (n) memcpy(WS__BDATA(c->rx) + c->rx->len, data, n);
-    c->rx->len += n;
+static int ws__buf_add(ws_ctx *ctx, ws__buf **pb, const void *data, size_t n) {   /* 0 = no memory */
+    if (!ws__buf_reserve(ctx, pb, n)) return 0;
+    if (n) memcpy(WS__BDATA(*pb) + (*pb)->len, data, n);
+    (*pb)->len += n;
     return 1;
 }
+WS__UNUSED static int ws__rx_put(ws_conn *c, const void *data, size_t n) { return ws__buf_add(c->ctx, &c->rx, data, n); }
 static ws_result ws__conn_feed(ws_conn *c, const void *data, size_t n) {
     if (!ws__rx_put(c, data, n)) return WS_ERR_NOMEM;
     c->last_rx = ws__t32_of(c->ctx->now);   /* input counts against idle_timeout_ms, as in ws__readable */
@@ -4025,7 +4026,6 @@ static void ws__service_core(ws_conn *c) {
 }
 
 static ws_result ws__engine_input(ws_conn *c, const uint8_t *p, size_t len);
-static void ws__engine_eof(ws_conn *c);
 /* An engine's "end of pass": after each of its API calls, unless inside its callback. */
 static void ws__engine_run(ws_ctx *ctx) {
     int round;
@@ -4035,8 +4035,12 @@ static void ws__engine_run(ws_ctx *ctx) {
         while (ctx->later || ctx->later_eof) {   /* fed (or ended) from a callback: now, in order */
             ws__buf *b = ctx->later;
             ctx->later = NULL;
-            if (b) { (void)ws__engine_input(ctx->head, WS__BDATA(b) + b->off, ws__buf_used(b)); ws__buf_put(ctx, &b); }
-            else { ctx->later_eof = 0; ws__engine_eof(ctx->head); }
+            c = ctx->head;
+            if (b) { (void)ws__engine_input(c, WS__BDATA(b) + b->off, ws__buf_used(b)); ws__buf_put(ctx, &b); }
+            else {
+                ctx->later_eof = 0;
+                if (c->state != WS__CLOSED) { ws__buf_put(ctx, &c->rx); ws__on_eof(c); }
+            }
         }
         list = ctx->pend;
         ctx->pend = NULL;
@@ -4393,24 +4397,17 @@ WS_API ws_result ws_engine_feed(ws_conn *c, const void *data, size_t len, int64_
     if (ctx->in_cb) {   /* from c's callback (a ws_io's peer answering): after it returns, so
                          * ev->data and a message being assembled stay as they are */
         if (ctx->later_eof) return WS_ERR_CLOSED;
-        if (len && !ws__buf_reserve(ctx, &ctx->later, len)) return WS_ERR_NOMEM;
-        if (len) { memcpy(WS__BDATA(ctx->later) + ctx->later->len, data, len); ctx->later->len += len; }
-        return WS_OK;
+        return !len || ws__buf_add(ctx, &ctx->later, data, len) ? WS_OK : WS_ERR_NOMEM;
     }
     rc = ws__engine_input(c, (const uint8_t *)data, len);
     ws__engine_run(ctx);
     return rc;
 }
 
-static void ws__engine_eof(ws_conn *c) {
-    if (c->state != WS__CLOSED) { ws__buf_put(c->ctx, &c->rx); ws__on_eof(c); }
-}
-
 WS_API void ws_engine_eof(ws_conn *c, int64_t now_ms) {
     if (!c || !WS__ENGINE(c->ctx)) return;
     c->ctx->now = now_ms;
-    if (c->ctx->in_cb) c->ctx->later_eof = 1;   /* from c's callback: after it (and its input) */
-    else ws__engine_eof(c);
+    c->ctx->later_eof = 1;   /* now (ws__engine_run), or from c's callback: after it and its input */
     ws__engine_run(c->ctx);
 }
 
