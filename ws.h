@@ -3481,7 +3481,7 @@ WS__UNUSED static void ws__respond(ws_conn *c, int status, const ws_reply *r, co
     o.cap = c->tx->cap - c->tx->len;
     o.len = 0; o.err = 0;
     ws__build_response(&o, status, ctype, hdrs, body, blen);
-    if (o.err && status != 500) {   /* the user's headers were invalid */
+    if (o.err) {   /* the user's headers (or content type) were invalid, whatever the status */
         ws__log(ctx, 0, WS__T("ws.h: invalid headers in a ws_reply; answering 500"));
         o.len = 0; o.err = 0;
         ws__build_response(&o, 500, "text/plain", NULL, "invalid reply headers\n", 22);

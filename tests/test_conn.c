@@ -1523,6 +1523,35 @@ static void cn_server_on_upgrade(void) {
 }
 static void test_conn_server_on_upgrade(void) { cn_ways(cn_server_on_upgrade); }
 
+/* A refusal whose reply headers are malformed is answered with a whole 500 of ws.h's own, also
+ * when the refusal itself was a 500 (regression: that one went out cut short after the last
+ * good header, without the head's end or the body, and the client waited for the rest). */
+static void test_conn_server_refusal_bad_headers(void) {
+    ws_config cfg;
+    ws_conn *c;
+    char out[1024];
+    int k;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_upgrade = cn_on_upgrade;
+    for (k = 0; k < 2; k++) {
+        ws_http_response res;
+        size_t used = 0;
+        cn_hooks(NULL, "X-Good: 1\r\nno colon here", k ? 500 : 403, "refused\n");
+        cn_begin(&cfg);
+        c = cn_server_hs();
+        cn_feed(c, (const uint8_t *)cn_req, strlen(cn_req));
+        cn_tx_str(c, out, sizeof out);
+        CHECK_EQ(ws_http_parse_response(out, strlen(out), 4096, &res, &used, NULL), WS_OK);
+        CHECK_EQ(res.status, 500);
+        CHECK(strstr(out, "X-Good") == NULL);
+        CHECK(strstr(out, "\r\nContent-Length: 22\r\n") != NULL);
+        CHECK_EQ(strlen(out) - used, 22);                      /* the body, all of it */
+        cn_check_http_only(c);
+        CHECK_EQ(cn_nev, 0);
+        cn_end();
+    }
+}
+
 static ws_result cn_http_close_rc;
 static void cn_on_http(ws_conn *c, const ws_http_request *req, ws_reply *reply, void *user) {
     (void)user;
@@ -1856,6 +1885,7 @@ static void suite_conn(void) {
     RUN(test_conn_server_handshake_splits);
     RUN(test_conn_server_handshake_then_frame);
     RUN(test_conn_server_on_upgrade);
+    RUN(test_conn_server_refusal_bad_headers);
     RUN(test_conn_server_plain_http);
     RUN(test_conn_server_bad_requests);
     RUN(test_conn_server_head_without_newline);
