@@ -698,7 +698,7 @@ WS_API const char *ws_listener_url(const ws_listener *l);
  * "0.0.0.0:8080" / "[::]:8080" */
 WS_API const char *ws_listener_addr(const ws_listener *l);
 WS_API int         ws_listener_any(const ws_listener *l);    /* 1: on all interfaces */
-WS_API void        ws_listener_close(ws_listener *l);        /* stop accepting */
+WS_API void        ws_listener_close(ws_listener *l);        /* stop accepting (again: no-op) */
 
 #ifndef WS_NO_CLIENT
 /* Start connecting to a ws:// or wss:// URL; events tell the rest (OPEN, or ERROR + CLOSE).
@@ -6600,6 +6600,7 @@ WS_API int ws_listener_any(const ws_listener *l) { return l ? l->any : 0; }
 WS_API void ws_listener_close(ws_listener *l) {
     ws_listener **pp;
     if (!l || WS__NO_SERVER) return;   /* WS_NO_SERVER: there is none */
+    if (l->fd == WS__INVALID_SOCK) return;   /* closed already (ws_ctx_destroy's CLOSEs) */
     for (pp = &l->ctx->listeners; *pp; pp = &(*pp)->next)
         if (*pp == l) { *pp = l->next; break; }
     ws__epoll_set(l->ctx, l->fd, l, &l->ereg, 0);
