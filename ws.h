@@ -7649,6 +7649,9 @@ WS_API ws_result ws_conn_adopt(ws_ctx *ctx, intptr_t fd, const ws_engine_opts *o
     }
     rc = ws__conn_start(c, o, &why);
     if (rc != WS_OK) {   /* the caller keeps its stream */
+        ws_conn **pp = &ctx->pend;   /* off the pending list (a request that failed put it there) */
+        while (*pp && *pp != c) pp = &(*pp)->pnext;
+        if (*pp) *pp = c->pnext;
         if (rc == WS_ERR_URL) ws__log(ctx, 0, why);
         c->fd = WS__INVALID_SOCK;
         if (c->flags & WS__F_OWN_IO) ws__free(ctx, (ws_io *)c->io);

@@ -1234,6 +1234,43 @@ static void test_engine_feed_from_callback(void) {
     ws_engine_destroy(f.c);
 }
 
+#ifdef EN_SOCKETS
+/* ws_conn_adopt of a client stream whose upgrade request cannot be built (an Origin with a
+ * CR LF in it): WS_ERR_ARG, the caller keeps its socket, and nothing of the connection is left
+ * in the ctx (regression: the failed request had put it on the pending list, and the next
+ * ws_poll used it after it was freed). */
+static void test_engine_adopt_bad_request(void) {
+    ws_config cfg;
+    en_side ss;
+    ws_engine_opts o;
+    ws_connect_opts co;
+    ws_ctx *ctx;
+    ws_conn *c = NULL;
+    int sv[2], i;
+    char b;
+    en_cfg(&cfg, &ss);
+    ctx = ws_ctx_create(&cfg);
+    CHECK(ctx != NULL);
+    if (!ctx) return;
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) { CHECK(0); ws_ctx_destroy(ctx); return; }
+    memset(&o, 0, sizeof o);
+    memset(&co, 0, sizeof co);
+    co.origin = "http://a\r\nX-Injected: 1";
+    o.url = "ws://localhost/";
+    o.connect = &co;
+    CHECK_EQ(ws_conn_adopt(ctx, sv[0], &o, NULL, &c), WS_ERR_ARG);
+    CHECK(c == NULL);
+    for (i = 0; i < 3; i++) CHECK(ws_poll(ctx, 0) >= 0);
+    CHECK_EQ(ss.opens + ss.errors + ss.closes, 0);
+    CHECK_EQ(ws_conn_count(ctx), 0);
+    ws_ctx_destroy(ctx);
+    CHECK_EQ(write(sv[1], "x", 1), 1);           /* still the caller's, still open */
+    CHECK_EQ(read(sv[0], &b, 1), 1);
+    close(sv[0]);
+    close(sv[1]);
+}
+#endif
+
 static void suite_engine(void) {
     RUN(test_engine_pair_roundtrip);
     RUN(test_engine_pair_server_close);
@@ -1252,6 +1289,7 @@ static void suite_engine(void) {
     RUN(test_engine_feed_from_callback);
 #ifdef EN_SOCKETS
     RUN(test_engine_adopt_socketpair);
+    RUN(test_engine_adopt_bad_request);
     RUN(test_engine_adopt_io);
 #endif
 }
