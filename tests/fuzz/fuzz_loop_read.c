@@ -7,7 +7,8 @@
  * after the messages before it; no crash, leak or hang.   make fuzz
  * Input: byte 0 bits 0-1: max_memory (256 MiB, 4 MiB, 1 MiB, 300 KiB), bit 2: max_message
  * 200 KiB, bit 3: fragment mode; then messages, 3 bytes each until a 0xFF: size class and
- * fragments; then read sizes, 2 bytes each (0: WS_AGAIN once). */
+ * fragments; then read sizes, 2 bytes each (0: WS_AGAIN once; top bit: all that fits, as
+ * after the last). */
 #define WS_IMPLEMENTATION
 #include <string.h>
 #include "../../ws.h"
@@ -60,9 +61,9 @@ static ws_result fz_read(void *io, uint8_t *buf, size_t cap, size_t *got) {
         n = (size_t)fz_rd[0] << 8 | fz_rd[1];
         fz_rd += 2; fz_rd_n -= 2;
         if (!n) return WS_AGAIN;
-        n = n * 37 % 70000 + 1;
+        n = (n & 0x8000) ? cap : n * 37 % 70000 + 1;   /* all that fits: reads grow (rd_big) */
     } else {
-        n = 65536;
+        n = cap;
     }
     if (n > cap) n = cap;
     if (n > fz_len - fz_pos) n = fz_len - fz_pos;
