@@ -1,13 +1,16 @@
 /* io_count.c - LD_PRELOAD for an echo server: what its reads, writes and large copies did, written
  * to IO_COUNT_OUT (default stderr) when SIGTERM ends it (the server's own SIGTERM handler is
  * replaced at its first recv: counting is for benchmark runs only).
- *   recv:    calls, how many said EAGAIN, how many filled all the room asked, bytes, and a
+ *   recv:    calls, how many said EAGAIN, how many filled all the room asked, bytes, a
  *            histogram of each read's size in halves of IO_COUNT_MSG bytes (default 65550: a
- *            64 KiB message's frame; the last bucket is ">= 3.5 frames")
+ *            64 KiB message's frame; the last bucket is ">= 3.5 frames"), and how many asked
+ *            for at most 256 KiB (ws.h: into a pooled buffer) or more (its large one)
  *   sendmsg: calls, partial, EAGAIN, iovecs, bytes
  *   copies:  memcpy/memmove calls of >= 4096 bytes (through the PLT: a library's own copies,
  *            not the kernel's), count and bytes, per caller (file+offset; `gdb -batch -ex
  *            'info line *0xOFFSET' build/ws_echo` names the line)
+ *   allocs:  malloc/realloc of >= 64 KiB (fresh memory), and reallocs that moved a block of
+ *            >= 4 KiB (the allocator's own copy, which the count above does not see)
  * Cheap enough not to change the pattern (strace does). Used for the 64 KiB echo's copies of
  * partial frames (bench/RESULTS.md, 2026-11-30 h15c):
  *   LD_PRELOAD=build/io_count.so IO_COUNT_OUT=ws.cnt build/ws_echo 9001 */
@@ -21,9 +24,10 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <malloc.h>
 
-static unsigned long n_recv, n_again, n_full, n_sendmsg, n_spart, n_sagain, n_iov, n_copy;
-static unsigned long long b_recv, b_send, b_copy;
+static unsigned long n_small, n_small_again, n_recv, n_again, n_full, n_sendmsg, n_spart, n_sagain, n_iov, n_copy, n_big, n_rmove;
+static unsigned long long b_recv, b_send, b_copy, b_big, b_rmove;
 static unsigned long hist[8];
 static void *ra_tab[64];
 static unsigned long ra_n[64];
@@ -51,6 +55,10 @@ static void dump(void) {
         fprintf(f, "copy from %s+0x%lx n %lu bytes %llu\n", d.dli_fname,
                 (unsigned long)((char *)ra_tab[i] - (char *)d.dli_fbase) - 1, ra_n[i], ra_b[i]);
     }
+    fprintf(f, "recv asking <= 256 KiB %lu (EAGAIN %lu), more %lu (EAGAIN %lu)\n", n_small, n_small_again,
+            n_recv - n_small, n_again - n_small_again);
+    fprintf(f, "large allocations %lu bytes %llu | reallocs that moved %lu bytes %llu\n", n_big, b_big,
+            n_rmove, b_rmove);
     if (f != stderr) fclose(f);
 }
 static void on_term(int s) { (void)s; dump(); _exit(0); }
@@ -67,7 +75,8 @@ ssize_t recv(int fd, void *b, size_t n, int fl) {
     }
     r = real(fd, b, n, fl);
     n_recv++;
-    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) n_again++;
+    if (n <= 262144) n_small++;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) { n_again++; if (n <= 262144) n_small_again++; }
     if (r > 0) {
         size_t k = (size_t)r * 2 / msg;
         b_recv += (unsigned long long)r;
@@ -99,4 +108,21 @@ void *memmove(void *d, const void *s, size_t n) {
     if (!real) real = (void *(*)(void *, const void *, size_t))dlsym(RTLD_NEXT, "memmove");
     if (n >= 4096) ra_add(__builtin_return_address(0), n);
     return real(d, s, n);
+}
+/* Allocations of >= 64 KiB (fresh memory: page faults unless the allocator reuses it) and
+ * reallocs of >= 4 KiB that moved the block (a copy inside the allocator, which the memcpy
+ * count above does not see: glibc's own calls do not go through the PLT). */
+void *__libc_malloc(size_t);
+void *__libc_realloc(void *, size_t);
+void *malloc(size_t n) {
+    void *p = __libc_malloc(n);
+    if (n >= 65536) { n_big++; b_big += n; }
+    return p;
+}
+void *realloc(void *old, size_t n) {
+    size_t had = old ? malloc_usable_size(old) : 0;
+    void *p = __libc_realloc(old, n);
+    if (!old && n >= 65536) { n_big++; b_big += n; }
+    if (old && p && p != old && had >= 4096) { n_rmove++; b_rmove += had < n ? had : n; }
+    return p;
 }

@@ -7,6 +7,8 @@
 #                            seconds; RAWSERVERS may name "floor" (tcp_echo PORT ws: the upgrade and
 #                            the unmasking any WebSocket echo needs, nothing else); RAWCC=cubic gives
 #                            every server's listening socket that congestion control (build/cc_shim.so)
+#   bench/run.sh abpair      two servers (RAWSERVERS' first two, e.g. "ws main") at once, each under its
+#                            own tcp_load, the first started alternating: ratios over the same seconds
 #   bench/run.sh handshake   ws.h server CPU per handshake, and against a raw TCP server doing the
 #                            same exchange (tcp_echo PORT hs, hs_load client) (HSCONNS, HSSERVERS)
 #   bench/run.sh hscount     the same servers' system calls (perf) and user-space instructions
@@ -158,6 +160,32 @@ rawpair() {   # as rawtcp, but each server runs at the same time as tcp_echo (sa
             "$(grep " server $s size $size " "$f" | awk '{print $(NF - 2)}' | median)" $s \
             "$(grep " server $s size $size " "$f" | awk '{print $NF}' | median)"
     done; done
+}
+
+abpair() {   # the first two of RAWSERVERS at once, as rawpair runs each with tcp_echo (same core, each
+             # under its own tcp_load), which one starts first alternating per repetition: the ratio
+             # first/second per repetition over the same seconds, median (an A/A calibration: a copy
+             # of one binary under a second name, e.g. cp build/ws_echo build/ws2_echo)
+    set -- $RAWSERVERS; x=$1; y=${2:-tcp}
+    f=$OUT/abpair.txt; : >"$f"
+    for rep in $(seq 1 "$REPS"); do for spec in $RAWTCP; do
+        size=${spec%%:*}; rest=${spec#*:}; nc=${rest%%x*}; inf=${rest#*x}
+        if [ $((rep % 2)) = 1 ]; then a=$x; b=$y; else a=$y; b=$x; fi
+        pa=$(free_port 3); start_server $a $pa; sa=$SPID
+        pb=$(free_port 7); [ $pb = $pa ] && pb=$((pa + 1)); start_server $b $pb; sb=$SPID
+        SRV_PID=$sa $PIN_L timeout $((DUR + 30)) $B/tcp_load 127.0.0.1:$pa $nc $inf $size $DUR $([ $a = tcp ] || echo ws) >"$OUT/ab_$a.log" 2>&1 & la=$!
+        SRV_PID=$sb $PIN_L timeout $((DUR + 30)) $B/tcp_load 127.0.0.1:$pb $nc $inf $size $DUR $([ $b = tcp ] || echo ws) >"$OUT/ab_$b.log" 2>&1 & lb=$!
+        wait $la $lb
+        kill -TERM $sa 2>/dev/null; SPID=$sb; stop_server
+        u=$(awk '/RESULT/ {for (i = 1; i < NF; i++) if ($i == "srv_us_per_msg") print $(i + 1)}' "$OUT/ab_$x.log")
+        v=$(awk '/RESULT/ {for (i = 1; i < NF; i++) if ($i == "srv_us_per_msg") print $(i + 1)}' "$OUT/ab_$y.log")
+        [ -n "$u" ] && [ -n "$v" ] && echo "rep $rep size $size first $a $x $u $y $v ratio $(echo "$u $v" | awk '{printf "%.3f", $1 / $2}')" | tee -a "$f"
+    done; done
+    echo; echo "== abpair ($x and $y at once${RAWCC:+, congestion control $RAWCC}): $x / $y server CPU per message, median of $REPS (min-max)"
+    for spec in $RAWTCP; do size=${spec%%:*}
+        grep " size $size " "$f" | awk '{print $NF}' | sort -n | awk -v s="$size (${spec#*:})" \
+            '{a[NR] = $1} END {if (NR) printf "size %s  %s (%s-%s)\n", s, a[int((NR + 1) / 2)], a[1], a[NR]}'
+    done
 }
 
 handshake() {   # server CPU per handshake: connect, upgrade, close handshake, TCP close (HSCONNS at a time)
