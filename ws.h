@@ -635,9 +635,11 @@ WS_API ws_result ws_engine_create(const ws_config *cfg, const ws_engine_opts *o,
 /* Fires WS_EV_CLOSE if it has not fired (1006, or the close already agreed), frees c. Not from
  * one of c's callbacks. */
 WS_API void      ws_engine_destroy(ws_conn *c);
-/* Bytes received from the peer, any amount, split anywhere: events fire before it returns.
- * Input after a close or failure is dropped. WS_OK, WS_ERR_NOMEM, WS_ERR_CLOSED (c is CLOSED),
- * WS_ERR_ARG. (A protocol error is not a result: ERROR and CLOSE events say it.) */
+/* Bytes received from the peer, any amount, split anywhere: events fire before it returns
+ * (called from one of c's callbacks: once that returns; ws_engine_eof too). Input after a
+ * close or failure is dropped. WS_OK, WS_ERR_NOMEM, WS_ERR_CLOSED
+ * (c is CLOSED or its end was reported), WS_ERR_ARG. (A protocol error is not a result:
+ * ERROR and CLOSE events say it.) */
 WS_API ws_result ws_engine_feed(ws_conn *c, const void *data, size_t len, int64_t now_ms);
 /* The peer closed its side of the stream (TCP EOF, the link went down): WS_EV_CLOSE fires,
  * clean if both close frames had been exchanged, else 1006. */
@@ -696,14 +698,15 @@ WS_API const char *ws_listener_url(const ws_listener *l);
  * "0.0.0.0:8080" / "[::]:8080" */
 WS_API const char *ws_listener_addr(const ws_listener *l);
 WS_API int         ws_listener_any(const ws_listener *l);    /* 1: on all interfaces */
-WS_API void        ws_listener_close(ws_listener *l);        /* stop accepting */
+WS_API void        ws_listener_close(ws_listener *l);        /* stop accepting (again: no-op) */
 
 #ifndef WS_NO_CLIENT
 /* Start connecting to a ws:// or wss:// URL; events tell the rest (OPEN, or ERROR + CLOSE).
  * opts may be NULL. WS_OK, WS_ERR_URL (ws_ctx_error names the wrong part), WS_ERR_TLS (wss://
  * built without WS_USE_MBEDTLS, or unreadable opts->tls files: ws_ctx_error says which),
  * WS_ERR_ARG (also: opts->headers repeats a header ws.h writes, see ws_http_build_request;
- * ws_ctx_error says which), WS_ERR_NOMEM. May be called from a callback. */
+ * ws_ctx_error says which), WS_ERR_NOMEM. May be called from a callback; from a CLOSE inside
+ * ws_ctx_destroy (and so ws_listen, ws_conn_adopt) it fails with WS_ERR_CLOSED. */
 WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
                             void *conn_user, ws_conn **out);
 /* BLOCKING, for small programs: ws_connect, then ws_poll until the connection is open or
@@ -2801,6 +2804,8 @@ struct ws_ctx {   /* the most used members first: Thumb-2 loads them with 16-bit
     size_t       npending;
     int64_t      accept_resume;  /* listeners paused (EMFILE...) until then; 0 = none */
     int          accept_backoff; /* ms of the last pause: doubles while it lasts */
+    ws__buf     *later;          /* an engine: input fed from its own callback, for after it */
+    int          later_eof;      /* ... and the stream's end (ws_engine_eof) after that input */
 };
 
 #ifdef WS_NO_SERVER   /* nothing is accepted: no handshake list, listeners never pause */
@@ -3290,7 +3295,7 @@ static ws_result ws__frame_check(ws_conn *c, const char **why) {
     }
     slack = ws__pmd_slack(c, ws__max_message(ctx));   /* deflate may grow incompressible data */
     /* name the limit the user set: the message one first (max_frame defaults to it) */
-    if (!(c->flags & WS__F_FRAGS) && f->payload_len > ws__max_message(ctx) + slack - c->msg_len) {
+    if ((!(c->flags & WS__F_FRAGS) || (c->msg && !ws__pmd_rx(c))) && f->payload_len > ws__max_message(ctx) + slack - c->msg_len) {
         *why = WS__T("message larger than max_message"); return WS_ERR_TOO_BIG;
     }
     if (f->payload_len > ws__max_frame(ctx) + slack ||
@@ -3366,7 +3371,8 @@ static void ws__frame_done(ws_conn *c, uint8_t *p, size_t n) {
         ws__fail(c, WS_ERR_UTF8, WS__T("text message ends inside a UTF-8 sequence"));
         return;
     }
-    if (c->flags & WS__F_FRAGS) {               /* fragment mode: as they come */
+    if ((c->flags & WS__F_FRAGS) && !c->msg) {  /* fragment mode: as they come (a message
+                                                 * assembled before it was set ends whole) */
         c->msg_op = (uint8_t)(fin ? 0 : op);
         c->msg_len = fin ? 0 : c->msg_len + n;
         ws__deliver(c, op, p, n, fin);
@@ -3477,7 +3483,7 @@ WS__UNUSED static void ws__respond(ws_conn *c, int status, const ws_reply *r, co
     o.cap = c->tx->cap - c->tx->len;
     o.len = 0; o.err = 0;
     ws__build_response(&o, status, ctype, hdrs, body, blen);
-    if (o.err && status != 500) {   /* the user's headers were invalid */
+    if (o.err) {   /* the user's headers (or content type) were invalid, whatever the status */
         ws__log(ctx, 0, WS__T("ws.h: invalid headers in a ws_reply; answering 500"));
         o.len = 0; o.err = 0;
         ws__build_response(&o, 500, "text/plain", NULL, "invalid reply headers\n", 22);
@@ -3621,12 +3627,13 @@ static void ws__conn_process(ws_conn *c) {
 #if defined(__GNUC__)
 __attribute__((unused))
 #endif
-static int ws__rx_put(ws_conn *c, const void *data, size_t n) {   /* 0 = no memory */
-    if (!ws__buf_reserve(c->ctx, &c->rx, n)) return 0;
-    if (n) memcpy(WS__BDATA(c->rx) + c->rx->len, data, n);
-    c->rx->len += n;
+static int ws__buf_add(ws_ctx *ctx, ws__buf **pb, const void *data, size_t n) {   /* 0 = no memory */
+    if (!ws__buf_reserve(ctx, pb, n)) return 0;
+    if (n) memcpy(WS__BDATA(*pb) + (*pb)->len, data, n);
+    (*pb)->len += n;
     return 1;
 }
+WS__UNUSED static int ws__rx_put(ws_conn *c, const void *data, size_t n) { return ws__buf_add(c->ctx, &c->rx, data, n); }
 static ws_result ws__conn_feed(ws_conn *c, const void *data, size_t n) {
     if (!ws__rx_put(c, data, n)) return WS_ERR_NOMEM;
     c->last_rx = ws__t32_of(c->ctx->now);   /* input counts against idle_timeout_ms, as in ws__readable */
@@ -4020,12 +4027,24 @@ static void ws__service_core(ws_conn *c) {
     if (c->flags & WS__F_BROKEN) ws__finish(c);
 }
 
+static ws_result ws__engine_input(ws_conn *c, const uint8_t *p, size_t len);
 /* An engine's "end of pass": after each of its API calls, unless inside its callback. */
 static void ws__engine_run(ws_ctx *ctx) {
     int round;
     if (!WS__ENGINE(ctx) || ctx->in_cb) return;
-    for (round = 0; ctx->pend && round < 8; round++) {
-        ws_conn *c, *list = ctx->pend;
+    for (round = 0; (ctx->pend && round < 8) || ctx->later || ctx->later_eof; round++) {
+        ws_conn *c, *list;
+        while (ctx->later || ctx->later_eof) {   /* fed (or ended) from a callback: now, in order */
+            ws__buf *b = ctx->later;
+            ctx->later = NULL;
+            c = ctx->head;
+            if (b) { (void)ws__engine_input(c, WS__BDATA(b) + b->off, ws__buf_used(b)); ws__buf_put(ctx, &b); }
+            else {
+                ctx->later_eof = 0;
+                if (c->state != WS__CLOSED) { ws__buf_put(ctx, &c->rx); ws__on_eof(c); }
+            }
+        }
+        list = ctx->pend;
         ctx->pend = NULL;
         while ((c = list) != NULL) {
             list = c->pnext;
@@ -4308,6 +4327,7 @@ static void ws__engine_free(ws_ctx *ctx) {
     ws__pmd_ctx_free(ctx);
     while (ctx->npool) ws__free(ctx, ctx->pool[--ctx->npool]);
     if (ctx->big) ws__buf_free(ctx, ctx->big);
+    if (ctx->later) ws__buf_free(ctx, ctx->later);
     ws__free(ctx, ctx->heap);
     ws__ids_free(ctx);
     WS_FREE(ctx, ctx->cfg.user);
@@ -4364,13 +4384,10 @@ WS_API void ws_engine_destroy(ws_conn *c) {
     ws__engine_free(ctx);
 }
 
-WS_API ws_result ws_engine_feed(ws_conn *c, const void *data, size_t len, int64_t now_ms) {
-    const uint8_t *p = (const uint8_t *)data;
+/* Input in steps, so no buffer outgrows the frame being read. */
+static ws_result ws__engine_input(ws_conn *c, const uint8_t *p, size_t len) {
     ws_result rc = WS_OK;
-    if (!c || !WS__ENGINE(c->ctx) || (!data && len)) return WS_ERR_ARG;
-    c->ctx->now = now_ms;
-    if (c->state == WS__CLOSED) return WS_ERR_CLOSED;
-    while (len && rc == WS_OK) {   /* in steps, so no buffer outgrows the frame being read */
+    while (len && rc == WS_OK) {
         size_t n = WS_BUF_MIN;
         if (c->state != WS__HANDSHAKE && !ws__reading(c)) break;   /* closing: input is dropped */
         if (c->flags & WS__F_HAVE_FRAME) {   /* the rest of a big frame in one step */
@@ -4384,14 +4401,30 @@ WS_API ws_result ws_engine_feed(ws_conn *c, const void *data, size_t len, int64_
         len -= n;
     }
     if (ws__buf_used(c->tx)) ws__pend(c);   /* what the input queued (101, pongs, close): a ws_io takes it */
-    ws__engine_run(c->ctx);
+    return rc;
+}
+
+WS_API ws_result ws_engine_feed(ws_conn *c, const void *data, size_t len, int64_t now_ms) {
+    ws_ctx *ctx;
+    ws_result rc;
+    if (!c || !WS__ENGINE(c->ctx) || (!data && len)) return WS_ERR_ARG;
+    ctx = c->ctx;
+    ctx->now = now_ms;
+    if (c->state == WS__CLOSED) return WS_ERR_CLOSED;
+    if (ctx->in_cb) {   /* from c's callback (a ws_io's peer answering): after it returns, so
+                         * ev->data and a message being assembled stay as they are */
+        if (ctx->later_eof) return WS_ERR_CLOSED;
+        return !len || ws__buf_add(ctx, &ctx->later, data, len) ? WS_OK : WS_ERR_NOMEM;
+    }
+    rc = ws__engine_input(c, (const uint8_t *)data, len);
+    ws__engine_run(ctx);
     return rc;
 }
 
 WS_API void ws_engine_eof(ws_conn *c, int64_t now_ms) {
     if (!c || !WS__ENGINE(c->ctx)) return;
     c->ctx->now = now_ms;
-    if (c->state != WS__CLOSED) { ws__buf_put(c->ctx, &c->rx); ws__on_eof(c); }
+    c->ctx->later_eof = 1;   /* now (ws__engine_run), or from c's callback: after it and its input */
     ws__engine_run(c->ctx);
 }
 
@@ -6487,6 +6520,7 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, int port, ws_listener 
     int one = 1, e = 0;
     if (out) *out = NULL;
     if (!ctx) return WS_ERR_ARG;
+    if (ctx->destroying) return WS_ERR_CLOSED;   /* a CLOSE callback inside ws_ctx_destroy */
     if (port < 0 || port > 65535) {   /* not silently modulo 65536 */
         ws__ctx_err(ctx, WS__T("ws_listen: port out of range (0-65535; 0 = any free port)"), NULL, NULL);
         return WS_ERR_ARG;
@@ -6584,6 +6618,7 @@ WS_API int ws_listener_any(const ws_listener *l) { return l ? l->any : 0; }
 WS_API void ws_listener_close(ws_listener *l) {
     ws_listener **pp;
     if (!l || WS__NO_SERVER) return;   /* WS_NO_SERVER: there is none */
+    if (l->fd == WS__INVALID_SOCK) return;   /* closed already (ws_ctx_destroy's CLOSEs) */
     for (pp = &l->ctx->listeners; *pp; pp = &(*pp)->next)
         if (*pp == l) { *pp = l->next; break; }
     ws__epoll_set(l->ctx, l->fd, l, &l->ereg, 0);
@@ -7560,6 +7595,7 @@ WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts 
     const char *why = "";
     if (out) *out = NULL;
     if (!ctx) return WS_ERR_ARG;
+    if (ctx->destroying) return WS_ERR_CLOSED;   /* a CLOSE callback inside ws_ctx_destroy */
     if (!url) { ws__ctx_err(ctx, WS__T("ws_connect: no URL (NULL)"), NULL, NULL); return WS_ERR_ARG; }
     c = ws__conn_new(ctx, 0);
     if (!c) return WS_ERR_NOMEM;
@@ -7631,6 +7667,7 @@ WS_API ws_result ws_conn_adopt(ws_ctx *ctx, intptr_t fd, const ws_engine_opts *o
     if (out) *out = NULL;
     if (!o) { memset(&none, 0, sizeof none); o = &none; }
     if (!ctx || (!o->io && fd < 0)) return WS_ERR_ARG;
+    if (ctx->destroying) return WS_ERR_CLOSED;   /* a CLOSE callback inside ws_ctx_destroy */
     ctx->now = ws__now_ms();
     c = ws__conn_new(ctx, o->server);
     if (!c) return WS_ERR_NOMEM;
@@ -7643,6 +7680,9 @@ WS_API ws_result ws_conn_adopt(ws_ctx *ctx, intptr_t fd, const ws_engine_opts *o
     }
     rc = ws__conn_start(c, o, &why);
     if (rc != WS_OK) {   /* the caller keeps its stream */
+        ws_conn **pp = &ctx->pend;   /* off the pending list (a request that failed put it there) */
+        while (*pp && *pp != c) pp = &(*pp)->pnext;
+        if (*pp) *pp = c->pnext;
         if (rc == WS_ERR_URL) ws__log(ctx, 0, why);
         c->fd = WS__INVALID_SOCK;
         if (c->flags & WS__F_OWN_IO) ws__free(ctx, (ws_io *)c->io);

@@ -590,6 +590,38 @@ static void cn_fragment_mode(void) {
 }
 static void test_conn_fragment_mode(void) { cn_ways(cn_fragment_mode); }
 
+/* ws_conn_set_fragments while a message is being assembled (between its fragments): that
+ * message still ends whole, the switch applies from the next one (regression: its first
+ * fragments, held for assembly, were never delivered, and were put in front of a later one). */
+static void test_conn_fragment_mode_switch(void) {
+    ws_conn *c;
+    const cn_ev *m;
+    cn_begin(NULL);
+    c = cn_open(1);
+    cn_feed_frame(c, 0, WS_OP_TEXT, "ab", 2);
+    ws_conn_set_fragments(c, 1);
+    cn_feed_frame(c, 1, WS_OP_CONT, "cd", 2);
+    CHECK_EQ(cn_count(WS_EV_MESSAGE), 1);
+    m = cn_find(WS_EV_MESSAGE, 0);
+    if (m) { CHECK_EQ(m->fin, 1); CHECK_EQ(m->len, 4); CHECK_MEM(m->data, "abcd", 4); }
+    cn_feed_frame(c, 0, WS_OP_BINARY, "ef", 2);   /* fragment mode now */
+    m = cn_find(WS_EV_MESSAGE, 1);
+    CHECK(m != NULL);
+    if (m) { CHECK_EQ(m->fin, 0); CHECK_EQ(m->len, 2); CHECK_MEM(m->data, "ef", 2); }
+    ws_conn_set_fragments(c, 0);                  /* back, in the middle of one: its rest */
+    cn_feed_frame(c, 1, WS_OP_CONT, "gh", 2);
+    m = cn_find(WS_EV_MESSAGE, 2);
+    CHECK(m != NULL);
+    if (m) { CHECK_EQ(m->fin, 1); CHECK_EQ(m->len, 2); CHECK_MEM(m->data, "gh", 2); }
+    cn_feed_frame(c, 1, WS_OP_TEXT, "Q", 1);
+    m = cn_find(WS_EV_MESSAGE, 3);
+    CHECK(m != NULL);
+    if (m) { CHECK_EQ(m->fin, 1); CHECK_EQ(m->len, 1); CHECK_MEM(m->data, "Q", 1); }
+    CHECK_EQ(cn_count(WS_EV_MESSAGE), 4);
+    CHECK_EQ(cn_count(WS_EV_ERROR), 0);
+    cn_end();
+}
+
 /* ---- protocol violations: each one fails the connection with a close code ---- */
 /* Opens a conn, feeds in (the run's way: cn_ways feeds it whole, byte by byte and split at
  * every offset) and checks the close code queued, the ERROR event, that no message got out,
@@ -1491,6 +1523,35 @@ static void cn_server_on_upgrade(void) {
 }
 static void test_conn_server_on_upgrade(void) { cn_ways(cn_server_on_upgrade); }
 
+/* A refusal whose reply headers are malformed is answered with a whole 500 of ws.h's own, also
+ * when the refusal itself was a 500 (regression: that one went out cut short after the last
+ * good header, without the head's end or the body, and the client waited for the rest). */
+static void test_conn_server_refusal_bad_headers(void) {
+    ws_config cfg;
+    ws_conn *c;
+    char out[1024];
+    int k;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_upgrade = cn_on_upgrade;
+    for (k = 0; k < 2; k++) {
+        ws_http_response res;
+        size_t used = 0;
+        cn_hooks(NULL, "X-Good: 1\r\nno colon here", k ? 500 : 403, "refused\n");
+        cn_begin(&cfg);
+        c = cn_server_hs();
+        cn_feed(c, (const uint8_t *)cn_req, strlen(cn_req));
+        cn_tx_str(c, out, sizeof out);
+        CHECK_EQ(ws_http_parse_response(out, strlen(out), 4096, &res, &used, NULL), WS_OK);
+        CHECK_EQ(res.status, 500);
+        CHECK(strstr(out, "X-Good") == NULL);
+        CHECK(strstr(out, "\r\nContent-Length: 22\r\n") != NULL);
+        CHECK_EQ(strlen(out) - used, 22);                      /* the body, all of it */
+        cn_check_http_only(c);
+        CHECK_EQ(cn_nev, 0);
+        cn_end();
+    }
+}
+
 static ws_result cn_http_close_rc;
 static void cn_on_http(ws_conn *c, const ws_http_request *req, ws_reply *reply, void *user) {
     (void)user;
@@ -1801,6 +1862,7 @@ static void suite_conn(void) {
     RUN(test_conn_zero_length);
     RUN(test_conn_fragmented);
     RUN(test_conn_fragment_mode);
+    RUN(test_conn_fragment_mode_switch);
     RUN(test_conn_bad_continuation);
     RUN(test_conn_bad_header);
     RUN(test_conn_utf8);
@@ -1823,6 +1885,7 @@ static void suite_conn(void) {
     RUN(test_conn_server_handshake_splits);
     RUN(test_conn_server_handshake_then_frame);
     RUN(test_conn_server_on_upgrade);
+    RUN(test_conn_server_refusal_bad_headers);
     RUN(test_conn_server_plain_http);
     RUN(test_conn_server_bad_requests);
     RUN(test_conn_server_head_without_newline);

@@ -1146,6 +1146,131 @@ static void test_engine_adopt_io(void) {
 }
 #endif
 
+/* ws_engine_feed and ws_engine_eof from the engine's own callback (a ws_io's peer answering
+ * at once): the input waits until the callback returns, so ev->data stays as it is during the
+ * callback, a fragmented message being assembled is not cut, events do not nest and CLOSE
+ * comes last (regression: the fed frames were processed inside the callback, and the message
+ * they started lost its first fragment). */
+typedef struct en_fcb {
+    ws_conn *c;
+    const uint8_t *feed;       /* fed from the next MESSAGE callback, then NULL */
+    size_t feed_len;
+    int eof;                   /* ws_engine_eof from the next MESSAGE callback */
+    int depth, nested, msgs, closes, after_close;
+    size_t len[5];
+    uint32_t sum[5];
+} en_fcb;
+static void en_on_fcb(ws_conn *c, const ws_event *ev, void *user) {
+    en_fcb *f = (en_fcb *)user;
+    if (f->depth++) f->nested++;
+    if (f->closes) f->after_close++;
+    if (ev->type == WS_EV_MESSAGE) {
+        uint32_t before = ev->len ? cn_fnv(ev->data, ev->len) : 0;
+        if (f->msgs < 5) { f->len[f->msgs] = ev->len; f->sum[f->msgs] = before; }
+        f->msgs++;
+        if (f->feed) {
+            const uint8_t *p = f->feed;
+            int msgs = f->msgs;
+            f->feed = NULL;
+            CHECK_EQ(ws_engine_feed(c, p, f->feed_len, 0), WS_OK);
+            CHECK_EQ(f->msgs, msgs);               /* nothing of it yet */
+        }
+        if (f->eof) {
+            f->eof = 0;
+            ws_engine_eof(c, 0);
+            CHECK_EQ(ws_conn_state(c), WS_STATE_OPEN);   /* the end comes after this callback */
+            CHECK_EQ(ws_engine_feed(c, "x", 1, 0), WS_ERR_CLOSED);   /* input after the end */
+        }
+        CHECK_EQ(ev->len ? cn_fnv(ev->data, ev->len) : 0, before);   /* still the message */
+    }
+    if (ev->type == WS_EV_CLOSE) f->closes++;
+    f->depth--;
+}
+static void test_engine_feed_from_callback(void) {
+    static uint8_t in[20000], later[2 * 20000], big[20000];
+    ws_config cfg;
+    ws_engine_opts o;
+    en_fcb f;
+    size_t n = 0, ln = 0, i;
+    for (i = 0; i < sizeof big; i++) big[i] = (uint8_t)(i * 7 + 1);
+    memset(&cfg, 0, sizeof cfg);
+    memset(&o, 0, sizeof o);
+    memset(&f, 0, sizeof f);
+    cfg.on_event = en_on_fcb;
+    cfg.user = &f;
+    o.server = 1;
+    o.upgraded = 1;
+    /* a fragmented message; its callback feeds the first fragment of the next one */
+    CHECK_EQ(ws_engine_create(&cfg, &o, NULL, &f.c), WS_OK);
+    if (!f.c) return;
+    n += cn_frame(in + n, 0, 0, WS_OP_BINARY, 1, "ab", 2);
+    n += cn_frame(in + n, 1, 0, WS_OP_CONT, 1, "cd", 2);
+    ln = cn_frame(later, 0, 0, WS_OP_BINARY, 1, "XY", 2);
+    f.feed = later; f.feed_len = ln;
+    CHECK_EQ(ws_engine_feed(f.c, in, n, 0), WS_OK);
+    CHECK_EQ(f.msgs, 1);
+    n = cn_frame(in, 1, 0, WS_OP_CONT, 1, "Z", 1);
+    CHECK_EQ(ws_engine_feed(f.c, in, n, 0), WS_OK);
+    CHECK_EQ(f.msgs, 2);
+    CHECK(f.msgs == 2 && f.len[1] == 3 && f.sum[1] == cn_fnv((const uint8_t *)"XYZ", 3));
+    /* a message and a frame's start fill the receive buffer; the callback feeds more than fits
+     * there (the buffer must not move or compact under ev->data), then the stream's end */
+    n = cn_frame(in, 1, 0, WS_OP_BINARY, 1, big, 12000);      /* 12,008 bytes */
+    n += cn_frame(in + n, 1, 0, WS_OP_BINARY, 1, big, 4000);  /* 4,008 */
+    memcpy(later, in + 14008, n - 14008);         /* the second frame's last 2,008 bytes */
+    ln = n - 14008;
+    ln += cn_frame(later + ln, 1, 0, WS_OP_BINARY, 1, big, sizeof big);
+    f.feed = later; f.feed_len = ln;
+    f.eof = 1;
+    CHECK_EQ(ws_engine_feed(f.c, in, 14008, 0), WS_OK);
+    CHECK_EQ(f.msgs, 5);
+    CHECK(f.msgs == 5 && f.len[2] == 12000 && f.sum[2] == cn_fnv(big, 12000));
+    CHECK(f.msgs == 5 && f.len[3] == 4000 && f.sum[3] == cn_fnv(big, 4000));
+    CHECK(f.msgs == 5 && f.len[4] == sizeof big && f.sum[4] == cn_fnv(big, sizeof big));
+    CHECK_EQ(f.closes, 1);
+    CHECK_EQ(f.nested, 0);
+    CHECK_EQ(f.after_close, 0);
+    CHECK_EQ(ws_conn_state(f.c), WS_STATE_CLOSED);
+    ws_engine_destroy(f.c);
+}
+
+#ifdef EN_SOCKETS
+/* ws_conn_adopt of a client stream whose upgrade request cannot be built (an Origin with a
+ * CR LF in it): WS_ERR_ARG, the caller keeps its socket, and nothing of the connection is left
+ * in the ctx (regression: the failed request had put it on the pending list, and the next
+ * ws_poll used it after it was freed). */
+static void test_engine_adopt_bad_request(void) {
+    ws_config cfg;
+    en_side ss;
+    ws_engine_opts o;
+    ws_connect_opts co;
+    ws_ctx *ctx;
+    ws_conn *c = NULL;
+    int sv[2], i;
+    char b;
+    en_cfg(&cfg, &ss);
+    ctx = ws_ctx_create(&cfg);
+    CHECK(ctx != NULL);
+    if (!ctx) return;
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) { CHECK(0); ws_ctx_destroy(ctx); return; }
+    memset(&o, 0, sizeof o);
+    memset(&co, 0, sizeof co);
+    co.origin = "http://a\r\nX-Injected: 1";
+    o.url = "ws://localhost/";
+    o.connect = &co;
+    CHECK_EQ(ws_conn_adopt(ctx, sv[0], &o, NULL, &c), WS_ERR_ARG);
+    CHECK(c == NULL);
+    for (i = 0; i < 3; i++) CHECK(ws_poll(ctx, 0) >= 0);
+    CHECK_EQ(ss.opens + ss.errors + ss.closes, 0);
+    CHECK_EQ(ws_conn_count(ctx), 0);
+    ws_ctx_destroy(ctx);
+    CHECK_EQ(write(sv[1], "x", 1), 1);           /* still the caller's, still open */
+    CHECK_EQ(read(sv[0], &b, 1), 1);
+    close(sv[0]);
+    close(sv[1]);
+}
+#endif
+
 static void suite_engine(void) {
     RUN(test_engine_pair_roundtrip);
     RUN(test_engine_pair_server_close);
@@ -1161,8 +1286,10 @@ static void suite_engine(void) {
     RUN(test_engine_conn_calls);
     RUN(test_engine_close_before_open);
     RUN(test_engine_errors);
+    RUN(test_engine_feed_from_callback);
 #ifdef EN_SOCKETS
     RUN(test_engine_adopt_socketpair);
+    RUN(test_engine_adopt_bad_request);
     RUN(test_engine_adopt_io);
 #endif
 }

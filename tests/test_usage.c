@@ -274,6 +274,66 @@ static void test_usage_epoll_choice(void) {
     us_end(ctx);
 }
 
+/* ---- ws_ctx_destroy while a CLOSE callback connects again (a hand-made reconnect) ----
+ * Each connection it closes fires CLOSE; one that connects (or listens) from there would get
+ * a new connection for destroy to close, without end (regression: it never returned, each
+ * round a socket opened and closed). From inside ws_ctx_destroy they fail: WS_ERR_CLOSED. */
+typedef struct us_redial { ws_ctx *ctx; int closes; ws_result connect_rc, listen_rc; } us_redial;
+static void us_on_redial(ws_conn *c, const ws_event *ev, void *user) {
+    us_redial *r = (us_redial *)user;
+    (void)c;
+    if (ev->type != WS_EV_CLOSE || ++r->closes > 50) return;   /* 50: the old header's loop */
+    r->connect_rc = ws_connect(r->ctx, "ws://127.0.0.1:9/", NULL, NULL, NULL);
+    r->listen_rc = ws_listen(r->ctx, "127.0.0.1", 0, NULL);
+}
+/* ---- a listener closed from a CLOSE callback inside ws_ctx_destroy, which closed it already
+ * (or closed twice in one pass): nothing happens (regression: it went on the list of closed
+ * listeners a second time and was freed twice) ---- */
+typedef struct us_lclose { ws_listener *l; int closes; } us_lclose;
+static void us_on_lclose(ws_conn *c, const ws_event *ev, void *user) {
+    us_lclose *u = (us_lclose *)user;
+    (void)c;
+    if (ev->type == WS_EV_CLOSE) { u->closes++; ws_listener_close(u->l); }
+}
+static void test_usage_listener_close_twice(void) {
+    ws_config cfg;
+    us_lclose u;
+    ws_ctx *ctx;
+    ws_listener *l2 = NULL;
+    memset(&cfg, 0, sizeof cfg);
+    memset(&u, 0, sizeof u);
+    cfg.on_event = us_on_lclose;
+    cfg.user = &u;
+    ctx = ws_ctx_create(&cfg);
+    CHECK(ctx != NULL);
+    if (!ctx) return;
+    CHECK_EQ(ws_listen(ctx, "127.0.0.1", 0, &l2), WS_OK);
+    ws_listener_close(l2);
+    ws_listener_close(l2);                        /* twice in a pass */
+    (void)ws_poll(ctx, 0);                        /* l2 is freed at the end of the pass */
+    CHECK_EQ(ws_listen(ctx, "127.0.0.1", 0, &u.l), WS_OK);
+    if (u.l) CHECK_EQ(ws_connect(ctx, ws_listener_url(u.l), NULL, NULL, NULL), WS_OK);
+    ws_ctx_destroy(ctx);                          /* closes u.l, then the CLOSE closes it again */
+    CHECK_EQ(u.closes, 1);
+}
+
+static void test_usage_destroy_redial(void) {
+    ws_config cfg;
+    us_redial r;
+    memset(&cfg, 0, sizeof cfg);
+    memset(&r, 0, sizeof r);
+    cfg.on_event = us_on_redial;
+    cfg.user = &r;
+    r.ctx = ws_ctx_create(&cfg);
+    CHECK(r.ctx != NULL);
+    if (!r.ctx) return;
+    CHECK_EQ(ws_connect(r.ctx, "ws://127.0.0.1:9/", NULL, NULL, NULL), WS_OK);
+    ws_ctx_destroy(r.ctx);
+    CHECK_EQ(r.closes, 1);
+    CHECK_EQ(r.connect_rc, WS_ERR_CLOSED);
+    CHECK_EQ(r.listen_rc, WS_ERR_CLOSED);   /* (a listener made there was never closed) */
+}
+
 static void suite_usage(void) {
     RUN(test_usage_send_too_big);
     RUN(test_usage_limit_texts);
@@ -282,4 +342,6 @@ static void suite_usage(void) {
     RUN(test_usage_url_errors);
     RUN_POSIX(test_usage_blocking_handshake_timeout, "raw POSIX sockets as a silent peer");
     RUN(test_usage_epoll_choice);
+    RUN(test_usage_destroy_redial);
+    RUN(test_usage_listener_close_twice);
 }
