@@ -4067,7 +4067,7 @@ static ws_result ws__send(ws_conn *c, int fin, int rsv, int op, const void *data
     WS__CHECK(c);
     if (!c || (!data && len)) return WS_ERR_ARG;
     if (c->state != WS__OPEN) return c->state < WS__OPEN ? WS_ERR_STATE : WS_ERR_CLOSED;
-    if (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD)) return WS_ERR_CLOSED;
+    if (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD | WS__F_FAILED)) return WS_ERR_CLOSED;   /* FAILED: its ERROR callback */
     if (ws__send_direct(c, fin, rsv, op, data, len)) rc = WS_OK;   /* no copy: >>transport */
     else {
         rc = ws__queue_frame(c, fin, rsv, op, data, len, 0);
@@ -5017,7 +5017,7 @@ static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len) 
     size_t cap, max = ws__max_queue(ctx);
     ws_result rc;
     if (!z->d_bits || len < z->threshold || len > ((size_t)1 << 30) || (!data && len) ||
-        c->state != WS__OPEN || (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD)))
+        c->state != WS__OPEN || (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD | WS__F_FAILED)))
         return ws__send(c, 1, 0, op, data, len);   /* uncompressed, or the error it gives */
     if (len > max) return WS_ERR_TOO_BIG;   /* would never fit, as uncompressed (ws__send) */
     if (ws__buf_used(c->tx) + len > max) {

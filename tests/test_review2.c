@@ -7,7 +7,8 @@ typedef struct rv_state {
     lb_state lb;                 /* first: cfg.user is an lb_state * for lb_on_event */
     int      on_error_close;     /* ERROR: ws_conn_close(c) (1), ws_conn_drop(c) (2), or
                                     ws_conn_close(c, 1000, "bye") on a client (3) */
-    int      server_close_on_open;   /* OPEN of a server conn: ws_conn_close(c, 1000, "bye") */
+    int      server_close_on_open;
+    int      error_send_rc;      /* on_error_close 4: what ws_conn_send_text returned in ERROR */   /* OPEN of a server conn: ws_conn_close(c, 1000, "bye") */
 } rv_state;
 
 static void rv_on_event(ws_conn *c, const ws_event *ev, void *user) {
@@ -15,6 +16,8 @@ static void rv_on_event(ws_conn *c, const ws_event *ev, void *user) {
     lb_on_event(c, ev, user);
     if (ev->type == WS_EV_ERROR && s->on_error_close == 1) CHECK_EQ(ws_conn_close(c, 0, NULL), WS_OK);
     if (ev->type == WS_EV_ERROR && s->on_error_close == 2) ws_conn_drop(c);
+    if (ev->type == WS_EV_ERROR && s->on_error_close == 4 && !ws_conn_is_server(c))
+        s->error_send_rc = ws_conn_send_text(c, "after the failure");
     if (ev->type == WS_EV_OPEN && s->server_close_on_open && ws_conn_is_server(c))
         CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, "bye"), WS_OK);
     if (ev->type == WS_EV_ERROR && s->on_error_close == 3 && !ws_conn_is_server(c))
@@ -68,7 +71,7 @@ static void test_review2_error_drop_no_retry(void) { rv_error_close(2); }
 /* A connection that fails (here: invalid UTF-8 from the peer, 1007) and whose ERROR callback
  * closes it ("on error, close" is natural): the close frame the peer gets still carries the
  * failure's code, not the one given to ws_conn_close, and the close does not reconnect. */
-static void test_review2_error_close_keeps_code(void) {
+static void rv_error_then(int mode) {
     rv_state *s = (rv_state *)calloc(1, sizeof *s);
     ws_ctx *ctx;
     ws_conn *c, *srv = NULL;
@@ -77,7 +80,7 @@ static void test_review2_error_close_keeps_code(void) {
     char url[64];
     int ok;
     if (!s) return;
-    s->on_error_close = 3;
+    s->on_error_close = mode;
     ctx = rv_ctx(s, NULL);
     lb_listen(ctx, url);
     memset(&o, 0, sizeof o);
@@ -90,8 +93,13 @@ static void test_review2_error_close_keeps_code(void) {
     LB_WAIT(ok, ctx, NULL, cr->closes >= 1 && sr->closes == 1);
     CHECK_EQ(cr->err_result, WS_ERR_UTF8);
     CHECK_EQ(sr->close_code, WS_CLOSE_INVALID_DATA);   /* 1007 reached the server */
-    CHECK_EQ(cr->final_closes, 1);                     /* and no reconnect */
-    CHECK_EQ(cr->reconnect_ms, 0);
+    if (mode == 3) {
+        CHECK_EQ(cr->final_closes, 1);                 /* and no reconnect */
+        CHECK_EQ(cr->reconnect_ms, 0);
+    } else {                                           /* a send on the failed conn */
+        CHECK_EQ(s->error_send_rc, WS_ERR_CLOSED);
+        CHECK_EQ(sr->msgs, 0);                         /* nothing after the bad input */
+    }
 out:
     ws_ctx_destroy(ctx);
     lb_done(&s->lb);
@@ -165,6 +173,10 @@ static void test_review2_blocking_open_then_closed(void) {
     ws_ctx_destroy(ctx);
     lb_done(&s->lb);
 }
+static void test_review2_error_close_keeps_code(void) { rv_error_then(3); }
+/* ... and a send from that ERROR callback is refused (WS_ERR_CLOSED), not sent ahead of the
+ * close frame on a connection that has already failed */
+static void test_review2_error_send_refused(void) { rv_error_then(4); }
 
 #if defined(WS_USE_ZLIB) && !defined(_WIN32)
 /* Server connections with client_no_context_takeover inflate one-frame messages with the ctx's
@@ -219,6 +231,7 @@ static void suite_review2(void) {
     RUN(test_review2_error_close_no_retry);
     RUN(test_review2_error_drop_no_retry);
     RUN(test_review2_error_close_keeps_code);
+    RUN(test_review2_error_send_refused);
     RUN(test_review2_host_timer_ended);
     RUN(test_review2_blocking_open_then_closed);
 #if defined(WS_USE_ZLIB) && !defined(_WIN32)
