@@ -1,4 +1,4 @@
-/* test_review2.c - calls made from inside callbacks and in unusual orders, found in a review
+/* test_callbacks.c - calls made from inside callbacks and in unusual orders, found in a review
  * of the client, the loop, permessage-deflate and TLS: each test failed before its fix.
  * Uses test_loopback.c's helpers (lb_*). */
 
@@ -7,8 +7,8 @@ typedef struct rv_state {
     lb_state lb;                 /* first: cfg.user is an lb_state * for lb_on_event */
     int      on_error_close;     /* ERROR: ws_conn_close(c) (1), ws_conn_drop(c) (2), or
                                     ws_conn_close(c, 1000, "bye") on a client (3) */
-    int      server_close_on_open;
-    int      error_send_rc;      /* on_error_close 4: what ws_conn_send_text returned in ERROR */   /* OPEN of a server conn: ws_conn_close(c, 1000, "bye") */
+    int      server_close_on_open;   /* OPEN of a server conn: ws_conn_close(c, 1000, "bye") */
+    int      error_send_rc;      /* on_error_close 4: what ws_conn_send_text returned in ERROR */
 } rv_state;
 
 static void rv_on_event(ws_conn *c, const ws_event *ev, void *user) {
@@ -65,8 +65,8 @@ out:
     ws_ctx_destroy(ctx);
     lb_done(&s->lb);
 }
-static void test_review2_error_close_no_retry(void) { rv_error_close(1); }
-static void test_review2_error_drop_no_retry(void) { rv_error_close(2); }
+static void test_cb_error_close_no_retry(void) { rv_error_close(1); }
+static void test_cb_error_drop_no_retry(void) { rv_error_close(2); }
 
 /* A connection that fails (here: invalid UTF-8 from the peer, 1007) and whose ERROR callback
  * closes it ("on error, close" is natural): the close frame the peer gets still carries the
@@ -122,7 +122,7 @@ static void rv_on_timer(ws_ctx *ctx, int ms, void *user) {
     h->timer_calls++;
 }
 static void rv_nop(ws_conn *c, const ws_event *ev, void *u) { (void)c; (void)ev; (void)u; }
-static void test_review2_host_timer_ended(void) {
+static void test_cb_host_timer_ended(void) {
     rv_host h;
     ws_config cfg;
     ws_ctx *ctx;
@@ -149,7 +149,7 @@ static void test_review2_host_timer_ended(void) {
  * (the 101 and the close frame in one read): the caller saw WS_EV_OPEN, so the call succeeds
  * with the (closing) conn, whose CLOSE follows from the loop; no "connect timed out" ERROR
  * after the OPEN, no WS_ERR_TIMEOUT for a connection that never waited. */
-static void test_review2_blocking_open_then_closed(void) {
+static void test_cb_blocking_open_then_closed(void) {
     rv_state *s = (rv_state *)calloc(1, sizeof *s);
     ws_ctx *ctx;
     ws_conn *c = NULL;
@@ -173,17 +173,17 @@ static void test_review2_blocking_open_then_closed(void) {
     ws_ctx_destroy(ctx);
     lb_done(&s->lb);
 }
-static void test_review2_error_close_keeps_code(void) { rv_error_then(3); }
+static void test_cb_error_close_keeps_code(void) { rv_error_then(3); }
 /* ... and a send from that ERROR callback is refused (WS_ERR_CLOSED), not sent ahead of the
  * close frame on a connection that has already failed */
-static void test_review2_error_send_refused(void) { rv_error_then(4); }
+static void test_cb_error_send_refused(void) { rv_error_then(4); }
 
 #if defined(WS_USE_ZLIB) && !defined(_WIN32)
 /* Server connections with client_no_context_takeover inflate one-frame messages with the ctx's
  * shared inflater. A client whose compressed message is corrupt (or ends its connection in
  * the middle of one) must not leave that inflater broken, or in the middle of its stream, for
  * the next connection: that one's valid message must still arrive. */
-static void test_review2_deflate_shared_inflater(void) {
+static void test_cb_deflate_shared_inflater(void) {
     static const uint8_t bad[] = { 0xC2, 0x81, 0, 0, 0, 0, 0xFF };   /* BTYPE 11: invalid */
     static const uint8_t hello[] = { 0xC1, 0x87, 0, 0, 0, 0, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00 };
     lb_state *s = lb_new();
@@ -227,14 +227,14 @@ out:
 }
 #endif
 
-static void suite_review2(void) {
-    RUN(test_review2_error_close_no_retry);
-    RUN(test_review2_error_drop_no_retry);
-    RUN(test_review2_error_close_keeps_code);
-    RUN(test_review2_error_send_refused);
-    RUN(test_review2_host_timer_ended);
-    RUN(test_review2_blocking_open_then_closed);
+static void suite_callbacks(void) {
+    RUN(test_cb_error_close_no_retry);
+    RUN(test_cb_error_drop_no_retry);
+    RUN(test_cb_error_close_keeps_code);
+    RUN(test_cb_error_send_refused);
+    RUN(test_cb_host_timer_ended);
+    RUN(test_cb_blocking_open_then_closed);
 #if defined(WS_USE_ZLIB) && !defined(_WIN32)
-    RUN(test_review2_deflate_shared_inflater);
+    RUN(test_cb_deflate_shared_inflater);
 #endif
 }
