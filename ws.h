@@ -743,7 +743,10 @@ typedef struct ws_watch ws_watch;   /* opaque, owned by its ws_ctx */
 typedef struct ws_timer ws_timer;   /* opaque, owned by its ws_ctx */
 /* Watch a descriptor of yours (a serial port, a database client's or broker's socket, a pipe):
  * fn(ctx, fd, revents, arg) when it is ready for events (WS_POLLIN | WS_POLLOUT; 0 = paused).
- * Level-triggered, like poll(). WS_OK, WS_ERR_ARG, WS_ERR_NOMEM. */
+ * Level-triggered, like poll(). WS_OK, WS_ERR_ARG (also: epoll refuses the fd, e.g. a regular
+ * file or one watched already; ws_ctx_error says so), WS_ERR_NOMEM. A watched fd closed without
+ * ws_watch_remove: with epoll nothing fires again; with poll() fn gets WS_POLLERR once and the
+ * watch pauses (remove it). */
 #ifndef WS_NO_WATCH
 WS_API ws_result ws_watch_fd(ws_ctx *ctx, intptr_t fd, int events,
                              void (*fn)(ws_ctx *ctx, intptr_t fd, int revents, void *arg),
@@ -2629,6 +2632,7 @@ typedef struct ws__client ws__client;
 typedef struct ws__tls_cfg ws__tls_cfg;   /* >>tls: shared mbedTLS config, per listener/client */
 
 enum { WS__K_CONN = 1, WS__K_LISTENER = 2, WS__K_WATCH = 3 };   /* an epoll data.ptr, owners[].o */
+#define WS__POLLNVAL 64   /* poll()'s POLLNVAL, beside the WS_POLL* bits: the fd was closed */
 
 /* A connection's own timers are kept as milliseconds modulo 2^32 (ws__t32_of, ws__t64): they
  * are never more than 2^31 ms (24 days, any int *_ms setting) away from ctx->now. */
@@ -7107,8 +7111,10 @@ static void ws__ready(ws_ctx *ctx, void *o, short rev) {
     } else if (*(const uint8_t *)o == WS__K_WATCH) {
         ws_watch *w = (ws_watch *)o;
         if (!w->dead && (rev & (w->want | WS_POLLERR | WS_POLLHUP))) {
+            if (rev & WS__POLLNVAL) w->want = 0;   /* closed while watched: told once, then no
+                                                    * longer polled (poll() would not wait) */
             ctx->in_cb++;
-            w->fn(ctx, (intptr_t)w->fd, rev, w->arg);
+            w->fn(ctx, (intptr_t)w->fd, rev & ~WS__POLLNVAL, w->arg);
             ctx->in_cb--;
             ctx->nevents++;
         }
@@ -7218,6 +7224,13 @@ WS_API ws_result ws_watch_fd(ws_ctx *ctx, intptr_t fd, int events,
     w->next = ctx->watches;
     ctx->watches = w;
     ws_watch_set(w, events);
+#ifdef WS__EPOLL
+    if (w->want && w->ereg != w->want && ctx->epfd >= 0 && !ctx->cfg.on_watch) {
+        ws_watch_remove(w);   /* epoll refused it: it would never fire */
+        ws__ctx_err(ctx, WS__T("ws_watch_fd: epoll refuses this fd (a regular file? watched already?)"), NULL, NULL);
+        return WS_ERR_ARG;
+    }
+#endif
     if (out) *out = w;
     return WS_OK;
 }
@@ -7387,7 +7400,8 @@ static void ws__dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n) {
             if (!r) continue;
             o = ctx->owners[i].o;
             r = (short)(((r & POLLIN) ? WS_POLLIN : 0) | ((r & POLLOUT) ? WS_POLLOUT : 0) |
-                        ((r & POLLERR) ? WS_POLLERR : 0) | ((r & POLLHUP) ? WS_POLLHUP : 0));
+                        ((r & POLLERR) ? WS_POLLERR : 0) | ((r & POLLHUP) ? WS_POLLHUP : 0) |
+                        ((r & POLLNVAL) ? WS_POLLERR | WS__POLLNVAL : 0));   /* a closed fd */
         }
         if (found) ws__ready(ctx, o, r);
     }

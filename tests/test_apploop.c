@@ -120,6 +120,69 @@ static void test_apploop_watch_fd(void) {
     CHECK_EQ(ws_watch_fd(NULL, 0, WS_POLLIN, al_on_fd, &p, NULL), WS_ERR_ARG);
 }
 
+/* A watched fd closed without ws_watch_remove (a user's mistake): with epoll the kernel drops
+ * it and nothing fires; with poll() (WS_NO_EPOLL, Windows, lwIP) its POLLNVAL comes back at
+ * once from every wait, so the loop would spin: the watch is told once (WS_POLLERR) and is
+ * no longer polled; ws_watch_set or ws_watch_remove still work on it. */
+static int al_closed_calls, al_closed_rev;
+static void al_on_closed(ws_ctx *x, intptr_t fd, int rev, void *arg) {
+    (void)x; (void)fd; (void)arg;
+    al_closed_calls++;
+    al_closed_rev = rev;
+}
+static void test_apploop_watch_closed_fd(void) {
+    int fds[2], i, t;
+    ws_pollfd pf[8];
+    ws_watch *w = NULL;
+    size_t before, after;
+    ws_ctx *ctx = al_ctx(NULL);
+    if (!ctx) { CHECK(ctx != NULL); return; }
+    CHECK_EQ(pipe(fds), 0);
+    al_closed_calls = al_closed_rev = 0;
+    CHECK_EQ(ws_watch_fd(ctx, fds[0], WS_POLLIN, al_on_closed, NULL, &w), WS_OK);
+    before = ws_pollfds(ctx, pf, 8, &t);
+    close(fds[0]);                               /* without ws_watch_remove */
+    for (i = 0; i < 5; i++) (void)ws_poll(ctx, 0);
+    after = ws_pollfds(ctx, pf, 8, &t);
+#if defined(__linux__) && !defined(WS_NO_EPOLL)
+    if (ctx->epfd >= 0) { CHECK_EQ(al_closed_calls, 0); CHECK_EQ(after, before); }
+    else
+#endif
+    {
+        CHECK_EQ(al_closed_calls, 1);            /* told once ... */
+        CHECK_EQ(al_closed_rev, WS_POLLERR);
+        CHECK_EQ(after, before - 1);             /* ... and no longer polled */
+    }
+    ws_watch_remove(w);
+    ws_ctx_destroy(ctx);
+    close(fds[1]);
+}
+
+#if defined(__linux__) && !defined(WS_NO_EPOLL)
+/* epoll refuses a regular file and a second watch of the same fd: ws_watch_fd says so
+ * (WS_ERR_ARG, ws_ctx_error) instead of a watch that would never fire. */
+static void test_apploop_watch_refused(void) {
+    static al_pipe p;
+    int fds[2];
+    ws_watch *w = NULL, *w2 = (ws_watch *)&p;
+    FILE *f = tmpfile();
+    ws_ctx *ctx = al_ctx(NULL);
+    if (!ctx || !f) { CHECK(ctx != NULL && f != NULL); if (ctx) ws_ctx_destroy(ctx); if (f) fclose(f); return; }
+    if (ctx->epfd < 0) { ws_ctx_destroy(ctx); fclose(f); return; }   /* a poll() build */
+    CHECK_EQ(ws_watch_fd(ctx, fileno(f), WS_POLLIN, al_on_fd, &p, &w2), WS_ERR_ARG);
+    CHECK(w2 == NULL);
+    CHECK(strstr(ws_ctx_error(ctx), "epoll refuses") != NULL);
+    CHECK_EQ(pipe(fds), 0);
+    CHECK_EQ(ws_watch_fd(ctx, fds[0], WS_POLLIN, al_on_fd, &p, &w), WS_OK);
+    CHECK_EQ(ws_watch_fd(ctx, fds[0], WS_POLLIN, al_on_fd, &p, &w2), WS_ERR_ARG);
+    CHECK_EQ(ws_watch_fd(ctx, fds[1], 0, al_on_fd, &p, &w2), WS_OK);   /* nothing asked yet: fine */
+    ws_ctx_destroy(ctx);                         /* frees them all (ASan: no leak) */
+    close(fds[0]);
+    close(fds[1]);
+    fclose(f);
+}
+#endif
+
 #endif
 
 #ifndef WS_NO_POST
@@ -268,6 +331,10 @@ static void suite_apploop(void) {
 #endif
 #ifndef WS_NO_WATCH
     RUN_POSIX(test_apploop_watch_fd, "pthreads and pipes");
+    RUN_POSIX(test_apploop_watch_closed_fd, "pipes");
+#if defined(__linux__) && !defined(WS_NO_EPOLL)
+    RUN(test_apploop_watch_refused);
+#endif
 #endif
 #ifndef WS_NO_POST
     RUN_POSIX(test_apploop_post_threads, "pthreads and pipes");
