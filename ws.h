@@ -493,7 +493,8 @@ typedef struct ws_config {
      * to ws_socket_ready when fd is ready; *host is your pointer for this socket (NULL on the
      * first call; kept until the 0 call). on_timer: call ws_timer_fired in timeout_ms
      * (0 = as soon as you can; -1 = no timer, also from ws_ctx_destroy); each call replaces the last. Only changes are
-     * told: O(1) per event, however many connections. Called from ws.h calls on your thread. */
+     * told: O(1) per event, however many connections. Called from ws.h calls on your thread:
+     * call ws_socket_ready / ws_timer_fired from your loop afterwards, never from inside them. */
     void (*on_watch)(ws_ctx *ctx, intptr_t fd, int events, void *token, void **host, void *user);
     void (*on_timer)(ws_ctx *ctx, int timeout_ms, void *user);
     void  *user;                 /* passed to every callback */
@@ -6935,7 +6936,10 @@ static void **ws__host_slot(ws_ctx *x, void *owner) {   /* where the host's poin
 }
 static void ws__host_watch(ws_ctx *x, ws__sock fd, void *owner, uint8_t *reg, uint8_t want) {
     void **h = ws__host_slot(x, owner);
+    x->in_cb++;   /* the host's hooks count as callbacks: ws_socket_ready / ws_timer_fired
+                   * from inside them would re-enter a ws.h call (asserted) */
     x->cfg.on_watch(x, (intptr_t)fd, want, owner ? owner : (void *)x, h, x->cfg.user);
+    x->in_cb--;
     *reg = want;
     if (!want) *h = NULL;
 }
@@ -6949,7 +6953,9 @@ static void ws__timer_sync(ws_ctx *ctx) {
     due = t < 0 ? -1 : ctx->now + t;
     if (due == ctx->timer_told) return;   /* the host's timer fires then already */
     ctx->timer_told = due;
+    ctx->in_cb++;
     ctx->cfg.on_timer(ctx, t, ctx->cfg.user);
+    ctx->in_cb--;
 }
 
 /* ---- epoll (Linux): the kernel keeps the watch list, so a pass costs O(ready) ---- */
@@ -7426,6 +7432,7 @@ WS_API void ws_socket_ready(ws_ctx *ctx, void *token, int revents) {
 }
 WS_API void ws_timer_fired(ws_ctx *ctx) {
     if (!ctx) return;
+    WS_ASSERT(!ctx->in_cb && "ws_timer_fired called from a callback (on_timer: from your loop, later)");
     ctx->timer_told = -2;   /* spent: the next sync tells it again */
     ws_dispatch(ctx, NULL, 0);
 }

@@ -629,12 +629,47 @@ static void test_attack_use_after_close(void) {
     if (!WIFSIGNALED(status)) printf("  child exit status %d\n", WEXITSTATUS(status));
 }
 
+/* A host loop that calls ws_timer_fired synchronously from on_timer(0) would re-enter the
+ * ws.h call that told it (ws_conn_close, ws_conn_send...), whose state is half-changed: an
+ * assertion failure (abort), like any API call from inside a callback. */
+static ws_ctx *a_host_ctx;
+static void a_host_watch(ws_ctx *x, intptr_t fd, int ev, void *token, void **host, void *user) {
+    (void)x; (void)fd; (void)ev; (void)token; (void)host; (void)user;
+}
+static void a_host_timer(ws_ctx *x, int ms, void *user) {
+    (void)user;
+    if (ms == 0 && x == a_host_ctx) ws_timer_fired(x);   /* the mistake */
+}
+static void test_attack_host_timer_reentry(void) {
+    pid_t pid;
+    int status = 0;
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        ws_config cfg;
+        ws_conn *c = NULL;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.on_event = a_dbg_event;
+        cfg.on_watch = a_host_watch;
+        cfg.on_timer = a_host_timer;
+        a_host_ctx = ws_ctx_create(&cfg);
+        if (!a_host_ctx) _exit(2);
+        if (freopen("/dev/null", "w", stderr) == NULL) _exit(2);   /* the assertion message */
+        (void)ws_connect(a_host_ctx, "ws://127.0.0.1:9/", NULL, NULL, &c);   /* pending work: on_timer(0) */
+        _exit(0);
+    }
+    waitpid(pid, &status, 0);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    if (!WIFSIGNALED(status)) printf("  child exit status %d\n", WEXITSTATUS(status));
+}
+
 int main(int argc, char **argv) {
     int64_t t0 = a_now();
     t_only = argc > 1 ? argv[1] : NULL;
     signal(SIGPIPE, SIG_IGN);
     RUN(test_attack_malformed_heads);
     RUN(test_attack_use_after_close);
+    RUN(test_attack_host_timer_reentry);
     RUN(test_attack_fd_exhaustion);
     RUN(test_attack_fd_exhaustion_foreign_loop);
     RUN(test_attack_memory_big_frames);
