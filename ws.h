@@ -480,7 +480,7 @@ typedef struct ws_config {
     void (*on_event)(ws_conn *c, const ws_event *ev, void *user);
     /* server, optional: sees the upgrade request (method, path, query, headers, origin,
      * Sec-WebSocket-Protocol offers) before the 101; may choose a subprotocol or refuse (through
-     * reply->status: ws_conn_close is not for the hooks). */
+     * reply->status; ws_conn_close or ws_conn_drop there ends it with no answer and no event). */
     void (*on_upgrade)(ws_conn *c, const ws_http_request *req, ws_reply *reply, void *user);
     /* server, optional: answers plain HTTP requests (no Upgrade header) on the same port;
      * without it they get 426 Upgrade Required. The connection closes after the response. */
@@ -3544,6 +3544,7 @@ static void ws__server_handshake(ws_conn *c) {
         ctx->in_cb++;
         ctx->cfg.on_upgrade(c, &req, &reply, ctx->cfg.user);
         ctx->in_cb--;
+        if (c->flags & WS__F_BROKEN) return;   /* closed or dropped from the hook: never opens */
         if (reply.status) { ws__respond(c, reply.status, &reply, WS__T("refused\n")); return; }
         if (reply.protocol && *reply.protocol &&
             !ws__headers_have(req.headers, req.num_headers, "Sec-WebSocket-Protocol", reply.protocol, 1)) {
