@@ -64,7 +64,8 @@ EVENTS (one callback per ctx; ev fields say which events set them)
              ws_conn_set_fragments) each fragment as it arrives, fin = 1 on the last.
     PING     already answered unless no_auto_pong.   PONG: a pong arrived.
     DRAINED  the send queue, after having to wait, is empty again (backpressure: retry what
-             got WS_ERR_FULL; WS_ERR_TOO_BIG, larger than max_send_queue, never fits).
+             got WS_ERR_FULL; also once max_memory has room again, when that refused it;
+             WS_ERR_TOO_BIG, larger than max_send_queue, never fits).
     ERROR    what went wrong (result, msg, http_status: the server's, or with WS_ERR_PROXY the
              HTTP proxy's); a CLOSE follows.
     CLOSE    exactly once per connection (attempt), always last: close_code (peer's, or the
@@ -2746,6 +2747,8 @@ struct ws_ctx {   /* the most used members first: Thumb-2 loads them with 16-bit
     ws_conn     *pend;           /* conns with work for the end of this dispatch */
     size_t       mem_used;       /* bytes of buffers (pooled ones too): max_memory's count */
     int          mem_full;       /* the last failed reservation hit max_memory */
+    int          mem_wait;       /* 1: a send failed on max_memory with nothing queued (its
+                                    DRAINED waits for budget); 3: a buffer went back since */
     int          dispatching;    /* inside a pass: the host's timer is set at its end */
     ws_config    cfg;
     uint64_t     next_id;
@@ -3004,6 +3007,7 @@ static void ws__buf_put(ws_ctx *ctx, ws__buf **pb) {
     ws__buf *b = *pb;
     if (!b) return;
     *pb = NULL;
+    if (ctx->mem_wait) ctx->mem_wait = 3;   /* budget for a send that waits (ws__mem_wake) */
     if (b->cap > WS_POOL_BUF_MAX && ws__buf_keep_big(ctx, b)) return;
     if (ctx->npool < WS_POOL_MAX && b->cap <= WS_POOL_BUF_MAX && !ctx->destroying)
         ctx->pool[ctx->npool++] = b;
@@ -3107,6 +3111,7 @@ static void ws__buf_trim(ws_ctx *ctx, ws__buf **pb, size_t need) {
     ctx->mem_used -= nb->cap - want;
     nb->cap = want;
     *pb = nb;
+    if (ctx->mem_wait) ctx->mem_wait = 3;   /* (ws__mem_wake) */
 }
 #endif
 
@@ -4026,12 +4031,28 @@ static void ws__service_core(ws_conn *c) {
     if (c->flags & WS__F_BROKEN) ws__finish(c);
 }
 
+/* Sends refused by max_memory with nothing queued wait for budget, not for their queue: once
+ * a buffer went back since, each gets DRAINED (at the end of the pass) to try again. 1 = ctx
+ * has pending work. */
+static int ws__mem_wake(ws_ctx *ctx) {
+    ws_conn *c;
+    if (ctx->mem_wait == 3) {
+        ctx->mem_wait = 0;
+        for (c = ctx->head; c; c = c->next)
+            if ((c->flags & WS__F_DRAIN_WAIT) && !ws__buf_used(c->tx) && c->state == WS__OPEN) {
+                c->flags = (c->flags & ~(uint32_t)WS__F_DRAIN_WAIT) | WS__F_DRAINED;
+                ws__pend(c);
+            }
+    }
+    return ctx->pend != NULL;
+}
+
 static ws_result ws__engine_input(ws_conn *c, const uint8_t *p, size_t len);
 /* An engine's "end of pass": after each of its API calls, unless inside its callback. */
 static void ws__engine_run(ws_ctx *ctx) {
     int round;
     if (!WS__ENGINE(ctx) || ctx->in_cb) return;
-    for (round = 0; (ctx->pend && round < 8) || ctx->later || ctx->later_eof; round++) {
+    for (round = 0; (ws__mem_wake(ctx) && round < 8) || ctx->later || ctx->later_eof; round++) {
         ws_conn *c, *list;
         while (ctx->later || ctx->later_eof) {   /* fed (or ended) from a callback: now, in order */
             ws__buf *b = ctx->later;
@@ -4081,7 +4102,10 @@ static ws_result ws__send(ws_conn *c, int fin, int rsv, int op, const void *data
             (!c->ctx->in_cb || ws__buf_used(c->tx) >= WS_BUF_MIN))
             ws__flush(c);
     }
-    if (rc == WS_ERR_FULL) c->flags |= WS__F_DRAIN_WAIT;   /* DRAINED: try again then */
+    if (rc == WS_ERR_FULL) {   /* DRAINED: try again then */
+        c->flags |= WS__F_DRAIN_WAIT;
+        if (!ws__buf_used(c->tx)) c->ctx->mem_wait |= 1;   /* the budget: no queue to drain */
+    }
     if (ws__buf_used(c->tx)) ws__pend(c);   /* the rest: at the end of the dispatch, or POLLOUT */
     ws__engine_run(c->ctx);
     return rc;
@@ -7318,7 +7342,7 @@ static void ws__dispatch_end(ws_ctx *ctx) {
     }
     /* pending work in rounds: what a round pends again (a TLS peer that keeps mbedTLS full)
      * waits for a later round, and after a few for the next pass, so nothing starves */
-    for (round = 0; ctx->pend && round < 4; round++) {
+    for (round = 0; ws__mem_wake(ctx) && round < 4; round++) {
         ws_conn *list = ctx->pend;
         ctx->pend = NULL;
         while ((c = list) != NULL) {
