@@ -2615,7 +2615,8 @@ enum {   /* ws_conn.flags */
     WS__F_HS = 0,                                       /* an engine is on no such list */
 #endif
     WS__F_OWN_IO = 1 << 24,                             /* c->io is our copy of the user's */
-    WS__F_ADDR4 = 1 << 25, WS__F_ADDR6 = 1 << 26        /* raddr holds the peer's IPv4 / IPv6 address */
+    WS__F_ADDR4 = 1 << 25, WS__F_ADDR6 = 1 << 26,       /* raddr holds the peer's IPv4 / IPv6 address */
+    WS__F_EOF = 1 << 27                                 /* the peer's EOF came: ends once tx is out */
 };
 
 typedef struct ws__client ws__client;
@@ -3767,6 +3768,7 @@ static void ws__tx_done(ws_conn *c) {
         c->flags |= WS__F_WSHUT;   /* our close frame (or HTTP response) is out: FIN */
         if (!ws__close_now(c) && c->io->shutdown) (c->io->shutdown)(c->io_arg);
     }
+    if (c->flags & WS__F_EOF) { c->flags |= WS__F_BROKEN; ws__pend(c); }   /* (ws__on_eof) */
 }
 
 /* A write may re-enter (a ws_io that feeds an engine which answers at once, back into c):
@@ -3807,6 +3809,12 @@ static void ws__flush(ws_conn *c) {
 }
 
 static void ws__on_eof(ws_conn *c) {
+    /* a peer that half-closed still reads: our last words (an HTTP answer, a close frame and
+     * what was queued before it) go out first, then it ends (ws__tx_done) */
+    if ((c->flags & WS__F_SHUT) && ws__buf_used(c->tx) && ws__has_io(c) && !WS__ENGINE(c->ctx)) {
+        c->flags |= WS__F_EOF;   /* no more reading (ws__interest) */
+        return;
+    }
     if ((c->flags & WS__F_GOT_CLOSE) && (c->flags & WS__F_SENT_CLOSE)) { ws__finish(c); return; }
     if (c->flags & (WS__F_HTTP | WS__F_FAILED)) { ws__finish(c); return; }
     ws__abort(c, WS_ERR_IO, c->state < WS__OPEN ? WS__T("connection closed during the handshake")
@@ -6857,7 +6865,7 @@ static short ws__interest(const ws_conn *c) {
     case WS__TLS:   /* only what the TLS handshake waits for: queued bytes wait for it */
         return ws__io_want(c);
     case WS__HANDSHAKE: case WS__OPEN: case WS__CLOSING:
-        ev = WS_POLLIN;
+        ev = (c->flags & WS__F_EOF) ? 0 : WS_POLLIN;   /* (ws__on_eof) */
         if (ws__buf_used(c->tx)) ev |= WS_POLLOUT;
         return (short)(ev | ws__io_want(c));
     default: return 0;
