@@ -705,8 +705,8 @@ WS_API void        ws_listener_close(ws_listener *l);        /* stop accepting (
 /* Start connecting to a ws:// or wss:// URL; events tell the rest (OPEN, or ERROR + CLOSE).
  * opts may be NULL. WS_OK, WS_ERR_URL (ws_ctx_error names the wrong part), WS_ERR_TLS (wss://
  * built without WS_USE_MBEDTLS, or unreadable opts->tls files: ws_ctx_error says which),
- * WS_ERR_ARG (also: opts->headers repeats a header ws.h writes, see ws_http_build_request;
- * ws_ctx_error says which), WS_ERR_NOMEM. May be called from a callback; from a CLOSE inside
+ * WS_ERR_ARG (also: opts->headers repeats a header ws.h writes, see ws_http_build_request, or
+ * a header line, origin or protocols has a control byte; ws_ctx_error says which), WS_ERR_NOMEM. May be called from a callback; from a CLOSE inside
  * ws_ctx_destroy (and so ws_listen, ws_conn_adopt) it fails with WS_ERR_CLOSED. */
 WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
                             void *conn_user, ws_conn **out);
@@ -1991,10 +1991,15 @@ static void ws__putu(ws__out *o, unsigned long v) {
     ws__put(o, t + i, sizeof t - i);
 }
 /* A header value we were given: no CR, LF or other control characters. */
+/* A control byte (CR, LF... not HT) in s[0..n) or before its NUL (s may be NULL): no header
+ * value may carry one. */
+static int ws__ctl_in(const char *s, size_t n) {
+    for (; s && n && *s; s++, n--)
+        if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7F) return 1;
+    return 0;
+}
 static void ws__put_value(ws__out *o, const char *s) {
-    const char *c;
-    for (c = s; *c; c++)
-        if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7F) { o->err = 2; return; }
+    if (ws__ctl_in(s, (size_t)-1)) { o->err = 2; return; }
     ws__puts(o, s);
 }
 static void ws__put_header(ws__out *o, const char *name, const char *value) {
@@ -2019,11 +2024,12 @@ static void ws__put_target(ws__out *o, const char *s, size_t n) {
     }
 }
 /* "Name: value" lines separated by \r\n or \n (a builder's extra headers): each checked and,
- * with o, re-emitted with CRLF (a malformed line: o->err = 2). With WS__X_OWN in rules, a line
+ * with o, re-emitted with CRLF. With WS__X_OWN in rules, a line
  * may not repeat a header ws.h writes itself (ws__names; a duplicate Host or Sec-WebSocket-Key
  * is header injection): Upgrade..Protocol on both sides (Protocol when one is chosen:
  * WS__X_PROTO); a request (WS__X_REQ) also owns Host, Key, Version, and Origin when it was
- * given one (WS__X_ORIGIN). Returns the reason for such a line (o->err = 2), or NULL. */
+ * given one (WS__X_ORIGIN). Returns the reason for such a line, or for a malformed one (not
+ * "Name: value", a control byte; o->err = 2 too), or NULL. */
 #define WS__X_OWN 1u
 #define WS__X_REQ 2u
 #define WS__X_ORIGIN 4u
@@ -2044,12 +2050,12 @@ static const char *ws__put_extra(ws__out *o, const char *extra, unsigned rules) 
             return WS__T("an extra header repeats one that ws.h writes (Host, Upgrade, Connection, "
                          "Sec-WebSocket-*, Origin, Content-Length, Transfer-Encoding)");
         }
-        if (!o || e == line) continue;
-        if (c == line || c == end || *c != ':') { o->err = 2; continue; }
-        for (; c < end; c++)
-            if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7F) o->err = 2;
-        ws__put(o, line, (size_t)(end - line));
-        ws__puts(o, "\r\n");
+        if (e == line) continue;
+        if (c == line || c == end || *c != ':' || ws__ctl_in(c, (size_t)(end - c))) {
+            if (o) o->err = 2;
+            return WS__T("an extra header line is not \"Name: value\" (or has a control byte)");
+        }
+        if (o) { ws__put(o, line, (size_t)(end - line)); ws__puts(o, "\r\n"); }
     }
     return NULL;
 }
@@ -4260,6 +4266,9 @@ static ws_result ws__client_new(ws_conn *c, const char *url, const ws_connect_op
     /* extra headers that would repeat ours (a second Host, key...): refused, with the reason */
     *why = ws__extra_check(cl->headers, 1, cl->origin && *cl->origin, cl->protocols && *cl->protocols);
     if (*why) return WS_ERR_ARG;
+    if (ws__ctl_in(cl->origin, (size_t)-1) || ws__ctl_in(cl->protocols, (size_t)-1)) {
+        *why = WS__T("opts->origin or opts->protocols has a control byte (CR, LF...)"); return WS_ERR_ARG;
+    }
     *why = "";
     return WS_OK;
 }

@@ -558,7 +558,32 @@ static void test_attack_malformed_heads(void) {
     CHECK_EQ(ws_connect(cctx, "ws://127.0.0.1:9/", &o, NULL, NULL), WS_ERR_ARG);
     o.headers = "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==";
     CHECK_EQ(ws_connect(cctx, "ws://127.0.0.1:9/", &o, NULL, NULL), WS_ERR_ARG);
-    o.headers = "X-Ok: 1";
+    /* ... nor smuggle lines in through a CR or LF (or any control byte) in a value: refused at
+     * once, before any connection is made (it used to fail later, as an ERROR event) */
+    {
+        static const char *const bad_headers[] = {"X-A: b\x01", "X-A: b\rX-B: c", "no colon here", ": empty name"};
+        static const char *const bad_values[] = {"http://a\r\nX-Injected: 1", "a\nb", "a\x7f"};
+        size_t k;
+        ws_conn *cc = NULL;
+        for (k = 0; k < sizeof bad_headers / sizeof bad_headers[0]; k++) {
+            memset(&o, 0, sizeof o);
+            o.headers = bad_headers[k];
+            CHECK_EQ(ws_connect(cctx, "ws://127.0.0.1:9/", &o, NULL, &cc), WS_ERR_ARG);
+            CHECK(cc == NULL);
+            CHECK(strstr(ws_ctx_error(cctx), "extra header line") != NULL);
+        }
+        for (k = 0; k < 2 * (sizeof bad_values / sizeof bad_values[0]); k++) {
+            memset(&o, 0, sizeof o);
+            if (k & 1) o.protocols = bad_values[k / 2]; else o.origin = bad_values[k / 2];
+            CHECK_EQ(ws_connect(cctx, "ws://127.0.0.1:9/", &o, NULL, &cc), WS_ERR_ARG);
+            CHECK(cc == NULL);
+            CHECK(strstr(ws_ctx_error(cctx), "control byte") != NULL);
+        }
+        for (k = 0; k < 3; k++) CHECK(ws_poll(cctx, 0) >= 0);   /* and nothing was left to run */
+    }
+    memset(&o, 0, sizeof o);
+    o.headers = "X-Ok: 1\r\nX-Tab:\tfine";
+    o.origin = "http://a.example";
     CHECK_EQ(ws_connect(cctx, "ws://127.0.0.1:9/\xc3\xa9", &o, NULL, NULL), WS_OK);
     ws_ctx_destroy(cctx);
 }

@@ -1235,10 +1235,11 @@ static void test_engine_feed_from_callback(void) {
 }
 
 #ifdef EN_SOCKETS
-/* ws_conn_adopt of a client stream whose upgrade request cannot be built (an Origin with a
- * CR LF in it): WS_ERR_ARG, the caller keeps its socket, and nothing of the connection is left
- * in the ctx (regression: the failed request had put it on the pending list, and the next
- * ws_poll used it after it was freed). */
+/* ws_conn_adopt of a client stream with an Origin that has a CR LF in it: WS_ERR_ARG, the
+ * caller keeps its socket, and nothing of the connection is left in the ctx. (The request used
+ * to fail only when built, after the connection was on the pending list: a use after free in
+ * the next ws_poll; now the Origin is refused before. test_options' adopt_out_of_memory
+ * covers a request that cannot be queued.) */
 static void test_engine_adopt_bad_request(void) {
     ws_config cfg;
     en_side ss;

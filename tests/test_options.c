@@ -165,6 +165,48 @@ static void test_opt_out_of_memory(void) {
     if (getenv("OPT_VERBOSE")) printf("  %ld runs still echoed, %ld failed cleanly\n", ok_runs, clean_fails);
 }
 
+/* ws_conn_adopt of a client stream, the Nth allocation failing: each refused adopt leaves
+ * nothing behind (a connection whose request could not be queued was once left on the pending
+ * list after being freed: a use after free in the next ws_poll, which ASan shows), and the
+ * caller keeps its stream. */
+static void test_opt_adopt_out_of_memory(void) {
+    ws_config cfg;
+    ws_engine_opts o;
+    long n, total = 0, refused = 0;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_event = opt_on_event;
+    cfg.user = &opt_user_tag;
+    for (n = 0; n <= total + 2; n++) {
+        opt_run r;
+        ws_ctx *ctx;
+        ws_conn *c = NULL;
+        int sv[2], i;
+        ws_result rc;
+        memset(&r, 0, sizeof r);
+        opt_fail_at = 0;
+        opt_calls = opt_live = 0;
+        ctx = ws_ctx_create(&cfg);
+        if (!ctx) { CHECK(0); return; }
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) { CHECK(0); ws_ctx_destroy(ctx); return; }
+        memset(&o, 0, sizeof o);
+        o.url = "ws://localhost/";
+        opt_calls = 0;
+        opt_fail_at = n;               /* 0: the run that counts the allocations */
+        rc = ws_conn_adopt(ctx, sv[0], &o, &r, &c);
+        if (n == 0) total = opt_calls;
+        opt_fail_at = 0;
+        if (rc != WS_OK) { refused++; CHECK(c == NULL); }
+        for (i = 0; i < 3; i++) (void)ws_poll(ctx, 0);
+        ws_ctx_destroy(ctx);
+        if (opt_live != 0) { printf("  adopt, allocation %ld failed: %ld blocks not freed\n", n, opt_live); CHECK(0); }
+        if (rc != WS_OK) CHECK_EQ(write(sv[1], "x", 1), 1);   /* still the caller's */
+        close(sv[0]);
+        close(sv[1]);
+    }
+    CHECK(total > 2);
+    CHECK(refused > 0);
+}
+
 static void test_opt_random(void) {
     unsigned char b[8];
     opt_run r;
@@ -196,5 +238,6 @@ int main(int argc, char **argv) {
     RUN(test_opt_random);
     RUN(test_opt_static);
     RUN(test_opt_out_of_memory);
+    RUN(test_opt_adopt_out_of_memory);
     return t_summary();
 }
