@@ -493,7 +493,7 @@ typedef struct ws_config {
      * changed interest, or 0 = stop watching (always before fd is closed or reused). Pass token
      * to ws_socket_ready when fd is ready; *host is your pointer for this socket (NULL on the
      * first call; kept until the 0 call). on_timer: call ws_timer_fired in timeout_ms
-     * (0 = as soon as you can; -1 = no timer); each call replaces the last. Only changes are
+     * (0 = as soon as you can; -1 = no timer, also from ws_ctx_destroy); each call replaces the last. Only changes are
      * told: O(1) per event, however many connections. Called from ws.h calls on your thread. */
     void (*on_watch)(ws_ctx *ctx, intptr_t fd, int events, void *token, void **host, void *user);
     void (*on_timer)(ws_ctx *ctx, int timeout_ms, void *user);
@@ -712,7 +712,8 @@ WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts 
                             void *conn_user, ws_conn **out);
 /* BLOCKING, for small programs: ws_connect, then ws_poll until the connection is open or
  * failed (or timeout_ms passes; 0 = no limit). Other connections keep being served meanwhile.
- * WS_OK (*out set), a ws_connect error, or why the attempt failed (WS_ERR_DNS, _CONNECT,
+ * WS_OK (*out set; already closing if the server closed at once: its CLOSE follows), a
+ * ws_connect error, or why the attempt failed (WS_ERR_DNS, _CONNECT,
  * _TLS, _HANDSHAKE, _IO, _TIMEOUT...), with ws_ctx_error saying which step: "connect timed
  * out", "handshake timed out", "connection refused ...". Not from a callback. */
 WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
@@ -805,8 +806,9 @@ WS_API ws_result ws_conn_send_text(ws_conn *c, const char *text);
 WS_API ws_result ws_conn_send_frame(ws_conn *c, int fin, int rsv, int opcode,
                                     const void *data, size_t len);
 /* Graceful close: sends a close frame (code 0 = none; reason <= 123 bytes UTF-8), waits
- * for the peer's, then closes TCP (close_timeout_ms at most). No reconnect follows.
- * WS_OK, WS_ERR_ARG (invalid code or reason), WS_ERR_CLOSED (already closing). */
+ * for the peer's, then closes TCP (close_timeout_ms at most). No reconnect follows (also
+ * from an ERROR callback, where a failure's own close code is kept). WS_OK, WS_ERR_ARG
+ * (invalid code or reason), WS_ERR_CLOSED (already closing). */
 WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason);
 /* Forced close: drops TCP now; WS_EV_CLOSE (1006) follows in the loop. */
 WS_API void      ws_conn_drop(ws_conn *c);
@@ -4101,7 +4103,7 @@ static ws_result ws__send(ws_conn *c, int fin, int rsv, int op, const void *data
     WS__CHECK(c);
     if (!c || (!data && len)) return WS_ERR_ARG;
     if (c->state != WS__OPEN) return c->state < WS__OPEN ? WS_ERR_STATE : WS_ERR_CLOSED;
-    if (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD)) return WS_ERR_CLOSED;
+    if (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD | WS__F_FAILED)) return WS_ERR_CLOSED;   /* FAILED: its ERROR callback */
     if (ws__send_direct(c, fin, rsv, op, data, len)) rc = WS_OK;   /* no copy: >>transport */
     else {
         rc = ws__queue_frame(c, fin, rsv, op, data, len, 0);
@@ -4158,6 +4160,20 @@ WS_API ws_result ws_conn_send_frame(ws_conn *c, int fin, int rsv, int opcode, co
     return ws__send(c, fin, rsv, opcode, data, len);
 }
 
+/* Closed or dropped from an ERROR callback: of a client that would reconnect (ws__finish
+ * emits ERROR, then CLOSE): no retry, the CLOSE that follows is the final one; or of an open
+ * conn that failed (ws__fail emits ERROR, then queues the close frame): that frame keeps the
+ * failure's code (1002, 1007...), and no retry. 1 = it was. */
+static int ws__stop_retry(ws_conn *c) {
+    int failing = (c->flags & (WS__F_FAILED | WS__F_SENT_CLOSE | WS__F_DEAD)) == WS__F_FAILED &&
+                  (c->state == WS__OPEN || c->state == WS__CLOSING);
+    if (!failing && (c->state != WS__CLOSED || (c->flags & (WS__F_CLOSE_FIRED | WS__F_DEAD)) ||
+                     !ws__cl(c) || !ws__cl(c)->reconnect))
+        return 0;
+    c->flags |= WS__F_USER_CLOSE;
+    return 1;
+}
+
 WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
     size_t rlen = reason ? strlen(reason) : 0;
     WS__CHECK(c);
@@ -4165,6 +4181,7 @@ WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
     if ((code && !ws_close_code_valid(code)) || rlen > 123 || (rlen && !code) ||
         (rlen && ws_utf8_validate(reason, rlen) != WS_OK))
         return WS_ERR_ARG;
+    if (ws__stop_retry(c)) return WS_OK;
     if (c->state != WS__WAITING &&
         (c->state >= WS__CLOSED || (c->flags & (WS__F_SENT_CLOSE | WS__F_DEAD | WS__F_HTTP))))
         return WS_ERR_CLOSED;   /* HTTP: a close frame must not follow the response */
@@ -4186,7 +4203,7 @@ WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
 WS_API void ws_conn_drop(ws_conn *c) {
     WS__CHECK(c);
     if (c && c->state == WS__WAITING) { (void)ws_conn_close(c, 0, NULL); return; }   /* no retry */
-    if (!c || c->state >= WS__CLOSED) return;
+    if (!c || c->state >= WS__CLOSED) { if (c) (void)ws__stop_retry(c); return; }
     c->flags |= WS__F_USER_CLOSE | WS__F_BROKEN;
     ws__pend(c);
     ws__engine_run(c->ctx);
@@ -4909,7 +4926,7 @@ static z_stream *ws__pmd_inflater(ws_conn *c) {
             ws__zinit(c->ctx, &sh->i);
             if (inflateInit2(&sh->i, -15) != Z_OK) return NULL;
             sh->i_on = 1;
-        }
+        } else (void)inflateReset(&sh->i);   /* the last borrower may have failed mid-stream */
         return &sh->i;
     }
     if (!z->i_on) {
@@ -5042,7 +5059,7 @@ static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len) 
     size_t cap, max = ws__max_queue(ctx);
     ws_result rc;
     if (!z->d_bits || len < z->threshold || len > ((size_t)1 << 30) || (!data && len) ||
-        c->state != WS__OPEN || (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD)))
+        c->state != WS__OPEN || (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD | WS__F_FAILED)))
         return ws__send(c, 1, 0, op, data, len);   /* uncompressed, or the error it gives */
     if (len > max) return WS_ERR_TOO_BIG;   /* would never fit, as uncompressed (ws__send) */
     if (ws__buf_used(c->tx) + len > max) {
@@ -5833,7 +5850,8 @@ static int ws__tls_want(void *io) {
 
 static size_t ws__tls_pending(void *io) {
     const ws__tls_conn *t = (const ws__tls_conn *)io;
-    if (!t->done || t->rerr != WS_OK) return 0;
+    if (!t->done) return 0;
+    if (t->rerr != WS_OK) return 1;   /* the end (close_notify, an error) read with the last bytes */
     return mbedtls_ssl_get_bytes_avail(&t->ssl) + t->more;
 }
 
@@ -7603,6 +7621,7 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
     ws__free(ctx, ctx->owners);
     ws__free(ctx, ctx->ospfds);
     ws__epoll_set(ctx, ctx->wake_r, NULL, &ctx->wake_reg, 0);   /* on_watch: stop first */
+    if (ctx->cfg.on_timer && ctx->timer_told != -1) ctx->cfg.on_timer(ctx, -1, ctx->cfg.user);   /* and its timer */
     if (ctx->wake_r != WS__INVALID_SOCK) ws__sock_close(ctx->wake_r);
     if (ctx->wake_w != WS__INVALID_SOCK && ctx->wake_w != ctx->wake_r) ws__sock_close(ctx->wake_w);
     if (ctx->net_ok) ws__net_done();
@@ -7660,8 +7679,10 @@ WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_conn
         if (ws_poll(ctx, (int)WS__MIN(end - ws__now_ms(), (int64_t)100)) < 0) break;
     }
     ctx->hold = NULL;
-    if (c->state == WS__OPEN) { if (out) *out = c; return WS_OK; }
-    rc = c->err != WS_OK ? c->err : WS_ERR_TIMEOUT;
+    /* open, or opened and already closing (the peer's close came with the 101): the caller
+     * had WS_EV_OPEN, and c lives until its CLOSE */
+    if (c->state == WS__OPEN || ((c->flags & WS__F_OPENED) && c->state == WS__CLOSING)) { if (out) *out = c; return WS_OK; }
+    rc = c->err != WS_OK ? c->err : (c->flags & WS__F_OPENED) ? WS_ERR_CLOSED : WS_ERR_TIMEOUT;
     if (!(c->flags & WS__F_DEAD)) {   /* still trying (or waiting to retry): give up */
         /* which step ran out of time: DNS and TCP connect, or the TLS/HTTP handshake */
         const char *why = c->state == WS__TLS || c->state == WS__HANDSHAKE ? WS__T("handshake timed out")

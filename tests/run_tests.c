@@ -20,6 +20,7 @@
 #include "test_usage.c"
 #include "test_proxy.c"
 #include "test_budget.c"
+#include "test_callbacks.c"
 #endif
 #ifdef WS_USE_ZLIB   /* make test-zlib: permessage-deflate (engine tests; loopback ones with sockets) */
 #include "test_deflate.c"
@@ -42,6 +43,7 @@ int main(int argc, char **argv) {
     suite_usage();
     suite_proxy();
     suite_budget();
+    suite_callbacks();
 #endif
 #ifdef WS_USE_ZLIB
     suite_deflate();

@@ -555,6 +555,48 @@ out:
     ws_ctx_destroy(sx);
 }
 
+/* The peer's last record and its close_notify arrive together, and its TCP stays open (it
+ * waits for ours): mbedTLS reads both in one go, so the socket never becomes readable again.
+ * The connection must still end (1006, no clean close) as soon as the data is handled, not
+ * hang until a timeout. Checked by state: once the message is in, a few passes that do not
+ * wait must see the CLOSE (the close_notify is already in memory). */
+static void test_tls_close_notify_with_data(void) {
+    ws_ctx *sx = mk_ctx(), *cx = mk_ctx();
+    ws_tls_opts so = srv_opts(p_srv_crt, p_srv_key), co;
+    ws_listener *l = listen_tls(sx, &so);
+    ws_conn *c, *srv = NULL;
+    ws__tls_conn *st;
+    tc t;
+    int i;
+    int64_t end;
+    memset(&t, 0, sizeof t);
+    memset(&co, 0, sizeof co);
+    co.ca_file = p_ca;
+    c = connect_to(cx, "wss", "localhost", ws_listener_port(l), &co, &t);
+    end = ws__now_ms() + HANG_MS;
+    while ((!t.open || !srv_open) && ws__now_ms() < end) { ws_poll(sx, 5); ws_poll(cx, 5); }
+    CHECK_EQ(t.open, 1);
+    srv = ws_conn_next(sx, NULL);
+    CHECK(srv != NULL);
+    if (!srv || !c || !t.open) goto out;
+    CHECK_EQ(ws_conn_send_text(srv, "last"), WS_OK);   /* sent at once (not in a callback) */
+    CHECK_EQ(ws_conn_queued(srv), 0);
+    st = ws__tls_of(srv);
+    CHECK(st != NULL);
+    if (!st) goto out;
+    CHECK_EQ(mbedtls_ssl_close_notify(&st->ssl), 0);  /* no FIN: the server's socket stays open */
+    end = ws__now_ms() + HANG_MS;
+    while (t.nmsg < 1 && !t.closed && ws__now_ms() < end) ws_poll(cx, 20);
+    CHECK_EQ(t.nmsg, 1);
+    CHECK(strcmp(t.text, "last") == 0);
+    for (i = 0; i < 4 && !t.closed; i++) ws_poll(cx, 0);
+    CHECK_EQ(t.closed, 1);
+    CHECK_EQ(t.clean, 0);
+out:
+    ws_ctx_destroy(cx);
+    ws_ctx_destroy(sx);
+}
+
 /* min_version WS_TLS_1_3 on both sides: TLS 1.3 is what runs, where mbedTLS has it; where it
  * has not, both sides refuse the setting at once, named. */
 static void test_tls_min_version_13(void) {
@@ -736,6 +778,7 @@ int main(int argc, char **argv) {
     RUN(test_tls_16mib);
     RUN(test_tls_50_conns);
     RUN(test_tls_close_notify_want_write);
+    RUN(test_tls_close_notify_with_data);
     RUN(test_tls_min_version_13);
     RUN(test_tls_alpn_and_der);
     RUN(test_tls_default_verify_system_cas);
