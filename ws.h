@@ -64,7 +64,8 @@ EVENTS (one callback per ctx; ev fields say which events set them)
              ws_conn_set_fragments) each fragment as it arrives, fin = 1 on the last.
     PING     already answered unless no_auto_pong.   PONG: a pong arrived.
     DRAINED  the send queue, after having to wait, is empty again (backpressure: retry what
-             got WS_ERR_FULL; WS_ERR_TOO_BIG, larger than max_send_queue, never fits).
+             got WS_ERR_FULL; also once max_memory has room again, when that refused it;
+             WS_ERR_TOO_BIG, larger than max_send_queue, never fits).
     ERROR    what went wrong (result, msg, http_status: the server's, or with WS_ERR_PROXY the
              HTTP proxy's); a CLOSE follows.
     CLOSE    exactly once per connection (attempt), always last: close_code (peer's, or the
@@ -480,7 +481,7 @@ typedef struct ws_config {
     void (*on_event)(ws_conn *c, const ws_event *ev, void *user);
     /* server, optional: sees the upgrade request (method, path, query, headers, origin,
      * Sec-WebSocket-Protocol offers) before the 101; may choose a subprotocol or refuse (through
-     * reply->status: ws_conn_close is not for the hooks). */
+     * reply->status; ws_conn_close or ws_conn_drop there ends it with no answer and no event). */
     void (*on_upgrade)(ws_conn *c, const ws_http_request *req, ws_reply *reply, void *user);
     /* server, optional: answers plain HTTP requests (no Upgrade header) on the same port;
      * without it they get 426 Upgrade Required. The connection closes after the response. */
@@ -2626,7 +2627,8 @@ enum {   /* ws_conn.flags */
     WS__F_HS = 0,                                       /* an engine is on no such list */
 #endif
     WS__F_OWN_IO = 1 << 24,                             /* c->io is our copy of the user's */
-    WS__F_ADDR4 = 1 << 25, WS__F_ADDR6 = 1 << 26        /* raddr holds the peer's IPv4 / IPv6 address */
+    WS__F_ADDR4 = 1 << 25, WS__F_ADDR6 = 1 << 26,       /* raddr holds the peer's IPv4 / IPv6 address */
+    WS__F_EOF = 1 << 27                                 /* the peer's EOF came: ends once tx is out */
 };
 
 typedef struct ws__client ws__client;
@@ -2759,6 +2761,8 @@ struct ws_ctx {   /* the most used members first: Thumb-2 loads them with 16-bit
     ws_conn     *pend;           /* conns with work for the end of this dispatch */
     size_t       mem_used;       /* bytes of buffers (pooled ones too): max_memory's count */
     int          mem_full;       /* the last failed reservation hit max_memory */
+    int          mem_wait;       /* 1: a send failed on max_memory with nothing queued (its
+                                    DRAINED waits for budget); 3: a buffer went back since */
     int          dispatching;    /* inside a pass: the host's timer is set at its end */
     ws_config    cfg;
     uint64_t     next_id;
@@ -3017,6 +3021,7 @@ static void ws__buf_put(ws_ctx *ctx, ws__buf **pb) {
     ws__buf *b = *pb;
     if (!b) return;
     *pb = NULL;
+    if (ctx->mem_wait) ctx->mem_wait = 3;   /* budget for a send that waits (ws__mem_wake) */
     if (b->cap > WS_POOL_BUF_MAX && ws__buf_keep_big(ctx, b)) return;
     if (ctx->npool < WS_POOL_MAX && b->cap <= WS_POOL_BUF_MAX && !ctx->destroying)
         ctx->pool[ctx->npool++] = b;
@@ -3120,6 +3125,7 @@ static void ws__buf_trim(ws_ctx *ctx, ws__buf **pb, size_t need) {
     ctx->mem_used -= nb->cap - want;
     nb->cap = want;
     *pb = nb;
+    if (ctx->mem_wait) ctx->mem_wait = 3;   /* (ws__mem_wake) */
 }
 #endif
 
@@ -3557,6 +3563,7 @@ static void ws__server_handshake(ws_conn *c) {
         ctx->in_cb++;
         ctx->cfg.on_upgrade(c, &req, &reply, ctx->cfg.user);
         ctx->in_cb--;
+        if (c->flags & WS__F_BROKEN) return;   /* closed or dropped from the hook: never opens */
         if (reply.status) { ws__respond(c, reply.status, &reply, WS__T("refused\n")); return; }
         if (reply.protocol && *reply.protocol &&
             !ws__headers_have(req.headers, req.num_headers, "Sec-WebSocket-Protocol", reply.protocol, 1)) {
@@ -3774,6 +3781,7 @@ static void ws__tx_done(ws_conn *c) {
         c->flags |= WS__F_WSHUT;   /* our close frame (or HTTP response) is out: FIN */
         if (!ws__close_now(c) && c->io->shutdown) (c->io->shutdown)(c->io_arg);
     }
+    if (c->flags & WS__F_EOF) { c->flags |= WS__F_BROKEN; ws__pend(c); }   /* (ws__on_eof) */
 }
 
 /* A write may re-enter (a ws_io that feeds an engine which answers at once, back into c):
@@ -3814,6 +3822,12 @@ static void ws__flush(ws_conn *c) {
 }
 
 static void ws__on_eof(ws_conn *c) {
+    /* a peer that half-closed still reads: our last words (an HTTP answer, a close frame and
+     * what was queued before it) go out first, then it ends (ws__tx_done) */
+    if ((c->flags & WS__F_SHUT) && ws__buf_used(c->tx) && ws__has_io(c) && !WS__ENGINE(c->ctx)) {
+        c->flags |= WS__F_EOF;   /* no more reading (ws__interest) */
+        return;
+    }
     if ((c->flags & WS__F_GOT_CLOSE) && (c->flags & WS__F_SENT_CLOSE)) { ws__finish(c); return; }
     if (c->flags & (WS__F_HTTP | WS__F_FAILED)) { ws__finish(c); return; }
     ws__abort(c, WS_ERR_IO, c->state < WS__OPEN ? WS__T("connection closed during the handshake")
@@ -4038,12 +4052,28 @@ static void ws__service_core(ws_conn *c) {
     if (c->flags & WS__F_BROKEN) ws__finish(c);
 }
 
+/* Sends refused by max_memory with nothing queued wait for budget, not for their queue: once
+ * a buffer went back since, each gets DRAINED (at the end of the pass) to try again. 1 = ctx
+ * has pending work. */
+static int ws__mem_wake(ws_ctx *ctx) {
+    ws_conn *c;
+    if (ctx->mem_wait == 3) {
+        ctx->mem_wait = 0;
+        for (c = ctx->head; c; c = c->next)
+            if ((c->flags & WS__F_DRAIN_WAIT) && !ws__buf_used(c->tx) && c->state == WS__OPEN) {
+                c->flags = (c->flags & ~(uint32_t)WS__F_DRAIN_WAIT) | WS__F_DRAINED;
+                ws__pend(c);
+            }
+    }
+    return ctx->pend != NULL;
+}
+
 static ws_result ws__engine_input(ws_conn *c, const uint8_t *p, size_t len);
 /* An engine's "end of pass": after each of its API calls, unless inside its callback. */
 static void ws__engine_run(ws_ctx *ctx) {
     int round;
     if (!WS__ENGINE(ctx) || ctx->in_cb) return;
-    for (round = 0; (ctx->pend && round < 8) || ctx->later || ctx->later_eof; round++) {
+    for (round = 0; (ws__mem_wake(ctx) && round < 8) || ctx->later || ctx->later_eof; round++) {
         ws_conn *c, *list;
         while (ctx->later || ctx->later_eof) {   /* fed (or ended) from a callback: now, in order */
             ws__buf *b = ctx->later;
@@ -4093,7 +4123,10 @@ static ws_result ws__send(ws_conn *c, int fin, int rsv, int op, const void *data
             (!c->ctx->in_cb || ws__buf_used(c->tx) >= WS_BUF_MIN))
             ws__flush(c);
     }
-    if (rc == WS_ERR_FULL) c->flags |= WS__F_DRAIN_WAIT;   /* DRAINED: try again then */
+    if (rc == WS_ERR_FULL) {   /* DRAINED: try again then */
+        c->flags |= WS__F_DRAIN_WAIT;
+        if (!ws__buf_used(c->tx)) c->ctx->mem_wait |= 1;   /* the budget: no queue to drain */
+    }
     if (ws__buf_used(c->tx)) ws__pend(c);   /* the rest: at the end of the dispatch, or POLLOUT */
     ws__engine_run(c->ctx);
     return rc;
@@ -6864,7 +6897,7 @@ static short ws__interest(const ws_conn *c) {
     case WS__TLS:   /* only what the TLS handshake waits for: queued bytes wait for it */
         return ws__io_want(c);
     case WS__HANDSHAKE: case WS__OPEN: case WS__CLOSING:
-        ev = WS_POLLIN;
+        ev = (c->flags & WS__F_EOF) ? 0 : WS_POLLIN;   /* (ws__on_eof) */
         if (ws__buf_used(c->tx)) ev |= WS_POLLOUT;
         return (short)(ev | ws__io_want(c));
     default: return 0;
@@ -7363,7 +7396,7 @@ static void ws__dispatch_end(ws_ctx *ctx) {
     }
     /* pending work in rounds: what a round pends again (a TLS peer that keeps mbedTLS full)
      * waits for a later round, and after a few for the next pass, so nothing starves */
-    for (round = 0; ctx->pend && round < 4; round++) {
+    for (round = 0; ws__mem_wake(ctx) && round < 4; round++) {
         ws_conn *list = ctx->pend;
         ctx->pend = NULL;
         while ((c = list) != NULL) {

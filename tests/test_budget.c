@@ -156,8 +156,95 @@ static void test_conn_broadcast_slow(void) {
     bg_end(ctx);
 }
 
+/* A send refused by the ctx's budget (max_memory) while the connection's own queue is empty:
+ * WS_EV_DRAINED still comes once buffers are given back, so "retry after DRAINED" works
+ * (regression: DRAINED waited for a queue that never filled, and only came with the peer's
+ * next input; an echo of a message that held the budget itself stalled). */
+static ws_result bg_wait_rc[4];
+static int bg_wait_n, bg_wait_drained, bg_wait_pending;
+static uint8_t bg_wait_msg[40 * 1024];
+static void bg_wait_event(ws_conn *c, const ws_event *ev, void *user) {
+    ws_result rc;
+    (void)user;
+    if (ev->type == WS_EV_MESSAGE && ev->len == sizeof bg_wait_msg) {
+        memcpy(bg_wait_msg, ev->data, ev->len);
+        rc = ws_conn_send(c, WS_OP_BINARY, bg_wait_msg, sizeof bg_wait_msg);
+        if (bg_wait_n < 4) bg_wait_rc[bg_wait_n++] = rc;
+        bg_wait_pending = rc == WS_ERR_FULL;
+    } else if (ev->type == WS_EV_DRAINED) {
+        bg_wait_drained++;
+        if (bg_wait_pending) {
+            rc = ws_conn_send(c, WS_OP_BINARY, bg_wait_msg, sizeof bg_wait_msg);
+            if (bg_wait_n < 4) bg_wait_rc[bg_wait_n++] = rc;
+            bg_wait_pending = rc == WS_ERR_FULL;
+        }
+    }
+}
+static void test_conn_budget_drained(void) {
+    static uint8_t in[sizeof bg_wait_msg + 16], pl[sizeof bg_wait_msg];
+    ws_config cfg;
+    ws_engine_opts o;
+    ws_conn *c = NULL;
+    ws_frame f;
+    const uint8_t *out;
+    size_t i, n;
+    memset(&cfg, 0, sizeof cfg);
+    memset(&o, 0, sizeof o);
+    cfg.on_event = bg_wait_event;
+    cfg.max_memory = 80 * 1024;   /* the message's receive buffer and its echo do not both fit */
+    o.server = 1;
+    o.upgraded = 1;
+    bg_wait_n = bg_wait_drained = bg_wait_pending = 0;
+    CHECK_EQ(ws_engine_create(&cfg, &o, NULL, &c), WS_OK);
+    if (!c) return;
+    for (i = 0; i < sizeof pl; i++) pl[i] = (uint8_t)(i * 7u);
+    n = cn_frame(in, 1, 0, WS_OP_BINARY, 1, pl, sizeof pl);
+    CHECK_EQ(ws_engine_feed(c, in, n, 0), WS_OK);
+    CHECK(bg_wait_n >= 1 && bg_wait_rc[0] == WS_ERR_FULL);   /* the budget, not the queue */
+    CHECK_EQ(bg_wait_drained, 1);                              /* before the feed returned */
+    CHECK_EQ(bg_wait_n, 2);
+    CHECK_EQ(bg_wait_rc[1], WS_OK);                            /* the retry fits */
+    n = ws_engine_output(c, &out);
+    CHECK(n > sizeof pl);
+    if (n > sizeof pl) {
+        CHECK_EQ(ws_frame_parse(out, n, WS_PARSE_UNMASKED, &f, NULL, NULL), WS_OK);
+        CHECK_EQ(f.payload_len, sizeof pl);
+        CHECK_EQ(n, f.header_len + sizeof pl);
+        CHECK(memcmp(out + f.header_len, pl, sizeof pl) == 0);
+    }
+    ws_engine_destroy(c);
+    {   /* a loop ctx: the budget held by another connection's queue */
+        static uint8_t big[200 * 1024];
+        ws_ctx *ctx;
+        ws_conn *a, *b;
+        int t = 0;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.max_memory = 256 * 1024;
+        cfg.max_send_queue = 200 * 1024;
+        cfg.ping_interval_ms = -1;   /* the fixed clock: no pings taking the buffers */
+        ctx = bg_ctx(&cfg);
+        a = bg_open(ctx);
+        b = bg_open(ctx);
+        CHECK_EQ(ws_conn_send(b, WS_OP_BINARY, big, sizeof big - 64), WS_OK);   /* b does not read */
+        CHECK_EQ(ws_conn_send(a, WS_OP_BINARY, big, 100 * 1024), WS_ERR_FULL);
+        CHECK_EQ(cn_tx_used(a), 0);
+        ws_dispatch(ctx, NULL, 0);
+        CHECK_EQ(cn_count(WS_EV_DRAINED), 0);             /* nothing went back: no retry (no spin) */
+        CHECK(ws_pollfds(ctx, NULL, 0, &t) < 100 && t != 0);
+        ws__buf_put(ctx, &b->tx);                         /* as if b's queue went out */
+        ws_dispatch(ctx, NULL, 0);
+        CHECK_EQ(cn_count(WS_EV_DRAINED), 1);             /* a's */
+        CHECK(cn_find(WS_EV_DRAINED, 0) && cn_find(WS_EV_DRAINED, 0)->conn == a);
+        CHECK_EQ(ws_conn_send(a, WS_OP_BINARY, big, 100 * 1024), WS_OK);
+        ws_dispatch(ctx, NULL, 0);
+        CHECK_EQ(cn_count(WS_EV_DRAINED), 1);
+        bg_end(ctx);
+    }
+}
+
 static void suite_budget(void) {
     RUN(test_conn_memory_budget);
     RUN(test_conn_handles);
     RUN(test_conn_broadcast_slow);
+    RUN(test_conn_budget_drained);
 }

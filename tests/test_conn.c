@@ -1552,6 +1552,41 @@ static void test_conn_server_refusal_bad_headers(void) {
     }
 }
 
+/* ws_conn_close or ws_conn_drop on the connection being upgraded, from on_upgrade (or
+ * ws_close_all reaching it there): it never opens (regression: OPEN fired after the close,
+ * with sends failing, and the loop sent the 101 before cutting TCP). No events, no 101. */
+static int cn_up_how;
+static ws_result cn_up_rc;
+static void cn_on_upgrade_close(ws_conn *c, const ws_http_request *req, ws_reply *reply, void *user) {
+    (void)req; (void)reply; (void)user;
+    cn_hook_calls++;
+    if (cn_up_how == 0) cn_up_rc = ws_conn_close(c, WS_CLOSE_NORMAL, "not you");
+    else { ws_conn_drop(c); cn_up_rc = WS_OK; }
+}
+static void cn_server_close_in_on_upgrade(void) {
+    ws_config cfg;
+    ws_conn *c;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_upgrade = cn_on_upgrade_close;
+    for (cn_up_how = 0; cn_up_how < 2; cn_up_how++) {
+        cn_hooks(NULL, NULL, 0, NULL);
+        cn_begin(&cfg);
+        c = cn_server_hs();
+        cn_feed(c, (const uint8_t *)cn_req, strlen(cn_req));
+        CHECK_EQ(cn_hook_calls, 1);
+        CHECK_EQ(cn_up_rc, WS_OK);
+        CHECK_EQ(cn_count(WS_EV_OPEN), 0);
+        CHECK_EQ(cn_nev, 0);                       /* never opened: no events at all */
+        CHECK_EQ(cn_tx_used(c), 0);                /* no 101 */
+        CHECK_EQ(ws_conn_state(c), WS_STATE_CLOSED);
+        CHECK_EQ(ws_engine_wants_eof(c), 1);
+        CHECK_EQ(ws_conn_send(c, WS_OP_TEXT, "x", 1), WS_ERR_CLOSED);
+        cn_end();
+        CHECK_EQ(cn_nev, 0);
+    }
+}
+static void test_conn_server_close_in_on_upgrade(void) { cn_ways(cn_server_close_in_on_upgrade); }
+
 static ws_result cn_http_close_rc;
 static void cn_on_http(ws_conn *c, const ws_http_request *req, ws_reply *reply, void *user) {
     (void)user;
@@ -1886,6 +1921,7 @@ static void suite_conn(void) {
     RUN(test_conn_server_handshake_then_frame);
     RUN(test_conn_server_on_upgrade);
     RUN(test_conn_server_refusal_bad_headers);
+    RUN(test_conn_server_close_in_on_upgrade);
     RUN(test_conn_server_plain_http);
     RUN(test_conn_server_bad_requests);
     RUN(test_conn_server_head_without_newline);

@@ -825,6 +825,96 @@ static int lb_raw_closed(int fd, char *buf, size_t cap, size_t *len) {
     }
 }
 
+/* A peer that half-closes (shutdown(SHUT_WR): "nothing more from me") still gets the server's
+ * last words: an HTTP answer (here a 426 to a request over half the first read's room), and a
+ * message queued before the close handshake plus the close reply, though the EOF came while
+ * they waited. Regression: the EOF ended the connection at once and the queued bytes were
+ * dropped (no response at all; the message cut short, no close frame). */
+static size_t lb_hc_len;
+static void lb_hc_event(ws_conn *c, const ws_event *ev, void *user) {
+    static uint8_t big[4 << 20];
+    lb_on_event(c, ev, user);
+    if (ev->type == WS_EV_OPEN && ws_conn_is_server(c)) {
+        lb_fill(big, sizeof big, 0, 5);
+        CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, big, sizeof big), WS_OK);
+        lb_hc_len = sizeof big;
+    }
+}
+static void test_loopback_half_close(void) {
+    lb_state *s = lb_new();
+    ws_config cfg;
+    ws_ctx *ctx;
+    ws_listener *l;
+    char url[64], req[2048], head[1024];
+    size_t total, hl;
+    int fd, ok, k;
+    if (!s) return;
+    for (k = 0; k < 2; k++) {
+        memset(&cfg, 0, sizeof cfg);
+        cfg.on_event = k ? lb_hc_event : lb_on_event;
+        cfg.user = s;
+        ctx = ws_ctx_create(&cfg);
+        CHECK(ctx != NULL);
+        l = ctx ? lb_listen(ctx, url) : NULL;
+        if (!ctx || !l) break;
+        fd = lb_raw_connect(ws_listener_port(l));
+        CHECK(fd >= 0);
+        if (fd < 0) break;
+        if (!k) {   /* no Upgrade header, no on_http: 426 */
+            sprintf(req, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: %0700d\r\n\r\n", 0);
+        } else {    /* an upgrade, then at once a close frame (code 1000, mask 0) */
+            sprintf(req, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+            memcpy(req + strlen(req), "\x88\x82\0\0\0\0\x03\xe8", 9);
+        }
+        CHECK_EQ(send(fd, req, strlen(req) + (k ? 8 : 0), 0), (long)(strlen(req) + (k ? 8 : 0)));
+        CHECK_EQ(shutdown(fd, SHUT_WR), 0);
+        if (k) LB_WAIT(ok, ctx, NULL, s->rec[1].closes ||   /* got the close (and the EOF) */
+                       (s->rec[1].opens && ws_conn_state(s->rec[1].c) == WS_STATE_CLOSING));
+        /* now read it all: the head, and for the upgrade the message and the close frame */
+        total = 0; hl = 0; head[0] = '\0';
+        {
+            int64_t end = lb_ms() + LB_CAP_MS;
+            uint8_t tail[16], buf[65536];
+            int done = 0;
+            memset(tail, 0, sizeof tail);
+            while (!done && lb_ms() < end) {
+                ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+                if (n == 0) done = 1;
+                else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) done = 1;
+                else if (n > 0) {
+                    size_t i;
+                    for (i = 0; i < (size_t)n; i++) {
+                        if (total + i < sizeof head - 1) { head[total + i] = (char)buf[i]; head[total + i + 1] = '\0'; }
+                        memmove(tail, tail + 1, sizeof tail - 1);
+                        tail[sizeof tail - 1] = buf[i];
+                    }
+                    total += (size_t)n;
+                } else lb_poll(ctx, NULL);
+            }
+            CHECK(done);
+            CHECK(strstr(head, "\r\n\r\n") != NULL);
+            if (strstr(head, "\r\n\r\n")) hl = (size_t)(strstr(head, "\r\n\r\n") + 4 - head);
+            if (!k) {
+                CHECK(strncmp(head, "HTTP/1.1 426 ", 13) == 0);
+            } else {
+                CHECK(strncmp(head, "HTTP/1.1 101 ", 13) == 0);
+                CHECK_EQ(total, hl + 10 + lb_hc_len + 4);   /* 101, the 4 MiB frame, the close */
+                CHECK(memcmp(tail + sizeof tail - 4, "\x88\x02\x03\xe8", 4) == 0);
+            }
+        }
+        close(fd);
+        LB_WAIT(ok, ctx, NULL, ws_conn_count(ctx) == 0 && ctx->nconns == 0);
+        if (k) {
+            CHECK_EQ(s->rec[1].closes, 1);
+            CHECK_EQ(s->rec[1].clean, 1);
+            CHECK_EQ(s->rec[1].close_code, 1000);
+        }
+        ws_ctx_destroy(ctx);
+    }
+    lb_done(s);
+}
+
 /* An edge-triggered host (WSAEventSelect) reports "writable" once, with the connect: the
  * upgrade request must go out in that same ws_dispatch, not wait for another POLLOUT. */
 static void test_loopback_connect_edge(void) {
@@ -2397,6 +2487,7 @@ static void suite_loopback(void) {
     RUN(test_loopback_fork_shared_socket);
 #endif
     RUN_POSIX(test_loopback_connect_edge, "raw POSIX sockets as a silent peer");
+    RUN_POSIX(test_loopback_half_close, "raw POSIX sockets as the peer");
     RUN(test_loopback_refuse_and_protocol);
     RUN(test_loopback_conn_limit);
     RUN(test_loopback_backpressure);
