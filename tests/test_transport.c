@@ -473,39 +473,48 @@ static void tp_rd_echo(ws_ctx *ctx, tp_rd *k) {   /* the echo (4 + 60,000 bytes)
             k->echo_len += (size_t)n;
     }
 }
+/* A server connection adopted over a loopback TCP pair (*cs its peer's end, *ss its own), its
+ * reads and writes through k's wrappers, open. NULL (nothing left open) if that fails. */
+static ws_conn *tp_rd_open(ws_ctx **pctx, tp_rd *k, ws__sock *cs, ws__sock *ss) {
+    ws_io sio;
+    ws_engine_opts o;
+    ws_config cfg;
+    ws_conn *sc = NULL;
+    int i;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_event = tp_rd_event;
+    *pctx = ws_ctx_create(&cfg);
+    CHECK(*pctx != NULL);
+    if (!*pctx) return NULL;
+    if (tp_tcp_pair(cs, ss) != 0) { CHECK(!"a loopback TCP connection"); ws_ctx_destroy(*pctx); return NULL; }
+    memset(k, 0, sizeof *k);
+    k->sock = (void *)(intptr_t)*ss;
+    k->peer = *cs;
+    sio = *ws_io_tcp();
+    sio.read = tp_rd_read; sio.write = tp_rd_write; sio.close = tp_rd_close; sio.shutdown = NULL;
+    sio.io = k;
+    memset(&o, 0, sizeof o);
+    o.server = 1;
+    o.upgraded = 1;
+    o.io = &sio;
+    CHECK_EQ(ws_conn_adopt(*pctx, (intptr_t)*ss, &o, NULL, &sc), WS_OK);
+    if (!sc) { ws_ctx_destroy(*pctx); ws__sock_close(*cs); return NULL; }
+    for (i = 0; i < 200 && sc->state != WS__OPEN; i++) (void)ws_poll(*pctx, 5);   /* open in a pass */
+    CHECK(sc->state == WS__OPEN);
+    return sc;
+}
 static void test_transport_frame_rest_read_on(void) {
     static uint8_t fr[60008];
     static tp_rd k;
     const uint8_t mask[4] = { 0x5b, 0x0e, 0xc1, 0x72 };
     ws__sock cs, ss;
-    ws_io sio;
-    ws_engine_opts o;
-    ws_config cfg;
     ws_ctx *ctx;
-    ws_conn *sc = NULL;
+    ws_conn *sc;
     ws__buf *big = NULL;
     size_t j;
     int i, round;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.on_event = tp_rd_event;
-    ctx = ws_ctx_create(&cfg);
-    CHECK(ctx != NULL);
-    if (!ctx) return;
-    if (tp_tcp_pair(&cs, &ss) != 0) { CHECK(!"a loopback TCP connection"); ws_ctx_destroy(ctx); return; }
-    memset(&k, 0, sizeof k);
-    k.sock = (void *)(intptr_t)ss;
-    k.peer = cs;
-    sio = *ws_io_tcp();
-    sio.read = tp_rd_read; sio.write = tp_rd_write; sio.close = tp_rd_close; sio.shutdown = NULL;
-    sio.io = &k;
-    memset(&o, 0, sizeof o);
-    o.server = 1;
-    o.upgraded = 1;
-    o.io = &sio;
-    CHECK_EQ(ws_conn_adopt(ctx, (intptr_t)ss, &o, NULL, &sc), WS_OK);
-    if (!sc) { ws_ctx_destroy(ctx); ws__sock_close(cs); return; }
-    for (i = 0; i < 200 && sc->state != WS__OPEN; i++) (void)ws_poll(ctx, 5);   /* open in a pass */
-    CHECK(sc->state == WS__OPEN);
+    sc = tp_rd_open(&ctx, &k, &cs, &ss);
+    if (!sc) return;
     /* one binary frame, 60,000 bytes, masked */
     fr[0] = 0x82; fr[1] = 0x80 | 126; fr[2] = (uint8_t)(60000 >> 8); fr[3] = (uint8_t)(60000 & 255);
     memcpy(fr + 4, mask, 4);
@@ -593,35 +602,14 @@ static void test_transport_large_frame_in_big(void) {
     static tp_rd k;
     tp_big_rx r;
     ws__sock cs, ss;
-    ws_io sio;
-    ws_engine_opts o;
-    ws_config cfg;
     ws_ctx *ctx;
-    ws_conn *sc = NULL;
+    ws_conn *sc;
     ws__buf *big = NULL;
     size_t n, na, nb;
     int i;
-    memset(&cfg, 0, sizeof cfg);
     memset(&r, 0, sizeof r);
-    cfg.on_event = tp_rd_event;
-    ctx = ws_ctx_create(&cfg);
-    CHECK(ctx != NULL);
-    if (!ctx) return;
-    if (tp_tcp_pair(&cs, &ss) != 0) { CHECK(!"a loopback TCP connection"); ws_ctx_destroy(ctx); return; }
-    memset(&k, 0, sizeof k);
-    k.sock = (void *)(intptr_t)ss;
-    k.peer = cs;
-    sio = *ws_io_tcp();
-    sio.read = tp_rd_read; sio.write = tp_rd_write; sio.close = tp_rd_close; sio.shutdown = NULL;
-    sio.io = &k;
-    memset(&o, 0, sizeof o);
-    o.server = 1;
-    o.upgraded = 1;
-    o.io = &sio;
-    CHECK_EQ(ws_conn_adopt(ctx, (intptr_t)ss, &o, NULL, &sc), WS_OK);
-    if (!sc) { ws_ctx_destroy(ctx); ws__sock_close(cs); return; }
-    for (i = 0; i < 200 && sc->state != WS__OPEN; i++) (void)ws_poll(ctx, 5);
-    CHECK(sc->state == WS__OPEN);
+    sc = tp_rd_open(&ctx, &k, &cs, &ss);
+    if (!sc) return;
     /* a 300,000-byte message, echoed: its buffer (larger than a pooled one) waits in big */
     n = tp_big_frame(fr, 300000);
     tp_big_pump(ctx, cs, fr, n, 300010, &r);
