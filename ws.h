@@ -445,8 +445,9 @@ typedef struct ws_event {
 
 /* What an upgrade hook or HTTP handler answers. Strings and body are copied. */
 typedef struct ws_reply {
-    int         status;        /* on_upgrade: 0 = accept, else refuse with this HTTP status.
-                                  on_http: 0 = 200 with a body, 404 without */
+    int         status;        /* on_upgrade: 0 = accept, else refuse with this HTTP status
+                                  (300..999; others answer 500). on_http: 0 = 200 with a
+                                  body, 404 without (200..999; others answer 500) */
     const char *protocol;      /* on_upgrade: the subprotocol to accept; must be one offered */
     const char *headers;       /* extra response header lines ("Name: value\r\n..."), or NULL */
     const char *content_type;  /* on_http (and refusals): default "text/plain; charset=utf-8" */
@@ -3501,7 +3502,7 @@ WS__UNUSED static void ws__respond(ws_conn *c, int status, const ws_reply *r, co
     o.len = 0; o.err = 0;
     ws__build_response(&o, status, ctype, hdrs, body, blen);
     if (o.err) {   /* the user's headers (or content type) were invalid, whatever the status */
-        ws__log(ctx, 0, WS__T("ws.h: invalid headers in a ws_reply; answering 500"));
+        ws__log(ctx, 0, WS__T("ws.h: invalid status or headers in a ws_reply; answering 500"));
         o.len = 0; o.err = 0;
         ws__build_response(&o, 500, "text/plain", NULL, "invalid reply headers\n", 22);
     }
@@ -3553,6 +3554,7 @@ static void ws__server_handshake(ws_conn *c) {
             ctx->cfg.on_http(c, &req, &reply, ctx->cfg.user);
             ctx->in_cb--;
             if (!reply.status) reply.status = reply.body ? 200 : 404;
+            if (reply.status < 200) reply.status = -1;   /* a 1xx (101!) cannot end a request: 500 */
             ws__respond(c, reply.status, &reply, reply.status == 404 ? WS__T("not found\n") : "");
         } else {
             ws__respond(c, status, NULL, why);
@@ -3564,7 +3566,10 @@ static void ws__server_handshake(ws_conn *c) {
         ctx->cfg.on_upgrade(c, &req, &reply, ctx->cfg.user);
         ctx->in_cb--;
         if (c->flags & WS__F_BROKEN) return;   /* closed or dropped from the hook: never opens */
-        if (reply.status) { ws__respond(c, reply.status, &reply, WS__T("refused\n")); return; }
+        if (reply.status) {   /* a refusal is an error status: a 101 or 2xx here is answered 500 */
+            ws__respond(c, reply.status < 300 ? -1 : reply.status, &reply, WS__T("refused\n"));
+            return;
+        }
         if (reply.protocol && *reply.protocol &&
             !ws__headers_have(req.headers, req.num_headers, "Sec-WebSocket-Protocol", reply.protocol, 1)) {
             ws__log(ctx, 0, WS__T("ws.h: on_upgrade chose a subprotocol the client did not offer"));

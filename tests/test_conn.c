@@ -1552,6 +1552,43 @@ static void test_conn_server_refusal_bad_headers(void) {
     }
 }
 
+/* A refusal from on_upgrade must be an error status, and on_http's answer a final one: a 101
+ * (without the handshake's headers) or a 2xx to an upgrade, or a 1xx from on_http, is answered
+ * 500 (regression: they went out as given). 300 and up pass. */
+static void cn_on_http_status(ws_conn *c, const ws_http_request *req, ws_reply *reply, void *user) {
+    (void)c; (void)req; (void)user;
+    cn_hook_calls++;
+    reply->status = cn_hook_status;
+}
+static void test_conn_server_reply_status(void) {
+    static const char get[] = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+    static const int st[] = { 101, 200, 299, 300, 100, 101, 199, 200 }, want[] = { 500, 500, 500, 300, 500, 500, 500, 200 };
+    ws_config cfg;
+    ws_conn *c;
+    char out[1024];
+    int k;
+    for (k = 0; k < 8; k++) {
+        ws_http_response res;
+        size_t used = 0;
+        memset(&cfg, 0, sizeof cfg);
+        if (k < 4) cfg.on_upgrade = cn_on_upgrade;
+        else cfg.on_http = cn_on_http_status;
+        cn_hooks(NULL, NULL, st[k], "no\n");
+        cn_begin(&cfg);
+        c = cn_server_hs();
+        if (k < 4) cn_feed(c, (const uint8_t *)cn_req, strlen(cn_req));
+        else cn_feed(c, (const uint8_t *)get, strlen(get));
+        CHECK_EQ(cn_hook_calls, 1);
+        cn_tx_str(c, out, sizeof out);
+        CHECK_EQ(ws_http_parse_response(out, strlen(out), 4096, &res, &used, NULL), WS_OK);
+        CHECK_EQ(res.status, want[k]);
+        CHECK(strstr(out, "Sec-WebSocket-Accept") == NULL);
+        cn_check_http_only(c);
+        CHECK_EQ(cn_nev, 0);
+        cn_end();
+    }
+}
+
 /* ws_conn_close or ws_conn_drop on the connection being upgraded, from on_upgrade (or
  * ws_close_all reaching it there): it never opens (regression: OPEN fired after the close,
  * with sends failing, and the loop sent the 101 before cutting TCP). No events, no 101. */
@@ -1921,6 +1958,7 @@ static void suite_conn(void) {
     RUN(test_conn_server_handshake_then_frame);
     RUN(test_conn_server_on_upgrade);
     RUN(test_conn_server_refusal_bad_headers);
+    RUN(test_conn_server_reply_status);
     RUN(test_conn_server_close_in_on_upgrade);
     RUN(test_conn_server_plain_http);
     RUN(test_conn_server_bad_requests);
