@@ -485,7 +485,8 @@ typedef struct ws_config {
      * reply->status; ws_conn_close or ws_conn_drop there ends it with no answer and no event). */
     void (*on_upgrade)(ws_conn *c, const ws_http_request *req, ws_reply *reply, void *user);
     /* server, optional: answers plain HTTP requests (no Upgrade header) on the same port;
-     * without it they get 426 Upgrade Required. The connection closes after the response. */
+     * without it they get 426 Upgrade Required. The connection closes after the response
+     * (ws_conn_drop there: closed at once, nothing sent). */
     void (*on_http)(ws_conn *c, const ws_http_request *req, ws_reply *reply, void *user);
     /* optional diagnostics (level 0 error, 1 warning, 2 info). Never required for errors. */
     void (*log)(int level, const char *msg, void *user);
@@ -3553,6 +3554,7 @@ static void ws__server_handshake(ws_conn *c) {
             ctx->in_cb++;
             ctx->cfg.on_http(c, &req, &reply, ctx->cfg.user);
             ctx->in_cb--;
+            if (c->flags & WS__F_BROKEN) return;   /* dropped from the handler: nothing is sent */
             if (!reply.status) reply.status = reply.body ? 200 : 404;
             if (reply.status < 200) reply.status = -1;   /* a 1xx (101!) cannot end a request: 500 */
             ws__respond(c, reply.status, &reply, reply.status == 404 ? WS__T("not found\n") : "");

@@ -1686,6 +1686,36 @@ static void cn_server_plain_http(void) {
 }
 static void test_conn_server_plain_http(void) { cn_ways(cn_server_plain_http); }
 
+/* ws_conn_drop inside on_http: TCP closes at once, nothing is sent (regression: the loop still
+ * queued the response after it). The engine: nothing to send, the EOF wanted, no events. */
+static void cn_on_http_drop(ws_conn *c, const ws_http_request *req, ws_reply *reply, void *user) {
+    (void)req; (void)user;
+    cn_hook_calls++;
+    ws_conn_drop(c);
+    reply->status = 200;
+    reply->body = "dropped";
+    reply->body_len = 7;
+}
+static void cn_server_drop_in_on_http(void) {
+    static const char get[] = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+    ws_config cfg;
+    ws_conn *c;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_http = cn_on_http_drop;
+    cn_hooks(NULL, NULL, 0, NULL);
+    cn_begin(&cfg);
+    c = cn_server_hs();
+    cn_feed(c, (const uint8_t *)get, strlen(get));
+    CHECK_EQ(cn_hook_calls, 1);
+    CHECK_EQ(cn_tx_used(c), 0);                    /* no response */
+    CHECK_EQ(ws_conn_state(c), WS_STATE_CLOSED);
+    CHECK_EQ(ws_engine_wants_eof(c), 1);
+    CHECK_EQ(cn_nev, 0);
+    cn_end();
+    CHECK_EQ(cn_nev, 0);
+}
+static void test_conn_server_drop_in_on_http(void) { cn_ways(cn_server_drop_in_on_http); }
+
 static void cn_expect_status(const ws_config *cfg, const char *in, size_t n, int status, int refuse) {
     ws_conn *c;
     char out[1024], want[16];
@@ -1959,6 +1989,7 @@ static void suite_conn(void) {
     RUN(test_conn_server_on_upgrade);
     RUN(test_conn_server_refusal_bad_headers);
     RUN(test_conn_server_reply_status);
+    RUN(test_conn_server_drop_in_on_http);
     RUN(test_conn_server_close_in_on_upgrade);
     RUN(test_conn_server_plain_http);
     RUN(test_conn_server_bad_requests);

@@ -915,6 +915,44 @@ static void test_loopback_half_close(void) {
     lb_done(s);
 }
 
+/* ws_conn_drop inside on_http: the loop closes TCP with nothing sent, as an engine does
+ * (regression: the loop still sent the handler's response). */
+static void lb_on_http_drop(ws_conn *c, const ws_http_request *req, ws_reply *reply, void *user) {
+    (void)req; (void)user;
+    ws_conn_drop(c);
+    reply->status = 200;
+    reply->body = "dropped";
+    reply->body_len = 7;
+}
+static void test_loopback_drop_in_on_http(void) {
+    static const char req[] = "GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    lb_state *s = lb_new();
+    ws_config cfg;
+    ws_ctx *ctx;
+    ws_listener *l;
+    char url[64], got[1024];
+    size_t len = 0;
+    int fd, ok;
+    if (!s) return;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_http = lb_on_http_drop;
+    ctx = lb_ctx(s, &cfg);
+    l = ctx ? lb_listen(ctx, url) : NULL;
+    fd = l ? lb_raw_connect(ws_listener_port(l)) : -1;
+    CHECK(fd >= 0);
+    if (fd >= 0) {
+        CHECK_EQ(send(fd, req, sizeof req - 1, 0), (long)(sizeof req - 1));
+        got[0] = '\0';
+        LB_WAIT(ok, ctx, NULL, lb_raw_closed(fd, got, sizeof got, &len));
+        CHECK_EQ(len, 0);                        /* closed with nothing sent */
+        if (len) printf("  got: %.40s\n", got);
+        close(fd);
+        LB_WAIT(ok, ctx, NULL, ws_conn_count(ctx) == 0);
+    }
+    if (ctx) ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
 /* An edge-triggered host (WSAEventSelect) reports "writable" once, with the connect: the
  * upgrade request must go out in that same ws_dispatch, not wait for another POLLOUT. */
 static void test_loopback_connect_edge(void) {
@@ -2488,6 +2526,7 @@ static void suite_loopback(void) {
 #endif
     RUN_POSIX(test_loopback_connect_edge, "raw POSIX sockets as a silent peer");
     RUN_POSIX(test_loopback_half_close, "raw POSIX sockets as the peer");
+    RUN_POSIX(test_loopback_drop_in_on_http, "raw POSIX sockets as the peer");
     RUN(test_loopback_refuse_and_protocol);
     RUN(test_loopback_conn_limit);
     RUN(test_loopback_backpressure);
