@@ -590,7 +590,7 @@ enum { WS_POLLIN = 1, WS_POLLOUT = 4, WS_POLLERR = 8, WS_POLLHUP = 16 };   /* re
 /* A transport: how a connection's bytes move. Every connection's is one: ws.h's plain TCP
  * (ws_io_tcp, io = the socket), its mbedTLS (io = its per-connection TLS state), or yours. */
 typedef struct ws_io {
-    /* Take up to len bytes: *put = how many (fewer is fine). WS_OK; WS_AGAIN = nothing now
+    /* Take up to len bytes: *put = how many (fewer is fine; more: WS_ERR_IO). WS_OK; WS_AGAIN = nothing now
      * (for an engine: the rest waits in ws_engine_output; in a ws_ctx: call ws_conn_io_ready
      * when writable, or give an fd that polls writable); WS_ERR_IO = the stream is broken.
      * It may feed another engine that answers into this one at once; data is valid until then. */
@@ -3800,11 +3800,11 @@ static void ws__flush(ws_conn *c) {
     WS__OUT_FLUSH(c->ctx, c);
     c->flags |= WS__F_FLUSHING;
     while ((b = c->tx) != NULL && b->off < b->len) {
-        size_t put = 0;
+        size_t put = 0, n = b->len - b->off;
 #ifdef WS__SEND_LAST
-        ws_result rc = (ws__close_due(c) ? ws__tcp_write_last : c->io->write)(c->io_arg, WS__BDATA(b) + b->off, b->len - b->off, &put);
+        ws_result rc = (ws__close_due(c) ? ws__tcp_write_last : c->io->write)(c->io_arg, WS__BDATA(b) + b->off, n, &put);
 #else
-        ws_result rc = (c->io->write)(c->io_arg, WS__BDATA(b) + b->off, b->len - b->off, &put);
+        ws_result rc = (c->io->write)(c->io_arg, WS__BDATA(b) + b->off, n, &put);
 #endif
         if (rc == WS_AGAIN || (rc == WS_OK && put == 0)) {
             c->flags = (c->flags & ~(uint32_t)WS__F_FLUSHING) | WS__F_DRAIN_WAIT;
@@ -3813,9 +3813,11 @@ static void ws__flush(ws_conn *c) {
 #endif
             return;
         }
+        if (put > n) rc = WS_ERR_IO;   /* a broken ws_io: never past the queue's end */
         if (rc != WS_OK) {
             if (c->err == WS_OK && !(c->flags & WS__F_GOT_CLOSE))   /* after the peer's close: no error */
-                { c->err = rc; ws__set_msg(c, WS__T("send failed: connection lost")); }
+                { c->err = rc; ws__set_msg(c, put > n ? WS__T("ws_io write reported more bytes than it was given")
+                                                      : WS__T("send failed: connection lost")); }
             c->flags = (c->flags & ~(uint32_t)WS__F_FLUSHING) | WS__F_BROKEN;
             ws__pend(c);
             ws__buf_put(c->ctx, &c->tx);

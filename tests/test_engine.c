@@ -447,6 +447,48 @@ static void test_engine_push_mode(void) {
     CHECK_EQ(ss.closes, 1);
 }
 
+/* A ws_io whose write says it wrote more than it was given: the connection fails with WS_ERR_IO
+ * and a message, and the queue's offset never passes its end (regression: taken as sent, the
+ * offset past the queue's end, and the connection went on as if nothing was wrong). */
+static ws_result en_io_write_over(void *p, const uint8_t *data, size_t len, size_t *put) {
+    ws_result rc = en_io_write(p, data, len, put);
+    if (rc == WS_OK) *put += 3;
+    return rc;
+}
+static void test_engine_push_overcount(void) {
+    ws_config cfg;
+    en_side ss;
+    en_io io;
+    ws_conn *s = NULL;
+    ws_engine_opts o;
+    ws_io w;
+    memset(&io, 0, sizeof io);
+    en_cfg(&cfg, &ss);
+    cfg.ping_interval_ms = -1;
+    io.budget = 4096;
+    memset(&w, 0, sizeof w);
+    w.write = en_io_write_over;
+    w.close = en_io_close;
+    w.io = &io;
+    memset(&o, 0, sizeof o);
+    o.server = 1;
+    o.upgraded = 1;
+    o.io = &w;
+    CHECK_EQ(ws_engine_create(&cfg, &o, NULL, &s), WS_OK);
+    if (!s) return;
+    CHECK_EQ(ws_conn_send_text(s, "too many"), WS_OK);   /* queued; the write over-reports */
+    CHECK_EQ(ss.errors, 1);
+    CHECK_EQ(ss.err_result, WS_ERR_IO);
+    CHECK_EQ(ws_engine_output(s, NULL), 0);
+    CHECK_EQ(ws_conn_queued(s), 0);
+    CHECK_EQ(ss.closes, 1);
+    CHECK_EQ(ss.close_result, WS_ERR_IO);
+    CHECK_EQ(ws_conn_state(s), WS_STATE_CLOSED);
+    CHECK_EQ(ws_conn_send_text(s, "more"), WS_ERR_CLOSED);
+    ws_engine_destroy(s);
+    CHECK_EQ(ss.closes, 1);
+}
+
 /* Two push engines wired directly (each ws_io.write feeds the other engine), the server's
  * callback answering at once: writes re-enter the engine that is writing (regression: the
  * inner flush sent the same bytes again, without end). */
@@ -1277,6 +1319,7 @@ static void suite_engine(void) {
     RUN(test_engine_pair_server_close);
     RUN(test_engine_wants_eof);
     RUN(test_engine_push_mode);
+    RUN(test_engine_push_overcount);
     RUN(test_engine_push_reentry);
     RUN(test_engine_drained);
     RUN(test_engine_timers);
