@@ -514,7 +514,9 @@ typedef struct ws_config {
     int    pong_timeout_ms;      /* a ping unanswered this long drops the peer; 0 = 10000 */
     int    idle_timeout_ms;      /* close after this long without receiving; 0 = never */
     int    keepalive_ms;         /* clients: send an unsolicited pong this often; 0 = never */
-    int    fragments;            /* 1 = deliver each fragment as it arrives (per ctx) */
+    int    fragments;            /* 1 = deliver each fragment as it arrives (per ctx);
+                                    max_frame bounds each, max_message only a message ended
+                                    whole (all of it, after a switch back mid-message) */
     int    no_auto_pong;         /* 1 = do not answer pings (you see WS_EV_PING) */
     ws_deflate_opts deflate;     /* permessage-deflate for server conns and clients without
                                     their own (ws_connect_opts.deflate); off by default */
@@ -3301,7 +3303,7 @@ static void ws__fail_nomem(ws_conn *c) {
 static ws_result ws__frame_check(ws_conn *c, const char **why) {
     ws_ctx *ctx = c->ctx;
     const ws__rxf *f = &c->fr;
-    size_t slack;
+    size_t slack, lim;
     ws_result rc = ws__pmd_frame_check(c, why);   /* RSV1: a compressed message (RFC 7692 6) */
     if (rc != WS_OK) return rc;
     if (f->opcode & 8) return WS_OK;   /* control: ws_frame_parse checked fin and length */
@@ -3314,7 +3316,8 @@ static ws_result ws__frame_check(ws_conn *c, const char **why) {
     }
     slack = ws__pmd_slack(c, ws__max_message(ctx));   /* deflate may grow incompressible data */
     /* name the limit the user set: the message one first (max_frame defaults to it) */
-    if ((!(c->flags & WS__F_FRAGS) || (c->msg && !ws__pmd_rx(c))) && f->payload_len > ws__max_message(ctx) + slack - c->msg_len) {
+    lim = ws__max_message(ctx) + slack;   /* fragments delivered before a switch back count too */
+    if ((!(c->flags & WS__F_FRAGS) || (c->msg && !ws__pmd_rx(c))) && (c->msg_len > lim || f->payload_len > lim - c->msg_len)) {
         *why = WS__T("message larger than max_message"); return WS_ERR_TOO_BIG;
     }
     if (f->payload_len > ws__max_frame(ctx) + slack ||

@@ -622,6 +622,31 @@ static void test_conn_fragment_mode_switch(void) {
     cn_end();
 }
 
+/* Back from fragment mode in the middle of a message already over max_message: the rest is
+ * refused (1009), the bytes delivered as fragments count (regression: max_message minus them
+ * wrapped round, and the rest was taken, bounded by nothing but max_memory). */
+static void test_conn_fragment_mode_switch_limit(void) {
+    ws_config cfg;
+    ws_conn *c;
+    const cn_ev *e;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.max_message = 4;
+    cn_begin(&cfg);
+    c = cn_open(1);
+    ws_conn_set_fragments(c, 1);
+    cn_feed_frame(c, 0, WS_OP_BINARY, "abc", 3);
+    cn_feed_frame(c, 0, WS_OP_CONT, "def", 3);    /* 6 bytes so far, as fragments: fine */
+    CHECK_EQ(cn_count(WS_EV_MESSAGE), 2);
+    ws_conn_set_fragments(c, 0);
+    cn_feed_frame(c, 1, WS_OP_CONT, "g", 1);
+    CHECK_EQ(cn_pop_close(c, NULL), WS_CLOSE_TOO_BIG);
+    CHECK_EQ(cn_count(WS_EV_MESSAGE), 2);
+    CHECK_EQ(cn_count(WS_EV_ERROR), 1);
+    e = cn_find(WS_EV_ERROR, 0);
+    if (e) CHECK_EQ(e->result, WS_ERR_TOO_BIG);
+    cn_end();
+}
+
 /* ---- protocol violations: each one fails the connection with a close code ---- */
 /* Opens a conn, feeds in (the run's way: cn_ways feeds it whole, byte by byte and split at
  * every offset) and checks the close code queued, the ERROR event, that no message got out,
@@ -1965,6 +1990,7 @@ static void suite_conn(void) {
     RUN(test_conn_fragmented);
     RUN(test_conn_fragment_mode);
     RUN(test_conn_fragment_mode_switch);
+    RUN(test_conn_fragment_mode_switch_limit);
     RUN(test_conn_bad_continuation);
     RUN(test_conn_bad_header);
     RUN(test_conn_utf8);
