@@ -4204,9 +4204,12 @@ WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
         return WS_ERR_CLOSED;   /* HTTP: a close frame must not follow the response */
     c->flags |= WS__F_USER_CLOSE;   /* WAITING: no more retries, the final CLOSE comes from the loop */
     if (c->state < WS__OPEN) {   /* still connecting: give up the attempt */
-        c->err = WS_ERR_CLOSED;
-        ws__set_msg(c, WS__T("closed before the connection opened"));
-        c->flags |= WS__F_BROKEN | WS__F_ERR_FIRED;
+        if (c->err == WS_OK) {   /* an error recorded already (a failed DNS...) stays */
+            c->err = WS_ERR_CLOSED;
+            ws__set_msg(c, WS__T("closed before the connection opened"));
+            c->flags |= WS__F_ERR_FIRED;
+        }
+        c->flags |= WS__F_BROKEN;
     } else if (c->state != WS__WAITING) {
         (void)ws__queue_close(c, code, reason, rlen);
         ws__start_closing(c);

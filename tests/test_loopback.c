@@ -2315,6 +2315,32 @@ out:
     lb_done(s);
 }
 
+/* ws_conn_close on a connecting client whose attempt has already failed (its DNS, recorded,
+ * the CLOSE event not out yet: as when another connection's callback in the same pass closes
+ * it): the CLOSE event keeps the first error (regression: it said WS_ERR_CLOSED). */
+static void test_loopback_close_keeps_error(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_conn *c;
+    lb_rec *r;
+    int ok;
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    c = lb_connect(ctx, "ws://no-such-host.invalid:9/", NULL);
+    if (c) {
+        r = &s->rec[ws_conn_id(c) % LB_MAXC];
+        ws__fail(c, WS_ERR_DNS, "host name lookup failed");   /* internal: what the resolver's result does */
+        CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, NULL), WS_OK);
+        LB_WAIT(ok, ctx, NULL, r->closes == 1);
+        CHECK_EQ(r->errors, 1);
+        CHECK_EQ(r->err_result, WS_ERR_DNS);
+        CHECK_EQ(r->close_result, WS_ERR_DNS);
+        CHECK_EQ(r->close_code, WS_CLOSE_ABNORMAL);
+    }
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
 #ifndef _WIN32
 /* The address a listener is bound to, as text ("0.0.0.0", "::", "127.0.0.1"...). */
 static const char *lb_bound(const ws_listener *l, char *out, size_t cap) {
@@ -2548,6 +2574,7 @@ static void suite_loopback(void) {
     RUN(test_loopback_reconnect_backoff_cap);
     RUN(test_loopback_client_heartbeat);
     RUN(test_loopback_dns_failure);
+    RUN(test_loopback_close_keeps_error);
     RUN(test_loopback_send_batching);
 #ifndef _WIN32
     RUN(test_loopback_listen_hosts);
