@@ -597,8 +597,9 @@ typedef struct ws_io {
      * when writable, or give an fd that polls writable); WS_ERR_IO = the stream is broken.
      * It may feed another engine that answers into this one at once; data is valid until then. */
     ws_result (*write)(void *io, const uint8_t *data, size_t len, size_t *put);
-    /* ws_ctx only (an engine is fed instead): read up to cap bytes. WS_OK (*got > 0),
-     * WS_AGAIN (nothing yet), WS_ERR_CLOSED (the peer's EOF) or WS_ERR_IO. */
+    /* ws_ctx only (an engine is fed instead): read up to cap bytes. WS_OK (*got > 0; more
+     * than cap: taken as WS_ERR_IO), WS_AGAIN (nothing yet), WS_ERR_CLOSED (the peer's EOF)
+     * or WS_ERR_IO. */
     ws_result (*read)(void *io, uint8_t *buf, size_t cap, size_t *got);
     void      (*shutdown)(void *io);   /* optional: all output is sent; send EOF (TCP FIN) */
     void      (*close)(void *io);      /* optional: the connection is over; release the stream */
@@ -6238,6 +6239,7 @@ static void ws__proxy_io(ws_conn *c, short rev) {
         got = 0;
         if (!ws__buf_reserve(ctx, &c->rx, 1024)) { ws__fail(c, WS_ERR_NOMEM, WS__T("out of memory")); return; }
         rc = (c->io->read)(c->io_arg, WS__BDATA(c->rx) + c->rx->len, c->rx->cap - c->rx->len, &got);
+        if (got > c->rx->cap - c->rx->len) rc = WS_ERR_IO;   /* a broken ws_io: never past the buffer */
         if (rc == WS_AGAIN) return;
         if (rc != WS_OK) {
             ws__fail(c, WS_ERR_PROXY, rc == WS_ERR_CLOSED ? WS__T("the proxy closed the connection without answering")
@@ -6788,6 +6790,7 @@ static void ws__readable(ws_conn *c) {
             /* closing: input is read and dropped, without taking a buffer */
             rc = (c->io->read)(c->io_arg, junk, sizeof junk, &got);
             want = sizeof junk;
+            if (got > want) rc = WS_ERR_IO;   /* a broken ws_io (below) */
             if (rc == WS_OK) { c->last_rx = ws__t32_of(ctx->now); if (got < want / 2) break; continue; }
         } else {
             /* the ctx's reads are large, or c's frames are (ws__rd_large) */
@@ -6833,6 +6836,7 @@ static void ws__readable(ws_conn *c) {
             }
             room = c->rx->cap - c->rx->len;
             rc = (c->io->read)(c->io_arg, WS__BDATA(c->rx) + c->rx->len, room, &got);
+            if (got > room) rc = WS_ERR_IO;   /* a ws_io that says it read more than it was given */
             full = got == room ? c->rx->cap : 0;
             if (rc == WS_OK && c->rx->cap > WS_POOL_BUF_MAX && c->rx->off == c->rx->len && got < WS_BUF_MIN)
                 ctx->rd_big = 0;   /* reads starting in big got little: back to the pool */

@@ -416,6 +416,7 @@ typedef struct tp_rd {
     size_t feed_len;
     uint8_t echo[60004 + 16];  /* the echo as the far end read it */
     size_t echo_len;
+    int over;                  /* a broken ws_io: claims cap + over bytes read */
 } tp_rd;
 static int tp_rd_wait(ws__sock s, size_t n) {   /* until n bytes can be read from s: 0 */
     static uint8_t peek[65536];
@@ -446,6 +447,7 @@ static ws_result tp_rd_read(void *io, uint8_t *b, size_t cap, size_t *got) {
     ws_result rc = (ws_io_tcp()->read)(k->sock, b, cap, got);
     if (rc == WS_AGAIN) k->agains++;
     if (rc != WS_OK) return rc;
+    if (k->over) *got = cap + (size_t)k->over;
     if (k->reads < 8) { k->buf[k->reads] = b; k->got[k->reads] = *got; }
     k->reads++;
     if (k->feed) {
@@ -654,6 +656,24 @@ static void test_transport_large_frame_in_big(void) {
     ws_ctx_destroy(ctx);
     ws__sock_close(cs);
 }
+/* A ws_io whose read says it got more than the room it was given: the connection ends with
+ * WS_ERR_IO, and nothing is taken from past the buffer's end (ASan would say so). */
+static void test_transport_read_overcount(void) {
+    static tp_rd k;
+    ws__sock cs, ss;
+    ws_ctx *ctx;
+    ws_conn *sc;
+    int i;
+    sc = tp_rd_open(&ctx, &k, &cs, &ss);
+    if (!sc) return;
+    CHECK_EQ(ws_conn_count(ctx), 1);
+    k.over = 1;
+    CHECK_EQ(tp_rd_send(cs, ss, (const uint8_t *)"\x82\x80\0\0\0\0", 6), 0);
+    for (i = 0; i < 200 && ws_conn_count(ctx) > 0; i++) (void)ws_poll(ctx, 5);
+    CHECK_EQ(ws_conn_count(ctx), 0);
+    ws_ctx_destroy(ctx);
+    ws__sock_close(cs);
+}
 #endif
 
 /* An upgraded stream adopted with its peer's frames already in the socket when the loop first
@@ -712,5 +732,6 @@ static void suite_transport(void) {
     RUN(test_transport_tcp_direct_send);
     RUN_POSIX(test_transport_frame_rest_read_on, "poll() and MSG_PEEK");
     RUN_POSIX(test_transport_large_frame_in_big, "poll() and MSG_PEEK");
+    RUN_POSIX(test_transport_read_overcount, "poll() and MSG_PEEK");
     RUN(test_transport_adopt_upgraded_early_frames);
 }
