@@ -495,9 +495,10 @@ typedef struct ws_config {
      * changed interest, or 0 = stop watching (always before fd is closed or reused). Pass token
      * to ws_socket_ready when fd is ready; *host is your pointer for this socket (NULL on the
      * first call; kept until the 0 call). on_timer: call ws_timer_fired in timeout_ms
-     * (0 = as soon as you can; -1 = no timer, also from ws_ctx_destroy); each call replaces the last. Only changes are
-     * told: O(1) per event, however many connections. Called from ws.h calls on your thread:
-     * call ws_socket_ready / ws_timer_fired from your loop afterwards, never from inside them. */
+     * (0 = as soon as you can; -1 = no timer, also from ws_ctx_destroy); each call replaces
+     * the last. Only changes are told: O(1) per event, however many connections. Called from
+     * ws.h calls on your thread: call ws_socket_ready / ws_timer_fired from your loop
+     * afterwards, never from inside them. */
     void (*on_watch)(ws_ctx *ctx, intptr_t fd, int events, void *token, void **host, void *user);
     void (*on_timer)(ws_ctx *ctx, int timeout_ms, void *user);
     void  *user;                 /* passed to every callback */
@@ -592,9 +593,10 @@ enum { WS_POLLIN = 1, WS_POLLOUT = 4, WS_POLLERR = 8, WS_POLLHUP = 16 };   /* re
 /* A transport: how a connection's bytes move. Every connection's is one: ws.h's plain TCP
  * (ws_io_tcp, io = the socket), its mbedTLS (io = its per-connection TLS state), or yours. */
 typedef struct ws_io {
-    /* Take up to len bytes: *put = how many (fewer is fine; more: WS_ERR_IO). WS_OK; WS_AGAIN = nothing now
-     * (for an engine: the rest waits in ws_engine_output; in a ws_ctx: call ws_conn_io_ready
-     * when writable, or give an fd that polls writable); WS_ERR_IO = the stream is broken.
+    /* Take up to len bytes: *put = how many (fewer is fine; more: taken as WS_ERR_IO). WS_OK;
+     * WS_AGAIN = nothing now (for an engine: the rest waits in ws_engine_output; in a ws_ctx:
+     * call ws_conn_io_ready when writable, or give an fd that polls writable); WS_ERR_IO = the
+     * stream is broken.
      * It may feed another engine that answers into this one at once; data is valid until then. */
     ws_result (*write)(void *io, const uint8_t *data, size_t len, size_t *put);
     /* ws_ctx only (an engine is fed instead): read up to cap bytes. WS_OK (*got > 0; more
@@ -712,8 +714,9 @@ WS_API void        ws_listener_close(ws_listener *l);        /* stop accepting (
  * opts may be NULL. WS_OK, WS_ERR_URL (ws_ctx_error names the wrong part), WS_ERR_TLS (wss://
  * built without WS_USE_MBEDTLS, or unreadable opts->tls files: ws_ctx_error says which),
  * WS_ERR_ARG (also: opts->headers repeats a header ws.h writes, see ws_http_build_request, or
- * a header line, origin or protocols has a control byte; ws_ctx_error says which), WS_ERR_NOMEM. May be called from a callback; from a CLOSE inside
- * ws_ctx_destroy (and so ws_listen, ws_conn_adopt) it fails with WS_ERR_CLOSED. */
+ * a header line, origin or protocols has a control byte; ws_ctx_error says which),
+ * WS_ERR_NOMEM. May be called from a callback; from a CLOSE inside ws_ctx_destroy (and so
+ * ws_listen, ws_conn_adopt) it fails with WS_ERR_CLOSED. */
 WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
                             void *conn_user, ws_conn **out);
 /* BLOCKING, for small programs: ws_connect, then ws_poll until the connection is open or
@@ -2001,9 +2004,8 @@ static void ws__putu(ws__out *o, unsigned long v) {
     do { t[--i] = (char)('0' + v % 10); v /= 10; } while (v);
     ws__put(o, t + i, sizeof t - i);
 }
-/* A header value we were given: no CR, LF or other control characters. */
 /* A control byte (CR, LF... not HT) in s[0..n) or before its NUL (s may be NULL): no header
- * value may carry one. */
+ * value we were given may carry one. */
 static int ws__ctl_in(const char *s, size_t n) {
     for (; s && n && *s; s++, n--)
         if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7F) return 1;
@@ -3305,6 +3307,7 @@ static ws_result ws__frame_check(ws_conn *c, const char **why) {
     ws_ctx *ctx = c->ctx;
     const ws__rxf *f = &c->fr;
     size_t slack, lim;
+    int whole;
     ws_result rc = ws__pmd_frame_check(c, why);   /* RSV1: a compressed message (RFC 7692 6) */
     if (rc != WS_OK) return rc;
     if (f->opcode & 8) return WS_OK;   /* control: ws_frame_parse checked fin and length */
@@ -3318,7 +3321,9 @@ static ws_result ws__frame_check(ws_conn *c, const char **why) {
     slack = ws__pmd_slack(c, ws__max_message(ctx));   /* deflate may grow incompressible data */
     /* name the limit the user set: the message one first (max_frame defaults to it) */
     lim = ws__max_message(ctx) + slack;   /* fragments delivered before a switch back count too */
-    if ((!(c->flags & WS__F_FRAGS) || (c->msg && !ws__pmd_rx(c))) && (c->msg_len > lim || f->payload_len > lim - c->msg_len)) {
+    whole = !(c->flags & WS__F_FRAGS) || (c->msg && !ws__pmd_rx(c));   /* (assembled before
+                                                                          * fragment mode was set) */
+    if (whole && (c->msg_len > lim || f->payload_len > lim - c->msg_len)) {
         *why = WS__T("message larger than max_message"); return WS_ERR_TOO_BIG;
     }
     if (f->payload_len > ws__max_frame(ctx) + slack ||
@@ -7721,7 +7726,10 @@ WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_conn
     ctx->hold = NULL;
     /* open, or opened and already closing (the peer's close came with the 101): the caller
      * had WS_EV_OPEN, and c lives until its CLOSE */
-    if (c->state == WS__OPEN || ((c->flags & WS__F_OPENED) && c->state == WS__CLOSING)) { if (out) *out = c; return WS_OK; }
+    if (c->state == WS__OPEN || ((c->flags & WS__F_OPENED) && c->state == WS__CLOSING)) {
+        if (out) *out = c;
+        return WS_OK;
+    }
     rc = c->err != WS_OK ? c->err : (c->flags & WS__F_OPENED) ? WS_ERR_CLOSED : WS_ERR_TIMEOUT;
     if (!(c->flags & WS__F_DEAD)) {   /* still trying (or waiting to retry): give up */
         /* which step ran out of time: DNS and TCP connect, or the TLS/HTTP handshake */
