@@ -6364,7 +6364,9 @@ static void ws__client_start(ws_conn *c) {
     char host[256], port[8];
     int rc;
     c->state = WS__RESOLVING;
-    c->flags &= (uint32_t)(WS__F_FRAGS | WS__F_FRAGS_SET | WS__F_ADDR4 | WS__F_ADDR6);
+    /* a new attempt: the last one's flags go, but not the pending list's (WS__F_PEND says c is
+     * on it: cleared, a ws__pend would link c in twice and cut the list) */
+    c->flags &= (uint32_t)(WS__F_FRAGS | WS__F_FRAGS_SET | WS__F_ADDR4 | WS__F_ADDR6 | WS__F_PEND);
     c->err = WS_OK;
     ws__set_msg(c, "");
     c->close_code = 0;
