@@ -1939,7 +1939,9 @@ WS_API ws_result ws_http_check_request(const ws_http_request *req, ws_span *key,
     if (!(s.tok & 1)) { err = WS__T("Upgrade header lacks 'websocket'"); goto bad; }
     if (!(s.tok & 2)) { err = WS__T("Connection header lacks 'Upgrade'"); goto bad; }
     v = s.v[WS__H_VERSION];
-    if (s.n[WS__H_VERSION] != 1 || !ws__span_ieq(v, "13", 2)) {
+    /* RFC 6455 11.3.5: never more than once in a request; malformed (400) as for Key and Host */
+    if (s.n[WS__H_VERSION] > 1) { err = WS__T("repeated Sec-WebSocket-Version"); goto bad; }
+    if (!s.n[WS__H_VERSION] || !ws__span_ieq(v, "13", 2)) {
         st = 426; err = WS__T("Sec-WebSocket-Version is not 13"); goto bad;
     }
     v = s.v[WS__H_KEY];

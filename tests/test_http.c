@@ -615,6 +615,10 @@ static void test_check_request_rejects(void) {
         {T_RL T_HOST T_UPG T_CONN T_KEYH "Sec-WebSocket-Version: 8\r\n\r\n", 426},
         {T_RL T_HOST T_UPG T_CONN T_KEYH "Sec-WebSocket-Version: 130\r\n\r\n", 426},
         {T_RL T_HOST T_UPG T_CONN T_KEYH "Sec-WebSocket-Version:\r\n\r\n", 426},
+        {T_RL T_HOST T_UPG T_CONN T_KEYH "Sec-WebSocket-Version: 13, 13\r\n\r\n", 426},   /* one line: not 13 */
+        /* 11.3.5: it MUST NOT appear more than once in a request: malformed, as a repeated Key */
+        {T_RL T_HOST T_UPG T_CONN T_KEYH T_VER T_VER "\r\n", 400},
+        {T_RL T_HOST T_UPG T_CONN T_VER T_KEYH "Sec-WebSocket-Version: 8\r\n\r\n", 400},
         /* item 5: one key, base64 of exactly 16 bytes */
         {T_RL T_HOST T_UPG T_CONN T_VER "\r\n", 400},
         {T_RL T_HOST T_UPG T_CONN T_KEYH T_KEYH T_VER "\r\n", 400},
