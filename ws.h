@@ -2943,6 +2943,7 @@ static int  ws__is_tcp(const ws_conn *c);   /* >>transport: c is on ws.h's own p
 static ws_result ws__tcp_write_last(void *io, const uint8_t *buf, size_t len, size_t *put);
 #endif
 static void ws__out_flush(ws_ctx *ctx, const ws_conn *c);   /* c's batched echoes: write them */
+static void ws__rd_unbig(ws_ctx *ctx, ws__buf **pb);   /* >>poll: a large buffer's few bytes move */
 #define WS__OUT_FLUSH(ctx, c) do { if ((ctx)->outn) ws__out_flush(ctx, c); } while (0)
 #else
 #  define ws__client_reset ws__conn_reset
@@ -3820,6 +3821,7 @@ static void ws__flush(ws_conn *c) {
         if (rc == WS_AGAIN || (rc == WS_OK && put == 0)) {
             c->flags = (c->flags & ~(uint32_t)WS__F_FLUSHING) | WS__F_DRAIN_WAIT;
 #ifndef WS_NO_NET
+            ws__rd_unbig(c->ctx, &c->tx);      /* a large message's last bytes: not in 1 MiB+ */
             ws__buf_trim(c->ctx, &c->tx, 0);   /* the rest waits: under pressure, in less */
 #endif
             return;
@@ -6756,7 +6758,9 @@ static size_t ws__rd_top(ws_ctx *ctx, const ws_conn *c, size_t full) {
 }
 /* A reader left with a partial frame in a large buffer: the few bytes (a 64 KiB frame's
  * start) move to a pooled (or fresh) one and the large one goes back for the next reader, when
- * no other is kept (a large partial frame stays where it is). */
+ * no other is kept (a large partial frame stays where it is). So does a send queue whose
+ * socket is full again with the last few bytes of a large message (ws__flush): a slow peer
+ * does not keep a large buffer with its connection. */
 static int ws__rd_moves(const ws_ctx *ctx, const ws__buf *b) {   /* would it move b's bytes? */
     return b && b->cap > WS_POOL_BUF_MAX && !ctx->big && ws__buf_used(b) <= WS_POOL_BUF_MAX / 4;
 }

@@ -676,6 +676,97 @@ static void test_transport_read_overcount(void) {
 }
 #endif
 
+/* ---- a send queue left with the last bytes of a large message, its peer slow: the bytes
+ * move to a small buffer and the large one goes back to the ctx (ctx->big, which the next large
+ * message reuses and 64 idle passes free), not kept with the connection until the peer reads.
+ * Once the queue drains, the connection holds no buffer at all; the ctx's count of buffer
+ * bytes (max_memory's) matches the buffers it has. Both roles (a client masks into its queue;
+ * a server's queue on a ws_io of the user's is a copy too). ---- */
+typedef struct tp_q { size_t hold, got, cap; int again; uint8_t *out; } tp_q;
+static ws_result tp_q_write(void *io, const uint8_t *p, size_t n, size_t *put) {
+    tp_q *q = (tp_q *)io;
+    if (q->hold && q->got >= q->hold) { q->again++; return WS_AGAIN; }   /* the socket is full */
+    if (q->hold) n = WS__MIN(n, q->hold - q->got);
+    if (q->got < q->cap) memcpy(q->out + q->got, p, WS__MIN(n, q->cap - q->got));   /* (the close frame: counted) */
+    q->got += n;
+    *put = n;
+    return WS_OK;
+}
+static ws_result tp_q_read(void *io, uint8_t *b, size_t cap, size_t *got) {
+    (void)io; (void)b; (void)cap; (void)got;
+    return WS_AGAIN;   /* the peer says nothing */
+}
+static void tp_q_event(ws_conn *c, const ws_event *ev, void *user) { (void)c; (void)ev; (void)user; }
+static size_t tp_q_bytes(const ws_ctx *ctx, const ws_conn *c) {   /* what the ctx's buffers are */
+    size_t n = 0;
+    int i;
+    for (i = 0; i < ctx->npool; i++) n += sizeof(ws__buf) + ctx->pool[i]->cap;
+    if (ctx->big) n += sizeof(ws__buf) + ctx->big->cap;
+    if (c->tx) n += sizeof(ws__buf) + c->tx->cap;
+    if (c->rx) n += sizeof(ws__buf) + c->rx->cap;
+    if (c->msg) n += sizeof(ws__buf) + c->msg->cap;
+    return n;
+}
+static void test_transport_queue_gives_big_back(void) {
+    const size_t n = (size_t)1 << 20, hl = 10;   /* + 4 mask bytes from a client */
+    uint8_t *msg = (uint8_t *)malloc(n), *out = (uint8_t *)malloc(n + 14);
+    int server, i;
+    size_t j, bad;
+    if (!msg || !out) { CHECK(!"memory"); free(msg); free(out); return; }
+    for (j = 0; j < n; j++) msg[j] = (uint8_t)(j * 7 + (j >> 9));
+    for (server = 0; server < 2; server++) {
+        size_t total = n + hl + (server ? 0 : 4);
+        ws_config cfg;
+        ws_engine_opts o;
+        ws_io io;
+        tp_q q;
+        ws_ctx *ctx;
+        ws_conn *c = NULL;
+        memset(&q, 0, sizeof q);
+        q.out = out;
+        q.cap = n + 14;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.on_event = tp_q_event;
+        ctx = ws_ctx_create(&cfg);
+        if (!ctx) { CHECK(ctx != NULL); break; }
+        memset(&io, 0, sizeof io);
+        io.read = tp_q_read; io.write = tp_q_write; io.io = &q;
+        memset(&o, 0, sizeof o);
+        o.server = server;
+        o.upgraded = 1;
+        o.io = &io;
+        CHECK_EQ(ws_conn_adopt(ctx, -1, &o, NULL, &c), WS_OK);
+        if (!c) { ws_ctx_destroy(ctx); break; }
+        for (i = 0; i < 100 && ws_conn_state(c) != WS_STATE_OPEN; i++) (void)ws_poll(ctx, 0);
+        CHECK_EQ(ws_conn_state(c), WS_STATE_OPEN);
+        q.hold = total - 1000;   /* the peer takes all but the last 1000 bytes, then stalls */
+        CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, msg, n), WS_OK);
+        for (i = 0; i < 100 && !q.again; i++) (void)ws_poll(ctx, 0);
+        CHECK(q.again > 0 && q.got == total - 1000);
+        CHECK_EQ(ws__buf_used(c->tx), 1000);
+        CHECK(c->tx != NULL && c->tx->cap <= WS_POOL_BUF_MAX);   /* not the 1 MiB it was in */
+        if (c->tx && c->tx->cap > WS_POOL_BUF_MAX)
+            printf("  %s: %lu bytes wait in a %lu-byte queue\n", server ? "server" : "client",
+                   (unsigned long)ws__buf_used(c->tx), (unsigned long)c->tx->cap);
+        CHECK_EQ(ctx->mem_used, tp_q_bytes(ctx, c));
+        q.hold = 0;   /* the peer reads again */
+        ws_conn_io_ready(c, WS_POLLOUT);
+        for (i = 0; i < 100 && q.got < total; i++) (void)ws_poll(ctx, 0);
+        CHECK_EQ(q.got, total);
+        CHECK(c->tx == NULL && c->rx == NULL && c->msg == NULL);   /* drained: it holds none */
+        CHECK_EQ(ctx->mem_used, tp_q_bytes(ctx, c));
+        /* every byte arrived, in order: the header, then the payload (a client's masked) */
+        CHECK_EQ(out[0], 0x82);
+        CHECK_EQ(out[1], (server ? 0 : 0x80) | 127);
+        for (j = 0, bad = 0; j < n; j++)
+            bad += (uint8_t)(out[total - n + j] ^ (server ? 0 : out[hl + (j & 3)])) != msg[j];
+        CHECK_EQ(bad, 0);
+        ws_ctx_destroy(ctx);
+    }
+    free(msg);
+    free(out);
+}
+
 /* An upgraded stream adopted with its peer's frames already in the socket when the loop first
  * looks (both poll() and epoll): OPEN first, then the message, then the peer's close; the bytes
  * are frames, never an HTTP head (once read as one under poll(): no OPEN, no CLOSE). */
@@ -734,4 +825,5 @@ static void suite_transport(void) {
     RUN_POSIX(test_transport_large_frame_in_big, "poll() and MSG_PEEK");
     RUN_POSIX(test_transport_read_overcount, "poll() and MSG_PEEK");
     RUN(test_transport_adopt_upgraded_early_frames);
+    RUN(test_transport_queue_gives_big_back);
 }
