@@ -507,7 +507,8 @@ typedef struct ws_config {
     size_t max_handshake;        /* bytes of an HTTP upgrade head; 0 = 8192 */
     size_t max_send_queue;       /* bytes queued per connection; 0 = max_message + 64 KiB */
     int    max_conns;            /* server connections at once; 0 = 1024 (more: HTTP 503) */
-    int    connect_timeout_ms;   /* DNS + TCP connect; 0 = 10000 */
+    int    connect_timeout_ms;   /* DNS + TCP connect; 0 = 10000. A host with several
+                                    addresses: each but the last gets half the time left */
     int    handshake_timeout_ms; /* HTTP upgrade; 0 = 10000 */
     int    close_timeout_ms;     /* wait for the close handshake / TCP close; 0 = 5000 */
     int    ping_interval_ms;     /* 0 = 30000 for server connections, never for clients;
@@ -2728,6 +2729,7 @@ struct ws__client {
     int        reconnect, delay_ms, max_ms, cur_ms, http_status;
     int        last_err;         /* the socket error of the last failed connect */
 #ifndef WS_NO_NET
+    ws__t32    end;              /* when connect_timeout_ms is up for this attempt */
     ws__addrinfo *ai, *ai_next;
     ws__dns   *dns;
 #endif
@@ -2935,6 +2937,7 @@ static void ws__epoll_set(ws_ctx *x, ws__sock fd, void *ptr, uint8_t *reg, uint8
 static void ws__sched(ws_conn *c);
 static void ws__cancel_retry(ws_conn *c);
 static void ws__client_start(ws_conn *c);
+static int  ws__client_next(ws_conn *c);    /* an address's time is up: the next one */
 static void ws__client_reset(ws_conn *c);   /* + the attempt's DNS and socket */
 static void ws__tls_cfg_release(ws_ctx *ctx, ws__tls_cfg *g);
 static int  ws__send_direct(ws_conn *c, int fin, int rsv, int op, const void *data, size_t len);
@@ -3872,6 +3875,9 @@ static int64_t ws__conn_timers(ws_conn *c) {
 #endif
     if (c->state == WS__CLOSED) return 0;
     if (c->deadline && ws__passed(ctx, c->deadline)) {
+#ifndef WS_NO_NET
+        if (c->state == WS__CONNECTING && ws__client_next(c)) return ws__due(c);
+#endif
         if (c->state < WS__OPEN)
             ws__abort(c, WS_ERR_TIMEOUT, c->state < WS__PROXY ? WS__T("connect timed out")
                       : c->state == WS__PROXY ? WS__T("the proxy did not answer within connect_timeout_ms")
@@ -6218,7 +6224,11 @@ static void ws__client_connected(ws_conn *c) {
     ws__client *cl = ws__cl(c);
     if (cl->ai) { ws__resolve_free(cl->ai); cl->ai = cl->ai_next = NULL; }
 #ifndef WS_NO_PROXY
-    if (cl->proxy_host.ptr && c->state != WS__PROXY) { ws__proxy_start(c); return; }
+    if (cl->proxy_host.ptr && c->state != WS__PROXY) {
+        c->deadline = cl->end;   /* (ws__client_try) */
+        ws__proxy_start(c);
+        return;
+    }
 #endif
     if (ws__client_request(c) != WS_OK) return;
     if (cl->tls && ws__tls_attach(c, cl->tls) != WS_OK) { ws__fail(c, WS_ERR_TLS, WS__T("TLS setup failed")); return; }
@@ -6273,7 +6283,10 @@ static void ws__proxy_io(ws_conn *c, short rev) {
 static void ws__proxy_io(ws_conn *c, short rev) { (void)c; (void)rev; }
 #endif
 
-/* Try the next resolved address; WS_ERR_CONNECT when none is left. */
+/* Try the next resolved address; WS_ERR_CONNECT when none is left. One after another, not in
+ * parallel (RFC 8305's Happy Eyeballs races them; curl's older rule, kept small here): while
+ * other addresses wait, an attempt gets half of the time left before connect_timeout_ms, so an
+ * address that drops SYNs silently costs half of it, not all; the last one gets the rest. */
 static void ws__client_try(ws_conn *c) {
     ws__client *cl = ws__cl(c);
     while (cl->ai_next) {
@@ -6287,10 +6300,23 @@ static void ws__client_try(ws_conn *c) {
         ws__remote_from(c, a->ai_addr);
         if (ws__connect(s, a->ai_addr, WS__SOCKLEN(a->ai_addrlen)) == 0) { ws__client_connected(c); return; }
         cl->last_err = ws__sock_errno();
-        if (ws__err_inprogress(cl->last_err)) { c->state = WS__CONNECTING; return; }
+        if (ws__err_inprogress(cl->last_err)) {
+            int32_t left = (int32_t)(cl->end - (ws__t32)c->ctx->now);
+            c->state = WS__CONNECTING;
+            c->deadline = cl->ai_next && left > 1 ? ws__t32_in(c->ctx, left / 2) : cl->end;
+            return;
+        }
         ws__io_close(c);
     }
     ws__fail(c, WS_ERR_CONNECT, ws__sock_why(cl->last_err, 0));
+}
+/* ws__conn_timers: c's attempt on one address had its share of the time; 1 = on to the next
+ * (0: it was the last, and connect_timeout_ms is up) */
+static int ws__client_next(ws_conn *c) {
+    if (!ws__cl(c)->ai_next) return 0;
+    ws__io_close(c);
+    ws__client_try(c);
+    return 1;
 }
 
 static void ws__client_resolved(ws_conn *c, int rc, ws__addrinfo *res) {
@@ -6379,7 +6405,7 @@ static void ws__client_start(ws_conn *c) {
     c->pdone = 0;
     cl->http_status = 0;
     c->created = ctx->now;
-    c->deadline = ws__t32_in(ctx, ctx->cfg.connect_timeout_ms);
+    c->deadline = cl->end = ws__t32_in(ctx, ctx->cfg.connect_timeout_ms);
     {   ws_span h = cl->proxy_host.ptr ? cl->proxy_host : cl->u.host;   /* a proxy: resolve it */
         memcpy(host, h.ptr, h.len);
         host[h.len] = '\0';
@@ -6433,6 +6459,7 @@ static void ws__client_poll_dns(ws_conn *c) {
 
 #else   /* WS_NO_CLIENT: nothing dials out; what the loop calls is empty */
 static void ws__client_start(ws_conn *c) { (void)c; }
+static int ws__client_next(ws_conn *c) { (void)c; return 0; }
 static void ws__client_poll_dns(ws_conn *c) { (void)c; }
 static void ws__proxy_io(ws_conn *c, short rev) { (void)c; (void)rev; }
 #endif

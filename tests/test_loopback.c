@@ -2535,6 +2535,85 @@ out:
 }
 #endif
 
+#if !defined(_WIN32) && !defined(WS_NO_THREADS)
+/* A host name with several addresses, the first of which drops SYNs silently (a listener on
+ * 127.0.0.2 whose accept queue is full), the second serving (ws.h's on 127.0.0.3, same port):
+ * the attempt on the first ends after its share of connect_timeout_ms (half: see
+ * ws__client_try) and the connection opens on the second, well inside connect_timeout_ms (which
+ * alone used to go to the first address: the connection failed with WS_ERR_TIMEOUT). The
+ * address list is the resolver's answer, given in its place (no name resolves that way here):
+ * getaddrinfo of 127.0.0.2 lists it once per socket type, the later entries are made 127.0.0.3. */
+static void test_loopback_connect_next_address(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_config cfg;
+    ws_conn *c;
+    ws_listener *l = NULL;
+    lb_rec *r;
+    struct sockaddr_in a;
+    struct addrinfo hints, *res = NULL, *ai;
+    socklen_t al = sizeof a;
+    int lfd, fill[4], i, ok, nfill = 0, naddr = 0;
+    char url[64], port[8], addr[64];
+    for (i = 0; i < 4; i++) fill[i] = -1;
+    if (!s) return;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.connect_timeout_ms = 6000;   /* 3 s for the silent address, 3 s for the next */
+    ctx = lb_ctx(s, &cfg);
+    lfd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(0x7F000002);   /* 127.0.0.2 */
+    CHECK(lfd >= 0 && bind(lfd, (struct sockaddr *)&a, sizeof a) == 0 && listen(lfd, 0) == 0 &&
+          getsockname(lfd, (struct sockaddr *)&a, &al) == 0);
+    for (i = 0; i < 4; i++) {   /* the accept queue filled (as in test_loopback_connect_timeout) */
+        struct pollfd p;
+        fill[i] = socket(AF_INET, SOCK_STREAM, 0);
+        (void)ws__sock_nonblock(fill[i]);
+        (void)connect(fill[i], (struct sockaddr *)&a, sizeof a);
+        p.fd = fill[i]; p.events = POLLOUT; p.revents = 0;
+        nfill++;
+        if (poll(&p, 1, i == 0 ? 30000 : 1000) == 0) break;
+    }
+    CHECK(i >= 1 && i < 4);
+    if (i == 4) { SKIP("could not fill a listen queue on this system"); goto out; }
+    CHECK_EQ(ws_listen(ctx, "127.0.0.3", ntohs(a.sin_port), &l), WS_OK);
+    if (!l) goto out;
+    sprintf(port, "%u", (unsigned)ntohs(a.sin_port));
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_INET;
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+    CHECK(getaddrinfo("127.0.0.2", port, &hints, &res) == 0 && res);
+    for (ai = res; ai; ai = ai->ai_next, naddr++)
+        if (naddr) ((struct sockaddr_in *)(void *)ai->ai_addr)->sin_addr.s_addr = htonl(0x7F000003);
+    CHECK(naddr >= 2);
+    if (naddr < 2) { if (res) freeaddrinfo(res); goto out; }
+    sprintf(url, "ws://localhost:%s/", port);
+    c = lb_connect(ctx, url, NULL);   /* a name: resolved on a thread, whose answer is replaced */
+    if (!c) { freeaddrinfo(res); goto out; }
+    CHECK_EQ(c->state, WS__RESOLVING);
+    ws__dns_release(c);
+    ws__client_resolved(c, 0, res);   /* takes res */
+    CHECK_EQ(c->state, WS__CONNECTING);
+    r = &s->rec[ws_conn_id(c) % LB_MAXC];
+    LB_WAIT(ok, ctx, NULL, r->opens == 1 || r->closes > 0);
+    CHECK_EQ(r->opens, 1);
+    CHECK_EQ(r->errors, 0);
+    if (r->errors) printf("  error: %s\n", r->err_msg);
+    if (r->opens) {
+        CHECK_EQ(ws_conn_remote(c, addr, sizeof addr, NULL), WS_OK);
+        CHECK(strncmp(addr, "127.0.0.3:", 10) == 0);
+        CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, NULL), WS_OK);
+        LB_WAIT(ok, ctx, NULL, r->closes == 1);
+    }
+out:
+    for (i = 0; i < nfill; i++) close(fill[i]);
+    if (lfd >= 0) close(lfd);
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+#endif
+
 static void suite_loopback(void) {
     RUN(test_loopback_echo_sizes);
     RUN(test_loopback_idle_conn);
@@ -2579,5 +2658,8 @@ static void suite_loopback(void) {
 #ifndef _WIN32
     RUN(test_loopback_listen_hosts);
     RUN(test_loopback_connect_timeout);
+#ifndef WS_NO_THREADS
+    RUN(test_loopback_connect_next_address);
+#endif
 #endif
 }
