@@ -2248,6 +2248,18 @@ static long ws__sock_recv(ws__sock s, void *b, size_t n) {
 #  endif
 static int  ws__net_init(void) { WSADATA d; return WSAStartup(MAKEWORD(2, 2), &d) == 0 ? 0 : -1; }
 static void ws__net_done(void) { WSACleanup(); }
+/* WSAPoll before Windows 10 2004 (build 19041) never reports a failed connect (no POLLERR,
+ * POLLHUP or POLLOUT): a connecting socket is also asked every WS__CONNECT_CHECK_MS through
+ * select(), whose exceptfds does report it (ws__conn_timers). 1 = the connect failed. */
+#  define WS__CONNECT_CHECK_MS 250
+WS__UNUSED static int ws__connect_failed(ws__sock s) {
+    fd_set e;
+    struct timeval tv;
+    tv.tv_sec = 0; tv.tv_usec = 0;
+    e.fd_count = 1;
+    e.fd_array[0] = s;
+    return select(0, NULL, NULL, &e, &tv) == 1;
+}
 #  ifndef WS_NO_THREADS
 static void ws__mutex_init(ws__mutex *m) { InitializeCriticalSection(m); }
 static void ws__mutex_free(ws__mutex *m) { DeleteCriticalSection(m); }
@@ -3692,6 +3704,11 @@ static int64_t ws__due(const ws_conn *c) {
         if (idle > 0) ws__due_min(ctx, &d, ws__t32_of(c->last_rx + (ws__t32)idle));
         return ws__t64(ctx, d);
     case WS__CLOSED: return 0;
+#ifdef WS__CONNECT_CHECK_MS
+    case WS__CONNECTING:   /* Windows: is it refused? (ws__connect_failed) */
+        ws__due_min(ctx, &d, ws__t32_of(ctx->now + WS__CONNECT_CHECK_MS));
+        return ws__t64(ctx, d);
+#endif
     default: return ws__t64(ctx, d);
     }
 }
@@ -3852,6 +3869,9 @@ static void ws__on_eof(ws_conn *c) {
                                                 : WS__T("connection closed without a close frame"));
 }
 
+#ifdef WS__CONNECT_CHECK_MS
+static void ws__connect_ready(ws_conn *c);   /* >>poll */
+#endif
 /* The timers of one connection at ctx->now; returns its next due time (0 = none). */
 static int64_t ws__conn_timers(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
@@ -3867,6 +3887,12 @@ static int64_t ws__conn_timers(ws_conn *c) {
     }
 #endif
     if (c->state == WS__CLOSED) return 0;
+#if defined(WS__CONNECT_CHECK_MS) && !defined(WS_NO_CLIENT)
+    if (c->state == WS__CONNECTING && c->fd != WS__INVALID_SOCK && ws__connect_failed(c->fd)) {
+        ws__connect_ready(c);   /* the next address, or WS_ERR_CONNECT */
+        return ws__due(c);
+    }
+#endif
     if (c->deadline && ws__passed(ctx, c->deadline)) {
         if (c->state < WS__OPEN)
             ws__abort(c, WS_ERR_TIMEOUT, c->state < WS__PROXY ? WS__T("connect timed out")

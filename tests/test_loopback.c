@@ -1943,6 +1943,55 @@ out:
 
 /* ---- connect errors ---- */
 
+#ifdef _WIN32
+/* WSAPoll before Windows 10 2004 never reports a refused connect (no POLLERR/POLLHUP/POLLOUT;
+ * Wine's does, so this host loop plays the old one: it never polls the connecting socket).
+ * The connection still fails with WS_ERR_CONNECT, long before connect_timeout_ms (ws.h asks
+ * a connecting socket with select() too); before, it waited out the whole timeout. */
+static void test_loopback_connect_refused_unreported(void) {
+    lb_state *s = lb_new();
+    ws_config cfg;
+    ws_ctx *ctx;
+    ws_listener *l;
+    ws_conn *c;
+    lb_rec *cr;
+    char url[64];
+    ws_pollfd fds[8];
+    WSAPOLLFD pf[8];
+    size_t n, i, k, idx[8];
+    int t;
+    int64_t end;
+    if (!s) return;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.connect_timeout_ms = 2 * LB_CAP_MS;   /* the wait below gives up first */
+    ctx = lb_ctx(s, &cfg);
+    l = lb_listen(ctx, url);
+    ws_listener_close(l);                 /* nobody listens: refused */
+    c = lb_connect(ctx, url, NULL);
+    cr = &s->rec[ws_conn_id(c) % LB_MAXC];
+    end = lb_ms() + LB_CAP_MS;
+    while (cr->closes == 0 && lb_ms() < end) {
+        n = ws_pollfds(ctx, fds, 8, &t);
+        CHECK(n <= 8);
+        for (i = k = 0; i < n && i < 8; i++)   /* not the connecting socket (WS_POLLOUT alone) */
+            if (fds[i].events & WS_POLLIN) {
+                pf[k].fd = (SOCKET)fds[i].fd; pf[k].events = POLLIN; pf[k].revents = 0; idx[k++] = i;
+            }
+        if (t < 0 || t > 1000) t = 1000;
+        if (k) { if (WSAPoll(pf, (ULONG)k, t) < 0) break; }
+        for (i = 0; i < k; i++)
+            fds[idx[i]].revents = (short)(pf[i].revents ? WS_POLLIN : 0);
+        for (i = 0; i < n && i < 8; i++) if (!(fds[i].events & WS_POLLIN)) fds[i].revents = 0;
+        ws_dispatch(ctx, fds, n < 8 ? n : 8);
+    }
+    CHECK_EQ(cr->closes, 1);
+    CHECK_EQ(cr->err_result, WS_ERR_CONNECT);
+    CHECK_EQ(cr->close_result, WS_ERR_CONNECT);
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+#endif
+
 static void test_loopback_connect_errors(void) {
     lb_state *s = lb_new();
     ws_ctx *ctx;
@@ -2567,6 +2616,9 @@ static void suite_loopback(void) {
     RUN(test_loopback_ipv6);
     RUN(test_loopback_small_fragments);
     RUN(test_loopback_connect_errors);
+#ifdef _WIN32
+    RUN(test_loopback_connect_refused_unreported);
+#endif
     RUN_POSIX(test_loopback_wakeup, "pthreads");
     RUN_POSIX(test_loopback_foreign_loop, "POSIX poll() as the host loop");
     RUN_POSIX(test_loopback_blocking_timeout_then_poll, "raw POSIX sockets as a silent peer");
