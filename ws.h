@@ -2219,7 +2219,10 @@ typedef SOCKET ws__sock;
 typedef WSAPOLLFD ws__ospfd;
 typedef HANDLE ws__thread;
 typedef CRITICAL_SECTION ws__mutex;
-static int  ws__os_poll(ws__ospfd *p, size_t n, int t) { return WSAPoll(p, (ULONG)n, t); }
+static int  ws__os_poll(ws__ospfd *p, size_t n, int t) {   /* nothing to watch: wait, as poll() */
+    if (!n) { Sleep(t < 0 ? INFINITE : (DWORD)t); return 0; }   /* (WSAPoll: WSAEINVAL at once) */
+    return WSAPoll(p, (ULONG)n, t);
+}
 static int  ws__sock_errno(void) { return WSAGetLastError(); }
 static int  ws__err_again(int e) { return e == WSAEWOULDBLOCK; }
 static int  ws__err_intr(int e) { return e == WSAEINTR; }

@@ -1943,6 +1943,23 @@ out:
 
 /* ---- connect errors ---- */
 
+/* The platform's poll over nothing (ws_poll with WS_NO_WAKEUP and no socket open, e.g. a
+ * client waiting to reconnect; or its list out of memory) waits and says "nothing ready", as
+ * poll() does. WSAPoll refuses an empty set (WSAEINVAL): ws_poll returned WS_ERR_IO at once,
+ * without the pass, so a reconnect timer never fired and the caller's loop spun. */
+static void test_loopback_poll_empty(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws__ospfd p[1];
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);   /* (Winsock started) */
+    memset(p, 0, sizeof p);
+    CHECK_EQ(ws__os_poll(p, 0, 1), 0);
+    CHECK_EQ(ws__os_poll(p, 0, 0), 0);
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
 #ifdef _WIN32
 /* WSAPoll before Windows 10 2004 never reports a refused connect (no POLLERR/POLLHUP/POLLOUT;
  * Wine's does, so this host loop plays the old one: it never polls the connecting socket).
@@ -2616,6 +2633,7 @@ static void suite_loopback(void) {
     RUN(test_loopback_ipv6);
     RUN(test_loopback_small_fragments);
     RUN(test_loopback_connect_errors);
+    RUN(test_loopback_poll_empty);
 #ifdef _WIN32
     RUN(test_loopback_connect_refused_unreported);
 #endif
