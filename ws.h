@@ -2229,7 +2229,12 @@ static int  ws__err_intr(int e) { return e == WSAEINTR; }
 WS__UNUSED static int  ws__err_nofd(int e) { return e == WSAEMFILE || e == WSAENOBUFS; }
 WS__UNUSED static int  ws__err_inprogress(int e) { return e == WSAEWOULDBLOCK || e == WSAEINPROGRESS; }
 static void ws__sock_close(ws__sock s) { closesocket(s); }
-static int  ws__sock_nonblock(ws__sock s) { u_long on = 1; return ioctlsocket(s, (long)FIONBIO, &on); }
+static int  ws__sock_nonblock(ws__sock s) {   /* and not inherited (POSIX: FD_CLOEXEC) */
+    u_long on = 1;
+    (void)SetHandleInformation((HANDLE)s, HANDLE_FLAG_INHERIT, 0);   /* sockets are inheritable by
+        * default: a child of CreateProcess(bInheritHandles) would keep the port and the peers */
+    return ioctlsocket(s, (long)FIONBIO, &on);
+}
 WS__UNUSED static ws__sock ws__sock_accept(ws__sock l, struct sockaddr *sa, int *sl, int *nb) {
     *nb = 0;
     return accept(l, sa, sl);

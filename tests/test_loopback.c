@@ -1961,6 +1961,34 @@ static void test_loopback_poll_empty(void) {
 }
 
 #ifdef _WIN32
+/* Sockets are inheritable by default on Windows: a child started with CreateProcess
+ * (bInheritHandles TRUE: system(), _popen) would keep the listening port bound and the peers
+ * connected after ws.h closed them. ws.h's sockets are not inherited (POSIX: FD_CLOEXEC).
+ * (Wine creates every socket non-inheritable: this can only fail on real Windows.) */
+static void test_loopback_sockets_not_inherited(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_conn *c;
+    ws_pollfd fds[8];
+    char url[64];
+    size_t n, i;
+    int t, ok;
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    (void)lb_listen(ctx, url);
+    c = lb_connect(ctx, url, NULL);
+    LB_WAIT(ok, ctx, NULL, s->rec[ws_conn_id(c) % LB_MAXC].opens == 1);
+    n = ws_pollfds(ctx, fds, 8, &t);   /* wake-up, listener, client, server side */
+    CHECK(n >= 4 && n <= 8);
+    for (i = 0; i < n && i < 8; i++) {
+        DWORD fl = HANDLE_FLAG_INHERIT;
+        CHECK(GetHandleInformation((HANDLE)fds[i].fd, &fl));
+        CHECK_EQ(fl & HANDLE_FLAG_INHERIT, 0);
+    }
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
 /* WSAPoll before Windows 10 2004 never reports a refused connect (no POLLERR/POLLHUP/POLLOUT;
  * Wine's does, so this host loop plays the old one: it never polls the connecting socket).
  * The connection still fails with WS_ERR_CONNECT, long before connect_timeout_ms (ws.h asks
@@ -2636,6 +2664,7 @@ static void suite_loopback(void) {
     RUN(test_loopback_poll_empty);
 #ifdef _WIN32
     RUN(test_loopback_connect_refused_unreported);
+    RUN(test_loopback_sockets_not_inherited);
 #endif
     RUN_POSIX(test_loopback_wakeup, "pthreads");
     RUN_POSIX(test_loopback_foreign_loop, "POSIX poll() as the host loop");
