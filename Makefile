@@ -494,6 +494,9 @@ ifneq ($(LWIP_INC),)
 	echo "lwip: $$n builds against $(LWIP_INC) (COMPAT 0/1/2 x IO_NAMES 0/1 x 4 switch sets): warning-free"
 	$(CC) $(CFLAGS) $(SAN) -I$(LWIP_INC) tests/lwip/test_lwip.c -o build/test_lwip -llwip $(LDLIBS)
 	timeout 300 ./build/test_lwip
+	$(CC) $(CFLAGS) $(SAN) -Itests/lwip/opts -DT_SYSTEM_LWIPOPTS='"$(LWIP_INC)/lwipopts.h"' -DT_NETIF_LOOPBACK=0 \
+	    -I$(LWIP_INC) tests/lwip/test_lwip_noloop.c -o build/test_lwip_noloop -llwip $(LDLIBS)
+	timeout 300 ./build/test_lwip_noloop
 	$(MAKE) --no-print-directory firmware-client-run
 else
 	@echo "SKIPPED: ws.h over lwIP: lwIP's headers not found (apt-get install liblwip-dev)"; [ "$$CI" != true ]

@@ -2394,7 +2394,11 @@ static int ws__resolve(const char *host, const char *port, int flags, ws__addrin
     return 0;
 }
 static void ws__resolve_free(ws__addrinfo *a) { WS_FREE(a, NULL); }
-#  ifndef WS_NO_WAKEUP
+#  if !defined(WS_NO_WAKEUP) && !LWIP_NETIF_LOOPBACK
+/* No loopback (lwIP's default LWIP_NETIF_LOOPBACK 0): a datagram to 127.0.0.1 would leave
+ * through the default netif, never to come back. No wake-up then, as WS_NO_WAKEUP. */
+static int ws__wake_pair(ws__sock *r, ws__sock *w) { (void)r; (void)w; return 0; }
+#  elif !defined(WS_NO_WAKEUP)
 /* The wake-up: a UDP socket on 127.0.0.1 (read by the loop) and one connected to it (written
  * by ws_ctx_wakeup): two sockets, so another thread never touches the loop's socket. */
 static int ws__wake_pair(ws__sock *r, ws__sock *w) {
