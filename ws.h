@@ -2325,6 +2325,9 @@ WS__UNUSED static ws__sock ws__sock_accept(ws__sock l, struct sockaddr *sa, sock
     return lwip_accept(l, sa, sl);
 }
 #  define WS__LWIP 1
+#  if !LWIP_IPV6
+#    define WS__NO_IPV6 1
+#  endif
 #  ifndef WS_NOW_MS   /* lwIP's clock: u32_t milliseconds, wraps after 49.7 days */
 #    define WS_NOW_MS() ((int64_t)sys_now())
 #  endif
@@ -6079,12 +6082,14 @@ static uint32_t ws__sa_split(const struct sockaddr *sa, uint8_t ip[16], uint16_t
         *port = ntohs(s4->sin_port);
         return WS__F_ADDR4;
     }
+#ifndef WS__NO_IPV6   /* (lwIP without LWIP_IPV6: no sockaddr_in6, AF_INET6 is AF_UNSPEC) */
     if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
         memcpy(ip, &s6->sin6_addr, 16);
         *port = ntohs(s6->sin6_port);
         return WS__F_ADDR6;
     }
+#endif
     return 0;
 }
 static void ws__remote_from(ws_conn *c, const struct sockaddr *sa) {
