@@ -2274,9 +2274,15 @@ static void ws__mutex_free(ws__mutex *m) { DeleteCriticalSection(m); }
 static void ws__mutex_lock(ws__mutex *m) { EnterCriticalSection(m); }
 static void ws__mutex_unlock(ws__mutex *m) { LeaveCriticalSection(m); }
 static DWORD WINAPI ws__thread_main(LPVOID arg);
+/* The resolver holds its own Winsock reference: a ws_ctx_destroy meanwhile may make the
+ * process's last WSACleanup, which cancels every thread's calls and may unload the name
+ * service providers under a running getaddrinfo. */
+static DWORD WINAPI ws__thread_win(LPVOID arg) { DWORD r = ws__thread_main(arg); ws__net_done(); return r; }
 static int ws__thread_start(void *arg) {   /* detached */
-    HANDLE h = CreateThread(NULL, 64 * 1024, ws__thread_main, arg, 0, NULL);
-    if (!h) return -1;
+    HANDLE h;
+    if (ws__net_init() != 0) return -1;
+    h = CreateThread(NULL, 64 * 1024, ws__thread_win, arg, 0, NULL);
+    if (!h) { ws__net_done(); return -1; }
     CloseHandle(h);
     return 0;
 }
