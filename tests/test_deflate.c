@@ -1453,6 +1453,88 @@ static void test_deflate_broadcast_slow(void) {
     bg_end(ctx);
     cn_end();
 }
+#ifdef EN_SOCKETS
+/* Over sockets (adopted socketpairs): the recipient whose queue is empty gets the shared
+ * encoding written straight from the one buffer, the one whose socket is full gets it copied
+ * into its queue behind what waits; both inflate it, and their own messages after it. */
+static void test_deflate_broadcast_sockets(void) {
+    static uint8_t m[65536], filler[65536], buf[65536];
+    static const char *exts[2] = { "permessage-deflate", "permessage-deflate; server_no_context_takeover" };
+    ws_config cfg;
+    ws_ctx *ctx;
+    ws_conn *sv[2] = { NULL, NULL }, *cl[2];
+    int fds[2][2], k, i, nmsg[2] = { 0, 0 }, want[2] = { 2, 2 };
+    uint32_t last[2][2] = { { 0, 0 }, { 0, 0 } };
+    size_t sent = 0;
+    unsigned long d0;
+    df_begin();
+    cn_mode = 0;
+    df_cfg(&cfg);
+    cfg.on_event = cn_on_event;
+    ctx = ws_ctx_create(&cfg);
+    CHECK(ctx != NULL);
+    if (!ctx) { cn_end(); return; }
+    for (k = 0; k < 2; k++) {
+        ws_engine_opts o;
+        CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds[k]), 0);
+        memset(&o, 0, sizeof o);
+        o.server = 1;
+        o.upgraded = 1;
+        o.extensions = exts[k];
+        CHECK_EQ(ws_conn_adopt(ctx, fds[k][0], &o, NULL, &sv[k]), WS_OK);
+        cl[k] = df_open(0, exts[k]);
+    }
+    for (i = 0; i < 500 && sv[0] && sv[1] && (ws_conn_state(sv[0]) != WS_STATE_OPEN ||
+                                              ws_conn_state(sv[1]) != WS_STATE_OPEN); i++)
+        ws_poll(ctx, 10);
+    if (!sv[0] || !sv[1] || ws_conn_state(sv[0]) != WS_STATE_OPEN || ws_conn_state(sv[1]) != WS_STATE_OPEN) {
+        CHECK(0);
+        ws_ctx_destroy(ctx);
+        cn_end();
+        return;
+    }
+    df_rand(m, 4096, 21);
+    for (i = 1; i < 16; i++) memcpy(m + 4096 * i, m, 4096);
+    df_rand(filler, sizeof filler, 22);
+    for (i = 0; i < 256 && !ws_conn_queued(sv[0]); i++) {   /* sv[0]'s peer does not read yet */
+        CHECK_EQ(ws_conn_send(sv[0], WS_OP_BINARY | WS_SEND_UNCOMPRESSED, filler, sizeof filler), WS_OK);
+        want[0]++;
+    }
+    CHECK(ws_conn_queued(sv[0]) > 0);
+    d0 = ctx->ndeflate;
+    CHECK_EQ(ws_broadcast(ctx, WS_OP_BINARY, m, sizeof m, NULL, &sent), WS_OK);
+    CHECK_EQ(sent, 2);
+    CHECK_EQ(ctx->ndeflate - d0, 1);
+    CHECK_EQ(ws_conn_queued(sv[1]), 0);   /* written at once */
+    for (k = 0; k < 2; k++) CHECK_EQ(ws_conn_send(sv[k], WS_OP_BINARY, m, sizeof m), WS_OK);
+    for (i = 0; i < 5000 && (nmsg[0] < want[0] || nmsg[1] < want[1]); i++) {
+        ws_poll(ctx, i < 10 ? 0 : 10);
+        for (k = 0; k < 2; k++) {
+            long r = (long)recv(fds[k][1], buf, sizeof buf, MSG_DONTWAIT);
+            int e0 = cn_nev, j;
+            if (r <= 0) continue;
+            cn_feed(cl[k], buf, (size_t)r);
+            for (j = e0; j < cn_nev; j++) {
+                if (cn_evs[j].type != WS_EV_MESSAGE || cn_evs[j].conn != cl[k]) continue;
+                nmsg[k]++;
+                last[k][0] = last[k][1];
+                last[k][1] = cn_evs[j].sum;
+            }
+            if (cn_nev > CN_MAX_EV / 2) cn_nev = 0;
+        }
+    }
+    for (k = 0; k < 2; k++) {
+        CHECK_EQ(nmsg[k], want[k]);
+        CHECK_EQ(last[k][0], cn_fnv(m, sizeof m));   /* the broadcast */
+        CHECK_EQ(last[k][1], cn_fnv(m, sizeof m));   /* and its own, after it */
+    }
+    CHECK_EQ(cn_count(WS_EV_ERROR), 0);
+    cn_nev = 0;
+    ws_ctx_destroy(ctx);
+    for (k = 0; k < 2; k++) close(fds[k][1]);
+    cn_end();
+}
+#endif
 #endif /* WS_NO_NET */
 
 static void suite_deflate(void) {
@@ -1479,6 +1561,9 @@ static void suite_deflate(void) {
     RUN(test_deflate_broadcast);
     RUN(test_deflate_broadcast_takeover);
     RUN(test_deflate_broadcast_slow);
+#ifdef EN_SOCKETS
+    RUN(test_deflate_broadcast_sockets);
+#endif
 #endif
 #ifdef EN_SOCKETS
     RUN(test_deflate_adopt_upgraded);
