@@ -847,7 +847,8 @@ WS_API ws_conn *ws_conn_next(const ws_ctx *ctx, const ws_conn *prev); /* iterate
 /* Send to every open server connection except `except` (may be NULL). The opcodes and codes
  * of ws_conn_send: WS_OK, WS_ERR_ARG or WS_ERR_UTF8 (nothing sent), or the first per-connection
  * error (the others are still sent to); *sent (may be NULL) = how many took it. A peer whose
- * queue is full (WS_ERR_FULL: max_send_queue or max_memory) misses this message. */
+ * queue is full (WS_ERR_FULL: max_send_queue or max_memory) misses this message. Compressed
+ * (permessage-deflate): once per window size among the peers, the same bytes to each. */
 WS_API ws_result ws_broadcast(ws_ctx *ctx, int opcode, const void *data, size_t len,
                               const ws_conn *except, size_t *sent);
 /* The same, choosing what happens to slow peers: *full (may be NULL) = how many missed the
@@ -5204,6 +5205,7 @@ static ws_result ws__pmd_bcast(ws_conn *c, int opcode, const void *data, size_t 
     if (rc == WS_OK && !z->d_reset) z->d_stale = 1;
     return rc;
 }
+static void ws__pmd_bc_init(ws__pmd_bc *bc) { memset(bc, 0, sizeof *bc); }
 static void ws__pmd_bc_end(ws_ctx *ctx, ws__pmd_bc *bc) {
     int i;
     for (i = 0; i < bc->n; i++) ws__buf_put(ctx, &bc->b[i]);
@@ -5240,8 +5242,9 @@ static void      ws__pmd_free(ws_conn *c) { (void)c; }
 static void      ws__pmd_ctx_free(ws_ctx *ctx) { (void)ctx; }
 WS_API const char *ws_conn_extensions(const ws_conn *c) { (void)c; return ""; }
 typedef struct ws__pmd_bc { int n; } ws__pmd_bc;   /* ws_broadcast: one ws__send_msg each */
+#define ws__pmd_bc_init(bc) ((void)(bc))
 #define ws__pmd_bcast(c, opcode, data, len, bc) ws__send_msg(c, opcode, data, len)
-#define ws__pmd_bc_end(ctx, bc) ((void)0)
+#define ws__pmd_bc_end(ctx, bc) ((void)(bc))
 #endif /* WS_USE_ZLIB */
 
 #ifndef WS_NO_NET
@@ -7920,7 +7923,7 @@ WS_API ws_result ws_broadcast_ex(ws_ctx *ctx, int opcode, const void *data, size
     rc = ws__send_check(ctx, opcode & ~WS_SEND_UNCOMPRESSED, data, len);   /* once: not a close frame, text is UTF-8 */
     if (rc != WS_OK) return rc;
     (void)except; (void)flags;
-    memset(&bc, 0, sizeof bc);   /* >>deflate: each compression made once, for all */
+    ws__pmd_bc_init(&bc);   /* >>deflate: each compression made once, for all */
     for (c = WS__NO_SERVER ? NULL : ws_conn_next(ctx, NULL); c; c = next) {   /* server conns only */
         next = ws_conn_next(ctx, c);   /* closing c takes it out of the iteration */
         if (c == except || !(c->flags & WS__F_SERVER)) continue;
