@@ -5082,13 +5082,16 @@ static z_stream *ws__pmd_deflater(ws_conn *c) {
 }
 
 /* The queue limit, checked with the message's own length before it is compressed: larger than
- * the queue WS_ERR_TOO_BIG, no room now WS_ERR_FULL (as uncompressed, ws__send). */
+ * the queue WS_ERR_TOO_BIG, no room now WS_ERR_FULL and DRAINED later (as uncompressed, ws__send). */
 static ws_result ws__pmd_room(ws_conn *c, size_t len) {
     size_t max = ws__max_queue(c->ctx);
     if (len > max) return WS_ERR_TOO_BIG;   /* would never fit */
     if (ws__buf_used(c->tx) + len > max) {
         if (ws__buf_used(c->tx) && ws__has_io(c)) ws__flush(c);
-        if (ws__buf_used(c->tx) + len > max) return WS_ERR_FULL;
+        if (ws__buf_used(c->tx) + len > max) {
+            c->flags |= WS__F_DRAIN_WAIT;   /* DRAINED: try again then (as ws__send) */
+            return WS_ERR_FULL;
+        }
     }
     return WS_OK;
 }

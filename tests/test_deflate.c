@@ -900,6 +900,30 @@ static void df_send_queue(void) {
 }
 static void test_deflate_send_queue(void) { cn_ways(df_send_queue); }
 
+/* A compressed send refused with WS_ERR_FULL is followed by WS_EV_DRAINED once the queue is
+ * taken, as an uncompressed one is (the queue limit is checked before compressing). */
+static void df_full_drained(void) {
+    static uint8_t big[1000];
+    ws_config cfg;
+    ws_conn *c, *peer;
+    df_cfg(&cfg);
+    cfg.max_send_queue = 1000;
+    cn_begin(&cfg);
+    c = df_open(1, "permessage-deflate");
+    peer = df_open(0, "permessage-deflate");
+    memset(big, 'q', sizeof big);
+    CHECK_EQ(ws_conn_send(c, WS_OP_BINARY | WS_SEND_UNCOMPRESSED, big, 900), WS_OK);
+    CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, big, 200), WS_ERR_FULL);
+    CHECK_EQ(cn_count(WS_EV_DRAINED), 0);
+    df_move(c, peer);
+    CHECK_EQ(cn_count(WS_EV_DRAINED), 1);
+    CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, big, 200), WS_OK);
+    df_move(c, peer);
+    CHECK(cn_last() && cn_last()->type == WS_EV_MESSAGE && cn_last()->len == 200);
+    cn_end();
+}
+static void test_deflate_full_drained(void) { cn_ways(df_full_drained); }
+
 /* ---- which zlib streams a connection keeps (internal: only memory shows it, MEMORY in the
  * manual promises it): none before the first compressed message; with context takeover its
  * own compressor and inflater stay; without, it keeps none between messages (the ctx's shared
@@ -1554,6 +1578,7 @@ static void suite_deflate(void) {
     RUN(test_deflate_fragmented_rx);
     RUN(test_deflate_fragmented_tx);
     RUN(test_deflate_send_queue);
+    RUN(test_deflate_full_drained);
     RUN(test_deflate_streams);
     RUN(test_deflate_roundtrip);
     RUN(test_deflate_engine_pair);
