@@ -2220,14 +2220,22 @@ typedef SOCKET ws__sock;
 typedef WSAPOLLFD ws__ospfd;
 typedef HANDLE ws__thread;
 typedef CRITICAL_SECTION ws__mutex;
-static int  ws__os_poll(ws__ospfd *p, size_t n, int t) { return WSAPoll(p, (ULONG)n, t); }
+static int  ws__os_poll(ws__ospfd *p, size_t n, int t) {   /* nothing to watch: wait, as poll() */
+    if (!n) { Sleep(t < 0 ? INFINITE : (DWORD)t); return 0; }   /* (WSAPoll: WSAEINVAL at once) */
+    return WSAPoll(p, (ULONG)n, t);
+}
 static int  ws__sock_errno(void) { return WSAGetLastError(); }
 static int  ws__err_again(int e) { return e == WSAEWOULDBLOCK; }
 static int  ws__err_intr(int e) { return e == WSAEINTR; }
 WS__UNUSED static int  ws__err_nofd(int e) { return e == WSAEMFILE || e == WSAENOBUFS; }
 WS__UNUSED static int  ws__err_inprogress(int e) { return e == WSAEWOULDBLOCK || e == WSAEINPROGRESS; }
 static void ws__sock_close(ws__sock s) { closesocket(s); }
-static int  ws__sock_nonblock(ws__sock s) { u_long on = 1; return ioctlsocket(s, (long)FIONBIO, &on); }
+static int  ws__sock_nonblock(ws__sock s) {   /* and not inherited (POSIX: FD_CLOEXEC) */
+    u_long on = 1;
+    (void)SetHandleInformation((HANDLE)s, HANDLE_FLAG_INHERIT, 0);   /* sockets are inheritable by
+        * default: a child of CreateProcess(bInheritHandles) would keep the port and the peers */
+    return ioctlsocket(s, (long)FIONBIO, &on);
+}
 WS__UNUSED static ws__sock ws__sock_accept(ws__sock l, struct sockaddr *sa, int *sl, int *nb) {
     *nb = 0;
     return accept(l, sa, sl);
@@ -2249,15 +2257,33 @@ static long ws__sock_recv(ws__sock s, void *b, size_t n) {
 #  endif
 static int  ws__net_init(void) { WSADATA d; return WSAStartup(MAKEWORD(2, 2), &d) == 0 ? 0 : -1; }
 static void ws__net_done(void) { WSACleanup(); }
+/* WSAPoll before Windows 10 2004 (build 19041) never reports a failed connect (no POLLERR,
+ * POLLHUP or POLLOUT): a connecting socket is also asked every WS__CONNECT_CHECK_MS through
+ * select(), whose exceptfds does report it (ws__conn_timers). 1 = the connect failed. */
+#  define WS__CONNECT_CHECK_MS 250
+WS__UNUSED static int ws__connect_failed(ws__sock s) {
+    fd_set e;
+    struct timeval tv;
+    tv.tv_sec = 0; tv.tv_usec = 0;
+    e.fd_count = 1;
+    e.fd_array[0] = s;
+    return select(0, NULL, NULL, &e, &tv) == 1;
+}
 #  ifndef WS_NO_THREADS
 static void ws__mutex_init(ws__mutex *m) { InitializeCriticalSection(m); }
 static void ws__mutex_free(ws__mutex *m) { DeleteCriticalSection(m); }
 static void ws__mutex_lock(ws__mutex *m) { EnterCriticalSection(m); }
 static void ws__mutex_unlock(ws__mutex *m) { LeaveCriticalSection(m); }
 static DWORD WINAPI ws__thread_main(LPVOID arg);
+/* The resolver holds its own Winsock reference: a ws_ctx_destroy meanwhile may make the
+ * process's last WSACleanup, which cancels every thread's calls and may unload the name
+ * service providers under a running getaddrinfo. */
+static DWORD WINAPI ws__thread_win(LPVOID arg) { DWORD r = ws__thread_main(arg); ws__net_done(); return r; }
 static int ws__thread_start(void *arg) {   /* detached */
-    HANDLE h = CreateThread(NULL, 64 * 1024, ws__thread_main, arg, 0, NULL);
-    if (!h) return -1;
+    HANDLE h;
+    if (ws__net_init() != 0) return -1;
+    h = CreateThread(NULL, 64 * 1024, ws__thread_win, arg, 0, NULL);
+    if (!h) { ws__net_done(); return -1; }
     CloseHandle(h);
     return 0;
 }
@@ -2306,6 +2332,9 @@ WS__UNUSED static ws__sock ws__sock_accept(ws__sock l, struct sockaddr *sa, sock
     return lwip_accept(l, sa, sl);
 }
 #  define WS__LWIP 1
+#  if !LWIP_IPV6
+#    define WS__NO_IPV6 1
+#  endif
 #  ifndef WS_NOW_MS   /* lwIP's clock: u32_t milliseconds, wraps after 49.7 days */
 #    define WS_NOW_MS() ((int64_t)sys_now())
 #  endif
@@ -2375,7 +2404,11 @@ static int ws__resolve(const char *host, const char *port, int flags, ws__addrin
     return 0;
 }
 static void ws__resolve_free(ws__addrinfo *a) { WS_FREE(a, NULL); }
-#  ifndef WS_NO_WAKEUP
+#  if !defined(WS_NO_WAKEUP) && !LWIP_NETIF_LOOPBACK
+/* No loopback (lwIP's default LWIP_NETIF_LOOPBACK 0): a datagram to 127.0.0.1 would leave
+ * through the default netif, never to come back. No wake-up then, as WS_NO_WAKEUP. */
+static int ws__wake_pair(ws__sock *r, ws__sock *w) { (void)r; (void)w; return 0; }
+#  elif !defined(WS_NO_WAKEUP)
 /* The wake-up: a UDP socket on 127.0.0.1 (read by the loop) and one connected to it (written
  * by ws_ctx_wakeup): two sockets, so another thread never touches the loop's socket. */
 static int ws__wake_pair(ws__sock *r, ws__sock *w) {
@@ -3694,6 +3727,11 @@ static int64_t ws__due(const ws_conn *c) {
         if (idle > 0) ws__due_min(ctx, &d, ws__t32_of(c->last_rx + (ws__t32)idle));
         return ws__t64(ctx, d);
     case WS__CLOSED: return 0;
+#ifdef WS__CONNECT_CHECK_MS
+    case WS__CONNECTING:   /* Windows: is it refused? (ws__connect_failed) */
+        ws__due_min(ctx, &d, ws__t32_of(ctx->now + WS__CONNECT_CHECK_MS));
+        return ws__t64(ctx, d);
+#endif
     default: return ws__t64(ctx, d);
     }
 }
@@ -3854,6 +3892,9 @@ static void ws__on_eof(ws_conn *c) {
                                                 : WS__T("connection closed without a close frame"));
 }
 
+#ifdef WS__CONNECT_CHECK_MS
+static void ws__connect_ready(ws_conn *c);   /* >>poll */
+#endif
 /* The timers of one connection at ctx->now; returns its next due time (0 = none). */
 static int64_t ws__conn_timers(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
@@ -3869,6 +3910,12 @@ static int64_t ws__conn_timers(ws_conn *c) {
     }
 #endif
     if (c->state == WS__CLOSED) return 0;
+#if defined(WS__CONNECT_CHECK_MS) && !defined(WS_NO_CLIENT)
+    if (c->state == WS__CONNECTING && c->fd != WS__INVALID_SOCK && ws__connect_failed(c->fd)) {
+        ws__connect_ready(c);   /* the next address, or WS_ERR_CONNECT */
+        return ws__due(c);
+    }
+#endif
     if (c->deadline && ws__passed(ctx, c->deadline)) {
         if (c->state < WS__OPEN)
             ws__abort(c, WS_ERR_TIMEOUT, c->state < WS__PROXY ? WS__T("connect timed out")
@@ -6137,12 +6184,14 @@ static uint32_t ws__sa_split(const struct sockaddr *sa, uint8_t ip[16], uint16_t
         *port = ntohs(s4->sin_port);
         return WS__F_ADDR4;
     }
+#ifndef WS__NO_IPV6   /* (lwIP without LWIP_IPV6: no sockaddr_in6, AF_INET6 is AF_UNSPEC) */
     if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
         memcpy(ip, &s6->sin6_addr, 16);
         *port = ntohs(s6->sin6_port);
         return WS__F_ADDR6;
     }
+#endif
     return 0;
 }
 static void ws__remote_from(ws_conn *c, const struct sockaddr *sa) {
