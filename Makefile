@@ -481,12 +481,30 @@ SWITCHES := "" -DWS_NO_CLIENT -DWS_NO_SERVER -DWS_NO_WAKEUP -DWS_NO_THREADS -DWS
     "$(MIN_SWITCHES) -DWS_NO_CLIENT -DWS_NO_THREADS" "$(MIN_SWITCHES) -DWS_NO_NET"
 LWIP_SWITCHES := "" "-DWS_NO_CLIENT -DWS_NO_WAKEUP -DWS_NO_ERROR_TEXT" "-DWS_NO_SERVER -DWS_NO_THREADS" \
     "$(MIN_SWITCHES) -DWS_NO_SERVER -DWS_NO_WAKEUP"
+# Some of them again with permessage-deflate (WS_USE_ZLIB), wss:// (WS_USE_MBEDTLS) and both,
+# when zlib's and mbedTLS's headers are found (SKIPPED without: a failure when CI=true). gcc's
+# -fsyntax-only skips -Wunused-function; clang's does not.
+USE_SWITCHES := "" -DWS_NO_CLIENT -DWS_NO_SERVER "-DWS_NO_CLIENT -DWS_NO_SERVER" -DWS_NO_ERROR_TEXT \
+    "-DWS_NO_NET -DWS_NO_SERVER" "-DWS_NO_NET -DWS_NO_CLIENT -DWS_NO_ERROR_TEXT" \
+    "$(MIN_SWITCHES) -DWS_NO_SERVER -DWS_NO_WAKEUP -DWS_NO_ERROR_TEXT" "$(MIN_SWITCHES) -DWS_NO_CLIENT -DWS_NO_THREADS"
+USES := $(if $(ZLIB),-DWS_USE_ZLIB) $(if $(MBEDTLS),"-DWS_USE_MBEDTLS $(TLS_CFLAGS)") \
+    $(if $(and $(ZLIB),$(MBEDTLS)),"-DWS_USE_ZLIB -DWS_USE_MBEDTLS $(TLS_CFLAGS)")
 SW_FLAGS := -std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wundef -Wconversion -Werror -fsyntax-only -DWS_IMPLEMENTATION
 test-switches:                            # each part switch, alone and combined: warning-free
 	@set -e; n=0; for sw in $(SWITCHES); do for cc in $(CC) $(CLANG); do n=$$((n + 1)); \
 	    $$cc $(SW_FLAGS) $$sw -x c ws.h || { echo "failed: $$cc $$sw"; exit 1; }; done; \
 	    $(CXX) -x c++ -std=c++11 -Wall -Wextra -Werror -fsyntax-only -DWS_IMPLEMENTATION $$sw ws.h; done; \
-	echo "test-switches: $$n builds (gcc, clang) and C++, warning-free"
+	for u in $(USES); do for sw in $(USE_SWITCHES); do for cc in $(CC) $(CLANG); do n=$$((n + 1)); \
+	    $$cc $(SW_FLAGS) $$u $$sw -x c ws.h || { echo "failed: $$cc $$u $$sw"; exit 1; }; done; \
+	    $(CXX) -x c++ -std=c++11 -Wall -Wextra -Werror -fsyntax-only -DWS_IMPLEMENTATION $$u $$sw ws.h \
+	        || { echo "failed: $(CXX) $$u $$sw"; exit 1; }; done; done; \
+	echo "test-switches: $$n builds (gcc, clang) and C++, warning-free (with:$(if $(ZLIB), WS_USE_ZLIB)$(if $(MBEDTLS), WS_USE_MBEDTLS))"
+ifeq ($(ZLIB),)
+	@echo "SKIPPED: test-switches with WS_USE_ZLIB: zlib's headers not found (apt-get install zlib1g-dev)"; [ "$$CI" != true ]
+endif
+ifeq ($(MBEDTLS),)
+	@echo "SKIPPED: test-switches with WS_USE_MBEDTLS: mbedTLS's headers not found (apt-get install libmbedtls-dev)"; [ "$$CI" != true ]
+endif
 lwip: | build
 ifneq ($(LWIP_INC),)
 	@set -e; n=0; for c in 0 1 2; do for io in 0 1; do for sw in $(LWIP_SWITCHES); do \

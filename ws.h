@@ -5692,7 +5692,7 @@ static int ws__tls_system_ca(mbedtls_x509_crt *ca) {
     return 0;
 }
 
-static ws_result ws__tls_cfg_new(ws_ctx *ctx, const ws_tls_opts *o, int server, ws__tls_cfg **out,
+WS__UNUSED static ws_result ws__tls_cfg_new(ws_ctx *ctx, const ws_tls_opts *o, int server, ws__tls_cfg **out,
                                  char *err, size_t cap) {
     ws_tls_opts none;
     ws__tls_cfg *g;
@@ -6053,7 +6053,7 @@ WS__UNUSED static ws__tls_conn *ws__tls_of(const ws_conn *c) {
 }
 
 /* Puts a connected socket under TLS with config g: WS_OK, or WS_ERR_TLS/NOMEM (reported). */
-static ws_result ws__tls_attach(ws_conn *c, ws__tls_cfg *g) {
+WS__UNUSED static ws_result ws__tls_attach(ws_conn *c, ws__tls_cfg *g) {
     ws__tls_conn *t = (ws__tls_conn *)ws__alloc(c->ctx, sizeof *t);
     char host[256], msg[256];
     int r;
