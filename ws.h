@@ -2553,12 +2553,21 @@ enum { WS__RES_NUMERIC = 1, WS__RES_PASSIVE = 2 };
 /* host:port to addresses; NUMERIC: no DNS; PASSIVE: for bind. 0 = done (free *res). */
 static int ws__resolve(const char *host, const char *port, int flags, ws__addrinfo **res) {
     struct addrinfo hints;
+    int rc;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = (flags & WS__RES_NUMERIC) ? AI_NUMERICHOST | AI_NUMERICSERV :
                      (flags & WS__RES_PASSIVE) ? AI_PASSIVE | AI_NUMERICSERV : AI_ADDRCONFIG;
     *res = NULL;
+    rc = getaddrinfo(host, port, &hints, res);
+    if (rc == 0 && *res) return 0;
+    *res = NULL;
+    /* AI_ADDRCONFIG does not count loopback addresses (RFC 3493): on Windows with no network,
+     * "localhost" (or the PC's own name) finds nothing. Once more without it (not after
+     * EAI_AGAIN: a DNS server that did not answer would be waited for twice). */
+    if (hints.ai_flags != AI_ADDRCONFIG || rc == EAI_AGAIN) return -1;
+    hints.ai_flags = 0;
     if (getaddrinfo(host, port, &hints, res) == 0 && *res) return 0;
     *res = NULL;
     return -1;
