@@ -5228,7 +5228,10 @@ static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len) 
  * bytes to each: written straight from the one buffer where the queue is empty (ws__send),
  * copied into the queue where it is not. A peer with context takeover then holds the message
  * in its window while our compressor for it never saw it: its next back-references would point
- * at other bytes, so that compressor is reset before its next message (d_stale). */
+ * at other bytes, so that compressor is reset before its next message (d_stale). Not once at
+ * the smallest window among them: one peer's window 9 would cost the window-15 peers 20% more
+ * bytes for a 4 KiB JSON text (50% for 64 KiB), while per window is at most 7 compressions,
+ * however many recipients. */
 #define WS__PMD_BC 8   /* windows 9..15 (one memLevel per ctx): never more than 7 */
 typedef struct ws__pmd_bc {
     ws__buf *b[WS__PMD_BC];      /* the encodings; NULL = could not be made */
