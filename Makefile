@@ -168,7 +168,8 @@ endif
 test-readme: | build
 	CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" tests/readme_code.sh
 
-# the example servers' command lines: bad ports refused, "address already in use", make demo PORT=N
+# the examples' command lines: bad ports refused, "address already in use", make demo PORT=N,
+# the client's errors (no server, not ws://, wss:// without TLS) said once
 test-examples: examples
 	tests/examples_cli.sh
 
