@@ -166,7 +166,7 @@ endif
 # every ```c block of README.md compiles warning-free: C99 with gcc and clang, C++ with g++
 # (programs are linked, fragments compiled in a wrapper; see tests/readme_code.sh)
 test-readme: | build
-	CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" tests/readme_code.sh
+	CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" ARM_CC="$(ARM_CC)" LWIP_INC="$(LWIP_INC)" tests/readme_code.sh
 
 # the examples' command lines: bad ports refused, "address already in use", make demo PORT=N,
 # the client's errors (no server, not ws://, wss:// without TLS) said once

@@ -3,6 +3,9 @@
 # clang and as C++ with g++ (-Wall -Wextra -Wpedantic -Werror). `make test-readme` runs it.
 #   A block with main() is a whole program: compiled and linked as it stands (it includes
 #   "ws.h" and defines WS_IMPLEMENTATION itself).
+#   A block without main() that defines WS_IMPLEMENTATION is a whole file (the Firmware
+#   section's app.c): compiled (-c) as it stands, and, with arm-none-eabi-gcc and lwIP's headers
+#   installed, also with the README's two Cortex-M command lines (WS_LWIP; WS_NO_NET).
 #   Any other block is a fragment, compiled inside a wrapper that includes ws.h, <stdio.h> and
 #   <string.h>: at file scope when it defines something there (a line at column 0 that starts
 #   with static, typedef, # or is a function head), else as the body of a function that has
@@ -18,6 +21,8 @@ OUT=${BUILD:-build}/readme
 CC=${CC:-cc}
 CXX=${CXX:-c++}
 CLANG=${CLANG-$(command -v clang || true)}
+ARM_CC=${ARM_CC-$(command -v arm-none-eabi-gcc || true)}
+LWIP_INC=${LWIP_INC-$(pkg-config --variable=includedir lwip 2>/dev/null || true)}
 FLAGS="-Wall -Wextra -Wpedantic -Werror"
 pass=0 fail=0
 mkdir -p "$OUT"
@@ -48,6 +53,9 @@ for f in $(ls "$OUT"/block_*.txt 2>/dev/null | sort -t_ -k2 -n); do
     if grep -q 'main *(' "$f"; then
         kind=program
         { echo "#line $line \"README.md\""; cat "$f"; } > "$src"
+    elif grep -q '^#define WS_IMPLEMENTATION' "$f"; then
+        kind=file
+        { echo "#line $line \"README.md\""; cat "$f"; } > "$src"
     elif grep -Eq '^(static |typedef |#|[A-Za-z_][A-Za-z0-9_ *]*\(.*\) *\{? *$)' "$f"; then
         kind="fragment (file scope)"
         { echo '#include "ws.h"'; echo '#include <stdio.h>'; echo '#include <string.h>'
@@ -71,6 +79,14 @@ for f in $(ls "$OUT"/block_*.txt 2>/dev/null | sort -t_ -k2 -n); do
         compile "README.md:$line $kind: clang -std=c99" "$CLANG" -std=c99 $FLAGS -I. "$src" "${link[@]}"
     fi
     compile "README.md:$line $kind: $CXX (C++)" $CXX -x c++ $FLAGS -I. "$src" "${link[@]}"
+    if [ "$kind" = file ] && [ -n "$ARM_CC" ] && [ -n "$LWIP_INC" ]; then   # the Firmware lines
+        compile "README.md:$line $kind: $ARM_CC cortex-m4 WS_LWIP" "$ARM_CC" -std=c99 -mcpu=cortex-m4 \
+            -mthumb -Os -ffunction-sections -fdata-sections -DWS_LWIP -DWS_NO_ERROR_TEXT -DNDEBUG \
+            $FLAGS -Itests/firmware/lwip -I"$LWIP_INC" -I. -c "$src" -o /dev/null
+        compile "README.md:$line $kind: $ARM_CC cortex-m0plus WS_NO_NET" "$ARM_CC" -std=c99 \
+            -mcpu=cortex-m0plus -mthumb -Os -ffunction-sections -fdata-sections -DWS_NO_NET \
+            -DWS_NO_SERVER -DWS_NO_ERROR_TEXT -DNDEBUG $FLAGS -I. -c "$src" -o /dev/null
+    fi
     if [ "$kind" = program ] && [ -x "$OUT/block_$line" ]; then   # the last build of it
         timeout 3 "$OUT/block_$line" < /dev/null > "$OUT/block_$line.out" 2> "$OUT/block_$line.err"
         rc=$?
