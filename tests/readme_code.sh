@@ -10,6 +10,8 @@
 #   <string.h>: at file scope when it defines something there (a line at column 0 that starts
 #   with static, typedef, # or is a function head), else as the body of a function that has
 #   these in scope: ws_ctx *ctx; ws_conn *c, *conn; const ws_event *ev; ws_listener *listener.
+# Each ```cpp block (the Qt glue) is compiled (-c) as it stands with g++ against Qt 5 (-fPIC, as
+# Qt requires); without Qt 5 it is SKIPPED (a failure under CI=true).
 # #line directives point compiler messages at README.md's own lines. Each program (the last
 # build) then runs for up to 3 s with no input: a failure exit must come with a message on
 # stderr (the client without a server says why); one still running (a server) is stopped.
@@ -26,11 +28,12 @@ LWIP_INC=${LWIP_INC-$(pkg-config --variable=includedir lwip 2>/dev/null || true)
 FLAGS="-Wall -Wextra -Wpedantic -Werror"
 pass=0 fail=0
 mkdir -p "$OUT"
-rm -f "$OUT"/block_*
+rm -f "$OUT"/block_* "$OUT"/cppblock_*
 
 # Split README.md into $OUT/block_<first line>.txt, one per ```c block.
 awk -v out="$OUT" '
     /^```c[ \t]*$/ { inb = 1; first = NR + 1; f = out "/block_" first ".txt"; printf "" > f; next }
+    /^```cpp[ \t]*$/ { inb = 1; first = NR + 1; f = out "/cppblock_" first ".txt"; printf "" > f; next }
     inb && /^```/  { inb = 0; close(f); next }
     inb            { print >> f }
 ' README.md
@@ -96,6 +99,18 @@ for f in $(ls "$OUT"/block_*.txt 2>/dev/null | sort -t_ -k2 -n); do
         else
             fail=$((fail + 1)); echo "FAIL - README.md:$line program exited $rc without saying why"
         fi
+    fi
+done
+for f in $(ls "$OUT"/cppblock_*.txt 2>/dev/null | sort -t_ -k2 -n); do
+    line=${f##*cppblock_}; line=${line%.txt}
+    src=$OUT/cppblock_$line.cpp
+    { echo "#line $line \"README.md\""; cat "$f"; } > "$src"
+    if pkg-config --exists Qt5Widgets 2>/dev/null; then
+        compile "README.md:$line C++ file: $CXX with Qt 5" $CXX -std=c++11 -fPIC $FLAGS -I. \
+            $(pkg-config --cflags Qt5Widgets | sed 's/-I/-isystem /g') -c "$src" -o /dev/null
+    else
+        echo "SKIPPED: README.md:$line (Qt 5) (install: apt-get install qtbase5-dev)"
+        if [ "${CI:-}" = true ]; then fail=$((fail + 1)); fi
     fi
 done
 if [ "$n" = 0 ]; then fail=$((fail + 1)); echo "FAIL - no \`\`\`c blocks found in README.md"; fi
