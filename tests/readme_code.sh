@@ -10,6 +10,7 @@
 #   <string.h>: at file scope when it defines something there (a line at column 0 that starts
 #   with static, typedef, # or is a function head), else as the body of a function that has
 #   these in scope: ws_ctx *ctx; ws_conn *c, *conn; const ws_event *ev; ws_listener *listener.
+# README.md must name every WS_API function declared in ws.h (a list by task, or the codec's).
 # Each ```cpp block (the Qt glue) is compiled (-c) as it stands with g++ against Qt 5 (-fPIC, as
 # Qt requires); without Qt 5 it is SKIPPED (a failure under CI=true).
 # #line directives point compiler messages at README.md's own lines. Each program (the last
@@ -113,6 +114,14 @@ for f in $(ls "$OUT"/cppblock_*.txt 2>/dev/null | sort -t_ -k2 -n); do
         if [ "${CI:-}" = true ]; then fail=$((fail + 1)); fi
     fi
 done
+# the README names every public function the header declares (the API by task)
+missing=
+for fn in $(sed -n '1,/^#endif \/\* WS_H_INCLUDED/p' ws.h | grep '^WS_API' |
+            sed -E 's/^[^(]*[ *](ws_[a-z0-9_]+)\(.*/\1/' | sort -u); do
+    grep -q "\b$fn\b" README.md || missing="$missing $fn"
+done
+if [ -z "$missing" ]; then pass=$((pass + 1)); echo "ok - README.md names every WS_API function of ws.h"
+else fail=$((fail + 1)); echo "FAIL - README.md does not name:$missing"; fi
 if [ "$n" = 0 ]; then fail=$((fail + 1)); echo "FAIL - no \`\`\`c blocks found in README.md"; fi
 if [ -z "$CLANG" ]; then
     echo "SKIPPED: README blocks with clang (install: apt-get install clang)"
