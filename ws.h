@@ -71,7 +71,8 @@ EVENTS (one callback per ctx; ev fields say which events set them)
     CLOSE    exactly once per connection (attempt), always last: close_code (peer's, or the
              one we failed with, 1005 none, 1006 abnormal), reason, clean, result.
              reconnect_ms > 0: a reconnect is scheduled and the ws_conn stays valid.
-  Callbacks may send, close, drop and connect; not ws_poll, ws_dispatch, ws_ctx_destroy.
+  Callbacks may send, close, drop, connect, listen...; not ws_poll, ws_dispatch,
+  ws_socket_ready, ws_timer_fired, ws_connect_blocking, ws_ctx_destroy (asserted).
 
 ENGINE (sans-I/O: no ws_ctx, no sockets, your clock; also with WS_NO_NET)
     ws_engine_create(&cfg, &opts, user, &c)   client (opts.url) or server (opts.server = 1)
