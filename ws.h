@@ -10,6 +10,8 @@
 QUICK START
     #define WS_IMPLEMENTATION          (in one .c file, before any other #include there)
     #include "ws.h"
+    #include <stdio.h>
+    #include <string.h>
 
     static void on_event(ws_conn *c, const ws_event *ev, void *user) {
         if (ev->type == WS_EV_MESSAGE) ws_conn_send(c, ev->opcode, ev->data, ev->len);
@@ -19,7 +21,11 @@ QUICK START
         memset(&cfg, 0, sizeof cfg);            zero = every default (C++ warns on = {0})
         cfg.on_event = on_event;
         ws_ctx *ctx = ws_ctx_create(&cfg);
-        if (!ctx || ws_listen(ctx, "127.0.0.1", 9001, NULL) != WS_OK) return 1;
+        if (!ctx) return 1;
+        if (ws_listen(ctx, "127.0.0.1", 9001, NULL) != WS_OK) {
+            fprintf(stderr, "%s\n", ws_ctx_error(ctx));   why, e.g. "...: address already in use"
+            return 1;
+        }
         for (;;) ws_poll(ctx, 1000);            or ws_poll(ctx, 0) from a GUI timer
     }
   A client: ws_connect(ctx, "ws://host:port/path", NULL, NULL, &conn), then the same loop; send
