@@ -10,6 +10,8 @@
 QUICK START
     #define WS_IMPLEMENTATION          (in one .c file, before any other #include there)
     #include "ws.h"
+    #include <stdio.h>
+    #include <string.h>
 
     static void on_event(ws_conn *c, const ws_event *ev, void *user) {
         if (ev->type == WS_EV_MESSAGE) ws_conn_send(c, ev->opcode, ev->data, ev->len);
@@ -19,7 +21,11 @@ QUICK START
         memset(&cfg, 0, sizeof cfg);            zero = every default (C++ warns on = {0})
         cfg.on_event = on_event;
         ws_ctx *ctx = ws_ctx_create(&cfg);
-        if (!ctx || ws_listen(ctx, "127.0.0.1", 9001, NULL) != WS_OK) return 1;
+        if (!ctx) return 1;
+        if (ws_listen(ctx, "127.0.0.1", 9001, NULL) != WS_OK) {
+            fprintf(stderr, "%s\n", ws_ctx_error(ctx));   why, e.g. "...: address already in use"
+            return 1;
+        }
         for (;;) ws_poll(ctx, 1000);            or ws_poll(ctx, 0) from a GUI timer
     }
   A client: ws_connect(ctx, "ws://host:port/path", NULL, NULL, &conn), then the same loop; send
@@ -71,7 +77,8 @@ EVENTS (one callback per ctx; ev fields say which events set them)
     CLOSE    exactly once per connection (attempt), always last: close_code (peer's, or the
              one we failed with, 1005 none, 1006 abnormal), reason, clean, result.
              reconnect_ms > 0: a reconnect is scheduled and the ws_conn stays valid.
-  Callbacks may send, close, drop and connect; not ws_poll, ws_dispatch, ws_ctx_destroy.
+  Callbacks may send, close, drop, connect, listen...; not ws_poll, ws_dispatch,
+  ws_socket_ready, ws_timer_fired, ws_connect_blocking, ws_ctx_destroy (asserted).
 
 ENGINE (sans-I/O: no ws_ctx, no sockets, your clock; also with WS_NO_NET)
     ws_engine_create(&cfg, &opts, user, &c)   client (opts.url) or server (opts.server = 1)
@@ -5672,6 +5679,9 @@ static ws_result ws__tls_cfg_err(char *err, size_t cap, const char *what, const 
     ws__puts(&o, what);
     if (name) { ws__puts(&o, " "); ws__put(&o, name, WS__MIN(strlen(name), (size_t)120)); }
     if (r) { ws__tls_strerror(r, e, sizeof e); ws__puts(&o, ": "); ws__puts(&o, e); }
+#ifdef MBEDTLS_ERR_PK_FILE_IO_ERROR   /* mbedTLS says "PK - Read/write of file failed" */
+    if (r == MBEDTLS_ERR_PK_FILE_IO_ERROR) ws__puts(&o, " (no such file, or not readable)");
+#endif
     if (ws__out_done(&o, NULL) != WS_OK && cap) err[cap - 1] = '\0';
     return WS_ERR_TLS;
 }
@@ -6448,8 +6458,8 @@ static void ws__client_try(ws_conn *c) {
 
 static void ws__client_resolved(ws_conn *c, int rc, ws__addrinfo *res) {
     if (rc != 0 || !res) {
-        static const char t[] = "host name lookup failed: ";
-        const char *why = WS__T("host name lookup failed");
+        static const char t[] = "no address found for ";   /* ws_result_str says the rest */
+        const char *why = WS__T("no address found for the host");
         char *m;
         if (res) ws__resolve_free(res);
         if (WS__TEXT && c->err == WS_OK && ws__x(c)) {   /* ev->msg names the host looked up */
@@ -6471,7 +6481,7 @@ static void ws__client_resolved(ws_conn *c, int rc, ws__addrinfo *res) {
 }
 
 /* ws_connect's opts->proxy: copied, parsed, and its credentials encoded once for all attempts.
- * WS_OK, WS_ERR_URL (the log hook says why) or WS_ERR_NOMEM (WS_NO_PROXY: WS_ERR_ARG). */
+ * WS_OK, WS_ERR_URL (ws_ctx_error says why) or WS_ERR_NOMEM (WS_NO_PROXY: WS_ERR_ARG). */
 #ifndef WS_NO_PROXY
 static ws_result ws__client_proxy(ws_conn *c, const char *url) {
     ws_ctx *ctx = c->ctx;
@@ -6492,14 +6502,7 @@ static ws_result ws__client_proxy(ws_conn *c, const char *url) {
         rc = (tmp && cl->proxy_auth) ? ws__proxy_basic(&p, tmp, tn, cl->proxy_auth, bn, &why) : WS_ERR_NOMEM;
         if (tmp) { memset(tmp, 0, tn); ws__free(ctx, tmp); }   /* the plain password */
     }
-    if (rc == WS_ERR_URL && WS__TEXT) {
-        char m[160];
-        ws__out o;
-        o.p = m; o.cap = sizeof m; o.len = 0; o.err = 0;
-        ws__puts(&o, "ws.h: ws_connect: proxy: ");
-        ws__puts(&o, why);
-        if (ws__out_done(&o, NULL) == WS_OK) ws__log(ctx, 0, m);
-    }
+    if (rc == WS_ERR_URL && WS__TEXT) ws__ctx_err(ctx, "ws_connect: invalid proxy URL: ", why, NULL);
     if (rc != WS_OK) return rc;
     cl->proxy_host = p.host;
     cl->proxy_port = p.port;
