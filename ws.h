@@ -71,7 +71,8 @@ EVENTS (one callback per ctx; ev fields say which events set them)
     CLOSE    exactly once per connection (attempt), always last: close_code (peer's, or the
              one we failed with, 1005 none, 1006 abnormal), reason, clean, result.
              reconnect_ms > 0: a reconnect is scheduled and the ws_conn stays valid.
-  Callbacks may send, close, drop and connect; not ws_poll, ws_dispatch, ws_ctx_destroy.
+  Callbacks may send, close, drop and connect; not ws_poll, ws_dispatch, ws_ctx_destroy
+  (asserted; without asserts refused: ws_poll returns WS_ERR_STATE, the others do nothing).
   A ws_io's read, write, shutdown and close, on_watch and on_timer count as callbacks.
 
 ENGINE (sans-I/O: no ws_ctx, no sockets, your clock; also with WS_NO_NET)
@@ -480,7 +481,7 @@ enum { WS_SEND_UNCOMPRESSED = 0x100 };
 
 typedef struct ws_config {
     /* required: every event of every connection. May call send, close, connect; not ws_poll,
-     * ws_dispatch or ws_ctx_destroy. */
+     * ws_dispatch or ws_ctx_destroy (asserted; without asserts they are refused). */
     void (*on_event)(ws_conn *c, const ws_event *ev, void *user);
     /* server, optional: sees the upgrade request (method, path, query, headers, origin,
      * Sec-WebSocket-Protocol offers) before the 101; may choose a subprotocol or refuse (through
@@ -500,7 +501,7 @@ typedef struct ws_config {
      * (0 = as soon as you can; -1 = no timer, also from ws_ctx_destroy); each call replaces
      * the last. Only changes are told: O(1) per event, however many connections. Called from
      * ws.h calls on your thread: call ws_socket_ready / ws_timer_fired from your loop
-     * afterwards, never from inside them. */
+     * afterwards, never from inside them (asserted; without asserts ignored: the work waits). */
     void (*on_watch)(ws_ctx *ctx, intptr_t fd, int events, void *token, void **host, void *user);
     void (*on_timer)(ws_ctx *ctx, int timeout_ms, void *user);
     void  *user;                 /* passed to every callback */
@@ -684,7 +685,8 @@ WS_API size_t    ws_engine_pump(ws_conn *a, ws_conn *b, int64_t now_ms);
 /* Copies cfg (NULL on_event, only one of on_watch/on_timer, or out of memory: NULL). */
 WS_API ws_ctx *ws_ctx_create(const ws_config *cfg);
 /* Closes listeners and connections (a 1001 close frame is attempted, not awaited); fires
- * WS_EV_CLOSE for each connection that has not had it. Not from a callback. */
+ * WS_EV_CLOSE for each connection that has not had it. Not from a callback (asserted; without
+ * asserts it does nothing there). */
 WS_API void    ws_ctx_destroy(ws_ctx *ctx);
 /* Thread-safe: makes a ws_poll that is waiting return. WS_OK or WS_ERR_IO. */
 WS_API ws_result ws_ctx_wakeup(ws_ctx *ctx);
@@ -732,14 +734,15 @@ WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts 
  * WS_OK (*out set; already closing if the server closed at once: its CLOSE follows), a
  * ws_connect error, or why the attempt failed (WS_ERR_DNS, _CONNECT,
  * _TLS, _HANDSHAKE, _IO, _TIMEOUT...), with ws_ctx_error saying which step: "connect timed
- * out", "handshake timed out", "connection refused ...". Not from a callback. */
+ * out", "handshake timed out", "connection refused ...". Not from a callback (WS_ERR_STATE). */
 WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
                                      void *conn_user, int timeout_ms, ws_conn **out);
 #endif
 
 /* One loop pass: waits at most timeout_ms (0 = not at all, -1 = until something happens),
  * then handles sockets and timers. Returns the number of events delivered, or WS_ERR_IO
- * (the wait failed), WS_ERR_NOMEM, WS_ERR_ARG (ctx NULL). Not from a callback. */
+ * (the wait failed), WS_ERR_NOMEM, WS_ERR_ARG (ctx NULL). Not from a callback (asserted;
+ * without asserts WS_ERR_STATE, nothing done). */
 WS_API int ws_poll(ws_ctx *ctx, int timeout_ms);
 /* Foreign loops (GLib, Qt, Win32): ws_pollfds fills out[0..cap) with the sockets to watch
  * and *timeout_ms with the longest the host may wait (-1: no deadline; 0: work is pending).
@@ -750,7 +753,7 @@ WS_API size_t ws_pollfds(ws_ctx *ctx, ws_pollfd *out, size_t cap, int *timeout_m
 WS_API void   ws_dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n);
 /* With ws_config.on_watch/on_timer: a watched socket is ready (revents: WS_POLLIN, WS_POLLOUT,
  * WS_POLLERR, WS_POLLHUP; token from on_watch, never one whose watch ended), or the timer
- * fired. Each handles what is due and returns. Not from a callback. */
+ * fired. Each handles what is due and returns. Not from a callback (asserted; else ignored). */
 WS_API void   ws_socket_ready(ws_ctx *ctx, void *token, int revents);
 WS_API void   ws_timer_fired(ws_ctx *ctx);
 
@@ -7499,6 +7502,7 @@ static void ws__dispatch_end(ws_ctx *ctx) {
 static void ws__dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n) {
     size_t i;
     WS_ASSERT(!ctx->in_cb && "ws_dispatch/ws_poll called from a callback");
+    if (ctx->in_cb) return;   /* (without asserts) re-entered: would corrupt the pass running */
     ctx->now = ws__now_ms();
     ctx->dispatching++;
     for (i = 0; i < n; i++) {
@@ -7531,6 +7535,7 @@ WS_API void ws_dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n) {
 WS_API void ws_socket_ready(ws_ctx *ctx, void *token, int revents) {
     if (!ctx || !token) return;
     WS_ASSERT(!ctx->in_cb && "ws_socket_ready called from a callback");
+    if (ctx->in_cb) return;   /* level-triggered: the host reports it again from its loop */
     ctx->now = ws__now_ms();
     ctx->dispatching++;
     ws__ready(ctx, token == (void *)ctx ? NULL : token, (short)revents);
@@ -7541,7 +7546,7 @@ WS_API void ws_socket_ready(ws_ctx *ctx, void *token, int revents) {
 WS_API void ws_timer_fired(ws_ctx *ctx) {
     if (!ctx) return;
     WS_ASSERT(!ctx->in_cb && "ws_timer_fired called from a callback (on_timer: from your loop, later)");
-    ctx->timer_told = -2;   /* spent: the next sync tells it again */
+    ctx->timer_told = -2;   /* spent: the next sync tells it again (also when refused here) */
     ws_dispatch(ctx, NULL, 0);
 }
 
@@ -7573,6 +7578,7 @@ WS_API int ws_poll(ws_ctx *ctx, int timeout_ms) {
     int t = -1, rc, before;
     if (!ctx) return WS_ERR_ARG;
     WS_ASSERT(!ctx->in_cb && "ws_poll called from a callback");
+    if (ctx->in_cb) return WS_ERR_STATE;   /* (without asserts) nothing done */
 #ifdef WS__EPOLL
     if (ctx->epfd >= 0) return ws__poll_epoll(ctx, timeout_ms);
 #endif
@@ -7675,6 +7681,7 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
     ws_conn *c;
     if (!ctx) return;
     WS_ASSERT(!ctx->in_cb && "ws_ctx_destroy called from a callback");
+    if (ctx->in_cb) return;   /* (without asserts) refused: freeing it there would be a use after free */
     WS__POST_LOCK(ctx);
     ctx->post_closed = 1;   /* no more posts; those queued still run: none is lost */
     WS__POST_UNLOCK(ctx);
@@ -7766,9 +7773,9 @@ WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_conn
                                      void *conn_user, int timeout_ms, ws_conn **out) {
     ws_conn *c = NULL;
     int64_t end;
-    ws_result rc = ws_connect(ctx, url, opts, conn_user, &c);
+    ws_result rc = ctx && ctx->in_cb ? WS_ERR_STATE : ws_connect(ctx, url, opts, conn_user, &c);
     if (out) *out = NULL;
-    if (rc != WS_OK) return rc;   /* ws_ctx_error: "ws_connect: ..." */
+    if (rc != WS_OK) return rc;   /* ws_ctx_error: "ws_connect: ..."; STATE: its ws_poll would re-enter */
     end = ws__now_ms() + (timeout_ms > 0 ? timeout_ms : 0x7FFFFFFF);
     ctx->hold = c;   /* a failed attempt is freed inside ws_poll: keep it to read its error */
     while ((c->state < WS__OPEN || c->state == WS__WAITING) && ws__now_ms() < end) {
