@@ -671,7 +671,8 @@ WS_API int       ws_engine_wants_eof(const ws_conn *c);
 /* The earliest time ws_engine_tick must run (handshake/close timeouts, heartbeat), on your
  * clock; 0 = no timer. ws_engine_tick runs the timers that are due at now_ms. One call does a
  * bounded amount of work (callbacks that keep feeding or sending make more); what is left
- * makes the deadline the last now_ms (or -1): tick again until it is in the future. */
+ * makes the deadline the last now_ms (or -1): tick again until it is in the future. From a
+ * callback or the ws_io, ws_engine_tick only takes the clock. */
 WS_API int64_t   ws_engine_deadline(const ws_conn *c);
 WS_API void      ws_engine_tick(ws_conn *c, int64_t now_ms);
 /* An in-memory pair for tests: a client and a server engine (their own configs; user is each
@@ -3717,19 +3718,18 @@ static short ws__io_want(const ws_conn *c) {
 static void ws__io_close(ws_conn *c) {
     const ws_io *io = c->io;
     void *arg = c->io_arg;
+    uint32_t own = c->flags & WS__F_OWN_IO;
 #ifndef WS_NO_NET
     if (!c->ctx->engine) ws__unwatch(c);
 #endif
     c->io = NULL;
     c->io_arg = NULL;
+    c->flags &= ~(uint32_t)WS__F_OWN_IO;   /* before close: what it calls sees no ws_io */
     c->ctx->in_cb++;   /* a ws_io's calls count as callbacks (see ws__flush) */
     if (io && io->close) (io->close)(arg);
     c->ctx->in_cb--;
     c->fd = WS__INVALID_SOCK;
-    if (c->flags & WS__F_OWN_IO) {
-        c->flags &= ~(uint32_t)WS__F_OWN_IO;
-        ws__free(c->ctx, (ws_io *)io);
-    }
+    if (own) ws__free(c->ctx, (ws_io *)io);
 }
 
 static void ws__finish(ws_conn *c) {   /* the connection is over: close, report, maybe retry */
@@ -4560,6 +4560,7 @@ WS_API void ws_engine_tick(ws_conn *c, int64_t now_ms) {
     if (!c || !WS__ENGINE(c->ctx)) return;
     ctx = c->ctx;
     ctx->now = now_ms;
+    if (ctx->in_cb) return;   /* from a callback or ws_io: the clock only (the deadline stays) */
     ctx->dispatching++;   /* held: c stays while its timers run (an idle close's io may destroy it) */
     (void)ws__conn_timers(c);
     ctx->dispatching--;

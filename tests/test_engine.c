@@ -1523,6 +1523,62 @@ static void test_engine_destroy_in_pump(void) {
     }
 }
 
+/* ws_engine_tick from a callback or the ws_io runs no timers there (it takes the clock): a
+ * connection dropped in its MESSAGE callback ends after that callback, not inside it, and a
+ * ws_io whose close ticks does not finish the connection a second time inside its own end.
+ * (Regression: the timers finished it there: CLOSE fired inside MESSAGE; inside io.close the
+ * nested end freed the ws_io's copy as NULL and the real one leaked.) */
+typedef struct en_tk { ws_conn *c; int closes, in_msg, nested; } en_tk;
+static void en_tk_event(ws_conn *c, const ws_event *ev, void *user) {
+    en_tk *t = (en_tk *)user;
+    if (ev->type == WS_EV_CLOSE) { t->closes++; if (t->in_msg) t->nested++; }
+    if (ev->type == WS_EV_MESSAGE) {
+        t->in_msg = 1;
+        ws_conn_drop(c);
+        ws_engine_tick(c, 1000000);
+        t->in_msg = 0;
+    }
+}
+static ws_result en_tk_write(void *p, const uint8_t *data, size_t len, size_t *put) {
+    (void)p; (void)data;
+    *put = len;
+    return WS_OK;
+}
+static void en_tk_close(void *p) {
+    en_tk *t = (en_tk *)p;
+    ws_engine_tick(t->c, 2000000);
+    ws_conn_drop(t->c);
+}
+static void test_engine_tick_from_callback(void) {
+    ws_config cfg;
+    ws_engine_opts o;
+    ws_io w;
+    en_tk t;
+    uint8_t in[32];
+    size_t n;
+    memset(&t, 0, sizeof t);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_event = en_tk_event;
+    cfg.user = &t;
+    memset(&w, 0, sizeof w);
+    w.write = en_tk_write;
+    w.close = en_tk_close;
+    w.io = &t;
+    memset(&o, 0, sizeof o);
+    o.server = 1;
+    o.upgraded = 1;
+    o.io = &w;
+    CHECK_EQ(ws_engine_create(&cfg, &o, NULL, &t.c), WS_OK);
+    if (!t.c) return;
+    n = cn_frame(in, 1, 0, WS_OP_TEXT, 1, "hi", 2);
+    CHECK_EQ(ws_engine_feed(t.c, in, n, 0), WS_OK);
+    CHECK_EQ(t.closes, 1);                        /* after the callback, once */
+    CHECK_EQ(t.nested, 0);
+    CHECK_EQ(ws_conn_state(t.c), WS_STATE_CLOSED);
+    ws_engine_destroy(t.c);
+    CHECK_EQ(t.closes, 1);
+}
+
 /* Work that callbacks keep making: each message's callback feeds the next one (as a ws_io
  * wired to a peer that answers at once does). One engine call does a bounded amount of it;
  * while some is left ws_engine_deadline says "now", so an app that ticks when the deadline
@@ -1633,6 +1689,7 @@ static void suite_engine(void) {
     RUN(test_engine_destroy_from_callback);
     RUN(test_engine_destroy_in_pump);
     RUN(test_engine_work_left);
+    RUN(test_engine_tick_from_callback);
 #ifdef EN_SOCKETS
     RUN(test_engine_adopt_socketpair);
     RUN(test_engine_adopt_bad_request);
