@@ -73,7 +73,7 @@ EVENTS (one callback per ctx; ev fields say which events set them)
              reconnect_ms > 0: a reconnect is scheduled and the ws_conn stays valid.
   Callbacks may send, close, drop and connect; not ws_poll, ws_dispatch, ws_ctx_destroy
   (asserted; without asserts refused: ws_poll returns WS_ERR_STATE, the others do nothing).
-  A ws_io's read, write, shutdown and close, on_watch and on_timer count as callbacks.
+  A ws_io's read, write, shutdown and close, on_watch, on_timer and log count as callbacks.
 
 ENGINE (sans-I/O: no ws_ctx, no sockets, your clock; also with WS_NO_NET)
     ws_engine_create(&cfg, &opts, user, &c)   client (opts.url) or server (opts.server = 1)
@@ -491,7 +491,8 @@ typedef struct ws_config {
      * without it they get 426 Upgrade Required. The connection closes after the response
      * (ws_conn_drop there: closed at once, nothing sent). */
     void (*on_http)(ws_conn *c, const ws_http_request *req, ws_reply *reply, void *user);
-    /* optional diagnostics (level 0 error, 1 warning, 2 info). Never required for errors. */
+    /* optional diagnostics (level 0 error, 1 warning, 2 info). Never required for errors. A
+     * callback like on_event (ws_poll from it is refused). */
     void (*log)(int level, const char *msg, void *user);
     /* optional, both or neither: your event loop watches the sockets instead of ws_poll
      * (libcurl's multi-socket style). on_watch: watch fd for events (WS_POLLIN | WS_POLLOUT),
@@ -3167,7 +3168,9 @@ static int ws__visible(const ws_conn *c) {   /* does the user know this connecti
     return !(c->flags & WS__F_SERVER) || (c->flags & WS__F_OPENED);
 }
 static void ws__log(ws_ctx *ctx, int level, const char *msg) {
+    ctx->in_cb++;   /* a callback too: ws_poll from it would re-enter the call that logs */
     if (ctx->cfg.log) ctx->cfg.log(level, msg, ctx->cfg.user);
+    ctx->in_cb--;
 }
 #ifndef WS_NO_NET   /* for ws_listen and ws_connect */
 /* A call that fails at once says why: a + b + c (NULLs skipped, a leading "ws.h: " dropped,

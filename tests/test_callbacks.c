@@ -10,6 +10,7 @@ typedef struct rv_state {
     int      server_close_on_open;   /* OPEN of a server conn: ws_conn_close(c, 1000, "bye") */
     int      error_send_rc;      /* on_error_close 4: what ws_conn_send_text returned in ERROR */
     int      reenter, reenter_bad;   /* call the loop's entry points from every callback */
+    ws_ctx  *ctx;                /* for the log hook */
 } rv_state;
 #if defined(NDEBUG) && !defined(_WIN32) && !defined(WS_NO_WATCH)   /* test_cb_ndebug_reentry */
 #define RV_NDEBUG 1
@@ -188,7 +189,7 @@ static void test_cb_error_send_refused(void) { rv_error_then(4); }
 
 #ifdef RV_NDEBUG
 /* Without asserts (NDEBUG: release and firmware builds) the loop's entry points called from
- * inside a callback (here every WS_EV_ one, and the descriptor watch of a ws_watch_fd) are
+ * inside a callback (here every WS_EV_ one, a ws_watch_fd's fn and the log hook) are
  * refused instead of running a pass inside the pass running: ws_poll and ws_connect_blocking
  * return WS_ERR_STATE, ws_dispatch, ws_socket_ready, ws_timer_fired and ws_ctx_destroy do
  * nothing, and the connections go on (regression: a nested pass, and ws_ctx_destroy freed
@@ -207,6 +208,11 @@ static void rv_reenter(rv_state *s, ws_ctx *ctx) {
     ws_ctx_destroy(ctx);
     if (ws_connect_blocking(ctx, "ws://127.0.0.1:1/", NULL, NULL, 10, NULL) != WS_ERR_STATE) s->reenter_bad++;
 }
+static void rv_log(int level, const char *msg, void *user) {
+    rv_state *s = (rv_state *)user;
+    (void)level; (void)msg;
+    if (s->reenter && s->ctx) rv_reenter(s, s->ctx);
+}
 static void rv_watch_fn(ws_ctx *ctx, intptr_t fd, int revents, void *arg) {
     char b[16];
     (void)revents;
@@ -215,6 +221,7 @@ static void rv_watch_fn(ws_ctx *ctx, intptr_t fd, int revents, void *arg) {
 }
 static void test_cb_ndebug_reentry(void) {
     rv_state *s = (rv_state *)calloc(1, sizeof *s);
+    ws_config cfg;
     ws_ctx *ctx;
     ws_conn *c;
     lb_rec *cr;
@@ -222,7 +229,9 @@ static void test_cb_ndebug_reentry(void) {
     int ok, p[2];
     if (!s) return;
     s->lb.echo = 1;
-    ctx = rv_ctx(s, NULL);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.log = rv_log;   /* the log hook is a callback too */
+    ctx = s->ctx = rv_ctx(s, &cfg);
     lb_listen(ctx, url);
     c = lb_connect(ctx, url, NULL);
     s->reenter = 1;
@@ -241,10 +250,15 @@ static void test_cb_ndebug_reentry(void) {
         close(p[0]);
         close(p[1]);
     }
+    {
+        int before = s->reenter;
+        CHECK_EQ(ws_connect(ctx, "http://not-ws", NULL, NULL, NULL), WS_ERR_URL);   /* logged */
+        CHECK_EQ(s->reenter, before + 1);
+    }
     CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, "done"), WS_OK);
     LB_WAIT(ok, ctx, NULL, cr->closes == 1);
     CHECK_EQ(cr->clean, 1);
-    CHECK(s->reenter >= 6);   /* OPEN x2, MESSAGE x2, the watch, CLOSE... */
+    CHECK(s->reenter >= 7);   /* OPEN x2, MESSAGE x2, the watch, the log, CLOSE... */
     CHECK_EQ(s->reenter_bad, 0);
 out:
     s->reenter = 0;
