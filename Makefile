@@ -460,6 +460,8 @@ ifneq ($(and $(ARM_CC),$(QEMU_ARM),$(LWIP_INC)),)
 	    $(ARM_CC) $(FW_LWIP_FLAGS) -DWS_LWIP -DT_COMPAT=$$c -DT_IO_NAMES=$$io $$sw -c build/firmware/lwip_ws.c \
 	        -o build/firmware/lwip_ws.o || { echo "failed: COMPAT=$$c IO_NAMES=$$io $$sw"; exit 1; }; \
 	    done; done; done; echo "   $$n builds (6 lwIP settings x each switch set): warning-free"
+	@# lwIP's defaults for the rest too (no DNS, no IPv6: no sockaddr_in6, AF_INET6 is AF_UNSPEC)
+	$(ARM_CC) $(FW_LWIP_FLAGS) -DWS_LWIP -DT_LWIP_DEFAULTS -c build/firmware/lwip_ws.c -o build/firmware/lwip_ws.o
 	$(ARM_CC) $(FW_LWIP_FLAGS) -DWS_LWIP -c examples/firmware_client.c -o build/firmware/firmware_client.o
 	@LWIP_INC=$(LWIP_INC) ARM_CC=$(ARM_CC) SIZE_FLAGS=-DWS_NO_ERROR_TEXT tests/firmware/size.sh build/firmware
 else
@@ -500,6 +502,9 @@ ifneq ($(LWIP_INC),)
 	echo "lwip: $$n builds against $(LWIP_INC) (COMPAT 0/1/2 x IO_NAMES 0/1 x 4 switch sets): warning-free"
 	$(CC) $(CFLAGS) $(SAN) -I$(LWIP_INC) tests/lwip/test_lwip.c -o build/test_lwip -llwip $(LDLIBS)
 	timeout 300 ./build/test_lwip
+	$(CC) $(CFLAGS) $(SAN) -Itests/lwip/opts -DT_SYSTEM_LWIPOPTS='"$(LWIP_INC)/lwipopts.h"' -DT_NETIF_LOOPBACK=0 \
+	    -I$(LWIP_INC) tests/lwip/test_lwip_noloop.c -o build/test_lwip_noloop -llwip $(LDLIBS)
+	timeout 300 ./build/test_lwip_noloop
 	$(MAKE) --no-print-directory firmware-client-run
 else
 	@echo "SKIPPED: ws.h over lwIP: lwIP's headers not found (apt-get install liblwip-dev)"; [ "$$CI" != true ]

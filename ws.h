@@ -860,7 +860,8 @@ WS_API ws_conn *ws_conn_next(const ws_ctx *ctx, const ws_conn *prev); /* iterate
 /* Send to every open server connection except `except` (may be NULL). The opcodes and codes
  * of ws_conn_send: WS_OK, WS_ERR_ARG or WS_ERR_UTF8 (nothing sent), or the first per-connection
  * error (the others are still sent to); *sent (may be NULL) = how many took it. A peer whose
- * queue is full (WS_ERR_FULL: max_send_queue or max_memory) misses this message. */
+ * queue is full (WS_ERR_FULL: max_send_queue or max_memory) misses this message. Compressed
+ * (permessage-deflate): once per window size among the peers, the same bytes to each. */
 WS_API ws_result ws_broadcast(ws_ctx *ctx, int opcode, const void *data, size_t len,
                               const ws_conn *except, size_t *sent);
 /* The same, choosing what happens to slow peers: *full (may be NULL) = how many missed the
@@ -2232,14 +2233,22 @@ typedef SOCKET ws__sock;
 typedef WSAPOLLFD ws__ospfd;
 typedef HANDLE ws__thread;
 typedef CRITICAL_SECTION ws__mutex;
-static int  ws__os_poll(ws__ospfd *p, size_t n, int t) { return WSAPoll(p, (ULONG)n, t); }
+static int  ws__os_poll(ws__ospfd *p, size_t n, int t) {   /* nothing to watch: wait, as poll() */
+    if (!n) { Sleep(t < 0 ? INFINITE : (DWORD)t); return 0; }   /* (WSAPoll: WSAEINVAL at once) */
+    return WSAPoll(p, (ULONG)n, t);
+}
 static int  ws__sock_errno(void) { return WSAGetLastError(); }
 static int  ws__err_again(int e) { return e == WSAEWOULDBLOCK; }
 static int  ws__err_intr(int e) { return e == WSAEINTR; }
 WS__UNUSED static int  ws__err_nofd(int e) { return e == WSAEMFILE || e == WSAENOBUFS; }
 WS__UNUSED static int  ws__err_inprogress(int e) { return e == WSAEWOULDBLOCK || e == WSAEINPROGRESS; }
 static void ws__sock_close(ws__sock s) { closesocket(s); }
-static int  ws__sock_nonblock(ws__sock s) { u_long on = 1; return ioctlsocket(s, (long)FIONBIO, &on); }
+static int  ws__sock_nonblock(ws__sock s) {   /* and not inherited (POSIX: FD_CLOEXEC) */
+    u_long on = 1;
+    (void)SetHandleInformation((HANDLE)s, HANDLE_FLAG_INHERIT, 0);   /* sockets are inheritable by
+        * default: a child of CreateProcess(bInheritHandles) would keep the port and the peers */
+    return ioctlsocket(s, (long)FIONBIO, &on);
+}
 WS__UNUSED static ws__sock ws__sock_accept(ws__sock l, struct sockaddr *sa, int *sl, int *nb) {
     *nb = 0;
     return accept(l, sa, sl);
@@ -2261,15 +2270,33 @@ static long ws__sock_recv(ws__sock s, void *b, size_t n) {
 #  endif
 static int  ws__net_init(void) { WSADATA d; return WSAStartup(MAKEWORD(2, 2), &d) == 0 ? 0 : -1; }
 static void ws__net_done(void) { WSACleanup(); }
+/* WSAPoll before Windows 10 2004 (build 19041) never reports a failed connect (no POLLERR,
+ * POLLHUP or POLLOUT): a connecting socket is also asked every WS__CONNECT_CHECK_MS through
+ * select(), whose exceptfds does report it (ws__conn_timers). 1 = the connect failed. */
+#  define WS__CONNECT_CHECK_MS 250
+WS__UNUSED static int ws__connect_failed(ws__sock s) {
+    fd_set e;
+    struct timeval tv;
+    tv.tv_sec = 0; tv.tv_usec = 0;
+    e.fd_count = 1;
+    e.fd_array[0] = s;
+    return select(0, NULL, NULL, &e, &tv) == 1;
+}
 #  ifndef WS_NO_THREADS
 static void ws__mutex_init(ws__mutex *m) { InitializeCriticalSection(m); }
 static void ws__mutex_free(ws__mutex *m) { DeleteCriticalSection(m); }
 static void ws__mutex_lock(ws__mutex *m) { EnterCriticalSection(m); }
 static void ws__mutex_unlock(ws__mutex *m) { LeaveCriticalSection(m); }
 static DWORD WINAPI ws__thread_main(LPVOID arg);
+/* The resolver holds its own Winsock reference: a ws_ctx_destroy meanwhile may make the
+ * process's last WSACleanup, which cancels every thread's calls and may unload the name
+ * service providers under a running getaddrinfo. */
+static DWORD WINAPI ws__thread_win(LPVOID arg) { DWORD r = ws__thread_main(arg); ws__net_done(); return r; }
 static int ws__thread_start(void *arg) {   /* detached */
-    HANDLE h = CreateThread(NULL, 64 * 1024, ws__thread_main, arg, 0, NULL);
-    if (!h) return -1;
+    HANDLE h;
+    if (ws__net_init() != 0) return -1;
+    h = CreateThread(NULL, 64 * 1024, ws__thread_win, arg, 0, NULL);
+    if (!h) { ws__net_done(); return -1; }
     CloseHandle(h);
     return 0;
 }
@@ -2318,6 +2345,9 @@ WS__UNUSED static ws__sock ws__sock_accept(ws__sock l, struct sockaddr *sa, sock
     return lwip_accept(l, sa, sl);
 }
 #  define WS__LWIP 1
+#  if !LWIP_IPV6
+#    define WS__NO_IPV6 1
+#  endif
 #  ifndef WS_NOW_MS   /* lwIP's clock: u32_t milliseconds, wraps after 49.7 days */
 #    define WS_NOW_MS() ((int64_t)sys_now())
 #  endif
@@ -2387,7 +2417,11 @@ static int ws__resolve(const char *host, const char *port, int flags, ws__addrin
     return 0;
 }
 static void ws__resolve_free(ws__addrinfo *a) { WS_FREE(a, NULL); }
-#  ifndef WS_NO_WAKEUP
+#  if !defined(WS_NO_WAKEUP) && !LWIP_NETIF_LOOPBACK
+/* No loopback (lwIP's default LWIP_NETIF_LOOPBACK 0): a datagram to 127.0.0.1 would leave
+ * through the default netif, never to come back. No wake-up then, as WS_NO_WAKEUP. */
+static int ws__wake_pair(ws__sock *r, ws__sock *w) { (void)r; (void)w; return 0; }
+#  elif !defined(WS_NO_WAKEUP)
 /* The wake-up: a UDP socket on 127.0.0.1 (read by the loop) and one connected to it (written
  * by ws_ctx_wakeup): two sockets, so another thread never touches the loop's socket. */
 static int ws__wake_pair(ws__sock *r, ws__sock *w) {
@@ -2818,6 +2852,7 @@ struct ws_ctx {   /* the most used members first: Thumb-2 loads them with 16-bit
     char         err[WS__TEXT ? 200 : 1];   /* ws_ctx_error (WS_NO_ERROR_TEXT: always "") */
 #ifdef WS_USE_ZLIB
     struct ws__pmd_shared *pmds; /* >>deflate: streams shared by no-context-takeover conns */
+    unsigned long ndeflate;      /* >>deflate: messages compressed (tests, bench: one per broadcast) */
 #endif
 #ifndef WS_NO_NET
     ws_watch    *watches, *dead_watches;   /* ws_watch_fd; removed ones freed after the pass */
@@ -3707,6 +3742,11 @@ static int64_t ws__due(const ws_conn *c) {
         if (idle > 0) ws__due_min(ctx, &d, ws__t32_of(c->last_rx + (ws__t32)idle));
         return ws__t64(ctx, d);
     case WS__CLOSED: return 0;
+#ifdef WS__CONNECT_CHECK_MS
+    case WS__CONNECTING:   /* Windows: is it refused? (ws__connect_failed) */
+        ws__due_min(ctx, &d, ws__t32_of(ctx->now + WS__CONNECT_CHECK_MS));
+        return ws__t64(ctx, d);
+#endif
     default: return ws__t64(ctx, d);
     }
 }
@@ -3875,6 +3915,9 @@ static void ws__on_eof(ws_conn *c) {
                                                 : WS__T("connection closed without a close frame"));
 }
 
+#ifdef WS__CONNECT_CHECK_MS
+static void ws__connect_ready(ws_conn *c);   /* >>poll */
+#endif
 /* The timers of one connection at ctx->now; returns its next due time (0 = none). */
 static int64_t ws__conn_timers(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
@@ -3890,6 +3933,12 @@ static int64_t ws__conn_timers(ws_conn *c) {
     }
 #endif
     if (c->state == WS__CLOSED) return 0;
+#if defined(WS__CONNECT_CHECK_MS) && !defined(WS_NO_CLIENT)
+    if (c->state == WS__CONNECTING && c->fd != WS__INVALID_SOCK && ws__connect_failed(c->fd)) {
+        ws__connect_ready(c);   /* the next address, or WS_ERR_CONNECT */
+        return ws__due(c);
+    }
+#endif
     if (c->deadline && ws__passed(ctx, c->deadline)) {
         if (c->state < WS__OPEN)
             ws__abort(c, WS_ERR_TIMEOUT, c->state < WS__PROXY ? WS__T("connect timed out")
@@ -4656,6 +4705,7 @@ typedef struct ws__pmd {
     uint8_t  rx;                 /* the message being received is compressed (RSV1) */
     uint8_t  i_shared;           /* ... and uses the ctx's shared inflater (one frame) */
     uint8_t  i_end;              /* the peer ended the DEFLATE stream (BFINAL): reset at the end */
+    uint8_t  d_stale;            /* a broadcast's shared encoding went out: reset d before use */
     int      mem_level;
     size_t   threshold;          /* messages shorter than this go uncompressed */
     uint64_t rx_out;             /* inflated bytes of the message being received */
@@ -5099,25 +5149,31 @@ static void ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fi
 }
 
 /* ---- sending (7.2.1) ---- */
+/* The ctx's compressor (fresh or reset: no context), made for this window and memLevel. */
+static z_stream *ws__pmd_shared_deflater(ws_ctx *ctx, int bits, int mem) {
+    ws__pmd_shared *sh = ws__pmd_shared_get(ctx);
+    if (!sh) return NULL;
+    if (sh->d_on && (sh->d_bits != bits || sh->d_mem != mem)) {
+        deflateEnd(&sh->d);
+        sh->d_on = 0;
+    }
+    if (!sh->d_on) {
+        ws__zinit(ctx, &sh->d);
+        if (deflateInit2(&sh->d, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -bits, mem,
+                         Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
+        sh->d_on = 1;
+        sh->d_bits = bits;
+        sh->d_mem = mem;
+    }
+    return &sh->d;
+}
+
 static z_stream *ws__pmd_deflater(ws_conn *c) {
     ws__pmd *z = c->pmd;
-    if (z->d_reset) {   /* no context takeover: the ctx's compressor, reset after each use */
-        ws__pmd_shared *sh = ws__pmd_shared_get(c->ctx);
-        if (!sh) return NULL;
-        if (sh->d_on && (sh->d_bits != z->d_bits || sh->d_mem != z->mem_level)) {
-            deflateEnd(&sh->d);
-            sh->d_on = 0;
-        }
-        if (!sh->d_on) {
-            ws__zinit(c->ctx, &sh->d);
-            if (deflateInit2(&sh->d, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -(int)z->d_bits,
-                             z->mem_level, Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
-            sh->d_on = 1;
-            sh->d_bits = z->d_bits;
-            sh->d_mem = z->mem_level;
-        }
-        return &sh->d;
-    }
+    if (z->d_reset)   /* no context takeover: the ctx's compressor, reset after each use */
+        return ws__pmd_shared_deflater(c->ctx, z->d_bits, z->mem_level);
+    if (z->d_on && z->d_stale) (void)deflateReset(&z->d);   /* (ws__pmd_bcast) */
+    z->d_stale = 0;
     if (!z->d_on) {
         ws__zinit(c->ctx, &z->d);
         if (deflateInit2(&z->d, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -(int)z->d_bits, z->mem_level,
@@ -5127,55 +5183,139 @@ static z_stream *ws__pmd_deflater(ws_conn *c) {
     return &z->d;
 }
 
-/* A whole message, compressed into a pooled scratch buffer (the 00 00 ff ff tail of the sync
- * flush taken off) and queued with RSV1. The queue limit is checked with the message's own
- * length first: once the compressor has seen a message, the peer must see it too, so one that
+/* The queue limit, checked with the message's own length before it is compressed: larger than
+ * the queue WS_ERR_TOO_BIG, no room now WS_ERR_FULL and DRAINED later (as uncompressed, ws__send). */
+static ws_result ws__pmd_room(ws_conn *c, size_t len) {
+    size_t max = ws__max_queue(c->ctx);
+    if (len > max) return WS_ERR_TOO_BIG;   /* would never fit */
+    if (ws__buf_used(c->tx) + len > max) {
+        if (ws__buf_used(c->tx) && ws__has_io(c)) ws__flush(c);
+        if (ws__buf_used(c->tx) + len > max) {
+            c->flags |= WS__F_DRAIN_WAIT;   /* DRAINED: try again then (as ws__send) */
+            return WS_ERR_FULL;
+        }
+    }
+    return WS_OK;
+}
+
+/* len > 0 bytes through s into a pooled buffer *pb, the 00 00 ff ff tail of the sync flush
+ * taken off (7.2.1). 1 = done; 0 = no buffer (s untouched); -1 = deflate failed (no buffer). */
+static int ws__pmd_deflate(ws_ctx *ctx, z_stream *s, const void *data, size_t len, ws__buf **pb) {
+    ws__buf *b = NULL;
+    size_t cap = (size_t)deflateBound(s, (uLong)len) + 16;
+    if (!ws__buf_reserve(ctx, &b, cap)) return 0;
+    cap = WS__MIN(b->cap, (size_t)1 << 31);
+    s->next_in = (const Bytef *)data;
+    s->avail_in = (uInt)len;
+    s->next_out = WS__BDATA(b);
+    s->avail_out = (uInt)cap;
+    ctx->ndeflate++;
+    if (deflate(s, Z_SYNC_FLUSH) != Z_OK || s->avail_in || !s->avail_out) {
+        ws__buf_put(ctx, &b);
+        return -1;
+    }
+    b->len = cap - s->avail_out;
+    if (b->len >= 4 && memcmp(WS__BDATA(b) + b->len - 4, "\0\0\xff\xff", 4) == 0) b->len -= 4;
+    *pb = b;
+    return 1;
+}
+
+/* Sends compressed bytes p[0..n) as a message (RSV1) that ws__pmd_room let in: one that
  * deflate made longer is queued even a little past max_send_queue. */
+static ws_result ws__pmd_put(ws_conn *c, int op, const uint8_t *p, size_t n) {
+    ws_result rc = ws__send(c, 1, WS_RSV1, op, p, n);
+    if (rc == WS_ERR_FULL) {   /* deflate's overhead took it past the limit: it must still go */
+        rc = ws__queue_frame(c, 1, WS_RSV1, op, p, n, 1);
+        ws__pend(c);
+        ws__engine_run(c->ctx);
+    }
+    return rc;
+}
+
+/* A whole message, compressed into a pooled scratch buffer and queued with RSV1. The queue
+ * limit is checked first (ws__pmd_room): once the compressor has seen a message, the peer must
+ * see it too. */
 static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len) {
     static const uint8_t empty[1] = { 0 };   /* 7.2.3.6: an empty message, compressed */
     ws_ctx *ctx = c->ctx;
     ws__pmd *z = c->pmd;
     ws__buf *b = NULL;
     z_stream *s;
-    size_t cap, max = ws__max_queue(ctx);
     ws_result rc;
+    int k;
     if (!z->d_bits || len < z->threshold || len > ((size_t)1 << 30) || (!data && len) ||
         c->state != WS__OPEN || (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD | WS__F_FAILED)))
         return ws__send(c, 1, 0, op, data, len);   /* uncompressed, or the error it gives */
-    if (len > max) return WS_ERR_TOO_BIG;   /* would never fit, as uncompressed (ws__send) */
-    if (ws__buf_used(c->tx) + len > max) {
-        if (ws__buf_used(c->tx) && ws__has_io(c)) ws__flush(c);
-        if (ws__buf_used(c->tx) + len > max) return WS_ERR_FULL;
-    }
+    if ((rc = ws__pmd_room(c, len)) != WS_OK) return rc;
     if (!len) return ws__send(c, 1, WS_RSV1, op, empty, 1);
     s = ws__pmd_deflater(c);
     if (!s) return WS_ERR_NOMEM;
-    cap = (size_t)deflateBound(s, (uLong)len) + 16;
-    if (!ws__buf_reserve(ctx, &b, cap)) return WS_ERR_NOMEM;
-    cap = WS__MIN(b->cap, (size_t)1 << 31);
-    s->next_in = (const Bytef *)data;
-    s->avail_in = (uInt)len;
-    s->next_out = WS__BDATA(b);
-    s->avail_out = (uInt)cap;
-    if (deflate(s, Z_SYNC_FLUSH) != Z_OK || s->avail_in || !s->avail_out) {
-        ws__buf_put(ctx, &b);
+    k = ws__pmd_deflate(ctx, s, data, len, &b);
+    if (!k) return WS_ERR_NOMEM;
+    if (k < 0) {
         if (!z->d_reset) { ws__fail(c, WS_ERR_NOMEM, WS__T("deflate failed")); return WS_ERR_CLOSED; }
         (void)deflateReset(s);
         return WS_ERR_NOMEM;
     }
-    b->len = cap - s->avail_out;
-    if (b->len >= 4 && memcmp(WS__BDATA(b) + b->len - 4, "\0\0\xff\xff", 4) == 0) b->len -= 4;
     if (z->d_reset) (void)deflateReset(s);
-    rc = ws__send(c, 1, WS_RSV1, op, WS__BDATA(b), b->len);
-    if (rc == WS_ERR_FULL) {   /* deflate's overhead took it past the limit: it must still go */
-        rc = ws__queue_frame(c, 1, WS_RSV1, op, WS__BDATA(b), b->len, 1);
-        ws__pend(c);
-    }
+    rc = ws__pmd_put(c, op, WS__BDATA(b), b->len);
     ws__buf_put(ctx, &b);
     if (rc != WS_OK && !z->d_reset)   /* the peer would inflate the next one without this one */
         ws__fail(c, rc, WS__T("a compressed message could not be queued"));
     return rc;
 }
+
+#ifndef WS_NO_NET
+/* ---- broadcasting: one compression for all recipients (ws_broadcast) ----
+ * A fresh compressor's output refers to nothing before it, so any peer's inflater takes it,
+ * whatever that holds (context takeover or not), if its window is not above what the peer
+ * accepted (server_max_window_bits, 7.1.2.1). So a broadcast compresses the message once per
+ * window (and memLevel) among its recipients, with the ctx's shared compressor, and sends those
+ * bytes to each: written straight from the one buffer where the queue is empty (ws__send),
+ * copied into the queue where it is not. A peer with context takeover then holds the message
+ * in its window while our compressor for it never saw it: its next back-references would point
+ * at other bytes, so that compressor is reset before its next message (d_stale). */
+#define WS__PMD_BC 8   /* windows 9..15 (one memLevel per ctx): never more than 7 */
+typedef struct ws__pmd_bc {
+    ws__buf *b[WS__PMD_BC];      /* the encodings; NULL = could not be made */
+    uint8_t  bits[WS__PMD_BC], mem[WS__PMD_BC];
+    int      n;
+} ws__pmd_bc;
+
+static ws_result ws__pmd_bcast(ws_conn *c, int opcode, const void *data, size_t len, ws__pmd_bc *bc) {
+    ws_ctx *ctx = c->ctx;
+    ws__pmd *z = c->pmd;
+    ws_result rc;
+    int i;
+    if (!z || (opcode != WS_OP_TEXT && opcode != WS_OP_BINARY) || !z->d_bits || !len || !data ||
+        len < z->threshold || len > ((size_t)1 << 30) ||
+        c->state != WS__OPEN || (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD | WS__F_FAILED)))
+        return ws__send_msg(c, opcode, data, len);   /* not compressed here: as ws_conn_send */
+    for (i = 0; i < bc->n && (bc->bits[i] != z->d_bits || bc->mem[i] != z->mem_level); i++) {}
+    if (i == WS__PMD_BC) return ws__pmd_send(c, opcode, data, len);
+    if ((rc = ws__pmd_room(c, len)) != WS_OK) return rc;
+    if (i == bc->n) {   /* the first recipient with this window: compress */
+        z_stream *s = ws__pmd_shared_deflater(ctx, z->d_bits, z->mem_level);
+        bc->b[i] = NULL;
+        bc->bits[i] = z->d_bits;
+        bc->mem[i] = (uint8_t)z->mem_level;
+        bc->n++;
+        if (s) {
+            (void)ws__pmd_deflate(ctx, s, data, len, &bc->b[i]);
+            (void)deflateReset(s);
+        }
+    }
+    if (!bc->b[i]) return WS_ERR_NOMEM;
+    rc = ws__pmd_put(c, opcode, WS__BDATA(bc->b[i]), bc->b[i]->len);
+    if (rc == WS_OK && !z->d_reset) z->d_stale = 1;
+    return rc;
+}
+static void ws__pmd_bc_init(ws__pmd_bc *bc) { memset(bc, 0, sizeof *bc); }
+static void ws__pmd_bc_end(ws_ctx *ctx, ws__pmd_bc *bc) {
+    int i;
+    for (i = 0; i < bc->n; i++) ws__buf_put(ctx, &bc->b[i]);
+}
+#endif /* WS_NO_NET */
 
 #else   /* !WS_USE_ZLIB: no offer is made or accepted, RSV1 stays a protocol error */
 static unsigned  ws__pmd_rsv(const ws_conn *c) { (void)c; return 0; }
@@ -5206,6 +5346,10 @@ static ws_result ws__pmd_agreed(ws_conn *c, const char *ext, const char **why) {
 static void      ws__pmd_free(ws_conn *c) { (void)c; }
 static void      ws__pmd_ctx_free(ws_ctx *ctx) { (void)ctx; }
 WS_API const char *ws_conn_extensions(const ws_conn *c) { (void)c; return ""; }
+typedef struct ws__pmd_bc { int n; } ws__pmd_bc;   /* ws_broadcast: one ws__send_msg each */
+#define ws__pmd_bc_init(bc) ((void)(bc))
+#define ws__pmd_bcast(c, opcode, data, len, bc) ws__send_msg(c, opcode, data, len)
+#define ws__pmd_bc_end(ctx, bc) ((void)(bc))
 #endif /* WS_USE_ZLIB */
 
 #ifndef WS_NO_NET
@@ -6095,12 +6239,14 @@ static uint32_t ws__sa_split(const struct sockaddr *sa, uint8_t ip[16], uint16_t
         *port = ntohs(s4->sin_port);
         return WS__F_ADDR4;
     }
+#ifndef WS__NO_IPV6   /* (lwIP without LWIP_IPV6: no sockaddr_in6, AF_INET6 is AF_UNSPEC) */
     if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
         memcpy(ip, &s6->sin6_addr, 16);
         *port = ntohs(s6->sin6_port);
         return WS__F_ADDR6;
     }
+#endif
     return 0;
 }
 static void ws__remote_from(ws_conn *c, const struct sockaddr *sa) {
@@ -7885,16 +8031,18 @@ WS_API ws_result ws_broadcast_ex(ws_ctx *ctx, int opcode, const void *data, size
     ws_conn *c, *next;
     ws_result first = WS_OK, rc;
     size_t k = 0, nfull = 0;
+    ws__pmd_bc bc;
     if (sent) *sent = 0;
     if (full) *full = 0;
     if (!ctx) return WS_ERR_ARG;
     rc = ws__send_check(ctx, opcode & ~WS_SEND_UNCOMPRESSED, data, len);   /* once: not a close frame, text is UTF-8 */
     if (rc != WS_OK) return rc;
     (void)except; (void)flags;
+    ws__pmd_bc_init(&bc);   /* >>deflate: each compression made once, for all */
     for (c = WS__NO_SERVER ? NULL : ws_conn_next(ctx, NULL); c; c = next) {   /* server conns only */
         next = ws_conn_next(ctx, c);   /* closing c takes it out of the iteration */
         if (c == except || !(c->flags & WS__F_SERVER)) continue;
-        rc = ws__send_msg(c, opcode, data, len);
+        rc = ws__pmd_bcast(c, opcode, data, len, &bc);
         if (rc == WS_OK) k++;
         else if (first == WS_OK) first = rc;
         if (rc == WS_ERR_FULL) {
@@ -7902,6 +8050,7 @@ WS_API ws_result ws_broadcast_ex(ws_ctx *ctx, int opcode, const void *data, size
             if (flags & WS_BROADCAST_CLOSE_SLOW) (void)ws_conn_close(c, WS_CLOSE_TRY_AGAIN, WS__T("send queue full"));
         }
     }
+    ws__pmd_bc_end(ctx, &bc);
     if (sent) *sent = k;
     if (full) *full = nfull;
     return first;

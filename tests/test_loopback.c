@@ -1943,6 +1943,100 @@ out:
 
 /* ---- connect errors ---- */
 
+/* The platform's poll over nothing (ws_poll with WS_NO_WAKEUP and no socket open, e.g. a
+ * client waiting to reconnect; or its list out of memory) waits and says "nothing ready", as
+ * poll() does. WSAPoll refuses an empty set (WSAEINVAL): ws_poll returned WS_ERR_IO at once,
+ * without the pass, so a reconnect timer never fired and the caller's loop spun. */
+static void test_loopback_poll_empty(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws__ospfd p[1];
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);   /* (Winsock started) */
+    memset(p, 0, sizeof p);
+    CHECK_EQ(ws__os_poll(p, 0, 1), 0);
+    CHECK_EQ(ws__os_poll(p, 0, 0), 0);
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
+#ifdef _WIN32
+/* Sockets are inheritable by default on Windows: a child started with CreateProcess
+ * (bInheritHandles TRUE: system(), _popen) would keep the listening port bound and the peers
+ * connected after ws.h closed them. ws.h's sockets are not inherited (POSIX: FD_CLOEXEC).
+ * (Wine creates every socket non-inheritable: this can only fail on real Windows.) */
+static void test_loopback_sockets_not_inherited(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_conn *c;
+    ws_pollfd fds[8];
+    char url[64];
+    size_t n, i;
+    int t, ok;
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    (void)lb_listen(ctx, url);
+    c = lb_connect(ctx, url, NULL);
+    LB_WAIT(ok, ctx, NULL, s->rec[ws_conn_id(c) % LB_MAXC].opens == 1);
+    n = ws_pollfds(ctx, fds, 8, &t);   /* wake-up, listener, client, server side */
+    CHECK(n >= 4 && n <= 8);
+    for (i = 0; i < n && i < 8; i++) {
+        DWORD fl = HANDLE_FLAG_INHERIT;
+        CHECK(GetHandleInformation((HANDLE)fds[i].fd, &fl));
+        CHECK_EQ(fl & HANDLE_FLAG_INHERIT, 0);
+    }
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
+/* WSAPoll before Windows 10 2004 never reports a refused connect (no POLLERR/POLLHUP/POLLOUT;
+ * Wine's does, so this host loop plays the old one: it never polls the connecting socket).
+ * The connection still fails with WS_ERR_CONNECT, long before connect_timeout_ms (ws.h asks
+ * a connecting socket with select() too); before, it waited out the whole timeout. */
+static void test_loopback_connect_refused_unreported(void) {
+    lb_state *s = lb_new();
+    ws_config cfg;
+    ws_ctx *ctx;
+    ws_listener *l;
+    ws_conn *c;
+    lb_rec *cr;
+    char url[64];
+    ws_pollfd fds[8];
+    WSAPOLLFD pf[8];
+    size_t n, i, k, idx[8];
+    int t;
+    int64_t end;
+    if (!s) return;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.connect_timeout_ms = 2 * LB_CAP_MS;   /* the wait below gives up first */
+    ctx = lb_ctx(s, &cfg);
+    l = lb_listen(ctx, url);
+    ws_listener_close(l);                 /* nobody listens: refused */
+    c = lb_connect(ctx, url, NULL);
+    cr = &s->rec[ws_conn_id(c) % LB_MAXC];
+    end = lb_ms() + LB_CAP_MS;
+    while (cr->closes == 0 && lb_ms() < end) {
+        n = ws_pollfds(ctx, fds, 8, &t);
+        CHECK(n <= 8);
+        for (i = k = 0; i < n && i < 8; i++)   /* not the connecting socket (WS_POLLOUT alone) */
+            if (fds[i].events & WS_POLLIN) {
+                pf[k].fd = (SOCKET)fds[i].fd; pf[k].events = POLLIN; pf[k].revents = 0; idx[k++] = i;
+            }
+        if (t < 0 || t > 1000) t = 1000;
+        if (k) { if (WSAPoll(pf, (ULONG)k, t) < 0) break; }
+        for (i = 0; i < k; i++)
+            fds[idx[i]].revents = (short)(pf[i].revents ? WS_POLLIN : 0);
+        for (i = 0; i < n && i < 8; i++) if (!(fds[i].events & WS_POLLIN)) fds[i].revents = 0;
+        ws_dispatch(ctx, fds, n < 8 ? n : 8);
+    }
+    CHECK_EQ(cr->closes, 1);
+    CHECK_EQ(cr->err_result, WS_ERR_CONNECT);
+    CHECK_EQ(cr->close_result, WS_ERR_CONNECT);
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+#endif
+
 static void test_loopback_connect_errors(void) {
     lb_state *s = lb_new();
     ws_ctx *ctx;
@@ -2567,6 +2661,11 @@ static void suite_loopback(void) {
     RUN(test_loopback_ipv6);
     RUN(test_loopback_small_fragments);
     RUN(test_loopback_connect_errors);
+    RUN(test_loopback_poll_empty);
+#ifdef _WIN32
+    RUN(test_loopback_connect_refused_unreported);
+    RUN(test_loopback_sockets_not_inherited);
+#endif
     RUN_POSIX(test_loopback_wakeup, "pthreads");
     RUN_POSIX(test_loopback_foreign_loop, "POSIX poll() as the host loop");
     RUN_POSIX(test_loopback_blocking_timeout_then_poll, "raw POSIX sockets as a silent peer");

@@ -7,8 +7,10 @@
 #define NO_SYS                 0
 #define LWIP_SOCKET            1
 #define LWIP_NETCONN           1
+#ifndef T_LWIP_DEFAULTS      /* -DT_LWIP_DEFAULTS: lwIP's own (no DNS, no IPv6) */
 #define LWIP_DNS               1
 #define LWIP_IPV6              1
+#endif
 #define LWIP_ERRNO_STDINCLUDE  1
 #define LWIP_TIMEVAL_PRIVATE   0   /* newlib has struct timeval */
 #ifdef T_COMPAT

@@ -9,3 +9,7 @@
 #  undef LWIP_POSIX_SOCKETS_IO_NAMES
 #  define LWIP_POSIX_SOCKETS_IO_NAMES T_IO_NAMES
 #endif
+#ifdef T_NETIF_LOOPBACK   /* lwIP's default is 0 (Debian's build: 1) */
+#  undef LWIP_NETIF_LOOPBACK
+#  define LWIP_NETIF_LOOPBACK T_NETIF_LOOPBACK
+#endif
