@@ -50,10 +50,12 @@ all: test examples
 # The README's test command: unit + loopback tests under ASan/UBSan (the epoll loop, then the
 # poll() loop), the compile-time options, then the tests under valgrind, then the portability
 # checks (C++, C89 codec, exported names, Windows cross-build).
-test: build/run_tests build/run_tests_poll build/run_tests_vg build/test_options build/attack test-cpp test-c89 \
+test: build/run_tests build/run_tests_poll build/run_tests_vg build/run_tests_ndebug build/test_options build/attack test-cpp test-c89 \
       test-clang check-symbols test-mingw test-neon examples test-readme test-examples test-tcc
 	./build/run_tests
 	./build/run_tests_poll
+	./build/run_tests_ndebug engine
+	./build/run_tests_ndebug ndebug
 	$(MAKE) --no-print-directory test-options
 	$(MAKE) --no-print-directory test-nonet
 	$(MAKE) --no-print-directory test-minimal
@@ -87,6 +89,10 @@ build/run_tests_poll: $(TEST_SRC) | build
 	$(CC) $(CFLAGS) $(SAN) -DWS_NO_EPOLL tests/run_tests.c -o $@ $(LDLIBS)
 build/run_tests_vg: $(TEST_SRC) | build
 	$(CC) $(CFLAGS) -DWS_NO_EPOLL tests/run_tests.c -o $@ $(LDLIBS)
+# without asserts (NDEBUG, as release and firmware builds are): API misuse that a debug build
+# asserts is refused safely (test_cb_ndebug_reentry); the engine tests again
+build/run_tests_ndebug: $(TEST_SRC) | build
+	$(CC) $(CFLAGS) $(SAN) -DNDEBUG tests/run_tests.c -o $@ $(LDLIBS)
 
 # tests/test_options.c: WS_MALLOC hooks (and every allocation failing in turn), WS_RANDOM,
 # WS_STATIC (two private copies in one program: no ws_ symbol exported) and WS_NO_THREADS
