@@ -10,6 +10,8 @@
 QUICK START
     #define WS_IMPLEMENTATION          (in one .c file, before any other #include there)
     #include "ws.h"
+    #include <stdio.h>
+    #include <string.h>
 
     static void on_event(ws_conn *c, const ws_event *ev, void *user) {
         if (ev->type == WS_EV_MESSAGE) ws_conn_send(c, ev->opcode, ev->data, ev->len);
@@ -19,7 +21,11 @@ QUICK START
         memset(&cfg, 0, sizeof cfg);            zero = every default (C++ warns on = {0})
         cfg.on_event = on_event;
         ws_ctx *ctx = ws_ctx_create(&cfg);
-        if (!ctx || ws_listen(ctx, "127.0.0.1", 9001, NULL) != WS_OK) return 1;
+        if (!ctx) return 1;
+        if (ws_listen(ctx, "127.0.0.1", 9001, NULL) != WS_OK) {
+            fprintf(stderr, "%s\n", ws_ctx_error(ctx));   why, e.g. "...: address already in use"
+            return 1;
+        }
         for (;;) ws_poll(ctx, 1000);            or ws_poll(ctx, 0) from a GUI timer
     }
   A client: ws_connect(ctx, "ws://host:port/path", NULL, NULL, &conn), then the same loop; send
@@ -71,15 +77,19 @@ EVENTS (one callback per ctx; ev fields say which events set them)
     CLOSE    exactly once per connection (attempt), always last: close_code (peer's, or the
              one we failed with, 1005 none, 1006 abnormal), reason, clean, result.
              reconnect_ms > 0: a reconnect is scheduled and the ws_conn stays valid.
-  Callbacks may send, close, drop and connect; not ws_poll, ws_dispatch, ws_ctx_destroy.
+  Callbacks may send, close, drop, connect, listen...; not ws_poll, ws_dispatch,
+  ws_socket_ready, ws_timer_fired, ws_connect_blocking, ws_ctx_destroy (asserted; without
+  asserts refused: ws_poll / ws_connect_blocking return WS_ERR_STATE, the others do nothing).
+  A ws_io's read, write, shutdown and close, on_watch, on_timer and log count as callbacks.
 
 ENGINE (sans-I/O: no ws_ctx, no sockets, your clock; also with WS_NO_NET)
     ws_engine_create(&cfg, &opts, user, &c)   client (opts.url) or server (opts.server = 1)
     ws_engine_feed(c, bytes, n, now_ms)       what arrived; events fire before it returns
     ws_engine_output(c, &p) + ws_engine_consume(c, n)   what to send (or opts.io->write)
-    ws_engine_deadline(c) / ws_engine_tick(c, now_ms)   timeouts and heartbeat
+    ws_engine_deadline(c) / ws_engine_tick(c, now_ms)   timeouts, heartbeat, work left over
     ws_engine_wants_eof(c), ws_engine_eof(c, now_ms)    the end of the stream, both ways
-    ws_engine_destroy(c); ws_engine_pair + ws_engine_pump: a client and a server in memory
+    ws_engine_destroy(c)   also from c's callbacks or ws_io: c is freed as the call returns
+    ws_engine_pair + ws_engine_pump: a client and a server in memory
   Work on engines and loop connections alike: ws_conn_send, _send_text, _send_frame, _close,
   _drop, _state, _user, _set_user, _id, _is_server, _age_ms (engine: your clock), _protocol,
   _queued, _set_fragments. Need a ws_ctx: everything else (ws_conn_ctx returns NULL for an
@@ -478,7 +488,7 @@ enum { WS_SEND_UNCOMPRESSED = 0x100 };
 
 typedef struct ws_config {
     /* required: every event of every connection. May call send, close, connect; not ws_poll,
-     * ws_dispatch or ws_ctx_destroy. */
+     * ws_dispatch or ws_ctx_destroy (asserted; without asserts they are refused). */
     void (*on_event)(ws_conn *c, const ws_event *ev, void *user);
     /* server, optional: sees the upgrade request (method, path, query, headers, origin,
      * Sec-WebSocket-Protocol offers) before the 101; may choose a subprotocol or refuse (through
@@ -488,7 +498,8 @@ typedef struct ws_config {
      * without it they get 426 Upgrade Required. The connection closes after the response
      * (ws_conn_drop there: closed at once, nothing sent). */
     void (*on_http)(ws_conn *c, const ws_http_request *req, ws_reply *reply, void *user);
-    /* optional diagnostics (level 0 error, 1 warning, 2 info). Never required for errors. */
+    /* optional diagnostics (level 0 error, 1 warning, 2 info). Never required for errors. A
+     * callback like on_event (ws_poll from it is refused). */
     void (*log)(int level, const char *msg, void *user);
     /* optional, both or neither: your event loop watches the sockets instead of ws_poll
      * (libcurl's multi-socket style). on_watch: watch fd for events (WS_POLLIN | WS_POLLOUT),
@@ -498,7 +509,7 @@ typedef struct ws_config {
      * (0 = as soon as you can; -1 = no timer, also from ws_ctx_destroy); each call replaces
      * the last. Only changes are told: O(1) per event, however many connections. Called from
      * ws.h calls on your thread: call ws_socket_ready / ws_timer_fired from your loop
-     * afterwards, never from inside them. */
+     * afterwards, never from inside them (asserted; without asserts ignored: the work waits). */
     void (*on_watch)(ws_ctx *ctx, intptr_t fd, int events, void *token, void **host, void *user);
     void (*on_timer)(ws_ctx *ctx, int timeout_ms, void *user);
     void  *user;                 /* passed to every callback */
@@ -588,8 +599,8 @@ typedef struct ws_connect_opts {
  * You move the bytes: feed what arrives with ws_engine_feed, send what ws_engine_output gives
  * (or let ws_io.write take it), pass your clock in, and use the ws_conn_* calls below (send,
  * close, state...) as on a loop connection: the same engine, events, limits and close codes.
- * Builds with WS_NO_NET. Events go to cfg->on_event; a callback may send and close, but must
- * not destroy the engine. Nothing here blocks or allocates beyond the connection's buffers. */
+ * Builds with WS_NO_NET. Events go to cfg->on_event; a callback (and the ws_io) may send,
+ * close, feed and destroy. Nothing here blocks or allocates beyond the connection's buffers. */
 enum { WS_POLLIN = 1, WS_POLLOUT = 4, WS_POLLERR = 8, WS_POLLHUP = 16 };   /* readiness */
 /* A transport: how a connection's bytes move. Every connection's is one: ws.h's plain TCP
  * (ws_io_tcp, io = the socket), its mbedTLS (io = its per-connection TLS state), or yours. */
@@ -598,7 +609,9 @@ typedef struct ws_io {
      * WS_AGAIN = nothing now (for an engine: the rest waits in ws_engine_output; in a ws_ctx:
      * call ws_conn_io_ready when writable, or give an fd that polls writable); WS_ERR_IO = the
      * stream is broken.
-     * It may feed another engine that answers into this one at once; data is valid until then. */
+     * It may feed another engine that answers into this one at once; data is valid until then.
+     * Like every ws_io call it counts as a callback: an engine's own ws_engine_feed / _eof /
+     * _destroy from it take effect once it returns. */
     ws_result (*write)(void *io, const uint8_t *data, size_t len, size_t *put);
     /* ws_ctx only (an engine is fed instead): read up to cap bytes. WS_OK (*got > 0; more
      * than cap: taken as WS_ERR_IO), WS_AGAIN (nothing yet), WS_ERR_CLOSED (the peer's EOF)
@@ -642,11 +655,13 @@ typedef struct ws_engine_opts {
  * write), WS_ERR_URL, WS_ERR_NOMEM. */
 WS_API ws_result ws_engine_create(const ws_config *cfg, const ws_engine_opts *o, void *conn_user,
                                   ws_conn **out);
-/* Fires WS_EV_CLOSE if it has not fired (1006, or the close already agreed), frees c. Not from
- * one of c's callbacks. */
+/* Fires WS_EV_CLOSE if it has not fired (1006, or the close already agreed), frees c. From one
+ * of c's callbacks or its ws_io (or a callback during ws_engine_pump): c stops at once (no more
+ * input or events but CLOSE; calls on it fail) and is freed when the ws.h call running returns
+ * (ws_engine_create: then WS_ERR_CLOSED, *out NULL). */
 WS_API void      ws_engine_destroy(ws_conn *c);
 /* Bytes received from the peer, any amount, split anywhere: events fire before it returns
- * (called from one of c's callbacks: once that returns; ws_engine_eof too). Input after a
+ * (called from one of c's callbacks or its ws_io: once that returns; ws_engine_eof too). Input after a
  * close or failure is dropped. WS_OK, WS_ERR_NOMEM, WS_ERR_CLOSED
  * (c is CLOSED or its end was reported), WS_ERR_ARG. (A protocol error is not a result:
  * ERROR and CLOSE events say it.) */
@@ -663,7 +678,10 @@ WS_API void      ws_engine_consume(ws_conn *c, size_t n);
  * shut the stream's sending side (or close it) and report its end with ws_engine_eof. */
 WS_API int       ws_engine_wants_eof(const ws_conn *c);
 /* The earliest time ws_engine_tick must run (handshake/close timeouts, heartbeat), on your
- * clock; 0 = no timer. ws_engine_tick runs the timers that are due at now_ms. */
+ * clock; 0 = no timer. ws_engine_tick runs the timers that are due at now_ms. One call does a
+ * bounded amount of work (callbacks that keep feeding or sending make more); what is left
+ * makes the deadline the last now_ms (or -1): tick again until it is in the future. From a
+ * callback or the ws_io, ws_engine_tick only takes the clock. */
 WS_API int64_t   ws_engine_deadline(const ws_conn *c);
 WS_API void      ws_engine_tick(ws_conn *c, int64_t now_ms);
 /* An in-memory pair for tests: a client and a server engine (their own configs; user is each
@@ -677,7 +695,8 @@ WS_API size_t    ws_engine_pump(ws_conn *a, ws_conn *b, int64_t now_ms);
 /* Copies cfg (NULL on_event, only one of on_watch/on_timer, or out of memory: NULL). */
 WS_API ws_ctx *ws_ctx_create(const ws_config *cfg);
 /* Closes listeners and connections (a 1001 close frame is attempted, not awaited); fires
- * WS_EV_CLOSE for each connection that has not had it. Not from a callback. */
+ * WS_EV_CLOSE for each connection that has not had it. Not from a callback (asserted; without
+ * asserts it does nothing there). */
 WS_API void    ws_ctx_destroy(ws_ctx *ctx);
 /* Thread-safe: makes a ws_poll that is waiting return. WS_OK or WS_ERR_IO. */
 WS_API ws_result ws_ctx_wakeup(ws_ctx *ctx);
@@ -725,14 +744,15 @@ WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts 
  * WS_OK (*out set; already closing if the server closed at once: its CLOSE follows), a
  * ws_connect error, or why the attempt failed (WS_ERR_DNS, _CONNECT,
  * _TLS, _HANDSHAKE, _IO, _TIMEOUT...), with ws_ctx_error saying which step: "connect timed
- * out", "handshake timed out", "connection refused ...". Not from a callback. */
+ * out", "handshake timed out", "connection refused ...". Not from a callback (WS_ERR_STATE). */
 WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
                                      void *conn_user, int timeout_ms, ws_conn **out);
 #endif
 
 /* One loop pass: waits at most timeout_ms (0 = not at all, -1 = until something happens),
  * then handles sockets and timers. Returns the number of events delivered, or WS_ERR_IO
- * (the wait failed), WS_ERR_NOMEM, WS_ERR_ARG (ctx NULL). Not from a callback. */
+ * (the wait failed), WS_ERR_NOMEM, WS_ERR_ARG (ctx NULL). Not from a callback (asserted;
+ * without asserts WS_ERR_STATE, nothing done). */
 WS_API int ws_poll(ws_ctx *ctx, int timeout_ms);
 /* Foreign loops (GLib, Qt, Win32): ws_pollfds fills out[0..cap) with the sockets to watch
  * and *timeout_ms with the longest the host may wait (-1: no deadline; 0: work is pending).
@@ -743,7 +763,7 @@ WS_API size_t ws_pollfds(ws_ctx *ctx, ws_pollfd *out, size_t cap, int *timeout_m
 WS_API void   ws_dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n);
 /* With ws_config.on_watch/on_timer: a watched socket is ready (revents: WS_POLLIN, WS_POLLOUT,
  * WS_POLLERR, WS_POLLHUP; token from on_watch, never one whose watch ended), or the timer
- * fired. Each handles what is due and returns. Not from a callback. */
+ * fired. Each handles what is due and returns. Not from a callback (asserted; else ignored). */
 WS_API void   ws_socket_ready(ws_ctx *ctx, void *token, int revents);
 WS_API void   ws_timer_fired(ws_ctx *ctx);
 
@@ -848,7 +868,8 @@ WS_API ws_conn *ws_conn_next(const ws_ctx *ctx, const ws_conn *prev); /* iterate
 /* Send to every open server connection except `except` (may be NULL). The opcodes and codes
  * of ws_conn_send: WS_OK, WS_ERR_ARG or WS_ERR_UTF8 (nothing sent), or the first per-connection
  * error (the others are still sent to); *sent (may be NULL) = how many took it. A peer whose
- * queue is full (WS_ERR_FULL: max_send_queue or max_memory) misses this message. */
+ * queue is full (WS_ERR_FULL: max_send_queue or max_memory) misses this message. Compressed
+ * (permessage-deflate): once per window size among the peers, the same bytes to each. */
 WS_API ws_result ws_broadcast(ws_ctx *ctx, int opcode, const void *data, size_t len,
                               const ws_conn *except, size_t *sent);
 /* The same, choosing what happens to slow peers: *full (may be NULL) = how many missed the
@@ -2555,12 +2576,21 @@ enum { WS__RES_NUMERIC = 1, WS__RES_PASSIVE = 2 };
 /* host:port to addresses; NUMERIC: no DNS; PASSIVE: for bind. 0 = done (free *res). */
 static int ws__resolve(const char *host, const char *port, int flags, ws__addrinfo **res) {
     struct addrinfo hints;
+    int rc;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = (flags & WS__RES_NUMERIC) ? AI_NUMERICHOST | AI_NUMERICSERV :
                      (flags & WS__RES_PASSIVE) ? AI_PASSIVE | AI_NUMERICSERV : AI_ADDRCONFIG;
     *res = NULL;
+    rc = getaddrinfo(host, port, &hints, res);
+    if (rc == 0 && *res) return 0;
+    *res = NULL;
+    /* AI_ADDRCONFIG does not count loopback addresses (RFC 3493): on Windows with no network,
+     * "localhost" (or the PC's own name) finds nothing. Once more without it (not after
+     * EAI_AGAIN: a DNS server that did not answer would be waited for twice). */
+    if (hints.ai_flags != AI_ADDRCONFIG || rc == EAI_AGAIN) return -1;
+    hints.ai_flags = 0;
     if (getaddrinfo(host, port, &hints, res) == 0 && *res) return 0;
     *res = NULL;
     return -1;
@@ -2842,6 +2872,7 @@ struct ws_ctx {   /* the most used members first: Thumb-2 loads them with 16-bit
     char         err[WS__TEXT ? 200 : 1];   /* ws_ctx_error (WS_NO_ERROR_TEXT: always "") */
 #ifdef WS_USE_ZLIB
     struct ws__pmd_shared *pmds; /* >>deflate: streams shared by no-context-takeover conns */
+    unsigned long ndeflate;      /* >>deflate: messages compressed (tests, bench: one per broadcast) */
 #endif
 #ifndef WS_NO_NET
     ws_watch    *watches, *dead_watches;   /* ws_watch_fd; removed ones freed after the pass */
@@ -3194,7 +3225,9 @@ static int ws__visible(const ws_conn *c) {   /* does the user know this connecti
     return !(c->flags & WS__F_SERVER) || (c->flags & WS__F_OPENED);
 }
 static void ws__log(ws_ctx *ctx, int level, const char *msg) {
+    ctx->in_cb++;   /* a callback too: ws_poll from it would re-enter the call that logs */
     if (ctx->cfg.log) ctx->cfg.log(level, msg, ctx->cfg.user);
+    ctx->in_cb--;
 }
 #ifndef WS_NO_NET   /* for ws_listen and ws_connect */
 /* A call that fails at once says why: a + b + c (NULLs skipped, a leading "ws.h: " dropped,
@@ -3750,17 +3783,18 @@ static short ws__io_want(const ws_conn *c) {
 static void ws__io_close(ws_conn *c) {
     const ws_io *io = c->io;
     void *arg = c->io_arg;
+    uint32_t own = c->flags & WS__F_OWN_IO;
 #ifndef WS_NO_NET
     if (!c->ctx->engine) ws__unwatch(c);
 #endif
     c->io = NULL;
     c->io_arg = NULL;
+    c->flags &= ~(uint32_t)WS__F_OWN_IO;   /* before close: what it calls sees no ws_io */
+    c->ctx->in_cb++;   /* a ws_io's calls count as callbacks (see ws__flush) */
     if (io && io->close) (io->close)(arg);
+    c->ctx->in_cb--;
     c->fd = WS__INVALID_SOCK;
-    if (c->flags & WS__F_OWN_IO) {
-        c->flags &= ~(uint32_t)WS__F_OWN_IO;
-        ws__free(c->ctx, (ws_io *)io);
-    }
+    if (own) ws__free(c->ctx, (ws_io *)io);
 }
 
 static void ws__finish(ws_conn *c) {   /* the connection is over: close, report, maybe retry */
@@ -3839,26 +3873,33 @@ static void ws__tx_done(ws_conn *c) {
     if ((c->flags & WS__F_SHUT) && ws__has_io(c) &&   /* TLS: close_notify half out */
         (!(c->flags & WS__F_WSHUT) || (ws__io_want(c) & WS_POLLOUT))) {
         c->flags |= WS__F_WSHUT;   /* our close frame (or HTTP response) is out: FIN */
+        c->ctx->in_cb++;
         if (!ws__close_now(c) && c->io->shutdown) (c->io->shutdown)(c->io_arg);
+        c->ctx->in_cb--;
     }
     if (c->flags & WS__F_EOF) { c->flags |= WS__F_BROKEN; ws__pend(c); }   /* (ws__on_eof) */
 }
 
 /* A write may re-enter (a ws_io that feeds an engine which answers at once, back into c):
  * the inner flush leaves the sending to this one, which re-reads tx after each write (it may
- * have grown, moved, or gone with the connection). */
+ * have grown, moved, or gone with the connection). The write counts as a callback (in_cb):
+ * what it calls on c's ctx waits (an engine's input, its destroy) or is refused (ws_poll). */
 static void ws__flush(ws_conn *c) {
     ws__buf *b;
+    ws_ctx *ctx = c->ctx;
     if (!ws__has_io(c) || (c->flags & WS__F_FLUSHING)) return;   /* sans-I/O: bytes stay in tx */
-    WS__OUT_FLUSH(c->ctx, c);
+    WS__OUT_FLUSH(ctx, c);
     c->flags |= WS__F_FLUSHING;
     while ((b = c->tx) != NULL && b->off < b->len) {
         size_t put = 0, n = b->len - b->off;
+        ws_result rc;
+        ctx->in_cb++;
 #ifdef WS__SEND_LAST
-        ws_result rc = (ws__close_due(c) ? ws__tcp_write_last : c->io->write)(c->io_arg, WS__BDATA(b) + b->off, n, &put);
+        rc = (ws__close_due(c) ? ws__tcp_write_last : c->io->write)(c->io_arg, WS__BDATA(b) + b->off, n, &put);
 #else
-        ws_result rc = (c->io->write)(c->io_arg, WS__BDATA(b) + b->off, n, &put);
+        rc = (c->io->write)(c->io_arg, WS__BDATA(b) + b->off, n, &put);
 #endif
+        ctx->in_cb--;
         if (rc == WS_AGAIN || (rc == WS_OK && put == 0)) {
             c->flags = (c->flags & ~(uint32_t)WS__F_FLUSHING) | WS__F_DRAIN_WAIT;
 #ifndef WS_NO_NET
@@ -4144,30 +4185,45 @@ static int ws__mem_wake(ws_ctx *ctx) {
 }
 
 static ws_result ws__engine_input(ws_conn *c, const uint8_t *p, size_t len);
-/* An engine's "end of pass": after each of its API calls, unless inside its callback. */
-static void ws__engine_run(ws_ctx *ctx) {
+static void ws__engine_free(ws_ctx *ctx);
+/* An engine's "end of pass": after each of its API calls, unless inside its callback or its
+ * ws_io (in_cb) or held (dispatching: inside ws_engine_pump, _tick...). Work in rounds, at
+ * most 8 (a callback may keep producing work): what is left makes ws_engine_deadline say
+ * "now". A ws_engine_destroy asked for meanwhile happens here. 1 = the engine is gone. */
+static int ws__engine_run(ws_ctx *ctx) {
     int round;
-    if (!WS__ENGINE(ctx) || ctx->in_cb) return;
-    for (round = 0; (ws__mem_wake(ctx) && round < 8) || ctx->later || ctx->later_eof; round++) {
-        ws_conn *c, *list;
-        while (ctx->later || ctx->later_eof) {   /* fed (or ended) from a callback: now, in order */
+    ws_conn *c = ctx->head;
+    if (!WS__ENGINE(ctx) || ctx->in_cb) return 0;
+    for (round = 0; !ctx->destroying && round < 8 && (ws__mem_wake(ctx) || ctx->later || ctx->later_eof); round++) {
+        if (ctx->later || ctx->later_eof) {   /* fed (or ended) from a callback: now, in order */
             ws__buf *b = ctx->later;
             ctx->later = NULL;
-            c = ctx->head;
             if (b) { (void)ws__engine_input(c, WS__BDATA(b) + b->off, ws__buf_used(b)); ws__buf_put(ctx, &b); }
             else {
                 ctx->later_eof = 0;
                 if (c->state != WS__CLOSED) { ws__buf_put(ctx, &c->rx); ws__on_eof(c); }
             }
         }
-        list = ctx->pend;
-        ctx->pend = NULL;
-        while ((c = list) != NULL) {
-            list = c->pnext;
+        if (ctx->pend) {   /* c: an engine's ctx has one conn */
+            ctx->pend = NULL;
             c->flags &= ~(uint32_t)WS__F_PEND;
             if (!(c->flags & WS__F_DEAD)) ws__service_core(c);
         }
     }
+    if (!ctx->destroying || ctx->dispatching) return 0;
+    /* ws_engine_destroy: CLOSE if it has not fired, then free */
+    ctx->in_cb++;    /* what its callbacks and ws_io call meanwhile waits (and is dropped) */
+    if (c->state != WS__CLOSED) {
+        if (c->state == WS__OPEN && !(c->flags & WS__F_SENT_CLOSE) && c->err == WS_OK) {   /* try, don't wait */
+            (void)ws__queue_close(c, WS_CLOSE_GOING_AWAY, "", 0);
+            ws__flush(c);
+        }
+        if (c->err == WS_OK && !(c->flags & WS__F_GOT_CLOSE)) { c->err = WS_ERR_CLOSED; ws__set_msg(c, WS__T("engine destroyed")); }
+        c->flags |= WS__F_ERR_FIRED;   /* the close event says it all */
+        ws__finish(c);
+    }
+    ws__engine_free(ctx);
+    return 1;
 }
 
 /* Text we may send: valid UTF-8, which the message being delivered (an echo, a broadcast of
@@ -4218,8 +4274,15 @@ static ws_result ws__send_check(const ws_ctx *ctx, int opcode, const void *data,
 static ws_result ws__send_msg(ws_conn *c, int opcode, const void *data, size_t len) {
     int op = opcode & ~WS_SEND_UNCOMPRESSED;
 #ifdef WS_USE_ZLIB
-    if (c && c->pmd && op == opcode && (op == WS_OP_TEXT || op == WS_OP_BINARY))
-        return ws__pmd_send(c, op, data, len);
+    if (c && c->pmd && op == opcode && (op == WS_OP_TEXT || op == WS_OP_BINARY)) {
+        ws_ctx *ctx = c->ctx;
+        ws_result rc;
+        ctx->dispatching += WS__ENGINE(ctx);   /* an engine: held, c stays to the end (its io may destroy it) */
+        rc = ws__pmd_send(c, op, data, len);
+        ctx->dispatching -= WS__ENGINE(ctx);
+        ws__engine_run(ctx);   /* the end of the engine call (what the flushes there left) */
+        return rc;
+    }
 #endif
     return ws__send(c, 1, 0, op, data, len);
 }
@@ -4488,25 +4551,17 @@ WS_API ws_result ws_engine_create(const ws_config *cfg, const ws_engine_opts *o,
         return rc;
     }
     *out = c;
-    ws__engine_run(ctx);   /* an upgraded stream opens; the head is processed; io takes output */
-    return WS_OK;
+    if (ws__engine_run(ctx)) { *out = NULL; return WS_ERR_CLOSED; }   /* destroyed by its io */
+    return WS_OK;   /* an upgraded stream opened; the head was processed; io took output */
 }
 
+/* From c's callback or ws_io (or held): c stops at once (no input, sends fail) and goes
+ * once the engine call that is running returns (ws__engine_run). */
 WS_API void ws_engine_destroy(ws_conn *c) {
-    ws_ctx *ctx;
     if (!c || !WS__ENGINE(c->ctx)) return;
-    ctx = c->ctx;
-    WS_ASSERT(!ctx->in_cb && "ws_engine_destroy called from a callback");
-    if (c->state != WS__CLOSED) {
-        if (c->state == WS__OPEN && !(c->flags & WS__F_SENT_CLOSE)) {   /* try, don't wait */
-            (void)ws__queue_close(c, WS_CLOSE_GOING_AWAY, "", 0);
-            ws__flush(c);
-        }
-        if (c->err == WS_OK && !(c->flags & WS__F_GOT_CLOSE)) { c->err = WS_ERR_CLOSED; ws__set_msg(c, WS__T("engine destroyed")); }
-        c->flags |= WS__F_ERR_FIRED;   /* the close event says it all */
-        ws__finish(c);
-    }
-    ws__engine_free(ctx);
+    c->ctx->destroying = 1;
+    c->flags |= WS__F_DEAD | WS__F_BROKEN;   /* no more input, sends or closes, never opens */
+    (void)ws__engine_run(c->ctx);
 }
 
 /* Input in steps, so no buffer outgrows the frame being read. */
@@ -4535,14 +4590,14 @@ WS_API ws_result ws_engine_feed(ws_conn *c, const void *data, size_t len, int64_
     if (!c || !WS__ENGINE(c->ctx) || (!data && len)) return WS_ERR_ARG;
     ctx = c->ctx;
     ctx->now = now_ms;
-    if (c->state == WS__CLOSED) return WS_ERR_CLOSED;
-    if (ctx->in_cb) {   /* from c's callback (a ws_io's peer answering): after it returns, so
-                         * ev->data and a message being assembled stay as they are */
+    if (c->state == WS__CLOSED || ctx->destroying) return WS_ERR_CLOSED;
+    if (ctx->in_cb || ctx->later || ctx->later_eof) {
+        /* from c's callback or ws_io (a peer answering): after it returns, so ev->data and a
+         * message being assembled stay as they are; behind input still waiting: in order */
         if (ctx->later_eof) return WS_ERR_CLOSED;
-        return !len || ws__buf_add(ctx, &ctx->later, data, len) ? WS_OK : WS_ERR_NOMEM;
-    }
-    rc = ws__engine_input(c, (const uint8_t *)data, len);
-    ws__engine_run(ctx);
+        rc = !len || ws__buf_add(ctx, &ctx->later, data, len) ? WS_OK : WS_ERR_NOMEM;
+    } else rc = ws__engine_input(c, (const uint8_t *)data, len);
+    (void)ws__engine_run(ctx);
     return rc;
 }
 
@@ -4550,7 +4605,7 @@ WS_API void ws_engine_eof(ws_conn *c, int64_t now_ms) {
     if (!c || !WS__ENGINE(c->ctx)) return;
     c->ctx->now = now_ms;
     c->ctx->later_eof = 1;   /* now (ws__engine_run), or from c's callback: after it and its input */
-    ws__engine_run(c->ctx);
+    (void)ws__engine_run(c->ctx);
 }
 
 WS_API size_t ws_engine_output(const ws_conn *c, const uint8_t **data) {
@@ -4563,7 +4618,7 @@ WS_API void ws_engine_consume(ws_conn *c, size_t n) {
     if (!c || !WS__ENGINE(c->ctx) || !c->tx) return;
     c->tx->off += WS__MIN(n, ws__buf_used(c->tx));
     if (c->tx->off == c->tx->len) ws__tx_done(c);
-    ws__engine_run(c->ctx);
+    (void)ws__engine_run(c->ctx);
 }
 
 WS_API int ws_engine_wants_eof(const ws_conn *c) {
@@ -4571,14 +4626,23 @@ WS_API int ws_engine_wants_eof(const ws_conn *c) {
 }
 
 WS_API int64_t ws_engine_deadline(const ws_conn *c) {
-    return c && c->state != WS__CLOSED ? ws__due(c) : 0;
+    const ws_ctx *ctx = c ? c->ctx : NULL;
+    if (!c || c->state == WS__CLOSED) return 0;
+    if (ctx->pend || ctx->later || ctx->later_eof)   /* work left over (ws__engine_run): now */
+        return ctx->now ? ctx->now : -1;
+    return ws__due(c);
 }
 
 WS_API void ws_engine_tick(ws_conn *c, int64_t now_ms) {
+    ws_ctx *ctx;
     if (!c || !WS__ENGINE(c->ctx)) return;
-    c->ctx->now = now_ms;
+    ctx = c->ctx;
+    ctx->now = now_ms;
+    if (ctx->in_cb) return;   /* from a callback or ws_io: the clock only (the deadline stays) */
+    ctx->dispatching++;   /* held: c stays while its timers run (an idle close's io may destroy it) */
     (void)ws__conn_timers(c);
-    ws__engine_run(c->ctx);
+    ctx->dispatching--;
+    (void)ws__engine_run(ctx);
 }
 
 WS_API ws_result ws_engine_pair(const ws_config *client_cfg, const ws_config *server_cfg,
@@ -4619,12 +4683,21 @@ static size_t ws__pump1(ws_conn *from, ws_conn *to, int64_t now) {
 
 WS_API size_t ws_engine_pump(ws_conn *a, ws_conn *b, int64_t now_ms) {
     size_t total = 0, moved;
-    if (!a || !b || !WS__ENGINE(a->ctx) || !WS__ENGINE(b->ctx)) return 0;
+    ws_ctx *x, *y;
+    if (!a || !b || a == b || !WS__ENGINE(a->ctx) || !WS__ENGINE(b->ctx)) return 0;
+    x = a->ctx;
+    y = b->ctx;
+    x->dispatching++;   /* held: a destroy from a callback waits until the pump stops */
+    y->dispatching++;
     do {
         moved = ws__pump1(a, b, now_ms);
         moved += ws__pump1(b, a, now_ms);
         total += moved;
     } while (moved);
+    x->dispatching--;
+    y->dispatching--;
+    (void)ws__engine_run(x);
+    (void)ws__engine_run(y);
     return total;
 }
 
@@ -4658,6 +4731,7 @@ typedef struct ws__pmd {
     uint8_t  rx;                 /* the message being received is compressed (RSV1) */
     uint8_t  i_shared;           /* ... and uses the ctx's shared inflater (one frame) */
     uint8_t  i_end;              /* the peer ended the DEFLATE stream (BFINAL): reset at the end */
+    uint8_t  d_stale;            /* a broadcast's shared encoding went out: reset d before use */
     int      mem_level;
     size_t   threshold;          /* messages shorter than this go uncompressed */
     uint64_t rx_out;             /* inflated bytes of the message being received */
@@ -5101,25 +5175,31 @@ static void ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fi
 }
 
 /* ---- sending (7.2.1) ---- */
+/* The ctx's compressor (fresh or reset: no context), made for this window and memLevel. */
+static z_stream *ws__pmd_shared_deflater(ws_ctx *ctx, int bits, int mem) {
+    ws__pmd_shared *sh = ws__pmd_shared_get(ctx);
+    if (!sh) return NULL;
+    if (sh->d_on && (sh->d_bits != bits || sh->d_mem != mem)) {
+        deflateEnd(&sh->d);
+        sh->d_on = 0;
+    }
+    if (!sh->d_on) {
+        ws__zinit(ctx, &sh->d);
+        if (deflateInit2(&sh->d, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -bits, mem,
+                         Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
+        sh->d_on = 1;
+        sh->d_bits = bits;
+        sh->d_mem = mem;
+    }
+    return &sh->d;
+}
+
 static z_stream *ws__pmd_deflater(ws_conn *c) {
     ws__pmd *z = c->pmd;
-    if (z->d_reset) {   /* no context takeover: the ctx's compressor, reset after each use */
-        ws__pmd_shared *sh = ws__pmd_shared_get(c->ctx);
-        if (!sh) return NULL;
-        if (sh->d_on && (sh->d_bits != z->d_bits || sh->d_mem != z->mem_level)) {
-            deflateEnd(&sh->d);
-            sh->d_on = 0;
-        }
-        if (!sh->d_on) {
-            ws__zinit(c->ctx, &sh->d);
-            if (deflateInit2(&sh->d, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -(int)z->d_bits,
-                             z->mem_level, Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
-            sh->d_on = 1;
-            sh->d_bits = z->d_bits;
-            sh->d_mem = z->mem_level;
-        }
-        return &sh->d;
-    }
+    if (z->d_reset)   /* no context takeover: the ctx's compressor, reset after each use */
+        return ws__pmd_shared_deflater(c->ctx, z->d_bits, z->mem_level);
+    if (z->d_on && z->d_stale) (void)deflateReset(&z->d);   /* (ws__pmd_bcast) */
+    z->d_stale = 0;
     if (!z->d_on) {
         ws__zinit(c->ctx, &z->d);
         if (deflateInit2(&z->d, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -(int)z->d_bits, z->mem_level,
@@ -5129,56 +5209,142 @@ static z_stream *ws__pmd_deflater(ws_conn *c) {
     return &z->d;
 }
 
-/* A whole message, compressed into a pooled scratch buffer (the 00 00 ff ff tail of the sync
- * flush taken off) and queued with RSV1. The queue limit is checked with the message's own
- * length first: once the compressor has seen a message, the peer must see it too, so one that
+/* The queue limit, checked with the message's own length before it is compressed: larger than
+ * the queue WS_ERR_TOO_BIG, no room now WS_ERR_FULL and DRAINED later (as uncompressed, ws__send). */
+static ws_result ws__pmd_room(ws_conn *c, size_t len) {
+    size_t max = ws__max_queue(c->ctx);
+    if (len > max) return WS_ERR_TOO_BIG;   /* would never fit */
+    if (ws__buf_used(c->tx) + len > max) {
+        if (ws__buf_used(c->tx) && ws__has_io(c)) ws__flush(c);
+        if (ws__buf_used(c->tx) + len > max) {
+            c->flags |= WS__F_DRAIN_WAIT;   /* DRAINED: try again then (as ws__send) */
+            return WS_ERR_FULL;
+        }
+    }
+    return WS_OK;
+}
+
+/* len > 0 bytes through s into a pooled buffer *pb, the 00 00 ff ff tail of the sync flush
+ * taken off (7.2.1). 1 = done; 0 = no buffer (s untouched); -1 = deflate failed (no buffer). */
+static int ws__pmd_deflate(ws_ctx *ctx, z_stream *s, const void *data, size_t len, ws__buf **pb) {
+    ws__buf *b = NULL;
+    size_t cap = (size_t)deflateBound(s, (uLong)len) + 16;
+    if (!ws__buf_reserve(ctx, &b, cap)) return 0;
+    cap = WS__MIN(b->cap, (size_t)1 << 31);
+    s->next_in = (const Bytef *)data;
+    s->avail_in = (uInt)len;
+    s->next_out = WS__BDATA(b);
+    s->avail_out = (uInt)cap;
+    ctx->ndeflate++;
+    if (deflate(s, Z_SYNC_FLUSH) != Z_OK || s->avail_in || !s->avail_out) {
+        ws__buf_put(ctx, &b);
+        return -1;
+    }
+    b->len = cap - s->avail_out;
+    if (b->len >= 4 && memcmp(WS__BDATA(b) + b->len - 4, "\0\0\xff\xff", 4) == 0) b->len -= 4;
+    *pb = b;
+    return 1;
+}
+
+/* Sends compressed bytes p[0..n) as a message (RSV1) that ws__pmd_room let in: one that
  * deflate made longer is queued even a little past max_send_queue. */
+static ws_result ws__pmd_put(ws_conn *c, int op, const uint8_t *p, size_t n) {
+    ws_result rc = ws__send(c, 1, WS_RSV1, op, p, n);
+    if (rc == WS_ERR_FULL) {   /* deflate's overhead took it past the limit: it must still go */
+        rc = ws__queue_frame(c, 1, WS_RSV1, op, p, n, 1);
+        ws__pend(c);
+        ws__engine_run(c->ctx);
+    }
+    return rc;
+}
+
+/* A whole message, compressed into a pooled scratch buffer and queued with RSV1. The queue
+ * limit is checked first (ws__pmd_room): once the compressor has seen a message, the peer must
+ * see it too. */
 static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len) {
     static const uint8_t empty[1] = { 0 };   /* 7.2.3.6: an empty message, compressed */
     ws_ctx *ctx = c->ctx;
     ws__pmd *z = c->pmd;
     ws__buf *b = NULL;
     z_stream *s;
-    size_t cap, max = ws__max_queue(ctx);
     ws_result rc;
+    int k;
     if (!z->d_bits || len < z->threshold || len > ((size_t)1 << 30) || (!data && len) ||
         c->state != WS__OPEN || (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD | WS__F_FAILED)))
         return ws__send(c, 1, 0, op, data, len);   /* uncompressed, or the error it gives */
-    if (len > max) return WS_ERR_TOO_BIG;   /* would never fit, as uncompressed (ws__send) */
-    if (ws__buf_used(c->tx) + len > max) {
-        if (ws__buf_used(c->tx) && ws__has_io(c)) ws__flush(c);
-        if (ws__buf_used(c->tx) + len > max) return WS_ERR_FULL;
-    }
+    if ((rc = ws__pmd_room(c, len)) != WS_OK) return rc;
     if (!len) return ws__send(c, 1, WS_RSV1, op, empty, 1);
     s = ws__pmd_deflater(c);
     if (!s) return WS_ERR_NOMEM;
-    cap = (size_t)deflateBound(s, (uLong)len) + 16;
-    if (!ws__buf_reserve(ctx, &b, cap)) return WS_ERR_NOMEM;
-    cap = WS__MIN(b->cap, (size_t)1 << 31);
-    s->next_in = (const Bytef *)data;
-    s->avail_in = (uInt)len;
-    s->next_out = WS__BDATA(b);
-    s->avail_out = (uInt)cap;
-    if (deflate(s, Z_SYNC_FLUSH) != Z_OK || s->avail_in || !s->avail_out) {
-        ws__buf_put(ctx, &b);
+    k = ws__pmd_deflate(ctx, s, data, len, &b);
+    if (!k) return WS_ERR_NOMEM;
+    if (k < 0) {
         if (!z->d_reset) { ws__fail(c, WS_ERR_NOMEM, WS__T("deflate failed")); return WS_ERR_CLOSED; }
         (void)deflateReset(s);
         return WS_ERR_NOMEM;
     }
-    b->len = cap - s->avail_out;
-    if (b->len >= 4 && memcmp(WS__BDATA(b) + b->len - 4, "\0\0\xff\xff", 4) == 0) b->len -= 4;
     if (z->d_reset) (void)deflateReset(s);
-    rc = ws__send(c, 1, WS_RSV1, op, WS__BDATA(b), b->len);
-    if (rc == WS_ERR_FULL) {   /* deflate's overhead took it past the limit: it must still go */
-        rc = ws__queue_frame(c, 1, WS_RSV1, op, WS__BDATA(b), b->len, 1);
-        ws__pend(c);
-        ws__engine_run(ctx);
-    }
+    rc = ws__pmd_put(c, op, WS__BDATA(b), b->len);
     ws__buf_put(ctx, &b);
     if (rc != WS_OK && !z->d_reset)   /* the peer would inflate the next one without this one */
         ws__fail(c, rc, WS__T("a compressed message could not be queued"));
     return rc;
 }
+
+#ifndef WS_NO_NET
+/* ---- broadcasting: one compression for all recipients (ws_broadcast) ----
+ * A fresh compressor's output refers to nothing before it, so any peer's inflater takes it,
+ * whatever that holds (context takeover or not), if its window is not above what the peer
+ * accepted (server_max_window_bits, 7.1.2.1). So a broadcast compresses the message once per
+ * window (and memLevel) among its recipients, with the ctx's shared compressor, and sends those
+ * bytes to each: written straight from the one buffer where the queue is empty (ws__send),
+ * copied into the queue where it is not. A peer with context takeover then holds the message
+ * in its window while our compressor for it never saw it: its next back-references would point
+ * at other bytes, so that compressor is reset before its next message (d_stale). Not once at
+ * the smallest window among them: one peer's window 9 would cost the window-15 peers 20% more
+ * bytes for a 4 KiB JSON text (50% for 64 KiB), while per window is at most 7 compressions,
+ * however many recipients. */
+#define WS__PMD_BC 8   /* windows 9..15 (one memLevel per ctx): never more than 7 */
+typedef struct ws__pmd_bc {
+    ws__buf *b[WS__PMD_BC];      /* the encodings; NULL = could not be made */
+    uint8_t  bits[WS__PMD_BC], mem[WS__PMD_BC];
+    int      n;
+} ws__pmd_bc;
+
+static ws_result ws__pmd_bcast(ws_conn *c, int opcode, const void *data, size_t len, ws__pmd_bc *bc) {
+    ws_ctx *ctx = c->ctx;
+    ws__pmd *z = c->pmd;
+    ws_result rc;
+    int i;
+    if (!z || (opcode != WS_OP_TEXT && opcode != WS_OP_BINARY) || !z->d_bits || !len || !data ||
+        len < z->threshold || len > ((size_t)1 << 30) ||
+        c->state != WS__OPEN || (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD | WS__F_FAILED)))
+        return ws__send_msg(c, opcode, data, len);   /* not compressed here: as ws_conn_send */
+    for (i = 0; i < bc->n && (bc->bits[i] != z->d_bits || bc->mem[i] != z->mem_level); i++) {}
+    if (i == WS__PMD_BC) return ws__pmd_send(c, opcode, data, len);
+    if ((rc = ws__pmd_room(c, len)) != WS_OK) return rc;
+    if (i == bc->n) {   /* the first recipient with this window: compress */
+        z_stream *s = ws__pmd_shared_deflater(ctx, z->d_bits, z->mem_level);
+        bc->b[i] = NULL;
+        bc->bits[i] = z->d_bits;
+        bc->mem[i] = (uint8_t)z->mem_level;
+        bc->n++;
+        if (s) {
+            (void)ws__pmd_deflate(ctx, s, data, len, &bc->b[i]);
+            (void)deflateReset(s);
+        }
+    }
+    if (!bc->b[i]) return WS_ERR_NOMEM;
+    rc = ws__pmd_put(c, opcode, WS__BDATA(bc->b[i]), bc->b[i]->len);
+    if (rc == WS_OK && !z->d_reset) z->d_stale = 1;
+    return rc;
+}
+static void ws__pmd_bc_init(ws__pmd_bc *bc) { memset(bc, 0, sizeof *bc); }
+static void ws__pmd_bc_end(ws_ctx *ctx, ws__pmd_bc *bc) {
+    int i;
+    for (i = 0; i < bc->n; i++) ws__buf_put(ctx, &bc->b[i]);
+}
+#endif /* WS_NO_NET */
 
 #else   /* !WS_USE_ZLIB: no offer is made or accepted, RSV1 stays a protocol error */
 static unsigned  ws__pmd_rsv(const ws_conn *c) { (void)c; return 0; }
@@ -5209,6 +5375,10 @@ static ws_result ws__pmd_agreed(ws_conn *c, const char *ext, const char **why) {
 static void      ws__pmd_free(ws_conn *c) { (void)c; }
 static void      ws__pmd_ctx_free(ws_ctx *ctx) { (void)ctx; }
 WS_API const char *ws_conn_extensions(const ws_conn *c) { (void)c; return ""; }
+typedef struct ws__pmd_bc { int n; } ws__pmd_bc;   /* ws_broadcast: one ws__send_msg each */
+#define ws__pmd_bc_init(bc) ((void)(bc))
+#define ws__pmd_bcast(c, opcode, data, len, bc) ws__send_msg(c, opcode, data, len)
+#define ws__pmd_bc_end(ctx, bc) ((void)(bc))
 #endif /* WS_USE_ZLIB */
 
 #ifndef WS_NO_NET
@@ -5574,6 +5744,9 @@ static ws_result ws__tls_cfg_err(char *err, size_t cap, const char *what, const 
     ws__puts(&o, what);
     if (name) { ws__puts(&o, " "); ws__put(&o, name, WS__MIN(strlen(name), (size_t)120)); }
     if (r) { ws__tls_strerror(r, e, sizeof e); ws__puts(&o, ": "); ws__puts(&o, e); }
+#ifdef MBEDTLS_ERR_PK_FILE_IO_ERROR   /* mbedTLS says "PK - Read/write of file failed" */
+    if (r == MBEDTLS_ERR_PK_FILE_IO_ERROR) ws__puts(&o, " (no such file, or not readable)");
+#endif
     if (ws__out_done(&o, NULL) != WS_OK && cap) err[cap - 1] = '\0';
     return WS_ERR_TLS;
 }
@@ -5606,7 +5779,7 @@ static int ws__tls_system_ca(mbedtls_x509_crt *ca) {
     return 0;
 }
 
-static ws_result ws__tls_cfg_new(ws_ctx *ctx, const ws_tls_opts *o, int server, ws__tls_cfg **out,
+WS__UNUSED static ws_result ws__tls_cfg_new(ws_ctx *ctx, const ws_tls_opts *o, int server, ws__tls_cfg **out,
                                  char *err, size_t cap) {
     ws_tls_opts none;
     ws__tls_cfg *g;
@@ -5967,7 +6140,7 @@ WS__UNUSED static ws__tls_conn *ws__tls_of(const ws_conn *c) {
 }
 
 /* Puts a connected socket under TLS with config g: WS_OK, or WS_ERR_TLS/NOMEM (reported). */
-static ws_result ws__tls_attach(ws_conn *c, ws__tls_cfg *g) {
+WS__UNUSED static ws_result ws__tls_attach(ws_conn *c, ws__tls_cfg *g) {
     ws__tls_conn *t = (ws__tls_conn *)ws__alloc(c->ctx, sizeof *t);
     char host[256], msg[256];
     int r;
@@ -6370,8 +6543,8 @@ static int ws__client_next(ws_conn *c) {
 
 static void ws__client_resolved(ws_conn *c, int rc, ws__addrinfo *res) {
     if (rc != 0 || !res) {
-        static const char t[] = "host name lookup failed: ";
-        const char *why = WS__T("host name lookup failed");
+        static const char t[] = "no address found for ";   /* ws_result_str says the rest */
+        const char *why = WS__T("no address found for the host");
         char *m;
         if (res) ws__resolve_free(res);
         if (WS__TEXT && c->err == WS_OK && ws__x(c)) {   /* ev->msg names the host looked up */
@@ -6393,7 +6566,7 @@ static void ws__client_resolved(ws_conn *c, int rc, ws__addrinfo *res) {
 }
 
 /* ws_connect's opts->proxy: copied, parsed, and its credentials encoded once for all attempts.
- * WS_OK, WS_ERR_URL (the log hook says why) or WS_ERR_NOMEM (WS_NO_PROXY: WS_ERR_ARG). */
+ * WS_OK, WS_ERR_URL (ws_ctx_error says why) or WS_ERR_NOMEM (WS_NO_PROXY: WS_ERR_ARG). */
 #ifndef WS_NO_PROXY
 static ws_result ws__client_proxy(ws_conn *c, const char *url) {
     ws_ctx *ctx = c->ctx;
@@ -6414,14 +6587,7 @@ static ws_result ws__client_proxy(ws_conn *c, const char *url) {
         rc = (tmp && cl->proxy_auth) ? ws__proxy_basic(&p, tmp, tn, cl->proxy_auth, bn, &why) : WS_ERR_NOMEM;
         if (tmp) { memset(tmp, 0, tn); ws__free(ctx, tmp); }   /* the plain password */
     }
-    if (rc == WS_ERR_URL && WS__TEXT) {
-        char m[160];
-        ws__out o;
-        o.p = m; o.cap = sizeof m; o.len = 0; o.err = 0;
-        ws__puts(&o, "ws.h: ws_connect: proxy: ");
-        ws__puts(&o, why);
-        if (ws__out_done(&o, NULL) == WS_OK) ws__log(ctx, 0, m);
-    }
+    if (rc == WS_ERR_URL && WS__TEXT) ws__ctx_err(ctx, "ws_connect: invalid proxy URL: ", why, NULL);
     if (rc != WS_OK) return rc;
     cl->proxy_host = p.host;
     cl->proxy_port = p.port;
@@ -6877,7 +7043,9 @@ static void ws__readable(ws_conn *c) {
         uint8_t junk[2048];
         if (!(c->state == WS__OPEN || c->state == WS__HANDSHAKE || ws__reading(c))) {
             /* closing: input is read and dropped, without taking a buffer */
+            ctx->in_cb++;   /* a ws_io's calls count as callbacks (ws__flush) */
             rc = (c->io->read)(c->io_arg, junk, sizeof junk, &got);
+            ctx->in_cb--;
             want = sizeof junk;
             if (got > want) rc = WS_ERR_IO;   /* a broken ws_io (below) */
             if (rc == WS_OK) { c->last_rx = ws__t32_of(ctx->now); if (got < want / 2) break; continue; }
@@ -6924,7 +7092,9 @@ static void ws__readable(ws_conn *c) {
                 return;
             }
             room = c->rx->cap - c->rx->len;
+            ctx->in_cb++;
             rc = (c->io->read)(c->io_arg, WS__BDATA(c->rx) + c->rx->len, room, &got);
+            ctx->in_cb--;
             if (got > room) rc = WS_ERR_IO;   /* a ws_io that says it read more than it was given */
             full = got == room ? c->rx->cap : 0;
             if (rc == WS_OK && c->rx->cap > WS_POOL_BUF_MAX && c->rx->off == c->rx->len && got < WS_BUF_MIN)
@@ -7532,6 +7702,7 @@ static void ws__dispatch_end(ws_ctx *ctx) {
 static void ws__dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n) {
     size_t i;
     WS_ASSERT(!ctx->in_cb && "ws_dispatch/ws_poll called from a callback");
+    if (ctx->in_cb) return;   /* (without asserts) re-entered: would corrupt the pass running */
     ctx->now = ws__now_ms();
     ctx->dispatching++;
     for (i = 0; i < n; i++) {
@@ -7564,6 +7735,7 @@ WS_API void ws_dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n) {
 WS_API void ws_socket_ready(ws_ctx *ctx, void *token, int revents) {
     if (!ctx || !token) return;
     WS_ASSERT(!ctx->in_cb && "ws_socket_ready called from a callback");
+    if (ctx->in_cb) return;   /* level-triggered: the host reports it again from its loop */
     ctx->now = ws__now_ms();
     ctx->dispatching++;
     ws__ready(ctx, token == (void *)ctx ? NULL : token, (short)revents);
@@ -7574,7 +7746,7 @@ WS_API void ws_socket_ready(ws_ctx *ctx, void *token, int revents) {
 WS_API void ws_timer_fired(ws_ctx *ctx) {
     if (!ctx) return;
     WS_ASSERT(!ctx->in_cb && "ws_timer_fired called from a callback (on_timer: from your loop, later)");
-    ctx->timer_told = -2;   /* spent: the next sync tells it again */
+    ctx->timer_told = -2;   /* spent: the next sync tells it again (also when refused here) */
     ws_dispatch(ctx, NULL, 0);
 }
 
@@ -7606,6 +7778,7 @@ WS_API int ws_poll(ws_ctx *ctx, int timeout_ms) {
     int t = -1, rc, before;
     if (!ctx) return WS_ERR_ARG;
     WS_ASSERT(!ctx->in_cb && "ws_poll called from a callback");
+    if (ctx->in_cb) return WS_ERR_STATE;   /* (without asserts) nothing done */
 #ifdef WS__EPOLL
     if (ctx->epfd >= 0) return ws__poll_epoll(ctx, timeout_ms);
 #endif
@@ -7708,6 +7881,7 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
     ws_conn *c;
     if (!ctx) return;
     WS_ASSERT(!ctx->in_cb && "ws_ctx_destroy called from a callback");
+    if (ctx->in_cb) return;   /* (without asserts) refused: freeing it there would be a use after free */
     WS__POST_LOCK(ctx);
     ctx->post_closed = 1;   /* no more posts; those queued still run: none is lost */
     WS__POST_UNLOCK(ctx);
@@ -7799,9 +7973,9 @@ WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_conn
                                      void *conn_user, int timeout_ms, ws_conn **out) {
     ws_conn *c = NULL;
     int64_t end;
-    ws_result rc = ws_connect(ctx, url, opts, conn_user, &c);
+    ws_result rc = ctx && ctx->in_cb ? WS_ERR_STATE : ws_connect(ctx, url, opts, conn_user, &c);
     if (out) *out = NULL;
-    if (rc != WS_OK) return rc;   /* ws_ctx_error: "ws_connect: ..." */
+    if (rc != WS_OK) return rc;   /* ws_ctx_error: "ws_connect: ..."; STATE: its ws_poll would re-enter */
     end = ws__now_ms() + (timeout_ms > 0 ? timeout_ms : 0x7FFFFFFF);
     ctx->hold = c;   /* a failed attempt is freed inside ws_poll: keep it to read its error */
     while ((c->state < WS__OPEN || c->state == WS__WAITING) && ws__now_ms() < end) {
@@ -7907,16 +8081,18 @@ WS_API ws_result ws_broadcast_ex(ws_ctx *ctx, int opcode, const void *data, size
     ws_conn *c, *next;
     ws_result first = WS_OK, rc;
     size_t k = 0, nfull = 0;
+    ws__pmd_bc bc;
     if (sent) *sent = 0;
     if (full) *full = 0;
     if (!ctx) return WS_ERR_ARG;
     rc = ws__send_check(ctx, opcode & ~WS_SEND_UNCOMPRESSED, data, len);   /* once: not a close frame, text is UTF-8 */
     if (rc != WS_OK) return rc;
     (void)except; (void)flags;
+    ws__pmd_bc_init(&bc);   /* >>deflate: each compression made once, for all */
     for (c = WS__NO_SERVER ? NULL : ws_conn_next(ctx, NULL); c; c = next) {   /* server conns only */
         next = ws_conn_next(ctx, c);   /* closing c takes it out of the iteration */
         if (c == except || !(c->flags & WS__F_SERVER)) continue;
-        rc = ws__send_msg(c, opcode, data, len);
+        rc = ws__pmd_bcast(c, opcode, data, len, &bc);
         if (rc == WS_OK) k++;
         else if (first == WS_OK) first = rc;
         if (rc == WS_ERR_FULL) {
@@ -7924,6 +8100,7 @@ WS_API ws_result ws_broadcast_ex(ws_ctx *ctx, int opcode, const void *data, size
             if (flags & WS_BROADCAST_CLOSE_SLOW) (void)ws_conn_close(c, WS_CLOSE_TRY_AGAIN, WS__T("send queue full"));
         }
     }
+    ws__pmd_bc_end(ctx, &bc);
     if (sent) *sent = k;
     if (full) *full = nfull;
     return first;

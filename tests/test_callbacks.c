@@ -9,7 +9,13 @@ typedef struct rv_state {
                                     ws_conn_close(c, 1000, "bye") on a client (3) */
     int      server_close_on_open;   /* OPEN of a server conn: ws_conn_close(c, 1000, "bye") */
     int      error_send_rc;      /* on_error_close 4: what ws_conn_send_text returned in ERROR */
+    int      reenter, reenter_bad;   /* call the loop's entry points from every callback */
+    ws_ctx  *ctx;                /* for the log hook */
 } rv_state;
+#if defined(NDEBUG) && !defined(_WIN32) && !defined(WS_NO_WATCH)   /* test_cb_ndebug_reentry */
+#define RV_NDEBUG 1
+static void rv_reenter(rv_state *s, ws_ctx *ctx);
+#endif
 
 static void rv_on_event(ws_conn *c, const ws_event *ev, void *user) {
     rv_state *s = (rv_state *)user;
@@ -22,6 +28,9 @@ static void rv_on_event(ws_conn *c, const ws_event *ev, void *user) {
         CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, "bye"), WS_OK);
     if (ev->type == WS_EV_ERROR && s->on_error_close == 3 && !ws_conn_is_server(c))
         (void)ws_conn_close(c, WS_CLOSE_NORMAL, "bye");
+#ifdef RV_NDEBUG
+    if (s->reenter) rv_reenter(s, ws_conn_ctx(c));
+#endif
 }
 
 static ws_ctx *rv_ctx(rv_state *s, ws_config *cfg) {
@@ -178,6 +187,86 @@ static void test_cb_error_close_keeps_code(void) { rv_error_then(3); }
  * close frame on a connection that has already failed */
 static void test_cb_error_send_refused(void) { rv_error_then(4); }
 
+#ifdef RV_NDEBUG
+/* Without asserts (NDEBUG: release and firmware builds) the loop's entry points called from
+ * inside a callback (here every WS_EV_ one, a ws_watch_fd's fn and the log hook) are
+ * refused instead of running a pass inside the pass running: ws_poll and ws_connect_blocking
+ * return WS_ERR_STATE, ws_dispatch, ws_socket_ready, ws_timer_fired and ws_ctx_destroy do
+ * nothing, and the connections go on (regression: a nested pass, and ws_ctx_destroy freed
+ * the ctx under the callback: a use after free). make test runs this in build/run_tests_ndebug. */
+static void rv_reenter(rv_state *s, ws_ctx *ctx) {
+    ws_pollfd fds[8];
+    size_t n, i;
+    int t;
+    s->reenter++;
+    if (ws_poll(ctx, 0) != WS_ERR_STATE) s->reenter_bad++;
+    n = ws_pollfds(ctx, fds, 8, &t);
+    for (i = 0; i < n && i < 8; i++) fds[i].revents = fds[i].events;   /* "all ready" */
+    ws_dispatch(ctx, fds, n < 8 ? n : 8);
+    ws_socket_ready(ctx, ctx, WS_POLLIN);
+    ws_timer_fired(ctx);
+    ws_ctx_destroy(ctx);
+    if (ws_connect_blocking(ctx, "ws://127.0.0.1:1/", NULL, NULL, 10, NULL) != WS_ERR_STATE) s->reenter_bad++;
+}
+static void rv_log(int level, const char *msg, void *user) {
+    rv_state *s = (rv_state *)user;
+    (void)level; (void)msg;
+    if (s->reenter && s->ctx) rv_reenter(s, s->ctx);
+}
+static void rv_watch_fn(ws_ctx *ctx, intptr_t fd, int revents, void *arg) {
+    char b[16];
+    (void)revents;
+    rv_reenter((rv_state *)arg, ctx);
+    CHECK(read((int)fd, b, sizeof b) > 0);
+}
+static void test_cb_ndebug_reentry(void) {
+    rv_state *s = (rv_state *)calloc(1, sizeof *s);
+    ws_config cfg;
+    ws_ctx *ctx;
+    ws_conn *c;
+    lb_rec *cr;
+    char url[64];
+    int ok, p[2];
+    if (!s) return;
+    s->lb.echo = 1;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.log = rv_log;   /* the log hook is a callback too */
+    ctx = s->ctx = rv_ctx(s, &cfg);
+    lb_listen(ctx, url);
+    c = lb_connect(ctx, url, NULL);
+    s->reenter = 1;
+    if (!c) goto out;
+    cr = &s->lb.rec[ws_conn_id(c)];
+    LB_WAIT(ok, ctx, NULL, cr->opens == 1);
+    CHECK_EQ(ws_conn_send_text(c, "still here"), WS_OK);
+    LB_WAIT(ok, ctx, NULL, cr->msgs == 1);
+    if (pipe(p) == 0) {   /* a watched descriptor's callback too */
+        ws_watch *w = NULL;
+        int before = s->reenter;
+        CHECK_EQ(ws_watch_fd(ctx, p[0], WS_POLLIN, rv_watch_fn, s, &w), WS_OK);
+        CHECK_EQ(write(p[1], "x", 1), 1);
+        LB_WAIT(ok, ctx, NULL, s->reenter > before);
+        ws_watch_remove(w);
+        close(p[0]);
+        close(p[1]);
+    }
+    {
+        int before = s->reenter;
+        CHECK_EQ(ws_connect(ctx, "http://not-ws", NULL, NULL, NULL), WS_ERR_URL);   /* logged */
+        CHECK_EQ(s->reenter, before + 1);
+    }
+    CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, "done"), WS_OK);
+    LB_WAIT(ok, ctx, NULL, cr->closes == 1);
+    CHECK_EQ(cr->clean, 1);
+    CHECK(s->reenter >= 7);   /* OPEN x2, MESSAGE x2, the watch, the log, CLOSE... */
+    CHECK_EQ(s->reenter_bad, 0);
+out:
+    s->reenter = 0;
+    ws_ctx_destroy(ctx);
+    lb_done(&s->lb);
+}
+#endif
+
 #if defined(WS_USE_ZLIB) && !defined(_WIN32)
 /* Server connections with client_no_context_takeover inflate one-frame messages with the ctx's
  * shared inflater. A client whose compressed message is corrupt (or ends its connection in
@@ -234,6 +323,9 @@ static void suite_callbacks(void) {
     RUN(test_cb_error_send_refused);
     RUN(test_cb_host_timer_ended);
     RUN(test_cb_blocking_open_then_closed);
+#ifdef RV_NDEBUG
+    RUN(test_cb_ndebug_reentry);
+#endif
 #if defined(WS_USE_ZLIB) && !defined(_WIN32)
     RUN(test_cb_deflate_shared_inflater);
 #endif

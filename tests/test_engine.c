@@ -1314,6 +1314,360 @@ static void test_engine_adopt_bad_request(void) {
 }
 #endif
 
+/* ---- ws_engine_destroy from inside the engine: its ws_io and its callbacks ----
+ * A transport that tears the engine down from its own write (a write error), close or
+ * shutdown, or a callback that destroys it (CLOSE is the usual place): the engine stops at
+ * once and is freed when the engine call that is running returns, CLOSE fired exactly once
+ * (regression: from ws_io.write, the flush went on in the freed engine, a heap use after
+ * free; from a callback it failed an assertion, and without asserts it was one too). */
+typedef struct en_kill {
+    ws_conn *c;
+    int on_write, on_close, on_shutdown, on_msg, on_event_type;   /* when to destroy */
+    int writes, closes, msgs, close_events, after_close, calls_failed;
+} en_kill;
+#define EN_KILLED(k) do { CHECK_EQ((k).close_events, 1); CHECK_EQ((k).after_close, 0); } while (0)
+static void en_kill_now(en_kill *k) {
+    ws_conn *c = k->c;
+    if (!c) return;
+    ws_engine_destroy(c);
+    ws_engine_destroy(c);   /* twice: still one destroy */
+    /* c stays valid until the engine call returns; everything on it fails or waits */
+    if (ws_conn_send_text(c, "after") != WS_ERR_CLOSED) k->calls_failed++;
+    if (ws_conn_close(c, 1000, NULL) != WS_ERR_CLOSED) k->calls_failed++;
+    if (ws_engine_feed(c, "x", 1, 0) != WS_ERR_CLOSED) k->calls_failed++;
+    ws_engine_tick(c, 0);
+    ws_engine_eof(c, 0);
+    ws_engine_consume(c, 10);
+    ws_conn_drop(c);
+}
+static ws_result en_kill_write(void *p, const uint8_t *data, size_t len, size_t *put) {
+    en_kill *k = (en_kill *)p;
+    (void)data;
+    k->writes++;
+    *put = len;
+    if (k->on_write && k->writes == k->on_write) { en_kill_now(k); return WS_ERR_IO; }
+    return WS_OK;
+}
+static void en_kill_close(void *p) {
+    en_kill *k = (en_kill *)p;
+    k->closes++;
+    if (k->on_close) en_kill_now(k);
+}
+static void en_kill_shutdown(void *p) {
+    en_kill *k = (en_kill *)p;
+    if (k->on_shutdown) en_kill_now(k);
+}
+static void en_kill_event(ws_conn *c, const ws_event *ev, void *user) {
+    en_kill *k = (en_kill *)user;
+    (void)c;
+    if (k->close_events) k->after_close++;
+    if (ev->type == WS_EV_MESSAGE) k->msgs++;
+    if (ev->type == WS_EV_CLOSE) k->close_events++;
+    if ((int)ev->type == k->on_event_type || (ev->type == WS_EV_MESSAGE && k->msgs == k->on_msg))
+        en_kill_now(k);
+}
+/* an engine over en_kill's ws_io: server (upgraded, open) or client (its request goes out) */
+static ws_result en_kill_engine(en_kill *k, ws_io *w, ws_config *cfg, int server) {
+    ws_engine_opts o;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->on_event = en_kill_event;
+    cfg->user = k;
+    memset(w, 0, sizeof *w);
+    w->write = en_kill_write;
+    w->close = en_kill_close;
+    w->shutdown = en_kill_shutdown;
+    w->io = k;
+    memset(&o, 0, sizeof o);
+    o.server = server;
+    o.upgraded = server;
+    o.io = w;
+    return ws_engine_create(cfg, &o, NULL, &k->c);
+}
+static void test_engine_destroy_from_io(void) {
+    en_kill k;
+    ws_io w;
+    ws_config cfg;
+    uint8_t in[64];
+    size_t n;
+    /* from ws_io.write, inside ws_conn_send */
+    memset(&k, 0, sizeof k);
+    k.on_write = 1;
+    CHECK_EQ(en_kill_engine(&k, &w, &cfg, 1), WS_OK);
+    if (!k.c) return;
+    CHECK_EQ(ws_conn_send_text(k.c, "hello"), WS_OK);   /* accepted, then the stream broke */
+    EN_KILLED(k);                                 /* CLOSE once, last */
+    CHECK_EQ(k.closes, 1);                        /* the stream released once */
+    CHECK_EQ(k.calls_failed, 0);
+    /* from ws_io.write inside ws_engine_create (a client's request): *out NULL */
+    memset(&k, 0, sizeof k);
+    k.on_write = 1;
+    CHECK_EQ(en_kill_engine(&k, &w, &cfg, 0), WS_ERR_CLOSED);
+    CHECK(k.c == NULL);
+    EN_KILLED(k);
+    CHECK_EQ(k.closes, 1);
+    /* from ws_io.write of the pong the engine answers a ping with (inside ws_engine_feed) */
+    memset(&k, 0, sizeof k);
+    k.on_write = 1;
+    CHECK_EQ(en_kill_engine(&k, &w, &cfg, 1), WS_OK);
+    if (!k.c) return;
+    n = cn_frame(in, 1, 0, WS_OP_PING, 1, "p", 1);
+    n += cn_frame(in + n, 1, 0, WS_OP_TEXT, 1, "never", 5);
+    CHECK_EQ(ws_engine_feed(k.c, in, n, 0), WS_OK);
+    CHECK(k.msgs <= 1);
+    EN_KILLED(k);
+    /* from ws_io.write of a heartbeat ping (inside ws_engine_tick) */
+    memset(&k, 0, sizeof k);
+    k.on_write = 1;
+    CHECK_EQ(en_kill_engine(&k, &w, &cfg, 1), WS_OK);
+    if (!k.c) return;
+    ws_engine_tick(k.c, ws_engine_deadline(k.c));
+    CHECK_EQ(k.writes, 1);
+    EN_KILLED(k);
+    /* from ws_io.write of the close frame (inside ws_conn_close), and from ws_io.shutdown */
+    memset(&k, 0, sizeof k);
+    k.on_write = 1;
+    CHECK_EQ(en_kill_engine(&k, &w, &cfg, 1), WS_OK);
+    if (!k.c) return;
+    CHECK_EQ(ws_conn_close(k.c, 1000, "bye"), WS_OK);
+    EN_KILLED(k);
+    memset(&k, 0, sizeof k);
+    k.on_shutdown = 1;
+    CHECK_EQ(en_kill_engine(&k, &w, &cfg, 1), WS_OK);
+    if (!k.c) return;
+    n = cn_frame(in, 1, 0, WS_OP_CLOSE, 1, "\x03\xe8", 2);
+    CHECK_EQ(ws_engine_feed(k.c, in, n, 0), WS_OK);   /* the answer goes out, then shutdown */
+    EN_KILLED(k);
+    CHECK_EQ(k.closes, 1);
+    /* from ws_io.close (the stream released at the end: inside ws_engine_eof) */
+    memset(&k, 0, sizeof k);
+    k.on_close = 1;
+    CHECK_EQ(en_kill_engine(&k, &w, &cfg, 1), WS_OK);
+    if (!k.c) return;
+    ws_engine_eof(k.c, 0);
+    EN_KILLED(k);
+    CHECK_EQ(k.closes, 1);
+    CHECK_EQ(k.calls_failed, 0);
+}
+static void test_engine_destroy_from_callback(void) {
+    en_kill k;
+    ws_io w;
+    ws_config cfg;
+    uint8_t in[64];
+    size_t n;
+    /* from the first MESSAGE of two in one read: the second is not delivered */
+    memset(&k, 0, sizeof k);
+    k.on_msg = 1;
+    k.on_event_type = -1;
+    CHECK_EQ(en_kill_engine(&k, &w, &cfg, 1), WS_OK);
+    if (!k.c) return;
+    n = cn_frame(in, 1, 0, WS_OP_TEXT, 1, "one", 3);
+    n += cn_frame(in + n, 1, 0, WS_OP_TEXT, 1, "two", 3);
+    CHECK_EQ(ws_engine_feed(k.c, in, n, 0), WS_OK);
+    CHECK_EQ(k.msgs, 1);
+    EN_KILLED(k);
+    CHECK_EQ(k.closes, 1);
+    CHECK_EQ(k.writes, 1);                        /* the 1001 close frame was tried */
+    CHECK_EQ(k.calls_failed, 0);
+    /* from CLOSE (the peer closed): the usual place */
+    memset(&k, 0, sizeof k);
+    k.on_event_type = WS_EV_CLOSE;
+    CHECK_EQ(en_kill_engine(&k, &w, &cfg, 1), WS_OK);
+    if (!k.c) return;
+    n = cn_frame(in, 1, 0, WS_OP_CLOSE, 1, "\x03\xe8", 2);
+    CHECK_EQ(ws_engine_feed(k.c, in, n, 0), WS_OK);
+    ws_engine_eof(k.c, 0);                        /* CLOSE fires here; destroyed in it */
+    EN_KILLED(k);
+    CHECK_EQ(k.closes, 1);
+    /* from CLOSE inside ws_engine_destroy itself: nothing more */
+    memset(&k, 0, sizeof k);
+    k.on_event_type = WS_EV_CLOSE;
+    CHECK_EQ(en_kill_engine(&k, &w, &cfg, 1), WS_OK);
+    if (!k.c) return;
+    ws_engine_destroy(k.c);
+    EN_KILLED(k);
+    CHECK_EQ(k.closes, 1);
+}
+/* ws_engine_pump with a callback destroying either engine: the pump stops, both are safe */
+static ws_conn *en_pk[2];
+static int en_pk_closes;
+static void en_pk_event(ws_conn *c, const ws_event *ev, void *user) {
+    int i = *(int *)user;
+    if (ev->type == WS_EV_CLOSE) { en_pk_closes++; if (en_pk[i] == c) en_pk[i] = NULL; }
+    if (ev->type == WS_EV_MESSAGE && en_pk[i]) {
+        ws_conn *victim = en_pk[memcmp(ev->data, "self", 4) == 0 ? i : !i];
+        if (victim) ws_engine_destroy(victim);
+    }
+}
+static void test_engine_destroy_in_pump(void) {
+    static int ids[2] = { 0, 1 };
+    ws_config ccfg, scfg;
+    int round;
+    for (round = 0; round < 2; round++) {
+        memset(&ccfg, 0, sizeof ccfg);
+        memset(&scfg, 0, sizeof scfg);
+        ccfg.on_event = scfg.on_event = en_pk_event;
+        ccfg.user = &ids[0];
+        scfg.user = &ids[1];
+        en_pk_closes = 0;
+        CHECK_EQ(ws_engine_pair(&ccfg, &scfg, &en_pk[0], &en_pk[1]), WS_OK);
+        if (!en_pk[0] || !en_pk[1]) return;
+        (void)ws_engine_pump(en_pk[0], en_pk[1], 0);
+        /* round 0: the server destroys itself ("self"), round 1 the client ("peer") */
+        CHECK_EQ(ws_conn_send_text(en_pk[0], round ? "peer" : "self"), WS_OK);
+        (void)ws_engine_pump(en_pk[0], en_pk[1], 0);
+        CHECK(en_pk[round ? 0 : 1] == NULL);      /* gone, its CLOSE fired */
+        CHECK(en_pk[round ? 1 : 0] != NULL);
+        if (en_pk[0]) ws_engine_destroy(en_pk[0]);
+        if (en_pk[1]) ws_engine_destroy(en_pk[1]);
+        CHECK_EQ(en_pk_closes, 2);
+    }
+}
+
+/* ws_engine_tick from a callback or the ws_io runs no timers there (it takes the clock): a
+ * connection dropped in its MESSAGE callback ends after that callback, not inside it, and a
+ * ws_io whose close ticks does not finish the connection a second time inside its own end.
+ * (Regression: the timers finished it there: CLOSE fired inside MESSAGE; inside io.close the
+ * nested end freed the ws_io's copy as NULL and the real one leaked.) */
+typedef struct en_tk { ws_conn *c; int closes, in_msg, nested; } en_tk;
+static void en_tk_event(ws_conn *c, const ws_event *ev, void *user) {
+    en_tk *t = (en_tk *)user;
+    if (ev->type == WS_EV_CLOSE) { t->closes++; if (t->in_msg) t->nested++; }
+    if (ev->type == WS_EV_MESSAGE) {
+        t->in_msg = 1;
+        ws_conn_drop(c);
+        ws_engine_tick(c, 1000000);
+        t->in_msg = 0;
+    }
+}
+static ws_result en_tk_write(void *p, const uint8_t *data, size_t len, size_t *put) {
+    (void)p; (void)data;
+    *put = len;
+    return WS_OK;
+}
+static void en_tk_close(void *p) {
+    en_tk *t = (en_tk *)p;
+    ws_engine_tick(t->c, 2000000);
+    ws_conn_drop(t->c);
+}
+static void test_engine_tick_from_callback(void) {
+    ws_config cfg;
+    ws_engine_opts o;
+    ws_io w;
+    en_tk t;
+    uint8_t in[32];
+    size_t n;
+    memset(&t, 0, sizeof t);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_event = en_tk_event;
+    cfg.user = &t;
+    memset(&w, 0, sizeof w);
+    w.write = en_tk_write;
+    w.close = en_tk_close;
+    w.io = &t;
+    memset(&o, 0, sizeof o);
+    o.server = 1;
+    o.upgraded = 1;
+    o.io = &w;
+    CHECK_EQ(ws_engine_create(&cfg, &o, NULL, &t.c), WS_OK);
+    if (!t.c) return;
+    n = cn_frame(in, 1, 0, WS_OP_TEXT, 1, "hi", 2);
+    CHECK_EQ(ws_engine_feed(t.c, in, n, 0), WS_OK);
+    CHECK_EQ(t.closes, 1);                        /* after the callback, once */
+    CHECK_EQ(t.nested, 0);
+    CHECK_EQ(ws_conn_state(t.c), WS_STATE_CLOSED);
+    ws_engine_destroy(t.c);
+    CHECK_EQ(t.closes, 1);
+}
+
+/* Work that callbacks keep making: each message's callback feeds the next one (as a ws_io
+ * wired to a peer that answers at once does). One engine call does a bounded amount of it;
+ * while some is left ws_engine_deadline says "now", so an app that ticks when the deadline
+ * passes gets it all, in the order it was fed, its own input included. (Regression: one call
+ * worked until no callback fed any more: without end for a conversation that never ends.)
+ * And a DRAINED producer over a ws_io that takes a few bytes per call. */
+typedef struct en_prod {
+    ws_conn *c;
+    int left, sent, feeds, fed, msgs, order_ok, phase;
+    size_t got;
+} en_prod;
+static ws_result en_prod_write(void *p, const uint8_t *data, size_t len, size_t *put) {
+    en_prod *e = (en_prod *)p;
+    (void)data;
+    *put = len < 7 ? len : 7;   /* a few bytes per call */
+    e->got += *put;
+    return WS_OK;
+}
+static void en_prod_more(en_prod *e) {
+    while (e->left > 0) {
+        ws_result rc = ws_conn_send(e->c, WS_OP_BINARY, "0123456789", 10);
+        if (rc == WS_ERR_FULL) break;
+        CHECK_EQ(rc, WS_OK);
+        e->left--;
+        e->sent++;
+    }
+}
+static ws_result en_prod_feed(en_prod *e) {   /* the next message: letters in feeding order */
+    uint8_t f[16], ch = (uint8_t)('a' + e->fed++ % 26);
+    return ws_engine_feed(e->c, f, cn_frame(f, 1, 0, WS_OP_TEXT, 1, &ch, 1), 5000);
+}
+static void en_prod_event(ws_conn *c, const ws_event *ev, void *user) {
+    en_prod *e = (en_prod *)user;
+    (void)c;
+    if (ev->type == WS_EV_DRAINED) en_prod_more(e);
+    if (ev->type == WS_EV_MESSAGE && !e->phase) en_prod_more(e);   /* a request starts it */
+    else if (ev->type == WS_EV_MESSAGE) {
+        if (ev->len != 1 || ev->data[0] != (uint8_t)('a' + e->msgs % 26)) e->order_ok = 0;
+        e->msgs++;
+        if (e->feeds > 0) {   /* each message feeds the next one from its callback */
+            e->feeds--;
+            CHECK_EQ(en_prod_feed(e), WS_OK);
+        }
+    }
+}
+static void test_engine_work_left(void) {
+    ws_config cfg;
+    ws_engine_opts o;
+    ws_io w;
+    en_prod e;
+    int64_t now = 5000, d;
+    int ticks;
+    uint8_t f[16];
+    memset(&e, 0, sizeof e);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_event = en_prod_event;
+    cfg.user = &e;
+    cfg.max_send_queue = 36;   /* three 12-byte frames */
+    memset(&w, 0, sizeof w);
+    w.write = en_prod_write;
+    w.io = &e;
+    memset(&o, 0, sizeof o);
+    o.server = 1;
+    o.upgraded = 1;
+    o.io = &w;
+    o.now_ms = now;
+    CHECK_EQ(ws_engine_create(&cfg, &o, NULL, &e.c), WS_OK);
+    if (!e.c) return;
+    e.left = 200;   /* a producer: all out within the call */
+    CHECK_EQ(ws_engine_feed(e.c, f, cn_frame(f, 1, 0, WS_OP_TEXT, 1, "go", 2), now), WS_OK);
+    CHECK_EQ(e.sent, 200);
+    CHECK_EQ(e.got, 200 * 12);
+    CHECK(ws_engine_deadline(e.c) > now);         /* nothing left: the heartbeat's */
+    e.order_ok = 1;
+    e.phase = 1;
+    e.feeds = 5000;
+    CHECK_EQ(en_prod_feed(&e), WS_OK);
+    CHECK(e.msgs > 0 && e.msgs < 100);            /* bounded work per call */
+    d = ws_engine_deadline(e.c);
+    CHECK(d != 0 && d <= now);                    /* ... and the rest is due now */
+    CHECK_EQ(en_prod_feed(&e), WS_OK);            /* the app's own input: behind what waits */
+    for (ticks = 0; ticks < 10000 && (d = ws_engine_deadline(e.c)) != 0 && d <= now; ticks++)
+        ws_engine_tick(e.c, now);
+    CHECK_EQ(e.msgs, 5002);
+    CHECK_EQ(e.order_ok, 1);
+    CHECK(ws_engine_deadline(e.c) > now);
+    ws_engine_destroy(e.c);
+}
+
 static void suite_engine(void) {
     RUN(test_engine_pair_roundtrip);
     RUN(test_engine_pair_server_close);
@@ -1331,6 +1685,11 @@ static void suite_engine(void) {
     RUN(test_engine_close_before_open);
     RUN(test_engine_errors);
     RUN(test_engine_feed_from_callback);
+    RUN(test_engine_destroy_from_io);
+    RUN(test_engine_destroy_from_callback);
+    RUN(test_engine_destroy_in_pump);
+    RUN(test_engine_work_left);
+    RUN(test_engine_tick_from_callback);
 #ifdef EN_SOCKETS
     RUN(test_engine_adopt_socketpair);
     RUN(test_engine_adopt_bad_request);

@@ -2,7 +2,9 @@
  * server engine (WS_NO_NET), each with or without a ws_io, driven by a byte-coded script of
  * calls (pump some bytes, send, close, drop, feed garbage, consume more than there is, tick,
  * end the stream, switch fragment mode, destroy one side...), and callbacks that make such
- * calls too (send, close, drop, feed and end their own engine, act on the other one). Whatever
+ * calls too (send, close, drop, feed, end and destroy their own engine, act on the other one),
+ * as do the ws_io's write, shutdown and close (a destroy there is deferred: the engine goes
+ * when the outermost engine call on it returns, which fz_api tracks). Whatever
  * the order: no crash, leak or hang; each engine's CLOSE fires exactly once (at the latest in
  * ws_engine_destroy; a server's only once it opened) and last, OPEN at most once and before any message; calls after CLOSE
  * fail with an error.   make fuzz   (or: build/fuzz_engine_api [corpus dir])
@@ -20,6 +22,7 @@
 typedef struct fz_side {
     ws_conn *c;
     int opens, closes, after_close, msgs, depth, gone;
+    int api, kill;             /* engine calls on it running; ws_engine_destroy was called */
     uint8_t pipe[1 << 12];     /* what a ws_io took, for the other side */
     size_t pipe_len;
 } fz_side;
@@ -35,17 +38,42 @@ static unsigned fz_byte(void) {
     return *fz_p++;
 }
 
+/* Every engine call on side i goes through FZ_API: once the outermost one returns after a
+ * ws_engine_destroy (called there, or from a callback or ws_io inside it), the engine is gone. */
+static void fz_left(int i) {
+    fz_side *s = &fz_s[i];
+    if (--s->api || !s->kill || !s->c) return;
+    s->c = NULL;
+    s->gone = 1;
+    REQUIRE(s->closes == (i == 0 || s->opens));   /* CLOSE fired (a server's: once it opened) */
+}
+#define FZ_API(i, call) do { fz_s[i].api++; call; fz_left(i); } while (0)
+static void fz_call(int i, unsigned op, int in_cb);
+static int fz_io_depth;
+/* A ws_io call may make an engine call too (script byte 0xF0..0xFF): on its own side or the
+ * other one, any of fz_call's, destroy included. */
+static void fz_io_calls(fz_side *s) {
+    unsigned op;
+    if (!fz_n || (fz_p[0] & 0xF0) != 0xF0 || fz_io_depth > 1) return;
+    op = fz_byte();
+    fz_io_depth++;
+    fz_call((op & 8) ? !(int)(s - fz_s) : (int)(s - fz_s), fz_byte() & 15, 1);
+    fz_io_depth--;
+}
+
 /* The ws_io: takes what fits in the side's pipe (sometimes nothing). */
 static ws_result fz_write(void *io, const uint8_t *data, size_t len, size_t *put) {
     fz_side *s = (fz_side *)io;
     size_t room = sizeof s->pipe - s->pipe_len;
     REQUIRE(len > 0 && data != NULL);
-    if (!room || (fz_n && (fz_p[0] & 7) == 0)) { *put = 0; return WS_AGAIN; }
+    if (!room || (fz_n && (fz_p[0] & 7) == 0)) { *put = 0; fz_io_calls(s); return WS_AGAIN; }
     *put = len < room ? len : room;
     memcpy(s->pipe + s->pipe_len, data, *put);
     s->pipe_len += *put;
+    fz_io_calls(s);   /* after the copy: data is valid until a call that answers into it */
     return WS_OK;
 }
+static void fz_io_end(void *io) { fz_io_calls((fz_side *)io); }   /* shutdown and close */
 
 /* Moves up to max bytes of side i's output (its pipe, or ws_engine_output) into the other. */
 static void fz_move(int i, size_t max) {
@@ -58,7 +86,7 @@ static void fz_move(int i, size_t max) {
         memcpy(tmp, s->pipe, n);
         memmove(s->pipe, s->pipe + n, s->pipe_len - n);
         s->pipe_len -= n;
-        if (t->c) (void)ws_engine_feed(t->c, tmp, n, fz_now);
+        if (t->c) FZ_API(!i, (void)ws_engine_feed(t->c, tmp, n, fz_now));
         return;
     }
     {
@@ -67,10 +95,10 @@ static void fz_move(int i, size_t max) {
         if (n > max) n = max;
         if (n > sizeof tmp) n = sizeof tmp;
         if (n) memcpy(tmp, p, n);
-        ws_engine_consume(s->c, n);
-        if (n && t->c) (void)ws_engine_feed(t->c, tmp, n, fz_now);
-        if (t->c && !n && ws_engine_wants_eof(s->c) && !ws_engine_output(s->c, NULL) && !s->pipe_len)
-            ws_engine_eof(t->c, fz_now);
+        FZ_API(i, ws_engine_consume(s->c, n));
+        if (n && t->c) FZ_API(!i, (void)ws_engine_feed(t->c, tmp, n, fz_now));
+        if (t->c && s->c && !n && ws_engine_wants_eof(s->c) && !ws_engine_output(s->c, NULL) && !s->pipe_len)
+            FZ_API(!i, ws_engine_eof(t->c, fz_now));
     }
 }
 
@@ -81,43 +109,53 @@ static void fz_call(int i, unsigned op, int in_cb) {
     fz_side *s = &fz_s[i];
     uint8_t junk[64];
     size_t n, k;
-    ws_result rc;
+    ws_result rc = WS_OK;
     int closed = s->closes;   /* calls after CLOSE fail */
+    (void)in_cb;
     if (!s->c) return;
     switch (op) {
     case 0: fz_move(i, 1 + fz_byte() * 17u); break;
     case 1:
-        rc = ws_conn_send(s->c, WS_OP_TEXT, fz_text, fz_byte() % sizeof fz_text);
+        n = fz_byte() % sizeof fz_text;
+        FZ_API(i, rc = ws_conn_send(s->c, WS_OP_TEXT, fz_text, n));
         REQUIRE(rc == WS_OK || rc < WS_AGAIN);
         if (closed) REQUIRE(rc != WS_OK);
         break;
     case 2: {
         static uint8_t big[70000];
         n = (size_t)fz_byte() * 271u;
-        rc = ws_conn_send(s->c, WS_OP_BINARY, big, n);
+        FZ_API(i, rc = ws_conn_send(s->c, WS_OP_BINARY, big, n));
         if (closed) REQUIRE(rc != WS_OK);
         break;
     }
-    case 3: rc = ws_conn_close(s->c, (uint16_t)(fz_byte() & 1 ? 1000 : 4001), "bye"); if (closed) REQUIRE(rc != WS_OK); break;
-    case 4: ws_conn_drop(s->c); break;
-    case 5: (void)ws_conn_send_frame(s->c, (int)(fz_byte() & 1), 0, (int)(fz_byte() & 15), "frag", 4); break;
+    case 3:
+        n = fz_byte() & 1 ? 1000 : 4001;
+        FZ_API(i, rc = ws_conn_close(s->c, (uint16_t)n, "bye"));
+        if (closed) REQUIRE(rc != WS_OK);
+        break;
+    case 4: FZ_API(i, ws_conn_drop(s->c)); break;
+    case 5:
+        n = fz_byte() & 1;
+        k = fz_byte() & 15;
+        FZ_API(i, (void)ws_conn_send_frame(s->c, (int)n, 0, (int)k, "frag", 4));
+        break;
     case 6:   /* garbage into side i */
         n = fz_byte() % sizeof junk;
         for (k = 0; k < n; k++) junk[k] = (uint8_t)fz_byte();
-        (void)ws_engine_feed(s->c, junk, n, fz_now);
+        FZ_API(i, (void)ws_engine_feed(s->c, junk, n, fz_now));
         break;
-    case 7: ws_engine_consume(s->c, (size_t)fz_byte() * 1000u); break;
-    case 8: fz_now += fz_byte() * 250; ws_engine_tick(s->c, fz_now); break;
-    case 9: ws_engine_eof(s->c, fz_now); break;
-    case 10: ws_conn_set_fragments(s->c, (int)(fz_byte() & 1)); break;
-    case 11: (void)ws_conn_send(s->c, WS_OP_PING, "p", 1); break;
-    case 12: (void)ws_engine_feed(s->c, NULL, 0, fz_now); (void)ws_engine_deadline(s->c); break;
-    case 13:   /* destroy: not from a callback */
-        if (in_cb) break;
-        ws_engine_destroy(s->c);
-        REQUIRE(s->closes == (i == 0 || s->opens));
-        s->c = NULL;
-        s->gone = 1;
+    case 7: n = (size_t)fz_byte() * 1000u; FZ_API(i, ws_engine_consume(s->c, n)); break;
+    case 8: fz_now += fz_byte() * 250; FZ_API(i, ws_engine_tick(s->c, fz_now)); break;
+    case 9: FZ_API(i, ws_engine_eof(s->c, fz_now)); break;
+    case 10: n = fz_byte() & 1; FZ_API(i, ws_conn_set_fragments(s->c, (int)n)); break;
+    case 11: FZ_API(i, (void)ws_conn_send(s->c, WS_OP_PING, "p", 1)); break;
+    case 12:
+        FZ_API(i, (void)ws_engine_feed(s->c, NULL, 0, fz_now));
+        if (s->c) (void)ws_engine_deadline(s->c);
+        break;
+    case 13:   /* destroy: from a callback or ws_io it waits for the outermost call to return */
+        s->kill = 1;
+        FZ_API(i, ws_engine_destroy(s->c));
         break;
     default: break;
     }
@@ -158,6 +196,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ws_config cfg[2];
     ws_engine_opts o;
     ws_io io[2];
+    ws_result rc;
     unsigned mode;
     int i, steps;
     if (size < 1) return 0;
@@ -174,14 +213,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (mode & 4) { cfg[i].max_message = 3000; cfg[i].max_send_queue = 5000; cfg[i].max_memory = 100000; }
         memset(&io[i], 0, sizeof io[i]);
         io[i].write = fz_write;
+        io[i].shutdown = io[i].close = fz_io_end;
         io[i].io = &fz_s[i];
         memset(&o, 0, sizeof o);
         o.server = i;             /* side 0: the client, side 1: the server */
         o.upgraded = (mode >> 4) & 1;
         o.io = (mode >> i) & 1 ? &io[i] : NULL;
         o.now_ms = fz_now;
-        if (ws_engine_create(&cfg[i], &o, NULL, &fz_s[i].c) != WS_OK) {
-            if (i) ws_engine_destroy(fz_s[0].c);
+        FZ_API(i, rc = ws_engine_create(&cfg[i], &o, NULL, &fz_s[i].c));
+        if (rc != WS_OK) {   /* (WS_ERR_CLOSED: its ws_io destroyed it) */
+            REQUIRE(fz_s[i].c == NULL);
+            if (fz_s[!i].c) FZ_API(!i, ws_engine_destroy(fz_s[!i].c));
             return 0;
         }
     }
@@ -191,7 +233,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (i = 0; i < 2; i++) REQUIRE(fz_s[i].closes <= 1 && fz_s[i].opens <= 1);
     }
     for (i = 0; i < 2; i++) {
-        if (fz_s[i].c) ws_engine_destroy(fz_s[i].c);
+        REQUIRE(fz_s[i].api == 0);
+        if (fz_s[i].c) { fz_s[i].kill = 1; FZ_API(i, ws_engine_destroy(fz_s[i].c)); }
+        REQUIRE(fz_s[i].c == NULL);
         /* a server is seen from its OPEN on (no events for a refused upgrade) */
         REQUIRE(fz_s[i].closes == (i == 0 || fz_s[i].opens) && fz_s[i].after_close == 0);
     }
