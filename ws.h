@@ -583,7 +583,8 @@ typedef struct ws_connect_opts {
     const char *protocols;       /* offered subprotocols, "chat, superchat", or NULL */
     const char *headers;         /* extra request header lines, or NULL */
     int reconnect;               /* 1 = reconnect when the connection drops or fails */
-    int reconnect_delay_ms;      /* first delay; 0 = 1000; doubles up to reconnect_max_ms */
+    int reconnect_delay_ms;      /* first delay; 0 = 1000; doubles up to reconnect_max_ms;
+                                  * each wait is 50-100 % of it, at random */
     int reconnect_max_ms;        /* 0 = 30000 */
     const ws_tls_opts *tls;      /* wss:// settings (copied); NULL = verify against the system CAs */
     /* HTTP CONNECT proxy for ws:// and wss:// (TLS runs inside the tunnel, checked against the
@@ -2905,6 +2906,11 @@ struct ws_ctx {   /* the most used members first: Thumb-2 loads them with 16-bit
 #  define WS__NO_SERVER 0
 #  define WS__PAUSED(x) ((x)->accept_resume)   /* listeners paused until then (0: not) */
 #endif
+#ifdef WS_NO_CLIENT   /* nothing is dialled: no reconnects */
+#  define WS__NO_CLIENT 1
+#else
+#  define WS__NO_CLIENT 0
+#endif
 #ifdef WS_NO_NET   /* every ctx is an engine's: what only the loop needs is left out */
 #  define WS__ENGINE(x) 1
 #else
@@ -3817,7 +3823,7 @@ static void ws__finish(ws_conn *c) {   /* the connection is over: close, report,
         ws__emit(c, &ev);
     }
     if (visible && !(c->flags & WS__F_CLOSE_FIRED)) {
-        int retry = !WS__ENGINE(ctx) && cl && cl->reconnect && !(c->flags & WS__F_USER_CLOSE) &&
+        int retry = !WS__NO_CLIENT && !WS__ENGINE(ctx) && cl && cl->reconnect && !(c->flags & WS__F_USER_CLOSE) &&
                     !ctx->destroying;   /* an engine's stream cannot be dialled again */
         c->flags |= WS__F_CLOSE_FIRED;
         ev.type = WS_EV_CLOSE;
@@ -3826,9 +3832,13 @@ static void ws__finish(ws_conn *c) {   /* the connection is over: close, report,
         if (c->x && c->x->close_reason) ev.reason = c->x->close_reason;   /* freed after the event */
         ev.clean = clean;
         if (retry) {
-            ev.reconnect_ms = cl->cur_ms;
+            /* the delay's last half is random, so clients that one server lost do not all
+             * come back in the same millisecond (and again at each doubling) */
+            uint8_t r[2];
+            ws__rand(ctx, r, 2);
+            ev.reconnect_ms = cl->cur_ms - (int)((unsigned)(r[0] | r[1] << 8) % (unsigned)(cl->cur_ms / 2 + 1));
             c->state = WS__WAITING;
-            c->deadline = ws__t32_in(ctx, cl->cur_ms);
+            c->deadline = ws__t32_in(ctx, ev.reconnect_ms);
             cl->cur_ms = (int)WS__MIN((int64_t)cl->cur_ms * 2, (int64_t)cl->max_ms);
         }
         ws__emit(c, &ev);

@@ -1773,7 +1773,7 @@ static void test_loopback_reconnect(void) {
     CHECK_EQ(cr->errors, 2);
     CHECK_EQ(cr->err_result, WS_ERR_CONNECT);
     CHECK_EQ(cr->close_result, WS_ERR_CONNECT);
-    CHECK_EQ(cr->reconnect_ms, 100);
+    CHECK(cr->reconnect_ms >= 50 && cr->reconnect_ms <= 100);   /* 50-100 % of 100, at random */
     CHECK_EQ(cr->opens, 1);
     /* it comes back on the same port; the same ws_conn opens again */
     l = NULL;
@@ -1825,7 +1825,7 @@ static void test_loopback_reconnect_cancel(void) {
     r2 = &s->rec[ws_conn_id(c2) % LB_MAXC];
     LB_WAIT(ok, ctx, NULL, r1->closes == 1 && r2->closes == 1);
     if (!ok || r1->final_closes || r2->final_closes) goto out;
-    CHECK_EQ(r1->reconnect_ms, 60000);
+    CHECK(r1->reconnect_ms >= 30000 && r1->reconnect_ms <= 60000);
     CHECK_EQ(ws_conn_close(c1, 0, NULL), WS_OK);
     LB_WAIT(ok, ctx, NULL, r1->closes == 2);
     CHECK_EQ(r1->final_closes, 1);
@@ -1840,6 +1840,42 @@ static void test_loopback_reconnect_cancel(void) {
 out:
     ws_ctx_destroy(ctx);
     if (r2 && r2->closes) { CHECK_EQ(r2->final_closes, 1); CHECK_EQ(r2->closes, 2); CHECK_EQ(r2->after_close, 0); }
+    lb_done(s);
+}
+
+/* Reconnect delays have a random part (50-100 % of the delay): clients that one server lost
+ * do not all dial again in the same millisecond. Six clients refused at once: each waits
+ * within its range, and not all the same (equal by chance: about 1 in 30,000^5). */
+static void test_loopback_reconnect_jitter(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_listener *l;
+    ws_conn *c[6];
+    ws_connect_opts o;
+    char url[64];
+    int ok = 1, i, differ = 0;
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    l = lb_listen(ctx, url);
+    ws_listener_close(l);                 /* nobody listens on url now: refused */
+    memset(&o, 0, sizeof o);
+    o.reconnect = 1;
+    o.reconnect_delay_ms = 60000;
+    for (i = 0; i < 6; i++) if (!(c[i] = lb_connect(ctx, url, &o))) goto out;
+    for (i = 0; i < 6 && ok; i++) {
+        lb_rec *r = &s->rec[ws_conn_id(c[i]) % LB_MAXC];
+        LB_WAIT(ok, ctx, NULL, r->closes == 1);
+    }
+    if (!ok) goto out;
+    for (i = 0; i < 6; i++) {
+        lb_rec *r = &s->rec[ws_conn_id(c[i]) % LB_MAXC];
+        CHECK_EQ(r->final_closes, 0);
+        CHECK(r->reconnect_ms >= 30000 && r->reconnect_ms <= 60000);
+        if (r->reconnect_ms != s->rec[ws_conn_id(c[0]) % LB_MAXC].reconnect_ms) differ = 1;
+    }
+    CHECK(differ);
+out:
+    ws_ctx_destroy(ctx);
     lb_done(s);
 }
 
@@ -2328,11 +2364,12 @@ static void test_loopback_reconnect_backoff_cap(void) {
     r = &s->rec[ws_conn_id(c) % LB_MAXC];
     LB_WAIT(ok, ctx, NULL, r->closes >= 5 || r->final_closes);
     CHECK_EQ(r->final_closes, 0);
-    CHECK_EQ(r->retry_ms[0], 20);
-    CHECK_EQ(r->retry_ms[1], 40);
-    CHECK_EQ(r->retry_ms[2], 70);         /* 80 capped */
-    CHECK_EQ(r->retry_ms[3], 70);
-    CHECK_EQ(r->retry_ms[4], 70);
+    /* each wait is 50-100 % of the delay, at random (test_loopback_reconnect_jitter) */
+    CHECK(r->retry_ms[0] >= 10 && r->retry_ms[0] <= 20);
+    CHECK(r->retry_ms[1] >= 20 && r->retry_ms[1] <= 40);
+    CHECK(r->retry_ms[2] >= 35 && r->retry_ms[2] <= 70);   /* 80 capped */
+    CHECK(r->retry_ms[3] >= 35 && r->retry_ms[3] <= 70);
+    CHECK(r->retry_ms[4] >= 35 && r->retry_ms[4] <= 70);
     CHECK_EQ(r->err_result, WS_ERR_CONNECT);
     CHECK_EQ(r->opens, 0);
     CHECK_EQ(ws_conn_close(c, 0, NULL), WS_OK);
@@ -2736,6 +2773,7 @@ static void suite_loopback(void) {
     RUN_POSIX(test_loopback_tx_shrink, "SO_SNDBUF / SO_RCVBUF as Linux sizes them");
     RUN(test_loopback_reconnect);
     RUN(test_loopback_reconnect_cancel);
+    RUN(test_loopback_reconnect_jitter);
     RUN(test_loopback_reconnect_drop);
     RUN(test_loopback_ipv6);
     RUN(test_loopback_small_fragments);
