@@ -4017,7 +4017,8 @@ static void ws__conn_reset(ws_conn *c) {
     if (c->x) {
         ws__free(ctx, c->x->protocol); c->x->protocol = NULL;
         ws__free(ctx, c->x->close_reason); c->x->close_reason = NULL;
-        if (c->x->msg_own) {   /* after WS_EV_CLOSE: err_msg must not dangle */
+        if (c->x->msg_own && c != ctx->hold) {   /* after WS_EV_CLOSE: err_msg must not dangle
+                                                  * (ws_connect_blocking reads it: freed later) */
             if (c->x->err_msg == c->x->msg_own) c->x->err_msg = ws_result_str(c->err);
             ws__free(ctx, c->x->msg_own);
             c->x->msg_own = NULL;
@@ -6519,14 +6520,32 @@ static void ws__proxy_io(ws_conn *c, short rev) { (void)c; (void)rev; }
  * parallel (RFC 8305's Happy Eyeballs races them; curl's older rule, kept small here): while
  * other addresses wait, an attempt gets half of the time left before connect_timeout_ms, so an
  * address that drops SYNs silently costs half of it, not all; the last one gets the rest. */
+/* An ev->msg that names a host: a, the host h, b, c2 (owned by c: msg_own); or fallback where
+ * there are no texts, no memory, or an error is recorded already. */
+static const char *ws__msg_host(ws_conn *c, const char *a, ws_span h, const char *b, const char *c2,
+                                const char *fallback) {
+    size_t na = strlen(a), nb = strlen(b), nc = strlen(c2);
+    char *m;
+    if (!WS__TEXT || !h.ptr || c->err != WS_OK || !ws__x(c) ||
+        !(m = (char *)ws__alloc(c->ctx, na + h.len + nb + nc + 1)))
+        return fallback;
+    memcpy(m, a, na);
+    memcpy(m + na, h.ptr, h.len);
+    memcpy(m + na + h.len, b, nb);
+    memcpy(m + na + h.len + nb, c2, nc + 1);
+    ws__free(c->ctx, c->x->msg_own);
+    return c->x->msg_own = m;
+}
+
 static void ws__client_try(ws_conn *c) {
     ws__client *cl = ws__cl(c);
+    const char *why;
     while (cl->ai_next) {
         ws__addrinfo *a = cl->ai_next;
         ws__sock s;
         cl->ai_next = a->ai_next;
         s = ws__socket(a->ai_family, SOCK_STREAM, IPPROTO_TCP);
-        if (s == WS__INVALID_SOCK) continue;
+        if (s == WS__INVALID_SOCK) { cl->last_err = ws__sock_errno(); continue; }
         ws__sock_setup(s);
         ws__tcp_attach(c, s);
         ws__remote_from(c, a->ai_addr);
@@ -6540,7 +6559,9 @@ static void ws__client_try(ws_conn *c) {
         }
         ws__io_close(c);
     }
-    ws__fail(c, WS_ERR_CONNECT, ws__sock_why(cl->last_err, 0));
+    /* through a proxy: say so ("proxy HOST: connection refused ..."), not only the reason */
+    why = ws__sock_why(cl->last_err, 0);
+    ws__fail(c, WS_ERR_CONNECT, ws__msg_host(c, "proxy ", cl->proxy_host, ": ", why, why));
 }
 /* ws__conn_timers: c's attempt on one address had its share of the time; 1 = on to the next
  * (0: it was the last, and connect_timeout_ms is up) */
@@ -6553,22 +6574,11 @@ static int ws__client_next(ws_conn *c) {
 
 static void ws__client_resolved(ws_conn *c, int rc, ws__addrinfo *res) {
     if (rc != 0 || !res) {
-        static const char t[] = "no address found for ";   /* ws_result_str says the rest */
-        const char *why = WS__T("no address found for the host");
-        char *m;
+        ws__client *cl = ws__cl(c);
         if (res) ws__resolve_free(res);
-        if (WS__TEXT && c->err == WS_OK && ws__x(c)) {   /* ev->msg names the host looked up */
-            ws__client *cl = ws__cl(c);
-            ws_span h = cl->proxy_host.ptr ? cl->proxy_host : cl->u.host;
-            if ((m = (char *)ws__alloc(c->ctx, sizeof t + h.len)) != NULL) {
-                memcpy(m, t, sizeof t - 1);
-                memcpy(m + sizeof t - 1, h.ptr, h.len);
-                m[sizeof t - 1 + h.len] = 0;
-                ws__free(c->ctx, c->x->msg_own);
-                why = c->x->msg_own = m;
-            }
-        }
-        ws__fail(c, WS_ERR_DNS, why);
+        /* ev->msg names the host looked up */
+        ws__fail(c, WS_ERR_DNS, ws__msg_host(c, "no address found for ", cl->proxy_host.ptr ? cl->proxy_host : cl->u.host,
+                                             "", "", WS__T("no address found for the host")));
         return;
     }
     ws__cl(c)->ai = ws__cl(c)->ai_next = res;

@@ -2441,6 +2441,9 @@ static void test_loopback_dns_failure(void) {
     CHECK_EQ(r->close_code, WS_CLOSE_ABNORMAL);
     CHECK_EQ(ws_listen(ctx, "no-such-host.invalid", 0, &l), WS_ERR_DNS);
     CHECK(l == NULL);
+    /* ws_connect_blocking's ws_ctx_error names it too (its text outlived the CLOSE event) */
+    CHECK_EQ(ws_connect_blocking(ctx, "ws://no-such-host.invalid:9/", NULL, NULL, LB_CAP_MS, NULL), WS_ERR_DNS);
+    CHECK(strstr(ws_ctx_error(ctx), "no address found for no-such-host.invalid") != NULL);
 out:
     ws_ctx_destroy(ctx);
     lb_done(s);

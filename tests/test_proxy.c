@@ -312,6 +312,8 @@ static void test_proxy_bad_url(void) {
     CHECK_EQ(ws_connect(ctx, "ws://127.0.0.1:1/", &o, NULL, NULL), WS_ERR_URL);
     o.proxy = "http://127.0.0.1:1";   /* nothing listens: the proxy's TCP connect fails */
     CHECK_EQ(ws_connect_blocking(ctx, "ws://127.0.0.1:2/", &o, NULL, LB_CAP_MS, NULL), WS_ERR_CONNECT);
+    /* it says the proxy failed, not the server */
+    CHECK(strstr(ws_ctx_error(ctx), "proxy 127.0.0.1: connection refused") != NULL);
     lb_idle(ctx, NULL, 10);
     CHECK_EQ(s->events, 2);   /* the last one's ERROR and CLOSE */
     ws_ctx_destroy(ctx);
