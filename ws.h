@@ -2345,7 +2345,7 @@ WS__UNUSED static ws__sock ws__sock_accept(ws__sock l, struct sockaddr *sa, sock
 #  endif
 #  ifndef WS_NOW_MS   /* lwIP's clock: u32_t milliseconds, wraps after 49.7 days */
 #    define WS_NOW_MS() ((int64_t)sys_now())
-#    define WS_NOW_MS32 1   /* each ctx extends it to 64 bits (ws__now_ms) */
+#    define WS_NOW_MS32 1   /* each ctx extends it to 64 bits (ws__now_of) */
 #  endif
 static int  ws__net_init(void) { return 0; }
 static void ws__net_done(void) {}
@@ -2536,11 +2536,11 @@ static int ws__thread_start(void *arg) {   /* detached */
 #  endif
 #endif
 
-/* WS_NOW_MS(): a monotonic clock in milliseconds (a hook: define it for your platform).
- * ws__now_ms(ctx) reads it for ctx; with WS_NOW_MS32 it extends a 32-bit one (>>config). */
-#ifndef WS_NOW_MS32
-#  define ws__now_ms(ctx) ((int64_t)(WS_NOW_MS()))
-#  define ws__now_set(ctx) ((void)((ctx)->now = ws__now_ms(ctx)))   /* ctx->now: the clock now */
+/* WS_NOW_MS(): a monotonic clock in milliseconds (a hook: define it for your platform) */
+static int64_t ws__now_ms(void) { return (int64_t)(WS_NOW_MS()); }
+#ifndef WS_NOW_MS32   /* ctx's clock, and ctx->now set to it (WS_NOW_MS32: >>config extends it) */
+#  define ws__now_of(ctx) ws__now_ms()
+#  define ws__now_set(ctx) ((void)((ctx)->now = ws__now_ms()))
 #endif
 
 #ifndef WS__LWIP   /* the BSD socket calls, by the names this platform gives them */
@@ -2900,14 +2900,14 @@ static char *ws__strdup(ws_ctx *ctx, const char *s, size_t n) {
 static int64_t ws__t64(const ws_ctx *ctx, ws__t32 t) {   /* a ws__t32 back on ctx->now's scale */
     return t ? ctx->now + (int32_t)(t - (ws__t32)ctx->now) : 0;   /* 0 stays 0 (none) */
 }
-#ifdef WS_NOW_MS32
+#if defined(WS_NOW_MS32) && !defined(WS_NO_NET)
 /* Only the clock's low 32 bits count (sys_now, HAL_GetTick: they wrap after 49.7 days).
  * ctx->now, the last reading, carries the high part: a reading moves it on by the 32-bit
  * difference, so ctx's clock never wraps while it is read at least every 49.7 days. */
-static int64_t ws__now_ms(const ws_ctx *ctx) {
-    return ctx->now + (uint32_t)((uint32_t)(WS_NOW_MS()) - (uint32_t)ctx->now);
+static int64_t ws__now_of(const ws_ctx *ctx) {
+    return ctx->now + (uint32_t)((uint32_t)ws__now_ms() - (uint32_t)ctx->now);
 }
-static void ws__now_set(ws_ctx *ctx) { ctx->now = ws__now_ms(ctx); }
+static void ws__now_set(ws_ctx *ctx) { ctx->now = ws__now_of(ctx); }
 #endif
 /* Timers stay 32-bit on the way: ms from now as a ws__t32, and whether t has come (t != 0). */
 static ws__t32 ws__t32_in(const ws_ctx *ctx, int ms) {
@@ -4325,7 +4325,7 @@ WS_API int64_t ws_conn_age_ms(const ws_conn *c) {
     WS__CHECK(c);
     if (!c) return 0;
 #ifndef WS_NO_NET
-    if (!c->ctx->engine) return ws__now_ms(c->ctx) - c->created;
+    if (!c->ctx->engine) return ws__now_of(c->ctx) - c->created;
 #endif
     return c->ctx->now - c->created;   /* an engine: on its user's clock */
 }
@@ -7790,10 +7790,10 @@ WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_conn
     ws_result rc = ws_connect(ctx, url, opts, conn_user, &c);
     if (out) *out = NULL;
     if (rc != WS_OK) return rc;   /* ws_ctx_error: "ws_connect: ..." */
-    end = ws__now_ms(ctx) + (timeout_ms > 0 ? timeout_ms : 0x7FFFFFFF);
+    end = ws__now_of(ctx) + (timeout_ms > 0 ? timeout_ms : 0x7FFFFFFF);
     ctx->hold = c;   /* a failed attempt is freed inside ws_poll: keep it to read its error */
-    while ((c->state < WS__OPEN || c->state == WS__WAITING) && ws__now_ms(ctx) < end) {
-        if (ws_poll(ctx, (int)WS__MIN(end - ws__now_ms(ctx), (int64_t)100)) < 0) break;
+    while ((c->state < WS__OPEN || c->state == WS__WAITING) && ws__now_of(ctx) < end) {
+        if (ws_poll(ctx, (int)WS__MIN(end - ws__now_of(ctx), (int64_t)100)) < 0) break;
     }
     ctx->hold = NULL;
     /* open, or opened and already closing (the peer's close came with the 101): the caller
