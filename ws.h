@@ -5301,15 +5301,18 @@ static void ws__out_flush(ws_ctx *ctx, const ws_conn *c) { (void)ctx; (void)c; }
 /* Writes frames f[0..nf) with one sendmsg/WSASend; 0 = nothing went (EAGAIN: queue them). */
 static int ws__send_frames(ws_conn *c, const ws__outf *f, size_t nf, int queue_all) {
     ws__iov v[2 * WS__OUT_MAX];
-    size_t i, put = 0, total = 0;
+    size_t i, put = 0, total = 0, nv = 2 * nf;
     for (i = 0; i < nf; i++) {
         WS__IOV(v[2 * i], f[i].h, f[i].hl);
         WS__IOV(v[2 * i + 1], f[i].p, f[i].n);
+        /* WSASend takes at most 1 GiB of a buffer (WS__IOV): the frames after a larger payload
+         * are queued, or they would go out inside its cut */
+        if (f[i].n > 0x40000000u && nv == 2 * nf) nv = 2 * i + 2;
         total += f[i].hl + f[i].n;
     }
     for (;;) {
         int e;
-        long n = ws__sock_sendv(c->fd, v, 2 * nf);
+        long n = ws__sock_sendv(c->fd, v, nv);
         if (n >= 0) { put = (size_t)n; break; }
         e = ws__sock_errno();
         if (ws__err_intr(e)) continue;
