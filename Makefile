@@ -113,12 +113,13 @@ build/run_tests_min: $(TEST_SRC) | build
 test-minimal: build/run_tests_min
 	./build/run_tests_min
 # tests/test_clock.c: a 32-bit millisecond clock (WS_NOW_MS32, as lwIP's sys_now) that wraps
-# under timers, the accept pause, pings, idle timeout, reconnect and the engine (epoll and poll()).
+# under timers, the accept pause, pings, idle timeout, reconnect and the engine; then with poll()
+# and a bare uint32_t WS_NOW_MS() (its width seen, no WS_NOW_MS32: T_AUTO).
 .PHONY: test-clock
 test-clock: | build
 	$(CC) $(CFLAGS) $(SAN) tests/test_clock.c -o build/test_clock $(LDLIBS)
 	./build/test_clock
-	$(CC) $(CFLAGS) $(SAN) -DWS_NO_EPOLL tests/test_clock.c -o build/test_clock_poll $(LDLIBS)
+	$(CC) $(CFLAGS) $(SAN) -DWS_NO_EPOLL -DT_AUTO tests/test_clock.c -o build/test_clock_poll $(LDLIBS)
 	./build/test_clock_poll
 # tests/attack.c: the server under attack (slowloris, silent sockets, fd exhaustion, memory
 # pressure, malformed heads, use after close) in child processes; no sanitizers (they would

@@ -48,8 +48,9 @@ OPTIONS (#define before the implementation include; default in brackets)
     WS_NO_PROXY, WS_NO_TIMERS, WS_NO_WATCH, WS_NO_POST   leave out proxy CONNECT
                         (opts.proxy: WS_ERR_ARG), ws_timer_*, ws_watch_*, ws_ctx_post
     WS_NOW_MS()         monotonic milliseconds [clock_gettime / GetTickCount64 / sys_now]
-    WS_NOW_MS32         your WS_NOW_MS() wraps at 2^32 (HAL_GetTick...): each ctx extends
-                        it to 64 bits (set for lwIP's sys_now); see PLATFORMS
+    WS_NOW_MS32         your WS_NOW_MS() wraps at 2^32 though its type is wider: each ctx
+                        extends it to 64 bits, as it does when the type has 32 bits
+                        (HAL_GetTick's uint32_t) and for lwIP's sys_now; see PLATFORMS
     WS_NO_THREADS       resolve host names in ws_connect itself (blocks; see WHAT BLOCKS)
     WS_NO_EPOLL         Linux: ws_poll uses poll() instead of epoll (as on other systems;
                         automatic where the compiler mislays glibc's packed epoll_event: tcc)
@@ -171,8 +172,9 @@ PLATFORMS
   engine over any TCP stack (lwIP's raw API in a NO_SYS superloop). README: "Firmware".
   The clock: WS_NOW_MS() must never go back. A 32-bit millisecond counter (lwIP's sys_now,
   HAL_GetTick, xTaskGetTickCount * portTICK_PERIOD_MS as a uint32_t) wraps after 49.7 days:
-  with WS_NOW_MS32 each ctx extends it to 64 bits, provided ws.h reads it (any ws_poll,
-  ws_dispatch...) at least once every 49.7 days. The engine's now_ms is yours: its timers
+  each ctx extends it to 64 bits when WS_NOW_MS()'s type has 32 bits, or with WS_NOW_MS32
+  (a cast to int64_t hides the width), provided ws.h reads it (any ws_poll, ws_dispatch...)
+  at least once every 49.7 days. The engine's now_ms is yours: its timers
   compare modulo 2^32, so a wrapping 32-bit clock works there (ws_engine_deadline is on the
   scale of the last now_ms: wait deadline - now_ms); ws_conn_age_ms needs one that does not.
 */
@@ -2538,9 +2540,10 @@ static int ws__thread_start(void *arg) {   /* detached */
 
 /* WS_NOW_MS(): a monotonic clock in milliseconds (a hook: define it for your platform) */
 static int64_t ws__now_ms(void) { return (int64_t)(WS_NOW_MS()); }
-#ifndef WS_NOW_MS32   /* ctx's clock, and ctx->now set to it (WS_NOW_MS32: >>config extends it) */
-#  define ws__now_of(ctx) ws__now_ms()
-#  define ws__now_set(ctx) ((void)((ctx)->now = ws__now_ms()))
+#ifdef WS_NOW_MS32   /* the clock wraps at 2^32: each ctx extends it (ws__now_of in >>config) */
+#  define WS__NOW32 1
+#else                 /* so does one whose type has 32 bits (HAL_GetTick's uint32_t) */
+#  define WS__NOW32 (sizeof(WS_NOW_MS()) < sizeof(int64_t))
 #endif
 
 #ifndef WS__LWIP   /* the BSD socket calls, by the names this platform gives them */
@@ -2900,11 +2903,13 @@ static char *ws__strdup(ws_ctx *ctx, const char *s, size_t n) {
 static int64_t ws__t64(const ws_ctx *ctx, ws__t32 t) {   /* a ws__t32 back on ctx->now's scale */
     return t ? ctx->now + (int32_t)(t - (ws__t32)ctx->now) : 0;   /* 0 stays 0 (none) */
 }
-#if defined(WS_NOW_MS32) && !defined(WS_NO_NET)
-/* Only the clock's low 32 bits count (sys_now, HAL_GetTick: they wrap after 49.7 days).
- * ctx->now, the last reading, carries the high part: a reading moves it on by the 32-bit
- * difference, so ctx's clock never wraps while it is read at least every 49.7 days. */
+#ifndef WS_NO_NET
+/* ctx's clock. A 32-bit one (WS__NOW32: sys_now, HAL_GetTick wrap after 49.7 days) counts
+ * only by its low 32 bits: ctx->now, the last reading, carries the high part and a reading
+ * moves it on by the 32-bit difference, so ctx's clock never wraps while it is read at least
+ * every 49.7 days. A 64-bit clock is taken as it is (the test is a constant). */
 static int64_t ws__now_of(const ws_ctx *ctx) {
+    if (!WS__NOW32) return ws__now_ms();
     return ctx->now + (uint32_t)((uint32_t)ws__now_ms() - (uint32_t)ctx->now);
 }
 static void ws__now_set(ws_ctx *ctx) { ctx->now = ws__now_of(ctx); }

@@ -3,16 +3,21 @@
  * test starts the clock a few seconds before 2^32 and moves it across the wrap: ws_timer (one-shot
  * and repeating), the accept pause, ws_conn_age_ms, a server's pings, a client's idle timeout and
  * reconnect backoff over loopback, and the engine fed a wrapping now_ms. Nothing sleeps: ws_poll
- * runs with timeout 0 and the time is what the test says. Built with -DT_CLOCK64 (no
- * WS_NOW_MS32: the clock taken as it comes) it shows what breaks without the extension.
+ * runs with timeout 0 and the time is what the test says. Built with -DT_AUTO the hook is the
+ * bare uint32_t (no WS_NOW_MS32: ws.h sees its width); with -DT_CLOCK64 (a cast to int64_t and
+ * no WS_NOW_MS32: the clock taken as it comes) it shows what breaks without the extension.
  * The last line printed is "N passed, N failed". */
 #define _DEFAULT_SOURCE 1            /* the hook needs <stdint.h> before ws.h: what ws.h would set */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 static uint32_t clk;   /* the "hardware" counter: milliseconds modulo 2^32 */
-#define WS_NOW_MS() ((int64_t)clk)
-#ifndef T_CLOCK64
-#  define WS_NOW_MS32 1
+#ifdef T_AUTO
+#  define WS_NOW_MS() (clk)            /* a uint32_t as it is (HAL_GetTick): ws.h sees the width */
+#else
+#  define WS_NOW_MS() ((int64_t)clk)   /* as lwIP's default, which sets WS_NOW_MS32 */
+#  ifndef T_CLOCK64
+#    define WS_NOW_MS32 1
+#  endif
 #endif
 #define WS_IMPLEMENTATION
 #include "../ws.h"
