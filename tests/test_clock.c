@@ -1,20 +1,23 @@
 /* test_clock.c - a clock that wraps: WS_NOW_MS() is a u32_t millisecond counter the test sets
  * (like lwIP's sys_now(), HAL_GetTick), with WS_NOW_MS32 (lwIP's default clock sets it). Each
  * test starts the clock a few seconds before 2^32 and moves it across the wrap: ws_timer (one-shot
- * and repeating), the accept pause, ws_conn_age_ms, a server's pings, a client's idle timeout and
- * reconnect backoff over loopback, and the engine fed a wrapping now_ms. Nothing sleeps: ws_poll
- * runs with timeout 0 and the time is what the test says. Built with -DT_AUTO the hook is the
+ * and repeating), the accept pause, ws_conn_age_ms, a server's pings, a client's idle timeout,
+ * reconnect backoff and ws_connect_blocking's timeout over loopback, and the engine fed a
+ * wrapping now_ms. Nothing sleeps: ws_poll runs with timeout 0 (ws_connect_blocking waits for
+ * I/O at most 100 ms a turn) and the time is what the test says, not the wall clock. Built with -DT_AUTO the hook is the
  * bare uint32_t (no WS_NOW_MS32: ws.h sees its width); with -DT_CLOCK64 (a cast to int64_t and
  * no WS_NOW_MS32: the clock taken as it comes) it shows what breaks without the extension.
  * The last line printed is "N passed, N failed". */
 #define _DEFAULT_SOURCE 1            /* the hook needs <stdint.h> before ws.h: what ws.h would set */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
-static uint32_t clk;   /* the "hardware" counter: milliseconds modulo 2^32 */
+static uint32_t clk;        /* the "hardware" counter: milliseconds modulo 2^32 */
+static uint32_t clk_step;   /* added at each reading (0: the clock moves when the test says) */
+static uint32_t clk_read(void) { return clk += clk_step; }
 #ifdef T_AUTO
-#  define WS_NOW_MS() (clk)            /* a uint32_t as it is (HAL_GetTick): ws.h sees the width */
+#  define WS_NOW_MS() clk_read()                /* a uint32_t as it is (HAL_GetTick): ws.h sees the width */
 #else
-#  define WS_NOW_MS() ((int64_t)clk)   /* as lwIP's default, which sets WS_NOW_MS32 */
+#  define WS_NOW_MS() ((int64_t)clk_read())     /* as lwIP's default, which sets WS_NOW_MS32 */
 #  ifndef T_CLOCK64
 #    define WS_NOW_MS32 1
 #  endif
@@ -239,6 +242,45 @@ static void test_clock_reconnect_across_wrap(void) {
 }
 #endif
 
+#if !defined(WS_NO_CLIENT) && !defined(_WIN32)
+/* ws_connect_blocking's own timeout (2 s) ends it across the wrap, before the handshake's
+ * (30 s): a server that accepts TCP and never answers. The clock moves 50 ms a reading. */
+static void test_clock_connect_blocking_across_wrap(void) {
+    ws_config cfg;
+    ws_ctx *ctx;
+    ws_conn *c = NULL;
+    struct sockaddr_in sa;
+    socklen_t sl = sizeof sa;
+    char url[64];
+    uint32_t t0;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    c_reset();
+    CHECK(s >= 0);
+    if (s < 0) return;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK_EQ(bind(s, (struct sockaddr *)&sa, sizeof sa), 0);
+    CHECK_EQ(listen(s, 4), 0);
+    CHECK_EQ(getsockname(s, (struct sockaddr *)&sa, &sl), 0);
+    snprintf(url, sizeof url, "ws://127.0.0.1:%u/", (unsigned)ntohs(sa.sin_port));
+    clk = T_WRAP(1000);
+    c_ctx(&cfg);
+    cfg.handshake_timeout_ms = 30000;
+    ctx = ws_ctx_create(&cfg);
+    CHECK(ctx != NULL);
+    if (ctx) {
+        t0 = clk;
+        clk_step = 50;
+        CHECK_EQ(ws_connect_blocking(ctx, url, NULL, NULL, 2000, &c), WS_ERR_TIMEOUT);
+        clk_step = 0;
+        CHECK((uint32_t)(clk - t0) >= 2000 && (uint32_t)(clk - t0) < 5000);
+        ws_ctx_destroy(ctx);
+    }
+    close(s);
+}
+#endif
+
 /* The engine takes the application's clock as it comes: a u32_t counter widened to int64_t
  * (it goes from 2^32 - 1 to 0). Its timers compare modulo 2^32, and ws_engine_deadline is on
  * the scale of the last now_ms: wait deadline - now_ms. Pings go on through the wrap. */
@@ -290,6 +332,9 @@ int main(int argc, char **argv) {
     RUN(test_clock_pings_across_wrap);
     RUN(test_clock_idle_across_wrap);
     RUN(test_clock_reconnect_across_wrap);
+#endif
+#if !defined(WS_NO_CLIENT) && !defined(_WIN32)
+    RUN(test_clock_connect_blocking_across_wrap);
 #endif
     RUN(test_clock_engine_wrapping_now);
     return t_summary();
