@@ -41,8 +41,9 @@ EXAMPLES := $(filter-out build/cluster_chat,$(EXAMPLES))
 GTK3 ?= $(shell pkg-config --exists gtk+-3.0 2>/dev/null && echo yes)
 QT5 ?= $(shell pkg-config --exists Qt5Widgets 2>/dev/null && echo yes)
 EXAMPLES := $(filter-out build/gtk_chat,$(EXAMPLES))
-# examples/firmware_client.c is for lwIP (WS_LWIP): make firmware and make lwip build and run it
-EXAMPLES := $(filter-out build/firmware_client,$(EXAMPLES))
+# examples/firmware_client.c (WS_LWIP) and lwip_raw_client.c (lwIP's raw API) are for lwIP:
+# make firmware and make lwip build and run them
+EXAMPLES := $(filter-out build/firmware_client build/lwip_raw_client,$(EXAMPLES))
 
 all: test examples
 
@@ -176,9 +177,10 @@ endif
 # every ```c block of README.md compiles warning-free: C99 with gcc and clang, C++ with g++
 # (programs are linked, fragments compiled in a wrapper; see tests/readme_code.sh)
 test-readme: | build
-	CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" tests/readme_code.sh
+	CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" ARM_CC="$(ARM_CC)" LWIP_INC="$(LWIP_INC)" tests/readme_code.sh
 
-# the example servers' command lines: bad ports refused, "address already in use", make demo PORT=N
+# the examples' command lines: bad ports refused, "address already in use", make demo PORT=N,
+# the client's errors (no server, not ws://, wss:// without TLS) said once
 test-examples: examples
 	tests/examples_cli.sh
 
@@ -216,7 +218,7 @@ ifneq ($(MINGW),)
 	        -DWS_USE_MBEDTLS -isystem build/win-inc ws.h -o build/ws_win_tls.o || exit 1; \
 	else echo "SKIPPED: Windows TLS cross-build: mbedTLS headers not found (apt-get install libmbedtls-dev)"; fi
 	@# (threaded_server.c: POSIX threads and SO_REUSEPORT; on Windows see README "Scaling out")
-	@for f in $(filter-out examples/glib_loop.c examples/threaded_server.c examples/cluster_chat.c examples/gtk_chat.c examples/firmware_client.c,$(wildcard examples/*.c)); do echo "$(MINGW) ... $$f"; $(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Wshadow \
+	@for f in $(filter-out examples/glib_loop.c examples/threaded_server.c examples/cluster_chat.c examples/gtk_chat.c examples/firmware_client.c examples/lwip_raw_client.c,$(wildcard examples/*.c)); do echo "$(MINGW) ... $$f"; $(MINGW) -std=c99 -Wall -Wextra -Wpedantic -Wshadow \
 	    -Wconversion -Werror $$f -o build/$$(basename $$f .c).exe -lws2_32 -lbcrypt -lgdi32 || exit 1; done
 else
 	@echo "SKIPPED: Windows cross-build (install: apt-get install gcc-mingw-w64-x86-64)"; [ "$$CI" != true ]
@@ -467,6 +469,7 @@ ifneq ($(and $(ARM_CC),$(QEMU_ARM),$(LWIP_INC)),)
 	@# lwIP's defaults for the rest too (no DNS, no IPv6: no sockaddr_in6, AF_INET6 is AF_UNSPEC)
 	$(ARM_CC) $(FW_LWIP_FLAGS) -DWS_LWIP -DT_LWIP_DEFAULTS -c build/firmware/lwip_ws.c -o build/firmware/lwip_ws.o
 	$(ARM_CC) $(FW_LWIP_FLAGS) -DWS_LWIP -c examples/firmware_client.c -o build/firmware/firmware_client.o
+	$(ARM_CC) $(FW_LWIP_FLAGS) -DWS_NO_SERVER -c examples/lwip_raw_client.c -o build/firmware/lwip_raw_client.o
 	@LWIP_INC=$(LWIP_INC) ARM_CC=$(ARM_CC) SIZE_FLAGS=-DWS_NO_ERROR_TEXT tests/firmware/size.sh build/firmware
 else
 	@echo "************************************************************************"
@@ -480,7 +483,8 @@ endif
 # ws.h over a real lwIP stack (tests/lwip): Debian's liblwip-dev (lwIP's Unix port). The header
 # with WS_LWIP compiles warning-free (gcc and clang) with every LWIP_COMPAT_SOCKETS x
 # LWIP_POSIX_SOCKETS_IO_NAMES setting (tests/lwip/opts/lwipopts.h) and each part switch; then
-# tests/lwip/test_lwip.c runs a ws.h server and client over lwIP's own sockets on 127.0.0.1.
+# tests/lwip/test_lwip.c runs a ws.h server and client over lwIP's own sockets on 127.0.0.1;
+# then examples/firmware_client.c and examples/lwip_raw_client.c (raw API + engine) run over it.
 # The part switches also compile alone and together on this host's sockets. No liblwip-dev:
 # SKIPPED (a failure when CI=true).
 SWITCHES := "" -DWS_NO_CLIENT -DWS_NO_SERVER -DWS_NO_WAKEUP -DWS_NO_THREADS -DWS_NO_ERROR_TEXT -DWS_NO_NET \
@@ -491,12 +495,30 @@ SWITCHES := "" -DWS_NO_CLIENT -DWS_NO_SERVER -DWS_NO_WAKEUP -DWS_NO_THREADS -DWS
     "$(MIN_SWITCHES) -DWS_NO_CLIENT -DWS_NO_THREADS" "$(MIN_SWITCHES) -DWS_NO_NET"
 LWIP_SWITCHES := "" "-DWS_NO_CLIENT -DWS_NO_WAKEUP -DWS_NO_ERROR_TEXT" "-DWS_NO_SERVER -DWS_NO_THREADS" \
     "$(MIN_SWITCHES) -DWS_NO_SERVER -DWS_NO_WAKEUP"
+# Some of them again with permessage-deflate (WS_USE_ZLIB), wss:// (WS_USE_MBEDTLS) and both,
+# when zlib's and mbedTLS's headers are found (SKIPPED without: a failure when CI=true). gcc's
+# -fsyntax-only skips -Wunused-function; clang's does not.
+USE_SWITCHES := "" -DWS_NO_CLIENT -DWS_NO_SERVER "-DWS_NO_CLIENT -DWS_NO_SERVER" -DWS_NO_ERROR_TEXT \
+    "-DWS_NO_NET -DWS_NO_SERVER" "-DWS_NO_NET -DWS_NO_CLIENT -DWS_NO_ERROR_TEXT" \
+    "$(MIN_SWITCHES) -DWS_NO_SERVER -DWS_NO_WAKEUP -DWS_NO_ERROR_TEXT" "$(MIN_SWITCHES) -DWS_NO_CLIENT -DWS_NO_THREADS"
+USES := $(if $(ZLIB),-DWS_USE_ZLIB) $(if $(MBEDTLS),"-DWS_USE_MBEDTLS $(TLS_CFLAGS)") \
+    $(if $(and $(ZLIB),$(MBEDTLS)),"-DWS_USE_ZLIB -DWS_USE_MBEDTLS $(TLS_CFLAGS)")
 SW_FLAGS := -std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wundef -Wconversion -Werror -fsyntax-only -DWS_IMPLEMENTATION
 test-switches:                            # each part switch, alone and combined: warning-free
 	@set -e; n=0; for sw in $(SWITCHES); do for cc in $(CC) $(CLANG); do n=$$((n + 1)); \
 	    $$cc $(SW_FLAGS) $$sw -x c ws.h || { echo "failed: $$cc $$sw"; exit 1; }; done; \
 	    $(CXX) -x c++ -std=c++11 -Wall -Wextra -Werror -fsyntax-only -DWS_IMPLEMENTATION $$sw ws.h; done; \
-	echo "test-switches: $$n builds (gcc, clang) and C++, warning-free"
+	for u in $(USES); do for sw in $(USE_SWITCHES); do for cc in $(CC) $(CLANG); do n=$$((n + 1)); \
+	    $$cc $(SW_FLAGS) $$u $$sw -x c ws.h || { echo "failed: $$cc $$u $$sw"; exit 1; }; done; \
+	    $(CXX) -x c++ -std=c++11 -Wall -Wextra -Werror -fsyntax-only -DWS_IMPLEMENTATION $$u $$sw ws.h \
+	        || { echo "failed: $(CXX) $$u $$sw"; exit 1; }; done; done; \
+	echo "test-switches: $$n builds (gcc, clang) and C++, warning-free (with:$(if $(ZLIB), WS_USE_ZLIB)$(if $(MBEDTLS), WS_USE_MBEDTLS))"
+ifeq ($(ZLIB),)
+	@echo "SKIPPED: test-switches with WS_USE_ZLIB: zlib's headers not found (apt-get install zlib1g-dev)"; [ "$$CI" != true ]
+endif
+ifeq ($(MBEDTLS),)
+	@echo "SKIPPED: test-switches with WS_USE_MBEDTLS: mbedTLS's headers not found (apt-get install libmbedtls-dev)"; [ "$$CI" != true ]
+endif
 lwip: | build
 ifneq ($(LWIP_INC),)
 	@set -e; n=0; for c in 0 1 2; do for io in 0 1; do for sw in $(LWIP_SWITCHES); do \
@@ -510,6 +532,9 @@ ifneq ($(LWIP_INC),)
 	    -I$(LWIP_INC) tests/lwip/test_lwip_noloop.c -o build/test_lwip_noloop -llwip $(LDLIBS)
 	timeout 300 ./build/test_lwip_noloop
 	$(MAKE) --no-print-directory firmware-client-run
+	$(CC) $(CFLAGS) $(SAN) -I$(LWIP_INC) tests/lwip/raw_client_host.c tests/lwip/raw_server_part.c \
+	    -o build/raw_client_host -llwip $(LDLIBS)
+	timeout 300 ./build/raw_client_host
 else
 	@echo "SKIPPED: ws.h over lwIP: lwIP's headers not found (apt-get install liblwip-dev)"; [ "$$CI" != true ]
 endif

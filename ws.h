@@ -10,6 +10,8 @@
 QUICK START
     #define WS_IMPLEMENTATION          (in one .c file, before any other #include there)
     #include "ws.h"
+    #include <stdio.h>
+    #include <string.h>
 
     static void on_event(ws_conn *c, const ws_event *ev, void *user) {
         if (ev->type == WS_EV_MESSAGE) ws_conn_send(c, ev->opcode, ev->data, ev->len);
@@ -19,7 +21,11 @@ QUICK START
         memset(&cfg, 0, sizeof cfg);            zero = every default (C++ warns on = {0})
         cfg.on_event = on_event;
         ws_ctx *ctx = ws_ctx_create(&cfg);
-        if (!ctx || ws_listen(ctx, "127.0.0.1", 9001, NULL) != WS_OK) return 1;
+        if (!ctx) return 1;
+        if (ws_listen(ctx, "127.0.0.1", 9001, NULL) != WS_OK) {
+            fprintf(stderr, "%s\n", ws_ctx_error(ctx));   why, e.g. "...: address already in use"
+            return 1;
+        }
         for (;;) ws_poll(ctx, 1000);            or ws_poll(ctx, 0) from a GUI timer
     }
   A client: ws_connect(ctx, "ws://host:port/path", NULL, NULL, &conn), then the same loop; send
@@ -74,7 +80,8 @@ EVENTS (one callback per ctx; ev fields say which events set them)
     CLOSE    exactly once per connection (attempt), always last: close_code (peer's, or the
              one we failed with, 1005 none, 1006 abnormal), reason, clean, result.
              reconnect_ms > 0: a reconnect is scheduled and the ws_conn stays valid.
-  Callbacks may send, close, drop and connect; not ws_poll, ws_dispatch, ws_ctx_destroy.
+  Callbacks may send, close, drop, connect, listen...; not ws_poll, ws_dispatch,
+  ws_socket_ready, ws_timer_fired, ws_connect_blocking, ws_ctx_destroy (asserted).
 
 ENGINE (sans-I/O: no ws_ctx, no sockets, your clock; also with WS_NO_NET)
     ws_engine_create(&cfg, &opts, user, &c)   client (opts.url) or server (opts.server = 1)
@@ -858,7 +865,8 @@ WS_API ws_conn *ws_conn_next(const ws_ctx *ctx, const ws_conn *prev); /* iterate
 /* Send to every open server connection except `except` (may be NULL). The opcodes and codes
  * of ws_conn_send: WS_OK, WS_ERR_ARG or WS_ERR_UTF8 (nothing sent), or the first per-connection
  * error (the others are still sent to); *sent (may be NULL) = how many took it. A peer whose
- * queue is full (WS_ERR_FULL: max_send_queue or max_memory) misses this message. */
+ * queue is full (WS_ERR_FULL: max_send_queue or max_memory) misses this message. Compressed
+ * (permessage-deflate): once per window size among the peers, the same bytes to each. */
 WS_API ws_result ws_broadcast(ws_ctx *ctx, int opcode, const void *data, size_t len,
                               const ws_conn *except, size_t *sent);
 /* The same, choosing what happens to slow peers: *full (may be NULL) = how many missed the
@@ -2569,12 +2577,21 @@ enum { WS__RES_NUMERIC = 1, WS__RES_PASSIVE = 2 };
 /* host:port to addresses; NUMERIC: no DNS; PASSIVE: for bind. 0 = done (free *res). */
 static int ws__resolve(const char *host, const char *port, int flags, ws__addrinfo **res) {
     struct addrinfo hints;
+    int rc;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = (flags & WS__RES_NUMERIC) ? AI_NUMERICHOST | AI_NUMERICSERV :
                      (flags & WS__RES_PASSIVE) ? AI_PASSIVE | AI_NUMERICSERV : AI_ADDRCONFIG;
     *res = NULL;
+    rc = getaddrinfo(host, port, &hints, res);
+    if (rc == 0 && *res) return 0;
+    *res = NULL;
+    /* AI_ADDRCONFIG does not count loopback addresses (RFC 3493): on Windows with no network,
+     * "localhost" (or the PC's own name) finds nothing. Once more without it (not after
+     * EAI_AGAIN: a DNS server that did not answer would be waited for twice). */
+    if (hints.ai_flags != AI_ADDRCONFIG || rc == EAI_AGAIN) return -1;
+    hints.ai_flags = 0;
     if (getaddrinfo(host, port, &hints, res) == 0 && *res) return 0;
     *res = NULL;
     return -1;
@@ -2855,6 +2872,7 @@ struct ws_ctx {   /* the most used members first: Thumb-2 loads them with 16-bit
     char         err[WS__TEXT ? 200 : 1];   /* ws_ctx_error (WS_NO_ERROR_TEXT: always "") */
 #ifdef WS_USE_ZLIB
     struct ws__pmd_shared *pmds; /* >>deflate: streams shared by no-context-takeover conns */
+    unsigned long ndeflate;      /* >>deflate: messages compressed (tests, bench: one per broadcast) */
 #endif
 #ifndef WS_NO_NET
     ws_watch    *watches, *dead_watches;   /* ws_watch_fd; removed ones freed after the pass */
@@ -4676,6 +4694,7 @@ typedef struct ws__pmd {
     uint8_t  rx;                 /* the message being received is compressed (RSV1) */
     uint8_t  i_shared;           /* ... and uses the ctx's shared inflater (one frame) */
     uint8_t  i_end;              /* the peer ended the DEFLATE stream (BFINAL): reset at the end */
+    uint8_t  d_stale;            /* a broadcast's shared encoding went out: reset d before use */
     int      mem_level;
     size_t   threshold;          /* messages shorter than this go uncompressed */
     uint64_t rx_out;             /* inflated bytes of the message being received */
@@ -5119,25 +5138,31 @@ static void ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fi
 }
 
 /* ---- sending (7.2.1) ---- */
+/* The ctx's compressor (fresh or reset: no context), made for this window and memLevel. */
+static z_stream *ws__pmd_shared_deflater(ws_ctx *ctx, int bits, int mem) {
+    ws__pmd_shared *sh = ws__pmd_shared_get(ctx);
+    if (!sh) return NULL;
+    if (sh->d_on && (sh->d_bits != bits || sh->d_mem != mem)) {
+        deflateEnd(&sh->d);
+        sh->d_on = 0;
+    }
+    if (!sh->d_on) {
+        ws__zinit(ctx, &sh->d);
+        if (deflateInit2(&sh->d, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -bits, mem,
+                         Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
+        sh->d_on = 1;
+        sh->d_bits = bits;
+        sh->d_mem = mem;
+    }
+    return &sh->d;
+}
+
 static z_stream *ws__pmd_deflater(ws_conn *c) {
     ws__pmd *z = c->pmd;
-    if (z->d_reset) {   /* no context takeover: the ctx's compressor, reset after each use */
-        ws__pmd_shared *sh = ws__pmd_shared_get(c->ctx);
-        if (!sh) return NULL;
-        if (sh->d_on && (sh->d_bits != z->d_bits || sh->d_mem != z->mem_level)) {
-            deflateEnd(&sh->d);
-            sh->d_on = 0;
-        }
-        if (!sh->d_on) {
-            ws__zinit(c->ctx, &sh->d);
-            if (deflateInit2(&sh->d, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -(int)z->d_bits,
-                             z->mem_level, Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
-            sh->d_on = 1;
-            sh->d_bits = z->d_bits;
-            sh->d_mem = z->mem_level;
-        }
-        return &sh->d;
-    }
+    if (z->d_reset)   /* no context takeover: the ctx's compressor, reset after each use */
+        return ws__pmd_shared_deflater(c->ctx, z->d_bits, z->mem_level);
+    if (z->d_on && z->d_stale) (void)deflateReset(&z->d);   /* (ws__pmd_bcast) */
+    z->d_stale = 0;
     if (!z->d_on) {
         ws__zinit(c->ctx, &z->d);
         if (deflateInit2(&z->d, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -(int)z->d_bits, z->mem_level,
@@ -5147,56 +5172,142 @@ static z_stream *ws__pmd_deflater(ws_conn *c) {
     return &z->d;
 }
 
-/* A whole message, compressed into a pooled scratch buffer (the 00 00 ff ff tail of the sync
- * flush taken off) and queued with RSV1. The queue limit is checked with the message's own
- * length first: once the compressor has seen a message, the peer must see it too, so one that
+/* The queue limit, checked with the message's own length before it is compressed: larger than
+ * the queue WS_ERR_TOO_BIG, no room now WS_ERR_FULL and DRAINED later (as uncompressed, ws__send). */
+static ws_result ws__pmd_room(ws_conn *c, size_t len) {
+    size_t max = ws__max_queue(c->ctx);
+    if (len > max) return WS_ERR_TOO_BIG;   /* would never fit */
+    if (ws__buf_used(c->tx) + len > max) {
+        if (ws__buf_used(c->tx) && ws__has_io(c)) ws__flush(c);
+        if (ws__buf_used(c->tx) + len > max) {
+            c->flags |= WS__F_DRAIN_WAIT;   /* DRAINED: try again then (as ws__send) */
+            return WS_ERR_FULL;
+        }
+    }
+    return WS_OK;
+}
+
+/* len > 0 bytes through s into a pooled buffer *pb, the 00 00 ff ff tail of the sync flush
+ * taken off (7.2.1). 1 = done; 0 = no buffer (s untouched); -1 = deflate failed (no buffer). */
+static int ws__pmd_deflate(ws_ctx *ctx, z_stream *s, const void *data, size_t len, ws__buf **pb) {
+    ws__buf *b = NULL;
+    size_t cap = (size_t)deflateBound(s, (uLong)len) + 16;
+    if (!ws__buf_reserve(ctx, &b, cap)) return 0;
+    cap = WS__MIN(b->cap, (size_t)1 << 31);
+    s->next_in = (const Bytef *)data;
+    s->avail_in = (uInt)len;
+    s->next_out = WS__BDATA(b);
+    s->avail_out = (uInt)cap;
+    ctx->ndeflate++;
+    if (deflate(s, Z_SYNC_FLUSH) != Z_OK || s->avail_in || !s->avail_out) {
+        ws__buf_put(ctx, &b);
+        return -1;
+    }
+    b->len = cap - s->avail_out;
+    if (b->len >= 4 && memcmp(WS__BDATA(b) + b->len - 4, "\0\0\xff\xff", 4) == 0) b->len -= 4;
+    *pb = b;
+    return 1;
+}
+
+/* Sends compressed bytes p[0..n) as a message (RSV1) that ws__pmd_room let in: one that
  * deflate made longer is queued even a little past max_send_queue. */
+static ws_result ws__pmd_put(ws_conn *c, int op, const uint8_t *p, size_t n) {
+    ws_result rc = ws__send(c, 1, WS_RSV1, op, p, n);
+    if (rc == WS_ERR_FULL) {   /* deflate's overhead took it past the limit: it must still go */
+        rc = ws__queue_frame(c, 1, WS_RSV1, op, p, n, 1);
+        ws__pend(c);
+        ws__engine_run(c->ctx);
+    }
+    return rc;
+}
+
+/* A whole message, compressed into a pooled scratch buffer and queued with RSV1. The queue
+ * limit is checked first (ws__pmd_room): once the compressor has seen a message, the peer must
+ * see it too. */
 static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len) {
     static const uint8_t empty[1] = { 0 };   /* 7.2.3.6: an empty message, compressed */
     ws_ctx *ctx = c->ctx;
     ws__pmd *z = c->pmd;
     ws__buf *b = NULL;
     z_stream *s;
-    size_t cap, max = ws__max_queue(ctx);
     ws_result rc;
+    int k;
     if (!z->d_bits || len < z->threshold || len > ((size_t)1 << 30) || (!data && len) ||
         c->state != WS__OPEN || (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD | WS__F_FAILED)))
         return ws__send(c, 1, 0, op, data, len);   /* uncompressed, or the error it gives */
-    if (len > max) return WS_ERR_TOO_BIG;   /* would never fit, as uncompressed (ws__send) */
-    if (ws__buf_used(c->tx) + len > max) {
-        if (ws__buf_used(c->tx) && ws__has_io(c)) ws__flush(c);
-        if (ws__buf_used(c->tx) + len > max) return WS_ERR_FULL;
-    }
+    if ((rc = ws__pmd_room(c, len)) != WS_OK) return rc;
     if (!len) return ws__send(c, 1, WS_RSV1, op, empty, 1);
     s = ws__pmd_deflater(c);
     if (!s) return WS_ERR_NOMEM;
-    cap = (size_t)deflateBound(s, (uLong)len) + 16;
-    if (!ws__buf_reserve(ctx, &b, cap)) return WS_ERR_NOMEM;
-    cap = WS__MIN(b->cap, (size_t)1 << 31);
-    s->next_in = (const Bytef *)data;
-    s->avail_in = (uInt)len;
-    s->next_out = WS__BDATA(b);
-    s->avail_out = (uInt)cap;
-    if (deflate(s, Z_SYNC_FLUSH) != Z_OK || s->avail_in || !s->avail_out) {
-        ws__buf_put(ctx, &b);
+    k = ws__pmd_deflate(ctx, s, data, len, &b);
+    if (!k) return WS_ERR_NOMEM;
+    if (k < 0) {
         if (!z->d_reset) { ws__fail(c, WS_ERR_NOMEM, WS__T("deflate failed")); return WS_ERR_CLOSED; }
         (void)deflateReset(s);
         return WS_ERR_NOMEM;
     }
-    b->len = cap - s->avail_out;
-    if (b->len >= 4 && memcmp(WS__BDATA(b) + b->len - 4, "\0\0\xff\xff", 4) == 0) b->len -= 4;
     if (z->d_reset) (void)deflateReset(s);
-    rc = ws__send(c, 1, WS_RSV1, op, WS__BDATA(b), b->len);
-    if (rc == WS_ERR_FULL) {   /* deflate's overhead took it past the limit: it must still go */
-        rc = ws__queue_frame(c, 1, WS_RSV1, op, WS__BDATA(b), b->len, 1);
-        ws__pend(c);
-        ws__engine_run(ctx);
-    }
+    rc = ws__pmd_put(c, op, WS__BDATA(b), b->len);
     ws__buf_put(ctx, &b);
     if (rc != WS_OK && !z->d_reset)   /* the peer would inflate the next one without this one */
         ws__fail(c, rc, WS__T("a compressed message could not be queued"));
     return rc;
 }
+
+#ifndef WS_NO_NET
+/* ---- broadcasting: one compression for all recipients (ws_broadcast) ----
+ * A fresh compressor's output refers to nothing before it, so any peer's inflater takes it,
+ * whatever that holds (context takeover or not), if its window is not above what the peer
+ * accepted (server_max_window_bits, 7.1.2.1). So a broadcast compresses the message once per
+ * window (and memLevel) among its recipients, with the ctx's shared compressor, and sends those
+ * bytes to each: written straight from the one buffer where the queue is empty (ws__send),
+ * copied into the queue where it is not. A peer with context takeover then holds the message
+ * in its window while our compressor for it never saw it: its next back-references would point
+ * at other bytes, so that compressor is reset before its next message (d_stale). Not once at
+ * the smallest window among them: one peer's window 9 would cost the window-15 peers 20% more
+ * bytes for a 4 KiB JSON text (50% for 64 KiB), while per window is at most 7 compressions,
+ * however many recipients. */
+#define WS__PMD_BC 8   /* windows 9..15 (one memLevel per ctx): never more than 7 */
+typedef struct ws__pmd_bc {
+    ws__buf *b[WS__PMD_BC];      /* the encodings; NULL = could not be made */
+    uint8_t  bits[WS__PMD_BC], mem[WS__PMD_BC];
+    int      n;
+} ws__pmd_bc;
+
+static ws_result ws__pmd_bcast(ws_conn *c, int opcode, const void *data, size_t len, ws__pmd_bc *bc) {
+    ws_ctx *ctx = c->ctx;
+    ws__pmd *z = c->pmd;
+    ws_result rc;
+    int i;
+    if (!z || (opcode != WS_OP_TEXT && opcode != WS_OP_BINARY) || !z->d_bits || !len || !data ||
+        len < z->threshold || len > ((size_t)1 << 30) ||
+        c->state != WS__OPEN || (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD | WS__F_FAILED)))
+        return ws__send_msg(c, opcode, data, len);   /* not compressed here: as ws_conn_send */
+    for (i = 0; i < bc->n && (bc->bits[i] != z->d_bits || bc->mem[i] != z->mem_level); i++) {}
+    if (i == WS__PMD_BC) return ws__pmd_send(c, opcode, data, len);
+    if ((rc = ws__pmd_room(c, len)) != WS_OK) return rc;
+    if (i == bc->n) {   /* the first recipient with this window: compress */
+        z_stream *s = ws__pmd_shared_deflater(ctx, z->d_bits, z->mem_level);
+        bc->b[i] = NULL;
+        bc->bits[i] = z->d_bits;
+        bc->mem[i] = (uint8_t)z->mem_level;
+        bc->n++;
+        if (s) {
+            (void)ws__pmd_deflate(ctx, s, data, len, &bc->b[i]);
+            (void)deflateReset(s);
+        }
+    }
+    if (!bc->b[i]) return WS_ERR_NOMEM;
+    rc = ws__pmd_put(c, opcode, WS__BDATA(bc->b[i]), bc->b[i]->len);
+    if (rc == WS_OK && !z->d_reset) z->d_stale = 1;
+    return rc;
+}
+static void ws__pmd_bc_init(ws__pmd_bc *bc) { memset(bc, 0, sizeof *bc); }
+static void ws__pmd_bc_end(ws_ctx *ctx, ws__pmd_bc *bc) {
+    int i;
+    for (i = 0; i < bc->n; i++) ws__buf_put(ctx, &bc->b[i]);
+}
+#endif /* WS_NO_NET */
 
 #else   /* !WS_USE_ZLIB: no offer is made or accepted, RSV1 stays a protocol error */
 static unsigned  ws__pmd_rsv(const ws_conn *c) { (void)c; return 0; }
@@ -5227,6 +5338,10 @@ static ws_result ws__pmd_agreed(ws_conn *c, const char *ext, const char **why) {
 static void      ws__pmd_free(ws_conn *c) { (void)c; }
 static void      ws__pmd_ctx_free(ws_ctx *ctx) { (void)ctx; }
 WS_API const char *ws_conn_extensions(const ws_conn *c) { (void)c; return ""; }
+typedef struct ws__pmd_bc { int n; } ws__pmd_bc;   /* ws_broadcast: one ws__send_msg each */
+#define ws__pmd_bc_init(bc) ((void)(bc))
+#define ws__pmd_bcast(c, opcode, data, len, bc) ws__send_msg(c, opcode, data, len)
+#define ws__pmd_bc_end(ctx, bc) ((void)(bc))
 #endif /* WS_USE_ZLIB */
 
 #ifndef WS_NO_NET
@@ -5595,6 +5710,9 @@ static ws_result ws__tls_cfg_err(char *err, size_t cap, const char *what, const 
     ws__puts(&o, what);
     if (name) { ws__puts(&o, " "); ws__put(&o, name, WS__MIN(strlen(name), (size_t)120)); }
     if (r) { ws__tls_strerror(r, e, sizeof e); ws__puts(&o, ": "); ws__puts(&o, e); }
+#ifdef MBEDTLS_ERR_PK_FILE_IO_ERROR   /* mbedTLS says "PK - Read/write of file failed" */
+    if (r == MBEDTLS_ERR_PK_FILE_IO_ERROR) ws__puts(&o, " (no such file, or not readable)");
+#endif
     if (ws__out_done(&o, NULL) != WS_OK && cap) err[cap - 1] = '\0';
     return WS_ERR_TLS;
 }
@@ -5627,7 +5745,7 @@ static int ws__tls_system_ca(mbedtls_x509_crt *ca) {
     return 0;
 }
 
-static ws_result ws__tls_cfg_new(ws_ctx *ctx, const ws_tls_opts *o, int server, ws__tls_cfg **out,
+WS__UNUSED static ws_result ws__tls_cfg_new(ws_ctx *ctx, const ws_tls_opts *o, int server, ws__tls_cfg **out,
                                  char *err, size_t cap) {
     ws_tls_opts none;
     ws__tls_cfg *g;
@@ -5988,7 +6106,7 @@ WS__UNUSED static ws__tls_conn *ws__tls_of(const ws_conn *c) {
 }
 
 /* Puts a connected socket under TLS with config g: WS_OK, or WS_ERR_TLS/NOMEM (reported). */
-static ws_result ws__tls_attach(ws_conn *c, ws__tls_cfg *g) {
+WS__UNUSED static ws_result ws__tls_attach(ws_conn *c, ws__tls_cfg *g) {
     ws__tls_conn *t = (ws__tls_conn *)ws__alloc(c->ctx, sizeof *t);
     char host[256], msg[256];
     int r;
@@ -6371,8 +6489,8 @@ static void ws__client_try(ws_conn *c) {
 
 static void ws__client_resolved(ws_conn *c, int rc, ws__addrinfo *res) {
     if (rc != 0 || !res) {
-        static const char t[] = "host name lookup failed: ";
-        const char *why = WS__T("host name lookup failed");
+        static const char t[] = "no address found for ";   /* ws_result_str says the rest */
+        const char *why = WS__T("no address found for the host");
         char *m;
         if (res) ws__resolve_free(res);
         if (WS__TEXT && c->err == WS_OK && ws__x(c)) {   /* ev->msg names the host looked up */
@@ -6394,7 +6512,7 @@ static void ws__client_resolved(ws_conn *c, int rc, ws__addrinfo *res) {
 }
 
 /* ws_connect's opts->proxy: copied, parsed, and its credentials encoded once for all attempts.
- * WS_OK, WS_ERR_URL (the log hook says why) or WS_ERR_NOMEM (WS_NO_PROXY: WS_ERR_ARG). */
+ * WS_OK, WS_ERR_URL (ws_ctx_error says why) or WS_ERR_NOMEM (WS_NO_PROXY: WS_ERR_ARG). */
 #ifndef WS_NO_PROXY
 static ws_result ws__client_proxy(ws_conn *c, const char *url) {
     ws_ctx *ctx = c->ctx;
@@ -6415,14 +6533,7 @@ static ws_result ws__client_proxy(ws_conn *c, const char *url) {
         rc = (tmp && cl->proxy_auth) ? ws__proxy_basic(&p, tmp, tn, cl->proxy_auth, bn, &why) : WS_ERR_NOMEM;
         if (tmp) { memset(tmp, 0, tn); ws__free(ctx, tmp); }   /* the plain password */
     }
-    if (rc == WS_ERR_URL && WS__TEXT) {
-        char m[160];
-        ws__out o;
-        o.p = m; o.cap = sizeof m; o.len = 0; o.err = 0;
-        ws__puts(&o, "ws.h: ws_connect: proxy: ");
-        ws__puts(&o, why);
-        if (ws__out_done(&o, NULL) == WS_OK) ws__log(ctx, 0, m);
-    }
+    if (rc == WS_ERR_URL && WS__TEXT) ws__ctx_err(ctx, "ws_connect: invalid proxy URL: ", why, NULL);
     if (rc != WS_OK) return rc;
     cl->proxy_host = p.host;
     cl->proxy_port = p.port;
@@ -7903,16 +8014,18 @@ WS_API ws_result ws_broadcast_ex(ws_ctx *ctx, int opcode, const void *data, size
     ws_conn *c, *next;
     ws_result first = WS_OK, rc;
     size_t k = 0, nfull = 0;
+    ws__pmd_bc bc;
     if (sent) *sent = 0;
     if (full) *full = 0;
     if (!ctx) return WS_ERR_ARG;
     rc = ws__send_check(ctx, opcode & ~WS_SEND_UNCOMPRESSED, data, len);   /* once: not a close frame, text is UTF-8 */
     if (rc != WS_OK) return rc;
     (void)except; (void)flags;
+    ws__pmd_bc_init(&bc);   /* >>deflate: each compression made once, for all */
     for (c = WS__NO_SERVER ? NULL : ws_conn_next(ctx, NULL); c; c = next) {   /* server conns only */
         next = ws_conn_next(ctx, c);   /* closing c takes it out of the iteration */
         if (c == except || !(c->flags & WS__F_SERVER)) continue;
-        rc = ws__send_msg(c, opcode, data, len);
+        rc = ws__pmd_bcast(c, opcode, data, len, &bc);
         if (rc == WS_OK) k++;
         else if (first == WS_OK) first = rc;
         if (rc == WS_ERR_FULL) {
@@ -7920,6 +8033,7 @@ WS_API ws_result ws_broadcast_ex(ws_ctx *ctx, int opcode, const void *data, size
             if (flags & WS_BROADCAST_CLOSE_SLOW) (void)ws_conn_close(c, WS_CLOSE_TRY_AGAIN, WS__T("send queue full"));
         }
     }
+    ws__pmd_bc_end(ctx, &bc);
     if (sent) *sent = k;
     if (full) *full = nfull;
     return first;

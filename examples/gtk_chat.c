@@ -4,6 +4,8 @@
  * entry, the connection state; the client reconnects by itself (shown, with a spinner that
  * keeps the window repainting meanwhile).
  *   ./build/gtk_chat ws://127.0.0.1:9001/          (make examples builds it when GTK 3 is found)
+ *   by hand: cc -std=c99 examples/gtk_chat.c -o gtk_chat $(pkg-config --cflags --libs gtk+-3.0)
+ *            (Debian: apt-get install libgtk-3-dev)
  * With WS_GUI_TEST=PREFIX set it runs the scripted check of tests/gui/run.sh: it says "ready"
  * (every 500 ms while waiting), expects "hello from the peer 1" and, after the server went
  * away and came back, "hello from the peer 2"; then reads its own message list back, saves
@@ -176,7 +178,7 @@ int main(int argc, char **argv) {
     o.reconnect_delay_ms = 250;
     o.reconnect_max_ms = 2000;
     if (!A.ctx || ws_connect(A.ctx, argv[1], &o, NULL, &A.conn) != WS_OK) {
-        fprintf(stderr, "cannot connect to %s: not a ws:// URL?\n", argv[1]);
+        fprintf(stderr, "%s\n", A.ctx ? ws_ctx_error(A.ctx) : "out of memory");   /* why, in words */
         return 1;
     }
     if (A.test) {

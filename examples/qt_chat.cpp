@@ -3,6 +3,8 @@
  * QTimer, told only what changes (ws_config.on_watch / on_timer). A message list, an entry, the
  * connection state; it reconnects by itself, and a busy bar keeps the window painting meanwhile.
  *   ./build/qt_chat ws://127.0.0.1:9001/          (make examples builds it when Qt 5 is found)
+ *   by hand: g++ -std=c++11 -fPIC examples/qt_chat.cpp -o qt_chat $(pkg-config --cflags --libs Qt5Widgets)
+ *            (Qt 5 refuses code built without -fPIC; Debian: apt-get install qtbase5-dev)
  * WS_GUI_TEST=PREFIX: the scripted check of tests/gui/run.sh (see examples/gtk_chat.c). */
 #define WS_IMPLEMENTATION
 #include "../ws.h"
@@ -149,7 +151,7 @@ int main(int argc, char **argv) {
     o.reconnect_delay_ms = 250;
     o.reconnect_max_ms = 2000;
     if (!A.ctx || ws_connect(A.ctx, argv[1], &o, nullptr, &A.conn) != WS_OK) {
-        std::fprintf(stderr, "cannot connect to %s: not a ws:// URL?\n", argv[1]);
+        std::fprintf(stderr, "%s\n", A.ctx ? ws_ctx_error(A.ctx) : "out of memory");   /* why, in words */
         return 1;
     }
     if (A.test) {

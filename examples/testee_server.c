@@ -33,7 +33,7 @@ static ws_ctx *testee_listen(int port, ws_listener **l) {
     if (!ctx) { fprintf(stderr, "ws_ctx_create failed\n"); return NULL; }
     rc = ws_listen(ctx, "127.0.0.1", port, l);
     if (rc != WS_OK) {
-        fprintf(stderr, "%s (%s)\n", ws_ctx_error(ctx), ws_result_str(rc));
+        fprintf(stderr, "%s\n", ws_ctx_error(ctx)[0] ? ws_ctx_error(ctx) : ws_result_str(rc));
         ws_ctx_destroy(ctx);
         return NULL;
     }

@@ -15,9 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int listening;   /* before: ws_listen_tls's own failure is printed from ws_ctx_error */
 static void on_log(int level, const char *msg, void *user) {
     (void)user;
-    fprintf(stderr, "%s %s\n", level == 0 ? "error:" : level == 1 ? "warning:" : "info:", msg);
+    if (listening) fprintf(stderr, "%s %s\n", level == 0 ? "error:" : level == 1 ? "warning:" : "info:", msg);
 }
 
 static void on_event(ws_conn *c, const ws_event *ev, void *user) {
@@ -74,10 +75,11 @@ int main(int argc, char **argv) {
     if (!ctx) { fprintf(stderr, "ws_ctx_create failed\n"); return 1; }
     rc = ws_listen_tls(ctx, "127.0.0.1", (int)port, &tls, &l);
     if (rc != WS_OK) {   /* why: the file, mbedTLS's words, "address already in use" */
-        fprintf(stderr, "%s (%s)\n", ws_ctx_error(ctx), ws_result_str(rc));
+        fprintf(stderr, "%s\n", ws_ctx_error(ctx)[0] ? ws_ctx_error(ctx) : ws_result_str(rc));
         ws_ctx_destroy(ctx);
         return 1;
     }
+    listening = 1;
     /* the test certificate names "localhost" (mbedTLS 2.28 checks no IP addresses) */
     printf("TLS echo server on wss://localhost:%u/ (%s)%s\n", (unsigned)ws_listener_port(l),
            ws_listener_url(l), argc > 4 ? ", client certificates required" : "");

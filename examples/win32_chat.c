@@ -220,7 +220,7 @@ int main(int argc, char **argv) {
     o.reconnect_delay_ms = 250;
     o.reconnect_max_ms = 2000;
     if (!ctx || ws_connect(ctx, argv[1], &o, NULL, &conn) != WS_OK) {
-        fprintf(stderr, "cannot connect to %s: not a ws:// URL?\n", argv[1]);
+        fprintf(stderr, "%s\n", ctx ? ws_ctx_error(ctx) : "out of memory");   /* why, in words */
         return 1;
     }
     if (test) SetTimer(win, T_READY, 500, NULL);

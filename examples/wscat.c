@@ -29,11 +29,11 @@ static void on_event(ws_conn *c, const ws_event *ev, void *user) {
         else printf("< [binary %lu bytes]\n", (unsigned long)ev->len);
         fflush(stdout);
         break;
-    case WS_EV_ERROR:
+    case WS_EV_ERROR:   /* the kind (ws_result_str), then why (ev->msg) */
         if (ev->http_status)
             fprintf(stderr, "error: %s: HTTP %d %s (%s)\n", ws_result_str(ev->result), ev->http_status,
                     ws_http_status_text(ev->http_status), ev->msg);
-        else fprintf(stderr, "error: %s (%s)\n", ws_result_str(ev->result), ev->msg);
+        else fprintf(stderr, "error: %s: %s\n", ws_result_str(ev->result), ev->msg);
         failed = 1;
         break;
     case WS_EV_CLOSE:
@@ -44,9 +44,11 @@ static void on_event(ws_conn *c, const ws_event *ev, void *user) {
     }
 }
 
-static void on_log(int level, const char *msg, void *user) {   /* the why behind an error */
+/* Diagnostics. A client's errors also come as ERROR events or in ws_ctx_error, printed
+ * there; warnings (--verify optional: a certificate that failed its check) only come here. */
+static void on_log(int level, const char *msg, void *user) {
     (void)user;
-    fprintf(stderr, "%s: %s\n", level == 0 ? "error" : level == 1 ? "warning" : "info", msg);
+    if (level > 0) fprintf(stderr, "%s: %s\n", level == 1 ? "warning" : "info", msg);
 }
 
 static void send_line(char *line, size_t len) {   /* one line of input, without its newline */
@@ -168,8 +170,12 @@ int main(int argc, char **argv) {
     ctx = ws_ctx_create(&cfg);
     if (!ctx) { fprintf(stderr, "ws_ctx_create failed\n"); return 1; }
     rc = ws_connect(ctx, argv[i], &opts, NULL, &conn);   /* the outcome comes as events */
-    if (rc != WS_OK) {
-        fprintf(stderr, "%s: %s\n", argv[i], ws_result_str(rc));
+    if (rc != WS_OK) {   /* what can be known at once: ws_ctx_error says why */
+        fprintf(stderr, "%s: %s\n", argv[0], ws_ctx_error(ctx)[0] ? ws_ctx_error(ctx) : ws_result_str(rc));
+#ifndef WS_USE_MBEDTLS
+        if (rc == WS_ERR_TLS) fprintf(stderr, "  (for wss://, use build/wscat_tls: make examples builds it when "
+                                              "mbedTLS is installed, apt-get install libmbedtls-dev)\n");
+#endif
         ws_ctx_destroy(ctx);
         return 1;
     }

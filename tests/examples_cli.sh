@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # examples_cli.sh - the example servers' command lines: a port out of range or not a number is
 # an error (exit 2, nothing listens; never 99999 -> 34463), a port in use says "address already
-# in use", and `make demo PORT=N` reaches chat_server. Needs the examples built (make examples).
+# in use", and `make demo PORT=N` reaches chat_server. The client (wscat): a URL that is not
+# ws://, no server, wss:// in the build without TLS each exit 1 with the reason said once, and
+# an echo through testee_server. Needs the examples built (make examples).
 # Only 127.0.0.1; every process under timeout. Prints "ok - ..."/"FAIL - ..." and
 # "N passed, N failed".
 set -u
@@ -11,6 +13,15 @@ pass=0 fail=0 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null' EXIT
 ok()  { pass=$((pass + 1)); echo "ok - $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL - $*"; }
+
+lines() {   # want-lines label cmd...: an error said once, not by the log hook and again by the
+    local want=$1 label=$2 out n   # program in other words
+    shift 2
+    out=$(timeout 60 "$@" 2>&1 < /dev/null)
+    n=$(printf '%s\n' "$out" | wc -l)
+    if [ "$n" = "$want" ]; then ok "$label: $want line(s)"
+    else bad "$label: $n lines (want $want): $out"; fi
+}
 
 expect() {   # want-status want-text label cmd...
     local want=$1 text=$2 label=$3 out rc
@@ -50,6 +61,19 @@ else
         make --no-print-directory demo PORT="$port"
     expect 2 "make demo PORT=$((port + 1))" "chat_server suggests another port" \
         make --no-print-directory demo PORT="$port"
+    out=$(printf 'hello\n' | timeout 60 "$B/wscat" "ws://127.0.0.1:$port/" 2>&1); rc=$?
+    if [ $rc = 0 ] && printf '%s' "$out" | grep -qx '< hello'; then ok "wscat: an echo through testee_server"
+    else bad "wscat echo: status $rc, output: $out"; fi
 fi
+
+# the client's errors: exit 1, the reason said once (port 1: nothing listens there)
+expect 1 "scheme is not ws:// or wss://" "wscat without ws://" "$B/wscat" 127.0.0.1:9001
+lines 1 "wscat without ws://" "$B/wscat" 127.0.0.1:9001
+expect 1 "port out of range" "wscat ws://127.0.0.1:99999/" "$B/wscat" ws://127.0.0.1:99999/
+expect 1 "connection refused" "wscat with no server" "$B/wscat" ws://127.0.0.1:1/
+lines 2 "wscat with no server (the error, then the close)" "$B/wscat" ws://127.0.0.1:1/
+expect 1 "invalid proxy URL" "wscat --proxy bad://x" "$B/wscat" --proxy bad://x ws://127.0.0.1:1/
+expect 1 "build/wscat_tls" "wscat wss:// built without TLS points to wscat_tls" "$B/wscat" wss://127.0.0.1:1/
+lines 2 "wscat wss:// built without TLS (why, then where to go)" "$B/wscat" wss://127.0.0.1:1/
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -900,6 +900,30 @@ static void df_send_queue(void) {
 }
 static void test_deflate_send_queue(void) { cn_ways(df_send_queue); }
 
+/* A compressed send refused with WS_ERR_FULL is followed by WS_EV_DRAINED once the queue is
+ * taken, as an uncompressed one is (the queue limit is checked before compressing). */
+static void df_full_drained(void) {
+    static uint8_t big[1000];
+    ws_config cfg;
+    ws_conn *c, *peer;
+    df_cfg(&cfg);
+    cfg.max_send_queue = 1000;
+    cn_begin(&cfg);
+    c = df_open(1, "permessage-deflate");
+    peer = df_open(0, "permessage-deflate");
+    memset(big, 'q', sizeof big);
+    CHECK_EQ(ws_conn_send(c, WS_OP_BINARY | WS_SEND_UNCOMPRESSED, big, 900), WS_OK);
+    CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, big, 200), WS_ERR_FULL);
+    CHECK_EQ(cn_count(WS_EV_DRAINED), 0);
+    df_move(c, peer);
+    CHECK_EQ(cn_count(WS_EV_DRAINED), 1);
+    CHECK_EQ(ws_conn_send(c, WS_OP_BINARY, big, 200), WS_OK);
+    df_move(c, peer);
+    CHECK(cn_last() && cn_last()->type == WS_EV_MESSAGE && cn_last()->len == 200);
+    cn_end();
+}
+static void test_deflate_full_drained(void) { cn_ways(df_full_drained); }
+
 /* ---- which zlib streams a connection keeps (internal: only memory shows it, MEMORY in the
  * manual promises it): none before the first compressed message; with context takeover its
  * own compressor and inflater stay; without, it keeps none between messages (the ctx's shared
@@ -1203,6 +1227,340 @@ static void test_deflate_loopback(void) {
 }
 #endif
 
+#ifndef WS_NO_NET   /* ws_broadcast is the loop's: test_budget.c's bg_ctx / bg_open conns */
+/* ---- ws_broadcast: one compression per window among the recipients, the same bytes to each,
+ * and a compressor with context takeover reset after a broadcast passed it by ---- */
+/* An open server conn of ctx that agreed ext (no socket: what it sends stays in its queue). */
+static ws_conn *df_bg_open(ws_ctx *ctx, const char *ext) {
+    const char *why = "";
+    ws_conn *c = bg_open(ctx);
+    CHECK_EQ(ws__pmd_agreed(c, ext, &why), WS_OK);
+    return c;
+}
+/* The one frame server conn s has queued: its header and payload. 0 = none, or more. */
+static int df_bg_frame(const ws_conn *s, ws_frame *f, const uint8_t **pl) {
+    size_t n = ws__buf_used(s->tx);
+    const uint8_t *p = n ? WS__BDATA(s->tx) + s->tx->off : NULL;
+    if (!p || ws_frame_parse(p, n, WS_PARSE_RSV_MASK, f, NULL, NULL) != WS_OK) return 0;
+    *pl = p + f->header_len;
+    return f->header_len + f->payload_len == n;
+}
+/* What s queued, fed to its client engine cl (then gone from s's queue): cl's last event must
+ * be that message, exactly. */
+static void df_bg_move(ws_conn *s, ws_conn *cl, const void *msg, size_t n) {
+    const cn_ev *e;
+    int before = cn_count(WS_EV_MESSAGE);
+    if (ws__buf_used(s->tx)) cn_feed(cl, WS__BDATA(s->tx) + s->tx->off, ws__buf_used(s->tx));
+    bg_drain(s);
+    e = cn_last();
+    CHECK_EQ(cn_count(WS_EV_MESSAGE), before + 1);
+    CHECK(e && e->type == WS_EV_MESSAGE && e->conn == cl && e->len == n &&
+          e->sum == (n ? cn_fnv((const uint8_t *)msg, n) : 0));
+}
+/* n pseudo-random bytes from seed */
+static void df_rand(uint8_t *p, size_t n, unsigned long long st) {
+    size_t i;
+    for (i = 0; i < n; i++) { st = st * 6364136223846793005ull + 1442695040888963407ull; p[i] = (uint8_t)(st >> 33); }
+}
+
+/* Five deflate clients (windows 15, 15, 10, 10, 9; with and without context takeover) and one
+ * without: one compression per window, the same bytes for a window's recipients, each inflates
+ * with exactly its window (a larger one would reach too far back) and gets the message; the
+ * takeover conns make no compressor of their own; then except, text, WS_SEND_UNCOMPRESSED,
+ * short and empty messages (the threshold), and per-connection sends after the broadcasts. */
+static void test_deflate_broadcast(void) {
+    static const char *exts[6] = {
+        "permessage-deflate", "permessage-deflate; server_no_context_takeover",
+        "permessage-deflate; server_max_window_bits=10",
+        "permessage-deflate; server_no_context_takeover; server_max_window_bits=10",
+        "permessage-deflate; server_max_window_bits=9", "" };
+    static const int bits[6] = { 15, 15, 10, 10, 9, 0 };
+    static uint8_t m[8000], out[9000], text[5000];
+    ws_config cfg;
+    ws_ctx *ctx;
+    ws_conn *sv[6], *cl[6];
+    size_t sent = 99, plen[6], i;
+    const uint8_t *pl[6];
+    unsigned long d0;
+    int k, round;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.deflate.enable = 1;   /* the default threshold: 64 bytes */
+    ctx = bg_ctx(&cfg);
+    if (!ctx) return;
+    cn_mode = 0;
+    for (k = 0; k < 6; k++) { sv[k] = df_bg_open(ctx, exts[k]); cl[k] = df_open(0, exts[k]); }
+    /* repeats 600 bytes back (a 1 KiB window reaches it) and 3000 back (4 KiB and up) */
+    df_rand(m, 600, 1);
+    memcpy(m + 600, m, 600);
+    df_rand(m + 1200, 3000, 2);
+    memcpy(m + 4200, m + 1200, 3000);
+    df_rand(m + 7200, 800, 3);
+    for (i = 0; i < sizeof text; i++) text[i] = (uint8_t)("{\"n\": 12345, \"name\": \"caf\xc3\xa9\"}, "[i % 32]);
+    d0 = ctx->ndeflate;
+    CHECK_EQ(ws_broadcast(ctx, WS_OP_BINARY, m, sizeof m, NULL, &sent), WS_OK);
+    CHECK_EQ(sent, 6);
+    CHECK_EQ(ctx->ndeflate - d0, 3);   /* windows 15, 10 and 9: one compression each */
+    for (k = 0; k < 6; k++) {
+        ws_frame f;
+        pl[k] = NULL;
+        plen[k] = 0;
+        CHECK(df_bg_frame(sv[k], &f, &pl[k]));
+        if (!pl[k]) continue;
+        plen[k] = (size_t)f.payload_len;
+        CHECK_EQ(f.rsv, bits[k] ? WS_RSV1 : 0);
+        if (bits[k]) {
+            long got = df_inflate(pl[k], plen[k], bits[k], out, sizeof out);
+            CHECK_EQ(got, (long)sizeof m);
+            CHECK(got == (long)sizeof m && memcmp(out, m, sizeof m) == 0);
+        } else {
+            CHECK(plen[k] == sizeof m && memcmp(pl[k], m, sizeof m) == 0);
+        }
+    }
+    for (k = 1; k < 4; k += 2)   /* a window's recipients: the same bytes, takeover or not */
+        CHECK(pl[k] && pl[k - 1] && plen[k] == plen[k - 1] && memcmp(pl[k], pl[k - 1], plen[k]) == 0);
+    CHECK(plen[0] < plen[2] && plen[2] < plen[4]);   /* each window as large as its peer allows */
+    CHECK(!sv[0]->pmd->d_on && !sv[2]->pmd->d_on && !sv[4]->pmd->d_on);   /* no compressor each */
+    for (k = 0; k < 6; k++) df_bg_move(sv[k], cl[k], m, sizeof m);
+    for (round = 0; round < 2; round++) {
+        cn_nev = 0;
+        d0 = ctx->ndeflate;
+        CHECK_EQ(ws_broadcast(ctx, WS_OP_TEXT, text, sizeof text, sv[1], &sent), WS_OK);
+        CHECK_EQ(sent, 5);
+        CHECK_EQ(ctx->ndeflate - d0, 3);
+        CHECK_EQ(ws__buf_used(sv[1]->tx), 0);   /* except */
+        for (k = 0; k < 6; k++) {
+            ws_frame f;
+            const uint8_t *p;
+            if (k == 1) continue;
+            CHECK(df_bg_frame(sv[k], &f, &p) && f.rsv == (bits[k] ? WS_RSV1 : 0));
+            if (bits[k]) CHECK(f.payload_len < sizeof text / 10);
+            df_bg_move(sv[k], cl[k], text, sizeof text);
+        }
+        /* each conn's own messages after the broadcasts: its compressor (reset) and the
+         * client's inflater (which holds the broadcasts) agree */
+        for (k = 0; k < 6; k++) {
+            CHECK_EQ(ws_conn_send(sv[k], WS_OP_BINARY, m, sizeof m), WS_OK);
+            df_bg_move(sv[k], cl[k], m, sizeof m);
+            CHECK_EQ(ws_conn_send(sv[k], WS_OP_TEXT, text, sizeof text), WS_OK);
+            df_bg_move(sv[k], cl[k], text, sizeof text);
+        }
+        cn_nev = 0;
+        d0 = ctx->ndeflate;   /* not compressed: on request, and below the threshold (64) */
+        CHECK_EQ(ws_broadcast(ctx, WS_OP_BINARY | WS_SEND_UNCOMPRESSED, m, sizeof m, NULL, &sent), WS_OK);
+        CHECK_EQ(sent, 6);
+        for (k = 0; k < 6; k++) {
+            ws_frame f;
+            const uint8_t *p;
+            CHECK(df_bg_frame(sv[k], &f, &p) && f.rsv == 0 && f.payload_len == sizeof m);
+            df_bg_move(sv[k], cl[k], m, sizeof m);
+        }
+        CHECK_EQ(ws_broadcast(ctx, WS_OP_TEXT, text, 63, NULL, &sent), WS_OK);
+        for (k = 0; k < 6; k++) {
+            ws_frame f;
+            const uint8_t *p;
+            CHECK(df_bg_frame(sv[k], &f, &p) && f.rsv == 0 && f.payload_len == 63);
+            df_bg_move(sv[k], cl[k], text, 63);
+        }
+        CHECK_EQ(ws_broadcast(ctx, WS_OP_BINARY, "", 0, NULL, &sent), WS_OK);
+        CHECK_EQ(sent, 6);
+        for (k = 0; k < 6; k++) df_bg_move(sv[k], cl[k], "", 0);
+        CHECK_EQ(ctx->ndeflate - d0, 0);
+    }
+    CHECK_EQ(cn_count(WS_EV_ERROR), 0);
+    cn_nev = 0;
+    bg_end(ctx);
+    cn_end();
+}
+
+/* A client that keeps its inflater's context: its own message, a broadcast (a shared encoding
+ * its server-side compressor never saw), then its own message again, which repeats the first:
+ * unless that compressor was reset, it refers 2000 bytes back, where the client's window holds
+ * the broadcast, and the client inflates the wrong bytes. After the reset the context is kept
+ * again (the message once more: a few bytes). */
+static void test_deflate_broadcast_takeover(void) {
+    static uint8_t a[2000], b[2000];
+    ws_config cfg;
+    ws_ctx *ctx;
+    ws_conn *sv, *cl;
+    size_t sent = 0;
+    int round;
+    df_cfg(&cfg);
+    ctx = bg_ctx(&cfg);
+    if (!ctx) return;
+    cn_mode = 0;
+    sv = df_bg_open(ctx, "permessage-deflate");
+    cl = df_open(0, "permessage-deflate");
+    df_rand(a, sizeof a, 11);
+    df_rand(b, sizeof b, 12);
+    for (round = 0; round < 3; round++) {
+        ws_frame f;
+        const uint8_t *p;
+        cn_nev = 0;
+        CHECK_EQ(ws_conn_send(sv, WS_OP_BINARY, a, sizeof a), WS_OK);
+        df_bg_move(sv, cl, a, sizeof a);
+        CHECK_EQ(ws_broadcast(ctx, WS_OP_BINARY, b, sizeof b, NULL, &sent), WS_OK);
+        CHECK_EQ(sent, 1);
+        df_bg_move(sv, cl, b, sizeof b);
+        CHECK_EQ(sv->pmd->d_stale, 1);
+        CHECK_EQ(ws_conn_send(sv, WS_OP_BINARY, a, sizeof a), WS_OK);
+        df_bg_move(sv, cl, a, sizeof a);
+        CHECK_EQ(ws_conn_send(sv, WS_OP_BINARY, a, sizeof a), WS_OK);
+        CHECK(df_bg_frame(sv, &f, &p) && f.rsv == WS_RSV1 && f.payload_len < 50);
+        df_bg_move(sv, cl, a, sizeof a);
+    }
+    CHECK_EQ(cn_count(WS_EV_ERROR), 0);
+    cn_nev = 0;
+    bg_end(ctx);
+    cn_end();
+}
+
+/* The queue rules of ws_broadcast_ex hold with compression: a full queue misses the message
+ * (WS_ERR_FULL, *full) before anything is compressed for it, WS_BROADCAST_CLOSE_SLOW closes it,
+ * larger than max_send_queue is WS_ERR_TOO_BIG, and none of this compresses or disturbs the
+ * others: they get the message, their compressors stay in step. */
+static void test_deflate_broadcast_slow(void) {
+    static uint8_t big[8192], msg[4000];
+    ws_config cfg;
+    ws_ctx *ctx;
+    ws_conn *sv[3], *cl[3];
+    size_t sent = 99, full = 99;
+    unsigned long d0;
+    int k;
+    df_cfg(&cfg);
+    cfg.max_send_queue = 10000;
+    ctx = bg_ctx(&cfg);
+    if (!ctx) return;
+    cn_mode = 0;
+    for (k = 0; k < 3; k++) {
+        const char *ext = k == 2 ? "permessage-deflate; server_no_context_takeover" : "permessage-deflate";
+        sv[k] = df_bg_open(ctx, ext);
+        cl[k] = df_open(0, ext);
+    }
+    df_rand(msg, 1000, 5);
+    memcpy(msg + 1000, msg, 1000);
+    memcpy(msg + 2000, msg, 2000);
+    CHECK_EQ(ws_conn_send(sv[1], WS_OP_BINARY | WS_SEND_UNCOMPRESSED, big, sizeof big), WS_OK);   /* does not read */
+    d0 = ctx->ndeflate;
+    CHECK_EQ(ws_broadcast_ex(ctx, WS_OP_BINARY, msg, sizeof msg, NULL, 0, &sent, &full), WS_ERR_FULL);
+    CHECK_EQ(sent, 2);
+    CHECK_EQ(full, 1);
+    CHECK_EQ(ctx->ndeflate - d0, 1);
+    CHECK_EQ(ws_conn_state(sv[1]), WS_STATE_OPEN);
+    CHECK_EQ(sv[1]->pmd->d_stale, 0);   /* it missed it */
+    df_bg_move(sv[0], cl[0], msg, sizeof msg);
+    df_bg_move(sv[2], cl[2], msg, sizeof msg);
+    CHECK_EQ(ws_broadcast_ex(ctx, WS_OP_BINARY, big, 10001, NULL, 0, &sent, &full), WS_ERR_TOO_BIG);
+    CHECK_EQ(sent, 0);
+    CHECK_EQ(full, 0);
+    CHECK_EQ(ctx->ndeflate - d0, 1);
+    CHECK_EQ(ws_conn_send(sv[0], WS_OP_BINARY | WS_SEND_UNCOMPRESSED, big, sizeof big), WS_OK);
+    CHECK_EQ(ws_conn_send(sv[2], WS_OP_BINARY | WS_SEND_UNCOMPRESSED, big, sizeof big), WS_OK);
+    CHECK_EQ(ws_broadcast_ex(ctx, WS_OP_BINARY, msg, sizeof msg, NULL, 0, &sent, &full), WS_ERR_FULL);
+    CHECK_EQ(sent, 0);
+    CHECK_EQ(full, 3);
+    CHECK_EQ(ctx->ndeflate - d0, 1);   /* nobody to send it to: not compressed */
+    df_bg_move(sv[0], cl[0], big, sizeof big);
+    df_bg_move(sv[2], cl[2], big, sizeof big);
+    CHECK_EQ(ws_broadcast_ex(ctx, WS_OP_BINARY, msg, sizeof msg, NULL, WS_BROADCAST_CLOSE_SLOW, &sent, &full), WS_ERR_FULL);
+    CHECK_EQ(sent, 2);
+    CHECK_EQ(full, 1);
+    CHECK_EQ(ctx->ndeflate - d0, 2);
+    CHECK_EQ(ws_conn_state(sv[1]), WS_STATE_CLOSING);   /* 1013 queued behind its backlog */
+    df_bg_move(sv[0], cl[0], msg, sizeof msg);
+    df_bg_move(sv[2], cl[2], msg, sizeof msg);
+    for (k = 0; k < 3; k += 2) {   /* their own messages still inflate */
+        CHECK_EQ(ws_conn_send(sv[k], WS_OP_BINARY, msg, sizeof msg), WS_OK);
+        df_bg_move(sv[k], cl[k], msg, sizeof msg);
+    }
+    CHECK_EQ(cn_count(WS_EV_ERROR), 0);
+    cn_nev = 0;
+    bg_end(ctx);
+    cn_end();
+}
+#ifdef EN_SOCKETS
+/* Over sockets (adopted socketpairs): the recipient whose queue is empty gets the shared
+ * encoding written straight from the one buffer, the one whose socket is full gets it copied
+ * into its queue behind what waits; both inflate it, and their own messages after it. */
+static void test_deflate_broadcast_sockets(void) {
+    static uint8_t m[65536], filler[65536], buf[65536];
+    static const char *exts[2] = { "permessage-deflate", "permessage-deflate; server_no_context_takeover" };
+    ws_config cfg;
+    ws_ctx *ctx;
+    ws_conn *sv[2] = { NULL, NULL }, *cl[2];
+    int fds[2][2], k, i, nmsg[2] = { 0, 0 }, want[2] = { 2, 2 };
+    uint32_t last[2][2] = { { 0, 0 }, { 0, 0 } };
+    size_t sent = 0;
+    unsigned long d0;
+    df_begin();
+    cn_mode = 0;
+    df_cfg(&cfg);
+    cfg.on_event = cn_on_event;
+    ctx = ws_ctx_create(&cfg);
+    CHECK(ctx != NULL);
+    if (!ctx) { cn_end(); return; }
+    for (k = 0; k < 2; k++) {
+        ws_engine_opts o;
+        CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds[k]), 0);
+        memset(&o, 0, sizeof o);
+        o.server = 1;
+        o.upgraded = 1;
+        o.extensions = exts[k];
+        CHECK_EQ(ws_conn_adopt(ctx, fds[k][0], &o, NULL, &sv[k]), WS_OK);
+        cl[k] = df_open(0, exts[k]);
+    }
+    for (i = 0; i < 500 && sv[0] && sv[1] && (ws_conn_state(sv[0]) != WS_STATE_OPEN ||
+                                              ws_conn_state(sv[1]) != WS_STATE_OPEN); i++)
+        ws_poll(ctx, 10);
+    if (!sv[0] || !sv[1] || ws_conn_state(sv[0]) != WS_STATE_OPEN || ws_conn_state(sv[1]) != WS_STATE_OPEN) {
+        CHECK(0);
+        ws_ctx_destroy(ctx);
+        cn_end();
+        return;
+    }
+    df_rand(m, 4096, 21);
+    for (i = 1; i < 16; i++) memcpy(m + 4096 * i, m, 4096);
+    df_rand(filler, sizeof filler, 22);
+    for (i = 0; i < 256 && !ws_conn_queued(sv[0]); i++) {   /* sv[0]'s peer does not read yet */
+        CHECK_EQ(ws_conn_send(sv[0], WS_OP_BINARY | WS_SEND_UNCOMPRESSED, filler, sizeof filler), WS_OK);
+        want[0]++;
+    }
+    CHECK(ws_conn_queued(sv[0]) > 0);
+    d0 = ctx->ndeflate;
+    CHECK_EQ(ws_broadcast(ctx, WS_OP_BINARY, m, sizeof m, NULL, &sent), WS_OK);
+    CHECK_EQ(sent, 2);
+    CHECK_EQ(ctx->ndeflate - d0, 1);
+    CHECK_EQ(ws_conn_queued(sv[1]), 0);   /* written at once */
+    for (k = 0; k < 2; k++) CHECK_EQ(ws_conn_send(sv[k], WS_OP_BINARY, m, sizeof m), WS_OK);
+    for (i = 0; i < 5000 && (nmsg[0] < want[0] || nmsg[1] < want[1]); i++) {
+        ws_poll(ctx, i < 10 ? 0 : 10);
+        for (k = 0; k < 2; k++) {
+            long r = (long)recv(fds[k][1], buf, sizeof buf, MSG_DONTWAIT);
+            int e0 = cn_nev, j;
+            if (r <= 0) continue;
+            cn_feed(cl[k], buf, (size_t)r);
+            for (j = e0; j < cn_nev; j++) {
+                if (cn_evs[j].type != WS_EV_MESSAGE || cn_evs[j].conn != cl[k]) continue;
+                nmsg[k]++;
+                last[k][0] = last[k][1];
+                last[k][1] = cn_evs[j].sum;
+            }
+            if (cn_nev > CN_MAX_EV / 2) cn_nev = 0;
+        }
+    }
+    for (k = 0; k < 2; k++) {
+        CHECK_EQ(nmsg[k], want[k]);
+        CHECK_EQ(last[k][0], cn_fnv(m, sizeof m));   /* the broadcast */
+        CHECK_EQ(last[k][1], cn_fnv(m, sizeof m));   /* and its own, after it */
+    }
+    CHECK_EQ(cn_count(WS_EV_ERROR), 0);
+    cn_nev = 0;
+    ws_ctx_destroy(ctx);
+    for (k = 0; k < 2; k++) close(fds[k][1]);
+    cn_end();
+}
+#endif
+#endif /* WS_NO_NET */
+
 static void suite_deflate(void) {
     RUN(test_deflate_params);
     RUN(test_deflate_server_negotiation);
@@ -1220,9 +1578,18 @@ static void suite_deflate(void) {
     RUN(test_deflate_fragmented_rx);
     RUN(test_deflate_fragmented_tx);
     RUN(test_deflate_send_queue);
+    RUN(test_deflate_full_drained);
     RUN(test_deflate_streams);
     RUN(test_deflate_roundtrip);
     RUN(test_deflate_engine_pair);
+#ifndef WS_NO_NET
+    RUN(test_deflate_broadcast);
+    RUN(test_deflate_broadcast_takeover);
+    RUN(test_deflate_broadcast_slow);
+#ifdef EN_SOCKETS
+    RUN(test_deflate_broadcast_sockets);
+#endif
+#endif
 #ifdef EN_SOCKETS
     RUN(test_deflate_adopt_upgraded);
     RUN(test_deflate_loopback);

@@ -307,6 +307,7 @@ static void test_proxy_bad_url(void) {
     o.proxy = "https://127.0.0.1:3128";
     CHECK_EQ(ws_connect(ctx, "ws://127.0.0.1:1/", &o, NULL, &c), WS_ERR_URL);
     CHECK(c == NULL);
+    CHECK(strstr(ws_ctx_error(ctx), "invalid proxy URL") != NULL);   /* not only in the log hook */
     o.proxy = "http://a%zz:b@127.0.0.1:3128";
     CHECK_EQ(ws_connect(ctx, "ws://127.0.0.1:1/", &o, NULL, NULL), WS_ERR_URL);
     o.proxy = "http://127.0.0.1:1";   /* nothing listens: the proxy's TCP connect fails */
