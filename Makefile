@@ -59,6 +59,7 @@ test: build/run_tests build/run_tests_poll build/run_tests_vg build/run_tests_nd
 	$(MAKE) --no-print-directory test-options
 	$(MAKE) --no-print-directory test-nonet
 	$(MAKE) --no-print-directory test-minimal
+	$(MAKE) --no-print-directory test-clock
 	./build/attack
 ifneq ($(VALGRIND),)
 	$(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
@@ -118,6 +119,15 @@ build/run_tests_min: $(TEST_SRC) | build
 	$(CC) $(CFLAGS) $(SAN) $(MIN_SWITCHES) tests/run_tests.c -o $@ $(LDLIBS)
 test-minimal: build/run_tests_min
 	./build/run_tests_min
+# tests/test_clock.c: a 32-bit millisecond clock (WS_NOW_MS32, as lwIP's sys_now) that wraps
+# under timers, the accept pause, pings, idle timeout, reconnect and the engine; then with poll()
+# and a bare uint32_t WS_NOW_MS() (its width seen, no WS_NOW_MS32: T_AUTO).
+.PHONY: test-clock
+test-clock: | build
+	$(CC) $(CFLAGS) $(SAN) tests/test_clock.c -o build/test_clock $(LDLIBS)
+	./build/test_clock
+	$(CC) $(CFLAGS) $(SAN) -DWS_NO_EPOLL -DT_AUTO tests/test_clock.c -o build/test_clock_poll $(LDLIBS)
+	./build/test_clock_poll
 # tests/attack.c: the server under attack (slowloris, silent sockets, fd exhaustion, memory
 # pressure, malformed heads, use after close) in child processes; no sanitizers (they would
 # distort the RSS and CPU it asserts), WS_DEBUG on. POSIX only.

@@ -54,6 +54,9 @@ OPTIONS (#define before the implementation include; default in brackets)
     WS_NO_PROXY, WS_NO_TIMERS, WS_NO_WATCH, WS_NO_POST   leave out proxy CONNECT
                         (opts.proxy: WS_ERR_ARG), ws_timer_*, ws_watch_*, ws_ctx_post
     WS_NOW_MS()         monotonic milliseconds [clock_gettime / GetTickCount64 / sys_now]
+    WS_NOW_MS32         your WS_NOW_MS() wraps at 2^32 though its type is wider: each ctx
+                        extends it to 64 bits, as it does when the type has 32 bits
+                        (HAL_GetTick's uint32_t) and for lwIP's sys_now; see PLATFORMS
     WS_NO_THREADS       resolve host names in ws_connect itself (blocks; see WHAT BLOCKS)
     WS_NO_EPOLL         Linux: ws_poll uses poll() instead of epoll (as on other systems;
                         automatic where the compiler mislays glibc's packed epoll_event: tcc)
@@ -177,6 +180,13 @@ PLATFORMS
   and IPv6. Firmware: WS_LWIP (an RTOS with lwIP sockets, NO_SYS=0; define WS_RANDOM; host
   names resolve through lwip_getaddrinfo in ws_connect when LWIP_DNS), or WS_NO_NET and the
   engine over any TCP stack (lwIP's raw API in a NO_SYS superloop). README: "Firmware".
+  The clock: WS_NOW_MS() must never go back. A 32-bit millisecond counter (lwIP's sys_now,
+  HAL_GetTick, xTaskGetTickCount * portTICK_PERIOD_MS as a uint32_t) wraps after 49.7 days:
+  each ctx extends it to 64 bits when WS_NOW_MS()'s type has 32 bits, or with WS_NOW_MS32
+  (a cast to int64_t hides the width), provided ws.h reads it (any ws_poll, ws_dispatch...)
+  at least once every 49.7 days. The engine's now_ms is yours: its timers
+  compare modulo 2^32, so a wrapping 32-bit clock works there (ws_engine_deadline is on the
+  scale of the last now_ms: wait deadline - now_ms); ws_conn_age_ms needs one that does not.
 */
 #if defined(WS_IMPLEMENTATION) && !defined(_WIN32) && !defined(__APPLE__) && \
     !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE) && !defined(WS_NO_FEATURE_MACROS)
@@ -682,7 +692,8 @@ WS_API int       ws_engine_wants_eof(const ws_conn *c);
  * clock; 0 = no timer. ws_engine_tick runs the timers that are due at now_ms. One call does a
  * bounded amount of work (callbacks that keep feeding or sending make more); what is left
  * makes the deadline the last now_ms (or -1): tick again until it is in the future. From a
- * callback or the ws_io, ws_engine_tick only takes the clock. */
+ * callback or the ws_io, ws_engine_tick only takes the clock. A clock that wraps at 2^32
+ * works (timers compare modulo 2^32): wait deadline - the last now_ms. */
 WS_API int64_t   ws_engine_deadline(const ws_conn *c);
 WS_API void      ws_engine_tick(ws_conn *c, int64_t now_ms);
 /* An in-memory pair for tests: a client and a server engine (their own configs; user is each
@@ -2361,6 +2372,7 @@ WS__UNUSED static ws__sock ws__sock_accept(ws__sock l, struct sockaddr *sa, sock
 #  endif
 #  ifndef WS_NOW_MS   /* lwIP's clock: u32_t milliseconds, wraps after 49.7 days */
 #    define WS_NOW_MS() ((int64_t)sys_now())
+#    define WS_NOW_MS32 1   /* each ctx extends it to 64 bits (ws__now_of) */
 #  endif
 static int  ws__net_init(void) { return 0; }
 static void ws__net_done(void) {}
@@ -2553,6 +2565,11 @@ static int ws__thread_start(void *arg) {   /* detached */
 
 /* WS_NOW_MS(): a monotonic clock in milliseconds (a hook: define it for your platform) */
 static int64_t ws__now_ms(void) { return (int64_t)(WS_NOW_MS()); }
+#ifdef WS_NOW_MS32   /* the clock wraps at 2^32: each ctx extends it (ws__now_of in >>config) */
+#  define WS__NOW32 1
+#else                 /* so does one whose type has 32 bits (HAL_GetTick's uint32_t) */
+#  define WS__NOW32 (sizeof(WS_NOW_MS()) < sizeof(int64_t))
+#endif
 
 #ifndef WS__LWIP   /* the BSD socket calls, by the names this platform gives them */
 #  define ws__socket      socket
@@ -2927,6 +2944,17 @@ static char *ws__strdup(ws_ctx *ctx, const char *s, size_t n) {
 static int64_t ws__t64(const ws_ctx *ctx, ws__t32 t) {   /* a ws__t32 back on ctx->now's scale */
     return t ? ctx->now + (int32_t)(t - (ws__t32)ctx->now) : 0;   /* 0 stays 0 (none) */
 }
+#ifndef WS_NO_NET
+/* ctx's clock. A 32-bit one (WS__NOW32: sys_now, HAL_GetTick wrap after 49.7 days) counts
+ * only by its low 32 bits: ctx->now, the last reading, carries the high part and a reading
+ * moves it on by the 32-bit difference, so ctx's clock never wraps while it is read at least
+ * every 49.7 days. A 64-bit clock is taken as it is (the test is a constant). */
+static int64_t ws__now_of(const ws_ctx *ctx) {
+    if (!WS__NOW32) return ws__now_ms();
+    return ctx->now + (uint32_t)((uint32_t)ws__now_ms() - (uint32_t)ctx->now);
+}
+static void ws__now_set(ws_ctx *ctx) { ctx->now = ws__now_of(ctx); }
+#endif
 /* Timers stay 32-bit on the way: ms from now as a ws__t32, and whether t has come (t != 0). */
 static ws__t32 ws__t32_in(const ws_ctx *ctx, int ms) {
     ws__t32 t = (ws__t32)ctx->now + (ws__t32)ms;
@@ -4386,7 +4414,7 @@ WS_API int64_t ws_conn_age_ms(const ws_conn *c) {
     WS__CHECK(c);
     if (!c) return 0;
 #ifndef WS_NO_NET
-    if (!c->ctx->engine) return ws__now_ms() - c->created;
+    if (!c->ctx->engine) return ws__now_of(c->ctx) - c->created;
 #endif
     return c->ctx->now - c->created;   /* an engine: on its user's clock */
 }
@@ -5469,15 +5497,18 @@ static void ws__out_flush(ws_ctx *ctx, const ws_conn *c) { (void)ctx; (void)c; }
 /* Writes frames f[0..nf) with one sendmsg/WSASend; 0 = nothing went (EAGAIN: queue them). */
 static int ws__send_frames(ws_conn *c, const ws__outf *f, size_t nf, int queue_all) {
     ws__iov v[2 * WS__OUT_MAX];
-    size_t i, put = 0, total = 0;
+    size_t i, put = 0, total = 0, nv = 2 * nf;
     for (i = 0; i < nf; i++) {
         WS__IOV(v[2 * i], f[i].h, f[i].hl);
         WS__IOV(v[2 * i + 1], f[i].p, f[i].n);
+        /* WSASend takes at most 1 GiB of a buffer (WS__IOV): the frames after a larger payload
+         * are queued, or they would go out inside its cut */
+        if (f[i].n > 0x40000000u && nv == 2 * nf) nv = 2 * i + 2;
         total += f[i].hl + f[i].n;
     }
     for (;;) {
         int e;
-        long n = ws__sock_sendv(c->fd, v, 2 * nf);
+        long n = ws__sock_sendv(c->fd, v, nv);
         if (n >= 0) { put = (size_t)n; break; }
         e = ws__sock_errno();
         if (ws__err_intr(e)) continue;
@@ -7349,7 +7380,7 @@ static size_t ws__collect(ws_ctx *ctx) {
     ws_listener *l;
     ws_watch *w;
     ws_conn *c;
-    ctx->now = ws__now_ms();
+    ws__now_set(ctx);
     ocap = 1;
     for (l = ctx->listeners; l; l = l->next) ocap++;
     for (w = ctx->watches; w; w = w->next) ocap++;
@@ -7528,7 +7559,7 @@ WS_API void ws_timer_again(ws_timer *t, int ms) {
     ws_ctx *ctx;
     if (!t || t->cancelled || ms < 0) return;
     ctx = t->ctx;
-    if (!ctx->dispatching) ctx->now = ws__now_ms();
+    if (!ctx->dispatching) ws__now_set(ctx);
     ws__heap_file(ctx, &t->hn, t->due = ctx->now + ms > 0 ? ctx->now + ms : 1);
     ws__timer_sync(ctx);
 }
@@ -7723,7 +7754,7 @@ static void ws__dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n) {
     size_t i;
     WS_ASSERT(!ctx->in_cb && "ws_dispatch/ws_poll called from a callback");
     if (ctx->in_cb) return;   /* (without asserts) re-entered: would corrupt the pass running */
-    ctx->now = ws__now_ms();
+    ws__now_set(ctx);
     ctx->dispatching++;
     for (i = 0; i < n; i++) {
         int found = 1;
@@ -7756,7 +7787,7 @@ WS_API void ws_socket_ready(ws_ctx *ctx, void *token, int revents) {
     if (!ctx || !token) return;
     WS_ASSERT(!ctx->in_cb && "ws_socket_ready called from a callback");
     if (ctx->in_cb) return;   /* level-triggered: the host reports it again from its loop */
-    ctx->now = ws__now_ms();
+    ws__now_set(ctx);
     ctx->dispatching++;
     ws__ready(ctx, token == (void *)ctx ? NULL : token, (short)revents);
     ws__dispatch_end(ctx);
@@ -7774,12 +7805,12 @@ WS_API void ws_timer_fired(ws_ctx *ctx) {
 static int ws__poll_epoll(ws_ctx *ctx, int timeout_ms) {
     struct epoll_event ev[256];
     int t, n, i, before = ctx->nevents;
-    ctx->now = ws__now_ms();
+    ws__now_set(ctx);
     t = ws__timeout(ctx);
     if (timeout_ms >= 0 && (t < 0 || t > timeout_ms)) t = timeout_ms;
     n = epoll_wait(ctx->epfd, ev, (int)(sizeof ev / sizeof ev[0]), t);
     if (n < 0 && errno != EINTR) return WS_ERR_IO;
-    ctx->now = ws__now_ms();
+    ws__now_set(ctx);
     ctx->dispatching++;
     for (i = 0; i < n; i++) {
         uint32_t e = ev[i].events;
@@ -7864,7 +7895,7 @@ WS_API ws_ctx *ws_ctx_create(const ws_config *cfg) {
     if (!ctx) return NULL;
     memset(ctx, 0, sizeof *ctx);
     ws__cfg_set(ctx, cfg);
-    ctx->now = ws__now_ms();
+    ws__now_set(ctx);
     ctx->wake_r = ctx->wake_w = WS__INVALID_SOCK;
     if (ws__net_init() != 0) { WS_FREE(ctx, cfg->user); return NULL; }
     ctx->net_ok = 1;
@@ -7907,7 +7938,7 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
     WS__POST_UNLOCK(ctx);
     ws__run_posts(ctx);
     ctx->destroying = 1;
-    ctx->now = ws__now_ms();
+    ws__now_set(ctx);
     while (ctx->listeners) ws_listener_close(ctx->listeners);
     for (c = ctx->head; c; c = c->next) {
         if (c->state == WS__OPEN && !(c->flags & WS__F_SENT_CLOSE)) {   /* try, don't wait */
@@ -7982,7 +8013,7 @@ WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts 
         ws_result trc = ws__tls_cfg_new(ctx, opts ? opts->tls : NULL, 0, &cl->tls, err, sizeof err);
         if (trc != WS_OK) { ws__ctx_err(ctx, err, NULL, NULL); ws__conn_free(c); return trc; }
     }
-    ctx->now = ws__now_ms();
+    ws__now_set(ctx);
     ws__client_start(c);
     ws__pend(c);   /* its connect timer and poll interest; failures are reported from the loop */
     if (out) *out = c;
@@ -7996,10 +8027,10 @@ WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_conn
     ws_result rc = ctx && ctx->in_cb ? WS_ERR_STATE : ws_connect(ctx, url, opts, conn_user, &c);
     if (out) *out = NULL;
     if (rc != WS_OK) return rc;   /* ws_ctx_error: "ws_connect: ..."; STATE: its ws_poll would re-enter */
-    end = ws__now_ms() + (timeout_ms > 0 ? timeout_ms : 0x7FFFFFFF);
+    end = ws__now_of(ctx) + (timeout_ms > 0 ? timeout_ms : 0x7FFFFFFF);
     ctx->hold = c;   /* a failed attempt is freed inside ws_poll: keep it to read its error */
-    while ((c->state < WS__OPEN || c->state == WS__WAITING) && ws__now_ms() < end) {
-        if (ws_poll(ctx, (int)WS__MIN(end - ws__now_ms(), (int64_t)100)) < 0) break;
+    while ((c->state < WS__OPEN || c->state == WS__WAITING) && ws__now_of(ctx) < end) {
+        if (ws_poll(ctx, (int)WS__MIN(end - ws__now_of(ctx), (int64_t)100)) < 0) break;
     }
     ctx->hold = NULL;
     /* open, or opened and already closing (the peer's close came with the 101): the caller
@@ -8036,7 +8067,7 @@ WS_API ws_result ws_conn_adopt(ws_ctx *ctx, intptr_t fd, const ws_engine_opts *o
     if (!o) { memset(&none, 0, sizeof none); o = &none; }
     if (!ctx || (!o->io && fd < 0)) return WS_ERR_ARG;
     if (ctx->destroying) return WS_ERR_CLOSED;   /* a CLOSE callback inside ws_ctx_destroy */
-    ctx->now = ws__now_ms();
+    ws__now_set(ctx);
     c = ws__conn_new(ctx, o->server);
     if (!c) return WS_ERR_NOMEM;
     c->user = conn_user;
