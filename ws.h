@@ -2914,6 +2914,7 @@ struct ws_ctx {   /* the most used members first: Thumb-2 loads them with 16-bit
     int          accept_backoff; /* ms of the last pause: doubles while it lasts */
     ws__buf     *later;          /* an engine: input fed from its own callback, for after it */
     int          later_eof;      /* ... and the stream's end (ws_engine_eof) after that input */
+    ws__t32      hold_end;       /* when ws_connect_blocking gives up (0: no limit, no call) */
 };
 
 #ifdef WS_NO_SERVER   /* nothing is accepted: no handshake list, listeners never pause */
@@ -6671,7 +6672,12 @@ static void ws__client_start(ws_conn *c) {
     c->pdone = 0;
     cl->http_status = 0;
     c->created = ctx->now;
-    c->deadline = cl->end = ws__t32_in(ctx, ctx->cfg.connect_timeout_ms);
+    rc = ctx->cfg.connect_timeout_ms;   /* or what ws_connect_blocking has left, if less */
+    if (ctx->hold_end && (!ctx->hold || ctx->hold == c)) {
+        int32_t left = (int32_t)(ctx->hold_end - (ws__t32)ctx->now);
+        if (left < rc) rc = left > 1 ? (int)left : 1;
+    }
+    c->deadline = cl->end = ws__t32_in(ctx, rc);
     {   ws_span h = cl->proxy_host.ptr ? cl->proxy_host : cl->u.host;   /* a proxy: resolve it */
         memcpy(host, h.ptr, h.len);
         host[h.len] = '\0';
@@ -8024,15 +8030,24 @@ WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_conn
                                      void *conn_user, int timeout_ms, ws_conn **out) {
     ws_conn *c = NULL;
     int64_t end;
-    ws_result rc = ctx && ctx->in_cb ? WS_ERR_STATE : ws_connect(ctx, url, opts, conn_user, &c);
+    ws_result rc = ctx && ctx->in_cb ? WS_ERR_STATE : WS_OK;
+    if (rc == WS_OK && ctx && timeout_ms > 0) {   /* an attempt's end (ws__client_start): the call's, if earlier */
+        ws__now_set(ctx);
+        ctx->hold_end = ws__t32_in(ctx, timeout_ms);
+    }
+    if (rc == WS_OK) rc = ws_connect(ctx, url, opts, conn_user, &c);
     if (out) *out = NULL;
-    if (rc != WS_OK) return rc;   /* ws_ctx_error: "ws_connect: ..."; STATE: its ws_poll would re-enter */
+    if (rc != WS_OK) {
+        if (ctx && !ctx->in_cb) ctx->hold_end = 0;
+        return rc;   /* ws_ctx_error: "ws_connect: ..."; STATE: its ws_poll would re-enter */
+    }
     end = ws__now_of(ctx) + (timeout_ms > 0 ? timeout_ms : 0x7FFFFFFF);
     ctx->hold = c;   /* a failed attempt is freed inside ws_poll: keep it to read its error */
     while ((c->state < WS__OPEN || c->state == WS__WAITING) && ws__now_of(ctx) < end) {
         if (ws_poll(ctx, (int)WS__MIN(end - ws__now_of(ctx), (int64_t)100)) < 0) break;
     }
     ctx->hold = NULL;
+    ctx->hold_end = 0;
     /* open, or opened and already closing (the peer's close came with the 101): the caller
      * had WS_EV_OPEN, and c lives until its CLOSE */
     if (c->state == WS__OPEN || ((c->flags & WS__F_OPENED) && c->state == WS__CLOSING)) {

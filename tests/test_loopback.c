@@ -2748,6 +2748,93 @@ out:
 }
 #endif
 
+#if !defined(_WIN32) && !defined(WS_NO_THREADS) && !defined(WS_NO_TIMERS)
+/* ws_connect_blocking's timer: the resolver's answer for its conn replaced by lb_swap's list
+ * (the first pass runs timers before it looks at the resolver) */
+typedef struct lb_swap { struct addrinfo *res; int done; } lb_swap;
+static void lb_swap_answer(ws_ctx *ctx, void *arg) {
+    lb_swap *w = (lb_swap *)arg;
+    ws_conn *c = ctx->hold;
+    CHECK(c && c->state == WS__RESOLVING);
+    if (!c || c->state != WS__RESOLVING) return;
+    ws__dns_release(c);
+    ws__client_resolved(c, 0, w->res);   /* takes res */
+    w->res = NULL;
+    w->done = 1;
+}
+/* As test_loopback_connect_next_address, through ws_connect_blocking with a timeout (4 s) well
+ * below connect_timeout_ms (60 s): the first address's share is half of what the call has, not
+ * of connect_timeout_ms (30 s: the call gave up on the first address with WS_ERR_TIMEOUT). */
+static void test_loopback_blocking_next_address(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_config cfg;
+    ws_conn *c = NULL;
+    ws_listener *l = NULL;
+    lb_rec *r;
+    lb_swap w;
+    struct sockaddr_in a;
+    struct addrinfo hints, *ai;
+    socklen_t al = sizeof a;
+    int lfd, fill[4], i, ok, nfill = 0, naddr = 0;
+    char url[64], port[8], addr[64];
+    ws_result rc;
+    for (i = 0; i < 4; i++) fill[i] = -1;
+    memset(&w, 0, sizeof w);
+    if (!s) return;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.connect_timeout_ms = 60000;
+    ctx = lb_ctx(s, &cfg);
+    lfd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(0x7F000002);   /* 127.0.0.2 */
+    CHECK(lfd >= 0 && bind(lfd, (struct sockaddr *)&a, sizeof a) == 0 && listen(lfd, 0) == 0 &&
+          getsockname(lfd, (struct sockaddr *)&a, &al) == 0);
+    for (i = 0; i < 4; i++) {   /* the accept queue filled (as in test_loopback_connect_timeout) */
+        struct pollfd p;
+        fill[i] = socket(AF_INET, SOCK_STREAM, 0);
+        (void)ws__sock_nonblock(fill[i]);
+        (void)connect(fill[i], (struct sockaddr *)&a, sizeof a);
+        p.fd = fill[i]; p.events = POLLOUT; p.revents = 0;
+        nfill++;
+        if (poll(&p, 1, i == 0 ? 30000 : 1000) == 0) break;
+    }
+    CHECK(i >= 1 && i < 4);
+    if (i == 4) { SKIP("could not fill a listen queue on this system"); goto out; }
+    CHECK_EQ(ws_listen(ctx, "127.0.0.3", ntohs(a.sin_port), &l), WS_OK);
+    if (!l) goto out;
+    sprintf(port, "%u", (unsigned)ntohs(a.sin_port));
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_INET;
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+    CHECK(getaddrinfo("127.0.0.2", port, &hints, &w.res) == 0 && w.res);
+    for (ai = w.res; ai; ai = ai->ai_next, naddr++)
+        if (naddr) ((struct sockaddr_in *)(void *)ai->ai_addr)->sin_addr.s_addr = htonl(0x7F000003);
+    CHECK(naddr >= 2);
+    if (naddr < 2) goto out;
+    CHECK_EQ(ws_timer_start(ctx, 0, 0, lb_swap_answer, &w, NULL), WS_OK);
+    sprintf(url, "ws://localhost:%s/", port);
+    rc = ws_connect_blocking(ctx, url, NULL, NULL, 4000, &c);
+    CHECK_EQ(w.done, 1);
+    CHECK_EQ(rc, WS_OK);
+    if (rc != WS_OK) printf("  error: %s\n", ws_ctx_error(ctx));
+    if (rc == WS_OK && c) {
+        r = &s->rec[ws_conn_id(c) % LB_MAXC];
+        CHECK_EQ(ws_conn_remote(c, addr, sizeof addr, NULL), WS_OK);
+        CHECK(strncmp(addr, "127.0.0.3:", 10) == 0);
+        CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, NULL), WS_OK);
+        LB_WAIT(ok, ctx, NULL, r->closes == 1);
+    }
+out:
+    if (w.res) freeaddrinfo(w.res);
+    for (i = 0; i < nfill; i++) close(fill[i]);
+    if (lfd >= 0) close(lfd);
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+#endif
+
 static void suite_loopback(void) {
     RUN(test_loopback_echo_sizes);
     RUN(test_loopback_idle_conn);
@@ -2800,6 +2887,9 @@ static void suite_loopback(void) {
     RUN(test_loopback_connect_timeout);
 #ifndef WS_NO_THREADS
     RUN(test_loopback_connect_next_address);
+#endif
+#if !defined(_WIN32) && !defined(WS_NO_THREADS) && !defined(WS_NO_TIMERS)
+    RUN(test_loopback_blocking_next_address);
 #endif
 #endif
 }
