@@ -2591,6 +2591,25 @@ static void ws__sock_shutdown_wr(ws__sock s) {
 }
 typedef struct addrinfo ws__addrinfo;
 enum { WS__RES_NUMERIC = 1, WS__RES_PASSIVE = 2 };
+/* RFC 8305 section 4: the families take turns (IPv6, IPv4, IPv6... from the first one's), each
+ * in the resolver's order, so that silent addresses of one family, each with half of the time
+ * left (ws__client_try), do not leave the other only a sliver. In place: ai_next relinked (the
+ * list is still freed from its new head). Returns 0. */
+static int ws__ai_mix(ws__addrinfo **res) {
+    ws__addrinfo *a, *p[2] = {NULL, NULL}, **t[2];
+    int i, f = (*res)->ai_family;
+    t[0] = &p[0];
+    t[1] = &p[1];
+    for (a = *res; a; a = a->ai_next) {   /* split: the first address's family, the others */
+        i = a->ai_family != f;
+        *t[i] = a;
+        t[i] = &a->ai_next;
+    }
+    *t[0] = *t[1] = NULL;
+    for (i = 0; p[0] || p[1]; i ^= 1)     /* merged taking turns */
+        if (p[i]) { *res = p[i]; res = &p[i]->ai_next; p[i] = p[i]->ai_next; }
+    return 0;
+}
 /* host:port to addresses; NUMERIC: no DNS; PASSIVE: for bind. 0 = done (free *res). */
 static int ws__resolve(const char *host, const char *port, int flags, ws__addrinfo **res) {
     struct addrinfo hints;
@@ -2602,14 +2621,14 @@ static int ws__resolve(const char *host, const char *port, int flags, ws__addrin
                      (flags & WS__RES_PASSIVE) ? AI_PASSIVE | AI_NUMERICSERV : AI_ADDRCONFIG;
     *res = NULL;
     rc = getaddrinfo(host, port, &hints, res);
-    if (rc == 0 && *res) return 0;
+    if (rc == 0 && *res) return ws__ai_mix(res);
     *res = NULL;
     /* AI_ADDRCONFIG does not count loopback addresses (RFC 3493): on Windows with no network,
      * "localhost" (or the PC's own name) finds nothing. Once more without it (not after
      * EAI_AGAIN: a DNS server that did not answer would be waited for twice). */
     if (hints.ai_flags != AI_ADDRCONFIG || rc == EAI_AGAIN) return -1;
     hints.ai_flags = 0;
-    if (getaddrinfo(host, port, &hints, res) == 0 && *res) return 0;
+    if (getaddrinfo(host, port, &hints, res) == 0 && *res) return ws__ai_mix(res);
     *res = NULL;
     return -1;
 }

@@ -2835,6 +2835,51 @@ out:
 }
 #endif
 
+/* RFC 8305 section 4: ws__ai_mix interleaves the resolver's answer by family (from the first
+ * address's), each family keeping its order, on a hand-built list (fam: '6' or '4' per node). */
+static void lb_mix_check(const char *fam, const char *want) {
+    struct addrinfo n[8], *head = NULL;
+    char got[9];
+    size_t i, k = strlen(fam);
+    memset(n, 0, sizeof n);
+    for (i = 0; i < k; i++) {
+        n[i].ai_family = fam[i] == '6' ? AF_INET6 : AF_INET;
+        n[i].ai_protocol = (int)i;   /* the node's place in the answer */
+        n[i].ai_next = i + 1 < k ? &n[i + 1] : NULL;
+    }
+    head = &n[0];
+    CHECK_EQ(ws__ai_mix(&head), 0);
+    for (i = 0; head && i < 8; head = head->ai_next, i++)
+        got[i] = head->ai_family == AF_INET6 ? '6' : '4';
+    got[i] = '\0';
+    CHECK(strcmp(got, want) == 0);
+    if (strcmp(got, want) != 0) printf("  %s -> %s, not %s\n", fam, got, want);
+}
+static void test_loopback_address_interleave(void) {
+    struct addrinfo n[5], *head = &n[0], *a;
+    int i, order[5], want[5] = {0, 3, 1, 4, 2};
+    lb_mix_check("66644", "64646");
+    lb_mix_check("446", "464");
+    lb_mix_check("6444", "6444");
+    lb_mix_check("4", "4");
+    lb_mix_check("666", "666");
+    lb_mix_check("44", "44");
+    lb_mix_check("4646", "4646");
+    lb_mix_check("6446", "6464");
+    /* each family in its own order: 6a 6b 6c 4a 4b -> 6a 4a 6b 4b 6c, and every node once */
+    memset(n, 0, sizeof n);
+    for (i = 0; i < 5; i++) {
+        n[i].ai_family = i < 3 ? AF_INET6 : AF_INET;
+        n[i].ai_protocol = i;
+        n[i].ai_next = i < 4 ? &n[i + 1] : NULL;
+    }
+    CHECK_EQ(ws__ai_mix(&head), 0);
+    for (i = 0, a = head; a && i < 5; a = a->ai_next, i++) order[i] = a->ai_protocol;
+    CHECK_EQ(i, 5);
+    CHECK(a == NULL);
+    for (i = 0; i < 5; i++) CHECK_EQ(order[i], want[i]);
+}
+
 static void suite_loopback(void) {
     RUN(test_loopback_echo_sizes);
     RUN(test_loopback_idle_conn);
@@ -2868,6 +2913,7 @@ static void suite_loopback(void) {
     RUN(test_loopback_ipv6);
     RUN(test_loopback_small_fragments);
     RUN(test_loopback_connect_errors);
+    RUN(test_loopback_address_interleave);
     RUN(test_loopback_poll_empty);
 #ifdef _WIN32
     RUN(test_loopback_connect_refused_unreported);
