@@ -529,7 +529,9 @@ typedef struct ws_config {
     size_t max_send_queue;       /* bytes queued per connection; 0 = max_message + 64 KiB */
     int    max_conns;            /* server connections at once; 0 = 1024 (more: HTTP 503) */
     int    connect_timeout_ms;   /* DNS + TCP connect; 0 = 10000. A host with several
-                                    addresses: each but the last gets half the time left */
+                                    addresses: tried IPv6, IPv4, IPv6... (RFC 8305 4), each
+                                    but the last gets half the time left (ws_connect_blocking:
+                                    of its timeout_ms if that ends first) */
     int    handshake_timeout_ms; /* HTTP upgrade; 0 = 10000 */
     int    close_timeout_ms;     /* wait for the close handshake / TCP close; 0 = 5000 */
     int    ping_interval_ms;     /* 0 = 30000 for server connections, never for clients;
