@@ -2627,7 +2627,7 @@ static int ws__resolve(const char *host, const char *port, int flags, ws__addrin
                      (flags & WS__RES_PASSIVE) ? AI_PASSIVE | AI_NUMERICSERV : AI_ADDRCONFIG;
     *res = NULL;
     rc = getaddrinfo(host, port, &hints, res);
-    if (rc == 0 && *res) return ws__ai_mix(res);
+    if (rc == 0 && *res) return flags ? 0 : ws__ai_mix(res);   /* a client's name: mixed */
     *res = NULL;
     /* AI_ADDRCONFIG does not count loopback addresses (RFC 3493): on Windows with no network,
      * "localhost" (or the PC's own name) finds nothing. Once more without it (not after
