@@ -3861,10 +3861,12 @@ static void ws__finish(ws_conn *c) {   /* the connection is over: close, report,
         ev.clean = clean;
         if (retry) {
             /* the delay's last half is random, so clients that one server lost do not all
-             * come back in the same millisecond (and again at each doubling) */
-            uint8_t r[2];
-            ws__rand(ctx, r, 2);
-            ev.reconnect_ms = cl->cur_ms - (int)((unsigned)(r[0] | r[1] << 8) % (unsigned)(cl->cur_ms / 2 + 1));
+             * come back in the same millisecond (and again at each doubling); 32 random bits,
+             * so a delay above 2 x 65,535 ms is spread over all of its half too */
+            uint8_t r[4];
+            ws__rand(ctx, r, 4);
+            ev.reconnect_ms = cl->cur_ms - (int)(((uint32_t)r[0] | (uint32_t)r[1] << 8 | (uint32_t)r[2] << 16 |
+                                                  (uint32_t)r[3] << 24) % (uint32_t)(cl->cur_ms / 2 + 1));
             c->state = WS__WAITING;
             c->deadline = ws__t32_in(ctx, ev.reconnect_ms);
             cl->cur_ms = (int)WS__MIN((int64_t)cl->cur_ms * 2, (int64_t)cl->max_ms);
