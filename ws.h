@@ -5288,10 +5288,12 @@ static int ws__pmd_deflate(ws_ctx *ctx, z_stream *s, const void *data, size_t le
 }
 
 /* Sends compressed bytes p[0..n) as a message (RSV1) that ws__pmd_room let in: one that
- * deflate made longer is queued even a little past max_send_queue. */
-static ws_result ws__pmd_put(ws_conn *c, int op, const uint8_t *p, size_t n) {
+ * deflate made longer is queued even a little past max_send_queue. max_memory refuses it
+ * (WS_ERR_FULL, DRAINED later, as uncompressed) unless keep: c's own compressor with context
+ * takeover has seen it, so it must go (ws__pmd_send checked the budget before). */
+static ws_result ws__pmd_put(ws_conn *c, int op, const uint8_t *p, size_t n, int keep) {
     ws_result rc = ws__send(c, 1, WS_RSV1, op, p, n);
-    if (rc == WS_ERR_FULL) {   /* deflate's overhead took it past the limit: it must still go */
+    if (rc == WS_ERR_FULL && (keep || !c->ctx->mem_full)) {   /* deflate's overhead took it past the limit: it must still go */
         rc = ws__queue_frame(c, 1, WS_RSV1, op, p, n, 1);
         ws__pend(c);
         ws__engine_run(c->ctx);
@@ -5314,6 +5316,10 @@ static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len) 
         c->state != WS__OPEN || (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD | WS__F_FAILED)))
         return ws__send(c, 1, 0, op, data, len);   /* uncompressed, or the error it gives */
     if ((rc = ws__pmd_room(c, len)) != WS_OK) return rc;
+    if (!z->d_reset && ws__buf_used(c->tx) && !ws__mem_room(ctx, 0, len, 0)) {   /* it will be queued: */
+        c->flags |= WS__F_DRAIN_WAIT;   /* max_memory, checked before the compressor sees it (ws__pmd_put) */
+        return WS_ERR_FULL;
+    }
     if (!len) return ws__send(c, 1, WS_RSV1, op, empty, 1);
     s = ws__pmd_deflater(c);
     if (!s) return WS_ERR_NOMEM;
@@ -5325,7 +5331,7 @@ static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len) 
         return WS_ERR_NOMEM;
     }
     if (z->d_reset) (void)deflateReset(s);
-    rc = ws__pmd_put(c, op, WS__BDATA(b), b->len);
+    rc = ws__pmd_put(c, op, WS__BDATA(b), b->len, !z->d_reset);
     ws__buf_put(ctx, &b);
     if (rc != WS_OK && !z->d_reset)   /* the peer would inflate the next one without this one */
         ws__fail(c, rc, WS__T("a compressed message could not be queued"));
@@ -5376,7 +5382,7 @@ static ws_result ws__pmd_bcast(ws_conn *c, int opcode, const void *data, size_t 
         }
     }
     if (!bc->b[i]) return WS_ERR_NOMEM;
-    rc = ws__pmd_put(c, opcode, WS__BDATA(bc->b[i]), bc->b[i]->len);
+    rc = ws__pmd_put(c, opcode, WS__BDATA(bc->b[i]), bc->b[i]->len, 0);
     if (rc == WS_OK && !z->d_reset) z->d_stale = 1;
     return rc;
 }
