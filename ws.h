@@ -681,7 +681,8 @@ WS_API ws_result ws_engine_feed(ws_conn *c, const void *data, size_t len, int64_
  * clean if both close frames had been exchanged, else 1006. */
 WS_API void      ws_engine_eof(ws_conn *c, int64_t now_ms);
 /* The bytes waiting to be sent: *data (may be NULL; borrowed until the next call on c) and
- * how many. Send them, then ws_engine_consume the number the stream took. */
+ * how many. Send them, then ws_engine_consume the number the stream took (at most what
+ * ws_engine_output said: more counts as all of it). */
 WS_API size_t    ws_engine_output(const ws_conn *c, const uint8_t **data);
 WS_API void      ws_engine_consume(ws_conn *c, size_t n);
 /* 1 once all output is consumed and the engine is done writing (after the close handshake -
@@ -739,7 +740,8 @@ WS_API const char *ws_listener_url(const ws_listener *l);
  * "0.0.0.0:8080" / "[::]:8080" */
 WS_API const char *ws_listener_addr(const ws_listener *l);
 WS_API int         ws_listener_any(const ws_listener *l);    /* 1: on all interfaces */
-WS_API void        ws_listener_close(ws_listener *l);        /* stop accepting (again: no-op) */
+WS_API void        ws_listener_close(ws_listener *l);        /* stop accepting (again: no-op);
+                                                             * its connections stay open */
 
 #ifndef WS_NO_CLIENT
 /* Start connecting to a ws:// or wss:// URL; events tell the rest (OPEN, or ERROR + CLOSE).
@@ -865,8 +867,10 @@ WS_API void        ws_conn_set_user(ws_conn *c, void *user);
 WS_API uint64_t    ws_conn_id(const ws_conn *c);           /* unique in its ctx, from 1 */
 WS_API int         ws_conn_is_server(const ws_conn *c);    /* 1 = accepted by a listener */
 WS_API int64_t     ws_conn_age_ms(const ws_conn *c);       /* since accept / ws_connect / create */
-WS_API const char *ws_conn_protocol(const ws_conn *c);     /* chosen subprotocol, "" if none */
-/* The agreed Sec-WebSocket-Extensions value ("permessage-deflate; ..."), "" if none */
+/* The chosen subprotocol, "" if none; and the agreed Sec-WebSocket-Extensions value
+ * ("permessage-deflate; ..."), "" if none. Both valid until c's CLOSE event returns (a
+ * reconnecting client: until its next attempt). */
+WS_API const char *ws_conn_protocol(const ws_conn *c);
 WS_API const char *ws_conn_extensions(const ws_conn *c);
 WS_API size_t      ws_conn_queued(const ws_conn *c);       /* bytes waiting to be sent */
 WS_API void        ws_conn_set_fragments(ws_conn *c, int on);  /* per-connection override */
