@@ -5269,6 +5269,15 @@ static ws_result ws__pmd_room(ws_conn *c, size_t len) {
     return WS_OK;
 }
 
+/* No buffer for the compressed bytes: max_memory's (WS_ERR_FULL, DRAINED once it has room
+ * again, as an uncompressed send) or malloc's (WS_ERR_NOMEM). */
+static ws_result ws__pmd_nobuf(ws_conn *c, int full) {
+    if (!full) return WS_ERR_NOMEM;
+    c->flags |= WS__F_DRAIN_WAIT;
+    if (!ws__buf_used(c->tx)) c->ctx->mem_wait |= 1;   /* the budget: no queue to drain */
+    return WS_ERR_FULL;
+}
+
 /* len > 0 bytes through s into a pooled buffer *pb, the 00 00 ff ff tail of the sync flush
  * taken off (7.2.1). 1 = done; 0 = no buffer (s untouched); -1 = deflate failed (no buffer). */
 static int ws__pmd_deflate(ws_ctx *ctx, z_stream *s, const void *data, size_t len, ws__buf **pb) {
@@ -5328,7 +5337,7 @@ static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len) 
     s = ws__pmd_deflater(c);
     if (!s) return WS_ERR_NOMEM;
     k = ws__pmd_deflate(ctx, s, data, len, &b);
-    if (!k) return WS_ERR_NOMEM;
+    if (!k) return ws__pmd_nobuf(c, ctx->mem_full);
     if (k < 0) {
         if (!z->d_reset) { ws__fail(c, WS_ERR_NOMEM, WS__T("deflate failed")); return WS_ERR_CLOSED; }
         (void)deflateReset(s);
@@ -5358,7 +5367,7 @@ static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len) 
 #define WS__PMD_BC 8   /* windows 9..15 (one memLevel per ctx): never more than 7 */
 typedef struct ws__pmd_bc {
     ws__buf *b[WS__PMD_BC];      /* the encodings; NULL = could not be made */
-    uint8_t  bits[WS__PMD_BC], mem[WS__PMD_BC];
+    uint8_t  bits[WS__PMD_BC], mem[WS__PMD_BC], full[WS__PMD_BC];   /* full: max_memory's NULL */
     int      n;
 } ws__pmd_bc;
 
@@ -5381,11 +5390,11 @@ static ws_result ws__pmd_bcast(ws_conn *c, int opcode, const void *data, size_t 
         bc->mem[i] = (uint8_t)z->mem_level;
         bc->n++;
         if (s) {
-            (void)ws__pmd_deflate(ctx, s, data, len, &bc->b[i]);
+            bc->full[i] = (uint8_t)(ws__pmd_deflate(ctx, s, data, len, &bc->b[i]) == 0 && ctx->mem_full);
             (void)deflateReset(s);
         }
     }
-    if (!bc->b[i]) return WS_ERR_NOMEM;
+    if (!bc->b[i]) return ws__pmd_nobuf(c, bc->full[i]);
     rc = ws__pmd_put(c, opcode, WS__BDATA(bc->b[i]), bc->b[i]->len, 0);
     if (rc == WS_OK && !z->d_reset) z->d_stale = 1;
     return rc;
