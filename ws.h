@@ -3887,10 +3887,12 @@ static void ws__finish(ws_conn *c) {   /* the connection is over: close, report,
         ev.clean = clean;
         if (retry) {
             /* the delay's last half is random, so clients that one server lost do not all
-             * come back in the same millisecond (and again at each doubling) */
-            uint8_t r[2];
-            ws__rand(ctx, r, 2);
-            ev.reconnect_ms = cl->cur_ms - (int)((unsigned)(r[0] | r[1] << 8) % (unsigned)(cl->cur_ms / 2 + 1));
+             * come back in the same millisecond (and again at each doubling); 32 random bits,
+             * so a delay above 2 x 65,535 ms is spread over all of its half too */
+            uint8_t r[4];
+            ws__rand(ctx, r, 4);
+            ev.reconnect_ms = cl->cur_ms - (int)(((uint32_t)r[0] | (uint32_t)r[1] << 8 | (uint32_t)r[2] << 16 |
+                                                  (uint32_t)r[3] << 24) % (uint32_t)(cl->cur_ms / 2 + 1));
             c->state = WS__WAITING;
             c->deadline = ws__t32_in(ctx, ev.reconnect_ms);
             cl->cur_ms = (int)WS__MIN((int64_t)cl->cur_ms * 2, (int64_t)cl->max_ms);
@@ -5289,6 +5291,15 @@ static ws_result ws__pmd_room(ws_conn *c, size_t len) {
     return WS_OK;
 }
 
+/* No buffer for the compressed bytes: max_memory's (WS_ERR_FULL, DRAINED once it has room
+ * again, as an uncompressed send) or malloc's (WS_ERR_NOMEM). */
+static ws_result ws__pmd_nobuf(ws_conn *c, int full) {
+    if (!full) return WS_ERR_NOMEM;
+    c->flags |= WS__F_DRAIN_WAIT;
+    if (!ws__buf_used(c->tx)) c->ctx->mem_wait |= 1;   /* the budget: no queue to drain */
+    return WS_ERR_FULL;
+}
+
 /* len > 0 bytes through s into a pooled buffer *pb, the 00 00 ff ff tail of the sync flush
  * taken off (7.2.1). 1 = done; 0 = no buffer (s untouched); -1 = deflate failed (no buffer). */
 static int ws__pmd_deflate(ws_ctx *ctx, z_stream *s, const void *data, size_t len, ws__buf **pb) {
@@ -5312,10 +5323,12 @@ static int ws__pmd_deflate(ws_ctx *ctx, z_stream *s, const void *data, size_t le
 }
 
 /* Sends compressed bytes p[0..n) as a message (RSV1) that ws__pmd_room let in: one that
- * deflate made longer is queued even a little past max_send_queue. */
-static ws_result ws__pmd_put(ws_conn *c, int op, const uint8_t *p, size_t n) {
+ * deflate made longer is queued even a little past max_send_queue. max_memory refuses it
+ * (WS_ERR_FULL, DRAINED later, as uncompressed) unless keep: c's own compressor with context
+ * takeover has seen it, so it must go (ws__pmd_send checked the budget before). */
+static ws_result ws__pmd_put(ws_conn *c, int op, const uint8_t *p, size_t n, int keep) {
     ws_result rc = ws__send(c, 1, WS_RSV1, op, p, n);
-    if (rc == WS_ERR_FULL) {   /* deflate's overhead took it past the limit: it must still go */
+    if (rc == WS_ERR_FULL && (keep || !c->ctx->mem_full)) {   /* deflate's overhead took it past the limit: it must still go */
         rc = ws__queue_frame(c, 1, WS_RSV1, op, p, n, 1);
         ws__pend(c);
         ws__engine_run(c->ctx);
@@ -5338,18 +5351,22 @@ static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len) 
         c->state != WS__OPEN || (c->flags & (WS__F_SENT_CLOSE | WS__F_BROKEN | WS__F_DEAD | WS__F_FAILED)))
         return ws__send(c, 1, 0, op, data, len);   /* uncompressed, or the error it gives */
     if ((rc = ws__pmd_room(c, len)) != WS_OK) return rc;
+    if (!z->d_reset && ws__buf_used(c->tx) && !ws__mem_room(ctx, 0, len, 0)) {   /* it will be queued: */
+        c->flags |= WS__F_DRAIN_WAIT;   /* max_memory, checked before the compressor sees it (ws__pmd_put) */
+        return WS_ERR_FULL;
+    }
     if (!len) return ws__send(c, 1, WS_RSV1, op, empty, 1);
     s = ws__pmd_deflater(c);
     if (!s) return WS_ERR_NOMEM;
     k = ws__pmd_deflate(ctx, s, data, len, &b);
-    if (!k) return WS_ERR_NOMEM;
+    if (!k) return ws__pmd_nobuf(c, ctx->mem_full);
     if (k < 0) {
         if (!z->d_reset) { ws__fail(c, WS_ERR_NOMEM, WS__T("deflate failed")); return WS_ERR_CLOSED; }
         (void)deflateReset(s);
         return WS_ERR_NOMEM;
     }
     if (z->d_reset) (void)deflateReset(s);
-    rc = ws__pmd_put(c, op, WS__BDATA(b), b->len);
+    rc = ws__pmd_put(c, op, WS__BDATA(b), b->len, !z->d_reset);
     ws__buf_put(ctx, &b);
     if (rc != WS_OK && !z->d_reset)   /* the peer would inflate the next one without this one */
         ws__fail(c, rc, WS__T("a compressed message could not be queued"));
@@ -5372,7 +5389,7 @@ static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len) 
 #define WS__PMD_BC 8   /* windows 9..15 (one memLevel per ctx): never more than 7 */
 typedef struct ws__pmd_bc {
     ws__buf *b[WS__PMD_BC];      /* the encodings; NULL = could not be made */
-    uint8_t  bits[WS__PMD_BC], mem[WS__PMD_BC];
+    uint8_t  bits[WS__PMD_BC], mem[WS__PMD_BC], full[WS__PMD_BC];   /* full: max_memory's NULL */
     int      n;
 } ws__pmd_bc;
 
@@ -5395,12 +5412,12 @@ static ws_result ws__pmd_bcast(ws_conn *c, int opcode, const void *data, size_t 
         bc->mem[i] = (uint8_t)z->mem_level;
         bc->n++;
         if (s) {
-            (void)ws__pmd_deflate(ctx, s, data, len, &bc->b[i]);
+            bc->full[i] = (uint8_t)(ws__pmd_deflate(ctx, s, data, len, &bc->b[i]) == 0 && ctx->mem_full);
             (void)deflateReset(s);
         }
     }
-    if (!bc->b[i]) return WS_ERR_NOMEM;
-    rc = ws__pmd_put(c, opcode, WS__BDATA(bc->b[i]), bc->b[i]->len);
+    if (!bc->b[i]) return ws__pmd_nobuf(c, bc->full[i]);
+    rc = ws__pmd_put(c, opcode, WS__BDATA(bc->b[i]), bc->b[i]->len, 0);
     if (rc == WS_OK && !z->d_reset) z->d_stale = 1;
     return rc;
 }

@@ -1559,6 +1559,103 @@ static void test_deflate_broadcast_sockets(void) {
     cn_end();
 }
 #endif
+/* max_memory holds for compressed sends too: a send or broadcast refused by the budget was
+ * queued anyway (ws__pmd_put forced it as if deflate's overhead had passed max_send_queue),
+ * so four peers that do not read held 4.2 MB against a 1 MiB budget. Incompressible 32 KiB
+ * messages until each is refused, with and without context takeover. */
+#ifdef EN_SOCKETS
+static void df_budget_event(ws_conn *c, const ws_event *ev, void *user) { (void)c; (void)ev; (void)user; }
+static void test_deflate_budget_sockets(void) {
+    static uint8_t m[32768];
+    static const char *exts[2] = { "permessage-deflate; server_no_context_takeover", "permessage-deflate" };
+    int e, b, k, i, full, fds[4][2];
+    df_rand(m, sizeof m, 31);
+    for (e = 0; e < 2; e++) for (b = 0; b < 2; b++) {
+        ws_config cfg;
+        ws_ctx *ctx;
+        ws_conn *sv[4] = { NULL, NULL, NULL, NULL };
+        df_cfg(&cfg);
+        cfg.on_event = df_budget_event;
+        cfg.max_memory = (size_t)1 << 20;
+        cfg.max_message = (size_t)1 << 20;   /* each queue: up to 1 MiB + 64 KiB */
+        ctx = ws_ctx_create(&cfg);
+        CHECK(ctx != NULL);
+        if (!ctx) return;
+        for (k = 0; k < 4; k++) {
+            ws_engine_opts o;
+            memset(&o, 0, sizeof o);
+            o.server = 1;
+            o.upgraded = 1;
+            o.extensions = exts[e];
+            CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds[k]), 0);
+            CHECK_EQ(ws_conn_adopt(ctx, fds[k][0], &o, NULL, &sv[k]), WS_OK);
+        }
+        for (i = 0; i < 20; i++) ws_poll(ctx, 0);
+        for (k = 0; k < 4; k++) CHECK(sv[k] && ws_conn_state(sv[k]) == WS_STATE_OPEN);
+        for (i = 0, full = 0; i < 400 && !full; i++) {
+            size_t nf = 0;
+            if (b) { (void)ws_broadcast_ex(ctx, WS_OP_BINARY, m, sizeof m, NULL, 0, NULL, &nf); full = nf == 4; }
+            else full = ws_conn_send(sv[0], WS_OP_BINARY, m, sizeof m) == WS_ERR_FULL;
+        }
+        CHECK(full);
+        CHECK(ctx->mem_used <= cfg.max_memory);
+        if (ctx->mem_used > cfg.max_memory) printf("  %s, %s: %lu bytes\n", exts[e], b ? "broadcast" : "send", (unsigned long)ctx->mem_used);
+        ws_ctx_destroy(ctx);
+        for (k = 0; k < 4; k++) close(fds[k][1]);
+    }
+}
+/* A compressed send with no budget left for the compressed bytes (another peer's queue holds
+ * max_memory) fails with WS_ERR_FULL, and DRAINED comes once the budget has room, as for an
+ * uncompressed one (it said WS_ERR_NOMEM and no DRAINED: the sender had nothing to wait for). */
+static ws_conn *df_nobuf_conn;
+static int df_nobuf_drained;
+static void df_nobuf_event(ws_conn *c, const ws_event *ev, void *user) {
+    (void)user;
+    if (ev->type == WS_EV_DRAINED && c == df_nobuf_conn) df_nobuf_drained++;
+}
+static void test_deflate_budget_nobuf(void) {
+    static uint8_t m[32768], buf[65536];
+    ws_config cfg;
+    ws_ctx *ctx;
+    ws_conn *sv[2] = { NULL, NULL };
+    int k, i, fds[2][2];
+    ws_result rc = WS_OK;
+    df_rand(m, sizeof m, 32);
+    df_cfg(&cfg);
+    cfg.on_event = df_nobuf_event;
+    cfg.max_memory = (size_t)1 << 20;
+    cfg.max_message = (size_t)4 << 20;   /* the queue limit is not what refuses */
+    ctx = ws_ctx_create(&cfg);
+    CHECK(ctx != NULL);
+    if (!ctx) return;
+    for (k = 0; k < 2; k++) {
+        ws_engine_opts o;
+        memset(&o, 0, sizeof o);
+        o.server = 1;
+        o.upgraded = 1;
+        o.extensions = "permessage-deflate; server_no_context_takeover";
+        CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds[k]), 0);
+        CHECK_EQ(ws_conn_adopt(ctx, fds[k][0], &o, NULL, &sv[k]), WS_OK);
+    }
+    for (i = 0; i < 20; i++) ws_poll(ctx, 0);
+    for (k = 0; k < 2; k++) CHECK(sv[k] && ws_conn_state(sv[k]) == WS_STATE_OPEN);
+    df_nobuf_conn = sv[1];
+    df_nobuf_drained = 0;
+    for (i = 0; i < 400 && rc == WS_OK; i++)   /* sv[0]'s peer does not read: the budget fills */
+        rc = ws_conn_send(sv[0], WS_OP_BINARY | WS_SEND_UNCOMPRESSED, m, sizeof m);
+    CHECK_EQ(rc, WS_ERR_FULL);
+    CHECK_EQ(ws_conn_send(sv[1], WS_OP_BINARY, m, sizeof m), WS_ERR_FULL);
+    CHECK_EQ(ws_broadcast(ctx, WS_OP_BINARY, m, sizeof m, sv[0], NULL), WS_ERR_FULL);
+    for (i = 0; i < 2000 && !df_nobuf_drained; i++) {   /* sv[0]'s peer reads now */
+        while (recv(fds[0][1], buf, sizeof buf, MSG_DONTWAIT) > 0) {}
+        ws_poll(ctx, 0);
+    }
+    CHECK_EQ(df_nobuf_drained, 1);
+    CHECK_EQ(ws_conn_send(sv[1], WS_OP_BINARY, m, sizeof m), WS_OK);
+    ws_ctx_destroy(ctx);
+    for (k = 0; k < 2; k++) close(fds[k][1]);
+}
+#endif
 #endif /* WS_NO_NET */
 
 static void suite_deflate(void) {
@@ -1588,6 +1685,8 @@ static void suite_deflate(void) {
     RUN(test_deflate_broadcast_slow);
 #ifdef EN_SOCKETS
     RUN(test_deflate_broadcast_sockets);
+    RUN(test_deflate_budget_sockets);
+    RUN(test_deflate_budget_nobuf);
 #endif
 #endif
 #ifdef EN_SOCKETS

@@ -1879,6 +1879,42 @@ out:
     lb_done(s);
 }
 
+/* A long delay (reconnect_max_ms of minutes) is spread over all of its random half too: the
+ * random part had 16 bits, so 1,000 s waited 934-1,000 s, never 500-934 s. Sixteen refused
+ * clients: some wait below 85 % (all above has odds 0.3^16, 4e-9, with a uniform half). */
+static void test_loopback_reconnect_jitter_long(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_listener *l;
+    ws_conn *c[16];
+    ws_connect_opts o;
+    char url[64];
+    int ok = 1, i, low = 0;
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    l = lb_listen(ctx, url);
+    ws_listener_close(l);                 /* nobody listens on url now: refused */
+    memset(&o, 0, sizeof o);
+    o.reconnect = 1;
+    o.reconnect_delay_ms = 1000000;
+    o.reconnect_max_ms = 1000000;
+    for (i = 0; i < 16; i++) if (!(c[i] = lb_connect(ctx, url, &o))) goto out;
+    for (i = 0; i < 16 && ok; i++) {
+        lb_rec *r = &s->rec[ws_conn_id(c[i]) % LB_MAXC];
+        LB_WAIT(ok, ctx, NULL, r->closes == 1);
+    }
+    if (!ok) goto out;
+    for (i = 0; i < 16; i++) {
+        lb_rec *r = &s->rec[ws_conn_id(c[i]) % LB_MAXC];
+        CHECK(r->reconnect_ms >= 500000 && r->reconnect_ms <= 1000000);
+        if (r->reconnect_ms < 850000) low++;
+    }
+    CHECK(low > 0);
+out:
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
 /* ws_conn_drop on a client waiting to reconnect ends it like ws_conn_close does: a final
  * CLOSE, no more attempts. */
 static void test_loopback_reconnect_drop(void) {
@@ -2909,6 +2945,7 @@ static void suite_loopback(void) {
     RUN(test_loopback_reconnect);
     RUN(test_loopback_reconnect_cancel);
     RUN(test_loopback_reconnect_jitter);
+    RUN(test_loopback_reconnect_jitter_long);
     RUN(test_loopback_reconnect_drop);
     RUN(test_loopback_ipv6);
     RUN(test_loopback_small_fragments);
