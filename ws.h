@@ -597,7 +597,7 @@ typedef struct ws_connect_opts {
     int reconnect;               /* 1 = reconnect when the connection drops or fails */
     int reconnect_delay_ms;      /* first delay; 0 = 1000; doubles up to reconnect_max_ms;
                                   * each wait is 50-100 % of it, at random */
-    int reconnect_max_ms;        /* 0 = 30000 */
+    int reconnect_max_ms;        /* 0 = 30000; at least reconnect_delay_ms */
     const ws_tls_opts *tls;      /* wss:// settings (copied); NULL = verify against the system CAs */
     /* HTTP CONNECT proxy for ws:// and wss:// (TLS runs inside the tunnel, checked against the
      * URL's host): "http://[user:password@]host[:port]" (port 80 if none; user and password
@@ -4490,6 +4490,7 @@ static ws_result ws__client_new(ws_conn *c, const char *url, const ws_connect_op
     cl->reconnect = opts->reconnect;
     cl->delay_ms = opts->reconnect_delay_ms > 0 ? opts->reconnect_delay_ms : 1000;
     cl->max_ms = opts->reconnect_max_ms > 0 ? opts->reconnect_max_ms : 30000;
+    if (cl->max_ms < cl->delay_ms) cl->max_ms = cl->delay_ms;   /* the waits never shrink */
     cl->cur_ms = cl->delay_ms;
     if (ws_url_parse(cl->url, strlen(url), &cl->u, why) != WS_OK) return WS_ERR_URL;
     if (cl->u.host.len >= 256) { *why = WS__T("host name longer than 255 bytes"); return WS_ERR_URL; }

@@ -1915,6 +1915,42 @@ out:
     lb_done(s);
 }
 
+/* reconnect_max_ms below reconnect_delay_ms: the maximum is the delay, so the waits stay
+ * 50-100 % of it (they used to drop to 50-100 % of the smaller maximum after the first). */
+static void test_loopback_reconnect_max_below_delay(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_listener *l;
+    ws_conn *c;
+    ws_connect_opts o;
+    lb_rec *r;
+    char url[64];
+    int ok;
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    l = lb_listen(ctx, url);
+    ws_listener_close(l);                 /* every attempt is refused */
+    memset(&o, 0, sizeof o);
+    o.reconnect = 1;
+    o.reconnect_delay_ms = 200;
+    o.reconnect_max_ms = 100;
+    c = lb_connect(ctx, url, &o);
+    if (!c) goto out;
+    r = &s->rec[ws_conn_id(c) % LB_MAXC];
+    LB_WAIT(ok, ctx, NULL, r->closes >= 4 || r->final_closes);
+    CHECK_EQ(r->final_closes, 0);
+    CHECK(r->retry_ms[0] >= 100 && r->retry_ms[0] <= 200);
+    CHECK(r->retry_ms[1] >= 100 && r->retry_ms[1] <= 200);
+    CHECK(r->retry_ms[2] >= 100 && r->retry_ms[2] <= 200);
+    /* (the old header: 50-100 after the first; all three at exactly 100 here: 1 in 10^6) */
+    CHECK(r->retry_ms[1] + r->retry_ms[2] + r->retry_ms[3] > 300);
+    CHECK_EQ(ws_conn_close(c, 0, NULL), WS_OK);
+    LB_WAIT(ok, ctx, NULL, r->final_closes == 1);
+out:
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
 /* ws_conn_drop on a client waiting to reconnect ends it like ws_conn_close does: a final
  * CLOSE, no more attempts. */
 static void test_loopback_reconnect_drop(void) {
@@ -2945,6 +2981,7 @@ static void suite_loopback(void) {
     RUN(test_loopback_reconnect);
     RUN(test_loopback_reconnect_cancel);
     RUN(test_loopback_reconnect_jitter);
+    RUN(test_loopback_reconnect_max_below_delay);
     RUN(test_loopback_reconnect_jitter_long);
     RUN(test_loopback_reconnect_drop);
     RUN(test_loopback_ipv6);
