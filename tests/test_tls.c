@@ -600,6 +600,117 @@ out:
     ws_ctx_destroy(sx);
 }
 
+/* A peer that ends TCP without close_notify (many do; RFC 6455 frames make truncation
+ * visible anyway) is a TCP end, as on ws://: in the open state WS_ERR_IO "closed without a
+ * close frame", after the close handshake a clean close with no error. mbedTLS reports it as
+ * MBEDTLS_ERR_SSL_CONN_EOF, which was taken for a TLS failure (WS_ERR_TLS, "TLS error"). */
+static void test_tls_eof_without_close_notify(void) {
+    int pass;
+    for (pass = 0; pass < 2; pass++) {
+        ws_ctx *sx = mk_ctx(), *cx = mk_ctx();
+        ws_tls_opts so = srv_opts(p_srv_crt, p_srv_key), co;
+        ws_listener *l = listen_tls(sx, &so);
+        ws_conn *c, *srv = NULL;
+        ws__tls_conn *st;
+        tc t;
+        int64_t end;
+        memset(&t, 0, sizeof t);
+        memset(&co, 0, sizeof co);
+        co.ca_file = p_ca;
+        c = connect_to(cx, "wss", "localhost", l ? ws_listener_port(l) : 1, &co, &t);
+        end = ws__now_ms() + HANG_MS;
+        while ((!t.open || !srv_open) && ws__now_ms() < end) { ws_poll(sx, 5); ws_poll(cx, 5); }
+        CHECK_EQ(t.open, 1);
+        srv = ws_conn_next(sx, NULL);
+        st = srv ? ws__tls_of(srv) : NULL;
+        CHECK(st != NULL);
+        if (!st || !c || !t.open) goto out;
+        /* pass 1: the server's close frame (1000) first, straight through its TLS */
+        if (pass) CHECK_EQ(mbedtls_ssl_write(&st->ssl, (const unsigned char *)"\x88\x02\x03\xe8", 4), 4);
+        (void)shutdown(srv->fd, SHUT_WR);   /* FIN, no close_notify; the server is not polled again */
+        run_until(cx, &t.closed, 1, HANG_MS);
+        CHECK_EQ(t.closed, 1);
+        if (pass) {
+            CHECK_EQ(t.errors, 0);
+            CHECK_EQ(t.clean, 1);
+            CHECK_EQ(t.close_err, WS_OK);
+        } else {
+            CHECK_EQ(t.errors, 1);
+            CHECK_EQ(t.err, WS_ERR_IO);
+            CHECK_EQ(t.close_err, WS_ERR_IO);
+            CHECK_EQ(t.clean, 0);
+            if (!strstr(t.msg, "without a close frame")) { printf("  msg \"%s\"\n", t.msg); CHECK(0); }
+        }
+        if (t.errors && pass) printf("  pass %d error: %s\n", pass, t.msg);
+    out:
+        ws_ctx_destroy(cx);
+        ws_ctx_destroy(sx);
+    }
+}
+
+/* max_memory counts what mbedTLS allocates for a connection (its record buffers, ~2 x 16 KiB,
+ * and its state: it does so with its own calloc, outside ws.h's buffers). A server past the
+ * budget answers upgrades with 503, as for plain ws://; one was accepting TLS connections
+ * without bound (each ~50 KiB) while its count showed a few KiB. Clients connect one after
+ * another (so which ones fit does not depend on timing); closing one makes room again. A
+ * client's own wss:// connection past its budget fails with WS_ERR_FULL. */
+static void test_tls_max_memory(void) {
+    ws_ctx *sx = mk_ctx(), *cx = mk_ctx(), *small = NULL;
+    ws_tls_opts so = srv_opts(p_srv_crt, p_srv_key), co;
+    ws_listener *l;
+    ws_config cfg;
+    ws_conn *c[8], *first = NULL;
+    tc t[9], ts;
+    int i, opened = 0, refused = 0;
+    int64_t end;
+    sx->cfg.max_memory = 200000;   /* (set after ws_ctx_create: the limit is read where it is used) */
+    l = listen_tls(sx, &so);
+    memset(&co, 0, sizeof co);
+    memset(t, 0, sizeof t);
+    co.ca_file = p_ca;
+    for (i = 0; i < 8 && l; i++) {
+        c[i] = connect_to(cx, "wss", "localhost", ws_listener_port(l), &co, &t[i]);
+        end = ws__now_ms() + HANG_MS;
+        while (!t[i].open && !t[i].closed && ws__now_ms() < end) { ws_poll(sx, 5); ws_poll(cx, 5); }
+        if (t[i].open) { opened++; if (!first) first = c[i]; }
+        else if (t[i].http_status == 503) refused++;
+        else printf("  client %d: neither open nor 503: %s\n", i, t[i].msg);
+    }
+    printf("  %d opened, %d refused with 503 (max_memory 200000)\n", opened, refused);
+    CHECK(opened >= 1);
+    CHECK(opened <= 4);              /* ~50 KiB each: 4 at most in 200000 bytes */
+    CHECK_EQ(opened + refused, 8);
+    CHECK(sx->mem_used <= sx->cfg.max_memory + 100000);   /* the 503s' handshakes are gone */
+    if (first) {                     /* one goes: there is room for another */
+        int closed0 = srv_closed;
+        CHECK_EQ(ws_conn_close(first, WS_CLOSE_NORMAL, NULL), WS_OK);
+        end = ws__now_ms() + HANG_MS;
+        while (srv_closed == closed0 && ws__now_ms() < end) { ws_poll(sx, 5); ws_poll(cx, 5); }
+        (void)connect_to(cx, "wss", "localhost", ws_listener_port(l), &co, &t[8]);
+        end = ws__now_ms() + HANG_MS;
+        while (!t[8].open && !t[8].closed && ws__now_ms() < end) { ws_poll(sx, 5); ws_poll(cx, 5); }
+        CHECK_EQ(t[8].open, 1);
+    }
+    /* a client: its budget has no room for TLS at all */
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_event = on_event;
+    cfg.max_memory = 40000;
+    small = ws_ctx_create(&cfg);
+    memset(&ts, 0, sizeof ts);
+    if (small && l) {
+        (void)connect_to(small, "wss", "localhost", ws_listener_port(l), &co, &ts);
+        end = ws__now_ms() + HANG_MS;
+        while (!ts.open && !ts.closed && ws__now_ms() < end) { ws_poll(sx, 5); ws_poll(small, 5); }
+        CHECK_EQ(ts.open, 0);
+        CHECK_EQ(ts.closed, 1);
+        CHECK_EQ(ts.err, WS_ERR_FULL);
+        CHECK_EQ(ts.close_err, WS_ERR_FULL);
+    }
+    if (small) ws_ctx_destroy(small);
+    ws_ctx_destroy(cx);
+    ws_ctx_destroy(sx);
+}
+
 /* min_version WS_TLS_1_3 on both sides: TLS 1.3 is what runs, where mbedTLS has it; where it
  * has not, both sides refuse the setting at once, named. */
 static void test_tls_min_version_13(void) {
@@ -782,6 +893,8 @@ int main(int argc, char **argv) {
     RUN(test_tls_50_conns);
     RUN(test_tls_close_notify_want_write);
     RUN(test_tls_close_notify_with_data);
+    RUN(test_tls_eof_without_close_notify);
+    RUN(test_tls_max_memory);
     RUN(test_tls_min_version_13);
     RUN(test_tls_alpn_and_der);
     RUN(test_tls_default_verify_system_cas);
