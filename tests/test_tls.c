@@ -52,6 +52,8 @@ static void on_event(ws_conn *c, const ws_event *ev, void *user) {
     if (ws_conn_is_server(c)) {
         if (ev->type == WS_EV_OPEN) srv_open++;
         if (ev->type == WS_EV_CLOSE) srv_closed++;
+        if (ev->type == WS_EV_CLOSE && getenv("TLS_VERBOSE"))
+            printf("    server CLOSE %u %d %s\n", (unsigned)ev->close_code, (int)ev->result, ev->msg ? ev->msg : "");
         if (ev->type == WS_EV_MESSAGE) {
             srv_msgs++;
             (void)ws_conn_send(c, ev->opcode, ev->data, ev->len);   /* echo */
@@ -648,6 +650,61 @@ static void test_tls_eof_without_close_notify(void) {
     }
 }
 
+/* The peer sends its close frame and close_notify while our send queue is stuck (it stopped
+ * reading, its TCP stays open): the close reply waits behind the queue (WS__F_EOF, as on
+ * ws://, where poll stops watching for input). The end that mbedTLS read (pending() says 1
+ * while it is unread) must not keep the conn on the pending list once it was handled, or the
+ * loop would never sleep until close_timeout_ms. Checked by state: ws_pollfds' timeout is
+ * not 0. (Holds: ws__readable returns at the EOF before it re-checks pending.) */
+static void test_tls_close_notify_while_queued(void) {
+    ws_ctx *sx = mk_ctx(), *cx = mk_ctx();
+    ws_tls_opts so = srv_opts(p_srv_crt, p_srv_key), co;
+    ws_listener *l = listen_tls(sx, &so);
+    ws_conn *c, *srv = NULL;
+    ws__tls_conn *ct;
+    ws_pollfd fds[8];
+    tc t;
+    int i, tmo = 0, small = 4096;
+    int64_t end;
+    uint8_t *big = (uint8_t *)calloc(1, (size_t)4 << 20);
+    static const unsigned char close_frame[] = { 0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8 };   /* masked, 1000 */
+    memset(&t, 0, sizeof t);
+    memset(&co, 0, sizeof co);
+    co.ca_file = p_ca;
+    c = connect_to(cx, "wss", "localhost", l ? ws_listener_port(l) : 1, &co, &t);
+    end = ws__now_ms() + HANG_MS;
+    while ((!t.open || !srv_open) && ws__now_ms() < end) { ws_poll(sx, 5); ws_poll(cx, 5); }
+    CHECK_EQ(t.open, 1);
+    srv = ws_conn_next(sx, NULL);
+    ct = c ? ws__tls_of(c) : NULL;
+    CHECK(srv != NULL && ct != NULL && big != NULL);
+    if (!srv || !ct || !big || !t.open) goto out;
+    (void)setsockopt(srv->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    (void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    CHECK_EQ(ws_conn_send(srv, WS_OP_BINARY, big, (size_t)4 << 20), WS_OK);   /* the client never reads it */
+    for (i = 0; i < 20; i++) ws_poll(sx, 1);
+    CHECK(ws_conn_queued(srv) > 0);
+    /* the client's close frame and close_notify, through its TLS, and no FIN */
+    CHECK_EQ(mbedtls_ssl_write(&ct->ssl, close_frame, sizeof close_frame), (int)sizeof close_frame);
+    CHECK_EQ(mbedtls_ssl_close_notify(&ct->ssl), 0);
+    end = ws__now_ms() + HANG_MS;
+    while (!srv_closed && !(srv->flags & WS__F_EOF) && ws__now_ms() < end) ws_poll(sx, 20);
+    CHECK_EQ(srv_closed, 0);
+    if (srv_closed) { printf("  server closed: %s\n", logbuf); goto out; }
+    CHECK(srv->flags & WS__F_EOF);   /* the close_notify was read; the reply waits */
+    (void)ws_pollfds(sx, fds, 8, &tmo);
+    CHECK(tmo != 0);                 /* nothing to do until the socket takes more */
+    if (tmo == 0) {                  /* the old behaviour: it stays so */
+        for (i = 0; i < 10; i++) ws_poll(sx, 0);
+        (void)ws_pollfds(sx, fds, 8, &tmo);
+        printf("  still pending after 10 passes: timeout %d\n", tmo);
+    }
+out:
+    free(big);
+    ws_ctx_destroy(cx);
+    ws_ctx_destroy(sx);
+}
+
 /* max_memory counts what mbedTLS allocates for a connection (its record buffers, ~2 x 16 KiB,
  * and its state: it does so with its own calloc, outside ws.h's buffers). A server past the
  * budget answers upgrades with 503, as for plain ws://; one was accepting TLS connections
@@ -894,6 +951,7 @@ int main(int argc, char **argv) {
     RUN(test_tls_close_notify_want_write);
     RUN(test_tls_close_notify_with_data);
     RUN(test_tls_eof_without_close_notify);
+    RUN(test_tls_close_notify_while_queued);
     RUN(test_tls_max_memory);
     RUN(test_tls_min_version_13);
     RUN(test_tls_alpn_and_der);
