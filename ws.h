@@ -6508,7 +6508,11 @@ static ws_result ws__proxy_response(const char *buf, size_t len, size_t max, int
     for (;;) {
         rc = ws_http_parse_response(buf + off, len - off, max - off, &res, &n, why);
         if (rc == WS_AGAIN) return WS_AGAIN;
-        if (rc == WS_ERR_TOO_BIG) { *why = WS__T("the proxy's response head is over max_handshake"); return WS_ERR_PROXY; }
+        if (rc == WS_ERR_TOO_BIG) {   /* no end within max, or too many lines before it */
+            *why = len >= max ? WS__T("the proxy's response head is over max_handshake")
+                              : WS__T("the proxy's response has more header lines than WS_MAX_HEADERS");
+            return WS_ERR_PROXY;
+        }
         if (rc != WS_OK) { *why = WS__T("malformed response from the proxy"); return WS_ERR_PROXY; }
         off += n;
         if (res.status >= 200 || off >= max) break;   /* 1xx: interim, the answer follows */
