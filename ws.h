@@ -5688,6 +5688,7 @@ typedef struct ws__tls_conn {   /* the io of the mbedTLS ws_io (ws__tls_io) */
     uint8_t  shut;               /* close_notify is still partly unsent */
     uint8_t  got1, first;        /* the first byte the peer sent: is it TLS at all? */
     uint8_t  rx;                 /* application data has come since the handshake */
+    uint8_t  oflush;             /* a read left mbedTLS's own record (an alert) half sent */
 } ws__tls_conn;
 
 static void ws__tls_strerror(int r, char *buf, size_t cap) {
@@ -6165,6 +6166,7 @@ static ws_result ws__tls_read(void *io, uint8_t *buf, size_t cap, size_t *got) {
     while (n < cap && t->rerr == WS_OK) {   /* drain what the socket has: poll won't say */
         r = mbedtls_ssl_read(&t->ssl, buf + n, WS__MIN(cap - n, (size_t)0x40000000));
         if (r > 0) { n += (size_t)r; t->rx = 1; continue; }
+        if (r == MBEDTLS_ERR_SSL_WANT_WRITE && !t->wlen) t->oflush = 1;   /* (with wlen: ours) */
         if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) break;
 #if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
         if (r == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) continue;
@@ -6177,12 +6179,26 @@ static ws_result ws__tls_read(void *io, uint8_t *buf, size_t cap, size_t *got) {
     return t->rerr != WS_OK ? t->rerr : WS_AGAIN;
 }
 
+/* A record mbedTLS made by itself inside mbedtls_ssl_read (refusing a renegotiation: an alert)
+ * that the socket did not take goes out first: mbedtls_ssl_write and close_notify would only
+ * finish it and return as if they had sent theirs (our bytes lost). A zero-length write
+ * flushes it. 0 = out (or there was none), else mbedTLS's WANT_WRITE or error. */
+static int ws__tls_oflush(ws__tls_conn *t) {
+    int r;
+    if (!t->oflush) return 0;
+    r = mbedtls_ssl_write(&t->ssl, (const unsigned char *)"", 0);
+    if (r >= 0) t->oflush = 0;
+    return r >= 0 ? 0 : r;
+}
+
 static ws_result ws__tls_write(void *io, const uint8_t *buf, size_t len, size_t *put) {
     ws__tls_conn *t = (ws__tls_conn *)io;
     int r;
     if (!t->done) return WS_AGAIN;   /* queued bytes wait for the handshake */
     if (t->wlen && t->wlen <= len) len = t->wlen;   /* mbedTLS wants the same call again */
-    r = mbedtls_ssl_write(&t->ssl, buf, WS__MIN(len, (size_t)0x40000000));
+    r = ws__tls_oflush(t);
+    if (!r) r = mbedtls_ssl_write(&t->ssl, buf, WS__MIN(len, (size_t)0x40000000));
+    else if (r == MBEDTLS_ERR_SSL_WANT_WRITE || r == MBEDTLS_ERR_SSL_WANT_READ) return WS_AGAIN;
     if (r >= 0) { t->wlen = 0; *put = (size_t)r; return WS_OK; }
     if (r == MBEDTLS_ERR_SSL_WANT_WRITE || r == MBEDTLS_ERR_SSL_WANT_READ) { t->wlen = len; return WS_AGAIN; }
 #if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
@@ -6207,7 +6223,8 @@ static size_t ws__tls_pending(void *io) {
 static void ws__tls_shutdown(void *io) {   /* close_notify, then FIN */
     ws__tls_conn *t = (ws__tls_conn *)io;
     if (t->done) {
-        int r = mbedtls_ssl_close_notify(&t->ssl);   /* again: flushes the rest of it */
+        int r = ws__tls_oflush(t);
+        if (!r) r = mbedtls_ssl_close_notify(&t->ssl);   /* again: flushes the rest of it */
         if (r == MBEDTLS_ERR_SSL_WANT_WRITE || r == MBEDTLS_ERR_SSL_WANT_READ) { t->shut = 1; return; }
         t->shut = 0;
     }

@@ -705,6 +705,91 @@ out:
     ws_ctx_destroy(sx);
 }
 
+/* mbedTLS sends some records by itself from inside mbedtls_ssl_read: refusing a peer's
+ * renegotiation (a TLS 1.2 ClientHello or HelloRequest after the handshake) is a warning alert.
+ * When the socket is full that alert waits in mbedTLS (out_left), and mbedtls_ssl_write then
+ * only finishes it and returns the length it was given as if it had sent that: the bytes of
+ * our next write were lost (the peer's stream broken). White-box: the server's socket is
+ * filled with raw bytes, the client asks to renegotiate, the server's next message must still
+ * arrive after the alert (TLS 1.2 record types are readable on the wire). */
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+#  define T_OUT_LEFT(s) ((s)->MBEDTLS_PRIVATE(out_left))
+#else
+#  define T_OUT_LEFT(s) ((s)->out_left)
+#endif
+static void test_tls_alert_before_data(void) {
+#if defined(MBEDTLS_SSL_RENEGOTIATION) && defined(MBEDTLS_SSL_PROTO_TLS1_2)
+    ws_ctx *sx = mk_ctx(), *cx = mk_ctx();
+    ws_tls_opts so = srv_opts(p_srv_crt, p_srv_key), co;
+    ws_listener *l = listen_tls(sx, &so);
+    ws_conn *c, *srv = NULL;
+    ws__tls_conn *st, *ct;
+    tc t;
+    static char junk[65536];
+    static uint8_t in[65536];
+    size_t njunk = 0, got = 0, n = 0, off;
+    int small = 4096, i, r, alerts = 0, data = 0, other = 0;
+    long k;
+    int64_t end;
+    if (!l) goto out;
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+    mbedtls_ssl_conf_max_tls_version(&l->tls->conf, MBEDTLS_SSL_VERSION_TLS1_2);   /* renegotiation is 1.2's */
+#endif
+    memset(&t, 0, sizeof t);
+    memset(&co, 0, sizeof co);
+    co.ca_file = p_ca;
+    c = connect_to(cx, "wss", "localhost", ws_listener_port(l), &co, &t);
+    end = ws__now_ms() + HANG_MS;
+    while ((!t.open || !srv_open) && ws__now_ms() < end) { ws_poll(sx, 5); ws_poll(cx, 5); }
+    CHECK_EQ(t.open, 1);
+    srv = ws_conn_next(sx, NULL);
+    st = srv ? ws__tls_of(srv) : NULL;
+    ct = c ? ws__tls_of(c) : NULL;
+    CHECK(st != NULL && ct != NULL);
+    if (!st || !ct || !t.open) goto out;
+    (void)setsockopt(srv->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    (void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    mbedtls_ssl_conf_renegotiation(&ct->cfg->conf, MBEDTLS_SSL_RENEGOTIATION_ENABLED);
+    r = mbedtls_ssl_renegotiate(&ct->ssl);   /* the ClientHello goes out; the client is not polled again */
+    if (r != MBEDTLS_ERR_SSL_WANT_READ) printf("  renegotiate: -0x%04x\n", (unsigned)-r);
+    CHECK_EQ(r, MBEDTLS_ERR_SSL_WANT_READ);
+    for (i = 0; i < 4096 && (k = send(srv->fd, junk, sizeof junk, MSG_DONTWAIT)) > 0; i++) njunk += (size_t)k;
+    for (i = 0; i < 65536 && (k = send(srv->fd, junk, 1, MSG_DONTWAIT)) > 0; i++) njunk += (size_t)k;
+    end = ws__now_ms() + HANG_MS;            /* the server reads it: its alert cannot go out */
+    while (!srv_closed && !T_OUT_LEFT(&st->ssl) && ws__now_ms() < end) ws_poll(sx, 20);
+    CHECK_EQ(srv_closed, 0);
+    if (srv_closed) goto out;
+    CHECK(T_OUT_LEFT(&st->ssl) != 0);
+    CHECK_EQ(ws_conn_send_text(srv, "after the alert"), WS_OK);
+    /* the client takes the raw bytes, then what came after them, until the server has sent all */
+    end = ws__now_ms() + HANG_MS;
+    for (;;) {
+        ws_poll(sx, 5);
+        while (got < njunk && (k = recv(c->fd, junk, WS__MIN(sizeof junk, njunk - got), MSG_DONTWAIT)) > 0) got += (size_t)k;
+        while (got == njunk && n < sizeof in && (k = recv(c->fd, in + n, sizeof in - n, MSG_DONTWAIT)) > 0) n += (size_t)k;
+        if (got == njunk && !ws_conn_queued(srv) && !st->wlen && !T_OUT_LEFT(&st->ssl)) {
+            ws_poll(sx, 5);
+            while ((k = recv(c->fd, in + n, sizeof in - n, MSG_DONTWAIT)) > 0) n += (size_t)k;
+            break;
+        }
+        if (srv_closed || ws__now_ms() > end) break;
+    }
+    CHECK_EQ(got, njunk);
+    for (off = 0; off + 5 <= n; off += 5 + (size_t)(in[off + 3] << 8 | in[off + 4])) {
+        if (in[off] == 21) alerts++;
+        else if (in[off] == 23) data++;
+        else other++;
+    }
+    CHECK_EQ(off, n);
+    CHECK_EQ(alerts, 1);             /* no_renegotiation */
+    CHECK_EQ(data, 1);               /* the message, in its own record */
+    CHECK_EQ(other, 0);
+out:
+    ws_ctx_destroy(cx);
+    ws_ctx_destroy(sx);
+#endif
+}
+
 /* max_memory counts what mbedTLS allocates for a connection (its record buffers, ~2 x 16 KiB,
  * and its state: it does so with its own calloc, outside ws.h's buffers). A server past the
  * budget answers upgrades with 503, as for plain ws://; one was accepting TLS connections
@@ -952,6 +1037,7 @@ int main(int argc, char **argv) {
     RUN(test_tls_close_notify_with_data);
     RUN(test_tls_eof_without_close_notify);
     RUN(test_tls_close_notify_while_queued);
+    RUN(test_tls_alert_before_data);
     RUN(test_tls_max_memory);
     RUN(test_tls_min_version_13);
     RUN(test_tls_alpn_and_der);
