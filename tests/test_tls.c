@@ -507,6 +507,47 @@ static void test_tls_config_errors(void) {
     ws_ctx_destroy(ctx);
 }
 
+/* A TLS server (*sx) and one client of it (*cx), both open: the client's conn in *c, the
+ * server's in *srv; tls12: the server offers TLS 1.2 only (3.x would pick 1.3). 1 = open. */
+static int tls_pair(ws_ctx **sx, ws_ctx **cx, int tls12, tc *t, ws_conn **c, ws_conn **srv) {
+    ws_tls_opts so = srv_opts(p_srv_crt, p_srv_key), co;
+    ws_listener *l;
+    int64_t end;
+    *sx = mk_ctx();
+    *cx = mk_ctx();
+    *c = *srv = NULL;
+    memset(t, 0, sizeof *t);
+    l = listen_tls(*sx, &so);
+    if (!l) return 0;
+#if MBEDTLS_VERSION_NUMBER >= 0x03020000
+    if (tls12) mbedtls_ssl_conf_max_tls_version(&l->tls->conf, MBEDTLS_SSL_VERSION_TLS1_2);
+#endif
+    (void)tls12;
+    memset(&co, 0, sizeof co);
+    co.ca_file = p_ca;
+    *c = connect_to(*cx, "wss", "localhost", ws_listener_port(l), &co, t);
+    end = ws__now_ms() + HANG_MS;
+    while ((!t->open || !srv_open) && ws__now_ms() < end) { ws_poll(*sx, 5); ws_poll(*cx, 5); }
+    CHECK_EQ(t->open, 1);
+    *srv = ws_conn_next(*sx, NULL);
+    CHECK(*srv != NULL);
+    return *srv && *c && t->open;
+}
+
+/* Fills the server-to-client direction with raw bytes (small socket buffers, then byte by
+ * byte): until the server's socket takes nothing more. Returns how many went. */
+static size_t fill_socket(ws_conn *srv, ws_conn *c) {
+    static char junk[65536];
+    int small = 4096, i;
+    long k;
+    size_t n = 0;
+    (void)setsockopt(srv->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    (void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    for (i = 0; i < 4096 && (k = send(srv->fd, junk, sizeof junk, MSG_DONTWAIT)) > 0; i++) n += (size_t)k;
+    for (i = 0; i < 65536 && (k = send(srv->fd, junk, 1, MSG_DONTWAIT)) > 0; i++) n += (size_t)k;
+    return n;
+}
+
 /* A close_notify that only partly fits in the socket (WANT_WRITE) is finished once the socket
  * takes it, then TCP is shut down: the conn must not keep asking for POLLOUT (a level-triggered
  * loop would spin at 100% CPU until close_timeout_ms). White-box: the server's send buffer is
@@ -514,30 +555,14 @@ static void test_tls_config_errors(void) {
  * counting loop passes in a time window: while close_notify waits the conn asks for POLLOUT
  * (ws__interest, what every loop flavour watches), once it is out it no longer does. */
 static void test_tls_close_notify_want_write(void) {
-    ws_ctx *sx = mk_ctx(), *cx = mk_ctx();
-    ws_tls_opts so = srv_opts(p_srv_crt, p_srv_key), co;
-    ws_listener *l = listen_tls(sx, &so);
-    ws_conn *c, *srv = NULL;
+    ws_ctx *sx, *cx;
+    ws_conn *c, *srv;
     ws__tls_conn *st;
     tc t;
-    static char junk[65536];
     char sink[65536];
-    int small = 4096, i;
     int64_t end;
-    memset(&t, 0, sizeof t);
-    memset(&co, 0, sizeof co);
-    co.ca_file = p_ca;
-    c = connect_to(cx, "wss", "localhost", ws_listener_port(l), &co, &t);
-    end = ws__now_ms() + HANG_MS;
-    while ((!t.open || !srv_open) && ws__now_ms() < end) { ws_poll(sx, 5); ws_poll(cx, 5); }
-    CHECK_EQ(t.open, 1);
-    srv = ws_conn_next(sx, NULL);
-    CHECK(srv != NULL);
-    if (!srv || !c || !t.open) goto out;
-    (void)setsockopt(srv->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
-    (void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    for (i = 0; i < 4096 && send(srv->fd, junk, sizeof junk, MSG_DONTWAIT) > 0; i++) {}
-    for (i = 0; i < 4096 && send(srv->fd, junk, 1, MSG_DONTWAIT) > 0; i++) {}
+    if (!tls_pair(&sx, &cx, 0, &t, &c, &srv)) goto out;
+    (void)fill_socket(srv, c);
     srv->flags |= WS__F_SHUT;            /* as after our close frame went out */
     ws__flush(srv);
     ws__settle(srv);                     /* as the loop does after a flush */
@@ -566,24 +591,13 @@ out:
  * hang until a timeout. Checked by state: once the message is in, a few passes that do not
  * wait must see the CLOSE (the close_notify is already in memory). */
 static void test_tls_close_notify_with_data(void) {
-    ws_ctx *sx = mk_ctx(), *cx = mk_ctx();
-    ws_tls_opts so = srv_opts(p_srv_crt, p_srv_key), co;
-    ws_listener *l = listen_tls(sx, &so);
-    ws_conn *c, *srv = NULL;
+    ws_ctx *sx, *cx;
+    ws_conn *c, *srv;
     ws__tls_conn *st;
     tc t;
     int i;
     int64_t end;
-    memset(&t, 0, sizeof t);
-    memset(&co, 0, sizeof co);
-    co.ca_file = p_ca;
-    c = connect_to(cx, "wss", "localhost", ws_listener_port(l), &co, &t);
-    end = ws__now_ms() + HANG_MS;
-    while ((!t.open || !srv_open) && ws__now_ms() < end) { ws_poll(sx, 5); ws_poll(cx, 5); }
-    CHECK_EQ(t.open, 1);
-    srv = ws_conn_next(sx, NULL);
-    CHECK(srv != NULL);
-    if (!srv || !c || !t.open) goto out;
+    if (!tls_pair(&sx, &cx, 0, &t, &c, &srv)) goto out;
     CHECK_EQ(ws_conn_send_text(srv, "last"), WS_OK);   /* sent at once (not in a callback) */
     CHECK_EQ(ws_conn_queued(srv), 0);
     st = ws__tls_of(srv);
@@ -609,24 +623,13 @@ out:
 static void test_tls_eof_without_close_notify(void) {
     int pass;
     for (pass = 0; pass < 2; pass++) {
-        ws_ctx *sx = mk_ctx(), *cx = mk_ctx();
-        ws_tls_opts so = srv_opts(p_srv_crt, p_srv_key), co;
-        ws_listener *l = listen_tls(sx, &so);
-        ws_conn *c, *srv = NULL;
-        ws__tls_conn *st;
+        ws_ctx *sx, *cx;
+        ws_conn *c, *srv;
+        ws__tls_conn *st = NULL;
         tc t;
-        int64_t end;
-        memset(&t, 0, sizeof t);
-        memset(&co, 0, sizeof co);
-        co.ca_file = p_ca;
-        c = connect_to(cx, "wss", "localhost", l ? ws_listener_port(l) : 1, &co, &t);
-        end = ws__now_ms() + HANG_MS;
-        while ((!t.open || !srv_open) && ws__now_ms() < end) { ws_poll(sx, 5); ws_poll(cx, 5); }
-        CHECK_EQ(t.open, 1);
-        srv = ws_conn_next(sx, NULL);
-        st = srv ? ws__tls_of(srv) : NULL;
+        if (tls_pair(&sx, &cx, 0, &t, &c, &srv)) st = ws__tls_of(srv);
         CHECK(st != NULL);
-        if (!st || !c || !t.open) goto out;
+        if (!st) goto out;
         /* pass 1: the server's close frame (1000) first, straight through its TLS */
         if (pass) CHECK_EQ(mbedtls_ssl_write(&st->ssl, (const unsigned char *)"\x88\x02\x03\xe8", 4), 4);
         (void)shutdown(srv->fd, SHUT_WR);   /* FIN, no close_notify; the server is not polled again */
@@ -657,28 +660,18 @@ static void test_tls_eof_without_close_notify(void) {
  * loop would never sleep until close_timeout_ms. Checked by state: ws_pollfds' timeout is
  * not 0. (Holds: ws__readable returns at the EOF before it re-checks pending.) */
 static void test_tls_close_notify_while_queued(void) {
-    ws_ctx *sx = mk_ctx(), *cx = mk_ctx();
-    ws_tls_opts so = srv_opts(p_srv_crt, p_srv_key), co;
-    ws_listener *l = listen_tls(sx, &so);
-    ws_conn *c, *srv = NULL;
-    ws__tls_conn *ct;
+    ws_ctx *sx, *cx;
+    ws_conn *c, *srv;
+    ws__tls_conn *ct = NULL;
     ws_pollfd fds[8];
     tc t;
     int i, tmo = 0, small = 4096;
     int64_t end;
     uint8_t *big = (uint8_t *)calloc(1, (size_t)4 << 20);
     static const unsigned char close_frame[] = { 0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8 };   /* masked, 1000 */
-    memset(&t, 0, sizeof t);
-    memset(&co, 0, sizeof co);
-    co.ca_file = p_ca;
-    c = connect_to(cx, "wss", "localhost", l ? ws_listener_port(l) : 1, &co, &t);
-    end = ws__now_ms() + HANG_MS;
-    while ((!t.open || !srv_open) && ws__now_ms() < end) { ws_poll(sx, 5); ws_poll(cx, 5); }
-    CHECK_EQ(t.open, 1);
-    srv = ws_conn_next(sx, NULL);
-    ct = c ? ws__tls_of(c) : NULL;
-    CHECK(srv != NULL && ct != NULL && big != NULL);
-    if (!srv || !ct || !big || !t.open) goto out;
+    if (tls_pair(&sx, &cx, 0, &t, &c, &srv)) ct = ws__tls_of(c);
+    CHECK(ct != NULL && big != NULL);
+    if (!ct || !big) goto out;
     (void)setsockopt(srv->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
     (void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
     CHECK_EQ(ws_conn_send(srv, WS_OP_BINARY, big, (size_t)4 << 20), WS_OK);   /* the client never reads it */
@@ -719,42 +712,24 @@ out:
 #endif
 static void test_tls_alert_before_data(void) {
 #if defined(MBEDTLS_SSL_RENEGOTIATION) && defined(MBEDTLS_SSL_PROTO_TLS1_2)
-    ws_ctx *sx = mk_ctx(), *cx = mk_ctx();
-    ws_tls_opts so = srv_opts(p_srv_crt, p_srv_key), co;
-    ws_listener *l = listen_tls(sx, &so);
-    ws_conn *c, *srv = NULL;
-    ws__tls_conn *st, *ct;
+    ws_ctx *sx, *cx;
+    ws_conn *c, *srv;
+    ws__tls_conn *st = NULL, *ct = NULL;
     tc t;
     static char junk[65536];
     static uint8_t in[65536];
-    size_t njunk = 0, got = 0, n = 0, off;
-    int small = 4096, i, r, alerts = 0, data = 0, other = 0;
+    size_t njunk, got = 0, n = 0, off;
+    int r, alerts = 0, data = 0, other = 0;
     long k;
     int64_t end;
-    if (!l) goto out;
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-    mbedtls_ssl_conf_max_tls_version(&l->tls->conf, MBEDTLS_SSL_VERSION_TLS1_2);   /* renegotiation is 1.2's */
-#endif
-    memset(&t, 0, sizeof t);
-    memset(&co, 0, sizeof co);
-    co.ca_file = p_ca;
-    c = connect_to(cx, "wss", "localhost", ws_listener_port(l), &co, &t);
-    end = ws__now_ms() + HANG_MS;
-    while ((!t.open || !srv_open) && ws__now_ms() < end) { ws_poll(sx, 5); ws_poll(cx, 5); }
-    CHECK_EQ(t.open, 1);
-    srv = ws_conn_next(sx, NULL);
-    st = srv ? ws__tls_of(srv) : NULL;
-    ct = c ? ws__tls_of(c) : NULL;
+    if (tls_pair(&sx, &cx, 1, &t, &c, &srv)) { st = ws__tls_of(srv); ct = ws__tls_of(c); }   /* renegotiation is 1.2's */
     CHECK(st != NULL && ct != NULL);
-    if (!st || !ct || !t.open) goto out;
-    (void)setsockopt(srv->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
-    (void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    if (!st || !ct) goto out;
     mbedtls_ssl_conf_renegotiation(&ct->cfg->conf, MBEDTLS_SSL_RENEGOTIATION_ENABLED);
     r = mbedtls_ssl_renegotiate(&ct->ssl);   /* the ClientHello goes out; the client is not polled again */
     if (r != MBEDTLS_ERR_SSL_WANT_READ) printf("  renegotiate: -0x%04x\n", (unsigned)-r);
     CHECK_EQ(r, MBEDTLS_ERR_SSL_WANT_READ);
-    for (i = 0; i < 4096 && (k = send(srv->fd, junk, sizeof junk, MSG_DONTWAIT)) > 0; i++) njunk += (size_t)k;
-    for (i = 0; i < 65536 && (k = send(srv->fd, junk, 1, MSG_DONTWAIT)) > 0; i++) njunk += (size_t)k;
+    njunk = fill_socket(srv, c);
     end = ws__now_ms() + HANG_MS;            /* the server reads it: its alert cannot go out */
     while (!srv_closed && !T_OUT_LEFT(&st->ssl) && ws__now_ms() < end) ws_poll(sx, 20);
     CHECK_EQ(srv_closed, 0);
