@@ -5664,6 +5664,8 @@ static int ws__send_direct(ws_conn *c, int fin, int rsv, int op, const void *dat
 struct ws__tls_cfg {
     ws_ctx *ctx;
     int refs, server, verify, has_ca, has_cert;
+    int sys_ca;                  /* client: ca holds the system's CAs (parsed once per ctx...) */
+    struct ws__tls_cfg *ca_from; /* ... and shared: another client's, whose ca conf points to */
     char *server_name;           /* client override, or NULL */
     char *alpn_buf;              /* the ALPN names, NUL-separated; alpn[] points into it */
     const char *alpn[9];
@@ -5751,9 +5753,9 @@ static int ws__tls_recv(void *p, unsigned char *buf, size_t len) {
 }
 
 static void ws__tls_cfg_release(ws_ctx *ctx, ws__tls_cfg *g) {
-    (void)ctx;
     if (!g || --g->refs > 0) return;
     mbedtls_ssl_config_free(&g->conf);
+    ws__tls_cfg_release(ctx, g->ca_from);   /* (after the conf that pointed to its CAs) */
     mbedtls_x509_crt_free(&g->ca);
     mbedtls_x509_crt_free(&g->cert);
     mbedtls_pk_free(&g->key);
@@ -5867,6 +5869,17 @@ static int ws__tls_system_ca(mbedtls_x509_crt *ca) {
     return 0;
 }
 
+/* The system's CAs that a client of ctx parsed already (200+ certificates, ~0.5 MB and ~15 ms
+ * each time): a new client given no CA shares them, NULL when none has them. */
+static ws__tls_cfg *ws__tls_sys_shared(ws_ctx *ctx) {
+    ws_conn *c;
+    for (c = ctx->head; c; c = c->next) {
+        ws__tls_cfg *g = ws__cl(c) ? ws__cl(c)->tls : NULL;
+        if (g && (g->sys_ca || g->ca_from)) return g->sys_ca ? g : g->ca_from;
+    }
+    return NULL;
+}
+
 WS__UNUSED static ws_result ws__tls_cfg_new(ws_ctx *ctx, const ws_tls_opts *o, int server, ws__tls_cfg **out,
                                  char *err, size_t cap) {
     ws_tls_opts none;
@@ -5908,10 +5921,13 @@ WS__UNUSED static ws_result ws__tls_cfg_new(ws_ctx *ctx, const ws_tls_opts *o, i
         r = ws__tls_load_crt(ctx, &g->ca, o->ca_file, o->ca_mem, o->ca_len);
         if (r < 0) { rc = ws__tls_cfg_err(err, cap, "cannot load the CA certificates", o->ca_file, r); goto fail; }
         g->has_ca = 1;
+    } else if (!server && (g->ca_from = ws__tls_sys_shared(ctx)) != NULL) {
+        g->ca_from->refs++;
+        g->has_ca = 1;
     } else if (!server) {
-        g->has_ca = ws__tls_system_ca(&g->ca);
+        g->has_ca = g->sys_ca = ws__tls_system_ca(&g->ca);
     }
-    if (g->has_ca) mbedtls_ssl_conf_ca_chain(&g->conf, &g->ca, NULL);
+    if (g->has_ca) mbedtls_ssl_conf_ca_chain(&g->conf, g->ca_from ? &g->ca_from->ca : &g->ca, NULL);
     /* our certificate and key */
     if ((o->cert_file || o->cert_mem) != (o->key_file || o->key_mem)) {
         rc = ws__tls_cfg_err(err, cap, "give both a certificate (cert_file/cert_mem) and its key (key_file/key_mem)", NULL, 0);
