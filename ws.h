@@ -5198,7 +5198,7 @@ static void ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fi
             int zr;
             rem = WS__MIN(rem, (size_t)1 << 30) + 1;
             want = WS__MIN(WS__MAX((size_t)feed * 4, (size_t)4096), rem);
-            if (!ws__buf_reserve(ctx, &c->msg, want)) { ws__fail(c, WS_ERR_NOMEM, WS__T("out of memory")); return; }
+            if (!ws__buf_reserve(ctx, &c->msg, want)) { ws__fail_nomem(c); return; }   /* 1013 or 1011 */
             room = WS__MIN(c->msg->cap - c->msg->len, rem);
             if (frags) room = WS__MIN(room, piece - ws__buf_used(c->msg));   /* pieces <= max_frame */
             s->next_in = in;

@@ -794,6 +794,29 @@ static void test_deflate_bomb(void) {
     cn_ways(df_bomb);
 }
 
+/* A bomb under a max_memory smaller than max_message: the budget stops it as it inflates, and
+ * the close says so (1013 WS_ERR_FULL, as for an uncompressed message that cannot be buffered;
+ * it was 1011 WS_ERR_NOMEM, "out of memory"). */
+static uint8_t df_bb_in[(1 << 13) + 14];
+static size_t df_bb_len;
+static void df_bomb_budget(void) {
+    int frags;
+    for (frags = 0; frags <= 1; frags++) {
+        ws_config cfg;
+        df_cfg(&cfg);
+        cfg.max_memory = (size_t)512 << 10;   /* max_message stays 16 MiB */
+        cfg.fragments = frags;
+        cn_begin(&cfg);
+        cn_check_fail(df_open(1, "permessage-deflate"), df_bb_in, df_bb_len, 1013, WS_ERR_FULL, 0);
+    }
+}
+static void test_deflate_bomb_budget(void) {
+    static uint8_t zeros[1 << 22], z[1 << 13];
+    size_t zl = df_compress(zeros, sizeof zeros, z, sizeof z, 15);   /* 4 MiB in ~4 KiB */
+    df_bb_len = cn_frame(df_bb_in, 1, 4, WS_OP_BINARY, 1, z, zl);
+    cn_ways(df_bomb_budget);
+}
+
 /* ---- fragmented compressed messages received, both delivery modes, both roles ---- */
 static uint8_t df_fmsg[20000], df_fin[2][26000];
 static size_t df_finlen[2];
@@ -1672,6 +1695,7 @@ static void suite_deflate(void) {
     RUN(test_deflate_rsv_rules);
     RUN(test_deflate_corrupt);
     RUN(test_deflate_bomb);
+    RUN(test_deflate_bomb_budget);
     RUN(test_deflate_fragmented_rx);
     RUN(test_deflate_fragmented_tx);
     RUN(test_deflate_send_queue);
