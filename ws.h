@@ -166,7 +166,7 @@ MEMORY
   16 KiB; reads grow to WS_POOL_BUF_MAX while the socket has more and max_memory is under
   3/4 used, then to 1 MiB in the ctx's one large buffer for frames up to 64 KiB), its send queue, and a fragmented message being assembled; an upgrade head is read
   into a small buffer (from 1 KiB). Growth doubles, but never past the buffer's own limit or
-  max_memory, which counts every buffer (pooled ones too); past half of it, buffers grow by a
+  max_memory, which counts every buffer (pooled ones too) and zlib's streams; past half of it, buffers grow by a
   quarter, and receive buffers and send queues at most half full shrink to their bytes. No allocation per message in the
   steady state. permessage-deflate adds zlib's streams, made at the first compressed message:
   a compressor 2^(window_bits+2) + 2^(mem_level+9) bytes + ~6 KiB (262 KiB at 15/8), an
@@ -549,7 +549,7 @@ typedef struct ws_config {
                                     processes): SO_REUSEPORT, Linux and BSDs; the kernel
                                     spreads connections. Elsewhere ws_listen: WS_ERR_ARG */
     int    max_posts;            /* ws_ctx_post queue; 0 = 4096 (more: WS_ERR_FULL) */
-    /* ctx-wide budget for receive buffers, message assembly and send queues, in bytes;
+    /* ctx-wide budget for receive buffers, message assembly, send queues and zlib, in bytes;
      * 0 = 256 MiB, WS_MEM_UNLIMITED = none. When reached: new upgrades get 503, a message that
      * cannot be buffered closes its connection with 1013, sends fail with WS_ERR_FULL. */
     size_t max_memory;
@@ -4818,11 +4818,29 @@ typedef struct ws__pmd_params {
     int smwb, cmwb;              /* server_/client_max_window_bits: 0 absent, -1 no value, 8..15 */
 } ws__pmd_params;
 
-static voidpf ws__zalloc(voidpf opaque, uInt items, uInt size) {   /* zlib -> WS_MALLOC */
-    if (size && items > (size_t)-1 / size) return Z_NULL;
-    return ws__alloc((ws_ctx *)opaque, (size_t)items * size);
+/* zlib -> WS_MALLOC, counted in max_memory as buffers are (a size in front of each block):
+ * a stream the budget cannot hold fails to start (Z_MEM_ERROR, ctx->mem_full set). */
+typedef union ws__zhdr { size_t n; void *p; double d; uint64_t u; char pad[16]; } ws__zhdr;
+static voidpf ws__zalloc(voidpf opaque, uInt items, uInt size) {
+    ws_ctx *ctx = (ws_ctx *)opaque;
+    ws__zhdr *h;
+    size_t n;
+    if (size && items > ((size_t)-1 - sizeof *h) / size) return Z_NULL;
+    n = (size_t)items * size + sizeof *h;
+    ctx->mem_full = 0;
+    if (!ws__mem_room(ctx, 0, n, 0) || !(h = (ws__zhdr *)ws__alloc(ctx, n))) return Z_NULL;
+    h->n = n;
+    ctx->mem_used += n;
+    return (voidpf)(h + 1);
 }
-static void ws__zfree(voidpf opaque, voidpf p) { ws__free((ws_ctx *)opaque, p); }
+static void ws__zfree(voidpf opaque, voidpf p) {
+    ws_ctx *ctx = (ws_ctx *)opaque;
+    ws__zhdr *h = (ws__zhdr *)p - 1;
+    if (!p) return;
+    ctx->mem_used -= h->n;
+    if (ctx->mem_wait) ctx->mem_wait = 3;   /* budget for a send that waits (ws__mem_wake) */
+    ws__free(ctx, h);
+}
 static void ws__zinit(ws_ctx *ctx, z_stream *s) {
     memset(s, 0, sizeof *s);
     s->zalloc = ws__zalloc;
@@ -5185,7 +5203,7 @@ static void ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fi
     size_t lim = ws__max_message(ctx), piece = ws__max_frame(ctx);
     int frags = (c->flags & WS__F_FRAGS) != 0, pass;
     z_stream *s = ws__pmd_inflater(c);
-    if (!s) { ws__fail(c, WS_ERR_NOMEM, WS__T("out of memory (inflate)")); return; }
+    if (!s) { ws__fail_nomem(c); return; }   /* max_memory (1013) or malloc (1011) */
     c->msg_op = (uint8_t)(fin ? 0 : op);
     c->msg_len = fin ? 0 : c->msg_len + n;   /* wire bytes: ws__frame_check bounds them */
     for (pass = 0; pass < 1 + fin && !z->i_end; pass++) {
@@ -5209,7 +5227,7 @@ static void ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fi
             got = room - s->avail_out;
             in += feed - s->avail_in;
             left -= feed - s->avail_in;
-            if (zr == Z_MEM_ERROR) { ws__fail(c, WS_ERR_NOMEM, WS__T("out of memory (inflate)")); return; }
+            if (zr == Z_MEM_ERROR) { ws__fail_nomem(c); return; }   /* its window, made on first use */
             if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
                 ws__fail(c, WS_ERR_PROTOCOL, WS__T("invalid compressed data (permessage-deflate)"));
                 return;
@@ -5358,7 +5376,8 @@ static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len) 
     }
     if (!len) return ws__send(c, 1, WS_RSV1, op, empty, 1);
     s = ws__pmd_deflater(c);
-    if (!s) return WS_ERR_NOMEM;
+    if (!s) return ctx->mem_full ? ws__send(c, 1, 0, op, data, len) : WS_ERR_NOMEM;   /* no budget for a
+                                                                  * compressor: uncompressed (7692) */
     k = ws__pmd_deflate(ctx, s, data, len, &b);
     if (!k) return ws__pmd_nobuf(c, ctx->mem_full);
     if (k < 0) {
@@ -5415,8 +5434,9 @@ static ws_result ws__pmd_bcast(ws_conn *c, int opcode, const void *data, size_t 
         if (s) {
             bc->full[i] = (uint8_t)(ws__pmd_deflate(ctx, s, data, len, &bc->b[i]) == 0 && ctx->mem_full);
             (void)deflateReset(s);
-        }
+        } else bc->full[i] = (uint8_t)(ctx->mem_full ? 2 : 0);   /* 2: no budget for a compressor */
     }
+    if (!bc->b[i] && bc->full[i] == 2) return ws__send_msg(c, opcode | WS_SEND_UNCOMPRESSED, data, len);
     if (!bc->b[i]) return ws__pmd_nobuf(c, bc->full[i]);
     rc = ws__pmd_put(c, opcode, WS__BDATA(bc->b[i]), bc->b[i]->len, 0);
     if (rc == WS_OK && !z->d_reset) z->d_stale = 1;
