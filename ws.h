@@ -1956,6 +1956,18 @@ static void ws__hscan_run(ws__hscan *s, const ws_header *h, size_t n) {
     }
 }
 
+/* RFC 9112 3.2: a Host value (uri-host [":" port]) holds only the bytes of RFC 3986's
+ * reg-name, IP-literal and port; any other (space, '/', '@', obs-text...) makes it invalid. */
+static int ws__host_ok(ws_span v) {   /* ALPHA DIGIT -._~ !$&'()*+,;= % : [ ], from 0x20 */
+    static const uint32_t t[3] = {0x2FFF7FF2u, 0xAFFFFFFEu, 0x47FFFFFEu};
+    size_t i;
+    for (i = 0; i < v.len; i++) {
+        unsigned c = (unsigned char)v.ptr[i] - 0x20u;
+        if (c >= 0x60 || !((t[c >> 5] >> (c & 31)) & 1)) return 0;
+    }
+    return 1;
+}
+
 WS_API ws_result ws_http_check_request(const ws_http_request *req, ws_span *key, int *status,
                                        const char **why) {
     ws__hscan s;
@@ -1969,7 +1981,9 @@ WS_API ws_result ws_http_check_request(const ws_http_request *req, ws_span *key,
     }
     if (req->version_minor < 1) { err = WS__T("HTTP/1.1 or later is required"); goto bad; }
     ws__hscan_run(&s, req->headers, req->num_headers);
-    if (s.n[WS__H_HOST] != 1) { err = WS__T("missing or repeated Host header"); goto bad; }
+    if (s.n[WS__H_HOST] != 1 || !ws__host_ok(s.v[WS__H_HOST])) {
+        err = WS__T("missing, repeated or invalid Host header"); goto bad;
+    }
     if (!s.n[WS__H_UPGRADE]) { st = 426; err = WS__T("not a WebSocket upgrade request"); goto bad; }
     /* RFC 9112 6.3: a body on an upgrade would be read as frames (request smuggling behind a
      * proxy that sees the body): refuse any Content-Length or Transfer-Encoding */
