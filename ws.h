@@ -166,7 +166,7 @@ MEMORY
   16 KiB; reads grow to WS_POOL_BUF_MAX while the socket has more and max_memory is under
   3/4 used, then to 1 MiB in the ctx's one large buffer for frames up to 64 KiB), its send queue, and a fragmented message being assembled; an upgrade head is read
   into a small buffer (from 1 KiB). Growth doubles, but never past the buffer's own limit or
-  max_memory, which counts every buffer (pooled ones too); past half of it, buffers grow by a
+  max_memory, which counts every buffer (pooled ones too) and zlib's streams; past half of it, buffers grow by a
   quarter, and receive buffers and send queues at most half full shrink to their bytes. No allocation per message in the
   steady state. permessage-deflate adds zlib's streams, made at the first compressed message:
   a compressor 2^(window_bits+2) + 2^(mem_level+9) bytes + ~6 KiB (262 KiB at 15/8), an
@@ -549,8 +549,8 @@ typedef struct ws_config {
                                     processes): SO_REUSEPORT, Linux and BSDs; the kernel
                                     spreads connections. Elsewhere ws_listen: WS_ERR_ARG */
     int    max_posts;            /* ws_ctx_post queue; 0 = 4096 (more: WS_ERR_FULL) */
-    /* ctx-wide budget for receive buffers, message assembly and send queues (and ~50 KiB per
-     * TLS connection), in bytes; 0 = 256 MiB, WS_MEM_UNLIMITED = none. When reached: new
+    /* ctx-wide budget for receive buffers, message assembly, send queues and zlib (and ~50 KiB
+     * per TLS connection), in bytes; 0 = 256 MiB, WS_MEM_UNLIMITED = none. When reached: new
      * upgrades get 503 (a wss:// client: WS_ERR_FULL), a message that cannot be buffered
      * closes its connection with 1013, sends fail with WS_ERR_FULL. */
     size_t max_memory;
@@ -1957,6 +1957,18 @@ static void ws__hscan_run(ws__hscan *s, const ws_header *h, size_t n) {
     }
 }
 
+/* RFC 9112 3.2: a Host value (uri-host [":" port]) holds only the bytes of RFC 3986's
+ * reg-name, IP-literal and port; any other (space, '/', '@', obs-text...) makes it invalid. */
+static int ws__host_ok(ws_span v) {   /* ALPHA DIGIT -._~ !$&'()*+,;= % : [ ], from 0x20 */
+    static const uint32_t t[3] = {0x2FFF7FF2u, 0xAFFFFFFEu, 0x47FFFFFEu};
+    size_t i;
+    for (i = 0; i < v.len; i++) {
+        unsigned c = (unsigned char)v.ptr[i] - 0x20u;
+        if (c >= 0x60 || !((t[c >> 5] >> (c & 31)) & 1)) return 0;
+    }
+    return 1;
+}
+
 WS_API ws_result ws_http_check_request(const ws_http_request *req, ws_span *key, int *status,
                                        const char **why) {
     ws__hscan s;
@@ -1970,7 +1982,9 @@ WS_API ws_result ws_http_check_request(const ws_http_request *req, ws_span *key,
     }
     if (req->version_minor < 1) { err = WS__T("HTTP/1.1 or later is required"); goto bad; }
     ws__hscan_run(&s, req->headers, req->num_headers);
-    if (s.n[WS__H_HOST] != 1) { err = WS__T("missing or repeated Host header"); goto bad; }
+    if (s.n[WS__H_HOST] != 1 || !ws__host_ok(s.v[WS__H_HOST])) {
+        err = WS__T("missing, repeated or invalid Host header"); goto bad;
+    }
     if (!s.n[WS__H_UPGRADE]) { st = 426; err = WS__T("not a WebSocket upgrade request"); goto bad; }
     /* RFC 9112 6.3: a body on an upgrade would be read as frames (request smuggling behind a
      * proxy that sees the body): refuse any Content-Length or Transfer-Encoding */
@@ -4819,11 +4833,29 @@ typedef struct ws__pmd_params {
     int smwb, cmwb;              /* server_/client_max_window_bits: 0 absent, -1 no value, 8..15 */
 } ws__pmd_params;
 
-static voidpf ws__zalloc(voidpf opaque, uInt items, uInt size) {   /* zlib -> WS_MALLOC */
-    if (size && items > (size_t)-1 / size) return Z_NULL;
-    return ws__alloc((ws_ctx *)opaque, (size_t)items * size);
+/* zlib -> WS_MALLOC, counted in max_memory as buffers are (a size in front of each block):
+ * a stream the budget cannot hold fails to start (Z_MEM_ERROR, ctx->mem_full set). */
+typedef union ws__zhdr { size_t n; void *p; double d; uint64_t u; char pad[16]; } ws__zhdr;
+static voidpf ws__zalloc(voidpf opaque, uInt items, uInt size) {
+    ws_ctx *ctx = (ws_ctx *)opaque;
+    ws__zhdr *h;
+    size_t n;
+    if (size && items > ((size_t)-1 - sizeof *h) / size) return Z_NULL;
+    n = (size_t)items * size + sizeof *h;
+    ctx->mem_full = 0;
+    if (!ws__mem_room(ctx, 0, n, 0) || !(h = (ws__zhdr *)ws__alloc(ctx, n))) return Z_NULL;
+    h->n = n;
+    ctx->mem_used += n;
+    return (voidpf)(h + 1);
 }
-static void ws__zfree(voidpf opaque, voidpf p) { ws__free((ws_ctx *)opaque, p); }
+static void ws__zfree(voidpf opaque, voidpf p) {
+    ws_ctx *ctx = (ws_ctx *)opaque;
+    ws__zhdr *h = (ws__zhdr *)p - 1;
+    if (!p) return;
+    ctx->mem_used -= h->n;
+    if (ctx->mem_wait) ctx->mem_wait = 3;   /* budget for a send that waits (ws__mem_wake) */
+    ws__free(ctx, h);
+}
 static void ws__zinit(ws_ctx *ctx, z_stream *s) {
     memset(s, 0, sizeof *s);
     s->zalloc = ws__zalloc;
@@ -5186,7 +5218,7 @@ static void ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fi
     size_t lim = ws__max_message(ctx), piece = ws__max_frame(ctx);
     int frags = (c->flags & WS__F_FRAGS) != 0, pass;
     z_stream *s = ws__pmd_inflater(c);
-    if (!s) { ws__fail(c, WS_ERR_NOMEM, WS__T("out of memory (inflate)")); return; }
+    if (!s) { ws__fail_nomem(c); return; }   /* max_memory (1013) or malloc (1011) */
     c->msg_op = (uint8_t)(fin ? 0 : op);
     c->msg_len = fin ? 0 : c->msg_len + n;   /* wire bytes: ws__frame_check bounds them */
     for (pass = 0; pass < 1 + fin && !z->i_end; pass++) {
@@ -5199,7 +5231,7 @@ static void ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fi
             int zr;
             rem = WS__MIN(rem, (size_t)1 << 30) + 1;
             want = WS__MIN(WS__MAX((size_t)feed * 4, (size_t)4096), rem);
-            if (!ws__buf_reserve(ctx, &c->msg, want)) { ws__fail(c, WS_ERR_NOMEM, WS__T("out of memory")); return; }
+            if (!ws__buf_reserve(ctx, &c->msg, want)) { ws__fail_nomem(c); return; }   /* 1013 or 1011 */
             room = WS__MIN(c->msg->cap - c->msg->len, rem);
             if (frags) room = WS__MIN(room, piece - ws__buf_used(c->msg));   /* pieces <= max_frame */
             s->next_in = in;
@@ -5210,7 +5242,7 @@ static void ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fi
             got = room - s->avail_out;
             in += feed - s->avail_in;
             left -= feed - s->avail_in;
-            if (zr == Z_MEM_ERROR) { ws__fail(c, WS_ERR_NOMEM, WS__T("out of memory (inflate)")); return; }
+            if (zr == Z_MEM_ERROR) { ws__fail_nomem(c); return; }   /* its window, made on first use */
             if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
                 ws__fail(c, WS_ERR_PROTOCOL, WS__T("invalid compressed data (permessage-deflate)"));
                 return;
@@ -5359,7 +5391,8 @@ static ws_result ws__pmd_send(ws_conn *c, int op, const void *data, size_t len) 
     }
     if (!len) return ws__send(c, 1, WS_RSV1, op, empty, 1);
     s = ws__pmd_deflater(c);
-    if (!s) return WS_ERR_NOMEM;
+    if (!s) return ctx->mem_full ? ws__send(c, 1, 0, op, data, len) : WS_ERR_NOMEM;   /* no budget for a
+                                                                  * compressor: uncompressed (7692) */
     k = ws__pmd_deflate(ctx, s, data, len, &b);
     if (!k) return ws__pmd_nobuf(c, ctx->mem_full);
     if (k < 0) {
@@ -5416,8 +5449,9 @@ static ws_result ws__pmd_bcast(ws_conn *c, int opcode, const void *data, size_t 
         if (s) {
             bc->full[i] = (uint8_t)(ws__pmd_deflate(ctx, s, data, len, &bc->b[i]) == 0 && ctx->mem_full);
             (void)deflateReset(s);
-        }
+        } else bc->full[i] = (uint8_t)(ctx->mem_full ? 2 : 0);   /* 2: no budget for a compressor */
     }
+    if (!bc->b[i] && bc->full[i] == 2) return ws__send_msg(c, opcode | WS_SEND_UNCOMPRESSED, data, len);
     if (!bc->b[i]) return ws__pmd_nobuf(c, bc->full[i]);
     rc = ws__pmd_put(c, opcode, WS__BDATA(bc->b[i]), bc->b[i]->len, 0);
     if (rc == WS_OK && !z->d_reset) z->d_stale = 1;
