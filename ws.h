@@ -3765,7 +3765,7 @@ WS__UNUSED static void ws__respond(ws_conn *c, int status, const ws_reply *r, co
  * with a TLS record, or with a 400 whose body (as far as it came) names TLS, HTTPS or SSL
  * (ws.h's "This port speaks TLS", nginx's "plain HTTP request was sent to HTTPS port", Go's
  * and Apache's words). Else why, the parser's words. */
-static const char *ws__client_why(ws_conn *c, int status, size_t used, const char *why) {
+static const char *ws__upgrade_why(ws_conn *c, int status, size_t used, const char *why) {
     const char *p = (const char *)WS__BDATA(c->rx) + c->rx->off;
     size_t n = ws__buf_used(c->rx), i;
     if (!WS__TEXT || ws__cl(c)->u.secure) return why;   /* wss://: its TLS layer explains */
@@ -3790,7 +3790,7 @@ static void ws__client_handshake(ws_conn *c) {
         rc = ws__pmd_answer(c, &res, &why);   /* >>deflate: checks and takes out our extension */
         if (rc == WS_OK) rc = ws_http_check_response(&res, ws__cl(c)->key, ws__cl(c)->protocols, &proto, &why);
     }
-    if (rc != WS_OK) { ws__fail(c, WS_ERR_HANDSHAKE, ws__client_why(c, ws__cl(c)->http_status, used, why)); return; }
+    if (rc != WS_OK) { ws__fail(c, WS_ERR_HANDSHAKE, ws__upgrade_why(c, ws__cl(c)->http_status, used, why)); return; }
     if (proto.ptr && ws__x(c)) c->x->protocol = ws__strdup(c->ctx, proto.ptr, proto.len);
     c->rx->off += used;
     ws__opened(c);
