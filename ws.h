@@ -3668,6 +3668,15 @@ WS__UNUSED static void ws__respond(ws_conn *c, int status, const ws_reply *r, co
 
 #endif
 
+/* Does c->rx begin with a TLS record (handshake 0x16 or alert 0x15, version 3.x) where an
+ * HTTP head belongs? Then the peer speaks TLS: a wss:// client on a plain port, or the TLS
+ * server of a ws:// client. (0 without texts: only the words depend on it.) */
+WS__UNUSED static int ws__rx_is_tls(const ws_conn *c) {
+    const uint8_t *p = WS__BDATA(c->rx) + c->rx->off;
+    size_t n = ws__buf_used(c->rx);
+    return WS__TEXT && n >= 1 && (p[0] == 0x16 || p[0] == 0x15) && (n < 2 || p[1] == 3);
+}
+
 /* An HTTP head is parsed again from its start when more of it arrives; a peer sending one
  * byte at a time would make that quadratic, so parse only the first bytes (garbage, such as a
  * TLS hello on a plain port, fails at once) and then whenever a line ends. c->pdone counts
@@ -3695,6 +3704,13 @@ static void ws__server_handshake(ws_conn *c) {
                                ws__max_handshake(ctx), &req, &used, &why);
     if (rc == WS_AGAIN) return;
     if (rc == WS_ERR_TOO_BIG) { ws__respond(c, 431, NULL, WS__T("request header too large\n")); return; }
+    if (rc != WS_OK && ws__rx_is_tls(c)) {
+        /* a wss:// or https:// client: an HTTP 400 tells it more than a bare close would (its
+         * TLS layer sees "HTTP/" and can say "plain HTTP, use ws://"; curl: "wrong version") */
+        ws__log(ctx, 1, WS__T("ws.h: a TLS handshake on a plain ws:// port (the client uses wss://): answered 400"));
+        ws__respond(c, 400, NULL, WS__T("This port speaks plain HTTP, not TLS: use ws:// (or http://)\n"));
+        return;
+    }
     if (rc != WS_OK) { ws__respond(c, 400, NULL, why); return; }
     if (c->flags & WS__F_REFUSE) { ws__respond(c, 503, NULL, WS__T("too many connections\n")); return; }
     if (ws__mem_full(ctx)) {   /* the ctx's max_memory is spent: no new connections for now */
@@ -3760,6 +3776,20 @@ WS__UNUSED static void ws__respond(ws_conn *c, int status, const ws_reply *r, co
 
 /* ---- the client's side of the upgrade ---- */
 #ifndef WS_NO_CLIENT
+/* Why a ws:// client's upgrade failed, when its server speaks TLS (a wss:// port): it answered
+ * with a TLS record, or with a 400 whose body (as far as it came) names TLS, HTTPS or SSL
+ * (ws.h's "This port speaks TLS", nginx's "plain HTTP request was sent to HTTPS port", Go's
+ * and Apache's words). Else why, the parser's words. */
+static const char *ws__upgrade_why(ws_conn *c, int status, size_t used, const char *why) {
+    const char *p = (const char *)WS__BDATA(c->rx) + c->rx->off;
+    size_t n = ws__buf_used(c->rx), i;
+    if (!WS__TEXT || ws__cl(c)->u.secure) return why;   /* wss://: its TLS layer explains */
+    if (ws__rx_is_tls(c)) return WS__T("the server answered in TLS: use wss://");
+    for (i = used; status == 400 && i + 3 <= n; i++)
+        if (!memcmp(p + i, "TLS", 3) || !memcmp(p + i, "SSL", 3) || (i + 5 <= n && !memcmp(p + i, "HTTPS", 5)))
+            return WS__T("the server wants TLS (it answered HTTP 400 to plain HTTP): use wss://");
+    return why;
+}
 static void ws__client_handshake(ws_conn *c) {
     ws_http_response res;
     ws_span proto;
@@ -3775,7 +3805,7 @@ static void ws__client_handshake(ws_conn *c) {
         rc = ws__pmd_answer(c, &res, &why);   /* >>deflate: checks and takes out our extension */
         if (rc == WS_OK) rc = ws_http_check_response(&res, ws__cl(c)->key, ws__cl(c)->protocols, &proto, &why);
     }
-    if (rc != WS_OK) { ws__fail(c, WS_ERR_HANDSHAKE, why); return; }
+    if (rc != WS_OK) { ws__fail(c, WS_ERR_HANDSHAKE, ws__upgrade_why(c, ws__cl(c)->http_status, used, why)); return; }
     if (proto.ptr && ws__x(c)) c->x->protocol = ws__strdup(c->ctx, proto.ptr, proto.len);
     c->rx->off += used;
     ws__opened(c);
@@ -4015,6 +4045,11 @@ static void ws__on_eof(ws_conn *c) {
     }
     if ((c->flags & WS__F_GOT_CLOSE) && (c->flags & WS__F_SENT_CLOSE)) { ws__finish(c); return; }
     if (c->flags & (WS__F_HTTP | WS__F_FAILED)) { ws__finish(c); return; }
+    if (WS__TEXT && c->state == WS__HANDSHAKE && !c->pdone && ws__cl(c) && !ws__cl(c)->u.secure) {
+        /* not a byte of an answer to a ws:// request: what TLS servers do with plain HTTP */
+        ws__abort(c, WS_ERR_IO, WS__T("the server closed the connection without answering (a wss:// port? then use wss://)"));
+        return;
+    }
     ws__abort(c, WS_ERR_IO, c->state < WS__OPEN ? WS__T("connection closed during the handshake")
                                                 : WS__T("connection closed without a close frame"));
 }

@@ -401,11 +401,16 @@ static void test_tls_expired(void) {
     expect_fail(p_exp_crt, p_exp_key, p_ca, "localhost", "wss", 0, WS_ERR_TLS, "expired");
 }
 static void test_tls_plain_client_on_tls_port(void) {
-    expect_fail(p_srv_crt, p_srv_key, NULL, "localhost", "ws", 0, WS_ERR_HANDSHAKE, "101");
+    /* the server answers 400 "This port speaks TLS": the client says what to do */
+    expect_fail(p_srv_crt, p_srv_key, NULL, "localhost", "ws", 0, WS_ERR_HANDSHAKE,
+                "wants TLS (it answered HTTP 400 to plain HTTP): use wss://");
     CHECK(strstr(logbuf, "peer is not TLS") != NULL);   /* the server's log */
 }
 static void test_tls_tls_client_on_plain_port(void) {
-    expect_fail(NULL, NULL, p_ca, "localhost", "wss", 1, WS_ERR_TLS, "not TLS");
+    /* the plain server logs the ClientHello and answers 400: the client sees plain HTTP */
+    expect_fail(NULL, NULL, p_ca, "localhost", "wss", 1, WS_ERR_TLS,
+                "the server answered in plain HTTP (a ws:// port? use ws://)");
+    if (!strstr(logbuf, "TLS handshake on a plain ws:// port")) { printf("  log: %s\n", logbuf); CHECK(0); }
 }
 
 /* a peer that accepts TCP and never says a word: handshake_timeout_ms ends it */
