@@ -724,8 +724,8 @@ WS_API const char *ws_ctx_error(const ws_ctx *ctx);
 /* Listen on host (numeric address, or a name resolved here with getaddrinfo: its first
  * address that binds, in the resolver's order, so "localhost" is ::1 or 127.0.0.1 as the
  * system orders them; NULL or "" = "0.0.0.0", all IPv4 interfaces; "::" all interfaces, IPv6
- * and IPv4 (IPV6_V6ONLY off, Windows too; IPv4 peers then have their IPv4 addresses in
- * ws_conn_remote)) and port (0 = a free one; outside
+ * and IPv4 (IPV6_V6ONLY off, Windows too, so "0.0.0.0" on that port is then in use; IPv4
+ * peers have their IPv4 addresses in ws_conn_remote)) and port (0 = a free one; outside
  * 0..65535: WS_ERR_ARG). *out (may be NULL) gets the listener. WS_OK, WS_ERR_ARG, WS_ERR_DNS,
  * WS_ERR_ADDR_IN_USE (another socket has that port), WS_ERR_IO (bind/listen failed otherwise),
  * WS_ERR_NOMEM; ws_ctx_error says more. */
@@ -2680,7 +2680,8 @@ WS__UNUSED static const char *ws__sock_why(int e, int binding) {
     if (e == EHOSTUNREACH) return WS__T("host unreachable");
     if (e == ENETUNREACH) return WS__T("network unreachable");
     if (e == EADDRINUSE) return WS__T("address already in use");
-    if (e == EACCES) return WS__T("permission denied (ports below 1024 need privileges)");
+    if (e == EACCES) return binding ? WS__T("permission denied (ports below 1024 need privileges)")
+                                    : WS__T("permission denied");
     if (e == EADDRNOTAVAIL) return WS__T("address not available on this machine");
     if (e == EAFNOSUPPORT) return WS__T("address family not supported (is IPv6 off on this machine?)");
 #endif

@@ -157,6 +157,8 @@ static void test_platform_listen_why(void) {
     int fd;
     CHECK(strstr(ws__sock_why(EAFNOSUPPORT, 1), "IPv6") != NULL);
     CHECK(strstr(ws__sock_why(EMFILE, 0), "file descriptors") != NULL);
+    CHECK(strstr(ws__sock_why(EACCES, 1), "below 1024") != NULL);   /* binding: privileged ports */
+    CHECK_STR(ws__sock_why(EACCES, 0), "permission denied");        /* connecting: no such rule */
     if (!s) return;
     ctx = lb_ctx(s, NULL);
     fd = dup(0);   /* the lowest free descriptor number */
