@@ -713,7 +713,8 @@ WS_API ws_ctx *ws_ctx_create(const ws_config *cfg);
  * WS_EV_CLOSE for each connection that has not had it. Not from a callback (asserted; without
  * asserts it does nothing there). */
 WS_API void    ws_ctx_destroy(ws_ctx *ctx);
-/* Thread-safe: makes a ws_poll that is waiting return. WS_OK or WS_ERR_IO. */
+/* Thread-safe: makes a ws_poll that is waiting return. WS_OK (also when earlier wake-ups
+ * still fill the channel: the next ws_poll returns at once), or WS_ERR_IO. */
 WS_API ws_result ws_ctx_wakeup(ws_ctx *ctx);
 /* Why the last ws_listen, ws_listen_tls, ws_connect or ws_connect_blocking on ctx that returned
  * an error failed, in words: "ws_connect: invalid URL: port out of range",

@@ -82,6 +82,40 @@ out:
     lb_done(s);
 }
 
+/* NULL and "" are 0.0.0.0 (IPv4 only, as the manual says), "localhost" binds one of its
+ * addresses (::1 or 127.0.0.1: the resolver's first) and its URL is dialled as it is. */
+static void test_platform_listen_hosts(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_listener *l = NULL;
+    ws_conn *c, *srv;
+    char want[64];
+    const char *a;
+    int i;
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    for (i = 0; i < 2; i++) {
+        l = NULL;
+        CHECK_EQ(ws_listen(ctx, i ? "" : NULL, 0, &l), WS_OK);
+        if (!l) continue;
+        sprintf(want, "0.0.0.0:%u", (unsigned)ws_listener_port(l));
+        CHECK_STR(ws_listener_addr(l), want);
+        CHECK_EQ(ws_listener_any(l), 1);
+        ws_listener_close(l);
+    }
+    l = NULL;
+    CHECK_EQ(ws_listen(ctx, "localhost", 0, &l), WS_OK);
+    if (l) {
+        a = ws_listener_addr(l);
+        CHECK(strncmp(a, "127.0.0.1:", 10) == 0 || strncmp(a, "[::1]:", 6) == 0);
+        CHECK_EQ(ws_listener_any(l), 0);
+        c = pf_pair(ctx, s, ws_listener_url(l), &srv);
+        CHECK(c != NULL);
+    }
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
 #ifndef WS_NO_WAKEUP
 /* 1: the wake-up channel has something to read */
 static int pf_wake_pending(ws_ctx *ctx) {
@@ -181,6 +215,7 @@ static void test_platform_listen_why(void) {
 static void suite_platform(void) {
     RUN(test_platform_listen_why);
     RUN(test_platform_dual_stack);
+    RUN(test_platform_listen_hosts);
 #ifndef WS_NO_WAKEUP
     RUN(test_platform_wakeup_full);
 #endif
