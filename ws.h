@@ -714,7 +714,8 @@ WS_API ws_ctx *ws_ctx_create(const ws_config *cfg);
  * WS_EV_CLOSE for each connection that has not had it. Not from a callback (asserted; without
  * asserts it does nothing there). */
 WS_API void    ws_ctx_destroy(ws_ctx *ctx);
-/* Thread-safe: makes a ws_poll that is waiting return. WS_OK or WS_ERR_IO. */
+/* Thread-safe: makes a ws_poll that is waiting return. WS_OK (also when earlier wake-ups
+ * still fill the channel: the next ws_poll returns at once), or WS_ERR_IO. */
 WS_API ws_result ws_ctx_wakeup(ws_ctx *ctx);
 /* Why the last ws_listen, ws_listen_tls, ws_connect or ws_connect_blocking on ctx that returned
  * an error failed, in words: "ws_connect: invalid URL: port out of range",
@@ -722,8 +723,11 @@ WS_API ws_result ws_ctx_wakeup(ws_ctx *ctx);
  * hook. Valid until the next of those calls. */
 WS_API const char *ws_ctx_error(const ws_ctx *ctx);
 
-/* Listen on host (numeric address, or a name resolved here with getaddrinfo; NULL =
- * "0.0.0.0", all IPv4 interfaces; "::" all IPv6 ones) and port (0 = a free one; outside
+/* Listen on host (numeric address, or a name resolved here with getaddrinfo: its first
+ * address that binds, in the resolver's order, so "localhost" is ::1 or 127.0.0.1 as the
+ * system orders them; NULL or "" = "0.0.0.0", all IPv4 interfaces; "::" all interfaces, IPv6
+ * and IPv4 (IPV6_V6ONLY off, Windows too, so "0.0.0.0" on that port is then in use; IPv4
+ * peers have their IPv4 addresses in ws_conn_remote)) and port (0 = a free one; outside
  * 0..65535: WS_ERR_ARG). *out (may be NULL) gets the listener. WS_OK, WS_ERR_ARG, WS_ERR_DNS,
  * WS_ERR_ADDR_IN_USE (another socket has that port), WS_ERR_IO (bind/listen failed otherwise),
  * WS_ERR_NOMEM; ws_ctx_error says more. */
@@ -2657,17 +2661,17 @@ static void ws__resolve_free(ws__addrinfo *a) { freeaddrinfo(a); }
 #endif
 
 #ifndef WS_NO_WAKEUP
-/* Wakes a waiting poll: one byte into the wake-up pipe/socket. Thread-safe. 0 = done. */
+/* Wakes a waiting poll: one byte into the wake-up pipe/socket. Thread-safe. 0 = done. A full
+ * channel (EAGAIN; Windows: WSAEWOULDBLOCK) is woken already: its bytes are waiting. */
 static int ws__wake_signal(ws__sock w) {
-#if defined(_WIN32)
-    return send(w, "w", 1, 0) == 1 ? 0 : -1;
-#elif defined(WS__LWIP)
-    return lwip_send(w, "w", 1, 0) == 1 || errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+#if defined(_WIN32) || defined(WS__LWIP)
+    if (ws__sock_send(w, "w", 1) == 1) return 0;
 #else
     ssize_t r;
     do { r = write(w, "w", 1); } while (r < 0 && errno == EINTR);
-    return (r == 1 || (r < 0 && errno == EAGAIN)) ? 0 : -1;   /* a full pipe is woken already */
+    if (r == 1) return 0;
 #endif
+    return ws__err_again(ws__sock_errno()) ? 0 : -1;
 }
 #else   /* WS_NO_WAKEUP: nothing can wake a waiting ws_poll; posts run at the end of a pass */
 static int ws__wake_signal(ws__sock w) { (void)w; return -1; }
@@ -2681,17 +2685,23 @@ WS__UNUSED static const char *ws__sock_why(int e, int binding) {
     if (e == WSAEHOSTUNREACH) return WS__T("host unreachable");
     if (e == WSAENETUNREACH) return WS__T("network unreachable");
     if (e == WSAEADDRINUSE) return WS__T("address already in use");
-    if (e == WSAEACCES) return WS__T("permission denied");
+    if (e == WSAEACCES) return binding ? WS__T("permission denied (a port Windows reserves: netsh int ipv4 show "
+                                               "excludedportrange protocol=tcp; or held exclusively)")
+                                       : WS__T("permission denied");
     if (e == WSAEADDRNOTAVAIL) return WS__T("address not available on this machine");
+    if (e == WSAEAFNOSUPPORT) return WS__T("address family not supported (is IPv6 off on this machine?)");
 #else
     if (e == ECONNREFUSED) return WS__T("connection refused (nothing listens on that port)");
     if (e == ETIMEDOUT) return WS__T("connection timed out");
     if (e == EHOSTUNREACH) return WS__T("host unreachable");
     if (e == ENETUNREACH) return WS__T("network unreachable");
     if (e == EADDRINUSE) return WS__T("address already in use");
-    if (e == EACCES) return WS__T("permission denied (ports below 1024 need privileges)");
+    if (e == EACCES) return binding ? WS__T("permission denied (ports below 1024 need privileges)")
+                                    : WS__T("permission denied");
     if (e == EADDRNOTAVAIL) return WS__T("address not available on this machine");
+    if (e == EAFNOSUPPORT) return WS__T("address family not supported (is IPv6 off on this machine?)");
 #endif
+    if (ws__err_nofd(e)) return WS__T("out of file descriptors or socket buffers");
     return binding ? WS__T("bind or listen failed") : WS__T("could not connect to any address of the host");
 }
 
@@ -6451,7 +6461,9 @@ static void ws__client_reset(ws_conn *c) {   /* forget one attempt's resources *
     ws__conn_reset(c);
 }
 
-/* sa's address (4 or 16 bytes into ip) and port: WS__F_ADDR4, WS__F_ADDR6, or 0 (neither) */
+/* sa's address (4 or 16 bytes into ip) and port: WS__F_ADDR4, WS__F_ADDR6, or 0 (neither).
+ * An IPv4-mapped IPv6 address (::ffff:a.b.c.d: an IPv4 peer of a dual-stack "::" listener)
+ * is the IPv4 address it maps, as a listener on "0.0.0.0" would see that peer. */
 static uint32_t ws__sa_split(const struct sockaddr *sa, uint8_t ip[16], uint16_t *port) {
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
@@ -6461,9 +6473,11 @@ static uint32_t ws__sa_split(const struct sockaddr *sa, uint8_t ip[16], uint16_t
     }
 #ifndef WS__NO_IPV6   /* (lwIP without LWIP_IPV6: no sockaddr_in6, AF_INET6 is AF_UNSPEC) */
     if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
-        memcpy(ip, &s6->sin6_addr, 16);
-        *port = ntohs(s6->sin6_port);
+        static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        const uint8_t *a6 = (const uint8_t *)&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+        *port = ntohs(((const struct sockaddr_in6 *)(const void *)sa)->sin6_port);
+        if (!memcmp(a6, mapped, 12)) { memcpy(ip, a6 + 12, 4); return WS__F_ADDR4; }
+        memcpy(ip, a6, 16);
         return WS__F_ADDR6;
     }
 #endif
@@ -6998,6 +7012,18 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) {
     }
 }
 
+/* 1: an IPv6 socket takes IPv6 peers only (IPV6_V6ONLY; lwIP's default is 0, dual-stack) */
+static int ws__v6only(ws__sock s) {
+#if defined(IPV6_V6ONLY) && !defined(WS__NO_IPV6)
+    int v = 0;
+    socklen_t n = sizeof v;
+    return ws__getsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, (char *)&v, &n) != 0 || v != 0;
+#else
+    (void)s;
+    return 0;
+#endif
+}
+
 /* l->port, l->addr, l->any and l->url from the bound address; for a wildcard the URL names
  * loopback (a URL to dial from this machine). */
 static void ws__listener_name(ws_listener *l) {
@@ -7026,7 +7052,8 @@ static void ws__listener_name(ws_listener *l) {
         o.p = m; o.cap = sizeof m; o.len = 0; o.err = 0;
         ws__puts(&o, "ws.h: listening on ");
         ws__puts(&o, l->addr);
-        ws__puts(&o, v6 ? ", all IPv6 interfaces" : ", all IPv4 interfaces");
+        ws__puts(&o, !v6 ? ", all IPv4 interfaces" : ws__v6only(l->fd) ? ", all IPv6 interfaces"
+                                                   : ", all IPv4 and IPv6 interfaces");
         ws__puts(&o, " (from this machine: ");
         ws__put(&o, l->url + 5, strlen(l->url + 5) - 1);   /* "127.0.0.1:PORT" */
         ws__puts(&o, ")");
@@ -7040,7 +7067,7 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, int port, ws_listener 
     char ps[8], where[300];
     ws__out o;
     ws__sock s = WS__INVALID_SOCK;
-    int one = 1, e = 0;
+    int one = 1, e = 0, off = 0;
     if (out) *out = NULL;
     if (!ctx) return WS_ERR_ARG;
     if (ctx->destroying) return WS_ERR_CLOSED;   /* a CLOSE callback inside ws_ctx_destroy */
@@ -7072,7 +7099,13 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, int port, ws_listener 
     }
     for (a = res; a; a = a->ai_next) {
         s = ws__socket(a->ai_family, SOCK_STREAM, IPPROTO_TCP);
-        if (s == WS__INVALID_SOCK) continue;
+        if (s == WS__INVALID_SOCK) { e = ws__sock_errno(); continue; }   /* (no IPv6 here: why) */
+#if defined(IPV6_V6ONLY) && !defined(WS__LWIP)   /* (lwIP: 0 already) */
+        /* "::" takes IPv4 peers too (as ::ffff:a.b.c.d), on every system: Windows (and Linux with
+         * net.ipv6.bindv6only=1) would take IPv6 peers only. libuv and Node do the same. */
+        if (a->ai_family == AF_INET6)
+            (void)ws__setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, (const char *)&off, sizeof off);
+#endif
 #if !defined(_WIN32)   /* on Windows SO_REUSEADDR would allow port stealing */
         (void)ws__setsockopt(s, SOL_SOCKET, SO_REUSEADDR, (const char *)&one, sizeof one);
 #endif
@@ -7086,7 +7119,7 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, int port, ws_listener 
         s = WS__INVALID_SOCK;
     }
     ws__resolve_free(res);
-    (void)one;
+    (void)one; (void)off;
     if (s == WS__INVALID_SOCK) {
         ws__ctx_err(ctx, where, ws__sock_why(e, 1), NULL);
         return ws__err_addrinuse(e) ? WS_ERR_ADDR_IN_USE : WS_ERR_IO;
