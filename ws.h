@@ -3430,7 +3430,10 @@ static void ws__fail(ws_conn *c, ws_result rc, const char *why) {
     ws_event ev;
     if (c->flags & WS__F_FAILED) return;
     c->flags |= WS__F_FAILED | WS__F_SHUT;
-    ws__buf_put(c->ctx, &c->msg);   /* no more input: a half-assembled message is moot */
+    /* no more input: a half-assembled message is moot; but a callback (c's MESSAGE, whose
+     * ev->data may be c->msg, sending compressed) may be reading it: then its delivery or
+     * c's end frees it */
+    if (!c->ctx->in_cb) ws__buf_put(c->ctx, &c->msg);
     c->msg_op = 0;
     if (c->err == WS_OK) { c->err = rc; ws__set_msg(c, why); }
     if ((c->flags & WS__F_OPENED) && !(c->flags & WS__F_ERR_FIRED)) {   /* else: ws__finish */
