@@ -1,0 +1,405 @@
+/* test_race.c - Happy Eyeballs (RFC 8305 section 5, ws_config.connect_race_ms): a client whose
+ * host has several addresses dials the next one while the last is still connecting, keeps the
+ * first to connect and closes the other. The addresses are the resolver's answer, replaced in
+ * its place (as in test_loopback_connect_next_address: no name resolves that way here). A
+ * "blackholed" address is a listener whose accept queue is full: it drops SYNs, so a connect
+ * neither succeeds nor fails. Every check is on events and states; connect_timeout_ms is so
+ * long that, without the race, the wait would hit LB_WAIT's hang limit instead. */
+#if !defined(_WIN32) && !defined(WS_NO_THREADS) && defined(WS__RACE)
+#include <sys/stat.h>
+#include <fcntl.h>
+
+/* A listener on ip:port (port 0: any) that drops SYNs; *lfd and the fillers of its queue
+ * fill[0..*nfill) are the caller's to close. 1 = done, 0 = this system did not fill it. */
+static int hr_blackhole(uint32_t ip, uint16_t *port, int *lfd, int fill[4], int *nfill) {
+    struct sockaddr_in a;
+    socklen_t al = sizeof a;
+    int i;
+    *nfill = 0;
+    *lfd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(ip);
+    a.sin_port = htons(*port);
+    CHECK(*lfd >= 0 && bind(*lfd, (struct sockaddr *)&a, sizeof a) == 0 && listen(*lfd, 0) == 0 &&
+          getsockname(*lfd, (struct sockaddr *)&a, &al) == 0);
+    *port = ntohs(a.sin_port);
+    for (i = 0; i < 4; i++) {   /* connect until one stays pending: the queue is full */
+        struct pollfd p;
+        fill[i] = socket(AF_INET, SOCK_STREAM, 0);
+        (void)ws__sock_nonblock(fill[i]);
+        (void)connect(fill[i], (struct sockaddr *)&a, sizeof a);
+        p.fd = fill[i]; p.events = POLLOUT; p.revents = 0;
+        (*nfill)++;
+        if (poll(&p, 1, i == 0 ? 30000 : 1000) == 0) return 1;
+    }
+    SKIP("could not fill a listen queue on this system");
+    return 0;
+}
+static void hr_close(int lfd, const int *fill, int nfill) {
+    int i;
+    for (i = 0; i < nfill; i++) close(fill[i]);
+    if (lfd >= 0) close(lfd);
+}
+/* A port on ip that refuses connections (bound, not listening: nothing else takes it) */
+static int hr_refuser(uint32_t ip, uint16_t *port) {
+    struct sockaddr_in a;
+    socklen_t al = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(ip);
+    CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &al) == 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* ws_connect to "localhost" with the resolver's answer replaced by ip[i]:port[i], i < n
+ * (getaddrinfo of a numeric address lists it once per socket type: entries past n repeat the
+ * last). NULL (SKIPPED) when the list is shorter than n. c is then CONNECTING to ip[0]. */
+static ws_conn *hr_connect(ws_ctx *ctx, const uint32_t *ip, const uint16_t *port, int n) {
+    struct addrinfo hints, *res = NULL, *ai;
+    ws_conn *c;
+    int i = 0;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_INET;
+    hints.ai_flags = AI_NUMERICHOST;
+    CHECK(getaddrinfo("127.0.0.1", NULL, &hints, &res) == 0 && res);
+    for (ai = res; ai; ai = ai->ai_next, i++) {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)ai->ai_addr;
+        s4->sin_addr.s_addr = htonl(ip[i < n ? i : n - 1]);
+        s4->sin_port = htons(port[i < n ? i : n - 1]);
+    }
+    if (i < n) {
+        SKIP("getaddrinfo lists a numeric address fewer times than this test needs");
+        if (res) freeaddrinfo(res);
+        return NULL;
+    }
+    c = lb_connect(ctx, "ws://localhost:1/", NULL);   /* a name: resolved on a thread */
+    if (!c) { freeaddrinfo(res); return NULL; }
+    CHECK_EQ(c->state, WS__RESOLVING);
+    ws__dns_release(c);
+    ws__client_resolved(c, 0, res);   /* takes res */
+    CHECK_EQ(c->state, WS__CONNECTING);
+    return c;
+}
+/* Which socket an fd number is: its inode (0: not open). A closed one never matches again,
+ * even when its number is reused. */
+static unsigned long hr_ino(int fd) {
+    struct stat st;
+    return fd >= 0 && fstat(fd, &st) == 0 ? (unsigned long)st.st_ino : 0;
+}
+static int hr_racing(ws_conn *c) { return ws__cl(c) && ws__cl(c)->race.ai != NULL; }
+static void hr_remote_is(ws_conn *c, const char *ip) {
+    char addr[64];
+    CHECK_EQ(ws_conn_remote(c, addr, sizeof addr, NULL), WS_OK);
+    CHECK(strncmp(addr, ip, strlen(ip)) == 0 && addr[strlen(ip)] == ':');
+    if (strncmp(addr, ip, strlen(ip)) != 0) printf("  remote %s, not %s\n", addr, ip);
+}
+
+/* The first address blackholed, the second serving: the second is dialled after
+ * connect_race_ms (not at once) while the first is still connecting, and opens; the first's
+ * socket is closed. One at a time, the first would have 60 s of connect_timeout_ms. */
+static void test_race_blackholed_first(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_config cfg;
+    ws_conn *c;
+    ws_listener *l = NULL;
+    lb_rec *r;
+    int lfd, fill[4], nfill = 0, ok, f0;
+    unsigned long i0;
+    uint16_t port = 0, ports[2];
+    uint32_t ips[2] = {0x7F000002, 0x7F000003};
+    if (!s) return;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.connect_timeout_ms = 4 * LB_CAP_MS;
+    ctx = lb_ctx(s, &cfg);
+    if (!hr_blackhole(ips[0], &port, &lfd, fill, &nfill)) goto out;
+    CHECK_EQ(ws_listen(ctx, "127.0.0.3", port, &l), WS_OK);
+    ports[0] = ports[1] = port;
+    if (!l || !(c = hr_connect(ctx, ips, ports, 2))) goto out;
+    r = &s->rec[ws_conn_id(c) % LB_MAXC];
+    f0 = (int)c->fd;
+    i0 = hr_ino(f0);
+    CHECK(i0 != 0);
+    CHECK(!hr_racing(c));   /* not at once: after the delay */
+    LB_WAIT(ok, ctx, NULL, hr_racing(c) || r->opens || r->closes);
+    CHECK(hr_racing(c));    /* both in flight, the first still c's */
+    CHECK_EQ(c->fd, f0);
+    CHECK_EQ(c->state, WS__CONNECTING);
+    LB_WAIT(ok, ctx, NULL, r->opens == 1 || r->closes > 0);
+    CHECK_EQ(r->opens, 1);
+    CHECK_EQ(r->errors, 0);
+    if (r->errors) printf("  error: %s\n", r->err_msg);
+    if (r->opens) {
+        hr_remote_is(c, "127.0.0.3");
+        CHECK(hr_ino(f0) != i0);   /* the loser's socket is closed */
+        CHECK(!hr_racing(c));
+        CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, NULL), WS_OK);
+        LB_WAIT(ok, ctx, NULL, r->closes == 1);
+    }
+out:
+    hr_close(lfd, fill, nfill);
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
+/* Every address blackholed: both attempts run until connect_timeout_ms, then WS_ERR_TIMEOUT
+ * naming the host; neither socket is left open. */
+static void test_race_all_blackholed(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_config cfg;
+    ws_conn *c;
+    lb_rec *r;
+    int lfd, fill[4], nfill = 0, ok, f0 = -1, f1 = -1;
+    unsigned long i0 = 0, i1 = 0;
+    uint16_t port = 0, ports[2];
+    uint32_t ips[2] = {0x7F000002, 0x7F000002};
+    if (!s) return;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.connect_timeout_ms = 1500;
+    ctx = lb_ctx(s, &cfg);
+    if (!hr_blackhole(ips[0], &port, &lfd, fill, &nfill)) goto out;
+    ports[0] = ports[1] = port;
+    if (!(c = hr_connect(ctx, ips, ports, 2))) goto out;   /* the same silent address twice */
+    r = &s->rec[ws_conn_id(c) % LB_MAXC];
+    f0 = (int)c->fd;
+    i0 = hr_ino(f0);
+    LB_WAIT(ok, ctx, NULL, hr_racing(c) || r->closes);
+    CHECK(hr_racing(c));
+    if (hr_racing(c)) { f1 = (int)ws__cl(c)->race.fd; i1 = hr_ino(f1); }
+    CHECK(i1 != 0 && i1 != i0);
+    LB_WAIT(ok, ctx, NULL, r->closes > 0);
+    CHECK_EQ(r->opens, 0);
+    CHECK_EQ(r->err_result, WS_ERR_TIMEOUT);
+    CHECK(strstr(r->err_msg, "localhost: connect timed out") != NULL);
+    if (!strstr(r->err_msg, "localhost: connect timed out")) printf("  error: %s\n", r->err_msg);
+    CHECK(hr_ino(f0) != i0);
+    CHECK(hr_ino(f1) != i1);
+out:
+    hr_close(lfd, fill, nfill);
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
+/* The first address refuses: the next is dialled at once, not after connect_race_ms (here
+ * longer than LB_WAIT's hang limit). */
+static void test_race_refused_first(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_config cfg;
+    ws_conn *c;
+    ws_listener *l = NULL;
+    lb_rec *r;
+    int rfd, ok;
+    uint16_t ports[2];
+    uint32_t ips[2] = {0x7F000002, 0x7F000001};
+    char url[64];
+    if (!s) return;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.connect_timeout_ms = 4 * LB_CAP_MS;
+    cfg.connect_race_ms = 4 * LB_CAP_MS;
+    ctx = lb_ctx(s, &cfg);
+    rfd = hr_refuser(ips[0], &ports[0]);
+    l = lb_listen(ctx, url);
+    if (!l) goto out;
+    ports[1] = (uint16_t)ws_listener_port(l);
+    if (!(c = hr_connect(ctx, ips, ports, 2))) goto out;
+    r = &s->rec[ws_conn_id(c) % LB_MAXC];
+    LB_WAIT(ok, ctx, NULL, r->opens == 1 || r->closes > 0);
+    CHECK_EQ(r->opens, 1);
+    if (r->errors) printf("  error: %s\n", r->err_msg);
+    if (r->opens) {
+        hr_remote_is(c, "127.0.0.1");
+        CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, NULL), WS_OK);
+        LB_WAIT(ok, ctx, NULL, r->closes == 1);
+    }
+out:
+    if (rfd >= 0) close(rfd);
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
+/* The second address (the racer) refuses while the first is silent: the third is dialled at
+ * once, beside the first, and opens (else it would wait for the first's 60 s share). */
+static void test_race_racer_refused(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_config cfg;
+    ws_conn *c;
+    ws_listener *l = NULL;
+    lb_rec *r;
+    int lfd, fill[4], nfill = 0, rfd, ok;
+    uint16_t port = 0, ports[3];
+    uint32_t ips[3] = {0x7F000002, 0x7F000002, 0x7F000003};
+    if (!s) return;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.connect_timeout_ms = 4 * LB_CAP_MS;
+    ctx = lb_ctx(s, &cfg);
+    rfd = hr_refuser(ips[1], &ports[1]);
+    if (!hr_blackhole(ips[0], &port, &lfd, fill, &nfill)) goto out;
+    CHECK_EQ(ws_listen(ctx, "127.0.0.3", port, &l), WS_OK);
+    ports[0] = ports[2] = port;
+    if (!l || !(c = hr_connect(ctx, ips, ports, 3))) goto out;
+    r = &s->rec[ws_conn_id(c) % LB_MAXC];
+    LB_WAIT(ok, ctx, NULL, r->opens == 1 || r->closes > 0);
+    CHECK_EQ(r->opens, 1);
+    if (r->errors) printf("  error: %s\n", r->err_msg);
+    if (r->opens) {
+        hr_remote_is(c, "127.0.0.3");
+        CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, NULL), WS_OK);
+        LB_WAIT(ok, ctx, NULL, r->closes == 1);
+    }
+out:
+    if (rfd >= 0) close(rfd);
+    hr_close(lfd, fill, nfill);
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
+/* Both addresses silent; once the second is in flight, the first's listener makes room (its
+ * queue accepted and emptied): the first's retransmitted SYN gets in and the first wins,
+ * though it started earlier; the racer is closed and the handshake runs on the first. */
+static void test_race_first_wins_late(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_config cfg;
+    ws_conn *c;
+    lb_rec *r;
+    int lfd, fill[4], nfill = 0, lfd2 = -1, fill2[4], nfill2 = 0, ok, f1 = -1, i, acc = -1;
+    unsigned long i1 = 0;
+    uint16_t port = 0, port2 = 0, ports[2];
+    uint32_t ips[2] = {0x7F000002, 0x7F000003};
+    struct sockaddr_in me;
+    socklen_t ml = sizeof me;
+    int64_t end;
+    if (!s) return;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.connect_timeout_ms = 4 * LB_CAP_MS;
+    ctx = lb_ctx(s, &cfg);
+    if (!hr_blackhole(ips[0], &port, &lfd, fill, &nfill)) goto out;
+    if (!hr_blackhole(ips[1], &port2, &lfd2, fill2, &nfill2)) goto out;
+    ports[0] = port;
+    ports[1] = port2;
+    if (!(c = hr_connect(ctx, ips, ports, 2))) goto out;
+    r = &s->rec[ws_conn_id(c) % LB_MAXC];
+    CHECK(getsockname((int)c->fd, (struct sockaddr *)&me, &ml) == 0);
+    LB_WAIT(ok, ctx, NULL, hr_racing(c) || r->closes);
+    CHECK(hr_racing(c));
+    if (!hr_racing(c)) goto out;
+    f1 = (int)ws__cl(c)->race.fd;
+    i1 = hr_ino(f1);
+    /* room in the first's queue: its fillers go (the pending one no longer retries) */
+    for (i = 0; i < nfill; i++) close(fill[i]);
+    nfill = 0;
+    (void)ws__sock_nonblock(lfd);
+    for (;;) { int a = accept(lfd, NULL, NULL); if (a < 0) break; close(a); }
+    LB_WAIT(ok, ctx, NULL, c->state != WS__CONNECTING || r->closes);
+    CHECK_EQ(c->state, WS__HANDSHAKE);
+    CHECK_EQ(r->closes, 0);
+    hr_remote_is(c, "127.0.0.2");
+    CHECK(!hr_racing(c));
+    CHECK(hr_ino(f1) != i1);   /* the racer's socket is closed */
+    end = lb_ms() + LB_CAP_MS;   /* the first's connection is in the queue: it is ours */
+    while (acc < 0 && lb_ms() < end) {
+        struct sockaddr_in peer;
+        socklen_t pl = sizeof peer;
+        int a = accept(lfd, (struct sockaddr *)&peer, &pl);
+        if (a >= 0 && peer.sin_port != me.sin_port) { close(a); continue; }   /* a late filler */
+        acc = a;
+        if (acc < 0) lb_poll(ctx, NULL);
+    }
+    CHECK(acc >= 0);
+    if (acc >= 0) {   /* served by this ctx: the upgrade goes through, OPEN on the first */
+        ws_engine_opts eo;
+        memset(&eo, 0, sizeof eo);
+        eo.server = 1;
+        CHECK_EQ(ws_conn_adopt(ctx, acc, &eo, NULL, NULL), WS_OK);
+        LB_WAIT(ok, ctx, NULL, r->opens == 1 || r->closes);
+        CHECK_EQ(r->opens, 1);
+        CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, NULL), WS_OK);
+        LB_WAIT(ok, ctx, NULL, r->closes == 1);
+    }
+out:
+    hr_close(lfd, fill, nfill);
+    hr_close(lfd2, fill2, nfill2);
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
+#ifndef WS_NO_WATCH
+/* The host's own loop (on_watch, test_watch.c's): it is told of the racer's socket (two
+ * connects watched at once) and reports it through ws_socket_ready, which is how the second
+ * address wins; every socket is unwatched while still open (checked here), the loser too. */
+static int hr_unwatched_closed;
+static void hr_watch(ws_ctx *ctx, intptr_t fd, int events, void *token, void **host, void *user) {
+    if (!events && fcntl((int)fd, F_GETFD) < 0) hr_unwatched_closed++;
+    hw_watch(ctx, fd, events, token, host, user);
+}
+static int hr_connecting(const hw_host *h) {   /* registrations waiting for a connect */
+    int i, n = 0;
+    for (i = 0; i < h->nreg; i++) n += h->reg[i].live && h->reg[i].events == WS_POLLOUT;
+    return n;
+}
+static void test_race_host_loop(void) {
+    static hw_host h;
+    ws_ctx *ctx;
+    ws_config cfg;
+    ws_conn *c;
+    ws_listener *l = NULL;
+    int lfd, fill[4], nfill = 0, f0, most = 0;
+    unsigned long i0;
+    uint16_t port = 0, ports[2];
+    uint32_t ips[2] = {0x7F000002, 0x7F000003};
+    int64_t end;
+    memset(&h, 0, sizeof h);
+    h.timer_at = -1;
+    hr_unwatched_closed = 0;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_event = hw_event;
+    cfg.on_watch = hr_watch;
+    cfg.on_timer = hw_timer;
+    cfg.user = &h;
+    cfg.connect_timeout_ms = 4 * LB_CAP_MS;
+    ctx = ws_ctx_create(&cfg);
+    CHECK(ctx != NULL);
+    if (!ctx) return;
+    if (!hr_blackhole(ips[0], &port, &lfd, fill, &nfill)) goto out;
+    CHECK_EQ(ws_listen(ctx, "127.0.0.3", port, &l), WS_OK);
+    ports[0] = ports[1] = port;
+    if (!l || !(c = hr_connect(ctx, ips, ports, 2))) goto out;
+    f0 = (int)c->fd;
+    i0 = hr_ino(f0);
+    end = ws__now_ms() + LB_CAP_MS;
+    while (h.opens < 2 && ws__now_ms() < end) {
+        hw_pass(ctx, &h, 50);
+        if (hr_connecting(&h) > most) most = hr_connecting(&h);
+    }
+    CHECK_EQ(h.opens, 2);   /* the client and its server side */
+    CHECK_EQ(most, 2);
+    CHECK(hr_ino(f0) != i0);
+    if (h.last_client) hr_remote_is(h.last_client, "127.0.0.3");
+out:
+    ws_ctx_destroy(ctx);
+    hr_close(lfd, fill, nfill);
+    CHECK_EQ(h.bad, 0);
+    CHECK_EQ(hr_unwatched_closed, 0);
+    CHECK_EQ(h.adds, h.removes);
+}
+#endif
+
+static void suite_race(void) {
+    RUN(test_race_blackholed_first);
+    RUN(test_race_all_blackholed);
+    RUN(test_race_refused_first);
+    RUN(test_race_racer_refused);
+    RUN(test_race_first_wins_late);
+#ifndef WS_NO_WATCH
+    RUN(test_race_host_loop);
+#endif
+}
+#else
+static void suite_race(void) {}
+#endif
