@@ -6650,6 +6650,7 @@ static const char *ws__msg_host(ws_conn *c, const char *a, ws_span h, const char
 /* Why c could not connect, naming the host dialled: "HOST: why", or "proxy HOST: why" */
 static const char *ws__client_why(ws_conn *c, const char *why) {
     ws__client *cl = ws__cl(c);
+    if (!WS__TEXT) return why;
     return ws__msg_host(c, cl->proxy_host.ptr ? "proxy " : "", cl->proxy_host.ptr ? cl->proxy_host : cl->u.host,
                         ": ", why, why);
 }
