@@ -97,6 +97,19 @@ static void hr_remote_is(ws_conn *c, const char *ip) {
     if (strncmp(addr, ip, strlen(ip)) != 0) printf("  remote %s, not %s\n", addr, ip);
 }
 
+/* c opens (on ip), then closes cleanly when asked */
+static void hr_opens_on(ws_ctx *ctx, ws_conn *c, lb_rec *r, const char *ip) {
+    int ok;
+    LB_WAIT(ok, ctx, NULL, r->opens == 1 || r->closes > 0);
+    CHECK_EQ(r->opens, 1);
+    CHECK_EQ(r->errors, 0);
+    if (r->errors) printf("  error: %s\n", r->err_msg);
+    if (!r->opens) return;
+    hr_remote_is(c, ip);
+    CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, NULL), WS_OK);
+    LB_WAIT(ok, ctx, NULL, r->closes == 1);
+}
+
 /* The first address blackholed, the second serving: the second is dialled after
  * connect_race_ms (not at once) while the first is still connecting, and opens; the first's
  * socket is closed. One at a time, the first would have 60 s of connect_timeout_ms. */
@@ -129,16 +142,9 @@ static void test_race_blackholed_first(void) {
     CHECK_EQ(c->fd, f0);
     CHECK_EQ(c->state, WS__CONNECTING);
     LB_WAIT(ok, ctx, NULL, r->opens == 1 || r->closes > 0);
-    CHECK_EQ(r->opens, 1);
-    CHECK_EQ(r->errors, 0);
-    if (r->errors) printf("  error: %s\n", r->err_msg);
-    if (r->opens) {
-        hr_remote_is(c, "127.0.0.3");
-        CHECK(hr_ino(f0) != i0);   /* the loser's socket is closed */
-        CHECK(!hr_racing(c));
-        CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, NULL), WS_OK);
-        LB_WAIT(ok, ctx, NULL, r->closes == 1);
-    }
+    CHECK(hr_ino(f0) != i0);   /* the loser's socket is closed */
+    CHECK(!hr_racing(c));
+    hr_opens_on(ctx, c, r, "127.0.0.3");
 out:
     hr_close(lfd, fill, nfill);
     ws_ctx_destroy(ctx);
@@ -192,8 +198,7 @@ static void test_race_refused_first(void) {
     ws_config cfg;
     ws_conn *c;
     ws_listener *l = NULL;
-    lb_rec *r;
-    int rfd, ok;
+    int rfd;
     uint16_t ports[2];
     uint32_t ips[2] = {0x7F000002, 0x7F000001};
     char url[64];
@@ -207,15 +212,7 @@ static void test_race_refused_first(void) {
     if (!l) goto out;
     ports[1] = (uint16_t)ws_listener_port(l);
     if (!(c = hr_connect(ctx, ips, ports, 2))) goto out;
-    r = &s->rec[ws_conn_id(c) % LB_MAXC];
-    LB_WAIT(ok, ctx, NULL, r->opens == 1 || r->closes > 0);
-    CHECK_EQ(r->opens, 1);
-    if (r->errors) printf("  error: %s\n", r->err_msg);
-    if (r->opens) {
-        hr_remote_is(c, "127.0.0.1");
-        CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, NULL), WS_OK);
-        LB_WAIT(ok, ctx, NULL, r->closes == 1);
-    }
+    hr_opens_on(ctx, c, &s->rec[ws_conn_id(c) % LB_MAXC], "127.0.0.1");
 out:
     if (rfd >= 0) close(rfd);
     ws_ctx_destroy(ctx);
@@ -230,8 +227,7 @@ static void test_race_racer_refused(void) {
     ws_config cfg;
     ws_conn *c;
     ws_listener *l = NULL;
-    lb_rec *r;
-    int lfd, fill[4], nfill = 0, rfd, ok;
+    int lfd, fill[4], nfill = 0, rfd;
     uint16_t port = 0, ports[3];
     uint32_t ips[3] = {0x7F000002, 0x7F000002, 0x7F000003};
     if (!s) return;
@@ -243,15 +239,7 @@ static void test_race_racer_refused(void) {
     CHECK_EQ(ws_listen(ctx, "127.0.0.3", port, &l), WS_OK);
     ports[0] = ports[2] = port;
     if (!l || !(c = hr_connect(ctx, ips, ports, 3))) goto out;
-    r = &s->rec[ws_conn_id(c) % LB_MAXC];
-    LB_WAIT(ok, ctx, NULL, r->opens == 1 || r->closes > 0);
-    CHECK_EQ(r->opens, 1);
-    if (r->errors) printf("  error: %s\n", r->err_msg);
-    if (r->opens) {
-        hr_remote_is(c, "127.0.0.3");
-        CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, NULL), WS_OK);
-        LB_WAIT(ok, ctx, NULL, r->closes == 1);
-    }
+    hr_opens_on(ctx, c, &s->rec[ws_conn_id(c) % LB_MAXC], "127.0.0.3");
 out:
     if (rfd >= 0) close(rfd);
     hr_close(lfd, fill, nfill);
