@@ -54,10 +54,12 @@ static int hr_refuser(uint32_t ip, uint16_t *port) {
     return fd;
 }
 
-/* ws_connect to "localhost" with the resolver's answer replaced by ip[i]:port[i], i < n
- * (getaddrinfo of a numeric address lists it once per socket type: entries past n repeat the
- * last). NULL (SKIPPED) when the list is shorter than n. c is then CONNECTING to ip[0]. */
-static ws_conn *hr_connect(ws_ctx *ctx, const uint32_t *ip, const uint16_t *port, int n) {
+/* ws_connect to url (a host name: resolved on a thread, or the proxy's name in o) with the
+ * resolver's answer replaced by ip[i]:port[i], i < n (getaddrinfo of a numeric address lists
+ * it once per socket type: entries past n repeat the last). NULL (SKIPPED) when the list is
+ * shorter than n. c is then CONNECTING to ip[0]. */
+static ws_conn *hr_connect_to(ws_ctx *ctx, const char *url, const ws_connect_opts *o,
+                              const uint32_t *ip, const uint16_t *port, int n) {
     struct addrinfo hints, *res = NULL, *ai;
     ws_conn *c;
     int i = 0;
@@ -75,13 +77,16 @@ static ws_conn *hr_connect(ws_ctx *ctx, const uint32_t *ip, const uint16_t *port
         if (res) freeaddrinfo(res);
         return NULL;
     }
-    c = lb_connect(ctx, "ws://localhost:1/", NULL);   /* a name: resolved on a thread */
+    c = lb_connect(ctx, url, o);
     if (!c) { freeaddrinfo(res); return NULL; }
     CHECK_EQ(c->state, WS__RESOLVING);
     ws__dns_release(c);
     ws__client_resolved(c, 0, res);   /* takes res */
     CHECK_EQ(c->state, WS__CONNECTING);
     return c;
+}
+static ws_conn *hr_connect(ws_ctx *ctx, const uint32_t *ip, const uint16_t *port, int n) {
+    return hr_connect_to(ctx, "ws://localhost:1/", NULL, ip, port, n);
 }
 /* Which socket an fd number is: its inode (0: not open). A closed one never matches again,
  * even when its number is reused. */
@@ -317,6 +322,53 @@ out:
     lb_done(s);
 }
 
+#ifndef WS_NO_PROXY
+/* Through an HTTP proxy whose name has a blackholed address first and tinyproxy's second:
+ * the proxy's addresses race, and CONNECT goes out on the winner only (tinyproxy's); the
+ * tunnel opens and echoes. */
+static void test_race_proxy(void) {
+    lb_state *s = lb_new();
+    tproxy p;
+    ws_ctx *ctx = NULL;
+    ws_config cfg;
+    ws_connect_opts o;
+    ws_conn *c;
+    lb_rec *r;
+    char url[64];
+    int lfd = -1, fill[4], nfill = 0, ok;
+    uint16_t port = 0, ports[2], rport = 0;
+    uint32_t ips[2] = {0x7F000002, 0x7F000001};
+    if (!s) return;
+    if (!tproxy_start(&p, "test_race_proxy", NULL, NULL, 0)) { lb_done(s); return; }
+    memset(&cfg, 0, sizeof cfg);
+    cfg.connect_timeout_ms = 4 * LB_CAP_MS;
+    ctx = lb_ctx(s, &cfg);
+    s->echo = 1;
+    if (!lb_listen(ctx, url) || !hr_blackhole(ips[0], &port, &lfd, fill, &nfill)) goto out;
+    ports[0] = port;
+    ports[1] = p.port;
+    memset(&o, 0, sizeof o);
+    o.proxy = "http://localhost:1/";
+    if (!(c = hr_connect_to(ctx, url, &o, ips, ports, 2))) goto out;
+    r = &s->rec[ws_conn_id(c) % LB_MAXC];
+    LB_WAIT(ok, ctx, NULL, r->opens == 1 || r->closes > 0);
+    CHECK_EQ(r->opens, 1);
+    if (r->errors) printf("  error: %s\n", r->err_msg);
+    if (!r->opens) goto out;
+    CHECK_EQ(ws_conn_remote(c, url, sizeof url, &rport), WS_OK);
+    CHECK_EQ(rport, p.port);   /* the socket is the proxy's */
+    CHECK_EQ(ws_conn_send_text(c, "through the winner"), WS_OK);
+    LB_WAIT(ok, ctx, NULL, r->msgs == 1);
+    CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, NULL), WS_OK);
+    LB_WAIT(ok, ctx, NULL, r->closes == 1);
+out:
+    hr_close(lfd, fill, nfill);
+    if (ctx) ws_ctx_destroy(ctx);
+    tproxy_stop(&p);
+    lb_done(s);
+}
+#endif
+
 #ifndef WS_NO_WATCH
 /* The host's own loop (on_watch, test_watch.c's): it is told of the racer's socket (two
  * connects watched at once) and reports it through ws_socket_ready, which is how the second
@@ -384,6 +436,9 @@ static void suite_race(void) {
     RUN(test_race_refused_first);
     RUN(test_race_racer_refused);
     RUN(test_race_first_wins_late);
+#ifndef WS_NO_PROXY
+    RUN(test_race_proxy);
+#endif
 #ifndef WS_NO_WATCH
     RUN(test_race_host_loop);
 #endif
