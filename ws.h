@@ -125,6 +125,8 @@ LIMITS AND DEFAULTS (ws_config; 0 = default)
     max_send_queue max_message + 64 KiB (WS_ERR_FULL beyond: retry after WS_EV_DRAINED;
                    a single send larger than it: WS_ERR_TOO_BIG; nothing is dropped silently)
     max_conns 1024 (then HTTP 503)   connect 10 s   handshake 10 s   close 5 s
+    connect_race 250 ms: a host's next address is dialled while the last still connects
+                   (RFC 8305 Happy Eyeballs, two in flight, the first to connect wins)
     ping_interval 30 s for servers, off for clients   pong_timeout 10 s   idle off
     max_pending 256 (<= max_conns / 2)   max_pending_per_addr 64   max_memory 256 MiB
   A frame or message over its limit is refused from its header (close 1009) without
@@ -532,6 +534,11 @@ typedef struct ws_config {
                                     addresses: tried IPv6, IPv4, IPv6... (RFC 8305 4), each
                                     but the last gets half the time left (ws_connect_blocking:
                                     of its timeout_ms if that ends first) */
+    int    connect_race_ms;      /* the next address is dialled this long after the last
+                                    while that one is still connecting (RFC 8305 5, Happy
+                                    Eyeballs: two at most in flight, the first to connect
+                                    wins); 0 = 250, at least 10; -1 = one at a time (always
+                                    so with WS_LWIP) */
     int    handshake_timeout_ms; /* HTTP upgrade; 0 = 10000 */
     int    close_timeout_ms;     /* wait for the close handshake / TCP close; 0 = 5000 */
     int    ping_interval_ms;     /* 0 = 30000 for server connections, never for clients;
@@ -2775,7 +2782,7 @@ enum {   /* ws_conn.flags */
 typedef struct ws__client ws__client;
 typedef struct ws__tls_cfg ws__tls_cfg;   /* >>tls: shared mbedTLS config, per listener/client */
 
-enum { WS__K_CONN = 1, WS__K_LISTENER = 2, WS__K_WATCH = 3 };   /* an epoll data.ptr, owners[].o */
+enum { WS__K_CONN = 1, WS__K_LISTENER = 2, WS__K_WATCH = 3, WS__K_RACE = 4 };   /* an epoll data.ptr, owners[].o */
 #define WS__POLLNVAL 64   /* poll()'s POLLNVAL, beside the WS_POLL* bits: the fd was closed */
 
 /* A connection's own timers are kept as milliseconds modulo 2^32 (ws__t32_of, ws__t64): they
@@ -2852,6 +2859,19 @@ typedef struct ws__ext {
 #endif
 
 typedef struct ws__dns ws__dns;
+/* RFC 8305 section 5 (Happy Eyeballs): a client's second connect in flight, beside c's own
+ * (>>client, ws__race_start). Left out on lwIP: one address at a time there, as small as ever. */
+#if !defined(WS_NO_NET) && !defined(WS__LWIP) && !defined(WS_NO_CLIENT)
+#  define WS__RACE 1
+typedef struct ws__race {
+    uint8_t   kind, ereg;        /* WS__K_RACE (its fd's owner in the loop); events registered */
+    ws__sock  fd;
+    ws__t32   until;             /* its share of connect_timeout_ms ends */
+    ws__addrinfo *ai;            /* its address (in the client's list); NULL = none in flight */
+    ws_conn  *c;
+    void     *hsock;             /* on_watch: the host's pointer for this socket */
+} ws__race;
+#endif
 struct ws__client {
     char      *url;              /* owned copy; u's spans point into it */
     ws_url     u;
@@ -2863,6 +2883,10 @@ struct ws__client {
     ws__t32    end;              /* when connect_timeout_ms is up for this attempt */
     ws__addrinfo *ai, *ai_next;
     ws__dns   *dns;
+#endif
+#ifdef WS__RACE
+    ws__t32    until, race_at;   /* c's own attempt's share ends; the next address starts (0: not) */
+    ws__race   race;
 #endif
     ws__tls_cfg *tls;            /* wss:// only */
     char      *proxy, *proxy_auth;   /* opts->proxy (owned; proxy_host points into it), Basic */
@@ -4069,6 +4093,9 @@ static void ws__on_eof(ws_conn *c) {
 
 #ifdef WS__CONNECT_CHECK_MS
 static void ws__connect_ready(ws_conn *c);   /* >>poll */
+#  ifdef WS__RACE
+static void ws__race_io(ws__race *r, short rev);
+#  endif
 #endif
 /* The timers of one connection at ctx->now; returns its next due time (0 = none). */
 static int64_t ws__conn_timers(ws_conn *c) {
@@ -4090,6 +4117,10 @@ static int64_t ws__conn_timers(ws_conn *c) {
         ws__connect_ready(c);   /* the next address, or WS_ERR_CONNECT */
         return ws__due(c);
     }
+#  ifdef WS__RACE   /* and the racer's */
+    if (c->state == WS__CONNECTING && ws__cl(c)->race.ai && ws__connect_failed(ws__cl(c)->race.fd))
+        ws__race_io(&ws__cl(c)->race, WS_POLLERR);
+#  endif
 #endif
     if (c->deadline && ws__passed(ctx, c->deadline)) {
 #ifndef WS_NO_NET
@@ -6456,8 +6487,14 @@ static void ws__dns_release(ws_conn *c) {
 #endif
 }
 
+#ifdef WS__RACE
+static void ws__race_drop(ws_conn *c);   /* the second connect in flight, if any, closed */
+#endif
 static void ws__client_reset(ws_conn *c) {   /* forget one attempt's resources */
     ws__client *cl = ws__cl(c);
+#ifdef WS__RACE
+    ws__race_drop(c);
+#endif
     ws__dns_release(c);
     if (cl && cl->ai) { ws__resolve_free(cl->ai); cl->ai = cl->ai_next = NULL; }
     ws__io_close(c);
@@ -6653,6 +6690,9 @@ static void ws__proxy_start(ws_conn *c) {
 static void ws__client_connected(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     ws__client *cl = ws__cl(c);
+#ifdef WS__RACE
+    ws__race_drop(c);   /* the other attempt lost */
+#endif
     if (cl->ai) { ws__resolve_free(cl->ai); cl->ai = cl->ai_next = NULL; }
 #ifndef WS_NO_PROXY
     if (cl->proxy_host.ptr && c->state != WS__PROXY) {
@@ -6714,10 +6754,6 @@ static void ws__proxy_io(ws_conn *c, short rev) {
 static void ws__proxy_io(ws_conn *c, short rev) { (void)c; (void)rev; }
 #endif
 
-/* Try the next resolved address; WS_ERR_CONNECT when none is left. One after another, not in
- * parallel (RFC 8305's Happy Eyeballs races them; curl's older rule, kept small here): while
- * other addresses wait, an attempt gets half of the time left before connect_timeout_ms, so an
- * address that drops SYNs silently costs half of it, not all; the last one gets the rest. */
 /* An ev->msg that names a host: a, the host h, b, c2 (owned by c: msg_own); or fallback where
  * there are no texts, no memory, or an error is recorded already. */
 static const char *ws__msg_host(ws_conn *c, const char *a, ws_span h, const char *b, const char *c2,
@@ -6734,39 +6770,150 @@ static const char *ws__msg_host(ws_conn *c, const char *a, ws_span h, const char
     ws__free(c->ctx, c->x->msg_own);
     return c->x->msg_own = m;
 }
+/* Why c could not connect, naming the host dialled: "HOST: why", or "proxy HOST: why" */
+static const char *ws__client_why(ws_conn *c, const char *why) {
+    ws__client *cl = ws__cl(c);
+    if (!WS__TEXT) return why;
+    return ws__msg_host(c, cl->proxy_host.ptr ? "proxy " : "", cl->proxy_host.ptr ? cl->proxy_host : cl->u.host,
+                        ": ", why, why);
+}
 
+/* Dials the next resolved addresses until one connects (0) or is connecting (1): its socket
+ * *s and address *a; -1 = none is left (cl->last_err: why the last one failed). */
+static int ws__client_dial(ws__client *cl, ws__sock *s, ws__addrinfo **a) {
+    while ((*a = cl->ai_next) != NULL) {
+        cl->ai_next = (*a)->ai_next;
+        *s = ws__socket((*a)->ai_family, SOCK_STREAM, IPPROTO_TCP);
+        if (*s == WS__INVALID_SOCK) { cl->last_err = ws__sock_errno(); continue; }
+        ws__sock_setup(*s);
+        if (ws__connect(*s, (*a)->ai_addr, WS__SOCKLEN((*a)->ai_addrlen)) == 0) return 0;
+        cl->last_err = ws__sock_errno();
+        if (ws__err_inprogress(cl->last_err)) return 1;
+        ws__sock_close(*s);
+    }
+    return -1;
+}
+/* How long an attempt may take: while other addresses wait, half of the time left before
+ * connect_timeout_ms (curl's older rule), so an address that drops SYNs silently costs half
+ * of it, not all; the last one gets the rest. */
+static ws__t32 ws__client_share(const ws_conn *c) {
+    ws__client *cl = ws__cl(c);
+    int32_t left = (int32_t)(cl->end - (ws__t32)c->ctx->now);
+    return cl->ai_next && left > 1 ? ws__t32_in(c->ctx, left / 2) : cl->end;
+}
+
+#ifdef WS__RACE
+/* ---- RFC 8305 section 5 (Happy Eyeballs): while c's attempt is still connecting, the next
+ * address is dialled connect_race_ms later (at once when an attempt fails) into cl->race, a
+ * socket the loop watches beside c's (its own owner, WS__K_RACE: epoll, ws_pollfds and
+ * on_watch see it). Two at most are in flight. The first to connect wins: the racer moves into
+ * c (c's own closed), or c's closes the racer; TLS and a proxy's CONNECT start on the winner
+ * only. An attempt's share (ws__client_share) ends it only while other addresses wait. ---- */
+static int ws__race_ms(const ws_ctx *ctx) {   /* 0 = no racing */
+    int v = ctx->cfg.connect_race_ms;
+    return v < 0 ? 0 : v == 0 ? 250 : v < 10 ? 10 : v;   /* RFC 8305 5: at least 10 ms */
+}
+static void ws__race_drop(ws_conn *c) {
+    ws__client *cl = ws__cl(c);
+    ws__race *r = cl ? &cl->race : NULL;
+    if (!r || !r->ai) return;
+    ws__epoll_set(c->ctx, r->fd, r, &r->ereg, 0);   /* on_watch hears it before the close */
+    r->ereg = 0;
+    ws__sock_close(r->fd);
+    r->ai = NULL;
+}
+/* The racer becomes c's attempt (closing c's own, if any): it connected, or c's failed. */
+static void ws__race_move(ws_conn *c) {
+    ws__client *cl = ws__cl(c);
+    ws__race *r = &cl->race;
+    ws__addrinfo *a = r->ai;
+    ws__epoll_set(c->ctx, r->fd, r, &r->ereg, 0);   /* watched as c's from now on (ws__settle) */
+    r->ereg = 0;
+    r->ai = NULL;
+    ws__io_close(c);
+    ws__tcp_attach(c, r->fd);
+    ws__remote_from(c, a->ai_addr);
+    cl->until = r->until;
+}
+/* c's deadline while CONNECTING: the earliest of its attempts' shares and the racer's start;
+ * once no address waits, every attempt in flight may take to connect_timeout_ms. */
+static void ws__race_due(ws_conn *c) {
+    ws__client *cl = ws__cl(c);
+    if (c->state != WS__CONNECTING) return;
+    if (!cl->ai_next) cl->until = cl->race.until = cl->end;
+    c->deadline = cl->until;
+    ws__due_min(c->ctx, &c->deadline, cl->race.ai ? cl->race.until : 0);
+    ws__due_min(c->ctx, &c->deadline, cl->race_at);
+}
+/* The next address beside c's attempt: connecting (watched for POLLOUT), or connected at once
+ * (it wins), or none left (c's attempt goes on alone). */
+static void ws__race_start(ws_conn *c) {
+    ws__client *cl = ws__cl(c);
+    ws__race *r = &cl->race;
+    int rc;
+    cl->race_at = 0;
+    if (r->ai || (rc = ws__client_dial(cl, &r->fd, &r->ai)) < 0) return;
+    r->kind = WS__K_RACE;
+    r->c = c;
+    r->ereg = 0;
+    r->until = ws__client_share(c);
+    if (rc == 0) { ws__race_move(c); ws__client_connected(c); return; }
+    ws__epoll_set(c->ctx, r->fd, r, &r->ereg, WS_POLLOUT);
+}
+#endif
+
+/* c has no socket: its racer moves in (and the next address starts at once), or the next
+ * address is dialled; WS_ERR_CONNECT when none is left. */
 static void ws__client_try(ws_conn *c) {
     ws__client *cl = ws__cl(c);
+    ws__addrinfo *a;
+    ws__sock s;
+    int rc;
     const char *why;
-    while (cl->ai_next) {
-        ws__addrinfo *a = cl->ai_next;
-        ws__sock s;
-        cl->ai_next = a->ai_next;
-        s = ws__socket(a->ai_family, SOCK_STREAM, IPPROTO_TCP);
-        if (s == WS__INVALID_SOCK) { cl->last_err = ws__sock_errno(); continue; }
-        ws__sock_setup(s);
+#ifdef WS__RACE
+    if (cl->race.ai) {
+        ws__race_move(c);
+        ws__race_start(c);
+        ws__race_due(c);
+        return;
+    }
+#endif
+    rc = ws__client_dial(cl, &s, &a);
+    if (rc >= 0) {
         ws__tcp_attach(c, s);
         ws__remote_from(c, a->ai_addr);
-        if (ws__connect(s, a->ai_addr, WS__SOCKLEN(a->ai_addrlen)) == 0) { ws__client_connected(c); return; }
-        cl->last_err = ws__sock_errno();
-        if (ws__err_inprogress(cl->last_err)) {
-            int32_t left = (int32_t)(cl->end - (ws__t32)c->ctx->now);
-            c->state = WS__CONNECTING;
-            c->deadline = cl->ai_next && left > 1 ? ws__t32_in(c->ctx, left / 2) : cl->end;
-            return;
-        }
-        ws__io_close(c);
+        if (rc == 0) { ws__client_connected(c); return; }
+        c->state = WS__CONNECTING;
+        c->deadline = ws__client_share(c);
+#ifdef WS__RACE
+        cl->until = c->deadline;
+        cl->race_at = cl->ai_next && ws__race_ms(c->ctx) ? ws__t32_in(c->ctx, ws__race_ms(c->ctx)) : 0;
+        ws__race_due(c);
+#endif
+        return;
     }
-    /* through a proxy: say so ("proxy HOST: connection refused ..."), not only the reason */
+    /* ev->msg names the host (through a proxy: "proxy HOST: connection refused ...") */
     why = ws__sock_why(cl->last_err, 0);
-    ws__fail(c, WS_ERR_CONNECT, ws__msg_host(c, "proxy ", cl->proxy_host, ": ", why, why));
+    ws__fail(c, WS_ERR_CONNECT, ws__client_why(c, why));
 }
-/* ws__conn_timers: c's attempt on one address had its share of the time; 1 = on to the next
- * (0: it was the last, and connect_timeout_ms is up) */
+/* ws__conn_timers: c's deadline came while CONNECTING. connect_timeout_ms is up (an error
+ * naming the host), or an attempt's share (on to the next address), or the racer's start. */
 static int ws__client_next(ws_conn *c) {
-    if (!ws__cl(c)->ai_next) return 0;
+    ws__client *cl = ws__cl(c);
+    if (ws__passed(c->ctx, cl->end)) {
+        ws__abort(c, WS_ERR_TIMEOUT, ws__client_why(c, WS__T("connect timed out")));
+        return 1;
+    }
+#ifdef WS__RACE
+    if (cl->race.ai && ws__passed(c->ctx, cl->race.until)) { ws__race_drop(c); ws__race_start(c); }
+    if (c->state == WS__CONNECTING && ws__passed(c->ctx, cl->until)) { ws__io_close(c); ws__client_try(c); }
+    if (c->state == WS__CONNECTING && cl->race_at && ws__passed(c->ctx, cl->race_at)) ws__race_start(c);
+    ws__race_due(c);
+#else
+    if (!cl->ai_next) return 0;
     ws__io_close(c);
     ws__client_try(c);
+#endif
     return 1;
 }
 
@@ -7379,22 +7526,46 @@ static void ws__readable(ws_conn *c) {
 }
 
 #ifndef WS_NO_CLIENT
-static void ws__connect_ready(ws_conn *c) {   /* POLLOUT/ERR while CONNECTING */
+/* A connecting socket that polled ready: 0 = connected, -1 = not yet, else the error. */
+static int ws__connect_status(ws__sock s) {
     int err = 0;
     socklen_t len = sizeof err;
-    if (ws__getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (char *)&err, &len) != 0) err = 1;
+    if (ws__getsockopt(s, SOL_SOCKET, SO_ERROR, (char *)&err, &len) != 0) err = 1;
     if (err == 0) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
         /* a host may hand over a POLLOUT too early: no peer yet means still connecting */
-        if (ws__getpeername(c->fd, (struct sockaddr *)&ss, &sl) != 0) return;
-        ws__client_connected(c);
-        return;
+        if (ws__getpeername(s, (struct sockaddr *)&ss, &sl) != 0) return -1;
     }
+    return err;
+}
+static void ws__connect_ready(ws_conn *c) {   /* POLLOUT/ERR while CONNECTING */
+    int err = ws__connect_status(c->fd);
+    if (err < 0) return;
+    if (err == 0) { ws__client_connected(c); return; }
     ws__cl(c)->last_err = err;
     ws__io_close(c);
     ws__client_try(c);
 }
+#ifdef WS__RACE
+/* POLLOUT/ERR on c's racer (ws__race_start): it wins, or it failed and the next starts. */
+static void ws__race_io(ws__race *r, short rev) {
+    ws_conn *c = r->c;
+    int err;
+    if (!r->ai || c->state != WS__CONNECTING || (c->flags & (WS__F_DEAD | WS__F_BROKEN)) ||
+        !(rev & (WS_POLLOUT | WS_POLLERR | WS_POLLHUP)) || (err = ws__connect_status(r->fd)) < 0)
+        return;
+    if (err == 0) {
+        ws__race_move(c);
+        ws__client_connected(c);
+    } else {
+        ws__cl(c)->last_err = err;
+        ws__race_drop(c);
+        ws__race_start(c);
+        ws__race_due(c);
+    }
+}
+#endif
 
 #else
 static void ws__connect_ready(ws_conn *c) { (void)c; }
@@ -7485,6 +7656,9 @@ static void **ws__host_slot(ws_ctx *x, void *owner) {   /* where the host's poin
     if (!owner) return &x->wake_host;
     if (*(const uint8_t *)owner == WS__K_LISTENER) return &((ws_listener *)owner)->hsock;
     if (*(const uint8_t *)owner == WS__K_WATCH) return &((ws_watch *)owner)->hsock;
+#ifdef WS__RACE
+    if (*(const uint8_t *)owner == WS__K_RACE) return &((ws__race *)owner)->hsock;
+#endif
     return &((ws_conn *)owner)->x->hsock;   /* with on_watch every conn has its x */
 }
 static void ws__host_watch(ws_ctx *x, ws__sock fd, void *owner, uint8_t *reg, uint8_t want) {
@@ -7587,6 +7761,12 @@ static size_t ws__collect(ws_ctx *ctx) {
     for (c = ctx->head; c; c = c->next) {
         short ev = ws__interest(c);
         if (ev) WS__ADD((void *)c, c->fd, ev);
+#ifdef WS__RACE   /* a client's second connect in flight: one entry more */
+        if (ws__cl(c) && ws__cl(c)->race.ai) {
+            if (!ws__grow(ctx, (void **)&ctx->owners, &ctx->owner_cap, ++ocap, sizeof *ctx->owners)) return (size_t)-1;
+            WS__ADD((void *)&ws__cl(c)->race, ws__cl(c)->race.fd, WS_POLLOUT);
+        }
+#endif
     }
 #undef WS__ADD
     ctx->owner_len = n;
@@ -7637,7 +7817,12 @@ static void *ws__owner_of(ws_ctx *ctx, const ws_pollfd *p, size_t i, int *found)
     if (p->fd == (intptr_t)ctx->wake_r) return NULL;
     for (l = ctx->listeners; l; l = l->next) if ((intptr_t)l->fd == p->fd) return l;
     for (w = ctx->watches; w; w = w->next) if ((intptr_t)w->fd == p->fd) return w;
-    for (c = ctx->head; c; c = c->next) if ((intptr_t)c->fd == p->fd) return c;
+    for (c = ctx->head; c; c = c->next) {
+        if ((intptr_t)c->fd == p->fd) return c;
+#ifdef WS__RACE
+        if (ws__cl(c) && ws__cl(c)->race.ai && (intptr_t)ws__cl(c)->race.fd == p->fd) return &ws__cl(c)->race;
+#endif
+    }
     *found = 0;
     return NULL;
 }
@@ -7677,6 +7862,11 @@ static void ws__ready(ws_ctx *ctx, void *o, short rev) {
             ctx->in_cb--;
             ctx->nevents++;
         }
+#endif
+#ifdef WS__RACE
+    } else if (*(const uint8_t *)o == WS__K_RACE) {
+        ws__race_io((ws__race *)o, rev);
+        ws__settle(((ws__race *)o)->c);
 #endif
     } else ws__conn_io((ws_conn *)o, rev);
 }
