@@ -401,11 +401,16 @@ static void test_tls_expired(void) {
     expect_fail(p_exp_crt, p_exp_key, p_ca, "localhost", "wss", 0, WS_ERR_TLS, "expired");
 }
 static void test_tls_plain_client_on_tls_port(void) {
-    expect_fail(p_srv_crt, p_srv_key, NULL, "localhost", "ws", 0, WS_ERR_HANDSHAKE, "101");
+    /* the server answers 400 "This port speaks TLS": the client says what to do */
+    expect_fail(p_srv_crt, p_srv_key, NULL, "localhost", "ws", 0, WS_ERR_HANDSHAKE,
+                "wants TLS (it answered HTTP 400 to plain HTTP): use wss://");
     CHECK(strstr(logbuf, "peer is not TLS") != NULL);   /* the server's log */
 }
 static void test_tls_tls_client_on_plain_port(void) {
-    expect_fail(NULL, NULL, p_ca, "localhost", "wss", 1, WS_ERR_TLS, "not TLS");
+    /* the plain server logs the ClientHello and answers 400: the client sees plain HTTP */
+    expect_fail(NULL, NULL, p_ca, "localhost", "wss", 1, WS_ERR_TLS,
+                "the server answered in plain HTTP (a ws:// port? use ws://)");
+    if (!strstr(logbuf, "TLS handshake on a plain ws:// port")) { printf("  log: %s\n", logbuf); CHECK(0); }
 }
 
 /* a peer that accepts TCP and never says a word: handshake_timeout_ms ends it */
@@ -1030,6 +1035,51 @@ static void test_tls_through_proxy(void) {
 #endif
 }
 
+#ifndef _WIN32
+#include "blackhole.h"
+/* wss:// to a host whose first address drops SYNs: its second wins the race (RFC 8305) and
+ * TLS runs on that socket (SNI and the certificate check against the URL's host). One at a
+ * time, the first address would have 2 x HANG_MS: past the wait below. */
+static void test_tls_race(void) {
+    ws_ctx *ctx = mk_ctx();
+    ws_tls_opts so = srv_opts(p_srv_crt, p_srv_key), co;
+    ws_listener *l = listen_tls(ctx, &so);
+    ws_connect_opts o;
+    ws_conn *c = NULL;
+    tc t;
+    int lfd = -1, fill[4], nfill = 0;
+    uint16_t port = 0, ports[2];
+    uint32_t ips[2] = {0x7F000002, 0x7F000001};
+    char url[128];
+    ctx->cfg.connect_timeout_ms = 4 * HANG_MS;
+    if (!l || !hr_blackhole(ips[0], &port, &lfd, fill, &nfill)) goto out;
+    ports[0] = port;
+    ports[1] = (uint16_t)ws_listener_port(l);
+    memset(&co, 0, sizeof co);
+    co.ca_file = p_ca;
+    memset(&o, 0, sizeof o);
+    o.tls = &co;
+    snprintf(url, sizeof url, "wss://localhost:%u/echo", (unsigned)ports[1]);
+    memset(&t, 0, sizeof t);
+    CHECK_EQ(ws_connect(ctx, url, &o, &t, &c), WS_OK);
+    if (!c || !hr_answer(c, ips, ports, 2)) goto out;
+    run_until(ctx, &t.open, 1, HANG_MS);
+    CHECK_EQ(t.open, 1);
+    if (t.errors) printf("  error: %s\n", t.msg);
+    if (t.open) {
+        CHECK_EQ(ws_conn_send_text(c, "raced"), WS_OK);
+        run_until(ctx, (const int *)&t.nmsg, 1, HANG_MS);
+        CHECK(strcmp(t.text, "raced") == 0);
+        CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, "bye"), WS_OK);
+        run_until(ctx, &t.closed, 1, HANG_MS);
+        CHECK_EQ(t.clean, 1);
+    }
+out:
+    hr_close(lfd, fill, nfill);
+    ws_ctx_destroy(ctx);
+}
+#endif
+
 int main(int argc, char **argv) {
     const char *d = getenv("WS_TLS_DIR");
     t_only = argc > 1 ? argv[1] : NULL;
@@ -1070,5 +1120,8 @@ int main(int argc, char **argv) {
     RUN(test_tls_default_verify_system_cas);
     RUN(test_tls_system_cas_shared);
     RUN(test_tls_through_proxy);
+#ifndef _WIN32
+    RUN(test_tls_race);
+#endif
     return t_summary();
 }
