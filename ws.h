@@ -6794,20 +6794,20 @@ static const char *ws__client_why(ws_conn *c, const char *why) {
                         ": ", why, why);
 }
 
-/* Dials the next resolved addresses until one connects (0) or is connecting (1): its socket
- * *s and address *a; -1 = none is left (cl->last_err: why the last one failed). */
-static int ws__client_dial(ws__client *cl, ws__sock *s, ws__addrinfo **a) {
-    while ((*a = cl->ai_next) != NULL) {
-        cl->ai_next = (*a)->ai_next;
-        *s = ws__socket((*a)->ai_family, SOCK_STREAM, IPPROTO_TCP);
+/* Dials the next resolved addresses until one connects (cl->last_err 0) or is connecting:
+ * its address, and its socket in *s; NULL = none is left (cl->last_err: why the last failed). */
+static ws__addrinfo *ws__client_dial(ws__client *cl, ws__sock *s) {
+    ws__addrinfo *a;
+    while ((a = cl->ai_next) != NULL) {
+        cl->ai_next = a->ai_next;
+        *s = ws__socket(a->ai_family, SOCK_STREAM, IPPROTO_TCP);
         if (*s == WS__INVALID_SOCK) { cl->last_err = ws__sock_errno(); continue; }
         ws__sock_setup(*s);
-        if (ws__connect(*s, (*a)->ai_addr, WS__SOCKLEN((*a)->ai_addrlen)) == 0) return 0;
-        cl->last_err = ws__sock_errno();
-        if (ws__err_inprogress(cl->last_err)) return 1;
+        cl->last_err = ws__connect(*s, a->ai_addr, WS__SOCKLEN(a->ai_addrlen)) == 0 ? 0 : ws__sock_errno();
+        if (!cl->last_err || ws__err_inprogress(cl->last_err)) return a;
         ws__sock_close(*s);
     }
-    return -1;
+    return NULL;
 }
 /* How long an attempt may take: while other addresses wait, half of the time left before
  * connect_timeout_ms (curl's older rule), so an address that drops SYNs silently costs half
@@ -6866,14 +6866,13 @@ static void ws__race_due(ws_conn *c) {
 static void ws__race_start(ws_conn *c) {
     ws__client *cl = ws__cl(c);
     ws__race *r = &cl->race;
-    int rc;
     cl->race_at = 0;
-    if (r->ai || (rc = ws__client_dial(cl, &r->fd, &r->ai)) < 0) return;
+    if (r->ai || (r->ai = ws__client_dial(cl, &r->fd)) == NULL) return;
     r->kind = WS__K_RACE;
     r->c = c;
     r->ereg = 0;
     r->until = ws__client_share(c);
-    if (rc == 0) { ws__race_move(c); ws__client_connected(c); return; }
+    if (!cl->last_err) { ws__race_move(c); ws__client_connected(c); return; }
     ws__epoll_set(c->ctx, r->fd, r, &r->ereg, WS_POLLOUT);
 }
 #endif
@@ -6884,7 +6883,6 @@ static void ws__client_try(ws_conn *c) {
     ws__client *cl = ws__cl(c);
     ws__addrinfo *a;
     ws__sock s;
-    int rc;
     const char *why;
 #ifdef WS__RACE
     if (cl->race.ai) {
@@ -6894,11 +6892,10 @@ static void ws__client_try(ws_conn *c) {
         return;
     }
 #endif
-    rc = ws__client_dial(cl, &s, &a);
-    if (rc >= 0) {
+    if ((a = ws__client_dial(cl, &s)) != NULL) {
         ws__tcp_attach(c, s);
         ws__remote_from(c, a->ai_addr);
-        if (rc == 0) { ws__client_connected(c); return; }
+        if (!cl->last_err) { ws__client_connected(c); return; }
         c->state = WS__CONNECTING;
         c->deadline = ws__client_share(c);
 #ifdef WS__RACE

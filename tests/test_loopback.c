@@ -2781,8 +2781,8 @@ static void lb_silent_close(lb_silent *z) {
 
 /* A host name with several addresses, the first of which drops SYNs silently (a listener on
  * 127.0.0.2 whose accept queue is full), the second serving (ws.h's on 127.0.0.3, same port):
- * the attempt on the first ends after its share of connect_timeout_ms (half: see
- * ws__client_try) and the connection opens on the second, well inside connect_timeout_ms (which
+ * the second is dialled connect_race_ms later (RFC 8305; one at a time: after the first's share
+ * of connect_timeout_ms, half) and the connection opens on it, well inside connect_timeout_ms (which
  * alone used to go to the first address: the connection failed with WS_ERR_TIMEOUT). The
  * address list is the resolver's answer, given in its place (no name resolves that way here):
  * getaddrinfo of 127.0.0.2 lists it once per socket type, the later entries are made 127.0.0.3. */

@@ -267,6 +267,55 @@ out:
     lb_done(s);
 }
 
+/* Closed (ws_conn_close) while two connects are in flight: one CLOSE, both sockets closed;
+ * with reconnect, a connect timeout while racing closes both before the retry waits. */
+static void test_race_close_while_racing(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_config cfg;
+    ws_connect_opts o;
+    ws_conn *c;
+    lb_rec *r;
+    int lfd, fill[4], nfill = 0, ok, f0, f1, round;
+    unsigned long i0, i1;
+    uint16_t port = 0, ports[2];
+    uint32_t ips[2] = {0x7F000002, 0x7F000002};
+    if (!s) return;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.connect_timeout_ms = 1000;
+    ctx = lb_ctx(s, &cfg);
+    if (!hr_blackhole(ips[0], &port, &lfd, fill, &nfill)) goto out;
+    ports[0] = ports[1] = port;
+    memset(&o, 0, sizeof o);
+    for (round = 0; round < 2; round++) {   /* 0: closed by the user; 1: timed out, retrying */
+        o.reconnect = round;
+        o.reconnect_delay_ms = 4 * LB_CAP_MS;
+        if (!(c = hr_connect_to(ctx, "ws://localhost:1/", &o, ips, ports, 2))) goto out;
+        r = &s->rec[ws_conn_id(c) % LB_MAXC];
+        f0 = (int)c->fd;
+        i0 = hr_ino(f0);
+        LB_WAIT(ok, ctx, NULL, hr_racing(c) || r->closes);
+        CHECK(hr_racing(c));
+        if (!hr_racing(c)) goto out;
+        f1 = (int)ws__cl(c)->race.fd;
+        i1 = hr_ino(f1);
+        if (round == 0) CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, NULL), WS_OK);
+        LB_WAIT(ok, ctx, NULL, r->closes == 1);
+        CHECK_EQ(r->reconnect_ms > 0, round);
+        CHECK(hr_ino(f0) != i0 && hr_ino(f1) != i1);
+        if (round == 1) {   /* (round 0: c is gone with its CLOSE) */
+            CHECK(!hr_racing(c));
+            CHECK_EQ(r->err_result, WS_ERR_TIMEOUT);
+            CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, NULL), WS_OK);   /* the retry is cancelled */
+            LB_WAIT(ok, ctx, NULL, r->closes == 2);
+        }
+    }
+out:
+    hr_close(lfd, fill, nfill);
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
 #ifndef WS_NO_PROXY
 /* Through an HTTP proxy whose name has a blackholed address first and tinyproxy's second:
  * the proxy's addresses race, and CONNECT goes out on the winner only (tinyproxy's); the
@@ -381,6 +430,7 @@ static void suite_race(void) {
     RUN(test_race_refused_first);
     RUN(test_race_racer_refused);
     RUN(test_race_first_wins_late);
+    RUN(test_race_close_while_racing);
 #ifndef WS_NO_PROXY
     RUN(test_race_proxy);
 #endif
