@@ -116,6 +116,39 @@ static void test_platform_listen_hosts(void) {
     lb_done(s);
 }
 
+/* A server that restarts on its port while its closed connections are in TIME_WAIT (the
+ * server closes the TCP connection first, RFC 6455 7.1.1, so the wait is on its side) gets
+ * the port again (POSIX: SO_REUSEADDR; Windows allows it by default), and serves. */
+static void test_platform_listen_again(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_listener *l;
+    ws_conn *c, *srv;
+    lb_rec *cr, *sr;
+    char url[64];
+    int ok, port;
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    l = lb_listen(ctx, url);
+    if (!l) goto out;
+    port = ws_listener_port(l);
+    c = pf_pair(ctx, s, url, &srv);
+    if (!c) goto out;
+    cr = &s->rec[ws_conn_id(c) % LB_MAXC];
+    sr = &s->rec[ws_conn_id(srv) % LB_MAXC];
+    CHECK_EQ(ws_conn_close(srv, WS_CLOSE_NORMAL, "restart"), WS_OK);
+    LB_WAIT(ok, ctx, NULL, cr->closes == 1 && sr->closes == 1);
+    CHECK_EQ(cr->clean, 1);
+    ws_listener_close(l);
+    l = NULL;
+    CHECK_EQ(ws_listen(ctx, "127.0.0.1", port, &l), WS_OK);
+    if (strcmp(ws_ctx_error(ctx), "") != 0) printf("  %s\n", ws_ctx_error(ctx));
+    if (l) CHECK(pf_pair(ctx, s, ws_listener_url(l), &srv) != NULL);
+out:
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
 #ifndef WS_NO_WAKEUP
 /* 1: the wake-up channel has something to read */
 static int pf_wake_pending(ws_ctx *ctx) {
@@ -216,6 +249,7 @@ static void suite_platform(void) {
     RUN(test_platform_listen_why);
     RUN(test_platform_dual_stack);
     RUN(test_platform_listen_hosts);
+    RUN(test_platform_listen_again);
 #ifndef WS_NO_WAKEUP
     RUN(test_platform_wakeup_full);
 #endif
