@@ -149,6 +149,40 @@ out:
     lb_done(s);
 }
 
+#ifndef _WIN32
+#include <signal.h>
+/* Writes to a peer that is gone fail with WS_ERR_IO, and raise no SIGPIPE (whose default
+ * kills the process; ws.h must not change its disposition: MSG_NOSIGNAL / SO_NOSIGPIPE):
+ * every way ws.h writes to a TCP socket, on a stream whose other end closed. */
+static volatile sig_atomic_t pf_sigpipes;
+static void pf_on_sigpipe(int sig) { (void)sig; pf_sigpipes++; }
+static void test_platform_no_sigpipe(void) {
+    struct sigaction sa, old;
+    int sv[2];
+    size_t put = 0;
+    ws__iov v[2];
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = pf_on_sigpipe;
+    sigemptyset(&sa.sa_mask);
+    CHECK_EQ(sigaction(SIGPIPE, &sa, &old), 0);
+    pf_sigpipes = 0;
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    ws__sock_setup(sv[0]);   /* as ws.h sets up its sockets (SO_NOSIGPIPE where there is one) */
+    close(sv[1]);
+    CHECK_EQ(ws_io_tcp()->write((void *)(intptr_t)sv[0], (const uint8_t *)"x", 1, &put), WS_ERR_IO);
+#ifdef WS__SEND_LAST
+    CHECK_EQ(ws__tcp_write_last((void *)(intptr_t)sv[0], (const uint8_t *)"x", 1, &put), WS_ERR_IO);
+#endif
+    WS__IOV(v[0], "ab", 2);
+    WS__IOV(v[1], "cd", 2);
+    CHECK(ws__sock_sendv(sv[0], v, 2) < 0);
+    CHECK(ws__sock_send(sv[0], "x", 1) < 0);
+    CHECK_EQ(pf_sigpipes, 0);
+    close(sv[0]);
+    CHECK_EQ(sigaction(SIGPIPE, &old, NULL), 0);
+}
+#endif
+
 #ifndef WS_NO_WAKEUP
 /* 1: the wake-up channel has something to read */
 static int pf_wake_pending(ws_ctx *ctx) {
@@ -250,6 +284,7 @@ static void suite_platform(void) {
     RUN(test_platform_dual_stack);
     RUN(test_platform_listen_hosts);
     RUN(test_platform_listen_again);
+    RUN_POSIX(test_platform_no_sigpipe, "POSIX signals; Windows has no SIGPIPE");
 #ifndef WS_NO_WAKEUP
     RUN(test_platform_wakeup_full);
 #endif
