@@ -181,6 +181,42 @@ static void test_platform_no_sigpipe(void) {
     close(sv[0]);
     CHECK_EQ(sigaction(SIGPIPE, &old, NULL), 0);
 }
+
+/* A signal that interrupts a waiting ws_poll (EINTR from poll or epoll_wait, no SA_RESTART)
+ * is not an error: ws_poll returns 0 events, and the loop goes on. */
+#include <sys/time.h>
+static volatile sig_atomic_t pf_alarms;
+static void pf_on_alarm(int sig) { (void)sig; pf_alarms++; }
+static void test_platform_poll_eintr(void) {
+    lb_state *s = lb_new();
+    struct sigaction sa, old;
+    struct itimerval it;
+    ws_ctx *ctx;
+    int64_t t0;
+    int rc;
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = pf_on_alarm;   /* sa_flags 0: no SA_RESTART */
+    sigemptyset(&sa.sa_mask);
+    CHECK_EQ(sigaction(SIGALRM, &sa, &old), 0);
+    memset(&it, 0, sizeof it);
+    it.it_value.tv_usec = 20000;
+    pf_alarms = 0;
+    t0 = lb_ms();
+    CHECK_EQ(setitimer(ITIMER_REAL, &it, NULL), 0);
+    rc = ws_poll(ctx, 60000);   /* interrupted: returns long before its timeout */
+    CHECK_EQ(rc, 0);
+    CHECK_EQ(pf_alarms, 1);
+    CHECK(lb_ms() - t0 < LB_CAP_MS);
+    memset(&it, 0, sizeof it);
+    (void)setitimer(ITIMER_REAL, &it, NULL);
+    CHECK_EQ(sigaction(SIGALRM, &old, NULL), 0);
+    CHECK_EQ(ws_ctx_wakeup(ctx), WS_OK);   /* and the loop works on */
+    CHECK_EQ(ws_poll(ctx, 60000), 0);
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
 #endif
 
 #ifndef WS_NO_WAKEUP
@@ -285,6 +321,7 @@ static void suite_platform(void) {
     RUN(test_platform_listen_hosts);
     RUN(test_platform_listen_again);
     RUN_POSIX(test_platform_no_sigpipe, "POSIX signals; Windows has no SIGPIPE");
+    RUN_POSIX(test_platform_poll_eintr, "POSIX signals");
 #ifndef WS_NO_WAKEUP
     RUN(test_platform_wakeup_full);
 #endif
