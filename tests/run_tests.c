@@ -22,6 +22,7 @@
 #include "test_budget.c"
 #include "test_callbacks.c"
 #include "test_platform.c"
+#include "test_race.c"
 #endif
 #ifdef WS_USE_ZLIB   /* make test-zlib: permessage-deflate (engine tests; loopback ones with sockets) */
 #include "test_deflate.c"
@@ -46,6 +47,7 @@ int main(int argc, char **argv) {
     suite_budget();
     suite_callbacks();
     suite_platform();
+    suite_race();
 #endif
 #ifdef WS_USE_ZLIB
     suite_deflate();
