@@ -116,6 +116,109 @@ static void test_platform_listen_hosts(void) {
     lb_done(s);
 }
 
+/* A server that restarts on its port while its closed connections are in TIME_WAIT (the
+ * server closes the TCP connection first, RFC 6455 7.1.1, so the wait is on its side) gets
+ * the port again (POSIX: SO_REUSEADDR; Windows allows it by default), and serves. */
+static void test_platform_listen_again(void) {
+    lb_state *s = lb_new();
+    ws_ctx *ctx;
+    ws_listener *l;
+    ws_conn *c, *srv;
+    lb_rec *cr, *sr;
+    char url[64];
+    int ok, port;
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    l = lb_listen(ctx, url);
+    if (!l) goto out;
+    port = ws_listener_port(l);
+    c = pf_pair(ctx, s, url, &srv);
+    if (!c) goto out;
+    cr = &s->rec[ws_conn_id(c) % LB_MAXC];
+    sr = &s->rec[ws_conn_id(srv) % LB_MAXC];
+    CHECK_EQ(ws_conn_close(srv, WS_CLOSE_NORMAL, "restart"), WS_OK);
+    LB_WAIT(ok, ctx, NULL, cr->closes == 1 && sr->closes == 1);
+    CHECK_EQ(cr->clean, 1);
+    ws_listener_close(l);
+    l = NULL;
+    CHECK_EQ(ws_listen(ctx, "127.0.0.1", port, &l), WS_OK);
+    if (strcmp(ws_ctx_error(ctx), "") != 0) printf("  %s\n", ws_ctx_error(ctx));
+    if (l) CHECK(pf_pair(ctx, s, ws_listener_url(l), &srv) != NULL);
+out:
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+
+#ifndef _WIN32
+#include <signal.h>
+/* Writes to a peer that is gone fail with WS_ERR_IO, and raise no SIGPIPE (whose default
+ * kills the process; ws.h must not change its disposition: MSG_NOSIGNAL / SO_NOSIGPIPE):
+ * every way ws.h writes to a TCP socket, on a stream whose other end closed. */
+static volatile sig_atomic_t pf_sigpipes;
+static void pf_on_sigpipe(int sig) { (void)sig; pf_sigpipes++; }
+static void test_platform_no_sigpipe(void) {
+    struct sigaction sa, old;
+    int sv[2];
+    size_t put = 0;
+    ws__iov v[2];
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = pf_on_sigpipe;
+    sigemptyset(&sa.sa_mask);
+    CHECK_EQ(sigaction(SIGPIPE, &sa, &old), 0);
+    pf_sigpipes = 0;
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    ws__sock_setup(sv[0]);   /* as ws.h sets up its sockets (SO_NOSIGPIPE where there is one) */
+    close(sv[1]);
+    CHECK_EQ(ws_io_tcp()->write((void *)(intptr_t)sv[0], (const uint8_t *)"x", 1, &put), WS_ERR_IO);
+#ifdef WS__SEND_LAST
+    CHECK_EQ(ws__tcp_write_last((void *)(intptr_t)sv[0], (const uint8_t *)"x", 1, &put), WS_ERR_IO);
+#endif
+    WS__IOV(v[0], "ab", 2);
+    WS__IOV(v[1], "cd", 2);
+    CHECK(ws__sock_sendv(sv[0], v, 2) < 0);
+    CHECK(ws__sock_send(sv[0], "x", 1) < 0);
+    CHECK_EQ(pf_sigpipes, 0);
+    close(sv[0]);
+    CHECK_EQ(sigaction(SIGPIPE, &old, NULL), 0);
+}
+
+/* A signal that interrupts a waiting ws_poll (EINTR from poll or epoll_wait, no SA_RESTART)
+ * is not an error: ws_poll returns 0 events, and the loop goes on. */
+#include <sys/time.h>
+static volatile sig_atomic_t pf_alarms;
+static void pf_on_alarm(int sig) { (void)sig; pf_alarms++; }
+static void test_platform_poll_eintr(void) {
+    lb_state *s = lb_new();
+    struct sigaction sa, old;
+    struct itimerval it;
+    ws_ctx *ctx;
+    int64_t t0;
+    int rc;
+    if (!s) return;
+    ctx = lb_ctx(s, NULL);
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = pf_on_alarm;   /* sa_flags 0: no SA_RESTART */
+    sigemptyset(&sa.sa_mask);
+    CHECK_EQ(sigaction(SIGALRM, &sa, &old), 0);
+    memset(&it, 0, sizeof it);
+    it.it_value.tv_usec = 20000;
+    pf_alarms = 0;
+    t0 = lb_ms();
+    CHECK_EQ(setitimer(ITIMER_REAL, &it, NULL), 0);
+    rc = ws_poll(ctx, 60000);   /* interrupted: returns long before its timeout */
+    CHECK_EQ(rc, 0);
+    CHECK_EQ(pf_alarms, 1);
+    CHECK(lb_ms() - t0 < LB_CAP_MS);
+    memset(&it, 0, sizeof it);
+    (void)setitimer(ITIMER_REAL, &it, NULL);
+    CHECK_EQ(sigaction(SIGALRM, &old, NULL), 0);
+    CHECK_EQ(ws_ctx_wakeup(ctx), WS_OK);   /* and the loop works on */
+    CHECK_EQ(ws_poll(ctx, 60000), 0);
+    ws_ctx_destroy(ctx);
+    lb_done(s);
+}
+#endif
+
 #ifndef WS_NO_WAKEUP
 /* 1: the wake-up channel has something to read */
 static int pf_wake_pending(ws_ctx *ctx) {
@@ -216,6 +319,9 @@ static void suite_platform(void) {
     RUN(test_platform_listen_why);
     RUN(test_platform_dual_stack);
     RUN(test_platform_listen_hosts);
+    RUN(test_platform_listen_again);
+    RUN_POSIX(test_platform_no_sigpipe, "POSIX signals; Windows has no SIGPIPE");
+    RUN_POSIX(test_platform_poll_eintr, "POSIX signals");
 #ifndef WS_NO_WAKEUP
     RUN(test_platform_wakeup_full);
 #endif
