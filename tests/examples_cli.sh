@@ -88,6 +88,9 @@ else
     out=$(printf 'hello\n' | timeout 60 "$B/wscat" "ws://127.0.0.1:$port/" 2>&1); rc=$?
     if [ $rc = 0 ] && printf '%s' "$out" | grep -qx '< hello'; then ok "wscat: an echo through testee_server"
     else bad "wscat echo: status $rc, output: $out"; fi
+    if [ -x "$B/wscat_tls" ]; then   # the wrong scheme: told what to use
+        expect 1 "a ws:// port? use ws://" "wscat_tls wss:// to a plain server" "$B/wscat_tls" "wss://127.0.0.1:$port/"
+    fi
 fi
 
 # the client's errors: exit 1, the reason said once (port 1: nothing listens there)
