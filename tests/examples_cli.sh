@@ -53,6 +53,7 @@ for x in echo_server:abc chat_server:abc testee_server:80x threaded_server:abc t
     usage 2 "$e ${arg:-(no arguments)}: usage on stderr, status 2" "$B/$e" $arg
 done
 usage 2 "echo_server 1 2 3: too many arguments" "$B/echo_server" 1 2 3
+expect 2 "not a port: 80x" "echo_server 80x: names what is wrong" "$B/echo_server" 80x
 usage 2 "gui_loop URL 5 sideways: not a mode" "$B/gui_loop" ws://127.0.0.1:1/ 5 sideways
 
 for p in 99999 65536 -1 abc 80x; do
