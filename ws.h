@@ -3824,7 +3824,7 @@ static const char *ws__upgrade_why(ws_conn *c, int status, size_t used, const ch
     if (ws__rx_is_tls(c)) return WS__T("the server answered in TLS: use wss://");
     for (i = used; status == 400 && i + 3 <= n; i++)
         if (!memcmp(p + i, "TLS", 3) || !memcmp(p + i, "SSL", 3) || (i + 5 <= n && !memcmp(p + i, "HTTPS", 5)))
-            return WS__T("the server wants TLS (it answered HTTP 400 to plain HTTP): use wss://");
+            return WS__T("the server wants TLS: use wss://");
     return why;
 }
 static void ws__client_handshake(ws_conn *c) {

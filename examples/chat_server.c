@@ -128,7 +128,8 @@ int main(int argc, char **argv) {
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
         return printf(USAGE, argv[0]), 0;   /* asked for: stdout, status 0 */
     if (argc > 2 || (argc > 1 && (end == argv[1] || *end || port < 0 || port > 65535)))   /* stderr, 2 */
-        return fprintf(stderr, "%s: %s\n" USAGE, argv[0], argc > 2 ? "too many arguments" : "not a port", argv[0]), 2;
+        return fprintf(stderr, "%s: %s%s\n" USAGE, argv[0], argc > 2 ? "too many arguments" : "not a port: ",
+                argc > 2 ? "" : argv[1], argv[0]), 2;
     cfg.on_event = on_event;
     cfg.on_http = on_http;
     cfg.on_upgrade = on_upgrade;

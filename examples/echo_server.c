@@ -42,7 +42,8 @@ int main(int argc, char **argv) {
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
         return printf(USAGE, argv[0]), 0;   /* asked for: stdout, status 0 */
     if (argc > 3 || (argc > 1 && (end == argv[1] || *end || port < 0 || port > 65535))) {
-        fprintf(stderr, "%s: %s\n" USAGE, argv[0], argc > 3 ? "too many arguments" : "not a port", argv[0]);
+        fprintf(stderr, "%s: %s%s\n" USAGE, argv[0], argc > 3 ? "too many arguments" : "not a port: ",
+                argc > 3 ? "" : argv[1], argv[0]);
         return 2;   /* a mistake: stderr, status 2 */
     }
     cfg.on_event = on_event;

@@ -53,6 +53,7 @@ for x in echo_server:abc chat_server:abc testee_server:80x threaded_server:abc t
     usage 2 "$e ${arg:-(no arguments)}: usage on stderr, status 2" "$B/$e" $arg
 done
 usage 2 "echo_server 1 2 3: too many arguments" "$B/echo_server" 1 2 3
+expect 2 "not a port: 80x" "echo_server 80x: names what is wrong" "$B/echo_server" 80x
 usage 2 "gui_loop URL 5 sideways: not a mode" "$B/gui_loop" ws://127.0.0.1:1/ 5 sideways
 
 for p in 99999 65536 -1 abc 80x; do
@@ -88,6 +89,9 @@ else
     out=$(printf 'hello\n' | timeout 60 "$B/wscat" "ws://127.0.0.1:$port/" 2>&1); rc=$?
     if [ $rc = 0 ] && printf '%s' "$out" | grep -qx '< hello'; then ok "wscat: an echo through testee_server"
     else bad "wscat echo: status $rc, output: $out"; fi
+    if [ -x "$B/wscat_tls" ]; then   # the wrong scheme: told what to use
+        expect 1 "a ws:// port? use ws://" "wscat_tls wss:// to a plain server" "$B/wscat_tls" "wss://127.0.0.1:$port/"
+    fi
 fi
 
 # the client's errors: exit 1, the reason said once (port 1: nothing listens there)

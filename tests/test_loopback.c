@@ -1846,73 +1846,63 @@ out:
 /* Reconnect delays have a random part (50-100 % of the delay): clients that one server lost
  * do not all dial again in the same millisecond. Six clients refused at once: each waits
  * within its range, and not all the same (equal by chance: about 1 in 30,000^5). */
-static void test_loopback_reconnect_jitter(void) {
-    lb_state *s = lb_new();
-    ws_ctx *ctx;
-    ws_listener *l;
-    ws_conn *c[6];
-    ws_connect_opts o;
-    char url[64];
-    int ok = 1, i, differ = 0;
-    if (!s) return;
-    ctx = lb_ctx(s, NULL);
-    l = lb_listen(ctx, url);
-    ws_listener_close(l);                 /* nobody listens on url now: refused */
-    memset(&o, 0, sizeof o);
-    o.reconnect = 1;
-    o.reconnect_delay_ms = 60000;
-    for (i = 0; i < 6; i++) if (!(c[i] = lb_connect(ctx, url, &o))) goto out;
-    for (i = 0; i < 6 && ok; i++) {
-        lb_rec *r = &s->rec[ws_conn_id(c[i]) % LB_MAXC];
-        LB_WAIT(ok, ctx, NULL, r->closes == 1);
-    }
-    if (!ok) goto out;
-    for (i = 0; i < 6; i++) {
-        lb_rec *r = &s->rec[ws_conn_id(c[i]) % LB_MAXC];
-        CHECK_EQ(r->final_closes, 0);
-        CHECK(r->reconnect_ms >= 30000 && r->reconnect_ms <= 60000);
-        if (r->reconnect_ms != s->rec[ws_conn_id(c[0]) % LB_MAXC].reconnect_ms) differ = 1;
-    }
-    CHECK(differ);
-out:
-    ws_ctx_destroy(ctx);
-    lb_done(s);
-}
-
-/* A long delay (reconnect_max_ms of minutes) is spread over all of its random half too: the
- * random part had 16 bits, so 1,000 s waited 934-1,000 s, never 500-934 s. Sixteen refused
- * clients: some wait below 85 % (all above has odds 0.3^16, 4e-9, with a uniform half). */
-static void test_loopback_reconnect_jitter_long(void) {
+/* n (<= 16) clients that reconnect (reconnect_delay_ms delay_ms, reconnect_max_ms max_ms) to
+ * a port where nothing listens, refused at once: the first wait each announced, in ms[]
+ * (none gave up). 0 = ms[] set. */
+static int lb_refused_first_waits(int n, int delay_ms, int max_ms, int *ms) {
     lb_state *s = lb_new();
     ws_ctx *ctx;
     ws_listener *l;
     ws_conn *c[16];
     ws_connect_opts o;
     char url[64];
-    int ok = 1, i, low = 0;
-    if (!s) return;
+    int ok = 1, i, rc = -1;
+    if (!s) return -1;
     ctx = lb_ctx(s, NULL);
     l = lb_listen(ctx, url);
     ws_listener_close(l);                 /* nobody listens on url now: refused */
     memset(&o, 0, sizeof o);
     o.reconnect = 1;
-    o.reconnect_delay_ms = 1000000;
-    o.reconnect_max_ms = 1000000;
-    for (i = 0; i < 16; i++) if (!(c[i] = lb_connect(ctx, url, &o))) goto out;
-    for (i = 0; i < 16 && ok; i++) {
+    o.reconnect_delay_ms = delay_ms;
+    o.reconnect_max_ms = max_ms;
+    for (i = 0; i < n; i++) if (!(c[i] = lb_connect(ctx, url, &o))) goto out;
+    for (i = 0; i < n && ok; i++) {
         lb_rec *r = &s->rec[ws_conn_id(c[i]) % LB_MAXC];
         LB_WAIT(ok, ctx, NULL, r->closes == 1);
     }
     if (!ok) goto out;
-    for (i = 0; i < 16; i++) {
+    for (i = 0; i < n; i++) {
         lb_rec *r = &s->rec[ws_conn_id(c[i]) % LB_MAXC];
-        CHECK(r->reconnect_ms >= 500000 && r->reconnect_ms <= 1000000);
-        if (r->reconnect_ms < 850000) low++;
+        CHECK_EQ(r->final_closes, 0);
+        ms[i] = r->reconnect_ms;
     }
-    CHECK(low > 0);
+    rc = 0;
 out:
     ws_ctx_destroy(ctx);
     lb_done(s);
+    return rc;
+}
+static void test_loopback_reconnect_jitter(void) {
+    int ms[6], i, differ = 0;
+    if (lb_refused_first_waits(6, 60000, 0, ms) != 0) return;
+    for (i = 0; i < 6; i++) {
+        CHECK(ms[i] >= 30000 && ms[i] <= 60000);
+        if (ms[i] != ms[0]) differ = 1;
+    }
+    CHECK(differ);
+}
+
+/* A long delay (reconnect_max_ms of minutes) is spread over all of its random half too: the
+ * random part had 16 bits, so 1,000 s waited 934-1,000 s, never 500-934 s. Sixteen refused
+ * clients: some wait below 85 % (all above has odds 0.3^16, 4e-9, with a uniform half). */
+static void test_loopback_reconnect_jitter_long(void) {
+    int ms[16], i, low = 0;
+    if (lb_refused_first_waits(16, 1000000, 1000000, ms) != 0) return;
+    for (i = 0; i < 16; i++) {
+        CHECK(ms[i] >= 500000 && ms[i] <= 1000000);
+        if (ms[i] < 850000) low++;
+    }
+    CHECK(low > 0);
 }
 
 /* The back-off of a client whose every attempt is refused (nothing listens on its port):

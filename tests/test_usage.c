@@ -235,20 +235,32 @@ static void us_on_event(ws_conn *c, const ws_event *ev, void *user) {
     }
 }
 
-static void test_usage_blocking_handshake_timeout(void) {
+/* A raw server socket (*fd: the kernel takes the TCP connection, the caller answers or not)
+ * at url, and a ctx whose CLOSE events go to us_close_msg/us_close_rc (reset). */
+static ws_ctx *us_raw_server(int *fd, char url[64]) {
     ws_config cfg;
+    ws_ctx *ctx;
+    uint16_t port = 0;
+    *fd = lb_raw_listen(&port);
+    CHECK(*fd >= 0);
+    if (*fd < 0) return NULL;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_event = us_on_event;
+    sprintf(url, "ws://127.0.0.1:%u/", (unsigned)port);
+    us_close_msg[0] = '\0';
+    us_close_rc = WS_OK;
+    ctx = ws_ctx_create(&cfg);
+    CHECK(ctx != NULL);
+    if (!ctx) close(*fd);
+    return ctx;
+}
+
+static void test_usage_blocking_handshake_timeout(void) {
     ws_ctx *ctx;
     ws_conn *c = (ws_conn *)&c;
     char url[64];
-    uint16_t port = 0;
-    int fd = lb_raw_listen(&port);   /* takes the TCP connection, never answers the upgrade */
-    CHECK(fd >= 0);
-    if (fd < 0) return;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.on_event = us_on_event;
-    ctx = ws_ctx_create(&cfg);
-    sprintf(url, "ws://127.0.0.1:%u/", (unsigned)port);
-    us_close_msg[0] = '\0';
+    int fd;   /* takes the TCP connection, never answers the upgrade */
+    if (!(ctx = us_raw_server(&fd, url))) return;
     /* a loopback TCP connect takes far less than the limit: it is the upgrade that times out */
     CHECK_EQ(ws_connect_blocking(ctx, url, NULL, NULL, 2000, &c), WS_ERR_TIMEOUT);
     CHECK(c == NULL);
@@ -269,20 +281,11 @@ static int us_got_request(int fd, int *a) {
 /* The server answers the upgrade request with n bytes of answer (a TLS alert), or closes
  * without a word (n 0, as TLS servers do with plain HTTP): the client's words. */
 static void us_tls_server(const char *answer, size_t n, const char *words) {
-    ws_config cfg;
     ws_ctx *ctx;
     ws_conn *c = NULL;
     char url[64];
-    uint16_t port = 0;
-    int fd = lb_raw_listen(&port), a = -1, ok;
-    CHECK(fd >= 0);
-    if (fd < 0) return;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.on_event = us_on_event;
-    ctx = ws_ctx_create(&cfg);
-    sprintf(url, "ws://127.0.0.1:%u/", (unsigned)port);
-    us_close_msg[0] = '\0';
-    us_close_rc = WS_OK;
+    int fd, a = -1, ok;
+    if (!(ctx = us_raw_server(&fd, url))) return;
     CHECK_EQ(ws_connect(ctx, url, NULL, NULL, &c), WS_OK);
     LB_WAIT(ok, ctx, NULL, us_got_request(fd, &a));
     if (ok && n) CHECK_EQ(send(a, answer, n, 0), (long)n);

@@ -477,13 +477,27 @@ static size_t u8_rand_text(uint8_t *b, size_t cap) {  /* valid text, sometimes d
     return n;
 }
 
+/* b[0..n) whole through ws_utf8_validate and ws_utf8_feed: both agree with the reference
+ * u8ref. Returns the reference's failure offset (-1: none), for the pieces that follow. */
+static long u8_whole_vs_reference(const uint8_t *b, size_t n) {
+    ws_utf8 s;
+    size_t at = (size_t)-1;
+    long rb;
+    int rc;
+    u8ref(b, n, &rb, &rc);
+    CHECK_EQ(ws_utf8_validate(b, n), rb < 0 && rc ? WS_OK : WS_ERR_UTF8);
+    memset(&s, 0, sizeof s);
+    CHECK_EQ(ws_utf8_feed(&s, b, n, &at), rb < 0 ? WS_OK : WS_ERR_UTF8);
+    if (rb >= 0) CHECK_EQ(at, rb);
+    else CHECK_EQ(ws_utf8_complete(&s), rc);
+    return rb;
+}
+
 static void test_utf8_random_vs_reference(void) {
     uint8_t b[96];
-    size_t n, i, at, cut;
+    size_t n, i, cut;
     long rb;
-    int rc, iter;
-    ws_utf8 s;
-    ws_result r;
+    int iter;
     t_rng_state = 0x5EED0001u;
     for (iter = 0; iter < 20000 && !t_bad; iter++) {
         if (iter % 2) {
@@ -492,14 +506,7 @@ static void test_utf8_random_vs_reference(void) {
         } else {
             n = u8_rand_text(b, sizeof b);
         }
-        u8ref(b, n, &rb, &rc);
-        CHECK_EQ(ws_utf8_validate(b, n), rb < 0 && rc ? WS_OK : WS_ERR_UTF8);
-        memset(&s, 0, sizeof s);
-        at = (size_t)-1;
-        r = ws_utf8_feed(&s, b, n, &at);
-        CHECK_EQ(r, rb < 0 ? WS_OK : WS_ERR_UTF8);
-        if (rb >= 0) CHECK_EQ(at, rb);
-        else CHECK_EQ(ws_utf8_complete(&s), rc);
+        rb = u8_whole_vs_reference(b, n);
         cut = n ? t_rand() % (n + 1) : 0;
         u8_pieces(b, n, &cut, 1, rb);
     }
@@ -529,11 +536,9 @@ static size_t u8_long_text(uint8_t *b, size_t cap) {
 }
 static void test_utf8_long_vs_reference(void) {
     static uint8_t b[4096 + 8];
-    size_t n, at, cuts[3];
+    size_t n, cuts[3];
     long rb;
-    int rc, iter, d;
-    ws_utf8 s;
-    ws_result r;
+    int iter, d;
     t_rng_state = 0x5EED0002u;
     for (iter = 0; iter < 3000 && !t_bad; iter++) {
         n = u8_long_text(b, 4096);
@@ -546,14 +551,7 @@ static void test_utf8_long_vs_reference(void) {
             default: n = where; break;                    /* cut inside a character */
             }
         }
-        u8ref(b, n, &rb, &rc);
-        CHECK_EQ(ws_utf8_validate(b, n), rb < 0 && rc ? WS_OK : WS_ERR_UTF8);
-        memset(&s, 0, sizeof s);
-        at = (size_t)-1;
-        r = ws_utf8_feed(&s, b, n, &at);
-        CHECK_EQ(r, rb < 0 ? WS_OK : WS_ERR_UTF8);
-        if (rb >= 0) CHECK_EQ(at, rb);
-        else CHECK_EQ(ws_utf8_complete(&s), rc);
+        rb = u8_whole_vs_reference(b, n);
         cuts[0] = t_rand() % (n + 1);
         cuts[1] = cuts[0] + t_rand() % (n - cuts[0] + 1);
         cuts[2] = cuts[1] + t_rand() % (n - cuts[1] + 1);
