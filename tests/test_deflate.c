@@ -794,6 +794,76 @@ static void test_deflate_bomb(void) {
     cn_ways(df_bomb);
 }
 
+/* A bomb under a max_memory smaller than max_message: the budget stops it as it inflates, and
+ * the close says so (1013 WS_ERR_FULL, as for an uncompressed message that cannot be buffered;
+ * it was 1011 WS_ERR_NOMEM, "out of memory"). */
+static uint8_t df_bb_in[(1 << 13) + 14];
+static size_t df_bb_len;
+static void df_bomb_budget(void) {
+    int frags;
+    for (frags = 0; frags <= 1; frags++) {
+        ws_config cfg;
+        df_cfg(&cfg);
+        cfg.max_memory = (size_t)512 << 10;   /* max_message stays 16 MiB */
+        cfg.fragments = frags;
+        cn_begin(&cfg);
+        cn_check_fail(df_open(1, "permessage-deflate"), df_bb_in, df_bb_len, 1013, WS_ERR_FULL, 0);
+    }
+}
+static void test_deflate_bomb_budget(void) {
+    static uint8_t zeros[1 << 22], z[1 << 13];
+    size_t zl = df_compress(zeros, sizeof zeros, z, sizeof z, 15);   /* 4 MiB in ~4 KiB */
+    df_bb_len = cn_frame(df_bb_in, 1, 4, WS_OP_BINARY, 1, z, zl);
+    cn_ways(df_bomb_budget);
+}
+
+/* zlib's streams count in max_memory (they were outside it: 1024 peers could make a server
+ * hold ~40 KiB of inflater each, and sends to them a 262 KiB compressor each, past the
+ * budget). An inflater the budget cannot hold closes with 1013; one for a small agreed window
+ * fits. A compressor it cannot hold: the message goes uncompressed (7692 allows that); a
+ * small one fits and compresses. */
+static void df_zlib_budget(void) {
+    static const char *hello = "Hello Hello Hello Hello Hello";
+    static const char *rx_ext[2] = { "permessage-deflate", "permessage-deflate; client_max_window_bits=9" };
+    static const char *tx_ext[2] = { "permessage-deflate", "permessage-deflate; server_no_context_takeover" };
+    uint8_t in[128], z[64], out[64];
+    size_t n, zl = df_compress(hello, strlen(hello), z, sizeof z, 9);
+    ws_config cfg;
+    ws_frame f;
+    ws_conn *c;
+    int k, small;
+    for (k = 0; k < 2; k++) {   /* receiving: a window-15 inflater (~39 KiB) does not fit */
+        df_cfg(&cfg);
+        cfg.max_memory = (size_t)64 << 10;
+        cn_begin(&cfg);
+        c = df_open(1, rx_ext[k]);
+        n = cn_frame(in, 1, 4, WS_OP_TEXT, 1, z, zl);
+        if (!k) { cn_check_fail(c, in, n, 1013, WS_ERR_FULL, 0); continue; }
+        cn_feed(c, in, n);
+        CHECK(cn_last() && cn_last()->type == WS_EV_MESSAGE && cn_last()->len == strlen(hello));
+        CHECK(c->ctx->mem_used <= cfg.max_memory);
+        cn_end();
+    }
+    for (k = 0; k < 4; k++) {   /* sending: a 15/8 compressor (~262 KiB) does not fit, 9/1 does */
+        small = k >= 2;
+        df_cfg(&cfg);
+        cfg.max_memory = (size_t)128 << 10;
+        if (small) { cfg.deflate.window_bits = 9; cfg.deflate.mem_level = 1; }
+        cn_begin(&cfg);
+        c = df_open(1, tx_ext[k & 1]);
+        CHECK_EQ(ws_conn_send(c, WS_OP_TEXT, hello, strlen(hello)), WS_OK);
+        CHECK(cn_pop(c, &f, z, sizeof z, &n));
+        CHECK_EQ(f.rsv, small ? WS_RSV1 : 0);
+        if (small) CHECK(df_inflate(z, n, 9, out, sizeof out) == (long)strlen(hello) && memcmp(out, hello, strlen(hello)) == 0);
+        else CHECK(n == strlen(hello) && memcmp(z, hello, n) == 0);
+        CHECK(c->ctx->mem_used <= cfg.max_memory);
+        CHECK_EQ(cn_count(WS_EV_ERROR), 0);
+        if (t_bad) printf("  (send case %d)\n", k);
+        cn_end();
+    }
+}
+static void test_deflate_zlib_budget(void) { cn_ways(df_zlib_budget); }
+
 /* ---- fragmented compressed messages received, both delivery modes, both roles ---- */
 static uint8_t df_fmsg[20000], df_fin[2][26000];
 static size_t df_finlen[2];
@@ -1641,6 +1711,8 @@ static void test_deflate_budget_nobuf(void) {
     for (k = 0; k < 2; k++) CHECK(sv[k] && ws_conn_state(sv[k]) == WS_STATE_OPEN);
     df_nobuf_conn = sv[1];
     df_nobuf_drained = 0;
+    CHECK_EQ(ws_conn_send(sv[1], WS_OP_BINARY, m, sizeof m), WS_OK);   /* the compressor exists: its */
+    for (i = 0; i < 20; i++) ws_poll(ctx, 0);   /* memory is in the budget (else sends go plain) */
     for (i = 0; i < 400 && rc == WS_OK; i++)   /* sv[0]'s peer does not read: the budget fills */
         rc = ws_conn_send(sv[0], WS_OP_BINARY | WS_SEND_UNCOMPRESSED, m, sizeof m);
     CHECK_EQ(rc, WS_ERR_FULL);
@@ -1652,6 +1724,46 @@ static void test_deflate_budget_nobuf(void) {
     }
     CHECK_EQ(df_nobuf_drained, 1);
     CHECK_EQ(ws_conn_send(sv[1], WS_OP_BINARY, m, sizeof m), WS_OK);
+    ws_ctx_destroy(ctx);
+    for (k = 0; k < 2; k++) close(fds[k][1]);
+}
+/* A broadcast whose compressor the budget cannot hold (zlib's streams count in max_memory)
+ * reaches every peer uncompressed, as a send does (it went compressed, outside the budget). */
+static void test_deflate_budget_broadcast(void) {
+    static const char hello[] = "Hello Hello Hello Hello Hello";
+    uint8_t buf[256];
+    ws_config cfg;
+    ws_ctx *ctx;
+    ws_conn *sv[2] = { NULL, NULL };
+    int k, i, fds[2][2];
+    size_t sent = 0;
+    df_cfg(&cfg);
+    cfg.on_event = df_budget_event;
+    cfg.max_memory = (size_t)128 << 10;   /* a 15/8 compressor takes ~262 KiB */
+    ctx = ws_ctx_create(&cfg);
+    CHECK(ctx != NULL);
+    if (!ctx) return;
+    for (k = 0; k < 2; k++) {
+        ws_engine_opts o;
+        memset(&o, 0, sizeof o);
+        o.server = 1;
+        o.upgraded = 1;
+        o.extensions = k ? "permessage-deflate; server_no_context_takeover" : "permessage-deflate";
+        CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds[k]), 0);
+        CHECK_EQ(ws_conn_adopt(ctx, fds[k][0], &o, NULL, &sv[k]), WS_OK);
+    }
+    for (i = 0; i < 20; i++) ws_poll(ctx, 0);
+    CHECK_EQ(ws_broadcast(ctx, WS_OP_TEXT, hello, sizeof hello - 1, NULL, &sent), WS_OK);
+    CHECK_EQ(sent, 2);
+    for (i = 0; i < 20; i++) ws_poll(ctx, 0);
+    for (k = 0; k < 2; k++) {
+        ws_frame f;
+        ssize_t n = recv(fds[k][1], buf, sizeof buf, MSG_DONTWAIT);
+        CHECK(n > 0 && ws_frame_parse(buf, (size_t)n, WS_PARSE_RSV_MASK, &f, NULL, NULL) == WS_OK);
+        CHECK(f.rsv == 0 && f.payload_len == sizeof hello - 1 && (size_t)n == f.header_len + sizeof hello - 1);
+        CHECK(n > 0 && memcmp(buf + f.header_len, hello, sizeof hello - 1) == 0);
+    }
+    CHECK(ctx->mem_used <= cfg.max_memory);
     ws_ctx_destroy(ctx);
     for (k = 0; k < 2; k++) close(fds[k][1]);
 }
@@ -1672,6 +1784,8 @@ static void suite_deflate(void) {
     RUN(test_deflate_rsv_rules);
     RUN(test_deflate_corrupt);
     RUN(test_deflate_bomb);
+    RUN(test_deflate_bomb_budget);
+    RUN(test_deflate_zlib_budget);
     RUN(test_deflate_fragmented_rx);
     RUN(test_deflate_fragmented_tx);
     RUN(test_deflate_send_queue);
@@ -1687,6 +1801,7 @@ static void suite_deflate(void) {
     RUN(test_deflate_broadcast_sockets);
     RUN(test_deflate_budget_sockets);
     RUN(test_deflate_budget_nobuf);
+    RUN(test_deflate_budget_broadcast);
 #endif
 #endif
 #ifdef EN_SOCKETS

@@ -581,6 +581,11 @@ static void test_check_request_accepts(void) {
         {"GET / HTTP/1.9\r\n" T_HOST T_UPG T_CONN T_KEYH T_VER "\r\n", 0},
         {T_RL T_HOST T_UPG T_CONN "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\n" T_VER "\r\n", 0},
         {T_RL T_HOST T_UPG T_CONN "Sec-WebSocket-Key: ++++////++++////+++/+A==\r\n" T_VER "\r\n", 0},
+        /* Host: uri-host [":" port] (RFC 9112 3.2); empty is allowed (no authority) */
+        {T_RL "Host: [::1]:8080\r\n" T_UPG T_CONN T_KEYH T_VER "\r\n", 0},
+        {T_RL "Host: 127.0.0.1\r\n" T_UPG T_CONN T_KEYH T_VER "\r\n", 0},
+        {T_RL "Host: a-b_c~d.e!$&'()*+,;=%41:1\r\n" T_UPG T_CONN T_KEYH T_VER "\r\n", 0},
+        {T_RL "Host:\r\n" T_UPG T_CONN T_KEYH T_VER "\r\n", 0},
     };
     size_t i;
     ws_span key;
@@ -602,6 +607,16 @@ static void test_check_request_rejects(void) {
         /* item 2: exactly one Host (RFC 9112 3.2) */
         {T_RL T_UPG T_CONN T_KEYH T_VER "\r\n", 400},
         {T_RL T_HOST T_UPG T_HOST T_CONN T_KEYH T_VER "\r\n", 400},
+        /* ... with a valid value: a Host that no URI could hold is a 400 too (RFC 9112 3.2) */
+        {T_RL "Host: a b\r\n" T_UPG T_CONN T_KEYH T_VER "\r\n", 400},
+        {T_RL "Host: h/x\r\n" T_UPG T_CONN T_KEYH T_VER "\r\n", 400},
+        {T_RL "Host: user@h\r\n" T_UPG T_CONN T_KEYH T_VER "\r\n", 400},
+        {T_RL "Host: h?x\r\n" T_UPG T_CONN T_KEYH T_VER "\r\n", 400},
+        {T_RL "Host: h#x\r\n" T_UPG T_CONN T_KEYH T_VER "\r\n", 400},
+        {T_RL "Host: \"h\"\r\n" T_UPG T_CONN T_KEYH T_VER "\r\n", 400},
+        {T_RL "Host: h\\x\r\n" T_UPG T_CONN T_KEYH T_VER "\r\n", 400},
+        {T_RL "Host: h\tx\r\n" T_UPG T_CONN T_KEYH T_VER "\r\n", 400},
+        {T_RL "Host: h\xc3\xa9\r\n" T_UPG T_CONN T_KEYH T_VER "\r\n", 400},
         /* item 3: Upgrade; none at all is a plain HTTP request: 426 (RFC 9110 15.5.22) */
         {T_RL T_HOST T_CONN T_KEYH T_VER "\r\n", 426},
         {T_RL T_HOST "Upgrade: h2c\r\n" T_CONN T_KEYH T_VER "\r\n", 400},
