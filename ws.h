@@ -8454,6 +8454,14 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
     WS_FREE(ctx, ctx->cfg.user);
 }
 
+/* The end of ws_connect and ws_conn_adopt, which held ctx: c is NULL when a ws_ctx_destroy
+ * from one of their callbacks took it with the ctx. */
+static ws_result ws__made(ws_ctx *ctx, ws_result rc, ws_conn *c, ws_conn **out) {
+    if (ws__release(ctx)) c = NULL;
+    if (out) *out = c;
+    return rc;
+}
+
 #ifndef WS_NO_CLIENT
 static ws_result ws__connect_url(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
                                  void *conn_user, ws_conn **out) {
@@ -8495,9 +8503,7 @@ WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts 
                             void *conn_user, ws_conn **out) {
     ws_conn *c = NULL;
     ws_result rc = ws__connect_url(ws__hold(ctx), url, opts, conn_user, &c);   /* the log, on_timer... */
-    if (ws__release(ctx)) c = NULL;   /* ws_ctx_destroy from one of them: c went with ctx */
-    if (out) *out = c;
-    return rc;
+    return ws__made(ctx, rc, c, out);
 }
 
 WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
@@ -8591,9 +8597,7 @@ WS_API ws_result ws_conn_adopt(ws_ctx *ctx, intptr_t fd, const ws_engine_opts *o
                                void *conn_user, ws_conn **out) {
     ws_conn *c = NULL;
     ws_result rc = ws__conn_adopt(ws__hold(ctx), fd, o, conn_user, &c);   /* the log, on_watch... */
-    if (ws__release(ctx)) c = NULL;   /* ws_ctx_destroy from one of them: c went with ctx */
-    if (out) *out = c;
-    return rc;
+    return ws__made(ctx, rc, c, out);
 }
 
 WS_API void ws_conn_io_ready(ws_conn *c, int events) {
