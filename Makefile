@@ -55,7 +55,7 @@ test: build/run_tests build/run_tests_poll build/run_tests_vg build/run_tests_nd
 	./build/run_tests
 	./build/run_tests_poll
 	./build/run_tests_ndebug engine
-	./build/run_tests_ndebug ndebug
+	./build/run_tests_ndebug test_cb_
 	$(MAKE) --no-print-directory test-options
 	$(MAKE) --no-print-directory test-nonet
 	$(MAKE) --no-print-directory test-minimal
@@ -91,7 +91,8 @@ build/run_tests_poll: $(TEST_SRC) | build
 build/run_tests_vg: $(TEST_SRC) | build
 	$(CC) $(CFLAGS) -DWS_NO_EPOLL tests/run_tests.c -o $@ $(LDLIBS)
 # without asserts (NDEBUG, as release and firmware builds are): API misuse that a debug build
-# asserts is refused safely (test_cb_ndebug_reentry); the engine tests again
+# asserts is refused safely (test_cb_ndebug_reentry), ws_ctx_destroy from callbacks
+# (test_cb_destroy_*) and the other test_cb_ tests; the engine tests again
 build/run_tests_ndebug: $(TEST_SRC) | build
 	$(CC) $(CFLAGS) $(SAN) -DNDEBUG tests/run_tests.c -o $@ $(LDLIBS)
 

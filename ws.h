@@ -81,8 +81,13 @@ EVENTS (one callback per ctx; ev fields say which events set them)
              one we failed with, 1005 none, 1006 abnormal), reason, clean, result.
              reconnect_ms > 0: a reconnect is scheduled and the ws_conn stays valid.
   Callbacks may send, close, drop, connect, listen...; not ws_poll, ws_dispatch,
-  ws_socket_ready, ws_timer_fired, ws_connect_blocking, ws_ctx_destroy (asserted; without
-  asserts refused: ws_poll / ws_connect_blocking return WS_ERR_STATE, the others do nothing).
+  ws_socket_ready, ws_connect_blocking (asserted; without asserts refused: ws_poll /
+  ws_connect_blocking return WS_ERR_STATE, the others do nothing). ws_timer_fired and
+  ws_ctx_destroy from a callback take effect as the ws.h call that ran it ends: its pass
+  runs; the ctx is destroyed as by a direct call (a CLOSE for each connection). Till then
+  ws_connect, ws_listen, ws_conn_adopt return WS_ERR_CLOSED, the rest works as usual. That
+  call returns its usual result (ws_poll, ws_connect_blocking: WS_ERR_CLOSED), pointers it
+  would hand out NULL: ctx is freed.
   A ws_io's read, write, shutdown and close, on_watch, on_timer and log count as callbacks.
 
 ENGINE (sans-I/O: no ws_ctx, no sockets, your clock; also with WS_NO_NET)
@@ -110,7 +115,7 @@ OWNERSHIP
   callback, never during one. To keep a connection longer (a GUI's current one), keep
   ws_conn_id(c): ws_conn_find(ctx, id) is NULL and ws_send_id fails with WS_ERR_CLOSED once
   it is closed; ids are never reused within a ctx. A ws_listener * lives until
-  ws_listener_close, a ws_ctx * until ws_ctx_destroy.
+  ws_listener_close, a ws_ctx * until ws_ctx_destroy (from a callback: see EVENTS).
 
 WHAT BLOCKS
   Nothing but: ws_poll(ctx, t) waits up to t ms (t = 0 never waits); ws_connect_blocking;
@@ -500,7 +505,7 @@ enum { WS_SEND_UNCOMPRESSED = 0x100 };
 
 typedef struct ws_config {
     /* required: every event of every connection. May call send, close, connect; not ws_poll,
-     * ws_dispatch or ws_ctx_destroy (asserted; without asserts they are refused). */
+     * ws_dispatch (asserted; without asserts refused); ws_ctx_destroy: see >>doc EVENTS. */
     void (*on_event)(ws_conn *c, const ws_event *ev, void *user);
     /* server, optional: sees the upgrade request (method, path, query, headers, origin,
      * Sec-WebSocket-Protocol offers) before the 101; may choose a subprotocol or refuse (through
@@ -520,8 +525,9 @@ typedef struct ws_config {
      * first call; kept until the 0 call). on_timer: call ws_timer_fired in timeout_ms
      * (0 = as soon as you can; -1 = no timer, also from ws_ctx_destroy); each call replaces
      * the last. Only changes are told: O(1) per event, however many connections. Called from
-     * ws.h calls on your thread: call ws_socket_ready / ws_timer_fired from your loop
-     * afterwards, never from inside them (asserted; without asserts ignored: the work waits). */
+     * ws.h calls on your thread: call ws_socket_ready from your loop afterwards, never from
+     * inside them (asserted; without asserts ignored); ws_timer_fired from inside on_timer(0)
+     * runs its pass as the ws.h call that called on_timer ends. */
     void (*on_watch)(ws_ctx *ctx, intptr_t fd, int events, void *token, void **host, void *user);
     void (*on_timer)(ws_ctx *ctx, int timeout_ms, void *user);
     void  *user;                 /* passed to every callback */
@@ -718,8 +724,8 @@ WS_API size_t    ws_engine_pump(ws_conn *a, ws_conn *b, int64_t now_ms);
 /* Copies cfg (NULL on_event, only one of on_watch/on_timer, or out of memory: NULL). */
 WS_API ws_ctx *ws_ctx_create(const ws_config *cfg);
 /* Closes listeners and connections (a 1001 close frame is attempted, not awaited); fires
- * WS_EV_CLOSE for each connection that has not had it. Not from a callback (asserted; without
- * asserts it does nothing there). */
+ * WS_EV_CLOSE for each connection that has not had it. From a callback: done as the ws.h
+ * call that ran it returns (>>doc EVENTS). */
 WS_API void    ws_ctx_destroy(ws_ctx *ctx);
 /* Thread-safe: makes a ws_poll that is waiting return. WS_OK (also when earlier wake-ups
  * still fill the channel: the next ws_poll returns at once), or WS_ERR_IO. */
@@ -763,8 +769,8 @@ WS_API void        ws_listener_close(ws_listener *l);        /* stop accepting (
  * built without WS_USE_MBEDTLS, or unreadable opts->tls files: ws_ctx_error says which),
  * WS_ERR_ARG (also: opts->headers repeats a header ws.h writes, see ws_http_build_request, or
  * a header line, origin or protocols has a control byte; ws_ctx_error says which),
- * WS_ERR_NOMEM. May be called from a callback; from a CLOSE inside ws_ctx_destroy (and so
- * ws_listen, ws_conn_adopt) it fails with WS_ERR_CLOSED. */
+ * WS_ERR_NOMEM. May be called from a callback; from a CLOSE inside ws_ctx_destroy, or after
+ * a ws_ctx_destroy from a callback (and so ws_listen, ws_conn_adopt) it fails: WS_ERR_CLOSED. */
 WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
                             void *conn_user, ws_conn **out);
 /* BLOCKING, for small programs: ws_connect, then ws_poll until the connection is open or
@@ -779,8 +785,9 @@ WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_conn
 
 /* One loop pass: waits at most timeout_ms (0 = not at all, -1 = until something happens),
  * then handles sockets and timers. Returns the number of events delivered, or WS_ERR_IO
- * (the wait failed), WS_ERR_NOMEM, WS_ERR_ARG (ctx NULL). Not from a callback (asserted;
- * without asserts WS_ERR_STATE, nothing done). */
+ * (the wait failed), WS_ERR_NOMEM, WS_ERR_ARG (ctx NULL), WS_ERR_CLOSED (a callback called
+ * ws_ctx_destroy: ctx is freed now). Not from a callback (asserted; without asserts
+ * WS_ERR_STATE, nothing done). */
 WS_API int ws_poll(ws_ctx *ctx, int timeout_ms);
 /* Foreign loops (GLib, Qt, Win32): ws_pollfds fills out[0..cap) with the sockets to watch
  * and *timeout_ms with the longest the host may wait (-1: no deadline; 0: work is pending).
@@ -791,7 +798,8 @@ WS_API size_t ws_pollfds(ws_ctx *ctx, ws_pollfd *out, size_t cap, int *timeout_m
 WS_API void   ws_dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n);
 /* With ws_config.on_watch/on_timer: a watched socket is ready (revents: WS_POLLIN, WS_POLLOUT,
  * WS_POLLERR, WS_POLLHUP; token from on_watch, never one whose watch ended), or the timer
- * fired. Each handles what is due and returns. Not from a callback (asserted; else ignored). */
+ * fired. Each handles what is due and returns. ws_socket_ready not from a callback (asserted;
+ * else ignored); ws_timer_fired from one runs as the ws.h call running it ends. */
 WS_API void   ws_socket_ready(ws_ctx *ctx, void *token, int revents);
 WS_API void   ws_timer_fired(ws_ctx *ctx);
 
@@ -2929,11 +2937,13 @@ struct ws_ctx {   /* the most used members first: Thumb-2 loads them with 16-bit
     int          mem_full;       /* the last failed reservation hit max_memory */
     int          mem_wait;       /* 1: a send failed on max_memory with nothing queued (its
                                     DRAINED waits for budget); 3: a buffer went back since */
-    int          dispatching;    /* inside a pass: the host's timer is set at its end */
+    int          dispatching;    /* inside a pass or a call holding ctx (ws__hold): the host's timer
+                                    is set, a destroy asked for is done, at its end */
     ws_config    cfg;
     uint64_t     next_id;
     int64_t      timer_told;     /* on_timer: the due time last told (-1: none) */
     uint8_t      wake_reg;       /* on_watch: the wake-up channel is watched */
+    uint8_t      fire;           /* ws_timer_fired from a callback: a pass as the call ends */
     void        *wake_host;
     const uint8_t *text_ok;      /* the text message being delivered: valid UTF-8 already */
     size_t       text_ok_len;
@@ -3071,6 +3081,18 @@ static void ws__pend(ws_conn *c) {
     if (c->ctx->cfg.on_timer && !c->ctx->dispatching) ws__timer_sync(c->ctx);   /* run it soon */
 #endif
 }
+/* A public call that may run callbacks (events, the log, hooks, a ws_io, timers...) holds
+ * its ctx (dispatching) from before the first one; ws__release (>>poll) ends it, and the
+ * outermost call's end does what those callbacks asked for that could not happen under them:
+ * ws_ctx_destroy (destroying 1), a ws_timer_fired's pass. Engines have ws__engine_run. */
+#ifndef WS_NO_NET
+static int ws__release(ws_ctx *ctx);   /* 1 = the ctx is gone: touch nothing of it after */
+static ws_ctx *ws__hold(ws_ctx *ctx) { if (ctx) ctx->dispatching++; return ctx; }
+static ws_ctx *ws__hold_c(const ws_conn *c) { return c && !c->ctx->engine ? ws__hold(c->ctx) : NULL; }
+#else
+#  define ws__release(ctx) ((void)(ctx), 0)
+#  define ws__hold_c(c) ((ws_ctx *)NULL)
+#endif
 /* The handshake list: server conns from accept until open or gone, oldest first, so the
  * oldest can make room (max_pending, max_pending_per_addr; ws__hs_add in >>server). */
 static void ws__hs_del(ws_conn *c) {
@@ -4450,9 +4472,14 @@ static ws_result ws__send_msg(ws_conn *c, int opcode, const void *data, size_t l
 
 WS_API ws_result ws_conn_send(ws_conn *c, int opcode, const void *data, size_t len) {
     ws_result rc;
+    ws_ctx *ctx;
     WS__CHECK(c);   /* before c->ctx is read */
     rc = ws__send_check(c ? c->ctx : NULL, opcode & ~WS_SEND_UNCOMPRESSED, data, len);
-    return rc != WS_OK ? rc : ws__send_msg(c, opcode, data, len);
+    if (rc != WS_OK) return rc;
+    ctx = ws__hold_c(c);   /* a write, on_timer: callbacks */
+    rc = ws__send_msg(c, opcode, data, len);
+    (void)ws__release(ctx);
+    return rc;
 }
 
 WS_API ws_result ws_conn_send_text(ws_conn *c, const char *text) {
@@ -4460,8 +4487,13 @@ WS_API ws_result ws_conn_send_text(ws_conn *c, const char *text) {
 }
 
 WS_API ws_result ws_conn_send_frame(ws_conn *c, int fin, int rsv, int opcode, const void *data, size_t len) {
+    ws_ctx *ctx;
+    ws_result rc;
     WS__CHECK(c);
-    return ws__send(c, fin, rsv, opcode, data, len);
+    ctx = ws__hold_c(c);
+    rc = ws__send(c, fin, rsv, opcode, data, len);
+    (void)ws__release(ctx);
+    return rc;
 }
 
 /* Closed or dropped from an ERROR callback: of a client that would reconnect (ws__finish
@@ -4480,6 +4512,7 @@ static int ws__stop_retry(ws_conn *c) {
 
 WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
     size_t rlen = reason ? strlen(reason) : 0;
+    ws_ctx *ctx;
     WS__CHECK(c);
     if (!c) return WS_ERR_ARG;
     if ((code && !ws_close_code_valid(code)) || rlen > 123 || (rlen && !code) ||
@@ -4490,6 +4523,7 @@ WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
         (c->state >= WS__CLOSED || (c->flags & (WS__F_SENT_CLOSE | WS__F_DEAD | WS__F_HTTP))))
         return WS_ERR_CLOSED;   /* HTTP: a close frame must not follow the response */
     c->flags |= WS__F_USER_CLOSE;   /* WAITING: no more retries, the final CLOSE comes from the loop */
+    ctx = ws__hold_c(c);
     if (c->state < WS__OPEN) {   /* still connecting: give up the attempt */
         if (c->err == WS_OK) {   /* an error recorded already (a failed DNS...) stays */
             c->err = WS_ERR_CLOSED;
@@ -4504,16 +4538,20 @@ WS_API ws_result ws_conn_close(ws_conn *c, uint16_t code, const char *reason) {
     }
     ws__pend(c);   /* new timer (close_timeout_ms) and poll interest */
     ws__engine_run(c->ctx);   /* an engine: CLOSE fires before this returns */
+    (void)ws__release(ctx);
     return WS_OK;
 }
 
 WS_API void ws_conn_drop(ws_conn *c) {
+    ws_ctx *ctx;
     WS__CHECK(c);
     if (c && c->state == WS__WAITING) { (void)ws_conn_close(c, 0, NULL); return; }   /* no retry */
     if (!c || c->state >= WS__CLOSED) { if (c) (void)ws__stop_retry(c); return; }
     c->flags |= WS__F_USER_CLOSE | WS__F_BROKEN;
+    ctx = ws__hold_c(c);   /* on_timer */
     ws__pend(c);
     ws__engine_run(c->ctx);
+    (void)ws__release(ctx);
 }
 
 WS_API int ws_conn_state(const ws_conn *c) {
@@ -7224,7 +7262,7 @@ static void ws__listener_name(ws_listener *l) {
     }
 }
 
-WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, int port, ws_listener **out) {
+static ws_result ws__listen_on(ws_ctx *ctx, const char *host, int port, ws_listener **out) {
     ws__addrinfo *res = NULL, *a;
     ws_listener *l;
     char ps[8], where[300];
@@ -7304,9 +7342,28 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, int port, ws_listener 
     if (out) *out = l;
     return WS_OK;
 }
-
+static ws_result ws__listen_tls(ws_ctx *ctx, const char *host, int port,
+                                const ws_tls_opts *tls, ws_listener **out);
+/* ws_listen and ws_listen_tls: held (the log, on_watch run callbacks) */
+static ws_result ws__listen_held(ws_ctx *ctx, const char *host, int port, const ws_tls_opts *tls,
+                                 int secure, ws_listener **out) {
+    ws_listener *l = NULL;
+    ws_result rc = secure ? ws__listen_tls(ws__hold(ctx), host, port, tls, &l)
+                          : ws__listen_on(ws__hold(ctx), host, port, &l);
+    if (ws__release(ctx)) l = NULL;   /* ws_ctx_destroy from one of them: l went with ctx */
+    if (out) *out = l;
+    return rc;
+}
+WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, int port, ws_listener **out) {
+    return ws__listen_held(ctx, host, port, NULL, 0, out);
+}
 WS_API ws_result ws_listen_tls(ws_ctx *ctx, const char *host, int port,
                                const ws_tls_opts *tls, ws_listener **out) {
+    return ws__listen_held(ctx, host, port, tls, 1, out);
+}
+
+static ws_result ws__listen_tls(ws_ctx *ctx, const char *host, int port,
+                                const ws_tls_opts *tls, ws_listener **out) {
     ws__tls_cfg *g = NULL;
     ws_listener *l = NULL;
     char err[320];
@@ -7314,10 +7371,10 @@ WS_API ws_result ws_listen_tls(ws_ctx *ctx, const char *host, int port,
     size_t n;
     if (out) *out = NULL;
     if (!ctx || !tls) return WS_ERR_ARG;
-    if (port < 0 || port > 65535) return ws_listen(ctx, host, port, out);   /* WS_ERR_ARG */
+    if (port < 0 || port > 65535) return ws__listen_on(ctx, host, port, out);   /* WS_ERR_ARG */
     rc = ws__tls_cfg_new(ctx, tls, 1, &g, err, sizeof err);
     if (rc != WS_OK) { ws__ctx_err(ctx, err, NULL, NULL); return rc; }
-    rc = ws_listen(ctx, host, port, &l);
+    rc = ws__listen_on(ctx, host, port, &l);
     if (rc != WS_OK) { ws__tls_cfg_release(ctx, g); return rc; }
     l->tls = g;
     n = strlen(l->url);
@@ -7336,8 +7393,10 @@ WS_API const char *ws_listener_addr(const ws_listener *l) { return l ? l->addr :
 WS_API int ws_listener_any(const ws_listener *l) { return l ? l->any : 0; }
 WS_API void ws_listener_close(ws_listener *l) {
     ws_listener **pp;
+    ws_ctx *ctx;
     if (!l || WS__NO_SERVER) return;   /* WS_NO_SERVER: there is none */
     if (l->fd == WS__INVALID_SOCK) return;   /* closed already (ws_ctx_destroy's CLOSEs) */
+    ctx = ws__hold(l->ctx);   /* on_watch */
     for (pp = &l->ctx->listeners; *pp; pp = &(*pp)->next)
         if (*pp == l) { *pp = l->next; break; }
     ws__epoll_set(l->ctx, l->fd, l, &l->ereg, 0);
@@ -7347,6 +7406,7 @@ WS_API void ws_listener_close(ws_listener *l) {
     l->tls = NULL;
     l->next = l->ctx->dead_listeners;      /* freed after the dispatch that may still name it */
     l->ctx->dead_listeners = l;
+    (void)ws__release(ctx);
 }
 
 /* ==== >>poll ==== the loop: epoll or poll(), the timer heap, pending work, foreign loops ==== */
@@ -7923,6 +7983,12 @@ static void ws__timer_run(ws_ctx *ctx, ws_timer *t) {   /* t is due and out of t
     t->running = 0;
     if (t->cancelled || (t->autofree && !WS__HPOS(&t->hn))) ws__timer_free(t);
 }
+static int ws__timer_file(ws_timer *t, int ms) {   /* 1 = ctx was destroyed (on_timer) */
+    ws_ctx *ctx = t->ctx;
+    if (!ctx->dispatching) ws__now_set(ctx);   /* (in a pass: the pass's clock) */
+    ws__heap_file(ws__hold(ctx), &t->hn, t->due = ctx->now + ms > 0 ? ctx->now + ms : 1);
+    return ws__release(ctx);   /* tells on_timer */
+}
 
 WS_API ws_result ws_timer_start(ws_ctx *ctx, int ms, int repeat_ms,
                                 void (*fn)(ws_ctx *ctx, void *arg), void *arg, ws_timer **out) {
@@ -7945,17 +8011,13 @@ WS_API ws_result ws_timer_start(ws_ctx *ctx, int ms, int repeat_ms,
     if (ctx->timers) ctx->timers->prev = t;
     ctx->timers = t;
     ctx->ntimers++;
-    ws_timer_again(t, ms);   /* filed */
+    if (ws__timer_file(t, ms)) t = NULL;   /* ws_ctx_destroy from on_timer: t went with ctx */
     if (out) *out = t;
     return WS_OK;
 }
 WS_API void ws_timer_again(ws_timer *t, int ms) {
-    ws_ctx *ctx;
     if (!t || t->cancelled || ms < 0) return;
-    ctx = t->ctx;
-    if (!ctx->dispatching) ws__now_set(ctx);
-    ws__heap_file(ctx, &t->hn, t->due = ctx->now + ms > 0 ? ctx->now + ms : 1);
-    ws__timer_sync(ctx);
+    (void)ws__timer_file(t, ms);
 }
 WS_API void ws_timer_cancel(ws_timer *t) {
     if (!t || t->cancelled) return;
@@ -7985,33 +8047,40 @@ WS_API ws_result ws_watch_fd(ws_ctx *ctx, intptr_t fd, int events,
     w->arg = arg;
     w->next = ctx->watches;
     ctx->watches = w;
+    ws__hold(ctx);   /* on_watch, the log */
     ws_watch_set(w, events);
 #ifdef WS__EPOLL
     if (w->want && w->ereg != w->want && ctx->epfd >= 0 && !ctx->cfg.on_watch) {
         ws_watch_remove(w);   /* epoll refused it: it would never fire */
         ws__ctx_err(ctx, WS__T("ws_watch_fd: epoll refuses this fd (a regular file? watched already?)"), NULL, NULL);
+        (void)ws__release(ctx);
         return WS_ERR_ARG;
     }
 #endif
+    if (ws__release(ctx)) w = NULL;   /* ws_ctx_destroy from on_watch: w went with ctx */
     if (out) *out = w;
     return WS_OK;
 }
 WS_API void ws_watch_set(ws_watch *w, int events) {
+    ws_ctx *ctx;
     if (!w || w->dead) return;
     w->want = (uint8_t)(events & (WS_POLLIN | WS_POLLOUT));
-    ws__epoll_set(w->ctx, w->fd, w, &w->ereg, w->want);
+    ctx = ws__hold(w->ctx);   /* on_watch */
+    ws__epoll_set(ctx, w->fd, w, &w->ereg, w->want);
+    (void)ws__release(ctx);
 }
 WS_API void ws_watch_remove(ws_watch *w) {
     ws_watch **pp;
     ws_ctx *ctx;
     if (!w || w->dead) return;
-    ctx = w->ctx;
+    ctx = ws__hold(w->ctx);   /* on_watch */
     w->dead = 1;
     ws__epoll_set(ctx, w->fd, w, &w->ereg, 0);
     for (pp = &ctx->watches; *pp; pp = &(*pp)->next)
         if (*pp == w) { *pp = w->next; break; }
     w->next = ctx->dead_watches;   /* freed after the pass that may still name it */
     ctx->dead_watches = w;
+    (void)ws__release(ctx);
 }
 #endif /* WS_NO_WATCH */
 
@@ -8142,12 +8211,32 @@ static void ws__dispatch_end(ws_ctx *ctx) {
     ctx->owner_len = 0;
 }
 
+/* The end of a call that held ctx (ws__hold). The outermost one (no callback running) does
+ * what callbacks asked for meanwhile: the ws_ctx_destroy, then (host loops) tells on_timer
+ * what changed and runs the pass of a ws_timer_fired from a callback (on_timer(0) answered at
+ * once), at most 8 in a row, so a host that always answers at once still gets its loop back. */
+static int ws__release(ws_ctx *ctx) {
+    int passes = 0;
+    if (!ctx) return 0;
+    while (--ctx->dispatching == 0 && !ctx->in_cb) {
+        ws__timer_sync(ctx);   /* (not once destroying) */
+        if (ctx->destroying == 1) { ws_ctx_destroy(ctx); return 1; }
+        if (!ctx->fire || passes++ == 8) break;
+        ctx->fire = 0;
+        ctx->dispatching++;
+        ws__now_set(ctx);
+        ws__dispatch_end(ctx);
+    }
+    return 0;
+}
+
 /* A pass over n ready entries: fds (ws_dispatch), or NULL: ws_poll's ctx->ospfds, which
- * are ctx->owners */
-static void ws__dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n) {
+ * are ctx->owners. The events it ran, or WS_ERR_CLOSED: ctx was destroyed (from a callback). */
+static int ws__dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n) {
     size_t i;
+    int before = ctx->nevents;
     WS_ASSERT(!ctx->in_cb && "ws_dispatch/ws_poll called from a callback");
-    if (ctx->in_cb) return;   /* (without asserts) re-entered: would corrupt the pass running */
+    if (ctx->in_cb) return WS_ERR_STATE;   /* (without asserts) re-entered: would corrupt the pass running */
     ws__now_set(ctx);
     ctx->dispatching++;
     for (i = 0; i < n; i++) {
@@ -8169,11 +8258,11 @@ static void ws__dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n) {
         if (found) ws__ready(ctx, o, r);
     }
     ws__dispatch_end(ctx);
-    ctx->dispatching--;
-    ws__timer_sync(ctx);
+    before = ctx->nevents - before;
+    return ws__release(ctx) ? WS_ERR_CLOSED : before;
 }
 WS_API void ws_dispatch(ws_ctx *ctx, const ws_pollfd *fds, size_t n) {
-    ws__dispatch(ctx, fds, fds ? n : 0);   /* fds NULL: nothing ready (a NULL of ws__dispatch's own is ws_poll's) */
+    (void)ws__dispatch(ctx, fds, fds ? n : 0);   /* fds NULL: nothing ready (a NULL of ws__dispatch's own is ws_poll's) */
 }
 
 /* on_watch / on_timer hosts: one ready socket, or the timer, then what is due. */
@@ -8185,14 +8274,14 @@ WS_API void ws_socket_ready(ws_ctx *ctx, void *token, int revents) {
     ctx->dispatching++;
     ws__ready(ctx, token == (void *)ctx ? NULL : token, (short)revents);
     ws__dispatch_end(ctx);
-    ctx->dispatching--;
-    ws__timer_sync(ctx);
+    (void)ws__release(ctx);
 }
 WS_API void ws_timer_fired(ws_ctx *ctx) {
     if (!ctx) return;
-    WS_ASSERT(!ctx->in_cb && "ws_timer_fired called from a callback (on_timer: from your loop, later)");
-    ctx->timer_told = -2;   /* spent: the next sync tells it again (also when refused here) */
-    ws_dispatch(ctx, NULL, 0);
+    ctx->timer_told = -2;   /* spent: the next sync tells it again */
+    if (ctx->in_cb || ctx->dispatching) ctx->fire = 1;   /* from a callback (on_timer(0)):
+                                                          * the pass runs as the call ends */
+    else ws_dispatch(ctx, NULL, 0);
 }
 
 #ifdef WS__EPOLL
@@ -8213,14 +8302,14 @@ static int ws__poll_epoll(ws_ctx *ctx, int timeout_ms) {
                   ((e & EPOLLHUP) ? WS_POLLHUP : 0)));
     }
     ws__dispatch_end(ctx);
-    ctx->dispatching--;
-    return ctx->nevents - before;
+    before = ctx->nevents - before;
+    return ws__release(ctx) ? WS_ERR_CLOSED : before;
 }
 #endif
 
 WS_API int ws_poll(ws_ctx *ctx, int timeout_ms) {
     size_t n, i;
-    int t = -1, rc, before;
+    int t = -1, rc;
     if (!ctx) return WS_ERR_ARG;
     WS_ASSERT(!ctx->in_cb && "ws_poll called from a callback");
     if (ctx->in_cb) return WS_ERR_STATE;   /* (without asserts) nothing done */
@@ -8240,9 +8329,7 @@ WS_API int ws_poll(ws_ctx *ctx, int timeout_ms) {
     }
     rc = ws__os_poll(ctx->ospfds, n, t);
     if (rc < 0 && !ws__err_intr(ws__sock_errno())) return WS_ERR_IO;
-    before = ctx->nevents;
-    ws__dispatch(ctx, NULL, rc > 0 ? n : 0);
-    return ctx->nevents - before;
+    return ws__dispatch(ctx, NULL, rc > 0 ? n : 0);
 }
 
 /* ---- the wake-up channel: a pipe (POSIX), a loopback UDP socket (Windows), two (lwIP) ---- */
@@ -8307,8 +8394,9 @@ WS_API ws_ctx *ws_ctx_create(const ws_config *cfg) {
     ctx->epfd = -1;
     ctx->timer_told = -2;
     if (cfg->on_watch) {   /* the host's loop watches the wake-up channel too */
+        ws__hold(ctx);
         ws__epoll_set(ctx, ctx->wake_r, NULL, &ctx->wake_reg, WS_POLLIN);
-        return ctx;
+        return ws__release(ctx) ? NULL : ctx;   /* NULL: destroyed from on_watch */
     }
 #ifdef WS__EPOLL
     /* failing that, or where the compiler lays out epoll_event wrongly, ws_poll uses poll() */
@@ -8325,13 +8413,16 @@ WS_API ws_ctx *ws_ctx_create(const ws_config *cfg) {
 WS_API void ws_ctx_destroy(ws_ctx *ctx) {
     ws_conn *c;
     if (!ctx) return;
-    WS_ASSERT(!ctx->in_cb && "ws_ctx_destroy called from a callback");
-    if (ctx->in_cb) return;   /* (without asserts) refused: freeing it there would be a use after free */
+    if (ctx->in_cb || ctx->dispatching) {   /* from a callback: freeing it there would be a use */
+        if (!ctx->destroying) ctx->destroying = 1;   /* after free; the call running it ends */
+        return;                                      /* with it (ws__release) */
+    }
+    ctx->dispatching = 1;   /* held for good: what the CLOSE callbacks call never ends it */
     WS__POST_LOCK(ctx);
     ctx->post_closed = 1;   /* no more posts; those queued still run: none is lost */
     WS__POST_UNLOCK(ctx);
     ws__run_posts(ctx);
-    ctx->destroying = 1;
+    ctx->destroying = 2;
     ws__now_set(ctx);
     while (ctx->listeners) ws_listener_close(ctx->listeners);
     for (c = ctx->head; c; c = c->next) {
@@ -8376,9 +8467,17 @@ WS_API void ws_ctx_destroy(ws_ctx *ctx) {
     WS_FREE(ctx, ctx->cfg.user);
 }
 
+/* The end of ws_connect and ws_conn_adopt, which held ctx: c is NULL when a ws_ctx_destroy
+ * from one of their callbacks took it with the ctx. */
+static ws_result ws__made(ws_ctx *ctx, ws_result rc, ws_conn *c, ws_conn **out) {
+    if (ws__release(ctx)) c = NULL;
+    if (out) *out = c;
+    return rc;
+}
+
 #ifndef WS_NO_CLIENT
-WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
-                            void *conn_user, ws_conn **out) {
+static ws_result ws__connect_url(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
+                                 void *conn_user, ws_conn **out) {
     ws_conn *c;
     ws__client *cl;
     ws_result rc;
@@ -8413,6 +8512,12 @@ WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts 
     if (out) *out = c;
     return WS_OK;
 }
+WS_API ws_result ws_connect(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
+                            void *conn_user, ws_conn **out) {
+    ws_conn *c = NULL;
+    ws_result rc = ws__connect_url(ws__hold(ctx), url, opts, conn_user, &c);   /* the log, on_timer... */
+    return ws__made(ctx, rc, c, out);
+}
 
 WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_connect_opts *opts,
                                      void *conn_user, int timeout_ms, ws_conn **out) {
@@ -8423,22 +8528,24 @@ WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_conn
         ws__now_set(ctx);
         ctx->hold_end = ws__t32_in(ctx, timeout_ms);
     }
-    if (rc == WS_OK) rc = ws_connect(ctx, url, opts, conn_user, &c);
+    if (rc == WS_OK) rc = ws__connect_url(ws__hold(ctx), url, opts, conn_user, &c);   /* held to the end */
     if (out) *out = NULL;
     if (rc != WS_OK) {
-        if (ctx && !ctx->in_cb) ctx->hold_end = 0;
+        if (ctx && !ctx->in_cb) { ctx->hold_end = 0; (void)ws__release(ctx); }
         return rc;   /* ws_ctx_error: "ws_connect: ..."; STATE: its ws_poll would re-enter */
     }
     end = ws__now_of(ctx) + (timeout_ms > 0 ? timeout_ms : 0x7FFFFFFF);
     ctx->hold = c;   /* a failed attempt is freed inside ws_poll: keep it to read its error */
-    while ((c->state < WS__OPEN || c->state == WS__WAITING) && ws__now_of(ctx) < end) {
+    while ((c->state < WS__OPEN || c->state == WS__WAITING) && ws__now_of(ctx) < end && !ctx->destroying) {
         if (ws_poll(ctx, (int)WS__MIN(end - ws__now_of(ctx), (int64_t)100)) < 0) break;
     }
     ctx->hold = NULL;
     ctx->hold_end = 0;
+    if (ctx->destroying) { (void)ws__release(ctx); return WS_ERR_CLOSED; }   /* ws_ctx_destroy from a callback */
     /* open, or opened and already closing (the peer's close came with the 101): the caller
      * had WS_EV_OPEN, and c lives until its CLOSE */
     if (c->state == WS__OPEN || ((c->flags & WS__F_OPENED) && c->state == WS__CLOSING)) {
+        if (ws__release(ctx)) return WS_ERR_CLOSED;
         if (out) *out = c;
         return WS_OK;
     }
@@ -8451,17 +8558,17 @@ WS_API ws_result ws_connect_blocking(ws_ctx *ctx, const char *url, const ws_conn
         if (c->state == WS__WAITING) ws__cancel_retry(c);
         else ws__abort(c, WS_ERR_TIMEOUT, why);
         ws__ctx_err(ctx, WS__T("ws_connect_blocking: "), c->x && c->x->err_msg && *c->x->err_msg ? c->x->err_msg : why, NULL);
-        return rc;   /* now DEAD on the pending list: the next pass (or ws_ctx_destroy) frees it */
+        return ws__release(ctx) ? WS_ERR_CLOSED : rc;   /* now DEAD on the pending list: the next pass (or ws_ctx_destroy) frees it */
     }
     ws__ctx_err(ctx, WS__T("ws_connect_blocking: "), ws__err_msg(c)[0] ? ws__err_msg(c) : ws_result_str(rc), NULL);
     ws__conn_free(c);   /* died inside ws_poll: off the pending list, kept by ctx->hold */
-    return rc;
+    return ws__release(ctx) ? WS_ERR_CLOSED : rc;
 }
 
 #endif
 
-WS_API ws_result ws_conn_adopt(ws_ctx *ctx, intptr_t fd, const ws_engine_opts *o,
-                               void *conn_user, ws_conn **out) {
+static ws_result ws__conn_adopt(ws_ctx *ctx, intptr_t fd, const ws_engine_opts *o,
+                                void *conn_user, ws_conn **out) {
     ws_engine_opts none;
     ws_conn *c;
     ws_result rc;
@@ -8499,12 +8606,21 @@ WS_API ws_result ws_conn_adopt(ws_ctx *ctx, intptr_t fd, const ws_engine_opts *o
     if (out) *out = c;
     return WS_OK;
 }
+WS_API ws_result ws_conn_adopt(ws_ctx *ctx, intptr_t fd, const ws_engine_opts *o,
+                               void *conn_user, ws_conn **out) {
+    ws_conn *c = NULL;
+    ws_result rc = ws__conn_adopt(ws__hold(ctx), fd, o, conn_user, &c);   /* the log, on_watch... */
+    return ws__made(ctx, rc, c, out);
+}
 
 WS_API void ws_conn_io_ready(ws_conn *c, int events) {
+    ws_ctx *ctx;
     WS__CHECK(c);
     if (!c || c->ctx->engine || c->state >= WS__CLOSED) return;
     c->iorev = (uint8_t)(c->iorev | (events & (WS_POLLIN | WS_POLLOUT)));
+    ctx = ws__hold(c->ctx);   /* on_timer */
     ws__pend(c);
+    (void)ws__release(ctx);
 }
 
 WS_API ws_result ws_conn_remote(const ws_conn *c, char *out, size_t cap, uint16_t *port_out) {
@@ -8542,6 +8658,7 @@ WS_API ws_result ws_broadcast_ex(ws_ctx *ctx, int opcode, const void *data, size
     rc = ws__send_check(ctx, opcode & ~WS_SEND_UNCOMPRESSED, data, len);   /* once: not a close frame, text is UTF-8 */
     if (rc != WS_OK) return rc;
     (void)except; (void)flags;
+    ws__hold(ctx);   /* writes, closes: callbacks */
     ws__pmd_bc_init(&bc);   /* >>deflate: each compression made once, for all */
     for (c = WS__NO_SERVER ? NULL : ws_conn_next(ctx, NULL); c; c = next) {   /* server conns only */
         next = ws_conn_next(ctx, c);   /* closing c takes it out of the iteration */
@@ -8557,6 +8674,7 @@ WS_API ws_result ws_broadcast_ex(ws_ctx *ctx, int opcode, const void *data, size
     ws__pmd_bc_end(ctx, &bc);
     if (sent) *sent = k;
     if (full) *full = nfull;
+    (void)ws__release(ctx);
     return first;
 }
 
@@ -8580,8 +8698,10 @@ WS_API ws_result ws_send_id(ws_ctx *ctx, uint64_t id, int opcode, const void *da
 WS_API void ws_close_all(ws_ctx *ctx, uint16_t code, const char *reason) {
     ws_conn *c;
     if (!ctx) return;
+    ws__hold(ctx);
     for (c = ctx->head; c; c = c->next)
         if (c->state <= WS__OPEN || c->state == WS__WAITING) (void)ws_conn_close(c, code, reason);
+    (void)ws__release(ctx);
 }
 #endif /* WS_NO_NET */
 

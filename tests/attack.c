@@ -637,29 +637,36 @@ static void a_use_after_close(void) {
 }
 static void test_attack_use_after_close(void) { a_expect_abort(a_use_after_close); }
 
-/* A host loop that calls ws_timer_fired synchronously from on_timer(0) would re-enter the
- * ws.h call that told it (ws_conn_close, ws_conn_send...), whose state is half-changed: an
- * assertion failure (abort), like any API call from inside a callback. */
-static ws_ctx *a_host_ctx;
+/* A host loop that calls ws_timer_fired synchronously from on_timer(0) (ws_connect here tells
+ * it 0: pending work) must not re-enter the ws.h call that told it, whose state is half-changed:
+ * the pass runs as that call ends (it aborted before that was supported; test_callbacks.c's
+ * test_cb_timer_fired_from_on_timer checks what the pass does). WS_DEBUG, asserts on. */
+static int a_host_fired;
 static void a_host_watch(ws_ctx *x, intptr_t fd, int ev, void *token, void **host, void *user) {
     (void)x; (void)fd; (void)ev; (void)token; (void)host; (void)user;
 }
 static void a_host_timer(ws_ctx *x, int ms, void *user) {
     (void)user;
-    if (ms == 0 && x == a_host_ctx) ws_timer_fired(x);   /* the mistake */
+    if (ms == 0 && a_host_fired++ < 100) ws_timer_fired(x);
 }
-static void a_host_timer_reentry(void) {
+static void test_attack_host_timer_reentry(void) {
     ws_config cfg;
+    ws_ctx *ctx;
     ws_conn *c = NULL;
     memset(&cfg, 0, sizeof cfg);
     cfg.on_event = a_dbg_event;
     cfg.on_watch = a_host_watch;
     cfg.on_timer = a_host_timer;
-    a_host_ctx = ws_ctx_create(&cfg);
-    if (!a_host_ctx) _exit(2);
-    (void)ws_connect(a_host_ctx, "ws://127.0.0.1:9/", NULL, NULL, &c);   /* pending work: on_timer(0) */
+    a_dbg_closed = 0;
+    ctx = ws_ctx_create(&cfg);
+    CHECK(ctx != NULL);
+    if (!ctx) return;
+    CHECK_EQ(ws_connect(ctx, "ws://127.0.0.1:9/", NULL, NULL, &c), WS_OK);
+    CHECK(c != NULL);
+    CHECK(a_host_fired >= 1 && a_host_fired < 100);   /* told 0, fired; not looping */
+    ws_ctx_destroy(ctx);
+    CHECK_EQ(a_dbg_closed, 1);                         /* the attempt's CLOSE */
 }
-static void test_attack_host_timer_reentry(void) { a_expect_abort(a_host_timer_reentry); }
 
 int main(int argc, char **argv) {
     int64_t t0 = a_now();

@@ -191,9 +191,9 @@ static void test_cb_error_send_refused(void) { rv_error_then(4); }
 /* Without asserts (NDEBUG: release and firmware builds) the loop's entry points called from
  * inside a callback (here every WS_EV_ one, a ws_watch_fd's fn and the log hook) are
  * refused instead of running a pass inside the pass running: ws_poll and ws_connect_blocking
- * return WS_ERR_STATE, ws_dispatch, ws_socket_ready, ws_timer_fired and ws_ctx_destroy do
- * nothing, and the connections go on (regression: a nested pass, and ws_ctx_destroy freed
- * the ctx under the callback: a use after free). make test runs this in build/run_tests_ndebug. */
+ * return WS_ERR_STATE, ws_dispatch and ws_socket_ready do nothing, and the connections go on
+ * (regression: a nested pass). ws_timer_fired's pass and ws_ctx_destroy wait for the end of
+ * the call running the callback (test_cb_destroy_*). make test runs this in build/run_tests_ndebug. */
 static void rv_reenter(rv_state *s, ws_ctx *ctx) {
     ws_pollfd fds[8];
     size_t n, i;
@@ -204,8 +204,7 @@ static void rv_reenter(rv_state *s, ws_ctx *ctx) {
     for (i = 0; i < n && i < 8; i++) fds[i].revents = fds[i].events;   /* "all ready" */
     ws_dispatch(ctx, fds, n < 8 ? n : 8);
     ws_socket_ready(ctx, ctx, WS_POLLIN);
-    ws_timer_fired(ctx);
-    ws_ctx_destroy(ctx);
+    ws_timer_fired(ctx);   /* (now: its pass runs as the call running this ends) */
     if (ws_connect_blocking(ctx, "ws://127.0.0.1:1/", NULL, NULL, 10, NULL) != WS_ERR_STATE) s->reenter_bad++;
 }
 static void rv_log(int level, const char *msg, void *user) {
@@ -264,6 +263,209 @@ out:
     s->reenter = 0;
     ws_ctx_destroy(ctx);
     lb_done(&s->lb);
+}
+#endif
+
+/* ---- ws_ctx_destroy from inside a callback: done as the ws.h call that ran it ends ----
+ * Each case destroys the ctx from one kind of callback, then goes on calling into it from the
+ * same callback (all safe: new work is refused with WS_ERR_CLOSED, sends still work, a second
+ * destroy does nothing). The call that ran the callback (ws_poll: WS_ERR_CLOSED) frees the ctx:
+ * every connection gets one final CLOSE (lb_done), ASan and valgrind see no leak and no use
+ * after free. Run with and without asserts (make test: run_tests_ndebug destroy). Regression:
+ * a debug build asserted; without asserts the call was ignored and the ctx never freed. */
+enum { RV_K_OPEN = 1, RV_K_MSG, RV_K_CLOSE, RV_K_LOG, RV_K_TIMER, RV_K_POST, RV_K_BLOCKING };
+typedef struct rv_kill {
+    lb_state lb;                 /* first: cfg.user is an lb_state * for lb_on_event */
+    ws_ctx  *ctx;
+    int      when, done, bad, closes_at_kill;
+} rv_kill;
+#ifndef WS_NO_TIMERS
+static void rv_kill_later(ws_ctx *ctx, void *arg) { (void)ctx; (void)arg; }
+#endif
+static void rv_kill_now(rv_kill *k, ws_conn *c) {
+    ws_ctx *ctx = k->ctx;
+    int i;
+    if (k->done) return;   /* (the CLOSEs of the destroy) */
+    k->done = 1;
+    for (i = 0; i < LB_MAXC; i++) k->closes_at_kill += k->lb.rec[i].closes;
+    ws_ctx_destroy(ctx);
+    /* the same callback goes on: all of these are safe */
+    if (ws_connect(ctx, "ws://127.0.0.1:1/", NULL, NULL, NULL) != WS_ERR_CLOSED) k->bad++;
+    if (ws_listen(ctx, "127.0.0.1", 0, NULL) != WS_ERR_CLOSED) k->bad++;
+    if (c && ws_conn_state(c) == WS_STATE_OPEN && ws_conn_send_text(c, "still sends") != WS_OK) k->bad++;
+#ifndef WS_NO_TIMERS
+    if (ws_timer_start(ctx, 0, 0, rv_kill_later, NULL, NULL) != WS_OK) k->bad++;   /* freed with ctx */
+#endif
+    ws_timer_fired(ctx);
+    ws_ctx_destroy(ctx);   /* again: nothing more */
+}
+static void rv_kill_event(ws_conn *c, const ws_event *ev, void *user) {
+    rv_kill *k = (rv_kill *)user;
+    lb_on_event(c, ev, user);
+    if ((k->when == RV_K_OPEN && ev->type == WS_EV_OPEN) || (k->when == RV_K_BLOCKING && ev->type == WS_EV_OPEN) ||
+        (k->when == RV_K_MSG && ev->type == WS_EV_MESSAGE) || (k->when == RV_K_CLOSE && ev->type == WS_EV_CLOSE))
+        rv_kill_now(k, c);
+}
+static void rv_kill_log(int level, const char *msg, void *user) {
+    rv_kill *k = (rv_kill *)user;
+    (void)level; (void)msg;
+    if (k->when == RV_K_LOG && k->lb.rec[1].opens) rv_kill_now(k, NULL);
+}
+#if !defined(WS_NO_TIMERS) || !defined(WS_NO_POST)
+static void rv_kill_fn(ws_ctx *ctx, void *arg) { (void)ctx; rv_kill_now((rv_kill *)arg, NULL); }
+#endif
+static void rv_kill_run(int when) {
+    rv_kill *k = (rv_kill *)calloc(1, sizeof *k);
+    ws_config cfg;
+    ws_ctx *ctx;
+    ws_conn *c = NULL;
+    char url[64];
+    int gone = 0, sent = 0, closing = 0, i, closes = 0;
+    int64_t end = lb_ms() + LB_CAP_MS;
+    if (!k) return;
+    k->when = when;
+    k->lb.echo = 1;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.log = rv_kill_log;
+    ctx = k->ctx = lb_ctx(&k->lb, &cfg);
+    if (!ctx) { free(k); return; }
+    ctx->cfg.on_event = rv_kill_event;
+    lb_listen(ctx, url);
+    if (when == RV_K_BLOCKING) {   /* destroyed from OPEN inside ws_connect_blocking */
+        CHECK_EQ(ws_connect_blocking(ctx, url, NULL, NULL, LB_CAP_MS, &c), WS_ERR_CLOSED);
+        CHECK(c == NULL);
+        gone = 1;
+    } else c = lb_connect(ctx, url, NULL);
+    while (!gone && lb_ms() < end) {
+        int rc;
+        if (k->lb.rec[1].opens && k->lb.last_server && !sent) {   /* conn 1: the client */
+            sent = 1;
+            if (when == RV_K_MSG) CHECK_EQ(ws_conn_send_text(c, "hello"), WS_OK);
+            if (when == RV_K_CLOSE) { CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, "bye"), WS_OK); closing = 1; }
+#ifndef WS_NO_TIMERS
+            if (when == RV_K_TIMER) CHECK_EQ(ws_timer_start(ctx, 1, 0, rv_kill_fn, k, NULL), WS_OK);
+#endif
+#ifndef WS_NO_POST
+            if (when == RV_K_POST) CHECK_EQ(ws_ctx_post(ctx, rv_kill_fn, k), WS_OK);
+#endif
+            if (when == RV_K_LOG) {   /* an invalid URL is logged: destroyed inside ws_connect */
+                CHECK_EQ(ws_connect(ctx, "http://not-ws", NULL, NULL, NULL), WS_ERR_URL);
+                CHECK_EQ(k->done, 1);
+                gone = 1;
+                break;
+            }
+        }
+        rc = ws_poll(ctx, 10);
+        if (rc == WS_ERR_CLOSED) gone = 1;
+        else CHECK(rc >= 0);
+    }
+    (void)closing;
+    CHECK(gone);
+    CHECK_EQ(k->done, 1);
+    CHECK_EQ(k->bad, 0);
+    for (i = 0; i < LB_MAXC; i++) closes += k->lb.rec[i].closes;
+    CHECK_EQ(closes, 2);                          /* both ends of the connection */
+    CHECK(k->closes_at_kill < 2);                 /* (at least one of them from the destroy) */
+    lb_done(&k->lb);                              /* one final CLOSE each, nothing after it */
+}
+static void test_cb_destroy_from_open(void) { rv_kill_run(RV_K_OPEN); }
+static void test_cb_destroy_from_message(void) { rv_kill_run(RV_K_MSG); }
+static void test_cb_destroy_from_close(void) { rv_kill_run(RV_K_CLOSE); }
+static void test_cb_destroy_from_log(void) { rv_kill_run(RV_K_LOG); }
+static void test_cb_destroy_in_blocking(void) { rv_kill_run(RV_K_BLOCKING); }
+#ifndef WS_NO_TIMERS
+static void test_cb_destroy_from_timer(void) { rv_kill_run(RV_K_TIMER); }
+#endif
+#ifndef WS_NO_POST
+static void test_cb_destroy_from_post(void) { rv_kill_run(RV_K_POST); }
+#endif
+
+#ifndef _WIN32
+/* The host-loop hooks (on_watch, on_timer) and a pass the host runs (ws_socket_ready): a
+ * destroy from them happens as the ws.h call that ran them returns; on_watch hears every
+ * socket's end and on_timer(-1). And ws_timer_fired called from on_timer(0) at once (a host
+ * that runs due work immediately) runs its pass as that call ends (regression: asserted; without
+ * asserts refused, so the work waited for the host's next event). */
+typedef struct rv_hk { hw_host h; ws_ctx *ctx; int kill_open, kill_timer, kill_watch, fire_now; } rv_hk;
+static void rv_hk_kill(rv_hk *k) { k->kill_open = k->kill_timer = k->kill_watch = 0; k->h.gone = 1; ws_ctx_destroy(k->ctx); }
+static void rv_hk_event(ws_conn *c, const ws_event *ev, void *user) {
+    rv_hk *k = (rv_hk *)user;
+    hw_event(c, ev, user);
+    if (k->kill_open && ev->type == WS_EV_OPEN) rv_hk_kill(k);
+}
+static void rv_hk_watch(ws_ctx *ctx, intptr_t fd, int events, void *token, void **host, void *user) {
+    rv_hk *k = (rv_hk *)user;
+    hw_watch(ctx, fd, events, token, host, user);
+    if (k->kill_watch && events) rv_hk_kill(k);
+}
+static void rv_hk_timer(ws_ctx *ctx, int ms, void *user) {
+    rv_hk *k = (rv_hk *)user;
+    hw_timer(ctx, ms, user);
+    if (k->kill_timer && ms >= 0) rv_hk_kill(k);
+    else if (k->fire_now && ms == 0) { k->h.timer_at = -1; ws_timer_fired(ctx); }
+}
+static ws_ctx *rv_hk_ctx(rv_hk *k) {
+    ws_config cfg;
+    memset(k, 0, sizeof *k);
+    k->h.timer_at = -1;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_event = rv_hk_event;
+    cfg.on_watch = rv_hk_watch;
+    cfg.on_timer = rv_hk_timer;
+    cfg.user = k;
+    k->ctx = ws_ctx_create(&cfg);
+    CHECK(k->ctx != NULL);
+    return k->ctx;
+}
+/* how: 1 OPEN inside ws_socket_ready, 2 on_timer inside ws_conn_close from outside,
+ * 3 on_watch inside ws_listen */
+static void rv_hk_destroy(int how) {
+    static rv_hk k;
+    ws_ctx *ctx = rv_hk_ctx(&k);
+    ws_listener *l = NULL;
+    ws_conn *c = NULL;
+    if (!ctx) return;
+    if (how == 3) {
+        k.kill_watch = 1;
+        CHECK_EQ(ws_listen(ctx, "127.0.0.1", 0, &l), WS_OK);   /* it did listen... */
+        CHECK(l == NULL);                                      /* ...and went with ctx */
+    } else {
+        CHECK_EQ(ws_listen(ctx, "127.0.0.1", 0, &l), WS_OK);
+        CHECK_EQ(ws_connect(ctx, ws_listener_url(l), NULL, NULL, &c), WS_OK);
+        if (how == 1) k.kill_open = 1;
+        HW_UNTIL(ctx, &k.h, k.h.opens == 2 || k.h.gone);
+        if (how == 2 && !k.h.gone) {
+            k.kill_timer = 1;
+            CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, NULL), WS_OK);   /* on_timer(0) now, */
+            HW_UNTIL(ctx, &k.h, k.h.gone);   /* or (told 0 already) from the next pass */
+        }
+        CHECK_EQ(k.h.closes, 2);   /* both ends, from the destroy */
+    }
+    CHECK(k.h.gone);
+    CHECK_EQ(k.h.bad, 0);
+    CHECK_EQ(k.h.adds, k.h.removes);   /* every socket unwatched, the wake-up channel too */
+    CHECK_EQ(k.h.timer_at, -1);        /* and the timer ended */
+}
+static void test_cb_destroy_from_host_event(void) { rv_hk_destroy(1); }
+static void test_cb_destroy_from_on_timer(void) { rv_hk_destroy(2); }
+static void test_cb_destroy_from_on_watch(void) { rv_hk_destroy(3); }
+
+static void test_cb_timer_fired_from_on_timer(void) {
+    static rv_hk k;
+    ws_ctx *ctx = rv_hk_ctx(&k);
+    ws_listener *l = NULL;
+    ws_conn *c = NULL;
+    if (!ctx) return;
+    CHECK_EQ(ws_listen(ctx, "127.0.0.1", 0, &l), WS_OK);
+    CHECK_EQ(ws_connect(ctx, ws_listener_url(l), NULL, NULL, &c), WS_OK);
+    HW_UNTIL(ctx, &k.h, k.h.opens == 2);
+    k.fire_now = 1;
+    ws_conn_drop(c);            /* on_timer(0), which runs the pass at once: */
+    CHECK_EQ(k.h.closes, 1);    /* c's CLOSE came before ws_conn_drop returned */
+    HW_UNTIL(ctx, &k.h, k.h.closes == 2);
+    ws_ctx_destroy(ctx);
+    CHECK_EQ(k.h.bad, 0);
+    CHECK_EQ(k.h.adds, k.h.removes);
 }
 #endif
 
@@ -373,6 +575,21 @@ static void suite_callbacks(void) {
 #ifdef RV_NDEBUG
     RUN(test_cb_ndebug_reentry);
 #endif
+    RUN(test_cb_destroy_from_open);
+    RUN(test_cb_destroy_from_message);
+    RUN(test_cb_destroy_from_close);
+    RUN(test_cb_destroy_from_log);
+    RUN(test_cb_destroy_in_blocking);
+#ifndef WS_NO_TIMERS
+    RUN(test_cb_destroy_from_timer);
+#endif
+#ifndef WS_NO_POST
+    RUN(test_cb_destroy_from_post);
+#endif
+    RUN_POSIX(test_cb_destroy_from_host_event, "a POSIX poll() host (test_watch.c)");
+    RUN_POSIX(test_cb_destroy_from_on_timer, "a POSIX poll() host (test_watch.c)");
+    RUN_POSIX(test_cb_destroy_from_on_watch, "a POSIX poll() host (test_watch.c)");
+    RUN_POSIX(test_cb_timer_fired_from_on_timer, "a POSIX poll() host (test_watch.c)");
 #if defined(WS_USE_ZLIB) && !defined(_WIN32)
     RUN(test_cb_deflate_shared_inflater);
     RUN(test_cb_deflate_fail_in_message);

@@ -17,6 +17,7 @@ typedef struct hw_host {
     int64_t timer_at;          /* -1: none */
     /* events seen */
     int     opens, closes, msgs, clean, echo, drop_other;
+    int     gone;              /* the ctx was destroyed (from a callback): no more calls */
     ws_conn *victim;           /* drop_other: dropped from the first message's callback */
     ws_conn *last_client;
 } hw_host;
@@ -83,13 +84,13 @@ static void hw_pass(ws_ctx *ctx, hw_host *h, int max_wait) {
     }
     if (h->timer_at >= 0) t = (int)WS__MAX(0, WS__MIN((int64_t)t, h->timer_at - now));
     rc = poll(pf, (nfds_t)n, t);
-    for (i = 0; rc > 0 && i < n; i++) {
+    for (i = 0; rc > 0 && i < n && !h->gone; i++) {
         short r = pf[i].revents;
         if (!r || !who[i]->live) continue;   /* unwatched during this batch: never hand it back */
         ws_socket_ready(ctx, who[i]->token, ((r & POLLIN) ? WS_POLLIN : 0) | ((r & POLLOUT) ? WS_POLLOUT : 0) |
                                             ((r & POLLERR) ? WS_POLLERR : 0) | ((r & POLLHUP) ? WS_POLLHUP : 0));
     }
-    if (h->timer_at >= 0 && ws__now_ms() >= h->timer_at) { h->timer_at = -1; ws_timer_fired(ctx); }
+    if (!h->gone && h->timer_at >= 0 && ws__now_ms() >= h->timer_at) { h->timer_at = -1; ws_timer_fired(ctx); }
 }
 
 static ws_ctx *hw_ctx(hw_host *h) {
