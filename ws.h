@@ -5255,7 +5255,7 @@ static void ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fi
             z->rx_out += got;
             if (z->rx_out > lim) { ws__fail(c, WS_ERR_TOO_BIG, WS__T("inflated message larger than max_message")); return; }
             if (zr == Z_STREAM_END) {   /* BFINAL (7.2.1, 7.2.3.4): what follows is a new stream */
-                (void)inflateResetKeep(s);   /* over the same LZ77 window (O(1), no copy) */
+                (void)inflateResetKeep(s);   /* same window (zlib >= 1.2.6 and zlib-ng export it) */
                 z->i_end = 1;
             }
             if (frags && ws__buf_used(c->msg) >= piece && !ws__pmd_deliver(c, op, 0)) return;
