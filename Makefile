@@ -10,7 +10,7 @@ MINGW   ?= $(shell command -v x86_64-w64-mingw32-gcc 2>/dev/null)
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 10
 FUZZERS := $(patsubst tests/fuzz/%.c,build/%,$(wildcard tests/fuzz/fuzz_*.c))
-TEST_SRC := ws.h tests/test.h $(wildcard tests/*.c)
+TEST_SRC := ws.h $(wildcard tests/*.h) $(wildcard tests/*.c)
 EXAMPLES := $(patsubst examples/%.c,build/%,$(wildcard examples/*.c))
 # wss:// needs mbedTLS (WS_USE_MBEDTLS): found when <mbedtls/ssl.h> compiles. The system's by
 # default; MBEDTLS_DIR=/path (its include/ and lib/, e.g. a cmake --install prefix) picks another,
@@ -427,7 +427,7 @@ tls-win: | build
 	    -lmbedtls -lmbedx509 -lmbedcrypto -lws2_32 -lbcrypt -lcrypt32
 	WINEPREFIX=$(CURDIR)/build/wine-tls WINEDEBUG=-all $(WINE) build/win_system_ca.exe
 
-build/test_tls: tests/test_tls.c tests/test.h ws.h build/tls.flags | build
+build/test_tls: tests/test_tls.c tests/test.h tests/blackhole.h ws.h build/tls.flags | build
 	$(CC) $(CFLAGS) $(SAN) $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS) $(LDLIBS)
 build/test_tls_watch: tests/tls/watch.c tests/test_watch.c tests/test.h ws.h build/tls.flags | build   # wss:// via on_watch
 	$(CC) $(CFLAGS) $(SAN) $(TLS_CFLAGS) $< -o $@ $(TLS_LIBS) $(LDLIBS)

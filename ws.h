@@ -125,6 +125,8 @@ LIMITS AND DEFAULTS (ws_config; 0 = default)
     max_send_queue max_message + 64 KiB (WS_ERR_FULL beyond: retry after WS_EV_DRAINED;
                    a single send larger than it: WS_ERR_TOO_BIG; nothing is dropped silently)
     max_conns 1024 (then HTTP 503)   connect 10 s   handshake 10 s   close 5 s
+    connect_race 250 ms: a host's next address is dialled while the last still connects
+                   (RFC 8305 Happy Eyeballs, two in flight, the first to connect wins)
     ping_interval 30 s for servers, off for clients   pong_timeout 10 s   idle off
     max_pending 256 (<= max_conns / 2)   max_pending_per_addr 64   max_memory 256 MiB
   A frame or message over its limit is refused from its header (close 1009) without
@@ -532,6 +534,11 @@ typedef struct ws_config {
                                     addresses: tried IPv6, IPv4, IPv6... (RFC 8305 4), each
                                     but the last gets half the time left (ws_connect_blocking:
                                     of its timeout_ms if that ends first) */
+    int    connect_race_ms;      /* the next address is dialled this long after the last
+                                    while that one is still connecting (RFC 8305 5, Happy
+                                    Eyeballs: two at most in flight, the first to connect
+                                    wins); 0 = 250, at least 10; -1 = one at a time (always
+                                    so with WS_LWIP) */
     int    handshake_timeout_ms; /* HTTP upgrade; 0 = 10000 */
     int    close_timeout_ms;     /* wait for the close handshake / TCP close; 0 = 5000 */
     int    ping_interval_ms;     /* 0 = 30000 for server connections, never for clients;
@@ -549,9 +556,10 @@ typedef struct ws_config {
                                     processes): SO_REUSEPORT, Linux and BSDs; the kernel
                                     spreads connections. Elsewhere ws_listen: WS_ERR_ARG */
     int    max_posts;            /* ws_ctx_post queue; 0 = 4096 (more: WS_ERR_FULL) */
-    /* ctx-wide budget for receive buffers, message assembly, send queues and zlib, in bytes;
-     * 0 = 256 MiB, WS_MEM_UNLIMITED = none. When reached: new upgrades get 503, a message that
-     * cannot be buffered closes its connection with 1013, sends fail with WS_ERR_FULL. */
+    /* ctx-wide budget for receive buffers, message assembly, send queues and zlib (and ~50 KiB
+     * per TLS connection), in bytes; 0 = 256 MiB, WS_MEM_UNLIMITED = none. When reached: new
+     * upgrades get 503 (a wss:// client: WS_ERR_FULL), a message that cannot be buffered
+     * closes its connection with 1013, sends fail with WS_ERR_FULL. */
     size_t max_memory;
     int    max_pending;          /* server handshakes in progress at once; 0 = 256 */
     int    max_pending_per_addr; /* ... from one remote address; 0 = 64 (behind a proxy,
@@ -713,7 +721,8 @@ WS_API ws_ctx *ws_ctx_create(const ws_config *cfg);
  * WS_EV_CLOSE for each connection that has not had it. Not from a callback (asserted; without
  * asserts it does nothing there). */
 WS_API void    ws_ctx_destroy(ws_ctx *ctx);
-/* Thread-safe: makes a ws_poll that is waiting return. WS_OK or WS_ERR_IO. */
+/* Thread-safe: makes a ws_poll that is waiting return. WS_OK (also when earlier wake-ups
+ * still fill the channel: the next ws_poll returns at once), or WS_ERR_IO. */
 WS_API ws_result ws_ctx_wakeup(ws_ctx *ctx);
 /* Why the last ws_listen, ws_listen_tls, ws_connect or ws_connect_blocking on ctx that returned
  * an error failed, in words: "ws_connect: invalid URL: port out of range",
@@ -721,8 +730,11 @@ WS_API ws_result ws_ctx_wakeup(ws_ctx *ctx);
  * hook. Valid until the next of those calls. */
 WS_API const char *ws_ctx_error(const ws_ctx *ctx);
 
-/* Listen on host (numeric address, or a name resolved here with getaddrinfo; NULL =
- * "0.0.0.0", all IPv4 interfaces; "::" all IPv6 ones) and port (0 = a free one; outside
+/* Listen on host (numeric address, or a name resolved here with getaddrinfo: its first
+ * address that binds, in the resolver's order, so "localhost" is ::1 or 127.0.0.1 as the
+ * system orders them; NULL or "" = "0.0.0.0", all IPv4 interfaces; "::" all interfaces, IPv6
+ * and IPv4 (IPV6_V6ONLY off, Windows too, so "0.0.0.0" on that port is then in use; IPv4
+ * peers have their IPv4 addresses in ws_conn_remote)) and port (0 = a free one; outside
  * 0..65535: WS_ERR_ARG). *out (may be NULL) gets the listener. WS_OK, WS_ERR_ARG, WS_ERR_DNS,
  * WS_ERR_ADDR_IN_USE (another socket has that port), WS_ERR_IO (bind/listen failed otherwise),
  * WS_ERR_NOMEM; ws_ctx_error says more. */
@@ -2656,17 +2668,17 @@ static void ws__resolve_free(ws__addrinfo *a) { freeaddrinfo(a); }
 #endif
 
 #ifndef WS_NO_WAKEUP
-/* Wakes a waiting poll: one byte into the wake-up pipe/socket. Thread-safe. 0 = done. */
+/* Wakes a waiting poll: one byte into the wake-up pipe/socket. Thread-safe. 0 = done. A full
+ * channel (EAGAIN; Windows: WSAEWOULDBLOCK) is woken already: its bytes are waiting. */
 static int ws__wake_signal(ws__sock w) {
-#if defined(_WIN32)
-    return send(w, "w", 1, 0) == 1 ? 0 : -1;
-#elif defined(WS__LWIP)
-    return lwip_send(w, "w", 1, 0) == 1 || errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+#if defined(_WIN32) || defined(WS__LWIP)
+    if (ws__sock_send(w, "w", 1) == 1) return 0;
 #else
     ssize_t r;
     do { r = write(w, "w", 1); } while (r < 0 && errno == EINTR);
-    return (r == 1 || (r < 0 && errno == EAGAIN)) ? 0 : -1;   /* a full pipe is woken already */
+    if (r == 1) return 0;
 #endif
+    return ws__err_again(ws__sock_errno()) ? 0 : -1;
 }
 #else   /* WS_NO_WAKEUP: nothing can wake a waiting ws_poll; posts run at the end of a pass */
 static int ws__wake_signal(ws__sock w) { (void)w; return -1; }
@@ -2680,17 +2692,23 @@ WS__UNUSED static const char *ws__sock_why(int e, int binding) {
     if (e == WSAEHOSTUNREACH) return WS__T("host unreachable");
     if (e == WSAENETUNREACH) return WS__T("network unreachable");
     if (e == WSAEADDRINUSE) return WS__T("address already in use");
-    if (e == WSAEACCES) return WS__T("permission denied");
+    if (e == WSAEACCES) return binding ? WS__T("permission denied (a port Windows reserves: netsh int ipv4 show "
+                                               "excludedportrange protocol=tcp; or held exclusively)")
+                                       : WS__T("permission denied");
     if (e == WSAEADDRNOTAVAIL) return WS__T("address not available on this machine");
+    if (e == WSAEAFNOSUPPORT) return WS__T("address family not supported (is IPv6 off on this machine?)");
 #else
     if (e == ECONNREFUSED) return WS__T("connection refused (nothing listens on that port)");
     if (e == ETIMEDOUT) return WS__T("connection timed out");
     if (e == EHOSTUNREACH) return WS__T("host unreachable");
     if (e == ENETUNREACH) return WS__T("network unreachable");
     if (e == EADDRINUSE) return WS__T("address already in use");
-    if (e == EACCES) return WS__T("permission denied (ports below 1024 need privileges)");
+    if (e == EACCES) return binding ? WS__T("permission denied (ports below 1024 need privileges)")
+                                    : WS__T("permission denied");
     if (e == EADDRNOTAVAIL) return WS__T("address not available on this machine");
+    if (e == EAFNOSUPPORT) return WS__T("address family not supported (is IPv6 off on this machine?)");
 #endif
+    if (ws__err_nofd(e)) return WS__T("out of file descriptors or socket buffers");
     return binding ? WS__T("bind or listen failed") : WS__T("could not connect to any address of the host");
 }
 
@@ -2764,7 +2782,7 @@ enum {   /* ws_conn.flags */
 typedef struct ws__client ws__client;
 typedef struct ws__tls_cfg ws__tls_cfg;   /* >>tls: shared mbedTLS config, per listener/client */
 
-enum { WS__K_CONN = 1, WS__K_LISTENER = 2, WS__K_WATCH = 3 };   /* an epoll data.ptr, owners[].o */
+enum { WS__K_CONN = 1, WS__K_LISTENER = 2, WS__K_WATCH = 3, WS__K_RACE = 4 };   /* an epoll data.ptr, owners[].o */
 #define WS__POLLNVAL 64   /* poll()'s POLLNVAL, beside the WS_POLL* bits: the fd was closed */
 
 /* A connection's own timers are kept as milliseconds modulo 2^32 (ws__t32_of, ws__t64): they
@@ -2841,6 +2859,19 @@ typedef struct ws__ext {
 #endif
 
 typedef struct ws__dns ws__dns;
+/* RFC 8305 section 5 (Happy Eyeballs): a client's second connect in flight, beside c's own
+ * (>>client, ws__race_start). Left out on lwIP: one address at a time there, as small as ever. */
+#if !defined(WS_NO_NET) && !defined(WS__LWIP) && !defined(WS_NO_CLIENT)
+#  define WS__RACE 1
+typedef struct ws__race {
+    uint8_t   kind, ereg;        /* WS__K_RACE (its fd's owner in the loop); events registered */
+    ws__sock  fd;
+    ws__t32   until;             /* its share of connect_timeout_ms ends */
+    ws__addrinfo *ai;            /* its address (in the client's list); NULL = none in flight */
+    ws_conn  *c;
+    void     *hsock;             /* on_watch: the host's pointer for this socket */
+} ws__race;
+#endif
 struct ws__client {
     char      *url;              /* owned copy; u's spans point into it */
     ws_url     u;
@@ -2852,6 +2883,10 @@ struct ws__client {
     ws__t32    end;              /* when connect_timeout_ms is up for this attempt */
     ws__addrinfo *ai, *ai_next;
     ws__dns   *dns;
+#endif
+#ifdef WS__RACE
+    ws__t32    until, race_at;   /* c's own attempt's share ends; the next address starts (0: not) */
+    ws__race   race;
 #endif
     ws__tls_cfg *tls;            /* wss:// only */
     char      *proxy, *proxy_auth;   /* opts->proxy (owned; proxy_host points into it), Basic */
@@ -3419,7 +3454,10 @@ static void ws__fail(ws_conn *c, ws_result rc, const char *why) {
     ws_event ev;
     if (c->flags & WS__F_FAILED) return;
     c->flags |= WS__F_FAILED | WS__F_SHUT;
-    ws__buf_put(c->ctx, &c->msg);   /* no more input: a half-assembled message is moot */
+    /* no more input: a half-assembled message is moot; but a callback (c's MESSAGE, whose
+     * ev->data may be c->msg, sending compressed) may be reading it: then its delivery or
+     * c's end frees it */
+    if (!c->ctx->in_cb) ws__buf_put(c->ctx, &c->msg);
     c->msg_op = 0;
     if (c->err == WS_OK) { c->err = rc; ws__set_msg(c, why); }
     if ((c->flags & WS__F_OPENED) && !(c->flags & WS__F_ERR_FIRED)) {   /* else: ws__finish */
@@ -3667,6 +3705,15 @@ WS__UNUSED static void ws__respond(ws_conn *c, int status, const ws_reply *r, co
 
 #endif
 
+/* Does c->rx begin with a TLS record (handshake 0x16 or alert 0x15, version 3.x) where an
+ * HTTP head belongs? Then the peer speaks TLS: a wss:// client on a plain port, or the TLS
+ * server of a ws:// client. (0 without texts: only the words depend on it.) */
+WS__UNUSED static int ws__rx_is_tls(const ws_conn *c) {
+    const uint8_t *p = WS__BDATA(c->rx) + c->rx->off;
+    size_t n = ws__buf_used(c->rx);
+    return WS__TEXT && n >= 1 && (p[0] == 0x16 || p[0] == 0x15) && (n < 2 || p[1] == 3);
+}
+
 /* An HTTP head is parsed again from its start when more of it arrives; a peer sending one
  * byte at a time would make that quadratic, so parse only the first bytes (garbage, such as a
  * TLS hello on a plain port, fails at once) and then whenever a line ends. c->pdone counts
@@ -3694,6 +3741,13 @@ static void ws__server_handshake(ws_conn *c) {
                                ws__max_handshake(ctx), &req, &used, &why);
     if (rc == WS_AGAIN) return;
     if (rc == WS_ERR_TOO_BIG) { ws__respond(c, 431, NULL, WS__T("request header too large\n")); return; }
+    if (rc != WS_OK && ws__rx_is_tls(c)) {
+        /* a wss:// or https:// client: an HTTP 400 tells it more than a bare close would (its
+         * TLS layer sees "HTTP/" and can say "plain HTTP, use ws://"; curl: "wrong version") */
+        ws__log(ctx, 1, WS__T("ws.h: a TLS handshake on a plain ws:// port (the client uses wss://): answered 400"));
+        ws__respond(c, 400, NULL, WS__T("This port speaks plain HTTP, not TLS: use ws:// (or http://)\n"));
+        return;
+    }
     if (rc != WS_OK) { ws__respond(c, 400, NULL, why); return; }
     if (c->flags & WS__F_REFUSE) { ws__respond(c, 503, NULL, WS__T("too many connections\n")); return; }
     if (ws__mem_full(ctx)) {   /* the ctx's max_memory is spent: no new connections for now */
@@ -3759,6 +3813,20 @@ WS__UNUSED static void ws__respond(ws_conn *c, int status, const ws_reply *r, co
 
 /* ---- the client's side of the upgrade ---- */
 #ifndef WS_NO_CLIENT
+/* Why a ws:// client's upgrade failed, when its server speaks TLS (a wss:// port): it answered
+ * with a TLS record, or with a 400 whose body (as far as it came) names TLS, HTTPS or SSL
+ * (ws.h's "This port speaks TLS", nginx's "plain HTTP request was sent to HTTPS port", Go's
+ * and Apache's words). Else why, the parser's words. */
+static const char *ws__upgrade_why(ws_conn *c, int status, size_t used, const char *why) {
+    const char *p = (const char *)WS__BDATA(c->rx) + c->rx->off;
+    size_t n = ws__buf_used(c->rx), i;
+    if (!WS__TEXT || ws__cl(c)->u.secure) return why;   /* wss://: its TLS layer explains */
+    if (ws__rx_is_tls(c)) return WS__T("the server answered in TLS: use wss://");
+    for (i = used; status == 400 && i + 3 <= n; i++)
+        if (!memcmp(p + i, "TLS", 3) || !memcmp(p + i, "SSL", 3) || (i + 5 <= n && !memcmp(p + i, "HTTPS", 5)))
+            return WS__T("the server wants TLS (it answered HTTP 400 to plain HTTP): use wss://");
+    return why;
+}
 static void ws__client_handshake(ws_conn *c) {
     ws_http_response res;
     ws_span proto;
@@ -3774,7 +3842,7 @@ static void ws__client_handshake(ws_conn *c) {
         rc = ws__pmd_answer(c, &res, &why);   /* >>deflate: checks and takes out our extension */
         if (rc == WS_OK) rc = ws_http_check_response(&res, ws__cl(c)->key, ws__cl(c)->protocols, &proto, &why);
     }
-    if (rc != WS_OK) { ws__fail(c, WS_ERR_HANDSHAKE, why); return; }
+    if (rc != WS_OK) { ws__fail(c, WS_ERR_HANDSHAKE, ws__upgrade_why(c, ws__cl(c)->http_status, used, why)); return; }
     if (proto.ptr && ws__x(c)) c->x->protocol = ws__strdup(c->ctx, proto.ptr, proto.len);
     c->rx->off += used;
     ws__opened(c);
@@ -4014,12 +4082,20 @@ static void ws__on_eof(ws_conn *c) {
     }
     if ((c->flags & WS__F_GOT_CLOSE) && (c->flags & WS__F_SENT_CLOSE)) { ws__finish(c); return; }
     if (c->flags & (WS__F_HTTP | WS__F_FAILED)) { ws__finish(c); return; }
+    if (WS__TEXT && c->state == WS__HANDSHAKE && !c->pdone && ws__cl(c) && !ws__cl(c)->u.secure) {
+        /* not a byte of an answer to a ws:// request: what TLS servers do with plain HTTP */
+        ws__abort(c, WS_ERR_IO, WS__T("the server closed the connection without answering (a wss:// port? then use wss://)"));
+        return;
+    }
     ws__abort(c, WS_ERR_IO, c->state < WS__OPEN ? WS__T("connection closed during the handshake")
                                                 : WS__T("connection closed without a close frame"));
 }
 
 #ifdef WS__CONNECT_CHECK_MS
 static void ws__connect_ready(ws_conn *c);   /* >>poll */
+#  ifdef WS__RACE
+static void ws__race_io(ws__race *r, short rev);
+#  endif
 #endif
 /* The timers of one connection at ctx->now; returns its next due time (0 = none). */
 static int64_t ws__conn_timers(ws_conn *c) {
@@ -4041,6 +4117,10 @@ static int64_t ws__conn_timers(ws_conn *c) {
         ws__connect_ready(c);   /* the next address, or WS_ERR_CONNECT */
         return ws__due(c);
     }
+#  ifdef WS__RACE   /* and the racer's */
+    if (c->state == WS__CONNECTING && ws__cl(c)->race.ai && ws__connect_failed(ws__cl(c)->race.fd))
+        ws__race_io(&ws__cl(c)->race, WS_POLLERR);
+#  endif
 #endif
     if (c->deadline && ws__passed(ctx, c->deadline)) {
 #ifndef WS_NO_NET
@@ -5724,6 +5804,7 @@ typedef struct ws__tls_conn {   /* the io of the mbedTLS ws_io (ws__tls_io) */
     uint8_t  shut;               /* close_notify is still partly unsent */
     uint8_t  got1, first;        /* the first byte the peer sent: is it TLS at all? */
     uint8_t  rx;                 /* application data has come since the handshake */
+    uint8_t  oflush;             /* a read left mbedTLS's own record (an alert) half sent */
 } ws__tls_conn;
 
 static void ws__tls_strerror(int r, char *buf, size_t cap) {
@@ -6099,8 +6180,14 @@ static void ws__tls_explain(ws_conn *c, ws__tls_conn *t, int r, char *msg, size_
     if (ws__out_done(&o, NULL) != WS_OK && cap) msg[cap - 1] = '\0';
 }
 
+/* What a connection's TLS costs in max_memory (ctx->mem_used): mbedTLS allocates its record
+ * buffers and state with its own calloc, so this is an estimate (measured with the default
+ * configurations: 42 to 56 KiB a connection with 2.28, 3.6 and 4.0). */
+#define WS__TLS_COST (sizeof(ws__tls_conn) + MBEDTLS_SSL_IN_CONTENT_LEN + MBEDTLS_SSL_OUT_CONTENT_LEN + 16384)
+
 static void ws__tls_drop(ws__tls_conn *t) {   /* frees the per-connection TLS state */
     ws_ctx *ctx = t->c->ctx;
+    ctx->mem_used -= WS__TLS_COST;
     mbedtls_ssl_free(&t->ssl);
     ws__tls_cfg_release(ctx, t->cfg);
     ws__free(ctx, t);
@@ -6195,6 +6282,7 @@ static ws_result ws__tls_read(void *io, uint8_t *buf, size_t cap, size_t *got) {
     while (n < cap && t->rerr == WS_OK) {   /* drain what the socket has: poll won't say */
         r = mbedtls_ssl_read(&t->ssl, buf + n, WS__MIN(cap - n, (size_t)0x40000000));
         if (r > 0) { n += (size_t)r; t->rx = 1; continue; }
+        if (r == MBEDTLS_ERR_SSL_WANT_WRITE && !t->wlen) t->oflush = 1;   /* (with wlen: ours) */
         if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) break;
 #if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
         if (r == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) continue;
@@ -6207,12 +6295,26 @@ static ws_result ws__tls_read(void *io, uint8_t *buf, size_t cap, size_t *got) {
     return t->rerr != WS_OK ? t->rerr : WS_AGAIN;
 }
 
+/* A record mbedTLS made by itself inside mbedtls_ssl_read (refusing a renegotiation: an alert)
+ * that the socket did not take goes out first: mbedtls_ssl_write and close_notify would only
+ * finish it and return as if they had sent theirs (our bytes lost). A zero-length write
+ * flushes it. 0 = out (or there was none), else mbedTLS's WANT_WRITE or error. */
+static int ws__tls_oflush(ws__tls_conn *t) {
+    int r;
+    if (!t->oflush) return 0;
+    r = mbedtls_ssl_write(&t->ssl, (const unsigned char *)"", 0);
+    if (r >= 0) t->oflush = 0;
+    return r >= 0 ? 0 : r;
+}
+
 static ws_result ws__tls_write(void *io, const uint8_t *buf, size_t len, size_t *put) {
     ws__tls_conn *t = (ws__tls_conn *)io;
     int r;
     if (!t->done) return WS_AGAIN;   /* queued bytes wait for the handshake */
     if (t->wlen && t->wlen <= len) len = t->wlen;   /* mbedTLS wants the same call again */
-    r = mbedtls_ssl_write(&t->ssl, buf, WS__MIN(len, (size_t)0x40000000));
+    r = ws__tls_oflush(t);
+    if (!r) r = mbedtls_ssl_write(&t->ssl, buf, WS__MIN(len, (size_t)0x40000000));
+    else if (r == MBEDTLS_ERR_SSL_WANT_WRITE || r == MBEDTLS_ERR_SSL_WANT_READ) return WS_AGAIN;
     if (r >= 0) { t->wlen = 0; *put = (size_t)r; return WS_OK; }
     if (r == MBEDTLS_ERR_SSL_WANT_WRITE || r == MBEDTLS_ERR_SSL_WANT_READ) { t->wlen = len; return WS_AGAIN; }
 #if defined(MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
@@ -6237,7 +6339,8 @@ static size_t ws__tls_pending(void *io) {
 static void ws__tls_shutdown(void *io) {   /* close_notify, then FIN */
     ws__tls_conn *t = (ws__tls_conn *)io;
     if (t->done) {
-        int r = mbedtls_ssl_close_notify(&t->ssl);   /* again: flushes the rest of it */
+        int r = ws__tls_oflush(t);
+        if (!r) r = mbedtls_ssl_close_notify(&t->ssl);   /* again: flushes the rest of it */
         if (r == MBEDTLS_ERR_SSL_WANT_WRITE || r == MBEDTLS_ERR_SSL_WANT_READ) { t->shut = 1; return; }
         t->shut = 0;
     }
@@ -6262,13 +6365,22 @@ WS__UNUSED static ws__tls_conn *ws__tls_of(const ws_conn *c) {
     return c->io == &ws__tls_io ? (ws__tls_conn *)c->io_arg : NULL;
 }
 
-/* Puts a connected socket under TLS with config g: WS_OK, or WS_ERR_TLS/NOMEM (reported). */
+/* Puts a connected socket under TLS with config g: WS_OK, WS_ERR_TLS (reported), WS_ERR_NOMEM,
+ * or for a client WS_ERR_FULL (max_memory has no room: c fails with it; a server's is counted,
+ * never refused: its upgrade is then answered 503, and max_pending bounds its handshakes). */
 WS__UNUSED static ws_result ws__tls_attach(ws_conn *c, ws__tls_cfg *g) {
-    ws__tls_conn *t = (ws__tls_conn *)ws__alloc(c->ctx, sizeof *t);
+    ws__tls_conn *t;
     char host[256], msg[256];
     int r;
+    c->ctx->mem_full = 0;
+    if (!ws__mem_room(c->ctx, 0, WS__TLS_COST, (c->flags & WS__F_SERVER) != 0)) {
+        ws__fail_nomem(c);   /* WS_ERR_FULL, named (the caller's own failure comes too late) */
+        return WS_ERR_FULL;
+    }
+    t = (ws__tls_conn *)ws__alloc(c->ctx, sizeof *t);
     if (!t) return WS_ERR_NOMEM;
     memset(t, 0, sizeof *t);
+    c->ctx->mem_used += WS__TLS_COST;
     mbedtls_ssl_init(&t->ssl);
     t->cfg = g;
     t->c = c;
@@ -6378,15 +6490,23 @@ static void ws__dns_release(ws_conn *c) {
 #endif
 }
 
+#ifdef WS__RACE
+static void ws__race_drop(ws_conn *c);   /* the second connect in flight, if any, closed */
+#endif
 static void ws__client_reset(ws_conn *c) {   /* forget one attempt's resources */
     ws__client *cl = ws__cl(c);
+#ifdef WS__RACE
+    ws__race_drop(c);
+#endif
     ws__dns_release(c);
     if (cl && cl->ai) { ws__resolve_free(cl->ai); cl->ai = cl->ai_next = NULL; }
     ws__io_close(c);
     ws__conn_reset(c);
 }
 
-/* sa's address (4 or 16 bytes into ip) and port: WS__F_ADDR4, WS__F_ADDR6, or 0 (neither) */
+/* sa's address (4 or 16 bytes into ip) and port: WS__F_ADDR4, WS__F_ADDR6, or 0 (neither).
+ * An IPv4-mapped IPv6 address (::ffff:a.b.c.d: an IPv4 peer of a dual-stack "::" listener)
+ * is the IPv4 address it maps, as a listener on "0.0.0.0" would see that peer. */
 static uint32_t ws__sa_split(const struct sockaddr *sa, uint8_t ip[16], uint16_t *port) {
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
@@ -6396,9 +6516,11 @@ static uint32_t ws__sa_split(const struct sockaddr *sa, uint8_t ip[16], uint16_t
     }
 #ifndef WS__NO_IPV6   /* (lwIP without LWIP_IPV6: no sockaddr_in6, AF_INET6 is AF_UNSPEC) */
     if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
-        memcpy(ip, &s6->sin6_addr, 16);
-        *port = ntohs(s6->sin6_port);
+        static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        const uint8_t *a6 = (const uint8_t *)&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+        *port = ntohs(((const struct sockaddr_in6 *)(const void *)sa)->sin6_port);
+        if (!memcmp(a6, mapped, 12)) { memcpy(ip, a6 + 12, 4); return WS__F_ADDR4; }
+        memcpy(ip, a6, 16);
         return WS__F_ADDR6;
     }
 #endif
@@ -6529,7 +6651,11 @@ static ws_result ws__proxy_response(const char *buf, size_t len, size_t max, int
     for (;;) {
         rc = ws_http_parse_response(buf + off, len - off, max - off, &res, &n, why);
         if (rc == WS_AGAIN) return WS_AGAIN;
-        if (rc == WS_ERR_TOO_BIG) { *why = WS__T("the proxy's response head is over max_handshake"); return WS_ERR_PROXY; }
+        if (rc == WS_ERR_TOO_BIG) {   /* no end within max, or too many lines before it */
+            *why = len >= max ? WS__T("the proxy's response head is over max_handshake")
+                              : WS__T("the proxy's response has more header lines than WS_MAX_HEADERS");
+            return WS_ERR_PROXY;
+        }
         if (rc != WS_OK) { *why = WS__T("malformed response from the proxy"); return WS_ERR_PROXY; }
         off += n;
         if (res.status >= 200 || off >= max) break;   /* 1xx: interim, the answer follows */
@@ -6567,6 +6693,9 @@ static void ws__proxy_start(ws_conn *c) {
 static void ws__client_connected(ws_conn *c) {
     ws_ctx *ctx = c->ctx;
     ws__client *cl = ws__cl(c);
+#ifdef WS__RACE
+    ws__race_drop(c);   /* the other attempt lost */
+#endif
     if (cl->ai) { ws__resolve_free(cl->ai); cl->ai = cl->ai_next = NULL; }
 #ifndef WS_NO_PROXY
     if (cl->proxy_host.ptr && c->state != WS__PROXY) {
@@ -6628,10 +6757,6 @@ static void ws__proxy_io(ws_conn *c, short rev) {
 static void ws__proxy_io(ws_conn *c, short rev) { (void)c; (void)rev; }
 #endif
 
-/* Try the next resolved address; WS_ERR_CONNECT when none is left. One after another, not in
- * parallel (RFC 8305's Happy Eyeballs races them; curl's older rule, kept small here): while
- * other addresses wait, an attempt gets half of the time left before connect_timeout_ms, so an
- * address that drops SYNs silently costs half of it, not all; the last one gets the rest. */
 /* An ev->msg that names a host: a, the host h, b, c2 (owned by c: msg_own); or fallback where
  * there are no texts, no memory, or an error is recorded already. */
 static const char *ws__msg_host(ws_conn *c, const char *a, ws_span h, const char *b, const char *c2,
@@ -6648,39 +6773,150 @@ static const char *ws__msg_host(ws_conn *c, const char *a, ws_span h, const char
     ws__free(c->ctx, c->x->msg_own);
     return c->x->msg_own = m;
 }
+/* Why c could not connect, naming the host dialled: "HOST: why", or "proxy HOST: why" */
+static const char *ws__client_why(ws_conn *c, const char *why) {
+    ws__client *cl = ws__cl(c);
+    if (!WS__TEXT) return why;
+    return ws__msg_host(c, cl->proxy_host.ptr ? "proxy " : "", cl->proxy_host.ptr ? cl->proxy_host : cl->u.host,
+                        ": ", why, why);
+}
 
+/* Dials the next resolved addresses until one connects (0) or is connecting (1): its socket
+ * *s and address *a; -1 = none is left (cl->last_err: why the last one failed). */
+static int ws__client_dial(ws__client *cl, ws__sock *s, ws__addrinfo **a) {
+    while ((*a = cl->ai_next) != NULL) {
+        cl->ai_next = (*a)->ai_next;
+        *s = ws__socket((*a)->ai_family, SOCK_STREAM, IPPROTO_TCP);
+        if (*s == WS__INVALID_SOCK) { cl->last_err = ws__sock_errno(); continue; }
+        ws__sock_setup(*s);
+        if (ws__connect(*s, (*a)->ai_addr, WS__SOCKLEN((*a)->ai_addrlen)) == 0) return 0;
+        cl->last_err = ws__sock_errno();
+        if (ws__err_inprogress(cl->last_err)) return 1;
+        ws__sock_close(*s);
+    }
+    return -1;
+}
+/* How long an attempt may take: while other addresses wait, half of the time left before
+ * connect_timeout_ms (curl's older rule), so an address that drops SYNs silently costs half
+ * of it, not all; the last one gets the rest. */
+static ws__t32 ws__client_share(const ws_conn *c) {
+    ws__client *cl = ws__cl(c);
+    int32_t left = (int32_t)(cl->end - (ws__t32)c->ctx->now);
+    return cl->ai_next && left > 1 ? ws__t32_in(c->ctx, left / 2) : cl->end;
+}
+
+#ifdef WS__RACE
+/* ---- RFC 8305 section 5 (Happy Eyeballs): while c's attempt is still connecting, the next
+ * address is dialled connect_race_ms later (at once when an attempt fails) into cl->race, a
+ * socket the loop watches beside c's (its own owner, WS__K_RACE: epoll, ws_pollfds and
+ * on_watch see it). Two at most are in flight. The first to connect wins: the racer moves into
+ * c (c's own closed), or c's closes the racer; TLS and a proxy's CONNECT start on the winner
+ * only. An attempt's share (ws__client_share) ends it only while other addresses wait. ---- */
+static int ws__race_ms(const ws_ctx *ctx) {   /* 0 = no racing */
+    int v = ctx->cfg.connect_race_ms;
+    return v < 0 ? 0 : v == 0 ? 250 : v < 10 ? 10 : v;   /* RFC 8305 5: at least 10 ms */
+}
+static void ws__race_drop(ws_conn *c) {
+    ws__client *cl = ws__cl(c);
+    ws__race *r = cl ? &cl->race : NULL;
+    if (!r || !r->ai) return;
+    ws__epoll_set(c->ctx, r->fd, r, &r->ereg, 0);   /* on_watch hears it before the close */
+    r->ereg = 0;
+    ws__sock_close(r->fd);
+    r->ai = NULL;
+}
+/* The racer becomes c's attempt (closing c's own, if any): it connected, or c's failed. */
+static void ws__race_move(ws_conn *c) {
+    ws__client *cl = ws__cl(c);
+    ws__race *r = &cl->race;
+    ws__addrinfo *a = r->ai;
+    ws__epoll_set(c->ctx, r->fd, r, &r->ereg, 0);   /* watched as c's from now on (ws__settle) */
+    r->ereg = 0;
+    r->ai = NULL;
+    ws__io_close(c);
+    ws__tcp_attach(c, r->fd);
+    ws__remote_from(c, a->ai_addr);
+    cl->until = r->until;
+}
+/* c's deadline while CONNECTING: the earliest of its attempts' shares and the racer's start;
+ * once no address waits, every attempt in flight may take to connect_timeout_ms. */
+static void ws__race_due(ws_conn *c) {
+    ws__client *cl = ws__cl(c);
+    if (c->state != WS__CONNECTING) return;
+    if (!cl->ai_next) cl->until = cl->race.until = cl->end;
+    c->deadline = cl->until;
+    ws__due_min(c->ctx, &c->deadline, cl->race.ai ? cl->race.until : 0);
+    ws__due_min(c->ctx, &c->deadline, cl->race_at);
+}
+/* The next address beside c's attempt: connecting (watched for POLLOUT), or connected at once
+ * (it wins), or none left (c's attempt goes on alone). */
+static void ws__race_start(ws_conn *c) {
+    ws__client *cl = ws__cl(c);
+    ws__race *r = &cl->race;
+    int rc;
+    cl->race_at = 0;
+    if (r->ai || (rc = ws__client_dial(cl, &r->fd, &r->ai)) < 0) return;
+    r->kind = WS__K_RACE;
+    r->c = c;
+    r->ereg = 0;
+    r->until = ws__client_share(c);
+    if (rc == 0) { ws__race_move(c); ws__client_connected(c); return; }
+    ws__epoll_set(c->ctx, r->fd, r, &r->ereg, WS_POLLOUT);
+}
+#endif
+
+/* c has no socket: its racer moves in (and the next address starts at once), or the next
+ * address is dialled; WS_ERR_CONNECT when none is left. */
 static void ws__client_try(ws_conn *c) {
     ws__client *cl = ws__cl(c);
+    ws__addrinfo *a;
+    ws__sock s;
+    int rc;
     const char *why;
-    while (cl->ai_next) {
-        ws__addrinfo *a = cl->ai_next;
-        ws__sock s;
-        cl->ai_next = a->ai_next;
-        s = ws__socket(a->ai_family, SOCK_STREAM, IPPROTO_TCP);
-        if (s == WS__INVALID_SOCK) { cl->last_err = ws__sock_errno(); continue; }
-        ws__sock_setup(s);
+#ifdef WS__RACE
+    if (cl->race.ai) {
+        ws__race_move(c);
+        ws__race_start(c);
+        ws__race_due(c);
+        return;
+    }
+#endif
+    rc = ws__client_dial(cl, &s, &a);
+    if (rc >= 0) {
         ws__tcp_attach(c, s);
         ws__remote_from(c, a->ai_addr);
-        if (ws__connect(s, a->ai_addr, WS__SOCKLEN(a->ai_addrlen)) == 0) { ws__client_connected(c); return; }
-        cl->last_err = ws__sock_errno();
-        if (ws__err_inprogress(cl->last_err)) {
-            int32_t left = (int32_t)(cl->end - (ws__t32)c->ctx->now);
-            c->state = WS__CONNECTING;
-            c->deadline = cl->ai_next && left > 1 ? ws__t32_in(c->ctx, left / 2) : cl->end;
-            return;
-        }
-        ws__io_close(c);
+        if (rc == 0) { ws__client_connected(c); return; }
+        c->state = WS__CONNECTING;
+        c->deadline = ws__client_share(c);
+#ifdef WS__RACE
+        cl->until = c->deadline;
+        cl->race_at = cl->ai_next && ws__race_ms(c->ctx) ? ws__t32_in(c->ctx, ws__race_ms(c->ctx)) : 0;
+        ws__race_due(c);
+#endif
+        return;
     }
-    /* through a proxy: say so ("proxy HOST: connection refused ..."), not only the reason */
+    /* ev->msg names the host (through a proxy: "proxy HOST: connection refused ...") */
     why = ws__sock_why(cl->last_err, 0);
-    ws__fail(c, WS_ERR_CONNECT, ws__msg_host(c, "proxy ", cl->proxy_host, ": ", why, why));
+    ws__fail(c, WS_ERR_CONNECT, ws__client_why(c, why));
 }
-/* ws__conn_timers: c's attempt on one address had its share of the time; 1 = on to the next
- * (0: it was the last, and connect_timeout_ms is up) */
+/* ws__conn_timers: c's deadline came while CONNECTING. connect_timeout_ms is up (an error
+ * naming the host), or an attempt's share (on to the next address), or the racer's start. */
 static int ws__client_next(ws_conn *c) {
-    if (!ws__cl(c)->ai_next) return 0;
+    ws__client *cl = ws__cl(c);
+    if (ws__passed(c->ctx, cl->end)) {
+        ws__abort(c, WS_ERR_TIMEOUT, ws__client_why(c, WS__T("connect timed out")));
+        return 1;
+    }
+#ifdef WS__RACE
+    if (cl->race.ai && ws__passed(c->ctx, cl->race.until)) { ws__race_drop(c); ws__race_start(c); }
+    if (c->state == WS__CONNECTING && ws__passed(c->ctx, cl->until)) { ws__io_close(c); ws__client_try(c); }
+    if (c->state == WS__CONNECTING && cl->race_at && ws__passed(c->ctx, cl->race_at)) ws__race_start(c);
+    ws__race_due(c);
+#else
+    if (!cl->ai_next) return 0;
     ws__io_close(c);
     ws__client_try(c);
+#endif
     return 1;
 }
 
@@ -6929,6 +7165,18 @@ static void ws__accept(ws_ctx *ctx, ws_listener *l) {
     }
 }
 
+/* 1: an IPv6 socket takes IPv6 peers only (IPV6_V6ONLY; lwIP's default is 0, dual-stack) */
+static int ws__v6only(ws__sock s) {
+#if defined(IPV6_V6ONLY) && !defined(WS__NO_IPV6)
+    int v = 0;
+    socklen_t n = sizeof v;
+    return ws__getsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, (char *)&v, &n) != 0 || v != 0;
+#else
+    (void)s;
+    return 0;
+#endif
+}
+
 /* l->port, l->addr, l->any and l->url from the bound address; for a wildcard the URL names
  * loopback (a URL to dial from this machine). */
 static void ws__listener_name(ws_listener *l) {
@@ -6957,7 +7205,8 @@ static void ws__listener_name(ws_listener *l) {
         o.p = m; o.cap = sizeof m; o.len = 0; o.err = 0;
         ws__puts(&o, "ws.h: listening on ");
         ws__puts(&o, l->addr);
-        ws__puts(&o, v6 ? ", all IPv6 interfaces" : ", all IPv4 interfaces");
+        ws__puts(&o, !v6 ? ", all IPv4 interfaces" : ws__v6only(l->fd) ? ", all IPv6 interfaces"
+                                                   : ", all IPv4 and IPv6 interfaces");
         ws__puts(&o, " (from this machine: ");
         ws__put(&o, l->url + 5, strlen(l->url + 5) - 1);   /* "127.0.0.1:PORT" */
         ws__puts(&o, ")");
@@ -6971,7 +7220,7 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, int port, ws_listener 
     char ps[8], where[300];
     ws__out o;
     ws__sock s = WS__INVALID_SOCK;
-    int one = 1, e = 0;
+    int one = 1, e = 0, off = 0;
     if (out) *out = NULL;
     if (!ctx) return WS_ERR_ARG;
     if (ctx->destroying) return WS_ERR_CLOSED;   /* a CLOSE callback inside ws_ctx_destroy */
@@ -7003,7 +7252,13 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, int port, ws_listener 
     }
     for (a = res; a; a = a->ai_next) {
         s = ws__socket(a->ai_family, SOCK_STREAM, IPPROTO_TCP);
-        if (s == WS__INVALID_SOCK) continue;
+        if (s == WS__INVALID_SOCK) { e = ws__sock_errno(); continue; }   /* (no IPv6 here: why) */
+#if defined(IPV6_V6ONLY) && !defined(WS__LWIP)   /* (lwIP: 0 already) */
+        /* "::" takes IPv4 peers too (as ::ffff:a.b.c.d), on every system: Windows (and Linux with
+         * net.ipv6.bindv6only=1) would take IPv6 peers only. libuv and Node do the same. */
+        if (a->ai_family == AF_INET6)
+            (void)ws__setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, (const char *)&off, sizeof off);
+#endif
 #if !defined(_WIN32)   /* on Windows SO_REUSEADDR would allow port stealing */
         (void)ws__setsockopt(s, SOL_SOCKET, SO_REUSEADDR, (const char *)&one, sizeof one);
 #endif
@@ -7017,7 +7272,7 @@ WS_API ws_result ws_listen(ws_ctx *ctx, const char *host, int port, ws_listener 
         s = WS__INVALID_SOCK;
     }
     ws__resolve_free(res);
-    (void)one;
+    (void)one; (void)off;
     if (s == WS__INVALID_SOCK) {
         ws__ctx_err(ctx, where, ws__sock_why(e, 1), NULL);
         return ws__err_addrinuse(e) ? WS_ERR_ADDR_IN_USE : WS_ERR_IO;
@@ -7274,22 +7529,46 @@ static void ws__readable(ws_conn *c) {
 }
 
 #ifndef WS_NO_CLIENT
-static void ws__connect_ready(ws_conn *c) {   /* POLLOUT/ERR while CONNECTING */
+/* A connecting socket that polled ready: 0 = connected, -1 = not yet, else the error. */
+static int ws__connect_status(ws__sock s) {
     int err = 0;
     socklen_t len = sizeof err;
-    if (ws__getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (char *)&err, &len) != 0) err = 1;
+    if (ws__getsockopt(s, SOL_SOCKET, SO_ERROR, (char *)&err, &len) != 0) err = 1;
     if (err == 0) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
         /* a host may hand over a POLLOUT too early: no peer yet means still connecting */
-        if (ws__getpeername(c->fd, (struct sockaddr *)&ss, &sl) != 0) return;
-        ws__client_connected(c);
-        return;
+        if (ws__getpeername(s, (struct sockaddr *)&ss, &sl) != 0) return -1;
     }
+    return err;
+}
+static void ws__connect_ready(ws_conn *c) {   /* POLLOUT/ERR while CONNECTING */
+    int err = ws__connect_status(c->fd);
+    if (err < 0) return;
+    if (err == 0) { ws__client_connected(c); return; }
     ws__cl(c)->last_err = err;
     ws__io_close(c);
     ws__client_try(c);
 }
+#ifdef WS__RACE
+/* POLLOUT/ERR on c's racer (ws__race_start): it wins, or it failed and the next starts. */
+static void ws__race_io(ws__race *r, short rev) {
+    ws_conn *c = r->c;
+    int err;
+    if (!r->ai || c->state != WS__CONNECTING || (c->flags & (WS__F_DEAD | WS__F_BROKEN)) ||
+        !(rev & (WS_POLLOUT | WS_POLLERR | WS_POLLHUP)) || (err = ws__connect_status(r->fd)) < 0)
+        return;
+    if (err == 0) {
+        ws__race_move(c);
+        ws__client_connected(c);
+    } else {
+        ws__cl(c)->last_err = err;
+        ws__race_drop(c);
+        ws__race_start(c);
+        ws__race_due(c);
+    }
+}
+#endif
 
 #else
 static void ws__connect_ready(ws_conn *c) { (void)c; }
@@ -7380,6 +7659,9 @@ static void **ws__host_slot(ws_ctx *x, void *owner) {   /* where the host's poin
     if (!owner) return &x->wake_host;
     if (*(const uint8_t *)owner == WS__K_LISTENER) return &((ws_listener *)owner)->hsock;
     if (*(const uint8_t *)owner == WS__K_WATCH) return &((ws_watch *)owner)->hsock;
+#ifdef WS__RACE
+    if (*(const uint8_t *)owner == WS__K_RACE) return &((ws__race *)owner)->hsock;
+#endif
     return &((ws_conn *)owner)->x->hsock;   /* with on_watch every conn has its x */
 }
 static void ws__host_watch(ws_ctx *x, ws__sock fd, void *owner, uint8_t *reg, uint8_t want) {
@@ -7482,6 +7764,12 @@ static size_t ws__collect(ws_ctx *ctx) {
     for (c = ctx->head; c; c = c->next) {
         short ev = ws__interest(c);
         if (ev) WS__ADD((void *)c, c->fd, ev);
+#ifdef WS__RACE   /* a client's second connect in flight: one entry more */
+        if (ws__cl(c) && ws__cl(c)->race.ai) {
+            if (!ws__grow(ctx, (void **)&ctx->owners, &ctx->owner_cap, ++ocap, sizeof *ctx->owners)) return (size_t)-1;
+            WS__ADD((void *)&ws__cl(c)->race, ws__cl(c)->race.fd, WS_POLLOUT);
+        }
+#endif
     }
 #undef WS__ADD
     ctx->owner_len = n;
@@ -7532,7 +7820,12 @@ static void *ws__owner_of(ws_ctx *ctx, const ws_pollfd *p, size_t i, int *found)
     if (p->fd == (intptr_t)ctx->wake_r) return NULL;
     for (l = ctx->listeners; l; l = l->next) if ((intptr_t)l->fd == p->fd) return l;
     for (w = ctx->watches; w; w = w->next) if ((intptr_t)w->fd == p->fd) return w;
-    for (c = ctx->head; c; c = c->next) if ((intptr_t)c->fd == p->fd) return c;
+    for (c = ctx->head; c; c = c->next) {
+        if ((intptr_t)c->fd == p->fd) return c;
+#ifdef WS__RACE
+        if (ws__cl(c) && ws__cl(c)->race.ai && (intptr_t)ws__cl(c)->race.fd == p->fd) return &ws__cl(c)->race;
+#endif
+    }
     *found = 0;
     return NULL;
 }
@@ -7572,6 +7865,11 @@ static void ws__ready(ws_ctx *ctx, void *o, short rev) {
             ctx->in_cb--;
             ctx->nevents++;
         }
+#endif
+#ifdef WS__RACE
+    } else if (*(const uint8_t *)o == WS__K_RACE) {
+        ws__race_io((ws__race *)o, rev);
+        ws__settle(((ws__race *)o)->c);
 #endif
     } else ws__conn_io((ws_conn *)o, rev);
 }

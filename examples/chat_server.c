@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#define USAGE "usage: %s [PORT]: 0-65535 (0: any free port; default 8080)\n"
 
 static const char page[] =
     "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>ws.h chat</title>\n"
@@ -124,8 +125,10 @@ int main(int argc, char **argv) {
     ws_listener *l = NULL;  char *end = NULL;
     ws_result rc;
     long port = argc > 1 ? strtol(argv[1], &end, 10) : 8080;
-    if (argc > 1 && (end == argv[1] || *end || port < 0 || port > 65535))
-        return fprintf(stderr, "usage: %s [PORT]: 0-65535 (0: any free port), not %s\n", argv[0], argv[1]), 2;
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+        return printf(USAGE, argv[0]), 0;   /* asked for: stdout, status 0 */
+    if (argc > 2 || (argc > 1 && (end == argv[1] || *end || port < 0 || port > 65535)))   /* stderr, 2 */
+        return fprintf(stderr, "%s: %s\n" USAGE, argv[0], argc > 2 ? "too many arguments" : "not a port", argv[0]), 2;
     cfg.on_event = on_event;
     cfg.on_http = on_http;
     cfg.on_upgrade = on_upgrade;

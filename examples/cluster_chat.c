@@ -148,9 +148,11 @@ int main(int argc, char **argv) {
     ws_config cfg;
     ws_listener *l;
     long port = argc > 2 ? strtol(argv[1], NULL, 10) : -1, rport = argc > 2 ? strtol(argv[2], NULL, 10) : -1;
-    if (port < 0 || port > 65535 || rport < 1 || rport > 65535) {
-        fprintf(stderr, "usage: %s PORT REDIS_PORT [NAME]\n", argv[0]);
-        return 2;
+    int help = argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));   /* asked for */
+    if (help || port < 0 || port > 65535 || rport < 1 || rport > 65535 || argc > 4) {
+        /* --help: stdout, 0; a mistake: stderr, 2 */
+        fprintf(help ? stdout : stderr, "usage: %s PORT REDIS_PORT [NAME]\n", argv[0]);
+        return help ? 0 : 2;
     }
     redis_port = (int)rport;
     if (argc > 3) name = argv[3];

@@ -6,6 +6,8 @@
 #include "../ws.h"
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#define USAGE "usage: %s [PORT [HOST]]: PORT 0-65535 (0: any free one; default 9001)\n"
 
 static void on_event(ws_conn *c, const ws_event *ev, void *user) {
     char addr[64];
@@ -37,10 +39,11 @@ int main(int argc, char **argv) {
     ws_listener *l;
     char *end = NULL;
     long port = argc > 1 ? strtol(argv[1], &end, 10) : 9001;   /* not atoi: "99999" is no port */
-    if (argc > 1 && (end == argv[1] || *end || port < 0 || port > 65535)) {
-        fprintf(stderr, "usage: %s [PORT [HOST]]: PORT 0-65535 (0: any free one), not %s\n",
-                argv[0], argv[1]);
-        return 2;
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+        return printf(USAGE, argv[0]), 0;   /* asked for: stdout, status 0 */
+    if (argc > 3 || (argc > 1 && (end == argv[1] || *end || port < 0 || port > 65535))) {
+        fprintf(stderr, "%s: %s\n" USAGE, argv[0], argc > 3 ? "too many arguments" : "not a port", argv[0]);
+        return 2;   /* a mistake: stderr, status 2 */
     }
     cfg.on_event = on_event;
     ctx = ws_ctx_create(&cfg);

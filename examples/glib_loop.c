@@ -14,6 +14,7 @@
 #include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct {           /* allocated by g_source_new, base first */
     GSource    base;
@@ -133,8 +134,12 @@ int main(int argc, char **argv) {
     ws_ctx *ctx;
     GSource *src;
     ws_result rc;
+    int help = argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));   /* asked for */
     seconds = argc > 2 ? strtol(argv[2], NULL, 10) : 5;
-    if (argc < 2 || seconds <= 0 || seconds > 86400) { fprintf(stderr, "usage: %s URL [SECONDS]\n", argv[0]); return 2; }
+    if (help || argc < 2 || argc > 3 || seconds <= 0 || seconds > 86400) {   /* --help: stdout, 0; a mistake: stderr, 2 */
+        fprintf(help ? stdout : stderr, "usage: %s URL [SECONDS]\n", argv[0]);
+        return help ? 0 : 2;
+    }
     cfg.on_event = on_event;
     ctx = ws_ctx_create(&cfg);
     if (!ctx) { fprintf(stderr, "ws_ctx_create failed\n"); return 1; }

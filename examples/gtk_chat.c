@@ -139,7 +139,11 @@ int main(int argc, char **argv) {
     ws_config cfg;
     ws_connect_opts o;
     GtkWidget *box, *top, *scroll, *view;
-    if (argc < 2) { fprintf(stderr, "usage: %s ws://host:port/path\n", argv[0]); return 2; }
+    int help = argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));   /* asked for */
+    if (help || argc < 2) {   /* --help: stdout, 0; a mistake: stderr, 2 */
+        fprintf(help ? stdout : stderr, "usage: %s ws://host:port/path\n", argv[0]);
+        return help ? 0 : 2;
+    }
     gtk_init(&argc, &argv);
     A.test = getenv("WS_GUI_TEST");
     A.win = gtk_window_new(GTK_WINDOW_TOPLEVEL);

@@ -89,8 +89,12 @@ int main(int argc, char **argv) {
     int64_t start, next_frame, next_send;
     long seconds = argc > 2 ? strtol(argv[2], NULL, 10) : 5, sent = 0, last_frames = 0;
     int split = argc > 3 && strcmp(argv[3], "split") == 0, closing = 0;
+    int help = argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));   /* asked for */
     if (argc > 3 && !split && strcmp(argv[3], "poll") != 0) seconds = 0;   /* unknown mode */
-    if (argc < 2 || seconds <= 0) { fprintf(stderr, "usage: %s URL [SECONDS] [poll|split]\n", argv[0]); return 2; }
+    if (help || argc < 2 || argc > 4 || seconds <= 0) {   /* --help: stdout, 0; a mistake: stderr, 2 */
+        fprintf(help ? stdout : stderr, "usage: %s URL [SECONDS] [poll|split]\n", argv[0]);
+        return help ? 0 : 2;
+    }
     cfg.on_event = on_event;
     ctx = ws_ctx_create(&cfg);
     if (!ctx) { fprintf(stderr, "ws_ctx_create failed\n"); return 1; }

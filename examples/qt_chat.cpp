@@ -109,8 +109,12 @@ static void on_event(ws_conn *, const ws_event *ev, void *) {
 }
 
 int main(int argc, char **argv) {
+    int help = argc > 1 && (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h"));   /* asked for */
+    if (help || argc < 2) {   /* --help: stdout, 0; a mistake: stderr, 2 */
+        std::fprintf(help ? stdout : stderr, "usage: %s ws://host:port/path\n", argv[0]);
+        return help ? 0 : 2;
+    }
     QApplication app(argc, argv);
-    if (argc < 2) { std::fprintf(stderr, "usage: %s ws://host:port/path\n", argv[0]); return 2; }
     A.test = std::getenv("WS_GUI_TEST");
     QWidget win;
     QVBoxLayout box(&win);

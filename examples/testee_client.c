@@ -72,7 +72,11 @@ int main(int argc, char **argv) {
     char base[512], rest[512];
     size_t n;
     long i;
-    if (argc != 3) { fprintf(stderr, "usage: %s BASE_URL AGENT\n", argv[0]); return 2; }
+    int help = argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));   /* asked for */
+    if (help || argc != 3) {   /* --help: stdout, 0; a mistake: stderr, 2 */
+        fprintf(help ? stdout : stderr, "usage: %s BASE_URL AGENT\n", argv[0]);
+        return help ? 0 : 2;
+    }
     n = strlen(argv[1]);
     if (n >= sizeof base || strlen(argv[2]) > 400) { fprintf(stderr, "argument too long\n"); return 2; }
     memcpy(base, argv[1], n + 1);

@@ -8,6 +8,7 @@
 #include "../ws.h"
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void on_event(ws_conn *c, const ws_event *ev, void *user) {
     ws_result rc;
@@ -41,14 +42,17 @@ static ws_ctx *testee_listen(int port, ws_listener **l) {
 }
 
 #ifndef TESTEE_NO_MAIN
+#define USAGE "usage: %s [PORT]: PORT 0-65535 (0: any free one; default 9001)\n"
 int main(int argc, char **argv) {
     ws_ctx *ctx;
     ws_listener *l;
     char *end = NULL;
     long port = argc > 1 ? strtol(argv[1], &end, 10) : 9001;
-    if (argc > 1 && (end == argv[1] || *end || port < 0 || port > 65535)) {
-        fprintf(stderr, "usage: %s [PORT]: PORT 0-65535 (0: any free one), not %s\n", argv[0], argv[1]);
-        return 2;
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+        return printf(USAGE, argv[0]), 0;   /* asked for: stdout, status 0 */
+    if (argc > 2 || (argc > 1 && (end == argv[1] || *end || port < 0 || port > 65535))) {
+        fprintf(stderr, "%s: %s\n" USAGE, argv[0], argc > 2 ? "too many arguments" : "not a port", argv[0]);
+        return 2;   /* a mistake: stderr, status 2 */
     }
     ctx = testee_listen((int)port, &l);
     if (!ctx) return 1;

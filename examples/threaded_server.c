@@ -15,6 +15,7 @@
 #include <time.h>
 
 #define MAX_THREADS 64
+#define USAGE "usage: %s [port 0-65535 [threads 1-%d [seconds]]]\n"
 typedef struct worker { ws_ctx *ctx; pthread_t th; int id; unsigned long msgs, dropped; } worker;
 typedef struct shared_msg { int refs; int op; size_t len; uint8_t data[1]; } shared_msg;
 
@@ -72,7 +73,9 @@ int main(int argc, char **argv) {
     if (port < 0 || port > 65535 || n < 1 || n > MAX_THREADS || run_seconds < 0 ||
         (end1 && (end1 == argv[1] || *end1)) || (end2 && (end2 == argv[2] || *end2)) ||
         (end3 && (end3 == argv[3] || *end3)) || argc > 4) {
-        fprintf(stderr, "usage: %s [port 0-65535 [threads 1-%d [seconds]]]\n", argv[0], MAX_THREADS);
+        if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+            return printf(USAGE, argv[0], MAX_THREADS), 0;   /* asked for: stdout, status 0 */
+        fprintf(stderr, USAGE, argv[0], MAX_THREADS);          /* a mistake: stderr, status 2 */
         return 2;
     }
     nworkers = (int)n;

@@ -53,10 +53,11 @@ int main(int argc, char **argv) {
     ws_result rc;
     char *end = NULL;
     long port;
-    if (argc < 4) {
-        fprintf(stderr, "usage: %s PORT CERT_PEM KEY_PEM [CA_PEM]\n"
-                        "  CA_PEM: require client certificates signed by this CA\n", argv[0]);
-        return 2;
+    int help = argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));   /* asked for */
+    if (help || argc < 4 || argc > 5) {   /* --help: stdout, 0; a mistake: stderr, 2 */
+        fprintf(help ? stdout : stderr, "usage: %s PORT CERT_PEM KEY_PEM [CA_PEM]\n"
+                "  CA_PEM: require client certificates signed by this CA\n", argv[0]);
+        return help ? 0 : 2;
     }
     port = strtol(argv[1], &end, 10);   /* not atoi: "99999" is no port */
     if (end == argv[1] || *end || port < 0 || port > 65535) {

@@ -22,6 +22,7 @@
 #include "../ws.h"
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #ifdef _MSC_VER
 #  pragma comment(lib, "user32")
 #endif
@@ -80,7 +81,11 @@ int main(int argc, char **argv) {
     size_t *wi = NULL;      /* and their index in fds */
     size_t cap = 0, n, i, m;
     long seconds = argc > 2 ? strtol(argv[2], NULL, 10) : 5;
-    if (argc < 2 || seconds <= 0 || seconds > 86400) { fprintf(stderr, "usage: %s URL [SECONDS]\n", argv[0]); return 2; }
+    int help = argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));   /* asked for */
+    if (help || argc < 2 || argc > 3 || seconds <= 0 || seconds > 86400) {   /* --help: stdout, 0; a mistake: stderr, 2 */
+        fprintf(help ? stdout : stderr, "usage: %s URL [SECONDS]\n", argv[0]);
+        return help ? 0 : 2;
+    }
     cfg.on_event = on_event;
     ctx = ws_ctx_create(&cfg);   /* calls WSAStartup */
     if (!ctx) { fprintf(stderr, "ws_ctx_create failed\n"); return 1; }

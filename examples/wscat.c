@@ -157,12 +157,13 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--proxy")) opts.proxy = argv[i + 1];
         else break;
     }
-    if (i != argc - 1 || argv[i][0] == '-' || tls.verify < 0) {
-        fprintf(stderr, "usage: %s [--ca CA.pem] [--verify none|optional|required] [--server-name NAME]\n"
+    if (i != argc - 1 || argv[i][0] == '-' || tls.verify < 0) {   /* --help: stdout, 0; else stderr, 2 */
+        int help = argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
+        fprintf(help ? stdout : stderr, "usage: %s [--ca CA.pem] [--verify none|optional|required] [--server-name NAME]\n"
                         "       [--protocol LIST] [--header 'Name: value'] [--proxy http://[user:pw@]host:port]\n"
                         "       ws://host:port/path | wss://...\n",
                 argv[0]);
-        return 2;
+        return help ? 0 : 2;
     }
     opts.tls = &tls;   /* used by wss:// URLs (build with -DWS_USE_MBEDTLS: make examples) */
     cfg.on_event = on_event;

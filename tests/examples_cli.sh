@@ -5,7 +5,8 @@
 # ws://, no server, wss:// in the build without TLS each exit 1 with the reason said once, and
 # an echo through testee_server. Needs the examples built (make examples).
 # Only 127.0.0.1; every process under timeout. Prints "ok - ..."/"FAIL - ..." and
-# "N passed, N failed".
+# "N passed, N failed". Every example with arguments: --help (or -h) prints its usage on
+# stdout and exits 0; a wrong argument prints it on stderr and exits 2.
 set -u
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
@@ -30,6 +31,29 @@ expect() {   # want-status want-text label cmd...
     if [ "$rc" = "$want" ] && printf '%s' "$out" | grep -qF -- "$text"; then ok "$label"
     else bad "$label: status $rc (want $want), output: $out"; fi
 }
+
+usage() {   # want-status label cmd...: --help asked for: usage on stdout, nothing on stderr,
+    local want=$1 label=$2 rc o e   # status 0; a wrong argument: usage on stderr only, status 2
+    shift 2
+    timeout 60 "$@" > "$B/cli.out" 2> "$B/cli.err" < /dev/null; rc=$?
+    o=$(cat "$B/cli.out"); e=$(cat "$B/cli.err")
+    if [ "$want" = 0 ]; then set -- "$o" "$e"; else set -- "$e" "$o"; fi
+    if [ "$rc" = "$want" ] && printf '%s' "$1" | grep -q '^usage: ' && [ -z "$2" ]; then ok "$label"
+    else bad "$label: status $rc (want $want), stdout: $o, stderr: $e"; fi
+}
+# each example that takes arguments: --help and -h, then a wrong argument (gtk_chat and
+# qt_chat check theirs before the toolkit starts: no display needed)
+for x in echo_server:abc chat_server:abc testee_server:80x threaded_server:abc tls_echo_server:1 \
+         wscat:--bogus wscat_tls: gui_loop: glib_loop: testee_client:ws://127.0.0.1:1 gtk_chat: \
+         qt_chat: cluster_chat:; do
+    e=${x%%:*} arg=${x#*:}
+    [ -x "$B/$e" ] || continue
+    usage 0 "$e --help: usage on stdout, status 0" "$B/$e" --help
+    usage 0 "$e -h: usage on stdout, status 0" "$B/$e" -h
+    usage 2 "$e ${arg:-(no arguments)}: usage on stderr, status 2" "$B/$e" $arg
+done
+usage 2 "echo_server 1 2 3: too many arguments" "$B/echo_server" 1 2 3
+usage 2 "gui_loop URL 5 sideways: not a mode" "$B/gui_loop" ws://127.0.0.1:1/ 5 sideways
 
 for p in 99999 65536 -1 abc 80x; do
     expect 2 "0-65535" "echo_server $p: refused" "$B/echo_server" "$p"

@@ -21,6 +21,8 @@
 #include "test_proxy.c"
 #include "test_budget.c"
 #include "test_callbacks.c"
+#include "test_platform.c"
+#include "test_race.c"
 #endif
 #ifdef WS_USE_ZLIB   /* make test-zlib: permessage-deflate (engine tests; loopback ones with sockets) */
 #include "test_deflate.c"
@@ -44,6 +46,8 @@ int main(int argc, char **argv) {
     suite_proxy();
     suite_budget();
     suite_callbacks();
+    suite_platform();
+    suite_race();
 #endif
 #ifdef WS_USE_ZLIB
     suite_deflate();

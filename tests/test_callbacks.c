@@ -314,6 +314,53 @@ out:
     if (sp2[1] >= 0) close(sp2[1]);
     lb_done(s);
 }
+
+/* A MESSAGE callback whose message is in c->msg (a compressed one is always inflated there)
+ * sends on c, and that send fails the connection (here: incompressible bytes, as many as
+ * max_send_queue, that deflate made longer than the queue takes: WS_ERR_TOO_BIG with context
+ * takeover). ev->data stays readable to the callback's end (regression: ws__fail gave c->msg
+ * back at once, freed since it was too large to keep: a use after free). */
+typedef struct rv_fail { size_t len, same; int msgs, send_rc; uint32_t seed; } rv_fail;
+static void rv_fail_event(ws_conn *c, const ws_event *ev, void *user) {
+    rv_fail *f = (rv_fail *)user;
+    static uint8_t noise[65536];
+    size_t i;
+    uint32_t x = 12345;
+    if (ev->type != WS_EV_MESSAGE || ws_conn_is_server(c)) return;
+    f->msgs++;
+    f->len = ev->len;
+    for (i = 0; i < sizeof noise; i++) { x = x * 1103515245u + 12345u; noise[i] = (uint8_t)(x >> 23); }
+    f->send_rc = ws_conn_send(c, WS_OP_BINARY, noise, sizeof noise);   /* fails the conn */
+    for (i = 0, x = f->seed; i < ev->len; i++, x++) f->same += ev->data[i] == (uint8_t)(x % 251);
+}
+static void test_cb_deflate_fail_in_message(void) {
+    static uint8_t msg[4500000];   /* > WS_POOL_MAX * WS_POOL_BUF_MAX: freed when given back */
+    ws_config cc, sc;
+    rv_fail f;
+    ws_conn *cl = NULL, *sv = NULL;
+    size_t i;
+    memset(&f, 0, sizeof f);
+    f.seed = 7;
+    for (i = 0; i < sizeof msg; i++) msg[i] = (uint8_t)((f.seed + i) % 251);
+    memset(&cc, 0, sizeof cc); memset(&sc, 0, sizeof sc);
+    cc.on_event = sc.on_event = rv_fail_event;
+    cc.user = sc.user = &f;
+    cc.deflate.enable = sc.deflate.enable = 1;
+    cc.max_send_queue = 65536;
+    CHECK_EQ(ws_engine_pair(&cc, &sc, &cl, &sv), WS_OK);
+    if (!cl || !sv) return;
+    (void)ws_engine_pump(cl, sv, 0);
+    CHECK_STR(ws_conn_extensions(cl), "permessage-deflate");
+    CHECK_EQ(ws_conn_send(sv, WS_OP_BINARY, msg, sizeof msg), WS_OK);
+    (void)ws_engine_pump(cl, sv, 0);
+    CHECK_EQ(f.msgs, 1);
+    CHECK_EQ(f.len, sizeof msg);
+    CHECK_EQ(f.same, sizeof msg);         /* read after the failing send: all still there */
+    CHECK(f.send_rc != WS_OK);            /* the send did fail (else this tests nothing) */
+    CHECK(ws_conn_state(cl) != WS_STATE_OPEN);   /* failed */
+    ws_engine_destroy(cl);
+    ws_engine_destroy(sv);
+}
 #endif
 
 static void suite_callbacks(void) {
@@ -328,5 +375,6 @@ static void suite_callbacks(void) {
 #endif
 #if defined(WS_USE_ZLIB) && !defined(_WIN32)
     RUN(test_cb_deflate_shared_inflater);
+    RUN(test_cb_deflate_fail_in_message);
 #endif
 }

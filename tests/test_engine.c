@@ -1668,11 +1668,102 @@ static void test_engine_work_left(void) {
     ws_engine_destroy(e.c);
 }
 
+/* The wrong scheme, said in words one can act on. A ws:// client whose server speaks TLS (a
+ * wss:// port): a TLS record for an answer, a 400 whose body names TLS/HTTPS/SSL, or a close
+ * before any answer; other failures keep their own words. A plain server that gets a TLS
+ * ClientHello logs it and answers 400 in plain HTTP (what a TLS client can recognise). */
+typedef struct en_sch { int errors, closes; ws_result err, close_err; char msg[200], log[200]; } en_sch;
+static void en_sch_event(ws_conn *c, const ws_event *ev, void *user) {
+    en_sch *e = (en_sch *)user;
+    (void)c;
+    if (ev->type == WS_EV_ERROR) { e->errors++; e->err = ev->result; snprintf(e->msg, sizeof e->msg, "%s", ev->msg); }
+    if (ev->type == WS_EV_CLOSE) { e->closes++; e->close_err = ev->result; }
+}
+static void en_sch_log(int level, const char *msg, void *user) {
+    (void)level;
+    snprintf(((en_sch *)user)->log, sizeof ((en_sch *)user)->log, "%s", msg);
+}
+/* a client of url is answered (then the stream ends if eof): its error and the words in it */
+static void en_sch_client(const char *url, const char *answer, size_t n, int eof, ws_result want,
+                          const char *words) {
+    ws_config cfg;
+    ws_engine_opts o;
+    ws_conn *c = NULL;
+    en_sch e;
+    memset(&e, 0, sizeof e);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_event = en_sch_event;
+    cfg.user = &e;
+    memset(&o, 0, sizeof o);
+    o.url = url;
+    CHECK_EQ(ws_engine_create(&cfg, &o, NULL, &c), WS_OK);
+    if (!c) return;
+    if (n) (void)ws_engine_feed(c, answer, n, 0);
+    if (eof) ws_engine_eof(c, 0);
+    CHECK_EQ(e.errors, 1);
+    CHECK_EQ(e.closes, 1);
+    CHECK_EQ(e.err, want);
+    CHECK_EQ(e.close_err, want);
+    if (WS__TEXT && !strstr(e.msg, words)) { printf("  %s: \"%s\" lacks \"%s\"\n", url, e.msg, words); CHECK(0); }
+    if (!strstr(words, "wss://") && strstr(e.msg, "wss://")) { printf("  %s %.12s: \"%s\"\n", url, answer, e.msg); CHECK(0); }
+    ws_engine_destroy(c);
+}
+static void test_engine_wrong_scheme(void) {
+    static const char alert[] = "\x15\x03\x03\x00\x02\x02\x28";       /* handshake_failure */
+    static const char hello[] = "\x16\x03\x01\x00\x2e\x01\x00\x00\x2a\x03\x03";   /* a ClientHello */
+    static const char wsh[] = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                              "Content-Length: 47\r\nConnection: close\r\n\r\n"
+                              "This port speaks TLS: use wss:// (or https://)\n";
+    static const char nginx[] = "HTTP/1.1 400 Bad Request\r\nServer: nginx\r\nContent-Length: 100\r\n\r\n"
+                                "<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title>";
+    static const char other[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 9\r\n\r\nno Host\r\n";
+    ws_config cfg;
+    ws_engine_opts o;
+    ws_conn *s = NULL;
+    en_sch e;
+    const uint8_t *out = NULL;
+    size_t n;
+    en_sch_client("ws://localhost/", alert, sizeof alert - 1, 0, WS_ERR_HANDSHAKE, "the server answered in TLS: use wss://");
+    en_sch_client("ws://localhost/", hello, 1, 0, WS_ERR_HANDSHAKE, "the server answered in TLS: use wss://");
+    en_sch_client("ws://localhost/", wsh, sizeof wsh - 1, 0, WS_ERR_HANDSHAKE,
+                  "the server wants TLS (it answered HTTP 400 to plain HTTP): use wss://");
+    en_sch_client("ws://localhost/", nginx, sizeof nginx - 1, 0, WS_ERR_HANDSHAKE, "use wss://");
+    en_sch_client("ws://localhost/", "", 0, 1, WS_ERR_IO, "the server closed the connection without answering (a wss:// port? then use wss://)");
+    /* other failures keep their words: no TLS named, no scheme advised */
+    en_sch_client("ws://localhost/", other, sizeof other - 1, 0, WS_ERR_HANDSHAKE, "101");
+    en_sch_client("ws://localhost/", "HTTP/1.1 1", 10, 1, WS_ERR_IO, "closed during the handshake");
+    en_sch_client("ws://localhost/", "junk\r\n", 6, 0, WS_ERR_HANDSHAKE, "");
+    en_sch_client("wss://localhost/", alert, sizeof alert - 1, 0, WS_ERR_HANDSHAKE, "");   /* over a TLS of its own */
+    en_sch_client("wss://localhost/", "", 0, 1, WS_ERR_IO, "closed during the handshake");
+
+    memset(&e, 0, sizeof e);   /* the plain server: a ClientHello is logged, answered 400 */
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_event = en_sch_event;
+    cfg.log = en_sch_log;
+    cfg.user = &e;
+    memset(&o, 0, sizeof o);
+    o.server = 1;
+    CHECK_EQ(ws_engine_create(&cfg, &o, NULL, &s), WS_OK);
+    if (!s) return;
+    CHECK_EQ(ws_engine_feed(s, hello, sizeof hello - 1, 0), WS_OK);
+    n = ws_engine_output(s, &out);
+    CHECK(n > 12 && memcmp(out, "HTTP/1.1 400", 12) == 0);
+    if (WS__TEXT) {
+        CHECK(n > 12 && cn_memmem(out, n, "not TLS: use ws://", 18) != NULL);
+        if (!strstr(e.log, "TLS handshake on a plain ws:// port")) { printf("  log: \"%s\"\n", e.log); CHECK(0); }
+    }
+    CHECK_EQ(e.errors + e.closes, 0);   /* no events: it never was a WebSocket */
+    ws_engine_consume(s, n);
+    CHECK_EQ(ws_engine_wants_eof(s), 1);
+    ws_engine_destroy(s);
+}
+
 static void suite_engine(void) {
     RUN(test_engine_pair_roundtrip);
     RUN(test_engine_pair_server_close);
     RUN(test_engine_wants_eof);
     RUN(test_engine_push_mode);
+    RUN(test_engine_wrong_scheme);
     RUN(test_engine_push_overcount);
     RUN(test_engine_push_reentry);
     RUN(test_engine_drained);

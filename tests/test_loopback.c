@@ -1915,9 +1915,10 @@ out:
     lb_done(s);
 }
 
-/* reconnect_max_ms below reconnect_delay_ms: the maximum is the delay, so the waits stay
- * 50-100 % of it (they used to drop to 50-100 % of the smaller maximum after the first). */
-static void test_loopback_reconnect_max_below_delay(void) {
+/* The back-off of a client whose every attempt is refused (nothing listens on its port):
+ * the first n (<= 8) waits it announced (reconnect_ms of each CLOSE) in ms[], all refused
+ * with WS_ERR_CONNECT, never opened; then the user closes it (a final CLOSE). 0 = ms[] set. */
+static int lb_refused_waits(int delay_ms, int max_ms, int n, int *ms) {
     lb_state *s = lb_new();
     ws_ctx *ctx;
     ws_listener *l;
@@ -1925,30 +1926,42 @@ static void test_loopback_reconnect_max_below_delay(void) {
     ws_connect_opts o;
     lb_rec *r;
     char url[64];
-    int ok;
-    if (!s) return;
+    int ok, i, rc = -1;
+    if (!s) return -1;
     ctx = lb_ctx(s, NULL);
     l = lb_listen(ctx, url);
     ws_listener_close(l);                 /* every attempt is refused */
     memset(&o, 0, sizeof o);
     o.reconnect = 1;
-    o.reconnect_delay_ms = 200;
-    o.reconnect_max_ms = 100;
+    o.reconnect_delay_ms = delay_ms;
+    o.reconnect_max_ms = max_ms;
     c = lb_connect(ctx, url, &o);
     if (!c) goto out;
     r = &s->rec[ws_conn_id(c) % LB_MAXC];
-    LB_WAIT(ok, ctx, NULL, r->closes >= 4 || r->final_closes);
+    LB_WAIT(ok, ctx, NULL, r->closes >= n || r->final_closes);
     CHECK_EQ(r->final_closes, 0);
-    CHECK(r->retry_ms[0] >= 100 && r->retry_ms[0] <= 200);
-    CHECK(r->retry_ms[1] >= 100 && r->retry_ms[1] <= 200);
-    CHECK(r->retry_ms[2] >= 100 && r->retry_ms[2] <= 200);
-    /* (the old header: 50-100 after the first; all three at exactly 100 here: 1 in 10^6) */
-    CHECK(r->retry_ms[1] + r->retry_ms[2] + r->retry_ms[3] > 300);
+    CHECK_EQ(r->err_result, WS_ERR_CONNECT);
+    CHECK_EQ(r->opens, 0);
+    if (ok && !r->final_closes) rc = 0;
+    for (i = 0; i < n; i++) ms[i] = r->retry_ms[i];
     CHECK_EQ(ws_conn_close(c, 0, NULL), WS_OK);
     LB_WAIT(ok, ctx, NULL, r->final_closes == 1);
 out:
     ws_ctx_destroy(ctx);
     lb_done(s);
+    return rc;
+}
+
+/* reconnect_max_ms below reconnect_delay_ms: the maximum is the delay, so the waits stay
+ * 50-100 % of it (they used to drop to 50-100 % of the smaller maximum after the first). */
+static void test_loopback_reconnect_max_below_delay(void) {
+    int ms[4];
+    if (lb_refused_waits(200, 100, 4, ms) != 0) return;
+    CHECK(ms[0] >= 100 && ms[0] <= 200);
+    CHECK(ms[1] >= 100 && ms[1] <= 200);
+    CHECK(ms[2] >= 100 && ms[2] <= 200);
+    /* (the old header: 50-100 after the first; all three at exactly 100 here: 1 in 10^6) */
+    CHECK(ms[1] + ms[2] + ms[3] > 300);
 }
 
 /* ws_conn_drop on a client waiting to reconnect ends it like ws_conn_close does: a final
@@ -2415,40 +2428,14 @@ out:
 
 /* The back-off doubles from reconnect_delay_ms and stops at reconnect_max_ms. */
 static void test_loopback_reconnect_backoff_cap(void) {
-    lb_state *s = lb_new();
-    ws_ctx *ctx;
-    ws_listener *l;
-    ws_conn *c;
-    ws_connect_opts o;
-    lb_rec *r;
-    char url[64];
-    int ok;
-    if (!s) return;
-    ctx = lb_ctx(s, NULL);
-    l = lb_listen(ctx, url);
-    ws_listener_close(l);                 /* every attempt is refused */
-    memset(&o, 0, sizeof o);
-    o.reconnect = 1;
-    o.reconnect_delay_ms = 20;
-    o.reconnect_max_ms = 70;
-    c = lb_connect(ctx, url, &o);
-    if (!c) goto out;
-    r = &s->rec[ws_conn_id(c) % LB_MAXC];
-    LB_WAIT(ok, ctx, NULL, r->closes >= 5 || r->final_closes);
-    CHECK_EQ(r->final_closes, 0);
+    int ms[5];
+    if (lb_refused_waits(20, 70, 5, ms) != 0) return;
     /* each wait is 50-100 % of the delay, at random (test_loopback_reconnect_jitter) */
-    CHECK(r->retry_ms[0] >= 10 && r->retry_ms[0] <= 20);
-    CHECK(r->retry_ms[1] >= 20 && r->retry_ms[1] <= 40);
-    CHECK(r->retry_ms[2] >= 35 && r->retry_ms[2] <= 70);   /* 80 capped */
-    CHECK(r->retry_ms[3] >= 35 && r->retry_ms[3] <= 70);
-    CHECK(r->retry_ms[4] >= 35 && r->retry_ms[4] <= 70);
-    CHECK_EQ(r->err_result, WS_ERR_CONNECT);
-    CHECK_EQ(r->opens, 0);
-    CHECK_EQ(ws_conn_close(c, 0, NULL), WS_OK);
-    LB_WAIT(ok, ctx, NULL, r->final_closes == 1);
-out:
-    ws_ctx_destroy(ctx);
-    lb_done(s);
+    CHECK(ms[0] >= 10 && ms[0] <= 20);
+    CHECK(ms[1] >= 20 && ms[1] <= 40);
+    CHECK(ms[2] >= 35 && ms[2] <= 70);   /* 80 capped */
+    CHECK(ms[3] >= 35 && ms[3] <= 70);
+    CHECK(ms[4] >= 35 && ms[4] <= 70);
 }
 
 /* A client with ping_interval_ms drops a server that answers nothing (its pongs never come). */
@@ -2742,6 +2729,56 @@ out:
 #endif
 
 #if !defined(_WIN32) && !defined(WS_NO_THREADS)
+/* The next-address tests' set-up: a listener on 127.0.0.2 whose accept queue is full (it drops
+ * SYNs silently), ws.h's on 127.0.0.3 on the same port, and the resolver's answer for
+ * 127.0.0.2 (once per socket type) with every entry after the first made 127.0.0.3: *res
+ * (the caller's). 0 = ready; else skipped or failed (said), *res NULL. lb_silent_close after. */
+typedef struct lb_silent { int lfd, fill[4], nfill; char port[8]; } lb_silent;
+static int lb_silent_open(lb_silent *z, ws_ctx *ctx, struct addrinfo **res) {
+    ws_listener *l = NULL;
+    struct sockaddr_in a;
+    struct addrinfo hints, *ai;
+    socklen_t al = sizeof a;
+    int i, naddr = 0;
+    *res = NULL;
+    z->nfill = 0;
+    for (i = 0; i < 4; i++) z->fill[i] = -1;
+    z->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(0x7F000002);   /* 127.0.0.2 */
+    CHECK(z->lfd >= 0 && bind(z->lfd, (struct sockaddr *)&a, sizeof a) == 0 && listen(z->lfd, 0) == 0 &&
+          getsockname(z->lfd, (struct sockaddr *)&a, &al) == 0);
+    for (i = 0; i < 4; i++) {   /* the accept queue filled (as in test_loopback_connect_timeout) */
+        struct pollfd p;
+        z->fill[i] = socket(AF_INET, SOCK_STREAM, 0);
+        (void)ws__sock_nonblock(z->fill[i]);
+        (void)connect(z->fill[i], (struct sockaddr *)&a, sizeof a);
+        p.fd = z->fill[i]; p.events = POLLOUT; p.revents = 0;
+        z->nfill++;
+        if (poll(&p, 1, i == 0 ? 30000 : 1000) == 0) break;
+    }
+    CHECK(i >= 1 && i < 4);
+    if (i == 4) { SKIP("could not fill a listen queue on this system"); return -1; }
+    CHECK_EQ(ws_listen(ctx, "127.0.0.3", ntohs(a.sin_port), &l), WS_OK);
+    if (!l) return -1;
+    sprintf(z->port, "%u", (unsigned)ntohs(a.sin_port));
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_INET;
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+    CHECK(getaddrinfo("127.0.0.2", z->port, &hints, res) == 0 && *res);
+    for (ai = *res; ai; ai = ai->ai_next, naddr++)
+        if (naddr) ((struct sockaddr_in *)(void *)ai->ai_addr)->sin_addr.s_addr = htonl(0x7F000003);
+    CHECK(naddr >= 2);
+    if (naddr < 2) { if (*res) freeaddrinfo(*res); *res = NULL; return -1; }
+    return 0;
+}
+static void lb_silent_close(lb_silent *z) {
+    int i;
+    for (i = 0; i < z->nfill; i++) close(z->fill[i]);
+    if (z->lfd >= 0) close(z->lfd);
+}
+
 /* A host name with several addresses, the first of which drops SYNs silently (a listener on
  * 127.0.0.2 whose accept queue is full), the second serving (ws.h's on 127.0.0.3, same port):
  * the attempt on the first ends after its share of connect_timeout_ms (half: see
@@ -2754,47 +2791,17 @@ static void test_loopback_connect_next_address(void) {
     ws_ctx *ctx;
     ws_config cfg;
     ws_conn *c;
-    ws_listener *l = NULL;
     lb_rec *r;
-    struct sockaddr_in a;
-    struct addrinfo hints, *res = NULL, *ai;
-    socklen_t al = sizeof a;
-    int lfd, fill[4], i, ok, nfill = 0, naddr = 0;
-    char url[64], port[8], addr[64];
-    for (i = 0; i < 4; i++) fill[i] = -1;
+    lb_silent z;
+    struct addrinfo *res = NULL;
+    int ok;
+    char url[64], addr[64];
     if (!s) return;
     memset(&cfg, 0, sizeof cfg);
     cfg.connect_timeout_ms = 6000;   /* 3 s for the silent address, 3 s for the next */
     ctx = lb_ctx(s, &cfg);
-    lfd = socket(AF_INET, SOCK_STREAM, 0);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(0x7F000002);   /* 127.0.0.2 */
-    CHECK(lfd >= 0 && bind(lfd, (struct sockaddr *)&a, sizeof a) == 0 && listen(lfd, 0) == 0 &&
-          getsockname(lfd, (struct sockaddr *)&a, &al) == 0);
-    for (i = 0; i < 4; i++) {   /* the accept queue filled (as in test_loopback_connect_timeout) */
-        struct pollfd p;
-        fill[i] = socket(AF_INET, SOCK_STREAM, 0);
-        (void)ws__sock_nonblock(fill[i]);
-        (void)connect(fill[i], (struct sockaddr *)&a, sizeof a);
-        p.fd = fill[i]; p.events = POLLOUT; p.revents = 0;
-        nfill++;
-        if (poll(&p, 1, i == 0 ? 30000 : 1000) == 0) break;
-    }
-    CHECK(i >= 1 && i < 4);
-    if (i == 4) { SKIP("could not fill a listen queue on this system"); goto out; }
-    CHECK_EQ(ws_listen(ctx, "127.0.0.3", ntohs(a.sin_port), &l), WS_OK);
-    if (!l) goto out;
-    sprintf(port, "%u", (unsigned)ntohs(a.sin_port));
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_INET;
-    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-    CHECK(getaddrinfo("127.0.0.2", port, &hints, &res) == 0 && res);
-    for (ai = res; ai; ai = ai->ai_next, naddr++)
-        if (naddr) ((struct sockaddr_in *)(void *)ai->ai_addr)->sin_addr.s_addr = htonl(0x7F000003);
-    CHECK(naddr >= 2);
-    if (naddr < 2) { if (res) freeaddrinfo(res); goto out; }
-    sprintf(url, "ws://localhost:%s/", port);
+    if (lb_silent_open(&z, ctx, &res) != 0) goto out;
+    sprintf(url, "ws://localhost:%s/", z.port);
     c = lb_connect(ctx, url, NULL);   /* a name: resolved on a thread, whose answer is replaced */
     if (!c) { freeaddrinfo(res); goto out; }
     CHECK_EQ(c->state, WS__RESOLVING);
@@ -2813,8 +2820,7 @@ static void test_loopback_connect_next_address(void) {
         LB_WAIT(ok, ctx, NULL, r->closes == 1);
     }
 out:
-    for (i = 0; i < nfill; i++) close(fill[i]);
-    if (lfd >= 0) close(lfd);
+    lb_silent_close(&z);
     ws_ctx_destroy(ctx);
     lb_done(s);
 }
@@ -2842,51 +2848,20 @@ static void test_loopback_blocking_next_address(void) {
     ws_ctx *ctx;
     ws_config cfg;
     ws_conn *c = NULL;
-    ws_listener *l = NULL;
     lb_rec *r;
     lb_swap w;
-    struct sockaddr_in a;
-    struct addrinfo hints, *ai;
-    socklen_t al = sizeof a;
-    int lfd, fill[4], i, ok, nfill = 0, naddr = 0;
-    char url[64], port[8], addr[64];
+    lb_silent z;
+    int ok;
+    char url[64], addr[64];
     ws_result rc;
-    for (i = 0; i < 4; i++) fill[i] = -1;
     memset(&w, 0, sizeof w);
     if (!s) return;
     memset(&cfg, 0, sizeof cfg);
     cfg.connect_timeout_ms = 60000;
     ctx = lb_ctx(s, &cfg);
-    lfd = socket(AF_INET, SOCK_STREAM, 0);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(0x7F000002);   /* 127.0.0.2 */
-    CHECK(lfd >= 0 && bind(lfd, (struct sockaddr *)&a, sizeof a) == 0 && listen(lfd, 0) == 0 &&
-          getsockname(lfd, (struct sockaddr *)&a, &al) == 0);
-    for (i = 0; i < 4; i++) {   /* the accept queue filled (as in test_loopback_connect_timeout) */
-        struct pollfd p;
-        fill[i] = socket(AF_INET, SOCK_STREAM, 0);
-        (void)ws__sock_nonblock(fill[i]);
-        (void)connect(fill[i], (struct sockaddr *)&a, sizeof a);
-        p.fd = fill[i]; p.events = POLLOUT; p.revents = 0;
-        nfill++;
-        if (poll(&p, 1, i == 0 ? 30000 : 1000) == 0) break;
-    }
-    CHECK(i >= 1 && i < 4);
-    if (i == 4) { SKIP("could not fill a listen queue on this system"); goto out; }
-    CHECK_EQ(ws_listen(ctx, "127.0.0.3", ntohs(a.sin_port), &l), WS_OK);
-    if (!l) goto out;
-    sprintf(port, "%u", (unsigned)ntohs(a.sin_port));
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_INET;
-    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-    CHECK(getaddrinfo("127.0.0.2", port, &hints, &w.res) == 0 && w.res);
-    for (ai = w.res; ai; ai = ai->ai_next, naddr++)
-        if (naddr) ((struct sockaddr_in *)(void *)ai->ai_addr)->sin_addr.s_addr = htonl(0x7F000003);
-    CHECK(naddr >= 2);
-    if (naddr < 2) goto out;
+    if (lb_silent_open(&z, ctx, &w.res) != 0) goto out;
     CHECK_EQ(ws_timer_start(ctx, 0, 0, lb_swap_answer, &w, NULL), WS_OK);
-    sprintf(url, "ws://localhost:%s/", port);
+    sprintf(url, "ws://localhost:%s/", z.port);
     rc = ws_connect_blocking(ctx, url, NULL, NULL, 4000, &c);
     CHECK_EQ(w.done, 1);
     CHECK_EQ(rc, WS_OK);
@@ -2900,8 +2875,7 @@ static void test_loopback_blocking_next_address(void) {
     }
 out:
     if (w.res) freeaddrinfo(w.res);
-    for (i = 0; i < nfill; i++) close(fill[i]);
-    if (lfd >= 0) close(lfd);
+    lb_silent_close(&z);
     ws_ctx_destroy(ctx);
     lb_done(s);
 }

@@ -149,6 +149,16 @@ static void test_proxy_response_judge(void) {
         CHECK_EQ(ws__proxy_response("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n", 50, 30,
                                     0, &status, &used, &why), WS_ERR_PROXY);
     }
+    /* more header lines than WS_MAX_HEADERS, well within max_handshake: named as such (raising
+     * max_handshake would not help) */
+    {   char many[64 + 8 * (WS_MAX_HEADERS + 1)];
+        size_t n = 0;
+        n += (size_t)sprintf(many, "HTTP/1.1 200 OK\r\n");
+        for (k = 0; k <= WS_MAX_HEADERS; k++) n += (size_t)sprintf(many + n, "X-%02u: \r\n", (unsigned)k % 100u);
+        n += (size_t)sprintf(many + n, "\r\n");
+        CHECK_EQ(ws__proxy_response(many, n, 8192, 0, &status, &used, &why), WS_ERR_PROXY);
+        if (!strstr(why, "WS_MAX_HEADERS")) { printf("  why: \"%s\"\n", why); CHECK(0); }
+    }
 }
 
 /* ---- fake proxies: a listening socket stepped from the wait loop ---- */

@@ -52,6 +52,8 @@ static void on_event(ws_conn *c, const ws_event *ev, void *user) {
     if (ws_conn_is_server(c)) {
         if (ev->type == WS_EV_OPEN) srv_open++;
         if (ev->type == WS_EV_CLOSE) srv_closed++;
+        if (ev->type == WS_EV_CLOSE && getenv("TLS_VERBOSE"))
+            printf("    server CLOSE %u %d %s\n", (unsigned)ev->close_code, (int)ev->result, ev->msg ? ev->msg : "");
         if (ev->type == WS_EV_MESSAGE) {
             srv_msgs++;
             (void)ws_conn_send(c, ev->opcode, ev->data, ev->len);   /* echo */
@@ -399,11 +401,16 @@ static void test_tls_expired(void) {
     expect_fail(p_exp_crt, p_exp_key, p_ca, "localhost", "wss", 0, WS_ERR_TLS, "expired");
 }
 static void test_tls_plain_client_on_tls_port(void) {
-    expect_fail(p_srv_crt, p_srv_key, NULL, "localhost", "ws", 0, WS_ERR_HANDSHAKE, "101");
+    /* the server answers 400 "This port speaks TLS": the client says what to do */
+    expect_fail(p_srv_crt, p_srv_key, NULL, "localhost", "ws", 0, WS_ERR_HANDSHAKE,
+                "wants TLS (it answered HTTP 400 to plain HTTP): use wss://");
     CHECK(strstr(logbuf, "peer is not TLS") != NULL);   /* the server's log */
 }
 static void test_tls_tls_client_on_plain_port(void) {
-    expect_fail(NULL, NULL, p_ca, "localhost", "wss", 1, WS_ERR_TLS, "not TLS");
+    /* the plain server logs the ClientHello and answers 400: the client sees plain HTTP */
+    expect_fail(NULL, NULL, p_ca, "localhost", "wss", 1, WS_ERR_TLS,
+                "the server answered in plain HTTP (a ws:// port? use ws://)");
+    if (!strstr(logbuf, "TLS handshake on a plain ws:// port")) { printf("  log: %s\n", logbuf); CHECK(0); }
 }
 
 /* a peer that accepts TCP and never says a word: handshake_timeout_ms ends it */
@@ -505,6 +512,47 @@ static void test_tls_config_errors(void) {
     ws_ctx_destroy(ctx);
 }
 
+/* A TLS server (*sx) and one client of it (*cx), both open: the client's conn in *c, the
+ * server's in *srv; tls12: the server offers TLS 1.2 only (3.x would pick 1.3). 1 = open. */
+static int tls_pair(ws_ctx **sx, ws_ctx **cx, int tls12, tc *t, ws_conn **c, ws_conn **srv) {
+    ws_tls_opts so = srv_opts(p_srv_crt, p_srv_key), co;
+    ws_listener *l;
+    int64_t end;
+    *sx = mk_ctx();
+    *cx = mk_ctx();
+    *c = *srv = NULL;
+    memset(t, 0, sizeof *t);
+    l = listen_tls(*sx, &so);
+    if (!l) return 0;
+#if MBEDTLS_VERSION_NUMBER >= 0x03020000
+    if (tls12) mbedtls_ssl_conf_max_tls_version(&l->tls->conf, MBEDTLS_SSL_VERSION_TLS1_2);
+#endif
+    (void)tls12;
+    memset(&co, 0, sizeof co);
+    co.ca_file = p_ca;
+    *c = connect_to(*cx, "wss", "localhost", ws_listener_port(l), &co, t);
+    end = ws__now_ms() + HANG_MS;
+    while ((!t->open || !srv_open) && ws__now_ms() < end) { ws_poll(*sx, 5); ws_poll(*cx, 5); }
+    CHECK_EQ(t->open, 1);
+    *srv = ws_conn_next(*sx, NULL);
+    CHECK(*srv != NULL);
+    return *srv && *c && t->open;
+}
+
+/* Fills the server-to-client direction with raw bytes (small socket buffers, then byte by
+ * byte): until the server's socket takes nothing more. Returns how many went. */
+static size_t fill_socket(ws_conn *srv, ws_conn *c) {
+    static char junk[65536];
+    int small = 4096, i;
+    long k;
+    size_t n = 0;
+    (void)setsockopt(srv->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    (void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    for (i = 0; i < 4096 && (k = send(srv->fd, junk, sizeof junk, MSG_DONTWAIT)) > 0; i++) n += (size_t)k;
+    for (i = 0; i < 65536 && (k = send(srv->fd, junk, 1, MSG_DONTWAIT)) > 0; i++) n += (size_t)k;
+    return n;
+}
+
 /* A close_notify that only partly fits in the socket (WANT_WRITE) is finished once the socket
  * takes it, then TCP is shut down: the conn must not keep asking for POLLOUT (a level-triggered
  * loop would spin at 100% CPU until close_timeout_ms). White-box: the server's send buffer is
@@ -512,30 +560,14 @@ static void test_tls_config_errors(void) {
  * counting loop passes in a time window: while close_notify waits the conn asks for POLLOUT
  * (ws__interest, what every loop flavour watches), once it is out it no longer does. */
 static void test_tls_close_notify_want_write(void) {
-    ws_ctx *sx = mk_ctx(), *cx = mk_ctx();
-    ws_tls_opts so = srv_opts(p_srv_crt, p_srv_key), co;
-    ws_listener *l = listen_tls(sx, &so);
-    ws_conn *c, *srv = NULL;
+    ws_ctx *sx, *cx;
+    ws_conn *c, *srv;
     ws__tls_conn *st;
     tc t;
-    static char junk[65536];
     char sink[65536];
-    int small = 4096, i;
     int64_t end;
-    memset(&t, 0, sizeof t);
-    memset(&co, 0, sizeof co);
-    co.ca_file = p_ca;
-    c = connect_to(cx, "wss", "localhost", ws_listener_port(l), &co, &t);
-    end = ws__now_ms() + HANG_MS;
-    while ((!t.open || !srv_open) && ws__now_ms() < end) { ws_poll(sx, 5); ws_poll(cx, 5); }
-    CHECK_EQ(t.open, 1);
-    srv = ws_conn_next(sx, NULL);
-    CHECK(srv != NULL);
-    if (!srv || !c || !t.open) goto out;
-    (void)setsockopt(srv->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
-    (void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    for (i = 0; i < 4096 && send(srv->fd, junk, sizeof junk, MSG_DONTWAIT) > 0; i++) {}
-    for (i = 0; i < 4096 && send(srv->fd, junk, 1, MSG_DONTWAIT) > 0; i++) {}
+    if (!tls_pair(&sx, &cx, 0, &t, &c, &srv)) goto out;
+    (void)fill_socket(srv, c);
     srv->flags |= WS__F_SHUT;            /* as after our close frame went out */
     ws__flush(srv);
     ws__settle(srv);                     /* as the loop does after a flush */
@@ -564,24 +596,13 @@ out:
  * hang until a timeout. Checked by state: once the message is in, a few passes that do not
  * wait must see the CLOSE (the close_notify is already in memory). */
 static void test_tls_close_notify_with_data(void) {
-    ws_ctx *sx = mk_ctx(), *cx = mk_ctx();
-    ws_tls_opts so = srv_opts(p_srv_crt, p_srv_key), co;
-    ws_listener *l = listen_tls(sx, &so);
-    ws_conn *c, *srv = NULL;
+    ws_ctx *sx, *cx;
+    ws_conn *c, *srv;
     ws__tls_conn *st;
     tc t;
     int i;
     int64_t end;
-    memset(&t, 0, sizeof t);
-    memset(&co, 0, sizeof co);
-    co.ca_file = p_ca;
-    c = connect_to(cx, "wss", "localhost", ws_listener_port(l), &co, &t);
-    end = ws__now_ms() + HANG_MS;
-    while ((!t.open || !srv_open) && ws__now_ms() < end) { ws_poll(sx, 5); ws_poll(cx, 5); }
-    CHECK_EQ(t.open, 1);
-    srv = ws_conn_next(sx, NULL);
-    CHECK(srv != NULL);
-    if (!srv || !c || !t.open) goto out;
+    if (!tls_pair(&sx, &cx, 0, &t, &c, &srv)) goto out;
     CHECK_EQ(ws_conn_send_text(srv, "last"), WS_OK);   /* sent at once (not in a callback) */
     CHECK_EQ(ws_conn_queued(srv), 0);
     st = ws__tls_of(srv);
@@ -596,6 +617,218 @@ static void test_tls_close_notify_with_data(void) {
     CHECK_EQ(t.closed, 1);
     CHECK_EQ(t.clean, 0);
 out:
+    ws_ctx_destroy(cx);
+    ws_ctx_destroy(sx);
+}
+
+/* A peer that ends TCP without close_notify (many do; RFC 6455 frames make truncation
+ * visible anyway) is a TCP end, as on ws://: in the open state WS_ERR_IO "closed without a
+ * close frame", after the close handshake a clean close with no error. mbedTLS reports it as
+ * MBEDTLS_ERR_SSL_CONN_EOF, which was taken for a TLS failure (WS_ERR_TLS, "TLS error"). */
+static void test_tls_eof_without_close_notify(void) {
+    int pass;
+    for (pass = 0; pass < 2; pass++) {
+        ws_ctx *sx, *cx;
+        ws_conn *c, *srv;
+        ws__tls_conn *st = NULL;
+        tc t;
+        if (tls_pair(&sx, &cx, 0, &t, &c, &srv)) st = ws__tls_of(srv);
+        CHECK(st != NULL);
+        if (!st) goto out;
+        /* pass 1: the server's close frame (1000) first, straight through its TLS */
+        if (pass) CHECK_EQ(mbedtls_ssl_write(&st->ssl, (const unsigned char *)"\x88\x02\x03\xe8", 4), 4);
+        (void)shutdown(srv->fd, SHUT_WR);   /* FIN, no close_notify; the server is not polled again */
+        run_until(cx, &t.closed, 1, HANG_MS);
+        CHECK_EQ(t.closed, 1);
+        if (pass) {
+            CHECK_EQ(t.errors, 0);
+            CHECK_EQ(t.clean, 1);
+            CHECK_EQ(t.close_err, WS_OK);
+        } else {
+            CHECK_EQ(t.errors, 1);
+            CHECK_EQ(t.err, WS_ERR_IO);
+            CHECK_EQ(t.close_err, WS_ERR_IO);
+            CHECK_EQ(t.clean, 0);
+            if (!strstr(t.msg, "without a close frame")) { printf("  msg \"%s\"\n", t.msg); CHECK(0); }
+        }
+        if (t.errors && pass) printf("  pass %d error: %s\n", pass, t.msg);
+    out:
+        ws_ctx_destroy(cx);
+        ws_ctx_destroy(sx);
+    }
+}
+
+/* The peer sends its close frame and close_notify while our send queue is stuck (it stopped
+ * reading, its TCP stays open): the close reply waits behind the queue (WS__F_EOF, as on
+ * ws://, where poll stops watching for input). The end that mbedTLS read (pending() says 1
+ * while it is unread) must not keep the conn on the pending list once it was handled, or the
+ * loop would never sleep until close_timeout_ms. Checked by state: ws_pollfds' timeout is
+ * not 0. (Holds: ws__readable returns at the EOF before it re-checks pending.) */
+static void test_tls_close_notify_while_queued(void) {
+    ws_ctx *sx, *cx;
+    ws_conn *c, *srv;
+    ws__tls_conn *ct = NULL;
+    ws_pollfd fds[8];
+    tc t;
+    int i, tmo = 0, small = 4096;
+    int64_t end;
+    uint8_t *big = (uint8_t *)calloc(1, (size_t)4 << 20);
+    static const unsigned char close_frame[] = { 0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8 };   /* masked, 1000 */
+    if (tls_pair(&sx, &cx, 0, &t, &c, &srv)) ct = ws__tls_of(c);
+    CHECK(ct != NULL && big != NULL);
+    if (!ct || !big) goto out;
+    (void)setsockopt(srv->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    (void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    CHECK_EQ(ws_conn_send(srv, WS_OP_BINARY, big, (size_t)4 << 20), WS_OK);   /* the client never reads it */
+    for (i = 0; i < 20; i++) ws_poll(sx, 1);
+    CHECK(ws_conn_queued(srv) > 0);
+    /* the client's close frame and close_notify, through its TLS, and no FIN */
+    CHECK_EQ(mbedtls_ssl_write(&ct->ssl, close_frame, sizeof close_frame), (int)sizeof close_frame);
+    CHECK_EQ(mbedtls_ssl_close_notify(&ct->ssl), 0);
+    end = ws__now_ms() + HANG_MS;
+    while (!srv_closed && !(srv->flags & WS__F_EOF) && ws__now_ms() < end) ws_poll(sx, 20);
+    CHECK_EQ(srv_closed, 0);
+    if (srv_closed) { printf("  server closed: %s\n", logbuf); goto out; }
+    CHECK(srv->flags & WS__F_EOF);   /* the close_notify was read; the reply waits */
+    (void)ws_pollfds(sx, fds, 8, &tmo);
+    CHECK(tmo != 0);                 /* nothing to do until the socket takes more */
+    if (tmo == 0) {                  /* the old behaviour: it stays so */
+        for (i = 0; i < 10; i++) ws_poll(sx, 0);
+        (void)ws_pollfds(sx, fds, 8, &tmo);
+        printf("  still pending after 10 passes: timeout %d\n", tmo);
+    }
+out:
+    free(big);
+    ws_ctx_destroy(cx);
+    ws_ctx_destroy(sx);
+}
+
+/* mbedTLS sends some records by itself from inside mbedtls_ssl_read: refusing a peer's
+ * renegotiation (a TLS 1.2 ClientHello or HelloRequest after the handshake) is a warning alert.
+ * When the socket is full that alert waits in mbedTLS (out_left), and mbedtls_ssl_write then
+ * only finishes it and returns the length it was given as if it had sent that: the bytes of
+ * our next write were lost (the peer's stream broken). White-box: the server's socket is
+ * filled with raw bytes, the client asks to renegotiate, the server's next message must still
+ * arrive after the alert (TLS 1.2 record types are readable on the wire). */
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+#  define T_OUT_LEFT(s) ((s)->MBEDTLS_PRIVATE(out_left))
+#else
+#  define T_OUT_LEFT(s) ((s)->out_left)
+#endif
+static void test_tls_alert_before_data(void) {
+#if defined(MBEDTLS_SSL_RENEGOTIATION) && defined(MBEDTLS_SSL_PROTO_TLS1_2)
+    ws_ctx *sx, *cx;
+    ws_conn *c, *srv;
+    ws__tls_conn *st = NULL, *ct = NULL;
+    tc t;
+    static char junk[65536];
+    static uint8_t in[65536];
+    size_t njunk, got = 0, n = 0, off;
+    int r, alerts = 0, data = 0, other = 0;
+    long k;
+    int64_t end;
+    if (tls_pair(&sx, &cx, 1, &t, &c, &srv)) { st = ws__tls_of(srv); ct = ws__tls_of(c); }   /* renegotiation is 1.2's */
+    CHECK(st != NULL && ct != NULL);
+    if (!st || !ct) goto out;
+    mbedtls_ssl_conf_renegotiation(&ct->cfg->conf, MBEDTLS_SSL_RENEGOTIATION_ENABLED);
+    r = mbedtls_ssl_renegotiate(&ct->ssl);   /* the ClientHello goes out; the client is not polled again */
+    if (r != MBEDTLS_ERR_SSL_WANT_READ) printf("  renegotiate: -0x%04x\n", (unsigned)-r);
+    CHECK_EQ(r, MBEDTLS_ERR_SSL_WANT_READ);
+    njunk = fill_socket(srv, c);
+    end = ws__now_ms() + HANG_MS;            /* the server reads it: its alert cannot go out */
+    while (!srv_closed && !T_OUT_LEFT(&st->ssl) && ws__now_ms() < end) ws_poll(sx, 20);
+    CHECK_EQ(srv_closed, 0);
+    if (srv_closed) goto out;
+    CHECK(T_OUT_LEFT(&st->ssl) != 0);
+    CHECK_EQ(ws_conn_send_text(srv, "after the alert"), WS_OK);
+    /* the client takes the raw bytes, then what came after them, until the server has sent all */
+    end = ws__now_ms() + HANG_MS;
+    for (;;) {
+        ws_poll(sx, 5);
+        while (got < njunk && (k = recv(c->fd, junk, WS__MIN(sizeof junk, njunk - got), MSG_DONTWAIT)) > 0) got += (size_t)k;
+        while (got == njunk && n < sizeof in && (k = recv(c->fd, in + n, sizeof in - n, MSG_DONTWAIT)) > 0) n += (size_t)k;
+        if (got == njunk && !ws_conn_queued(srv) && !st->wlen && !T_OUT_LEFT(&st->ssl)) {
+            ws_poll(sx, 5);
+            while ((k = recv(c->fd, in + n, sizeof in - n, MSG_DONTWAIT)) > 0) n += (size_t)k;
+            break;
+        }
+        if (srv_closed || ws__now_ms() > end) break;
+    }
+    CHECK_EQ(got, njunk);
+    for (off = 0; off + 5 <= n; off += 5 + (size_t)(in[off + 3] << 8 | in[off + 4])) {
+        if (in[off] == 21) alerts++;
+        else if (in[off] == 23) data++;
+        else other++;
+    }
+    CHECK_EQ(off, n);
+    CHECK_EQ(alerts, 1);             /* no_renegotiation */
+    CHECK_EQ(data, 1);               /* the message, in its own record */
+    CHECK_EQ(other, 0);
+out:
+    ws_ctx_destroy(cx);
+    ws_ctx_destroy(sx);
+#endif
+}
+
+/* max_memory counts what mbedTLS allocates for a connection (its record buffers, ~2 x 16 KiB,
+ * and its state: it does so with its own calloc, outside ws.h's buffers). A server past the
+ * budget answers upgrades with 503, as for plain ws://; one was accepting TLS connections
+ * without bound (each ~50 KiB) while its count showed a few KiB. Clients connect one after
+ * another (so which ones fit does not depend on timing); closing one makes room again. A
+ * client's own wss:// connection past its budget fails with WS_ERR_FULL. */
+static void test_tls_max_memory(void) {
+    ws_ctx *sx = mk_ctx(), *cx = mk_ctx(), *small = NULL;
+    ws_tls_opts so = srv_opts(p_srv_crt, p_srv_key), co;
+    ws_listener *l;
+    ws_config cfg;
+    ws_conn *c[8], *first = NULL;
+    tc t[9], ts;
+    int i, opened = 0, refused = 0;
+    int64_t end;
+    sx->cfg.max_memory = 200000;   /* (set after ws_ctx_create: the limit is read where it is used) */
+    l = listen_tls(sx, &so);
+    memset(&co, 0, sizeof co);
+    memset(t, 0, sizeof t);
+    co.ca_file = p_ca;
+    for (i = 0; i < 8 && l; i++) {
+        c[i] = connect_to(cx, "wss", "localhost", ws_listener_port(l), &co, &t[i]);
+        end = ws__now_ms() + HANG_MS;
+        while (!t[i].open && !t[i].closed && ws__now_ms() < end) { ws_poll(sx, 5); ws_poll(cx, 5); }
+        if (t[i].open) { opened++; if (!first) first = c[i]; }
+        else if (t[i].http_status == 503) refused++;
+        else printf("  client %d: neither open nor 503: %s\n", i, t[i].msg);
+    }
+    printf("  %d opened, %d refused with 503 (max_memory 200000)\n", opened, refused);
+    CHECK(opened >= 1);
+    CHECK(opened <= 4);              /* ~50 KiB each: 4 at most in 200000 bytes */
+    CHECK_EQ(opened + refused, 8);
+    CHECK(sx->mem_used <= sx->cfg.max_memory + 100000);   /* the 503s' handshakes are gone */
+    if (first) {                     /* one goes: there is room for another */
+        int closed0 = srv_closed;
+        CHECK_EQ(ws_conn_close(first, WS_CLOSE_NORMAL, NULL), WS_OK);
+        end = ws__now_ms() + HANG_MS;
+        while (srv_closed == closed0 && ws__now_ms() < end) { ws_poll(sx, 5); ws_poll(cx, 5); }
+        (void)connect_to(cx, "wss", "localhost", ws_listener_port(l), &co, &t[8]);
+        end = ws__now_ms() + HANG_MS;
+        while (!t[8].open && !t[8].closed && ws__now_ms() < end) { ws_poll(sx, 5); ws_poll(cx, 5); }
+        CHECK_EQ(t[8].open, 1);
+    }
+    /* a client: its budget has no room for TLS at all */
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_event = on_event;
+    cfg.max_memory = 40000;
+    small = ws_ctx_create(&cfg);
+    memset(&ts, 0, sizeof ts);
+    if (small && l) {
+        (void)connect_to(small, "wss", "localhost", ws_listener_port(l), &co, &ts);
+        end = ws__now_ms() + HANG_MS;
+        while (!ts.open && !ts.closed && ws__now_ms() < end) { ws_poll(sx, 5); ws_poll(small, 5); }
+        CHECK_EQ(ts.open, 0);
+        CHECK_EQ(ts.closed, 1);
+        CHECK_EQ(ts.err, WS_ERR_FULL);
+        CHECK_EQ(ts.close_err, WS_ERR_FULL);
+    }
+    if (small) ws_ctx_destroy(small);
     ws_ctx_destroy(cx);
     ws_ctx_destroy(sx);
 }
@@ -751,6 +984,51 @@ static void test_tls_through_proxy(void) {
 #endif
 }
 
+#ifndef _WIN32
+#include "blackhole.h"
+/* wss:// to a host whose first address drops SYNs: its second wins the race (RFC 8305) and
+ * TLS runs on that socket (SNI and the certificate check against the URL's host). One at a
+ * time, the first address would have 2 x HANG_MS: past the wait below. */
+static void test_tls_race(void) {
+    ws_ctx *ctx = mk_ctx();
+    ws_tls_opts so = srv_opts(p_srv_crt, p_srv_key), co;
+    ws_listener *l = listen_tls(ctx, &so);
+    ws_connect_opts o;
+    ws_conn *c = NULL;
+    tc t;
+    int lfd = -1, fill[4], nfill = 0;
+    uint16_t port = 0, ports[2];
+    uint32_t ips[2] = {0x7F000002, 0x7F000001};
+    char url[128];
+    ctx->cfg.connect_timeout_ms = 4 * HANG_MS;
+    if (!l || !hr_blackhole(ips[0], &port, &lfd, fill, &nfill)) goto out;
+    ports[0] = port;
+    ports[1] = (uint16_t)ws_listener_port(l);
+    memset(&co, 0, sizeof co);
+    co.ca_file = p_ca;
+    memset(&o, 0, sizeof o);
+    o.tls = &co;
+    snprintf(url, sizeof url, "wss://localhost:%u/echo", (unsigned)ports[1]);
+    memset(&t, 0, sizeof t);
+    CHECK_EQ(ws_connect(ctx, url, &o, &t, &c), WS_OK);
+    if (!c || !hr_answer(c, ips, ports, 2)) goto out;
+    run_until(ctx, &t.open, 1, HANG_MS);
+    CHECK_EQ(t.open, 1);
+    if (t.errors) printf("  error: %s\n", t.msg);
+    if (t.open) {
+        CHECK_EQ(ws_conn_send_text(c, "raced"), WS_OK);
+        run_until(ctx, (const int *)&t.nmsg, 1, HANG_MS);
+        CHECK(strcmp(t.text, "raced") == 0);
+        CHECK_EQ(ws_conn_close(c, WS_CLOSE_NORMAL, "bye"), WS_OK);
+        run_until(ctx, &t.closed, 1, HANG_MS);
+        CHECK_EQ(t.clean, 1);
+    }
+out:
+    hr_close(lfd, fill, nfill);
+    ws_ctx_destroy(ctx);
+}
+#endif
+
 int main(int argc, char **argv) {
     const char *d = getenv("WS_TLS_DIR");
     t_only = argc > 1 ? argv[1] : NULL;
@@ -782,9 +1060,16 @@ int main(int argc, char **argv) {
     RUN(test_tls_50_conns);
     RUN(test_tls_close_notify_want_write);
     RUN(test_tls_close_notify_with_data);
+    RUN(test_tls_eof_without_close_notify);
+    RUN(test_tls_close_notify_while_queued);
+    RUN(test_tls_alert_before_data);
+    RUN(test_tls_max_memory);
     RUN(test_tls_min_version_13);
     RUN(test_tls_alpn_and_der);
     RUN(test_tls_default_verify_system_cas);
     RUN(test_tls_through_proxy);
+#ifndef _WIN32
+    RUN(test_tls_race);
+#endif
     return t_summary();
 }

@@ -145,8 +145,10 @@ static void us_wildcard_case(int family) {
     int fd = socket(family, SOCK_STREAM, 0);
     socklen_t sl = family == AF_INET ? (socklen_t)sizeof(struct sockaddr_in)
                                      : (socklen_t)sizeof(struct sockaddr_in6);
+    int one = 1;   /* IPv6 only (a dual-stack "::": test_platform_dual_stack says the words) */
     memset(&ss, 0, sizeof ss);
     ss.ss_family = (sa_family_t)family;   /* the wildcard address, port 0: any free one */
+    if (fd >= 0 && family == AF_INET6) (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     if (fd < 0 || bind(fd, (struct sockaddr *)&ss, sl) != 0) {   /* bound, never listening */
         printf("  SKIPPED: us_wildcard_case: no %s on this machine\n", family == AF_INET ? "IPv4" : "IPv6");
         CHECK(family != AF_INET);
@@ -223,7 +225,7 @@ static void test_usage_url_errors(void) {
 /* ---- ws_connect_blocking names the step that timed out ---- */
 
 #ifndef _WIN32   /* lb_raw_listen: raw POSIX sockets (RUN_POSIX) */
-static char us_close_msg[64];
+static char us_close_msg[128];
 static ws_result us_close_rc;
 static void us_on_event(ws_conn *c, const ws_event *ev, void *user) {
     (void)c; (void)user;
@@ -255,6 +257,45 @@ static void test_usage_blocking_handshake_timeout(void) {
     CHECK_STR(us_close_msg, "handshake timed out");
     CHECK_EQ(us_close_rc, WS_ERR_TIMEOUT);
     close(fd);
+}
+
+/* ---- a ws:// client whose server speaks TLS (a wss:// port) is told to use wss:// ---- */
+/* 1 once the raw server has accepted the client and read the first bytes of its request */
+static int us_got_request(int fd, int *a) {
+    char req[256];
+    if (*a < 0) *a = (int)accept(fd, NULL, NULL);
+    return *a >= 0 && recv(*a, req, sizeof req, MSG_DONTWAIT) > 0;
+}
+/* The server answers the upgrade request with n bytes of answer (a TLS alert), or closes
+ * without a word (n 0, as TLS servers do with plain HTTP): the client's words. */
+static void us_tls_server(const char *answer, size_t n, const char *words) {
+    ws_config cfg;
+    ws_ctx *ctx;
+    ws_conn *c = NULL;
+    char url[64];
+    uint16_t port = 0;
+    int fd = lb_raw_listen(&port), a = -1, ok;
+    CHECK(fd >= 0);
+    if (fd < 0) return;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.on_event = us_on_event;
+    ctx = ws_ctx_create(&cfg);
+    sprintf(url, "ws://127.0.0.1:%u/", (unsigned)port);
+    us_close_msg[0] = '\0';
+    us_close_rc = WS_OK;
+    CHECK_EQ(ws_connect(ctx, url, NULL, NULL, &c), WS_OK);
+    LB_WAIT(ok, ctx, NULL, us_got_request(fd, &a));
+    if (ok && n) CHECK_EQ(send(a, answer, n, 0), (long)n);
+    if (a >= 0) close(a);
+    LB_WAIT(ok, ctx, NULL, us_close_rc != WS_OK);
+    CHECK_EQ(us_close_rc, n ? WS_ERR_HANDSHAKE : WS_ERR_IO);
+    if (WS__TEXT) CHECK_STR(us_close_msg, words);
+    ws_ctx_destroy(ctx);
+    close(fd);
+}
+static void test_usage_plain_client_tls_server(void) {
+    us_tls_server("\x15\x03\x03\x00\x02\x02\x28", 7, "the server answered in TLS: use wss://");
+    us_tls_server(NULL, 0, "the server closed the connection without answering (a wss:// port? then use wss://)");
 }
 #endif
 
@@ -341,6 +382,7 @@ static void suite_usage(void) {
     RUN_POSIX(test_usage_wildcard_listener, "raw POSIX sockets");
     RUN(test_usage_url_errors);
     RUN_POSIX(test_usage_blocking_handshake_timeout, "raw POSIX sockets as a silent peer");
+    RUN_POSIX(test_usage_plain_client_tls_server, "raw POSIX sockets as a TLS server");
     RUN(test_usage_epoll_choice);
     RUN(test_usage_destroy_redial);
     RUN(test_usage_listener_close_twice);

@@ -14,25 +14,7 @@
 #define TESTEE_NO_MAIN
 #include "../../examples/testee_server.c"
 #include "../test.h"
-#include "lwip/tcpip.h"
-#include "lwip/netif.h"
-
-static struct netif h_netif;
-static sys_sem_t h_ready;
-static err_t h_out(struct netif *n, struct pbuf *p, const ip4_addr_t *a) { (void)n; (void)p; (void)a; return ERR_OK; }
-static err_t h_init(struct netif *n) { n->name[0] = 'l'; n->name[1] = 'o'; n->mtu = 1500; n->output = h_out; return ERR_OK; }
-static void h_up(void *arg) {
-    ip4_addr_t ip, mask, gw;
-    (void)arg;
-    IP4_ADDR(&ip, 127, 0, 0, 1);
-    IP4_ADDR(&mask, 255, 0, 0, 0);
-    IP4_ADDR(&gw, 0, 0, 0, 0);
-    netif_add(&h_netif, &ip, &mask, &gw, NULL, h_init, tcpip_input);
-    netif_set_default(&h_netif);
-    netif_set_link_up(&h_netif);
-    netif_set_up(&h_netif);
-    sys_sem_signal(&h_ready);
-}
+#include "lwip_up.h"
 
 /* testee_server, on lwIP's 127.0.0.1:9001 */
 static ws_ctx *h_server(void) { return testee_listen(9001, NULL); }
@@ -46,9 +28,7 @@ int main(void) {
     ws_ctx *srv;
     unsigned echoed;
     (void)t_only; (void)t_skip;
-    if (sys_sem_new(&h_ready, 0) != ERR_OK) return 1;
-    tcpip_init(h_up, NULL);
-    sys_arch_sem_wait(&h_ready, 0);
+    if (lw_start() != 0) return 1;
 
     srv = h_server();
     CHECK(srv != NULL);

@@ -8,11 +8,10 @@
 #define _DEFAULT_SOURCE 1
 #define WS_STATIC
 #include "../../examples/lwip_raw_client.c"
-#include "lwip/tcpip.h"
-#include "lwip/netif.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include "lwip_up.h"
 
 void *h_srv_start(int port);
 int h_srv_poll(void *srv, int ms);
@@ -29,23 +28,6 @@ uint32_t board_ms(void) {
     return (uint32_t)((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
 }
 
-static struct netif h_netif;
-static sys_sem_t h_ready;
-static err_t h_out(struct netif *n, struct pbuf *p, const ip4_addr_t *a) { (void)n; (void)p; (void)a; return ERR_OK; }
-static err_t h_init(struct netif *n) { n->name[0] = 'l'; n->name[1] = 'o'; n->mtu = 1500; n->output = h_out; return ERR_OK; }
-static void h_up(void *arg) {
-    ip4_addr_t ip, mask, gw;
-    (void)arg;
-    IP4_ADDR(&ip, 127, 0, 0, 1);
-    IP4_ADDR(&mask, 255, 0, 0, 0);
-    IP4_ADDR(&gw, 0, 0, 0, 0);
-    netif_add(&h_netif, &ip, &mask, &gw, NULL, h_init, tcpip_input);
-    netif_set_default(&h_netif);
-    netif_set_link_up(&h_netif);
-    netif_set_up(&h_netif);
-    sys_sem_signal(&h_ready);
-}
-
 static int pass, fail;
 static void check(int ok, const char *what) {
     printf("%s - %s\n", ok ? "ok" : "FAIL", what);
@@ -57,9 +39,7 @@ int main(void) {
     ip_addr_t ip;
     void *srv;
     int i, rc, done = 0;
-    if (sys_sem_new(&h_ready, 0) != ERR_OK) return 1;
-    tcpip_init(h_up, NULL);
-    sys_arch_sem_wait(&h_ready, 0);
+    if (lw_start() != 0) return 1;
     srv = h_srv_start(9001);
     check(srv != NULL, "testee_server listens on lwIP's 127.0.0.1:9001");
     if (!srv) { printf("%d passed, %d failed\n", pass, fail + 1); return 1; }

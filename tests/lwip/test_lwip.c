@@ -8,37 +8,8 @@
 #define WS_IMPLEMENTATION
 #include "../../ws.h"
 #include "../test.h"
-#include "lwip/tcpip.h"
-#include "lwip/netif.h"
+#include "lwip_up.h"   /* lwIP in this process: one netif with 127.0.0.1/8 */
 #include "lwip/init.h"
-
-/* ---- lwIP in this process: one netif with 127.0.0.1/8, up and the default ---- */
-static struct netif t_netif;
-static sys_sem_t t_ready;
-
-static err_t t_netif_output(struct netif *n, struct pbuf *p, const ip4_addr_t *a) {
-    (void)n; (void)p; (void)a;
-    return ERR_OK;   /* never reached: traffic to 127.0.0.1 goes through netif_loop_output */
-}
-static err_t t_netif_init(struct netif *n) {
-    n->name[0] = 'l';
-    n->name[1] = 'o';
-    n->mtu = 1500;
-    n->output = t_netif_output;
-    return ERR_OK;
-}
-static void t_lwip_up(void *arg) {   /* runs on lwIP's tcpip thread */
-    ip4_addr_t ip, mask, gw;
-    (void)arg;
-    IP4_ADDR(&ip, 127, 0, 0, 1);
-    IP4_ADDR(&mask, 255, 0, 0, 0);
-    IP4_ADDR(&gw, 0, 0, 0, 0);
-    netif_add(&t_netif, &ip, &mask, &gw, NULL, t_netif_init, tcpip_input);
-    netif_set_default(&t_netif);
-    netif_set_link_up(&t_netif);
-    netif_set_up(&t_netif);
-    sys_sem_signal(&t_ready);
-}
 
 /* ---- one ws_ctx: a server that echoes, a client that records ---- */
 typedef struct t_peer {
@@ -156,9 +127,7 @@ int main(int argc, char **argv) {
     ws_config cfg;
     ws_listener *l = NULL;
     t_only = argc > 1 ? argv[1] : NULL;
-    if (sys_sem_new(&t_ready, 0) != ERR_OK) { printf("sys_sem_new failed\n0 passed, 1 failed\n"); return 1; }
-    tcpip_init(t_lwip_up, NULL);
-    sys_arch_sem_wait(&t_ready, 0);
+    if (lw_start() != 0) return 1;
     memset(&cfg, 0, sizeof cfg);
     cfg.on_event = t_on_event;
     cfg.max_message = 2 << 20;
