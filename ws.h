@@ -4930,7 +4930,7 @@ typedef struct ws__pmd {
     uint8_t  d_reset, i_reset;   /* no context takeover: each message starts afresh */
     uint8_t  rx;                 /* the message being received is compressed (RSV1) */
     uint8_t  i_shared;           /* ... and uses the ctx's shared inflater (one frame) */
-    uint8_t  i_end;              /* the peer ended the DEFLATE stream (BFINAL): reset at the end */
+    uint8_t  i_end;              /* the peer ended a DEFLATE stream (BFINAL): reset at the end */
     uint8_t  d_stale;            /* a broadcast's shared encoding went out: reset d before use */
     int      mem_level;
     size_t   threshold;          /* messages shorter than this go uncompressed */
@@ -5338,7 +5338,7 @@ static void ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fi
     if (!s) { ws__fail_nomem(c); return; }   /* max_memory (1013) or malloc (1011) */
     c->msg_op = (uint8_t)(fin ? 0 : op);
     c->msg_len = fin ? 0 : c->msg_len + n;   /* wire bytes: ws__frame_check bounds them */
-    for (pass = 0; pass < 1 + fin && !z->i_end; pass++) {
+    for (pass = 0; pass < 1 + fin; pass++) {
         const uint8_t *in = pass ? tail : p;
         size_t left = pass ? 4 : n;
         for (;;) {
@@ -5372,7 +5372,10 @@ static void ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fi
             c->msg->len += got;
             z->rx_out += got;
             if (z->rx_out > lim) { ws__fail(c, WS_ERR_TOO_BIG, WS__T("inflated message larger than max_message")); return; }
-            if (zr == Z_STREAM_END) { z->i_end = 1; break; }   /* the rest of the message is moot */
+            if (zr == Z_STREAM_END) {   /* BFINAL (7.2.1, 7.2.3.4): what follows is a new stream */
+                (void)inflateResetKeep(s);   /* same window (zlib >= 1.2.6 and zlib-ng export it) */
+                z->i_end = 1;
+            }
             if (frags && ws__buf_used(c->msg) >= piece && !ws__pmd_deliver(c, op, 0)) return;
             if (!left && s->avail_out) break;   /* all in, all out */
             if (zr == Z_BUF_ERROR && s->avail_out) break;   /* no progress possible */
@@ -5386,7 +5389,7 @@ static void ws__pmd_frame(ws_conn *c, int op, const uint8_t *p, size_t n, int fi
     if (z->i_reset || z->i_end) {   /* no context takeover: hold no inflater between messages */
         if (z->i_shared) (void)inflateReset(s);
         else if (z->i_reset) { inflateEnd(s); z->i_on = 0; }
-        else (void)inflateReset(s);
+        else (void)inflateResetKeep(s);   /* a stream ended: the next starts afresh, the window stays */
     }
     z->rx = z->i_shared = z->i_end = 0;
     z->rx_out = 0;

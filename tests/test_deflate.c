@@ -740,6 +740,76 @@ static void df_corrupt(void) {
 }
 static void test_deflate_corrupt(void) { cn_ways(df_corrupt); }
 
+/* ---- BFINAL inside a message (7.2.1: blocks with BFINAL 1 may be used; 7.2.3.4: as a flush):
+ * the next block starts a new DEFLATE stream over the same LZ77 window, so the rest of the
+ * message must still be inflated (it was dropped: "Hel" for "Hello") and later messages may
+ * still refer back (context takeover; the window was lost: 1002) ---- */
+/* Raw DEFLATE of in with Z_FINISH (ends with BFINAL 1) or Z_SYNC_FLUSH (tail taken off), its
+ * window primed with dict (what the peer's window holds). */
+static size_t df_zstream(const char *dict, const char *in, int finish, uint8_t *out, size_t cap) {
+    z_stream s;
+    size_t len;
+    df_zinit(&s, 15);
+    if (dict) CHECK_EQ(deflateSetDictionary(&s, (const Bytef *)dict, (uInt)strlen(dict)), Z_OK);
+    s.next_in = (Bytef *)(uintptr_t)in;
+    s.avail_in = (uInt)strlen(in);
+    s.next_out = out;
+    s.avail_out = (uInt)cap;
+    CHECK_EQ(deflate(&s, finish ? Z_FINISH : Z_SYNC_FLUSH), finish ? Z_STREAM_END : Z_OK);
+    len = cap - s.avail_out;
+    deflateEnd(&s);
+    if (!finish) { CHECK(len >= 4 && memcmp(out + len - 4, "\0\0\xff\xff", 4) == 0); len -= 4; }
+    return len;
+}
+static void df_bfinal(void) {
+    static const char *want[3] = { "Hello Hello", " world", "Hello Hello world" };
+    uint8_t in[512], z[256];
+    size_t n, zl, k;
+    int frags, split, i;
+    for (frags = 0; frags <= 1; frags++) {
+        for (split = 0; split <= 1; split++) {
+            ws_config cfg;
+            ws_conn *c;
+            df_cfg(&cfg);
+            cfg.fragments = frags;
+            cn_begin(&cfg);
+            c = df_open(1, "permessage-deflate");
+            /* message 1: "Hello " ends its stream (BFINAL), "Hello" (a reference back) follows */
+            k = df_zstream(NULL, "Hello ", 1, z, sizeof z);
+            zl = k + df_zstream("Hello ", "Hello", 0, z + k, sizeof z - k);
+            n = cn_frame(in, !split, 4, WS_OP_TEXT, 1, z, split ? k : zl);
+            if (split) n += cn_frame(in + n, 1, 0, WS_OP_CONT, 1, z + k, zl - k);
+            /* message 2: " world" ends with BFINAL and no 0x00 after it (7.2.3.4 has one) */
+            zl = df_zstream("Hello Hello", " world", 1, z, sizeof z);
+            n += cn_frame(in + n, 1, 4, WS_OP_TEXT, 1, z, zl);
+            /* message 3: all of it, from the window (context takeover) */
+            zl = df_zstream("Hello Hello world", "Hello Hello world", 0, z, sizeof z);
+            n += cn_frame(in + n, 1, 4, WS_OP_TEXT, 1, z, zl);
+            cn_feed(c, in, n);
+            CHECK_EQ(cn_count(WS_EV_ERROR), 0);
+            {   /* the messages, their fragments joined */
+                char got[3][64];
+                size_t gl[3] = { 0, 0, 0 };
+                int j, m = 0;
+                for (j = 0; j < cn_nev && m < 3; j++) {
+                    if (cn_evs[j].type != WS_EV_MESSAGE) continue;
+                    if (gl[m] + cn_evs[j].len <= sizeof got[m]) memcpy(got[m] + gl[m], cn_evs[j].data, cn_evs[j].len);
+                    gl[m] += cn_evs[j].len;
+                    m += cn_evs[j].fin;
+                }
+                CHECK_EQ(m, 3);
+                for (i = 0; i < 3; i++) {
+                    CHECK(gl[i] == strlen(want[i]) && memcmp(got[i], want[i], gl[i]) == 0);
+                    if (t_bad) printf("  (message %d, frags %d, split %d: %lu bytes)\n", i + 1, frags, split, (unsigned long)gl[i]);
+                }
+            }
+            cn_end();
+            if (t_bad) return;
+        }
+    }
+}
+static void test_deflate_bfinal(void) { cn_ways(df_bfinal); }
+
 /* ---- max_message bounds the inflated size, checked while inflating ---- */
 static uint8_t df_big[1 << 22], df_z[1 << 16], df_in[3][(1 << 16) + 14];
 static size_t df_inlen[3];
@@ -1783,6 +1853,7 @@ static void suite_deflate(void) {
     RUN(test_deflate_send_rfc_bytes);
     RUN(test_deflate_rsv_rules);
     RUN(test_deflate_corrupt);
+    RUN(test_deflate_bfinal);
     RUN(test_deflate_bomb);
     RUN(test_deflate_bomb_budget);
     RUN(test_deflate_zlib_budget);
