@@ -365,7 +365,7 @@ WS_API ws_result ws_url_parse(const char *url, size_t len, ws_url *u, const char
 /* ---- >>http: HTTP/1.1 upgrade, both sides (RFC 6455 4, RFC 9110/9112) ---- */
 typedef struct ws_header { ws_span name, value; } ws_header;
 typedef struct ws_http_request {
-    ws_span   method, target;  /* target = path [? query] as sent */
+    ws_span   method, target;  /* target as sent: path [? query], or an http(s) URI with them */
     ws_span   path, query;     /* query: ptr NULL when there is no '?' */
     int       version_minor;   /* HTTP/1.x */
     size_t    num_headers;
@@ -1840,6 +1840,31 @@ static ws_result ws__http_version(const char *buf, size_t len, size_t pos, int *
     return WS_OK;
 }
 
+/* RFC 9112 3.2: a Host value (uri-host [":" port]) holds only the bytes of RFC 3986's
+ * reg-name, IP-literal and port; any other (space, '/', '@', obs-text...) makes it invalid. */
+static int ws__host_ok(ws_span v) {   /* ALPHA DIGIT -._~ !$&'()*+,;= % : [ ], from 0x20 */
+    static const uint32_t t[3] = {0x2FFF7FF2u, 0xAFFFFFFEu, 0x47FFFFFEu};
+    size_t i;
+    for (i = 0; i < v.len; i++) {
+        unsigned c = (unsigned char)v.ptr[i] - 0x20u;
+        if (c >= 0x60 || !((t[c >> 5] >> (c & 31)) & 1)) return 0;
+    }
+    return 1;
+}
+
+/* RFC 6455 4.2.1: a target is a path ("/chat?x") or an absolute http(s) URI holding one (RFC
+ * 9112 3.2.2 absolute-form, its authority a valid Host): its path [? query], or ptr NULL. */
+static ws_span ws__target_path(ws_span t) {
+    const char *p = t.ptr, *e = t.ptr + t.len, *a;
+    if (*p == '/') return t;
+    if (t.len < 8 || !ws__span_ieq(ws__span(p, 4), "http", 4)) return ws__span(NULL, 0);
+    p += 4 + ((p[4] | 0x20) == 's');
+    if (memcmp(p, "://", 3) != 0) return ws__span(NULL, 0);
+    for (a = p += 3; p < e && *p != '/' && *p != '?'; p++) {}
+    if (p == a || !ws__host_ok(ws__span(a, (size_t)(p - a)))) return ws__span(NULL, 0);
+    return ws__span(p, (size_t)(e - p));
+}
+
 static ws_result ws__parse_request(const char *buf, size_t len, ws_http_request *r,
                                    size_t *used, const char **why) {
     size_t pos = 0, ts, i;
@@ -1849,20 +1874,23 @@ static ws_result ws__parse_request(const char *buf, size_t len, ws_http_request 
     if (pos == 0 || buf[pos] != ' ') { *why = WS__T("malformed request method"); return WS_ERR_HANDSHAKE; }
     r->method = ws__span(buf, pos);
     ts = ++pos;
-    if (ts < len && buf[ts] != '/') { *why = WS__T("request target must start with '/'"); return WS_ERR_HANDSHAKE; }
+    if (ts < len && buf[ts] != '/' && (buf[ts] | 0x20) != 'h') {   /* an early reject */
+        *why = WS__T("request target is not a path (or an http(s) URI with one)"); return WS_ERR_HANDSHAKE;
+    }
     while (pos < len && (unsigned char)buf[pos] > 0x20 && buf[pos] != 0x7F) pos++;
     if (pos >= len) return WS_AGAIN;
     if (buf[pos] != ' ' || pos == ts) { *why = WS__T("malformed request target"); return WS_ERR_HANDSHAKE; }
-    if (buf[ts] != '/') { *why = WS__T("request target must start with '/'"); return WS_ERR_HANDSHAKE; }
     r->target = ws__span(buf + ts, pos - ts);
-    r->path = r->target;
+    r->path = ws__target_path(r->target);
+    if (!r->path.ptr) { *why = WS__T("request target is not a path (or an http(s) URI with one)"); return WS_ERR_HANDSHAKE; }
     r->query = ws__span(NULL, 0);
-    for (i = 0; i < r->target.len; i++)
-        if (r->target.ptr[i] == '?') {
+    for (i = 0; i < r->path.len; i++)
+        if (r->path.ptr[i] == '?') {
+            r->query = ws__span(r->path.ptr + i + 1, r->path.len - i - 1);
             r->path.len = i;
-            r->query = ws__span(r->target.ptr + i + 1, r->target.len - i - 1);
             break;
         }
+    if (!r->path.len) r->path = ws__span("/", 1);   /* "http://host?q": the path is "/" */
     pos++;
     rc = ws__http_version(buf, len, pos, &r->version_minor);
     if (rc != WS_OK) { *why = WS__T("not an HTTP/1.x request"); return rc; }
@@ -1974,18 +2002,6 @@ static void ws__hscan_run(ws__hscan *s, const ws_header *h, size_t n) {
             s->tok |= (uint8_t)(1 << k);
         if (k == WS__H_EXTENSIONS && h[i].value.len) s->tok |= 4;
     }
-}
-
-/* RFC 9112 3.2: a Host value (uri-host [":" port]) holds only the bytes of RFC 3986's
- * reg-name, IP-literal and port; any other (space, '/', '@', obs-text...) makes it invalid. */
-static int ws__host_ok(ws_span v) {   /* ALPHA DIGIT -._~ !$&'()*+,;= % : [ ], from 0x20 */
-    static const uint32_t t[3] = {0x2FFF7FF2u, 0xAFFFFFFEu, 0x47FFFFFEu};
-    size_t i;
-    for (i = 0; i < v.len; i++) {
-        unsigned c = (unsigned char)v.ptr[i] - 0x20u;
-        if (c >= 0x60 || !((t[c >> 5] >> (c & 31)) & 1)) return 0;
-    }
-    return 1;
 }
 
 WS_API ws_result ws_http_check_request(const ws_http_request *req, ws_span *key, int *status,

@@ -349,6 +349,30 @@ static void test_request_query_forms(void) {
     t_feed_all(t_parse_rq, t_verify_nothing, "GET / HTTP/1.1\r\n\r\n", 18, 18);
 }
 
+/* RFC 6455 4.2.1 item 1 (and RFC 9112 3.2.2, which a server MUST accept): the target may be
+ * an absolute http(s) URI holding the resource name; target stays as sent, path and query
+ * are its parts (an empty path is "/"). It was refused with 400. */
+static void test_request_absolute_form(void) {
+    static const struct { const char *line, *target, *path, *query; } c[] = {
+        { "GET http://server.example.com/chat HTTP/1.1\r\n", "http://server.example.com/chat", "/chat", NULL },
+        { "GET HTTPS://[::1]:9001/a/b?x=1 HTTP/1.1\r\n", "HTTPS://[::1]:9001/a/b?x=1", "/a/b", "x=1" },
+        { "GET http://h?q HTTP/1.1\r\n", "http://h?q", "/", "q" },
+        { "GET http://h:80 HTTP/1.1\r\n", "http://h:80", "/", NULL },
+    };
+    char buf[256];
+    size_t i, n, used;
+    ws_span key;
+    for (i = 0; i < sizeof c / sizeof c[0]; i++) {
+        n = (size_t)snprintf(buf, sizeof buf, "%s" T_HOST T_UPG T_CONN T_KEYH T_VER "\r\n", c[i].line);
+        if (!t_want(ws_http_parse_request(buf, n, 8192, &t_rq, &used, NULL), WS_OK, "absolute-form", i)) continue;
+        CHECK_EQ(used, n);
+        CHECK_STR(t_str(t_rq.target), c[i].target);
+        CHECK_STR(t_str(t_rq.path), c[i].path);
+        if (c[i].query) CHECK_STR(t_str(t_rq.query), c[i].query); else CHECK(t_rq.query.ptr == NULL);
+        CHECK_EQ(ws_http_check_request(&t_rq, &key, NULL, NULL), WS_OK);
+    }
+}
+
 static void test_token_lists(void) {
     static const char s[] =
         "GET / HTTP/1.1\r\n"
@@ -389,7 +413,15 @@ static void test_request_early_reject(void) {
     t_bad_at(t_parse_rq, " GET / HTTP/1.1\r\n\r\n", 0, WS_ERR_HANDSHAKE);
     t_bad_at(t_parse_rq, "GE(T / HTTP/1.1\r\n\r\n", 2, WS_ERR_HANDSHAKE);
     t_bad_at(t_parse_rq, "GET\t/ HTTP/1.1\r\n\r\n", 3, WS_ERR_HANDSHAKE);
-    t_bad_at(t_parse_rq, "GET http://h/ HTTP/1.1\r\n\r\n", 4, WS_ERR_HANDSHAKE);
+    t_bad_at(t_parse_rq, "GET ftp://h/ HTTP/1.1\r\n\r\n", 4, WS_ERR_HANDSHAKE);
+    t_bad_at(t_parse_rq, "GET ws://h/ HTTP/1.1\r\n\r\n", 4, WS_ERR_HANDSHAKE);
+    /* absolute-form (test_request_absolute_form): checked once the target has ended */
+    t_bad_at(t_parse_rq, "GET http:/h/ HTTP/1.1\r\n\r\n", 12, WS_ERR_HANDSHAKE);
+    t_bad_at(t_parse_rq, "GET https//h/ HTTP/1.1\r\n\r\n", 13, WS_ERR_HANDSHAKE);
+    t_bad_at(t_parse_rq, "GET http:///x HTTP/1.1\r\n\r\n", 13, WS_ERR_HANDSHAKE);   /* no host */
+    t_bad_at(t_parse_rq, "GET http://u@h/ HTTP/1.1\r\n\r\n", 15, WS_ERR_HANDSHAKE);
+    t_bad_at(t_parse_rq, "GET http://h\"/ HTTP/1.1\r\n\r\n", 14, WS_ERR_HANDSHAKE);
+    t_bad_at(t_parse_rq, "GET hello HTTP/1.1\r\n\r\n", 9, WS_ERR_HANDSHAKE);
     t_bad_at(t_parse_rq, "GET * HTTP/1.1\r\n\r\n", 4, WS_ERR_HANDSHAKE);
     t_bad_at(t_parse_rq, "GET  / HTTP/1.1\r\n\r\n", 4, WS_ERR_HANDSHAKE);
     t_bad_at(t_parse_rq, "GET /a\tb HTTP/1.1\r\n\r\n", 6, WS_ERR_HANDSHAKE);
@@ -1223,6 +1255,7 @@ static void suite_http(void) {
     RUN(test_request_with_first_frame);
     RUN(test_request_headers_ows_repeats);
     RUN(test_request_query_forms);
+    RUN(test_request_absolute_form);
     RUN(test_token_lists);
     RUN(test_request_early_reject);
     RUN(test_request_header_reject);
