@@ -406,7 +406,8 @@ WS_API ws_result ws_http_check_request(const ws_http_request *req, ws_span *key,
 /* Client side: is res a valid answer to our upgrade with this key (24 chars) and the offered
  * subprotocols (comma list or NULL)? WS_OK with *protocol (ptr NULL if none) or
  * WS_ERR_HANDSHAKE with *why: status not 101, Upgrade/Connection missing, wrong accept,
- * a subprotocol we did not offer, an extension we did not offer. */
+ * a subprotocol we did not offer, an extension we did not offer. (A 1xx other than 101 is
+ * interim, RFC 9110 15.2: parse the next head; ws.h's client skips them.) */
 WS_API ws_result ws_http_check_response(const ws_http_response *res, const char *key,
                                         const char *offered_protocols, ws_span *protocol,
                                         const char **why);
@@ -3868,12 +3869,18 @@ static const char *ws__upgrade_why(ws_conn *c, int status, size_t used, const ch
 static void ws__client_handshake(ws_conn *c) {
     ws_http_response res;
     ws_span proto;
-    const char *why = "";
-    size_t used = 0;
+    const char *why = "", *head;
+    size_t used = 0, off = 0, max = ws__max_handshake(c->ctx);
     ws_result rc;
     if (!c->rx || !ws__head_worth_parsing(c)) return;
-    rc = ws_http_parse_response((const char *)WS__BDATA(c->rx) + c->rx->off, ws__buf_used(c->rx),
-                                ws__max_handshake(c->ctx), &res, &used, &why);
+    head = (const char *)WS__BDATA(c->rx) + c->rx->off;
+    for (;;) {   /* RFC 9110 15.2: a 1xx other than 101 is interim (100, 103...), its answer follows;
+                  * all the heads together within max_handshake (re-read until the answer is in) */
+        rc = ws_http_parse_response(head + off, ws__buf_used(c->rx) - off, max - off, &res, &used, &why);
+        if (rc != WS_OK || res.status == 101 || res.status >= 200) break;
+        off += used;
+    }
+    used += off;
     if (rc == WS_AGAIN) return;
     if (rc == WS_OK) {
         ws__cl(c)->http_status = res.status;

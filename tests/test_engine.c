@@ -1717,12 +1717,72 @@ static void test_engine_wrong_scheme(void) {
     ws_engine_destroy(s);
 }
 
+/* RFC 9110 15.2: a client MUST parse 1xx answers before the final one. 100 and 103 (Early
+ * Hints) before the 101 are skipped, fed whole and byte by byte; the frames after the 101
+ * still arrive. Interim heads count in max_handshake together; a 1xx then a 200 fails (200). */
+static void en_interim_client(const char *interim, size_t max_hs, size_t step, int want_open, int want_status) {
+    ws_config ccfg, scfg;
+    en_side cs, ss;
+    ws_conn *c = NULL, *s = NULL;
+    const uint8_t *p;
+    size_t n, i, k;
+    uint8_t *wire;
+    en_cfg(&ccfg, &cs);
+    en_cfg(&scfg, &ss);
+    ccfg.max_handshake = max_hs;
+    CHECK_EQ(ws_engine_pair(&ccfg, &scfg, &c, &s), WS_OK);
+    if (!c || !s) return;
+    en_move(c, s, 0);                       /* the request; the server answers 101 */
+    CHECK_EQ(ws_conn_state(s), WS_STATE_OPEN);
+    CHECK_EQ(ws_conn_send_text(s, "after the 101"), WS_OK);
+    n = ws_engine_output(s, &p);
+    k = strlen(interim);
+    wire = (uint8_t *)malloc(k + n);
+    if (!wire) { CHECK(0); return; }
+    memcpy(wire, interim, k);
+    memcpy(wire + k, p, n);
+    ws_engine_consume(s, n);
+    for (i = 0; i < k + n && cs.closes == 0; i += step)
+        CHECK_EQ(ws_engine_feed(c, wire + i, WS__MIN(step, k + n - i), 0), WS_OK);
+    free(wire);
+    if (want_open) {
+        CHECK_EQ(ws_conn_state(c), WS_STATE_OPEN);
+        CHECK_EQ(cs.opens, 1);
+        CHECK_EQ(cs.msgs, 1);
+        CHECK(cs.msgs == 1 && cs.len[0] == 13);
+    } else {
+        CHECK_EQ(cs.opens, 0);
+        CHECK_EQ(cs.closes, 1);
+        CHECK_EQ(cs.close_result, WS_ERR_HANDSHAKE);
+        CHECK_EQ(cs.http_status, want_status);
+    }
+    ws_engine_destroy(c);
+    ws_engine_destroy(s);
+}
+static void test_engine_client_interim_1xx(void) {
+    static const char two[] = "HTTP/1.1 100 Continue\r\n\r\n"
+                              "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n";
+    char many[40 * 25 + 1];
+    size_t i;
+    en_interim_client(two, 0, 4096, 1, 0);
+    en_interim_client(two, 0, 1, 1, 0);
+    en_interim_client(two, 0, 7, 1, 0);
+    en_interim_client("HTTP/1.1 199 Whatever\r\n\r\n", 0, 3, 1, 0);
+    for (i = 0; i < 40; i++) memcpy(many + 25 * i, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    many[sizeof many - 1] = '\0';
+    en_interim_client(many, 2048, 4096, 1, 0);         /* 1,000 B of interim heads + the 101 fit */
+    en_interim_client(many, 512, 4096, 0, 0);          /* they do not fit: the head is too large */
+    en_interim_client(many, 512, 1, 0, 0);
+    en_interim_client("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0, 4096, 0, 200);
+}
+
 static void suite_engine(void) {
     RUN(test_engine_pair_roundtrip);
     RUN(test_engine_pair_server_close);
     RUN(test_engine_wants_eof);
     RUN(test_engine_push_mode);
     RUN(test_engine_wrong_scheme);
+    RUN(test_engine_client_interim_1xx);
     RUN(test_engine_push_overcount);
     RUN(test_engine_push_reentry);
     RUN(test_engine_drained);
