@@ -16,17 +16,29 @@ static int in_buf(ws_span s, const char *buf, size_t n) {
 
 static void check_head(const char *buf, size_t used, const ws_http_request *r) {
     size_t i;
+    const char *q;
     REQUIRE(used >= 4 && memcmp(buf + used - 2, "\r\n", 2) == 0);
     REQUIRE(in_buf(r->method, buf, used) && r->method.len > 0 && r->method.ptr == buf);
-    REQUIRE(in_buf(r->target, buf, used) && r->target.len > 0 && r->target.ptr[0] == '/');
-    REQUIRE(r->path.ptr == r->target.ptr && r->path.len <= r->target.len);
+    REQUIRE(in_buf(r->target, buf, used) && r->target.len > 0);
+    q = (const char *)memchr(r->target.ptr, '?', r->target.len);   /* the first '?' starts the query */
+    REQUIRE(r->path.len > 0 && r->path.ptr[0] == '/');
+    if (r->target.ptr[0] == '/') {   /* origin-form: path [? query] */
+        REQUIRE(r->path.ptr == r->target.ptr && r->path.len <= r->target.len);
+    } else {   /* absolute-form (RFC 9112 3.2.2): http(s)://authority[/path][?query] */
+        REQUIRE(r->target.len >= 8 && (r->target.ptr[0] | 0x20) == 'h');
+        REQUIRE(memchr(r->target.ptr, '/', r->target.len) != NULL);
+        if (!in_buf(r->path, buf, used))   /* no path in the URI: "/" */
+            REQUIRE(r->path.len == 1 && r->path.ptr[0] == '/');
+        else
+            REQUIRE(r->path.ptr > r->target.ptr && r->path.ptr + r->path.len <= r->target.ptr + r->target.len);
+    }
     if (r->query.ptr) {
-        REQUIRE(in_buf(r->query, buf, used) && r->path.len < r->target.len);
-        REQUIRE(r->path.ptr[r->path.len] == '?' && r->query.ptr == r->path.ptr + r->path.len + 1);
-        REQUIRE(r->path.len + 1 + r->query.len == r->target.len);
+        REQUIRE(in_buf(r->query, buf, used) && q && r->query.ptr == q + 1);
+        REQUIRE(r->query.ptr + r->query.len == r->target.ptr + r->target.len);
+        if (in_buf(r->path, buf, used)) REQUIRE(r->path.ptr + r->path.len == q);
     } else {
-        REQUIRE(r->query.len == 0 && r->path.len == r->target.len);
-        REQUIRE(memchr(r->target.ptr, '?', r->target.len) == NULL);
+        REQUIRE(r->query.len == 0 && q == NULL);
+        if (in_buf(r->path, buf, used)) REQUIRE(r->path.ptr + r->path.len == r->target.ptr + r->target.len);
     }
     REQUIRE(r->version_minor >= 0 && r->version_minor <= 9);
     REQUIRE(r->num_headers <= WS_MAX_HEADERS);
