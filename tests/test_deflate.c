@@ -1618,6 +1618,19 @@ static void test_deflate_broadcast_slow(void) {
     cn_end();
 }
 #ifdef EN_SOCKETS
+/* A server connection over a new socketpair (fds[0] its end, fds[1] the peer's), adopted as
+ * already upgraded with these extensions (NULL on failure, counted). */
+static ws_conn *df_adopt(ws_ctx *ctx, int fds[2], const char *exts) {
+    ws_engine_opts o;
+    ws_conn *c = NULL;
+    memset(&o, 0, sizeof o);
+    o.server = 1;
+    o.upgraded = 1;
+    o.extensions = exts;
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+    CHECK_EQ(ws_conn_adopt(ctx, fds[0], &o, NULL, &c), WS_OK);
+    return c;
+}
 /* Over sockets (adopted socketpairs): the recipient whose queue is empty gets the shared
  * encoding written straight from the one buffer, the one whose socket is full gets it copied
  * into its queue behind what waits; both inflate it, and their own messages after it. */
@@ -1639,13 +1652,7 @@ static void test_deflate_broadcast_sockets(void) {
     CHECK(ctx != NULL);
     if (!ctx) { cn_end(); return; }
     for (k = 0; k < 2; k++) {
-        ws_engine_opts o;
-        CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds[k]), 0);
-        memset(&o, 0, sizeof o);
-        o.server = 1;
-        o.upgraded = 1;
-        o.extensions = exts[k];
-        CHECK_EQ(ws_conn_adopt(ctx, fds[k][0], &o, NULL, &sv[k]), WS_OK);
+        sv[k] = df_adopt(ctx, fds[k], exts[k]);
         cl[k] = df_open(0, exts[k]);
     }
     for (i = 0; i < 500 && sv[0] && sv[1] && (ws_conn_state(sv[0]) != WS_STATE_OPEN ||
@@ -1721,15 +1728,7 @@ static void test_deflate_budget_sockets(void) {
         ctx = ws_ctx_create(&cfg);
         CHECK(ctx != NULL);
         if (!ctx) return;
-        for (k = 0; k < 4; k++) {
-            ws_engine_opts o;
-            memset(&o, 0, sizeof o);
-            o.server = 1;
-            o.upgraded = 1;
-            o.extensions = exts[e];
-            CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds[k]), 0);
-            CHECK_EQ(ws_conn_adopt(ctx, fds[k][0], &o, NULL, &sv[k]), WS_OK);
-        }
+        for (k = 0; k < 4; k++) sv[k] = df_adopt(ctx, fds[k], exts[e]);
         for (i = 0; i < 20; i++) ws_poll(ctx, 0);
         for (k = 0; k < 4; k++) CHECK(sv[k] && ws_conn_state(sv[k]) == WS_STATE_OPEN);
         for (i = 0, full = 0; i < 400 && !full; i++) {
@@ -1768,15 +1767,7 @@ static void test_deflate_budget_nobuf(void) {
     ctx = ws_ctx_create(&cfg);
     CHECK(ctx != NULL);
     if (!ctx) return;
-    for (k = 0; k < 2; k++) {
-        ws_engine_opts o;
-        memset(&o, 0, sizeof o);
-        o.server = 1;
-        o.upgraded = 1;
-        o.extensions = "permessage-deflate; server_no_context_takeover";
-        CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds[k]), 0);
-        CHECK_EQ(ws_conn_adopt(ctx, fds[k][0], &o, NULL, &sv[k]), WS_OK);
-    }
+    for (k = 0; k < 2; k++) sv[k] = df_adopt(ctx, fds[k], "permessage-deflate; server_no_context_takeover");
     for (i = 0; i < 20; i++) ws_poll(ctx, 0);
     for (k = 0; k < 2; k++) CHECK(sv[k] && ws_conn_state(sv[k]) == WS_STATE_OPEN);
     df_nobuf_conn = sv[1];
@@ -1804,7 +1795,6 @@ static void test_deflate_budget_broadcast(void) {
     uint8_t buf[256];
     ws_config cfg;
     ws_ctx *ctx;
-    ws_conn *sv[2] = { NULL, NULL };
     int k, i, fds[2][2];
     size_t sent = 0;
     df_cfg(&cfg);
@@ -1813,15 +1803,8 @@ static void test_deflate_budget_broadcast(void) {
     ctx = ws_ctx_create(&cfg);
     CHECK(ctx != NULL);
     if (!ctx) return;
-    for (k = 0; k < 2; k++) {
-        ws_engine_opts o;
-        memset(&o, 0, sizeof o);
-        o.server = 1;
-        o.upgraded = 1;
-        o.extensions = k ? "permessage-deflate; server_no_context_takeover" : "permessage-deflate";
-        CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds[k]), 0);
-        CHECK_EQ(ws_conn_adopt(ctx, fds[k][0], &o, NULL, &sv[k]), WS_OK);
-    }
+    for (k = 0; k < 2; k++)
+        CHECK(df_adopt(ctx, fds[k], k ? "permessage-deflate; server_no_context_takeover" : "permessage-deflate") != NULL);
     for (i = 0; i < 20; i++) ws_poll(ctx, 0);
     CHECK_EQ(ws_broadcast(ctx, WS_OP_TEXT, hello, sizeof hello - 1, NULL, &sent), WS_OK);
     CHECK_EQ(sent, 2);
